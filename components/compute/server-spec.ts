@@ -1,0 +1,42 @@
+/** Servers as the stack configuration declares them. */
+
+/** What a server hosts; each blueprint service declares one, servers list the ones they take. */
+export const ROLES = ["ingress", "app", "data", "monitoring"] as const;
+export type Role = (typeof ROLES)[number];
+
+export const SERVER_PROVIDERS = ["hetzner", "existing"] as const;
+export type ServerProvider = (typeof SERVER_PROVIDERS)[number];
+
+interface ServerCommon {
+  /** Logical name, used in resource names and the container host's labels. */
+  readonly name: string;
+  /** Roles this server hosts; a single server usually takes them all. */
+  readonly roles: readonly Role[];
+  /** The account services and Docker are reached with over SSH. */
+  readonly sshUser: string;
+}
+
+/** A server that the program provisions on Hetzner Cloud. */
+export interface HetznerServerConfig extends ServerCommon {
+  readonly provider: "hetzner";
+  readonly serverType: string;
+  readonly location: string;
+  readonly image: string;
+  /** Public half of the admin key pair; the private half is the secret `infra:sshPrivateKey`. */
+  readonly sshPublicKey: string;
+  /** Optional block volume for Docker's data, in GB. */
+  readonly volumeGb?: number;
+}
+
+/** A VPS that already exists at another provider (OVH, Vultr, ...) and is adopted by address. */
+export interface ExistingServerConfig extends ServerCommon {
+  readonly provider: "existing";
+  readonly address: string;
+  readonly sshPort: number;
+  /** RAM of the machine; the budget cannot ask the provider for it. */
+  readonly memoryMb: number;
+  /** What the provider bills, for the cost estimate. */
+  readonly monthlyCostEur: number;
+}
+
+export type ServerConfig = HetznerServerConfig | ExistingServerConfig;

@@ -1,0 +1,117 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import type { ServerConfig } from "./server-spec";
+import { findServerType } from "./server-types";
+import { contentHash } from "./content-hash";
+import { cloudInitUserData, HOST_READY_COMMAND, hostPrepareScript } from "./host-setup";
+
+export interface ServerArgs {
+  readonly server: ServerConfig;
+  /** Admin private key for SSH: host preparation and readiness checks. */
+  readonly sshPrivateKey: pulumi.Input<string>;
+  /** The Hetzner firewall to attach at creation (F4); unused for existing hosts. */
+  readonly hetznerFirewallId?: pulumi.Input<number>;
+  /** Delete and rebuild protection plus Pulumi `protect` (F4, prod). */
+  readonly protect: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * A container host: a Hetzner Cloud server, or an existing VPS adopted by its
+ * address. Either way it ends prepared (Docker with the platform's daemon
+ * settings) and offers a Docker provider that is usable only once it is ready.
+ */
+export class Server extends pulumi.ComponentResource {
+  public readonly publicAddress: pulumi.Output<string>;
+  public readonly dockerProvider: docker.Provider;
+  /** SSH connection settings for other components (the UFW firewall, backups). */
+  public readonly connection: command.types.input.remote.ConnectionArgs;
+  /** RAM in MB, for the memory budget. */
+  public readonly memoryMb: number;
+
+  constructor(name: string, args: ServerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("infra:compute:Server", name, {}, opts);
+    const config = args.server;
+    let ready: pulumi.Resource;
+
+    if (config.provider === "hetzner") {
+      if (args.hetznerFirewallId === undefined) throw new Error(`server ${name}: a Hetzner server needs a firewall attached (F4)`);
+      const sshKey = new hcloud.SshKey(`${name}-ssh-key`, { name: `${name}-admin`, publicKey: config.sshPublicKey, labels: { ...args.labels } }, { parent: this });
+      const volume =
+        config.volumeGb === undefined
+          ? undefined
+          : new hcloud.Volume(
+              `${name}-data`,
+              { name: `${name}-data`, size: config.volumeGb, location: config.location, format: "ext4", deleteProtection: args.protect, labels: { ...args.labels } },
+              { parent: this, protect: args.protect },
+            );
+      const userData = volume
+        ? volume.linuxDevice.apply((device) => cloudInitUserData({ sshUser: config.sshUser, sshPublicKey: config.sshPublicKey, dataVolumeDevice: device }))
+        : pulumi.output(cloudInitUserData({ sshUser: config.sshUser, sshPublicKey: config.sshPublicKey }));
+      const server = new hcloud.Server(
+        name,
+        {
+          name,
+          serverType: config.serverType,
+          image: config.image,
+          location: config.location,
+          sshKeys: [sshKey.id],
+          firewallIds: [args.hetznerFirewallId],
+          userData,
+          labels: { ...args.labels },
+          publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
+          deleteProtection: args.protect,
+          rebuildProtection: args.protect,
+        },
+        // user-data only runs at first boot; changing it must not silently rebuild a server.
+        { parent: this, protect: args.protect, ignoreChanges: ["userData"] },
+      );
+      if (volume) {
+        new hcloud.VolumeAttachment(`${name}-data`, { serverId: server.id.apply(Number), volumeId: volume.id.apply(Number), automount: false }, { parent: this });
+      }
+      this.publicAddress = server.ipv4Address;
+      this.connection = { host: server.ipv4Address, user: config.sshUser, privateKey: args.sshPrivateKey };
+      this.memoryMb = findMemoryMb(config.serverType);
+      ready = new command.remote.Command(
+        `${name}-ready`,
+        { connection: this.connection, create: HOST_READY_COMMAND, triggers: [server.id] },
+        { parent: this },
+      );
+    } else {
+      this.publicAddress = pulumi.output(config.address);
+      this.connection = { host: config.address, port: config.sshPort, user: config.sshUser, privateKey: args.sshPrivateKey };
+      this.memoryMb = config.memoryMb;
+      const script = hostPrepareScript({ sshUser: config.sshUser });
+      ready = new command.remote.Command(
+        `${name}-prepare`,
+        {
+          connection: this.connection,
+          create: "sudo bash -s",
+          stdin: script,
+          // Runs again when, and only when, the script changes.
+          triggers: [contentHash(script)],
+        },
+        { parent: this },
+      );
+    }
+
+    const port = config.provider === "existing" && config.sshPort !== 22 ? `:${config.sshPort}` : "";
+    this.dockerProvider = new docker.Provider(
+      `${name}-docker`,
+      {
+        host: pulumi.interpolate`ssh://${config.sshUser}@${this.publicAddress}${port}`,
+        sshOpts: ["-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=15"],
+      },
+      { parent: this, dependsOn: [ready] },
+    );
+    this.registerOutputs({ publicAddress: this.publicAddress, memoryMb: this.memoryMb });
+  }
+}
+
+function findMemoryMb(serverType: string): number {
+  const type = findServerType(serverType);
+  if (!type) throw new Error(`unknown Hetzner server type "${serverType}"`);
+  return type.memoryMb;
+}

@@ -1,0 +1,67 @@
+import { LOG_OPTIONS, type ServiceSpec } from "./service-spec";
+
+/** The plain part of a docker.Container's inputs, computed from a spec alone. */
+export interface ContainerSettings {
+  readonly ports: { internal: number; external: number; ip: string; protocol: string }[];
+  readonly healthcheck: { tests: string[]; interval: string; timeout: string; retries: number; startPeriod: string };
+  readonly memory: number;
+  readonly memorySwap: number;
+  readonly restart: string;
+  readonly maxRetryCount?: number;
+  readonly logDriver: "json-file";
+  readonly logOpts: Record<string, string>;
+  readonly securityOpts: string[];
+  readonly capabilities: { drops: string[]; adds: string[] };
+  readonly ulimits: { name: string; soft: number; hard: number }[];
+  readonly readOnly: boolean;
+  readonly tmpfs: Record<string, string>;
+  readonly user?: string;
+  readonly command?: string[];
+  readonly uploads: { file: string; content: string; executable: boolean }[];
+  readonly binds: { hostPath: string; containerPath: string; readOnly: boolean }[];
+  readonly labels: { label: string; value: string }[];
+}
+
+export function containerSettings(spec: ServiceSpec): ContainerSettings {
+  return {
+    ports: spec.ports
+      .filter((port) => port.publish !== undefined)
+      .map((port) => ({
+        internal: port.container,
+        external: port.publish!.host,
+        ip: port.publish!.address,
+        protocol: port.protocol ?? "tcp",
+      })),
+    healthcheck: {
+      tests: [...spec.healthcheck.test],
+      interval: `${spec.healthcheck.intervalSeconds}s`,
+      timeout: `${spec.healthcheck.timeoutSeconds}s`,
+      retries: spec.healthcheck.retries,
+      startPeriod: `${spec.healthcheck.startPeriodSeconds}s`,
+    },
+    memory: spec.memoryMb,
+    // Swap equal to the limit means no swap: a container over budget is
+    // killed and restarted rather than slowing the whole host down.
+    memorySwap: spec.memoryMb,
+    restart: spec.restart,
+    ...(spec.restart === "on-failure" ? { maxRetryCount: 5 } : {}),
+    logDriver: "json-file",
+    logOpts: { ...LOG_OPTIONS },
+    securityOpts: ["no-new-privileges:true"],
+    capabilities: { drops: ["ALL"], adds: [...spec.capAdd] },
+    // The Docker provider has no pids-limit argument. With every capability
+    // dropped the nproc rlimit is enforced for root too, so it caps the
+    // processes a runaway container can fork (C7).
+    ulimits: [{ name: "nproc", soft: spec.pidsLimit, hard: spec.pidsLimit }],
+    readOnly: spec.readOnlyRootFilesystem,
+    tmpfs: Object.fromEntries(spec.tmpfs.map((path) => [path, "rw,noexec,nosuid,size=64m"])),
+    ...(spec.user === undefined ? {} : { user: spec.user }),
+    ...(spec.command === undefined ? {} : { command: [...spec.command] }),
+    uploads: spec.files.map((file) => ({ file: file.path, content: file.content, executable: file.executable ?? false })),
+    binds: spec.binds.map((bind) => ({ hostPath: bind.hostPath, containerPath: bind.target, readOnly: bind.readOnly })),
+    labels: [
+      { label: "infra.service", value: spec.name },
+      { label: "infra.role", value: spec.role },
+    ],
+  };
+}

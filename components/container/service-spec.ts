@@ -1,0 +1,127 @@
+/**
+ * A container as plain data: what a blueprint declares, what the policy and the
+ * plan read, and what the Service component registers. Nothing here is an
+ * Input, because ports, networks and sizes decide the shape of the graph.
+ */
+import type { Role } from "../compute/server-spec";
+
+export type ServiceRole = Role;
+
+export interface ImageRef {
+  readonly repository: string;
+  /** A version tag; `latest` and empty tags are refused (C10). */
+  readonly tag: string;
+  readonly digest?: string;
+}
+
+export interface PortSpec {
+  readonly container: number;
+  readonly protocol?: "tcp" | "udp";
+  /** Publishing on the host; only the ingress may use a public address (C11). */
+  readonly publish?: { readonly host: number; readonly address: string };
+}
+
+/**
+ * An environment value: plain text, a secret config key, or a template with
+ * `{{key}}` placeholders for secrets (a connection URL that embeds a password).
+ */
+export type EnvValue = string | { readonly secret: string } | { readonly secretTemplate: string };
+
+export interface VolumeMount {
+  readonly volume: string;
+  readonly target: string;
+  readonly readOnly?: boolean;
+}
+
+export interface BindMount {
+  readonly hostPath: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+}
+
+export interface HealthcheckSpec {
+  readonly test: readonly string[];
+  readonly intervalSeconds: number;
+  readonly timeoutSeconds: number;
+  readonly retries: number;
+  readonly startPeriodSeconds: number;
+}
+
+export interface ConfigFile {
+  readonly path: string;
+  readonly content: string;
+  readonly executable?: boolean;
+}
+
+/** An explicit, reasoned exception to one checklist rule for one service. */
+export interface Waiver {
+  readonly rule: string;
+  readonly reason: string;
+}
+
+export interface ServiceSpec {
+  /** Logical name; also the container's DNS alias on its networks. */
+  readonly name: string;
+  readonly description: string;
+  readonly role: ServiceRole;
+  readonly image: ImageRef;
+  /** Keys of the blueprint's networks, in attachment order. */
+  readonly networks: readonly string[];
+  readonly ports: readonly PortSpec[];
+  readonly env: Readonly<Record<string, EnvValue>>;
+  readonly volumes: readonly VolumeMount[];
+  readonly binds: readonly BindMount[];
+  readonly healthcheck: HealthcheckSpec;
+  readonly memoryMb: number;
+  readonly pidsLimit: number;
+  readonly restart: "unless-stopped" | "on-failure";
+  readonly user?: string;
+  readonly readOnlyRootFilesystem: boolean;
+  readonly tmpfs: readonly string[];
+  /** Capabilities added back after dropping ALL (C5). */
+  readonly capAdd: readonly string[];
+  readonly command?: readonly string[];
+  /** Services that must be up first (startup order). */
+  readonly dependsOn: readonly string[];
+  readonly files: readonly ConfigFile[];
+  /** A Prometheus endpoint, scraped by the monitoring stack. */
+  readonly metrics?: { readonly port: number; readonly path: string };
+  readonly waivers: readonly Waiver[];
+}
+
+/** Defaults every service gets unless its blueprint says otherwise. */
+export function service(spec: Partial<ServiceSpec> & Pick<ServiceSpec, "name" | "description" | "role" | "image" | "networks" | "healthcheck" | "memoryMb">): ServiceSpec {
+  return {
+    ports: [],
+    env: {},
+    volumes: [],
+    binds: [],
+    pidsLimit: 256,
+    restart: "unless-stopped",
+    readOnlyRootFilesystem: false,
+    tmpfs: [],
+    capAdd: [],
+    dependsOn: [],
+    files: [],
+    waivers: [],
+    ...spec,
+  };
+}
+
+export function imageName(image: ImageRef): string {
+  return `${image.repository}:${image.tag}${image.digest ? `@${image.digest}` : ""}`;
+}
+
+/** Secret config keys a value refers to, in order of appearance. */
+export function secretKeysOf(value: EnvValue): string[] {
+  if (typeof value === "string") return [];
+  if ("secret" in value) return [value.secret];
+  return [...value.secretTemplate.matchAll(/\{\{([a-zA-Z0-9:_-]+)\}\}/g)].map((match) => match[1] as string);
+}
+
+/** Docker's json-file rotation for every container (C12). */
+export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" } as const;
+
+export function healthcheck(test: readonly string[], startPeriodSeconds = 30): HealthcheckSpec {
+  return { test, intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds };
+}

@@ -1,0 +1,102 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { containerSettings } from "./container-settings";
+import { imageName, type ServiceSpec } from "./service-spec";
+
+export interface ServiceArgs {
+  readonly spec: ServiceSpec;
+  /** Explicit container name on the host, e.g. `vpai-postgres`. */
+  readonly containerName: string;
+  /** Docker on the target host, reached over SSH once the host is ready. */
+  readonly provider: docker.Provider;
+  /** Docker network name for each network key the spec lists. */
+  readonly networks: Readonly<Record<string, pulumi.Input<string>>>;
+  /** The spec's environment with secret references resolved (secrets stay Pulumi secrets). */
+  readonly env: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Services that must be healthy before this one starts. */
+  readonly after?: readonly pulumi.Resource[];
+  /** Keep named volumes (the data) from being deleted by a destroy or a replace. */
+  readonly protectVolumes: boolean;
+}
+
+/** One container with its image and named volumes. */
+export class Service extends pulumi.ComponentResource {
+  public readonly containerName: pulumi.Output<string>;
+  public readonly image: string;
+  public readonly container: docker.Container;
+
+  constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("infra:container:Service", name, {}, opts);
+    const problems = serviceProblems(args);
+    if (problems.length > 0) throw new Error(`service ${name}: ${problems.join("; ")}`);
+
+    const settings = containerSettings(args.spec);
+    this.image = imageName(args.spec.image);
+    const childOptions = { parent: this, provider: args.provider };
+
+    // keepLocally: removing a service from the graph must not delete an image
+    // another container (or a rollback) still uses.
+    const image = new docker.RemoteImage(`${name}-image`, { name: this.image, keepLocally: true }, childOptions);
+
+    const volumes = args.spec.volumes.map(
+      (mount) =>
+        new docker.Volume(
+          `${name}-${mount.volume}`,
+          { name: `${args.containerName}-${mount.volume}`, labels: [{ label: "infra.service", value: args.spec.name }] },
+          { ...childOptions, protect: args.protectVolumes, retainOnDelete: args.protectVolumes },
+        ),
+    );
+
+    this.container = new docker.Container(
+      name,
+      {
+        name: args.containerName,
+        image: image.imageId,
+        hostname: args.spec.name,
+        networksAdvanced: args.spec.networks.map((network) => ({ name: args.networks[network]!, aliases: [args.spec.name] })),
+        envs: Object.entries(args.env)
+          .sort(([a], [b]) => a.localeCompare(b))
+          .map(([key, value]) => pulumi.interpolate`${key}=${value}`),
+        volumes: [
+          ...args.spec.volumes.map((mount, index) => ({ volumeName: volumes[index]!.name, containerPath: mount.target, readOnly: mount.readOnly ?? false })),
+          ...settings.binds,
+        ],
+        ports: settings.ports,
+        healthcheck: settings.healthcheck,
+        memory: settings.memory,
+        memorySwap: settings.memorySwap,
+        restart: settings.restart,
+        ...(settings.maxRetryCount === undefined ? {} : { maxRetryCount: settings.maxRetryCount }),
+        logDriver: settings.logDriver,
+        logOpts: settings.logOpts,
+        securityOpts: settings.securityOpts,
+        capabilities: settings.capabilities,
+        ulimits: settings.ulimits,
+        readOnly: settings.readOnly,
+        tmpfs: settings.tmpfs,
+        ...(settings.user === undefined ? {} : { user: settings.user }),
+        ...(settings.command === undefined ? {} : { command: settings.command }),
+        uploads: settings.uploads,
+        labels: settings.labels,
+        // Wait for the healthcheck, so that startup order means "healthy first".
+        wait: true,
+        waitTimeout: 300,
+      },
+      // The container name is fixed, so a replacement must remove the old one first.
+      { ...childOptions, dependsOn: [...(args.after ?? [])], deleteBeforeReplace: true },
+    );
+
+    this.containerName = this.container.name;
+    this.registerOutputs({ containerName: this.containerName, image: this.image });
+  }
+}
+
+function serviceProblems(args: ServiceArgs): string[] {
+  const problems: string[] = [];
+  for (const network of args.spec.networks) {
+    if (!(network in args.networks)) problems.push(`network "${network}" is not defined (known: ${Object.keys(args.networks).join(", ")})`);
+  }
+  if (!/^[a-z0-9][a-z0-9_.-]*$/.test(args.containerName)) problems.push(`container name "${args.containerName}" is not a valid Docker name`);
+  if (args.spec.memoryMb < 6) problems.push("memoryMb must be at least 6 (Docker's minimum)");
+  return problems;
+}

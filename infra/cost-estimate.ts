@@ -1,0 +1,34 @@
+import { findServerType, OBJECT_STORAGE_BASE_MONTHLY_EUR, VOLUME_EUR_PER_GB_MONTH } from "../components/compute/server-types";
+import type { PlatformModel } from "./platform-model";
+
+export interface CostLine {
+  readonly item: string;
+  readonly monthlyEur: number;
+}
+
+export interface CostEstimate {
+  readonly lines: readonly CostLine[];
+  readonly totalMonthlyEur: number;
+}
+
+/** Monthly cost from Hetzner's list prices, the adopted servers' stated costs, and object storage. */
+export function estimateCost(model: PlatformModel): CostEstimate {
+  const lines: CostLine[] = [];
+  for (const host of model.hosts) {
+    const server = host.server;
+    if (server.provider === "hetzner") {
+      lines.push({ item: `server ${server.name} (Hetzner ${server.serverType})`, monthlyEur: findServerType(server.serverType)?.monthlyEur ?? 0 });
+      if (server.volumeGb) lines.push({ item: `volume ${server.name}-data (${server.volumeGb} GB)`, monthlyEur: round2(server.volumeGb * VOLUME_EUR_PER_GB_MONTH) });
+    } else {
+      lines.push({ item: `server ${server.name} (existing VPS at ${server.address}, as configured)`, monthlyEur: server.monthlyCostEur });
+    }
+  }
+  if (model.spec.buckets.length > 0) {
+    lines.push({ item: `object storage (${model.spec.buckets.length} buckets, billed per account)`, monthlyEur: OBJECT_STORAGE_BASE_MONTHLY_EUR });
+  }
+  return { lines, totalMonthlyEur: round2(lines.reduce((sum, line) => sum + line.monthlyEur, 0)) };
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}

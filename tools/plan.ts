@@ -1,0 +1,53 @@
+import { resolve } from "node:path";
+import { ConfigError } from "../infra/config/errors";
+import { mermaidDiagram } from "./plan/mermaid";
+import { buildPlan, type PlanResult } from "./plan/plan";
+import { textReport } from "./plan/text-report";
+
+const USAGE = "usage: npm run plan -- --stack <prod|preprod> [-c key=value ...] [--json | --mermaid]";
+
+interface Arguments {
+  stack: string;
+  overrides: string[];
+  format: "text" | "json" | "mermaid";
+}
+
+function parseArguments(argv: readonly string[]): Arguments {
+  const args: Arguments = { stack: "", overrides: [], format: "text" };
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!;
+    const value = () => {
+      const next = argv[++index];
+      if (next === undefined) throw new Error(`${argument} needs a value\n${USAGE}`);
+      return next;
+    };
+    if (argument === "--stack" || argument === "-s") args.stack = value();
+    else if (argument.startsWith("--stack=")) args.stack = argument.slice("--stack=".length);
+    else if (argument === "-c" || argument === "--config") args.overrides.push(value());
+    else if (argument === "--json") args.format = "json";
+    else if (argument === "--mermaid") args.format = "mermaid";
+    else if (argument === "--help" || argument === "-h") throw new Error(USAGE);
+    else throw new Error(`unknown argument "${argument}"\n${USAGE}`);
+  }
+  if (!args.stack) throw new Error(`--stack is required\n${USAGE}`);
+  return args;
+}
+
+/** The plan as one JSON document; see the README for the fields. */
+export function planJSON(plan: PlanResult): string {
+  return `${JSON.stringify(plan, null, 2)}\n`;
+}
+
+async function main(): Promise<void> {
+  const args = parseArguments(process.argv.slice(2));
+  const plan = await buildPlan({ projectDir: resolve(__dirname, ".."), stack: args.stack, overrides: args.overrides });
+  const render = { text: textReport, json: planJSON, mermaid: mermaidDiagram }[args.format];
+  process.stdout.write(render(plan));
+}
+
+main().catch((error: unknown) => {
+  // A config error is the user's to fix: print its lines, not a stack trace.
+  const message = error instanceof ConfigError || !(error instanceof Error) ? String((error as Error).message ?? error) : (error.stack ?? error.message);
+  process.stderr.write(`plan failed: ${message}\n`);
+  process.exit(1);
+});

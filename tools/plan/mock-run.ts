@@ -1,0 +1,163 @@
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig } from "../../infra/config/load";
+import { deployPlatform } from "../../infra/platform";
+import type { PlatformModel } from "../../infra/platform-model";
+
+/** One resource as the program registered it. */
+export interface RecordedResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  readonly parent: string | null;
+  readonly parentUrn: string | null;
+  readonly dependsOn: string[];
+  readonly custom: boolean;
+  readonly protect: boolean;
+  readonly inputs: Record<string, unknown>;
+}
+
+export interface ProgramRun {
+  readonly resources: RecordedResource[];
+  readonly outputs: Record<string, unknown>;
+  readonly model: PlatformModel;
+  readonly elapsedMs: number;
+}
+
+export interface ProgramConfig {
+  readonly project: string;
+  readonly stack: string;
+  readonly values: Record<string, string>;
+  readonly secretKeys: ReadonlySet<string>;
+}
+
+/** How a secret input shows in the plan, in golden files and in test assertions. */
+export const MASKED_SECRET = "[secret]";
+
+const SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
+
+interface RegisterRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getCustom(): boolean;
+  getProtect(): boolean;
+  getDependenciesList(): string[];
+  getObject(): unknown;
+}
+
+/**
+ * Runs the real program under Pulumi's mock runtime and records every
+ * registration as the engine would receive it: type, name, parent, explicit
+ * and implicit dependencies, protect, and inputs with secrets masked.
+ */
+export async function runProgram(config: ProgramConfig): Promise<ProgramRun> {
+  const started = performance.now();
+  const recorded: RecordedResource[] = [];
+  let pending = 0;
+  let ids = 1000;
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => ({ id: `${ids++}`, state: { ...args.inputs, ...computedOutputs(args.type, args.name, args.inputs, ids) } }),
+      call: (args) => args.inputs,
+    },
+    config.project,
+    config.stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig(config.values, [...config.secretKeys]);
+
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(request: RegisterRequest, callback: (error: unknown, response: unknown) => void): Promise<void> };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (request, callback) => {
+    pending++;
+    recorded.push(record(request, config));
+    return register(request, (error, response) => {
+      pending--;
+      callback(error, response);
+    });
+  };
+
+  let model: PlatformModel | undefined;
+  const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
+    const deployed = deployPlatform(loadStackConfig());
+    model = deployed.model;
+    return deployed.outputs;
+  })) as Record<string, unknown>;
+  await settled(() => pending);
+
+  const byUrn = new Map(recorded.map((resource) => [resource.urn, resource.name]));
+  const resources = recorded.map((resource) => ({
+    ...resource,
+    parent: resource.parentUrn ? (byUrn.get(resource.parentUrn) ?? nameOf(resource.parentUrn)) : null,
+    dependsOn: [...new Set(resource.dependsOn.map((urn) => byUrn.get(urn) ?? nameOf(urn)))].sort(),
+  }));
+  return { resources, outputs: maskSecrets(outputs) as Record<string, unknown>, model: model!, elapsedMs: performance.now() - started };
+}
+
+function record(request: RegisterRequest, config: ProgramConfig): RecordedResource {
+  const parentUrn = request.getParent() || null;
+  const inputs = pulumi.runtime.deserializeProperties(request.getObject() as Parameters<typeof pulumi.runtime.deserializeProperties>[0]) as Record<string, unknown>;
+  return {
+    urn: urnOf(config, parentUrn, request.getType(), request.getName()),
+    type: request.getType(),
+    name: request.getName(),
+    parent: null,
+    parentUrn,
+    dependsOn: request.getDependenciesList(),
+    custom: request.getCustom(),
+    protect: request.getProtect(),
+    inputs: maskSecrets(inputs) as Record<string, unknown>,
+  };
+}
+
+/** The same URN the mock monitor assigns, so parents and dependencies can be resolved to names. */
+function urnOf(config: ProgramConfig, parentUrn: string | null, type: string, name: string): string {
+  let qualifiedType = type;
+  if (parentUrn) qualifiedType = `${parentUrn.split("::")[2]!.split("$").pop()}$${type}`;
+  return `urn:pulumi:${config.stack}::${config.project}::${qualifiedType}::${name}`;
+}
+
+function nameOf(urn: string): string {
+  return urn.split("::").pop() ?? urn;
+}
+
+/** Replaces every secret-marked value with [secret] and drops the serialized dynamic provider. */
+export function maskSecrets(value: unknown, key?: string): unknown {
+  if (key === "__provider" && typeof value === "string") return `[serialized provider, ${value.length} bytes]`;
+  if (Array.isArray(value)) return value.map((item) => maskSecrets(item));
+  if (typeof value === "object" && value !== null) {
+    const record = value as Record<string, unknown>;
+    if (record[SECRET_SIGNATURE_KEY] === SECRET_SIGNATURE) return MASKED_SECRET;
+    return Object.fromEntries(Object.entries(record).map(([field, item]) => [field, maskSecrets(item, field)]));
+  }
+  return value;
+}
+
+/** Plausible values for outputs the program reads back (documentation addresses, never real ones). */
+function computedOutputs(type: string, name: string, inputs: Record<string, unknown>, serial: number): Record<string, unknown> {
+  switch (type) {
+    case "hcloud:index/server:Server":
+      return { ipv4Address: `203.0.113.${(serial % 200) + 10}`, ipv6Address: "2001:db8::1" };
+    case "hcloud:index/volume:Volume":
+      return { linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${serial}` };
+    case "docker:index/remoteImage:RemoteImage":
+      return { imageId: `${String(inputs.name)}` };
+    case "docker:index/network:Network":
+    case "docker:index/container:Container":
+    case "docker:index/volume:Volume":
+      return { name: inputs.name ?? name };
+    default:
+      return {};
+  }
+}
+
+/** Waits until no registration has been in flight for a few turns of the event loop. */
+async function settled(inFlight: () => number): Promise<void> {
+  let quietTurns = 0;
+  while (quietTurns < 5) {
+    await new Promise((resolve) => setImmediate(resolve));
+    quietTurns = inFlight() === 0 ? quietTurns + 1 : 0;
+  }
+}

@@ -1,0 +1,59 @@
+import type { PlanResult } from "./plan";
+
+/** The human-readable plan: tree, exposure and firewall, DNS, memory, cost, secrets to set. */
+export function textReport(plan: PlanResult): string {
+  const out: string[] = [];
+  const customCount = plan.resources.filter((resource) => resource.custom).length;
+  out.push(`Plan of stack ${plan.stack} (project ${plan.project}, blueprint ${plan.blueprint})`);
+  out.push(`${plan.resources.length} resources: ${customCount} to create, ${plan.resources.length - customCount} components`, "");
+
+  out.push("Resources");
+  const children = new Map<string | null, PlanResult["resources"]>();
+  for (const resource of plan.resources) children.set(resource.parent, [...(children.get(resource.parent) ?? []), resource]);
+  const walk = (parent: string | null, depth: number, seen: Set<string>) => {
+    for (const resource of children.get(parent) ?? []) {
+      const key = `${resource.type}::${resource.name}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const flags = [resource.protect ? "protected" : "", resource.dependsOn.length ? `after ${resource.dependsOn.filter((name) => name !== resource.parent).join(", ")}` : ""].filter(Boolean);
+      out.push(`${"  ".repeat(depth + 1)}${resource.custom ? "+" : "□"} ${resource.name} (${resource.type})${flags.length ? `  [${flags.join("; ")}]` : ""}`);
+      if (resource.custom) continue;
+      walk(resource.name, depth + 1, seen);
+    }
+  };
+  walk(null, 0, new Set());
+
+  for (const host of plan.hosts) {
+    out.push("", `Server ${host.server}: ${host.provider}, address ${host.address}`);
+    out.push(`  exposes to the internet: ${host.exposed.length ? host.exposed.join(", ") : "nothing"}`);
+    out.push("  firewall (inbound; everything else is dropped):");
+    for (const rule of host.firewall) {
+      const sources = rule.sourceCidrs.length > 4 ? `${rule.sourceCidrs.length} ranges (${rule.sourceCidrs.slice(0, 2).join(", ")}, ...)` : rule.sourceCidrs.join(", ");
+      out.push(`    ${`${rule.protocol}${rule.port === undefined ? "" : `/${rule.port}`}`.padEnd(9)} from ${sources}  - ${rule.description}`);
+    }
+    out.push("  containers:");
+    for (const service of host.services) {
+      out.push(`    ${service.name.padEnd(16)} ${String(service.memoryMb).padStart(5)} MB  ${service.image}  nets: ${service.networks.join(",") || "-"}  ports: ${service.ports.join(", ") || "-"}`);
+    }
+    const budget = host.budget;
+    out.push(
+      `  memory budget: containers ${budget.containersMb} MB + system reserve ${budget.reserveMb} MB of ${budget.serverMb} MB -> ${budget.headroomMb >= 0 ? `${budget.headroomMb} MB headroom` : `OVER by ${-budget.headroomMb} MB`}`,
+    );
+  }
+
+  out.push("", "DNS (Cloudflare)");
+  for (const record of plan.dns) out.push(`  ${record.hostname} -> ${record.target}${record.proxied ? " (proxied)" : " (DNS only)"}`);
+
+  out.push("", "Estimated monthly cost");
+  for (const line of plan.cost.lines) out.push(`  ${line.monthlyEur.toFixed(2).padStart(8)} EUR  ${line.item}`);
+  out.push(`  ${plan.cost.totalMonthlyEur.toFixed(2).padStart(8)} EUR  total`);
+
+  if (plan.secretsToSet.length > 0) {
+    out.push("", "Secrets to set before `pulumi up` (shown as [secret] in this plan):");
+    for (const secret of plan.secretsToSet) {
+      out.push(`  pulumi config set --secret ${secret.key} <value>   # ${secret.purpose}${secret.state === "encrypted" ? " (encrypted in the stack file; not readable offline)" : ""}`);
+    }
+  }
+  out.push("", `Planned offline under Pulumi's mock runtime in ${Math.round(plan.elapsedMs)} ms; no cloud account was used.`);
+  return `${out.join("\n")}\n`;
+}
