@@ -16,11 +16,14 @@ export interface RecordedResource {
   readonly inputs: Record<string, unknown>;
 }
 
-export interface ProgramRun {
+export interface GraphRun {
   readonly resources: RecordedResource[];
   readonly outputs: Record<string, unknown>;
-  readonly model: PlatformModel;
   readonly elapsedMs: number;
+}
+
+export interface ProgramRun extends GraphRun {
+  readonly model: PlatformModel;
 }
 
 export interface ProgramConfig {
@@ -46,12 +49,23 @@ interface RegisterRequest {
   getObject(): unknown;
 }
 
-/**
- * Runs the real program under Pulumi's mock runtime and records every
- * registration as the engine would receive it: type, name, parent, explicit
- * and implicit dependencies, protect, and inputs with secrets masked.
- */
+/** Runs the real program (config validation and composition) under the mock runtime. */
 export async function runProgram(config: ProgramConfig): Promise<ProgramRun> {
+  let model: PlatformModel | undefined;
+  const run = await recordGraph(config, () => {
+    const deployed = deployPlatform(loadStackConfig());
+    model = deployed.model;
+    return deployed.outputs;
+  });
+  return { ...run, model: model! };
+}
+
+/**
+ * Runs `body` under Pulumi's mock runtime inside a root stack and records
+ * every registration as the engine would receive it: type, name, parent,
+ * explicit and implicit dependencies, protect, and inputs with secrets masked.
+ */
+export async function recordGraph(config: ProgramConfig, body: () => Record<string, unknown> | Promise<Record<string, unknown>>): Promise<GraphRun> {
   const started = performance.now();
   const recorded: RecordedResource[] = [];
   let pending = 0;
@@ -79,12 +93,7 @@ export async function runProgram(config: ProgramConfig): Promise<ProgramRun> {
     });
   };
 
-  let model: PlatformModel | undefined;
-  const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
-    const deployed = deployPlatform(loadStackConfig());
-    model = deployed.model;
-    return deployed.outputs;
-  })) as Record<string, unknown>;
+  const outputs = (await pulumi.runtime.runInPulumiStack(async () => body())) as Record<string, unknown>;
   await settled(() => pending);
 
   const byUrn = new Map(recorded.map((resource) => [resource.urn, resource.name]));
@@ -93,7 +102,7 @@ export async function runProgram(config: ProgramConfig): Promise<ProgramRun> {
     parent: resource.parentUrn ? (byUrn.get(resource.parentUrn) ?? nameOf(resource.parentUrn)) : null,
     dependsOn: [...new Set(resource.dependsOn.map((urn) => byUrn.get(urn) ?? nameOf(urn)))].sort(),
   }));
-  return { resources, outputs: maskSecrets(outputs) as Record<string, unknown>, model: model!, elapsedMs: performance.now() - started };
+  return { resources, outputs: maskSecrets(outputs) as Record<string, unknown>, elapsedMs: performance.now() - started };
 }
 
 function record(request: RegisterRequest, config: ProgramConfig): RecordedResource {

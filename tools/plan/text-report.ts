@@ -15,7 +15,7 @@ export function textReport(plan: PlanResult): string {
       const key = `${resource.type}::${resource.name}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const flags = [resource.protect ? "protected" : "", resource.dependsOn.length ? `after ${resource.dependsOn.filter((name) => name !== resource.parent).join(", ")}` : ""].filter(Boolean);
+      const flags = [resource.protect ? "protected" : "", resource.dependsOn.length ? `after ${resource.dependsOn.join(", ")}` : ""].filter(Boolean);
       out.push(`${"  ".repeat(depth + 1)}${resource.custom ? "+" : "□"} ${resource.name} (${resource.type})${flags.length ? `  [${flags.join("; ")}]` : ""}`);
       if (resource.custom) continue;
       walk(resource.name, depth + 1, seen);

@@ -1,0 +1,51 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { caddyfile } from "../../components/ingress/caddyfile";
+import { requireTool } from "../support/tools";
+
+const routes = [
+  { hostname: "n8n.example.com", service: "n8n", port: 5678 },
+  { hostname: "grafana.example.com", service: "grafana", port: 3000 },
+];
+
+/** caddy's own parser, via `caddy adapt`, returning the JSON config it produced. */
+function adapt(content: string): { apps: { http: { servers: Record<string, { routes: unknown[] }> } } } {
+  const dir = mkdtempSync(join(tmpdir(), "caddyfile-"));
+  try {
+    const file = join(dir, "Caddyfile");
+    writeFileSync(file, content);
+    const output = execFileSync(requireTool("caddy"), ["adapt", "--config", file, "--adapter", "caddyfile"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    return JSON.parse(output);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("caddyfile", () => {
+  it("is accepted by caddy and routes each host to its upstream", () => {
+    const config = adapt(caddyfile(routes));
+    const text = JSON.stringify(config);
+    for (const route of routes) {
+      expect(text).toContain(`"host":["${route.hostname}"]`);
+      expect(text).toContain(`"dial":"${route.service}:${route.port}"`);
+    }
+    expect(text).toContain("Strict-Transport-Security");
+    expect(text).toContain("X-Content-Type-Options");
+  });
+
+  it("keeps the admin API on localhost", () => {
+    const config = adapt(caddyfile(routes)) as unknown as { admin?: { listen?: string } };
+    expect(config.admin?.listen).toBe("localhost:2019");
+  });
+
+  it("refuses duplicate hosts and bad ports with every problem listed", () => {
+    expect(() => caddyfile([...routes, { hostname: "n8n.example.com", service: "x", port: 70000 }])).toThrow(/n8n.example.com is routed twice; .*port 70000 is out of range/);
+  });
+
+  it("caddy rejects a broken file, so the check above can fail", () => {
+    expect(() => adapt("example.com {\n\treverse_proxy\n")).toThrow();
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { containerSettings } from "../../components/container/container-settings";
+import { healthcheck, imageName, secretKeysOf, service } from "../../components/container/service-spec";
+
+const base = service({
+  name: "api",
+  description: "test",
+  role: "app",
+  image: { repository: "example/api", tag: "1.2.3" },
+  networks: ["backend"],
+  healthcheck: healthcheck(["CMD", "true"], 15),
+  memoryMb: 256,
+});
+
+describe("containerSettings", () => {
+  it("applies the platform defaults to every container", () => {
+    const settings = containerSettings(base);
+    expect(settings).toMatchObject({
+      memory: 256,
+      memorySwap: 256,
+      restart: "unless-stopped",
+      logDriver: "json-file",
+      logOpts: { "max-size": "10m", "max-file": "3" },
+      securityOpts: ["no-new-privileges:true"],
+      capabilities: { drops: ["ALL"], adds: [] },
+      ulimits: [{ name: "nproc", soft: 256, hard: 256 }],
+      healthcheck: { tests: ["CMD", "true"], interval: "30s", timeout: "5s", retries: 3, startPeriod: "15s" },
+      ports: [],
+    });
+  });
+
+  it.each([
+    ["unpublished port", [{ container: 8080 }], []],
+    ["localhost publish", [{ container: 5432, publish: { host: 5432, address: "127.0.0.1" } }], [{ internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" }]],
+    ["udp publish", [{ container: 53, protocol: "udp" as const, publish: { host: 53, address: "0.0.0.0" } }], [{ internal: 53, external: 53, ip: "0.0.0.0", protocol: "udp" }]],
+  ])("ports: %s", (_case, ports, expected) => {
+    expect(containerSettings({ ...base, ports }).ports).toEqual(expected);
+  });
+
+  it("maps files, binds, tmpfs, user and on-failure retries", () => {
+    const settings = containerSettings({
+      ...base,
+      restart: "on-failure",
+      user: "1000",
+      tmpfs: ["/tmp"],
+      files: [{ path: "/etc/app.conf", content: "x" }],
+      binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }],
+    });
+    expect(settings.maxRetryCount).toBe(5);
+    expect(settings.user).toBe("1000");
+    expect(settings.tmpfs).toEqual({ "/tmp": "rw,noexec,nosuid,size=64m" });
+    expect(settings.uploads).toEqual([{ file: "/etc/app.conf", content: "x", executable: false }]);
+    expect(settings.binds).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
+  });
+});
+
+describe("service spec helpers", () => {
+  it.each([
+    ["plain", "x", []],
+    ["secret", { secret: "infra:a" }, ["infra:a"]],
+    ["template", { secretTemplate: "postgresql://u:{{infra:a}}@h/{{infra:b}}" }, ["infra:a", "infra:b"]],
+  ])("secretKeysOf %s", (_case, value, expected) => {
+    expect(secretKeysOf(value)).toEqual(expected);
+  });
+
+  it("imageName pins tag and optional digest", () => {
+    expect(imageName({ repository: "redis", tag: "7.4.1-alpine" })).toBe("redis:7.4.1-alpine");
+    expect(imageName({ repository: "redis", tag: "7.4.1", digest: "sha256:abc" })).toBe("redis:7.4.1@sha256:abc");
+  });
+});

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
+import { firewallRules, hetznerRules, ufwScript, type Exposure } from "../../components/network/firewall-rules";
+
+const web: Exposure[] = [
+  { port: 443, protocol: "tcp", service: "caddy" },
+  { port: 80, protocol: "tcp", service: "caddy" },
+];
+const admin = ["198.51.100.7/32"];
+
+describe("firewallRules", () => {
+  it.each([
+    {
+      case: "web ports from anywhere when DNS is not proxied",
+      exposed: web,
+      behindCloudflare: false,
+      expected: [
+        ["tcp", 22, admin],
+        ["tcp", 80, ["0.0.0.0/0", "::/0"]],
+        ["tcp", 443, ["0.0.0.0/0", "::/0"]],
+        ["icmp", undefined, ["0.0.0.0/0", "::/0"]],
+      ],
+    },
+    {
+      case: "web ports only from Cloudflare when proxied (F3)",
+      exposed: web,
+      behindCloudflare: true,
+      expected: [
+        ["tcp", 22, admin],
+        ["tcp", 80, [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6]],
+        ["tcp", 443, [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6]],
+        ["icmp", undefined, ["0.0.0.0/0", "::/0"]],
+      ],
+    },
+    {
+      case: "nothing exposed: SSH from admins and ICMP only",
+      exposed: [],
+      behindCloudflare: true,
+      expected: [
+        ["tcp", 22, admin],
+        ["icmp", undefined, ["0.0.0.0/0", "::/0"]],
+      ],
+    },
+    {
+      case: "one rule per port when two services share it",
+      exposed: [
+        { port: 8443, protocol: "tcp", service: "a" },
+        { port: 8443, protocol: "tcp", service: "b" },
+      ],
+      behindCloudflare: false,
+      expected: [
+        ["tcp", 22, admin],
+        ["tcp", 8443, ["0.0.0.0/0", "::/0"]],
+        ["icmp", undefined, ["0.0.0.0/0", "::/0"]],
+      ],
+    },
+  ] as const)("$case", ({ exposed, behindCloudflare, expected }) => {
+    const rules = firewallRules(exposed as Exposure[], { adminCidrs: admin, behindCloudflare });
+    expect(rules.map((rule) => [rule.protocol, rule.port, rule.sourceCidrs])).toEqual(expected);
+  });
+
+  it("never opens SSH to everyone (F1) and nothing but SSH and the exposures (F2)", () => {
+    const rules = firewallRules(web, { adminCidrs: admin, behindCloudflare: false });
+    const ssh = rules.filter((rule) => rule.port === 22);
+    expect(ssh).toHaveLength(1);
+    expect(ssh[0]!.sourceCidrs).toEqual(admin);
+    expect(rules.filter((rule) => rule.port !== undefined).map((rule) => rule.port)).toEqual([22, 80, 443]);
+  });
+
+  it("renders Hetzner rules and a UFW script from the same decision", () => {
+    const rules = firewallRules(web, { adminCidrs: admin, behindCloudflare: false });
+    expect(hetznerRules(rules)[0]).toEqual({ direction: "in", protocol: "tcp", port: "22", sourceIps: admin, description: "ssh from admin networks" });
+    expect(hetznerRules(rules)[3]).toEqual({ direction: "in", protocol: "icmp", sourceIps: ["0.0.0.0/0", "::/0"], description: "icmp" });
+    const script = ufwScript(rules);
+    expect(script).toContain("ufw default deny incoming");
+    expect(script).toContain("ufw allow proto tcp from 198.51.100.7/32 to any port 22");
+    expect(script).not.toMatch(/from 0\.0\.0\.0\/0 to any port 22\b/);
+    expect(script.trim().split("\n").filter((line) => line.startsWith("ufw allow"))).toHaveLength(1 + 2 + 2);
+  });
+});
