@@ -9,6 +9,8 @@ started=$(date +%s)
 tools/ensure-deps.sh
 tools/install/system-packages.sh
 tools/install/minio.sh
+tools/install/actionlint.sh
+tools/install/pulumi.sh
 echo "setup took $(( $(date +%s) - started ))s" >&2
 node_modules/.bin/tsc --noEmit -p .
 node_modules/.bin/vitest run "$@"

@@ -57,10 +57,10 @@ function httpStatus(error: unknown): number | undefined {
   return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 }
 
-// Endpoints answer an S3 call they lack with 501 NotImplemented (MinIO, Ceph,
-// R2) or with 400/405 and a code naming the method.
+// An S3 call the endpoint does not implement is answered with 501
+// NotImplemented (MinIO does so for a public-read ACL and GetPublicAccessBlock).
 function notImplemented(error: unknown): boolean {
-  return httpStatus(error) === 501 || ["NotImplemented", "MethodNotAllowed", "XNotImplemented"].includes(errorCode(error));
+  return httpStatus(error) === 501 || errorCode(error) === "NotImplemented";
 }
 
 function missingBucket(error: unknown): boolean {
@@ -118,15 +118,15 @@ async function bucketExists(client: S3.S3Client, bucketName: string): Promise<bo
 /**
  * S1: the bucket ACL is private and no policy statement allows everyone.
  *
- * PutPublicAccessBlock is not used: it is an AWS guard that MinIO rejects
- * (400 MalformedXML) and that Hetzner's documented S3 subset does not list.
- * The rule is enforced on the state itself instead, and `read` reports any
- * public grant as drift, which the next update removes.
+ * PutPublicAccessBlock is not used: it is an AWS account-level guard, not
+ * part of the S3 subset these services share, and MinIO rejects it (400
+ * MalformedXML). The rule is enforced on the state itself instead, and `read`
+ * reports any public grant as drift, which the next update removes.
  *
- * An endpoint that answers the ACL or policy calls with NotImplemented (e.g.
- * R2, whose buckets are made public outside the S3 API) is tolerated: a
- * mechanism the endpoint does not have cannot hold a public grant. Any other
- * failure is an error.
+ * An endpoint that answers the ACL or policy calls with NotImplemented is
+ * tolerated, because a mechanism the endpoint does not have cannot hold a
+ * public grant (R2, for one, makes buckets public through its own dashboard
+ * and API, not through S3 ACLs). Any other failure is an error.
  */
 async function enforcePrivate(client: S3.S3Client, bucketName: string): Promise<void> {
   const { PutBucketAclCommand, GetBucketPolicyCommand, PutBucketPolicyCommand, DeleteBucketPolicyCommand } = sdk();

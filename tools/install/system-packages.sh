@@ -2,7 +2,7 @@
 # Debian packages the test suite runs as real validators and live servers.
 # Installs only what is missing, so a warm machine spends no time here.
 set -euo pipefail
-packages=(caddy shellcheck cloud-init openssh-server)
+packages=(caddy shellcheck cloud-init openssh-server jq)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -1,0 +1,251 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { contentHash } from "../../components/compute/content-hash";
+import { hostPrepareScript } from "../../components/compute/host-setup";
+import { Server } from "../../components/compute/server";
+import type { ExistingServerConfig, HetznerServerConfig } from "../../components/compute/server-spec";
+import { Network } from "../../components/container/network";
+import { Service } from "../../components/container/service";
+import { healthcheck, service } from "../../components/container/service-spec";
+import { Zone } from "../../components/dns/zone";
+import { Caddy } from "../../components/ingress/caddy";
+import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
+import { Firewall } from "../../components/network/firewall";
+import type { GraphRun } from "../../tools/plan/mock-run";
+import { graphOf, named, ofType, only } from "../support/graph";
+
+const hetzner: HetznerServerConfig = {
+  provider: "hetzner",
+  name: "pre",
+  roles: ["ingress", "app", "data", "monitoring"],
+  sshUser: "deploy",
+  serverType: "cx23",
+  location: "fsn1",
+  image: "ubuntu-24.04",
+  sshPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFh4nO4mwXoAcYQTy0gGvTgKvNVU2S0H0yQ3n6Sx7wZL admin@infra",
+  volumeGb: 20,
+};
+const existing: ExistingServerConfig = {
+  provider: "existing",
+  name: "vps",
+  roles: ["ingress", "app", "data", "monitoring"],
+  sshUser: "deploy",
+  address: "203.0.113.20",
+  sshPort: 2222,
+  memoryMb: 8192,
+  monthlyCostEur: 10,
+};
+const policy = { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false };
+const key = pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test");
+
+/** Every child of an infra: component is named from the component's name. */
+function expectChildrenNamedFromParent(run: GraphRun): void {
+  const components = new Set(run.resources.filter((resource) => resource.type.startsWith("infra:")).map((resource) => resource.name));
+  for (const resource of run.resources) {
+    if (resource.parent && components.has(resource.parent)) expect(resource.name.startsWith(resource.parent), `${resource.name} under ${resource.parent}`).toBe(true);
+  }
+}
+
+async function failureOf(build: () => void): Promise<{ error: Error; run: GraphRun }> {
+  let error: Error | undefined;
+  const run = await graphOf(() => {
+    try {
+      build();
+    } catch (caught) {
+      error = caught as Error;
+    }
+  });
+  if (!error) throw new Error("expected the component to refuse its arguments");
+  return { error, run };
+}
+
+describe("Server", () => {
+  it("Hetzner: firewall attached, protection, user-data, readiness before the Docker provider (F4)", async () => {
+    const run = await graphOf(() => {
+      new Server("pre", { server: hetzner, sshPrivateKey: key, hetznerFirewallId: 42, protect: true, labels: { environment: "preprod" } });
+    });
+    expect(only(run, "infra:compute:Server").name).toBe("pre");
+    const server = only(run, "hcloud:index/server:Server");
+    expect(server.inputs).toMatchObject({ serverType: "cx23", location: "fsn1", image: "ubuntu-24.04", firewallIds: [42], deleteProtection: true, rebuildProtection: true, labels: { environment: "preprod" } });
+    expect(server.protect).toBe(true);
+    expect(String(server.inputs.userData)).toMatch(/^#cloud-config\n/);
+    expect(String(server.inputs.userData)).toContain("/dev/disk/by-id/scsi-0HC_Volume_");
+    expect(only(run, "hcloud:index/volume:Volume")).toMatchObject({ protect: true, inputs: { size: 20, format: "ext4", deleteProtection: true } });
+    expect(only(run, "hcloud:index/volumeAttachment:VolumeAttachment").inputs.automount).toBe(false);
+    const ready = only(run, "command:remote:Command");
+    expect(ready.name).toBe("pre-ready");
+    expect(ready.inputs.connection).toBe("[secret]");
+    const provider = only(run, "pulumi:providers:docker");
+    expect(provider.dependsOn).toContain("pre-ready");
+    expect(provider.inputs.host).toMatch(/^ssh:\/\/deploy@203\.0\.113\.\d+$/);
+    expectChildrenNamedFromParent(run);
+  });
+
+  it("Hetzner without a firewall is refused before any child exists (F4)", async () => {
+    const { error, run } = await failureOf(() => new Server("bare", { server: hetzner, sshPrivateKey: key, protect: false, labels: {} }));
+    expect(error.message).toContain("needs a firewall attached (F4)");
+    expect(ofType(run, "hcloud:index/server:Server")).toHaveLength(0);
+  });
+
+  it("existing VPS: prepared over SSH, re-run only when the script changes", async () => {
+    const run = await graphOf(() => {
+      new Server("vps", { server: existing, sshPrivateKey: key, protect: false, labels: {} });
+    });
+    const prepare = named(run, "command:remote:Command", "vps-prepare");
+    const script = hostPrepareScript({ sshUser: "deploy" });
+    expect(prepare.inputs).toMatchObject({ create: "sudo bash -s", stdin: script, triggers: [contentHash(script)] });
+    expect(contentHash(hostPrepareScript({ sshUser: "other" }))).not.toBe(contentHash(script));
+    expect(ofType(run, "hcloud:index/server:Server")).toHaveLength(0);
+    const provider = only(run, "pulumi:providers:docker");
+    expect(provider.inputs.host).toBe("ssh://deploy@203.0.113.20:2222");
+    expect(provider.dependsOn).toContain("vps-prepare");
+  });
+});
+
+describe("Firewall", () => {
+  it("Hetzner: rules derived from the exposures", async () => {
+    const run = await graphOf(() => {
+      new Firewall("fw", { exposed: [{ port: 443, protocol: "tcp", service: "caddy" }], policy, target: { kind: "hetzner" } });
+    });
+    const firewall = only(run, "hcloud:index/firewall:Firewall");
+    expect(firewall.name).toBe("fw");
+    expect((firewall.inputs.rules as { port?: string }[]).map((rule) => rule.port)).toEqual(["22", "443", undefined]);
+  });
+
+  it("existing host: the same rules applied with UFW over SSH", async () => {
+    const run = await graphOf(() => {
+      new Firewall("fw", { exposed: [], policy, target: { kind: "ufw", connection: { host: "203.0.113.20", user: "deploy", privateKey: key } } });
+    });
+    const ufw = only(run, "command:remote:Command");
+    expect(ufw.name).toBe("fw-ufw");
+    expect(String(ufw.inputs.stdin)).toContain("ufw allow proto tcp from 198.51.100.7/32 to any port 22");
+    expect(ofType(run, "hcloud:index/firewall:Firewall")).toHaveLength(0);
+  });
+
+  it("refuses SSH from everywhere (F1) before registering a rule", async () => {
+    const { error, run } = await failureOf(() => new Firewall("fw", { exposed: [], policy: { adminCidrs: ["0.0.0.0/0"], behindCloudflare: false }, target: { kind: "hetzner" } }));
+    expect(error.message).toContain("opens SSH to everyone (F1)");
+    expect(ofType(run, "hcloud:index/firewall:Firewall")).toHaveLength(0);
+  });
+});
+
+describe("Network, Service, Caddy", () => {
+  const provider = () => new docker.Provider("host-docker", { host: "ssh://deploy@203.0.113.20" });
+
+  it("Network: explicit name, subnet and internal flag", async () => {
+    const run = await graphOf(() => {
+      new Network("vps-backend", { spec: { key: "backend", subnet: "172.20.2.0/24", internal: true, purpose: "" }, networkName: "vpai-backend", provider: provider() });
+    });
+    expect(only(run, "docker:index/network:Network").inputs).toMatchObject({ name: "vpai-backend", internal: true, driver: "bridge", ipamConfigs: [{ subnet: "172.20.2.0/24" }] });
+    expect(only(run, "docker:index/network:Network").parent).toBe("vps-backend");
+  });
+
+  it("Network: a bad subnet is refused", async () => {
+    const { error } = await failureOf(() => new Network("n", { spec: { key: "x", subnet: "172.20.2.0/33", internal: true, purpose: "" }, networkName: "x", provider: provider() }));
+    expect(error.message).toContain("not an IPv4 CIDR");
+  });
+
+  const api = service({
+    name: "api",
+    description: "test",
+    role: "app",
+    image: { repository: "example/api", tag: "1.2.3" },
+    networks: ["backend"],
+    ports: [{ container: 8000, publish: { host: 8000, address: "127.0.0.1" } }],
+    env: { MODE: "prod", TOKEN: { secret: "infra:token" } },
+    volumes: [{ volume: "data", target: "/data" }],
+    healthcheck: healthcheck(["CMD", "true"]),
+    memoryMb: 300,
+  });
+
+  it("Service: pinned image kept locally, hardened container, secret env stays secret, volumes protected", async () => {
+    const run = await graphOf(() => {
+      const docker = provider();
+      const db = new Service("db", { spec: { ...api, name: "db" }, containerName: "t-db", provider: docker, networks: { backend: "t-backend" }, env: {}, protectVolumes: false });
+      new Service("api", { spec: api, containerName: "t-api", provider: docker, networks: { backend: "t-backend" }, env: { MODE: "prod", TOKEN: pulumi.secret("s3cr3t-token") }, after: [db], protectVolumes: true });
+    });
+    expect(named(run, "docker:index/remoteImage:RemoteImage", "api-image").inputs).toMatchObject({ name: "example/api:1.2.3", keepLocally: true });
+    const container = named(run, "docker:index/container:Container", "api");
+    expect(container.parent).toBe("api");
+    expect(container.inputs).toMatchObject({
+      name: "t-api",
+      memory: 300,
+      restart: "unless-stopped",
+      logDriver: "json-file",
+      logOpts: { "max-size": "10m", "max-file": "3" },
+      securityOpts: ["no-new-privileges:true"],
+      capabilities: { drops: ["ALL"] },
+      ports: [{ internal: 8000, external: 8000, ip: "127.0.0.1", protocol: "tcp" }],
+      networksAdvanced: [{ name: "t-backend", aliases: ["api"] }],
+      healthcheck: { tests: ["CMD", "true"] },
+      wait: true,
+    });
+    expect(container.inputs.envs).toBe("[secret]");
+    expect(JSON.stringify(run.resources)).not.toContain("s3cr3t-token");
+    expect(container.dependsOn).toContain("db");
+    expect(named(run, "docker:index/volume:Volume", "api-data")).toMatchObject({ protect: true, inputs: { name: "t-api-data" } });
+    expect(named(run, "docker:index/volume:Volume", "db-data").protect).toBe(false);
+    expectChildrenNamedFromParent(run);
+  });
+
+  it("Service: a network the host does not have is refused before the container", async () => {
+    const { error, run } = await failureOf(() => new Service("api", { spec: api, containerName: "t-api", provider: provider(), networks: {}, env: {}, protectVolumes: false }));
+    expect(error.message).toContain('network "backend" is not defined');
+    expect(ofType(run, "docker:index/container:Container")).toHaveLength(0);
+  });
+
+  const routes = [{ hostname: "api.example.com", service: "api", port: 8000 }];
+
+  it("Caddy: publishes 80/443 on all addresses and carries the generated Caddyfile", async () => {
+    const run = await graphOf(() => {
+      const spec = caddyServiceSpec(routes, { networks: ["backend"], memoryMb: 64, dependsOn: [] });
+      new Caddy("edge", { spec, routes, knownServices: ["api"], containerName: "t-caddy", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false });
+    });
+    expect(only(run, "infra:ingress:Caddy").name).toBe("edge");
+    const container = only(run, "docker:index/container:Container");
+    expect(container.inputs.ports).toEqual([
+      { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
+      { internal: 443, external: 443, ip: "0.0.0.0", protocol: "tcp" },
+    ]);
+    const upload = (container.inputs.uploads as { file: string; content: string }[])[0]!;
+    expect(upload.file).toBe("/etc/caddy/Caddyfile");
+    expect(upload.content).toContain("api.example.com {");
+    expect(upload.content).toContain("reverse_proxy api:8000");
+    expectChildrenNamedFromParent(run);
+  });
+
+  it("Caddy: a route to a service that does not exist is refused", async () => {
+    const { error } = await failureOf(() => {
+      const spec = caddyServiceSpec(routes, { networks: ["backend"], memoryMb: 64, dependsOn: [] });
+      new Caddy("edge", { spec, routes, knownServices: ["web"], containerName: "t-caddy", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false });
+    });
+    expect(error.message).toContain('routes to unknown service "api"');
+  });
+});
+
+describe("Zone", () => {
+  it("sets SSL strict, TLS 1.2, always HTTPS, HSTS, and proxied records (CF1-CF4)", async () => {
+    const run = await graphOf(() => {
+      new Zone("dns", { zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", security: { hsts: true }, records: [{ name: "n8n.example.com", proxied: true }], target: "203.0.113.20" });
+    });
+    const settings = Object.fromEntries(ofType(run, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => [setting.inputs.settingId, setting.inputs.value]));
+    expect(settings).toMatchObject({
+      ssl: "strict",
+      min_tls_version: "1.2",
+      always_use_https: "on",
+      security_header: { strictTransportSecurity: { enabled: true, maxAge: 31536000, includeSubdomains: true, nosniff: true } },
+    });
+    expect(only(run, "cloudflare:index/dnsRecord:DnsRecord").inputs).toMatchObject({ name: "n8n.example.com", type: "A", content: "203.0.113.20", proxied: true, ttl: 1 });
+    expectChildrenNamedFromParent(run);
+  });
+
+  it("no HSTS header setting unless asked, and an unproxied record needs a reason (CF4)", async () => {
+    const run = await graphOf(() => {
+      new Zone("dns", { zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", security: { hsts: false }, records: [], target: "203.0.113.20" });
+    });
+    expect(ofType(run, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => setting.inputs.settingId)).not.toContain("security_header");
+    const { error } = await failureOf(() => new Zone("dns2", { zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", security: { hsts: false }, records: [{ name: "x.example.com", proxied: false }], target: "203.0.113.20" }));
+    expect(error.message).toContain("unproxied records need a reason (CF4)");
+  });
+});

@@ -1,0 +1,126 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { requireTool } from "../support/tools";
+
+export interface SSHServer {
+  host: "127.0.0.1";
+  port: number;
+  user: string;
+  /** The client's OpenSSH private key, authorized for `user`. */
+  privateKey: string;
+  /** The server's host key line ("ssh-ed25519 AAAA..."), to pin it. */
+  hostPublicKey: string;
+  /** SSH sessions authenticated so far, counted from the server's own log. */
+  acceptedSessions(): Promise<number>;
+  /** Stops the server and removes its keys, config and log. */
+  stop(): Promise<void>;
+}
+
+const READY_TIMEOUT_MS = 15_000;
+
+/**
+ * Starts a throwaway OpenSSH server on 127.0.0.1 that lets the current user in
+ * with a fresh client key, and nothing else: no passwords, its own host key,
+ * config and authorized_keys in a temporary directory.
+ */
+export async function startSSHServer(): Promise<SSHServer> {
+  const sshd = requireTool("sshd"); // sshd insists on being started by absolute path
+  const keygen = requireTool("ssh-keygen");
+  const dir = await mkdtemp(join(tmpdir(), "sshd-test-"));
+  const file = (name: string) => join(dir, name);
+  for (const [key, comment] of [
+    ["host_key", "engine-test-host"],
+    ["client_key", "engine-test-client"],
+  ])
+    execFileSync(keygen, ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file(key)]);
+  await writeFile(file("authorized_keys"), await readFile(file("client_key.pub")));
+
+  // Root's sshd checks for this directory before anything else; as another
+  // user it is only read, so it must already exist (it does wherever the
+  // openssh-server package ran its setup).
+  if (!existsSync("/run/sshd") && process.getuid?.() === 0) mkdirSync("/run/sshd", { mode: 0o755 });
+
+  const port = await freePort();
+  await writeFile(
+    file("sshd_config"),
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${file("host_key")}`,
+      `PidFile ${file("sshd.pid")}`,
+      `AuthorizedKeysFile ${file("authorized_keys")}`,
+      "AuthenticationMethods publickey",
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "PermitRootLogin prohibit-password",
+      "UsePAM no",
+      // The temporary directory is not owned the way StrictModes wants.
+      "StrictModes no",
+      // VERBOSE logs one "Accepted publickey" line per authenticated session.
+      "LogLevel VERBOSE",
+      "",
+    ].join("\n"),
+  );
+  const log = file("sshd.log");
+  const child = spawn(sshd, ["-D", "-f", file("sshd_config"), "-E", log], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+
+  const readLog = async () => (existsSync(log) ? await readFile(log, "utf8") : "");
+  const stop = async () => {
+    await kill(child, exited);
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitUntilListening(port, exited, async () => `${output}${await readLog()}`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    host: "127.0.0.1",
+    port,
+    user: userInfo().username,
+    privateKey: await readFile(file("client_key"), "utf8"),
+    hostPublicKey: (await readFile(file("host_key.pub"), "utf8")).split(" ").slice(0, 2).join(" "),
+    acceptedSessions: async () => (await readLog()).split("\n").filter((line) => line.includes("Accepted publickey for ")).length,
+    stop,
+  };
+}
+
+async function waitUntilListening(port: number, exited: Promise<number | null>, output: () => Promise<string>): Promise<void> {
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code ?? -1));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new Error(`sshd exited with code ${exitCode} before it listened:\n${await output()}`);
+    if ((await output()).includes(`Server listening on 127.0.0.1 port ${port}`)) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`sshd was not listening on 127.0.0.1:${port} after ${READY_TIMEOUT_MS / 1000}s:\n${await output()}`);
+}
+
+async function kill(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}

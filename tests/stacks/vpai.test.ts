@@ -1,0 +1,170 @@
+import { describe, expect, it } from "vitest";
+import { container, planOf, resourcesOf } from "../support/plans";
+
+/**
+ * Seed 002's facts, pinned on the registered graph of both stacks: a change
+ * that breaks one fails here.
+ */
+const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
+  caddy: { networks: ["frontend", "backend"], port: 443 },
+  postgres: { networks: ["backend"], port: 5432 },
+  redis: { networks: ["backend"], port: 6379 },
+  qdrant: { networks: ["backend"], port: 6333 },
+  n8n: { networks: ["backend", "egress"], port: 5678 },
+  litellm: { networks: ["backend", "egress"], port: 4000 },
+  openclaw: { networks: ["backend", "egress"], port: 8080 },
+  victoriametrics: { networks: ["monitoring"], port: 8428 },
+  loki: { networks: ["monitoring"], port: 3100 },
+  alloy: { networks: ["backend", "monitoring"], port: 12345 },
+  grafana: { networks: ["frontend", "monitoring"], port: 3000 },
+  diun: { networks: ["egress"] },
+};
+
+const STARTUP_ORDER: [string, string][] = [
+  ["postgres", "n8n"],
+  ["postgres", "litellm"],
+  ["postgres", "openclaw"],
+  ["redis", "litellm"],
+  ["redis", "openclaw"],
+  ["qdrant", "openclaw"],
+  ["n8n", "caddy"],
+  ["litellm", "caddy"],
+  ["victoriametrics", "alloy"],
+  ["loki", "alloy"],
+  ["victoriametrics", "grafana"],
+  ["loki", "grafana"],
+];
+
+describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) => {
+  it("runs exactly the seed's twelve services, each pinned to a version tag (C10)", async () => {
+    const plan = await planOf(stack);
+    const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => String(resource.inputs.name));
+    expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `vpai-${service}`).sort());
+    for (const image of resourcesOf(plan, "docker:index/remoteImage:RemoteImage")) {
+      expect(image.inputs.name).toMatch(/^[a-z0-9./-]+:[A-Za-z0-9._-]+$/);
+      expect(image.inputs.name).not.toMatch(/:latest$/);
+      expect(image.inputs.keepLocally).toBe(true);
+    }
+  });
+
+  it("builds the four networks with the seed's subnets and internal flags", async () => {
+    const plan = await planOf(stack);
+    const networks = Object.fromEntries(
+      resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
+    );
+    expect(networks).toEqual({
+      "vpai-frontend": ["172.20.1.0/24", false],
+      "vpai-backend": ["172.20.2.0/24", true],
+      "vpai-monitoring": ["172.20.3.0/24", true],
+      "vpai-egress": ["172.20.4.0/24", false],
+    });
+  });
+
+  it("attaches every service to the networks of the seed's service matrix", async () => {
+    const plan = await planOf(stack);
+    for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
+      const attached = (container(plan, service).inputs.networksAdvanced as { name: string; aliases: string[] }[]).map((network) => network.name.replace("vpai-", ""));
+      expect(attached, service).toEqual(expected.networks);
+      expect(container(plan, service).inputs.networksAdvanced).toEqual(expected.networks.map((network) => ({ name: `vpai-${network}`, aliases: [service] })));
+    }
+    const host = plan.hosts[0]!;
+    for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
+      if (expected.port) expect(host.services.find((candidate) => candidate.name === service)!.ports.join(" "), service).toContain(String(expected.port));
+    }
+  });
+
+  it("publishes nothing but Caddy's 80/443, and those on all addresses; the rest only inside Docker (C11)", async () => {
+    const plan = await planOf(stack);
+    for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
+      const ports = (resource.inputs.ports ?? []) as { external: number; ip: string }[];
+      if (resource.inputs.name === "vpai-caddy") expect(ports.map((port) => [port.ip, port.external])).toEqual([["0.0.0.0", 80], ["0.0.0.0", 443]]);
+      else expect(ports, String(resource.inputs.name)).toEqual([]);
+    }
+    expect(plan.hosts[0]!.exposed).toEqual(["80/tcp (caddy)", "443/tcp (caddy)"]);
+  });
+
+  it("follows the seed's startup order", async () => {
+    const plan = await planOf(stack);
+    for (const [first, then] of STARTUP_ORDER) {
+      const dependent = container(plan, then);
+      const dependency = container(plan, first);
+      expect(dependent.dependsOn, `${then} after ${first}`).toContain(dependency.name);
+    }
+    expect(container(plan, "postgres").dependsOn.some((name) => name.endsWith("-n8n") || name.endsWith("-caddy"))).toBe(false);
+  });
+
+  it("gives DIUN the Docker socket read-only and no other service any host path but Alloy's log reading", async () => {
+    const plan = await planOf(stack);
+    const binds = (service: string) => (container(plan, service).inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath);
+    expect(binds("diun")).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
+    expect(binds("alloy")).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
+    for (const service of Object.keys(SERVICE_MATRIX).filter((name) => name !== "diun" && name !== "alloy")) expect(binds(service), service).toEqual([]);
+  });
+
+  it("routes n8n, LiteLLM, OpenClaw and Grafana through Caddy, with DNS proxied for each", async () => {
+    const plan = await planOf(stack);
+    const caddyfile = (container(plan, "caddy").inputs.uploads as { file: string; content: string }[]).find((upload) => upload.file === "/etc/caddy/Caddyfile")!.content;
+    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    const expected = { n8n: "n8n:5678", llm: "litellm:4000", openclaw: "openclaw:8080", grafana: "grafana:3000" };
+    for (const [subdomain, upstream] of Object.entries(expected)) {
+      expect(caddyfile).toContain(`${subdomain}.${domain} {\n\timport security_headers\n\tencode zstd gzip\n\treverse_proxy ${upstream}\n}`);
+    }
+    const records = resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => [record.inputs.name, record.inputs.proxied]);
+    expect(records.sort()).toEqual(Object.keys(expected).map((subdomain) => [`${subdomain}.${domain}`, true]).sort());
+  });
+
+  it("gives every container a healthcheck, limits, rotation, restart policy and no-new-privileges", async () => {
+    const plan = await planOf(stack);
+    for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
+      const name = String(resource.inputs.name);
+      expect((resource.inputs.healthcheck as { tests: string[] }).tests.length, name).toBeGreaterThan(1);
+      expect(resource.inputs.memory, name).toBeGreaterThan(0);
+      expect(resource.inputs.logOpts, name).toEqual({ "max-size": "10m", "max-file": "3" });
+      expect(resource.inputs.restart, name).toBe("unless-stopped");
+      expect(resource.inputs.securityOpts, name).toEqual(["no-new-privileges:true"]);
+    }
+  });
+
+  it("keeps secrets secret: every env list that carries one is masked, and no placeholder leaks in plain text", async () => {
+    const plan = await planOf(stack);
+    for (const service of ["postgres", "redis", "qdrant", "n8n", "litellm", "openclaw", "grafana"]) expect(container(plan, service).inputs.envs, service).toBe("[secret]");
+    expect(container(plan, "diun").inputs.envs).toEqual(["DIUN_PROVIDERS_DOCKER=true", "DIUN_PROVIDERS_DOCKER_WATCHBYDEFAULT=true", "DIUN_WATCH_SCHEDULE=0 */6 * * *", "TZ=UTC"]);
+  });
+
+  it("creates the backups and shared buckets, private and versioned", async () => {
+    const plan = await planOf(stack);
+    const buckets = resourcesOf(plan, "infra:storage:Bucket").map((bucket) => bucket.name);
+    expect(buckets.sort()).toEqual(["vpai-backups", "vpai-shared"]);
+    const prefix = stack === "prod" ? "vpai" : "vpai-preprod";
+    expect(plan.outputs.buckets).toEqual({ backups: `${prefix}-backups`, shared: `${prefix}-shared` });
+  });
+
+  it("fits the memory budget of its server", async () => {
+    const plan = await planOf(stack);
+    const budget = plan.hosts[0]!.budget;
+    expect(budget.containersMb).toBe(3552);
+    expect(budget.headroomMb).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe("stack-specific settings", () => {
+  it("prod adopts the existing VPS, protects its data and sends HSTS", async () => {
+    const plan = await planOf("prod");
+    expect(resourcesOf(plan, "hcloud:index/server:Server")).toHaveLength(0);
+    expect(resourcesOf(plan, "command:remote:Command").map((command) => command.name).sort()).toEqual(["vpai-main-firewall-ufw", "vpai-main-prepare"]);
+    for (const volume of resourcesOf(plan, "docker:index/volume:Volume")) expect(volume.protect, volume.name).toBe(true);
+    for (const bucket of resourcesOf(plan, "pulumi-nodejs:dynamic/storage:Bucket")) expect(bucket.protect).toBe(true);
+    expect(resourcesOf(plan, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => setting.inputs.settingId)).toContain("security_header");
+    expect(plan.cost.totalMonthlyEur).toBe(26.99);
+  });
+
+  it("preprod is a Hetzner CX23 with its firewall attached and nothing protected", async () => {
+    const plan = await planOf("preprod");
+    const server = resourcesOf(plan, "hcloud:index/server:Server")[0]!;
+    expect(server.inputs).toMatchObject({ serverType: "cx23", location: "fsn1", deleteProtection: false, rebuildProtection: false });
+    expect(server.dependsOn).toContain("vpai-main-firewall");
+    expect((server.inputs.firewallIds as unknown[]).length).toBe(1);
+    expect(plan.resources.filter((resource) => resource.protect)).toEqual([]);
+    expect(plan.cost.totalMonthlyEur).toBe(8.48); // seed 002: CX23 3.49 + object storage 4.99
+  });
+});

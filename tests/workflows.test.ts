@@ -1,0 +1,127 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { parse } from "yaml";
+import { requireTool } from "./support/tools";
+
+// actionlint (tools/install/actionlint.sh) checks every workflow: syntax,
+// expressions and contexts, `needs`, reusable-workflow inputs, the inputs of
+// known actions such as pulumi/actions, and the shell of `run:` steps through
+// shellcheck. Any finding fails the test.
+
+const REPO = resolve(__dirname, "..");
+const WORKFLOWS = join(REPO, ".github", "workflows");
+const workflowFiles = readdirSync(WORKFLOWS)
+  .filter((name) => /\.ya?ml$/.test(name))
+  .sort();
+
+let actionlintBinary: string;
+let shellcheckBinary: string;
+let scratchDir: string | undefined;
+
+beforeAll(() => {
+  const install = spawnSync("bash", [join(REPO, "tools/install/actionlint.sh")], { encoding: "utf8" });
+  if (install.status !== 0) throw new Error(`tools/install/actionlint.sh exited with ${install.status}:\n${install.stderr}`);
+  actionlintBinary = requireTool("actionlint");
+  shellcheckBinary = requireTool("shellcheck");
+}, 10 * 60_000);
+
+afterAll(async () => {
+  if (scratchDir) await rm(scratchDir, { recursive: true, force: true });
+});
+
+/** actionlint's findings, one line each, for the given files relative to `cwd`. */
+function actionlint(cwd: string, files: string[]): string[] {
+  const started = performance.now();
+  const run = spawnSync(actionlintBinary, ["-no-color", "-oneline", "-shellcheck", shellcheckBinary, ...files], { cwd, encoding: "utf8" });
+  console.log(`actionlint ${files.join(" ")}: ${Math.round(performance.now() - started)} ms`);
+  // Exit 1 means findings; anything else is actionlint itself failing.
+  if (run.status !== 0 && run.status !== 1) throw new Error(`actionlint exited with ${run.status}:\n${run.stderr}`);
+  return run.stdout.split("\n").filter(Boolean);
+}
+
+/** A throwaway repository holding one workflow, so actionlint resolves local reusable workflows in it. */
+async function scratchRepo(files: Record<string, string>): Promise<string> {
+  scratchDir ??= await mkdtemp(join(tmpdir(), "workflows-test-"));
+  const root = await mkdtemp(join(scratchDir, "repo-"));
+  await mkdir(join(root, ".git"));
+  await mkdir(join(root, ".github", "workflows"), { recursive: true });
+  for (const [name, text] of Object.entries(files)) await writeFile(join(root, ".github", "workflows", name), text);
+  return root;
+}
+
+function workflow(name: string): { on: Record<string, unknown>; jobs: Record<string, Record<string, any>> } {
+  return parse(readFileSync(join(WORKFLOWS, name), "utf8"));
+}
+
+describe("actionlint", () => {
+  test("there are workflows to lint", () => {
+    expect(workflowFiles).toEqual(expect.arrayContaining(["deploy.yml", "pull-request.yml", "pulumi-up.yml"]));
+  });
+
+  test.each(workflowFiles)("%s has no finding", (name) => {
+    expect(actionlint(REPO, [join(".github", "workflows", name)])).toEqual([]);
+  });
+
+  test("catches a job that needs a job which does not exist", async () => {
+    const root = await scratchRepo({
+      "broken.yml": "name: broken\non: push\njobs:\n  deploy:\n    needs: build\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo deploy\n",
+    });
+    const findings = actionlint(root, [".github/workflows/broken.yml"]);
+    expect(findings).toHaveLength(1);
+    expect(findings[0]).toMatch(/needs job "build" which does not exist.*\[job-needs\]/);
+  });
+
+  test("runs shellcheck on run: steps", async () => {
+    const root = await scratchRepo({
+      "unquoted.yml": "name: unquoted\non: push\njobs:\n  build:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: ls $HOME\n",
+    });
+    expect(actionlint(root, [".github/workflows/unquoted.yml"]).join("\n")).toMatch(/SC2086.*\[shellcheck\]/);
+  });
+
+  test("checks deploy.yml's inputs against the reusable workflow it calls", async () => {
+    const misspelt = readFileSync(join(WORKFLOWS, "deploy.yml"), "utf8").replace("stack: prod", "stak: prod");
+    const root = await scratchRepo({ "deploy.yml": misspelt, "pulumi-up.yml": readFileSync(join(WORKFLOWS, "pulumi-up.yml"), "utf8") });
+    expect(actionlint(root, [".github/workflows/deploy.yml"]).join("\n")).toMatch(/input "stak" is not defined/);
+  });
+});
+
+describe("delivery rules", () => {
+  test("prod deploys after preprod, inside the protected production environment", () => {
+    const deploy = workflow("deploy.yml");
+    expect(deploy.on).toEqual({ push: { branches: ["main"] } });
+    expect(deploy.jobs.preprod).toMatchObject({ uses: "./.github/workflows/pulumi-up.yml", with: { stack: "preprod" } });
+    expect(deploy.jobs.prod).toMatchObject({
+      needs: "preprod",
+      uses: "./.github/workflows/pulumi-up.yml",
+      with: { stack: "prod", environment: "production" },
+    });
+  });
+
+  test("an update is never cancelled and never runs beside another on the same stack", () => {
+    const up = workflow("pulumi-up.yml").jobs.up;
+    expect(up.concurrency).toEqual({ group: "pulumi-${{ inputs.stack }}", "cancel-in-progress": false });
+    expect(up.environment).toBe("${{ inputs.environment }}");
+  });
+
+  test("pull requests preview both stacks and comment the diff", () => {
+    const preview = workflow("pull-request.yml").jobs.preview;
+    expect(preview.strategy.matrix.stack).toEqual(["preprod", "prod"]);
+    const run = preview.steps.map((step: { run?: string }) => step.run).filter(Boolean);
+    expect(run.slice(0, 2)).toEqual(["npm ci", "npm test"]);
+    const pulumiPreview = preview.steps.find((step: { with?: { command?: string } }) => step.with?.command === "preview");
+    expect(pulumiPreview.with).toMatchObject({ "stack-name": "${{ matrix.stack }}", "work-dir": ".", "comment-on-pr": true, diff: true });
+  });
+
+  test("every pulumi/actions step installs the CLI version of the npm SDK", () => {
+    const sdkVersion = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).dependencies["@pulumi/pulumi"];
+    const pulumiSteps = workflowFiles.flatMap((name) =>
+      Object.values(workflow(name).jobs).flatMap((job) => (job.steps ?? []).filter((step: { uses?: string }) => step.uses?.startsWith("pulumi/actions@"))),
+    );
+    expect(pulumiSteps.length).toBeGreaterThanOrEqual(4);
+    for (const step of pulumiSteps) expect(step.with["pulumi-version"]).toBe(sdkVersion);
+  });
+});

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Builds the Pulumi engine that tests/engine runs, from the Go module proxy, into
+# the shared tools directory (outside the repository, like go-tool.sh):
+#   pulumi                         CLI, same version as the @pulumi/pulumi npm SDK
+#   pulumi-language-nodejs         nodejs language host
+#   pulumi-resource-pulumi-nodejs  launcher the engine starts for dynamic providers
+#   pulumi-resource-command        command provider, same version as @pulumi/command,
+#                                  once the module proxy serves it (see below)
+# Each binary has a stamp file naming what it was built from; a later run with
+# the same versions reuses it. Usage: tools/install/pulumi.sh
+set -euo pipefail
+
+readonly PULUMI_VERSION=v3.248.0
+# pulumi-language-nodejs moved into its own module (sdk/nodejs/cmd/pulumi-language-nodejs/v3)
+# after sdk/v3 v3.68.0, and the module proxy serves no version of that module:
+#   go list -m github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3@v3.248.0
+#   -> 403 Forbidden, "This module version is not available."
+# v3.68.0 is the last sdk/v3 release that still carries the language host, so it
+# is built from there. The host starts node on @pulumi/pulumi/cmd/run from the
+# program's node_modules, so the SDK code that runs is still 3.248.0. It reads
+# runtime options (typescript, nodeargs) only from its command line, where the
+# 3.248 engine no longer puts them, so Pulumi.yaml's runtime options are ignored.
+readonly LANGUAGE_HOST_SDK_VERSION=v3.68.0
+# @pulumi/command 4.5.0 is tag v4.5.0 of pulumi/pulumi-command; its provider is the
+# untagged sub-module github.com/pulumi/pulumi-command/provider, which Go addresses
+# by the pseudo-version of that tag's commit.
+readonly COMMAND_VERSION=v4.5.0
+readonly COMMAND_PROVIDER_MODULE=github.com/pulumi/pulumi-command/provider@v0.0.0-20220826121633-2d1657e1720c
+
+tools_bin="${INFRA_TOOLS_BIN:-$HOME/.cache/infra-tools/bin}"
+mkdir -p "$tools_bin"
+
+# The checksum database answers 404 Not Found for these pulumi releases, so their
+# go.sum lines come from the proxy download alone.
+export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
+export GOFLAGS="${GOFLAGS:-} -mod=mod"
+
+work_dirs=()
+cleanup() { if ((${#work_dirs[@]})); then chmod -R u+w "${work_dirs[@]}" 2>/dev/null || true; rm -rf "${work_dirs[@]}"; fi; }
+trap cleanup EXIT
+
+is_current() { # <binary> <stamp>
+  [[ -x "$tools_bin/$1" && -f "$tools_bin/.$1.version" && "$(cat "$tools_bin/.$1.version")" == "$2" ]]
+}
+
+# Adds the non-local replace directives of a required module's go.mod to the
+# current module: replace directives only apply in the main module, and pkg/v3
+# builds only with its clipboard fork.
+copy_replaces() { # <module@version>
+  local go_mod
+  go_mod="$(go mod download -json "$1" | jq -r '.GoMod')"
+  go mod edit -json "$go_mod" \
+    | jq -r '.Replace // [] | .[] | select(.New.Version != null)
+             | "\(.Old.Path)\(if .Old.Version then "@" + .Old.Version else "" end)=\(.New.Path)@\(.New.Version)"' \
+    | while read -r replacement; do go mod edit -replace="$replacement"; done
+}
+
+# Builds <package> in a throwaway module that requires the given module versions.
+build_binary() { # <binary> <stamp> <package@version> <ldflags> <module@version>...
+  local binary="$1" stamp="$2" package="$3" ldflags="$4"
+  shift 4
+  if is_current "$binary" "$stamp"; then
+    echo "$binary: cached ($stamp)" >&2
+    return 0
+  fi
+  echo "$binary: building from $stamp (first build is slow; cached in $tools_bin)" >&2
+  local started dir module
+  started=$(date +%s)
+  dir="$(mktemp -d)"
+  work_dirs+=("$dir")
+  (
+    cd "$dir"
+    go mod init "infra.local/build/$binary" >/dev/null 2>&1
+    for module in "$@"; do
+      go mod edit -require="$module"
+      copy_replaces "$module"
+    done
+    go get "$package" 2>&1 | { grep -v "^go: downloading" || true; } >&2
+    go build -trimpath -ldflags "$ldflags" -o "$tools_bin/$binary.partial" "${package%@*}"
+  )
+  mv "$tools_bin/$binary.partial" "$tools_bin/$binary"
+  echo "$stamp" > "$tools_bin/.$binary.version"
+  echo "$binary: built in $(($(date +%s) - started))s" >&2
+}
+
+# The engine starts pulumi-resource-pulumi-nodejs in the program's directory. Like
+# the launcher shipped in Pulumi's nodejs SDK, it resolves the dynamic provider
+# from there, so the SDK in <repo>/node_modules serves the program's dynamic
+# resources; PULUMI_DYNAMIC_PROVIDER_SCRIPT_PATH overrides that.
+install_dynamic_provider_launcher() {
+  local target="$tools_bin/pulumi-resource-pulumi-nodejs" next
+  next="$(mktemp)"
+  cat > "$next" <<'LAUNCHER'
+#!/bin/sh
+# Written by tools/install/pulumi.sh: runs the nodejs SDK's dynamic provider.
+script="${PULUMI_DYNAMIC_PROVIDER_SCRIPT_PATH:-}"
+if [ -z "$script" ]; then
+  script=$(node -e 'process.stdout.write(require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { paths: [process.cwd()] }))') || exit 1
+fi
+exec node "$script" "$@"
+LAUNCHER
+  chmod 755 "$next"
+  if cmp -s "$next" "$target"; then
+    rm -f "$next"
+    echo "pulumi-resource-pulumi-nodejs: cached" >&2
+  else
+    mv "$next" "$target"
+    echo "pulumi-resource-pulumi-nodejs: written" >&2
+  fi
+}
+
+install_command_provider() {
+  local stamp="github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command@$COMMAND_VERSION" out
+  if is_current pulumi-resource-command "$stamp"; then
+    echo "pulumi-resource-command: cached ($stamp)" >&2
+    return 0
+  fi
+  if ! out="$(cd "$tools_bin" && go list -m "$COMMAND_PROVIDER_MODULE" 2>&1)"; then
+    echo "pulumi-resource-command: not installed; the module proxy does not serve its source:" >&2
+    echo "  go list -m $COMMAND_PROVIDER_MODULE" >&2
+    printf "  %s\n" "${out//$'\n'/$'\n  '}" >&2
+    return 0
+  fi
+  # The provider reports the version baked in by this variable (provider/pkg/version).
+  build_binary pulumi-resource-command "$stamp" \
+    "github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command@${COMMAND_PROVIDER_MODULE#*@}" \
+    "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" \
+    "$COMMAND_PROVIDER_MODULE"
+}
+
+started_all=$(date +%s)
+build_binary pulumi "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION" \
+  "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION" \
+  "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" \
+  "github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION" "github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION"
+build_binary pulumi-language-nodejs \
+  "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs@$LANGUAGE_HOST_SDK_VERSION" \
+  "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs@$LANGUAGE_HOST_SDK_VERSION" \
+  "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGUAGE_HOST_SDK_VERSION" \
+  "github.com/pulumi/pulumi/sdk/v3@$LANGUAGE_HOST_SDK_VERSION"
+install_dynamic_provider_launcher
+install_command_provider
+echo "pulumi tools ready in $tools_bin ($(($(date +%s) - started_all))s)" >&2
