@@ -89,7 +89,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
     new Zone(`${prefix}-dns`, {
       zoneId: config.dns.zoneId,
       security: { hsts: config.dns.hsts },
-      records: model.hostnames.map((hostname) => ({ name: hostname, proxied: config.dns.proxied, ...(config.dns.proxied ? {} : { unproxiedReason: "infra:dns.proxied is false for this stack" }) })),
+      records: model.spec.routes.map((route) => ({ key: route.subdomain, name: `${route.subdomain}.${config.domain}`, proxied: config.dns.proxied, ...(config.dns.proxied ? {} : { unproxiedReason: "infra:dns.proxied is false for this stack" }) })),
       target: ingressAddress,
     });
   }

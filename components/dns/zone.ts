@@ -6,8 +6,8 @@ import { zoneSettings, type RecordSpec, type ZoneSecurity } from "./zone-setting
 export interface ZoneArgs {
   readonly zoneId: string;
   readonly security: ZoneSecurity;
-  /** Names to create, each pointing at `target`. */
-  readonly records: readonly Omit<RecordSpec, "type">[];
+  /** Names to create, each pointing at `target`; `key` names the resource, so it stays put when the domain changes. */
+  readonly records: readonly (Omit<RecordSpec, "type"> & { readonly key: string })[];
   /** Public address (or host name) of the ingress server. */
   readonly target: pulumi.Input<string>;
 }
@@ -28,7 +28,7 @@ export class Zone extends pulumi.ComponentResource {
     for (const record of args.records) {
       const type = pulumi.output(args.target).apply((target) => (isIPv4(target) ? "A" : isIPv6(target) ? "AAAA" : "CNAME"));
       new cloudflare.DnsRecord(
-        `${name}-${record.name.replace(/\./g, "-")}`,
+        `${name}-${record.key}`,
         {
           zoneId: args.zoneId,
           name: record.name,

@@ -227,7 +227,7 @@ describe("Network, Service, Caddy", () => {
 describe("Zone", () => {
   it("sets SSL strict, TLS 1.2, always HTTPS, HSTS, and proxied records (CF1-CF4)", async () => {
     const run = await graphOf(() => {
-      new Zone("dns", { zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", security: { hsts: true }, records: [{ name: "n8n.example.com", proxied: true }], target: "203.0.113.20" });
+      new Zone("dns", { zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", security: { hsts: true }, records: [{ key: "n8n", name: "n8n.example.com", proxied: true }], target: "203.0.113.20" });
     });
     const settings = Object.fromEntries(ofType(run, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => [setting.inputs.settingId, setting.inputs.value]));
     expect(settings).toMatchObject({
@@ -245,7 +245,7 @@ describe("Zone", () => {
       new Zone("dns", { zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", security: { hsts: false }, records: [], target: "203.0.113.20" });
     });
     expect(ofType(run, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => setting.inputs.settingId)).not.toContain("security_header");
-    const { error } = await failureOf(() => new Zone("dns2", { zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", security: { hsts: false }, records: [{ name: "x.example.com", proxied: false }], target: "203.0.113.20" }));
+    const { error } = await failureOf(() => new Zone("dns2", { zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", security: { hsts: false }, records: [{ key: "x", name: "x.example.com", proxied: false }], target: "203.0.113.20" }));
     expect(error.message).toContain("unproxied records need a reason (CF4)");
   });
 });
