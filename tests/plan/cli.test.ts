@@ -1,0 +1,74 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { PROJECT_DIR } from "../support/stack-config";
+
+/** Runs the README's plan command exactly as a user would. */
+function plan(...args: string[]): { status: number | null; stdout: string; stderr: string; seconds: number } {
+  const started = performance.now();
+  const result = spawnSync("bash", [join(PROJECT_DIR, "tools/plan.sh"), ...args], { cwd: PROJECT_DIR, encoding: "utf8" });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, seconds: (performance.now() - started) / 1000 };
+}
+
+describe("npm run plan", () => {
+  it("--json prints exactly one JSON document with the documented fields", () => {
+    const result = plan("--stack", "prod", "--json");
+    expect(result.status, result.stderr).toBe(0);
+    const document = JSON.parse(result.stdout);
+    expect(document).toMatchObject({ project: "infra", stack: "prod", blueprint: "vpai" });
+    for (const resource of document.resources) {
+      expect(Object.keys(resource)).toEqual(expect.arrayContaining(["type", "name", "parent", "dependsOn", "inputs"]));
+      expect(resource.parent === null || typeof resource.parent === "string").toBe(true);
+    }
+    const components = document.resources.filter((resource: { type: string }) => resource.type.startsWith("infra:")).map((resource: { type: string }) => resource.type);
+    expect(new Set(components)).toEqual(
+      new Set(["infra:compute:Server", "infra:network:Firewall", "infra:container:Network", "infra:container:Service", "infra:ingress:Caddy", "infra:dns:Zone", "infra:storage:Bucket"]),
+    );
+    expect(document.resources.filter((resource: { parent: string | null }) => resource.parent === null)).toHaveLength(1);
+    expect(document.outputs.urls).toContain("https://n8n.vpai.example.com");
+  });
+
+  it("the text plan shows the tree, exposure and firewall, DNS, memory budget, cost and the secrets to set", () => {
+    const result = plan("--stack", "preprod");
+    expect(result.status, result.stderr).toBe(0);
+    for (const section of ["Resources", "exposes to the internet: 80/tcp (caddy), 443/tcp (caddy)", "firewall (inbound", "DNS (Cloudflare)", "memory budget: containers", "Estimated monthly cost", "Secrets to set before `pulumi up`"]) {
+      expect(result.stdout).toContain(section);
+    }
+    expect(result.stdout).toContain("pulumi config set --secret hcloud:token <value>");
+    expect(result.stdout).toMatch(/8\.48 EUR {2}total/);
+  });
+
+  it("takes config overrides with -c, as pulumi config does", () => {
+    const result = plan("--stack", "prod", "--json", "-c", "dns={\"zoneId\":\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\",\"proxied\":false}");
+    expect(result.status, result.stderr).toBe(0);
+    const document = JSON.parse(result.stdout);
+    const records = document.resources.filter((resource: { type: string }) => resource.type === "cloudflare:index/dnsRecord:DnsRecord");
+    expect(records.map((record: { inputs: { proxied: boolean } }) => record.inputs.proxied)).toEqual([false, false, false, false]);
+    expect(document.hosts[0].firewall[1].sourceCidrs).toEqual(["0.0.0.0/0", "::/0"]);
+  });
+
+  it("fails with every config problem and its key path, before registering anything", () => {
+    const result = plan("--stack", "prod", "-c", "blueprint=wordpress", "-c", "adminCidrs=[\"0.0.0.0/0\"]");
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("stack configuration has 2 problems");
+    expect(result.stderr).toContain("infra:blueprint: \"wordpress\" is not one of vpai");
+    expect(result.stderr).toContain("infra:adminCidrs[0]");
+    expect(result.stderr).not.toContain("    at ");
+  });
+
+  it("--mermaid prints the architecture diagram", () => {
+    const result = plan("--stack", "prod", "--mermaid");
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.split("\n")[0]).toBe("graph LR");
+    expect(result.stdout).toContain('main_caddy -->|"grafana.vpai.example.com"| main_grafana');
+    expect(result.stdout).toContain("main_postgres --- main_net_backend");
+  });
+
+  it("rejects an unknown stack and bad arguments with a usage line", () => {
+    expect(plan("--stack", "staging").stderr).toContain("Pulumi.staging.yaml");
+    const bad = plan("--frobnicate");
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("usage: npm run plan");
+  });
+});
