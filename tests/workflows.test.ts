@@ -111,7 +111,7 @@ describe("delivery rules", () => {
     const preview = workflow("pull-request.yml").jobs.preview;
     expect(preview.strategy.matrix.stack).toEqual(["preprod", "prod"]);
     const run = preview.steps.map((step: { run?: string }) => step.run).filter(Boolean);
-    expect(run.slice(0, 2)).toEqual(["npm ci", "npm test"]);
+    expect(run.slice(0, 2)).toEqual(["bash tools/ensure-deps.sh", "npm test"]);
     const pulumiPreview = preview.steps.find((step: { with?: { command?: string } }) => step.with?.command === "preview");
     expect(pulumiPreview.with).toMatchObject({ "stack-name": "${{ matrix.stack }}", "work-dir": ".", "comment-on-pr": true, diff: true });
   });
