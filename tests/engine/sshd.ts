@@ -1,10 +1,10 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { requireTool } from "../support/tools";
+import { freePort, stopProcess } from "../support/processes";
 
 export interface SSHServer {
   host: "127.0.0.1";
@@ -74,7 +74,7 @@ export async function startSSHServer(): Promise<SSHServer> {
 
   const readLog = async () => (existsSync(log) ? await readFile(log, "utf8") : "");
   const stop = async () => {
-    await kill(child, exited);
+    await stopProcess(child, exited);
     await rm(dir, { recursive: true, force: true });
   };
   try {
@@ -106,21 +106,3 @@ async function waitUntilListening(port: number, exited: Promise<number | null>, 
   throw new Error(`sshd was not listening on 127.0.0.1:${port} after ${READY_TIMEOUT_MS / 1000}s:\n${await output()}`);
 }
 
-async function kill(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}

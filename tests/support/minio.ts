@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireTool } from "./tools";
+import { freePort, stopProcess } from "./processes";
 
 export interface MinIO {
   endpoint: string;
@@ -71,7 +71,7 @@ async function startOnce(binary: string): Promise<MinIO> {
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
   const stop = async () => {
-    await kill(child, exited);
+    await stopProcess(child, exited);
     await rm(dataDir, { recursive: true, force: true });
   };
 
@@ -103,21 +103,3 @@ async function waitUntilLive(endpoint: string, exited: Promise<number | null>, o
   throw new Error(`minio at ${endpoint} was not live after ${READY_TIMEOUT_MS / 1000}s:\n${output()}`);
 }
 
-async function kill(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
