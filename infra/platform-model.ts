@@ -1,7 +1,7 @@
 import type { ServerConfig } from "../components/compute/server-spec";
 import { findServerType } from "../components/compute/server-types";
 import type { NetworkSpec } from "../components/container/network-spec";
-import { secretKeysOf, type ServiceSpec } from "../components/container/service-spec";
+import { publishAddress, secretKeysOf, type ServiceSpec } from "../components/container/service-spec";
 import { firewallRules, type Exposure, type FirewallRule } from "../components/network/firewall-rules";
 import type { Blueprint, PlatformSpec } from "./blueprints/blueprint";
 import { ConfigError, type ConfigProblem } from "./config/errors";
@@ -81,7 +81,7 @@ export function planPlatform(config: StackConfig, blueprint: Blueprint): Platfor
     }
     const exposed = services.flatMap((service) =>
       service.ports
-        .filter((port) => port.publish && isPublicAddress(port.publish.address))
+        .filter((port) => port.publish && isPublicAddress(publishAddress(port)!))
         .map((port): Exposure => ({ port: port.publish!.host, protocol: port.protocol ?? "tcp", service: service.name })),
     );
     return {

@@ -1,4 +1,4 @@
-import { LOG_OPTIONS, type ServiceSpec } from "./service-spec";
+import { LOG_OPTIONS, publishAddress, type ServiceSpec } from "./service-spec";
 
 /** The plain part of a docker.Container's inputs, computed from a spec alone. */
 export interface ContainerSettings {
@@ -29,7 +29,7 @@ export function containerSettings(spec: ServiceSpec): ContainerSettings {
       .map((port) => ({
         internal: port.container,
         external: port.publish!.host,
-        ip: port.publish!.address,
+        ip: publishAddress(port)!,
         protocol: port.protocol ?? "tcp",
       })),
     healthcheck: {

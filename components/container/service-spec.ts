@@ -17,8 +17,11 @@ export interface ImageRef {
 export interface PortSpec {
   readonly container: number;
   readonly protocol?: "tcp" | "udp";
-  /** Publishing on the host; only the ingress may use a public address (C11). */
-  readonly publish?: { readonly host: number; readonly address: string };
+  /**
+   * Publishing on the host. The address defaults to 127.0.0.1 (reachable over
+   * an SSH tunnel only); only the ingress may publish on a public address (C11).
+   */
+  readonly publish?: { readonly host: number; readonly address?: string };
 }
 
 /**
@@ -106,6 +109,13 @@ export function service(spec: Partial<ServiceSpec> & Pick<ServiceSpec, "name" | 
     waivers: [],
     ...spec,
   };
+}
+
+export const LOOPBACK_ADDRESS = "127.0.0.1";
+
+/** Where a published port listens on the host. */
+export function publishAddress(port: PortSpec): string | undefined {
+  return port.publish ? (port.publish.address ?? LOOPBACK_ADDRESS) : undefined;
 }
 
 export function imageName(image: ImageRef): string {

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { containerSettings } from "./container-settings";
-import { imageName, type ServiceSpec } from "./service-spec";
+import { imageName, publishAddress, type ServiceSpec } from "./service-spec";
 
 export interface ServiceArgs {
   readonly spec: ServiceSpec;
@@ -91,6 +91,10 @@ export class Service extends pulumi.ComponentResource {
   }
 }
 
+function isLoopbackOrPrivate(address: string): boolean {
+  return /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(address) || address === "::1";
+}
+
 function serviceProblems(args: ServiceArgs): string[] {
   const problems: string[] = [];
   for (const network of args.spec.networks) {
@@ -98,5 +102,11 @@ function serviceProblems(args: ServiceArgs): string[] {
   }
   if (!/^[a-z0-9][a-z0-9_.-]*$/.test(args.containerName)) problems.push(`container name "${args.containerName}" is not a valid Docker name`);
   if (args.spec.memoryMb < 6) problems.push("memoryMb must be at least 6 (Docker's minimum)");
+  for (const port of args.spec.ports) {
+    const address = publishAddress(port);
+    if (address !== undefined && args.spec.role !== "ingress" && !isLoopbackOrPrivate(address)) {
+      problems.push(`port ${port.container} is published on ${address}; only the ingress may publish on a public address, others bind 127.0.0.1 (C11)`);
+    }
+  }
   return problems;
 }

@@ -68,3 +68,9 @@ describe("service spec helpers", () => {
     expect(imageName({ repository: "redis", tag: "7.4.1", digest: "sha256:abc" })).toBe("redis:7.4.1@sha256:abc");
   });
 });
+
+describe("published ports", () => {
+  it("default to 127.0.0.1 when the spec names no address", () => {
+    expect(containerSettings({ ...base, ports: [{ container: 9090, publish: { host: 9090 } }] }).ports).toEqual([{ internal: 9090, external: 9090, ip: "127.0.0.1", protocol: "tcp" }]);
+  });
+});

@@ -195,6 +195,13 @@ describe("Network, Service, Caddy", () => {
     expect(ofType(run, "docker:index/container:Container")).toHaveLength(0);
   });
 
+  it("Service: only the ingress may publish on a public address (C11)", async () => {
+    const exposed = { ...api, ports: [{ container: 5432, publish: { host: 5432, address: "0.0.0.0" } }] };
+    const { error, run } = await failureOf(() => new Service("db", { spec: exposed, containerName: "t-db", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false }));
+    expect(error.message).toContain("port 5432 is published on 0.0.0.0; only the ingress may publish on a public address");
+    expect(ofType(run, "docker:index/container:Container")).toHaveLength(0);
+  });
+
   const routes = [{ hostname: "api.example.com", service: "api", port: 8000 }];
 
   it("Caddy: publishes 80/443 on all addresses and carries the generated Caddyfile", async () => {

@@ -4,6 +4,7 @@ import { requiredSecrets } from "../../infra/config/validate";
 import { estimateCost, type CostEstimate } from "../../infra/cost-estimate";
 import type { FirewallRule } from "../../components/network/firewall-rules";
 import type { MemoryBudget } from "../../infra/platform-model";
+import { publishAddress } from "../../components/container/service-spec";
 import { runProgram, type RecordedResource } from "./mock-run";
 import { applyOverrides, readStackFile, SECRET_PLACEHOLDER } from "./stack-file";
 
@@ -72,7 +73,7 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
       image: `${service.image.repository}:${service.image.tag}`,
       memoryMb: service.memoryMb,
       networks: [...service.networks],
-      ports: service.ports.map((port) => (port.publish ? `${port.publish.address}:${port.publish.host}->${port.container}/${port.protocol ?? "tcp"}` : `${port.container}/${port.protocol ?? "tcp"}`)),
+      ports: service.ports.map((port) => (port.publish ? `${publishAddress(port)}:${port.publish.host}->${port.container}/${port.protocol ?? "tcp"}` : `${port.container}/${port.protocol ?? "tcp"}`)),
     })),
     exposed: host.exposed.map((exposure) => `${exposure.port}/${exposure.protocol} (${exposure.service})`),
     firewall: [...host.firewall],
