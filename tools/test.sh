@@ -6,12 +6,21 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 started=$(date +%s)
-tools/ensure-deps.sh
-tools/install/system-packages.sh
-tools/install/minio.sh
-tools/install/actionlint.sh
-tools/install/pulumi.sh
+bash tools/ensure-deps.sh
+bash tools/install/system-packages.sh
+bash tools/install/minio.sh
+bash tools/install/actionlint.sh
+bash tools/install/pulumi.sh
 echo "setup took $(( $(date +%s) - started ))s" >&2
 node_modules/.bin/tsc --noEmit -p .
-node_modules/.bin/vitest run "$@"
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+status=0
+node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
 echo "test suite took $(( $(date +%s) - started ))s" >&2
+# One plain closing line that any CI can read.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$results" || true
+exit "$status"
