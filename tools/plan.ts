@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { ConfigError } from "../infra/config/errors";
 import { mermaidDiagram } from "./plan/mermaid";
 import { buildPlan, type PlanResult } from "./plan/plan";
+import { PlanInputError } from "./plan/stack-file";
 import { textReport } from "./plan/text-report";
 
 const USAGE = "usage: npm run plan -- --stack <prod|preprod> [-c key=value ...] [--json | --mermaid]";
@@ -18,7 +19,7 @@ function parseArguments(argv: readonly string[]): Arguments {
     const argument = argv[index]!;
     const value = () => {
       const next = argv[++index];
-      if (next === undefined) throw new Error(`${argument} needs a value\n${USAGE}`);
+      if (next === undefined) throw new PlanInputError(`${argument} needs a value\n${USAGE}`);
       return next;
     };
     if (argument === "--stack" || argument === "-s") args.stack = value();
@@ -26,10 +27,10 @@ function parseArguments(argv: readonly string[]): Arguments {
     else if (argument === "-c" || argument === "--config") args.overrides.push(value());
     else if (argument === "--json") args.format = "json";
     else if (argument === "--mermaid") args.format = "mermaid";
-    else if (argument === "--help" || argument === "-h") throw new Error(USAGE);
-    else throw new Error(`unknown argument "${argument}"\n${USAGE}`);
+    else if (argument === "--help" || argument === "-h") throw new PlanInputError(USAGE);
+    else throw new PlanInputError(`unknown argument "${argument}"\n${USAGE}`);
   }
-  if (!args.stack) throw new Error(`--stack is required\n${USAGE}`);
+  if (!args.stack) throw new PlanInputError(`--stack is required\n${USAGE}`);
   return args;
 }
 
@@ -37,6 +38,12 @@ function parseArguments(argv: readonly string[]): Arguments {
 export function planJSON(plan: PlanResult): string {
   return `${JSON.stringify(plan, null, 2)}\n`;
 }
+
+// `npm run plan -- --json | head` closes the pipe early; that is not a failure.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EPIPE") process.exit(0);
+  throw error;
+});
 
 async function main(): Promise<void> {
   const args = parseArguments(process.argv.slice(2));
@@ -46,8 +53,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  // A config error is the user's to fix: print its lines, not a stack trace.
-  const message = error instanceof ConfigError || !(error instanceof Error) ? String((error as Error).message ?? error) : (error.stack ?? error.message);
+  // A config or usage error is the user's to fix: print its lines, not a stack trace.
+  const expected = error instanceof ConfigError || error instanceof PlanInputError;
+  const message = error instanceof Error ? (expected ? error.message : (error.stack ?? error.message)) : String(error);
   process.stderr.write(`plan failed: ${message}\n`);
   process.exit(1);
 });

@@ -10,17 +10,22 @@ export interface StackFile {
   readonly encrypted: string[];
 }
 
+/** A problem with what the plan was asked to do: reported as a message, without a stack trace. */
+export class PlanInputError extends Error {
+  override name = "PlanInputError";
+}
+
 /** Placeholder for a secret the plan does not know; secret-marked, so it prints as [secret]. */
 export const SECRET_PLACEHOLDER = "[secret]";
 
 export function readStackFile(projectDir: string, stack: string): StackFile {
-  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new Error(`"${stack}" is not a stack name`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new PlanInputError(`"${stack}" is not a stack name`);
   const path = join(projectDir, `Pulumi.${stack}.yaml`);
   let document: unknown;
   try {
     document = parse(readFileSync(path, "utf8"));
   } catch (error) {
-    throw new Error(`cannot read ${path}: ${(error as Error).message}`);
+    throw new PlanInputError(`cannot read ${path}: ${(error as Error).message}`);
   }
   const config = (document as { config?: Record<string, unknown> } | null)?.config ?? {};
   const values: Record<string, string> = {};
@@ -32,7 +37,7 @@ export function readStackFile(projectDir: string, stack: string): StackFile {
       encrypted.push(key);
       values[key] = SECRET_PLACEHOLDER;
     } else if (containsSecure(value)) {
-      throw new Error(`${path}: ${key} nests a secure value inside an object; set secrets as top-level keys`);
+      throw new PlanInputError(`${path}: ${key} nests a secure value inside an object; set secrets as top-level keys`);
     } else {
       // Pulumi passes scalars as their text and structured values as JSON.
       values[key] = typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
@@ -57,7 +62,7 @@ export function applyOverrides(file: StackFile, overrides: readonly string[], se
   for (const [list, secret] of [[overrides, false], [secretOverrides, true]] as const) {
     for (const override of list) {
       const separator = override.indexOf("=");
-      if (separator <= 0) throw new Error(`config override "${override}" is not key=value`);
+      if (separator <= 0) throw new PlanInputError(`config override "${override}" is not key=value`);
       const key = qualify(override.slice(0, separator));
       values[key] = override.slice(separator + 1);
       if (secret) secretKeys.add(key);
