@@ -28,6 +28,12 @@ describe("npm run plan", () => {
     expect(document.outputs.urls).toContain("https://n8n.vpai.example.com");
   });
 
+  it("through npm, as the README says, stdout is still nothing but the JSON document", () => {
+    const result = spawnSync("npm", ["run", "plan", "--", "--stack", "preprod", "--json"], { cwd: PROJECT_DIR, encoding: "utf8" });
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).stack).toBe("preprod");
+  });
+
   it("the text plan shows the tree, exposure and firewall, DNS, memory budget, cost and the secrets to set", () => {
     const result = plan("--stack", "preprod");
     expect(result.status, result.stderr).toBe(0);
