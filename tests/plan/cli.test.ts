@@ -22,7 +22,7 @@ describe("npm run plan", () => {
     }
     const components = document.resources.filter((resource: { type: string }) => resource.type.startsWith("infra:")).map((resource: { type: string }) => resource.type);
     expect(new Set(components)).toEqual(
-      new Set(["infra:compute:Server", "infra:network:Firewall", "infra:container:Network", "infra:container:Service", "infra:ingress:Caddy", "infra:dns:Zone", "infra:storage:Bucket"]),
+      new Set(["infra:compute:Server", "infra:network:Firewall", "infra:container:Network", "infra:container:Service", "infra:ingress:Caddy", "infra:dns:Zone", "infra:storage:Bucket", "infra:backup:Backup", "infra:monitoring:Monitoring"]),
     );
     expect(document.resources.filter((resource: { parent: string | null }) => resource.parent === null)).toHaveLength(1);
     expect(document.outputs.urls).toContain("https://n8n.vpai.example.com");
@@ -45,12 +45,15 @@ describe("npm run plan", () => {
   });
 
   it("takes config overrides with -c, as pulumi config does", () => {
-    const result = plan("--stack", "prod", "--json", "-c", "dns={\"zoneId\":\"0f1e2d3c4b5a69788796a5b4c3d2e1f0\",\"proxied\":false}");
+    const result = plan("--stack", "prod", "--json", "-c", "domain=ai.example.org", "-c", "infra:adminCidrs=[\"192.0.2.10/32\"]");
     expect(result.status, result.stderr).toBe(0);
     const document = JSON.parse(result.stdout);
     const records = document.resources.filter((resource: { type: string }) => resource.type === "cloudflare:index/dnsRecord:DnsRecord");
-    expect(records.map((record: { inputs: { proxied: boolean } }) => record.inputs.proxied)).toEqual([false, false, false, false]);
-    expect(document.hosts[0].firewall[1].sourceCidrs).toEqual(["0.0.0.0/0", "::/0"]);
+    const names: string[] = records.map((record: { inputs: { name: string } }) => record.inputs.name);
+    expect(names).toEqual(expect.arrayContaining(["grafana.ai.example.org", "llm.ai.example.org", "n8n.ai.example.org", "openclaw.ai.example.org"]));
+    expect(names.every((name) => name.endsWith(".ai.example.org"))).toBe(true);
+    const ssh = document.hosts[0].firewall.find((rule: { port?: number }) => rule.port === 22);
+    expect(ssh.sourceCidrs).toEqual(["192.0.2.10/32"]);
   });
 
   it("fails with every config problem and its key path, before registering anything", () => {
