@@ -1,4 +1,4 @@
-import { findServerType, OBJECT_STORAGE_BASE_MONTHLY_EUR, VOLUME_EUR_PER_GB_MONTH } from "../components/compute/server-types";
+import { findServerType, LOAD_BALANCER_TYPES, OBJECT_STORAGE_BASE_MONTHLY_EUR, VOLUME_EUR_PER_GB_MONTH } from "../components/compute/server-types";
 import type { PlatformModel } from "./platform-model";
 
 export interface CostLine {
@@ -23,6 +23,12 @@ export function estimateCost(model: PlatformModel): CostEstimate {
       lines.push({ item: `server ${server.name} (existing VPS at ${server.address}, as configured)`, monthlyEur: server.monthlyCostEur });
     }
   }
+  if (model.loadBalancer) {
+    const type = model.loadBalancer.config.type;
+    lines.push({ item: `load balancer (Hetzner ${type}, ${model.loadBalancer.targets.length} targets)`, monthlyEur: LOAD_BALANCER_TYPES[type]?.monthlyEur ?? 0 });
+  }
+  // Hetzner does not bill private networks; the line says so, so the plan shows it was not forgotten.
+  if (model.config.privateNetwork) lines.push({ item: `private network ${model.config.privateNetwork.subnet} (no charge)`, monthlyEur: 0 });
   if (model.spec.buckets.length > 0) {
     lines.push({ item: `object storage (${model.spec.buckets.length} buckets, billed per account)`, monthlyEur: OBJECT_STORAGE_BASE_MONTHLY_EUR });
   }

@@ -1,11 +1,14 @@
+import { declarationProblems, hostBackupJob, resticRepository, type BackupJob } from "../components/backup/job";
 import type { ServerConfig } from "../components/compute/server-spec";
 import { findServerType } from "../components/compute/server-types";
 import type { NetworkSpec } from "../components/container/network-spec";
 import { publishAddress, secretKeysOf, type ServiceSpec } from "../components/container/service-spec";
 import { firewallRules, type Exposure, type FirewallRule } from "../components/network/firewall-rules";
-import type { Blueprint, PlatformSpec } from "./blueprints/blueprint";
+import { monitoringSecrets } from "../components/monitoring/settings";
+import { linkServiceSpec } from "../components/network/private-network-link";
+import { serversTaking, type Blueprint, type HealthCheckSpec, type MemoryProfile, type PlatformSpec } from "./blueprints/blueprint";
 import { ConfigError, type ConfigProblem } from "./config/errors";
-import type { StackConfig } from "./config/schema";
+import type { LoadBalancerConfig, StackConfig } from "./config/schema";
 
 /** One server with what the blueprint places on it. */
 export interface HostPlan {
@@ -17,6 +20,29 @@ export interface HostPlan {
   /** Inbound rules derived from the exposures (F1-F3). */
   readonly firewall: readonly FirewallRule[];
   readonly budget: MemoryBudget;
+  /** The nightly backup of what the services on it declare; absent when they hold no data. */
+  readonly backup?: BackupJob;
+  /** Services of other servers this one reaches over the private network. */
+  readonly links: readonly HostLink[];
+}
+
+/** A remote service made reachable on this server under its own name. */
+export interface HostLink {
+  readonly service: string;
+  readonly server: string;
+  readonly address: string;
+  readonly networks: readonly string[];
+}
+
+
+/** A Hetzner load balancer in front of the servers that run the ingress. */
+export interface LoadBalancerPlan {
+  readonly config: LoadBalancerConfig;
+  /** Server names it forwards to, over the private network. */
+  readonly targets: readonly string[];
+  /** Ports forwarded as they are (TCP): TLS stays with the ingress on each target. */
+  readonly ports: readonly number[];
+  readonly healthCheck?: HealthCheckSpec;
 }
 
 export interface MemoryBudget {
@@ -35,6 +61,8 @@ export interface PlatformModel {
   readonly hosts: readonly HostPlan[];
   /** Fully qualified names the ingress serves. */
   readonly hostnames: readonly string[];
+  readonly memoryProfile: MemoryProfile;
+  readonly loadBalancer?: LoadBalancerPlan;
 }
 
 export function serverMemoryMb(server: ServerConfig): number {
@@ -42,41 +70,93 @@ export function serverMemoryMb(server: ServerConfig): number {
 }
 
 /**
- * Places each service on the first server that takes its role, then checks
- * what a graph cannot catch by itself: references between services, startup
- * cycles, secrets the blueprint forgot to declare, and each server's memory
- * budget. Every problem is reported at once, with its config path.
+ * Places each service by its role and placement, links services that landed
+ * on different servers over the private network, then checks what a graph
+ * cannot catch by itself: references between services, startup cycles,
+ * secrets the blueprint forgot to declare, and each server's memory budget.
+ * Every problem is reported at once, with its config path.
  */
 export function planPlatform(config: StackConfig, blueprint: Blueprint): PlatformModel {
-  const spec = blueprint.build({ domain: config.domain, environment: config.environment });
-  const problems: ConfigProblem[] = specProblems(spec, blueprint);
+  const seed = placePlatform(config, blueprint, "seed");
+  const seedFits = seed.hosts.every((host) => host.budget.headroomMb >= 0);
+  const model = seedFits || !blueprint.compact ? seed : placePlatform(config, blueprint, "compact");
+  if (model.problems.length > 0) throw new ConfigError(model.problems);
+  const { problems: _problems, ...platform } = model;
+  return platform;
+}
+
+function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile: MemoryProfile): PlatformModel & { problems: ConfigProblem[] } {
+  const layout = config.servers.map((server) => ({ name: server.name, roles: server.roles, ...(privateIpOf(server) ? { privateIp: privateIpOf(server)! } : {}) }));
+  const spec = blueprint.build({ domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile });
+  const problems: ConfigProblem[] = specProblems(spec, blueprint, monitoringSecrets(config.monitoring));
 
   const placement = new Map<string, ServiceSpec[]>(config.servers.map((server) => [server.name, []]));
   for (const service of spec.services) {
-    const server = config.servers.find((candidate) => candidate.roles.includes(service.role));
-    if (!server) problems.push({ path: "infra:servers", message: `no server takes role "${service.role}" for service ${service.name}` });
-    else placement.get(server.name)!.push(service);
+    const targets = serversFor(service, config.servers);
+    if (targets.length === 0) problems.push({ path: "infra:servers", message: `no server takes role "${service.role}" for service ${service.name}` });
+    for (const server of targets) placement.get(server.name)!.push(service);
   }
-  for (const service of spec.services) {
-    const host = [...placement.entries()].find(([, services]) => services.includes(service))?.[0];
-    for (const dependency of service.dependsOn) {
-      const dependencyHost = [...placement.entries()].find(([, services]) => services.some((candidate) => candidate.name === dependency))?.[0];
-      if (host && dependencyHost && host !== dependencyHost) {
-        problems.push({ path: "infra:servers", message: `${service.name} (on ${host}) depends on ${dependency} (on ${dependencyHost}); Docker networks do not span servers` });
+
+  // A dependency on another server is reached through a forwarder of the same
+  // name on the dependent's server (components/network/private-network-link.ts).
+  const links = new Map<string, HostLink[]>(config.servers.map((server) => [server.name, []]));
+  const peerReachable = new Map<string, Set<string>>(config.servers.map((server) => [server.name, new Set()]));
+  const outbound = spec.networks.find((network) => !network.internal)?.key;
+  for (const server of config.servers) {
+    const local = placement.get(server.name)!;
+    for (const service of local) {
+      for (const dependency of service.dependsOn) {
+        if (local.some((candidate) => candidate.name === dependency)) continue;
+        if (links.get(server.name)!.some((link) => link.service === dependency)) continue;
+        const remote = config.servers.find((candidate) => placement.get(candidate.name)!.some((other) => other.name === dependency));
+        if (!remote) continue;
+        const remoteAddress = privateIpOf(remote);
+        if (!privateIpOf(server) || !remoteAddress || !outbound) {
+          problems.push({
+            path: "infra:privateNetwork",
+            message: `${service.name} (on ${server.name}) depends on ${dependency} (on ${remote.name}); Docker networks do not span servers, so both need an address on infra:privateNetwork${outbound ? "" : ` and blueprint ${blueprint.name} a network that is not internal`}`,
+          });
+          continue;
+        }
+        const target = placement.get(remote.name)!.find((other) => other.name === dependency)!;
+        links.get(server.name)!.push({ service: dependency, server: remote.name, address: remoteAddress, networks: [...new Set([...target.networks, outbound])] });
+        peerReachable.get(remote.name)!.add(dependency);
       }
     }
   }
 
-  const hosts = config.servers.map((server, index): HostPlan => {
-    const services = placement.get(server.name) ?? [];
+  const behindBalancer = config.loadBalancer !== undefined;
+  const placed = config.servers.map((server) => {
+    const ownAddress = privateIpOf(server);
+    const services = placement.get(server.name)!.map((service) => {
+      let ports = service.ports;
+      if (ownAddress && (service.reachableFromPeers || peerReachable.get(server.name)!.has(service.name))) {
+        const onPrivate = new Set(ports.filter((port) => port.publish?.address === ownAddress).map((port) => port.container));
+        const containerPorts = [...new Set(ports.map((port) => port.container))].filter((port) => !onPrivate.has(port));
+        ports = [...ports, ...containerPorts.map((port) => ({ container: port, publish: { host: port, address: ownAddress } }))];
+      }
+      // Behind the load balancer the ingress listens on the private address
+      // only; the balancer reaches it there and nothing else can (seed 004, phase 4).
+      if (behindBalancer && ownAddress && service.role === "ingress") {
+        ports = ports.map((port) => (port.publish && isPublicAddress(publishAddress(port)!) ? { ...port, publish: { host: port.publish.host, address: ownAddress } } : port));
+      }
+      return ports === service.ports ? service : { ...service, ports };
+    });
+    const forwarders = links.get(server.name)!.map((link) =>
+      linkServiceSpec({ dependency: placement.get(link.server)!.find((other) => other.name === link.service)!, server: link.server, address: link.address, networks: link.networks }),
+    );
+    return { server, services: [...forwarders, ...services] };
+  });
+
+  const reserveMb = memoryProfile === "compact" && blueprint.compact ? blueprint.compact.systemReserveMb : blueprint.systemReserveMb;
+
+  const hosts = placed.map(({ server, services }, index): HostPlan => {
     const networkKeys = new Set(services.flatMap((service) => service.networks));
-    const memoryMb = serverMemoryMb(server);
-    const containersMb = services.reduce((sum, service) => sum + service.memoryMb, 0);
-    const budget = { serverMb: memoryMb, reserveMb: blueprint.systemReserveMb, containersMb, headroomMb: memoryMb - blueprint.systemReserveMb - containersMb };
+    const budget = budgetOf(server, services, reserveMb);
     if (budget.headroomMb < 0) {
       problems.push({
         path: `infra:servers[${index}]`,
-        message: `containers on ${server.name} are limited to ${containersMb} MB, but ${memoryMb} MB minus the ${budget.reserveMb} MB system reserve leaves ${memoryMb - budget.reserveMb} MB; pick a larger server or move a role elsewhere`,
+        message: `containers on ${server.name} are limited to ${budget.containersMb} MB, but ${budget.serverMb} MB minus the ${budget.reserveMb} MB system reserve leaves ${budget.serverMb - budget.reserveMb} MB; pick a larger server or move a role elsewhere`,
       });
     }
     const exposed = services.flatMap((service) =>
@@ -84,36 +164,83 @@ export function planPlatform(config: StackConfig, blueprint: Blueprint): Platfor
         .filter((port) => port.publish && isPublicAddress(publishAddress(port)!))
         .map((port): Exposure => ({ port: port.publish!.host, protocol: port.protocol ?? "tcp", service: service.name })),
     );
+    const backup = hostBackupJob({
+      server: server.name,
+      services,
+      settings: config.backup,
+      repository: resticRepository(config.storage.endpoint, `${config.storage.bucketPrefix}-backups`, server.name),
+      containerName: (service) => `${blueprint.namePrefix}-${service}`,
+    });
     return {
+      ...(backup.sources.length > 0 ? { backup } : {}),
       server,
-      memoryMb,
+      memoryMb: budget.serverMb,
       services,
       networks: spec.networks.filter((network) => networkKeys.has(network.key)),
       exposed,
       firewall: firewallRules(exposed, { adminCidrs: config.adminCidrs, behindCloudflare: config.dns.proxied }),
       budget,
+      links: links.get(server.name)!,
     };
   });
 
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { config, blueprint, spec, hosts, hostnames: spec.routes.map((route) => `${route.subdomain}.${config.domain}`) };
+  const ingressHosts = hosts.filter((host) => host.services.some((service) => service.role === "ingress"));
+  let loadBalancer: LoadBalancerPlan | undefined;
+  if (config.loadBalancer) {
+    const proxy = spec.ingress ?? "caddy";
+    const ingress = ingressHosts[0]?.services.find((service) => service.role === "ingress" && service.name === proxy);
+    const ports = (ingress?.ports ?? []).filter((port) => port.publish).map((port) => port.publish!.host);
+    if (ingressHosts.length === 0) problems.push({ path: "infra:loadBalancer", message: "no server runs the ingress, so the load balancer would have no target" });
+    loadBalancer = { config: config.loadBalancer, targets: ingressHosts.map((host) => host.server.name), ports, ...(spec.healthCheck ? { healthCheck: spec.healthCheck } : {}) };
+  }
+
+  return {
+    config,
+    blueprint,
+    spec,
+    hosts,
+    hostnames: spec.routes.map((route) => `${route.subdomain}.${config.domain}`),
+    memoryProfile,
+    ...(loadBalancer ? { loadBalancer } : {}),
+    problems,
+  };
 }
+
+function privateIpOf(server: ServerConfig): string | undefined {
+  return server.provider === "hetzner" ? server.privateIp : undefined;
+}
+
+/** The servers a service runs on, by its role and placement. */
+export function serversFor(service: ServiceSpec, servers: readonly ServerConfig[]): ServerConfig[] {
+  return serversTaking(servers, service.role, service.placement);
+}
+
+function budgetOf(server: ServerConfig, services: readonly ServiceSpec[], reserveMb: number): MemoryBudget {
+  const serverMb = serverMemoryMb(server);
+  const containersMb = services.reduce((sum, service) => sum + service.memoryMb, 0);
+  return { serverMb, reserveMb, containersMb, headroomMb: serverMb - reserveMb - containersMb };
+}
+
 
 export function isPublicAddress(address: string): boolean {
   return !/^(127\.|::1$|localhost$)/.test(address) && !/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(address);
 }
 
 /** Consistency of a blueprint's own data; a failure here is a bug in the blueprint. */
-export function specProblems(spec: PlatformSpec, blueprint: Blueprint): ConfigProblem[] {
+export function specProblems(spec: PlatformSpec, blueprint: Blueprint, stackSecrets: readonly { readonly key: string }[] = []): ConfigProblem[] {
   const path = `blueprint ${blueprint.name}`;
   const problems: ConfigProblem[] = [];
   const names = new Set<string>();
-  const declaredSecrets = new Set(blueprint.secrets.map((secret) => secret.key));
+  // The stack's own choices (monitoring receivers, admin access) declare secrets too.
+  const declaredSecrets = new Set([...blueprint.secrets, ...stackSecrets].map((secret) => secret.key));
   const networkKeys = new Set(spec.networks.map((network) => network.key));
   for (const service of spec.services) {
     if (names.has(service.name)) problems.push({ path, message: `service ${service.name} is defined twice` });
     names.add(service.name);
     for (const network of service.networks) if (!networkKeys.has(network)) problems.push({ path, message: `${service.name} joins undefined network ${network}` });
+    for (const message of declarationProblems(service)) problems.push({ path, message });
+    const dump = service.backup?.dump;
+    if (dump?.kind === "qdrant" && !declaredSecrets.has(dump.apiKeySecret)) problems.push({ path, message: `${service.name}'s backup uses secret ${dump.apiKeySecret}, which the blueprint does not declare` });
     for (const [variable, value] of Object.entries(service.env)) {
       for (const key of secretKeysOf(value)) {
         if (!declaredSecrets.has(key)) problems.push({ path, message: `${service.name}.${variable} uses secret ${key}, which the blueprint does not declare` });
@@ -127,6 +254,9 @@ export function specProblems(spec: PlatformSpec, blueprint: Blueprint): ConfigPr
     const target = spec.services.find((service) => service.name === route.service);
     if (!target) problems.push({ path, message: `route ${route.subdomain} targets unknown service ${route.service}` });
     else if (!target.ports.some((port) => port.container === route.port)) problems.push({ path, message: `route ${route.subdomain} targets ${route.service}:${route.port}, a port it does not listen on` });
+  }
+  if (spec.services.some((service) => service.backup) && !spec.buckets.some((bucket) => bucket.key === "backups")) {
+    problems.push({ path, message: 'services declare backups, but there is no "backups" bucket for the repository' });
   }
   const cycle = findCycle(spec.services);
   if (cycle) problems.push({ path, message: `startup order has a cycle: ${cycle.join(" -> ")}` });

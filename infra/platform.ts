@@ -1,15 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
+import { Backup } from "../components/backup/backup";
+import { secretVariables } from "../components/backup/job";
 import { Server } from "../components/compute/server";
 import { Network } from "../components/container/network";
-import { Service } from "../components/container/service";
+import { Service, type ServiceArgs } from "../components/container/service";
+import { Monitoring } from "../components/monitoring/monitoring";
 import { secretKeysOf, type EnvValue } from "../components/container/service-spec";
 import { Zone } from "../components/dns/zone";
 import { Caddy } from "../components/ingress/caddy";
+import { Nginx } from "../components/ingress/nginx";
+import { Traefik } from "../components/ingress/traefik";
+import { LoadBalancer } from "../components/compute/load-balancer";
+import { PrivateNetwork } from "../components/network/private-network";
 import { Firewall } from "../components/network/firewall";
 import { Bucket } from "../components/storage/bucket";
 import { blueprintNamed } from "./blueprints";
 import type { LoadedConfig } from "./config/load";
 import { planPlatform, startupOrder, type PlatformModel } from "./platform-model";
+import { enforcePolicy } from "./policy/enforce";
 
 export interface DeployedPlatform {
   readonly model: PlatformModel;
@@ -18,21 +26,25 @@ export interface DeployedPlatform {
 }
 
 /**
- * Registers a whole platform: per server its firewall, the host, its Docker
- * networks and containers in startup order; then DNS for the routes and the
- * buckets. Everything is decided by planPlatform first, so a bad combination
+ * Registers a whole platform: per server its firewall and the host; the
+ * private network and load balancer when the stack has them; per server its
+ * Docker networks and containers in startup order; then DNS for the routes
+ * (at the load balancer when there is one) and the buckets. Everything is decided by planPlatform first, so a bad combination
  * fails before the first resource is registered.
  */
 export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
   const { config, secrets } = loaded;
   const blueprint = blueprintNamed(config.blueprint);
   const model = planPlatform(config, blueprint);
+  // Every checklist rule, before the first resource (infra/policy).
+  enforcePolicy(model);
   const prefix = blueprint.namePrefix;
   const labels = { "managed-by": "infra", environment: config.environment, blueprint: blueprint.name };
   const behindCloudflare = config.dns.proxied;
 
   const addresses: Record<string, pulumi.Output<string>> = {};
   let ingressAddress: pulumi.Output<string> | undefined;
+  const machines = new Map<string, Server>();
 
   for (const host of model.hosts) {
     const server = host.server;
@@ -49,39 +61,103 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
     const machine = new Server(name, {
       server,
       sshPrivateKey: secrets["infra:sshPrivateKey"]!,
-      ...(firewall.hetznerFirewallId ? { hetznerFirewallId: firewall.hetznerFirewallId } : {}),
+      ...(firewall.hetznerFirewallId ? { hetznerFirewallId: firewall.hetznerFirewallId, hostFirewall: host.firewall } : {}),
       protect: config.protect,
       labels,
     });
     addresses[server.name] = machine.publicAddress;
-    if (host.services.some((service) => service.role === "ingress")) ingressAddress = machine.publicAddress;
+    machines.set(server.name, machine);
+    if (!ingressAddress && host.services.some((service) => service.role === "ingress")) ingressAddress = machine.publicAddress;
+  }
 
+  // Servers exist before the private network, which attaches each at its
+  // fixed address; containers that listen there wait for their attachment.
+  const privateNetwork = config.privateNetwork
+    ? new PrivateNetwork(`${prefix}-private`, {
+        ...config.privateNetwork,
+        members: model.hosts.flatMap((host) =>
+          host.server.provider === "hetzner" && host.server.privateIp ? [{ name: host.server.name, serverId: machines.get(host.server.name)!.hetznerServerId!, ip: host.server.privateIp }] : [],
+        ),
+        protect: config.protect,
+        labels,
+      })
+    : undefined;
+  if (model.loadBalancer && privateNetwork) {
+    const balancer = model.loadBalancer;
+    const loadBalancer = new LoadBalancer(`${prefix}-lb`, {
+      type: balancer.config.type,
+      location: balancer.config.location,
+      subnetId: privateNetwork.subnetId,
+      privateIp: balancer.config.privateIp,
+      ports: balancer.ports,
+      healthCheck: balancer.healthCheck ?? { port: 80, path: "/" },
+      targets: balancer.targets.map((target) => ({ name: target, serverId: machines.get(target)!.hetznerServerId!, attachment: privateNetwork.attachments[target]! })),
+      protect: config.protect,
+      labels,
+    });
+    ingressAddress = loadBalancer.publicAddress;
+  }
+
+  // A server whose services others reach over the private network comes
+  // first, so each forwarder can wait for the service it forwards to.
+  const started = new Map<string, pulumi.Resource>();
+  const hostOrder = [...model.hosts].sort((a, b) => a.links.length - b.links.length);
+  for (const host of hostOrder) {
+    const server = host.server;
+    const name = `${prefix}-${server.name}`;
+    const machine = machines.get(server.name)!;
+    const attachment = privateNetwork?.attachments[server.name];
     const networkNames: Record<string, pulumi.Output<string>> = {};
     for (const network of host.networks) {
       const resource = new Network(`${name}-${network.key}`, { spec: network, networkName: `${prefix}-${network.key}`, provider: machine.dockerProvider });
       networkNames[network.key] = resource.networkName;
     }
 
-    const started = new Map<string, pulumi.Resource>();
+    const local = new Map<string, pulumi.Resource>();
+    // The monitoring stack's containers are registered by its own component.
+    const monitored = new Set(model.spec.monitoring?.services ?? []);
+    const monitoringArgs: ServiceArgs[] = [];
     for (const spec of startupOrder(host.services)) {
+      const link = host.links.find((candidate) => candidate.service === spec.name);
+      const remote = link ? started.get(`${link.server}/${link.service}`) : undefined;
       const args = {
         spec,
         containerName: `${prefix}-${spec.name}`,
         provider: machine.dockerProvider,
         networks: networkNames,
         env: resolveEnv(spec.env, secrets),
-        after: spec.dependsOn.map((dependency) => started.get(dependency)!).filter(Boolean),
+        after: [...spec.dependsOn.map((dependency) => local.get(dependency)!).filter(Boolean), ...(remote ? [remote] : []), ...(attachment ? [attachment] : [])],
         protectVolumes: config.protect,
       };
+      if (monitored.has(spec.name)) {
+        monitoringArgs.push(args);
+        continue;
+      }
+      const routes = model.spec.routes.map((route) => ({ hostname: `${route.subdomain}.${config.domain}`, service: route.service, port: route.port }));
+      const ingressArgs = { ...args, routes, knownServices: host.services.map((service) => service.name) };
+      const kind = model.spec.ingress ?? "caddy";
       const resource =
-        spec.role === "ingress"
-          ? new Caddy(`${name}-${spec.name}`, {
-              ...args,
-              routes: model.spec.routes.map((route) => ({ hostname: `${route.subdomain}.${config.domain}`, service: route.service, port: route.port })),
-              knownServices: host.services.map((service) => service.name),
-            })
-          : new Service(`${name}-${spec.name}`, args);
-      started.set(spec.name, resource);
+        spec.role !== "ingress" || spec.name !== kind
+          ? new Service(`${name}-${spec.name}`, args)
+          : kind === "nginx"
+            ? new Nginx(`${name}-${spec.name}`, ingressArgs)
+            : kind === "traefik"
+              ? new Traefik(`${name}-${spec.name}`, ingressArgs)
+              : new Caddy(`${name}-${spec.name}`, ingressArgs);
+      local.set(spec.name, resource);
+      if (!link) started.set(`${server.name}/${spec.name}`, resource);
+    }
+    if (model.spec.monitoring && monitoringArgs.length > 0) {
+      const monitoring = new Monitoring(`${name}-monitoring`, {
+        plan: model.spec.monitoring,
+        services: monitoringArgs,
+        secrets,
+        previousName: (service) => `${name}-${service}`,
+      });
+      for (const [service, resource] of Object.entries(monitoring.services)) {
+        local.set(service, resource);
+        started.set(`${server.name}/${service}`, resource);
+      }
     }
   }
 
@@ -95,6 +171,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
   }
 
   const buckets: Record<string, pulumi.Output<string>> = {};
+  const bucketResources = new Map<string, Bucket>();
   for (const bucket of model.spec.buckets) {
     const resource = new Bucket(
       `${prefix}-${bucket.key}`,
@@ -112,6 +189,28 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
       { protect: config.protect },
     );
     buckets[bucket.key] = resource.bucketName;
+    bucketResources.set(bucket.key, resource);
+  }
+
+  for (const host of model.hosts) {
+    if (!host.backup) continue;
+    const machine = machines.get(host.server.name)!;
+    const variables = Object.fromEntries(Object.entries(secretVariables(host.services)).map(([variable, key]) => [variable, secrets[key]!]));
+    new Backup(
+      `${prefix}-${host.server.name}-backup`,
+      {
+        job: host.backup,
+        connection: machine.connection,
+        region: config.storage.region,
+        resticPassword: secrets["infra:resticPassword"]!,
+        accessKeyId: secrets["infra:storageAccessKeyId"]!,
+        secretAccessKey: secrets["infra:storageSecretAccessKey"]!,
+        ...(secrets["infra:backupHeartbeatUrl"] ? { heartbeatUrl: secrets["infra:backupHeartbeatUrl"] } : {}),
+        variables,
+      },
+      // The repository lives in the backups bucket; the host must be prepared first.
+      { dependsOn: [machine, ...(bucketResources.has("backups") ? [bucketResources.get("backups")!] : [])] },
+    );
   }
 
   return {

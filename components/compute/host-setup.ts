@@ -1,11 +1,15 @@
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import { LOG_OPTIONS } from "../container/service-spec";
+import type { FirewallRule } from "../network/firewall-rules";
+import { ufwScript } from "../network/firewall-rules";
+import { HARDENING_PACKAGES, hardeningFiles, type HostFile, type HostFileEffect } from "./host-hardening";
 
 /**
  * Host preparation as data: the Docker daemon settings, the script that
  * prepares an existing VPS over SSH, and the cloud-init user-data of a Hetzner
- * server. Both paths install the same daemon.json, so a host looks the same
- * whichever way it was made.
+ * server. Both paths install the same files (daemon.json and the hardening
+ * baseline of host-hardening.ts), so a host looks the same whichever way it
+ * was made.
  */
 
 /** Docker daemon settings for every host (H5, C12). */
@@ -26,55 +30,122 @@ export interface HostSetupOptions {
   readonly sshUser: string;
 }
 
-const DAEMON_JSON_PATH = "/etc/docker/daemon.json";
+export const DAEMON_JSON_PATH = "/etc/docker/daemon.json";
+
+/** Every file a host gets, Docker's settings first. */
+export function hostFiles(options: HostSetupOptions): HostFile[] {
+  return [
+    { path: DAEMON_JSON_PATH, mode: "0644", content: `${JSON.stringify(dockerDaemonConfig(), null, 2)}\n`, effect: "restart-docker" },
+    ...hardeningFiles(options),
+  ];
+}
+
+/** Debian packages every host needs. */
+export const HOST_PACKAGES = ["docker.io", ...HARDENING_PACKAGES] as const;
+
+/** The heredoc delimiter the preparation script embeds files with; readFilesOfScript parses it back. */
+const FILE_DELIMITER = "INFRA_FILE";
+
+const EFFECT_COMMANDS: Record<HostFileEffect, string> = {
+  "restart-docker": "systemctl restart docker",
+  // A config sshd rejects is removed again, so a later restart cannot lock the admin out.
+  "reload-ssh": `if ! sshd -t; then rm -f "$changed"; echo "sshd rejected $changed; removed it" >&2; exit 1; fi
+  systemctl try-reload-or-restart ssh`,
+  "restart-fail2ban": "systemctl restart fail2ban",
+  "apply-sysctl": 'sysctl --quiet --load "$changed"',
+  none: ":",
+};
 
 /**
- * Idempotent preparation of an existing Debian or Ubuntu host: Docker from the
- * distribution, the daemon settings, and Docker access for the SSH user.
- * Docker restarts only when daemon.json actually changed.
+ * Idempotent preparation of an existing Debian or Ubuntu host: the packages,
+ * every file of hostFiles, and Docker access for the SSH user. A file is
+ * written, and its service reloaded, only when its content differs from what
+ * is on the host; the remote command itself re-runs only when this script
+ * changes (its trigger is the script's hash).
  */
 export function hostPrepareScript(options: HostSetupOptions): string {
-  const daemonJson = JSON.stringify(dockerDaemonConfig(), null, 2);
+  const files = hostFiles(options)
+    .map(
+      (file) => `changed=${file.path}
+if put_file "$changed" ${file.mode} <<'${FILE_DELIMITER}'
+${file.content}${FILE_DELIMITER}
+then
+  ${EFFECT_COMMANDS[file.effect]}
+fi
+`,
+    )
+    .join("\n");
   return `#!/usr/bin/env bash
-# Prepares this host for the platform's containers. Safe to run again.
+# Prepares this host for the platform's containers and hardens it. Safe to run again.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-if ! command -v docker >/dev/null; then
+missing=()
+for package in ${HOST_PACKAGES.join(" ")}; do
+  # shellcheck disable=SC2016 # dpkg-query expands the format, not the shell
+  [[ $(dpkg-query -W --showformat='\${db:Status-Status}' "$package" 2>/dev/null) == installed ]] || missing+=("$package")
+done
+if [[ \${#missing[@]} -gt 0 ]]; then
   apt-get update -q
-  apt-get install -y -q docker.io
+  apt-get install -y -q "\${missing[@]}"
 fi
 
-install -d -m 0755 /etc/docker
-desired=$(mktemp)
-cat > "$desired" <<'DAEMON_JSON'
-${daemonJson}
-DAEMON_JSON
-if ! cmp -s "$desired" ${DAEMON_JSON_PATH}; then
-  install -m 0644 "$desired" ${DAEMON_JSON_PATH}
-  systemctl restart docker
-fi
-rm -f "$desired"
+# put_file PATH MODE < CONTENT: installs CONTENT at PATH and succeeds only if it changed.
+put_file() {
+  local desired
+  desired=$(mktemp)
+  cat > "$desired"
+  if cmp -s "$desired" "$1"; then
+    rm -f "$desired"
+    return 1
+  fi
+  install -D -m "$2" "$desired" "$1"
+  rm -f "$desired"
+}
 
-systemctl enable --now docker
+${files}
+systemctl enable --now docker fail2ban unattended-upgrades apt-daily.timer apt-daily-upgrade.timer
 id -nG ${options.sshUser} | grep -qw docker || usermod -aG docker ${options.sshUser}
 docker info --format '{{.ServerVersion}}' >/dev/null
 `;
+}
+
+/** The packages a preparation script installs, parsed back out of it. */
+export function readPackagesOfScript(script: string): string[] {
+  return /^for package in (.+); do$/m.exec(script)?.[1]?.split(/\s+/) ?? [];
+}
+
+/** The files a preparation script writes, parsed back out of it (the policy checks these). */
+export function readFilesOfScript(script: string): Map<string, string> {
+  const files = new Map<string, string>();
+  const pattern = new RegExp(`^changed=(\\S+)\\nif put_file "\\$changed" \\d+ <<'${FILE_DELIMITER}'\\n([\\s\\S]*?)^${FILE_DELIMITER}$`, "gm");
+  for (const match of script.matchAll(pattern)) files.set(match[1]!, match[2]!);
+  return files;
 }
 
 export interface CloudInitOptions extends HostSetupOptions {
   readonly sshPublicKey: string;
   /** Linux device of an attached data volume; named Docker volumes live on it. */
   readonly dataVolumeDevice?: string;
+  /**
+   * Host firewall rules for UFW and DOCKER-USER (H6). The Hetzner cloud
+   * firewall already filters in front of the server; UFW on the host is a
+   * second layer for when that firewall is detached or edited by hand.
+   */
+  readonly firewall?: readonly FirewallRule[];
 }
+
+export const FIREWALL_SCRIPT_PATH = "/usr/local/sbin/infra-firewall";
 
 /** cloud-init user-data for a Hetzner server, equivalent to hostPrepareScript. */
 export function cloudInitUserData(options: CloudInitOptions): string {
   const volumesPath = "/var/lib/docker/volumes";
+  const files = hostFiles(options);
   const document: Record<string, unknown> = {
     package_update: true,
     package_upgrade: true,
-    packages: ["docker.io"],
+    packages: [...HOST_PACKAGES],
+    ssh_pwauth: false,
     users: [
       {
         name: options.sshUser,
@@ -86,7 +157,15 @@ export function cloudInitUserData(options: CloudInitOptions): string {
       },
     ],
     write_files: [
-      { path: DAEMON_JSON_PATH, permissions: "0644", content: `${JSON.stringify(dockerDaemonConfig(), null, 2)}\n` },
+      ...files.map((file) => ({
+        path: file.path,
+        permissions: file.mode,
+        content: file.content,
+        // Files of packages installed later are written after the packages,
+        // so no maintainer script sees, or replaces, them half-way.
+        ...(file.path.startsWith("/etc/fail2ban/") || file.path.startsWith("/etc/apt/") ? { defer: true } : {}),
+      })),
+      ...(options.firewall ? [{ path: FIREWALL_SCRIPT_PATH, permissions: "0755", content: ufwScript(options.firewall), defer: true }] : []),
       ...(options.dataVolumeDevice
         ? [
             {
@@ -104,12 +183,25 @@ export function cloudInitUserData(options: CloudInitOptions): string {
       : {}),
     runcmd: [
       ["systemctl", "daemon-reload"],
-      ["systemctl", "enable", "--now", "docker"],
-      ["systemctl", "restart", "docker"],
+      ["sysctl", "--quiet", "--system"],
+      ["sshd", "-t"],
+      ["systemctl", "try-reload-or-restart", "ssh"],
+      ["systemctl", "enable", "--now", "docker", "fail2ban", "unattended-upgrades", "apt-daily.timer", "apt-daily-upgrade.timer"],
+      ["systemctl", "restart", "docker", "fail2ban"],
       ["usermod", "-aG", "docker", options.sshUser],
+      ...(options.firewall ? [[FIREWALL_SCRIPT_PATH]] : []),
     ],
   };
   return `#cloud-config\n${stringify(document, { lineWidth: 0 })}`;
+}
+
+/** The files and packages cloud-init installs, parsed back out of the user-data (the policy checks these). */
+export function readUserData(userData: string): { files: Map<string, string>; packages: string[] } {
+  const document = parse(userData) as { write_files?: { path: string; content: string }[]; packages?: unknown[] } | null;
+  return {
+    files: new Map((document?.write_files ?? []).map((file) => [file.path, file.content])),
+    packages: (document?.packages ?? []).filter((item): item is string => typeof item === "string"),
+  };
 }
 
 /** What readiness means on either kind of host: cloud-init finished and Docker answers. */

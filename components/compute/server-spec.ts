@@ -1,8 +1,15 @@
 /** Servers as the stack configuration declares them. */
 
 /** What a server hosts; each blueprint service declares one, servers list the ones they take. */
-export const ROLES = ["ingress", "app", "data", "monitoring"] as const;
+export const ROLES = ["ingress", "app", "data", "monitoring", "replica"] as const;
 export type Role = (typeof ROLES)[number];
+
+/**
+ * Roles a server takes when its entry lists none. `replica` is left out: a
+ * read replica on the same machine as its primary protects nothing, so a
+ * server takes it only when the config says so (seed 004, phase 5).
+ */
+export const DEFAULT_ROLES: readonly Role[] = ["ingress", "app", "data", "monitoring"];
 
 export const SERVER_PROVIDERS = ["hetzner", "existing"] as const;
 export type ServerProvider = (typeof SERVER_PROVIDERS)[number];
@@ -26,6 +33,8 @@ export interface HetznerServerConfig extends ServerCommon {
   readonly sshPublicKey: string;
   /** Optional block volume for Docker's data, in GB. */
   readonly volumeGb?: number;
+  /** Fixed address on `infra:privateNetwork`; other servers reach this one's services there. */
+  readonly privateIp?: string;
 }
 
 /** A VPS that already exists at another provider (OVH, Vultr, ...) and is adopted by address. */

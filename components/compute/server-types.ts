@@ -64,3 +64,12 @@ export const OBJECT_STORAGE_BASE_MONTHLY_EUR = 4.99;
 
 /** Load balancer LB11 (up to 25 targets), for the scaling phases. */
 export const LOAD_BALANCER_LB11_MONTHLY_EUR = 5.39;
+
+/**
+ * Load balancer types the config accepts, with their monthly price. Only
+ * LB11 is listed: seed 004's phase 4 needs one small balancer ("Hetzner LB
+ * $6/mo"), and the larger types' prices are not in the source above.
+ */
+export const LOAD_BALANCER_TYPES: Readonly<Record<string, { readonly maxTargets: number; readonly monthlyEur: number }>> = {
+  lb11: { maxTargets: 25, monthlyEur: LOAD_BALANCER_LB11_MONTHLY_EUR },
+};

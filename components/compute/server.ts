@@ -5,12 +5,19 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ServerConfig } from "./server-spec";
 import { findServerType } from "./server-types";
 import { contentHash } from "./content-hash";
+import type { FirewallRule } from "../network/firewall-rules";
 import { cloudInitUserData, HOST_READY_COMMAND, hostPrepareScript } from "./host-setup";
 
 export interface ServerArgs {
   readonly server: ServerConfig;
   /** Admin private key for SSH: host preparation and readiness checks. */
   readonly sshPrivateKey: pulumi.Input<string>;
+  /**
+   * Inbound rules for the host's own UFW and DOCKER-USER chain on a Hetzner
+   * server (H6), a second layer behind the cloud firewall; existing hosts get
+   * them from the Firewall component over SSH.
+   */
+  readonly hostFirewall?: readonly FirewallRule[];
   /** The Hetzner firewall to attach at creation (F4); unused for existing hosts. */
   readonly hetznerFirewallId?: pulumi.Input<number>;
   /** Delete and rebuild protection plus Pulumi `protect` (F4, prod). */
@@ -30,6 +37,8 @@ export class Server extends pulumi.ComponentResource {
   public readonly connection: command.types.input.remote.ConnectionArgs;
   /** RAM in MB, for the memory budget. */
   public readonly memoryMb: number;
+  /** The Hetzner server's id, for private-network attachments and load-balancer targets; unset for existing hosts. */
+  public readonly hetznerServerId?: pulumi.Output<number>;
 
   constructor(name: string, args: ServerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infra:compute:Server", name, {}, opts);
@@ -47,9 +56,10 @@ export class Server extends pulumi.ComponentResource {
               { name: `${name}-data`, size: config.volumeGb, location: config.location, format: "ext4", deleteProtection: args.protect, labels: { ...args.labels } },
               { parent: this, protect: args.protect },
             );
+      const cloudInit = { sshUser: config.sshUser, sshPublicKey: config.sshPublicKey, ...(args.hostFirewall ? { firewall: args.hostFirewall } : {}) };
       const userData = volume
-        ? volume.linuxDevice.apply((device) => cloudInitUserData({ sshUser: config.sshUser, sshPublicKey: config.sshPublicKey, dataVolumeDevice: device }))
-        : pulumi.output(cloudInitUserData({ sshUser: config.sshUser, sshPublicKey: config.sshPublicKey }));
+        ? volume.linuxDevice.apply((device) => cloudInitUserData({ ...cloudInit, dataVolumeDevice: device }))
+        : pulumi.output(cloudInitUserData(cloudInit));
       const server = new hcloud.Server(
         name,
         {
@@ -72,6 +82,7 @@ export class Server extends pulumi.ComponentResource {
         new hcloud.VolumeAttachment(`${name}-data`, { serverId: server.id.apply(Number), volumeId: volume.id.apply(Number), automount: false }, { parent: this });
       }
       this.publicAddress = server.ipv4Address;
+      this.hetznerServerId = server.id.apply(Number);
       this.connection = { host: server.ipv4Address, user: config.sshUser, privateKey: args.sshPrivateKey };
       this.memoryMb = findMemoryMb(config.serverType);
       ready = new command.remote.Command(

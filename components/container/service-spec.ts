@@ -3,7 +3,9 @@
  * plan read, and what the Service component registers. Nothing here is an
  * Input, because ports, networks and sizes decide the shape of the graph.
  */
+import type { BackupDeclaration } from "../backup/declaration";
 import type { Role } from "../compute/server-spec";
+import type { ExporterSpec } from "../monitoring/exporter-spec";
 
 export type ServiceRole = Role;
 
@@ -62,6 +64,14 @@ export interface Waiver {
   readonly reason: string;
 }
 
+/**
+ * "first": the first server that takes the service's role. "each": every
+ * server that takes it (app replicas behind a load balancer, seed 004 phase
+ * 4). "host": every server, whatever its roles (per-host agents such as
+ * node-exporter and cAdvisor).
+ */
+export type Placement = "first" | "each" | "host";
+
 export interface ServiceSpec {
   /** Logical name; also the container's DNS alias on its networks. */
   readonly name: string;
@@ -89,7 +99,19 @@ export interface ServiceSpec {
   readonly files: readonly ConfigFile[];
   /** A Prometheus endpoint, scraped by the monitoring stack. */
   readonly metrics?: { readonly port: number; readonly path: string };
+  /** A database or proxy without an endpoint of its own, watched through its standard exporter. */
+  readonly exporter?: ExporterSpec;
   readonly waivers: readonly Waiver[];
+  /** Which servers run it; "first" when absent. */
+  readonly placement?: Placement;
+  /**
+   * Also publish its ports on the server's private-network address, so other
+   * servers reach it (Prometheus scraping a remote node-exporter, a replica
+   * streaming from its primary). Never a public address (C11).
+   */
+  readonly reachableFromPeers?: boolean;
+  /** What the nightly backup takes of this service; absent means it holds nothing worth restoring. */
+  readonly backup?: BackupDeclaration;
 }
 
 /** Defaults every service gets unless its blueprint says otherwise. */

@@ -1,6 +1,5 @@
 import { healthcheck, imageName, service, type ServiceSpec } from "../container/service-spec";
-import { caddyfile, type CaddyfileOptions } from "./caddyfile";
-import type { Route } from "./route";
+import { BASIC_AUTH_HASH_VARIABLE, caddyfile, type CaddyfileOptions, type CaddyRoute } from "./caddyfile";
 
 export const CADDY_IMAGE = { repository: "caddy", tag: "2.8.4-alpine" } as const;
 export const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
@@ -9,10 +8,16 @@ export interface CaddySpecOptions extends CaddyfileOptions {
   readonly networks: readonly string[];
   readonly memoryMb: number;
   readonly dependsOn: readonly string[];
+  /** Secret config key of the password the basic_auth routes ask for. */
+  readonly basicAuthPasswordSecret?: string;
 }
 
+const PASSWORD_VARIABLE = "INFRA_ADMIN_PASSWORD";
+
 /** The ingress container: the only service that publishes on a public address (C11). */
-export function caddyServiceSpec(routes: readonly Route[], options: CaddySpecOptions): ServiceSpec {
+export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySpecOptions): ServiceSpec {
+  const authenticated = routes.some((route) => route.basicAuth);
+  if (authenticated && !options.basicAuthPasswordSecret) throw new Error("ingress: basic_auth routes need basicAuthPasswordSecret");
   return service({
     name: "caddy",
     description: `TLS reverse proxy (${imageName(CADDY_IMAGE)})`,
@@ -22,7 +27,21 @@ export function caddyServiceSpec(routes: readonly Route[], options: CaddySpecOpt
     ports: [
       { container: 80, publish: { host: 80, address: "0.0.0.0" } },
       { container: 443, publish: { host: 443, address: "0.0.0.0" } },
+      ...(options.metricsPort ? [{ container: options.metricsPort }] : []),
     ],
+    ...(options.metricsPort ? { metrics: { port: options.metricsPort, path: "/metrics" } } : {}),
+    ...(authenticated
+      ? {
+          env: { [PASSWORD_VARIABLE]: { secret: options.basicAuthPasswordSecret! } },
+          // The image has no bcrypt-capable tool but caddy itself: hash the
+          // password at start, drop the plain text, then run the image's command.
+          command: [
+            "sh",
+            "-c",
+            `${BASIC_AUTH_HASH_VARIABLE}="$(caddy hash-password --plaintext "$${PASSWORD_VARIABLE}")" && export ${BASIC_AUTH_HASH_VARIABLE} && unset ${PASSWORD_VARIABLE} && exec caddy run --config ${CADDYFILE_PATH} --adapter caddyfile`,
+          ],
+        }
+      : {}),
     volumes: [
       { volume: "data", target: "/data" },
       { volume: "config", target: "/config" },
@@ -30,7 +49,9 @@ export function caddyServiceSpec(routes: readonly Route[], options: CaddySpecOpt
     healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:2019/config/"], 10),
     memoryMb: options.memoryMb,
     capAdd: ["NET_BIND_SERVICE"],
-    readOnlyRootFilesystem: true,
+    // The Caddyfile is uploaded into /etc/caddy before the container starts,
+    // and Docker refuses uploads into a read-only root filesystem (C6 waiver).
+    readOnlyRootFilesystem: false,
     tmpfs: ["/tmp"],
     dependsOn: options.dependsOn,
     files: [{ path: CADDYFILE_PATH, content: caddyfile(routes, options) }],

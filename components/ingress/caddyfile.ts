@@ -3,7 +3,21 @@ import type { Route } from "./route";
 export interface CaddyfileOptions {
   /** Contact for the ACME account (expiry warnings); optional for Let's Encrypt. */
   readonly acmeEmail?: string;
+  /** Port of a plain-HTTP listener serving Prometheus metrics, with request metrics per status code. */
+  readonly metricsPort?: number;
 }
+
+/** A route that asks for a password before anything reaches the service (admin UIs). */
+export interface CaddyRoute extends Route {
+  readonly basicAuth?: { readonly user: string };
+}
+
+/**
+ * The environment variable holding the bcrypt hash of the admin password.
+ * Caddy substitutes `{$VAR}` when it reads the Caddyfile, so the hash is
+ * computed in the container at start and never stored anywhere.
+ */
+export const BASIC_AUTH_HASH_VARIABLE = "INFRA_ADMIN_PASSWORD_HASH";
 
 /**
  * Headers on every response. HSTS is sent here as well as at Cloudflare's
@@ -22,15 +36,40 @@ const SECURITY_HEADERS: readonly [string, string][] = [
  * itself (automatic HTTPS) and redirects HTTP to HTTPS; its admin API stays on
  * localhost inside the container, where the healthcheck reads it.
  */
-export function caddyfile(routes: readonly Route[], options: CaddyfileOptions = {}): string {
+export function caddyfile(routes: readonly CaddyRoute[], options: CaddyfileOptions = {}): string {
   const problems = routeProblems(routes);
+  for (const route of routes) if (route.basicAuth && !/^[A-Za-z0-9_.-]+$/.test(route.basicAuth.user)) problems.push(`${route.hostname}: "${route.basicAuth.user}" is not a user name`);
   if (problems.length > 0) throw new Error(`ingress routes: ${problems.join("; ")}`);
-  const global = ["{", "\tadmin localhost:2019", ...(options.acmeEmail ? [`\temail ${options.acmeEmail}`] : []), "}"];
+  const global = [
+    "{",
+    "\tadmin localhost:2019",
+    ...(options.acmeEmail ? [`\temail ${options.acmeEmail}`] : []),
+    ...(options.metricsPort ? ["\tservers {", "\t\tmetrics", "\t}"] : []),
+    "}",
+  ];
   const headers = ["(security_headers) {", "\theader {", ...SECURITY_HEADERS.map(([name, value]) => `\t\t${name} "${value}"`), "\t\t-Server", "\t}", "}"];
-  const sites = [...routes]
-    .sort((a, b) => a.hostname.localeCompare(b.hostname))
-    .map((route) => [`${route.hostname} {`, "\timport security_headers", "\tencode zstd gzip", `\treverse_proxy ${route.service}:${route.port}`, "}"].join("\n"));
-  return `${[global.join("\n"), headers.join("\n"), ...sites].join("\n\n")}\n`;
+  const metrics = options.metricsPort ? [`http://:${options.metricsPort} {\n\tmetrics /metrics\n}`] : [];
+  const sites = [...routes].sort((a, b) => a.hostname.localeCompare(b.hostname)).map(site);
+  return `${[global.join("\n"), headers.join("\n"), ...metrics, ...sites].join("\n\n")}\n`;
+}
+
+function site(route: CaddyRoute): string {
+  if (!route.basicAuth) return [`${route.hostname} {`, "\timport security_headers", "\tencode zstd gzip", `\treverse_proxy ${route.service}:${route.port}`, "}"].join("\n");
+  return [
+    `${route.hostname} {`,
+    "\timport security_headers",
+    "\tencode zstd gzip",
+    // `basicauth` rather than `basic_auth`: the 2.8 image takes both, the
+    // Caddy the tests validate with (Debian's 2.6) only the former.
+    "\tbasicauth {",
+    `\t\t${route.basicAuth.user} {$${BASIC_AUTH_HASH_VARIABLE}}`,
+    "\t}",
+    // The admin UI has its own login, which would read Caddy's credentials as its own.
+    `\treverse_proxy ${route.service}:${route.port} {`,
+    "\t\theader_up -Authorization",
+    "\t}",
+    "}",
+  ].join("\n");
 }
 
 export function routeProblems(routes: readonly Route[]): string[] {

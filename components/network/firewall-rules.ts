@@ -66,9 +66,49 @@ export function hetznerRules(rules: readonly FirewallRule[]): { direction: "in";
   }));
 }
 
+/** Docker's bridges: docker0 and one `br-<id>` per user-defined network. */
+export const DOCKER_BRIDGES = ["docker0", "br-+"] as const;
+
+function isIPv6CIDR(cidr: string): boolean {
+  return cidr.includes(":");
+}
+
 /**
- * The same rules for UFW on a host that has no cloud firewall. Reset then
- * re-add makes the script idempotent: it converges on exactly these rules.
+ * The DOCKER-USER chain for one address family, in iptables-restore form.
+ * A published port is DNATed in PREROUTING and then forwarded to the
+ * container, so it never meets UFW's INPUT rules (docker/for-linux#690);
+ * Docker sends every forwarded packet through DOCKER-USER first, which makes
+ * this the place to apply the same decision to published ports (H6, after
+ * chaifeng/ufw-docker). Matching the original destination port through
+ * conntrack compares the port as the client saw it, the one the rules name,
+ * not the container port behind it. Traffic that leaves a Docker bridge
+ * (container egress, replies) is not the firewall's business here.
+ */
+export function dockerUserRules(rules: readonly FirewallRule[], family: "ipv4" | "ipv6"): string {
+  const lines = [
+    "*filter",
+    ":DOCKER-USER - [0:0]",
+    "-A DOCKER-USER -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+    ...DOCKER_BRIDGES.map((bridge) => `-A DOCKER-USER -i ${bridge} -j RETURN`),
+  ];
+  for (const rule of rules) {
+    if (rule.protocol === "icmp" || rule.port === undefined) continue;
+    for (const source of rule.sourceCidrs.filter((cidr) => isIPv6CIDR(cidr) === (family === "ipv6"))) {
+      lines.push(`-A DOCKER-USER -s ${source} -p ${rule.protocol} -m conntrack --ctstate DNAT --ctorigdstport ${rule.port} -j RETURN`);
+    }
+  }
+  lines.push("-A DOCKER-USER -j DROP", "COMMIT");
+  return `${lines.join("\n")}\n`;
+}
+
+/** Where UFW loads extra iptables-restore rules from after its own, per family. */
+export const UFW_AFTER_RULES = { ipv4: "/etc/ufw/after.rules", ipv6: "/etc/ufw/after6.rules" } as const;
+
+/**
+ * The same rules for UFW on a host, plus DOCKER-USER for published ports.
+ * Reset then re-add makes the script idempotent: `ufw reset` restores the
+ * packaged after.rules, so the DOCKER-USER block is appended exactly once per
+ * run and the host converges on exactly these rules.
  */
 export function ufwScript(rules: readonly FirewallRule[]): string {
   const lines = [
@@ -80,14 +120,18 @@ export function ufwScript(rules: readonly FirewallRule[]): string {
     "ufw --force reset >/dev/null",
     "ufw default deny incoming",
     "ufw default allow outgoing",
-    // Routed traffic to containers is filtered by DOCKER-USER, not here.
-    "ufw default allow routed",
+    // Docker accepts its own containers' traffic in FORWARD before UFW's
+    // chains; anything else routed through the host is refused.
+    "ufw default deny routed",
   ];
   for (const rule of rules) {
     if (rule.protocol === "icmp") continue; // UFW's before.rules already accept ICMP echo
     for (const source of rule.sourceCidrs) {
       lines.push(`ufw allow proto ${rule.protocol} from ${source} to any port ${rule.port} comment '${rule.description.replace(/'/g, "")}'`);
     }
+  }
+  for (const family of ["ipv4", "ipv6"] as const) {
+    lines.push(`cat >> ${UFW_AFTER_RULES[family]} <<'DOCKER_USER'`, `# DOCKER-USER: published ports get the same decision as the host (H6).`, dockerUserRules(rules, family).trimEnd(), "DOCKER_USER");
   }
   lines.push("ufw --force enable", "ufw status verbose");
   return `${lines.join("\n")}\n`;

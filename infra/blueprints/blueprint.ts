@@ -1,6 +1,8 @@
 import type { Role } from "../../components/compute/server-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import type { ServiceSpec } from "../../components/container/service-spec";
+import type { MonitoringPlan } from "../../components/monitoring/observability";
+import type { MonitoringSettings } from "../../components/monitoring/settings";
 import type { SecretDeclaration } from "../config/schema";
 
 /** A public name under the stack's domain, served by the ingress. */
@@ -8,6 +10,8 @@ export interface RouteSpec {
   readonly subdomain: string;
   readonly service: string;
   readonly port: number;
+  /** An admin UI: the ingress asks for the monitoring admin password first. */
+  readonly basicAuth?: boolean;
 }
 
 export interface BucketSpec {
@@ -16,11 +20,31 @@ export interface BucketSpec {
   readonly purpose: string;
 }
 
+/** A server as a blueprint sees it: its roles, and its address on the private network if it has one. */
+export interface ServerLayout {
+  readonly name: string;
+  readonly roles: readonly Role[];
+  readonly privateIp?: string;
+}
+
 /** What a blueprint needs to know of the environment; everything else is its own. */
 export interface BlueprintEnvironment {
   readonly domain: string;
   readonly environment: string;
+  /**
+   * The stack's servers, for blueprints that span several: a replica exists
+   * only where a server takes the replica role, and Prometheus scrapes peers
+   * at their private addresses. Absent means one server.
+   */
+  readonly servers?: readonly ServerLayout[];
+  /** "seed" when absent. */
+  readonly memoryProfile?: MemoryProfile;
+  /** The stack's `infra:monitoring`; the defaults when absent. */
+  readonly monitoring?: MonitoringSettings;
 }
+
+/** Which reverse proxy serves the routes; each has its own ingress component. */
+export type IngressKind = "caddy" | "nginx" | "traefik";
 
 /** A platform as data: the blueprint's answer for one environment. */
 export interface PlatformSpec {
@@ -28,6 +52,38 @@ export interface PlatformSpec {
   readonly services: readonly ServiceSpec[];
   readonly routes: readonly RouteSpec[];
   readonly buckets: readonly BucketSpec[];
+  /** What the monitoring stack scrapes, probes and alerts on; absent for a platform without one. */
+  readonly monitoring?: MonitoringPlan;
+  /** The proxy of the service with the ingress role; Caddy when absent. */
+  readonly ingress?: IngressKind;
+  /** What a load balancer probes on each server running the ingress (plain HTTP, answered by the proxy itself). */
+  readonly healthCheck?: HealthCheckSpec;
+}
+
+export interface HealthCheckSpec {
+  readonly port: number;
+  readonly path: string;
+}
+
+/**
+ * Sizing for a smaller server than the seed's, e.g. preprod's 4 GB CX23
+ * mirroring a 16 GB production box: the blueprint builds with
+ * `memoryProfile: "compact"` (limits, and the settings that follow from them
+ * such as Redis maxmemory). The plan uses it only when the seed's limits do
+ * not fit, and says so.
+ */
+export interface CompactSizing {
+  readonly systemReserveMb: number;
+}
+
+/** Which memory limits a build uses: the seed's, or the blueprint's compact ones. */
+export type MemoryProfile = "seed" | "compact";
+
+/** The servers a service with this role and placement runs on (see Placement in service-spec.ts). */
+export function serversTaking<T extends { readonly roles: readonly Role[] }>(servers: readonly T[], role: Role, placement: "first" | "each" | "host" = "first"): T[] {
+  if (placement === "host") return [...servers];
+  const candidates = servers.filter((server) => server.roles.includes(role));
+  return placement === "each" ? candidates : candidates.slice(0, 1);
 }
 
 export interface Blueprint {
@@ -42,5 +98,6 @@ export interface Blueprint {
   readonly roles: readonly Role[];
   /** RAM kept for the OS, Docker and page cache when budgeting containers. */
   readonly systemReserveMb: number;
+  readonly compact?: CompactSizing;
   build(environment: BlueprintEnvironment): PlatformSpec;
 }

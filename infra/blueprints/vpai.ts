@@ -1,6 +1,9 @@
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
+import type { MonitoringDesign } from "../../components/monitoring/design";
+import { adminRoutes, observability } from "../../components/monitoring/observability";
+import { ADMIN_PASSWORD_SECRET, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults } from "../../components/monitoring/settings";
 import type { Blueprint, BlueprintEnvironment, PlatformSpec, RouteSpec } from "./blueprint";
 
 /**
@@ -15,7 +18,6 @@ const REDIS_PASSWORD = "infra:redisPassword";
 const QDRANT_API_KEY = "infra:qdrantApiKey";
 const N8N_ENCRYPTION_KEY = "infra:n8nEncryptionKey";
 const LITELLM_MASTER_KEY = "infra:litellmMasterKey";
-const GRAFANA_ADMIN_PASSWORD = "infra:grafanaAdminPassword";
 
 /** Seed 002, section 2: the four networks and their subnets. */
 export const VPAI_NETWORKS: readonly NetworkSpec[] = [
@@ -45,71 +47,74 @@ function postgresURL(database: string): { secretTemplate: string } {
 /** Memory limits sized so the whole stack fits a 4 GB CX23 (seed 002's preprod) with 512 MB for the OS. */
 const MEMORY_MB = {
   caddy: 64,
-  grafana: 192,
   n8n: 512,
   litellm: 640,
   openclaw: 448,
   postgres: 512,
   redis: 128,
   qdrant: 384,
-  victoriametrics: 256,
-  loki: 256,
-  alloy: 128,
   diun: 32,
 } as const;
 
-const ALLOY_CONFIG = `// Ships container logs to Loki and the stack's own metrics to VictoriaMetrics.
-discovery.docker "containers" {
-  host = "unix:///var/run/docker.sock"
-}
+/**
+ * Seed 002's monitoring: VictoriaMetrics (with vmalert for the rules), Loki,
+ * Alloy and Grafana on the monitoring network, Alloy also on backend to reach
+ * what it scrapes, Grafana also on frontend for Caddy. Alloy runs the
+ * node, cAdvisor, PostgreSQL, Redis and blackbox exporters as built-in
+ * components, so they cost one container instead of five; that, and trimming
+ * VictoriaMetrics and Loki to what a single host's series and logs need, pays
+ * for vmalert and Alertmanager within the CX23 budget.
+ */
+export const VPAI_MONITORING: MonitoringDesign = {
+  store: "victoriametrics",
+  agent: "alloy",
+  networks: { monitoring: "monitoring", frontend: "frontend", egress: "egress", agent: ["backend", "monitoring"] },
+  memoryMb: {
+    victoriametrics: 192,
+    vmalert: 32,
+    prometheus: 0,
+    alertmanager: 32,
+    loki: 192,
+    alloy: 224,
+    promtail: 0,
+    grafana: 160,
+    "node-exporter": 0,
+    cadvisor: 0,
+    "postgres-exporter": 0,
+    "redis-exporter": 0,
+    "nginx-exporter": 0,
+    "blackbox-exporter": 0,
+  },
+};
 
-discovery.relabel "containers" {
-  targets = discovery.docker.containers.targets
-  rule {
-    source_labels = ["__meta_docker_container_name"]
-    regex         = "/(.*)"
-    target_label  = "container"
-  }
-}
+/** Caddy's metrics listener, inside the Docker networks only. */
+const CADDY_METRICS_PORT = 2020;
 
-loki.source.docker "containers" {
-  host          = "unix:///var/run/docker.sock"
-  targets       = discovery.relabel.containers.output
-  relabel_rules = discovery.relabel.containers.rules
-  forward_to    = [loki.write.local.receiver]
-}
-
-loki.write "local" {
-  endpoint {
-    url = "http://loki:3100/loki/api/v1/push"
-  }
-}
-
-prometheus.scrape "stack" {
-  targets = [
-    {"__address__" = "victoriametrics:8428", "job" = "victoriametrics"},
-    {"__address__" = "loki:3100", "job" = "loki"},
-    {"__address__" = "127.0.0.1:12345", "job" = "alloy"},
-  ]
-  scrape_interval = "15s"
-  forward_to      = [prometheus.remote_write.victoriametrics.receiver]
-}
-
-prometheus.remote_write "victoriametrics" {
-  endpoint {
-    url = "http://victoriametrics:8428/api/v1/write"
-  }
-}
-`;
-
-function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[]): ServiceSpec[] {
+function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[], adminUser: string): ServiceSpec[] {
   const url = (subdomain: string) => `https://${subdomain}.${environment.domain}`;
   const dockerSocketReadOnly = { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true };
   return [
-    caddyServiceSpec(
-      routes.map((route) => ({ hostname: `${route.subdomain}.${environment.domain}`, service: route.service, port: route.port })),
-      { networks: ["frontend", "backend"], memoryMb: MEMORY_MB.caddy, dependsOn: ["n8n", "litellm"] },
-    ),
+    {
+      ...caddyServiceSpec(
+        routes.map((route) => ({
+          hostname: `${route.subdomain}.${environment.domain}`,
+          service: route.service,
+          port: route.port,
+          ...(route.basicAuth ? { basicAuth: { user: adminUser } } : {}),
+        })),
+        {
+          networks: ["frontend", "backend"],
+          memoryMb: MEMORY_MB.caddy,
+          dependsOn: ["n8n", "litellm"],
+          metricsPort: CADDY_METRICS_PORT,
+          ...(routes.some((route) => route.basicAuth) ? { basicAuthPasswordSecret: ADMIN_PASSWORD_SECRET } : {}),
+        },
+      ),
+      waivers: [
+        { rule: "C6", reason: "the Caddyfile is uploaded into /etc/caddy before start, and Docker refuses uploads into a read-only root filesystem" },
+        { rule: "C9", reason: "the caddy image has no unprivileged user; it binds 80/443 with NET_BIND_SERVICE as its only capability" },
+      ],
+    },
     service({
       name: "postgres",
       description: "PostgreSQL for n8n, LiteLLM and OpenClaw",
@@ -122,9 +127,14 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       files: [{ path: "/docker-entrypoint-initdb.d/10-databases.sh", content: createDatabasesScript(), executable: true }],
       healthcheck: healthcheck(["CMD-SHELL", "pg_isready -U postgres -d postgres"]),
       memoryMb: MEMORY_MB.postgres,
-      // The entrypoint fixes data-directory ownership, then drops to the postgres user.
-      capAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+      exporter: { kind: "postgres", user: "postgres", database: "postgres", passwordSecret: POSTGRES_PASSWORD },
+      // Seed 002: pg_dump of the three databases.
+      backup: { dump: { kind: "postgres", user: "postgres", databases: VPAI_DATABASES } },
+      // The image's postgres user (uid 70) owns PGDATA in a new volume, so
+      // the entrypoint needs no chown or setuid and every capability stays dropped.
+      user: "postgres",
       tmpfs: ["/var/run/postgresql"],
+      waivers: [{ rule: "C6", reason: "the database-creation script is uploaded into /docker-entrypoint-initdb.d before start, and Docker refuses uploads into a read-only root filesystem" }],
     }),
     service({
       name: "redis",
@@ -139,7 +149,13 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       volumes: [{ volume: "data", target: "/data" }],
       healthcheck: healthcheck(["CMD-SHELL", "redis-cli ping | grep -q PONG"]),
       memoryMb: MEMORY_MB.redis,
-      capAdd: ["SETGID", "SETUID"],
+      exporter: { kind: "redis", passwordSecret: REDIS_PASSWORD },
+      backup: { dump: { kind: "redis" } },
+      // `sh -c` skips the entrypoint's switch to the redis user, and root
+      // without capabilities cannot write the redis-owned /data: run as redis.
+      user: "redis",
+      readOnlyRootFilesystem: true,
+      tmpfs: ["/tmp"],
     }),
     service({
       name: "qdrant",
@@ -152,6 +168,12 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       volumes: [{ volume: "storage", target: "/qdrant/storage" }, { volume: "snapshots", target: "/qdrant/snapshots" }],
       healthcheck: healthcheck(["CMD-SHELL", "bash -c ':> /dev/tcp/127.0.0.1/6333'"]),
       memoryMb: MEMORY_MB.qdrant,
+      // The snapshots volume is where the API writes; the job downloads and deletes them.
+      backup: { dump: { kind: "qdrant", port: 6333, apiKeySecret: QDRANT_API_KEY } },
+      waivers: [
+        { rule: "C6", reason: "qdrant writes .qdrant-initialized into its working directory /qdrant, next to its binary, so no tmpfs can cover it" },
+        { rule: "C9", reason: "the pinned image runs as root and owns /qdrant as root; the -unprivileged variant is a different image, to roll out and verify on its own" },
+      ],
     }),
     service({
       name: "n8n",
@@ -177,6 +199,9 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       user: "node",
       healthcheck: healthcheck(["CMD-SHELL", "wget -q --spider http://127.0.0.1:5678/healthz"], 60),
       memoryMb: MEMORY_MB.n8n,
+      // Seed 002 exports the workflows; the volume keeps n8n's own config and binary data.
+      backup: { dump: { kind: "n8n-workflows" }, volumes: ["data"] },
+      waivers: [{ rule: "C6", reason: "n8n writes caches and task-runner files under /home/node and /tmp outside its .n8n volume; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first" }],
       dependsOn: ["postgres"],
       metrics: { port: 5678, path: "/metrics" },
     }),
@@ -197,6 +222,10 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       },
       healthcheck: healthcheck(["CMD-SHELL", "python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:4000/health/liveliness')\""], 60),
       memoryMb: MEMORY_MB.litellm,
+      waivers: [
+        { rule: "C6", reason: "the proxy runs its Prisma migrations at start and Prisma keeps its engines under the image's home directory; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first" },
+        { rule: "C9", reason: "the litellm image defines no unprivileged user; running it under another uid needs the same start-up verification" },
+      ],
       dependsOn: ["postgres", "redis"],
     }),
     service({
@@ -219,73 +248,9 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       user: "node",
       healthcheck: healthcheck(["CMD-SHELL", "node -e \"fetch('http://127.0.0.1:8080/').then(r=>process.exit(r.status<500?0:1),()=>process.exit(1))\""], 60),
       memoryMb: MEMORY_MB.openclaw,
+      backup: { volumes: ["data"] },
+      waivers: [{ rule: "C6", reason: "OpenClaw writes caches under /home/node outside its .openclaw volume; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first" }],
       dependsOn: ["postgres", "redis", "qdrant"],
-    }),
-    service({
-      name: "victoriametrics",
-      description: "VictoriaMetrics time-series store",
-      role: "monitoring",
-      image: { repository: "victoriametrics/victoria-metrics", tag: "v1.108.1" },
-      networks: ["monitoring"],
-      ports: [{ container: 8428 }],
-      command: ["-storageDataPath=/storage", "-retentionPeriod=90d", "-httpListenAddr=:8428"],
-      volumes: [{ volume: "data", target: "/storage" }],
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:8428/health"]),
-      memoryMb: MEMORY_MB.victoriametrics,
-      readOnlyRootFilesystem: true,
-      metrics: { port: 8428, path: "/metrics" },
-    }),
-    service({
-      name: "loki",
-      description: "Loki log store",
-      role: "monitoring",
-      image: { repository: "grafana/loki", tag: "3.3.2" },
-      networks: ["monitoring"],
-      ports: [{ container: 3100 }],
-      command: ["-config.file=/etc/loki/local-config.yaml"],
-      volumes: [{ volume: "data", target: "/loki" }],
-      user: "10001",
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3100/ready"], 30),
-      memoryMb: MEMORY_MB.loki,
-      metrics: { port: 3100, path: "/metrics" },
-    }),
-    service({
-      name: "alloy",
-      description: "Grafana Alloy: container logs to Loki, metrics to VictoriaMetrics",
-      role: "monitoring",
-      image: { repository: "grafana/alloy", tag: "v1.5.1" },
-      networks: ["backend", "monitoring"],
-      ports: [{ container: 12345 }],
-      command: ["run", "--server.http.listen-addr=0.0.0.0:12345", "--storage.path=/var/lib/alloy/data", "/etc/alloy/config.alloy"],
-      files: [{ path: "/etc/alloy/config.alloy", content: ALLOY_CONFIG }],
-      volumes: [{ volume: "data", target: "/var/lib/alloy/data" }],
-      // Reading container logs is what a log shipper is for; read-only (C3 allow-list).
-      binds: [dockerSocketReadOnly],
-      healthcheck: healthcheck(["CMD-SHELL", "bash -c ':> /dev/tcp/127.0.0.1/12345'"]),
-      memoryMb: MEMORY_MB.alloy,
-      dependsOn: ["victoriametrics", "loki"],
-      metrics: { port: 12345, path: "/metrics" },
-    }),
-    service({
-      name: "grafana",
-      description: "Grafana dashboards over VictoriaMetrics and Loki",
-      role: "monitoring",
-      image: { repository: "grafana/grafana", tag: "11.4.0" },
-      networks: ["frontend", "monitoring"],
-      ports: [{ container: 3000 }],
-      env: {
-        GF_SECURITY_ADMIN_USER: "admin",
-        GF_SECURITY_ADMIN_PASSWORD: { secret: GRAFANA_ADMIN_PASSWORD },
-        GF_SERVER_ROOT_URL: url("grafana"),
-        GF_USERS_ALLOW_SIGN_UP: "false",
-        GF_ANALYTICS_REPORTING_ENABLED: "false",
-      },
-      volumes: [{ volume: "data", target: "/var/lib/grafana" }],
-      user: "472",
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3000/api/health"], 30),
-      memoryMb: MEMORY_MB.grafana,
-      dependsOn: ["victoriametrics", "loki"],
-      metrics: { port: 3000, path: "/metrics" },
     }),
     service({
       name: "diun",
@@ -306,16 +271,22 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       binds: [dockerSocketReadOnly],
       healthcheck: healthcheck(["CMD-SHELL", "pgrep diun >/dev/null"]),
       memoryMb: MEMORY_MB.diun,
+      readOnlyRootFilesystem: true,
+      tmpfs: ["/tmp"],
+      waivers: [{ rule: "C9", reason: "it reads the Docker socket (root:docker 0660) and the docker group's id differs from host to host; as root it needs no capability for that" }],
     }),
   ];
 }
 
-/** Seed 002: Caddy reverse-proxies these four. */
+/**
+ * Seed 002: Caddy reverse-proxies n8n, LiteLLM, OpenClaw and Grafana. Grafana
+ * is an admin UI, so its route comes with the monitoring stack's, behind
+ * basic_auth, when the stack sets `adminAccess: caddy`.
+ */
 export const VPAI_ROUTES: readonly RouteSpec[] = [
   { subdomain: "n8n", service: "n8n", port: 5678 },
   { subdomain: "llm", service: "litellm", port: 4000 },
   { subdomain: "openclaw", service: "openclaw", port: 8080 },
-  { subdomain: "grafana", service: "grafana", port: 3000 },
 ];
 
 export const vpai: Blueprint = {
@@ -329,15 +300,29 @@ export const vpai: Blueprint = {
     { key: QDRANT_API_KEY, purpose: "Qdrant API key" },
     { key: N8N_ENCRYPTION_KEY, purpose: "n8n credentials encryption key" },
     { key: LITELLM_MASTER_KEY, purpose: "LiteLLM master key (also OpenClaw's API key to it)" },
-    { key: GRAFANA_ADMIN_PASSWORD, purpose: "Grafana admin password" },
+    { key: GRAFANA_ADMIN_PASSWORD_SECRET, purpose: "Grafana admin password", adminPassword: true },
   ],
   roles: ["ingress", "app", "data", "monitoring"],
   systemReserveMb: 512,
   build(environment): PlatformSpec {
+    const settings = environment.monitoring ?? withMonitoringDefaults();
+    const routes = [...VPAI_ROUTES, ...adminRoutes(VPAI_MONITORING, settings)];
+    const platform = services(environment, routes, settings.adminUser);
+    const monitoring = observability({
+      design: VPAI_MONITORING,
+      settings,
+      environment: environment.environment,
+      hostname: environment.servers?.find((server) => server.roles.includes("monitoring"))?.name ?? "host",
+      domain: environment.domain,
+      services: platform,
+      routes,
+      containerName: (service) => `vpai-${service}`,
+    });
     return {
       networks: VPAI_NETWORKS,
-      services: services(environment, VPAI_ROUTES),
-      routes: VPAI_ROUTES,
+      services: [...platform, ...monitoring.services],
+      routes,
+      monitoring: monitoring.plan,
       buckets: [
         { key: "backups", purpose: "restic repository (encrypted), GFS retention" },
         { key: "shared", purpose: "raw seed data and exports; preprod is seeded from it" },

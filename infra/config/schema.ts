@@ -3,9 +3,13 @@
  * preprod lives here and in `Pulumi.<stack>.yaml`, never in code.
  */
 
+import type { BackupSettings } from "../../components/backup/settings";
 import type { ServerConfig } from "../../components/compute/server-spec";
+import type { MonitoringSettings } from "../../components/monitoring/settings";
 
-export { ROLES, SERVER_PROVIDERS } from "../../components/compute/server-spec";
+export { DEFAULT_ROLES, ROLES, SERVER_PROVIDERS } from "../../components/compute/server-spec";
+export { BACKUP_DEFAULTS } from "../../components/backup/settings";
+export type { BackupSettings, PITRSettings, RetentionPolicy } from "../../components/backup/settings";
 export type { ExistingServerConfig, HetznerServerConfig, Role, ServerConfig, ServerProvider } from "../../components/compute/server-spec";
 
 export interface DNSConfig {
@@ -28,6 +32,28 @@ export interface StorageConfig {
   readonly forcePathStyle: boolean;
 }
 
+/**
+ * A Hetzner private network between the stack's servers (seed 004, phase 3):
+ * services on one server reach another's over it, never over the internet.
+ */
+export interface PrivateNetworkConfig {
+  /** The network's whole range, e.g. 10.0.0.0/16. */
+  readonly ipRange: string;
+  /** The cloud subnet the servers and the load balancer take addresses from, inside ipRange. */
+  readonly subnet: string;
+  /** Hetzner network zone of the servers' locations (eu-central for fsn1, nbg1, hel1). */
+  readonly networkZone: string;
+}
+
+/** A Hetzner load balancer in front of every server with the ingress role (seed 004, phase 4). */
+export interface LoadBalancerConfig {
+  /** lb11, lb21 or lb31. */
+  readonly type: string;
+  readonly location: string;
+  /** Its fixed address on the private network; targets are reached there. */
+  readonly privateIp: string;
+}
+
 export interface StackConfig {
   readonly blueprint: string;
   /** A label for names and tags (prod, preprod); components never read the stack name. */
@@ -39,6 +65,12 @@ export interface StackConfig {
   readonly servers: readonly ServerConfig[];
   readonly dns: DNSConfig;
   readonly storage: StorageConfig;
+  /** The nightly backup of every server; defaults when `infra:backup` is absent. */
+  readonly backup: BackupSettings;
+  readonly privateNetwork?: PrivateNetworkConfig;
+  readonly loadBalancer?: LoadBalancerConfig;
+  /** Thresholds, receivers and admin access of the monitoring stack; defaults when `infra:monitoring` is absent. */
+  readonly monitoring: MonitoringSettings;
 }
 
 /** Every plain (non-secret) key the program reads, with what it holds. */
@@ -51,12 +83,19 @@ export const PLAIN_KEYS: Readonly<Record<string, string>> = {
   "infra:servers": "list of servers",
   "infra:dns": "Cloudflare settings { zoneId, proxied, hsts }",
   "infra:storage": "S3 settings { endpoint, region, bucketPrefix, noncurrentVersionExpiryDays, forcePathStyle }",
+  "infra:backup": "optional backup settings { schedule, retention: { daily, weekly, monthly, yearly }, checkSubsets, pitr: { enabled, archiveTimeoutSeconds } }",
+  "infra:privateNetwork": "optional Hetzner private network between servers { ipRange, subnet, networkZone }",
+  "infra:loadBalancer": "optional Hetzner load balancer in front of the ingress servers { type, location, privateIp }",
+  "infra:monitoring":
+    "optional monitoring settings { adminAccess: tunnel|caddy, adminUser, scrapeIntervalSeconds, evaluationIntervalSeconds, retentionDays, thresholds: { ... }, receivers: { email, slack, webhook } }",
 };
 
 export interface SecretDeclaration {
   /** Full config key, e.g. `infra:postgresPassword`. */
   readonly key: string;
   readonly purpose: string;
+  /** A login password: empty and well-known default values are refused. */
+  readonly adminPassword?: boolean;
 }
 
 /** Secrets every platform needs, whatever its blueprint. */
@@ -64,8 +103,18 @@ export const PLATFORM_SECRETS: readonly SecretDeclaration[] = [
   { key: "infra:sshPrivateKey", purpose: "admin SSH key used to prepare hosts and reach Docker" },
   { key: "infra:storageAccessKeyId", purpose: "S3 access key of the object storage" },
   { key: "infra:storageSecretAccessKey", purpose: "S3 secret key of the object storage" },
+  { key: "infra:resticPassword", purpose: "restic repository password; backups are encrypted on the server with it (S4)" },
   { key: "cloudflare:apiToken", purpose: "Cloudflare API token with DNS and zone-settings edit on the zone" },
 ];
 
 /** Needed only when a server is provisioned on Hetzner Cloud. */
 export const HETZNER_SECRET: SecretDeclaration = { key: "hcloud:token", purpose: "Hetzner Cloud API token (read/write)" };
+
+/**
+ * Secrets a stack may set; when set they are guarded like the others (V2).
+ * A heartbeat URL is one: its token is all it takes to report a backup as
+ * good, which would hide a failing job from the monitor (B9).
+ */
+export const OPTIONAL_SECRETS: readonly SecretDeclaration[] = [
+  { key: "infra:backupHeartbeatUrl", purpose: "push URL (Uptime Kuma, healthchecks.io) called after each successful backup" },
+];

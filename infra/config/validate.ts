@@ -1,18 +1,37 @@
-import { isAnyAddress, isCIDR, isDNSLabel, isDomainName, isHostAddress, isHTTPURL, isSSHPublicKey } from "../../components/formats";
-import { LOCATIONS, SERVER_TYPE_NAMES } from "../../components/compute/server-types";
+import { isAnyAddress, isCIDR, isDNSLabel, isDomainName, isHostAddress, isHTTPURL, isIPv4, isSSHPublicKey } from "../../components/formats";
+import { LOAD_BALANCER_TYPES, LOCATIONS, SERVER_TYPE_NAMES } from "../../components/compute/server-types";
+import { cidrContainsCIDR, isAssignableIn, isPrivateIPv4CIDR, NETWORK_ZONES } from "../../components/network/private-network-addresses";
+import { MAX_ARCHIVE_TIMEOUT_SECONDS, SCHEDULE_PATTERN } from "../../components/backup/settings";
+import {
+  ADMIN_ACCESS_MODES,
+  DEFAULT_THRESHOLDS,
+  MONITORING_DEFAULTS,
+  MONITORING_SECRETS,
+  monitoringSecrets,
+  withMonitoringDefaults,
+  type AlertThresholds,
+  type MonitoringSettings,
+  type Receivers,
+} from "../../components/monitoring/settings";
 import { ConfigError, type ConfigProblem } from "./errors";
 import {
+  DEFAULT_ROLES,
   HETZNER_SECRET,
   PLAIN_KEYS,
   PLATFORM_SECRETS,
+  BACKUP_DEFAULTS,
+  OPTIONAL_SECRETS,
   ROLES,
   SERVER_PROVIDERS,
   type DNSConfig,
+  type LoadBalancerConfig,
+  type PrivateNetworkConfig,
   type Role,
   type SecretDeclaration,
   type ServerConfig,
   type StackConfig,
   type StorageConfig,
+  type BackupSettings,
 } from "./schema";
 
 /** The stack configuration as Pulumi hands it over: strings, objects as JSON text. */
@@ -67,6 +86,11 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   if (servers && servers.length === 0) report("infra:servers", "at least one server is required");
   const dns = reader.object("infra:dns", (value, path) => parseDNS(value, path, report));
   const storage = reader.object("infra:storage", (value, path) => parseStorage(value, path, report));
+  const backup = reader.optionalObject("infra:backup", (value, path) => parseBackup(value, path, report)) ?? BACKUP_DEFAULTS;
+  const privateNetwork = reader.optionalObject("infra:privateNetwork", (value, path) => parsePrivateNetwork(value, path, report));
+  const loadBalancer = reader.optionalObject("infra:loadBalancer", (value, path) => parseLoadBalancer(value, path, report));
+  const monitoring = reader.optionalObject("infra:monitoring", (value, path) => parseMonitoring(value, path, report)) ?? MONITORING_DEFAULTS;
+  if (servers) checkPrivateAddresses(servers, privateNetwork, loadBalancer, report);
 
   if (servers) {
     const seen = new Set<string>();
@@ -83,10 +107,18 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
     }
   }
 
-  const secrets = requiredSecrets(blueprint, servers, blueprints);
+  const secrets = requiredSecrets(blueprint, servers, blueprints, monitoring);
   for (const secret of secrets) {
     if (!(secret.key in raw.values)) report(secret.key, `required secret is not set (${secret.purpose}): pulumi config set --secret ${secret.key} <value>`);
+    else if (secret.adminPassword && isDefaultPassword(raw.values[secret.key]!)) {
+      // The message never repeats the value: it is a secret, even when a weak one.
+      report(secret.key, `is empty, shorter than 8 characters or a well-known default (seed 000 ran Grafana as admin/admin123); set a strong one: pulumi config set --secret ${secret.key} <value>`);
+    }
   }
+  const optionalSecrets = OPTIONAL_SECRETS.filter((secret) => secret.key in raw.values);
+  const heartbeatUrl = raw.values["infra:backupHeartbeatUrl"];
+  // The value is a secret, so the message describes it without repeating it.
+  if (heartbeatUrl !== undefined && !/^https?:\/\/[^\s/]+\/\S*$/.test(heartbeatUrl)) report("infra:backupHeartbeatUrl", "must be an http(s) URL such as https://uptime.example.com/api/push/<token>");
   for (const key of Object.keys(raw.values)) {
     const guarded = knownSecretKeys(blueprints).has(key) || (GUARDED_NAMESPACES.includes(key.split(":")[0] ?? "") && /token|key|secret|password/i.test(key));
     if (guarded && !raw.secretKeys.has(key)) {
@@ -98,8 +130,21 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
     throw new ConfigError(problems);
   }
   return {
-    config: { blueprint, environment, domain, adminCidrs: adminCidrs as string[], protect, servers: servers as ServerConfig[], dns, storage },
-    secrets,
+    config: {
+      blueprint,
+      environment,
+      domain,
+      adminCidrs: adminCidrs as string[],
+      protect,
+      servers: servers as ServerConfig[],
+      dns,
+      storage,
+      backup,
+      ...(privateNetwork ? { privateNetwork } : {}),
+      ...(loadBalancer ? { loadBalancer } : {}),
+      monitoring,
+    },
+    secrets: [...secrets, ...optionalSecrets],
   };
 }
 
@@ -108,15 +153,29 @@ export function requiredSecrets(
   blueprint: string | undefined,
   servers: readonly (ServerConfig | undefined)[] | undefined,
   blueprints: BlueprintCatalog,
+  /** `infra:monitoring`, parsed or as loose JSON: its receivers and admin access bring secrets. */
+  monitoring?: unknown,
 ): SecretDeclaration[] {
   const secrets = [...PLATFORM_SECRETS];
   if (servers?.some((server) => server?.provider === "hetzner")) secrets.push(HETZNER_SECRET);
   if (blueprint) secrets.push(...blueprints.secretsOf(blueprint));
+  secrets.push(...monitoringSecrets(monitoring));
   return secrets;
 }
 
 function knownSecretKeys(blueprints: BlueprintCatalog): Set<string> {
-  return new Set([...PLATFORM_SECRETS, HETZNER_SECRET, ...blueprints.names.flatMap((name) => blueprints.secretsOf(name))].map((secret) => secret.key));
+  return new Set([...PLATFORM_SECRETS, ...OPTIONAL_SECRETS, ...MONITORING_SECRETS, HETZNER_SECRET, ...blueprints.names.flatMap((name) => blueprints.secretsOf(name))].map((secret) => secret.key));
+}
+
+/**
+ * Values that must never guard an admin UI. The offline plan stands in
+ * "[secret]" for a secret it cannot read; that is not one of them.
+ */
+const DEFAULT_PASSWORDS = new Set(["admin", "admin123", "administrator", "password", "passw0rd", "changeme", "change-me", "grafana", "prom-operator", "secret", "letmein", "12345678", "123456789", "qwerty123", "password123"]);
+
+export function isDefaultPassword(value: string): boolean {
+  const trimmed = value.trim();
+  return trimmed.length < 8 || DEFAULT_PASSWORDS.has(trimmed.toLowerCase());
 }
 
 type Report = (path: string, message: string) => void;
@@ -126,7 +185,7 @@ function parseServer(value: unknown, path: string, report: Report): ServerConfig
   if (!fields.ok) return undefined;
   const name = fields.string("name", (text) => isDNSLabel(text) || "must be a lowercase DNS label");
   const provider = fields.choice("provider", SERVER_PROVIDERS);
-  const roles = fields.stringList("roles", [...ROLES], (text) => (ROLES as readonly string[]).includes(text) || `"${text}" is not a role (one of ${ROLES.join(", ")})`) as Role[] | undefined;
+  const roles = fields.stringList("roles", [...DEFAULT_ROLES], (text) => (ROLES as readonly string[]).includes(text) || `"${text}" is not a role (one of ${ROLES.join(", ")})`) as Role[] | undefined;
   const sshUser = fields.optionalString("sshUser", "root", (text) => /^[a-z_][a-z0-9_-]{0,31}$/.test(text) || "must be a Unix user name");
   if (provider === "hetzner") {
     const serverType = fields.choice("serverType", SERVER_TYPE_NAMES);
@@ -134,9 +193,21 @@ function parseServer(value: unknown, path: string, report: Report): ServerConfig
     const image = fields.optionalString("image", "ubuntu-24.04", (text) => /^(ubuntu|debian)-\d+(\.\d+)?$/.test(text) || "must be an Ubuntu or Debian image such as ubuntu-24.04");
     const sshPublicKey = fields.string("sshPublicKey", (text) => isSSHPublicKey(text) || "must be an OpenSSH public key (ssh-ed25519 AAAA...)");
     const volumeGb = fields.optionalInteger("volumeGb", 10, 10240);
-    fields.rejectUnknown(["name", "provider", "roles", "sshUser", "serverType", "location", "image", "sshPublicKey", "volumeGb"]);
+    const privateIp = fields.optionalIPv4("privateIp");
+    fields.rejectUnknown(["name", "provider", "roles", "sshUser", "serverType", "location", "image", "sshPublicKey", "volumeGb", "privateIp"]);
     if (!name || !roles || !sshUser || !serverType || !location || !image || !sshPublicKey) return undefined;
-    return { provider, name, roles, sshUser, serverType, location, image, sshPublicKey, ...(volumeGb === undefined ? {} : { volumeGb }) };
+    return {
+      provider,
+      name,
+      roles,
+      sshUser,
+      serverType,
+      location,
+      image,
+      sshPublicKey,
+      ...(volumeGb === undefined ? {} : { volumeGb }),
+      ...(privateIp === undefined ? {} : { privateIp }),
+    };
   }
   if (provider === "existing") {
     const address = fields.string("address", (text) => isHostAddress(text) || "must be an IPv4/IPv6 address or a host name");
@@ -171,6 +242,199 @@ function parseStorage(value: unknown, path: string, report: Report): StorageConf
   fields.rejectUnknown(["endpoint", "region", "bucketPrefix", "noncurrentVersionExpiryDays", "forcePathStyle"]);
   if (!endpoint || !region || !bucketPrefix) return undefined;
   return { endpoint, region, bucketPrefix, noncurrentVersionExpiryDays, forcePathStyle };
+}
+
+function parsePrivateNetwork(value: unknown, path: string, report: Report): PrivateNetworkConfig | undefined {
+  const fields = new Fields(value, path, report);
+  if (!fields.ok) return undefined;
+  const ipRange = fields.string("ipRange", (text) => isPrivateIPv4CIDR(text) || "must be an IPv4 CIDR inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
+  const subnet = fields.string("subnet", (text) => isPrivateIPv4CIDR(text) || "must be an IPv4 CIDR inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
+  const networkZone = fields.choice("networkZone", Object.keys(NETWORK_ZONES));
+  fields.rejectUnknown(["ipRange", "subnet", "networkZone"]);
+  if (ipRange && subnet && !cidrContainsCIDR(ipRange, subnet)) report(`${path}.subnet`, `"${subnet}" is not inside ipRange ${ipRange}`);
+  if (!ipRange || !subnet || !networkZone) return undefined;
+  return { ipRange, subnet, networkZone };
+}
+
+function parseLoadBalancer(value: unknown, path: string, report: Report): LoadBalancerConfig | undefined {
+  const fields = new Fields(value, path, report);
+  if (!fields.ok) return undefined;
+  const type = fields.choice("type", Object.keys(LOAD_BALANCER_TYPES));
+  const location = fields.choice("location", LOCATIONS);
+  const privateIp = fields.optionalIPv4("privateIp");
+  if (privateIp === undefined) report(`${path}.privateIp`, "is required (its address on infra:privateNetwork)");
+  fields.rejectUnknown(["type", "location", "privateIp"]);
+  if (!type || !location || !privateIp) return undefined;
+  return { type, location, privateIp };
+}
+
+/**
+ * Servers on a private network need fixed addresses inside its subnet, since
+ * other servers are configured with them; a load balancer needs the network
+ * to reach its targets. Existing VPSs cannot join a Hetzner network.
+ */
+function checkPrivateAddresses(
+  servers: readonly (ServerConfig | undefined)[],
+  network: PrivateNetworkConfig | undefined,
+  loadBalancer: LoadBalancerConfig | undefined,
+  report: Report,
+): void {
+  const taken = new Map<string, string>();
+  const claim = (address: string, path: string) => {
+    if (network && !isAssignableIn(network.subnet, address)) {
+      report(path, `"${address}" is not an assignable address of subnet ${network.subnet} (the first address is Hetzner's gateway)`);
+    }
+    const owner = taken.get(address);
+    if (owner) report(path, `"${address}" is already taken by ${owner}`);
+    taken.set(address, path);
+  };
+  servers.forEach((server, index) => {
+    if (!server) return;
+    const path = `infra:servers[${index}]`;
+    if (server.provider === "existing") {
+      if (network) report(path, `server ${server.name} is an existing VPS and cannot join the Hetzner private network in infra:privateNetwork`);
+      return;
+    }
+    if (server.privateIp === undefined) {
+      if (network) report(`${path}.privateIp`, `is required when infra:privateNetwork is set (an address in ${network.subnet})`);
+      return;
+    }
+    if (!network) report(`${path}.privateIp`, "needs infra:privateNetwork to be set");
+    else if (network.networkZone && !NETWORK_ZONES[network.networkZone]?.includes(server.location)) {
+      report(`${path}.location`, `"${server.location}" is not in network zone ${network.networkZone} (${NETWORK_ZONES[network.networkZone]?.join(", ")})`);
+    }
+    claim(server.privateIp, `${path}.privateIp`);
+  });
+  if (loadBalancer) {
+    if (!network) report("infra:loadBalancer", "needs infra:privateNetwork: the balancer reaches its targets over it");
+    else {
+      claim(loadBalancer.privateIp, "infra:loadBalancer.privateIp");
+      if (!NETWORK_ZONES[network.networkZone]?.includes(loadBalancer.location)) {
+        report("infra:loadBalancer.location", `"${loadBalancer.location}" is not in network zone ${network.networkZone}`);
+      }
+    }
+  }
+}
+
+function parseBackup(value: unknown, path: string, report: Report): BackupSettings | undefined {
+  const fields = new Fields(value, path, report);
+  if (!fields.ok) return undefined;
+  const defaults = BACKUP_DEFAULTS;
+  const schedule = fields.optionalString("schedule", defaults.schedule, (text) => SCHEDULE_PATTERN.test(text) || "must be a daily time HH:MM, e.g. 02:55");
+  const retention = fields.optionalObject("retention", (fieldsOf) => {
+    const counts = (["daily", "weekly", "monthly", "yearly"] as const).map((key) => fieldsOf.optionalInteger(key, 0, 1000) ?? defaults.retention[key]);
+    fieldsOf.rejectUnknown(["daily", "weekly", "monthly", "yearly"]);
+    const [daily, weekly, monthly, yearly] = counts as [number, number, number, number];
+    if (daily < 1) report(`${path}.retention.daily`, "must keep at least 1 daily snapshot, or a run could forget the newest one");
+    return { daily, weekly, monthly, yearly };
+  }) ?? defaults.retention;
+  const checkSubsets = fields.optionalInteger("checkSubsets", 1, 365) ?? defaults.checkSubsets;
+  const pitr = fields.optionalObject("pitr", (fieldsOf) => {
+    const enabled = fieldsOf.optionalBoolean("enabled", defaults.pitr.enabled);
+    const archiveTimeoutSeconds = fieldsOf.optionalInteger("archiveTimeoutSeconds", 1, MAX_ARCHIVE_TIMEOUT_SECONDS) ?? defaults.pitr.archiveTimeoutSeconds;
+    fieldsOf.rejectUnknown(["enabled", "archiveTimeoutSeconds"]);
+    return { enabled, archiveTimeoutSeconds };
+  }) ?? defaults.pitr;
+  if (fields.has("heartbeatUrl")) {
+    report(`${path}.heartbeatUrl`, "is a secret (its token reports backups as good) and cannot sit in plain config (V2); run: pulumi config set --secret infra:backupHeartbeatUrl <url>");
+  }
+  fields.rejectUnknown(["schedule", "retention", "checkSubsets", "pitr", "heartbeatUrl"]);
+  if (!schedule) return undefined;
+  return { schedule, retention, checkSubsets, pitr };
+}
+
+/** Each threshold with its allowed range; integers where a fraction means nothing. */
+const THRESHOLD_RANGES: Readonly<Record<keyof AlertThresholds, readonly [number, number, "integer" | "number"]>> = {
+  diskFreeGb: [1, 100000, "number"],
+  diskFullWithinHours: [1, 720, "integer"],
+  memoryAvailablePercent: [1, 99, "number"],
+  containerDownMinutes: [1, 60, "integer"],
+  containerRestarts: [1, 100, "integer"],
+  restartWindowMinutes: [1, 1440, "integer"],
+  http5xxPercent: [0.1, 100, "number"],
+  http5xxForMinutes: [1, 60, "integer"],
+  postgresConnectionsPercent: [1, 100, "number"],
+  redisMemoryPercent: [1, 100, "number"],
+  backupRPOHours: [1, 720, "number"],
+  // Caddy renews a 90-day certificate 30 days before it expires; a warning
+  // earlier than that would fire on every healthy certificate.
+  tlsExpiryDays: [1, 29, "integer"],
+  probeFailedMinutes: [1, 60, "integer"],
+};
+
+function parseMonitoring(value: unknown, path: string, report: Report): MonitoringSettings | undefined {
+  const fields = new Fields(value, path, report);
+  if (!fields.ok) return undefined;
+  const defaults = MONITORING_DEFAULTS;
+  const adminAccess = fields.has("adminAccess") ? fields.choice("adminAccess", ADMIN_ACCESS_MODES) : defaults.adminAccess;
+  const adminUser = fields.optionalString("adminUser", defaults.adminUser, (text) => /^[A-Za-z0-9_.-]{1,32}$/.test(text) || "must be 1 to 32 letters, digits, dots, hyphens or underscores");
+  const scrapeIntervalSeconds = fields.optionalInteger("scrapeIntervalSeconds", 5, 300) ?? defaults.scrapeIntervalSeconds;
+  const evaluationIntervalSeconds = fields.optionalInteger("evaluationIntervalSeconds", 5, 600) ?? defaults.evaluationIntervalSeconds;
+  if (evaluationIntervalSeconds < scrapeIntervalSeconds) {
+    report(`${path}.evaluationIntervalSeconds`, `${evaluationIntervalSeconds} is shorter than scrapeIntervalSeconds (${scrapeIntervalSeconds}); rules would read the same samples twice`);
+  }
+  const retentionDays = fields.optionalInteger("retentionDays", 1, 3650) ?? defaults.retentionDays;
+  const thresholds = fields.optionalObject("thresholds", (nested) => {
+    const parsed: Partial<Record<keyof AlertThresholds, number>> = {};
+    for (const [key, [min, max, kind]] of Object.entries(THRESHOLD_RANGES) as [keyof AlertThresholds, readonly [number, number, "integer" | "number"]][]) {
+      const number = kind === "integer" ? nested.optionalInteger(key, min, max) : nested.optionalNumber(key, min, max);
+      if (number !== undefined) parsed[key] = number;
+    }
+    nested.rejectUnknown(Object.keys(DEFAULT_THRESHOLDS));
+    return parsed;
+  });
+  const receivers = fields.optionalObject("receivers", (nested) => parseReceivers(nested, `${path}.receivers`, report));
+  fields.rejectUnknown(["adminAccess", "adminUser", "scrapeIntervalSeconds", "evaluationIntervalSeconds", "retentionDays", "thresholds", "receivers"]);
+  if (!adminAccess || !adminUser) return undefined;
+  return withMonitoringDefaults({
+    adminAccess,
+    adminUser,
+    scrapeIntervalSeconds,
+    evaluationIntervalSeconds,
+    retentionDays,
+    ...(thresholds ? { thresholds } : {}),
+    ...(receivers ? { receivers } : {}),
+  });
+}
+
+function parseReceivers(fields: Fields, path: string, report: Report): Receivers {
+  const isEmail = (text: string) => /^[^\s@,]+@[^\s@,]+\.[a-z]{2,}$/i.test(text) || "must be an email address";
+  const secretField = (nested: Fields, field: string, key: string) => {
+    if (nested.has(field)) report(`${path}.${field}`, `is a secret and cannot sit in plain config (V2); run: pulumi config set --secret ${key} <value>`);
+  };
+  const email = fields.optionalObject("email", (nested) => {
+    const to = nested.stringList("to", [], isEmail);
+    if (to && to.length === 0) report(`${path}.email.to`, "is required (a list of addresses)");
+    const from = nested.string("from", isEmail);
+    const smarthost = nested.string("smarthost", (text) => /^[a-z0-9.-]+:\d{1,5}$/i.test(text) || "must be host:port of the SMTP relay, e.g. smtp.example.com:587");
+    const username = nested.has("username") ? nested.string("username", () => true) : undefined;
+    const requireTLS = nested.optionalBoolean("requireTLS", true);
+    secretField(nested, "password", "infra:alertSmtpPassword");
+    nested.rejectUnknown(["to", "from", "smarthost", "username", "requireTLS", "password"]);
+    return to && to.length > 0 && from && smarthost ? { to, from, smarthost, requireTLS, ...(username ? { username } : {}) } : undefined;
+  });
+  const slack = fields.optionalObject("slack", (nested) => {
+    const channel = nested.string("channel", (text) => /^#[a-z0-9._-]{1,80}$/.test(text) || "must be a channel such as #alerts");
+    secretField(nested, "webhookUrl", "infra:alertSlackWebhookUrl");
+    nested.rejectUnknown(["channel", "webhookUrl"]);
+    return channel ? { channel } : undefined;
+  });
+  const webhook = fields.optionalObject("webhook", (nested) => {
+    const url = nested.string("url", (text) => {
+      try {
+        const parsed = new URL(text);
+        if (parsed.protocol !== "https:") return "must be an https URL";
+        return parsed.username || parsed.password || parsed.search ? "must carry no credentials or query; use bearerToken and infra:alertWebhookToken" : true;
+      } catch {
+        return "must be an https URL";
+      }
+    });
+    const bearerToken = nested.optionalBoolean("bearerToken", false);
+    nested.rejectUnknown(["url", "bearerToken"]);
+    return url ? { url, bearerToken } : undefined;
+  });
+  fields.rejectUnknown(["email", "slack", "webhook"]);
+  return { ...(email ? { email } : {}), ...(slack ? { slack } : {}), ...(webhook ? { webhook } : {}) };
 }
 
 /** Reads top-level keys, decoding structured values from their JSON text. */
@@ -227,6 +491,10 @@ class Reader {
   object<T>(key: string, parse: (value: unknown, path: string) => T | undefined): T | undefined {
     const value = this.structured(key);
     return value === undefined ? undefined : parse(value, key);
+  }
+
+  optionalObject<T>(key: string, parse: (value: unknown, path: string) => T | undefined): T | undefined {
+    return this.raw.values[key] === undefined ? undefined : this.object(key, parse);
   }
 }
 
@@ -298,6 +566,21 @@ class Fields {
 
   optionalNumber(field: string, min: number, max: number): number | undefined {
     return this.record[field] === undefined ? undefined : this.number(field, min, max, false);
+  }
+
+  optionalIPv4(field: string): string | undefined {
+    return this.record[field] === undefined ? undefined : this.string(field, (text) => isIPv4(text) || "must be an IPv4 address such as 10.0.1.2");
+  }
+
+  has(field: string): boolean {
+    return this.record[field] !== undefined;
+  }
+
+  /** A nested object read with its own Fields, so its problems carry the full path. */
+  optionalObject<T>(field: string, parse: (fields: Fields) => T): T | undefined {
+    if (this.record[field] === undefined) return undefined;
+    const nested = new Fields(this.record[field], this.at(field), this.report);
+    return nested.ok ? parse(nested) : undefined;
   }
 
   optionalBoolean(field: string, fallback: boolean): boolean {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
-import { firewallRules, hetznerRules, ufwScript, type Exposure } from "../../components/network/firewall-rules";
+import { dockerUserRules, firewallRules, hetznerRules, ufwScript, type Exposure } from "../../components/network/firewall-rules";
 
 const web: Exposure[] = [
   { port: 443, protocol: "tcp", service: "caddy" },
@@ -76,5 +76,38 @@ describe("firewallRules", () => {
     expect(script).toContain("ufw allow proto tcp from 198.51.100.7/32 to any port 22");
     expect(script).not.toMatch(/from 0\.0\.0\.0\/0 to any port 22\b/);
     expect(script.trim().split("\n").filter((line) => line.startsWith("ufw allow"))).toHaveLength(1 + 2 + 2);
+  });
+});
+
+describe("dockerUserRules (H6)", () => {
+  const proxied = firewallRules(web, { adminCidrs: [...admin, "2001:db8::/32"], behindCloudflare: true });
+
+  it.each([
+    { family: "ipv4" as const, admins: admin, sources: [...CLOUDFLARE_IPV4] },
+    { family: "ipv6" as const, admins: ["2001:db8::/32"], sources: [...CLOUDFLARE_IPV6] },
+  ])("$family: established and container traffic pass, each rule's port from its sources, everything else dropped", ({ family, admins, sources }) => {
+    const lines = dockerUserRules(proxied, family).trim().split("\n");
+    expect(lines.slice(0, 5)).toEqual([
+      "*filter",
+      ":DOCKER-USER - [0:0]",
+      "-A DOCKER-USER -m conntrack --ctstate RELATED,ESTABLISHED -j RETURN",
+      "-A DOCKER-USER -i docker0 -j RETURN",
+      "-A DOCKER-USER -i br-+ -j RETURN",
+    ]);
+    const allowed = lines.filter((line) => line.includes("--ctorigdstport")).map((line) => /-s (\S+) .*--ctorigdstport (\d+)/.exec(line)!.slice(1));
+    // The same decision as INPUT: a published 22 would be for admins only.
+    expect(allowed).toEqual([...admins.map((source) => [source, "22"]), ...sources.map((source) => [source, "80"]), ...sources.map((source) => [source, "443"])]);
+    expect(lines.slice(-2)).toEqual(["-A DOCKER-USER -j DROP", "COMMIT"]);
+  });
+
+  it("the UFW script denies routed traffic and appends the chain to after.rules and after6.rules once each", () => {
+    const script = ufwScript(proxied);
+    expect(script).toContain("ufw default deny routed");
+    expect(script.match(/^cat >> \/etc\/ufw\/after\.rules <<'DOCKER_USER'$/gm)).toHaveLength(1);
+    expect(script.match(/^cat >> \/etc\/ufw\/after6\.rules <<'DOCKER_USER'$/gm)).toHaveLength(1);
+    expect(script).toContain(dockerUserRules(proxied, "ipv4").trimEnd());
+    expect(script).toContain(dockerUserRules(proxied, "ipv6").trimEnd());
+    expect(script.indexOf("ufw --force reset")).toBeLessThan(script.indexOf("cat >> /etc/ufw/after.rules"));
+    expect(script.indexOf("cat >> /etc/ufw/after6.rules")).toBeLessThan(script.indexOf("ufw --force enable"));
   });
 });

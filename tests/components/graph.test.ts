@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { contentHash } from "../../components/compute/content-hash";
-import { hostPrepareScript } from "../../components/compute/host-setup";
+import { FIREWALL_SCRIPT_PATH, hostPrepareScript } from "../../components/compute/host-setup";
 import { Server } from "../../components/compute/server";
 import type { ExistingServerConfig, HetznerServerConfig } from "../../components/compute/server-spec";
 import { Network } from "../../components/container/network";
@@ -12,6 +12,7 @@ import { Zone } from "../../components/dns/zone";
 import { Caddy } from "../../components/ingress/caddy";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { Firewall } from "../../components/network/firewall";
+import { firewallRules } from "../../components/network/firewall-rules";
 import type { GraphRun } from "../../tools/plan/mock-run";
 import { graphOf, named, ofType, only } from "../support/graph";
 
@@ -80,6 +81,17 @@ describe("Server", () => {
     expect(provider.dependsOn).toContain("pre-ready");
     expect(provider.inputs.host).toMatch(/^ssh:\/\/deploy@203\.0\.113\.\d+$/);
     expectChildrenNamedFromParent(run);
+  });
+
+  it("Hetzner: the host's own UFW and DOCKER-USER rules ride in the user-data (H6)", async () => {
+    const rules = firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false });
+    const run = await graphOf(() => {
+      new Server("pre", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hetznerFirewallId: 42, hostFirewall: rules, protect: false, labels: {} });
+    });
+    const userData = String(only(run, "hcloud:index/server:Server").inputs.userData);
+    expect(userData).toContain(FIREWALL_SCRIPT_PATH);
+    expect(userData).toContain("ufw allow proto tcp from 198.51.100.7/32 to any port 22");
+    expect(userData).toContain("DOCKER-USER");
   });
 
   it("Hetzner without a firewall is refused before any child exists (F4)", async () => {

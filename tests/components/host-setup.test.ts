@@ -1,8 +1,25 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { cloudInitUserData, dockerDaemonConfig, hostPrepareScript } from "../../components/compute/host-setup";
+import { FAIL2BAN_JAIL_PATH, hardeningFiles, SSHD_DROP_IN_PATH } from "../../components/compute/host-hardening";
+import {
+  cloudInitUserData,
+  DAEMON_JSON_PATH,
+  dockerDaemonConfig,
+  FIREWALL_SCRIPT_PATH,
+  HOST_PACKAGES,
+  hostFiles,
+  hostPrepareScript,
+  readFilesOfScript,
+  readPackagesOfScript,
+  readUserData,
+} from "../../components/compute/host-setup";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
 import { cloudInitSchema, shellcheck } from "../support/validators";
+import { requireTool } from "../support/tools";
 
 const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFh4nO4mwXoAcYQTy0gGvTgKvNVU2S0H0yQ3n6Sx7wZL admin@infra";
 
@@ -17,20 +34,25 @@ describe("host setup", () => {
     });
   });
 
-  it("the existing-host script passes shellcheck and installs the same daemon.json", () => {
+  it("the existing-host script passes shellcheck and installs every host file, byte for byte", () => {
     const script = hostPrepareScript({ sshUser: "deploy" });
-    const result = shellcheck(script);
-    expect(result.output).toBe("");
-    expect(result.ok).toBe(true);
-    const embedded = script.split("<<'DAEMON_JSON'\n")[1]!.split("\nDAEMON_JSON")[0]!;
-    expect(JSON.parse(embedded)).toEqual(dockerDaemonConfig());
-    // Idempotence: Docker restarts only when daemon.json differs.
-    expect(script).toMatch(/if ! cmp -s "\$desired" \/etc\/docker\/daemon.json; then/);
+    expect(shellcheck(script)).toEqual({ ok: true, output: "" });
+    expect(readFilesOfScript(script)).toEqual(new Map(hostFiles({ sshUser: "deploy" }).map((file) => [file.path, file.content])));
+    expect(JSON.parse(readFilesOfScript(script).get(DAEMON_JSON_PATH)!)).toEqual(dockerDaemonConfig());
+    expect(readPackagesOfScript(script)).toEqual([...HOST_PACKAGES]);
   });
 
-  it("the UFW script passes shellcheck", () => {
-    const script = ufwScript(firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: true }));
-    expect(shellcheck(script)).toEqual({ ok: true, output: "" });
+  it("cloud-init and the SSH script give a host the same files", () => {
+    const fromCloudInit = readUserData(cloudInitUserData({ sshUser: "deploy", sshPublicKey: key })).files;
+    const fromScript = readFilesOfScript(hostPrepareScript({ sshUser: "deploy" }));
+    expect(fromCloudInit).toEqual(fromScript);
+  });
+
+  it("an admin that is root keeps key logins; any other admin locks root out (H1)", () => {
+    const root = readFilesOfScript(hostPrepareScript({ sshUser: "root" })).get(SSHD_DROP_IN_PATH)!;
+    const deploy = readFilesOfScript(hostPrepareScript({ sshUser: "deploy" })).get(SSHD_DROP_IN_PATH)!;
+    expect(root).toMatch(/^PermitRootLogin prohibit-password$/m);
+    expect(deploy).toMatch(/^PermitRootLogin no$/m);
   });
 
   it("shellcheck does fail on a broken script, so the checks above mean something", () => {
@@ -38,21 +60,92 @@ describe("host setup", () => {
   });
 
   it.each([
-    ["without a data volume", undefined],
-    ["with a data volume", "/dev/disk/by-id/scsi-0HC_Volume_1234"],
-  ])("cloud-init user-data %s passes `cloud-init schema`", (_case, device) => {
-    const userData = cloudInitUserData({ sshUser: "deploy", sshPublicKey: key, ...(device ? { dataVolumeDevice: device } : {}) });
+    ["without a data volume or firewall", {}],
+    ["with a data volume", { dataVolumeDevice: "/dev/disk/by-id/scsi-0HC_Volume_1234" }],
+    ["with the host firewall", { firewall: firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: true }) }],
+  ])("cloud-init user-data %s passes `cloud-init schema`", (_case, extra) => {
+    const userData = cloudInitUserData({ sshUser: "deploy", sshPublicKey: key, ...extra });
     const result = cloudInitSchema(userData);
     expect(result.output).toContain("Valid");
     expect(result.ok).toBe(true);
     const document = parse(userData);
     expect(document.users[0]).toMatchObject({ name: "deploy", lock_passwd: true, ssh_authorized_keys: [key] });
-    const daemon = document.write_files.find((file: { path: string }) => file.path === "/etc/docker/daemon.json");
-    expect(JSON.parse(daemon.content)).toEqual(dockerDaemonConfig());
-    if (device) expect(document.mounts[0].slice(0, 2)).toEqual([device, "/var/lib/docker/volumes"]);
+    expect(document.ssh_pwauth).toBe(false);
+    expect(document.packages).toEqual([...HOST_PACKAGES]);
+    const commands: string[][] = document.runcmd;
+    // sshd checks its configuration before it is reloaded with it.
+    expect(commands.findIndex((command) => command.join(" ") === "sshd -t")).toBeLessThan(commands.findIndex((command) => command.join(" ") === "systemctl try-reload-or-restart ssh"));
+    if ("dataVolumeDevice" in extra) expect(document.mounts[0].slice(0, 2)).toEqual([extra.dataVolumeDevice, "/var/lib/docker/volumes"]);
+    if ("firewall" in extra) {
+      expect(readUserData(userData).files.get(FIREWALL_SCRIPT_PATH)).toBe(ufwScript(extra.firewall));
+      expect(commands.at(-1)).toEqual([FIREWALL_SCRIPT_PATH]);
+    } else {
+      expect(readUserData(userData).files.has(FIREWALL_SCRIPT_PATH)).toBe(false);
+    }
   });
 
   it("cloud-init schema rejects invalid user-data, so the check above can fail", () => {
     expect(cloudInitSchema("#cloud-config\nusers: 42\npackages: {a: 1}\n").ok).toBe(false);
+  });
+});
+
+/**
+ * The file-writing part of the real preparation script, run with bash over a
+ * scratch root. systemctl, sshd and sysctl are shell functions that record
+ * their calls, so what the script would restart can be read back.
+ */
+function runFileSteps(script: string, root: string): string[] {
+  const start = script.indexOf("put_file() {");
+  const end = script.indexOf("systemctl enable --now docker");
+  expect(start).toBeGreaterThan(0);
+  const steps = script.slice(start, end).replace(/^changed=\//gm, 'changed="$ROOT"/');
+  const log = join(root, "calls.log");
+  writeFileSync(log, "");
+  const stubs = ["systemctl", "sshd", "sysctl"].map((tool) => `${tool}() { echo "${tool} $*" >> "$LOG"; }`).join("\n");
+  const result = spawnSync(requireTool("bash"), ["--norc", "--noprofile", "-euo", "pipefail", "-c", `${stubs}\n${steps}`], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ROOT: root, LOG: log } });
+  expect(result.stderr).toBe("");
+  expect(result.status).toBe(0);
+  return readFileSync(log, "utf8").split("\n").filter(Boolean);
+}
+
+describe("the preparation script's file steps, run by bash", () => {
+  it("write each file and restart its service once, then change nothing on a second run", () => {
+    const root = mkdtempSync(join(tmpdir(), "host-root-"));
+    try {
+      const script = hostPrepareScript({ sshUser: "deploy" });
+      expect(runFileSteps(script, root)).toEqual([
+        "systemctl restart docker",
+        "sshd -t",
+        "systemctl try-reload-or-restart ssh",
+        "systemctl restart fail2ban",
+        expect.stringMatching(/^sysctl --quiet --load .*\/etc\/sysctl\.d\/60-infra\.conf$/),
+      ]);
+      for (const file of hostFiles({ sshUser: "deploy" })) expect(readFileSync(join(root, file.path), "utf8"), file.path).toBe(file.content);
+      expect(runFileSteps(script, root)).toEqual([]);
+
+      // A file edited on the host is put back, and only its service restarts.
+      writeFileSync(join(root, FAIL2BAN_JAIL_PATH), "[sshd]\nenabled = false\n");
+      expect(runFileSteps(script, root)).toEqual(["systemctl restart fail2ban"]);
+      expect(readFileSync(join(root, FAIL2BAN_JAIL_PATH), "utf8")).toBe(hardeningFiles({ sshUser: "deploy" }).find((file) => file.path === FAIL2BAN_JAIL_PATH)!.content);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("removes an sshd drop-in that sshd rejects, so a later restart cannot lock the admin out", () => {
+    const root = mkdtempSync(join(tmpdir(), "host-root-"));
+    try {
+      const failingSshd = hostPrepareScript({ sshUser: "deploy" }).replace("put_file() {", 'sshd() { echo "sshd $*" >> "$LOG"; return 1; }\nput_file() {');
+      const start = failingSshd.indexOf("sshd() {");
+      const steps = failingSshd.slice(start, failingSshd.indexOf("systemctl enable --now docker")).replace(/^changed=\//gm, 'changed="$ROOT"/');
+      const log = join(root, "calls.log");
+      const result = spawnSync(requireTool("bash"), ["--norc", "--noprofile", "-euo", "pipefail", "-c", `systemctl() { echo "systemctl $*" >> "$LOG"; }\n${steps}`], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ROOT: root, LOG: log } });
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain("sshd rejected");
+      expect(spawnSync("test", ["-e", join(root, SSHD_DROP_IN_PATH)]).status).not.toBe(0);
+      expect(readFileSync(log, "utf8")).not.toContain("try-reload-or-restart ssh");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

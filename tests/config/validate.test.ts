@@ -100,3 +100,138 @@ describe("stack config validation (V1, V2)", () => {
     expect(() => validateStackConfig(completeRawConfig("prod", { "hcloud:token": undefined }), BLUEPRINT_CATALOG)).not.toThrow();
   });
 });
+
+describe("infra:monitoring (V1) and admin passwords", () => {
+  const monitoring = (value: unknown) => ({ "infra:monitoring": JSON.stringify(value) });
+  const email = { to: ["ops@example.com"], from: "alerts@example.com", smarthost: "smtp.example.com:587" };
+
+  it("fills every default in one place when the key is absent", () => {
+    const config = validateStackConfig(completeRawConfig("prod", { "infra:monitoring": undefined }), BLUEPRINT_CATALOG).config;
+    expect(config.monitoring).toMatchObject({ adminAccess: "tunnel", scrapeIntervalSeconds: 15, evaluationIntervalSeconds: 30, receivers: {} });
+    expect(config.monitoring.thresholds).toMatchObject({ diskFreeGb: 20, http5xxPercent: 5, http5xxForMinutes: 2, postgresConnectionsPercent: 80, redisMemoryPercent: 90, tlsExpiryDays: 14, backupRPOHours: 24 });
+  });
+
+  it.each([
+    [{ adminAccess: "public" }, "infra:monitoring.adminAccess", "not one of tunnel, caddy"],
+    [{ adminUser: "ad min" }, "infra:monitoring.adminUser", "letters, digits"],
+    [{ scrapeIntervalSeconds: 1 }, "infra:monitoring.scrapeIntervalSeconds", "from 5 to 300"],
+    [{ scrapeIntervalSeconds: 60, evaluationIntervalSeconds: 30 }, "infra:monitoring.evaluationIntervalSeconds", "shorter than scrapeIntervalSeconds"],
+    [{ retentionDays: 0 }, "infra:monitoring.retentionDays", "from 1 to 3650"],
+    [{ thresholds: { diskFreeGb: -1 } }, "infra:monitoring.thresholds.diskFreeGb", "from 1 to 100000"],
+    [{ thresholds: { diskFullWithinHours: 1.5 } }, "infra:monitoring.thresholds.diskFullWithinHours", "an integer"],
+    [{ thresholds: { memoryAvailablePercent: 100 } }, "infra:monitoring.thresholds.memoryAvailablePercent", "from 1 to 99"],
+    [{ thresholds: { containerDownMinutes: 0 } }, "infra:monitoring.thresholds.containerDownMinutes", "from 1 to 60"],
+    [{ thresholds: { containerRestarts: "3" } }, "infra:monitoring.thresholds.containerRestarts", "an integer"],
+    [{ thresholds: { restartWindowMinutes: 2000 } }, "infra:monitoring.thresholds.restartWindowMinutes", "from 1 to 1440"],
+    [{ thresholds: { http5xxPercent: 0 } }, "infra:monitoring.thresholds.http5xxPercent", "from 0.1 to 100"],
+    [{ thresholds: { http5xxForMinutes: 61 } }, "infra:monitoring.thresholds.http5xxForMinutes", "from 1 to 60"],
+    [{ thresholds: { postgresConnectionsPercent: 120 } }, "infra:monitoring.thresholds.postgresConnectionsPercent", "from 1 to 100"],
+    [{ thresholds: { redisMemoryPercent: 0 } }, "infra:monitoring.thresholds.redisMemoryPercent", "from 1 to 100"],
+    [{ thresholds: { backupRPOHours: 1000 } }, "infra:monitoring.thresholds.backupRPOHours", "from 1 to 720"],
+    [{ thresholds: { tlsExpiryDays: 30 } }, "infra:monitoring.thresholds.tlsExpiryDays", "from 1 to 29"],
+    [{ thresholds: { probeFailedMinutes: 0 } }, "infra:monitoring.thresholds.probeFailedMinutes", "from 1 to 60"],
+    [{ thresholds: { cpuPercent: 90 } }, "infra:monitoring.thresholds.cpuPercent", "unknown field"],
+    [{ receivers: { email: { ...email, to: ["not-an-address"] } } }, "infra:monitoring.receivers.email.to[0]", "email address"],
+    [{ receivers: { email: { ...email, to: [] } } }, "infra:monitoring.receivers.email.to", "non-empty list"],
+    [{ receivers: { email: { ...email, smarthost: "smtp.example.com" } } }, "infra:monitoring.receivers.email.smarthost", "host:port"],
+    [{ receivers: { email: { ...email, password: "hunter2" } } }, "infra:monitoring.receivers.password", "secret"],
+    [{ receivers: { slack: { channel: "alerts" } } }, "infra:monitoring.receivers.slack.channel", "#alerts"],
+    [{ receivers: { slack: { channel: "#alerts", webhookUrl: "https://hooks.slack.com/x" } } }, "infra:monitoring.receivers.webhookUrl", "V2"],
+    [{ receivers: { webhook: { url: "http://hooks.example.com/a" } } }, "infra:monitoring.receivers.webhook.url", "https"],
+    [{ receivers: { webhook: { url: "https://hooks.example.com/a?token=abc" } } }, "infra:monitoring.receivers.webhook.url", "no credentials"],
+    [{ receivers: { pagerduty: {} } }, "infra:monitoring.receivers.pagerduty", "unknown field"],
+    ["caddy", "infra:monitoring", "must be an object"],
+  ])("%j is rejected at %s", (value, path, message) => {
+    const problems = problemsOf(completeRawConfig("prod", monitoring(value)));
+    expect(problems).toContainEqual({ path, message: expect.stringContaining(message) });
+  });
+
+  it("reports every bad monitoring value at once", () => {
+    const problems = problemsOf(completeRawConfig("prod", monitoring({ adminAccess: "open", thresholds: { diskFreeGb: 0, tlsExpiryDays: 90 } })));
+    expect(problems.map((problem) => problem.path)).toEqual(expect.arrayContaining(["infra:monitoring.adminAccess", "infra:monitoring.thresholds.diskFreeGb", "infra:monitoring.thresholds.tlsExpiryDays"]));
+  });
+
+  it("asks for the secrets the choices bring: the admin password for caddy, the SMTP password with a user name", () => {
+    const raw = completeRawConfig("prod", monitoring({ adminAccess: "caddy", receivers: { email: { ...email, username: "alerts" }, slack: { channel: "#ops" } } }));
+    for (const key of ["infra:monitoringAdminPassword", "infra:alertSmtpPassword", "infra:alertSlackWebhookUrl"]) delete (raw.values as Record<string, string>)[key];
+    expect(problemsOf(raw).map((problem) => problem.path).sort()).toEqual(["infra:alertSlackWebhookUrl", "infra:alertSmtpPassword", "infra:monitoringAdminPassword"]);
+  });
+
+  it.each(["admin123", "admin", "", "   ", "Password", "short"])("refuses %j as Grafana's admin password (seed 000), without repeating it", (value) => {
+    const problems = problemsOf(completeRawConfig("prod", { "infra:grafanaAdminPassword": value }));
+    expect(problems).toEqual([{ path: "infra:grafanaAdminPassword", message: expect.stringContaining("well-known default") }]);
+    if (value.trim()) expect(problems[0]!.message).not.toContain(`"${value}"`);
+  });
+
+  it("refuses a default password for the Caddy basic_auth of the admin UIs", () => {
+    const problems = problemsOf(completeRawConfig("prod", { "infra:monitoringAdminPassword": "changeme" }));
+    expect(problems.map((problem) => problem.path)).toEqual(["infra:monitoringAdminPassword"]);
+  });
+
+  it("accepts the offline plan's [secret] placeholder and a strong password", () => {
+    expect(() => validateStackConfig(completeRawConfig("prod", { "infra:grafanaAdminPassword": "[secret]", "infra:monitoringAdminPassword": "[secret]" }), BLUEPRINT_CATALOG)).not.toThrow();
+    expect(() => validateStackConfig(completeRawConfig("prod", { "infra:grafanaAdminPassword": "t7#Kq9!vR2mZ" }), BLUEPRINT_CATALOG)).not.toThrow();
+  });
+});
+
+describe("infra:backup and the backup secrets", () => {
+  const backup = (value: unknown) => ({ "infra:backup": JSON.stringify(value) });
+
+  it("fills every default when infra:backup is absent, and keeps what a stack sets", () => {
+    const defaults = validateStackConfig(completeRawConfig("prod", { "infra:backup": undefined }), BLUEPRINT_CATALOG).config.backup;
+    expect(defaults).toEqual({ schedule: "02:55", retention: { daily: 7, weekly: 4, monthly: 6, yearly: 2 }, checkSubsets: 30, pitr: { enabled: false, archiveTimeoutSeconds: 60 } });
+    const custom = validateStackConfig(completeRawConfig("prod", backup({ schedule: "04:10", retention: { daily: 14 }, pitr: { enabled: true, archiveTimeoutSeconds: 30 } })), BLUEPRINT_CATALOG).config.backup;
+    expect(custom).toEqual({ schedule: "04:10", retention: { daily: 14, weekly: 4, monthly: 6, yearly: 2 }, checkSubsets: 30, pitr: { enabled: true, archiveTimeoutSeconds: 30 } });
+  });
+
+  it.each([
+    [{ schedule: "2:55" }, "infra:backup.schedule", "HH:MM"],
+    [{ schedule: "24:00" }, "infra:backup.schedule", "HH:MM"],
+    [{ schedule: 255 }, "infra:backup.schedule", "must be a string"],
+    [{ retention: { daily: 0 } }, "infra:backup.retention.daily", "at least 1 daily"],
+    [{ retention: { weekly: -1 } }, "infra:backup.retention.weekly", "from 0 to 1000"],
+    [{ retention: { monthly: 1.5 } }, "infra:backup.retention.monthly", "an integer"],
+    [{ retention: { yearly: "2" } }, "infra:backup.retention.yearly", "an integer"],
+    [{ retention: { hourly: 24 } }, "infra:backup.retention.hourly", "unknown field"],
+    [{ retention: [7, 4, 6, 2] }, "infra:backup.retention", "must be an object"],
+    [{ checkSubsets: 0 }, "infra:backup.checkSubsets", "from 1 to 365"],
+    [{ pitr: { enabled: "yes" } }, "infra:backup.pitr.enabled", "true or false"],
+    [{ pitr: { archiveTimeoutSeconds: 300 } }, "infra:backup.pitr.archiveTimeoutSeconds", "from 1 to 60"],
+    [{ pitr: { archiveTimeoutSeconds: 0 } }, "infra:backup.pitr.archiveTimeoutSeconds", "from 1 to 60"],
+    [{ heartbeatUrl: "https://uptime.example.com/api/push/abc" }, "infra:backup.heartbeatUrl", "pulumi config set --secret infra:backupHeartbeatUrl"],
+    [{ timezone: "UTC" }, "infra:backup.timezone", "unknown field"],
+    ["02:55", "infra:backup", "must be an object"],
+  ])("%j is rejected at %s", (value, path, message) => {
+    expect(problemsOf(completeRawConfig("prod", backup(value)))).toContainEqual({ path, message: expect.stringContaining(message) });
+  });
+
+  it("reports every bad backup value at once", () => {
+    const problems = problemsOf(completeRawConfig("prod", backup({ schedule: "noon", retention: { daily: 0, weekly: "x" }, checkSubsets: 1000, pitr: { archiveTimeoutSeconds: 61 } })));
+    expect(problems.map((problem) => problem.path).sort()).toEqual([
+      "infra:backup.checkSubsets",
+      "infra:backup.pitr.archiveTimeoutSeconds",
+      "infra:backup.retention.daily",
+      "infra:backup.retention.weekly",
+      "infra:backup.schedule",
+    ]);
+  });
+
+  it("requires the restic password as a secret (S4, V2)", () => {
+    expect(problemsOf(completeRawConfig("prod", { "infra:resticPassword": undefined }))).toContainEqual({ path: "infra:resticPassword", message: expect.stringContaining("pulumi config set --secret infra:resticPassword") });
+    expect(problemsOf(completeRawConfig("prod", {}, ["infra:resticPassword"]))).toContainEqual({ path: "infra:resticPassword", message: expect.stringContaining("plain text (V2)") });
+  });
+
+  it("takes the heartbeat URL only as a secret, checks its form without echoing it, and loads it when set", () => {
+    const url = "https://uptime.example.com/api/push/planted-token-5e1d";
+    expect(problemsOf(completeRawConfig("prod", { "infra:backupHeartbeatUrl": url }, ["infra:backupHeartbeatUrl"]))).toContainEqual({ path: "infra:backupHeartbeatUrl", message: expect.stringContaining("plain text (V2)") });
+    const asSecret = (raw: RawConfig): RawConfig => ({ values: raw.values, secretKeys: new Set([...raw.secretKeys, "infra:backupHeartbeatUrl"]) });
+    const raw = asSecret(completeRawConfig("prod", { "infra:backupHeartbeatUrl": url }));
+    expect(validateStackConfig(raw, BLUEPRINT_CATALOG).secrets.map((secret) => secret.key)).toContain("infra:backupHeartbeatUrl");
+    const bad = asSecret(completeRawConfig("prod", { "infra:backupHeartbeatUrl": "ftp://planted-token" }));
+    const problems = problemsOf(bad);
+    expect(problems).toContainEqual({ path: "infra:backupHeartbeatUrl", message: expect.stringContaining("http(s) URL") });
+    expect(JSON.stringify(problems)).not.toContain("planted-token");
+    // Optional: a stack without one is complete.
+    expect(validateStackConfig(completeRawConfig("prod"), BLUEPRINT_CATALOG).secrets.map((secret) => secret.key)).not.toContain("infra:backupHeartbeatUrl");
+  });
+});

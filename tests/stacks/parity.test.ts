@@ -23,6 +23,8 @@ const STATED: [RegExp, string][] = [
   [/vpai\.example\.com/g, "<domain>"],
   [/"bucketName":"[a-z0-9-]+-(backups|shared)"/g, '"bucketName":"<bucketPrefix>-$1"'],
   [/203\.0\.113\.\d+/g, "<address>"],
+  // vmalert labels every alert with the environment, so prod and preprod mail apart.
+  [/environment=(preprod|prod)\b/g, "environment=<environment>"],
 ];
 
 function topology(plan: PlanResult): string[] {

@@ -18,6 +18,9 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
   alloy: { networks: ["backend", "monitoring"], port: 12345 },
   grafana: { networks: ["frontend", "monitoring"], port: 3000 },
   diun: { networks: ["egress"] },
+  // Not in seed 002's matrix: the rule evaluator and the notifier its alerts need.
+  vmalert: { networks: ["monitoring"], port: 8880 },
+  alertmanager: { networks: ["monitoring", "egress"], port: 9093 },
 };
 
 const STARTUP_ORDER: [string, string][] = [
@@ -36,7 +39,7 @@ const STARTUP_ORDER: [string, string][] = [
 ];
 
 describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) => {
-  it("runs exactly the seed's twelve services, each pinned to a version tag (C10)", async () => {
+  it("runs the seed's twelve services plus vmalert and Alertmanager, each pinned to a version tag (C10)", async () => {
     const plan = await planOf(stack);
     const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => String(resource.inputs.name));
     expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `vpai-${service}`).sort());
@@ -93,24 +96,46 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     expect(container(plan, "postgres").dependsOn.some((name) => name.endsWith("-n8n") || name.endsWith("-caddy"))).toBe(false);
   });
 
-  it("gives DIUN the Docker socket read-only and no other service any host path but Alloy's log reading", async () => {
+  it("gives DIUN the Docker socket read-only and no other service any host path but Alloy's, all read-only", async () => {
     const plan = await planOf(stack);
     const binds = (service: string) => (container(plan, service).inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath);
     expect(binds("diun")).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
-    expect(binds("alloy")).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
+    // Logs and cAdvisor read the socket; node-exporter reads /proc, /sys and / (a C3 waiver).
+    expect(binds("alloy")).toEqual([
+      { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
+      { hostPath: "/proc", containerPath: "/host/proc", readOnly: true },
+      { hostPath: "/sys", containerPath: "/host/sys", readOnly: true },
+      { hostPath: "/", containerPath: "/host/root", readOnly: true },
+    ]);
     for (const service of Object.keys(SERVICE_MATRIX).filter((name) => name !== "diun" && name !== "alloy")) expect(binds(service), service).toEqual([]);
   });
 
-  it("routes n8n, LiteLLM, OpenClaw and Grafana through Caddy, with DNS proxied for each", async () => {
+  it("routes n8n, LiteLLM, OpenClaw, and Grafana with the other admin UIs behind basic_auth, through Caddy, with DNS proxied for each", async () => {
     const plan = await planOf(stack);
     const caddyfile = (container(plan, "caddy").inputs.uploads as { file: string; content: string }[]).find((upload) => upload.file === "/etc/caddy/Caddyfile")!.content;
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
-    const expected = { n8n: "n8n:5678", llm: "litellm:4000", openclaw: "openclaw:8080", grafana: "grafana:3000" };
+    const expected = { n8n: "n8n:5678", llm: "litellm:4000", openclaw: "openclaw:8080" };
     for (const [subdomain, upstream] of Object.entries(expected)) {
       expect(caddyfile).toContain(`${subdomain}.${domain} {\n\timport security_headers\n\tencode zstd gzip\n\treverse_proxy ${upstream}\n}`);
     }
+    const admin = { grafana: "grafana:3000", metrics: "victoriametrics:8428", alerts: "alertmanager:9093", logs: "loki:3100" };
+    for (const [subdomain, upstream] of Object.entries(admin)) {
+      expect(caddyfile).toContain(`${subdomain}.${domain} {\n\timport security_headers\n\tencode zstd gzip\n\tbasicauth {\n\t\tadmin {$INFRA_ADMIN_PASSWORD_HASH}\n\t}\n\treverse_proxy ${upstream} {`);
+    }
     const records = resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => [record.inputs.name, record.inputs.proxied]);
-    expect(records.sort()).toEqual(Object.keys(expected).map((subdomain) => [`${subdomain}.${domain}`, true]).sort());
+    expect(records.sort()).toEqual([...Object.keys(expected), ...Object.keys(admin)].map((subdomain) => [`${subdomain}.${domain}`, true]).sort());
+  });
+
+  it("runs PostgreSQL and Redis as their images' own users with every capability dropped, and the stateless-root services read-only (C5, C6, C9)", async () => {
+    const plan = await planOf(stack);
+    expect(container(plan, "postgres").inputs).toMatchObject({ user: "postgres", capabilities: { drops: ["ALL"], adds: [] } });
+    expect(container(plan, "redis").inputs).toMatchObject({ user: "redis", readOnly: true, capabilities: { drops: ["ALL"], adds: [] } });
+    for (const service of ["redis", "loki", "victoriametrics", "diun"]) expect(container(plan, service).inputs.readOnly, service).toBe(true);
+    // Docker refuses uploads into a read-only root filesystem, so nothing that uploads files is read-only.
+    for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
+      if (((resource.inputs.uploads ?? []) as unknown[]).length > 0) expect(resource.inputs.readOnly, String(resource.inputs.name)).toBe(false);
+    }
+    expect(container(plan, "caddy").inputs.capabilities).toEqual({ drops: ["ALL"], adds: ["NET_BIND_SERVICE"] });
   });
 
   it("gives every container a healthcheck, limits, rotation, restart policy and no-new-privileges", async () => {
@@ -151,7 +176,7 @@ describe("stack-specific settings", () => {
   it("prod adopts the existing VPS, protects its data and sends HSTS", async () => {
     const plan = await planOf("prod");
     expect(resourcesOf(plan, "hcloud:index/server:Server")).toHaveLength(0);
-    expect(resourcesOf(plan, "command:remote:Command").map((command) => command.name).sort()).toEqual(["vpai-main-firewall-ufw", "vpai-main-prepare"]);
+    expect(resourcesOf(plan, "command:remote:Command").map((command) => command.name).sort()).toEqual(["vpai-main-backup-environment", "vpai-main-backup-install", "vpai-main-firewall-ufw", "vpai-main-prepare"]);
     for (const volume of resourcesOf(plan, "docker:index/volume:Volume")) expect(volume.protect, volume.name).toBe(true);
     for (const bucket of resourcesOf(plan, "pulumi-nodejs:dynamic/storage:Bucket")) expect(bucket.protect).toBe(true);
     expect(resourcesOf(plan, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => setting.inputs.settingId)).toContain("security_header");

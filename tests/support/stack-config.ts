@@ -12,7 +12,7 @@ export function completeRawConfig(stack: string, changes: Record<string, string 
   const values: Record<string, string> = { ...file.values };
   const secretKeys = new Set(file.secretKeys);
   const servers = JSON.parse(values["infra:servers"] ?? "[]");
-  for (const secret of requiredSecrets(values["infra:blueprint"], servers, BLUEPRINT_CATALOG)) {
+  for (const secret of requiredSecrets(values["infra:blueprint"], servers, BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
     values[secret.key] = `test-value-of-${secret.key}`;
     secretKeys.add(secret.key);
   }

@@ -2,7 +2,15 @@
 # Debian packages the test suite runs as real validators and live servers.
 # Installs only what is missing, so a warm machine spends no time here.
 set -euo pipefail
-packages=(caddy shellcheck cloud-init openssh-server jq)
+# prometheus brings promtool, prometheus-alertmanager amtool, and
+# prometheus-blackbox-exporter its --config.check: the monitoring tests run all three.
+packages=(caddy shellcheck cloud-init openssh-server jq prometheus prometheus-alertmanager prometheus-blackbox-exporter nginx)
+# The backup tests run PostgreSQL 15 and Redis 7 as live servers, restic from
+# Debian, and systemd-analyze on the timer's calendar.
+packages+=(postgresql-15 redis-server restic systemd)
+# The host tests: fail2ban-client -t on the sshd jail, and the live firewall
+# probe, which runs the real ufw over iptables inside network namespaces.
+packages+=(fail2ban ufw iptables iproute2)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -13,3 +21,15 @@ sudo_cmd=()
 echo "installing Debian packages: ${missing[*]}" >&2
 "${sudo_cmd[@]}" apt-get update -q >&2
 DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+# Only the validators are wanted; where systemd started the packaged daemons, stop them.
+if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+  "${sudo_cmd[@]}" systemctl disable --now prometheus prometheus-alertmanager prometheus-blackbox-exporter >/dev/null 2>&1 || true
+fi
+# The backup tests start their own private servers; the packaged ones stay off.
+if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+  "${sudo_cmd[@]}" systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true
+fi
+# fail2ban is wanted for its config reader only; its daemon would ban on this machine.
+if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
+  "${sudo_cmd[@]}" systemctl disable --now fail2ban >/dev/null 2>&1 || true
+fi

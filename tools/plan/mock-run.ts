@@ -149,6 +149,9 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
   switch (type) {
     case "hcloud:index/server:Server":
       return { ipv4Address: `203.0.113.${(serial % 200) + 10}`, ipv6Address: "2001:db8::1" };
+    case "hcloud:index/loadBalancer:LoadBalancer":
+      // Above the servers' .10-.209, so a DNS record at the balancer cannot be mistaken for one at a server.
+      return { ipv4: `203.0.113.${(serial % 40) + 210}`, ipv6: "2001:db8::lb" };
     case "hcloud:index/volume:Volume":
       return { linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${serial}` };
     case "docker:index/remoteImage:RemoteImage":

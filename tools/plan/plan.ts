@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parse } from "yaml";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import type { ServerConfig } from "../../components/compute/server-spec";
 import { requiredSecrets } from "../../infra/config/validate";
@@ -5,6 +8,11 @@ import { estimateCost, type CostEstimate } from "../../infra/cost-estimate";
 import type { FirewallRule } from "../../components/network/firewall-rules";
 import type { MemoryBudget } from "../../infra/platform-model";
 import { publishAddress } from "../../components/container/service-spec";
+import { evaluateGraph } from "../../infra/policy/graph-policy";
+import { evaluateModel } from "../../infra/policy/model-policy";
+import { PolicyError, type PolicyReport } from "../../infra/policy/report";
+import { monitoringReport, type MonitoringReport } from "../../components/monitoring/report";
+import { backupReport, type BackupReport } from "../../components/backup/report";
 import { runProgram, type RecordedResource } from "./mock-run";
 import { applyOverrides, readStackFile, SECRET_PLACEHOLDER } from "./stack-file";
 
@@ -39,15 +47,25 @@ export interface PlanResult {
   readonly routes: { hostname: string; service: string; port: number; server: string }[];
   readonly dns: { hostname: string; proxied: boolean; target: string }[];
   readonly cost: CostEstimate;
+  /** "compact" when the seed's memory limits did not fit and the blueprint's smaller ones are used. */
+  readonly memoryProfile: "seed" | "compact";
+  readonly loadBalancer?: { type: string; location: string; privateIp: string; targets: string[]; ports: number[]; healthCheck: string };
   /** Secrets `pulumi up` needs that the plan could not read: missing, or encrypted in the stack file. */
   readonly secretsToSet: { key: string; purpose: string; state: "not set" | "encrypted" }[];
+  /** Per server: what is backed up, when, where, how long it is kept, and the RPO. */
+  readonly backups: BackupReport[];
+  /** What is scraped, what is probed, and every alert with its threshold; absent without a monitoring stack. */
+  readonly monitoring?: MonitoringReport;
+  /** The checklist policy: what is waived and why; a violation fails the plan before it gets here. */
+  readonly policy: PolicyReport;
   readonly elapsedMs: number;
 }
 
 export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
-  const file = applyOverrides(readStackFile(options.projectDir, options.stack), options.overrides ?? [], options.secretOverrides ?? []);
+  const overrides = (options.overrides ?? []).flatMap((override) => (override.startsWith("@") ? overlayOverrides(resolve(options.projectDir, override.slice(1))) : [override]));
+  const file = applyOverrides(readStackFile(options.projectDir, options.stack), overrides, options.secretOverrides ?? []);
   const blueprint = file.values["infra:blueprint"];
-  const secretsNeeded = requiredSecrets(blueprint, looseServers(file.values["infra:servers"]), BLUEPRINT_CATALOG);
+  const secretsNeeded = requiredSecrets(blueprint, looseServers(file.values["infra:servers"]), BLUEPRINT_CATALOG, looseObject(file.values["infra:monitoring"]));
   const secretsToSet: PlanResult["secretsToSet"] = [];
   const values = { ...file.values };
   const secretKeys = new Set(file.secretKeys);
@@ -95,9 +113,49 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
     })),
     dns: model.hostnames.map((hostname) => ({ hostname, proxied: model.config.dns.proxied, target: ingress?.address ?? "" })),
     cost: estimateCost(model),
+    memoryProfile: model.memoryProfile,
+    ...(model.loadBalancer
+      ? {
+          loadBalancer: {
+            type: model.loadBalancer.config.type,
+            location: model.loadBalancer.config.location,
+            privateIp: model.loadBalancer.config.privateIp,
+            targets: [...model.loadBalancer.targets],
+            ports: [...model.loadBalancer.ports],
+            healthCheck: model.loadBalancer.healthCheck ? `:${model.loadBalancer.healthCheck.port}${model.loadBalancer.healthCheck.path}` : "none",
+          },
+        }
+      : {}),
+    ...(model.spec.monitoring ? { monitoring: monitoringReport(model.spec.monitoring) } : {}),
     secretsToSet,
+    backups: model.hosts.flatMap((host) => (host.backup ? [backupReport(host.server, host.backup)] : [])),
+    policy: planPolicy(run),
     elapsedMs: run.elapsedMs,
   };
+}
+
+/** `infra:monitoring` as JSON, for the secrets its receivers need; validation proper comes later. */
+function looseObject(text: string | undefined): unknown {
+  try {
+    return JSON.parse(text ?? "null");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `-c @file.yaml`: every key of the file's `config:` map as an override, the
+ * way examples/galion/phase-<n>.yaml describe seed 004's scaling phases.
+ * Secrets do not belong in such a file, so a `secure:` value is refused.
+ */
+export function overlayOverrides(path: string): string[] {
+  const document = parse(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
+  const config = document?.config;
+  if (!config || typeof config !== "object") throw new Error(`${path}: no config: map`);
+  return Object.entries(config).map(([key, value]) => {
+    if (typeof value === "object" && value !== null && "secure" in value) throw new Error(`${path}: ${key} is a secret; set it with pulumi config set --secret`);
+    return `${key}=${typeof value === "object" && value !== null ? JSON.stringify(value) : String(value)}`;
+  });
 }
 
 /** Just enough of the servers list to know whether Hetzner's token is needed; validation proper comes later. */
@@ -108,4 +166,21 @@ function looseServers(text: string | undefined): ServerConfig[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The model-level report (what deployPlatform enforced) joined with the
+ * graph-level one over every recorded resource; any violation fails the plan.
+ */
+function planPolicy(run: Awaited<ReturnType<typeof runProgram>>): PolicyReport {
+  const model = evaluateModel(run.model);
+  const graph = evaluateGraph(run.resources, run.model);
+  const violations = [...model.violations, ...graph.violations];
+  if (violations.length > 0) throw new PolicyError(violations);
+  const waivers = new Map([...model.waivers, ...graph.waivers].map((waiver) => [`${waiver.rule} ${waiver.resource}`, waiver]));
+  return {
+    violations: [],
+    waivers: [...waivers.values()].sort((a, b) => a.resource.localeCompare(b.resource) || a.rule.localeCompare(b.rule, "en", { numeric: true })),
+    notApplicable: model.notApplicable,
+  };
 }

@@ -1,3 +1,5 @@
+import { backupReportText } from "../../components/backup/report";
+import { monitoringText } from "../../components/monitoring/report";
 import type { PlanResult } from "./plan";
 
 /** The human-readable plan: tree, exposure and firewall, DNS, memory, cost, secrets to set. */
@@ -41,12 +43,28 @@ export function textReport(plan: PlanResult): string {
     );
   }
 
+  if (plan.monitoring) out.push("", ...monitoringText(plan.monitoring));
+
+  if (plan.memoryProfile === "compact") {
+    out.push("", `Memory profile: compact. The seed's limits do not fit these servers, so blueprint ${plan.blueprint} uses its smaller limits (seed limits apply on a server of the seed's size).`);
+  }
+  if (plan.loadBalancer) {
+    const balancer = plan.loadBalancer;
+    out.push("", `Load balancer ${balancer.type} in ${balancer.location} (private ${balancer.privateIp}): TCP ${balancer.ports.join(", ")} to ${balancer.targets.join(", ")}; health check HTTP ${balancer.healthCheck}`);
+  }
+
   out.push("", "DNS (Cloudflare)");
   for (const record of plan.dns) out.push(`  ${record.hostname} -> ${record.target}${record.proxied ? " (proxied)" : " (DNS only)"}`);
 
   out.push("", "Estimated monthly cost");
   for (const line of plan.cost.lines) out.push(`  ${line.monthlyEur.toFixed(2).padStart(8)} EUR  ${line.item}`);
   out.push(`  ${plan.cost.totalMonthlyEur.toFixed(2).padStart(8)} EUR  total`);
+
+  out.push("", `Security policy (checklist C, F, CF, S, H): ${plan.policy.violations.length} violations, ${plan.policy.waivers.length} waivers`);
+  for (const waiver of plan.policy.waivers) out.push(`  waived ${waiver.rule.padEnd(4)} ${waiver.resource}: ${waiver.reason}`);
+  for (const note of plan.policy.notApplicable) out.push(`  ${note.rule} not applicable: ${note.reason}`);
+
+  out.push(...backupReportText(plan.backups));
 
   if (plan.secretsToSet.length > 0) {
     out.push("", "Secrets to set before `pulumi up` (shown as [secret] in this plan):");

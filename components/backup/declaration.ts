@@ -1,0 +1,29 @@
+/**
+ * What a blueprint says about a service's data: how to take a consistent copy
+ * of it (B5), and which named volumes hold plain files worth keeping. The
+ * backup job is derived from these declarations, so a new stateful service is
+ * backed up by declaring it here, not by editing a script.
+ */
+
+/** A consistent dump taken through the service's own tools; never a copy of live database files (B5). */
+export type DumpMethod =
+  /** `pg_dump` in custom format, one file per database, with row counts taken in the same snapshot. */
+  | { readonly kind: "postgres"; readonly user: string; readonly databases: readonly string[] }
+  /** BGSAVE, wait for LASTSAVE to move, then copy the RDB file. */
+  | { readonly kind: "redis" }
+  /** One snapshot per collection through the snapshot API, downloaded, then deleted on the server. */
+  | { readonly kind: "qdrant"; readonly port: number; readonly apiKeySecret: string }
+  /** `n8n export:workflow --all`: a portable copy beside the database dump (seed 002). */
+  | { readonly kind: "n8n-workflows" };
+
+export type DumpKind = DumpMethod["kind"];
+
+export interface BackupDeclaration {
+  readonly dump?: DumpMethod;
+  /**
+   * Keys of the service's named volumes whose files are copied as they are.
+   * Only for volumes that hold files; a database's data directory is covered
+   * by its dump, never by copying it live.
+   */
+  readonly volumes?: readonly string[];
+}

@@ -1,0 +1,149 @@
+import type { ServiceSpec } from "../container/service-spec";
+import type { DumpKind } from "./declaration";
+import { TEXTFILE_DIR } from "./metrics";
+import type { BackupSettings } from "./settings";
+
+/**
+ * How the job reaches a service: through `docker exec` into its container on a
+ * host, or directly on this machine, which is how the live tests run the very
+ * same generated script against PostgreSQL and Redis started on 127.0.0.1.
+ */
+export type Access = { readonly kind: "docker"; readonly container: string } | { readonly kind: "local" };
+
+interface SourceBase {
+  /** The service it belongs to; `infra-restore --service` takes this name. */
+  readonly service: string;
+  readonly access: Access;
+}
+
+export type BackupSource =
+  | (SourceBase & { readonly kind: "postgres"; readonly user: string; readonly databases: readonly string[] })
+  /** `cliArgs` follow `redis-cli` (e.g. `-p 6390` locally); in a container the password comes from REDISCLI_AUTH. */
+  | (SourceBase & { readonly kind: "redis"; readonly cliArgs: readonly string[]; readonly restorePort: number })
+  /** `apiKeyVariable` names the variable in the job's environment file that holds the API key. */
+  | (SourceBase & { readonly kind: "qdrant"; readonly port: number; readonly apiKeyVariable: string })
+  | (SourceBase & { readonly kind: "n8n-workflows" })
+  /** With docker access `volume` is the Docker volume's name; with local access it is a directory. */
+  | (SourceBase & { readonly kind: "volume"; readonly volume: string });
+
+export type SourceKind = BackupSource["kind"];
+
+/** One server's backup job as data: the scripts and units are rendered from it. */
+export interface BackupJob {
+  /** The server's name; restic records it as the snapshots' host. */
+  readonly server: string;
+  readonly settings: BackupSettings;
+  /** restic repository URL, without credentials. */
+  readonly repository: string;
+  readonly sources: readonly BackupSource[];
+}
+
+/** Where the job keeps its files on a host; the environment file passes them to the scripts. */
+export interface JobPaths {
+  readonly envFile: string;
+  /** Dumps are written here, then backed up; a fixed path keeps restic's parent snapshot. */
+  readonly stagingDir: string;
+  /** Last success time and the check rotation survive here between runs. */
+  readonly stateDir: string;
+  readonly textfileDir: string;
+}
+
+export const HOST_PATHS: JobPaths = {
+  envFile: "/etc/infra-backup/backup.env",
+  stagingDir: "/var/lib/infra-backup/staging",
+  stateDir: "/var/lib/infra-backup/state",
+  textfileDir: TEXTFILE_DIR,
+};
+
+export const BACKUP_SCRIPT_PATH = "/usr/local/sbin/infra-backup";
+export const RESTORE_SCRIPT_PATH = "/usr/local/sbin/infra-restore";
+export const UNIT_NAME = "infra-backup";
+
+/** Port of the throwaway Redis a restore loads the RDB into, inside the Redis container. */
+export const REDIS_RESTORE_PORT = 6380;
+
+/** restic's S3 repository for one server, inside the stack's backups bucket. */
+export function resticRepository(endpoint: string, bucket: string, server: string): string {
+  return `s3:${endpoint.replace(/\/+$/, "")}/${bucket}/restic/${server}`;
+}
+
+export interface HostBackupInput {
+  readonly server: string;
+  readonly services: readonly ServiceSpec[];
+  readonly settings: BackupSettings;
+  readonly repository: string;
+  /** Container name of a service on the host, e.g. `vpai-postgres`. */
+  readonly containerName: (service: string) => string;
+}
+
+/** The environment variable that carries a secret config key to the job: `infra:qdrantApiKey` is QDRANT_API_KEY. */
+export function secretVariable(key: string): string {
+  const name = key.includes(":") ? key.slice(key.indexOf(":") + 1) : key;
+  return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/[^A-Za-z0-9]+/g, "_").toUpperCase();
+}
+
+/** Secret config keys the job's sources read, by the variable that carries each. */
+export function secretVariables(services: readonly ServiceSpec[]): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const service of services) {
+    const dump = service.backup?.dump;
+    if (dump?.kind === "qdrant") variables[secretVariable(dump.apiKeySecret)] = dump.apiKeySecret;
+  }
+  return variables;
+}
+
+/** Dumps run in this order, and restores follow it: databases before what reads them. */
+const ORDER: readonly SourceKind[] = ["postgres", "redis", "qdrant", "volume", "n8n-workflows"];
+
+/** The job for one server: every declared dump and file volume of the services placed on it. */
+export function hostBackupJob(input: HostBackupInput): BackupJob {
+  const sources: BackupSource[] = [];
+  for (const service of input.services) {
+    const declaration = service.backup;
+    if (!declaration) continue;
+    const container = input.containerName(service.name);
+    const access: Access = { kind: "docker", container };
+    const base = { service: service.name, access };
+    const dump = declaration.dump;
+    if (dump?.kind === "postgres") sources.push({ ...base, kind: "postgres", user: dump.user, databases: [...dump.databases] });
+    if (dump?.kind === "redis") sources.push({ ...base, kind: "redis", cliArgs: [], restorePort: REDIS_RESTORE_PORT });
+    if (dump?.kind === "qdrant") sources.push({ ...base, kind: "qdrant", port: dump.port, apiKeyVariable: secretVariable(dump.apiKeySecret) });
+    if (dump?.kind === "n8n-workflows") sources.push({ ...base, kind: "n8n-workflows" });
+    for (const volume of declaration.volumes ?? []) sources.push({ ...base, kind: "volume", volume: `${container}-${volume}` });
+  }
+  return { server: input.server, settings: input.settings, repository: input.repository, sources: orderSources(sources) };
+}
+
+export function orderSources(sources: readonly BackupSource[]): BackupSource[] {
+  return [...sources].sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind));
+}
+
+/** Problems with a declaration that the job could not carry out; the blueprint checks use it. */
+export function declarationProblems(service: ServiceSpec): string[] {
+  const problems: string[] = [];
+  const volumes = new Set(service.volumes.map((mount) => mount.volume));
+  for (const volume of service.backup?.volumes ?? []) {
+    if (!volumes.has(volume)) problems.push(`${service.name} backs up volume "${volume}", which it does not mount`);
+  }
+  const dump = service.backup?.dump;
+  if (dump?.kind === "postgres" && dump.databases.length === 0) problems.push(`${service.name} declares a PostgreSQL dump of no database`);
+  return problems;
+}
+
+/** What the plan says is taken of a source. */
+export function describeSource(source: BackupSource): string {
+  switch (source.kind) {
+    case "postgres":
+      return `pg_dump (custom format, one snapshot per database with its row counts): ${source.databases.join(", ")}`;
+    case "redis":
+      return "BGSAVE, wait for LASTSAVE to change, copy the RDB";
+    case "qdrant":
+      return "snapshot API: one snapshot per collection, with point counts";
+    case "n8n-workflows":
+      return "n8n export:workflow --all";
+    case "volume":
+      return `files of volume ${source.volume}`;
+  }
+}
+
+export const DUMP_KINDS: readonly DumpKind[] = ["postgres", "redis", "qdrant", "n8n-workflows"];

@@ -1,0 +1,175 @@
+import { routeProblems } from "./caddyfile";
+import type { Route } from "./route";
+
+/**
+ * nginx as the ingress of seeds 001 and 004: TLS with Let's Encrypt
+ * certificates, HTTP to HTTPS redirect, per-client rate limiting, gzip,
+ * security headers and keepalive connections to the upstreams.
+ */
+export interface NginxOptions {
+  /** Directory certbot keeps the certificate in: `<certificateDir>/<certificateName>/fullchain.pem`. */
+  readonly certificateDir: string;
+  readonly certificateName: string;
+  /** Requests per minute per client address; seed 004 allows 100-200. */
+  readonly rateLimitPerMinute: number;
+  /** Requests allowed above the rate before nginx answers 429. */
+  readonly burst: number;
+  /**
+   * Proxies whose client-address header is trusted: Cloudflare's ranges when
+   * DNS is proxied, the private network behind a load balancer.
+   */
+  readonly realIpFrom: readonly string[];
+  /** Header carrying the client address from those proxies, e.g. CF-Connecting-IP. */
+  readonly realIpHeader?: string;
+  readonly clientMaxBodyMb: number;
+  /** Answered on port 80 for load-balancer health checks, before the HTTPS redirect. */
+  readonly healthPath: string;
+  /** stub_status for nginx-prometheus-exporter, on a port that is never published. */
+  readonly statusPort: number;
+  readonly statusPath: string;
+}
+
+export const NGINX_HTTP_PORT = 80;
+export const NGINX_HTTPS_PORT = 443;
+export const NGINX_TEMP_DIR = "/tmp";
+
+/**
+ * Headers on every proxied response. HSTS is sent here as well as at
+ * Cloudflare's edge (seed 004 lists HSTS, CSP and X-Frame), so a name that is
+ * ever served unproxied is still covered. The CSP only forbids framing and
+ * plugins: the applications set their own script policies.
+ */
+export const NGINX_SECURITY_HEADERS: readonly [string, string][] = [
+  ["Strict-Transport-Security", "max-age=31536000; includeSubDomains"],
+  ["X-Content-Type-Options", "nosniff"],
+  ["X-Frame-Options", "SAMEORIGIN"],
+  ["Referrer-Policy", "strict-origin-when-cross-origin"],
+  ["Content-Security-Policy", "frame-ancestors 'self'; object-src 'none'; base-uri 'self'"],
+  ["Permissions-Policy", "camera=(), microphone=(), geolocation=()"],
+];
+
+/** Content types worth compressing; nginx always compresses text/html. */
+const GZIP_TYPES = ["text/plain", "text/css", "text/javascript", "application/javascript", "application/json", "application/xml", "image/svg+xml"];
+
+export function upstreamName(route: Pick<Route, "service" | "port">): string {
+  return `${route.service.replace(/[^a-z0-9]/g, "_")}_${route.port}`;
+}
+
+export function nginxConfProblems(routes: readonly Route[], options: NginxOptions): string[] {
+  const problems = routeProblems(routes);
+  if (!Number.isInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 1) problems.push(`rate limit ${options.rateLimitPerMinute}/min must be a positive integer`);
+  if (!Number.isInteger(options.burst) || options.burst < 0) problems.push(`burst ${options.burst} must be a non-negative integer`);
+  if (!options.healthPath.startsWith("/")) problems.push(`health path "${options.healthPath}" must start with /`);
+  if (!/^[a-z0-9][a-z0-9.-]*$/.test(options.certificateName)) problems.push(`certificate name "${options.certificateName}" is not a file name`);
+  if ([NGINX_HTTP_PORT, NGINX_HTTPS_PORT].includes(options.statusPort)) problems.push(`status port ${options.statusPort} collides with 80/443`);
+  if (options.realIpHeader !== undefined && options.realIpFrom.length === 0) problems.push(`${options.realIpHeader} would be trusted from nobody; list the proxies in realIpFrom`);
+  return problems;
+}
+
+/** The whole nginx.conf, for a container that runs nginx as its only process. */
+export function nginxConf(routes: readonly Route[], options: NginxOptions): string {
+  const problems = nginxConfProblems(routes, options);
+  if (problems.length > 0) throw new Error(`nginx routes: ${problems.join("; ")}`);
+  const sorted = [...routes].sort((a, b) => a.hostname.localeCompare(b.hostname));
+  const certificate = `${options.certificateDir}/${options.certificateName}`;
+  const upstreams = [...new Map(sorted.map((route) => [upstreamName(route), route])).values()].map((route) =>
+    block(`upstream ${upstreamName(route)}`, [`server ${route.service}:${route.port};`, "keepalive 16;"]),
+  );
+  const realIp = options.realIpHeader
+    ? [...options.realIpFrom.map((cidr) => `set_real_ip_from ${cidr};`), `real_ip_header ${options.realIpHeader};`, "real_ip_recursive on;"]
+    : [];
+  const headers = NGINX_SECURITY_HEADERS.map(([name, value]) => `add_header ${name} "${value}" always;`);
+
+  const http = [
+    "include /etc/nginx/mime.types;",
+    "default_type application/octet-stream;",
+    "server_tokens off;",
+    "access_log /dev/stdout combined;",
+    "sendfile on;",
+    "tcp_nopush on;",
+    "keepalive_timeout 65s;",
+    `client_max_body_size ${options.clientMaxBodyMb}m;`,
+    // Every buffer nginx spills goes to the tmpfs at /tmp, the only place it may write.
+    ...["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map((kind) => `${kind}_temp_path ${NGINX_TEMP_DIR}/${kind};`),
+    "",
+    "gzip on;",
+    "gzip_comp_level 5;",
+    "gzip_min_length 1024;",
+    "gzip_proxied any;",
+    "gzip_vary on;",
+    `gzip_types ${GZIP_TYPES.join(" ")};`,
+    "",
+    ...realIp,
+    // Keyed on the client's address once the trusted proxies are peeled off.
+    `limit_req_zone $binary_remote_addr zone=per_client:10m rate=${options.rateLimitPerMinute}r/m;`,
+    "limit_req_status 429;",
+    "limit_conn_zone $binary_remote_addr zone=connections:10m;",
+    "",
+    "ssl_protocols TLSv1.2 TLSv1.3;",
+    "ssl_prefer_server_ciphers off;",
+    "ssl_session_cache shared:TLS:10m;",
+    "ssl_session_timeout 1d;",
+    "ssl_session_tickets off;",
+    "",
+    ...block("map $http_upgrade $connection_upgrade", ["default upgrade;", "'' close;"]),
+    "",
+    ...upstreams.flatMap((lines) => [...lines, ""]),
+    ...block("server", [
+      `listen ${NGINX_HTTP_PORT} default_server;`,
+      `listen [::]:${NGINX_HTTP_PORT} default_server;`,
+      "server_name _;",
+      ...block(`location = ${options.healthPath}`, ["access_log off;", 'default_type text/plain;', 'return 200 "ok\\n";']),
+      ...block("location /", ["return 301 https://$host$request_uri;"]),
+    ]),
+    "",
+    // Names nobody configured get no certificate at all, instead of another site's.
+    ...block("server", [`listen ${NGINX_HTTPS_PORT} ssl default_server;`, `listen [::]:${NGINX_HTTPS_PORT} ssl default_server;`, "ssl_reject_handshake on;"]),
+    "",
+    ...sorted.flatMap((route) => [
+      ...block("server", [
+        // `listen ... http2` is what both Debian's nginx 1.22 (the test
+        // validator) and the 1.27 image accept; 1.25+ only warns about it.
+        `listen ${NGINX_HTTPS_PORT} ssl http2;`,
+        `listen [::]:${NGINX_HTTPS_PORT} ssl http2;`,
+        `server_name ${route.hostname};`,
+        `ssl_certificate ${certificate}/fullchain.pem;`,
+        `ssl_certificate_key ${certificate}/privkey.pem;`,
+        ...headers,
+        "limit_conn connections 50;",
+        ...block("location /", [
+          `limit_req zone=per_client burst=${options.burst} nodelay;`,
+          `proxy_pass http://${upstreamName(route)};`,
+          "proxy_http_version 1.1;",
+          "proxy_set_header Host $host;",
+          "proxy_set_header X-Real-IP $remote_addr;",
+          "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+          "proxy_set_header X-Forwarded-Proto https;",
+          // WebSocket upgrades (seed 004's Socket.IO realtime service).
+          "proxy_set_header Upgrade $http_upgrade;",
+          "proxy_set_header Connection $connection_upgrade;",
+          "proxy_read_timeout 120s;",
+        ]),
+      ]),
+      "",
+    ]),
+    ...block("server", [
+      `listen ${options.statusPort};`,
+      ...block(`location = ${options.statusPath}`, ["stub_status;", "access_log off;", ...["127.0.0.1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((cidr) => `allow ${cidr};`), "deny all;"]),
+    ]),
+  ];
+
+  const top = [
+    "worker_processes auto;",
+    `pid ${NGINX_TEMP_DIR}/nginx.pid;`,
+    "error_log stderr warn;",
+    "",
+    ...block("events", ["worker_connections 1024;"]),
+    "",
+    ...block("http", http),
+  ];
+  return `${top.join("\n")}\n`;
+}
+
+function block(head: string, body: readonly string[]): string[] {
+  return [`${head} {`, ...body.map((line) => (line === "" ? "" : `  ${line}`)), "}"];
+}

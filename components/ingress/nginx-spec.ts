@@ -1,0 +1,111 @@
+import { healthcheck, imageName, service, type Placement, type ServiceSpec } from "../container/service-spec";
+import { NGINX_HTTP_PORT, NGINX_HTTPS_PORT, nginxConf, type NginxOptions } from "./nginx-conf";
+import type { Route } from "./route";
+
+export const NGINX_IMAGE = { repository: "nginx", tag: "1.27.3-alpine" } as const;
+export const NGINX_CONF_PATH = "/etc/nginx/nginx.conf";
+/** certbot with the Cloudflare DNS plugin: DNS-01 works behind Cloudflare's proxy and behind a load balancer alike. */
+export const CERTBOT_IMAGE = { repository: "certbot/dns-cloudflare", tag: "v2.11.0" } as const;
+export const LETSENCRYPT_DIR = "/etc/letsencrypt";
+/** The nginx image's unprivileged user; certificates are handed to it after each issue. */
+const NGINX_UID = "101";
+
+export interface NginxSpecOptions extends Omit<NginxOptions, "certificateDir"> {
+  readonly networks: readonly string[];
+  readonly memoryMb: number;
+  readonly dependsOn: readonly string[];
+  /** Where certbot and nginx share the certificates on the host. */
+  readonly certificateHostPath: string;
+  readonly placement?: Placement;
+}
+
+/**
+ * The ingress container. It runs as the image's `nginx` user: Docker lets
+ * unprivileged processes bind 80/443 inside a container's own network
+ * namespace (net.ipv4.ip_unprivileged_port_start=0 since Docker 20.10), so
+ * it needs no capability at all.
+ */
+export function nginxServiceSpec(routes: readonly Route[], options: NginxSpecOptions): ServiceSpec {
+  const { networks, memoryMb, dependsOn, certificateHostPath, placement, ...conf } = options;
+  return service({
+    name: "nginx",
+    description: `TLS reverse proxy with rate limiting (${imageName(NGINX_IMAGE)})`,
+    role: "ingress",
+    image: NGINX_IMAGE,
+    networks,
+    ports: [
+      { container: NGINX_HTTP_PORT, publish: { host: NGINX_HTTP_PORT, address: "0.0.0.0" } },
+      { container: NGINX_HTTPS_PORT, publish: { host: NGINX_HTTPS_PORT, address: "0.0.0.0" } },
+    ],
+    binds: [{ hostPath: certificateHostPath, target: LETSENCRYPT_DIR, readOnly: true }],
+    user: NGINX_UID,
+    tmpfs: ["/tmp"],
+    // nginx keeps serving the certificate it started with; a reload every
+    // six hours picks up what certbot renewed.
+    command: ["sh", "-c", `(while :; do sleep 21600; nginx -s reload; done) & exec nginx -c ${NGINX_CONF_PATH} -g 'daemon off;'`],
+    files: [{ path: NGINX_CONF_PATH, content: nginxConf(routes, { ...conf, certificateDir: `${LETSENCRYPT_DIR}/live` }) }],
+    healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${NGINX_HTTP_PORT}${conf.healthPath}`], 10),
+    memoryMb,
+    dependsOn,
+    waivers: [{ rule: "C6", reason: "nginx.conf is uploaded into /etc/nginx before start, and Docker refuses uploads into a read-only root filesystem" }],
+    ...(placement ? { placement } : {}),
+  });
+}
+
+export interface CertbotSpecOptions {
+  readonly hostnames: readonly string[];
+  readonly certificateName: string;
+  /** Secret key of a Cloudflare token that may edit DNS records of the zone (DNS-01). */
+  readonly cloudflareTokenSecret: string;
+  readonly networks: readonly string[];
+  readonly certificateHostPath: string;
+  readonly placement?: Placement;
+}
+
+/** The certbot arguments shared by the first issue and every renewal. */
+export function certbotIssueCommand(options: Pick<CertbotSpecOptions, "hostnames" | "certificateName">): string {
+  const names = [...options.hostnames].sort().map((hostname) => `-d ${hostname}`).join(" ");
+  return [
+    "certbot certonly --non-interactive --agree-tos --register-unsafely-without-email",
+    "--dns-cloudflare --dns-cloudflare-credentials /tmp/cloudflare.ini --dns-cloudflare-propagation-seconds 30",
+    `--cert-name ${options.certificateName} --keep-until-expiring --expand ${names}`,
+    `--deploy-hook 'chown -R ${NGINX_UID}:${NGINX_UID} ${LETSENCRYPT_DIR}/live ${LETSENCRYPT_DIR}/archive'`,
+  ].join(" ");
+}
+
+/**
+ * Let's Encrypt for nginx (seeds 001 and 004): one certificate for every
+ * route, issued before nginx starts (nginx waits for this container to be
+ * healthy, i.e. for the certificate to exist), renewed twice a day.
+ */
+export function certbotServiceSpec(options: CertbotSpecOptions): ServiceSpec {
+  const fullchain = `${LETSENCRYPT_DIR}/live/${options.certificateName}/fullchain.pem`;
+  const script = [
+    "set -eu",
+    "umask 077",
+    // The token never lands on the volume, only in the container's tmpfs.
+    'printf "dns_cloudflare_api_token = %s\\n" "$CLOUDFLARE_API_TOKEN" > /tmp/cloudflare.ini',
+    certbotIssueCommand(options),
+    "trap 'exit 0' TERM",
+    "while :; do sleep 43200 & wait $!; certbot renew --non-interactive; done",
+  ].join("\n");
+  return service({
+    name: "certbot",
+    description: `Let's Encrypt certificate for ${options.hostnames.length} names, DNS-01 through Cloudflare (${imageName(CERTBOT_IMAGE)})`,
+    role: "ingress",
+    image: CERTBOT_IMAGE,
+    networks: options.networks,
+    env: { CLOUDFLARE_API_TOKEN: { secret: options.cloudflareTokenSecret } },
+    binds: [{ hostPath: options.certificateHostPath, target: LETSENCRYPT_DIR, readOnly: false }],
+    command: ["sh", "-c", script],
+    readOnlyRootFilesystem: true,
+    tmpfs: ["/tmp", "/var/lib/letsencrypt", "/var/log/letsencrypt"],
+    // certbot writes its account and certificates as root, then hands them to nginx's user.
+    capAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER"],
+    healthcheck: healthcheck(["CMD", "test", "-s", fullchain], 120),
+    memoryMb: 64,
+    pidsLimit: 64,
+    waivers: [{ rule: "C9", reason: "certbot writes /etc/letsencrypt as root and chowns the result to nginx's user; the image has no unprivileged user" }],
+    ...(options.placement ? { placement: options.placement } : {}),
+  });
+}

@@ -1,0 +1,127 @@
+import { stringify } from "yaml";
+import { routeProblems } from "./caddyfile";
+import type { Route } from "./route";
+
+/**
+ * Traefik as the ingress of seeds 000 and 003: entry points `web` and
+ * `websecure`, Let's Encrypt through a resolver named `letsencrypt` (seed
+ * 003's labels), and the routes as a file-provider dynamic configuration, so
+ * Traefik needs no Docker socket (C3) to learn them.
+ */
+export interface TraefikOptions {
+  /** Requests per minute per client, averaged; Traefik answers 429 above it. */
+  readonly rateLimitPerMinute: number;
+  readonly burst: number;
+  /** Header carrying the client address when DNS is proxied, e.g. CF-Connecting-IP. */
+  readonly clientIpHeader?: string;
+  /** Proxies whose X-Forwarded-* headers Traefik trusts (Cloudflare's ranges when proxied). */
+  readonly trustedIPs: readonly string[];
+  /** ACME directory; Let's Encrypt's production one unless a test points it elsewhere. */
+  readonly caServer?: string;
+  readonly acmeEmail?: string;
+}
+
+export const TRAEFIK_DYNAMIC_PATH = "/etc/traefik/dynamic.yml";
+export const TRAEFIK_STATIC_PATH = "/etc/traefik/traefik.yml";
+export const TRAEFIK_ACME_STORAGE = "/data/acme.json";
+export const TRAEFIK_PING_PORT = 8081;
+export const TRAEFIK_METRICS_PORT = 8082;
+export const CERT_RESOLVER = "letsencrypt";
+export const MIDDLEWARES = ["security-headers", "rate-limit", "compress"] as const;
+
+/** Router and service names are keys; Traefik refuses `@` and `.` in them. */
+export function routerName(route: Pick<Route, "hostname">): string {
+  return route.hostname.replace(/[^a-z0-9-]/g, "-");
+}
+
+export function traefikServiceName(route: Pick<Route, "service" | "port">): string {
+  return `${route.service}-${route.port}`;
+}
+
+export function traefikOptionsProblems(routes: readonly Route[], options: TraefikOptions): string[] {
+  const problems = routeProblems(routes);
+  if (!Number.isInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 1) problems.push(`rate limit ${options.rateLimitPerMinute}/min must be a positive integer`);
+  if (!Number.isInteger(options.burst) || options.burst < 1) problems.push(`burst ${options.burst} must be a positive integer`);
+  return problems;
+}
+
+/** Traefik's install (static) configuration. */
+export function traefikStaticConfig(options: TraefikOptions, ports: { readonly http: number; readonly https: number } = { http: 80, https: 443 }): Record<string, unknown> {
+  const forwardedHeaders = options.trustedIPs.length > 0 ? { forwardedHeaders: { trustedIPs: [...options.trustedIPs] } } : {};
+  return {
+    global: { checkNewVersion: false, sendAnonymousUsage: false },
+    log: { level: "INFO" },
+    accessLog: {},
+    entryPoints: {
+      web: {
+        address: `:${ports.http}`,
+        ...forwardedHeaders,
+        // Traefik answers ACME HTTP-01 challenges on `web` before this redirect applies.
+        http: { redirections: { entryPoint: { to: "websecure", scheme: "https", permanent: true } } },
+      },
+      websecure: { address: `:${ports.https}`, ...forwardedHeaders, http: { tls: { certResolver: CERT_RESOLVER } } },
+      ping: { address: `:${TRAEFIK_PING_PORT}` },
+      metrics: { address: `:${TRAEFIK_METRICS_PORT}` },
+    },
+    ping: { entryPoint: "ping" },
+    metrics: { prometheus: { entryPoint: "metrics" } },
+    providers: { file: { filename: TRAEFIK_DYNAMIC_PATH, watch: false } },
+    certificatesResolvers: {
+      [CERT_RESOLVER]: {
+        acme: {
+          storage: TRAEFIK_ACME_STORAGE,
+          httpChallenge: { entryPoint: "web" },
+          ...(options.acmeEmail ? { email: options.acmeEmail } : {}),
+          ...(options.caServer ? { caServer: options.caServer } : {}),
+        },
+      },
+    },
+  };
+}
+
+/** The routes as Traefik's dynamic configuration: one router and one service per route. */
+export function traefikDynamicConfig(routes: readonly Route[], options: TraefikOptions): Record<string, unknown> {
+  const problems = traefikOptionsProblems(routes, options);
+  if (problems.length > 0) throw new Error(`traefik routes: ${problems.join("; ")}`);
+  const sorted = [...routes].sort((a, b) => a.hostname.localeCompare(b.hostname));
+  const routers = Object.fromEntries(
+    sorted.map((route) => [
+      routerName(route),
+      { rule: `Host(\`${route.hostname}\`)`, entryPoints: ["websecure"], service: traefikServiceName(route), middlewares: [...MIDDLEWARES], tls: { certResolver: CERT_RESOLVER } },
+    ]),
+  );
+  const services = Object.fromEntries(sorted.map((route) => [traefikServiceName(route), { loadBalancer: { servers: [{ url: `http://${route.service}:${route.port}` }], passHostHeader: true } }]));
+  return {
+    http: {
+      routers,
+      services,
+      middlewares: {
+        // HSTS also comes from Cloudflare's edge; sent here too so an unproxied name is covered.
+        "security-headers": {
+          headers: {
+            stsSeconds: 31536000,
+            stsIncludeSubdomains: true,
+            contentTypeNosniff: true,
+            customFrameOptionsValue: "SAMEORIGIN",
+            referrerPolicy: "strict-origin-when-cross-origin",
+            permissionsPolicy: "camera=(), microphone=(), geolocation=()",
+          },
+        },
+        // Seed 000's audit: "implement rate limiting at proxy level".
+        "rate-limit": {
+          rateLimit: {
+            average: options.rateLimitPerMinute,
+            period: "1m",
+            burst: options.burst,
+            ...(options.clientIpHeader ? { sourceCriterion: { requestHeaderName: options.clientIpHeader } } : {}),
+          },
+        },
+        compress: { compress: {} },
+      },
+    },
+  };
+}
+
+export function traefikYAML(document: Record<string, unknown>): string {
+  return stringify(document, { lineWidth: 0 });
+}

@@ -1,0 +1,288 @@
+import { stringify } from "yaml";
+import { LAST_EXIT_CODE_METRIC, LAST_SUCCESS_METRIC, staleAfterSeconds } from "../backup/metrics";
+import type { AlertThresholds } from "./settings";
+import type { Probe, ScrapeJob } from "./targets";
+
+/**
+ * Alert rules as data, generated per component of the platform: the host and
+ * its containers always, the ingress when it exports HTTP metrics, PostgreSQL
+ * and Redis when an exporter watches them, the backup job, and the routes the
+ * ingress serves. Thresholds come from the stack's `infra:monitoring`.
+ */
+
+export type Severity = "warning" | "critical";
+
+export interface AlertRule {
+  readonly alert: string;
+  readonly expr: string;
+  readonly forSeconds: number;
+  readonly severity: Severity;
+  /** A Go template, rendered by the evaluator with the series' labels and value. */
+  readonly summary: string;
+  /** The condition in words, with its threshold, for the plan. */
+  readonly threshold: string;
+}
+
+export interface RuleGroup {
+  readonly name: string;
+  readonly intervalSeconds: number;
+  readonly rules: readonly AlertRule[];
+}
+
+export interface AlertRuleInput {
+  readonly thresholds: AlertThresholds;
+  readonly evaluationIntervalSeconds: number;
+  readonly jobs: readonly ScrapeJob[];
+  readonly probes: readonly Probe[];
+  /** Every service on the host with its Docker container name. */
+  readonly containers: readonly { readonly service: string; readonly container: string }[];
+  /** The ingress service, whose request metrics give the apps' 5xx ratio. */
+  readonly ingress?: string;
+}
+
+/** Filesystems that hold no data of their own; node-exporter reports them too. */
+const PSEUDO_FILESYSTEMS = "tmpfs|devtmpfs|overlay|squashfs|nsfs|ramfs|fuse.lxcfs";
+const FILESYSTEMS = `node_filesystem_avail_bytes{fstype!~"${PSEUDO_FILESYSTEMS}"}`;
+
+/** Caddy's request histogram carries the status code (`servers { metrics }`, Caddy 2.6 to 2.9). */
+const INGRESS_REQUESTS = "caddy_http_request_duration_seconds_count";
+
+export function alertRules(input: AlertRuleInput): RuleGroup[] {
+  const t = input.thresholds;
+  const minutes = (value: number) => value * 60;
+  const group = (name: string, rules: AlertRule[]): RuleGroup => ({ name, intervalSeconds: input.evaluationIntervalSeconds, rules });
+  const groups: RuleGroup[] = [];
+
+  groups.push(
+    group("host", [
+      {
+        alert: "HostDiskSpaceLow",
+        expr: `${FILESYSTEMS} < ${t.diskFreeGb} * 1e9`,
+        forSeconds: minutes(5),
+        severity: "warning",
+        summary: `{{ $labels.mountpoint }} has {{ $value | humanize }}B free, under ${t.diskFreeGb} GB`,
+        threshold: `free disk < ${t.diskFreeGb} GB for 5m`,
+      },
+      {
+        alert: "HostDiskFillingUp",
+        expr: `predict_linear(${FILESYSTEMS}[6h], ${t.diskFullWithinHours} * 3600) < 0`,
+        forSeconds: minutes(30),
+        severity: "warning",
+        summary: `{{ $labels.mountpoint }} fills up within ${t.diskFullWithinHours} h at the rate of the last 6 h`,
+        threshold: `full within ${t.diskFullWithinHours} h (predict_linear over 6h) for 30m`,
+      },
+      {
+        alert: "HostMemoryPressure",
+        expr: `100 * node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes < ${t.memoryAvailablePercent}`,
+        forSeconds: minutes(5),
+        severity: "warning",
+        summary: `only {{ $value | printf "%.1f" }}% of memory is available, under ${t.memoryAvailablePercent}%`,
+        threshold: `available memory < ${t.memoryAvailablePercent}% for 5m`,
+      },
+    ]),
+  );
+
+  const containers = [...input.containers].sort((a, b) => a.container.localeCompare(b.container));
+  const containerPattern = containers.map((entry) => escapeRegex(entry.container)).join("|");
+  const containerRules: AlertRule[] = [];
+  if (containers.length > 0) {
+    containerRules.push(
+      {
+        alert: "ContainerDown",
+        // cAdvisor stops reporting a container that is gone; absent() names it,
+        // and the service becomes the instance, as in the probe and scrape alerts.
+        expr: containers.map((entry) => `label_replace(absent(container_last_seen{name="${entry.container}"}), "instance", "${entry.service}", "", "")`).join(" or "),
+        forSeconds: minutes(t.containerDownMinutes),
+        severity: "critical",
+        summary: "container {{ $labels.name }} is not running",
+        threshold: `container missing for ${t.containerDownMinutes}m`,
+      },
+      {
+        alert: "ContainerRestarting",
+        expr: `changes(container_start_time_seconds{name=~"${containerPattern}"}[${t.restartWindowMinutes}m]) >= ${t.containerRestarts}`,
+        forSeconds: 0,
+        severity: "warning",
+        summary: `container {{ $labels.name }} restarted {{ $value }} times in ${t.restartWindowMinutes} minutes`,
+        threshold: `>= ${t.containerRestarts} restarts in ${t.restartWindowMinutes}m`,
+      },
+    );
+  }
+  if (input.probes.some((probe) => probe.job === "services")) {
+    containerRules.push({
+      alert: "ContainerUnhealthy",
+      expr: `probe_success{job="services"} == 0`,
+      forSeconds: minutes(t.containerDownMinutes),
+      severity: "critical",
+      summary: "{{ $labels.instance }} does not accept connections on its port",
+      threshold: `port not answering for ${t.containerDownMinutes}m`,
+    });
+  }
+  containerRules.push({
+    alert: "ScrapeTargetDown",
+    expr: "up == 0",
+    forSeconds: minutes(t.containerDownMinutes),
+    severity: "warning",
+    summary: "metrics of {{ $labels.job }} ({{ $labels.instance }}) cannot be scraped",
+    threshold: `scrape failing for ${t.containerDownMinutes}m`,
+  });
+  groups.push(group("containers", containerRules));
+
+  if (input.ingress && input.jobs.some((job) => job.kind === "endpoint" && job.service === input.ingress)) {
+    groups.push(
+      group("apps", [
+        {
+          alert: "HTTP5xxRatioHigh",
+          expr:
+            `100 * sum by (server) (rate(${INGRESS_REQUESTS}{code=~"5.."}[1m]))` +
+            ` / sum by (server) (rate(${INGRESS_REQUESTS}[1m])) > ${t.http5xxPercent}`,
+          forSeconds: minutes(t.http5xxForMinutes),
+          severity: "critical",
+          summary: `{{ $value | printf "%.1f" }}% of responses are 5xx, over ${t.http5xxPercent}%`,
+          threshold: `5xx > ${t.http5xxPercent}% of responses for ${t.http5xxForMinutes}m`,
+        },
+      ]),
+    );
+  }
+
+  if (input.jobs.some((job) => job.exporter === "postgres")) {
+    groups.push(
+      group("postgres", [
+        {
+          alert: "PostgresDown",
+          expr: "pg_up == 0",
+          forSeconds: minutes(t.containerDownMinutes),
+          severity: "critical",
+          summary: "PostgreSQL does not answer its exporter",
+          threshold: `pg_up == 0 for ${t.containerDownMinutes}m`,
+        },
+        {
+          alert: "PostgresConnectionsHigh",
+          expr: `100 * sum by (instance) (pg_stat_activity_count) / max by (instance) (pg_settings_max_connections) > ${t.postgresConnectionsPercent}`,
+          forSeconds: minutes(5),
+          severity: "warning",
+          summary: `PostgreSQL uses {{ $value | printf "%.0f" }}% of max_connections, over ${t.postgresConnectionsPercent}%`,
+          threshold: `connections > ${t.postgresConnectionsPercent}% of max_connections for 5m`,
+        },
+      ]),
+    );
+  }
+
+  if (input.jobs.some((job) => job.exporter === "redis")) {
+    groups.push(
+      group("redis", [
+        {
+          alert: "RedisDown",
+          expr: "redis_up == 0",
+          forSeconds: minutes(t.containerDownMinutes),
+          severity: "critical",
+          summary: "Redis does not answer its exporter",
+          threshold: `redis_up == 0 for ${t.containerDownMinutes}m`,
+        },
+        {
+          alert: "RedisMemoryHigh",
+          // maxmemory 0 means no limit, and then there is nothing to compare against.
+          expr: `100 * redis_memory_used_bytes / redis_memory_max_bytes > ${t.redisMemoryPercent} and redis_memory_max_bytes > 0`,
+          forSeconds: minutes(5),
+          severity: "warning",
+          summary: `Redis uses {{ $value | printf "%.0f" }}% of maxmemory, over ${t.redisMemoryPercent}%`,
+          threshold: `used memory > ${t.redisMemoryPercent}% of maxmemory for 5m`,
+        },
+      ]),
+    );
+  }
+
+  const staleAfter = staleAfterSeconds(t.backupRPOHours * 3600);
+  groups.push(
+    group("backups", [
+      {
+        alert: "BackupTooOld",
+        expr: `time() - ${LAST_SUCCESS_METRIC} > ${staleAfter}`,
+        forSeconds: 0,
+        severity: "critical",
+        summary: `the last good backup is {{ $value | humanizeDuration }} old, over 1.5 x the RPO of ${t.backupRPOHours} h`,
+        threshold: `last good backup older than ${staleAfter / 3600} h (1.5 x RPO ${t.backupRPOHours} h)`,
+      },
+      {
+        alert: "BackupNeverSucceeded",
+        // A host whose job has never finished leaves no metric at all; absence
+        // for as long as a stale backup would be tolerated is the same alarm.
+        expr: `absent(${LAST_SUCCESS_METRIC})`,
+        forSeconds: staleAfter,
+        severity: "critical",
+        summary: "no backup has succeeded on this host yet",
+        threshold: `no success metric for ${staleAfter / 3600} h`,
+      },
+      {
+        alert: "BackupFailed",
+        expr: `${LAST_EXIT_CODE_METRIC} != 0`,
+        forSeconds: 0,
+        severity: "warning",
+        summary: "the last backup run exited with code {{ $value }}",
+        threshold: "last run's exit code != 0",
+      },
+    ]),
+  );
+
+  if (input.probes.some((probe) => probe.job === "routes")) {
+    groups.push(
+      group("routes", [
+        {
+          alert: "RouteProbeFailed",
+          expr: `probe_success{job="routes"} == 0`,
+          forSeconds: minutes(t.probeFailedMinutes),
+          severity: "critical",
+          summary: "https://{{ $labels.instance }} fails its probe",
+          threshold: `probe failing for ${t.probeFailedMinutes}m`,
+        },
+        {
+          alert: "TLSCertificateExpiring",
+          expr: `probe_ssl_earliest_cert_expiry{job="routes"} - time() < ${t.tlsExpiryDays} * 86400`,
+          forSeconds: minutes(5),
+          severity: "warning",
+          summary: `the certificate of {{ $labels.instance }} expires in {{ $value | humanizeDuration }}, under ${t.tlsExpiryDays} days`,
+          threshold: `certificate expires in < ${t.tlsExpiryDays} days`,
+        },
+      ]),
+    );
+  }
+  return groups;
+}
+
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** `90` → `1m30s`, `7200` → `2h`: the duration syntax of Prometheus and vmalert. */
+export function duration(seconds: number): string {
+  if (seconds === 0) return "0s";
+  const parts: string[] = [];
+  let rest = seconds;
+  for (const [unit, size] of [["h", 3600], ["m", 60], ["s", 1]] as const) {
+    const count = Math.floor(rest / size);
+    if (count > 0) parts.push(`${count}${unit}`);
+    rest -= count * size;
+  }
+  return parts.join("");
+}
+
+/** The rule file Prometheus, vmalert and `promtool check rules` read. */
+export function ruleFile(groups: readonly RuleGroup[]): string {
+  const document = {
+    groups: groups.map((group) => ({
+      name: group.name,
+      interval: duration(group.intervalSeconds),
+      rules: group.rules.map((rule) => ({
+        alert: rule.alert,
+        expr: rule.expr,
+        ...(rule.forSeconds > 0 ? { for: duration(rule.forSeconds) } : {}),
+        labels: { severity: rule.severity, group: group.name },
+        annotations: { summary: rule.summary },
+      })),
+    })),
+  };
+  return stringify(document, { lineWidth: 0 });
+}
+
+export function alertNames(groups: readonly RuleGroup[]): string[] {
+  return groups.flatMap((group) => group.rules.map((rule) => rule.alert));
+}

@@ -1,0 +1,630 @@
+import { TEXTFILE_DIR } from "../backup/metrics";
+import { healthcheck, service, type EnvValue, type PortSpec, type ServiceSpec } from "../container/service-spec";
+import { alertmanagerConfig, ALERTMANAGER_CONFIG_PATH, type SecretFile } from "./alertmanager-config";
+import { alertRules, ruleFile, type RuleGroup } from "./alert-rules";
+import { ALLOY_PORT, alloyConfig, BLACKBOX_CONFIG_PATH, EXPORTER_VARIABLES, HOST_MOUNTS } from "./alloy-config";
+import { blackboxConfig } from "./blackbox-config";
+import { MONITORING_IMAGES, type MonitoringDesign, type MonitoringPart } from "./design";
+import { dashboardJSON, dashboardProvidersFile, dashboards, datasourcesFile, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, type Datasource } from "./grafana-provisioning";
+import { prometheusConfig } from "./prometheus-config";
+import { GRAFANA_ADMIN_PASSWORD_SECRET, type MonitoringSettings } from "./settings";
+import { monitoringTargets, type Probe, type RouteTarget, type ScrapeJob } from "./targets";
+
+/**
+ * The whole monitoring stack of a platform as data: its services with their
+ * generated configuration files, the admin routes the ingress adds, and a
+ * summary for the plan. The blueprint chooses the design (its seed's), the
+ * stack chooses the settings; the targets come from the other services.
+ */
+
+/** An admin UI, reached through an authenticated route or an SSH tunnel (seed 001). */
+export interface AdminUI {
+  readonly ui: "grafana" | "metrics" | "alerts" | "logs";
+  readonly service: string;
+  readonly port: number;
+  /** Its name under the stack's domain when routed through the ingress. */
+  readonly subdomain: string;
+}
+
+export interface AdminRoute {
+  readonly subdomain: string;
+  readonly service: string;
+  readonly port: number;
+  readonly basicAuth: true;
+}
+
+export interface MonitoringPlan {
+  readonly store: MonitoringDesign["store"];
+  readonly agent: MonitoringDesign["agent"];
+  readonly services: readonly string[];
+  readonly scrapeIntervalSeconds: number;
+  readonly evaluationIntervalSeconds: number;
+  readonly jobs: readonly ScrapeJob[];
+  readonly probes: readonly Probe[];
+  readonly ruleGroups: readonly RuleGroup[];
+  /** How each admin UI is reached: a URL behind basic_auth, or a 127.0.0.1 port for an SSH tunnel. */
+  readonly admin: readonly { readonly ui: string; readonly service: string; readonly access: string }[];
+  /** Where alerts go; empty means they are only visible in Alertmanager and Grafana. */
+  readonly notifies: readonly string[];
+  /** Files whose content is a secret, uploaded into a monitoring container at deploy time. */
+  readonly secretFiles: readonly (SecretFile & { readonly service: string })[];
+  /** The datasources Grafana is provisioned with. */
+  readonly datasources: readonly Datasource[];
+}
+
+export interface Observability {
+  readonly services: ServiceSpec[];
+  readonly plan: MonitoringPlan;
+}
+
+export interface ObservabilityInput {
+  readonly design: MonitoringDesign;
+  readonly settings: MonitoringSettings;
+  /** Label of the environment, on every alert, so prod and preprod mail apart. */
+  readonly environment: string;
+  /** The `instance` of the host's own series (node, cAdvisor): the server's name. */
+  readonly hostname: string;
+  readonly domain: string;
+  /** Every other service of the platform, the ingress included. */
+  readonly services: readonly ServiceSpec[];
+  /** Every route the ingress serves, the admin routes included. */
+  readonly routes: readonly { readonly subdomain: string; readonly service: string; readonly port: number; readonly basicAuth?: boolean }[];
+  /** Docker container name of a service, e.g. `vpai-postgres`. */
+  readonly containerName: (service: string) => string;
+}
+
+const PORTS = { victoriametrics: 8428, vmalert: 8880, prometheus: 9090, alertmanager: 9093, loki: 3100, grafana: 3000, promtail: 9080, node: 9100, cadvisor: 8080, postgres: 9187, redis: 9121, nginx: 9113, blackbox: 9115 } as const;
+const RULES_PATH = { victoriametrics: "/etc/vmalert/rules.yml", prometheus: "/etc/prometheus/rules.yml" } as const;
+const ALLOY_CONFIG_PATH = "/etc/alloy/config.alloy";
+
+/** Docker copies files into a container before it starts, and refuses to when its root filesystem is read-only. */
+const UPLOAD_WAIVER = (what: string) => ({ rule: "C6", reason: `Docker refuses uploads into a read-only root filesystem, and ${what} must be uploaded before start` });
+
+export function storeService(design: MonitoringDesign): { name: string; port: number } {
+  return design.store === "victoriametrics" ? { name: "victoriametrics", port: PORTS.victoriametrics } : { name: "prometheus", port: PORTS.prometheus };
+}
+
+/** The admin UIs of a design; with `adminAccess: caddy` each becomes a route. */
+export function adminUIs(design: MonitoringDesign): AdminUI[] {
+  const store = storeService(design);
+  return [
+    { ui: "grafana", service: "grafana", port: PORTS.grafana, subdomain: "grafana" },
+    { ui: "metrics", service: store.name, port: store.port, subdomain: "metrics" },
+    { ui: "alerts", service: "alertmanager", port: PORTS.alertmanager, subdomain: "alerts" },
+    { ui: "logs", service: "loki", port: PORTS.loki, subdomain: "logs" },
+  ];
+}
+
+/** The routes the ingress adds for the admin UIs: none when they are reached through a tunnel. */
+export function adminRoutes(design: MonitoringDesign, settings: MonitoringSettings): AdminRoute[] {
+  if (settings.adminAccess !== "caddy") return [];
+  return adminUIs(design).map((ui) => ({ subdomain: ui.subdomain, service: ui.service, port: ui.port, basicAuth: true }));
+}
+
+export function observability(input: ObservabilityInput): Observability {
+  const { design, settings } = input;
+  const admin = adminUIs(design);
+  const publish = (name: string, port: number): PortSpec => {
+    const tunnelled = settings.adminAccess === "tunnel" && admin.some((ui) => ui.service === name && ui.port === port);
+    // Seed 001: admin UIs only on the loopback address, reached through `ssh -L`.
+    return tunnelled ? { container: port, publish: { host: port, address: "127.0.0.1" } } : { container: port };
+  };
+  const routed = (ui: AdminUI["ui"]) => `https://${admin.find((candidate) => candidate.ui === ui)!.subdomain}.${input.domain}`;
+  const externalURL = (ui: AdminUI["ui"]) => (settings.adminAccess === "caddy" ? routed(ui) : `http://127.0.0.1:${admin.find((candidate) => candidate.ui === ui)!.port}`);
+  const memory = (part: MonitoringPart) => {
+    const limit = design.memoryMb[part];
+    if (!limit) throw new Error(`the monitoring design gives ${part} no memory limit`);
+    return limit;
+  };
+  const image = (part: MonitoringPart) => design.images?.[part] ?? MONITORING_IMAGES[part];
+  const store = storeService(design);
+  const net = design.networks;
+
+  // The stack's own services first, without files: the targets are derived
+  // from every service, these included.
+  const stack: ServiceSpec[] = [];
+  const alertmanager = alertmanagerConfig(settings.receivers);
+  if (design.store === "victoriametrics") {
+    stack.push(
+      service({
+        name: "victoriametrics",
+        description: "VictoriaMetrics time-series store",
+        role: "monitoring",
+        image: image("victoriametrics"),
+        networks: [net.monitoring],
+        ports: [publish("victoriametrics", PORTS.victoriametrics)],
+        command: [
+          "-storageDataPath=/storage",
+          `-retentionPeriod=${settings.retentionDays}d`,
+          `-httpListenAddr=:${PORTS.victoriametrics}`,
+          // The store's UI shows vmalert's alerts and rules through this proxy.
+          `-vmalert.proxyURL=http://vmalert:${PORTS.vmalert}`,
+        ],
+        volumes: [{ volume: "data", target: "/storage" }],
+        healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.victoriametrics}/health`]),
+        memoryMb: memory("victoriametrics"),
+        readOnlyRootFilesystem: true,
+        waivers: [{ rule: "C9", reason: "the image defines no user and Docker creates its /storage volume root-owned; another uid needs that volume chowned first" }],
+        metrics: { port: PORTS.victoriametrics, path: "/metrics" },
+      }),
+      service({
+        name: "vmalert",
+        description: "vmalert: evaluates the alert rules against VictoriaMetrics",
+        role: "monitoring",
+        image: image("vmalert"),
+        networks: [net.monitoring],
+        ports: [{ container: PORTS.vmalert }],
+        command: [
+          `-rule=${RULES_PATH.victoriametrics}`,
+          `-datasource.url=http://victoriametrics:${PORTS.victoriametrics}`,
+          `-notifier.url=http://alertmanager:${PORTS.alertmanager}`,
+          // Alert state is written to the store and read back on start, so a
+          // restart does not reset the `for` clocks (36 hours for backups).
+          `-remoteWrite.url=http://victoriametrics:${PORTS.victoriametrics}`,
+          `-remoteRead.url=http://victoriametrics:${PORTS.victoriametrics}`,
+          `-evaluationInterval=${settings.evaluationIntervalSeconds}s`,
+          `-httpListenAddr=:${PORTS.vmalert}`,
+          `-external.url=${externalURL("metrics")}`,
+          `-external.label=environment=${input.environment}`,
+        ],
+        healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.vmalert}/health`]),
+        memoryMb: memory("vmalert"),
+        // It keeps nothing on disk, so it runs as nobody.
+        user: "65534",
+        waivers: [UPLOAD_WAIVER("its rule file")],
+        dependsOn: ["victoriametrics", "alertmanager"],
+        metrics: { port: PORTS.vmalert, path: "/metrics" },
+      }),
+    );
+  } else {
+    stack.push(
+      service({
+        name: "prometheus",
+        description: "Prometheus: scrapes, stores and evaluates the alert rules",
+        role: "monitoring",
+        image: image("prometheus"),
+        // It scrapes the services' own endpoints, so it joins their networks.
+        networks: reachingNetworks(input.services.filter((other) => other.metrics), net.monitoring),
+        ports: [publish("prometheus", PORTS.prometheus)],
+        command: [
+          "--config.file=/etc/prometheus/prometheus.yml",
+          "--storage.tsdb.path=/prometheus",
+          `--storage.tsdb.retention.time=${settings.retentionDays}d`,
+          `--web.external-url=${externalURL("metrics")}`,
+        ],
+        volumes: [{ volume: "data", target: "/prometheus" }],
+        healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.prometheus}/-/healthy`]),
+        memoryMb: memory("prometheus"),
+        user: "65534",
+        waivers: [UPLOAD_WAIVER("its configuration and rule file")],
+        dependsOn: ["alertmanager"],
+        metrics: { port: PORTS.prometheus, path: "/metrics" },
+      }),
+    );
+  }
+  stack.push(
+    service({
+      name: "alertmanager",
+      description: "Alertmanager: groups alerts and sends them to the stack's receivers",
+      role: "monitoring",
+      image: image("alertmanager"),
+      // It sends email and webhooks, so it needs the network with a route out.
+      networks: [net.monitoring, net.egress],
+      ports: [publish("alertmanager", PORTS.alertmanager)],
+      command: [
+        `--config.file=${ALERTMANAGER_CONFIG_PATH}`,
+        "--storage.path=/alertmanager",
+        `--web.listen-address=:${PORTS.alertmanager}`,
+        `--web.external-url=${externalURL("alerts")}`,
+        // A single instance: no gossip port to open.
+        "--cluster.listen-address=",
+      ],
+      files: [{ path: ALERTMANAGER_CONFIG_PATH, content: alertmanager.content }],
+      volumes: [{ volume: "data", target: "/alertmanager" }],
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.alertmanager}/-/healthy`]),
+      memoryMb: memory("alertmanager"),
+      // The image's nobody owns /alertmanager, which a new volume inherits.
+      user: "65534",
+      waivers: [UPLOAD_WAIVER("its configuration and the receivers' credential files")],
+      metrics: { port: PORTS.alertmanager, path: "/metrics" },
+    }),
+    service({
+      name: "loki",
+      description: "Loki log store",
+      role: "monitoring",
+      image: image("loki"),
+      networks: [net.monitoring],
+      ports: [publish("loki", PORTS.loki)],
+      command: ["-config.file=/etc/loki/local-config.yaml"],
+      volumes: [{ volume: "data", target: "/loki" }],
+      user: "10001",
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.loki}/ready`], 30),
+      memoryMb: memory("loki"),
+      // Every path of the packaged config is under /loki, the volume.
+      readOnlyRootFilesystem: true,
+      tmpfs: ["/tmp"],
+      metrics: { port: PORTS.loki, path: "/metrics" },
+    }),
+  );
+
+  const others = input.services;
+  const exporterServices = design.agent === "exporters" ? exporterContainers(others, design, memory, image) : [];
+  stack.push(...exporterServices);
+  if (design.agent === "alloy") stack.push(alloyService(others, design, memory("alloy"), image("alloy")));
+  else stack.push(promtailService(design, memory("promtail"), image("promtail")));
+
+  const grafanaIndex = stack.length;
+  stack.push(
+    service({
+      name: "grafana",
+      description: `Grafana dashboards over ${design.store === "victoriametrics" ? "VictoriaMetrics" : "Prometheus"} and Loki`,
+      role: "monitoring",
+      image: image("grafana"),
+      networks: [net.frontend, net.monitoring],
+      ports: [publish("grafana", PORTS.grafana)],
+      env: {
+        GF_SECURITY_ADMIN_USER: "admin",
+        GF_SECURITY_ADMIN_PASSWORD: { secret: GRAFANA_ADMIN_PASSWORD_SECRET },
+        GF_SERVER_ROOT_URL: externalURL("grafana"),
+        GF_USERS_ALLOW_SIGN_UP: "false",
+        GF_AUTH_ANONYMOUS_ENABLED: "false",
+        GF_ANALYTICS_REPORTING_ENABLED: "false",
+      },
+      volumes: [{ volume: "data", target: "/var/lib/grafana" }],
+      user: "472",
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.grafana}/api/health`], 30),
+      memoryMb: memory("grafana"),
+      waivers: [UPLOAD_WAIVER("its datasources and dashboards")],
+      dependsOn: [store.name, "loki"],
+      metrics: { port: PORTS.grafana, path: "/metrics" },
+    }),
+  );
+
+  const everything = [...others, ...stack];
+  const routes: RouteTarget[] = input.routes.map((route) => ({ hostname: `${route.subdomain}.${input.domain}`, service: route.service, port: route.port, basicAuth: route.basicAuth === true }));
+  const targets = monitoringTargets(everything, routes);
+  const ingress = everything.find((candidate) => candidate.role === "ingress")?.name;
+  const ruleGroups = alertRules({
+    thresholds: settings.thresholds,
+    evaluationIntervalSeconds: settings.evaluationIntervalSeconds,
+    jobs: targets.jobs,
+    probes: targets.probes,
+    containers: everything.map((candidate) => ({ service: candidate.name, container: input.containerName(candidate.name) })),
+    ...(ingress ? { ingress } : {}),
+  });
+  const rules = ruleFile(ruleGroups);
+  const containerPattern = everything.map((candidate) => input.containerName(candidate.name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+
+  const datasources: Datasource[] = [
+    { uid: "metrics", name: design.store === "victoriametrics" ? "VictoriaMetrics" : "Prometheus", type: "prometheus", url: `http://${store.name}:${store.port}` },
+    { uid: "logs", name: "Loki", type: "loki", url: `http://loki:${PORTS.loki}` },
+    { uid: "alertmanager", name: "Alertmanager", type: "alertmanager", url: `http://alertmanager:${PORTS.alertmanager}` },
+  ];
+  const boards = dashboards({
+    metrics: "metrics",
+    logs: "logs",
+    postgres: targets.jobs.some((job) => job.exporter === "postgres"),
+    redis: targets.jobs.some((job) => job.exporter === "redis"),
+    routes: targets.probes.some((probe) => probe.job === "routes"),
+    containerPattern,
+  });
+  const grafana = stack[grafanaIndex]!;
+  stack[grafanaIndex] = {
+    ...grafana,
+    files: [
+      { path: `${GRAFANA_PROVISIONING_DIR}/datasources/platform.yaml`, content: datasourcesFile(datasources, settings.scrapeIntervalSeconds) },
+      { path: `${GRAFANA_PROVISIONING_DIR}/dashboards/platform.yaml`, content: dashboardProvidersFile() },
+      ...boards.map((board) => ({ path: `${GRAFANA_DASHBOARDS_DIR}/${board.uid}.json`, content: dashboardJSON(board, datasources) })),
+    ],
+  };
+
+  const withFiles = (name: string, files: ServiceSpec["files"]) => {
+    const index = stack.findIndex((candidate) => candidate.name === name);
+    stack[index] = { ...stack[index]!, files: [...stack[index]!.files, ...files] };
+  };
+  if (design.store === "victoriametrics") withFiles("vmalert", [{ path: RULES_PATH.victoriametrics, content: rules }]);
+  const blackbox = blackboxConfig(targets.modules);
+  if (design.agent === "alloy") {
+    withFiles("alloy", [
+      {
+        path: ALLOY_CONFIG_PATH,
+        content: alloyConfig({
+          jobs: targets.jobs,
+          probes: targets.probes,
+          scrapeIntervalSeconds: settings.scrapeIntervalSeconds,
+          hostname: input.hostname,
+          lokiPushURL: `http://loki:${PORTS.loki}/loki/api/v1/push`,
+          remoteWriteURL: design.store === "victoriametrics" ? `http://victoriametrics:${PORTS.victoriametrics}/api/v1/write` : `http://prometheus:${PORTS.prometheus}/api/v1/write`,
+          textfileDirectory: TEXTFILE_DIR,
+          containerPattern,
+        }),
+      },
+      { path: BLACKBOX_CONFIG_PATH, content: blackbox },
+    ]);
+  } else {
+    withFiles("blackbox-exporter", [{ path: "/etc/blackbox_exporter/config.yml", content: blackbox }]);
+  }
+  if (design.store === "prometheus") {
+    withFiles("prometheus", [
+      { path: RULES_PATH.prometheus, content: rules },
+      { path: "/etc/prometheus/prometheus.yml", content: scrapeConfig({ design, settings, environment: input.environment, jobs: targets.jobs, probes: targets.probes }) },
+    ]);
+  }
+
+  const scraper = design.agent === "alloy" ? stack.find((candidate) => candidate.name === "alloy")! : stack.find((candidate) => candidate.name === "prometheus")!;
+  const problems = reachProblems(scraper, design.agent === "alloy" ? scraper : stack.find((candidate) => candidate.name === "blackbox-exporter")!, targets.jobs, targets.probes, everything);
+  if (problems.length > 0) throw new Error(`monitoring: ${problems.join("; ")}`);
+
+  return {
+    services: stack,
+    plan: {
+      store: design.store,
+      agent: design.agent,
+      services: stack.map((candidate) => candidate.name),
+      scrapeIntervalSeconds: settings.scrapeIntervalSeconds,
+      evaluationIntervalSeconds: settings.evaluationIntervalSeconds,
+      jobs: targets.jobs,
+      probes: targets.probes,
+      ruleGroups,
+      admin: admin.map((ui) => ({
+        ui: ui.ui,
+        service: ui.service,
+        access: settings.adminAccess === "caddy" ? `${routed(ui.ui)} (basic_auth as ${settings.adminUser})` : `127.0.0.1:${ui.port} (SSH tunnel)`,
+      })),
+      notifies: alertmanager.notifies,
+      secretFiles: alertmanager.secretFiles.map((file) => ({ ...file, service: "alertmanager" })),
+      datasources,
+    },
+  };
+}
+
+/**
+ * The scrape configuration in Prometheus's format. The exporters design runs
+ * it; for the Alloy design it is the same jobs as Alloy scrapes them, with
+ * the built-in exporters at their Alloy endpoints, so promtool checks them.
+ */
+export function scrapeConfig(input: { design: MonitoringDesign; settings: MonitoringSettings; environment: string; jobs: readonly ScrapeJob[]; probes: readonly Probe[] }): string {
+  const exporterAddress = (job: ScrapeJob): string => {
+    if (input.design.agent === "alloy") return `alloy:${ALLOY_PORT}`;
+    switch (job.exporter) {
+      case "node":
+        return `node-exporter:${PORTS.node}`;
+      case "cadvisor":
+        return `cadvisor:${PORTS.cadvisor}`;
+      default:
+        return `${job.service}-exporter:${PORTS[job.exporter as "postgres" | "redis" | "nginx"]}`;
+    }
+  };
+  return prometheusConfig({
+    jobs: input.jobs,
+    probes: input.probes,
+    scrapeIntervalSeconds: input.settings.scrapeIntervalSeconds,
+    evaluationIntervalSeconds: input.settings.evaluationIntervalSeconds,
+    environment: input.environment,
+    ruleFiles: [input.design.store === "victoriametrics" ? RULES_PATH.victoriametrics : RULES_PATH.prometheus],
+    alertmanager: `alertmanager:${PORTS.alertmanager}`,
+    blackbox: input.design.agent === "alloy" ? `alloy:${ALLOY_PORT}` : `blackbox-exporter:${PORTS.blackbox}`,
+    addressOf: (job) => (job.kind === "endpoint" ? job.address : exporterAddress(job)),
+  });
+}
+
+function alloyService(others: readonly ServiceSpec[], design: MonitoringDesign, memoryMb: number, image: ServiceSpec["image"]): ServiceSpec {
+  const env: Record<string, EnvValue> = {};
+  for (const other of others) {
+    const exporter = other.exporter;
+    if (exporter?.kind === "postgres") {
+      env[EXPORTER_VARIABLES.postgres] = { secretTemplate: `postgresql://${exporter.user}:{{${exporter.passwordSecret}}}@${other.name}:${other.ports[0]?.container ?? 5432}/${exporter.database}?sslmode=disable` };
+    }
+    if (exporter?.kind === "redis" && exporter.passwordSecret) env[EXPORTER_VARIABLES.redis] = { secret: exporter.passwordSecret };
+  }
+  return service({
+    name: "alloy",
+    description: "Grafana Alloy: container logs to Loki; host, container, database and probe metrics to the store",
+    role: "monitoring",
+    image,
+    networks: [...design.networks.agent],
+    ports: [{ container: ALLOY_PORT }],
+    command: ["run", `--server.http.listen-addr=0.0.0.0:${ALLOY_PORT}`, "--storage.path=/var/lib/alloy/data", ALLOY_CONFIG_PATH],
+    env,
+    volumes: [{ volume: "data", target: "/var/lib/alloy/data" }],
+    binds: [
+      // Reading container logs and cAdvisor's container list (C3 allow-list: log shipper, cAdvisor).
+      { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
+      { hostPath: "/proc", target: HOST_MOUNTS.proc, readOnly: true },
+      { hostPath: "/sys", target: HOST_MOUNTS.sys, readOnly: true },
+      { hostPath: "/", target: HOST_MOUNTS.root, readOnly: true },
+    ],
+    waivers: [
+      UPLOAD_WAIVER("its configuration"),
+      { rule: "C9", reason: "it reads the Docker socket (root:docker 0660) and the docker group's id differs from host to host; as root it needs no capability for that" },
+      {
+        rule: "C3",
+        reason:
+          "node-exporter's filesystem collector needs the host's root, read-only, to report free disk on every mount (seed 000's 20 GB alert) and to read the backup job's textfile metrics (B9); Alloy runs with every capability dropped and no-new-privileges",
+      },
+    ],
+    healthcheck: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${ALLOY_PORT}'`]),
+    memoryMb,
+    dependsOn: [storeService(design).name, "loki"],
+    metrics: { port: ALLOY_PORT, path: "/metrics" },
+  });
+}
+
+function promtailService(design: MonitoringDesign, memoryMb: number, image: ServiceSpec["image"]): ServiceSpec {
+  const config = [
+    "server:",
+    `  http_listen_port: ${PORTS.promtail}`,
+    "positions:",
+    "  filename: /var/lib/promtail/positions.yaml",
+    "clients:",
+    `  - url: http://loki:${PORTS.loki}/loki/api/v1/push`,
+    "scrape_configs:",
+    "  - job_name: containers",
+    "    docker_sd_configs:",
+    "      - host: unix:///var/run/docker.sock",
+    "    relabel_configs:",
+    "      - source_labels: [__meta_docker_container_name]",
+    "        regex: /(.*)",
+    "        target_label: container",
+    "      - source_labels: [__meta_docker_container_label_infra_service]",
+    "        target_label: service",
+    "",
+  ].join("\n");
+  return service({
+    name: "promtail",
+    description: "Promtail: ships container logs to Loki",
+    role: "monitoring",
+    image,
+    networks: [design.networks.monitoring],
+    ports: [{ container: PORTS.promtail }],
+    command: ["-config.file=/etc/promtail/config.yml"],
+    files: [{ path: "/etc/promtail/config.yml", content: config }],
+    volumes: [{ volume: "positions", target: "/var/lib/promtail" }],
+    binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }],
+    waivers: [UPLOAD_WAIVER("its configuration")],
+    healthcheck: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${PORTS.promtail}'`]),
+    memoryMb,
+    dependsOn: ["loki"],
+    metrics: { port: PORTS.promtail, path: "/metrics" },
+  });
+}
+
+/** One container per exporter, each on the monitoring network and on the network of what it reads. */
+function exporterContainers(others: readonly ServiceSpec[], design: MonitoringDesign, memory: (part: MonitoringPart) => number, image: (part: MonitoringPart) => ServiceSpec["image"]): ServiceSpec[] {
+  const monitoring = design.networks.monitoring;
+  const list: ServiceSpec[] = [
+    service({
+      name: "node-exporter",
+      description: "node-exporter: the host's CPU, memory, disks and the backup job's textfile metrics",
+      role: "monitoring",
+      image: image("node-exporter"),
+      networks: [monitoring],
+      ports: [{ container: PORTS.node }],
+      command: [`--path.procfs=${HOST_MOUNTS.proc}`, `--path.sysfs=${HOST_MOUNTS.sys}`, `--path.rootfs=${HOST_MOUNTS.root}`, `--collector.textfile.directory=${HOST_MOUNTS.root}${TEXTFILE_DIR}`],
+      binds: [
+        { hostPath: "/proc", target: HOST_MOUNTS.proc, readOnly: true },
+        { hostPath: "/sys", target: HOST_MOUNTS.sys, readOnly: true },
+        { hostPath: "/", target: HOST_MOUNTS.root, readOnly: true },
+      ],
+      waivers: [{ rule: "C3", reason: "the filesystem collector needs the host's root, read-only, to report free disk on every mount and to read the backup job's textfile metrics" }],
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.node}/metrics`]),
+      memoryMb: memory("node-exporter"),
+      readOnlyRootFilesystem: true,
+      user: "65534",
+    }),
+    service({
+      name: "cadvisor",
+      description: "cAdvisor: per-container CPU, memory and restarts",
+      role: "monitoring",
+      image: image("cadvisor"),
+      networks: [monitoring],
+      ports: [{ container: PORTS.cadvisor }],
+      command: ["--docker_only=true", "--housekeeping_interval=15s", "--disable_metrics=disk,diskIO,tcp,udp,percpu,sched,process,hugetlb,referenced_memory,cpu_topology,resctrl"],
+      binds: [
+        { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
+        { hostPath: "/sys", target: "/sys", readOnly: true },
+        { hostPath: "/var/lib/docker/image", target: "/var/lib/docker/image", readOnly: true },
+      ],
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.cadvisor}/healthz`]),
+      memoryMb: memory("cadvisor"),
+      readOnlyRootFilesystem: true,
+    }),
+  ];
+  for (const other of others) {
+    const exporter = other.exporter;
+    if (!exporter) continue;
+    const networks = [monitoring, ...other.networks.filter((network) => network !== monitoring).slice(0, 1)];
+    const port = other.ports[0]?.container;
+    if (exporter.kind === "postgres") {
+      list.push(
+        service({
+          name: `${other.name}-exporter`,
+          description: `postgres_exporter for ${other.name}`,
+          role: "monitoring",
+          image: image("postgres-exporter"),
+          networks,
+          ports: [{ container: PORTS.postgres }],
+          env: { DATA_SOURCE_NAME: { secretTemplate: `postgresql://${exporter.user}:{{${exporter.passwordSecret}}}@${other.name}:${port ?? 5432}/${exporter.database}?sslmode=disable` } },
+          healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.postgres}/metrics`]),
+          memoryMb: memory("postgres-exporter"),
+          readOnlyRootFilesystem: true,
+          dependsOn: [other.name],
+        }),
+      );
+    } else if (exporter.kind === "redis") {
+      list.push(
+        service({
+          name: `${other.name}-exporter`,
+          description: `redis_exporter for ${other.name}`,
+          role: "monitoring",
+          image: image("redis-exporter"),
+          networks,
+          ports: [{ container: PORTS.redis }],
+          env: { REDIS_ADDR: `redis://${other.name}:${port ?? 6379}`, ...(exporter.passwordSecret ? { REDIS_PASSWORD: { secret: exporter.passwordSecret } } : {}) },
+          healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.redis}/health`]),
+          memoryMb: memory("redis-exporter"),
+          readOnlyRootFilesystem: true,
+          dependsOn: [other.name],
+        }),
+      );
+    } else {
+      list.push(
+        service({
+          name: `${other.name}-exporter`,
+          description: `nginx-prometheus-exporter for ${other.name}`,
+          role: "monitoring",
+          image: image("nginx-exporter"),
+          networks,
+          ports: [{ container: PORTS.nginx }],
+          command: [`--nginx.scrape-uri=http://${other.name}:${exporter.statusPort}${exporter.statusPath}`],
+          healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.nginx}/metrics`]),
+          memoryMb: memory("nginx-exporter"),
+          readOnlyRootFilesystem: true,
+          dependsOn: [other.name],
+        }),
+      );
+    }
+  }
+  list.push(
+    service({
+      name: "blackbox-exporter",
+      description: "blackbox_exporter: probes the routes (uptime, TLS expiry) and every service's port",
+      role: "monitoring",
+      image: image("blackbox-exporter"),
+      networks: reachingNetworks(others.filter((other) => other.ports.length > 0), monitoring),
+      ports: [{ container: PORTS.blackbox }],
+      command: ["--config.file=/etc/blackbox_exporter/config.yml"],
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.blackbox}/-/healthy`]),
+      memoryMb: memory("blackbox-exporter"),
+      waivers: [UPLOAD_WAIVER("its module configuration")],
+    }),
+  );
+  return list;
+}
+
+/** The monitoring network plus one network of each service not already reachable. */
+function reachingNetworks(targets: readonly ServiceSpec[], monitoring: string): string[] {
+  const networks = [monitoring];
+  for (const target of targets) {
+    if (!target.networks.some((network) => networks.includes(network)) && target.networks[0]) networks.push(target.networks[0]);
+  }
+  return networks;
+}
+
+/** Every target must share a network with whoever scrapes or probes it. */
+function reachProblems(scraper: ServiceSpec, prober: ServiceSpec, jobs: readonly ScrapeJob[], probes: readonly Probe[], services: readonly ServiceSpec[]): string[] {
+  const problems: string[] = [];
+  const shares = (from: ServiceSpec, name: string) => {
+    const target = services.find((candidate) => candidate.name === name);
+    return target !== undefined && (target.name === from.name || target.networks.some((network) => from.networks.includes(network)));
+  };
+  for (const job of jobs) {
+    if (job.kind !== "endpoint") continue;
+    if (!shares(scraper, job.service)) problems.push(`${scraper.name} cannot reach ${job.address} to scrape it: they share no network`);
+  }
+  for (const probe of probes) {
+    const host = probe.job === "routes" ? new URL(probe.target).hostname : probe.target.split(":")[0]!;
+    if (!shares(prober, host)) problems.push(`${prober.name} cannot reach ${probe.target} to probe it: they share no network`);
+  }
+  return problems;
+}

@@ -1,0 +1,57 @@
+import { stringify } from "yaml";
+import { duration } from "./alert-rules";
+import type { Probe, ScrapeJob } from "./targets";
+
+/**
+ * Prometheus's configuration, rendered from the same ScrapeJob and Probe
+ * lists as Alloy's. The exporters design runs it as is; `promtool check
+ * config` reads it for every design.
+ */
+export interface PrometheusConfigInput {
+  readonly jobs: readonly ScrapeJob[];
+  readonly probes: readonly Probe[];
+  readonly scrapeIntervalSeconds: number;
+  readonly evaluationIntervalSeconds: number;
+  readonly environment: string;
+  readonly ruleFiles: readonly string[];
+  /** `host:port` of Alertmanager. */
+  readonly alertmanager: string;
+  /** `host:port` of the blackbox exporter the probes go through. */
+  readonly blackbox: string;
+  /** `host:port` the scraper dials for a job; an exporter's own container in the exporters design. */
+  readonly addressOf: (job: ScrapeJob) => string;
+}
+
+export function prometheusConfig(input: PrometheusConfigInput): string {
+  const scrapeConfigs: Record<string, unknown>[] = input.jobs.map((job) => ({
+    job_name: job.job,
+    metrics_path: job.metricsPath,
+    static_configs: [{ targets: [input.addressOf(job)], labels: { instance: job.service } }],
+  }));
+  for (const kind of ["routes", "services"] as const) {
+    const probes = input.probes.filter((probe) => probe.job === kind);
+    if (probes.length === 0) continue;
+    scrapeConfigs.push({
+      job_name: kind,
+      metrics_path: "/probe",
+      // One static group per probe: its module and instance travel as labels,
+      // and the relabeling below turns the address into the probed target.
+      static_configs: probes.map((probe) => ({ targets: [probe.target], labels: { __param_module: probe.module, instance: probe.name } })),
+      relabel_configs: [
+        { source_labels: ["__address__"], target_label: "__param_target" },
+        { target_label: "__address__", replacement: input.blackbox },
+      ],
+    });
+  }
+  const document = {
+    global: {
+      scrape_interval: duration(input.scrapeIntervalSeconds),
+      evaluation_interval: duration(input.evaluationIntervalSeconds),
+      external_labels: { environment: input.environment },
+    },
+    rule_files: [...input.ruleFiles],
+    alerting: { alertmanagers: [{ static_configs: [{ targets: [input.alertmanager] }] }] },
+    scrape_configs: scrapeConfigs,
+  };
+  return stringify(document, { lineWidth: 0 });
+}

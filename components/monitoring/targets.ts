@@ -1,0 +1,116 @@
+import type { ServiceSpec } from "../container/service-spec";
+import type { ExporterKind } from "./exporter-spec";
+
+/**
+ * What the monitoring stack watches, derived from the services and routes
+ * alone: a service is scraped because it declares `metrics`, gets an exporter
+ * because it declares `exporter`, and is probed because it listens on a port
+ * or is routed. Nothing here is listed by hand.
+ */
+
+export type HostExporter = "node" | "cadvisor";
+
+export interface ScrapeJob {
+  /** The `job` label its series carry. */
+  readonly job: string;
+  /** `endpoint`: the service's own /metrics; `exporter`: an exporter that speaks for it. */
+  readonly kind: "endpoint" | "exporter";
+  /** The service it reports on; `host` for the machine itself. */
+  readonly service: string;
+  readonly exporter?: ExporterKind | HostExporter;
+  /** `host:port` the scraper dials; for an exporter, the service the exporter reads. */
+  readonly address: string;
+  readonly metricsPath: string;
+}
+
+export interface HTTPProbeModule {
+  readonly name: string;
+  readonly prober: "http";
+  /** Name the ingress serves: sent as Host and as the TLS server name, so the origin certificate is the one checked. */
+  readonly hostname: string;
+  /** Admin routes answer 401 to a probe without credentials, and that is them working. */
+  readonly validStatusCodes: readonly number[];
+}
+
+export interface TCPProbeModule {
+  readonly name: string;
+  readonly prober: "tcp";
+}
+
+export type ProbeModule = HTTPProbeModule | TCPProbeModule;
+
+export interface Probe {
+  /** `routes`: every public name through the ingress (uptime, TLS expiry); `services`: every port a container listens on. */
+  readonly job: "routes" | "services";
+  /** The route's host name or the service's name; the `instance` label of its series. */
+  readonly name: string;
+  readonly service: string;
+  /** URL or `host:port` the prober connects to. */
+  readonly target: string;
+  readonly module: string;
+}
+
+export interface RouteTarget {
+  readonly hostname: string;
+  readonly service: string;
+  readonly port: number;
+  readonly basicAuth: boolean;
+}
+
+export interface Targets {
+  readonly jobs: readonly ScrapeJob[];
+  readonly probes: readonly Probe[];
+  readonly modules: readonly ProbeModule[];
+}
+
+/** The TCP module every service-port probe uses. */
+export const TCP_MODULE: TCPProbeModule = { name: "tcp_connect", prober: "tcp" };
+
+export function monitoringTargets(services: readonly ServiceSpec[], routes: readonly RouteTarget[]): Targets {
+  const jobs: ScrapeJob[] = [
+    { job: "node", kind: "exporter", service: "host", exporter: "node", address: "host", metricsPath: "/metrics" },
+    { job: "cadvisor", kind: "exporter", service: "host", exporter: "cadvisor", address: "host", metricsPath: "/metrics" },
+  ];
+  for (const service of services) {
+    if (service.metrics) {
+      jobs.push({ job: service.name, kind: "endpoint", service: service.name, address: `${service.name}:${service.metrics.port}`, metricsPath: service.metrics.path });
+    }
+    if (service.exporter) {
+      const port = service.exporter.kind === "nginx" ? service.exporter.statusPort : firstPort(service);
+      jobs.push({ job: `${service.exporter.kind}-exporter`, kind: "exporter", service: service.name, exporter: service.exporter.kind, address: `${service.name}:${port}`, metricsPath: "/metrics" });
+    }
+  }
+
+  const probes: Probe[] = [];
+  const modules: ProbeModule[] = [];
+  const ingress = services.find((service) => service.role === "ingress");
+  const httpsPort = ingress?.ports.find((port) => port.container === 443);
+  if (ingress && httpsPort) {
+    for (const route of [...routes].sort((a, b) => a.hostname.localeCompare(b.hostname))) {
+      const module: HTTPProbeModule = {
+        name: `route_${route.hostname.split(".")[0]!.replace(/[^a-z0-9]/g, "_")}`,
+        prober: "http",
+        hostname: route.hostname,
+        validStatusCodes: route.basicAuth ? [401] : [],
+      };
+      modules.push(module);
+      // The ingress is probed from inside, by its service name, with the
+      // route's name as Host and SNI: the monitoring networks have no route
+      // out, and the origin certificate is the one this stack renews.
+      probes.push({ job: "routes", name: route.hostname, service: route.service, target: `https://${ingress.name}:${httpsPort.container}/`, module: module.name });
+    }
+  }
+  for (const service of services) {
+    const port = service.ports[0];
+    if (!port || (port.protocol ?? "tcp") !== "tcp") continue;
+    probes.push({ job: "services", name: service.name, service: service.name, target: `${service.name}:${port.container}`, module: TCP_MODULE.name });
+  }
+  if (probes.some((probe) => probe.job === "services")) modules.push(TCP_MODULE);
+  return { jobs, probes, modules };
+}
+
+function firstPort(service: ServiceSpec): number {
+  const port = service.ports[0];
+  if (!port) throw new Error(`${service.name} declares an exporter but listens on no port`);
+  return port.container;
+}

@@ -1,0 +1,266 @@
+import { stringify } from "yaml";
+import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
+import type { NetworkSpec } from "../../components/container/network-spec";
+import { MONITORING_IMAGES } from "../../components/monitoring/design";
+import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
+import { traefikServiceSpec } from "../../components/ingress/traefik-spec";
+import { TRAEFIK_METRICS_PORT } from "../../components/ingress/traefik-config";
+import type { Blueprint, MemoryProfile, PlatformSpec, RouteSpec } from "./blueprint";
+
+/**
+ * The AI video platform of seed 000: Supabase (PostgreSQL 17 with pgvector,
+ * PostgREST, Kong on 54321, Studio), the Manim and Revideo renderers, four
+ * AI services, and Prometheus, Grafana, node-exporter and cAdvisor, behind
+ * Traefik. The audit's gaps are closed: the database is dumped nightly to S3,
+ * the firewall opens only 80/443 and SSH, Prometheus alerts through
+ * Alertmanager with a blackbox uptime probe, logs rotate (every container),
+ * Kong answers on 54321, and Grafana's admin password is a secret.
+ *
+ * Coolify is left out on purpose: this program now does its job (deploying
+ * the containers, running the proxy), and Coolify needs the Docker socket
+ * read-write (C3). The external APIs (A4F, RevenueCat) are configured by
+ * their keys, never created.
+ */
+
+const POSTGRES_PASSWORD = "infra:postgresPassword";
+const JWT_SECRET = "infra:supabaseJwtSecret";
+const ANON_KEY = "infra:supabaseAnonKey";
+const SERVICE_KEY = "infra:supabaseServiceKey";
+const GRAFANA_ADMIN_PASSWORD = "infra:grafanaAdminPassword";
+const A4F_API_KEY = "infra:a4fApiKey";
+const REVENUECAT_API_KEY = "infra:revenuecatApiKey";
+
+/** Seed 000's port map (the audit's corrected one: Kong on 54321, not 8001). */
+export const AI_VIDEO_PORTS: Readonly<Record<string, number>> = {
+  studio: 3000,
+  kong: 54321,
+  manim: 5000,
+  revideo: 5001,
+  "document-retriever": 8101,
+  "search-proxy": 8102,
+  "video-orchestrator": 8103,
+  "notes-generator": 8104,
+  grafana: 3001,
+  prometheus: 9090,
+  "node-exporter": 9100,
+  cadvisor: 8085,
+};
+
+/** Seed 000 gives no limits; these leave room for two renders at once on a 16 GB host. */
+const SEED_MEMORY_MB: Readonly<Record<string, number>> = {
+  traefik: 128, postgres: 1024, rest: 128, kong: 256, meta: 128, studio: 256, manim: 2048, revideo: 2048,
+  "document-retriever": 512, "search-proxy": 128, "video-orchestrator": 512, "notes-generator": 512,
+  prometheus: 384, alertmanager: 48, grafana: 192, "node-exporter": 32, cadvisor: 96, "blackbox-exporter": 32,
+};
+const COMPACT_MEMORY_MB: Readonly<Record<string, number>> = {
+  traefik: 64, postgres: 384, rest: 48, kong: 128, meta: 64, studio: 128, manim: 512, revideo: 512,
+  "document-retriever": 192, "search-proxy": 48, "video-orchestrator": 128, "notes-generator": 128,
+  prometheus: 192, alertmanager: 32, grafana: 96, "node-exporter": 16, cadvisor: 64, "blackbox-exporter": 16,
+};
+
+export const AI_VIDEO_NETWORKS: readonly NetworkSpec[] = [
+  { key: "egress", subnet: "172.27.4.0/24", internal: false, purpose: "Traefik, and the AI services that call A4F, RevenueCat and the web" },
+  { key: "backend", subnet: "172.27.2.0/24", internal: true, purpose: "Supabase and the renderers; no route out" },
+  { key: "monitoring", subnet: "172.27.3.0/24", internal: true, purpose: "Prometheus, Alertmanager, Grafana and exporters" },
+];
+
+export const AI_VIDEO_ROUTES: readonly RouteSpec[] = [
+  { subdomain: "api", service: "kong", port: 54321 },
+  { subdomain: "studio", service: "studio", port: 3000 },
+  { subdomain: "grafana", service: "grafana", port: 3001 },
+];
+
+function prometheusConfig(): string {
+  return stringify({
+    global: { scrape_interval: "15s", evaluation_interval: "30s" },
+    alerting: { alertmanagers: [{ static_configs: [{ targets: ["alertmanager:9093"] }] }] },
+    rule_files: ["/etc/prometheus/rules.yml"],
+    scrape_configs: [
+      { job_name: "node", static_configs: [{ targets: ["node-exporter:9100"] }] },
+      { job_name: "cadvisor", static_configs: [{ targets: ["cadvisor:8085"] }] },
+      // The request counts HighErrorRate is computed from: every public request passes Traefik.
+      { job_name: "traefik", static_configs: [{ targets: [`traefik:${TRAEFIK_METRICS_PORT}`] }] },
+      {
+        // The audit: "No uptime monitoring (Blackbox Exporter missing)".
+        job_name: "uptime",
+        metrics_path: "/probe",
+        params: { module: ["tcp_connect"] },
+        static_configs: [{ targets: Object.entries(AI_VIDEO_PORTS).filter(([name]) => !["node-exporter", "cadvisor", "prometheus"].includes(name)).map(([name, port]) => `${name}:${port}`) }],
+        relabel_configs: [
+          { source_labels: ["__address__"], target_label: "__param_target" },
+          { source_labels: ["__param_target"], target_label: "instance" },
+          { target_label: "__address__", replacement: "blackbox-exporter:9115" },
+        ],
+      },
+    ],
+  }, { lineWidth: 0 });
+}
+
+/**
+ * The audit's three alerts: disk below 20 GB, a service down, a high error
+ * rate (seed 000, next steps 3). node-exporter runs with --path.rootfs=/host
+ * and strips that prefix, so the host's root filesystem is mountpoint "/".
+ * The error rate is Traefik's: Kong exports no metrics here, and every public
+ * request, Kong's included, passes Traefik's websecure entry point.
+ */
+export function aiVideoAlertRules(): string {
+  const requests = (filter: string) => `sum(rate(traefik_entrypoint_requests_total{entrypoint="websecure"${filter}}[5m]))`;
+  return stringify({
+    groups: [{
+      name: "audit",
+      rules: [
+        { alert: "DiskSpaceLow", expr: 'node_filesystem_avail_bytes{mountpoint="/"} < 20e9', for: "10m", labels: { severity: "warning" } },
+        { alert: "ServiceDown", expr: 'probe_success{job="uptime"} == 0', for: "2m", labels: { severity: "critical" } },
+        { alert: "HighErrorRate", expr: `${requests(',code=~"5.."')} / ${requests("")} > 0.05`, for: "5m", labels: { severity: "warning" } },
+      ],
+    }],
+  }, { lineWidth: 0 });
+}
+
+const uploaded = (what: string) => ({ rule: "C6", reason: `${what} is uploaded before start, and Docker refuses uploads into a read-only root filesystem` });
+const ownImage = { rule: "C6", reason: "the platform's own images write caches and render output where their Dockerfiles put them; a read-only root needs those paths mapped first" };
+
+function services(domain: string, profile: MemoryProfile): ServiceSpec[] {
+  const memory = (name: string) => (profile === "compact" ? COMPACT_MEMORY_MB : SEED_MEMORY_MB)[name]!;
+  const port = (name: string) => ({ container: AI_VIDEO_PORTS[name]! });
+  const app = (name: string, description: string, networks: string[], env: ServiceSpec["env"], dependsOn: string[] = []) =>
+    service({
+      name, description, role: "app", networks, env, dependsOn,
+      image: { repository: `ghcr.io/ai-video/${name}`, tag: "1.0.0" },
+      ports: [port(name)],
+      user: "1000",
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${AI_VIDEO_PORTS[name]}/health`], 30),
+      memoryMb: memory(name),
+      waivers: [ownImage],
+    });
+  const databaseURL = { secretTemplate: `postgresql://postgres:{{${POSTGRES_PASSWORD}}}@postgres:5432/postgres` };
+  return [
+    traefikServiceSpec(AI_VIDEO_ROUTES.map((route) => ({ hostname: `${route.subdomain}.${domain}`, service: route.service, port: route.port })), {
+      networks: ["egress", "backend", "monitoring"], memoryMb: memory("traefik"), dependsOn: ["kong", "studio", "grafana"],
+      rateLimitPerMinute: 300, burst: 100, clientIpHeader: "CF-Connecting-IP", trustedIPs: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
+    }),
+    service({
+      name: "postgres", description: "PostgreSQL 17 with pgvector (Supabase's database)", role: "data",
+      image: { repository: "pgvector/pgvector", tag: "0.8.0-pg17" }, networks: ["backend"], ports: [{ container: 5432 }],
+      env: { POSTGRES_USER: "postgres", POSTGRES_PASSWORD: { secret: POSTGRES_PASSWORD }, PGDATA: "/var/lib/postgresql/data/pgdata" },
+      volumes: [{ volume: "data", target: "/var/lib/postgresql/data" }],
+      healthcheck: healthcheck(["CMD-SHELL", "pg_isready -U postgres"]), memoryMb: memory("postgres"),
+      capAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"], readOnlyRootFilesystem: true, tmpfs: ["/var/run/postgresql", "/tmp"],
+      // The audit's first finding: no backups. Nightly pg_dump to S3.
+      backup: { dump: { kind: "postgres", user: "postgres", databases: ["postgres"] } },
+      waivers: [{ rule: "C9", reason: "the official image starts as root to own its data directory, then runs postgres as the postgres user" }],
+    }),
+    service({
+      name: "rest", description: "PostgREST: Supabase's REST API", role: "data", image: { repository: "postgrest/postgrest", tag: "v12.2.3" },
+      networks: ["backend"], ports: [{ container: 3000 }],
+      env: { PGRST_DB_URI: databaseURL, PGRST_DB_SCHEMAS: "public", PGRST_DB_ANON_ROLE: "anon", PGRST_JWT_SECRET: { secret: JWT_SECRET } },
+      user: "1000", readOnlyRootFilesystem: true, healthcheck: healthcheck(["CMD", "postgrest", "--version"]), memoryMb: memory("rest"), dependsOn: ["postgres"],
+    }),
+    service({
+      name: "meta", description: "postgres-meta: the schema API Studio uses", role: "data", image: { repository: "supabase/postgres-meta", tag: "v0.84.2" },
+      networks: ["backend"], ports: [{ container: 8080 }],
+      env: { PG_META_PORT: "8080", PG_META_DB_HOST: "postgres", PG_META_DB_USER: "postgres", PG_META_DB_PASSWORD: { secret: POSTGRES_PASSWORD } },
+      user: "1000", healthcheck: healthcheck(["CMD-SHELL", "node -e \"fetch('http://127.0.0.1:8080/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""]),
+      memoryMb: memory("meta"), dependsOn: ["postgres"], waivers: [ownImage],
+    }),
+    service({
+      name: "kong", description: "Supabase's Kong gateway, on 54321 as the audit found it", role: "app", image: { repository: "kong", tag: "2.8.1" },
+      networks: ["backend", "egress"], ports: [port("kong")],
+      env: { KONG_DATABASE: "off", KONG_PROXY_LISTEN: "0.0.0.0:54321", KONG_DECLARATIVE_CONFIG: "/home/kong/kong.yml", SUPABASE_ANON_KEY: { secret: ANON_KEY }, SUPABASE_SERVICE_KEY: { secret: SERVICE_KEY } },
+      files: [{ path: "/home/kong/kong.yml", content: stringify({ _format_version: "2.1", services: [{ name: "rest", url: "http://rest:3000/", routes: [{ name: "rest", paths: ["/rest/v1/"] }], plugins: [{ name: "cors" }] }] }) }],
+      user: "kong", healthcheck: healthcheck(["CMD", "kong", "health"]), memoryMb: memory("kong"), dependsOn: ["rest"], waivers: [uploaded("kong.yml")],
+    }),
+    service({
+      name: "studio", description: "Supabase Studio: database admin UI", role: "app", image: { repository: "supabase/studio", tag: "20241202-71e5240" },
+      networks: ["backend", "egress"], ports: [port("studio")],
+      env: { STUDIO_PG_META_URL: "http://meta:8080", POSTGRES_PASSWORD: { secret: POSTGRES_PASSWORD }, SUPABASE_URL: "http://kong:54321", SUPABASE_PUBLIC_URL: `https://api.${domain}`, SUPABASE_ANON_KEY: { secret: ANON_KEY }, SUPABASE_SERVICE_KEY: { secret: SERVICE_KEY } },
+      user: "1000", healthcheck: healthcheck(["CMD-SHELL", "node -e \"fetch('http://127.0.0.1:3000/api/profile').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""], 60),
+      memoryMb: memory("studio"), dependsOn: ["meta", "kong"], waivers: [ownImage],
+    }),
+    service({
+      name: "manim", description: "Manim renderer: math animations", role: "app", image: { repository: "manimcommunity/manim", tag: "v0.18.1" },
+      networks: ["backend"], ports: [port("manim")], command: ["python3", "-m", "http.server", "5000", "--directory", "/manim"],
+      volumes: [{ volume: "renders", target: "/manim" }], user: "1000",
+      healthcheck: healthcheck(["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/')"]), memoryMb: memory("manim"), waivers: [ownImage],
+    }),
+    app("revideo", "Revideo renderer: video composition", ["backend"], {}),
+    app("document-retriever", "RAG engine over pgvector", ["backend", "egress"], { DATABASE_URL: databaseURL, A4F_API_KEY: { secret: A4F_API_KEY } }, ["postgres"]),
+    app("search-proxy", "DuckDuckGo search proxy", ["backend", "egress"], {}),
+    app("video-orchestrator", "coordinates rendering, TTS and LLM calls", ["backend", "egress"], { A4F_API_KEY: { secret: A4F_API_KEY }, REVENUECAT_API_KEY: { secret: REVENUECAT_API_KEY }, MANIM_URL: "http://manim:5000", REVIDEO_URL: "http://revideo:5001" }, ["manim", "revideo"]),
+    app("notes-generator", "AI notes synthesis", ["backend", "egress"], { A4F_API_KEY: { secret: A4F_API_KEY }, RETRIEVER_URL: "http://document-retriever:8101" }, ["document-retriever"]),
+    service({
+      name: "prometheus", description: "Prometheus with the audit's alert rules", role: "monitoring", image: MONITORING_IMAGES.prometheus,
+      networks: ["monitoring", "backend"], ports: [port("prometheus")],
+      command: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=30d"],
+      files: [{ path: "/etc/prometheus/prometheus.yml", content: prometheusConfig() }, { path: "/etc/prometheus/rules.yml", content: aiVideoAlertRules() }],
+      volumes: [{ volume: "data", target: "/prometheus" }], user: "65534",
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9090/-/healthy"]), memoryMb: memory("prometheus"), waivers: [uploaded("prometheus.yml")],
+    }),
+    service({
+      name: "alertmanager", description: "Alertmanager: the audit found no alerting", role: "monitoring", image: MONITORING_IMAGES.alertmanager,
+      networks: ["monitoring", "egress"], ports: [{ container: 9093 }],
+      command: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
+      files: [{ path: "/etc/alertmanager/alertmanager.yml", content: stringify({ route: { receiver: "operators", group_by: ["alertname"] }, receivers: [{ name: "operators" }] }) }],
+      volumes: [{ volume: "data", target: "/alertmanager" }], user: "65534",
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9093/-/healthy"]), memoryMb: memory("alertmanager"), waivers: [uploaded("alertmanager.yml")],
+    }),
+    service({
+      name: "blackbox-exporter", description: "blackbox exporter: uptime probes of every service", role: "monitoring", image: MONITORING_IMAGES["blackbox-exporter"],
+      networks: ["monitoring", "backend"], ports: [{ container: 9115 }], user: "65534", readOnlyRootFilesystem: true,
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9115/-/healthy"]), memoryMb: memory("blackbox-exporter"),
+    }),
+    service({
+      name: "grafana", description: "Grafana; the audit's admin/admin123 replaced by a secret", role: "monitoring", image: MONITORING_IMAGES.grafana,
+      networks: ["monitoring", "egress"], ports: [port("grafana")],
+      env: { GF_SERVER_HTTP_PORT: "3001", GF_SECURITY_ADMIN_USER: "admin", GF_SECURITY_ADMIN_PASSWORD: { secret: GRAFANA_ADMIN_PASSWORD }, GF_USERS_ALLOW_SIGN_UP: "false", GF_SERVER_ROOT_URL: `https://grafana.${domain}` },
+      volumes: [{ volume: "data", target: "/var/lib/grafana" }], user: "472", readOnlyRootFilesystem: true, tmpfs: ["/tmp"],
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3001/api/health"], 30), memoryMb: memory("grafana"), dependsOn: ["prometheus"],
+    }),
+    service({
+      name: "node-exporter", description: "node-exporter: host metrics", role: "monitoring", image: MONITORING_IMAGES["node-exporter"],
+      networks: ["monitoring"], ports: [port("node-exporter")], command: ["--path.rootfs=/host"], binds: [{ hostPath: "/", target: "/host", readOnly: true }],
+      user: "65534", readOnlyRootFilesystem: true, healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9100/metrics"]), memoryMb: memory("node-exporter"),
+      waivers: [{ rule: "C3", reason: "node-exporter reads the host's filesystems to report disk usage (the audit's <20 GB alert); the root is mounted read-only" }],
+    }),
+    service({
+      name: "cadvisor", description: "cAdvisor: container metrics, on 8085 as in the seed", role: "monitoring", image: MONITORING_IMAGES.cadvisor,
+      networks: ["monitoring"], ports: [port("cadvisor")], command: ["--port=8085"],
+      binds: [
+        { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
+        { hostPath: "/sys", target: "/sys", readOnly: true },
+        { hostPath: "/var/lib/docker", target: "/var/lib/docker", readOnly: true },
+      ],
+      readOnlyRootFilesystem: true, healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:8085/healthz"]), memoryMb: memory("cadvisor"),
+      waivers: [{ rule: "C9", reason: "reading other containers' cgroups and the Docker socket needs root" }],
+    }),
+  ];
+}
+
+export const aiVideo: Blueprint = {
+  name: "ai-video",
+  title: "AI video platform: Supabase, renderers, RAG and AI services, Prometheus and Grafana",
+  seed: "000",
+  namePrefix: "aivideo",
+  secrets: [
+    { key: POSTGRES_PASSWORD, purpose: "PostgreSQL superuser password" },
+    { key: JWT_SECRET, purpose: "Supabase JWT secret (PostgREST verifies tokens with it)" },
+    { key: ANON_KEY, purpose: "Supabase anon key" },
+    { key: SERVICE_KEY, purpose: "Supabase service-role key" },
+    // A login password: validation refuses admin123 and the other well-known defaults.
+    { key: GRAFANA_ADMIN_PASSWORD, purpose: "Grafana admin password (the audit found admin/admin123)", adminPassword: true },
+    { key: A4F_API_KEY, purpose: "A4F API key: TTS, LLM and embeddings (external service; configured, not created)" },
+    { key: REVENUECAT_API_KEY, purpose: "RevenueCat API key (external service; configured, not created)" },
+  ],
+  roles: ["ingress", "app", "data", "monitoring"],
+  systemReserveMb: 1024,
+  compact: { systemReserveMb: 512 },
+  build(environment): PlatformSpec {
+    return {
+      networks: AI_VIDEO_NETWORKS,
+      services: services(environment.domain, environment.memoryProfile ?? "seed"),
+      routes: AI_VIDEO_ROUTES,
+      buckets: [{ key: "backups", purpose: "nightly PostgreSQL dumps, off the server (the audit's first finding)" }],
+      ingress: "traefik",
+    };
+  },
+};

@@ -1,0 +1,97 @@
+import { healthcheck, service } from "../../components/container/service-spec";
+import type { NetworkSpec } from "../../components/container/network-spec";
+import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
+import { traefikServiceSpec } from "../../components/ingress/traefik-spec";
+import type { Blueprint, PlatformSpec, RouteSpec } from "./blueprint";
+
+/**
+ * NextMavens developer portal (seed 003): one Next.js container behind
+ * Traefik with Let's Encrypt, talking to a managed PostgreSQL and external
+ * auth, audit and email services. None of those is created here: their
+ * connection settings are secrets of the stack. Backups belong in the S3
+ * bucket instead of Telegram, kept 30 days; the bucket is created, but the
+ * nightly job has no source for a database it does not run (its PostgreSQL
+ * dump works through `docker exec` into a local container, and takes
+ * pg_dumpall globals, which a managed service's non-superuser cannot read),
+ * so nothing is dumped into it yet.
+ */
+
+const DATABASE_URL = "infra:databaseUrl";
+const JWT_SECRET = "infra:jwtSecret";
+const RESEND_API_KEY = "infra:resendApiKey";
+const AUTH_SERVICE_URL = "infra:authServiceUrl";
+const AUDIT_SERVICE_URL = "infra:auditServiceUrl";
+
+/** Seed 003: "Backup Retention: 30 days default". */
+export const NEXTMAVENS_BACKUP_RETENTION_DAYS = 30;
+
+/** Seed 003's container joins the Traefik network (Dokploy's `dokploy-network`). */
+export const NEXTMAVENS_NETWORKS: readonly NetworkSpec[] = [
+  { key: "web", subnet: "172.25.1.0/24", internal: false, purpose: "Traefik and the portal (seed 003's dokploy-network); the portal reaches its managed database and APIs from here" },
+];
+
+export const NEXTMAVENS_ROUTES: readonly RouteSpec[] = [{ subdomain: "portal", service: "developer-portal", port: 3000 }];
+
+export const NEXTMAVENS_MEMORY_MB = { traefik: 128, "developer-portal": 512 } as const;
+
+export const nextmavens: Blueprint = {
+  name: "nextmavens",
+  title: "NextMavens developer portal behind Traefik, managed PostgreSQL",
+  seed: "003",
+  namePrefix: "nextmavens",
+  secrets: [
+    { key: DATABASE_URL, purpose: "connection URL of the managed PostgreSQL (external; configured, not created)" },
+    { key: JWT_SECRET, purpose: "JWT signing secret of the portal" },
+    { key: RESEND_API_KEY, purpose: "Resend API key for notification email (external service)" },
+    { key: AUTH_SERVICE_URL, purpose: "URL with credentials of the external auth service" },
+    { key: AUDIT_SERVICE_URL, purpose: "URL with credentials of the external audit-log service" },
+  ],
+  roles: ["ingress", "app"],
+  systemReserveMb: 512,
+  build(environment): PlatformSpec {
+    const hostnames = NEXTMAVENS_ROUTES.map((route) => ({ hostname: `${route.subdomain}.${environment.domain}`, service: route.service, port: route.port }));
+    return {
+      networks: NEXTMAVENS_NETWORKS,
+      ingress: "traefik",
+      routes: NEXTMAVENS_ROUTES,
+      services: [
+        traefikServiceSpec(hostnames, {
+          networks: ["web"],
+          memoryMb: NEXTMAVENS_MEMORY_MB.traefik,
+          dependsOn: ["developer-portal"],
+          rateLimitPerMinute: 300,
+          burst: 100,
+          clientIpHeader: "CF-Connecting-IP",
+          trustedIPs: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
+        }),
+        service({
+          name: "developer-portal",
+          description: "Next.js standalone (node:18-alpine): control plane, data plane and admin APIs, dashboard",
+          role: "app",
+          image: { repository: "ghcr.io/nextmavens/developer-portal", tag: "1.0.0" },
+          networks: ["web"],
+          // Seed 003 maps 3006:3000; kept on localhost for debugging, Traefik serves the public side.
+          ports: [{ container: 3000, publish: { host: 3006, address: "127.0.0.1" } }],
+          env: {
+            NODE_ENV: "production",
+            PORT: "3000",
+            DATABASE_URL: { secret: DATABASE_URL },
+            // Seed 003: "Connection Pool: Max 20 connections".
+            DATABASE_POOL_MAX: "20",
+            JWT_SECRET: { secret: JWT_SECRET },
+            RESEND_API_KEY: { secret: RESEND_API_KEY },
+            AUTH_SERVICE_URL: { secret: AUTH_SERVICE_URL },
+            AUDIT_SERVICE_URL: { secret: AUDIT_SERVICE_URL },
+            NEXT_PUBLIC_APP_URL: `https://portal.${environment.domain}`,
+          },
+          user: "1000",
+          readOnlyRootFilesystem: true,
+          tmpfs: ["/tmp", "/app/.next/cache"],
+          healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3000/api/health"], 30),
+          memoryMb: NEXTMAVENS_MEMORY_MB["developer-portal"],
+        }),
+      ],
+      buckets: [{ key: "backups", purpose: `for dumps of the managed PostgreSQL, instead of Telegram; ${NEXTMAVENS_BACKUP_RETENTION_DAYS} days (seed 003); no job writes them yet` }],
+    };
+  },
+};

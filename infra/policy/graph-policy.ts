@@ -1,0 +1,130 @@
+import { FIREWALL_SCRIPT_PATH, readFilesOfScript, readPackagesOfScript, readUserData } from "../../components/compute/host-setup";
+import type { PlatformModel } from "../platform-model";
+import { containerFindings, imageProblems, viewOfContainerInputs } from "./container-rules";
+import { recordFindings, zoneFindings } from "./edge-rules";
+import { hostFindings, ufwProblems } from "./host-rules";
+import { firewallFindings, inboundOfHetzner, type InboundRule } from "./network-rules";
+import type { Finding, PolicyReport } from "./report";
+import { expiryFindings, retentionWindowDays } from "./storage-rules";
+import { isProduction, modelWaivers } from "./model-policy";
+import { applyWaivers } from "./waivers";
+
+/** A resource as registered: its type token, name and inputs (secrets already masked in a recorded graph). */
+export interface GraphResource {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Readonly<Record<string, unknown>>;
+}
+
+const BUCKET_TYPES = ["infra:storage:Bucket", "pulumi-nodejs:dynamic/storage:Bucket"];
+/** How a masked secret shows in a recorded graph (tools/plan/mock-run.ts). */
+const MASKED = "[secret]";
+
+const isString = (value: unknown): value is string => typeof value === "string";
+
+/** UFW `allow` commands of a script as inbound rules, for F1-F3. */
+function inboundOfUfw(script: string): InboundRule[] {
+  return [...script.matchAll(/^ufw allow proto (\w+) from (\S+) to any port (\d+)/gm)].map((match) => ({
+    protocol: match[1]!,
+    ports: [Number(match[3]), Number(match[3])] as const,
+    sources: [match[2]!],
+  }));
+}
+
+/**
+ * The findings one registered resource shows on its own. Inputs that are not
+ * plain values yet (Outputs during preview) are skipped here; the model-level
+ * check has already judged what they are computed from.
+ */
+export function resourceFindings(resource: GraphResource, model: PlatformModel): Finding[] {
+  const { inputs } = resource;
+  const context = { adminCidrs: model.config.adminCidrs, behindCloudflare: model.config.dns.proxied };
+  switch (resource.type) {
+    case "docker:index/container:Container":
+      return containerFindings(viewOfContainerInputs(inputs as Record<string, unknown>, isString(inputs.image) ? inputs.image : undefined));
+    case "docker:index/remoteImage:RemoteImage":
+      return isString(inputs.name) ? imageProblems(inputs.name).map((message) => ({ rule: "C10", resource: `image ${resource.name}`, message })) : [];
+    case "hcloud:index/firewall:Firewall": {
+      const rules = (Array.isArray(inputs.rules) ? inputs.rules : []).map((rule) => inboundOfHetzner(rule as Record<string, unknown>)).filter((rule): rule is InboundRule => rule !== undefined);
+      return firewallFindings(rules, { ...context, resource: `firewall ${resource.name}` });
+    }
+    case "hcloud:index/server:Server": {
+      const findings: Finding[] = [];
+      const firewalls = Array.isArray(inputs.firewallIds) ? inputs.firewallIds : [];
+      if (firewalls.length === 0) findings.push({ rule: "F4", resource: `server ${resource.name}`, message: "no firewall attached" });
+      const labels = (inputs.labels ?? {}) as Record<string, unknown>;
+      if (labels.environment === "prod" && (inputs.deleteProtection !== true || inputs.rebuildProtection !== true)) {
+        findings.push({ rule: "F4", resource: `server ${resource.name}`, message: "a prod server without delete and rebuild protection" });
+      }
+      if (isString(inputs.userData)) {
+        const { files, packages } = readUserData(inputs.userData);
+        const script = files.get(FIREWALL_SCRIPT_PATH);
+        findings.push(
+          ...hostFindings({ resource: `host ${resource.name}`, files, packages, cloudFirewall: firewalls.length > 0, ...(script === undefined ? {} : { ufwScript: script }) }, model.config.adminCidrs),
+        );
+      }
+      return findings;
+    }
+    case "command:remote:Command": {
+      const stdin = inputs.stdin;
+      if (!isString(stdin)) return [];
+      if (resource.name.endsWith("-ufw")) {
+        return [
+          ...ufwProblems(stdin, model.config.adminCidrs).map((message) => ({ rule: "H6", resource: `host firewall ${resource.name}`, message })),
+          ...firewallFindings(inboundOfUfw(stdin), { ...context, resource: `host firewall ${resource.name}` }),
+        ];
+      }
+      if (resource.name.endsWith("-prepare")) {
+        // H6 for these hosts is the -ufw command's, judged above.
+        return hostFindings({ resource: `host ${resource.name.replace(/-prepare$/, "")}`, files: readFilesOfScript(stdin), packages: readPackagesOfScript(stdin), cloudFirewall: true }, model.config.adminCidrs);
+      }
+      return [];
+    }
+    case "cloudflare:index/dnsRecord:DnsRecord":
+      return inputs.proxied === undefined ? [] : recordFindings(`record ${resource.name}`, { proxied: inputs.proxied === true });
+    case "pulumi-nodejs:dynamic/storage:Bucket":
+      return "noncurrentVersionExpiryDays" in inputs
+        ? expiryFindings(`bucket ${resource.name}`, inputs.noncurrentVersionExpiryDays, retentionWindowDays((model.config as { backup?: { retention?: { daily?: number } } }).backup))
+        : [];
+    default:
+      // S1/S2: any other bucket resource is not kept private and versioned by our provider.
+      if (/bucket/i.test(resource.type) && !BUCKET_TYPES.includes(resource.type) && !/bucketobject|object:/i.test(resource.type)) {
+        return ["S1", "S2"].map((rule) => ({ rule, resource: `bucket ${resource.name}`, message: `${resource.type} is not managed by components/storage/bucket.ts, which keeps buckets private and versioned` }));
+      }
+      return [];
+  }
+}
+
+/** Findings only the whole graph shows: zone settings together, each existing host's UFW, restic keys left in clear. */
+function graphWideFindings(resources: readonly GraphResource[], model: PlatformModel): Finding[] {
+  const findings: Finding[] = [];
+  const zones = new Map<string, Map<string, unknown>>();
+  for (const resource of resources.filter((candidate) => candidate.type === "cloudflare:index/zoneSetting:ZoneSetting")) {
+    const zone = String(resource.inputs.zoneId);
+    zones.set(zone, (zones.get(zone) ?? new Map()).set(String(resource.inputs.settingId), resource.inputs.value));
+  }
+  for (const [zone, settings] of zones) findings.push(...zoneFindings(`zone ${zone}`, settings, isProduction(model)));
+
+  const commands = resources.filter((resource) => resource.type === "command:remote:Command").map((resource) => resource.name);
+  const firewalled = commands.filter((name) => name.endsWith("-firewall-ufw")).map((name) => name.replace(/-firewall-ufw$/, ""));
+  for (const prepared of commands.filter((name) => name.endsWith("-prepare")).map((name) => name.replace(/-prepare$/, ""))) {
+    if (!firewalled.includes(prepared)) findings.push({ rule: "H6", resource: `host ${prepared}`, message: "an existing host without a UFW firewall command" }, { rule: "F4", resource: `server ${prepared}`, message: "no firewall for this server" });
+  }
+
+  const visit = (value: unknown, path: string, owner: string) => {
+    if (Array.isArray(value)) value.forEach((item, index) => visit(item, `${path}[${index}]`, owner));
+    else if (typeof value === "object" && value !== null) for (const [key, item] of Object.entries(value)) {
+      if (/restic.?(password|key)/i.test(key) && item !== MASKED) findings.push({ rule: "S4", resource: owner, message: `${path}.${key} holds the restic key in clear text` });
+      else visit(item, `${path}.${key}`, owner);
+    }
+  };
+  for (const resource of resources) visit(resource.inputs, "inputs", `${resource.type} ${resource.name}`);
+  return findings;
+}
+
+/** The graph-level report of a recorded graph (the offline plan and tests). */
+export function evaluateGraph(resources: readonly GraphResource[], model: PlatformModel): PolicyReport {
+  const findings = [...resources.flatMap((resource) => resourceFindings(resource, model)), ...graphWideFindings(resources, model)];
+  const { violations, waivers } = applyWaivers(findings, modelWaivers(model));
+  return { violations, waivers, notApplicable: [] };
+}

@@ -1,0 +1,154 @@
+import { AUTO_UPGRADES_PATH, FAIL2BAN_JAIL_PATH, SSHD_DROP_IN_PATH, SYSCTL_PATH } from "../../components/compute/host-hardening";
+import { DAEMON_JSON_PATH } from "../../components/compute/host-setup";
+import type { Finding } from "./report";
+
+/**
+ * H1-H8 on a host's rendered configuration: the files its cloud-init
+ * user-data or its preparation script will write, read back out of those
+ * artifacts, and its firewall script. Each checker parses its file the way
+ * the daemon does (sshd keeps the first value of a keyword; an INI section for
+ * fail2ban; apt's `Key "value";` lines), rather than looking for exact text.
+ */
+export interface HostConfiguration {
+  /** `host <name>`. */
+  readonly resource: string;
+  readonly files: ReadonlyMap<string, string>;
+  readonly packages: readonly string[];
+  /** The UFW script applied on the host, if any. */
+  readonly ufwScript?: string;
+  /** A cloud firewall filters in front of the host (Hetzner), so published ports cannot bypass it. */
+  readonly cloudFirewall: boolean;
+}
+
+/** sshd's effective keyword values: keywords are case-insensitive and the first value wins. */
+export function sshdSettings(text: string): Map<string, string> {
+  const settings = new Map<string, string>();
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/#.*/, "").trim();
+    if (!line) continue;
+    if (/^match\s/i.test(line)) break;
+    const [keyword, ...rest] = line.split(/[\s=]+/);
+    const key = keyword!.toLowerCase();
+    if (!settings.has(key)) settings.set(key, rest.join(" ").toLowerCase());
+  }
+  return settings;
+}
+
+/** Sections of an INI file (fail2ban's jail.local), keys lower-cased. */
+export function iniSections(text: string): Map<string, Map<string, string>> {
+  const sections = new Map<string, Map<string, string>>();
+  let current: Map<string, string> | undefined;
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/^\s*[#;].*/, "").trim();
+    const header = /^\[(.+)\]$/.exec(line);
+    if (header) {
+      current = sections.get(header[1]!) ?? new Map();
+      sections.set(header[1]!, current);
+    } else if (current && line.includes("=")) {
+      const index = line.indexOf("=");
+      current.set(line.slice(0, index).trim().toLowerCase(), line.slice(index + 1).trim());
+    }
+  }
+  return sections;
+}
+
+/** apt.conf `Name "value";` pairs. */
+export function aptSettings(text: string): Map<string, string> {
+  return new Map([...text.matchAll(/^\s*([\w:-]+)\s+"([^"]*)"\s*;/gm)].map((match) => [match[1]!, match[2]!]));
+}
+
+/** sysctl.d `key = value` pairs; the last assignment wins, as `sysctl --system` applies them in order. */
+export function sysctlSettings(text: string): Map<string, string> {
+  const settings = new Map<string, string>();
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/[#;].*/, "").trim();
+    const index = line.indexOf("=");
+    if (index > 0) settings.set(line.slice(0, index).trim().replace(/\//g, "."), line.slice(index + 1).trim());
+  }
+  return settings;
+}
+
+const truthy = (value: string | undefined) => value !== undefined && ["true", "yes", "1", "on"].includes(value.toLowerCase());
+
+export function hostFindings(host: HostConfiguration, adminCidrs: readonly string[]): Finding[] {
+  const findings: Finding[] = [];
+  const report = (rule: string, message: string) => findings.push({ rule, resource: host.resource, message });
+
+  const sshdText = host.files.get(SSHD_DROP_IN_PATH);
+  if (sshdText === undefined) {
+    for (const rule of ["H1", "H2", "H3"]) report(rule, `no sshd drop-in at ${SSHD_DROP_IN_PATH}: the distribution's defaults apply`);
+  } else {
+    const sshd = sshdSettings(sshdText);
+    const expect = (rule: string, keyword: string, allowed: readonly string[]) => {
+      const value = sshd.get(keyword.toLowerCase());
+      if (value === undefined || !allowed.includes(value)) report(rule, `${keyword} is ${value ?? "unset"} (want ${allowed.join(" or ")})`);
+    };
+    expect("H1", "PermitRootLogin", ["no", "prohibit-password", "without-password"]);
+    expect("H2", "PasswordAuthentication", ["no"]);
+    expect("H2", "PermitEmptyPasswords", ["no"]);
+    expect("H2", "KbdInteractiveAuthentication", ["no"]);
+    expect("H2", "PubkeyAuthentication", ["yes"]);
+    const tries = Number(sshd.get("maxauthtries"));
+    if (!Number.isInteger(tries) || tries > 3 || tries < 1) report("H3", `MaxAuthTries is ${sshd.get("maxauthtries") ?? "unset (6)"} (want 3 or fewer)`);
+    expect("H3", "AllowAgentForwarding", ["no"]);
+    expect("H3", "AllowTcpForwarding", ["no"]);
+    expect("H3", "X11Forwarding", ["no"]);
+  }
+
+  const sysctl = host.files.get(SYSCTL_PATH);
+  const forward = sysctl === undefined ? undefined : sysctlSettings(sysctl).get("net.ipv4.ip_forward");
+  if (forward !== "1") report("H4", `net.ipv4.ip_forward is ${forward ?? "not set by the baseline"}; Docker needs it on, set on purpose in ${SYSCTL_PATH}`);
+
+  const daemonText = host.files.get(DAEMON_JSON_PATH);
+  let daemon: Record<string, unknown> | undefined;
+  try {
+    daemon = daemonText === undefined ? undefined : (JSON.parse(daemonText) as Record<string, unknown>);
+  } catch {
+    report("H5", `${DAEMON_JSON_PATH} is not valid JSON; dockerd would refuse to start`);
+  }
+  if (daemonText === undefined) report("H5", `no ${DAEMON_JSON_PATH}`);
+  else if (daemon) {
+    const logOpts = (daemon["log-opts"] ?? {}) as Record<string, unknown>;
+    if (daemon["log-driver"] !== "json-file" || !logOpts["max-size"] || !logOpts["max-file"]) report("H5", "daemon.json does not rotate json-file logs (log-driver, log-opts max-size and max-file)");
+    if (daemon["live-restore"] !== true) report("H5", "daemon.json: live-restore is not true");
+    if (daemon["no-new-privileges"] !== true) report("H5", "daemon.json: no-new-privileges is not true");
+    if (daemon["userland-proxy"] !== false) report("H5", "daemon.json: userland-proxy is not false");
+  }
+
+  if (host.ufwScript === undefined) {
+    if (!host.cloudFirewall) report("H6", "no host firewall and no cloud firewall in front of the host");
+  } else {
+    for (const problem of ufwProblems(host.ufwScript, adminCidrs)) report("H6", problem);
+  }
+
+  const jail = host.files.get(FAIL2BAN_JAIL_PATH);
+  const sshdJail = jail === undefined ? undefined : iniSections(jail).get("sshd");
+  if (!host.packages.includes("fail2ban")) report("H7", "fail2ban is not installed");
+  if (!truthy(sshdJail?.get("enabled"))) report("H7", `the sshd jail is not enabled in ${FAIL2BAN_JAIL_PATH}`);
+
+  const apt = aptSettings(host.files.get(AUTO_UPGRADES_PATH) ?? "");
+  if (!host.packages.includes("unattended-upgrades")) report("H8", "unattended-upgrades is not installed");
+  if (apt.get("APT::Periodic::Unattended-Upgrade") !== "1" || apt.get("APT::Periodic::Update-Package-Lists") !== "1") {
+    report("H8", `${AUTO_UPGRADES_PATH} does not turn on daily package lists and unattended upgrades`);
+  }
+  return findings;
+}
+
+/** H6 on a UFW script: default deny, SSH only from admins, and a DOCKER-USER chain that ends in DROP. */
+export function ufwProblems(script: string, adminCidrs: readonly string[]): string[] {
+  const problems: string[] = [];
+  const commands = script.split("\n").map((line) => line.trim().split(/\s+/));
+  const has = (...words: string[]) => commands.some((command) => words.every((word, index) => command[index] === word));
+  if (!has("ufw", "default", "deny", "incoming")) problems.push("UFW does not deny incoming by default");
+  if (!has("ufw", "--force", "enable")) problems.push("UFW is never enabled");
+  for (const command of commands) {
+    if (command[0] !== "ufw" || command[1] !== "allow") continue;
+    const from = command[command.indexOf("from") + 1];
+    const port = command[command.indexOf("port") + 1];
+    if (port === "22" && (from === undefined || !adminCidrs.includes(from))) problems.push(`UFW admits SSH from ${from ?? "anywhere"}, which is not an admin CIDR`);
+  }
+  const chain = script.split("\n").filter((line) => line.startsWith("-A DOCKER-USER"));
+  if (chain.length === 0) problems.push("no DOCKER-USER rules: Docker-published ports bypass UFW");
+  else if (!script.includes("-A DOCKER-USER -j DROP\nCOMMIT")) problems.push("the DOCKER-USER chain does not end in DROP: published ports stay open to everyone");
+  return problems;
+}

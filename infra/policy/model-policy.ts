@@ -1,0 +1,78 @@
+import { PLATFORM_SECRETS } from "../config/schema";
+import { zoneSettings } from "../../components/dns/zone-settings";
+import type { PlatformModel } from "../platform-model";
+import { containerFindings, viewOfSpec } from "./container-rules";
+import { recordFindings, zoneFindings } from "./edge-rules";
+import { hostConfigurationOf } from "./host-configuration";
+import { hostFindings } from "./host-rules";
+import { firewallFindings, inboundOf } from "./network-rules";
+import type { Finding, PolicyReport } from "./report";
+import { clientEncryptionFindings, expiryFindings, retentionWindowDays, S3_NOT_APPLICABLE } from "./storage-rules";
+import { applyWaivers, waiverIndex, waiverProblems, type WaiverIndex } from "./waivers";
+
+/**
+ * Where each rule is evaluated, and why.
+ *
+ * On the PlatformModel (this file), inside deployPlatform before anything is
+ * registered: every rule whose subject the model decides. Containers are
+ * judged on containerSettings(spec), the exact values the Service component
+ * registers; hosts on the user-data, preparation and UFW scripts rendered by
+ * the same functions the components call, parsed back; firewalls on the
+ * model's rules; the zone on zoneSettings; buckets on the storage config.
+ * Being pure data, this runs identically in preview, up and the offline plan,
+ * and fails the run before the first resource.
+ *
+ * On the registered graph (graph-policy.ts): C1, C2, C4, C12 and C13, which
+ * no ServiceSpec field can break but any component could by registering a
+ * docker.Container directly; S1/S2, since privacy and versioning are enforced
+ * by the bucket provider rather than described in the model; and the rest
+ * again on the inputs as registered, so a component that drifts from the
+ * pure functions is caught too. It runs as a stack transformation on every
+ * resource (preview and up included) and over the whole recorded graph in
+ * the offline plan.
+ */
+export function containerResource(model: PlatformModel, service: string): string {
+  return `container ${model.blueprint.namePrefix}-${service}`;
+}
+
+export function modelWaivers(model: PlatformModel): WaiverIndex {
+  return waiverIndex(model.hosts.flatMap((host) => host.services.map((spec) => ({ resource: containerResource(model, spec.name), spec }))));
+}
+
+export function isProduction(model: PlatformModel): boolean {
+  return model.config.environment === "prod";
+}
+
+export function modelFindings(model: PlatformModel): Finding[] {
+  const { config, blueprint } = model;
+  const prefix = blueprint.namePrefix;
+  const findings: Finding[] = [];
+  for (const host of model.hosts) {
+    const name = `${prefix}-${host.server.name}`;
+    for (const spec of host.services) findings.push(...containerFindings(viewOfSpec(spec, `${prefix}-${spec.name}`)));
+    findings.push(...firewallFindings(host.firewall.map(inboundOf), { resource: `firewall ${name}-firewall`, adminCidrs: config.adminCidrs, behindCloudflare: config.dns.proxied }));
+    if (isProduction(model) && !config.protect) findings.push({ rule: "F4", resource: `server ${name}`, message: "a prod server without delete and rebuild protection (infra:protect is false)" });
+    findings.push(...hostFindings(hostConfigurationOf(host.server, host.firewall, `host ${name}`), config.adminCidrs));
+  }
+  if (model.hostnames.length > 0) {
+    const settings = new Map(zoneSettings({ hsts: config.dns.hsts }).map((setting) => [setting.settingId, setting.value]));
+    findings.push(...zoneFindings(`zone ${prefix}-dns`, settings, isProduction(model)));
+    for (const route of model.spec.routes) findings.push(...recordFindings(`record ${prefix}-dns-${route.subdomain}`, { proxied: config.dns.proxied }));
+  }
+  const window = retentionWindowDays((config as { backup?: { retention?: { daily?: number } } }).backup);
+  const secrets = [...PLATFORM_SECRETS, ...blueprint.secrets].map((secret) => secret.key);
+  for (const bucket of model.spec.buckets) {
+    const resource = `bucket ${prefix}-${bucket.key}`;
+    findings.push(...expiryFindings(resource, config.storage.noncurrentVersionExpiryDays, window));
+    if (bucket.key === "backups" || /restic/i.test(bucket.purpose)) findings.push(...clientEncryptionFindings(resource, secrets));
+  }
+  return findings;
+}
+
+/** The model-level report: violations after waivers, the waivers used, and problems with the waivers themselves. */
+export function evaluateModel(model: PlatformModel): PolicyReport {
+  const findings = modelFindings(model);
+  const index = modelWaivers(model);
+  const { violations, waivers } = applyWaivers(findings, index);
+  return { violations: [...waiverProblems(index, findings), ...violations], waivers, notApplicable: S3_NOT_APPLICABLE };
+}

@@ -1,0 +1,68 @@
+import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
+import type { FirewallRule } from "../../components/network/firewall-rules";
+import { isAnyAddress } from "../../components/formats";
+import type { Finding } from "./report";
+
+/** One inbound rule, whichever way it was written: a FirewallRule or a Hetzner rule with a port range. */
+export interface InboundRule {
+  readonly protocol: string;
+  /** Inclusive; absent for protocols without ports. */
+  readonly ports?: readonly [number, number];
+  readonly sources: readonly string[];
+}
+
+/**
+ * Ports that must never be reachable from outside (F2): PostgreSQL,
+ * PgBouncer, Redis, Qdrant, VictoriaMetrics, Prometheus, Alertmanager,
+ * Grafana, Loki, node-exporter and the Docker API.
+ */
+export const FORBIDDEN_PORTS: readonly number[] = [5432, 6432, 6379, 6333, 6334, 8428, 9090, 9093, 3000, 3100, 9100, 2375, 2376];
+
+const SSH = 22;
+const WEB = [80, 443];
+const CLOUDFLARE: readonly string[] = [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6];
+
+export function inboundOf(rule: FirewallRule): InboundRule {
+  return { protocol: rule.protocol, ...(rule.port === undefined ? {} : { ports: [rule.port, rule.port] as const }), sources: rule.sourceCidrs };
+}
+
+/** A Hetzner firewall rule as registered: `port` is "22", "80-85" or "any". */
+export function inboundOfHetzner(rule: { direction?: unknown; protocol?: unknown; port?: unknown; sourceIps?: unknown }): InboundRule | undefined {
+  if (rule.direction !== "in") return undefined;
+  const sources = Array.isArray(rule.sourceIps) ? (rule.sourceIps as string[]) : [];
+  const port = typeof rule.port === "string" ? rule.port : undefined;
+  if (port === undefined) return { protocol: String(rule.protocol), sources };
+  if (port === "any") return { protocol: String(rule.protocol), ports: [1, 65535], sources };
+  const [low, high] = port.split("-").map(Number);
+  return { protocol: String(rule.protocol), ports: [low!, high ?? low!], sources };
+}
+
+const covers = (rule: InboundRule, port: number) => rule.protocol !== "icmp" && rule.ports !== undefined && rule.ports[0] <= port && port <= rule.ports[1];
+
+export interface FirewallContext {
+  readonly resource: string;
+  readonly adminCidrs: readonly string[];
+  readonly behindCloudflare: boolean;
+}
+
+/** F1-F3 on one firewall's inbound rules. */
+export function firewallFindings(rules: readonly InboundRule[], context: FirewallContext): Finding[] {
+  const findings: Finding[] = [];
+  const report = (rule: string, message: string) => findings.push({ rule, resource: context.resource, message });
+  for (const rule of rules) {
+    const range = rule.ports ? (rule.ports[0] === rule.ports[1] ? `${rule.ports[0]}` : `${rule.ports[0]}-${rule.ports[1]}`) : "";
+    if (covers(rule, SSH)) {
+      const open = rule.sources.filter(isAnyAddress);
+      if (open.length > 0) report("F1", `${rule.protocol}/${range} opens SSH to ${open.join(", ")}`);
+      const strangers = rule.sources.filter((source) => !isAnyAddress(source) && !context.adminCidrs.includes(source));
+      if (strangers.length > 0) report("F1", `${rule.protocol}/${range} admits SSH from ${strangers.join(", ")}, which are not admin CIDRs`);
+    }
+    const forbidden = FORBIDDEN_PORTS.filter((port) => covers(rule, port));
+    if (forbidden.length > 0) report("F2", `${rule.protocol}/${range} opens ${forbidden.join(", ")} to ${rule.sources.length} source range(s)`);
+    if (context.behindCloudflare && WEB.some((port) => covers(rule, port))) {
+      const outside = rule.sources.filter((source) => !CLOUDFLARE.includes(source));
+      if (outside.length > 0) report("F3", `${rule.protocol}/${range} admits ${outside.join(", ")}, outside Cloudflare's ranges, while DNS is proxied`);
+    }
+  }
+  return findings;
+}

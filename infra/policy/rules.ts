@@ -1,0 +1,55 @@
+/**
+ * The checklist rules the policy enforces (docs: shared security checklist),
+ * each with the fix a violation message offers. IDs are the checklist's, so a
+ * failed run names the same rule a reviewer would.
+ */
+export interface PolicyRule {
+  readonly id: string;
+  readonly statement: string;
+  readonly fix: string;
+  /** Container rules can be waived next to the service; the others cannot. */
+  readonly waivable: boolean;
+}
+
+const container = (id: string, statement: string, fix: string): PolicyRule => ({ id, statement, fix, waivable: true });
+const platform = (id: string, statement: string, fix: string): PolicyRule => ({ id, statement, fix, waivable: false });
+
+export const POLICY_RULES: readonly PolicyRule[] = [
+  container("C1", "not privileged", "remove `privileged`; add back the one capability the service needs instead"),
+  container("C2", "no host network, pid or ipc namespace", "attach the service to the blueprint's Docker networks and drop network_mode/pid_mode/ipc_mode host"),
+  container("C3", "no Docker socket except allow-listed read-only consumers; no sensitive host directory", "mount a named volume instead, or put a read-only socket proxy in front"),
+  container("C4", "no-new-privileges:true", "set security_opts no-new-privileges:true (container-settings.ts does it for every Service)"),
+  container("C5", "capabilities dropped (ALL), only needed ones added back", "drop ALL and add back only reviewed capabilities, or waive C5 next to the service with the reason"),
+  container("C6", "read-only root filesystem where the image allows it", "set readOnlyRootFilesystem with tmpfs for scratch paths, or waive C6 next to the service with the reason"),
+  container("C7", "memory limit and pids limit set", "set memoryMb and pidsLimit on the service"),
+  container("C8", "healthcheck defined", "give the service a healthcheck that tests it is serving"),
+  container("C9", "runs as a non-root user where the image supports it", "set `user` to the image's unprivileged user, or waive C9 next to the service with the reason"),
+  container("C10", "image pinned to a version tag, digest where given", "pin a version tag such as 1.2.3 (never latest); a digest must be sha256:<64 hex>"),
+  container("C11", "published ports bind to loopback or a private address, except the ingress's 80/443", "drop the publish (services talk over Docker networks) or bind it to 127.0.0.1"),
+  container("C12", "json-file logs rotate (max-size and max-file)", "use the json-file driver with max-size and max-file (LOG_OPTIONS)"),
+  container("C13", "restart policy unless-stopped or on-failure:N", "set restart to unless-stopped, or on-failure with a retry count"),
+  platform("F1", "SSH only from the configured admin CIDRs, never from anywhere", "list admin addresses or a VPN range in infra:adminCidrs"),
+  platform("F2", "no inbound rule for database, cache, vector DB, monitoring or Docker API ports", "remove the exposure; reach the service over a Docker network or an SSH tunnel"),
+  platform("F3", "with Cloudflare proxying, 80/443 admit only Cloudflare's ranges", "keep infra:dns.proxied and the web sources to components/network/cloudflare-ranges.ts"),
+  platform("F4", "every server has a firewall; prod servers have delete and rebuild protection", "attach the firewall at creation and set infra:protect: true for prod"),
+  platform("CF1", "zone SSL mode strict", "set the zone's ssl setting to strict"),
+  platform("CF2", "minimum TLS 1.2 and always use HTTPS", "set min_tls_version 1.2 (or higher) and always_use_https on"),
+  platform("CF3", "HSTS on for prod: max-age >= 31536000, includeSubDomains, nosniff", "set infra:dns.hsts: true for prod"),
+  platform("CF4", "web records proxied; an unproxied record needs a reason", "set infra:dns.proxied: true"),
+  platform("S1", "bucket ACL private; no policy grants *", "manage the bucket with components/storage/bucket.ts, which keeps it private"),
+  platform("S2", "versioning on", "manage the bucket with components/storage/bucket.ts, which turns versioning on"),
+  platform("S3", "noncurrent versions expire no sooner than the retention window", "raise infra:storage.noncurrentVersionExpiryDays to at least the retention window"),
+  platform("S4", "client-side encryption: the restic key is a Pulumi secret", "declare the restic key as a blueprint secret and set it with pulumi config set --secret"),
+  platform("H1", "PermitRootLogin no or prohibit-password", "keep components/compute/host-hardening.ts's sshd drop-in on every host"),
+  platform("H2", "password, empty-password and keyboard-interactive logins off; public keys on", "keep components/compute/host-hardening.ts's sshd drop-in on every host"),
+  platform("H3", "MaxAuthTries <= 3; no agent, TCP or X11 forwarding", "keep components/compute/host-hardening.ts's sshd drop-in on every host"),
+  platform("H4", "ip_forward stays on for Docker, on purpose", "keep net.ipv4.ip_forward = 1 in the host's sysctl file"),
+  platform("H5", "daemon.json: log rotation, live-restore, no-new-privileges, userland-proxy false", "install dockerDaemonConfig() as /etc/docker/daemon.json"),
+  platform("H6", "host firewall denies by default, SSH restricted, DOCKER-USER filters published ports", "apply ufwScript(firewallRules(...)) on the host, or attach a cloud firewall in front of it"),
+  platform("H7", "fail2ban sshd jail enabled", "install the fail2ban jail of components/compute/host-hardening.ts"),
+  platform("H8", "unattended-upgrades enabled", "install unattended-upgrades and 20auto-upgrades with Unattended-Upgrade \"1\""),
+];
+
+export function ruleNamed(id: string): PolicyRule | undefined {
+  return POLICY_RULES.find((rule) => rule.id === id);
+}

@@ -1,0 +1,275 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { describe, expect, it } from "vitest";
+import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
+import { aiVideo, aiVideoAlertRules } from "../../infra/blueprints/ai-video";
+import { ConfigError } from "../../infra/config/errors";
+import { requiredSecrets, validateStackConfig, type RawConfig } from "../../infra/config/validate";
+import { planOf, resourcesOf, type PlannedResource } from "../support/plans";
+import { completeRawConfig } from "../support/stack-config";
+import { requireTool } from "../support/tools";
+import type { PlanResult } from "../../tools/plan/plan";
+
+/**
+ * Seed 000's facts (the AI video platform and its audit), pinned on the
+ * registered graph of both stacks with `-c blueprint=ai-video`, and each of
+ * the audit's findings shown fixed: backups, firewall, alerting, log
+ * rotation, Kong on 54321, no default Grafana password.
+ */
+const STACKS = ["prod", "preprod"] as const;
+const aiVideoPlan = (stack: string) => planOf(stack, { overrides: ["blueprint=ai-video"] });
+
+function container(plan: PlanResult, service: string): PlannedResource {
+  const found = resourcesOf(plan, "docker:index/container:Container").find((resource) => resource.inputs.name === `aivideo-${service}`);
+  if (!found) throw new Error(`no container aivideo-${service}`);
+  return found;
+}
+
+function upload(plan: PlanResult, service: string, path: string): string {
+  const file = (container(plan, service).inputs.uploads as { file: string; content: string }[]).find((candidate) => candidate.file === path);
+  if (!file) throw new Error(`aivideo-${service} uploads no ${path}`);
+  return file.content;
+}
+
+const published = (resource: PlannedResource) => ((resource.inputs.ports ?? []) as { ip: string; external: number; internal: number }[]).map((port) => `${port.ip}:${port.external}->${port.internal}`);
+const specService = (name: string) => aiVideo.build({ domain: "vpai.example.com", environment: "prod" }).services.find((service) => service.name === name)!;
+
+/**
+ * Seed 000's port map as the audit found it (Kong on 54321, not the
+ * documented 8001), with each service's networks. Coolify (8000) is left
+ * out on purpose: the program deploys the containers itself. PostgREST,
+ * postgres-meta, Alertmanager and the blackbox exporter are what Supabase
+ * and the audit's "set up alerting" and "uptime monitoring" need.
+ */
+const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
+  traefik: { networks: ["egress", "backend", "monitoring"], port: 443 },
+  postgres: { networks: ["backend"], port: 5432 },
+  rest: { networks: ["backend"], port: 3000 },
+  meta: { networks: ["backend"], port: 8080 },
+  kong: { networks: ["backend", "egress"], port: 54321 },
+  studio: { networks: ["backend", "egress"], port: 3000 },
+  manim: { networks: ["backend"], port: 5000 },
+  revideo: { networks: ["backend"], port: 5001 },
+  "document-retriever": { networks: ["backend", "egress"], port: 8101 },
+  "search-proxy": { networks: ["backend", "egress"], port: 8102 },
+  "video-orchestrator": { networks: ["backend", "egress"], port: 8103 },
+  "notes-generator": { networks: ["backend", "egress"], port: 8104 },
+  prometheus: { networks: ["monitoring", "backend"], port: 9090 },
+  alertmanager: { networks: ["monitoring", "egress"], port: 9093 },
+  "blackbox-exporter": { networks: ["monitoring", "backend"], port: 9115 },
+  grafana: { networks: ["monitoring", "egress"], port: 3001 },
+  "node-exporter": { networks: ["monitoring"], port: 9100 },
+  cadvisor: { networks: ["monitoring"], port: 8085 },
+};
+
+function rawConfigFor(stack: string, secrets: Record<string, string> = {}): RawConfig {
+  const raw = completeRawConfig(stack, { "infra:blueprint": "ai-video" });
+  const values = { ...raw.values };
+  const secretKeys = new Set(raw.secretKeys);
+  for (const secret of requiredSecrets("ai-video", JSON.parse(values["infra:servers"]!), BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
+    values[secret.key] ??= `test-value-of-${secret.key}`;
+    secretKeys.add(secret.key);
+  }
+  for (const [key, value] of Object.entries(secrets)) {
+    values[key] = value;
+    secretKeys.add(key);
+  }
+  return { values, secretKeys };
+}
+
+/** `promtool test rules`: each of the rule file's alerts is expected to fire with exactly `firing`'s labels, or not at all. */
+function promtoolRuleTest(series: { series: string; values: string }[], firing: Record<string, Record<string, string>>): { ok: boolean; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), "promtool-"));
+  try {
+    writeFileSync(join(dir, "rules.yml"), aiVideoAlertRules());
+    const alertnames = (parse(aiVideoAlertRules()).groups[0].rules as { alert: string }[]).map((rule) => rule.alert);
+    const test = {
+      rule_files: ["rules.yml"],
+      evaluation_interval: "30s",
+      tests: [{ interval: "1m", input_series: series, alert_rule_test: alertnames.map((alertname) => ({ eval_time: "20m", alertname, exp_alerts: firing[alertname] ? [{ exp_labels: firing[alertname] }] : [] })) }],
+    };
+    writeFileSync(join(dir, "test.yml"), stringify(test));
+    const result = spawnSync(requireTool("promtool"), ["test", "rules", join(dir, "test.yml")], { encoding: "utf8", cwd: dir });
+    return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
+  it("runs Supabase (PostgreSQL 17 with pgvector, PostgREST, Kong, Studio), both renderers, the four AI services and the monitoring stack, without Coolify", async () => {
+    const plan = await aiVideoPlan(stack);
+    expect(plan.blueprint).toBe("ai-video");
+    const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => String(resource.inputs.name));
+    expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `aivideo-${service}`).sort());
+    expect(container(plan, "postgres").inputs.image).toMatch(/^pgvector\/pgvector:[0-9.]+-pg17$/);
+    for (const image of resourcesOf(plan, "docker:index/remoteImage:RemoteImage")) expect(image.inputs.name).not.toMatch(/:latest$|^[^:]+$/);
+  });
+
+  it("builds three networks: egress with a route out, backend and monitoring without", async () => {
+    const plan = await aiVideoPlan(stack);
+    const networks = Object.fromEntries(
+      resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
+    );
+    expect(networks).toEqual({ "aivideo-egress": ["172.27.4.0/24", false], "aivideo-backend": ["172.27.2.0/24", true], "aivideo-monitoring": ["172.27.3.0/24", true] });
+  });
+
+  it("listens on the audit's ports, each service on its networks", async () => {
+    const plan = await aiVideoPlan(stack);
+    const host = plan.hosts[0]!;
+    for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
+      expect(container(plan, service).inputs.networksAdvanced, service).toEqual(expected.networks.map((network) => ({ name: `aivideo-${network}`, aliases: [service] })));
+      if (expected.port) expect(host.services.find((candidate) => candidate.name === service)!.ports.join(" "), service).toMatch(new RegExp(`(^|[ >])${expected.port}/tcp`));
+    }
+  });
+
+  it("fixes the open firewall: only Traefik publishes, on 80/443; SSH only from the admin networks; no admin UI, database or exporter port is opened (F1, F2, C11)", async () => {
+    const plan = await aiVideoPlan(stack);
+    for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
+      const name = String(resource.inputs.name);
+      expect(published(resource), name).toEqual(name === "aivideo-traefik" ? ["0.0.0.0:80->80", "0.0.0.0:443->443"] : []);
+    }
+    const host = plan.hosts[0]!;
+    expect(host.exposed).toEqual(["80/tcp (traefik)", "443/tcp (traefik)"]);
+    const tcp = host.firewall.filter((rule) => rule.protocol === "tcp");
+    expect(tcp.map((rule) => rule.port)).toEqual([22, 80, 443]);
+    expect(tcp[0]!.sourceCidrs).toEqual(["198.51.100.7/32", "100.64.0.0/10"]);
+  });
+
+  it("serves the Supabase API through Kong on 54321, the port the audit found, never 8001", async () => {
+    const plan = await aiVideoPlan(stack);
+    const kong = specService("kong");
+    expect(kong.env.KONG_PROXY_LISTEN).toBe("0.0.0.0:54321");
+    expect(kong.ports).toEqual([{ container: 54321 }]);
+    const dynamic = parse(upload(plan, "traefik", "/etc/traefik/dynamic.yml"));
+    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    const router = Object.values(dynamic.http.routers as Record<string, { rule: string; service: string }>).find((candidate) => candidate.rule === `Host(\`api.${domain}\`)`)!;
+    expect(dynamic.http.services[router.service].loadBalancer.servers).toEqual([{ url: "http://kong:54321" }]);
+    expect(JSON.stringify(dynamic)).not.toContain("8001");
+    expect(specService("studio").env.SUPABASE_URL).toBe("http://kong:54321");
+  });
+
+  it("puts rate limiting, security headers and compression on every route, with HTTP redirected to HTTPS and Let's Encrypt", async () => {
+    const plan = await aiVideoPlan(stack);
+    const dynamic = parse(upload(plan, "traefik", "/etc/traefik/dynamic.yml"));
+    for (const [name, router] of Object.entries(dynamic.http.routers as Record<string, { middlewares: string[]; tls: { certResolver: string } }>)) {
+      expect(router.middlewares, name).toEqual(["security-headers", "rate-limit", "compress"]);
+      expect(router.tls.certResolver, name).toBe("letsencrypt");
+    }
+    expect(dynamic.http.middlewares["rate-limit"].rateLimit).toMatchObject({ period: "1m" });
+    expect(dynamic.http.middlewares["rate-limit"].rateLimit.average).toBeGreaterThan(0);
+    const staticConfig = parse(upload(plan, "traefik", "/etc/traefik/traefik.yml"));
+    expect(staticConfig.entryPoints.web.http.redirections.entryPoint).toMatchObject({ to: "websecure", scheme: "https" });
+  });
+
+  it("fixes the missing backups: PostgreSQL is dumped daily into the S3 backups bucket (the audit's HIGH RISK)", async () => {
+    const plan = await aiVideoPlan(stack);
+    expect(plan.backups).toHaveLength(1);
+    const [backup] = plan.backups;
+    expect(backup!.schedule).toMatch(/^daily at /);
+    expect(backup!.sources).toEqual([{ service: "postgres", kind: "postgres", what: expect.stringContaining(": postgres") }]);
+    expect(backup!.repository).toMatch(/^s3:https:\/\/.+-backups\/restic\/main$/);
+    expect(resourcesOf(plan, "infra:storage:Bucket").map((bucket) => bucket.name)).toEqual(["aivideo-backups"]);
+  });
+
+  it("fixes the missing alerting: Prometheus evaluates the audit's three alerts and sends them to Alertmanager, with blackbox uptime probes of every service", async () => {
+    const plan = await aiVideoPlan(stack);
+    const config = parse(upload(plan, "prometheus", "/etc/prometheus/prometheus.yml"));
+    expect(config.alerting.alertmanagers[0].static_configs[0].targets).toEqual(["alertmanager:9093"]);
+    expect(config.rule_files).toEqual(["/etc/prometheus/rules.yml"]);
+    expect(upload(plan, "prometheus", "/etc/prometheus/rules.yml")).toBe(aiVideoAlertRules());
+    const jobs = Object.fromEntries((config.scrape_configs as { job_name: string; static_configs: { targets: string[] }[] }[]).map((job) => [job.job_name, job.static_configs[0]!.targets]));
+    // The error-rate alert reads Traefik's request counters, so Traefik must be scraped.
+    expect(jobs).toMatchObject({ node: ["node-exporter:9100"], cadvisor: ["cadvisor:8085"], traefik: ["traefik:8082"] });
+    expect(jobs.uptime!.sort()).toEqual(
+      ["studio:3000", "kong:54321", "manim:5000", "revideo:5001", "document-retriever:8101", "search-proxy:8102", "video-orchestrator:8103", "notes-generator:8104", "grafana:3001"].sort(),
+    );
+  });
+
+  it("fixes the unclear log rotation: every container's json-file log rotates at 10 MB x 3 (C12)", async () => {
+    const plan = await aiVideoPlan(stack);
+    for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
+      expect(resource.inputs.logDriver, String(resource.inputs.name)).toBe("json-file");
+      expect(resource.inputs.logOpts, String(resource.inputs.name)).toEqual({ "max-size": "10m", "max-file": "3" });
+    }
+  });
+
+  it("takes Grafana's admin password from a secret instead of admin/admin123, with sign-up off", async () => {
+    const plan = await aiVideoPlan(stack);
+    expect(specService("grafana").env).toMatchObject({ GF_SECURITY_ADMIN_PASSWORD: { secret: "infra:grafanaAdminPassword" }, GF_USERS_ALLOW_SIGN_UP: "false" });
+    expect(container(plan, "grafana").inputs.envs).toBe("[secret]");
+    expect(plan.secretsToSet.map((secret) => secret.key)).toContain("infra:grafanaAdminPassword");
+  });
+
+  it("takes A4F and RevenueCat as secrets of the stack and creates nothing for them", async () => {
+    const plan = await aiVideoPlan(stack);
+    const external = plan.secretsToSet.filter((secret) => ["infra:a4fApiKey", "infra:revenuecatApiKey"].includes(secret.key));
+    expect(external.map((secret) => secret.purpose)).toEqual([expect.stringContaining("configured, not created"), expect.stringContaining("configured, not created")]);
+    expect(plan.resources.filter((resource) => /a4f|revenuecat/i.test(`${resource.type} ${resource.name}`))).toEqual([]);
+    expect(specService("video-orchestrator").env).toMatchObject({ A4F_API_KEY: { secret: "infra:a4fApiKey" }, REVENUECAT_API_KEY: { secret: "infra:revenuecatApiKey" } });
+  });
+
+  it("fits the memory budget of its server", async () => {
+    const plan = await aiVideoPlan(stack);
+    const budget = plan.hosts[0]!.budget;
+    expect(budget.headroomMb).toBeGreaterThanOrEqual(0);
+    for (const resource of resourcesOf(plan, "docker:index/container:Container")) expect(resource.inputs.memory, String(resource.inputs.name)).toBeGreaterThan(0);
+    // Prod's 16 GB takes the full limits; preprod's 4 GB CX23 the compact ones.
+    expect(plan.memoryProfile).toBe(stack === "prod" ? "seed" : "compact");
+  });
+});
+
+describe("AI video alert rules, evaluated by promtool", () => {
+  const healthy = [
+    { series: 'node_filesystem_avail_bytes{mountpoint="/",fstype="ext4"}', values: "100e9x30" },
+    { series: 'probe_success{job="uptime",instance="kong:54321"}', values: "1x30" },
+    { series: 'traefik_entrypoint_requests_total{entrypoint="websecure",code="200"}', values: "0+100x30" },
+    { series: 'traefik_entrypoint_requests_total{entrypoint="websecure",code="502"}', values: "0+1x30" },
+  ];
+
+  it("stay silent on a healthy host", () => {
+    const result = promtoolRuleTest(healthy, {});
+    expect(result.ok, result.output).toBe(true);
+  });
+
+  it("fire DiskSpaceLow when the host's root filesystem has less than 20 GB free", () => {
+    const result = promtoolRuleTest([{ series: 'node_filesystem_avail_bytes{mountpoint="/",fstype="ext4"}', values: "15e9x30" }, ...healthy.slice(1)], {
+      DiskSpaceLow: { severity: "warning", mountpoint: "/", fstype: "ext4" },
+    });
+    expect(result.ok, result.output).toBe(true);
+  });
+
+  it("fire ServiceDown when a probe fails", () => {
+    const result = promtoolRuleTest([...healthy.filter((series) => !series.series.startsWith("probe_success")), { series: 'probe_success{job="uptime",instance="kong:54321"}', values: "0x30" }], {
+      ServiceDown: { severity: "critical", job: "uptime", instance: "kong:54321" },
+    });
+    expect(result.ok, result.output).toBe(true);
+  });
+
+  it("fire HighErrorRate when more than 5% of the requests through Traefik fail", () => {
+    const result = promtoolRuleTest([...healthy.slice(0, 3), { series: 'traefik_entrypoint_requests_total{entrypoint="websecure",code="502"}', values: "0+20x30" }], {
+      HighErrorRate: { severity: "warning" },
+    });
+    expect(result.ok, result.output).toBe(true);
+  });
+});
+
+describe("AI video secrets", () => {
+  it.each(["admin123", "admin", "changeme"])("refuses %j as Grafana's admin password, the audit's default, naming the key", (password) => {
+    let problems: readonly { path: string; message: string }[] = [];
+    try {
+      validateStackConfig(rawConfigFor("prod", { "infra:grafanaAdminPassword": password }), BLUEPRINT_CATALOG);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual([{ path: "infra:grafanaAdminPassword", message: expect.stringContaining("admin/admin123") }]);
+  });
+
+  it("accepts a strong one", () => {
+    expect(validateStackConfig(rawConfigFor("prod", { "infra:grafanaAdminPassword": "c0rrect-h0rse-battery" }), BLUEPRINT_CATALOG).config.blueprint).toBe("ai-video");
+  });
+});

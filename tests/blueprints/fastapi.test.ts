@@ -1,0 +1,238 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { describe, expect, it } from "vitest";
+import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
+import { fastapi, fastapiAlertRules } from "../../infra/blueprints/fastapi";
+import { ConfigError } from "../../infra/config/errors";
+import { requiredSecrets, validateStackConfig, type RawConfig } from "../../infra/config/validate";
+import { planOf, resourcesOf, type PlannedResource } from "../support/plans";
+import { completeRawConfig } from "../support/stack-config";
+import { requireTool } from "../support/tools";
+import type { PlanResult } from "../../tools/plan/plan";
+
+/**
+ * Seed 001's facts (FastAPI and PostgreSQL on a 2 vCPU / 4 GB server),
+ * pinned on the registered graph of both stacks with `-c blueprint=fastapi`.
+ */
+const STACKS = ["prod", "preprod"] as const;
+const fastapiPlan = (stack: string) => planOf(stack, { overrides: ["blueprint=fastapi"] });
+
+function container(plan: PlanResult, service: string): PlannedResource {
+  const found = resourcesOf(plan, "docker:index/container:Container").find((resource) => resource.inputs.name === `fastapi-${service}`);
+  if (!found) throw new Error(`no container fastapi-${service}`);
+  return found;
+}
+
+function upload(plan: PlanResult, service: string, path: string): string {
+  const file = (container(plan, service).inputs.uploads as { file: string; content: string }[]).find((candidate) => candidate.file === path);
+  if (!file) throw new Error(`fastapi-${service} uploads no ${path}`);
+  return file.content;
+}
+
+const published = (resource: PlannedResource) => ((resource.inputs.ports ?? []) as { ip: string; external: number; internal: number }[]).map((port) => `${port.ip}:${port.external}->${port.internal}`);
+
+/** Seed 001, "Port Mapping": the internal ports, and the networks of its diagram (nginx and the backend at the edge). */
+const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
+  nginx: { networks: ["edge"], port: 443 },
+  certbot: { networks: ["edge"] },
+  backend: { networks: ["edge", "internal"], port: 8000 },
+  postgres: { networks: ["internal"], port: 5432 },
+  prometheus: { networks: ["internal"], port: 9090 },
+  loki: { networks: ["internal"], port: 3100 },
+  promtail: { networks: ["internal"], port: 9080 },
+  alertmanager: { networks: ["internal", "edge"], port: 9093 },
+  "node-exporter": { networks: ["internal"], port: 9100 },
+  "postgres-exporter": { networks: ["internal"], port: 9187 },
+  grafana: { networks: ["internal"], port: 3000 },
+};
+
+/**
+ * Seed 001, "Resource Allocation": Backend ~300 MB, PostgreSQL ~500 MB, Nginx
+ * ~20 MB, Prometheus ~400 MB, Grafana ~200 MB, Loki ~300 MB, "Other
+ * (exporters) ~100MB" (two exporters at 48), and ~1 GB for the OS.
+ */
+const SEED_MEMORY_TABLE: Record<string, number> = { backend: 300, postgres: 512, nginx: 32, prometheus: 400, grafana: 200, loki: 300, "node-exporter": 48, "postgres-exporter": 48 };
+
+/** A complete config of a shipped stack running `blueprint`, with its secrets set, so validation runs as `pulumi up` would. */
+function rawConfigFor(stack: string, blueprint: string, secrets: Record<string, string> = {}): RawConfig {
+  const raw = completeRawConfig(stack, { "infra:blueprint": blueprint });
+  const values = { ...raw.values };
+  const secretKeys = new Set(raw.secretKeys);
+  for (const secret of requiredSecrets(blueprint, JSON.parse(values["infra:servers"]!), BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
+    values[secret.key] ??= `test-value-of-${secret.key}`;
+    secretKeys.add(secret.key);
+  }
+  for (const [key, value] of Object.entries(secrets)) {
+    values[key] = value;
+    secretKeys.add(key);
+  }
+  return { values, secretKeys };
+}
+
+/** `promtool test rules` on the rule file and one unit test of it: the alert must fire, or stay silent, on the given series. */
+function promtoolRuleTest(rules: string, series: { series: string; values: string }[], evalTime: string, expected: { alertname: string; exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }[]): { ok: boolean; output: string } {
+  const dir = mkdtempSync(join(tmpdir(), "promtool-"));
+  try {
+    writeFileSync(join(dir, "rules.yml"), rules);
+    const alertnames = [...new Set(parse(rules).groups.flatMap((group: { rules: { alert: string }[] }) => group.rules.map((rule) => rule.alert)))] as string[];
+    const test = {
+      rule_files: ["rules.yml"],
+      evaluation_interval: "30s",
+      tests: [{ interval: "1m", input_series: series, alert_rule_test: alertnames.map((alertname) => ({ eval_time: evalTime, alertname, exp_alerts: expected.filter((alert) => alert.alertname === alertname).map(({ alertname: _name, ...alert }) => alert) })) }],
+    };
+    writeFileSync(join(dir, "test.yml"), stringify(test));
+    const result = spawnSync(requireTool("promtool"), ["test", "rules", join(dir, "test.yml")], { encoding: "utf8", cwd: dir });
+    return { ok: result.status === 0, output: `${result.stdout}${result.stderr}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
+  it("runs the seed's nine containers plus nginx and certbot, with PostgreSQL 16", async () => {
+    const plan = await fastapiPlan(stack);
+    expect(plan.blueprint).toBe("fastapi");
+    const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => String(resource.inputs.name));
+    expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `fastapi-${service}`).sort());
+    expect(container(plan, "postgres").inputs.image).toMatch(/^postgres:16\./);
+  });
+
+  it("builds an edge network and seed 001's internal bridge network, which has no route out", async () => {
+    const plan = await fastapiPlan(stack);
+    const networks = Object.fromEntries(
+      resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
+    );
+    expect(networks).toEqual({ "fastapi-edge": ["172.26.1.0/24", false], "fastapi-internal": ["172.26.2.0/24", true] });
+  });
+
+  it("listens on the seed's internal ports, on its networks", async () => {
+    const plan = await fastapiPlan(stack);
+    const host = plan.hosts[0]!;
+    for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
+      expect(container(plan, service).inputs.networksAdvanced, service).toEqual(expected.networks.map((network) => ({ name: `fastapi-${network}`, aliases: [service] })));
+      if (expected.port) expect(host.services.find((candidate) => candidate.name === service)!.ports.join(" "), service).toMatch(new RegExp(`(^|[ >])${expected.port}/tcp`));
+    }
+  });
+
+  it("publishes only nginx's 80/443 publicly, and Grafana on 127.0.0.1:3000 for an SSH tunnel; everything else stays inside Docker (C11)", async () => {
+    const plan = await fastapiPlan(stack);
+    for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
+      const name = String(resource.inputs.name);
+      const expected = name === "fastapi-nginx" ? ["0.0.0.0:80->80", "0.0.0.0:443->443"] : name === "fastapi-grafana" ? ["127.0.0.1:3000->3000"] : [];
+      expect(published(resource), name).toEqual(expected);
+    }
+    const host = plan.hosts[0]!;
+    expect(host.exposed).toEqual(["80/tcp (nginx)", "443/tcp (nginx)"]);
+    // Seed 001's UFW: 22 for admins, 80 and 443; Grafana's 3000 is not opened.
+    expect(host.firewall.filter((rule) => rule.protocol === "tcp").map((rule) => rule.port)).toEqual([22, 80, 443]);
+    expect(host.firewall.find((rule) => rule.port === 22)!.sourceCidrs).toEqual(["198.51.100.7/32", "100.64.0.0/10"]);
+  });
+
+  it("terminates TLS at nginx, redirects HTTP to HTTPS, rate-limits per client and sends security headers and gzip", async () => {
+    const plan = await fastapiPlan(stack);
+    const conf = upload(plan, "nginx", "/etc/nginx/nginx.conf");
+    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    expect(conf).toContain("return 301 https://$host$request_uri;");
+    expect(conf).toMatch(/limit_req_zone \$binary_remote_addr zone=per_client:10m rate=100r\/m;/);
+    expect(conf).toMatch(/^\s*gzip on;$/m);
+    const server = conf.split("\nserver {").find((block) => block.includes(`server_name api.${domain};`))!;
+    expect(server).toContain("ssl_certificate /etc/letsencrypt/live/fastapi/fullchain.pem;");
+    expect(server).toContain("limit_req zone=per_client");
+    expect(server).toContain("proxy_pass http://backend_8000;");
+    for (const header of ["Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy"]) expect(server, header).toContain(`add_header ${header} `);
+  });
+
+  it("scrapes the backend's /metrics, the node and PostgreSQL exporters every 15 s, evaluates every 30 s, and alerts through Alertmanager", async () => {
+    const plan = await fastapiPlan(stack);
+    const config = parse(upload(plan, "prometheus", "/etc/prometheus/prometheus.yml"));
+    expect(config.global).toEqual({ scrape_interval: "15s", evaluation_interval: "30s" });
+    expect(config.alerting.alertmanagers[0].static_configs[0].targets).toEqual(["alertmanager:9093"]);
+    const jobs = Object.fromEntries((config.scrape_configs as { job_name: string; static_configs: { targets: string[] }[] }[]).map((job) => [job.job_name, job.static_configs[0]!.targets]));
+    expect(jobs).toMatchObject({ backend: ["backend:8000"], node: ["node-exporter:9100"], postgres: ["postgres-exporter:9187"] });
+    expect(upload(plan, "prometheus", "/etc/prometheus/rules.yml")).toBe(fastapiAlertRules());
+  });
+
+  it("ships container logs with Promtail, which reads the Docker socket read-only, to Loki", async () => {
+    const plan = await fastapiPlan(stack);
+    const config = parse(upload(plan, "promtail", "/etc/promtail/config.yml"));
+    expect(config.clients).toEqual([{ url: "http://loki:3100/loki/api/v1/push" }]);
+    expect(container(plan, "promtail").inputs.volumes).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
+    expect(container(plan, "promtail").dependsOn).toContain(container(plan, "loki").name);
+  });
+
+  it("dumps PostgreSQL daily into the S3 bucket and keeps at least the seed's last 7 days", async () => {
+    const plan = await fastapiPlan(stack);
+    const [backup] = plan.backups;
+    expect(backup!.schedule).toMatch(/^daily at /);
+    expect(backup!.sources).toEqual([{ service: "postgres", kind: "postgres", what: expect.stringContaining(": app") }]);
+    expect(backup!.retention.daily).toBeGreaterThanOrEqual(7);
+    expect(backup!.repository).toMatch(/vpai(-preprod)?-backups\/restic\/main$/);
+    expect(resourcesOf(plan, "infra:storage:Bucket").map((bucket) => bucket.name)).toEqual(["fastapi-backups"]);
+  });
+
+  it("sizes the containers as the seed's resource table, and fits a 4 GB server with the seed's ~1 GB for the OS", async () => {
+    const plan = await fastapiPlan(stack);
+    for (const [service, mb] of Object.entries(SEED_MEMORY_TABLE)) expect(container(plan, service).inputs.memory, service).toBe(mb);
+    const budget = plan.hosts[0]!.budget;
+    expect(budget.reserveMb).toBe(1024);
+    expect(budget.containersMb).toBe(2016);
+    // Seed 001: "TOTAL ~2.8GB, Available ~1.2GB" of 4 GB.
+    expect(4096 - budget.reserveMb - budget.containersMb).toBeGreaterThanOrEqual(1024);
+    expect(plan.memoryProfile).toBe("seed");
+  });
+
+  it("routes api.<domain> to the backend with DNS proxied, and gives every container rotation, limits and no-new-privileges", async () => {
+    const plan = await fastapiPlan(stack);
+    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    expect(resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => [record.inputs.name, record.inputs.proxied])).toEqual([[`api.${domain}`, true]]);
+    for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
+      const name = String(resource.inputs.name);
+      expect(resource.inputs.logOpts, name).toEqual({ "max-size": "10m", "max-file": "3" });
+      expect(resource.inputs.securityOpts, name).toEqual(["no-new-privileges:true"]);
+      expect(resource.inputs.restart, name).toBe("unless-stopped");
+    }
+  });
+});
+
+describe("FastAPI alerting (seed 001: error_rate > 5% for 2 minutes)", () => {
+  const errors = (perMinute: number, okPerMinute: number) => [
+    { series: 'http_requests_total{job="backend",status="5xx"}', values: `0+${perMinute}x20` },
+    { series: 'http_requests_total{job="backend",status="2xx"}', values: `0+${okPerMinute}x20` },
+  ];
+
+  it("fires HighErrorRate at 10% errors, evaluated by promtool", () => {
+    const result = promtoolRuleTest(fastapiAlertRules(), errors(10, 90), "10m", [
+      { alertname: "HighErrorRate", exp_labels: { severity: "critical" }, exp_annotations: { summary: "more than 5% of backend requests fail (seed 001)" } },
+    ]);
+    expect(result.ok, result.output).toBe(true);
+  });
+
+  it("stays silent at 1% errors", () => {
+    const result = promtoolRuleTest(fastapiAlertRules(), errors(1, 99), "10m", []);
+    expect(result.ok, result.output).toBe(true);
+  });
+});
+
+describe("FastAPI secrets", () => {
+  it.each(["admin123", "admin", ""])("refuses %j as Grafana's admin password, naming the key", (password) => {
+    let problems: readonly { path: string; message: string }[] = [];
+    try {
+      validateStackConfig(rawConfigFor("prod", "fastapi", { "infra:grafanaAdminPassword": password }), BLUEPRINT_CATALOG);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual([{ path: "infra:grafanaAdminPassword", message: expect.stringContaining("well-known default") }]);
+  });
+
+  it("accepts a strong Grafana admin password", () => {
+    expect(validateStackConfig(rawConfigFor("prod", "fastapi", { "infra:grafanaAdminPassword": "c0rrect-h0rse-battery" }), BLUEPRINT_CATALOG).config.blueprint).toBe("fastapi");
+  });
+
+  it("declares the backend's JWT secret and the ACME token as secrets, not config", () => {
+    expect(fastapi.secrets.map((secret) => secret.key).sort()).toEqual(["infra:acmeCloudflareToken", "infra:grafanaAdminPassword", "infra:jwtSecret", "infra:postgresPassword"]);
+  });
+});

@@ -1,0 +1,318 @@
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { baseBackupScript, galion, GALION_BASE_BACKUPS_KEPT, GALION_MEMORY_MB, GALION_WAL_ARCHIVE_KEEP_DAYS } from "../../infra/blueprints/galion";
+import { retentionWindowDays } from "../../components/backup/retention";
+import type { ServiceSpec } from "../../components/container/service-spec";
+import { planOf, resourcesOf, type PlannedResource } from "../support/plans";
+import type { PlanResult } from "../../tools/plan/plan";
+
+/**
+ * Seed 004's facts (GALION), pinned on the registered graph of both stacks
+ * with `-c blueprint=galion`: a change that breaks one fails here.
+ */
+const STACKS = ["prod", "preprod"] as const;
+const galionPlan = (stack: string) => planOf(stack, { overrides: ["blueprint=galion"] });
+
+function container(plan: PlanResult, service: string): PlannedResource {
+  const found = resourcesOf(plan, "docker:index/container:Container").find((resource) => resource.inputs.name === `galion-${service}`);
+  if (!found) throw new Error(`no container galion-${service}`);
+  return found;
+}
+
+function upload(plan: PlanResult, service: string, path: string): string {
+  const file = (container(plan, service).inputs.uploads as { file: string; content: string }[]).find((candidate) => candidate.file === path);
+  if (!file) throw new Error(`galion-${service} uploads no ${path}`);
+  return file.content;
+}
+
+const published = (resource: PlannedResource) => ((resource.inputs.ports ?? []) as { ip: string; external: number; internal: number }[]).map((port) => `${port.ip}:${port.external}->${port.internal}`);
+
+/** The blueprint's own data for a stack, where env values (masked in the graph) are read. */
+const specOf = (domain: string) => galion.build({ domain, environment: "prod" });
+const serviceOf = (services: readonly ServiceSpec[], name: string) => services.find((candidate) => candidate.name === name)!;
+
+/**
+ * Seed 004, "Network Flow" and the diagram: each service, the networks it
+ * joins, and where it is published. The applications are on 127.0.0.1 at
+ * the ports "users see"; databases and monitoring are localhost only.
+ * certbot and the PgBouncer exporter are not in the seed: the certificates
+ * nginx needs, and the fifth of the seed's "Exporters (5x)". The base backup
+ * is the seed's weekly pg_basebackup, as a service.
+ */
+const SERVICE_MATRIX: Record<string, { networks: string[]; published: string[] }> = {
+  nginx: { networks: ["web", "monitoring"], published: ["0.0.0.0:80->80", "0.0.0.0:443->443"] },
+  certbot: { networks: ["egress"], published: [] },
+  "app-frontend": { networks: ["web"], published: ["127.0.0.1:3001->3000"] },
+  "app-api": { networks: ["web", "data", "egress", "monitoring"], published: ["127.0.0.1:8001->8000"] },
+  voice: { networks: ["web", "data", "egress"], published: ["127.0.0.1:8002->8000"] },
+  "studio-frontend": { networks: ["web"], published: ["127.0.0.1:3003->3000"] },
+  "studio-api": { networks: ["web", "data", "egress", "monitoring"], published: ["127.0.0.1:8003->8000"] },
+  realtime: { networks: ["web", "data"], published: ["127.0.0.1:8004->8000"] },
+  pgbouncer: { networks: ["data"], published: ["127.0.0.1:6432->6432"] },
+  postgres: { networks: ["data", "monitoring"], published: ["127.0.0.1:5432->5432"] },
+  redis: { networks: ["data", "monitoring"], published: ["127.0.0.1:6379->6379"] },
+  prometheus: { networks: ["monitoring", "egress"], published: ["127.0.0.1:9090->9090"] },
+  "node-exporter": { networks: ["monitoring"], published: [] },
+  cadvisor: { networks: ["monitoring"], published: [] },
+  "postgres-exporter": { networks: ["data", "monitoring"], published: [] },
+  "redis-exporter": { networks: ["data", "monitoring"], published: [] },
+  "nginx-exporter": { networks: ["monitoring"], published: [] },
+  "pgbouncer-exporter": { networks: ["data", "monitoring"], published: [] },
+  "postgres-base-backup": { networks: ["data"], published: [] },
+};
+
+/** Seed 004, "Memory Allocation Strategy", in MB; the five exporters at 128 MB each. */
+const SEED_MEMORY_TABLE: Record<string, number> = {
+  postgres: 1536,
+  redis: 2048,
+  pgbouncer: 128,
+  "app-api": 1536,
+  "studio-api": 1536,
+  voice: 1536,
+  realtime: 512,
+  "app-frontend": 384,
+  "studio-frontend": 512,
+  prometheus: 512,
+  cadvisor: 256,
+  "node-exporter": 128,
+  "postgres-exporter": 128,
+  "redis-exporter": 128,
+  "nginx-exporter": 128,
+  "pgbouncer-exporter": 128,
+};
+const SEED_RAM_MB = 16384;
+const SEED_RESERVE_MB = 3072;
+
+describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
+  it("runs the seed's services, plus certbot, the PgBouncer exporter and the base backup, each pinned to a version tag", async () => {
+    const plan = await galionPlan(stack);
+    expect(plan.blueprint).toBe("galion");
+    const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => String(resource.inputs.name));
+    expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `galion-${service}`).sort());
+    for (const image of resourcesOf(plan, "docker:index/remoteImage:RemoteImage")) {
+      expect(image.inputs.name).toMatch(/^[a-z0-9._/-]+:[A-Za-z0-9._-]+$/);
+      expect(image.inputs.name).not.toMatch(/:latest$/);
+    }
+    expect(container(plan, "postgres").inputs.image).toBe("postgres:15.10-alpine");
+    expect(container(plan, "redis").inputs.image).toMatch(/^redis:7\./);
+  });
+
+  it("builds the four networks, data and monitoring internal", async () => {
+    const plan = await galionPlan(stack);
+    const networks = Object.fromEntries(
+      resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
+    );
+    expect(networks).toEqual({
+      "galion-egress": ["172.24.4.0/24", false],
+      "galion-web": ["172.24.1.0/24", false],
+      "galion-data": ["172.24.2.0/24", true],
+      "galion-monitoring": ["172.24.3.0/24", true],
+    });
+  });
+
+  it("attaches each service to its networks and publishes the apps, databases and Prometheus on 127.0.0.1 only (seed: localhost only; C11)", async () => {
+    const plan = await galionPlan(stack);
+    for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
+      expect(container(plan, service).inputs.networksAdvanced, service).toEqual(expected.networks.map((network) => ({ name: `galion-${network}`, aliases: [service] })));
+      expect(published(container(plan, service)), service).toEqual(expected.published);
+    }
+  });
+
+  it("exposes only nginx's 80/443, open to Cloudflare only, and SSH only from the admin networks (F1-F3)", async () => {
+    const plan = await galionPlan(stack);
+    const host = plan.hosts[0]!;
+    expect(host.exposed).toEqual(["80/tcp (nginx)", "443/tcp (nginx)"]);
+    const tcp = host.firewall.filter((rule) => rule.protocol === "tcp");
+    expect(tcp.map((rule) => rule.port)).toEqual([22, 80, 443]);
+    expect(tcp[0]!.sourceCidrs).toEqual(["198.51.100.7/32", "100.64.0.0/10"]);
+    for (const rule of tcp.slice(1)) {
+      expect(rule.sourceCidrs).toContain("173.245.48.0/20");
+      expect(rule.sourceCidrs).not.toContain("0.0.0.0/0");
+    }
+  });
+
+  it("rate-limits at nginx within the seed's 100-200 requests a minute, with gzip, keepalive upstreams and HSTS, CSP and X-Frame headers", async () => {
+    const plan = await galionPlan(stack);
+    const conf = upload(plan, "nginx", "/etc/nginx/nginx.conf");
+    const rate = Number(/limit_req_zone \$binary_remote_addr zone=per_client:10m rate=(\d+)r\/m;/.exec(conf)?.[1]);
+    expect(rate).toBeGreaterThanOrEqual(100);
+    expect(rate).toBeLessThanOrEqual(200);
+    expect(conf).toMatch(/^\s*gzip on;$/m);
+    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    const routes = { app: "app_frontend_3000", api: "app_api_8000", voice: "voice_8000", studio: "studio_frontend_3000", "studio-api": "studio_api_8000", realtime: "realtime_8000" };
+    for (const [subdomain, upstream] of Object.entries(routes)) {
+      const server = conf.split("\nserver {").find((block) => block.includes(`server_name ${subdomain}.${domain};`));
+      expect(server, subdomain).toBeDefined();
+      for (const header of ["Strict-Transport-Security", "Content-Security-Policy", "X-Frame-Options"]) expect(server, `${subdomain} ${header}`).toContain(`add_header ${header} `);
+      expect(server).toContain("limit_req zone=per_client");
+      expect(server).toContain(`proxy_pass http://${upstream};`);
+      expect(conf).toMatch(new RegExp(`upstream ${upstream} \\{\\n\\s+server [a-z-]+:\\d+;\\n\\s+keepalive \\d+;`));
+    }
+  });
+
+  it("puts PgBouncer (1000 clients onto 100 connections) between every application and PostgreSQL", async () => {
+    const plan = await galionPlan(stack);
+    const services = specOf("vpai.example.com").services;
+    const pgbouncer = serviceOf(services, "pgbouncer");
+    expect(pgbouncer.env).toMatchObject({ DB_HOST: "postgres", DB_PORT: "5432", MAX_CLIENT_CONN: "1000", MAX_DB_CONNECTIONS: "100" });
+    for (const [api, database] of [["app-api", "galion"], ["studio-api", "galion_studio"]] as const) {
+      expect(serviceOf(services, api).env.DATABASE_URL).toEqual({ secretTemplate: `postgresql://postgres:{{infra:postgresPassword}}@pgbouncer:6432/${database}` });
+      expect(container(plan, api).dependsOn).toContain(container(plan, "pgbouncer").name);
+    }
+    // Nothing but PgBouncer and the exporter talks to PostgreSQL's own port.
+    const direct = services.filter((service) => Object.values(service.env).some((value) => JSON.stringify(value).includes("@postgres:5432")));
+    expect(direct.map((service) => service.name)).toEqual(["postgres-exporter"]);
+    expect(container(plan, "pgbouncer").dependsOn).toContain(container(plan, "postgres").name);
+  });
+
+  it("archives WAL for point-in-time recovery every 5 minutes at most, into a volume the nightly backup takes off-site (B6)", async () => {
+    const plan = await galionPlan(stack);
+    const command = (container(plan, "postgres").inputs.command as string[]).join(" ");
+    expect(command).toContain("-c 'wal_level=replica'");
+    expect(command).toContain("-c 'archive_mode=on'");
+    const timeout = Number(/-c 'archive_timeout=(\d+)'/.exec(command)?.[1]);
+    expect(timeout).toBeGreaterThan(0);
+    expect(timeout).toBeLessThanOrEqual(300);
+    const archiveVolume = (container(plan, "postgres").inputs.volumes as { containerPath: string; volumeName: string }[]).find((volume) => volume.volumeName === "galion-postgres-wal-archive");
+    expect(archiveVolume).toBeDefined();
+    const archive = archiveVolume!.containerPath;
+    // Copied once, never overwritten; segments older than the kept base backups need are pruned.
+    expect(command).toContain(`-c 'archive_command=test ! -f ${archive}/%f && cp %p ${archive}/%f && (find ${archive} -maxdepth 1 -type f -mmin +${GALION_WAL_ARCHIVE_KEEP_DAYS * 1440} -delete || true)'`);
+    expect(command).toContain("-c 'max_connections=200'");
+    const backup = plan.backups.find((job) => job.server === "main")!;
+    expect(backup.sources.map((source) => [source.service, source.kind, source.what.replace(/.*: |files of volume /, "")])).toEqual([
+      ["postgres", "postgres", "galion, galion_studio"],
+      ["redis", "redis", "BGSAVE, wait for LASTSAVE to change, copy the RDB"],
+      ["postgres", "volume", "galion-postgres-wal-archive"],
+      ["postgres-base-backup", "volume", "galion-postgres-base-backup-base-backups"],
+    ]);
+  });
+
+  it("takes the seed's weekly base backup that WAL is replayed onto, streaming from the primary as the replication role, two kept", async () => {
+    const plan = await galionPlan(stack);
+    const base = container(plan, "postgres-base-backup");
+    expect(base.inputs.image).toBe(container(plan, "postgres").inputs.image);
+    expect(base.dependsOn).toContain(container(plan, "postgres").name);
+    const volume = (base.inputs.volumes as { containerPath: string; volumeName: string }[])[0]!;
+    expect(volume.volumeName).toBe("galion-postgres-base-backup-base-backups");
+    expect((base.inputs.command as string[])[2]).toContain(`exec su-exec postgres sh -c '${baseBackupScript(volume.containerPath, GALION_BASE_BACKUPS_KEPT).replace(/'/g, "'\\''")}'`);
+    const spec = serviceOf(specOf("vpai.example.com").services, "postgres-base-backup");
+    expect(spec.env).toEqual({ PGHOST: "postgres", PGPORT: "5432", PGUSER: "replicator", PGPASSWORD: { secret: "infra:replicationPassword" } });
+    const script = baseBackupScript("/backups", GALION_BASE_BACKUPS_KEPT);
+    expect(script).toContain("pg_basebackup -D \"$dir/.partial-$stamp\" -F tar -z -X stream --checkpoint=fast");
+    // Sunday 00:00 UTC, as seed 004's "WEEKLY (Sunday midnight)".
+    expect(script).toContain("sleep $(( (7 - $(date -u +%w)) * 86400 - now % 86400 ))");
+    expect(script).toContain(`tail -n +${GALION_BASE_BACKUPS_KEPT + 1}`);
+    expect(GALION_WAL_ARCHIVE_KEEP_DAYS).toBeGreaterThan(7 * GALION_BASE_BACKUPS_KEPT);
+  });
+
+  it("keeps the nightly backups in the S3 bucket for at least the seed's 30 days, and Prometheus' metrics for 30 days", async () => {
+    const plan = await galionPlan(stack);
+    const backup = plan.backups.find((job) => job.server === "main")!;
+    expect(retentionWindowDays(backup.retention)).toBeGreaterThanOrEqual(30);
+    expect(backup.repository).toMatch(/^s3:https:\/\/.+\/vpai(-preprod)?-backups\/restic\/main$/);
+    const bucket = resourcesOf(plan, "pulumi-nodejs:dynamic/storage:Bucket")[0]!;
+    expect(bucket.inputs.noncurrentVersionExpiryDays).toBeGreaterThanOrEqual(30);
+    expect(container(plan, "prometheus").inputs.command).toContain("--storage.tsdb.retention.time=30d");
+  });
+
+  it("runs Redis 7 with AOF and RDB persistence, maxmemory inside its container limit", async () => {
+    const plan = await galionPlan(stack);
+    const command = (container(plan, "redis").inputs.command as string[]).join(" ");
+    expect(command).toContain("--appendonly yes");
+    expect(command).toMatch(/--save \d+ \d+/);
+    const maxmemory = Number(/--maxmemory (\d+)mb/.exec(command)?.[1]);
+    expect(maxmemory).toBeGreaterThan(0);
+    expect(maxmemory).toBeLessThan(Number(container(plan, "redis").inputs.memory));
+  });
+
+  it("scrapes the seed's exporters (node, cAdvisor, PostgreSQL, Redis, nginx) and both APIs from Prometheus", async () => {
+    const plan = await galionPlan(stack);
+    const config = parse(upload(plan, "prometheus", "/etc/prometheus/prometheus.yml")) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+    const jobs = Object.fromEntries(config.scrape_configs.map((job) => [job.job_name, job.static_configs[0]!.targets]));
+    expect(jobs).toMatchObject({
+      node: ["node-exporter:9100"],
+      cadvisor: ["cadvisor:8080"],
+      postgres: ["postgres-exporter:9187"],
+      redis: ["redis-exporter:9121"],
+      nginx: ["nginx-exporter:9113"],
+      pgbouncer: ["pgbouncer-exporter:9127"],
+      "app-api": ["app-api:8000"],
+      "studio-api": ["studio-api:8000"],
+    });
+  });
+
+  it("takes OpenAI and ElevenLabs as secrets of the stack and creates nothing for them", async () => {
+    const plan = await galionPlan(stack);
+    const wanted = plan.secretsToSet.map((secret) => secret.key);
+    expect(wanted).toEqual(expect.arrayContaining(["infra:openaiApiKey", "infra:elevenlabsApiKey"]));
+    expect(plan.resources.filter((resource) => /openai|elevenlabs/i.test(`${resource.type} ${resource.name}`))).toEqual([]);
+    const voice = serviceOf(specOf("vpai.example.com").services, "voice");
+    expect(voice.env).toMatchObject({ OPENAI_API_KEY: { secret: "infra:openaiApiKey" }, ELEVENLABS_API_KEY: { secret: "infra:elevenlabsApiKey" } });
+    for (const api of ["app-api", "voice"]) expect(container(plan, api).inputs.envs, api).toBe("[secret]");
+  });
+
+  it("routes the two apps, their APIs, voice and realtime through nginx, with DNS proxied by Cloudflare", async () => {
+    const plan = await galionPlan(stack);
+    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    const records = resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => [record.inputs.name, record.inputs.proxied]);
+    expect(records.sort()).toEqual(["api", "app", "realtime", "studio", "studio-api", "voice"].map((subdomain) => [`${subdomain}.${domain}`, true]).sort());
+  });
+
+  it("gives every container a memory limit, healthcheck, log rotation, restart policy and no-new-privileges", async () => {
+    const plan = await galionPlan(stack);
+    for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
+      const name = String(resource.inputs.name);
+      expect(resource.inputs.memory, name).toBeGreaterThan(0);
+      expect((resource.inputs.healthcheck as { tests: string[] }).tests.length, name).toBeGreaterThan(1);
+      expect(resource.inputs.logOpts, name).toEqual({ "max-size": "10m", "max-file": "3" });
+      expect(resource.inputs.restart, name).toBe("unless-stopped");
+      expect(resource.inputs.securityOpts, name).toEqual(["no-new-privileges:true"]);
+    }
+  });
+});
+
+describe("GALION memory (seed 004, Memory Allocation Strategy)", () => {
+  it("sizes every container as the seed's table does, and they fit 16 GB minus its 3 GB system reserve", () => {
+    const services = galion.build({ domain: "example.com", environment: "prod", memoryProfile: "seed" }).services;
+    for (const [name, mb] of Object.entries(SEED_MEMORY_TABLE)) expect(serviceOf(services, name).memoryMb, name).toBe(mb);
+    expect(galion.systemReserveMb).toBe(SEED_RESERVE_MB);
+    const total = services.reduce((sum, service) => sum + service.memoryMb, 0);
+    // The seed's own sum is about 11 GB; nginx and certbot ran on its host, and it took base backups with a script.
+    expect(total - GALION_MEMORY_MB.nginx! - GALION_MEMORY_MB.certbot! - GALION_MEMORY_MB["postgres-base-backup"]!).toBe(11136);
+    expect(total).toBeLessThanOrEqual(SEED_RAM_MB - SEED_RESERVE_MB);
+  });
+
+  it("uses the seed's limits on prod's 16 GB server, in the graph as in the budget", async () => {
+    const plan = await galionPlan("prod");
+    expect(plan.memoryProfile).toBe("seed");
+    for (const [name, mb] of Object.entries(SEED_MEMORY_TABLE)) expect(container(plan, name).inputs.memory, name).toBe(mb);
+    const budget = plan.hosts[0]!.budget;
+    expect(budget).toMatchObject({ serverMb: SEED_RAM_MB, reserveMb: SEED_RESERVE_MB, containersMb: 11392 });
+    expect(budget.headroomMb).toBeGreaterThanOrEqual(0);
+  });
+
+  it("falls back to the compact limits on preprod's 4 GB CX23, where the seed's do not fit, and fits", async () => {
+    const plan = await galionPlan("preprod");
+    const seedTotal = galion.build({ domain: "example.com", environment: "preprod", memoryProfile: "seed" }).services.reduce((sum, service) => sum + service.memoryMb, 0);
+    expect(seedTotal + SEED_RESERVE_MB).toBeGreaterThan(4096);
+    expect(plan.memoryProfile).toBe("compact");
+    const budget = plan.hosts[0]!.budget;
+    expect(budget.serverMb).toBe(4096);
+    expect(budget.headroomMb).toBeGreaterThanOrEqual(0);
+    // Redis' maxmemory follows its compact limit, so it cannot outgrow the container.
+    const redis = container(plan, "redis");
+    expect(Number(/--maxmemory (\d+)mb/.exec((redis.inputs.command as string[]).join(" "))?.[1])).toBeLessThan(Number(redis.inputs.memory));
+  });
+});
+
+describe("GALION stack-specific settings", () => {
+  it("prod adopts the existing 16 GB VPS; preprod is a Hetzner CX23", async () => {
+    const prod = await galionPlan("prod");
+    expect(resourcesOf(prod, "hcloud:index/server:Server")).toEqual([]);
+    expect(prod.cost.totalMonthlyEur).toBe(26.99);
+    const preprod = await galionPlan("preprod");
+    expect(resourcesOf(preprod, "hcloud:index/server:Server")[0]!.inputs).toMatchObject({ serverType: "cx23", location: "fsn1" });
+    expect(preprod.cost.totalMonthlyEur).toBe(8.48);
+  });
+});

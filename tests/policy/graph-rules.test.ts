@@ -1,0 +1,247 @@
+import * as command from "@pulumi/command";
+import * as cloudflare from "@pulumi/cloudflare";
+import * as docker from "@pulumi/docker";
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { hostPrepareScript } from "../../components/compute/host-setup";
+import { containerSettings } from "../../components/container/container-settings";
+import { healthcheck, service } from "../../components/container/service-spec";
+import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
+import { enforcePolicy } from "../../infra/policy/enforce";
+import { evaluateGraph } from "../../infra/policy/graph-policy";
+import { PolicyError, type PolicyReport } from "../../infra/policy/report";
+import { ruleNamed } from "../../infra/policy/rules";
+import { loadStackConfig } from "../../infra/config/load";
+import { deployPlatform } from "../../infra/platform";
+import { recordGraph } from "../../tools/plan/mock-run";
+import { graphOf } from "../support/graph";
+import { completeRawConfig } from "../support/stack-config";
+import { modelOf, violationsOf } from "./models";
+
+/**
+ * Rules broken in a registered graph: resources registered under the mock
+ * runtime exactly as a component would, then judged by the graph policy.
+ */
+const model = modelOf("prod");
+const admin = model.config.adminCidrs;
+
+async function reportOf(build: () => void): Promise<PolicyReport> {
+  const run = await graphOf(() => {
+    build();
+  });
+  return evaluateGraph(run.resources, model);
+}
+
+function expectOnly(report: PolicyReport, rule: string, resource: string, message: RegExp): void {
+  const found = violationsOf(report, rule);
+  expect(found.length, JSON.stringify(report.violations)).toBeGreaterThan(0);
+  expect(found.every((violation) => violation.resource === resource)).toBe(true);
+  expect(found.map((violation) => violation.message).join("\n")).toMatch(message);
+  expect(found[0]!.fix).toBe(ruleNamed(rule)!.fix);
+}
+
+/** Any resource type, registered as the engine would receive it. */
+class Raw extends pulumi.CustomResource {
+  constructor(type: string, name: string, props: pulumi.Inputs) {
+    super(type, name, props);
+  }
+}
+
+const provider = () => new docker.Provider("host-docker", { host: "ssh://deploy@203.0.113.20" });
+
+/** A container registered with the hardened settings of a well-behaved service, then one input overridden. */
+function container(overrides: Record<string, unknown>): void {
+  const spec = service({ name: "web", description: "test", role: "app", image: { repository: "example/web", tag: "1.0.0" }, networks: [], healthcheck: healthcheck(["CMD", "true"]), memoryMb: 64, user: "1000", readOnlyRootFilesystem: true });
+  const { uploads: _uploads, binds: _binds, ...settings } = containerSettings(spec);
+  new docker.Container("web", { name: "vpai-web", image: "example/web:1.0.0", ...settings, ...overrides } as docker.ContainerArgs, { provider: provider() });
+}
+
+describe("container rules on the registered graph", () => {
+  it("a hardened container passes", async () => {
+    expect((await reportOf(() => container({}))).violations).toEqual([]);
+  });
+
+  it("C1: privileged", async () => {
+    expectOnly(await reportOf(() => container({ privileged: true })), "C1", "container vpai-web", /privileged/);
+  });
+
+  it("C2: host network, pid and ipc namespaces", async () => {
+    const report = await reportOf(() => container({ networkMode: "host", pidMode: "host", ipcMode: "host" }));
+    expectOnly(report, "C2", "container vpai-web", /network_mode is host[\s\S]*pid_mode is host[\s\S]*ipc_mode is host/);
+  });
+
+  it("C4: no-new-privileges missing", async () => {
+    expectOnly(await reportOf(() => container({ securityOpts: [] })), "C4", "container vpai-web", /no-new-privileges is not set/);
+  });
+
+  it("C5: capabilities not dropped", async () => {
+    expectOnly(await reportOf(() => container({ capabilities: { drops: [], adds: [] } })), "C5", "container vpai-web", /does not drop ALL/);
+  });
+
+  it("C12: logs that never rotate", async () => {
+    expectOnly(await reportOf(() => container({ logOpts: {} })), "C12", "container vpai-web", /do not rotate/);
+  });
+
+  it("C13: no restart policy", async () => {
+    expectOnly(await reportOf(() => container({ restart: "no" })), "C13", "container vpai-web", /restart policy is no/);
+  });
+
+  it("C10: an image registered with the latest tag", async () => {
+    expectOnly(await reportOf(() => new docker.RemoteImage("web-image", { name: "example/web:latest" }, { provider: provider() })), "C10", "image web-image", /latest/);
+  });
+});
+
+describe("firewall rules on the registered graph", () => {
+  const firewall = (rules: { port?: string; sourceIps: string[]; protocol?: string }[]) => () => {
+    new hcloud.Firewall("fw", { rules: rules.map((rule) => ({ direction: "in", protocol: rule.protocol ?? "tcp", ...rule })) });
+  };
+
+  it("F1: a port range containing 22 open to ::/0", async () => {
+    expectOnly(await reportOf(firewall([{ port: "20-30", sourceIps: ["::/0"] }])), "F1", "firewall fw", /tcp\/20-30 opens SSH to ::\/0/);
+  });
+
+  it("F2: Redis open to the admins is still a forbidden port", async () => {
+    expectOnly(await reportOf(firewall([{ port: "6379", sourceIps: [...admin] }])), "F2", "firewall fw", /opens 6379/);
+  });
+
+  it("F3: 443 from anywhere while DNS is proxied", async () => {
+    expectOnly(await reportOf(firewall([{ port: "443", sourceIps: ["0.0.0.0/0"] }])), "F3", "firewall fw", /outside Cloudflare's ranges/);
+  });
+
+  it("F4: a Hetzner server without a firewall, and a prod one without protection", async () => {
+    const report = await reportOf(() => new hcloud.Server("main", { serverType: "cx23", image: "ubuntu-24.04", labels: { environment: "prod" }, deleteProtection: false, rebuildProtection: true }));
+    expect(violationsOf(report, "F4").map((violation) => violation.message)).toEqual(["no firewall attached", "a prod server without delete and rebuild protection"]);
+  });
+});
+
+describe("zone and bucket rules on the registered graph", () => {
+  const zone = (settings: Record<string, unknown>) => () => {
+    for (const [settingId, value] of Object.entries(settings)) new cloudflare.ZoneSetting(`dns-${settingId}`, { zoneId: "z1", settingId, value });
+  };
+  const hsts = { strictTransportSecurity: { enabled: true, maxAge: 31536000, includeSubdomains: true, nosniff: true } };
+
+  it("CF1: SSL mode flexible", async () => {
+    expectOnly(await reportOf(zone({ ssl: "flexible", min_tls_version: "1.2", always_use_https: "on", security_header: hsts })), "CF1", "zone z1", /"flexible", not strict/);
+  });
+
+  it("CF2: TLS 1.0 and no HTTPS redirect", async () => {
+    const report = await reportOf(zone({ ssl: "strict", min_tls_version: "1.0", always_use_https: "off", security_header: hsts }));
+    expect(violationsOf(report, "CF2").map((violation) => violation.message)).toEqual(['min_tls_version is "1.0" (want 1.2 or higher)', "always_use_https is not on"]);
+  });
+
+  it("CF3: a short HSTS max-age on prod", async () => {
+    const report = await reportOf(zone({ ssl: "strict", min_tls_version: "1.2", always_use_https: "on", security_header: { strictTransportSecurity: { ...hsts.strictTransportSecurity, maxAge: 300 } } }));
+    expectOnly(report, "CF3", "zone z1", /max-age 300/);
+  });
+
+  it("CF4: an unproxied record", async () => {
+    expectOnly(await reportOf(() => new cloudflare.DnsRecord("dns-n8n", { zoneId: "z1", name: "n8n.example.com", type: "A", content: "203.0.113.20", proxied: false, ttl: 300 })), "CF4", "record dns-n8n", /not proxied/);
+  });
+
+  it("S1: a public bucket outside the provider that keeps buckets private", async () => {
+    const report = await reportOf(() => new Raw("aws:s3/bucketV2:BucketV2", "public-files", { acl: "public-read" }));
+    expectOnly(report, "S1", "bucket public-files", /not managed by components\/storage\/bucket.ts/);
+  });
+
+  it("S2: an unversioned bucket outside the provider that turns versioning on", async () => {
+    const report = await reportOf(() => new Raw("minio:index/s3Bucket:S3Bucket", "scratch", { bucket: "scratch" }));
+    expectOnly(report, "S2", "bucket scratch", /not managed by components\/storage\/bucket.ts/);
+  });
+
+  it("S3: a bucket whose noncurrent versions expire too soon", async () => {
+    expectOnly(await reportOf(() => new Raw("pulumi-nodejs:dynamic/storage:Bucket", "vpai-backups", { noncurrentVersionExpiryDays: 2 })), "S3", "bucket vpai-backups", /after 2 days/);
+  });
+
+  it("S4: a restic key registered in clear text", async () => {
+    const report = await reportOf(() => new command.local.Command("backup", { create: "true", environment: { RESTIC_PASSWORD: "hunter2-restic" } }));
+    expectOnly(report, "S4", "command:local:Command backup", /RESTIC_PASSWORD holds the restic key in clear text/);
+    const masked = await reportOf(() => new command.local.Command("backup", { create: "true", environment: { RESTIC_PASSWORD: pulumi.secret("hunter2-restic") } }));
+    expect(violationsOf(masked, "S4")).toEqual([]);
+  });
+});
+
+describe("host rules on the registered preparation and firewall commands", () => {
+  const script = hostPrepareScript({ sshUser: "deploy" });
+  const prepare = (stdin: string) => () => {
+    new command.remote.Command("vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin });
+    new command.remote.Command("vpai-main-firewall-ufw", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin: ufwScript(firewallRules([], { adminCidrs: admin, behindCloudflare: true })) });
+  };
+  const replaced = (from: string | RegExp, to: string) => {
+    const changed = script.replace(from, to);
+    expect(changed).not.toBe(script);
+    return changed;
+  };
+
+  it("the shipped script and UFW rules pass", async () => {
+    expect((await reportOf(prepare(script))).violations).toEqual([]);
+  });
+
+  it.each([
+    ["H1", "PermitRootLogin no", "PermitRootLogin yes", /PermitRootLogin is yes/],
+    ["H2", "PasswordAuthentication no", "PasswordAuthentication yes", /PasswordAuthentication is yes/],
+    ["H3", "MaxAuthTries 3", "MaxAuthTries 6", /MaxAuthTries is 6/],
+    ["H4", "net.ipv4.ip_forward = 1", "net.ipv4.ip_forward = 0", /ip_forward is 0/],
+    ["H5", '"userland-proxy": false', '"userland-proxy": true', /userland-proxy is not false/],
+    ["H7", "enabled = true", "enabled = false", /sshd jail is not enabled/],
+    ["H8", 'APT::Periodic::Unattended-Upgrade "1";', 'APT::Periodic::Unattended-Upgrade "0";', /does not turn on/],
+  ])("%s: the host's file changed from %j to %j", async (rule, from, to, message) => {
+    expectOnly(await reportOf(prepare(replaced(from, to))), rule, "host vpai-main", message);
+  });
+
+  it("H1-H3 follow sshd's first-value-wins: a later line cannot weaken, an earlier one can", async () => {
+    expect((await reportOf(prepare(replaced("ClientAliveCountMax 2\n", "ClientAliveCountMax 2\nPermitRootLogin yes\n")))).violations).toEqual([]);
+    expectOnly(await reportOf(prepare(replaced("# Managed by infra: key-only SSH", "PermitRootLogin yes\n# Managed by infra: key-only SSH"))), "H1", "host vpai-main", /is yes/);
+  });
+
+  it("H6: a UFW script without DOCKER-USER lets published ports through", async () => {
+    const ufw = ufwScript(firewallRules([], { adminCidrs: admin, behindCloudflare: true }));
+    const withoutDockerUser = ufw.replace(/cat >> \/etc\/ufw\/after6?\.rules <<'DOCKER_USER'\n[\s\S]*?\nDOCKER_USER\n/g, "");
+    expect(withoutDockerUser).not.toContain("DOCKER-USER");
+    const report = await reportOf(() => {
+      new command.remote.Command("vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin: script });
+      new command.remote.Command("vpai-main-firewall-ufw", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin: withoutDockerUser.replace("ufw default deny incoming", "ufw default allow incoming") });
+    });
+    const messages = violationsOf(report, "H6").map((violation) => violation.message);
+    expect(messages).toEqual(["UFW does not deny incoming by default", "no DOCKER-USER rules: Docker-published ports bypass UFW"]);
+  });
+
+  it("H6: an existing host prepared without any UFW command", async () => {
+    const report = await reportOf(() => new command.remote.Command("vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin: script }));
+    expectOnly(report, "H6", "host vpai-main", /without a UFW firewall command/);
+  });
+});
+
+describe("enforcement inside deployPlatform", () => {
+  it("the stack transformation refuses a privileged container as it is registered (preview and up too)", async () => {
+    let error: unknown;
+    const run = await graphOf(() => {
+      enforcePolicy(model);
+      container({});
+      try {
+        new docker.Container("root", { name: "vpai-root", image: "example/web:1.0.0", privileged: true }, { provider: provider() });
+      } catch (caught) {
+        error = caught;
+      }
+    });
+    expect(error).toBeInstanceOf(PolicyError);
+    expect((error as Error).message).toMatch(/C1 container vpai-root: runs privileged[\s\S]*fix: remove `privileged`/);
+    expect(run.resources.map((resource) => resource.name)).toContain("web");
+    expect(run.resources.map((resource) => resource.name)).not.toContain("root");
+  });
+
+  it("a violation fails the program before any resource is registered", async () => {
+    const raw = completeRawConfig("prod", { "infra:protect": "false" });
+    let error: unknown;
+    const run = await recordGraph({ project: "infra", stack: "prod", values: raw.values, secretKeys: raw.secretKeys }, () => {
+      try {
+        return deployPlatform(loadStackConfig()).outputs;
+      } catch (caught) {
+        error = caught;
+        return {};
+      }
+    });
+    expect((error as PolicyError).violations).toEqual([{ rule: "F4", resource: "server vpai-main", message: "a prod server without delete and rebuild protection (infra:protect is false)", fix: ruleNamed("F4")!.fix }]);
+    expect(run.resources.filter((resource) => resource.type !== "pulumi:pulumi:Stack")).toEqual([]);
+  });
+});

@@ -1,0 +1,39 @@
+import type { ServiceSpec } from "../../components/container/service-spec";
+import { BLUEPRINT_CATALOG, blueprintNamed } from "../../infra/blueprints";
+import type { PlatformSpec } from "../../infra/blueprints/blueprint";
+import type { StackConfig } from "../../infra/config/schema";
+import { validateStackConfig } from "../../infra/config/validate";
+import { planPlatform, type PlatformModel } from "../../infra/platform-model";
+import type { PolicyReport, Violation } from "../../infra/policy/report";
+import { completeRawConfig } from "../support/stack-config";
+
+export interface ModelChanges {
+  /** Rewrites one service of the shipped blueprint (by name). */
+  readonly service?: { readonly name: string; readonly change: (spec: ServiceSpec) => ServiceSpec };
+  readonly spec?: (spec: PlatformSpec) => PlatformSpec;
+  readonly config?: (config: StackConfig) => StackConfig;
+}
+
+/** The model of a shipped stack, optionally with one thing changed, built the way deployPlatform builds it. */
+export function modelOf(stack: string, changes: ModelChanges = {}): PlatformModel {
+  const { config } = validateStackConfig(completeRawConfig(stack), BLUEPRINT_CATALOG);
+  const shipped = blueprintNamed(config.blueprint);
+  const blueprint = {
+    ...shipped,
+    build: (environment: Parameters<typeof shipped.build>[0]) => {
+      let spec = shipped.build(environment);
+      const target = changes.service;
+      if (target) {
+        if (!spec.services.some((service) => service.name === target.name)) throw new Error(`no service ${target.name}`);
+        spec = { ...spec, services: spec.services.map((service) => (service.name === target.name ? target.change(service) : service)) };
+      }
+      return changes.spec ? changes.spec(spec) : spec;
+    },
+  };
+  return planPlatform(changes.config ? changes.config(config) : config, blueprint);
+}
+
+/** The violations of one rule in a report. */
+export function violationsOf(report: PolicyReport, rule: string): Violation[] {
+  return report.violations.filter((violation) => violation.rule === rule);
+}
