@@ -21,15 +21,10 @@ sudo_cmd=()
 echo "installing Debian packages: ${missing[*]}" >&2
 "${sudo_cmd[@]}" apt-get update -q >&2
 DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-# Only the validators are wanted; where systemd started the packaged daemons, stop them.
+# The packages are wanted for their tools and for servers the tests start
+# privately; the daemons they start would use ports, and fail2ban would ban
+# addresses on this machine, so they are stopped and disabled.
 if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-  "${sudo_cmd[@]}" systemctl disable --now prometheus prometheus-alertmanager prometheus-blackbox-exporter >/dev/null 2>&1 || true
-fi
-# The backup tests start their own private servers; the packaged ones stay off.
-if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-  "${sudo_cmd[@]}" systemctl disable --now redis-server postgresql >/dev/null 2>&1 || true
-fi
-# fail2ban is wanted for its config reader only; its daemon would ban on this machine.
-if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-  "${sudo_cmd[@]}" systemctl disable --now fail2ban >/dev/null 2>&1 || true
+  "${sudo_cmd[@]}" systemctl disable --now prometheus prometheus-alertmanager prometheus-blackbox-exporter \
+    redis-server postgresql fail2ban nginx caddy >/dev/null 2>&1 || true
 fi
