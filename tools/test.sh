@@ -20,6 +20,7 @@ status=0
 node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
 echo "test suite took $(( $(date +%s) - started ))s" >&2
 # One plain closing line that any CI can read.
+# shellcheck disable=SC2016 # the script is JavaScript; its ${} are not the shell's
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
