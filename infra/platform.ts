@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Backup } from "../components/backup/backup";
 import { secretVariables } from "../components/backup/job";
+import { withWalArchive } from "../components/backup/pitr";
 import { Server } from "../components/compute/server";
 import { Network } from "../components/container/network";
 import { Service, type ServiceArgs } from "../components/container/service";
@@ -121,7 +122,8 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
       const link = host.links.find((candidate) => candidate.service === spec.name);
       const remote = link ? started.get(`${link.server}/${link.service}`) : undefined;
       const args = {
-        spec,
+        // With PITR on, PostgreSQL archives WAL into a volume the backup job ships (B6).
+        spec: withWalArchive(spec, config.backup.pitr),
         containerName: `${prefix}-${spec.name}`,
         provider: machine.dockerProvider,
         networks: networkNames,
@@ -219,6 +221,8 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
       blueprint: blueprint.name,
       environment: config.environment,
       serverAddresses: addresses,
+      // Where the DNS records point: the ingress server, or the load balancer in front of it.
+      ...(ingressAddress ? { ingressAddress } : {}),
       urls: model.hostnames.map((hostname) => `https://${hostname}`),
       buckets,
     },

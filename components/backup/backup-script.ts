@@ -2,6 +2,7 @@ import { forgetFlags } from "./retention";
 import { LAST_DURATION_METRIC, LAST_EXIT_CODE_METRIC, LAST_RUN_METRIC, LAST_SUCCESS_METRIC, TEXTFILE_NAME } from "./metrics";
 import type { Access, BackupJob, BackupSource } from "./job";
 import { shellQuote, shellWords } from "./shell";
+import { WAL_TAG } from "./pitr";
 
 /** restic tags every snapshot of the job with this, and forgets within it only. */
 export const SNAPSHOT_TAG = "infra-backup";
@@ -18,7 +19,8 @@ export const ROW_COUNT_SQL =
 
 /** The prefix a command runs behind: `docker exec -i <container>`, or nothing for a local server. */
 export function execPrefix(access: Access): string[] {
-  return access.kind === "docker" ? ["docker", "exec", "-i", access.container] : [];
+  if (access.kind === "docker") return ["docker", "exec", "-i", access.container];
+  return access.runAs ? ["runuser", "-u", access.runAs, "--"] : [];
 }
 
 function array(name: string, words: readonly string[]): string {
@@ -43,7 +45,12 @@ function dumpStep(source: BackupSource, index: number): string {
   local database
   for database in ${shellWords(source.databases)}; do
     dump_postgres_database ${shellQuote(source.service)} ${shellQuote(source.user)} "$database" ${dir} "\${exec[@]}"
-  done
+  done${source.walArchive ? `
+  # PITR (B6): the base the archived WAL is replayed onto. Tar to stdout, so
+  # it needs no room in the container; the WAL written during the copy is in
+  # the tar too, so the base alone restores to a consistent state.
+  "\${exec[@]}" pg_basebackup --username=${shellQuote(source.user)} --pgdata=- --format=tar --wal-method=fetch --checkpoint=fast --label=infra-backup >${dir}/base.tar
+  log "took a base backup for PITR ($(stat -c %s ${dir}/base.tar) bytes)"` : ""}
 }`;
     case "redis":
       return `${fn}() {
@@ -77,6 +84,17 @@ function dumpStep(source: BackupSource, index: number): string {
   count ${shellQuote(source.service)} ${shellQuote(`files:${source.volume}`)} "$(find "$path" -type f | wc -l)"
 }`;
   }
+}
+
+/**
+ * Shipped WAL is kept as long as the daily snapshots with the base backups it
+ * replays onto, so any time in that window can be recovered; older segments
+ * are of no use without their base and are forgotten, then pruned.
+ */
+function walRetention(job: BackupJob): string {
+  if (!job.sources.some((source) => source.kind === "postgres" && source.walArchive)) return "";
+  const days = Math.max(job.settings.retention.daily, 1);
+  return `restic forget --host "$host" --tag ${WAL_TAG} --group-by host,tags --keep-within ${days}d\n`;
 }
 
 /**
@@ -268,7 +286,7 @@ restic backup --host "$host" --tag "$tag" "\${paths[@]}"
 
 step=retention
 restic forget --host "$host" --tag "$tag" --group-by host,tags ${shellWords(retention)}
-
+${walRetention(job)}
 step=prune
 restic prune
 

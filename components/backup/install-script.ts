@@ -2,6 +2,8 @@ import { backupScript } from "./backup-script";
 import { BACKUP_SCRIPT_PATH, HOST_PATHS, RESTORE_SCRIPT_PATH, UNIT_NAME, type BackupJob } from "./job";
 import { restoreScript } from "./restore-script";
 import { backupServiceUnit, backupTimerUnit } from "./systemd-units";
+import { PITR_RESTORE_SCRIPT_PATH, SHIP_SCRIPT_PATH, SHIP_UNIT_NAME } from "./pitr";
+import { pitrRestoreScript, pitrSources, walShipScript, walShipServiceUnit, walShipTimerUnit } from "./pitr-scripts";
 
 /** Tools the scripts call on the host; Docker comes with the host preparation. */
 export const HOST_PACKAGES = ["restic", "jq", "curl"] as const;
@@ -42,16 +44,33 @@ ${writeFile(BACKUP_SCRIPT_PATH, "0750", backupScript(job))}
 ${writeFile(RESTORE_SCRIPT_PATH, "0750", restoreScript(job))}
 ${writeFile(`/etc/systemd/system/${UNIT_NAME}.service`, "0644", backupServiceUnit())}
 ${writeFile(`/etc/systemd/system/${UNIT_NAME}.timer`, "0644", backupTimerUnit(job.settings))}
+${pitrInstall(job)}
 systemctl daemon-reload
 systemctl enable --now ${UNIT_NAME}.timer
 systemctl is-active --quiet ${UNIT_NAME}.timer
-`;
+${pitrSources(job).length > 0 ? `systemctl enable --now ${SHIP_UNIT_NAME}.timer\nsystemctl is-active --quiet ${SHIP_UNIT_NAME}.timer\n` : ""}`;
+}
+
+/**
+ * WAL shipping and the point-in-time restore when PITR is on. When it is off
+ * they are removed, except for segments still waiting in the archive volume,
+ * which a later shipping run or an operator can still use.
+ */
+function pitrInstall(job: BackupJob): string {
+  if (pitrSources(job).length === 0) {
+    return `systemctl disable --now ${SHIP_UNIT_NAME}.timer 2>/dev/null || true
+rm -f /etc/systemd/system/${SHIP_UNIT_NAME}.service /etc/systemd/system/${SHIP_UNIT_NAME}.timer ${SHIP_SCRIPT_PATH} ${PITR_RESTORE_SCRIPT_PATH}`;
+  }
+  return `${writeFile(SHIP_SCRIPT_PATH, "0750", walShipScript(job))}
+${writeFile(PITR_RESTORE_SCRIPT_PATH, "0750", pitrRestoreScript(job))}
+${writeFile(`/etc/systemd/system/${SHIP_UNIT_NAME}.service`, "0644", walShipServiceUnit())}
+${writeFile(`/etc/systemd/system/${SHIP_UNIT_NAME}.timer`, "0644", walShipTimerUnit())}`;
 }
 
 /** Writes the environment file from stdin, replacing it in one rename. */
 export const WRITE_ENVIRONMENT_COMMAND = `sudo sh -c 'umask 077 && mkdir -p ${HOST_PATHS.envFile.replace(/\/[^/]+$/, "")} && cat >${HOST_PATHS.envFile}.new && mv -f ${HOST_PATHS.envFile}.new ${HOST_PATHS.envFile}'`;
 
 /** What a destroy leaves: the repository and the state directory, the data of record. */
-export const UNINSTALL_COMMAND = `sudo sh -c 'systemctl disable --now ${UNIT_NAME}.timer 2>/dev/null || true; rm -f /etc/systemd/system/${UNIT_NAME}.service /etc/systemd/system/${UNIT_NAME}.timer ${BACKUP_SCRIPT_PATH} ${RESTORE_SCRIPT_PATH}; systemctl daemon-reload'`;
+export const UNINSTALL_COMMAND = `sudo sh -c 'systemctl disable --now ${UNIT_NAME}.timer ${SHIP_UNIT_NAME}.timer 2>/dev/null || true; rm -f /etc/systemd/system/${UNIT_NAME}.service /etc/systemd/system/${UNIT_NAME}.timer /etc/systemd/system/${SHIP_UNIT_NAME}.service /etc/systemd/system/${SHIP_UNIT_NAME}.timer ${BACKUP_SCRIPT_PATH} ${RESTORE_SCRIPT_PATH} ${SHIP_SCRIPT_PATH} ${PITR_RESTORE_SCRIPT_PATH}; systemctl daemon-reload'`;
 
 export const REMOVE_ENVIRONMENT_COMMAND = `sudo rm -f ${HOST_PATHS.envFile}`;

@@ -1,5 +1,6 @@
 import type { ServiceSpec } from "../container/service-spec";
 import type { DumpKind } from "./declaration";
+import { pitrApplies, WAL_VOLUME } from "./pitr";
 import { TEXTFILE_DIR } from "./metrics";
 import type { BackupSettings } from "./settings";
 
@@ -8,7 +9,10 @@ import type { BackupSettings } from "./settings";
  * host, or directly on this machine, which is how the live tests run the very
  * same generated script against PostgreSQL and Redis started on 127.0.0.1.
  */
-export type Access = { readonly kind: "docker"; readonly container: string } | { readonly kind: "local" };
+export type Access =
+  | { readonly kind: "docker"; readonly container: string }
+  /** `runAs`: the account the server's own tools must run as (PostgreSQL refuses root), through runuser. */
+  | { readonly kind: "local"; readonly runAs?: string };
 
 interface SourceBase {
   /** The service it belongs to; `infra-restore --service` takes this name. */
@@ -17,7 +21,11 @@ interface SourceBase {
 }
 
 export type BackupSource =
-  | (SourceBase & { readonly kind: "postgres"; readonly user: string; readonly databases: readonly string[] })
+  /**
+   * `walArchive`, with PITR on (B6): where PostgreSQL archives WAL, the Docker
+   * volume's name with docker access, a directory with local access.
+   */
+  | (SourceBase & { readonly kind: "postgres"; readonly user: string; readonly databases: readonly string[]; readonly walArchive?: string })
   /** `cliArgs` follow `redis-cli` (e.g. `-p 6390` locally); in a container the password comes from REDISCLI_AUTH. */
   | (SourceBase & { readonly kind: "redis"; readonly cliArgs: readonly string[]; readonly restorePort: number })
   /** `apiKeyVariable` names the variable in the job's environment file that holds the API key. */
@@ -105,7 +113,11 @@ export function hostBackupJob(input: HostBackupInput): BackupJob {
     const access: Access = { kind: "docker", container };
     const base = { service: service.name, access };
     const dump = declaration.dump;
-    if (dump?.kind === "postgres") sources.push({ ...base, kind: "postgres", user: dump.user, databases: [...dump.databases] });
+    if (dump?.kind === "postgres") {
+      // The same test withWalArchive applies to the container, so the job ships exactly the volume it mounts.
+      const walArchive = pitrApplies(service, input.settings.pitr) ? { walArchive: `${container}-${WAL_VOLUME}` } : {};
+      sources.push({ ...base, kind: "postgres", user: dump.user, databases: [...dump.databases], ...walArchive });
+    }
     if (dump?.kind === "redis") sources.push({ ...base, kind: "redis", cliArgs: [], restorePort: REDIS_RESTORE_PORT });
     if (dump?.kind === "qdrant") sources.push({ ...base, kind: "qdrant", port: dump.port, apiKeyVariable: secretVariable(dump.apiKeySecret) });
     if (dump?.kind === "n8n-workflows") sources.push({ ...base, kind: "n8n-workflows" });
@@ -134,7 +146,7 @@ export function declarationProblems(service: ServiceSpec): string[] {
 export function describeSource(source: BackupSource): string {
   switch (source.kind) {
     case "postgres":
-      return `pg_dump (custom format, one snapshot per database with its row counts): ${source.databases.join(", ")}`;
+      return `pg_dump (custom format, one snapshot per database with its row counts): ${source.databases.join(", ")}${source.walArchive ? "; pg_basebackup (tar) for PITR" : ""}`;
     case "redis":
       return "BGSAVE, wait for LASTSAVE to change, copy the RDB";
     case "qdrant":

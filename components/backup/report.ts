@@ -2,6 +2,8 @@ import type { ServerConfig } from "../compute/server-spec";
 import { describeSource, type BackupJob } from "./job";
 import { BACKUP_METRICS, staleAfterSeconds } from "./metrics";
 import { describeRetention } from "./retention";
+import { describePitrRpo, SHIP_INTERVAL_SECONDS } from "./pitr";
+import { pitrSources } from "./pitr-scripts";
 import type { RetentionPolicy } from "./settings";
 
 /** The plan's account of one server's backups: what, when, where, how long kept, and how much can be lost. */
@@ -28,7 +30,7 @@ const DAY_SECONDS = 86_400;
 export function backupReport(server: ServerConfig, job: BackupJob): BackupReport {
   const settings = job.settings;
   const hasPostgres = job.sources.some((source) => source.kind === "postgres");
-  const pitr = settings.pitr.enabled && hasPostgres;
+  const archiving = pitrSources(job).map((source) => source.service);
   return {
     server: server.name,
     schedule: `daily at ${settings.schedule} (systemd timer infra-backup.timer, catches up after downtime)`,
@@ -38,13 +40,16 @@ export function backupReport(server: ServerConfig, job: BackupJob): BackupReport
     check: `restic check --read-data-subset=n/${settings.checkSubsets}, n moving on each run: all data read back every ${settings.checkSubsets} runs`,
     sources: job.sources.map((source) => ({ service: source.service, kind: source.kind, what: describeSource(source) })),
     rpoSeconds: DAY_SECONDS,
-    // PITR's settings are generated but not deployed (the pinned PostgreSQL
-    // image has no pgBackRest), so the RPO the plan promises stays a day.
+    // The nightly run still bounds what the other services can lose; PITR's
+    // shorter RPO is for PostgreSQL alone and is stated on its own line.
     rpo: "24 h: one run a day, so up to a day of writes can be lost",
     alertAfterSeconds: staleAfterSeconds(DAY_SECONDS),
-    pitr: pitr
-      ? `requested (archive_timeout ${settings.pitr.archiveTimeoutSeconds} s, RPO would be about that), but not deployed yet: the PostgreSQL image has no pgBackRest; see docs/runbooks/restore.md`
-      : "off (infra:backup.pitr.enabled)",
+    pitr:
+      archiving.length > 0
+        ? `on for ${archiving.join(", ")}, RPO ≈ ${describePitrRpo(settings.pitr)} (archive_timeout ${settings.pitr.archiveTimeoutSeconds} s + WAL shipped to restic every ${SHIP_INTERVAL_SECONDS} s by infra-wal-ship.timer; base backup nightly); restore with infra-restore-pitr`
+        : settings.pitr.enabled && hasPostgres
+          ? "requested, but the PostgreSQL service configures WAL archiving itself; see its blueprint"
+          : "off (infra:backup.pitr.enabled)",
     metrics: [...BACKUP_METRICS],
     restore: "infra-restore on the server; see docs/runbooks/restore.md",
   };

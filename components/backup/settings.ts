@@ -13,7 +13,7 @@ export interface RetentionPolicy {
 }
 
 export interface PITRSettings {
-  /** WAL archiving with pgBackRest into the backups bucket (B6). */
+  /** WAL archiving, shipped into the restic repository every minute (B6; components/backup/pitr.ts). */
   readonly enabled: boolean;
   /** PostgreSQL switches WAL segments at least this often, so it bounds the RPO. */
   readonly archiveTimeoutSeconds: number;

@@ -5,9 +5,10 @@ import type { Probe, ScrapeJob } from "./targets";
 
 /**
  * Alert rules as data, generated per component of the platform: the host and
- * its containers always, the ingress when it exports HTTP metrics, PostgreSQL
- * and Redis when an exporter watches them, the backup job, and the routes the
- * ingress serves. Thresholds come from the stack's `infra:monitoring`.
+ * its containers always, the ingress and the APIs whose metrics count
+ * responses by status code, PostgreSQL and Redis when an exporter watches
+ * them, the backup job, and the routes the ingress serves. Thresholds come
+ * from the stack's `infra:monitoring`.
  */
 
 export type Severity = "warning" | "critical";
@@ -21,6 +22,8 @@ export interface AlertRule {
   readonly summary: string;
   /** The condition in words, with its threshold, for the plan. */
   readonly threshold: string;
+  /** Labels beyond severity and group, where rules of one name must differ. */
+  readonly labels?: Readonly<Record<string, string>>;
 }
 
 export interface RuleGroup {
@@ -36,16 +39,42 @@ export interface AlertRuleInput {
   readonly probes: readonly Probe[];
   /** Every service on the host with its Docker container name. */
   readonly containers: readonly { readonly service: string; readonly container: string }[];
-  /** The ingress service, whose request metrics give the apps' 5xx ratio. */
-  readonly ingress?: string;
+  /** Response counters of scraped services, each giving a 5xx ratio (the ingress's, an API's own). */
+  readonly httpCounters?: readonly HTTPCounter[];
+  /**
+   * Whether a backup job runs on the platform (some service declares a
+   * backup); without one no host ever writes the job's metrics, and the
+   * backup alerts would only ever say so. True when absent.
+   */
+  readonly backups?: boolean;
 }
+
+/**
+ * A counter of HTTP responses that carries the status code as a label, in
+ * the metrics of a scraped service. The 5xx alert is generated from it.
+ */
+export interface HTTPCounter {
+  /** The service whose /metrics carries it; without a scrape job for it there is no alert. */
+  readonly service: string;
+  readonly metric: string;
+  /** Label with the status code: `200`, or a class such as `5xx`; both match `5..`. */
+  readonly codeLabel: string;
+  /** Label the ratio is computed per: Caddy's server, Traefik's entry point, the job of an API. */
+  readonly by: string;
+  /** Matchers narrowing the counter, e.g. `entrypoint="websecure"`. */
+  readonly matchers?: string;
+}
+
+/** Caddy's request histogram carries the status code (`servers { metrics }`, Caddy 2.6 to 2.9). */
+export const CADDY_REQUESTS: Omit<HTTPCounter, "service"> = { metric: "caddy_http_request_duration_seconds_count", codeLabel: "code", by: "server" };
+/** Traefik counts requests per entry point with the status code; websecure is where every public request arrives. */
+export const TRAEFIK_REQUESTS: Omit<HTTPCounter, "service"> = { metric: "traefik_entrypoint_requests_total", codeLabel: "code", by: "entrypoint", matchers: 'entrypoint="websecure"' };
+/** prometheus-fastapi-instrumentator's counter; it groups status codes into classes (`2xx`, `5xx`) by default. */
+export const FASTAPI_REQUESTS: Omit<HTTPCounter, "service"> = { metric: "http_requests_total", codeLabel: "status", by: "job" };
 
 /** Filesystems that hold no data of their own; node-exporter reports them too. */
 const PSEUDO_FILESYSTEMS = "tmpfs|devtmpfs|overlay|squashfs|nsfs|ramfs|fuse.lxcfs";
 const FILESYSTEMS = `node_filesystem_avail_bytes{fstype!~"${PSEUDO_FILESYSTEMS}"}`;
-
-/** Caddy's request histogram carries the status code (`servers { metrics }`, Caddy 2.6 to 2.9). */
-const INGRESS_REQUESTS = "caddy_http_request_duration_seconds_count";
 
 export function alertRules(input: AlertRuleInput): RuleGroup[] {
   const t = input.thresholds;
@@ -127,20 +156,38 @@ export function alertRules(input: AlertRuleInput): RuleGroup[] {
   });
   groups.push(group("containers", containerRules));
 
-  if (input.ingress && input.jobs.some((job) => job.kind === "endpoint" && job.service === input.ingress)) {
+  // Counters read the same way become one rule over every service exporting
+  // them, told apart by the scrape job (named after the service), so no two
+  // rules carry the same name and labels.
+  const scraped = (input.httpCounters ?? []).filter((counter) => input.jobs.some((job) => job.kind === "endpoint" && job.service === counter.service));
+  const kinds = new Map<string, HTTPCounter[]>();
+  for (const counter of scraped) {
+    const key = [counter.metric, counter.codeLabel, counter.by, counter.matchers ?? ""].join("\u0000");
+    kinds.set(key, [...(kinds.get(key) ?? []), counter]);
+  }
+  if (kinds.size > 0) {
     groups.push(
-      group("apps", [
-        {
-          alert: "HTTP5xxRatioHigh",
-          expr:
-            `100 * sum by (server) (rate(${INGRESS_REQUESTS}{code=~"5.."}[1m]))` +
-            ` / sum by (server) (rate(${INGRESS_REQUESTS}[1m])) > ${t.http5xxPercent}`,
-          forSeconds: minutes(t.http5xxForMinutes),
-          severity: "critical",
-          summary: `{{ $value | printf "%.1f" }}% of responses are 5xx, over ${t.http5xxPercent}%`,
-          threshold: `5xx > ${t.http5xxPercent}% of responses for ${t.http5xxForMinutes}m`,
-        },
-      ]),
+      group(
+        "apps",
+        [...kinds.values()].map((counters) => {
+          const counter = counters[0]!;
+          const services = counters.map((entry) => entry.service);
+          const scope = [...(counter.matchers ? [counter.matchers] : []), ...(services.length > 1 ? [`job=~"${services.join("|")}"`] : [])];
+          const selector = (code: boolean) => {
+            const matchers = [...scope, ...(code ? [`${counter.codeLabel}=~"5.."`] : [])];
+            return matchers.length > 0 ? `${counter.metric}{${matchers.join(",")}}` : counter.metric;
+          };
+          return {
+            alert: "HTTP5xxRatioHigh",
+            expr: `100 * sum by (${counter.by}) (rate(${selector(true)}[1m]))` + ` / sum by (${counter.by}) (rate(${selector(false)}[1m])) > ${t.http5xxPercent}`,
+            forSeconds: minutes(t.http5xxForMinutes),
+            severity: "critical",
+            summary: `${services.length > 1 ? `{{ $labels.${counter.by} }}: ` : ""}{{ $value | printf "%.1f" }}% of responses are 5xx, over ${t.http5xxPercent}%`,
+            threshold: `5xx > ${t.http5xxPercent}% of ${kinds.size > 1 || services.length > 1 ? `${services.join(" and ")}'s ` : ""}responses for ${t.http5xxForMinutes}m`,
+            ...(kinds.size > 1 ? { labels: { source: services.join(",") } } : {}),
+          };
+        }),
+      ),
     );
   }
 
@@ -192,36 +239,38 @@ export function alertRules(input: AlertRuleInput): RuleGroup[] {
   }
 
   const staleAfter = staleAfterSeconds(t.backupRPOHours * 3600);
-  groups.push(
-    group("backups", [
-      {
-        alert: "BackupTooOld",
-        expr: `time() - ${LAST_SUCCESS_METRIC} > ${staleAfter}`,
-        forSeconds: 0,
-        severity: "critical",
-        summary: `the last good backup is {{ $value | humanizeDuration }} old, over 1.5 x the RPO of ${t.backupRPOHours} h`,
-        threshold: `last good backup older than ${staleAfter / 3600} h (1.5 x RPO ${t.backupRPOHours} h)`,
-      },
-      {
-        alert: "BackupNeverSucceeded",
-        // A host whose job has never finished leaves no metric at all; absence
-        // for as long as a stale backup would be tolerated is the same alarm.
-        expr: `absent(${LAST_SUCCESS_METRIC})`,
-        forSeconds: staleAfter,
-        severity: "critical",
-        summary: "no backup has succeeded on this host yet",
-        threshold: `no success metric for ${staleAfter / 3600} h`,
-      },
-      {
-        alert: "BackupFailed",
-        expr: `${LAST_EXIT_CODE_METRIC} != 0`,
-        forSeconds: 0,
-        severity: "warning",
-        summary: "the last backup run exited with code {{ $value }}",
-        threshold: "last run's exit code != 0",
-      },
-    ]),
-  );
+  if (input.backups !== false) {
+    groups.push(
+      group("backups", [
+        {
+          alert: "BackupTooOld",
+          expr: `time() - ${LAST_SUCCESS_METRIC} > ${staleAfter}`,
+          forSeconds: 0,
+          severity: "critical",
+          summary: `the last good backup is {{ $value | humanizeDuration }} old, over 1.5 x the RPO of ${t.backupRPOHours} h`,
+          threshold: `last good backup older than ${staleAfter / 3600} h (1.5 x RPO ${t.backupRPOHours} h)`,
+        },
+        {
+          alert: "BackupNeverSucceeded",
+          // A host whose job has never finished leaves no metric at all; absence
+          // for as long as a stale backup would be tolerated is the same alarm.
+          expr: `absent(${LAST_SUCCESS_METRIC})`,
+          forSeconds: staleAfter,
+          severity: "critical",
+          summary: "no backup has succeeded on this host yet",
+          threshold: `no success metric for ${staleAfter / 3600} h`,
+        },
+        {
+          alert: "BackupFailed",
+          expr: `${LAST_EXIT_CODE_METRIC} != 0`,
+          forSeconds: 0,
+          severity: "warning",
+          summary: "the last backup run exited with code {{ $value }}",
+          threshold: "last run's exit code != 0",
+        },
+      ]),
+    );
+  }
 
   if (input.probes.some((probe) => probe.job === "routes")) {
     groups.push(
@@ -275,7 +324,7 @@ export function ruleFile(groups: readonly RuleGroup[]): string {
         alert: rule.alert,
         expr: rule.expr,
         ...(rule.forSeconds > 0 ? { for: duration(rule.forSeconds) } : {}),
-        labels: { severity: rule.severity, group: group.name },
+        labels: { severity: rule.severity, group: group.name, ...rule.labels },
         annotations: { summary: rule.summary },
       })),
     })),

@@ -27,6 +27,8 @@ export interface MonitoringDesign {
   readonly memoryMb: Readonly<Record<MonitoringPart, number>>;
   /** Image pins that differ from MONITORING_IMAGES. */
   readonly images?: Partial<Readonly<Record<MonitoringPart, ImageRef>>>;
+  /** Ports a seed moved off the images' defaults (seed 000: Grafana on 3001, cAdvisor on 8085). */
+  readonly ports?: { readonly grafana?: number; readonly cadvisor?: number };
 }
 
 export const MONITORING_PARTS = [
@@ -46,6 +48,11 @@ export const MONITORING_PARTS = [
   "blackbox-exporter",
 ] as const;
 export type MonitoringPart = (typeof MONITORING_PARTS)[number];
+
+/** A design's limits: the parts it runs get one, the others none. */
+export function memoryLimits(limits: Partial<Readonly<Record<MonitoringPart, number>>>): Readonly<Record<MonitoringPart, number>> {
+  return Object.fromEntries(MONITORING_PARTS.map((part) => [part, limits[part] ?? 0])) as Record<MonitoringPart, number>;
+}
 
 /**
  * Version tags of every part. Alertmanager's config is checked by Debian's

@@ -1,12 +1,12 @@
 import { TEXTFILE_DIR } from "../backup/metrics";
-import { healthcheck, service, type EnvValue, type PortSpec, type ServiceSpec } from "../container/service-spec";
+import { healthcheck, publishAddress, service, type EnvValue, type PortSpec, type ServiceSpec } from "../container/service-spec";
 import { alertmanagerConfig, ALERTMANAGER_CONFIG_PATH, type SecretFile } from "./alertmanager-config";
-import { alertRules, ruleFile, type RuleGroup } from "./alert-rules";
+import { alertRules, CADDY_REQUESTS, ruleFile, TRAEFIK_REQUESTS, type HTTPCounter, type RuleGroup } from "./alert-rules";
 import { ALLOY_PORT, alloyConfig, BLACKBOX_CONFIG_PATH, EXPORTER_VARIABLES, HOST_MOUNTS } from "./alloy-config";
 import { blackboxConfig } from "./blackbox-config";
 import { MONITORING_IMAGES, type MonitoringDesign, type MonitoringPart } from "./design";
 import { dashboardJSON, dashboardProvidersFile, dashboards, datasourcesFile, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, type Datasource } from "./grafana-provisioning";
-import { prometheusConfig } from "./prometheus-config";
+import { prometheusConfig, type ScrapeTarget } from "./prometheus-config";
 import { GRAFANA_ADMIN_PASSWORD_SECRET, type MonitoringSettings } from "./settings";
 import { monitoringTargets, type Probe, type RouteTarget, type ScrapeJob } from "./targets";
 
@@ -71,9 +71,49 @@ export interface ObservabilityInput {
   readonly routes: readonly { readonly subdomain: string; readonly service: string; readonly port: number; readonly basicAuth?: boolean }[];
   /** Docker container name of a service, e.g. `vpai-postgres`. */
   readonly containerName: (service: string) => string;
+  /** Response counters of the platform's own services (an API's /metrics); the ingress's is known from its image. */
+  readonly httpCounters?: readonly HTTPCounter[];
+  /** Where each service runs, for a platform spread over several servers; one server, `hostname`, when absent. */
+  readonly servers?: ServerPlacement;
+}
+
+/** A server as the monitoring stack needs to know it: its name, and its private address for peers. */
+export interface MonitoredServer {
+  readonly name: string;
+  readonly privateIp?: string;
+}
+
+export interface ServerPlacement {
+  /** The server the stack's services run on (their role is monitoring). */
+  readonly home: MonitoredServer;
+  /** The servers a service runs on, by its role and placement. */
+  readonly serversOf: (service: ServiceSpec) => readonly MonitoredServer[];
+}
+
+/** One instance of a service as the scraper or prober reaches it. */
+interface Located {
+  readonly server: string;
+  /** `host:port`: the service's name on the home server, the peer's private address elsewhere. */
+  readonly address: string;
+  readonly remote: boolean;
 }
 
 const PORTS = { victoriametrics: 8428, vmalert: 8880, prometheus: 9090, alertmanager: 9093, loki: 3100, grafana: 3000, promtail: 9080, node: 9100, cadvisor: 8080, postgres: 9187, redis: 9121, nginx: 9113, blackbox: 9115 } as const;
+type Ports = { readonly [K in keyof typeof PORTS]: number };
+
+function portsOf(design: MonitoringDesign): Ports {
+  return { ...PORTS, ...design.ports };
+}
+
+/**
+ * What each ingress image counts its responses with, by status code. nginx's
+ * stub_status counts no status codes, so behind nginx only an API's own
+ * counter gives the 5xx ratio.
+ */
+const INGRESS_COUNTERS: Readonly<Record<string, Omit<HTTPCounter, "service">>> = { caddy: CADDY_REQUESTS, traefik: TRAEFIK_REQUESTS };
+
+/** Admin UIs without a login of their own: routed only behind the ingress's basic_auth. */
+const UNAUTHENTICATED_UIS: readonly AdminUI["ui"][] = ["metrics", "alerts", "logs"];
 const RULES_PATH = { victoriametrics: "/etc/vmalert/rules.yml", prometheus: "/etc/prometheus/rules.yml" } as const;
 const ALLOY_CONFIG_PATH = "/etc/alloy/config.alloy";
 
@@ -88,7 +128,7 @@ export function storeService(design: MonitoringDesign): { name: string; port: nu
 export function adminUIs(design: MonitoringDesign): AdminUI[] {
   const store = storeService(design);
   return [
-    { ui: "grafana", service: "grafana", port: PORTS.grafana, subdomain: "grafana" },
+    { ui: "grafana", service: "grafana", port: portsOf(design).grafana, subdomain: "grafana" },
     { ui: "metrics", service: store.name, port: store.port, subdomain: "metrics" },
     { ui: "alerts", service: "alertmanager", port: PORTS.alertmanager, subdomain: "alerts" },
     { ui: "logs", service: "loki", port: PORTS.loki, subdomain: "logs" },
@@ -109,8 +149,31 @@ export function observability(input: ObservabilityInput): Observability {
     // Seed 001: admin UIs only on the loopback address, reached through `ssh -L`.
     return tunnelled ? { container: port, publish: { host: port, address: "127.0.0.1" } } : { container: port };
   };
-  const routed = (ui: AdminUI["ui"]) => `https://${admin.find((candidate) => candidate.ui === ui)!.subdomain}.${input.domain}`;
-  const externalURL = (ui: AdminUI["ui"]) => (settings.adminAccess === "caddy" ? routed(ui) : `http://127.0.0.1:${admin.find((candidate) => candidate.ui === ui)!.port}`);
+  // A UI is routed when the ingress serves a name for it: the admin routes
+  // of `adminAccess: caddy`, or a blueprint's own route to Grafana.
+  const routeOf = (ui: AdminUI) => input.routes.find((route) => route.service === ui.service && route.port === ui.port);
+  const uiNamed = (ui: AdminUI["ui"]) => admin.find((candidate) => candidate.ui === ui)!;
+  const externalURL = (ui: AdminUI["ui"]) => {
+    const route = routeOf(uiNamed(ui));
+    return route ? `https://${route.subdomain}.${input.domain}` : `http://127.0.0.1:${uiNamed(ui).port}`;
+  };
+  const problems: string[] = [];
+  for (const ui of admin) {
+    // Grafana asks for its own login; the store, Alertmanager and Loki answer anyone.
+    const route = routeOf(ui);
+    if (route && !route.basicAuth && UNAUTHENTICATED_UIS.includes(ui.ui)) problems.push(`route ${route.subdomain} serves ${ui.service}, which has no login, without basic_auth`);
+  }
+  const ports = portsOf(design);
+  const placement: ServerPlacement = input.servers ?? { home: { name: input.hostname }, serversOf: () => [{ name: input.hostname }] };
+  const home = placement.home;
+  const locate = (spec: ServiceSpec, port: number): Located[] =>
+    placement.serversOf(spec).map((server) =>
+      server.name === home.name ? { server: server.name, address: `${spec.name}:${port}`, remote: false } : { server: server.name, address: `${server.privateIp ?? "(no private address)"}:${port}`, remote: true },
+    );
+  // Services away from home are scraped and probed over the private network,
+  // through a network with a route off the host.
+  const spread = input.services.some((other) => placement.serversOf(other).some((server) => server.name !== home.name));
+  const local = (other: ServiceSpec) => placement.serversOf(other).some((server) => server.name === home.name);
   const memory = (part: MonitoringPart) => {
     const limit = design.memoryMb[part];
     if (!limit) throw new Error(`the monitoring design gives ${part} no memory limit`);
@@ -184,7 +247,7 @@ export function observability(input: ObservabilityInput): Observability {
         role: "monitoring",
         image: image("prometheus"),
         // It scrapes the services' own endpoints, so it joins their networks.
-        networks: reachingNetworks(input.services.filter((other) => other.metrics), net.monitoring),
+        networks: withEgress(reachingNetworks(input.services.filter((other) => other.metrics && local(other)), net.monitoring), spread ? net.egress : undefined),
         ports: [publish("prometheus", PORTS.prometheus)],
         command: [
           "--config.file=/etc/prometheus/prometheus.yml",
@@ -248,10 +311,14 @@ export function observability(input: ObservabilityInput): Observability {
   );
 
   const others = input.services;
-  const exporterServices = design.agent === "exporters" ? exporterContainers(others, design, memory, image) : [];
-  stack.push(...exporterServices);
+  if (design.agent === "exporters") stack.push(...exporterContainers(others, design, memory, image, ports, { local, egress: spread ? net.egress : undefined }));
   if (design.agent === "alloy") stack.push(alloyService(others, design, memory("alloy"), image("alloy")));
   else stack.push(promtailService(design, memory("promtail"), image("promtail")));
+  // What runs on every server (the exporters, Promtail) is scraped on the
+  // others at their private address.
+  for (const [index, spec] of stack.entries()) {
+    if (locate(spec, 0).some((instance) => instance.remote)) stack[index] = { ...spec, reachableFromPeers: true };
+  }
 
   const grafanaIndex = stack.length;
   stack.push(
@@ -260,9 +327,10 @@ export function observability(input: ObservabilityInput): Observability {
       description: `Grafana dashboards over ${design.store === "victoriametrics" ? "VictoriaMetrics" : "Prometheus"} and Loki`,
       role: "monitoring",
       image: image("grafana"),
-      networks: [net.frontend, net.monitoring],
-      ports: [publish("grafana", PORTS.grafana)],
+      networks: [...new Set([net.frontend, net.monitoring])],
+      ports: [publish("grafana", ports.grafana)],
       env: {
+        ...(ports.grafana === PORTS.grafana ? {} : { GF_SERVER_HTTP_PORT: String(ports.grafana) }),
         GF_SECURITY_ADMIN_USER: "admin",
         GF_SECURITY_ADMIN_PASSWORD: { secret: GRAFANA_ADMIN_PASSWORD_SECRET },
         GF_SERVER_ROOT_URL: externalURL("grafana"),
@@ -272,25 +340,68 @@ export function observability(input: ObservabilityInput): Observability {
       },
       volumes: [{ volume: "data", target: "/var/lib/grafana" }],
       user: "472",
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.grafana}/api/health`], 30),
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.grafana}/api/health`], 30),
       memoryMb: memory("grafana"),
       waivers: [UPLOAD_WAIVER("its datasources and dashboards")],
       dependsOn: [store.name, "loki"],
-      metrics: { port: PORTS.grafana, path: "/metrics" },
+      metrics: { port: ports.grafana, path: "/metrics" },
     }),
   );
 
   const everything = [...others, ...stack];
   const routes: RouteTarget[] = input.routes.map((route) => ({ hostname: `${route.subdomain}.${input.domain}`, service: route.service, port: route.port, basicAuth: route.basicAuth === true }));
   const targets = monitoringTargets(everything, routes);
-  const ingress = everything.find((candidate) => candidate.role === "ingress")?.name;
+
+  // Every instance of what is scraped or probed, and how it is reached. A
+  // port away from home answers on the peer's private address only when the
+  // service is published to peers (or on every address, as the ingress is).
+  const specNamed = (name: string) => everything.find((candidate) => candidate.name === name);
+  // A server without a private address is not reached at all; planning the
+  // platform refuses such a layout anyway (infra:privateNetwork), since
+  // Promtail there depends on Loki here.
+  const addressed = (spec: ServiceSpec, instance: Located) => !instance.remote || placement.serversOf(spec).some((server) => server.name === instance.server && server.privateIp !== undefined);
+  const published = (spec: ServiceSpec, port: number) => spec.reachableFromPeers === true || spec.ports.some((candidate) => candidate.container === port && publishAddress(candidate) === "0.0.0.0");
+  const reachable = (spec: ServiceSpec, port: number, instance: Located) => !instance.remote || (addressed(spec, instance) && published(spec, port));
+  const instancesOf = (name: string, port: number): { spec: ServiceSpec; instances: Located[] } | undefined => {
+    const spec = specNamed(name);
+    return spec ? { spec, instances: locate(spec, port) } : undefined;
+  };
+  const reachableInstances = (name: string, port: number): Located[] => {
+    const found = instancesOf(name, port);
+    return found ? found.instances.filter((instance) => reachable(found.spec, port, instance)) : [{ server: home.name, address: `${name}:${port}`, remote: false }];
+  };
+  for (const job of targets.jobs) {
+    const [name, port] = scrapedEndpoint(job, design, ports);
+    const found = instancesOf(name, port);
+    for (const instance of found?.instances ?? []) {
+      if (addressed(found!.spec, instance) && !reachable(found!.spec, port, instance)) {
+        problems.push(`${name} on ${instance.server} cannot be scraped from ${home.name}: it is not published on a private address (reachableFromPeers)`);
+      }
+    }
+  }
+  // A service port away from home that peers cannot reach is not probed; its
+  // server's cAdvisor still reports the container missing.
+  const probes = targets.probes.filter((probe) => {
+    const [name, port] = probedEndpoint(probe);
+    const found = instancesOf(name, port);
+    const available = reachableInstances(name, port).length > 0;
+    if (!available && probe.job === "routes" && found?.instances.every((instance) => addressed(found.spec, instance))) {
+      problems.push(`route ${probe.name} cannot be probed from ${home.name}: no instance of ${name} answers on a private address`);
+    }
+    return available;
+  });
+
+  // The ingress proper, not certbot beside it.
+  const ingress = everything.find((candidate) => candidate.role === "ingress" && candidate.ports.some((port) => port.container === 443));
+  const ingressCounter = ingress ? INGRESS_COUNTERS[ingress.image.repository] : undefined;
   const ruleGroups = alertRules({
     thresholds: settings.thresholds,
     evaluationIntervalSeconds: settings.evaluationIntervalSeconds,
     jobs: targets.jobs,
-    probes: targets.probes,
+    probes,
     containers: everything.map((candidate) => ({ service: candidate.name, container: input.containerName(candidate.name) })),
-    ...(ingress ? { ingress } : {}),
+    httpCounters: [...(ingress && ingressCounter ? [{ service: ingress.name, ...ingressCounter }] : []), ...(input.httpCounters ?? [])],
+    backups: everything.some((candidate) => candidate.backup !== undefined),
   });
   const rules = ruleFile(ruleGroups);
   const containerPattern = everything.map((candidate) => input.containerName(candidate.name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
@@ -305,7 +416,7 @@ export function observability(input: ObservabilityInput): Observability {
     logs: "logs",
     postgres: targets.jobs.some((job) => job.exporter === "postgres"),
     redis: targets.jobs.some((job) => job.exporter === "redis"),
-    routes: targets.probes.some((probe) => probe.job === "routes"),
+    routes: probes.some((probe) => probe.job === "routes"),
     containerPattern,
   });
   const grafana = stack[grafanaIndex]!;
@@ -330,7 +441,7 @@ export function observability(input: ObservabilityInput): Observability {
         path: ALLOY_CONFIG_PATH,
         content: alloyConfig({
           jobs: targets.jobs,
-          probes: targets.probes,
+          probes,
           scrapeIntervalSeconds: settings.scrapeIntervalSeconds,
           hostname: input.hostname,
           lokiPushURL: `http://loki:${PORTS.loki}/loki/api/v1/push`,
@@ -347,12 +458,14 @@ export function observability(input: ObservabilityInput): Observability {
   if (design.store === "prometheus") {
     withFiles("prometheus", [
       { path: RULES_PATH.prometheus, content: rules },
-      { path: "/etc/prometheus/prometheus.yml", content: scrapeConfig({ design, settings, environment: input.environment, jobs: targets.jobs, probes: targets.probes }) },
+      { path: "/etc/prometheus/prometheus.yml", content: scrapeConfig({ design, settings, environment: input.environment, jobs: targets.jobs, probes, locate: reachableInstances }) },
     ]);
   }
 
   const scraper = design.agent === "alloy" ? stack.find((candidate) => candidate.name === "alloy")! : stack.find((candidate) => candidate.name === "prometheus")!;
-  const problems = reachProblems(scraper, design.agent === "alloy" ? scraper : stack.find((candidate) => candidate.name === "blackbox-exporter")!, targets.jobs, targets.probes, everything);
+  if (placement.serversOf(scraper)[0]?.name !== home.name) problems.push(`${scraper.name} runs on ${placement.serversOf(scraper)[0]?.name ?? "no server"}, not on ${home.name}, the monitoring server`);
+  const prober = design.agent === "alloy" ? scraper : stack.find((candidate) => candidate.name === "blackbox-exporter")!;
+  problems.push(...reachProblems(scraper, prober, targets.jobs, probes, everything, (name) => !local(specNamed(name) ?? scraper)));
   if (problems.length > 0) throw new Error(`monitoring: ${problems.join("; ")}`);
 
   return {
@@ -364,13 +477,16 @@ export function observability(input: ObservabilityInput): Observability {
       scrapeIntervalSeconds: settings.scrapeIntervalSeconds,
       evaluationIntervalSeconds: settings.evaluationIntervalSeconds,
       jobs: targets.jobs,
-      probes: targets.probes,
+      probes,
       ruleGroups,
-      admin: admin.map((ui) => ({
-        ui: ui.ui,
-        service: ui.service,
-        access: settings.adminAccess === "caddy" ? `${routed(ui.ui)} (basic_auth as ${settings.adminUser})` : `127.0.0.1:${ui.port} (SSH tunnel)`,
-      })),
+      admin: admin.map((ui) => {
+        const route = routeOf(ui);
+        return {
+          ui: ui.ui,
+          service: ui.service,
+          access: route ? `https://${route.subdomain}.${input.domain} (${route.basicAuth ? `basic_auth as ${settings.adminUser}` : "its own login"})` : `127.0.0.1:${ui.port} (SSH tunnel)`,
+        };
+      }),
       notifies: alertmanager.notifies,
       secretFiles: alertmanager.secretFiles.map((file) => ({ ...file, service: "alertmanager" })),
       datasources,
@@ -378,22 +494,59 @@ export function observability(input: ObservabilityInput): Observability {
   };
 }
 
+/** Where a scrape job's metrics are served: the service's own endpoint, or the exporter that speaks for it. */
+function scrapedEndpoint(job: ScrapeJob, design: MonitoringDesign, ports: Ports): [string, number] {
+  if (job.kind === "endpoint") return [job.service, Number(job.address.slice(job.address.lastIndexOf(":") + 1))];
+  if (design.agent === "alloy") return ["alloy", ALLOY_PORT];
+  switch (job.exporter) {
+    case "node":
+      return ["node-exporter", ports.node];
+    case "cadvisor":
+      return ["cadvisor", ports.cadvisor];
+    default:
+      return [`${job.service}-exporter`, ports[job.exporter as "postgres" | "redis" | "nginx"]];
+  }
+}
+
+/** The service and port a probe connects to. */
+function probedEndpoint(probe: Probe): [string, number] {
+  if (probe.job === "routes") {
+    const url = new URL(probe.target);
+    return [url.hostname, Number(url.port || 443)];
+  }
+  const separator = probe.target.lastIndexOf(":");
+  return [probe.target.slice(0, separator), Number(probe.target.slice(separator + 1))];
+}
+
+/** Where each instance of a service is reached from the scraper; `remote` when on another server. */
+export type Locator = (service: string, port: number) => readonly { readonly server: string; readonly address: string; readonly remote?: boolean }[];
+
 /**
  * The scrape configuration in Prometheus's format. The exporters design runs
  * it; for the Alloy design it is the same jobs as Alloy scrapes them, with
  * the built-in exporters at their Alloy endpoints, so promtool checks them.
+ * A service on several servers is one target per server, told apart by a
+ * `server` label (as is one on another server than Prometheus); the host's
+ * own series carry the server as their instance.
  */
-export function scrapeConfig(input: { design: MonitoringDesign; settings: MonitoringSettings; environment: string; jobs: readonly ScrapeJob[]; probes: readonly Probe[] }): string {
-  const exporterAddress = (job: ScrapeJob): string => {
-    if (input.design.agent === "alloy") return `alloy:${ALLOY_PORT}`;
-    switch (job.exporter) {
-      case "node":
-        return `node-exporter:${PORTS.node}`;
-      case "cadvisor":
-        return `cadvisor:${PORTS.cadvisor}`;
-      default:
-        return `${job.service}-exporter:${PORTS[job.exporter as "postgres" | "redis" | "nginx"]}`;
-    }
+export function scrapeConfig(input: { design: MonitoringDesign; settings: MonitoringSettings; environment: string; jobs: readonly ScrapeJob[]; probes: readonly Probe[]; locate?: Locator }): string {
+  const ports = portsOf(input.design);
+  const locate: Locator = input.locate ?? ((service, port) => [{ server: "host", address: `${service}:${port}` }]);
+  const targetsOf = (job: ScrapeJob): ScrapeTarget[] => {
+    const [name, port] = scrapedEndpoint(job, input.design, ports);
+    const instances = locate(name, port);
+    return instances.map((instance) => ({
+      address: instance.address,
+      labels: job.service === "host" ? { instance: instance.server } : { instance: job.service, ...(instances.length > 1 || instance.remote ? { server: instance.server } : {}) },
+    }));
+  };
+  const probeTargetsOf = (probe: Probe): ScrapeTarget[] => {
+    const [name, port] = probedEndpoint(probe);
+    const instances = locate(name, port);
+    return instances.map((instance) => ({
+      address: probe.job === "routes" ? probe.target.replace(`//${name}:${port}`, `//${instance.address}`) : instance.address,
+      labels: { instance: probe.name, ...(instances.length > 1 || instance.remote ? { server: instance.server } : {}) },
+    }));
   };
   return prometheusConfig({
     jobs: input.jobs,
@@ -404,7 +557,8 @@ export function scrapeConfig(input: { design: MonitoringDesign; settings: Monito
     ruleFiles: [input.design.store === "victoriametrics" ? RULES_PATH.victoriametrics : RULES_PATH.prometheus],
     alertmanager: `alertmanager:${PORTS.alertmanager}`,
     blackbox: input.design.agent === "alloy" ? `alloy:${ALLOY_PORT}` : `blackbox-exporter:${PORTS.blackbox}`,
-    addressOf: (job) => (job.kind === "endpoint" ? job.address : exporterAddress(job)),
+    targetsOf,
+    probeTargetsOf,
   });
 }
 
@@ -474,6 +628,8 @@ function promtailService(design: MonitoringDesign, memoryMb: number, image: Serv
     name: "promtail",
     description: "Promtail: ships container logs to Loki",
     role: "monitoring",
+    // Every server's containers log locally; on the others Loki is reached through a forwarder.
+    placement: "host",
     image,
     networks: [design.networks.monitoring],
     ports: [{ container: PORTS.promtail }],
@@ -481,7 +637,7 @@ function promtailService(design: MonitoringDesign, memoryMb: number, image: Serv
     files: [{ path: "/etc/promtail/config.yml", content: config }],
     volumes: [{ volume: "positions", target: "/var/lib/promtail" }],
     binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }],
-    waivers: [UPLOAD_WAIVER("its configuration")],
+    waivers: [UPLOAD_WAIVER("its configuration"), { rule: "C9", reason: "it reads the Docker socket (root:docker 0660), whose group id differs from host to host; as root it needs no capability for that" }],
     healthcheck: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${PORTS.promtail}'`]),
     memoryMb,
     dependsOn: ["loki"],
@@ -489,17 +645,31 @@ function promtailService(design: MonitoringDesign, memoryMb: number, image: Serv
   });
 }
 
-/** One container per exporter, each on the monitoring network and on the network of what it reads. */
-function exporterContainers(others: readonly ServiceSpec[], design: MonitoringDesign, memory: (part: MonitoringPart) => number, image: (part: MonitoringPart) => ServiceSpec["image"]): ServiceSpec[] {
+/**
+ * One container per exporter. node-exporter and cAdvisor run on every server;
+ * the exporter of a service runs wherever that service does (same role and
+ * placement), on the monitoring network and, unless the service is on it
+ * too, the service's own network. Images without a shell or wget (scratch)
+ * are checked by running their binary.
+ */
+function exporterContainers(
+  others: readonly ServiceSpec[],
+  design: MonitoringDesign,
+  memory: (part: MonitoringPart) => number,
+  image: (part: MonitoringPart) => ServiceSpec["image"],
+  ports: Ports,
+  reach: { readonly local: (service: ServiceSpec) => boolean; readonly egress: string | undefined },
+): ServiceSpec[] {
   const monitoring = design.networks.monitoring;
   const list: ServiceSpec[] = [
     service({
       name: "node-exporter",
       description: "node-exporter: the host's CPU, memory, disks and the backup job's textfile metrics",
       role: "monitoring",
+      placement: "host",
       image: image("node-exporter"),
       networks: [monitoring],
-      ports: [{ container: PORTS.node }],
+      ports: [{ container: ports.node }],
       command: [`--path.procfs=${HOST_MOUNTS.proc}`, `--path.sysfs=${HOST_MOUNTS.sys}`, `--path.rootfs=${HOST_MOUNTS.root}`, `--collector.textfile.directory=${HOST_MOUNTS.root}${TEXTFILE_DIR}`],
       binds: [
         { hostPath: "/proc", target: HOST_MOUNTS.proc, readOnly: true },
@@ -507,7 +677,7 @@ function exporterContainers(others: readonly ServiceSpec[], design: MonitoringDe
         { hostPath: "/", target: HOST_MOUNTS.root, readOnly: true },
       ],
       waivers: [{ rule: "C3", reason: "the filesystem collector needs the host's root, read-only, to report free disk on every mount and to read the backup job's textfile metrics" }],
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.node}/metrics`]),
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.node}/metrics`]),
       memoryMb: memory("node-exporter"),
       readOnlyRootFilesystem: true,
       user: "65534",
@@ -516,38 +686,48 @@ function exporterContainers(others: readonly ServiceSpec[], design: MonitoringDe
       name: "cadvisor",
       description: "cAdvisor: per-container CPU, memory and restarts",
       role: "monitoring",
+      placement: "host",
       image: image("cadvisor"),
       networks: [monitoring],
-      ports: [{ container: PORTS.cadvisor }],
-      command: ["--docker_only=true", "--housekeeping_interval=15s", "--disable_metrics=disk,diskIO,tcp,udp,percpu,sched,process,hugetlb,referenced_memory,cpu_topology,resctrl"],
+      ports: [{ container: ports.cadvisor }],
+      command: [
+        "--docker_only=true",
+        "--housekeeping_interval=15s",
+        "--disable_metrics=disk,diskIO,tcp,udp,percpu,sched,process,hugetlb,referenced_memory,cpu_topology,resctrl",
+        ...(ports.cadvisor === PORTS.cadvisor ? [] : [`--port=${ports.cadvisor}`]),
+      ],
       binds: [
         { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
         { hostPath: "/sys", target: "/sys", readOnly: true },
         { hostPath: "/var/lib/docker/image", target: "/var/lib/docker/image", readOnly: true },
       ],
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.cadvisor}/healthz`]),
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.cadvisor}/healthz`]),
       memoryMb: memory("cadvisor"),
       readOnlyRootFilesystem: true,
+      waivers: [{ rule: "C9", reason: "it reads every container's cgroup under /sys and the Docker socket (root:docker 0660), whose group id differs from host to host" }],
     }),
   ];
   for (const other of others) {
     const exporter = other.exporter;
     if (!exporter) continue;
-    const networks = [monitoring, ...other.networks.filter((network) => network !== monitoring).slice(0, 1)];
+    const networks = other.networks.includes(monitoring) ? [monitoring] : [monitoring, ...other.networks.slice(0, 1)];
+    const beside = { role: other.role, ...(other.placement ? { placement: other.placement } : {}) };
     const port = other.ports[0]?.container;
     if (exporter.kind === "postgres") {
       list.push(
         service({
           name: `${other.name}-exporter`,
           description: `postgres_exporter for ${other.name}`,
-          role: "monitoring",
+          ...beside,
           image: image("postgres-exporter"),
           networks,
-          ports: [{ container: PORTS.postgres }],
+          ports: [{ container: ports.postgres }],
           env: { DATA_SOURCE_NAME: { secretTemplate: `postgresql://${exporter.user}:{{${exporter.passwordSecret}}}@${other.name}:${port ?? 5432}/${exporter.database}?sslmode=disable` } },
-          healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.postgres}/metrics`]),
+          healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.postgres}/metrics`]),
           memoryMb: memory("postgres-exporter"),
           readOnlyRootFilesystem: true,
+          // The image's own user, nobody.
+          user: "65534",
           dependsOn: [other.name],
         }),
       );
@@ -556,14 +736,17 @@ function exporterContainers(others: readonly ServiceSpec[], design: MonitoringDe
         service({
           name: `${other.name}-exporter`,
           description: `redis_exporter for ${other.name}`,
-          role: "monitoring",
+          ...beside,
           image: image("redis-exporter"),
           networks,
-          ports: [{ container: PORTS.redis }],
+          ports: [{ container: ports.redis }],
           env: { REDIS_ADDR: `redis://${other.name}:${port ?? 6379}`, ...(exporter.passwordSecret ? { REDIS_PASSWORD: { secret: exporter.passwordSecret } } : {}) },
-          healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.redis}/health`]),
+          // A scratch image: nothing but the exporter's binary to run.
+          healthcheck: healthcheck(["CMD", "/redis_exporter", "--version"]),
           memoryMb: memory("redis-exporter"),
           readOnlyRootFilesystem: true,
+          // The image's own user (USER 59000:59000 in its Dockerfile).
+          user: "59000",
           dependsOn: [other.name],
         }),
       );
@@ -572,14 +755,17 @@ function exporterContainers(others: readonly ServiceSpec[], design: MonitoringDe
         service({
           name: `${other.name}-exporter`,
           description: `nginx-prometheus-exporter for ${other.name}`,
-          role: "monitoring",
+          ...beside,
           image: image("nginx-exporter"),
           networks,
-          ports: [{ container: PORTS.nginx }],
+          ports: [{ container: ports.nginx }],
           command: [`--nginx.scrape-uri=http://${other.name}:${exporter.statusPort}${exporter.statusPath}`],
-          healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.nginx}/metrics`]),
+          // A scratch image: nothing but the exporter's binary to run.
+          healthcheck: healthcheck(["CMD", "/usr/bin/nginx-prometheus-exporter", "--version"]),
           memoryMb: memory("nginx-exporter"),
           readOnlyRootFilesystem: true,
+          // The image's own user (USER 1001:1001 in its Dockerfile).
+          user: "1001",
           dependsOn: [other.name],
         }),
       );
@@ -591,15 +777,22 @@ function exporterContainers(others: readonly ServiceSpec[], design: MonitoringDe
       description: "blackbox_exporter: probes the routes (uptime, TLS expiry) and every service's port",
       role: "monitoring",
       image: image("blackbox-exporter"),
-      networks: reachingNetworks(others.filter((other) => other.ports.length > 0), monitoring),
-      ports: [{ container: PORTS.blackbox }],
+      networks: withEgress(reachingNetworks(others.filter((other) => other.ports.length > 0 && reach.local(other)), monitoring), reach.egress),
+      ports: [{ container: ports.blackbox }],
       command: ["--config.file=/etc/blackbox_exporter/config.yml"],
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${PORTS.blackbox}/-/healthy`]),
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.blackbox}/-/healthy`]),
       memoryMb: memory("blackbox-exporter"),
+      // TCP and HTTP probes need no privilege (ICMP would).
+      user: "65534",
       waivers: [UPLOAD_WAIVER("its module configuration")],
     }),
   );
   return list;
+}
+
+/** `networks` plus the one with a route off the host, when peers are reached over the private network. */
+function withEgress(networks: string[], egress: string | undefined): string[] {
+  return egress === undefined || networks.includes(egress) ? networks : [...networks, egress];
 }
 
 /** The monitoring network plus one network of each service not already reachable. */
@@ -611,10 +804,14 @@ function reachingNetworks(targets: readonly ServiceSpec[], monitoring: string): 
   return networks;
 }
 
-/** Every target must share a network with whoever scrapes or probes it. */
-function reachProblems(scraper: ServiceSpec, prober: ServiceSpec, jobs: readonly ScrapeJob[], probes: readonly Probe[], services: readonly ServiceSpec[]): string[] {
+/**
+ * Every target on the scraper's own server must share a network with whoever
+ * scrapes or probes it; `remote` names those reached over the private network instead.
+ */
+function reachProblems(scraper: ServiceSpec, prober: ServiceSpec, jobs: readonly ScrapeJob[], probes: readonly Probe[], services: readonly ServiceSpec[], remote: (service: string) => boolean): string[] {
   const problems: string[] = [];
   const shares = (from: ServiceSpec, name: string) => {
+    if (remote(name)) return true;
     const target = services.find((candidate) => candidate.name === name);
     return target !== undefined && (target.name === from.name || target.networks.some((network) => from.networks.includes(network)));
   };
@@ -623,7 +820,7 @@ function reachProblems(scraper: ServiceSpec, prober: ServiceSpec, jobs: readonly
     if (!shares(scraper, job.service)) problems.push(`${scraper.name} cannot reach ${job.address} to scrape it: they share no network`);
   }
   for (const probe of probes) {
-    const host = probe.job === "routes" ? new URL(probe.target).hostname : probe.target.split(":")[0]!;
+    const [host] = probedEndpoint(probe);
     if (!shares(prober, host)) problems.push(`${prober.name} cannot reach ${probe.target} to probe it: they share no network`);
   }
   return problems;

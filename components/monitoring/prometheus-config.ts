@@ -18,15 +18,23 @@ export interface PrometheusConfigInput {
   readonly alertmanager: string;
   /** `host:port` of the blackbox exporter the probes go through. */
   readonly blackbox: string;
-  /** `host:port` the scraper dials for a job; an exporter's own container in the exporters design. */
-  readonly addressOf: (job: ScrapeJob) => string;
+  /** What the scraper dials for a job, one target per instance; an exporter's own container in the exporters design. */
+  readonly targetsOf: (job: ScrapeJob) => readonly ScrapeTarget[];
+  /** What the prober connects to for a probe, one target per instance. */
+  readonly probeTargetsOf: (probe: Probe) => readonly ScrapeTarget[];
+}
+
+/** `host:port` (or a URL, for a probe) with the labels its series carry. */
+export interface ScrapeTarget {
+  readonly address: string;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export function prometheusConfig(input: PrometheusConfigInput): string {
   const scrapeConfigs: Record<string, unknown>[] = input.jobs.map((job) => ({
     job_name: job.job,
     metrics_path: job.metricsPath,
-    static_configs: [{ targets: [input.addressOf(job)], labels: { instance: job.service } }],
+    static_configs: input.targetsOf(job).map((target) => ({ targets: [target.address], labels: { ...target.labels } })),
   }));
   for (const kind of ["routes", "services"] as const) {
     const probes = input.probes.filter((probe) => probe.job === kind);
@@ -34,9 +42,9 @@ export function prometheusConfig(input: PrometheusConfigInput): string {
     scrapeConfigs.push({
       job_name: kind,
       metrics_path: "/probe",
-      // One static group per probe: its module and instance travel as labels,
-      // and the relabeling below turns the address into the probed target.
-      static_configs: probes.map((probe) => ({ targets: [probe.target], labels: { __param_module: probe.module, instance: probe.name } })),
+      // One static group per probed instance: its module and instance travel
+      // as labels, and the relabeling below turns the address into the target.
+      static_configs: probes.flatMap((probe) => input.probeTargetsOf(probe).map((target) => ({ targets: [target.address], labels: { __param_module: probe.module, ...target.labels } }))),
       relabel_configs: [
         { source_labels: ["__address__"], target_label: "__param_target" },
         { target_label: "__address__", replacement: input.blackbox },

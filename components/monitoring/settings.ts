@@ -118,6 +118,16 @@ export function withMonitoringDefaults(input: MonitoringInput = {}): MonitoringS
   };
 }
 
+/**
+ * The settings for a blueprint whose ingress asks for no password (nginx and
+ * Traefik here): every admin UI stays on 127.0.0.1 for an SSH tunnel (seed
+ * 001), whatever `adminAccess` the stack chose, since a route would leave
+ * Prometheus, Alertmanager and Loki open to anyone.
+ */
+export function withTunnelledAdmin(settings: MonitoringSettings): MonitoringSettings {
+  return { ...settings, adminAccess: "tunnel" };
+}
+
 export const ADMIN_PASSWORD_SECRET = "infra:monitoringAdminPassword";
 export const SMTP_PASSWORD_SECRET = "infra:alertSmtpPassword";
 export const SLACK_WEBHOOK_SECRET = "infra:alertSlackWebhookUrl";

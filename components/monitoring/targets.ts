@@ -83,7 +83,8 @@ export function monitoringTargets(services: readonly ServiceSpec[], routes: read
 
   const probes: Probe[] = [];
   const modules: ProbeModule[] = [];
-  const ingress = services.find((service) => service.role === "ingress");
+  // The ingress proper is the one serving HTTPS; certbot shares its role.
+  const ingress = services.find((service) => service.role === "ingress" && service.ports.some((port) => port.container === 443));
   const httpsPort = ingress?.ports.find((port) => port.container === 443);
   if (ingress && httpsPort) {
     for (const route of [...routes].sort((a, b) => a.hostname.localeCompare(b.hostname))) {

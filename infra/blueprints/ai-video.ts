@@ -1,20 +1,23 @@
 import { stringify } from "yaml";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
-import { MONITORING_IMAGES } from "../../components/monitoring/design";
+import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
+import { observability } from "../../components/monitoring/observability";
+import { withMonitoringDefaults, withTunnelledAdmin } from "../../components/monitoring/settings";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { traefikServiceSpec } from "../../components/ingress/traefik-spec";
-import { TRAEFIK_METRICS_PORT } from "../../components/ingress/traefik-config";
 import type { Blueprint, MemoryProfile, PlatformSpec, RouteSpec } from "./blueprint";
+import { monitoredServers } from "./monitored-servers";
 
 /**
  * The AI video platform of seed 000: Supabase (PostgreSQL 17 with pgvector,
  * PostgREST, Kong on 54321, Studio), the Manim and Revideo renderers, four
  * AI services, and Prometheus, Grafana, node-exporter and cAdvisor, behind
  * Traefik. The audit's gaps are closed: the database is dumped nightly to S3,
- * the firewall opens only 80/443 and SSH, Prometheus alerts through
- * Alertmanager with a blackbox uptime probe, logs rotate (every container),
- * Kong answers on 54321, and Grafana's admin password is a secret.
+ * the firewall opens only 80/443 and SSH, the generated monitoring stack
+ * alerts through Alertmanager with blackbox probes of every route and
+ * service port, logs rotate (every container) and go to Loki, Kong answers
+ * on 54321, and Grafana's admin password is a secret.
  *
  * Coolify is left out on purpose: this program now does its job (deploying
  * the containers, running the proxy), and Coolify needs the Docker socket
@@ -50,13 +53,30 @@ export const AI_VIDEO_PORTS: Readonly<Record<string, number>> = {
 const SEED_MEMORY_MB: Readonly<Record<string, number>> = {
   traefik: 128, postgres: 1024, rest: 128, kong: 256, meta: 128, studio: 256, manim: 2048, revideo: 2048,
   "document-retriever": 512, "search-proxy": 128, "video-orchestrator": 512, "notes-generator": 512,
-  prometheus: 384, alertmanager: 48, grafana: 192, "node-exporter": 32, cadvisor: 96, "blackbox-exporter": 32,
 };
 const COMPACT_MEMORY_MB: Readonly<Record<string, number>> = {
   traefik: 64, postgres: 384, rest: 48, kong: 128, meta: 64, studio: 128, manim: 512, revideo: 512,
   "document-retriever": 192, "search-proxy": 48, "video-orchestrator": 128, "notes-generator": 128,
-  prometheus: 192, alertmanager: 32, grafana: 96, "node-exporter": 16, cadvisor: 64, "blackbox-exporter": 16,
 };
+
+/**
+ * Seed 000's Prometheus, Grafana (on 3001), node-exporter and cAdvisor (on
+ * 8085), with what the audit found missing: Alertmanager, the blackbox
+ * exporter, and Loki with Promtail for the logs. Everything but Alertmanager
+ * stays on the internal monitoring network; Traefik reaches Grafana there.
+ */
+export function aiVideoMonitoring(profile: MemoryProfile): MonitoringDesign {
+  return {
+    store: "prometheus",
+    agent: "exporters",
+    networks: { monitoring: "monitoring", frontend: "monitoring", egress: "egress", agent: [] },
+    ports: { grafana: AI_VIDEO_PORTS.grafana!, cadvisor: AI_VIDEO_PORTS.cadvisor! },
+    memoryMb:
+      profile === "compact"
+        ? memoryLimits({ prometheus: 192, alertmanager: 32, loki: 160, promtail: 48, grafana: 128, "node-exporter": 24, cadvisor: 64, "blackbox-exporter": 16 })
+        : memoryLimits({ prometheus: 384, alertmanager: 48, loki: 256, promtail: 64, grafana: 192, "node-exporter": 32, cadvisor: 96, "blackbox-exporter": 32 }),
+  };
+}
 
 export const AI_VIDEO_NETWORKS: readonly NetworkSpec[] = [
   { key: "egress", subnet: "172.27.4.0/24", internal: false, purpose: "Traefik, and the AI services that call A4F, RevenueCat and the web" },
@@ -69,53 +89,6 @@ export const AI_VIDEO_ROUTES: readonly RouteSpec[] = [
   { subdomain: "studio", service: "studio", port: 3000 },
   { subdomain: "grafana", service: "grafana", port: 3001 },
 ];
-
-function prometheusConfig(): string {
-  return stringify({
-    global: { scrape_interval: "15s", evaluation_interval: "30s" },
-    alerting: { alertmanagers: [{ static_configs: [{ targets: ["alertmanager:9093"] }] }] },
-    rule_files: ["/etc/prometheus/rules.yml"],
-    scrape_configs: [
-      { job_name: "node", static_configs: [{ targets: ["node-exporter:9100"] }] },
-      { job_name: "cadvisor", static_configs: [{ targets: ["cadvisor:8085"] }] },
-      // The request counts HighErrorRate is computed from: every public request passes Traefik.
-      { job_name: "traefik", static_configs: [{ targets: [`traefik:${TRAEFIK_METRICS_PORT}`] }] },
-      {
-        // The audit: "No uptime monitoring (Blackbox Exporter missing)".
-        job_name: "uptime",
-        metrics_path: "/probe",
-        params: { module: ["tcp_connect"] },
-        static_configs: [{ targets: Object.entries(AI_VIDEO_PORTS).filter(([name]) => !["node-exporter", "cadvisor", "prometheus"].includes(name)).map(([name, port]) => `${name}:${port}`) }],
-        relabel_configs: [
-          { source_labels: ["__address__"], target_label: "__param_target" },
-          { source_labels: ["__param_target"], target_label: "instance" },
-          { target_label: "__address__", replacement: "blackbox-exporter:9115" },
-        ],
-      },
-    ],
-  }, { lineWidth: 0 });
-}
-
-/**
- * The audit's three alerts: disk below 20 GB, a service down, a high error
- * rate (seed 000, next steps 3). node-exporter runs with --path.rootfs=/host
- * and strips that prefix, so the host's root filesystem is mountpoint "/".
- * The error rate is Traefik's: Kong exports no metrics here, and every public
- * request, Kong's included, passes Traefik's websecure entry point.
- */
-export function aiVideoAlertRules(): string {
-  const requests = (filter: string) => `sum(rate(traefik_entrypoint_requests_total{entrypoint="websecure"${filter}}[5m]))`;
-  return stringify({
-    groups: [{
-      name: "audit",
-      rules: [
-        { alert: "DiskSpaceLow", expr: 'node_filesystem_avail_bytes{mountpoint="/"} < 20e9', for: "10m", labels: { severity: "warning" } },
-        { alert: "ServiceDown", expr: 'probe_success{job="uptime"} == 0', for: "2m", labels: { severity: "critical" } },
-        { alert: "HighErrorRate", expr: `${requests(',code=~"5.."')} / ${requests("")} > 0.05`, for: "5m", labels: { severity: "warning" } },
-      ],
-    }],
-  }, { lineWidth: 0 });
-}
 
 const uploaded = (what: string) => ({ rule: "C6", reason: `${what} is uploaded before start, and Docker refuses uploads into a read-only root filesystem` });
 const ownImage = { rule: "C6", reason: "the platform's own images write caches and render output where their Dockerfiles put them; a read-only root needs those paths mapped first" };
@@ -188,51 +161,6 @@ function services(domain: string, profile: MemoryProfile): ServiceSpec[] {
     app("search-proxy", "DuckDuckGo search proxy", ["backend", "egress"], {}),
     app("video-orchestrator", "coordinates rendering, TTS and LLM calls", ["backend", "egress"], { A4F_API_KEY: { secret: A4F_API_KEY }, REVENUECAT_API_KEY: { secret: REVENUECAT_API_KEY }, MANIM_URL: "http://manim:5000", REVIDEO_URL: "http://revideo:5001" }, ["manim", "revideo"]),
     app("notes-generator", "AI notes synthesis", ["backend", "egress"], { A4F_API_KEY: { secret: A4F_API_KEY }, RETRIEVER_URL: "http://document-retriever:8101" }, ["document-retriever"]),
-    service({
-      name: "prometheus", description: "Prometheus with the audit's alert rules", role: "monitoring", image: MONITORING_IMAGES.prometheus,
-      networks: ["monitoring", "backend"], ports: [port("prometheus")],
-      command: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=30d"],
-      files: [{ path: "/etc/prometheus/prometheus.yml", content: prometheusConfig() }, { path: "/etc/prometheus/rules.yml", content: aiVideoAlertRules() }],
-      volumes: [{ volume: "data", target: "/prometheus" }], user: "65534",
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9090/-/healthy"]), memoryMb: memory("prometheus"), waivers: [uploaded("prometheus.yml")],
-    }),
-    service({
-      name: "alertmanager", description: "Alertmanager: the audit found no alerting", role: "monitoring", image: MONITORING_IMAGES.alertmanager,
-      networks: ["monitoring", "egress"], ports: [{ container: 9093 }],
-      command: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
-      files: [{ path: "/etc/alertmanager/alertmanager.yml", content: stringify({ route: { receiver: "operators", group_by: ["alertname"] }, receivers: [{ name: "operators" }] }) }],
-      volumes: [{ volume: "data", target: "/alertmanager" }], user: "65534",
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9093/-/healthy"]), memoryMb: memory("alertmanager"), waivers: [uploaded("alertmanager.yml")],
-    }),
-    service({
-      name: "blackbox-exporter", description: "blackbox exporter: uptime probes of every service", role: "monitoring", image: MONITORING_IMAGES["blackbox-exporter"],
-      networks: ["monitoring", "backend"], ports: [{ container: 9115 }], user: "65534", readOnlyRootFilesystem: true,
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9115/-/healthy"]), memoryMb: memory("blackbox-exporter"),
-    }),
-    service({
-      name: "grafana", description: "Grafana; the audit's admin/admin123 replaced by a secret", role: "monitoring", image: MONITORING_IMAGES.grafana,
-      networks: ["monitoring", "egress"], ports: [port("grafana")],
-      env: { GF_SERVER_HTTP_PORT: "3001", GF_SECURITY_ADMIN_USER: "admin", GF_SECURITY_ADMIN_PASSWORD: { secret: GRAFANA_ADMIN_PASSWORD }, GF_USERS_ALLOW_SIGN_UP: "false", GF_SERVER_ROOT_URL: `https://grafana.${domain}` },
-      volumes: [{ volume: "data", target: "/var/lib/grafana" }], user: "472", readOnlyRootFilesystem: true, tmpfs: ["/tmp"],
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3001/api/health"], 30), memoryMb: memory("grafana"), dependsOn: ["prometheus"],
-    }),
-    service({
-      name: "node-exporter", description: "node-exporter: host metrics", role: "monitoring", image: MONITORING_IMAGES["node-exporter"],
-      networks: ["monitoring"], ports: [port("node-exporter")], command: ["--path.rootfs=/host"], binds: [{ hostPath: "/", target: "/host", readOnly: true }],
-      user: "65534", readOnlyRootFilesystem: true, healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9100/metrics"]), memoryMb: memory("node-exporter"),
-      waivers: [{ rule: "C3", reason: "node-exporter reads the host's filesystems to report disk usage (the audit's <20 GB alert); the root is mounted read-only" }],
-    }),
-    service({
-      name: "cadvisor", description: "cAdvisor: container metrics, on 8085 as in the seed", role: "monitoring", image: MONITORING_IMAGES.cadvisor,
-      networks: ["monitoring"], ports: [port("cadvisor")], command: ["--port=8085"],
-      binds: [
-        { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
-        { hostPath: "/sys", target: "/sys", readOnly: true },
-        { hostPath: "/var/lib/docker", target: "/var/lib/docker", readOnly: true },
-      ],
-      readOnlyRootFilesystem: true, healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:8085/healthz"]), memoryMb: memory("cadvisor"),
-      waivers: [{ rule: "C9", reason: "reading other containers' cgroups and the Docker socket needs root" }],
-    }),
   ];
 }
 
@@ -255,9 +183,26 @@ export const aiVideo: Blueprint = {
   systemReserveMb: 1024,
   compact: { systemReserveMb: 512 },
   build(environment): PlatformSpec {
+    const profile = environment.memoryProfile ?? "seed";
+    const platform = services(environment.domain, profile);
+    const servers = monitoredServers(environment);
+    const monitoring = observability({
+      design: aiVideoMonitoring(profile),
+      // Traefik here asks for no password: Prometheus, Alertmanager and Loki
+      // stay on 127.0.0.1; Grafana keeps its route, behind its own login.
+      settings: withTunnelledAdmin(environment.monitoring ?? withMonitoringDefaults()),
+      environment: environment.environment,
+      hostname: servers.home.name,
+      domain: environment.domain,
+      services: platform,
+      routes: AI_VIDEO_ROUTES,
+      containerName: (name) => `aivideo-${name}`,
+      servers,
+    });
     return {
       networks: AI_VIDEO_NETWORKS,
-      services: services(environment.domain, environment.memoryProfile ?? "seed"),
+      services: [...platform, ...monitoring.services],
+      monitoring: monitoring.plan,
       routes: AI_VIDEO_ROUTES,
       buckets: [{ key: "backups", purpose: "nightly PostgreSQL dumps, off the server (the audit's first finding)" }],
       ingress: "traefik",

@@ -1,16 +1,22 @@
-import { stringify } from "yaml";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
-import { MONITORING_IMAGES } from "../../components/monitoring/design";
+import { FASTAPI_REQUESTS } from "../../components/monitoring/alert-rules";
+import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
+import { observability } from "../../components/monitoring/observability";
+import { withMonitoringDefaults, withTunnelledAdmin } from "../../components/monitoring/settings";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { certbotServiceSpec, nginxServiceSpec } from "../../components/ingress/nginx-spec";
 import type { Blueprint, PlatformSpec, RouteSpec } from "./blueprint";
+import { monitoredServers } from "./monitored-servers";
 
 /**
  * FastAPI on one small server (seed 001, a 2 vCPU / 4 GB Vultr machine):
  * nginx with TLS and rate limiting in front of the backend, PostgreSQL 16,
- * Prometheus, Loki with Promtail, Grafana, Alertmanager, node and PostgreSQL
- * exporters. Grafana is reachable through an SSH tunnel only.
+ * and the generated Prometheus stack: Prometheus, Loki with Promtail,
+ * Grafana, Alertmanager (email from the stack's receivers), node and
+ * PostgreSQL exporters, plus cAdvisor and the blackbox exporter the
+ * generated container and route alerts read. Every admin UI is reached
+ * through an SSH tunnel only.
  */
 
 const POSTGRES_PASSWORD = "infra:postgresPassword";
@@ -18,32 +24,42 @@ const JWT_SECRET = "infra:jwtSecret";
 const GRAFANA_ADMIN_PASSWORD = "infra:grafanaAdminPassword";
 const ACME_TOKEN = "infra:acmeCloudflareToken";
 
-/** Seed 001's resource table, per component; "Other (exporters) ~100MB" split between the two exporters. */
+/** Seed 001's resource table for the application side, per component. */
 export const FASTAPI_MEMORY_MB: Readonly<Record<string, number>> = {
   nginx: 32,
   certbot: 64,
   backend: 300,
   postgres: 512,
-  prometheus: 400,
-  grafana: 200,
-  loki: 300,
-  promtail: 64,
-  alertmanager: 48,
-  "node-exporter": 48,
-  "postgres-exporter": 48,
 };
 
-/** Seed 001, "Port Mapping": the internal ports. */
+/**
+ * Seed 001's monitoring on its one bridge network (`internal`), Alertmanager
+ * also on `edge` to send its email. Prometheus ~400 MB, Grafana ~200 MB and
+ * Loki ~300 MB as in the seed's resource table; the small parts (the seed's
+ * "Other (exporters) ~100MB", Promtail and Alertmanager) share 224 MB, so the
+ * 4 GB server keeps the seed's ~1 GB available beside its ~1 GB for the OS.
+ */
+export const FASTAPI_MONITORING: MonitoringDesign = {
+  store: "prometheus",
+  agent: "exporters",
+  networks: { monitoring: "internal", frontend: "internal", egress: "edge", agent: [] },
+  memoryMb: memoryLimits({
+    prometheus: 400,
+    grafana: 200,
+    loki: 300,
+    promtail: 48,
+    alertmanager: 32,
+    "node-exporter": 32,
+    "postgres-exporter": 32,
+    cadvisor: 64,
+    "blackbox-exporter": 16,
+  }),
+};
+
+/** Seed 001, "Port Mapping": the application's internal ports (the monitoring stack's are the images' own, as in the seed). */
 export const FASTAPI_PORTS: Readonly<Record<string, number>> = {
   backend: 8000,
   postgres: 5432,
-  prometheus: 9090,
-  loki: 3100,
-  promtail: 9080,
-  alertmanager: 9093,
-  "node-exporter": 9100,
-  "postgres-exporter": 9187,
-  grafana: 3000,
 };
 
 export const FASTAPI_NETWORKS: readonly NetworkSpec[] = [
@@ -57,64 +73,6 @@ export const FASTAPI_ROUTES: readonly RouteSpec[] = [{ subdomain: "api", service
 export const FASTAPI_RATE_LIMIT_PER_MINUTE = 100;
 
 const CERTIFICATE_HOST_PATH = "/var/lib/fastapi/letsencrypt";
-
-/** Seed 001: scrape every 15 s, evaluate every 30 s, alert on error rate > 5% for 2 minutes. */
-export function fastapiPrometheusConfig(): string {
-  return stringify(
-    {
-      global: { scrape_interval: "15s", evaluation_interval: "30s" },
-      alerting: { alertmanagers: [{ static_configs: [{ targets: ["alertmanager:9093"] }] }] },
-      rule_files: ["/etc/prometheus/rules.yml"],
-      scrape_configs: [
-        { job_name: "backend", static_configs: [{ targets: ["backend:8000"] }] },
-        { job_name: "node", static_configs: [{ targets: ["node-exporter:9100"] }] },
-        { job_name: "postgres", static_configs: [{ targets: ["postgres-exporter:9187"] }] },
-        { job_name: "prometheus", static_configs: [{ targets: ["localhost:9090"] }] },
-      ],
-    },
-    { lineWidth: 0 },
-  );
-}
-
-export function fastapiAlertRules(): string {
-  return stringify(
-    {
-      groups: [
-        {
-          name: "backend",
-          rules: [
-            {
-              alert: "HighErrorRate",
-              expr: 'sum(rate(http_requests_total{job="backend",status=~"5.."}[5m])) / sum(rate(http_requests_total{job="backend"}[5m])) > 0.05',
-              for: "2m",
-              labels: { severity: "critical" },
-              annotations: { summary: "more than 5% of backend requests fail (seed 001)" },
-            },
-          ],
-        },
-      ],
-    },
-    { lineWidth: 0 },
-  );
-}
-
-const PROMTAIL_CONFIG = stringify(
-  {
-    server: { http_listen_port: 9080 },
-    positions: { filename: "/tmp/positions.yaml" },
-    clients: [{ url: "http://loki:3100/loki/api/v1/push" }],
-    scrape_configs: [
-      {
-        job_name: "containers",
-        docker_sd_configs: [{ host: "unix:///var/run/docker.sock", refresh_interval: "15s" }],
-        relabel_configs: [{ source_labels: ["__meta_docker_container_name"], regex: "/(.*)", target_label: "container" }],
-      },
-    ],
-  },
-  { lineWidth: 0 },
-);
-
-const uploaded = (what: string) => ({ rule: "C6", reason: `${what} is uploaded before start, and Docker refuses uploads into a read-only root filesystem` });
 
 function services(domain: string): ServiceSpec[] {
   const memory = (name: string) => FASTAPI_MEMORY_MB[name]!;
@@ -172,118 +130,9 @@ function services(domain: string): ServiceSpec[] {
       tmpfs: ["/var/run/postgresql", "/tmp"],
       // Seed 001: a daily pg_dump, kept 7 days locally; here it also leaves the server (B7).
       backup: { dump: { kind: "postgres", user: "postgres", databases: ["app"] } },
+      // Seed 001's postgres-exporter: connections, query performance, database size.
+      exporter: { kind: "postgres", user: "postgres", database: "app", passwordSecret: POSTGRES_PASSWORD },
       waivers: [{ rule: "C9", reason: "the official image starts as root to own its data directory, then runs postgres as the postgres user" }],
-    }),
-    service({
-      name: "prometheus",
-      description: "Prometheus: metrics and alert rules",
-      role: "monitoring",
-      image: MONITORING_IMAGES.prometheus,
-      networks: ["internal"],
-      ports: [port("prometheus")],
-      command: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", "--storage.tsdb.retention.time=15d"],
-      files: [
-        { path: "/etc/prometheus/prometheus.yml", content: fastapiPrometheusConfig() },
-        { path: "/etc/prometheus/rules.yml", content: fastapiAlertRules() },
-      ],
-      volumes: [{ volume: "data", target: "/prometheus" }],
-      user: "65534",
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9090/-/healthy"]),
-      memoryMb: memory("prometheus"),
-      waivers: [uploaded("prometheus.yml")],
-    }),
-    service({
-      name: "alertmanager",
-      description: "Alertmanager: groups and routes alerts",
-      role: "monitoring",
-      image: MONITORING_IMAGES.alertmanager,
-      networks: ["internal", "edge"],
-      ports: [port("alertmanager")],
-      command: ["--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager"],
-      files: [{ path: "/etc/alertmanager/alertmanager.yml", content: stringify({ route: { receiver: "operators", group_by: ["alertname"] }, receivers: [{ name: "operators" }] }) }],
-      volumes: [{ volume: "data", target: "/alertmanager" }],
-      user: "65534",
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9093/-/healthy"]),
-      memoryMb: memory("alertmanager"),
-      waivers: [uploaded("alertmanager.yml")],
-    }),
-    service({
-      name: "loki",
-      description: "Loki: log store",
-      role: "monitoring",
-      image: MONITORING_IMAGES.loki,
-      networks: ["internal"],
-      ports: [port("loki")],
-      command: ["-config.file=/etc/loki/local-config.yaml"],
-      volumes: [{ volume: "data", target: "/loki" }],
-      user: "10001",
-      readOnlyRootFilesystem: true,
-      tmpfs: ["/tmp"],
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3100/ready"], 30),
-      memoryMb: memory("loki"),
-    }),
-    service({
-      name: "promtail",
-      description: "Promtail: container logs to Loki",
-      role: "monitoring",
-      image: MONITORING_IMAGES.promtail,
-      networks: ["internal"],
-      ports: [port("promtail")],
-      command: ["-config.file=/etc/promtail/config.yml"],
-      files: [{ path: "/etc/promtail/config.yml", content: PROMTAIL_CONFIG }],
-      // A log shipper reading the Docker socket read-only is on the checklist's allow-list (C3).
-      binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }],
-      tmpfs: ["/tmp"],
-      healthcheck: healthcheck(["CMD-SHELL", "bash -c ':> /dev/tcp/127.0.0.1/9080'"]),
-      memoryMb: memory("promtail"),
-      dependsOn: ["loki"],
-      waivers: [uploaded("config.yml"), { rule: "C9", reason: "it reads the Docker socket (root:docker 0660), whose group id differs from host to host" }],
-    }),
-    service({
-      name: "grafana",
-      description: "Grafana: dashboards; reached through an SSH tunnel only (seed 001)",
-      role: "monitoring",
-      image: MONITORING_IMAGES.grafana,
-      networks: ["internal"],
-      // Seed 001: "Internal access only, expose via SSH tunnel".
-      ports: [{ container: 3000, publish: { host: 3000, address: "127.0.0.1" } }],
-      env: { GF_SECURITY_ADMIN_USER: "admin", GF_SECURITY_ADMIN_PASSWORD: { secret: GRAFANA_ADMIN_PASSWORD }, GF_USERS_ALLOW_SIGN_UP: "false", GF_ANALYTICS_REPORTING_ENABLED: "false" },
-      volumes: [{ volume: "data", target: "/var/lib/grafana" }],
-      user: "472",
-      readOnlyRootFilesystem: true,
-      tmpfs: ["/tmp"],
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3000/api/health"], 30),
-      memoryMb: memory("grafana"),
-      dependsOn: ["prometheus", "loki"],
-    }),
-    service({
-      name: "node-exporter",
-      description: "node-exporter: CPU, memory, disk and network of the host",
-      role: "monitoring",
-      image: MONITORING_IMAGES["node-exporter"],
-      networks: ["internal"],
-      ports: [port("node-exporter")],
-      command: ["--path.rootfs=/host"],
-      binds: [{ hostPath: "/", target: "/host", readOnly: true }],
-      user: "65534",
-      readOnlyRootFilesystem: true,
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9100/metrics"]),
-      memoryMb: memory("node-exporter"),
-      waivers: [{ rule: "C3", reason: "node-exporter reads the host's filesystems to report disk usage; the root is mounted read-only" }],
-    }),
-    service({
-      name: "postgres-exporter",
-      description: "PostgreSQL exporter: connections, query performance, database size",
-      role: "monitoring",
-      image: MONITORING_IMAGES["postgres-exporter"],
-      networks: ["internal"],
-      ports: [port("postgres-exporter")],
-      env: { DATA_SOURCE_NAME: { secretTemplate: `postgresql://postgres:{{${POSTGRES_PASSWORD}}}@postgres:5432/app?sslmode=disable` } },
-      user: "65534",
-      readOnlyRootFilesystem: true,
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9187/metrics"]),
-      memoryMb: memory("postgres-exporter"),
-      dependsOn: ["postgres"],
     }),
   ];
 }
@@ -304,9 +153,25 @@ export const fastapi: Blueprint = {
   // Seed 001: "OS & Overhead ~1GB".
   systemReserveMb: 1024,
   build(environment): PlatformSpec {
+    const platform = services(environment.domain);
+    const monitoring = observability({
+      design: FASTAPI_MONITORING,
+      // Seed 001: "Internal access only, expose via SSH tunnel"; nginx here asks for no password.
+      settings: withTunnelledAdmin(environment.monitoring ?? withMonitoringDefaults()),
+      environment: environment.environment,
+      hostname: monitoredServers(environment).home.name,
+      domain: environment.domain,
+      services: platform,
+      routes: FASTAPI_ROUTES,
+      containerName: (name) => `fastapi-${name}`,
+      // Seed 001: the backend's /metrics counts requests by status; "error_rate > 5% for 2 minutes" is read from it.
+      httpCounters: [{ service: "backend", ...FASTAPI_REQUESTS }],
+      servers: monitoredServers(environment),
+    });
     return {
       networks: FASTAPI_NETWORKS,
-      services: services(environment.domain),
+      services: [...platform, ...monitoring.services],
+      monitoring: monitoring.plan,
       routes: FASTAPI_ROUTES,
       buckets: [{ key: "backups", purpose: "off-site copy of the daily database dumps (seed 001: daily, 7 days)" }],
       ingress: "nginx",

@@ -2,22 +2,29 @@ import { healthcheck, service, type EnvValue, type PortSpec, type ServiceSpec } 
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { certbotServiceSpec, nginxServiceSpec } from "../../components/ingress/nginx-spec";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
-import { MONITORING_IMAGES } from "../../components/monitoring/design";
-import { stringify } from "yaml";
-import { serversTaking, type Blueprint, type BlueprintEnvironment, type MemoryProfile, type PlatformSpec, type RouteSpec, type ServerLayout } from "./blueprint";
+import { FASTAPI_REQUESTS } from "../../components/monitoring/alert-rules";
+import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
+import { observability } from "../../components/monitoring/observability";
+import { GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults, withTunnelledAdmin } from "../../components/monitoring/settings";
+import type { Blueprint, BlueprintEnvironment, MemoryProfile, PlatformSpec, RouteSpec } from "./blueprint";
+import { monitoredServers } from "./monitored-servers";
 
 /**
  * GALION (seed 004): nginx in front of two applications (GALION.APP and
  * GALION.STUDIO), each a frontend and an API, plus a voice and a realtime
  * service; PgBouncer in front of PostgreSQL 15 with WAL archiving and weekly
- * base backups for point-in-time recovery; Redis 7; Prometheus with node,
- * cAdvisor, PostgreSQL, Redis, nginx and PgBouncer exporters. Databases and
- * monitoring listen on localhost only.
+ * base backups for point-in-time recovery; Redis 7; the generated Prometheus
+ * stack with node, cAdvisor, PostgreSQL, Redis and nginx exporters, plus the
+ * PgBouncer exporter, Alertmanager, Loki with Promtail, Grafana and the
+ * blackbox exporter. Databases and monitoring listen on localhost only.
  *
  * The same blueprint runs seed 004's five scaling phases, chosen by the
  * stack's servers alone (examples/galion/): app services run on every server
  * with the app role, the data tier on the first with the data role, a
- * streaming replica where a server takes the replica role.
+ * streaming replica where a server takes the replica role. node-exporter,
+ * cAdvisor and Promtail run on every server, each exporter beside what it
+ * reads, and Prometheus on the monitoring server scrapes the others at their
+ * private addresses.
  */
 
 const POSTGRES_PASSWORD = "infra:postgresPassword";
@@ -44,7 +51,10 @@ export const GALION_NETWORKS: readonly NetworkSpec[] = [
  * ~11 GB for containers. nginx and certbot are not in the seed's table (its
  * nginx ran on the host); the 128 MB for nginx is generous next to seed 001's
  * ~20 MB. The five exporters at 128 MB each are node, PostgreSQL, Redis,
- * nginx and PgBouncer.
+ * nginx and PgBouncer. Alertmanager, Loki, Promtail, Grafana and the blackbox
+ * exporter are not in the table either (the seed's Grafana was Grafana
+ * Cloud); they take the generated stack's own limits (PROMETHEUS_STACK_MEMORY_MB
+ * in components/monitoring/design.ts), and everything still fits 13 GB.
  */
 export const GALION_MEMORY_MB: Readonly<Record<string, number>> = {
   nginx: 128,
@@ -68,6 +78,11 @@ export const GALION_MEMORY_MB: Readonly<Record<string, number>> = {
   "redis-exporter": 128,
   "nginx-exporter": 128,
   "pgbouncer-exporter": 128,
+  alertmanager: 48,
+  loki: 256,
+  promtail: 64,
+  grafana: 192,
+  "blackbox-exporter": 32,
 };
 
 /** For a 4 GB preprod mirror: the same services, the settings below scaled with them. */
@@ -92,7 +107,27 @@ const COMPACT_MEMORY_MB: Readonly<Record<string, number>> = {
   "redis-exporter": 24,
   "nginx-exporter": 16,
   "pgbouncer-exporter": 16,
+  alertmanager: 32,
+  loki: 160,
+  promtail: 48,
+  grafana: 128,
+  "blackbox-exporter": 16,
 };
+
+/**
+ * Seed 004's monitoring on its internal monitoring network; Prometheus and
+ * the blackbox exporter also join egress once servers are spread, to reach
+ * the peers' private addresses, and Alertmanager to send mail.
+ */
+function galionMonitoring(memory: (name: string) => number): MonitoringDesign {
+  const parts = ["prometheus", "alertmanager", "loki", "promtail", "grafana", "node-exporter", "cadvisor", "postgres-exporter", "redis-exporter", "nginx-exporter", "blackbox-exporter"] as const;
+  return {
+    store: "prometheus",
+    agent: "exporters",
+    networks: { monitoring: "monitoring", frontend: "monitoring", egress: "egress", agent: [] },
+    memoryMb: memoryLimits(Object.fromEntries(parts.map((part) => [part, memory(part)]))),
+  };
+}
 
 /** Seed 004, "Network Flow": each container port and the localhost port users see it on. */
 export const GALION_APP_PORTS: Readonly<Record<string, { container: number; host: number }>> = {
@@ -190,35 +225,6 @@ function redisURL(database: number): { secretTemplate: string } {
   return { secretTemplate: `redis://:{{${REDIS_PASSWORD}}}@redis:6379/${database}` };
 }
 
-/** Where Prometheus reaches a service: by name on its own server, at the peer's private address elsewhere. */
-function scrapeTargets(servers: readonly ServerLayout[], role: ServiceSpec["role"], placement: "first" | "each" | "host", service: string, port: number): string[] {
-  const monitor = serversTaking(servers, "monitoring")[0];
-  return serversTaking(servers, role, placement).map((server) =>
-    server.name === monitor?.name || !server.privateIp ? `${service}:${port}` : `${server.privateIp}:${port}`,
-  );
-}
-
-export function prometheusConfig(servers: readonly ServerLayout[]): string {
-  const job = (name: string, targets: string[], path = "/metrics") => ({ job_name: name, metrics_path: path, static_configs: [{ targets: [...new Set(targets)] }] });
-  return stringify(
-    {
-      global: { scrape_interval: "15s", evaluation_interval: "30s" },
-      scrape_configs: [
-        job("prometheus", ["localhost:9090"]),
-        job("app-api", scrapeTargets(servers, "app", "each", "app-api", 8000)),
-        job("studio-api", scrapeTargets(servers, "app", "each", "studio-api", 8000)),
-        job("node", scrapeTargets(servers, "monitoring", "host", "node-exporter", 9100)),
-        job("cadvisor", scrapeTargets(servers, "monitoring", "host", "cadvisor", 8080)),
-        job("nginx", scrapeTargets(servers, "ingress", "each", "nginx-exporter", 9113)),
-        job("postgres", scrapeTargets(servers, "data", "first", "postgres-exporter", 9187)),
-        job("redis", scrapeTargets(servers, "data", "first", "redis-exporter", 9121)),
-        job("pgbouncer", scrapeTargets(servers, "data", "first", "pgbouncer-exporter", 9127)),
-      ],
-    },
-    { lineWidth: 0 },
-  );
-}
-
 function services(environment: BlueprintEnvironment): ServiceSpec[] {
   const profile: MemoryProfile = environment.memoryProfile ?? "seed";
   const memory = (name: string) => (profile === "compact" ? COMPACT_MEMORY_MB : GALION_MEMORY_MB)[name]!;
@@ -255,26 +261,30 @@ function services(environment: BlueprintEnvironment): ServiceSpec[] {
       certificateHostPath: CERTIFICATE_HOST_PATH,
       placement: "each",
     }),
-    nginxServiceSpec(
-      GALION_ROUTES.map((route) => ({ hostname: `${route.subdomain}.${environment.domain}`, service: route.service, port: route.port })),
-      {
-        networks: ["web", "monitoring"],
-        memoryMb: memory("nginx"),
-        dependsOn: ["certbot", ...GALION_ROUTES.map((route) => route.service)],
-        certificateHostPath: CERTIFICATE_HOST_PATH,
-        placement: "each",
-        certificateName: "galion",
-        rateLimitPerMinute: GALION_RATE_LIMIT_PER_MINUTE,
-        burst: 50,
-        // Cloudflare sits in front (seed 004); behind the load balancer the peers' addresses are trusted too.
-        realIpFrom: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6, ...privateRanges],
-        realIpHeader: "CF-Connecting-IP",
-        clientMaxBodyMb: 25,
-        healthPath: "/healthz",
-        statusPort: 8081,
-        statusPath: "/stub_status",
-      },
-    ),
+    {
+      ...nginxServiceSpec(
+        GALION_ROUTES.map((route) => ({ hostname: `${route.subdomain}.${environment.domain}`, service: route.service, port: route.port })),
+        {
+          networks: ["web", "monitoring"],
+          memoryMb: memory("nginx"),
+          dependsOn: ["certbot", ...GALION_ROUTES.map((route) => route.service)],
+          certificateHostPath: CERTIFICATE_HOST_PATH,
+          placement: "each",
+          certificateName: "galion",
+          rateLimitPerMinute: GALION_RATE_LIMIT_PER_MINUTE,
+          burst: 50,
+          // Cloudflare sits in front (seed 004); behind the load balancer the peers' addresses are trusted too.
+          realIpFrom: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6, ...privateRanges],
+          realIpHeader: "CF-Connecting-IP",
+          clientMaxBodyMb: 25,
+          healthPath: "/healthz",
+          statusPort: 8081,
+          statusPath: "/stub_status",
+        },
+      ),
+      // Seed 004's nginx exporter reads the stub_status page nginx serves inside the Docker networks.
+      exporter: { kind: "nginx", statusPort: 8081, statusPath: "/stub_status" },
+    },
     app("app-frontend", { description: "GALION.APP frontend (React)", networks: ["web"], env: { API_URL: `https://api.${environment.domain}` } }),
     app("app-api", {
       description: "GALION.APP API (FastAPI)",
@@ -364,6 +374,7 @@ function services(environment: BlueprintEnvironment): ServiceSpec[] {
       // The replica (phase 5) streams from it over the private network.
       reachableFromPeers: true,
       backup: { dump: { kind: "postgres", user: "postgres", databases: [...GALION_DATABASES] }, volumes: ["wal-archive"] },
+      exporter: { kind: "postgres", user: "postgres", database: "galion", passwordSecret: POSTGRES_PASSWORD },
       waivers: [
         { rule: "C6", reason: "the database and replication-role script is uploaded into /docker-entrypoint-initdb.d before start, and Docker refuses uploads into a read-only root filesystem" },
         { rule: "C9", reason: "the official image starts as root to own its data and archive directories, then runs postgres as the postgres user" },
@@ -386,93 +397,11 @@ function services(environment: BlueprintEnvironment): ServiceSpec[] {
       readOnlyRootFilesystem: true,
       reachableFromPeers: true,
       backup: { dump: { kind: "redis" } },
+      exporter: { kind: "redis", passwordSecret: REDIS_PASSWORD },
       waivers: [{ rule: "C9", reason: "the official image starts as root to own /data, then runs redis-server as the redis user" }],
     }),
-    service({
-      name: "prometheus",
-      description: `Prometheus, ${GALION_METRICS_RETENTION_DAYS} days retention`,
-      role: "monitoring",
-      image: MONITORING_IMAGES.prometheus,
-      // egress only to reach the peers' exporters on the private network.
-      networks: ["monitoring", "egress"],
-      ports: [loopback(9090)],
-      command: ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus", `--storage.tsdb.retention.time=${GALION_METRICS_RETENTION_DAYS}d`, "--web.listen-address=:9090"],
-      files: [{ path: "/etc/prometheus/prometheus.yml", content: prometheusConfig(servers) }],
-      volumes: [{ volume: "data", target: "/prometheus" }],
-      user: "65534",
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9090/-/healthy"]),
-      waivers: [{ rule: "C6", reason: "prometheus.yml is uploaded into /etc/prometheus before start, and Docker refuses uploads into a read-only root filesystem" }],
-      memoryMb: memory("prometheus"),
-      metrics: { port: 9090, path: "/metrics" },
-    }),
-    service({
-      name: "node-exporter",
-      description: "node-exporter: host metrics of every server",
-      role: "monitoring",
-      placement: "host",
-      image: MONITORING_IMAGES["node-exporter"],
-      networks: ["monitoring"],
-      ports: [{ container: 9100 }],
-      command: ["--path.rootfs=/host", "--web.listen-address=:9100"],
-      binds: [{ hostPath: "/", target: "/host", readOnly: true }],
-      user: "65534",
-      readOnlyRootFilesystem: true,
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9100/metrics"]),
-      memoryMb: memory("node-exporter"),
-      metrics: { port: 9100, path: "/metrics" },
-      reachableFromPeers: true,
-      waivers: [{ rule: "C3", reason: "node-exporter reads the host's filesystems to report disk usage; the root is mounted read-only" }],
-    }),
-    service({
-      name: "cadvisor",
-      description: "cAdvisor: container metrics of every server",
-      role: "monitoring",
-      placement: "host",
-      image: MONITORING_IMAGES.cadvisor,
-      networks: ["monitoring"],
-      ports: [{ container: 8080 }],
-      binds: [
-        { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
-        { hostPath: "/sys", target: "/sys", readOnly: true },
-        { hostPath: "/var/lib/docker", target: "/var/lib/docker", readOnly: true },
-      ],
-      readOnlyRootFilesystem: true,
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:8080/healthz"]),
-      memoryMb: memory("cadvisor"),
-      metrics: { port: 8080, path: "/metrics" },
-      reachableFromPeers: true,
-      waivers: [{ rule: "C9", reason: "reading other containers' cgroups and the Docker socket needs root" }],
-    }),
-    service({
-      name: "postgres-exporter",
-      description: "PostgreSQL exporter",
-      role: "data",
-      image: MONITORING_IMAGES["postgres-exporter"],
-      networks: ["data", "monitoring"],
-      ports: [{ container: 9187 }],
-      env: { DATA_SOURCE_NAME: { secretTemplate: `postgresql://postgres:{{${POSTGRES_PASSWORD}}}@postgres:5432/galion?sslmode=disable` } },
-      user: "65534",
-      readOnlyRootFilesystem: true,
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9187/metrics"]),
-      memoryMb: memory("postgres-exporter"),
-      dependsOn: ["postgres"],
-      metrics: { port: 9187, path: "/metrics" },
-    }),
-    service({
-      name: "redis-exporter",
-      description: "Redis exporter",
-      role: "data",
-      image: MONITORING_IMAGES["redis-exporter"],
-      networks: ["data", "monitoring"],
-      ports: [{ container: 9121 }],
-      env: { REDIS_ADDR: "redis://redis:6379", REDIS_PASSWORD: { secret: REDIS_PASSWORD } },
-      user: "59000",
-      readOnlyRootFilesystem: true,
-      healthcheck: healthcheck(["CMD", "/redis_exporter", "--version"]),
-      memoryMb: memory("redis-exporter"),
-      dependsOn: ["redis"],
-      metrics: { port: 9121, path: "/metrics" },
-    }),
+    // Seed 004's fifth exporter. The generated stack has no PgBouncer kind, so
+    // it is declared here, beside PgBouncer, and scraped for its metrics.
     service({
       name: "pgbouncer-exporter",
       description: "PgBouncer exporter",
@@ -487,23 +416,6 @@ function services(environment: BlueprintEnvironment): ServiceSpec[] {
       memoryMb: memory("pgbouncer-exporter"),
       dependsOn: ["pgbouncer"],
       metrics: { port: 9127, path: "/metrics" },
-    }),
-    service({
-      name: "nginx-exporter",
-      description: "nginx exporter, one beside each nginx",
-      role: "ingress",
-      placement: "each",
-      image: MONITORING_IMAGES["nginx-exporter"],
-      networks: ["monitoring"],
-      ports: [{ container: 9113 }],
-      command: ["--nginx.scrape-uri=http://nginx:8081/stub_status"],
-      user: "65534",
-      readOnlyRootFilesystem: true,
-      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9113/metrics"]),
-      memoryMb: memory("nginx-exporter"),
-      dependsOn: ["nginx"],
-      metrics: { port: 9113, path: "/metrics" },
-      reachableFromPeers: true,
     }),
   ];
   list.push(baseBackupService(memory("postgres-base-backup")));
@@ -615,15 +527,34 @@ export const galion: Blueprint = {
     { key: OPENAI_API_KEY, purpose: "OpenAI API key (external service; configured, not created)" },
     { key: ELEVENLABS_API_KEY, purpose: "ElevenLabs API key (external service; configured, not created)" },
     { key: ACME_TOKEN, purpose: "Cloudflare API token limited to DNS edit on the zone, for Let's Encrypt DNS-01" },
+    { key: GRAFANA_ADMIN_PASSWORD_SECRET, purpose: "Grafana admin password", adminPassword: true },
   ],
   roles: ["ingress", "app", "data", "monitoring"],
   // Seed 004: "SYSTEM RESERVED: ~3GB" of 16 GB.
   systemReserveMb: 3072,
   compact: { systemReserveMb: 512 },
   build(environment): PlatformSpec {
+    const limits = (environment.memoryProfile ?? "seed") === "compact" ? COMPACT_MEMORY_MB : GALION_MEMORY_MB;
+    const platform = services(environment);
+    const servers = monitoredServers(environment);
+    const monitoring = observability({
+      design: galionMonitoring((name) => limits[name]!),
+      // Seed 004: monitoring listens on localhost only, and Prometheus keeps 30 days.
+      settings: { ...withTunnelledAdmin(environment.monitoring ?? withMonitoringDefaults()), retentionDays: GALION_METRICS_RETENTION_DAYS },
+      environment: environment.environment,
+      hostname: servers.home.name,
+      domain: environment.domain,
+      services: platform,
+      routes: GALION_ROUTES,
+      containerName: (name) => `galion-${name}`,
+      // Both APIs are FastAPI (seed 004) with their own /metrics: the error rate per API.
+      httpCounters: ["app-api", "studio-api"].map((service) => ({ service, ...FASTAPI_REQUESTS })),
+      servers,
+    });
     return {
       networks: GALION_NETWORKS,
-      services: services(environment),
+      services: [...platform, ...monitoring.services],
+      monitoring: monitoring.plan,
       routes: GALION_ROUTES,
       buckets: [{ key: "backups", purpose: "restic repository: nightly dumps and the WAL archive, 30 days (seed 004)" }],
       ingress: "nginx",

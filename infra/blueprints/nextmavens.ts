@@ -1,8 +1,12 @@
 import { healthcheck, service } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
+import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
+import { observability } from "../../components/monitoring/observability";
+import { GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults, withTunnelledAdmin } from "../../components/monitoring/settings";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { traefikServiceSpec } from "../../components/ingress/traefik-spec";
 import type { Blueprint, PlatformSpec, RouteSpec } from "./blueprint";
+import { monitoredServers } from "./monitored-servers";
 
 /**
  * NextMavens developer portal (seed 003): one Next.js container behind
@@ -14,6 +18,13 @@ import type { Blueprint, PlatformSpec, RouteSpec } from "./blueprint";
  * dump works through `docker exec` into a local container, and takes
  * pg_dumpall globals, which a managed service's non-superuser cannot read),
  * so nothing is dumped into it yet.
+ *
+ * Seed 003 has basic logging only, and plans what its "Monitoring Approach"
+ * lists: request latency and error rates, resource use, alerts on errors,
+ * disk and unavailability. That is the generated Prometheus stack at its
+ * smallest: Prometheus, Alertmanager, Loki with Promtail, Grafana,
+ * node-exporter, cAdvisor and the blackbox exporter, on a monitoring network
+ * of their own; Traefik's request counters give the error rate.
  */
 
 const DATABASE_URL = "infra:databaseUrl";
@@ -25,14 +36,23 @@ const AUDIT_SERVICE_URL = "infra:auditServiceUrl";
 /** Seed 003: "Backup Retention: 30 days default". */
 export const NEXTMAVENS_BACKUP_RETENTION_DAYS = 30;
 
-/** Seed 003's container joins the Traefik network (Dokploy's `dokploy-network`). */
+/** Seed 003's container joins the Traefik network (Dokploy's `dokploy-network`); monitoring has its own, without a route out. */
 export const NEXTMAVENS_NETWORKS: readonly NetworkSpec[] = [
   { key: "web", subnet: "172.25.1.0/24", internal: false, purpose: "Traefik and the portal (seed 003's dokploy-network); the portal reaches its managed database and APIs from here" },
+  { key: "monitoring", subnet: "172.25.3.0/24", internal: true, purpose: "Prometheus, Alertmanager, Loki, Grafana and the exporters; no route out" },
 ];
 
 export const NEXTMAVENS_ROUTES: readonly RouteSpec[] = [{ subdomain: "portal", service: "developer-portal", port: 3000 }];
 
 export const NEXTMAVENS_MEMORY_MB = { traefik: 128, "developer-portal": 512 } as const;
+
+/** The generated stack's smallest limits: one app and its proxy make few series and little log. */
+export const NEXTMAVENS_MONITORING: MonitoringDesign = {
+  store: "prometheus",
+  agent: "exporters",
+  networks: { monitoring: "monitoring", frontend: "monitoring", egress: "web", agent: [] },
+  memoryMb: memoryLimits({ prometheus: 256, alertmanager: 32, loki: 192, promtail: 48, grafana: 160, "node-exporter": 24, cadvisor: 64, "blackbox-exporter": 16 }),
+};
 
 export const nextmavens: Blueprint = {
   name: "nextmavens",
@@ -45,52 +65,68 @@ export const nextmavens: Blueprint = {
     { key: RESEND_API_KEY, purpose: "Resend API key for notification email (external service)" },
     { key: AUTH_SERVICE_URL, purpose: "URL with credentials of the external auth service" },
     { key: AUDIT_SERVICE_URL, purpose: "URL with credentials of the external audit-log service" },
+    { key: GRAFANA_ADMIN_PASSWORD_SECRET, purpose: "Grafana admin password", adminPassword: true },
   ],
-  roles: ["ingress", "app"],
+  roles: ["ingress", "app", "monitoring"],
   systemReserveMb: 512,
   build(environment): PlatformSpec {
     const hostnames = NEXTMAVENS_ROUTES.map((route) => ({ hostname: `${route.subdomain}.${environment.domain}`, service: route.service, port: route.port }));
+    const platform = [
+      traefikServiceSpec(hostnames, {
+        networks: ["web"],
+        memoryMb: NEXTMAVENS_MEMORY_MB.traefik,
+        dependsOn: ["developer-portal"],
+        rateLimitPerMinute: 300,
+        burst: 100,
+        clientIpHeader: "CF-Connecting-IP",
+        trustedIPs: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
+      }),
+      service({
+        name: "developer-portal",
+        description: "Next.js standalone (node:18-alpine): control plane, data plane and admin APIs, dashboard",
+        role: "app",
+        image: { repository: "ghcr.io/nextmavens/developer-portal", tag: "1.0.0" },
+        networks: ["web"],
+        // Seed 003 maps 3006:3000; kept on localhost for debugging, Traefik serves the public side.
+        ports: [{ container: 3000, publish: { host: 3006, address: "127.0.0.1" } }],
+        env: {
+          NODE_ENV: "production",
+          PORT: "3000",
+          DATABASE_URL: { secret: DATABASE_URL },
+          // Seed 003: "Connection Pool: Max 20 connections".
+          DATABASE_POOL_MAX: "20",
+          JWT_SECRET: { secret: JWT_SECRET },
+          RESEND_API_KEY: { secret: RESEND_API_KEY },
+          AUTH_SERVICE_URL: { secret: AUTH_SERVICE_URL },
+          AUDIT_SERVICE_URL: { secret: AUDIT_SERVICE_URL },
+          NEXT_PUBLIC_APP_URL: `https://portal.${environment.domain}`,
+        },
+        user: "1000",
+        readOnlyRootFilesystem: true,
+        tmpfs: ["/tmp", "/app/.next/cache"],
+        healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3000/api/health"], 30),
+        memoryMb: NEXTMAVENS_MEMORY_MB["developer-portal"],
+      }),
+    ];
+    const servers = monitoredServers(environment);
+    const monitoring = observability({
+      design: NEXTMAVENS_MONITORING,
+      // Traefik here asks for no password: the admin UIs stay on 127.0.0.1.
+      settings: withTunnelledAdmin(environment.monitoring ?? withMonitoringDefaults()),
+      environment: environment.environment,
+      hostname: servers.home.name,
+      domain: environment.domain,
+      services: platform,
+      routes: NEXTMAVENS_ROUTES,
+      containerName: (name) => `nextmavens-${name}`,
+      servers,
+    });
     return {
       networks: NEXTMAVENS_NETWORKS,
       ingress: "traefik",
       routes: NEXTMAVENS_ROUTES,
-      services: [
-        traefikServiceSpec(hostnames, {
-          networks: ["web"],
-          memoryMb: NEXTMAVENS_MEMORY_MB.traefik,
-          dependsOn: ["developer-portal"],
-          rateLimitPerMinute: 300,
-          burst: 100,
-          clientIpHeader: "CF-Connecting-IP",
-          trustedIPs: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
-        }),
-        service({
-          name: "developer-portal",
-          description: "Next.js standalone (node:18-alpine): control plane, data plane and admin APIs, dashboard",
-          role: "app",
-          image: { repository: "ghcr.io/nextmavens/developer-portal", tag: "1.0.0" },
-          networks: ["web"],
-          // Seed 003 maps 3006:3000; kept on localhost for debugging, Traefik serves the public side.
-          ports: [{ container: 3000, publish: { host: 3006, address: "127.0.0.1" } }],
-          env: {
-            NODE_ENV: "production",
-            PORT: "3000",
-            DATABASE_URL: { secret: DATABASE_URL },
-            // Seed 003: "Connection Pool: Max 20 connections".
-            DATABASE_POOL_MAX: "20",
-            JWT_SECRET: { secret: JWT_SECRET },
-            RESEND_API_KEY: { secret: RESEND_API_KEY },
-            AUTH_SERVICE_URL: { secret: AUTH_SERVICE_URL },
-            AUDIT_SERVICE_URL: { secret: AUDIT_SERVICE_URL },
-            NEXT_PUBLIC_APP_URL: `https://portal.${environment.domain}`,
-          },
-          user: "1000",
-          readOnlyRootFilesystem: true,
-          tmpfs: ["/tmp", "/app/.next/cache"],
-          healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3000/api/health"], 30),
-          memoryMb: NEXTMAVENS_MEMORY_MB["developer-portal"],
-        }),
-      ],
+      services: [...platform, ...monitoring.services],
+      monitoring: monitoring.plan,
       buckets: [{ key: "backups", purpose: `for dumps of the managed PostgreSQL, instead of Telegram; ${NEXTMAVENS_BACKUP_RETENTION_DAYS} days (seed 003); no job writes them yet` }],
     };
   },

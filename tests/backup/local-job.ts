@@ -9,6 +9,7 @@ import { orderSources, type BackupJob, type BackupSource, type JobPaths } from "
 import { BACKUP_DEFAULTS, type BackupSettings } from "../../components/backup/settings";
 import { restoreScript } from "../../components/backup/restore-script";
 import { TEXTFILE_NAME } from "../../components/backup/metrics";
+import { pitrRestoreScript, pitrSources, walShipScript } from "../../components/backup/pitr-scripts";
 import { freePort } from "../support/processes";
 import { requireTool } from "../support/tools";
 import type { LocalPostgres, LocalRedis } from "./local-servers";
@@ -25,7 +26,11 @@ export interface LocalJobOptions {
   readonly storage: Storage;
   readonly bucket: string;
   readonly resticPassword?: string;
-  readonly postgres?: { readonly server: LocalPostgres; readonly databases: readonly string[] };
+  /**
+   * `walArchive`: the directory the server archives WAL into (PITR on); then
+   * `runAs` is the account its tools run as, since PostgreSQL refuses root.
+   */
+  readonly postgres?: { readonly server: LocalPostgres; readonly databases: readonly string[]; readonly walArchive?: string; readonly runAs?: string };
   readonly redis?: LocalRedis;
   /** A directory standing in for a named volume of files. */
   readonly volume?: { readonly service: string; readonly path: string };
@@ -50,6 +55,10 @@ export interface LocalJob {
   /** Runs the generated backup script, exactly as the systemd unit would but with this job's environment file. */
   backup(): Promise<RunResult>;
   restore(args?: readonly string[]): Promise<RunResult>;
+  /** Runs the generated WAL shipping script (PITR jobs only). */
+  ship(): Promise<RunResult>;
+  /** Runs the generated point-in-time restore script (PITR jobs only). */
+  restorePitr(args: readonly string[]): Promise<RunResult>;
   /** The textfile collector's file, parsed into metric values. */
   metrics(): Promise<Record<string, number>>;
   /** Rewrites one variable of the environment file (e.g. to break the credentials). */
@@ -68,7 +77,10 @@ export async function localJob(options: LocalJobOptions): Promise<LocalJob> {
   const server = options.server ?? "main";
   const dir = await mkdtemp(join(tmpdir(), "backup-job-"));
   const sources: BackupSource[] = [];
-  if (options.postgres) sources.push({ kind: "postgres", service: "postgres", access: { kind: "local" }, user: "postgres", databases: options.postgres.databases });
+  if (options.postgres) {
+    const { walArchive, runAs } = options.postgres;
+    sources.push({ kind: "postgres", service: "postgres", access: { kind: "local", ...(runAs ? { runAs } : {}) }, user: "postgres", databases: options.postgres.databases, ...(walArchive ? { walArchive } : {}) });
+  }
   if (options.redis) sources.push({ kind: "redis", service: "redis", access: { kind: "local" }, cliArgs: ["-p", String(options.redis.port)], restorePort: await freePort() });
   if (options.volume) sources.push({ kind: "volume", service: options.volume.service, access: { kind: "local" }, volume: options.volume.path });
   const job: BackupJob = {
@@ -98,6 +110,12 @@ export async function localJob(options: LocalJobOptions): Promise<LocalJob> {
   await writeFile(restorePath, restoreScript(job));
   await chmod(backupPath, 0o755);
   await chmod(restorePath, 0o755);
+  const shipPath = join(dir, "infra-wal-ship");
+  const pitrRestorePath = join(dir, "infra-restore-pitr");
+  if (pitrSources(job).length > 0) {
+    await writeFile(shipPath, walShipScript(job), { mode: 0o755 });
+    await writeFile(pitrRestorePath, pitrRestoreScript(job), { mode: 0o755 });
+  }
   await mkdir(join(dir, "bin"));
 
   const run = (path: string, args: readonly string[] = []) => runScript(path, args, { INFRA_BACKUP_ENV: paths.envFile });
@@ -110,6 +128,8 @@ export async function localJob(options: LocalJobOptions): Promise<LocalJob> {
     restorePath,
     backup: () => run(backupPath),
     restore: (args = []) => run(restorePath, args),
+    ship: () => run(shipPath),
+    restorePitr: (args) => run(pitrRestorePath, args),
     async metrics() {
       const text = await readFile(join(paths.textfileDir, TEXTFILE_NAME), "utf8");
       return Object.fromEntries(

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { chownSync, existsSync } from "node:fs";
+import { appendFileSync, chownSync, existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +7,7 @@ import { freePort, stopProcess } from "../support/processes";
 import { requireTool } from "../support/tools";
 
 /** Debian's PostgreSQL 15 server binaries; not on PATH, so looked up here, and required. */
-const POSTGRES_BIN = "/usr/lib/postgresql/15/bin";
+export const POSTGRES_BIN = "/usr/lib/postgresql/15/bin";
 
 function postgresBinary(name: string): string {
   const path = join(POSTGRES_BIN, name);
@@ -33,12 +33,15 @@ export interface LocalPostgres {
  * its data and socket in a temporary directory. fsync is off: the tests
  * measure the backup, not the disk.
  */
-export async function startPostgres(): Promise<LocalPostgres> {
+export async function startPostgres(config: { readonly settings?: Readonly<Record<string, string>> } = {}): Promise<LocalPostgres> {
   const dir = await mkdtemp(join(tmpdir(), "postgres-test-"));
   if (process.getuid?.() === 0) chownSync(dir, Number(execFileSync("id", ["-u", "postgres"]).toString().trim()), 0);
   const data = join(dir, "data");
   const [initdb, initdbArgs] = asServerUser(postgresBinary("initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale=C"]);
   execFileSync(initdb, initdbArgs, { stdio: "pipe" });
+  // Extra server settings (e.g. WAL archiving) go into postgresql.conf, quoted as PostgreSQL reads them.
+  const extra = Object.entries(config.settings ?? {}).map(([key, value]) => `${key} = '${value.replace(/'/g, "''")}'\n`);
+  if (extra.length > 0) appendFileSync(join(data, "postgresql.conf"), extra.join(""));
   const port = await freePort();
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=4GB`;
   const [pgCtl, startArgs] = asServerUser(postgresBinary("pg_ctl"), ["-D", data, "-o", options, "-l", join(dir, "server.log"), "-w", "-t", "60", "start"]);

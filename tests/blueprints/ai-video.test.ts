@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
-import { aiVideo, aiVideoAlertRules } from "../../infra/blueprints/ai-video";
+import { aiVideo } from "../../infra/blueprints/ai-video";
 import { ConfigError } from "../../infra/config/errors";
 import { requiredSecrets, validateStackConfig, type RawConfig } from "../../infra/config/validate";
 import { planOf, resourcesOf, type PlannedResource } from "../support/plans";
@@ -42,7 +42,8 @@ const specService = (name: string) => aiVideo.build({ domain: "vpai.example.com"
  * documented 8001), with each service's networks. Coolify (8000) is left
  * out on purpose: the program deploys the containers itself. PostgREST,
  * postgres-meta, Alertmanager and the blackbox exporter are what Supabase
- * and the audit's "set up alerting" and "uptime monitoring" need.
+ * and the audit's "set up alerting" and "uptime monitoring" need; Loki and
+ * Promtail keep the logs the generated monitoring ships.
  */
 const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
   traefik: { networks: ["egress", "backend", "monitoring"], port: 443 },
@@ -57,12 +58,22 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
   "search-proxy": { networks: ["backend", "egress"], port: 8102 },
   "video-orchestrator": { networks: ["backend", "egress"], port: 8103 },
   "notes-generator": { networks: ["backend", "egress"], port: 8104 },
-  prometheus: { networks: ["monitoring", "backend"], port: 9090 },
+  prometheus: { networks: ["monitoring"], port: 9090 },
   alertmanager: { networks: ["monitoring", "egress"], port: 9093 },
   "blackbox-exporter": { networks: ["monitoring", "backend"], port: 9115 },
-  grafana: { networks: ["monitoring", "egress"], port: 3001 },
+  grafana: { networks: ["monitoring"], port: 3001 },
   "node-exporter": { networks: ["monitoring"], port: 9100 },
   cadvisor: { networks: ["monitoring"], port: 8085 },
+  loki: { networks: ["monitoring"], port: 3100 },
+  promtail: { networks: ["monitoring"], port: 9080 },
+};
+
+/** The admin UIs without a route of their own, on 127.0.0.1 for an SSH tunnel; Grafana also has its route, behind its login. */
+const TUNNELLED: Record<string, string[]> = {
+  grafana: ["127.0.0.1:3001->3001"],
+  prometheus: ["127.0.0.1:9090->9090"],
+  alertmanager: ["127.0.0.1:9093->9093"],
+  loki: ["127.0.0.1:3100->3100"],
 };
 
 function rawConfigFor(stack: string, secrets: Record<string, string> = {}): RawConfig {
@@ -80,16 +91,21 @@ function rawConfigFor(stack: string, secrets: Record<string, string> = {}): RawC
   return { values, secretKeys };
 }
 
-/** `promtool test rules`: each of the rule file's alerts is expected to fire with exactly `firing`'s labels, or not at all. */
-function promtoolRuleTest(series: { series: string; values: string }[], firing: Record<string, Record<string, string>>): { ok: boolean; output: string } {
+/** The audit's three alerts (seed 000, next steps 3) among the generated rules: disk space, downtime, error rate. */
+const AUDIT_ALERTS = ["HostDiskSpaceLow", "ContainerUnhealthy", "HTTP5xxRatioHigh"];
+
+/** `promtool test rules` on the rules uploaded into Prometheus: each audit alert is expected to fire with exactly `firing`'s labels, or not at all. */
+async function promtoolRuleTest(series: { series: string; values: string }[], firing: Record<string, { labels: Record<string, string>; summary: string }>): Promise<{ ok: boolean; output: string }> {
+  const rules = upload(await aiVideoPlan("prod"), "prometheus", "/etc/prometheus/rules.yml");
   const dir = mkdtempSync(join(tmpdir(), "promtool-"));
   try {
-    writeFileSync(join(dir, "rules.yml"), aiVideoAlertRules());
-    const alertnames = (parse(aiVideoAlertRules()).groups[0].rules as { alert: string }[]).map((rule) => rule.alert);
+    writeFileSync(join(dir, "rules.yml"), rules);
+    const alertnames = AUDIT_ALERTS;
     const test = {
       rule_files: ["rules.yml"],
       evaluation_interval: "30s",
-      tests: [{ interval: "1m", input_series: series, alert_rule_test: alertnames.map((alertname) => ({ eval_time: "20m", alertname, exp_alerts: firing[alertname] ? [{ exp_labels: firing[alertname] }] : [] })) }],
+      // Samples at the scrape interval: the error ratio is a rate over one minute.
+      tests: [{ interval: "15s", input_series: series, alert_rule_test: alertnames.map((alertname) => ({ eval_time: "20m", alertname, exp_alerts: firing[alertname] ? [{ exp_labels: firing[alertname].labels, exp_annotations: { summary: firing[alertname].summary } }] : [] })) }],
     };
     writeFileSync(join(dir, "test.yml"), stringify(test));
     const result = spawnSync(requireTool("promtool"), ["test", "rules", join(dir, "test.yml")], { encoding: "utf8", cwd: dir });
@@ -126,11 +142,11 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     }
   });
 
-  it("fixes the open firewall: only Traefik publishes, on 80/443; SSH only from the admin networks; no admin UI, database or exporter port is opened (F1, F2, C11)", async () => {
+  it("fixes the open firewall: only Traefik publishes publicly, on 80/443, the admin UIs on 127.0.0.1 for an SSH tunnel; SSH only from the admin networks; no admin UI, database or exporter port is opened (F1, F2, C11)", async () => {
     const plan = await aiVideoPlan(stack);
     for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
       const name = String(resource.inputs.name);
-      expect(published(resource), name).toEqual(name === "aivideo-traefik" ? ["0.0.0.0:80->80", "0.0.0.0:443->443"] : []);
+      expect(published(resource), name).toEqual(name === "aivideo-traefik" ? ["0.0.0.0:80->80", "0.0.0.0:443->443"] : (TUNNELLED[name.replace(/^aivideo-/, "")] ?? []));
     }
     const host = plan.hosts[0]!;
     expect(host.exposed).toEqual(["80/tcp (traefik)", "443/tcp (traefik)"]);
@@ -175,18 +191,24 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     expect(resourcesOf(plan, "infra:storage:Bucket").map((bucket) => bucket.name)).toEqual(["aivideo-backups"]);
   });
 
-  it("fixes the missing alerting: Prometheus evaluates the audit's three alerts and sends them to Alertmanager, with blackbox uptime probes of every service", async () => {
+  it("fixes the missing alerting: Prometheus evaluates the generated rules, the audit's three among them, and sends them to Alertmanager, with blackbox probes of every route and service", async () => {
     const plan = await aiVideoPlan(stack);
     const config = parse(upload(plan, "prometheus", "/etc/prometheus/prometheus.yml"));
     expect(config.alerting.alertmanagers[0].static_configs[0].targets).toEqual(["alertmanager:9093"]);
     expect(config.rule_files).toEqual(["/etc/prometheus/rules.yml"]);
-    expect(upload(plan, "prometheus", "/etc/prometheus/rules.yml")).toBe(aiVideoAlertRules());
-    const jobs = Object.fromEntries((config.scrape_configs as { job_name: string; static_configs: { targets: string[] }[] }[]).map((job) => [job.job_name, job.static_configs[0]!.targets]));
+    const alerts = (parse(upload(plan, "prometheus", "/etc/prometheus/rules.yml")).groups as { rules: { alert: string }[] }[]).flatMap((group) => group.rules.map((rule) => rule.alert));
+    expect(alerts).toEqual(expect.arrayContaining(AUDIT_ALERTS));
+    const jobs = Object.fromEntries(
+      (config.scrape_configs as { job_name: string; static_configs: { targets: string[]; labels: { instance: string } }[] }[]).map((job) => [job.job_name, job.static_configs.map((group) => group.targets[0]!)]),
+    );
     // The error-rate alert reads Traefik's request counters, so Traefik must be scraped.
     expect(jobs).toMatchObject({ node: ["node-exporter:9100"], cadvisor: ["cadvisor:8085"], traefik: ["traefik:8082"] });
-    expect(jobs.uptime!.sort()).toEqual(
-      ["studio:3000", "kong:54321", "manim:5000", "revideo:5001", "document-retriever:8101", "search-proxy:8102", "video-orchestrator:8103", "notes-generator:8104", "grafana:3001"].sort(),
+    expect(jobs.services).toEqual(
+      expect.arrayContaining(["studio:3000", "kong:54321", "manim:5000", "revideo:5001", "document-retriever:8101", "search-proxy:8102", "video-orchestrator:8103", "notes-generator:8104", "grafana:3001"]),
     );
+    // The audit's "uptime monitoring": every route through Traefik, as the public reaches it.
+    expect(jobs.routes).toEqual(["https://traefik:443/", "https://traefik:443/", "https://traefik:443/"]);
+    expect(plan.monitoring!.probed.filter((probe) => probe.job === "routes").map((probe) => probe.name).sort()).toEqual(plan.routes.map((route) => route.hostname).sort());
   });
 
   it("fixes the unclear log rotation: every container's json-file log rotates at 10 MB x 3 (C12)", async () => {
@@ -224,34 +246,34 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
 
 describe("AI video alert rules, evaluated by promtool", () => {
   const healthy = [
-    { series: 'node_filesystem_avail_bytes{mountpoint="/",fstype="ext4"}', values: "100e9x30" },
-    { series: 'probe_success{job="uptime",instance="kong:54321"}', values: "1x30" },
-    { series: 'traefik_entrypoint_requests_total{entrypoint="websecure",code="200"}', values: "0+100x30" },
-    { series: 'traefik_entrypoint_requests_total{entrypoint="websecure",code="502"}', values: "0+1x30" },
+    { series: 'node_filesystem_avail_bytes{mountpoint="/",fstype="ext4"}', values: "100e9x100" },
+    { series: 'probe_success{job="services",instance="kong"}', values: "1x100" },
+    { series: 'traefik_entrypoint_requests_total{entrypoint="websecure",code="200"}', values: "0+100x100" },
+    { series: 'traefik_entrypoint_requests_total{entrypoint="websecure",code="502"}', values: "0+1x100" },
   ];
 
-  it("stay silent on a healthy host", () => {
-    const result = promtoolRuleTest(healthy, {});
+  it("stay silent on a healthy host", async () => {
+    const result = await promtoolRuleTest(healthy, {});
     expect(result.ok, result.output).toBe(true);
   });
 
-  it("fire DiskSpaceLow when the host's root filesystem has less than 20 GB free", () => {
-    const result = promtoolRuleTest([{ series: 'node_filesystem_avail_bytes{mountpoint="/",fstype="ext4"}', values: "15e9x30" }, ...healthy.slice(1)], {
-      DiskSpaceLow: { severity: "warning", mountpoint: "/", fstype: "ext4" },
+  it("fire HostDiskSpaceLow when the host's root filesystem has less than 20 GB free", async () => {
+    const result = await promtoolRuleTest([{ series: 'node_filesystem_avail_bytes{mountpoint="/",fstype="ext4"}', values: "15e9x100" }, ...healthy.slice(1)], {
+      HostDiskSpaceLow: { labels: { severity: "warning", group: "host", mountpoint: "/", fstype: "ext4" }, summary: "/ has 15GB free, under 20 GB" },
     });
     expect(result.ok, result.output).toBe(true);
   });
 
-  it("fire ServiceDown when a probe fails", () => {
-    const result = promtoolRuleTest([...healthy.filter((series) => !series.series.startsWith("probe_success")), { series: 'probe_success{job="uptime",instance="kong:54321"}', values: "0x30" }], {
-      ServiceDown: { severity: "critical", job: "uptime", instance: "kong:54321" },
+  it("fire ContainerUnhealthy when a service's probe fails", async () => {
+    const result = await promtoolRuleTest([...healthy.filter((series) => !series.series.startsWith("probe_success")), { series: 'probe_success{job="services",instance="kong"}', values: "0x100" }], {
+      ContainerUnhealthy: { labels: { severity: "critical", group: "containers", job: "services", instance: "kong" }, summary: "kong does not accept connections on its port" },
     });
     expect(result.ok, result.output).toBe(true);
   });
 
-  it("fire HighErrorRate when more than 5% of the requests through Traefik fail", () => {
-    const result = promtoolRuleTest([...healthy.slice(0, 3), { series: 'traefik_entrypoint_requests_total{entrypoint="websecure",code="502"}', values: "0+20x30" }], {
-      HighErrorRate: { severity: "warning" },
+  it("fire HTTP5xxRatioHigh when more than 5% of the requests through Traefik fail", async () => {
+    const result = await promtoolRuleTest([...healthy.slice(0, 3), { series: 'traefik_entrypoint_requests_total{entrypoint="websecure",code="502"}', values: "0+20x100" }], {
+      HTTP5xxRatioHigh: { labels: { severity: "critical", group: "apps", entrypoint: "websecure" }, summary: "16.7% of responses are 5xx, over 5%" },
     });
     expect(result.ok, result.output).toBe(true);
   });

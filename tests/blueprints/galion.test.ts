@@ -37,7 +37,9 @@ const serviceOf = (services: readonly ServiceSpec[], name: string) => services.f
  * the ports "users see"; databases and monitoring are localhost only.
  * certbot and the PgBouncer exporter are not in the seed: the certificates
  * nginx needs, and the fifth of the seed's "Exporters (5x)". The base backup
- * is the seed's weekly pg_basebackup, as a service.
+ * is the seed's weekly pg_basebackup, as a service. Alertmanager, Loki,
+ * Promtail, Grafana and the blackbox exporter come with the generated
+ * monitoring; its admin UIs are on 127.0.0.1 like the seed's Prometheus.
  */
 const SERVICE_MATRIX: Record<string, { networks: string[]; published: string[] }> = {
   nginx: { networks: ["web", "monitoring"], published: ["0.0.0.0:80->80", "0.0.0.0:443->443"] },
@@ -51,14 +53,19 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; published: string[] }
   pgbouncer: { networks: ["data"], published: ["127.0.0.1:6432->6432"] },
   postgres: { networks: ["data", "monitoring"], published: ["127.0.0.1:5432->5432"] },
   redis: { networks: ["data", "monitoring"], published: ["127.0.0.1:6379->6379"] },
-  prometheus: { networks: ["monitoring", "egress"], published: ["127.0.0.1:9090->9090"] },
+  prometheus: { networks: ["monitoring"], published: ["127.0.0.1:9090->9090"] },
   "node-exporter": { networks: ["monitoring"], published: [] },
   cadvisor: { networks: ["monitoring"], published: [] },
-  "postgres-exporter": { networks: ["data", "monitoring"], published: [] },
-  "redis-exporter": { networks: ["data", "monitoring"], published: [] },
+  "postgres-exporter": { networks: ["monitoring"], published: [] },
+  "redis-exporter": { networks: ["monitoring"], published: [] },
   "nginx-exporter": { networks: ["monitoring"], published: [] },
   "pgbouncer-exporter": { networks: ["data", "monitoring"], published: [] },
   "postgres-base-backup": { networks: ["data"], published: [] },
+  alertmanager: { networks: ["monitoring", "egress"], published: ["127.0.0.1:9093->9093"] },
+  loki: { networks: ["monitoring"], published: ["127.0.0.1:3100->3100"] },
+  promtail: { networks: ["monitoring"], published: [] },
+  grafana: { networks: ["monitoring"], published: ["127.0.0.1:3000->3000"] },
+  "blackbox-exporter": { networks: ["monitoring", "web", "data"], published: [] },
 };
 
 /** Seed 004, "Memory Allocation Strategy", in MB; the five exporters at 128 MB each. */
@@ -84,7 +91,7 @@ const SEED_RAM_MB = 16384;
 const SEED_RESERVE_MB = 3072;
 
 describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
-  it("runs the seed's services, plus certbot, the PgBouncer exporter and the base backup, each pinned to a version tag", async () => {
+  it("runs the seed's services, plus certbot, the PgBouncer exporter, the base backup and the rest of the generated monitoring, each pinned to a version tag", async () => {
     const plan = await galionPlan(stack);
     expect(plan.blueprint).toBe("galion");
     const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => String(resource.inputs.name));
@@ -141,7 +148,7 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
     const routes = { app: "app_frontend_3000", api: "app_api_8000", voice: "voice_8000", studio: "studio_frontend_3000", "studio-api": "studio_api_8000", realtime: "realtime_8000" };
     for (const [subdomain, upstream] of Object.entries(routes)) {
-      const server = conf.split("\nserver {").find((block) => block.includes(`server_name ${subdomain}.${domain};`));
+      const server = conf.split(/\n\s*server \{/).find((block) => block.includes(`server_name ${subdomain}.${domain};`));
       expect(server, subdomain).toBeDefined();
       for (const header of ["Strict-Transport-Security", "Content-Security-Policy", "X-Frame-Options"]) expect(server, `${subdomain} ${header}`).toContain(`add_header ${header} `);
       expect(server).toContain("limit_req zone=per_client");
@@ -233,10 +240,10 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
     expect(jobs).toMatchObject({
       node: ["node-exporter:9100"],
       cadvisor: ["cadvisor:8080"],
-      postgres: ["postgres-exporter:9187"],
-      redis: ["redis-exporter:9121"],
-      nginx: ["nginx-exporter:9113"],
-      pgbouncer: ["pgbouncer-exporter:9127"],
+      "postgres-exporter": ["postgres-exporter:9187"],
+      "redis-exporter": ["redis-exporter:9121"],
+      "nginx-exporter": ["nginx-exporter:9113"],
+      "pgbouncer-exporter": ["pgbouncer-exporter:9127"],
       "app-api": ["app-api:8000"],
       "studio-api": ["studio-api:8000"],
     });
@@ -278,8 +285,10 @@ describe("GALION memory (seed 004, Memory Allocation Strategy)", () => {
     for (const [name, mb] of Object.entries(SEED_MEMORY_TABLE)) expect(serviceOf(services, name).memoryMb, name).toBe(mb);
     expect(galion.systemReserveMb).toBe(SEED_RESERVE_MB);
     const total = services.reduce((sum, service) => sum + service.memoryMb, 0);
-    // The seed's own sum is about 11 GB; nginx and certbot ran on its host, and it took base backups with a script.
-    expect(total - GALION_MEMORY_MB.nginx! - GALION_MEMORY_MB.certbot! - GALION_MEMORY_MB["postgres-base-backup"]!).toBe(11136);
+    // The seed's own sum is about 11 GB; nginx and certbot ran on its host, it took base backups with a script,
+    // and its Grafana was Grafana Cloud, without Alertmanager, Loki, Promtail or blackbox probes.
+    const beyondSeed = ["nginx", "certbot", "postgres-base-backup", "alertmanager", "loki", "promtail", "grafana", "blackbox-exporter"];
+    expect(total - beyondSeed.reduce((sum, name) => sum + GALION_MEMORY_MB[name]!, 0)).toBe(11136);
     expect(total).toBeLessThanOrEqual(SEED_RAM_MB - SEED_RESERVE_MB);
   });
 
@@ -288,7 +297,7 @@ describe("GALION memory (seed 004, Memory Allocation Strategy)", () => {
     expect(plan.memoryProfile).toBe("seed");
     for (const [name, mb] of Object.entries(SEED_MEMORY_TABLE)) expect(container(plan, name).inputs.memory, name).toBe(mb);
     const budget = plan.hosts[0]!.budget;
-    expect(budget).toMatchObject({ serverMb: SEED_RAM_MB, reserveMb: SEED_RESERVE_MB, containersMb: 11392 });
+    expect(budget).toMatchObject({ serverMb: SEED_RAM_MB, reserveMb: SEED_RESERVE_MB, containersMb: 11984 });
     expect(budget.headroomMb).toBeGreaterThanOrEqual(0);
   });
 

@@ -33,17 +33,26 @@ const portal = () => nextmavens.build({ domain: "vpai.example.com", environment:
 const EXTERNAL_SECRETS = ["infra:databaseUrl", "infra:resendApiKey", "infra:authServiceUrl", "infra:auditServiceUrl"];
 
 describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
-  it("runs the portal and Traefik only: no database, cache or storage container", async () => {
+  it("runs the portal, Traefik and the generated monitoring only: no database, cache or storage container", async () => {
     const plan = await nextmavensPlan(stack);
     expect(plan.blueprint).toBe("nextmavens");
-    expect(resourcesOf(plan, "docker:index/container:Container").map((resource) => resource.inputs.name).sort()).toEqual(["nextmavens-developer-portal", "nextmavens-traefik"]);
-    expect(resourcesOf(plan, "docker:index/volume:Volume").map((volume) => volume.name)).toEqual([expect.stringMatching(/traefik-service-acme$/)]);
+    // Seed 003 has basic logging only; the generated stack at its smallest adds metrics, alerts and the log store.
+    const monitoring = ["prometheus", "alertmanager", "loki", "promtail", "grafana", "node-exporter", "cadvisor", "blackbox-exporter"];
+    expect(resourcesOf(plan, "docker:index/container:Container").map((resource) => resource.inputs.name).sort()).toEqual(
+      ["developer-portal", "traefik", ...monitoring].map((service) => `nextmavens-${service}`).sort(),
+    );
+    const volumes = resourcesOf(plan, "docker:index/volume:Volume").map((volume) => volume.name);
+    expect(volumes.filter((volume) => !/-monitoring-(prometheus|alertmanager|loki|grafana)-data$|-monitoring-promtail-positions$/.test(volume))).toEqual([expect.stringMatching(/traefik-service-acme$/)]);
   });
 
   it("joins the portal to the Traefik network (seed 003's dokploy-network), which reaches the managed services outside", async () => {
     const plan = await nextmavensPlan(stack);
     const networks = resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, network.inputs.internal]);
-    expect(networks).toEqual([["nextmavens-web", false]]);
+    // The monitoring stack keeps to a network of its own, without a route out.
+    expect(networks).toEqual([
+      ["nextmavens-web", false],
+      ["nextmavens-monitoring", true],
+    ]);
     for (const service of ["developer-portal", "traefik"]) expect(container(plan, service).inputs.networksAdvanced).toEqual([{ name: "nextmavens-web", aliases: [service] }]);
   });
 
@@ -121,7 +130,8 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
 
   it("fits the memory budget of its server", async () => {
     const plan = await nextmavensPlan(stack);
-    expect(plan.hosts[0]!.budget).toMatchObject({ containersMb: 640, reserveMb: 512 });
+    // The portal and Traefik take 640 MB, the monitoring stack 792 MB.
+    expect(plan.hosts[0]!.budget).toMatchObject({ containersMb: 1432, reserveMb: 512 });
     expect(plan.hosts[0]!.budget.headroomMb).toBeGreaterThanOrEqual(0);
   });
 });

@@ -1,8 +1,7 @@
-import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { alertNames, alertRules, ruleFile } from "../../components/monitoring/alert-rules";
 import { DEFAULT_THRESHOLDS } from "../../components/monitoring/settings";
-import { prometheusObservability, runTool, vpaiModel, fileOf } from "./support";
+import { groupOf, prometheusObservability, runTool, s, testFile, vpaiModel, fileOf, type AlertCase } from "./support";
 
 /**
  * Every alert the platform generates has a `promtool test rules` case: a
@@ -15,21 +14,7 @@ const model = vpaiModel("prod");
 const rules = fileOf(model, "vmalert", "/etc/vmalert/rules.yml");
 const containers = model.spec.services.map((service) => ({ service: service.name, container: `vpai-${service.name}` }));
 
-interface Series {
-  readonly series: string;
-  readonly values: string;
-}
-
-interface AlertCase {
-  /** Spacing of the input samples; 15s is the scrape interval. */
-  readonly interval?: string;
-  readonly evalTime: string;
-  readonly fires: { readonly input: Series[]; readonly labels: Record<string, string>; readonly summary: string };
-  readonly silent: { readonly input: Series[] };
-}
-
 const node = 'instance="main",job="node"';
-const s = (series: string, values: string): Series => ({ series, values });
 
 const CASES: Record<string, AlertCase> = {
   HostDiskSpaceLow: {
@@ -210,32 +195,6 @@ const CASES: Record<string, AlertCase> = {
     silent: { input: [s('probe_ssl_earliest_cert_expiry{job="routes",instance="n8n.vpai.example.com"}', "5184000x40")] },
   },
 };
-
-/**
- * The generated rule file cut down to the group that holds `alert`: promtool
- * evaluates every rule it loads at every step, and the backup cases run 37
- * hours of steps.
- */
-function groupOf(file: string, alert: string): string {
-  const document = parse(file) as { groups: { rules: { alert: string }[] }[] };
-  const groups = document.groups.filter((group) => group.rules.some((rule) => rule.alert === alert));
-  expect(groups, alert).toHaveLength(1);
-  return stringify({ groups });
-}
-
-function testFile(alert: string, test: AlertCase, expectFiring = true): string {
-  const group = (name: string, input: Series[], expected: { labels: Record<string, string>; summary: string }[]) => ({
-    name,
-    interval: test.interval ?? "15s",
-    input_series: input,
-    alert_rule_test: [{ eval_time: test.evalTime, alertname: alert, exp_alerts: expected.map((entry) => ({ exp_labels: entry.labels, exp_annotations: { summary: entry.summary } })) }],
-  });
-  return stringify({
-    rule_files: ["rules.yml"],
-    evaluation_interval: "30s",
-    tests: [group(`${alert} fires`, test.fires.input, expectFiring ? [test.fires] : []), group(`${alert} stays silent`, test.silent.input, [])],
-  });
-}
 
 const timings: Record<string, number> = {};
 

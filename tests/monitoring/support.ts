@@ -2,14 +2,16 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { expect } from "vitest";
+import { parse, stringify } from "yaml";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { PROMETHEUS_STACK_MEMORY_MB, type MonitoringDesign } from "../../components/monitoring/design";
 import { adminRoutes, observability, type Observability } from "../../components/monitoring/observability";
 import { withMonitoringDefaults, type MonitoringInput } from "../../components/monitoring/settings";
-import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
+import { BLUEPRINT_CATALOG, blueprintNamed } from "../../infra/blueprints";
 import { vpai } from "../../infra/blueprints/vpai";
-import { validateStackConfig } from "../../infra/config/validate";
+import { requiredSecrets, validateStackConfig } from "../../infra/config/validate";
 import { planPlatform, type PlatformModel } from "../../infra/platform-model";
 import { completeRawConfig } from "../support/stack-config";
 import { requireTool } from "../support/tools";
@@ -19,6 +21,24 @@ export function vpaiModel(stack: "prod" | "preprod", monitoring?: MonitoringInpu
   const changes = monitoring === undefined ? {} : { "infra:monitoring": JSON.stringify(monitoring) };
   const config = validateStackConfig(completeRawConfig(stack, changes), BLUEPRINT_CATALOG).config;
   return planPlatform(config, vpai);
+}
+
+/**
+ * A shipped stack running `blueprint` as pure data, with `changes` to its
+ * config and every secret that blueprint needs set: the model the offline
+ * plan registers, for the files the graph masks (a container whose uploads
+ * carry a credential file shows them as a secret).
+ */
+export function blueprintModel(stack: "prod" | "preprod", blueprint: string, changes: Record<string, string> = {}): PlatformModel {
+  const raw = completeRawConfig(stack, { "infra:blueprint": blueprint, ...changes });
+  const values = { ...raw.values };
+  const secretKeys = new Set(raw.secretKeys);
+  for (const secret of requiredSecrets(blueprint, JSON.parse(values["infra:servers"]!), BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
+    values[secret.key] ??= `test-value-of-${secret.key}`;
+    secretKeys.add(secret.key);
+  }
+  const config = validateStackConfig({ values, secretKeys }, BLUEPRINT_CATALOG).config;
+  return planPlatform(config, blueprintNamed(blueprint));
 }
 
 export function fileOf(model: PlatformModel, serviceName: string, path: string): string {
@@ -113,4 +133,53 @@ export function runTool(tool: string, args: string[], files: Record<string, stri
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export interface Series {
+  readonly series: string;
+  readonly values: string;
+}
+
+export const s = (series: string, values: string): Series => ({ series, values });
+
+export interface ExpectedAlert {
+  readonly labels: Record<string, string>;
+  readonly summary: string;
+}
+
+/** A `promtool test rules` case of one alert: series that must make it fire, and series that must leave it silent. */
+export interface AlertCase {
+  /** Spacing of the input samples; 15s is the scrape interval. */
+  readonly interval?: string;
+  readonly evalTime: string;
+  /** `more`: further alerts of the same name that fire with it (one rule per counter, say). */
+  readonly fires: { readonly input: Series[]; readonly labels: Record<string, string>; readonly summary: string; readonly more?: readonly ExpectedAlert[] };
+  readonly silent: { readonly input: Series[] };
+}
+
+/**
+ * The generated rule file cut down to the group that holds `alert`: promtool
+ * evaluates every rule it loads at every step, and the backup cases run 37
+ * hours of steps.
+ */
+export function groupOf(file: string, alert: string): string {
+  const document = parse(file) as { groups: { rules: { alert: string }[] }[] };
+  const groups = document.groups.filter((group) => group.rules.some((rule) => rule.alert === alert));
+  expect(groups, alert).toHaveLength(1);
+  return stringify({ groups });
+}
+
+/** The `tests:` entries of one case: it fires as expected (or, with `expectFiring` false, is wrongly expected silent), and stays silent. */
+export function caseTests(alert: string, test: AlertCase, expectFiring = true): unknown[] {
+  const group = (name: string, input: Series[], expected: readonly ExpectedAlert[]) => ({
+    name,
+    interval: test.interval ?? "15s",
+    input_series: input,
+    alert_rule_test: [{ eval_time: test.evalTime, alertname: alert, exp_alerts: expected.map((entry) => ({ exp_labels: entry.labels, exp_annotations: { summary: entry.summary } })) }],
+  });
+  return [group(`${alert} fires`, test.fires.input, expectFiring ? [test.fires, ...(test.fires.more ?? [])] : []), group(`${alert} stays silent`, test.silent.input, [])];
+}
+
+export function testFile(alert: string, test: AlertCase, expectFiring = true): string {
+  return stringify({ rule_files: ["rules.yml"], evaluation_interval: "30s", tests: caseTests(alert, test, expectFiring) });
 }

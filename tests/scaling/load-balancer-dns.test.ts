@@ -35,6 +35,8 @@ describe("DNS of the GALION phases", () => {
     // The balancer listens on the private network at its configured address, and forwards to both app servers there.
     expect(resourcesOf(plan, "hcloud:index/loadBalancerNetwork:LoadBalancerNetwork")[0]!.inputs).toMatchObject({ ip: "10.0.1.100", enablePublicInterface: true });
     expect(plan.loadBalancer).toMatchObject({ targets: ["app-1", "app-2"], ports: [80, 443] });
+    // The plan's DNS section says the same as the registered records.
+    expect(new Set(plan.dns.map((record) => record.target))).toEqual(new Set([balancer]));
   });
 
   it("makes the records depend on the balancer, so Cloudflare changes only once it exists", async () => {

@@ -84,9 +84,28 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
 
   it("splits data and monitoring from ingress and apps in phase 3, the per-host agents on both", () => {
     const plan = model(phaseValues(3));
-    expect(names(host(plan, "main")).sort()).toEqual(["cadvisor", "node-exporter", "pgbouncer", "pgbouncer-exporter", "postgres", "postgres-base-backup", "postgres-exporter", "prometheus", "redis", "redis-exporter"]);
+    expect(names(host(plan, "main")).sort()).toEqual(
+      [
+        "alertmanager",
+        "blackbox-exporter",
+        "cadvisor",
+        "grafana",
+        "loki",
+        "node-exporter",
+        "pgbouncer",
+        "pgbouncer-exporter",
+        "postgres",
+        "postgres-base-backup",
+        "postgres-exporter",
+        "prometheus",
+        "promtail",
+        "redis",
+        "redis-exporter",
+      ].sort(),
+    );
+    // Promtail ships app-1's logs to Loki on main through a forwarder of Loki's name.
     expect(names(host(plan, "app-1")).sort()).toEqual(
-      ["app-api", "app-frontend", "cadvisor", "certbot", "nginx", "nginx-exporter", "node-exporter", "pgbouncer", "realtime", "redis", "studio-api", "studio-frontend", "voice"].sort(),
+      ["app-api", "app-frontend", "cadvisor", "certbot", "loki", "nginx", "nginx-exporter", "node-exporter", "pgbouncer", "promtail", "realtime", "redis", "studio-api", "studio-frontend", "voice"].sort(),
     );
   });
 
@@ -96,6 +115,7 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
     expect(app.links.map((link) => [link.service, link.server, link.address])).toEqual([
       ["pgbouncer", "main", "10.0.1.2"],
       ["redis", "main", "10.0.1.2"],
+      ["loki", "main", "10.0.1.2"],
     ]);
     for (const [name, port, networks] of [["pgbouncer", 6432, ["data", "egress"]], ["redis", 6379, ["data", "monitoring", "egress"]]] as const) {
       const forwarder = app.services.find((service) => service.name === name)!;
@@ -153,7 +173,10 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
     expect(names(replica).filter((name) => name.startsWith("postgres"))).toEqual(["postgres", "postgres-replica"]);
     // The base backup is taken of the primary, on its own server, whatever the phase.
     expect(plan.hosts.filter((entry) => names(entry).includes("postgres-base-backup")).map((entry) => entry.server.name)).toEqual(["main"]);
-    expect(replica.links.map((link) => [link.service, link.address])).toEqual([["postgres", "10.0.1.2"]]);
+    expect(replica.links.map((link) => [link.service, link.address])).toEqual([
+      ["postgres", "10.0.1.2"],
+      ["loki", "10.0.1.2"],
+    ]);
     expect(names(host(plan, "main"))).not.toContain("postgres-replica");
     expect(model(phaseValues(4)).hosts.flatMap(names)).not.toContain("postgres-replica");
   });
@@ -163,7 +186,7 @@ describe("memory profile", () => {
   it("keeps the seed's limits where they fit (phase 1, 16 GB)", () => {
     const plan = model(phaseValues(1));
     expect(plan.memoryProfile).toBe("seed");
-    expect(host(plan, "main").budget).toMatchObject({ serverMb: 16384, reserveMb: 3072, containersMb: 11392 });
+    expect(host(plan, "main").budget).toMatchObject({ serverMb: 16384, reserveMb: 3072, containersMb: 11984 });
   });
 
   it("falls back to the blueprint's compact limits and reserve when the seed's do not fit (4 GB)", () => {
@@ -185,6 +208,6 @@ describe("memory profile", () => {
 
   it("reports the server with the seed's numbers for a blueprint without a compact profile", () => {
     const problems = problemsOf({ "infra:blueprint": "fastapi", "infra:servers": JSON.stringify([existing("main", 2048)]) });
-    expect(problems).toEqual([{ path: "infra:servers[0]", message: "containers on main are limited to 2016 MB, but 2048 MB minus the 1024 MB system reserve leaves 1024 MB; pick a larger server or move a role elsewhere" }]);
+    expect(problems).toEqual([{ path: "infra:servers[0]", message: "containers on main are limited to 2032 MB, but 2048 MB minus the 1024 MB system reserve leaves 1024 MB; pick a larger server or move a role elsewhere" }]);
   });
 });

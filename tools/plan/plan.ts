@@ -111,7 +111,7 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
       port: route.port,
       server: ingress?.server ?? "",
     })),
-    dns: model.hostnames.map((hostname) => ({ hostname, proxied: model.config.dns.proxied, target: ingress?.address ?? "" })),
+    dns: model.hostnames.map((hostname) => ({ hostname, proxied: model.config.dns.proxied, target: String(run.outputs.ingressAddress ?? ingress?.address ?? "") })),
     cost: estimateCost(model),
     memoryProfile: model.memoryProfile,
     ...(model.loadBalancer

@@ -1,0 +1,526 @@
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
+import { afterAll, describe, expect, it } from "vitest";
+import { ALERTMANAGER_CONFIG_PATH } from "../../components/monitoring/alertmanager-config";
+import { BLACKBOX_CONFIG_PATH } from "../../components/monitoring/alloy-config";
+import { GRAFANA_PROVISIONING_DIR } from "../../components/monitoring/grafana-provisioning";
+import { scrapeConfig } from "../../components/monitoring/observability";
+import { VPAI_MONITORING } from "../../infra/blueprints/vpai";
+import type { PlatformModel } from "../../infra/platform-model";
+import { overlayOverrides, type PlanResult } from "../../tools/plan/plan";
+import { planOf, resourcesOf, type PlannedResource } from "../support/plans";
+import { PROJECT_DIR } from "../support/stack-config";
+import { blueprintModel, caseTests, fileOf, runTool, s, type AlertCase, type ExpectedAlert, type Series } from "./support";
+
+/**
+ * The generated monitoring of every blueprint, taken from the plan of both
+ * shipped stacks (`-c blueprint=<name>`) and handed to the real validators:
+ * promtool for the scrape configuration and the rules, with a `promtool test
+ * rules` case for every alert each blueprint generates; amtool for
+ * Alertmanager; blackbox_exporter for the probe modules. Around them, what
+ * the issue asks of every blueprint: the metrics store of its seed, scrape
+ * targets that are exactly the services declaring metrics (and the exporters
+ * of those declaring one), a probe of every public route, admin UIs only on
+ * 127.0.0.1 or behind authentication, and the memory budget on both stacks.
+ */
+
+const STACKS = ["prod", "preprod"] as const;
+type Stack = (typeof STACKS)[number];
+
+interface Counter {
+  /** A response series of the counter with status `code` (`200`, `500`). */
+  readonly series: (code: string) => string;
+  /** The labels the alert carries besides severity and group. */
+  readonly labels: Record<string, string>;
+  /** Prepended to the summary when a blueprint has several counters. */
+  readonly summaryPrefix?: string;
+}
+
+interface Facts {
+  readonly seed: string;
+  readonly store: "victoriametrics" | "prometheus";
+  readonly prefix: string;
+  /** Where the rule file is uploaded. */
+  readonly rules: readonly [service: string, path: string];
+  readonly blackbox: readonly [service: string, path: string];
+  /** The rule groups its components call for. */
+  readonly groups: readonly string[];
+  /** The counters the 5xx alert reads, as the seed's components export them. */
+  readonly counters: readonly Counter[];
+  /** Memory profile on prod's existing 16 GB VPS and on preprod's 4 GB CX23. */
+  readonly profile: Readonly<Record<Stack, "seed" | "compact">>;
+}
+
+const caddy: Counter = { series: (code) => `caddy_http_request_duration_seconds_count{server="srv0",code="${code}"}`, labels: { server: "srv0" } };
+const traefik: Counter = { series: (code) => `traefik_entrypoint_requests_total{entrypoint="websecure",code="${code}",method="GET",protocol="http"}`, labels: { entrypoint: "websecure" } };
+/** prometheus-fastapi-instrumentator groups status codes into classes. */
+const fastapi = (job: string, summaryPrefix?: string): Counter => ({
+  series: (code) => `http_requests_total{job="${job}",handler="/items",method="GET",status="${code[0]}xx"}`,
+  labels: { job },
+  ...(summaryPrefix ? { summaryPrefix } : {}),
+});
+const PROMETHEUS_FILES = { rules: ["prometheus", "/etc/prometheus/rules.yml"], blackbox: ["blackbox-exporter", "/etc/blackbox_exporter/config.yml"] } as const;
+
+const BLUEPRINTS: Readonly<Record<string, Facts>> = {
+  vpai: {
+    seed: "002",
+    store: "victoriametrics",
+    prefix: "vpai",
+    rules: ["vmalert", "/etc/vmalert/rules.yml"],
+    blackbox: ["alloy", BLACKBOX_CONFIG_PATH],
+    groups: ["host", "containers", "apps", "postgres", "redis", "backups", "routes"],
+    counters: [caddy],
+    profile: { prod: "seed", preprod: "seed" },
+  },
+  "ai-video": {
+    seed: "000",
+    store: "prometheus",
+    prefix: "aivideo",
+    ...PROMETHEUS_FILES,
+    // Seed 000 names no database exporter; the audit's alerts are disk, downtime and error rate.
+    groups: ["host", "containers", "apps", "backups", "routes"],
+    counters: [traefik],
+    profile: { prod: "seed", preprod: "compact" },
+  },
+  fastapi: {
+    seed: "001",
+    store: "prometheus",
+    prefix: "fastapi",
+    ...PROMETHEUS_FILES,
+    groups: ["host", "containers", "apps", "postgres", "backups", "routes"],
+    counters: [fastapi("backend")],
+    profile: { prod: "seed", preprod: "seed" },
+  },
+  nextmavens: {
+    seed: "003",
+    store: "prometheus",
+    prefix: "nextmavens",
+    ...PROMETHEUS_FILES,
+    // No database of its own and no backup job yet: nothing would ever write the backup metrics.
+    groups: ["host", "containers", "apps", "routes"],
+    counters: [traefik],
+    profile: { prod: "seed", preprod: "seed" },
+  },
+  galion: {
+    seed: "004",
+    store: "prometheus",
+    prefix: "galion",
+    ...PROMETHEUS_FILES,
+    groups: ["host", "containers", "apps", "postgres", "redis", "backups", "routes"],
+    // One rule over both APIs, the summary naming the one that fails.
+    counters: [fastapi("app-api", "app-api: "), fastapi("studio-api", "studio-api: ")],
+    profile: { prod: "seed", preprod: "compact" },
+  },
+};
+const NAMES = Object.keys(BLUEPRINTS);
+
+const plan = (stack: Stack, blueprint: string) => planOf(stack, { overrides: [`blueprint=${blueprint}`] });
+const models = new Map<string, PlatformModel>();
+function model(stack: Stack, blueprint: string): PlatformModel {
+  const key = `${stack}/${blueprint}`;
+  if (!models.has(key)) models.set(key, blueprintModel(stack, blueprint));
+  return models.get(key)!;
+}
+
+function container(graph: PlanResult, prefix: string, service: string): PlannedResource {
+  const found = resourcesOf(graph, "docker:index/container:Container").find((resource) => resource.inputs.name === `${prefix}-${service}`);
+  if (!found) throw new Error(`no container ${prefix}-${service}`);
+  return found;
+}
+
+/** A file uploaded into a container of the graph; undefined when the uploads are masked because one of them is a credential. */
+function upload(graph: PlanResult, prefix: string, service: string, path: string): string | undefined {
+  const uploads = container(graph, prefix, service).inputs.uploads;
+  if (uploads === "[secret]") return undefined;
+  const file = (uploads as { file: string; content: string }[]).find((candidate) => candidate.file === path);
+  if (!file) throw new Error(`${prefix}-${service} uploads no ${path}`);
+  return file.content;
+}
+
+function uploaded(graph: PlanResult, prefix: string, service: string, path: string): string {
+  const content = upload(graph, prefix, service, path);
+  if (content === undefined) throw new Error(`${prefix}-${service}'s uploads are masked`);
+  return content;
+}
+
+const published = (resource: PlannedResource) => ((resource.inputs.ports ?? []) as { ip: string; external: number }[]).map((port) => `${port.ip}:${port.external}`);
+
+interface ScrapeConfig {
+  job_name: string;
+  static_configs: { targets: string[]; labels: Record<string, string> }[];
+}
+
+const scrapeConfigs = (config: string) => (parse(config) as { scrape_configs: ScrapeConfig[] }).scrape_configs;
+
+const timings: Record<string, number> = {};
+function timed(name: string, tool: string, args: string[], files: Record<string, string>) {
+  const run = runTool(tool, args, files);
+  timings[name] = (timings[name] ?? 0) + run.ms;
+  return run;
+}
+
+/** Prometheus's config with its rule file where promtool, run in a scratch directory, finds it. */
+function checkConfig(name: string, config: string, rules: string) {
+  return timed(`${name} promtool check config`, "promtool", ["check", "config", "prometheus.yml"], { "prometheus.yml": config.replace("/etc/prometheus/rules.yml", "rules.yml"), "rules.yml": rules });
+}
+
+describe.each(NAMES)("generated monitoring of %s", (name) => {
+  const facts = BLUEPRINTS[name]!;
+
+  describe.each(STACKS)("on %s", (stack) => {
+    it(`stores metrics in ${facts.store} (seed ${facts.seed}), with Grafana's datasource and the rules on it`, async () => {
+      const graph = await plan(stack, name);
+      expect(graph.policy.violations).toEqual([]);
+      expect(graph.monitoring!.store).toBe(facts.store);
+      const containers = resourcesOf(graph, "docker:index/container:Container").map((resource) => String(resource.inputs.name));
+      const other = facts.store === "victoriametrics" ? "prometheus" : "victoriametrics";
+      expect(containers).toContain(`${facts.prefix}-${facts.store}`);
+      expect(containers).not.toContain(`${facts.prefix}-${other}`);
+      const datasources = parse(uploaded(graph, facts.prefix, "grafana", `${GRAFANA_PROVISIONING_DIR}/datasources/platform.yaml`)) as { datasources: { uid: string; url: string }[] };
+      expect(datasources.datasources.find((source) => source.uid === "metrics")!.url).toBe(`http://${facts.store}:${facts.store === "prometheus" ? 9090 : 8428}`);
+      expect(uploaded(graph, facts.prefix, facts.rules[0], facts.rules[1])).toBe(fileOf(model(stack, name), facts.rules[0], facts.rules[1]));
+    });
+
+    it("passes promtool check rules, with the rule groups its components call for", async () => {
+      const graph = await plan(stack, name);
+      const rules = uploaded(graph, facts.prefix, facts.rules[0], facts.rules[1]);
+      const run = timed(`${name} promtool check rules`, "promtool", ["check", "rules", "rules.yml"], { "rules.yml": rules });
+      expect(run.ok, run.output).toBe(true);
+      const groups = (parse(rules) as { groups: { name: string; interval: string }[] }).groups;
+      expect(groups.map((group) => group.name)).toEqual(facts.groups);
+      // Seed 001: rules are evaluated every 30 s.
+      for (const group of groups) expect(group.interval, group.name).toBe("30s");
+      expect(run.output).toContain(`SUCCESS: ${graph.monitoring!.alerts.length} rules found`);
+    });
+
+    it("passes promtool check config: scraped every 15 s, alerting to Alertmanager", async () => {
+      const graph = await plan(stack, name);
+      if (facts.store !== "prometheus") {
+        // Alloy scrapes here and writes to VictoriaMetrics: its jobs, rendered in Prometheus's format, for promtool.
+        const platform = model(stack, name);
+        const config = scrapeConfig({ design: VPAI_MONITORING, settings: platform.config.monitoring, environment: stack, jobs: platform.spec.monitoring!.jobs, probes: platform.spec.monitoring!.probes });
+        const run = timed(`${name} promtool check config`, "promtool", ["check", "config", "--syntax-only", "prometheus.yml"], { "prometheus.yml": config });
+        expect(run.ok, run.output).toBe(true);
+        expect(resourcesOf(graph, "docker:index/container:Container").map((resource) => resource.inputs.name)).toContain(`${facts.prefix}-alloy`);
+        return;
+      }
+      const config = uploaded(graph, facts.prefix, "prometheus", "/etc/prometheus/prometheus.yml");
+      const run = checkConfig(name, config, uploaded(graph, facts.prefix, "prometheus", "/etc/prometheus/rules.yml"));
+      expect(run.ok, run.output).toBe(true);
+      const document = parse(config) as { global: Record<string, unknown>; alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] }; rule_files: string[] };
+      expect(document.global).toMatchObject({ scrape_interval: "15s", evaluation_interval: "30s", external_labels: { environment: stack } });
+      expect(document.alerting.alertmanagers[0]!.static_configs[0]!.targets).toEqual(["alertmanager:9093"]);
+      expect(document.rule_files).toEqual(["/etc/prometheus/rules.yml"]);
+    });
+
+    it("passes amtool check-config, sending to the stack's email receiver with the password in a file", async () => {
+      const graph = await plan(stack, name);
+      // The SMTP password is uploaded beside the config, so the graph masks every upload of Alertmanager.
+      expect(upload(graph, facts.prefix, "alertmanager", ALERTMANAGER_CONFIG_PATH)).toBeUndefined();
+      expect(graph.secretsToSet.map((secret) => secret.key)).toContain("infra:alertSmtpPassword");
+      const config = fileOf(model(stack, name), "alertmanager", ALERTMANAGER_CONFIG_PATH);
+      const run = timed(`${name} amtool check-config`, "amtool", ["check-config", "alertmanager.yml"], { "alertmanager.yml": config });
+      expect(run.ok, run.output).toBe(true);
+      const document = parse(config) as { global: Record<string, unknown>; receivers: { name: string; email_configs?: { to: string }[] }[] };
+      expect(document.global).toMatchObject({ smtp_smarthost: "smtp.example.com:587", smtp_auth_password_file: "/etc/alertmanager/secrets/smtp-password" });
+      expect(document.receivers[0]!.email_configs).toEqual([{ to: "ops@vpai.example.com", send_resolved: true }]);
+      expect(graph.monitoring!.notifies).toEqual(["email to ops@vpai.example.com via smtp.example.com:587"]);
+    });
+
+    it("scrapes exactly the services that declare metrics, the exporters of those that declare one, and each host's node-exporter and cAdvisor", async () => {
+      const graph = await plan(stack, name);
+      const services = model(stack, name).spec.services;
+      const expected = [
+        "node",
+        "cadvisor",
+        ...services.flatMap((service) => [...(service.metrics ? [service.name] : []), ...(service.exporter ? [`${service.exporter.kind}-exporter`] : [])]),
+      ].sort();
+      expect(graph.monitoring!.scraped.map((entry) => entry.job).sort()).toEqual(expected);
+      if (facts.store !== "prometheus") return;
+      const jobs = scrapeConfigs(uploaded(graph, facts.prefix, "prometheus", "/etc/prometheus/prometheus.yml")).filter((job) => !["routes", "services"].includes(job.job_name));
+      expect(jobs.map((job) => job.job_name).sort()).toEqual(expected);
+      for (const service of services.filter((candidate) => candidate.metrics)) {
+        expect(jobs.find((job) => job.job_name === service.name)!.static_configs.flatMap((group) => group.targets), service.name).toEqual([`${service.name}:${service.metrics!.port}`]);
+      }
+      for (const service of services.filter((candidate) => candidate.exporter)) {
+        const [target] = jobs.find((job) => job.job_name === `${service.exporter!.kind}-exporter`)!.static_configs.flatMap((group) => group.targets);
+        expect(target, service.name).toMatch(new RegExp(`^${service.name}-exporter:\\d+$`));
+        expect(resourcesOf(graph, "docker:index/container:Container").map((resource) => resource.inputs.name)).toContain(`${facts.prefix}-${service.name}-exporter`);
+      }
+    });
+
+    it("probes every public route through the ingress, with the route's name as Host and TLS server name (blackbox_exporter --config.check)", async () => {
+      const graph = await plan(stack, name);
+      const hostnames = graph.routes.map((route) => route.hostname).sort();
+      expect(hostnames.length).toBeGreaterThan(0);
+      const probes = graph.monitoring!.probed.filter((probe) => probe.job === "routes");
+      expect(probes.map((probe) => probe.name).sort()).toEqual(hostnames);
+      const blackbox = uploaded(graph, facts.prefix, facts.blackbox[0], facts.blackbox[1]);
+      const run = timed(`${name} blackbox_exporter --config.check`, "prometheus-blackbox-exporter", ["--config.check", "--config.file=blackbox.yml"], { "blackbox.yml": blackbox });
+      expect(run.ok, run.output).toBe(true);
+      const modules = (parse(blackbox) as { modules: Record<string, { prober: string; http?: { headers: { Host: string }; tls_config: { server_name: string } } }> }).modules;
+      for (const probe of probes) {
+        expect(modules[probe.module]!.http, probe.name).toMatchObject({ headers: { Host: probe.name }, tls_config: { server_name: probe.name } });
+      }
+      if (facts.store !== "prometheus") return;
+      const routes = scrapeConfigs(uploaded(graph, facts.prefix, "prometheus", "/etc/prometheus/prometheus.yml")).find((job) => job.job_name === "routes")!;
+      expect(routes.static_configs.map((group) => group.labels.instance).sort()).toEqual(hostnames);
+      for (const group of routes.static_configs) expect(modules[group.labels.__param_module!]!.http!.headers.Host).toBe(group.labels.instance);
+    });
+
+    it("keeps the admin UIs on 127.0.0.1 or behind authentication: nothing of the stack is published publicly, and no route reaches a UI without a login", async () => {
+      const graph = await plan(stack, name);
+      const monitoring = graph.monitoring!;
+      for (const entry of monitoring.admin) {
+        const addresses = published(container(graph, facts.prefix, entry.service));
+        for (const address of addresses) expect(address, entry.service).toMatch(/^127\.0\.0\.1:/);
+        const routes = graph.routes.filter((route) => route.service === entry.service);
+        if (entry.ui === "grafana") continue;
+        // Prometheus, Alertmanager and Loki have no login: only Caddy's basic_auth may front them (VPAI's caddy admin routes).
+        if (routes.length > 0) expect(entry.access, entry.service).toMatch(/basic_auth as /);
+        else expect(entry.access, entry.service).toMatch(/^127\.0\.0\.1:\d+ \(SSH tunnel\)$/);
+      }
+      for (const host of graph.hosts) expect(host.exposed.filter((exposure) => !/\((caddy|nginx|traefik)\)$/.test(exposure)), host.server).toEqual([]);
+    });
+
+    it(`fits its server's memory budget with the ${facts.profile[stack]} limits`, async () => {
+      const graph = await plan(stack, name);
+      expect(graph.memoryProfile).toBe(facts.profile[stack]);
+      for (const host of graph.hosts) expect(host.budget.headroomMb, host.server).toBeGreaterThanOrEqual(0);
+    });
+  });
+
+  it("has a promtool test rules case for every alert it generates, firing on the series that should trigger it and silent on the rest", async () => {
+    const files = new Map<string, string>();
+    for (const stack of STACKS) {
+      const graph = await plan(stack, name);
+      const rules = uploaded(graph, facts.prefix, facts.rules[0], facts.rules[1]);
+      files.set(rules, stack);
+    }
+    // prod and preprod share thresholds and container names, so one rule file usually serves both.
+    for (const [rules, stack] of files) {
+      const graph = await plan(stack as Stack, name);
+      const cases = alertCases(facts, model(stack as Stack, name), graph);
+      const document = parse(rules) as { groups: { name: string; rules: { alert: string }[] }[] };
+      const names = document.groups.flatMap((group) => group.rules.map((rule) => rule.alert));
+      for (const alert of names) expect(cases[alert], `no case for ${alert}`).toBeDefined();
+      for (const group of document.groups) {
+        const alerts = [...new Set(group.rules.map((rule) => rule.alert))];
+        const test = stringify({ rule_files: ["rules.yml"], evaluation_interval: "30s", tests: alerts.flatMap((alert) => caseTests(alert, cases[alert]!)) });
+        const run = timed(`${name} promtool test rules (${group.name})`, "promtool", ["test", "rules", "test.yml"], { "rules.yml": stringify({ groups: [group] }), "test.yml": test });
+        expect(run.ok, `${group.name}: ${run.output}`).toBe(true);
+      }
+    }
+  });
+});
+
+/**
+ * Every alert's case for one blueprint: the generic series of the vpai cases
+ * (tests/monitoring/alert-rules.test.ts), with this blueprint's container
+ * names, routes, scrape jobs and response counters.
+ */
+function alertCases(facts: Facts, platform: PlatformModel, graph: PlanResult): Record<string, AlertCase> {
+  const node = 'instance="main",job="node"';
+  const containers = platform.spec.services.map((service) => ({ service: service.name, container: `${facts.prefix}-${service.name}` }));
+  const victim = platform.spec.services.find((service) => service.role === "app")!.name;
+  const route = graph.routes[0]!.hostname;
+  const job = graph.monitoring!.scraped.find((entry) => entry.target.startsWith("http://"))!.job;
+  const errors = (perStep: number): Series[] => facts.counters.flatMap((counter) => [s(counter.series("500"), `0+${perStep}x40`), s(counter.series("200"), "0+100x40")]);
+  const fired: ExpectedAlert[] = facts.counters.map((counter) => ({
+    labels: { severity: "critical", group: "apps", ...counter.labels },
+    summary: `${counter.summaryPrefix ?? ""}9.1% of responses are 5xx, over 5%`,
+  }));
+  return {
+    HostDiskSpaceLow: {
+      evalTime: "6m",
+      fires: {
+        input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "15000000000x40")],
+        labels: { severity: "warning", group: "host", instance: "main", job: "node", fstype: "ext4", mountpoint: "/" },
+        summary: "/ has 15GB free, under 20 GB",
+      },
+      silent: { input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "25000000000x40"), s(`node_filesystem_avail_bytes{${node},fstype="tmpfs",mountpoint="/run"}`, "1000000000x40")] },
+    },
+    HostDiskFillingUp: {
+      interval: "10m",
+      evalTime: "7h",
+      fires: {
+        input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "200000000000-2000000000x60")],
+        labels: { severity: "warning", group: "host", instance: "main", job: "node", fstype: "ext4", mountpoint: "/" },
+        summary: "/ fills up within 24 h at the rate of the last 6 h",
+      },
+      silent: { input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "200000000000-10000000x60")] },
+    },
+    HostMemoryPressure: {
+      evalTime: "6m",
+      fires: {
+        input: [s(`node_memory_MemAvailable_bytes{${node}}`, "300000000x40"), s(`node_memory_MemTotal_bytes{${node}}`, "4000000000x40")],
+        labels: { severity: "warning", group: "host", instance: "main", job: "node" },
+        summary: "only 7.5% of memory is available, under 10%",
+      },
+      silent: { input: [s(`node_memory_MemAvailable_bytes{${node}}`, "2000000000x40"), s(`node_memory_MemTotal_bytes{${node}}`, "4000000000x40")] },
+    },
+    ContainerDown: {
+      evalTime: "3m",
+      fires: {
+        input: containers.filter((entry) => entry.service !== victim).map((entry) => s(`container_last_seen{name="${entry.container}"}`, "0+15x20")),
+        labels: { severity: "critical", group: "containers", name: `${facts.prefix}-${victim}`, instance: victim },
+        summary: `container ${facts.prefix}-${victim} is not running`,
+      },
+      silent: { input: containers.map((entry) => s(`container_last_seen{name="${entry.container}"}`, "0+15x20")) },
+    },
+    ContainerRestarting: {
+      evalTime: "2m",
+      fires: {
+        input: [s(`container_start_time_seconds{name="${facts.prefix}-${victim}"}`, "100 100 200 200 300 300 400 400 500")],
+        labels: { severity: "warning", group: "containers", name: `${facts.prefix}-${victim}` },
+        summary: `container ${facts.prefix}-${victim} restarted 4 times in 15 minutes`,
+      },
+      // One restart of the platform's own container, and someone else's container restarting often.
+      silent: { input: [s(`container_start_time_seconds{name="${facts.prefix}-${victim}"}`, "100 100 200 200 200 200 200 200 200"), s('container_start_time_seconds{name="other"}', "1 2 3 4 5 6 7 8 9")] },
+    },
+    ContainerUnhealthy: {
+      evalTime: "3m",
+      fires: {
+        input: [s(`probe_success{job="services",instance="${victim}"}`, "0x20")],
+        labels: { severity: "critical", group: "containers", job: "services", instance: victim },
+        summary: `${victim} does not accept connections on its port`,
+      },
+      silent: { input: [s(`probe_success{job="services",instance="${victim}"}`, "1x20")] },
+    },
+    ScrapeTargetDown: {
+      evalTime: "3m",
+      fires: {
+        input: [s(`up{job="${job}",instance="${job}"}`, "0x20")],
+        labels: { severity: "warning", group: "containers", job, instance: job },
+        summary: `metrics of ${job} (${job}) cannot be scraped`,
+      },
+      silent: { input: [s(`up{job="${job}",instance="${job}"}`, "1x20")] },
+    },
+    HTTP5xxRatioHigh: {
+      evalTime: "4m",
+      fires: { input: errors(10), ...fired[0]!, more: fired.slice(1) },
+      // 1% of responses fail; 5xx on Traefik's plain-HTTP entry point, which only redirects, do not count.
+      silent: { input: [...errors(1), s('traefik_entrypoint_requests_total{entrypoint="web",code="500",method="GET",protocol="http"}', "0+50x40")] },
+    },
+    PostgresDown: {
+      evalTime: "3m",
+      fires: { input: [s('pg_up{instance="postgres",job="postgres-exporter"}', "0x20")], labels: { severity: "critical", group: "postgres", instance: "postgres", job: "postgres-exporter" }, summary: "PostgreSQL does not answer its exporter" },
+      silent: { input: [s('pg_up{instance="postgres",job="postgres-exporter"}', "1x20")] },
+    },
+    PostgresConnectionsHigh: {
+      evalTime: "6m",
+      fires: {
+        input: [s('pg_stat_activity_count{instance="postgres",datname="app",state="active"}', "90x40"), s('pg_settings_max_connections{instance="postgres"}', "100x40")],
+        labels: { severity: "warning", group: "postgres", instance: "postgres" },
+        summary: "PostgreSQL uses 90% of max_connections, over 80%",
+      },
+      silent: { input: [s('pg_stat_activity_count{instance="postgres",datname="app",state="active"}', "50x40"), s('pg_settings_max_connections{instance="postgres"}', "100x40")] },
+    },
+    RedisDown: {
+      evalTime: "3m",
+      fires: { input: [s('redis_up{instance="redis",job="redis-exporter"}', "0x20")], labels: { severity: "critical", group: "redis", instance: "redis", job: "redis-exporter" }, summary: "Redis does not answer its exporter" },
+      silent: { input: [s('redis_up{instance="redis",job="redis-exporter"}', "1x20")] },
+    },
+    RedisMemoryHigh: {
+      evalTime: "6m",
+      fires: {
+        input: [s('redis_memory_used_bytes{instance="redis"}', "95000000x40"), s('redis_memory_max_bytes{instance="redis"}', "100000000x40")],
+        labels: { severity: "warning", group: "redis", instance: "redis" },
+        summary: "Redis uses 95% of maxmemory, over 90%",
+      },
+      silent: { input: [s('redis_memory_used_bytes{instance="redis"}', "50000000x40"), s('redis_memory_max_bytes{instance="redis"}', "100000000x40")] },
+    },
+    BackupTooOld: {
+      interval: "1h",
+      evalTime: "37h",
+      fires: {
+        input: [s(`infra_backup_last_success_timestamp_seconds{${node}}`, "0x40")],
+        labels: { severity: "critical", group: "backups", instance: "main", job: "node" },
+        summary: "the last good backup is 1d 13h 0m 0s old, over 1.5 x the RPO of 24 h",
+      },
+      silent: { input: [s(`infra_backup_last_success_timestamp_seconds{${node}}`, "0+3600x40")] },
+    },
+    BackupNeverSucceeded: {
+      interval: "1h",
+      evalTime: "37h",
+      fires: { input: [s(`up{${node}}`, "1x40")], labels: { severity: "critical", group: "backups" }, summary: "no backup has succeeded on this host yet" },
+      silent: { input: [s(`up{${node}}`, "1x40"), s(`infra_backup_last_success_timestamp_seconds{${node}}`, "0+3600x40")] },
+    },
+    BackupFailed: {
+      evalTime: "1m",
+      fires: { input: [s(`infra_backup_last_exit_code{${node}}`, "3x20")], labels: { severity: "warning", group: "backups", instance: "main", job: "node" }, summary: "the last backup run exited with code 3" },
+      silent: { input: [s(`infra_backup_last_exit_code{${node}}`, "0x20")] },
+    },
+    RouteProbeFailed: {
+      evalTime: "3m",
+      fires: {
+        input: [s(`probe_success{job="routes",instance="${route}"}`, "0x20")],
+        labels: { severity: "critical", group: "routes", job: "routes", instance: route },
+        summary: `https://${route} fails its probe`,
+      },
+      silent: { input: [s(`probe_success{job="routes",instance="${route}"}`, "1x20"), s(`probe_success{job="services",instance="${victim}"}`, "0x20")] },
+    },
+    TLSCertificateExpiring: {
+      evalTime: "6m",
+      fires: {
+        input: [s(`probe_ssl_earliest_cert_expiry{job="routes",instance="${route}"}`, "864360x40")],
+        labels: { severity: "warning", group: "routes", job: "routes", instance: route },
+        summary: `the certificate of ${route} expires in 10d 0h 0m 0s, under 14 days`,
+      },
+      silent: { input: [s(`probe_ssl_earliest_cert_expiry{job="routes",instance="${route}"}`, "5184000x40")] },
+    },
+  };
+}
+
+/**
+ * Seed 004's phases 3 and 5: the data and monitoring server apart from the
+ * app servers (and a replica). node-exporter, cAdvisor and Promtail run on
+ * every server, and Prometheus on the monitoring server scrapes the others
+ * at their private addresses, where their ports are published and nowhere else.
+ */
+describe.each([3, 5])("GALION phase %i: every server's exporters, scraped over the private network", (phase) => {
+  const overrides = overlayOverrides(join(PROJECT_DIR, "examples", "galion", `phase-${phase}.yaml`));
+  const servers = JSON.parse(overrides.find((override) => override.startsWith("infra:servers="))!.slice("infra:servers=".length)) as { name: string; privateIp: string; roles: string[] }[];
+  const phasePlan = () => planOf("prod", { overrides });
+
+  it("runs node-exporter, cAdvisor and Promtail on every server, publishing them on private addresses only", async () => {
+    const graph = await phasePlan();
+    expect(graph.hosts.map((host) => host.server)).toEqual(servers.map((server) => server.name));
+    for (const host of graph.hosts) {
+      const ip = servers.find((server) => server.name === host.server)!.privateIp;
+      for (const [agent, port] of [["node-exporter", 9100], ["cadvisor", 8080], ["promtail", 9080]] as const) {
+        const service = host.services.find((candidate) => candidate.name === agent);
+        expect(service, `${agent} on ${host.server}`).toBeDefined();
+        // One spec for every server, so the monitoring server's own agents are on its private address too.
+        expect(service!.ports, `${agent} on ${host.server}`).toEqual([`${port}/tcp`, `${ip}:${port}->${port}/tcp`]);
+      }
+      expect(host.exposed.filter((exposure) => !exposure.endsWith("(nginx)")), host.server).toEqual([]);
+    }
+  });
+
+  it("scrapes every server's agents, and each app server's nginx exporter and APIs, from the monitoring server (promtool check config)", async () => {
+    const graph = await phasePlan();
+    const config = uploaded(graph, "galion", "prometheus", "/etc/prometheus/prometheus.yml");
+    const run = checkConfig(`galion phase ${phase}`, config, uploaded(graph, "galion", "prometheus", "/etc/prometheus/rules.yml"));
+    expect(run.ok, run.output).toBe(true);
+    const jobs = Object.fromEntries(scrapeConfigs(config).map((job) => [job.job_name, job.static_configs.map((group) => `${group.targets[0]} ${group.labels.server ?? group.labels.instance}`)]));
+    const home = servers.find((server) => server.roles.includes("monitoring"))!;
+    const at = (port: number, local: string, roles?: string) =>
+      servers.filter((server) => roles === undefined || server.roles.includes(roles)).map((server) => `${server.name === home.name ? `${local}:${port}` : `${server.privateIp}:${port}`} ${server.name}`);
+    expect(jobs.node).toEqual(at(9100, "node-exporter"));
+    expect(jobs.cadvisor).toEqual(at(8080, "cadvisor"));
+    expect(jobs["nginx-exporter"]).toEqual(at(9113, "nginx-exporter", "ingress"));
+    expect(jobs["app-api"]).toEqual(at(8000, "app-api", "app"));
+    expect(jobs["postgres-exporter"]).toEqual(["postgres-exporter:9187 postgres"]);
+    // Every route is probed on every server that serves it.
+    expect(jobs.routes!.filter((entry) => entry.startsWith("https://")).length).toBe(graph.routes.length * servers.filter((server) => server.roles.includes("ingress")).length);
+    const prometheus = graph.hosts.find((host) => host.server === home.name)!.services.find((service) => service.name === "prometheus")!;
+    // A Docker network with a route off the host, to reach the peers.
+    expect(prometheus.networks).toContain("egress");
+  });
+});
+
+afterAll(() => {
+  const total = Object.values(timings).reduce((sum, ms) => sum + ms, 0);
+  console.log(`validator timings (ms): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([key, ms]) => [key, Math.round(ms)])))}; total ${Math.round(total)}`);
+});
