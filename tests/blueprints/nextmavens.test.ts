@@ -123,11 +123,6 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     expect(plan.secretsToSet.map((secret) => secret.key)).not.toContainEqual(expect.stringMatching(/telegram/i));
   });
 
-  // The backup job dumps PostgreSQL through `docker exec` into a container it
-  // runs and takes pg_dumpall globals; a managed database needs a source that
-  // connects with infra:databaseUrl instead (components/backup).
-  it.todo("dumps the managed PostgreSQL nightly into the backups bucket, kept 30 days");
-
   it("fits the memory budget of its server", async () => {
     const plan = await nextmavensPlan(stack);
     // The portal and Traefik take 640 MB, the monitoring stack 792 MB.
