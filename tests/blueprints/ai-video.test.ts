@@ -8,7 +8,7 @@ import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { aiVideo } from "../../infra/blueprints/ai-video";
 import { ConfigError } from "../../infra/config/errors";
 import { requiredSecrets, validateStackConfig, type RawConfig } from "../../infra/config/validate";
-import { planOf, resourcesOf, type PlannedResource } from "../support/plans";
+import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
 import { completeRawConfig } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 import type { PlanResult } from "../../tools/plan/plan";
@@ -22,19 +22,11 @@ import type { PlanResult } from "../../tools/plan/plan";
 const STACKS = ["prod", "preprod"] as const;
 const aiVideoPlan = (stack: string) => planOf(stack, { overrides: ["blueprint=ai-video"] });
 
-function container(plan: PlanResult, service: string): PlannedResource {
-  const found = resourcesOf(plan, "docker:index/container:Container").find((resource) => resource.inputs.name === `aivideo-${service}`);
-  if (!found) throw new Error(`no container aivideo-${service}`);
-  return found;
-}
+const container = (plan: PlanResult, service: string): PlannedResource => containerNamed(plan, `aivideo-${service}`);
 
-function upload(plan: PlanResult, service: string, path: string): string {
-  const file = (container(plan, service).inputs.uploads as { file: string; content: string }[]).find((candidate) => candidate.file === path);
-  if (!file) throw new Error(`aivideo-${service} uploads no ${path}`);
-  return file.content;
-}
+const upload = (plan: PlanResult, service: string, path: string): string => uploadOf(plan, `aivideo-${service}`, path);
 
-const published = (resource: PlannedResource) => ((resource.inputs.ports ?? []) as { ip: string; external: number; internal: number }[]).map((port) => `${port.ip}:${port.external}->${port.internal}`);
+const published = publishedPorts;
 const specService = (name: string) => aiVideo.build({ domain: "vpai.example.com", environment: "prod" }).services.find((service) => service.name === name)!;
 
 /**

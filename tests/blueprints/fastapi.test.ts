@@ -8,7 +8,7 @@ import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { fastapi } from "../../infra/blueprints/fastapi";
 import { ConfigError } from "../../infra/config/errors";
 import { requiredSecrets, validateStackConfig, type RawConfig } from "../../infra/config/validate";
-import { planOf, resourcesOf, type PlannedResource } from "../support/plans";
+import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
 import { completeRawConfig } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 import type { PlanResult } from "../../tools/plan/plan";
@@ -20,19 +20,11 @@ import type { PlanResult } from "../../tools/plan/plan";
 const STACKS = ["prod", "preprod"] as const;
 const fastapiPlan = (stack: string) => planOf(stack, { overrides: ["blueprint=fastapi"] });
 
-function container(plan: PlanResult, service: string): PlannedResource {
-  const found = resourcesOf(plan, "docker:index/container:Container").find((resource) => resource.inputs.name === `fastapi-${service}`);
-  if (!found) throw new Error(`no container fastapi-${service}`);
-  return found;
-}
+const container = (plan: PlanResult, service: string): PlannedResource => containerNamed(plan, `fastapi-${service}`);
 
-function upload(plan: PlanResult, service: string, path: string): string {
-  const file = (container(plan, service).inputs.uploads as { file: string; content: string }[]).find((candidate) => candidate.file === path);
-  if (!file) throw new Error(`fastapi-${service} uploads no ${path}`);
-  return file.content;
-}
+const upload = (plan: PlanResult, service: string, path: string): string => uploadOf(plan, `fastapi-${service}`, path);
 
-const published = (resource: PlannedResource) => ((resource.inputs.ports ?? []) as { ip: string; external: number; internal: number }[]).map((port) => `${port.ip}:${port.external}->${port.internal}`);
+const published = publishedPorts;
 
 /**
  * Seed 001, "Port Mapping": the internal ports, and the networks of its

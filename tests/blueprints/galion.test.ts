@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { baseBackupScript, galion, GALION_BASE_BACKUPS_KEPT, GALION_MEMORY_MB, GALION_WAL_ARCHIVE_KEEP_DAYS } from "../../infra/blueprints/galion";
 import { retentionWindowDays } from "../../components/backup/retention";
 import type { ServiceSpec } from "../../components/container/service-spec";
-import { planOf, resourcesOf, type PlannedResource } from "../support/plans";
+import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
 import type { PlanResult } from "../../tools/plan/plan";
 
 /**
@@ -13,19 +13,11 @@ import type { PlanResult } from "../../tools/plan/plan";
 const STACKS = ["prod", "preprod"] as const;
 const galionPlan = (stack: string) => planOf(stack, { overrides: ["blueprint=galion"] });
 
-function container(plan: PlanResult, service: string): PlannedResource {
-  const found = resourcesOf(plan, "docker:index/container:Container").find((resource) => resource.inputs.name === `galion-${service}`);
-  if (!found) throw new Error(`no container galion-${service}`);
-  return found;
-}
+const container = (plan: PlanResult, service: string): PlannedResource => containerNamed(plan, `galion-${service}`);
 
-function upload(plan: PlanResult, service: string, path: string): string {
-  const file = (container(plan, service).inputs.uploads as { file: string; content: string }[]).find((candidate) => candidate.file === path);
-  if (!file) throw new Error(`galion-${service} uploads no ${path}`);
-  return file.content;
-}
+const upload = (plan: PlanResult, service: string, path: string): string => uploadOf(plan, `galion-${service}`, path);
 
-const published = (resource: PlannedResource) => ((resource.inputs.ports ?? []) as { ip: string; external: number; internal: number }[]).map((port) => `${port.ip}:${port.external}->${port.internal}`);
+const published = publishedPorts;
 
 /** The blueprint's own data for a stack, where env values (masked in the graph) are read. */
 const specOf = (domain: string) => galion.build({ domain, environment: "prod" });

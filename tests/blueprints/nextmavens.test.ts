@@ -2,7 +2,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { nextmavens } from "../../infra/blueprints/nextmavens";
 import { buildPlan, type PlanResult } from "../../tools/plan/plan";
-import { planOf, resourcesOf, type PlannedResource } from "../support/plans";
+import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
 import { PROJECT_DIR } from "../support/stack-config";
 
 /**
@@ -14,19 +14,11 @@ import { PROJECT_DIR } from "../support/stack-config";
 const STACKS = ["prod", "preprod"] as const;
 const nextmavensPlan = (stack: string) => planOf(stack, { overrides: ["blueprint=nextmavens"] });
 
-function container(plan: PlanResult, service: string): PlannedResource {
-  const found = resourcesOf(plan, "docker:index/container:Container").find((resource) => resource.inputs.name === `nextmavens-${service}`);
-  if (!found) throw new Error(`no container nextmavens-${service}`);
-  return found;
-}
+const container = (plan: PlanResult, service: string): PlannedResource => containerNamed(plan, `nextmavens-${service}`);
 
-function upload(plan: PlanResult, service: string, path: string): string {
-  const file = (container(plan, service).inputs.uploads as { file: string; content: string }[]).find((candidate) => candidate.file === path);
-  if (!file) throw new Error(`nextmavens-${service} uploads no ${path}`);
-  return file.content;
-}
+const upload = (plan: PlanResult, service: string, path: string): string => uploadOf(plan, `nextmavens-${service}`, path);
 
-const published = (resource: PlannedResource) => ((resource.inputs.ports ?? []) as { ip: string; external: number; internal: number }[]).map((port) => `${port.ip}:${port.external}->${port.internal}`);
+const published = publishedPorts;
 const portal = () => nextmavens.build({ domain: "vpai.example.com", environment: "prod" }).services.find((service) => service.name === "developer-portal")!;
 
 /** Seed 003's external dependencies, each a secret of the stack. */

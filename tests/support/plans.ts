@@ -22,3 +22,21 @@ export function container(plan: PlanResult, service: string): PlannedResource {
   if (!found) throw new Error(`no container vpai-${service}`);
   return found;
 }
+
+/** The container registered under an explicit container name, e.g. `galion-postgres`. */
+export function containerNamed(plan: PlanResult, containerName: string): PlannedResource {
+  const found = resourcesOf(plan, "docker:index/container:Container").find((resource) => resource.inputs.name === containerName);
+  if (!found) throw new Error(`no container ${containerName}`);
+  return found;
+}
+
+/** The content of a file uploaded into a container before it starts. */
+export function uploadOf(plan: PlanResult, containerName: string, path: string): string {
+  const file = (containerNamed(plan, containerName).inputs.uploads as { file: string; content: string }[]).find((candidate) => candidate.file === path);
+  if (!file) throw new Error(`${containerName} uploads no ${path}`);
+  return file.content;
+}
+
+/** A container's published ports as `address:host->container`. */
+export const publishedPorts = (resource: PlannedResource): string[] =>
+  ((resource.inputs.ports ?? []) as { ip: string; external: number; internal: number }[]).map((port) => `${port.ip}:${port.external}->${port.internal}`);
