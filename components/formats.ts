@@ -59,3 +59,56 @@ export function isHTTPURL(value: string): boolean {
     return false;
   }
 }
+
+/**
+ * The network address a CIDR stands for, or undefined for a malformed one.
+ * `10.0.0.5/16` names the network 10.0.0.0/16 with a host's bits left in;
+ * firewalls and cloud APIs read that differently (some silently mask it,
+ * Hetzner's API refuses it), so config asks for the network address itself.
+ */
+export function networkAddressOf(cidr: string): string | undefined {
+  if (!isCIDR(cidr)) return undefined;
+  const [address, prefix] = cidr.split("/") as [string, string];
+  const bits = Number(prefix);
+  if (isIPv4(address)) {
+    const value = address.split(".").reduce((sum, octet) => sum * 256n + BigInt(octet), 0n);
+    const masked = maskBits(value, 32, bits);
+    return [24n, 16n, 8n, 0n].map((shift) => String((masked >> shift) & 255n)).join(".");
+  }
+  const masked = maskBits(ipv6ToBigInt(address), 128, bits);
+  const groups = Array.from({ length: 8 }, (_, index) => ((masked >> BigInt(16 * (7 - index))) & 0xffffn).toString(16));
+  return compressIPv6(groups);
+}
+
+/** True when the CIDR's address has no bits set past its prefix. */
+export function isNetworkCIDR(cidr: string): boolean {
+  const network = networkAddressOf(cidr);
+  if (network === undefined) return false;
+  const address = cidr.split("/")[0]!;
+  return isIPv4(address) ? network === address : ipv6ToBigInt(network) === ipv6ToBigInt(address);
+}
+
+function maskBits(value: bigint, width: number, prefix: number): bigint {
+  const hostBits = BigInt(width - prefix);
+  return (value >> hostBits) << hostBits;
+}
+
+function ipv6ToBigInt(address: string): bigint {
+  const [head, tail] = address.includes("::") ? (address.split("::") as [string, string]) : [address, undefined];
+  const headGroups = head === "" ? [] : head.split(":");
+  const tailGroups = tail === undefined || tail === "" ? [] : tail.split(":");
+  const groups = tail === undefined ? headGroups : [...headGroups, ...Array<string>(8 - headGroups.length - tailGroups.length).fill("0"), ...tailGroups];
+  return groups.reduce((sum, group) => (sum << 16n) + BigInt(parseInt(group, 16)), 0n);
+}
+
+/** RFC 5952 text: the longest run of two or more zero groups becomes "::". */
+function compressIPv6(groups: readonly string[]): string {
+  let best = { start: -1, length: 0 };
+  for (let start = 0; start < groups.length; start++) {
+    let length = 0;
+    while (start + length < groups.length && groups[start + length] === "0") length++;
+    if (length > best.length && length >= 2) best = { start, length };
+  }
+  if (best.start < 0) return groups.join(":");
+  return `${groups.slice(0, best.start).join(":")}::${groups.slice(best.start + best.length).join(":")}`;
+}

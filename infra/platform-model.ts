@@ -2,7 +2,7 @@ import { declarationProblems, hostBackupJob, resticRepository, type BackupJob } 
 import type { ServerConfig } from "../components/compute/server-spec";
 import { findServerType } from "../components/compute/server-types";
 import type { NetworkSpec } from "../components/container/network-spec";
-import { publishAddress, secretKeysOf, type ServiceSpec } from "../components/container/service-spec";
+import { peerPort, publishAddress, secretKeysOf, type ServiceSpec } from "../components/container/service-spec";
 import { firewallRules, type Exposure, type FirewallRule } from "../components/network/firewall-rules";
 import { monitoringSecrets } from "../components/monitoring/settings";
 import { linkServiceSpec } from "../components/network/private-network-link";
@@ -133,7 +133,7 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
       if (ownAddress && (service.reachableFromPeers || peerReachable.get(server.name)!.has(service.name))) {
         const onPrivate = new Set(ports.filter((port) => port.publish?.address === ownAddress).map((port) => port.container));
         const containerPorts = [...new Set(ports.map((port) => port.container))].filter((port) => !onPrivate.has(port));
-        ports = [...ports, ...containerPorts.map((port) => ({ container: port, publish: { host: port, address: ownAddress } }))];
+        ports = [...ports, ...containerPorts.map((port) => ({ container: port, publish: { host: peerPort(service, port), address: ownAddress } }))];
       }
       // Behind the load balancer the ingress listens on the private address
       // only; the balancer reaches it there and nothing else can (seed 004, phase 4).
@@ -158,6 +158,9 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
         path: `infra:servers[${index}]`,
         message: `containers on ${server.name} are limited to ${budget.containersMb} MB, but ${budget.serverMb} MB minus the ${budget.reserveMb} MB system reserve leaves ${budget.serverMb - budget.reserveMb} MB; pick a larger server or move a role elsewhere`,
       });
+    }
+    for (const clash of portClashes(services)) {
+      problems.push({ path: `infra:servers[${index}]`, message: `on ${server.name}, ${clash}; Docker would refuse to start the second container` });
     }
     const exposed = services.flatMap((service) =>
       service.ports
@@ -204,6 +207,35 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     ...(loadBalancer ? { loadBalancer } : {}),
     problems,
   };
+}
+
+/**
+ * Two containers on one server cannot listen on the same host port and
+ * address; 0.0.0.0 takes the port on every address. Placement can bring
+ * together services that each publish sensibly on their own (two APIs
+ * published for peers on one private address), so this is checked per server.
+ */
+export function portClashes(services: readonly ServiceSpec[]): string[] {
+  const taken: { service: string; address: string; port: number; protocol: string }[] = [];
+  const clashes: string[] = [];
+  for (const service of services) {
+    for (const port of service.ports) {
+      const address = publishAddress(port);
+      if (!address || !port.publish) continue;
+      const binding = { service: service.name, address, port: port.publish.host, protocol: port.protocol ?? "tcp" };
+      const holder = taken.find(
+        (other) => other.port === binding.port && other.protocol === binding.protocol && (other.address === binding.address || isAnyAddress(other.address) || isAnyAddress(binding.address)),
+      );
+      if (holder && holder.service !== service.name) clashes.push(`${holder.service} and ${service.name} both publish ${binding.protocol}/${binding.port} on ${binding.address}`);
+      else if (holder) clashes.push(`${service.name} publishes ${binding.protocol}/${binding.port} on ${binding.address} twice`);
+      else taken.push(binding);
+    }
+  }
+  return clashes;
+}
+
+function isAnyAddress(address: string): boolean {
+  return address === "0.0.0.0" || address === "::";
 }
 
 function privateIpOf(server: ServerConfig): string | undefined {

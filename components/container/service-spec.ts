@@ -157,3 +157,15 @@ export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" } as const;
 export function healthcheck(test: readonly string[], startPeriodSeconds = 30): HealthcheckSpec {
   return { test, intervalSeconds: 30, timeoutSeconds: 5, retries: 3, startPeriodSeconds };
 }
+
+/**
+ * The host port other servers reach a container port on, at the server's
+ * private address. It is the port the service already publishes that
+ * container port on, when it does: GALION's two APIs both listen on 8000
+ * inside their containers, and only their distinct host ports (8001, 8003)
+ * let both be published on the same private address. Otherwise the
+ * container port itself.
+ */
+export function peerPort(spec: ServiceSpec, containerPort: number): number {
+  return spec.ports.find((port) => port.container === containerPort && port.publish)?.publish!.host ?? containerPort;
+}

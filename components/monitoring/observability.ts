@@ -1,5 +1,5 @@
 import { TEXTFILE_DIR } from "../backup/metrics";
-import { healthcheck, publishAddress, service, type EnvValue, type PortSpec, type ServiceSpec } from "../container/service-spec";
+import { healthcheck, peerPort, publishAddress, service, type EnvValue, type PortSpec, type ServiceSpec } from "../container/service-spec";
 import { alertmanagerConfig, ALERTMANAGER_CONFIG_PATH, type SecretFile } from "./alertmanager-config";
 import { alertRules, CADDY_REQUESTS, ruleFile, TRAEFIK_REQUESTS, type HTTPCounter, type RuleGroup } from "./alert-rules";
 import { ALLOY_PORT, alloyConfig, BLACKBOX_CONFIG_PATH, EXPORTER_VARIABLES, HOST_MOUNTS } from "./alloy-config";
@@ -168,7 +168,7 @@ export function observability(input: ObservabilityInput): Observability {
   const home = placement.home;
   const locate = (spec: ServiceSpec, port: number): Located[] =>
     placement.serversOf(spec).map((server) =>
-      server.name === home.name ? { server: server.name, address: `${spec.name}:${port}`, remote: false } : { server: server.name, address: `${server.privateIp ?? "(no private address)"}:${port}`, remote: true },
+      server.name === home.name ? { server: server.name, address: `${spec.name}:${port}`, remote: false } : { server: server.name, address: `${server.privateIp ?? "(no private address)"}:${peerPort(spec, port)}`, remote: true },
     );
   // Services away from home are scraped and probed over the private network,
   // through a network with a route off the host.

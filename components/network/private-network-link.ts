@@ -1,4 +1,4 @@
-import { healthcheck, service, type ServiceSpec } from "../container/service-spec";
+import { healthcheck, peerPort, service, type ServiceSpec } from "../container/service-spec";
 
 /**
  * A service that runs on another server, made reachable under its own name.
@@ -26,9 +26,15 @@ export interface LinkTarget {
   readonly networks: readonly string[];
 }
 
+/** One listener of a forwarder: the port its clients use, and the remote server's port for it. */
+export interface ForwardedPort {
+  readonly listen: number;
+  readonly remote: number;
+}
+
 /** nginx's stream proxy, one listener per port of the remote service. */
-export function linkConfig(ports: readonly number[], address: string): string {
-  const servers = ports.map((port) => [`  server {`, `    listen ${port};`, `    proxy_pass ${address}:${port};`, `    proxy_connect_timeout 5s;`, `  }`].join("\n"));
+export function linkConfig(ports: readonly ForwardedPort[], address: string): string {
+  const servers = ports.map((port) => [`  server {`, `    listen ${port.listen};`, `    proxy_pass ${address}:${port.remote};`, `    proxy_connect_timeout 5s;`, `  }`].join("\n"));
   return [
     "worker_processes 1;",
     "error_log stderr warn;",
@@ -45,7 +51,10 @@ export function linkConfig(ports: readonly number[], address: string): string {
 }
 
 export function linkServiceSpec(target: LinkTarget): ServiceSpec {
-  const ports = target.dependency.ports.filter((port) => (port.protocol ?? "tcp") === "tcp").map((port) => port.container);
+  const ports = [...new Set(target.dependency.ports.filter((port) => (port.protocol ?? "tcp") === "tcp").map((port) => port.container))];
+  // Clients keep the container port they always used; the remote server
+  // publishes it for peers on the service's own host port (peerPort).
+  const forwarded = ports.map((port) => ({ listen: port, remote: peerPort(target.dependency, port) }));
   return service({
     name: target.dependency.name,
     description: `forwards ${target.dependency.name} to ${target.server} (${target.address}) over the private network`,
@@ -57,7 +66,7 @@ export function linkServiceSpec(target: LinkTarget): ServiceSpec {
     user: "nginx",
     readOnlyRootFilesystem: true,
     tmpfs: ["/tmp"],
-    env: { LINK_CONFIG: linkConfig(ports, target.address) },
+    env: { LINK_CONFIG: linkConfig(forwarded, target.address) },
     command: ["sh", "-c", `printf '%s' "$LINK_CONFIG" > ${LINK_CONFIG_PATH} && exec nginx -c ${LINK_CONFIG_PATH} -g 'daemon off;'`],
     // The forwarder's container has the same name as the service it stands
     // for (on another host), and the policy knows containers by name, so it

@@ -1,4 +1,4 @@
-import { isAnyAddress, isCIDR, isDNSLabel, isDomainName, isHostAddress, isHTTPURL, isIPv4, isSSHPublicKey } from "../../components/formats";
+import { isAnyAddress, isCIDR, isDNSLabel, isDomainName, isHostAddress, isHTTPURL, isIPv4, isNetworkCIDR, isSSHPublicKey, networkAddressOf } from "../../components/formats";
 import { LOAD_BALANCER_TYPES, LOCATIONS, SERVER_TYPE_NAMES } from "../../components/compute/server-types";
 import { cidrContainsCIDR, isAssignableIn, isPrivateIPv4CIDR, NETWORK_ZONES } from "../../components/network/private-network-addresses";
 import { MAX_ARCHIVE_TIMEOUT_SECONDS, SCHEDULE_PATTERN } from "../../components/backup/settings";
@@ -78,6 +78,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   const adminCidrs = reader.list("infra:adminCidrs", (value, path) => {
     if (typeof value !== "string" || !isCIDR(value)) return report(path, `"${String(value)}" is not a CIDR such as 203.0.113.10/32`), undefined;
     if (isAnyAddress(value)) return report(path, `"${value}" would open SSH to the whole internet (F1); list admin addresses or a VPN range`), undefined;
+    if (!isNetworkCIDR(value)) return report(path, hostBitsMessage(value)), undefined;
     return value;
   });
   if (adminCidrs && adminCidrs.length === 0) report("infra:adminCidrs", "at least one admin CIDR is required, or nobody can reach SSH");
@@ -90,13 +91,22 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   const privateNetwork = reader.optionalObject("infra:privateNetwork", (value, path) => parsePrivateNetwork(value, path, report));
   const loadBalancer = reader.optionalObject("infra:loadBalancer", (value, path) => parseLoadBalancer(value, path, report));
   const monitoring = reader.optionalObject("infra:monitoring", (value, path) => parseMonitoring(value, path, report)) ?? MONITORING_DEFAULTS;
-  if (servers) checkPrivateAddresses(servers, privateNetwork, loadBalancer, report);
+  // A network that was given but is invalid has been reported already; what
+  // depends on it is then checked only as far as it can be without it.
+  const networkGiven = raw.values["infra:privateNetwork"] !== undefined;
+  if (servers) checkPrivateAddresses(servers, privateNetwork ?? (networkGiven ? "invalid" : undefined), loadBalancer, report);
 
   if (servers) {
     const seen = new Set<string>();
     servers.forEach((server, index) => {
       if (!server) return;
       if (seen.has(server.name)) report(`infra:servers[${index}].name`, `"${server.name}" is used by two servers; names must be unique`);
+      if (server.roles.includes("replica") && server.roles.includes("data")) {
+        report(
+          `infra:servers[${index}].roles`,
+          `"replica" and "data" on one server: the read replica would share its primary's disk and fail with it, and both would listen on the same PostgreSQL port; give the replica a server of its own`,
+        );
+      }
       seen.add(server.name);
     });
     if (blueprint) {
@@ -244,11 +254,20 @@ function parseStorage(value: unknown, path: string, report: Report): StorageConf
   return { endpoint, region, bucketPrefix, noncurrentVersionExpiryDays, forcePathStyle };
 }
 
+/** A CIDR with a host's bits set past its prefix: say which network it names, and the single-address form. */
+function hostBitsMessage(cidr: string): string {
+  const [address, prefix] = cidr.split("/") as [string, string];
+  const single = address.includes(":") ? `${address}/128` : `${address}/32`;
+  return `"${cidr}" has host bits set past /${prefix}: write the network ${networkAddressOf(cidr)}/${prefix}, or ${single} for that one address`;
+}
+
 function parsePrivateNetwork(value: unknown, path: string, report: Report): PrivateNetworkConfig | undefined {
   const fields = new Fields(value, path, report);
   if (!fields.ok) return undefined;
-  const ipRange = fields.string("ipRange", (text) => isPrivateIPv4CIDR(text) || "must be an IPv4 CIDR inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
-  const subnet = fields.string("subnet", (text) => isPrivateIPv4CIDR(text) || "must be an IPv4 CIDR inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16");
+  const privateRange = (text: string) =>
+    !isPrivateIPv4CIDR(text) ? "must be an IPv4 CIDR inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16" : isNetworkCIDR(text) || hostBitsMessage(text).replace(`"${text}" `, "");
+  const ipRange = fields.string("ipRange", privateRange);
+  const subnet = fields.string("subnet", privateRange);
   const networkZone = fields.choice("networkZone", Object.keys(NETWORK_ZONES));
   fields.rejectUnknown(["ipRange", "subnet", "networkZone"]);
   if (ipRange && subnet && !cidrContainsCIDR(ipRange, subnet)) report(`${path}.subnet`, `"${subnet}" is not inside ipRange ${ipRange}`);
@@ -275,10 +294,11 @@ function parseLoadBalancer(value: unknown, path: string, report: Report): LoadBa
  */
 function checkPrivateAddresses(
   servers: readonly (ServerConfig | undefined)[],
-  network: PrivateNetworkConfig | undefined,
+  given: PrivateNetworkConfig | "invalid" | undefined,
   loadBalancer: LoadBalancerConfig | undefined,
   report: Report,
 ): void {
+  const network = given === "invalid" ? undefined : given;
   const taken = new Map<string, string>();
   const claim = (address: string, path: string) => {
     if (network && !isAssignableIn(network.subnet, address)) {
@@ -292,24 +312,24 @@ function checkPrivateAddresses(
     if (!server) return;
     const path = `infra:servers[${index}]`;
     if (server.provider === "existing") {
-      if (network) report(path, `server ${server.name} is an existing VPS and cannot join the Hetzner private network in infra:privateNetwork`);
+      if (given) report(path, `server ${server.name} is an existing VPS and cannot join the Hetzner private network in infra:privateNetwork`);
       return;
     }
     if (server.privateIp === undefined) {
-      if (network) report(`${path}.privateIp`, `is required when infra:privateNetwork is set (an address in ${network.subnet})`);
+      if (given) report(`${path}.privateIp`, `is required when infra:privateNetwork is set${network ? ` (an address in ${network.subnet})` : ""}`);
       return;
     }
-    if (!network) report(`${path}.privateIp`, "needs infra:privateNetwork to be set");
-    else if (network.networkZone && !NETWORK_ZONES[network.networkZone]?.includes(server.location)) {
+    if (!given) report(`${path}.privateIp`, "needs infra:privateNetwork to be set");
+    else if (network?.networkZone && !NETWORK_ZONES[network.networkZone]?.includes(server.location)) {
       report(`${path}.location`, `"${server.location}" is not in network zone ${network.networkZone} (${NETWORK_ZONES[network.networkZone]?.join(", ")})`);
     }
     claim(server.privateIp, `${path}.privateIp`);
   });
   if (loadBalancer) {
-    if (!network) report("infra:loadBalancer", "needs infra:privateNetwork: the balancer reaches its targets over it");
+    if (!given) report("infra:loadBalancer", "needs infra:privateNetwork: the balancer reaches its targets over it");
     else {
       claim(loadBalancer.privateIp, "infra:loadBalancer.privateIp");
-      if (!NETWORK_ZONES[network.networkZone]?.includes(loadBalancer.location)) {
+      if (network && !NETWORK_ZONES[network.networkZone]?.includes(loadBalancer.location)) {
         report("infra:loadBalancer.location", `"${loadBalancer.location}" is not in network zone ${network.networkZone}`);
       }
     }

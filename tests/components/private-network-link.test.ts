@@ -7,8 +7,8 @@ import { LINK_CONFIG_PATH, LINK_IMAGE, linkConfig, linkServiceSpec } from "../..
  * phase 3): same name, same ports, bytes sent to the peer's private address.
  */
 describe("linkConfig", () => {
-  it("listens on each port and forwards it to the same port at the peer's address", () => {
-    expect(linkConfig([6432, 6379], "10.0.1.2")).toBe(
+  it("listens on each port and forwards it to the peer's port for it at the peer's address", () => {
+    expect(linkConfig([{ listen: 6432, remote: 6432 }, { listen: 8000, remote: 8003 }], "10.0.1.2")).toBe(
       [
         "worker_processes 1;",
         "error_log stderr warn;",
@@ -23,8 +23,8 @@ describe("linkConfig", () => {
         "    proxy_connect_timeout 5s;",
         "  }",
         "  server {",
-        "    listen 6379;",
-        "    proxy_pass 10.0.1.2:6379;",
+        "    listen 8000;",
+        "    proxy_pass 10.0.1.2:8003;",
         "    proxy_connect_timeout 5s;",
         "  }",
         "}",
@@ -55,7 +55,23 @@ describe("linkServiceSpec", () => {
 
   it("listens on the remote service's TCP ports inside Docker only: never published, UDP left out (C11)", () => {
     expect(link.ports).toEqual([{ container: 6432 }]);
-    expect(link.env).toEqual({ LINK_CONFIG: linkConfig([6432], "10.0.1.2") });
+    expect(link.env).toEqual({ LINK_CONFIG: linkConfig([{ listen: 6432, remote: 6432 }], "10.0.1.2") });
+  });
+
+  it("forwards to the host port the remote service publishes for peers, where it differs from the container port", () => {
+    const api = service({
+      name: "studio-api",
+      description: "an API listening on 8000, published on 8003 beside another API on 8000",
+      role: "app",
+      image: { repository: "ghcr.io/galion-app/studio-api", tag: "1.0.0" },
+      networks: ["web"],
+      ports: [{ container: 8000, publish: { host: 8003, address: "127.0.0.1" } }],
+      healthcheck: healthcheck(["CMD", "true"]),
+      memoryMb: 256,
+    });
+    const forwarder = linkServiceSpec({ dependency: api, server: "app-1", address: "10.0.1.11", networks: ["web"] });
+    expect(forwarder.ports).toEqual([{ container: 8000 }]);
+    expect(forwarder.env.LINK_CONFIG).toContain("    listen 8000;\n    proxy_pass 10.0.1.11:8003;\n");
   });
 
   it("runs a pinned nginx unprivileged on a read-only root, writing its config to the tmpfs", () => {

@@ -114,6 +114,8 @@ describe("scaling config: one bad value, one problem at its key path", () => {
     ["a subnet larger than ipRange", network({ subnet: "10.0.0.0/8" }), "infra:privateNetwork.subnet", "is not inside ipRange"],
     ["an unknown network zone", network({ networkZone: "eu-west" }), "infra:privateNetwork.networkZone", "is not one of eu-central, us-east, us-west, ap-southeast"],
     ["an unknown network field", network({ gateway: "10.0.0.1" }), "infra:privateNetwork.gateway", "unknown field"],
+    ["an ipRange with host bits set", network({ ipRange: "10.0.0.5/16" }), "infra:privateNetwork.ipRange", '"10.0.0.5/16" has host bits set past /16: write the network 10.0.0.0/16'],
+    ["a subnet with host bits set", network({ subnet: "10.0.1.7/24" }), "infra:privateNetwork.subnet", "write the network 10.0.1.0/24"],
     // infra:loadBalancer
     ["the balancer as a list", { "infra:loadBalancer": "[]" }, "infra:loadBalancer", "must be an object"],
     ["a balancer type without a price", balancer({ type: "lb21" }), "infra:loadBalancer.type", "is not one of lb11"],
@@ -140,6 +142,7 @@ describe("scaling config: one bad value, one problem at its key path", () => {
     ["a private address on an existing VPS", { "infra:servers": JSON.stringify([{ ...existing, privateIp: "10.0.1.2" }, ...SERVERS.slice(1)]) }, "infra:servers[0].privateIp", "unknown field"],
     // roles
     ["a misspelt replica role", server(0, { roles: ["data", "replicas"] }), "infra:servers[0].roles[1]", '"replicas" is not a role (one of ingress, app, data, monitoring, replica)'],
+    ["the replica on its primary's server", server(0, { roles: ["data", "monitoring", "replica"] }), "infra:servers[0].roles", '"replica" and "data" on one server'],
   ])("%s", (_case, changes, path, message) => {
     const problems = problemsOf(rawConfig({ ...PHASE_4, ...changes }));
     expect(problems).toContainEqual({ path, message: expect.stringContaining(message) });
@@ -148,6 +151,17 @@ describe("scaling config: one bad value, one problem at its key path", () => {
   it("a private address without a private network is reported at the server, not the network", () => {
     const changes = { ...phaseValues(2), ...{ "infra:servers": JSON.stringify([{ ...(JSON.parse(phaseValues(2)["infra:servers"]!)[0] as object), privateIp: "10.0.1.2" }]) } };
     expect(problemsOf(rawConfig(changes))).toEqual([{ path: "infra:servers[0].privateIp", message: "needs infra:privateNetwork to be set" }]);
+  });
+
+  it("a bad network zone is reported once, not again at every server and the balancer that use the network", () => {
+    expect(problemsOf(rawConfig({ ...PHASE_4, ...network({ networkZone: "eu-west" }) }))).toEqual([
+      { path: "infra:privateNetwork.networkZone", message: '"eu-west" is not one of eu-central, us-east, us-west, ap-southeast' },
+    ]);
+  });
+
+  it("still checks the addresses against each other while the network itself is invalid", () => {
+    const problems = problemsOf(rawConfig({ ...PHASE_4, ...network({ networkZone: "eu-west" }), ...server(2, { privateIp: "10.0.1.11" }) }));
+    expect(problems.map((problem) => problem.path)).toEqual(["infra:privateNetwork.networkZone", "infra:servers[2].privateIp"]);
   });
 
   it("a blueprint role no server takes is reported once at infra:servers, naming the role", () => {

@@ -81,6 +81,14 @@ describe("stack config validation (V1, V2)", () => {
     expect(message).toContain("is not one of vpai");
   });
 
+  it("refuses an admin CIDR with host bits set, naming the network it would stand for", () => {
+    const problems = problemsOf(completeRawConfig("prod", { "infra:adminCidrs": JSON.stringify(["198.51.100.7/24", "2001:db8::1/64", "198.51.100.7/32", "2001:db8::/64"]) }));
+    expect(problems).toEqual([
+      { path: "infra:adminCidrs[0]", message: '"198.51.100.7/24" has host bits set past /24: write the network 198.51.100.0/24, or 198.51.100.7/32 for that one address' },
+      { path: "infra:adminCidrs[1]", message: '"2001:db8::1/64" has host bits set past /64: write the network 2001:db8::/64, or 2001:db8::1/128 for that one address' },
+    ]);
+  });
+
   it("refuses a secret stored in plain text, naming the key (V2)", () => {
     const problems = problemsOf(completeRawConfig("prod", {}, ["infra:postgresPassword", "cloudflare:apiToken"]));
     expect(problems.map((problem) => problem.path).sort()).toEqual(["cloudflare:apiToken", "infra:postgresPassword"]);

@@ -1,12 +1,13 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { publishAddress } from "../../components/container/service-spec";
+import { parse } from "yaml";
+import { healthcheck, publishAddress, service, type ServiceSpec } from "../../components/container/service-spec";
 import { LINK_IMAGE, linkConfig } from "../../components/network/private-network-link";
 import { BLUEPRINT_CATALOG, blueprintNamed } from "../../infra/blueprints";
 import { serversTaking } from "../../infra/blueprints/blueprint";
 import { ConfigError } from "../../infra/config/errors";
 import { requiredSecrets, validateStackConfig } from "../../infra/config/validate";
-import { planPlatform, type HostPlan, type PlatformModel } from "../../infra/platform-model";
+import { planPlatform, portClashes, type HostPlan, type PlatformModel } from "../../infra/platform-model";
 import { overlayOverrides } from "../../tools/plan/plan";
 import { completeRawConfig, PROJECT_DIR } from "../support/stack-config";
 
@@ -120,7 +121,7 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
     for (const [name, port, networks] of [["pgbouncer", 6432, ["data", "egress"]], ["redis", 6379, ["data", "monitoring", "egress"]]] as const) {
       const forwarder = app.services.find((service) => service.name === name)!;
       expect(forwarder.image).toEqual(LINK_IMAGE);
-      expect(forwarder.env.LINK_CONFIG).toBe(linkConfig([port], "10.0.1.2"));
+      expect(forwarder.env.LINK_CONFIG).toBe(linkConfig([{ listen: port, remote: port }], "10.0.1.2"));
       // The remote service's networks, where its clients are, plus one with a route off the host.
       expect(forwarder.networks).toEqual(networks);
       expect(forwarder.ports).toEqual([{ container: port }]);
@@ -139,6 +140,33 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
     expect(portsOf(host(plan, "app-1"), "node-exporter")).toEqual(["9100", "10.0.1.11:9100->9100"]);
     expect(host(plan, "main").exposed).toEqual([]);
     expect(host(plan, "app-1").exposed.map((exposure) => exposure.port)).toEqual([80, 443]);
+  });
+
+  it("publishes both GALION APIs for peers on their own host ports, where Prometheus scrapes them (phase 3)", () => {
+    const plan = model(phaseValues(3));
+    // Both listen on 8000 inside their containers; one private address can take 8000 once.
+    expect(portsOf(host(plan, "app-1"), "app-api")).toEqual(["127.0.0.1:8001->8000", "10.0.1.11:8001->8000"]);
+    expect(portsOf(host(plan, "app-1"), "studio-api")).toEqual(["127.0.0.1:8003->8000", "10.0.1.11:8003->8000"]);
+    const prometheus = host(plan, "main").services.find((service) => service.name === "prometheus")!;
+    const scrape = parse(prometheus.files.find((file) => file.path === "/etc/prometheus/prometheus.yml")!.content) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+    const targetsOf = (job: string) => scrape.scrape_configs.filter((config) => config.job_name === job).flatMap((config) => config.static_configs.flatMap((group) => group.targets));
+    expect(targetsOf("app-api")).toEqual(["10.0.1.11:8001"]);
+    expect(targetsOf("studio-api")).toEqual(["10.0.1.11:8003"]);
+  });
+
+  it("leaves no two containers on one server publishing the same port and address, in any phase", () => {
+    for (const phase of [1, 2, 3, 4, 5]) {
+      for (const entry of model(phaseValues(phase)).hosts) expect(portClashes(entry.services), `phase ${phase}, ${entry.server.name}`).toEqual([]);
+    }
+  });
+
+  it("refuses a placement that would publish two containers on one host port and address", () => {
+    const api = (name: string, address: string): ServiceSpec =>
+      service({ name, description: name, role: "app", image: { repository: `example/${name}`, tag: "1.0.0" }, networks: ["web"], ports: [{ container: 8000, publish: { host: 8000, address } }], healthcheck: healthcheck(["CMD", "true"]), memoryMb: 64 });
+    expect(portClashes([api("app-api", "10.0.1.11"), api("studio-api", "10.0.1.11")])).toEqual(["app-api and studio-api both publish tcp/8000 on 10.0.1.11"]);
+    // 0.0.0.0 takes the port on every address; distinct specific addresses do not clash.
+    expect(portClashes([api("app-api", "0.0.0.0"), api("studio-api", "127.0.0.1")])).toEqual(["app-api and studio-api both publish tcp/8000 on 127.0.0.1"]);
+    expect(portClashes([api("app-api", "127.0.0.1"), api("studio-api", "10.0.1.11")])).toEqual([]);
   });
 
   it("refuses a dependency on another server when the servers have no private network", () => {
