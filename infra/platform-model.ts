@@ -3,7 +3,7 @@ import type { ServerConfig } from "../components/compute/server-spec";
 import { findServerType } from "../components/compute/server-types";
 import type { NetworkSpec } from "../components/container/network-spec";
 import { peerPort, publishAddress, secretKeysOf, type ServiceSpec } from "../components/container/service-spec";
-import { firewallRules, type Exposure, type FirewallRule } from "../components/network/firewall-rules";
+import { firewallRules, type Exposure, type FirewallRule, type HostFirewall, type PeerAccess } from "../components/network/firewall-rules";
 import { monitoringSecrets } from "../components/monitoring/settings";
 import { linkServiceSpec } from "../components/network/private-network-link";
 import { serversTaking, type Blueprint, type HealthCheckSpec, type MemoryProfile, type PlatformSpec } from "./blueprints/blueprint";
@@ -19,6 +19,8 @@ export interface HostPlan {
   readonly exposed: readonly Exposure[];
   /** Inbound rules derived from the exposures (F1-F3). */
   readonly firewall: readonly FirewallRule[];
+  /** What the other servers of the private network may reach here; absent off the network. */
+  readonly peerAccess?: PeerAccess;
   readonly budget: MemoryBudget;
   /** The nightly backup of what the services on it declare; absent when they hold no data. */
   readonly backup?: BackupJob;
@@ -167,6 +169,11 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
         .filter((port) => port.publish && isPublicAddress(publishAddress(port)!))
         .map((port): Exposure => ({ port: port.publish!.host, protocol: port.protocol ?? "tcp", service: service.name })),
     );
+    const ownAddress = privateIpOf(server);
+    const peerPorts = services.flatMap((service) =>
+      service.ports.filter((port) => port.publish && publishAddress(port) === ownAddress).map((port): Exposure => ({ port: port.publish!.host, protocol: port.protocol ?? "tcp", service: service.name })),
+    );
+    const peerAccess = ownAddress && config.privateNetwork && peerPorts.length > 0 ? { address: ownAddress, sourceCidr: config.privateNetwork.ipRange, ports: peerPorts } : undefined;
     const backup = hostBackupJob({
       server: server.name,
       services,
@@ -176,6 +183,7 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     });
     return {
       ...(backup.sources.length > 0 ? { backup } : {}),
+      ...(peerAccess ? { peerAccess } : {}),
       server,
       memoryMb: budget.serverMb,
       services,
@@ -236,6 +244,11 @@ export function portClashes(services: readonly ServiceSpec[]): string[] {
 
 function isAnyAddress(address: string): boolean {
   return address === "0.0.0.0" || address === "::";
+}
+
+/** The host's own firewall: its inbound rules, plus what its private-network peers reach. */
+export function hostFirewallOf(host: HostPlan): HostFirewall {
+  return { rules: host.firewall, ...(host.peerAccess ? { peers: host.peerAccess } : {}) };
 }
 
 function privateIpOf(server: ServerConfig): string | undefined {

@@ -17,7 +17,7 @@ import { Firewall } from "../components/network/firewall";
 import { Bucket } from "../components/storage/bucket";
 import { blueprintNamed } from "./blueprints";
 import type { LoadedConfig } from "./config/load";
-import { planPlatform, startupOrder, type PlatformModel } from "./platform-model";
+import { hostFirewallOf, planPlatform, startupOrder, type PlatformModel } from "./platform-model";
 import { enforcePolicy } from "./policy/enforce";
 
 export interface DeployedPlatform {
@@ -62,7 +62,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
     const machine = new Server(name, {
       server,
       sshPrivateKey: secrets["infra:sshPrivateKey"]!,
-      ...(firewall.hetznerFirewallId ? { hetznerFirewallId: firewall.hetznerFirewallId, hostFirewall: host.firewall } : {}),
+      ...(firewall.hetznerFirewallId ? { hetznerFirewallId: firewall.hetznerFirewallId, hostFirewall: hostFirewallOf(host) } : {}),
       protect: config.protect,
       labels,
     });

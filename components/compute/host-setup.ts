@@ -1,6 +1,6 @@
 import { parse, stringify } from "yaml";
 import { LOG_OPTIONS } from "../container/service-spec";
-import type { FirewallRule } from "../network/firewall-rules";
+import type { HostFirewall } from "../network/firewall-rules";
 import { ufwScript } from "../network/firewall-rules";
 import { HARDENING_PACKAGES, hardeningFiles, type HostFile, type HostFileEffect } from "./host-hardening";
 
@@ -132,7 +132,7 @@ export interface CloudInitOptions extends HostSetupOptions {
    * firewall already filters in front of the server; UFW on the host is a
    * second layer for when that firewall is detached or edited by hand.
    */
-  readonly firewall?: readonly FirewallRule[];
+  readonly firewall?: HostFirewall;
 }
 
 export const FIREWALL_SCRIPT_PATH = "/usr/local/sbin/infra-firewall";
@@ -165,7 +165,7 @@ export function cloudInitUserData(options: CloudInitOptions): string {
         // so no maintainer script sees, or replaces, them half-way.
         ...(file.path.startsWith("/etc/fail2ban/") || file.path.startsWith("/etc/apt/") ? { defer: true } : {}),
       })),
-      ...(options.firewall ? [{ path: FIREWALL_SCRIPT_PATH, permissions: "0755", content: ufwScript(options.firewall), defer: true }] : []),
+      ...(options.firewall ? [{ path: FIREWALL_SCRIPT_PATH, permissions: "0755", content: ufwScript(options.firewall.rules, options.firewall.peers), defer: true }] : []),
       ...(options.dataVolumeDevice
         ? [
             {

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ServerConfig } from "./server-spec";
 import { findServerType } from "./server-types";
 import { contentHash } from "./content-hash";
-import type { FirewallRule } from "../network/firewall-rules";
+import { ufwScript, type HostFirewall } from "../network/firewall-rules";
 import { cloudInitUserData, HOST_READY_COMMAND, hostPrepareScript } from "./host-setup";
 
 export interface ServerArgs {
@@ -14,10 +14,11 @@ export interface ServerArgs {
   readonly sshPrivateKey: pulumi.Input<string>;
   /**
    * Inbound rules for the host's own UFW and DOCKER-USER chain on a Hetzner
-   * server (H6), a second layer behind the cloud firewall; existing hosts get
-   * them from the Firewall component over SSH.
+   * server (H6), a second layer behind the cloud firewall, with what its
+   * private-network peers may reach; existing hosts get theirs from the
+   * Firewall component over SSH.
    */
-  readonly hostFirewall?: readonly FirewallRule[];
+  readonly hostFirewall?: HostFirewall;
   /** The Hetzner firewall to attach at creation (F4); unused for existing hosts. */
   readonly hetznerFirewallId?: pulumi.Input<number>;
   /** Delete and rebuild protection plus Pulumi `protect` (F4, prod). */
@@ -90,6 +91,18 @@ export class Server extends pulumi.ComponentResource {
         { connection: this.connection, create: HOST_READY_COMMAND, triggers: [server.id] },
         { parent: this },
       );
+      if (args.hostFirewall) {
+        // The user-data applied these rules at first boot only (it is in
+        // ignoreChanges). When a later phase changes what the host exposes,
+        // or what its peers reach on the private network, the same script
+        // runs again over SSH, so the host converges on the current rules.
+        const script = ufwScript(args.hostFirewall.rules, args.hostFirewall.peers);
+        ready = new command.remote.Command(
+          `${name}-host-ufw`,
+          { connection: this.connection, create: "sudo bash -s", stdin: script, triggers: [contentHash(script)] },
+          { parent: this, dependsOn: [ready] },
+        );
+      }
     } else {
       this.publicAddress = pulumi.output(config.address);
       this.connection = { host: config.address, port: config.sshPort, user: config.sshUser, privateKey: args.sshPrivateKey };

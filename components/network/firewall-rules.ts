@@ -66,6 +66,28 @@ export function hetznerRules(rules: readonly FirewallRule[]): { direction: "in";
   }));
 }
 
+/**
+ * What the other servers of a private network may reach on this one: the
+ * ports its services publish on its private address (seed 004 from phase 3:
+ * PgBouncer, Redis and PostgreSQL for the app servers and the replica, the
+ * ingress for the load balancer, exporters for Prometheus). Hetzner's cloud
+ * firewall does not filter private-network traffic, so these only matter to
+ * the host's own DOCKER-USER chain, which would otherwise drop them.
+ */
+export interface PeerAccess {
+  /** The server's own address on the private network. */
+  readonly address: string;
+  /** The private network's range: the only sources admitted. */
+  readonly sourceCidr: string;
+  readonly ports: readonly Exposure[];
+}
+
+/** A host's own firewall: the inbound rules, and what its private-network peers may reach. */
+export interface HostFirewall {
+  readonly rules: readonly FirewallRule[];
+  readonly peers?: PeerAccess;
+}
+
 /** Docker's bridges: docker0 and one `br-<id>` per user-defined network. */
 export const DOCKER_BRIDGES = ["docker0", "br-+"] as const;
 
@@ -84,7 +106,7 @@ function isIPv6CIDR(cidr: string): boolean {
  * not the container port behind it. Traffic that leaves a Docker bridge
  * (container egress, replies) is not the firewall's business here.
  */
-export function dockerUserRules(rules: readonly FirewallRule[], family: "ipv4" | "ipv6"): string {
+export function dockerUserRules(rules: readonly FirewallRule[], family: "ipv4" | "ipv6", peers?: PeerAccess): string {
   const lines = [
     "*filter",
     ":DOCKER-USER - [0:0]",
@@ -95,6 +117,14 @@ export function dockerUserRules(rules: readonly FirewallRule[], family: "ipv4" |
     if (rule.protocol === "icmp" || rule.port === undefined) continue;
     for (const source of rule.sourceCidrs.filter((cidr) => isIPv6CIDR(cidr) === (family === "ipv6"))) {
       lines.push(`-A DOCKER-USER -s ${source} -p ${rule.protocol} -m conntrack --ctstate DNAT --ctorigdstport ${rule.port} -j RETURN`);
+    }
+  }
+  // Peers match on the address they connected to as well as the port: a
+  // port published for them on the private address stays closed on every
+  // other address, and the private network is IPv4 only.
+  if (peers && family === "ipv4") {
+    for (const port of peers.ports) {
+      lines.push(`-A DOCKER-USER -s ${peers.sourceCidr} -p ${port.protocol} -m conntrack --ctstate DNAT --ctorigdst ${peers.address} --ctorigdstport ${port.port} -j RETURN`);
     }
   }
   lines.push("-A DOCKER-USER -j DROP", "COMMIT");
@@ -110,7 +140,7 @@ export const UFW_AFTER_RULES = { ipv4: "/etc/ufw/after.rules", ipv6: "/etc/ufw/a
  * packaged after.rules, so the DOCKER-USER block is appended exactly once per
  * run and the host converges on exactly these rules.
  */
-export function ufwScript(rules: readonly FirewallRule[]): string {
+export function ufwScript(rules: readonly FirewallRule[], peers?: PeerAccess): string {
   const lines = [
     "#!/usr/bin/env bash",
     "# Host firewall rendered from the platform's exposures; re-running converges on these rules.",
@@ -131,7 +161,7 @@ export function ufwScript(rules: readonly FirewallRule[]): string {
     }
   }
   for (const family of ["ipv4", "ipv6"] as const) {
-    lines.push(`cat >> ${UFW_AFTER_RULES[family]} <<'DOCKER_USER'`, `# DOCKER-USER: published ports get the same decision as the host (H6).`, dockerUserRules(rules, family).trimEnd(), "DOCKER_USER");
+    lines.push(`cat >> ${UFW_AFTER_RULES[family]} <<'DOCKER_USER'`, `# DOCKER-USER: published ports get the same decision as the host (H6).`, dockerUserRules(rules, family, peers).trimEnd(), "DOCKER_USER");
   }
   lines.push("ufw --force enable", "ufw status verbose");
   return `${lines.join("\n")}\n`;

@@ -1,5 +1,6 @@
 import { AUTO_UPGRADES_PATH, FAIL2BAN_JAIL_PATH, SSHD_DROP_IN_PATH, SYSCTL_PATH } from "../../components/compute/host-hardening";
 import { DAEMON_JSON_PATH } from "../../components/compute/host-setup";
+import { isPrivateIPv4CIDR } from "../../components/network/private-network-addresses";
 import type { Finding } from "./report";
 
 /**
@@ -150,5 +151,10 @@ export function ufwProblems(script: string, adminCidrs: readonly string[]): stri
   const chain = script.split("\n").filter((line) => line.startsWith("-A DOCKER-USER"));
   if (chain.length === 0) problems.push("no DOCKER-USER rules: Docker-published ports bypass UFW");
   else if (!script.includes("-A DOCKER-USER -j DROP\nCOMMIT")) problems.push("the DOCKER-USER chain does not end in DROP: published ports stay open to everyone");
+  // Ports published for private-network peers must admit the private network only.
+  for (const line of chain) {
+    const peer = /-s (\S+) .*--ctorigdst (\S+) --ctorigdstport (\d+) -j RETURN/.exec(line);
+    if (peer && !isPrivateIPv4CIDR(peer[1]!)) problems.push(`DOCKER-USER admits ${peer[1]} to ${peer[2]}:${peer[3]}, which is published for private-network peers only`);
+  }
   return problems;
 }

@@ -1,6 +1,6 @@
 import { PLATFORM_SECRETS } from "../config/schema";
 import { zoneSettings } from "../../components/dns/zone-settings";
-import type { PlatformModel } from "../platform-model";
+import { hostFirewallOf, type PlatformModel } from "../platform-model";
 import { containerFindings, viewOfSpec } from "./container-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
 import { hostConfigurationOf } from "./host-configuration";
@@ -52,7 +52,7 @@ export function modelFindings(model: PlatformModel): Finding[] {
     for (const spec of host.services) findings.push(...containerFindings(viewOfSpec(spec, `${prefix}-${spec.name}`)));
     findings.push(...firewallFindings(host.firewall.map(inboundOf), { resource: `firewall ${name}-firewall`, adminCidrs: config.adminCidrs, behindCloudflare: config.dns.proxied }));
     if (isProduction(model) && !config.protect) findings.push({ rule: "F4", resource: `server ${name}`, message: "a prod server without delete and rebuild protection (infra:protect is false)" });
-    findings.push(...hostFindings(hostConfigurationOf(host.server, host.firewall, `host ${name}`), config.adminCidrs));
+    findings.push(...hostFindings(hostConfigurationOf(host.server, hostFirewallOf(host), `host ${name}`), config.adminCidrs));
   }
   if (model.hostnames.length > 0) {
     const settings = new Map(zoneSettings({ hsts: config.dns.hsts }).map((setting) => [setting.settingId, setting.value]));

@@ -100,6 +100,20 @@ describe("dockerUserRules (H6)", () => {
     expect(lines.slice(-2)).toEqual(["-A DOCKER-USER -j DROP", "COMMIT"]);
   });
 
+  it("admits private-network peers to what is published on the private address only, before the final DROP, IPv4 only", () => {
+    const peers = { address: "10.0.1.2", sourceCidr: "10.0.0.0/16", ports: [{ port: 6432, protocol: "tcp" as const, service: "pgbouncer" }, { port: 6379, protocol: "tcp" as const, service: "redis" }] };
+    const lines = dockerUserRules(proxied, "ipv4", peers).trim().split("\n");
+    expect(lines.slice(-4)).toEqual([
+      "-A DOCKER-USER -s 10.0.0.0/16 -p tcp -m conntrack --ctstate DNAT --ctorigdst 10.0.1.2 --ctorigdstport 6432 -j RETURN",
+      "-A DOCKER-USER -s 10.0.0.0/16 -p tcp -m conntrack --ctstate DNAT --ctorigdst 10.0.1.2 --ctorigdstport 6379 -j RETURN",
+      "-A DOCKER-USER -j DROP",
+      "COMMIT",
+    ]);
+    expect(dockerUserRules(proxied, "ipv6", peers)).toBe(dockerUserRules(proxied, "ipv6"));
+    // Not an inbound rule: the cloud firewall and UFW's INPUT never open these ports (F2).
+    expect(ufwScript(proxied, peers).split("\n").filter((line) => line.startsWith("ufw allow"))).toEqual(ufwScript(proxied).split("\n").filter((line) => line.startsWith("ufw allow")));
+  });
+
   it("the UFW script denies routed traffic and appends the chain to after.rules and after6.rules once each", () => {
     const script = ufwScript(proxied);
     expect(script).toContain("ufw default deny routed");

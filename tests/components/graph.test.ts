@@ -12,7 +12,7 @@ import { Zone } from "../../components/dns/zone";
 import { Caddy } from "../../components/ingress/caddy";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { Firewall } from "../../components/network/firewall";
-import { firewallRules } from "../../components/network/firewall-rules";
+import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
 import type { GraphRun } from "../../tools/plan/mock-run";
 import { graphOf, named, ofType, only } from "../support/graph";
 
@@ -86,12 +86,25 @@ describe("Server", () => {
   it("Hetzner: the host's own UFW and DOCKER-USER rules ride in the user-data (H6)", async () => {
     const rules = firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false });
     const run = await graphOf(() => {
-      new Server("pre", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hetznerFirewallId: 42, hostFirewall: rules, protect: false, labels: {} });
+      new Server("pre", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hetznerFirewallId: 42, hostFirewall: { rules }, protect: false, labels: {} });
     });
     const userData = String(only(run, "hcloud:index/server:Server").inputs.userData);
     expect(userData).toContain(FIREWALL_SCRIPT_PATH);
     expect(userData).toContain("ufw allow proto tcp from 198.51.100.7/32 to any port 22");
     expect(userData).toContain("DOCKER-USER");
+  });
+
+  it("Hetzner: the host firewall runs again over SSH whenever its rules change, before the Docker provider is used (H6)", async () => {
+    const rules = firewallRules([], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false });
+    const peers = { address: "10.0.1.2", sourceCidr: "10.0.0.0/16", ports: [{ port: 6432, protocol: "tcp" as const, service: "pgbouncer" }] };
+    const run = await graphOf(() => {
+      new Server("data", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hetznerFirewallId: 42, hostFirewall: { rules, peers }, protect: false, labels: {} });
+    });
+    const sync = ofType(run, "command:remote:Command").find((resource) => resource.name === "data-host-ufw")!;
+    expect(sync.inputs).toMatchObject({ create: "sudo bash -s", stdin: ufwScript(rules, peers), triggers: [contentHash(ufwScript(rules, peers))] });
+    expect(String(sync.inputs.stdin)).toContain("--ctorigdst 10.0.1.2 --ctorigdstport 6432 -j RETURN");
+    expect(sync.dependsOn).toContain("data-ready");
+    expect(only(run, "pulumi:providers:docker").dependsOn).toContain("data-host-ufw");
   });
 
   it("Hetzner without a firewall is refused before any child exists (F4)", async () => {

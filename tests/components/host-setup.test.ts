@@ -62,7 +62,16 @@ describe("host setup", () => {
   it.each([
     ["without a data volume or firewall", {}],
     ["with a data volume", { dataVolumeDevice: "/dev/disk/by-id/scsi-0HC_Volume_1234" }],
-    ["with the host firewall", { firewall: firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: true }) }],
+    ["with the host firewall", { firewall: { rules: firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: true }) } }],
+    [
+      "with the host firewall and private-network peers",
+      {
+        firewall: {
+          rules: firewallRules([], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: true }),
+          peers: { address: "10.0.1.2", sourceCidr: "10.0.0.0/16", ports: [{ port: 6432, protocol: "tcp" as const, service: "pgbouncer" }] },
+        },
+      },
+    ],
   ])("cloud-init user-data %s passes `cloud-init schema`", (_case, extra) => {
     const userData = cloudInitUserData({ sshUser: "deploy", sshPublicKey: key, ...extra });
     const result = cloudInitSchema(userData);
@@ -77,7 +86,7 @@ describe("host setup", () => {
     expect(commands.findIndex((command) => command.join(" ") === "sshd -t")).toBeLessThan(commands.findIndex((command) => command.join(" ") === "systemctl try-reload-or-restart ssh"));
     if ("dataVolumeDevice" in extra) expect(document.mounts[0].slice(0, 2)).toEqual([extra.dataVolumeDevice, "/var/lib/docker/volumes"]);
     if ("firewall" in extra) {
-      expect(readUserData(userData).files.get(FIREWALL_SCRIPT_PATH)).toBe(ufwScript(extra.firewall));
+      expect(readUserData(userData).files.get(FIREWALL_SCRIPT_PATH)).toBe(ufwScript(extra.firewall.rules, "peers" in extra.firewall ? extra.firewall.peers : undefined));
       expect(commands.at(-1)).toEqual([FIREWALL_SCRIPT_PATH]);
     } else {
       expect(readUserData(userData).files.has(FIREWALL_SCRIPT_PATH)).toBe(false);

@@ -1,11 +1,9 @@
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { ConfigError } from "../../infra/config/errors";
 import { DEFAULT_ROLES, ROLES } from "../../infra/config/schema";
-import { requiredSecrets, validateStackConfig, type RawConfig } from "../../infra/config/validate";
-import { overlayOverrides } from "../../tools/plan/plan";
-import { completeRawConfig, PROJECT_DIR } from "../support/stack-config";
+import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
+import { galionPhaseValues, rawConfigWithSecrets } from "../support/galion-phases";
 
 /**
  * The scaling keys of seed 004's phases: `infra:privateNetwork`,
@@ -15,33 +13,8 @@ import { completeRawConfig, PROJECT_DIR } from "../support/stack-config";
  * problem at its key path (V1).
  */
 
-/** A phase file's keys as config values, the way `-c @file` applies them. */
-function phaseValues(n: number): Record<string, string> {
-  return Object.fromEntries(
-    overlayOverrides(join(PROJECT_DIR, "examples", "galion", `phase-${n}.yaml`)).map((override) => {
-      const separator = override.indexOf("=");
-      return [override.slice(0, separator), override.slice(separator + 1)];
-    }),
-  );
-}
-
-/** Prod's config with `changes` applied and every secret the result needs set as a secret. */
-function rawConfig(changes: Record<string, string | undefined>): RawConfig {
-  const raw = completeRawConfig("prod", changes);
-  const values = { ...raw.values };
-  const secretKeys = new Set(raw.secretKeys);
-  let servers: unknown;
-  try {
-    servers = JSON.parse(values["infra:servers"] ?? "[]");
-  } catch {
-    servers = [];
-  }
-  for (const secret of requiredSecrets(values["infra:blueprint"], Array.isArray(servers) ? servers : [], BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
-    values[secret.key] ??= `test-value-of-${secret.key}`;
-    secretKeys.add(secret.key);
-  }
-  return { values, secretKeys };
-}
+const phaseValues = galionPhaseValues;
+const rawConfig = rawConfigWithSecrets;
 
 function problemsOf(raw: RawConfig): { path: string; message: string }[] {
   try {

@@ -1,13 +1,11 @@
 import type { ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sysctlConfig } from "../../components/compute/host-hardening";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
 import { modelOf } from "../policy/models";
 import { requireTool } from "../support/tools";
-import { inNamespace, ip, listen, probe, run, stop } from "./netns";
+import { applyUfw, copyUfwConfig, inNamespace, ip, listen, loadSysctl, probe, run, stop } from "./netns";
 
 /**
  * F5, live: the UFW script the program renders for prod is applied with the
@@ -52,16 +50,9 @@ function timed<T>(label: string, work: () => T): T {
   }
 }
 
-/** Runs a UFW script with the real ufw in the host namespace, over a private copy of /etc/ufw. */
-function applyUfw(script: string): void {
-  inNamespace(HOST, requireTool("unshare"), [
-    "--mount",
-    "--propagation",
-    "private",
-    requireTool("bash"),
-    "-c",
-    `mount --bind ${join(ufwDir, "ufw")} /etc/ufw && mount --bind ${join(ufwDir, "default-ufw")} /etc/default/ufw && exec bash -s`,
-  ], script);
+/** Runs a UFW script with the real ufw in the host namespace. */
+function applyUfwOnHost(script: string): void {
+  applyUfw(HOST, ufwDir, script);
 }
 
 /** The host namespace's filter and nat tables without counters or comments, for comparing runs. */
@@ -115,13 +106,10 @@ beforeAll(async () => {
   ip("-n", CONTAINER, "route", "add", "default", "via", "172.20.1.1");
 
   // H4: the host's own sysctl file turns forwarding on, which published ports need.
-  ufwDir = mkdtempSync(join(tmpdir(), "infra-fw-"));
-  writeFileSync(join(ufwDir, "sysctl.conf"), sysctlConfig());
-  inNamespace(HOST, requireTool("sysctl"), ["--quiet", "--load", join(ufwDir, "sysctl.conf")]);
+  ufwDir = copyUfwConfig();
+  loadSysctl(HOST, ufwDir, sysctlConfig());
   expect(inNamespace(HOST, requireTool("sysctl"), ["-n", "net.ipv4.ip_forward"]).trim()).toBe("1");
 
-  cpSync("/etc/ufw", join(ufwDir, "ufw"), { recursive: true });
-  cpSync("/etc/default/ufw", join(ufwDir, "default-ufw"));
   inNamespace(HOST, requireTool("iptables-restore"), ["--noflush"], dockerRules());
 
   listeners.push(await listen(HOST, HOST_PORTS), await listen(CONTAINER, PUBLISHED_PORTS));
@@ -155,14 +143,14 @@ describe("the host firewall, live in network namespaces (F5, H6)", () => {
   it("UFW alone does not stop published ports: Docker's DNAT bypasses its INPUT rules", () => {
     const withoutDockerUser = ufwScript(firewallRules([], { adminCidrs: admins, behindCloudflare: true })).replace(/cat >> \/etc\/ufw\/after6?\.rules <<'DOCKER_USER'\n[\s\S]*?\nDOCKER_USER\n/g, "");
     expect(withoutDockerUser).not.toContain("DOCKER-USER");
-    timed("apply UFW without DOCKER-USER", () => applyUfw(withoutDockerUser));
+    timed("apply UFW without DOCKER-USER", () => applyUfwOnHost(withoutDockerUser));
     const open = probe(OUTSIDE, SERVER, [STRANGER, ADMIN], ALL_PORTS);
     expect(open[STRANGER]).toEqual(PUBLISHED_PORTS);
     expect(open[ADMIN]).toEqual([22, ...PUBLISHED_PORTS]);
   }, 120_000);
 
   it("with prod's rendered firewall only SSH from admins and 80/443 from Cloudflare answer", () => {
-    timed("apply prod firewall", () => applyUfw(ufwScript(prodRules)));
+    timed("apply prod firewall", () => applyUfwOnHost(ufwScript(prodRules)));
     const open = timed("probe prod firewall", () => probe(OUTSIDE, SERVER, SOURCES, ALL_PORTS));
     expect(open).toEqual({
       [ADMIN]: [22],
@@ -174,7 +162,7 @@ describe("the host firewall, live in network namespaces (F5, H6)", () => {
 
   it("re-running the script converges on the same ruleset, with Docker's jump to DOCKER-USER intact", () => {
     const before = ruleset();
-    timed("re-apply prod firewall", () => applyUfw(ufwScript(prodRules)));
+    timed("re-apply prod firewall", () => applyUfwOnHost(ufwScript(prodRules)));
     expect(ruleset()).toBe(before);
     expect(before).toContain("-A FORWARD -j DOCKER-USER");
     expect(before.match(/^-A DOCKER-USER -j DROP$/gm)).toHaveLength(1);

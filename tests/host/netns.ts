@@ -1,4 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { requireTool } from "../support/tools";
 
 /**
@@ -83,4 +86,33 @@ export async function stop(child: ChildProcess | undefined): Promise<void> {
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
   await exited;
+}
+
+/**
+ * A private copy of /etc/ufw and /etc/default/ufw, so a test can run the real
+ * ufw without touching this machine's own firewall configuration.
+ */
+export function copyUfwConfig(): string {
+  const dir = mkdtempSync(join(tmpdir(), "infra-fw-"));
+  cpSync("/etc/ufw", join(dir, "ufw"), { recursive: true });
+  cpSync("/etc/default/ufw", join(dir, "default-ufw"));
+  return dir;
+}
+
+/** Runs a UFW script with the real ufw in namespace `ns`, over the copy in `ufwDir` (see copyUfwConfig). */
+export function applyUfw(ns: string, ufwDir: string, script: string): void {
+  inNamespace(ns, requireTool("unshare"), [
+    "--mount",
+    "--propagation",
+    "private",
+    requireTool("bash"),
+    "-c",
+    `mount --bind ${join(ufwDir, "ufw")} /etc/ufw && mount --bind ${join(ufwDir, "default-ufw")} /etc/default/ufw && exec bash -s`,
+  ], script);
+}
+
+/** Turns forwarding on in `ns` with the host's own sysctl file (H4), as published ports need. */
+export function loadSysctl(ns: string, ufwDir: string, config: string): void {
+  writeFileSync(join(ufwDir, "sysctl.conf"), config);
+  inNamespace(ns, requireTool("sysctl"), ["--quiet", "--load", join(ufwDir, "sysctl.conf")]);
 }

@@ -7,6 +7,8 @@ import { BASIC_AUTH_HASH_VARIABLE } from "../../components/ingress/caddyfile";
 import { cloudInitSchema as cloudInitSchemaOf, shellcheck as shellcheckOf } from "../support/validators";
 import { container, planOf, resourcesOf } from "../support/plans";
 import { modelOf } from "../policy/models";
+import { galionPhaseValues, modelWith } from "../support/galion-phases";
+import { hostFirewallOf } from "../../infra/platform-model";
 import { aptConfig, caddyPasswordHash, caddyValidate, fail2ban, sshd, sshdEffective, timedRun, timingSummary, validatorTimes } from "./validators";
 
 const cloudInitSchema = (userData: string) => timedRun("cloud-init schema", () => cloudInitSchemaOf(userData));
@@ -31,11 +33,15 @@ function firewallOf(stack: string) {
   return modelOf(stack).hosts[0]!.firewall;
 }
 
+/** Seed 004's data server in phase 3: its DOCKER-USER chain also admits the app server's peers. */
+const PHASE_3_DATA_SERVER = modelWith(galionPhaseValues(3)).hosts.find((host) => host.server.name === "main")!;
+
 describe("cloud-init schema", () => {
   const variants = {
     "minimal (deploy)": cloudInitUserData({ sshUser: "deploy", sshPublicKey: KEY }),
     "root admin, data volume": cloudInitUserData({ sshUser: "root", sshPublicKey: KEY, dataVolumeDevice: "/dev/disk/by-id/scsi-0HC_Volume_1" }),
-    "with the prod firewall": cloudInitUserData({ sshUser: "deploy", sshPublicKey: KEY, firewall: firewallOf("prod") }),
+    "with the prod firewall": cloudInitUserData({ sshUser: "deploy", sshPublicKey: KEY, firewall: { rules: firewallOf("prod") } }),
+    "with a private-network peer firewall": cloudInitUserData({ sshUser: "deploy", sshPublicKey: KEY, firewall: hostFirewallOf(PHASE_3_DATA_SERVER) }),
   };
 
   it.each(Object.entries(variants))("accepts the %s user-data", (_name, userData) => {
@@ -64,7 +70,8 @@ describe("shellcheck", () => {
     ["preparation script (root)", hostPrepareScript({ sshUser: "root" })],
     ...STACKS.map((stack): [string, string] => [`UFW script of ${stack}`, ufwScript(firewallOf(stack))]),
     ["UFW script with nothing exposed", ufwScript(firewallRules([], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false }))],
-    ["cloud-init's firewall script", readUserData(cloudInitUserData({ sshUser: "deploy", sshPublicKey: KEY, firewall: firewallOf("preprod") })).files.get(FIREWALL_SCRIPT_PATH)!],
+    ["cloud-init's firewall script", readUserData(cloudInitUserData({ sshUser: "deploy", sshPublicKey: KEY, firewall: { rules: firewallOf("preprod") } })).files.get(FIREWALL_SCRIPT_PATH)!],
+    ["UFW script of a private-network data server", ufwScript(PHASE_3_DATA_SERVER.firewall, PHASE_3_DATA_SERVER.peerAccess)],
   ];
 
   it.each(scripts)("passes the %s", (_name, script) => {

@@ -206,6 +206,21 @@ describe("host rules on the registered preparation and firewall commands", () =>
     expect(messages).toEqual(["UFW does not deny incoming by default", "no DOCKER-USER rules: Docker-published ports bypass UFW"]);
   });
 
+  it("H6: a DOCKER-USER rule that admits the internet to a port published for private-network peers", async () => {
+    const peers = { address: "10.0.1.2", sourceCidr: "10.0.0.0/16", ports: [{ port: 6432, protocol: "tcp" as const, service: "pgbouncer" }] };
+    const rules = firewallRules([], { adminCidrs: admin, behindCloudflare: true });
+    const shipped = ufwScript(rules, peers);
+    const opened = shipped.replace("-s 10.0.0.0/16 -p tcp", "-s 0.0.0.0/0 -p tcp");
+    expect(opened).not.toBe(shipped);
+    const reportWith = (stdin: string) =>
+      reportOf(() => {
+        new command.remote.Command("vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin: script });
+        new command.remote.Command("vpai-main-firewall-ufw", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin });
+      });
+    expect((await reportWith(shipped)).violations).toEqual([]);
+    expectOnly(await reportWith(opened), "H6", "host firewall vpai-main-firewall-ufw", /admits 0\.0\.0\.0\/0 to 10\.0\.1\.2:6432, which is published for private-network peers only/);
+  });
+
   it("H6: an existing host prepared without any UFW command", async () => {
     const report = await reportOf(() => new command.remote.Command("vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin: script }));
     expectOnly(report, "H6", "host vpai-main", /without a UFW firewall command/);

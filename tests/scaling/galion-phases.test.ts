@@ -91,6 +91,16 @@ describe("GALION scaling phases (seed 004)", () => {
     for (const host of plan.hosts) expect(host.exposed, host.server).toEqual([]);
   });
 
+  it("lets the balancer and the peers through each host's own firewall, which runs again over SSH when its rules change (phase 4)", async () => {
+    const plan = await phase(4);
+    const app = plan.hosts.find((host) => host.server === "app-1")!;
+    expect(app.peerAccess).toMatchObject({ address: "10.0.1.11", from: "10.0.0.0/16" });
+    expect(app.peerAccess!.ports).toEqual(expect.arrayContaining(["80/tcp (nginx)", "443/tcp (nginx)", "8001/tcp (app-api)", "8003/tcp (studio-api)"]));
+    expect(plan.hosts.find((host) => host.server === "main")!.peerAccess!.ports).toEqual(expect.arrayContaining(["6432/tcp (pgbouncer)", "6379/tcp (redis)"]));
+    const sync = plan.resources.find((resource) => resource.type === "command:remote:Command" && resource.name === "galion-app-1-host-ufw")!;
+    expect(String(sync.inputs.stdin)).toContain("-A DOCKER-USER -s 10.0.0.0/16 -p tcp -m conntrack --ctstate DNAT --ctorigdst 10.0.1.11 --ctorigdstport 443 -j RETURN");
+  });
+
   it("adds a streaming replica in phase 5 that clones the primary over the private network", async () => {
     const plan = await phase(5);
     const replica = plan.hosts.find((host) => host.server === "replica")!;

@@ -1,15 +1,11 @@
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { healthcheck, publishAddress, service, type ServiceSpec } from "../../components/container/service-spec";
 import { LINK_IMAGE, linkConfig } from "../../components/network/private-network-link";
-import { BLUEPRINT_CATALOG, blueprintNamed } from "../../infra/blueprints";
 import { serversTaking } from "../../infra/blueprints/blueprint";
 import { ConfigError } from "../../infra/config/errors";
-import { requiredSecrets, validateStackConfig } from "../../infra/config/validate";
-import { planPlatform, portClashes, type HostPlan, type PlatformModel } from "../../infra/platform-model";
-import { overlayOverrides } from "../../tools/plan/plan";
-import { completeRawConfig, PROJECT_DIR } from "../support/stack-config";
+import { portClashes, type HostPlan, type PlatformModel } from "../../infra/platform-model";
+import { galionPhaseValues, modelWith } from "../support/galion-phases";
 
 /**
  * Placement as pure data (infra/platform-model.ts): which server runs what,
@@ -18,24 +14,8 @@ import { completeRawConfig, PROJECT_DIR } from "../support/stack-config";
  * with. No Pulumi runtime is involved.
  */
 
-function phaseValues(n: number): Record<string, string> {
-  return Object.fromEntries(
-    overlayOverrides(join(PROJECT_DIR, "examples", "galion", `phase-${n}.yaml`)).map((override) => [override.slice(0, override.indexOf("=")), override.slice(override.indexOf("=") + 1)]),
-  );
-}
-
-/** The validated prod config with `changes`, every secret set, planned with its blueprint. */
-function model(changes: Record<string, string | undefined>): PlatformModel {
-  const raw = completeRawConfig("prod", changes);
-  const values = { ...raw.values };
-  const secretKeys = new Set(raw.secretKeys);
-  for (const secret of requiredSecrets(values["infra:blueprint"], JSON.parse(values["infra:servers"]!), BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
-    values[secret.key] ??= `test-value-of-${secret.key}`;
-    secretKeys.add(secret.key);
-  }
-  const config = validateStackConfig({ values, secretKeys }, BLUEPRINT_CATALOG).config;
-  return planPlatform(config, blueprintNamed(config.blueprint));
-}
+const phaseValues = galionPhaseValues;
+const model = modelWith;
 
 function problemsOf(changes: Record<string, string | undefined>): { path: string; message: string }[] {
   try {

@@ -34,6 +34,8 @@ export interface HostReport {
   readonly services: { name: string; image: string; memoryMb: number; networks: string[]; ports: string[] }[];
   readonly exposed: string[];
   readonly firewall: FirewallRule[];
+  /** What the other servers of the private network reach here, e.g. 6432/tcp (pgbouncer) on 10.0.1.2 from 10.0.0.0/16. */
+  readonly peerAccess?: { address: string; from: string; ports: string[] };
   readonly budget: MemoryBudget;
 }
 
@@ -95,6 +97,9 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
     })),
     exposed: host.exposed.map((exposure) => `${exposure.port}/${exposure.protocol} (${exposure.service})`),
     firewall: [...host.firewall],
+    ...(host.peerAccess
+      ? { peerAccess: { address: host.peerAccess.address, from: host.peerAccess.sourceCidr, ports: host.peerAccess.ports.map((port) => `${port.port}/${port.protocol} (${port.service})`) } }
+      : {}),
     budget: host.budget,
   }));
   const ingress = hosts.find((host) => model.hosts.find((plan) => plan.server.name === host.server)?.services.some((service) => service.role === "ingress"));

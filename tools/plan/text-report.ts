@@ -33,6 +33,7 @@ export function textReport(plan: PlanResult): string {
       const sources = rule.sourceCidrs.length > 4 ? `${rule.sourceCidrs.length} ranges (${rule.sourceCidrs.slice(0, 2).join(", ")}, ...)` : rule.sourceCidrs.join(", ");
       out.push(`    ${`${rule.protocol}${rule.port === undefined ? "" : `/${rule.port}`}`.padEnd(9)} from ${sources}  - ${rule.description}`);
     }
+    if (host.peerAccess) out.push(`  private network: ${host.peerAccess.from} reaches ${host.peerAccess.address} on ${host.peerAccess.ports.join(", ")}`);
     out.push("  containers:");
     for (const service of host.services) {
       out.push(`    ${service.name.padEnd(16)} ${String(service.memoryMb).padStart(5)} MB  ${service.image}  nets: ${service.networks.join(",") || "-"}  ports: ${service.ports.join(", ") || "-"}`);
