@@ -5,7 +5,7 @@ import { sysctlConfig } from "../../components/compute/host-hardening";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
 import { modelOf } from "../policy/models";
 import { requireTool } from "../support/tools";
-import { applyUfw, copyUfwConfig, inNamespace, ip, listen, loadSysctl, probe, run, stop } from "./netns";
+import { applyUfw, copyUfwConfig, dockerPublishRules, inNamespace, ip, listen, loadSysctl, probe, run, stop } from "./netns";
 
 /**
  * F5, live: the UFW script the program renders for prod is applied with the
@@ -64,28 +64,6 @@ function ruleset(): string {
     .join("\n");
 }
 
-/** What Docker itself installs for a container with published ports (userland-proxy off). */
-function dockerRules(): string {
-  return [
-    "*nat",
-    ":DOCKER - [0:0]",
-    "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
-    ...PUBLISHED_PORTS.map((port) => `-A DOCKER ! -i ${BRIDGE} -p tcp -m tcp --dport ${port} -j DNAT --to-destination ${CONTAINER_ADDRESS}:${port}`),
-    "COMMIT",
-    "*filter",
-    ":DOCKER - [0:0]",
-    ":DOCKER-USER - [0:0]",
-    "-A FORWARD -j DOCKER-USER",
-    `-A FORWARD -o ${BRIDGE} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-    `-A FORWARD -o ${BRIDGE} -j DOCKER`,
-    `-A FORWARD -i ${BRIDGE} -j ACCEPT`,
-    ...PUBLISHED_PORTS.map((port) => `-A DOCKER -d ${CONTAINER_ADDRESS}/32 ! -i ${BRIDGE} -o ${BRIDGE} -p tcp -m tcp --dport ${port} -j ACCEPT`),
-    "-A DOCKER-USER -j RETURN",
-    "COMMIT",
-    "",
-  ].join("\n");
-}
-
 beforeAll(async () => {
   const started = performance.now();
   for (const ns of [HOST, OUTSIDE, CONTAINER]) ip("netns", "add", ns);
@@ -110,7 +88,7 @@ beforeAll(async () => {
   loadSysctl(HOST, ufwDir, sysctlConfig());
   expect(inNamespace(HOST, requireTool("sysctl"), ["-n", "net.ipv4.ip_forward"]).trim()).toBe("1");
 
-  inNamespace(HOST, requireTool("iptables-restore"), ["--noflush"], dockerRules());
+  inNamespace(HOST, requireTool("iptables-restore"), ["--noflush"], dockerPublishRules({ bridge: BRIDGE, containerAddress: CONTAINER_ADDRESS, ports: PUBLISHED_PORTS }));
 
   listeners.push(await listen(HOST, HOST_PORTS), await listen(CONTAINER, PUBLISHED_PORTS));
   timings["namespaces, listeners and Docker's rules"] = Math.round(performance.now() - started);

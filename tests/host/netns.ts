@@ -116,3 +116,36 @@ export function loadSysctl(ns: string, ufwDir: string, config: string): void {
   writeFileSync(join(ufwDir, "sysctl.conf"), config);
   inNamespace(ns, requireTool("sysctl"), ["--quiet", "--load", join(ufwDir, "sysctl.conf")]);
 }
+
+export interface PublishedContainer {
+  /** The host-side veth, named like a Docker user-defined bridge (`br-…`), as DOCKER-USER expects. */
+  readonly bridge: string;
+  readonly containerAddress: string;
+  readonly ports: readonly number[];
+  /** The host address the ports are published on; every address when absent (`-p 80:80`). */
+  readonly hostAddress?: string;
+}
+
+/** The iptables rules Docker itself installs for a container's published TCP ports (userland-proxy off). */
+export function dockerPublishRules(container: PublishedContainer): string {
+  const { bridge, containerAddress, ports } = container;
+  const destination = container.hostAddress ? `-d ${container.hostAddress}/32 ` : "";
+  return [
+    "*nat",
+    ":DOCKER - [0:0]",
+    "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
+    ...ports.map((port) => `-A DOCKER ${destination}! -i ${bridge} -p tcp -m tcp --dport ${port} -j DNAT --to-destination ${containerAddress}:${port}`),
+    "COMMIT",
+    "*filter",
+    ":DOCKER - [0:0]",
+    ":DOCKER-USER - [0:0]",
+    "-A FORWARD -j DOCKER-USER",
+    `-A FORWARD -o ${bridge} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+    `-A FORWARD -o ${bridge} -j DOCKER`,
+    `-A FORWARD -i ${bridge} -j ACCEPT`,
+    ...ports.map((port) => `-A DOCKER -d ${containerAddress}/32 ! -i ${bridge} -o ${bridge} -p tcp -m tcp --dport ${port} -j ACCEPT`),
+    "-A DOCKER-USER -j RETURN",
+    "COMMIT",
+    "",
+  ].join("\n");
+}

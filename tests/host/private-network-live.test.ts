@@ -5,7 +5,7 @@ import { sysctlConfig } from "../../components/compute/host-hardening";
 import { ufwScript } from "../../components/network/firewall-rules";
 import { galionPhaseValues, modelWith } from "../support/galion-phases";
 import { requireTool } from "../support/tools";
-import { applyUfw, copyUfwConfig, inNamespace, ip, listen, loadSysctl, probe, run, stop } from "./netns";
+import { applyUfw, copyUfwConfig, dockerPublishRules, inNamespace, ip, listen, loadSysctl, probe, run, stop } from "./netns";
 
 /**
  * Seed 004's data server in phase 3, live: its rendered UFW script runs with
@@ -39,28 +39,6 @@ const PEER_PORTS = peers.ports.map((port) => port.port).sort((a, b) => a - b);
 const listeners: ChildProcess[] = [];
 let ufwDir = "";
 
-/** Docker's rules for ports published on the private address only (`-p 10.0.1.2:6432:6432`). */
-function dockerRules(): string {
-  return [
-    "*nat",
-    ":DOCKER - [0:0]",
-    "-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER",
-    ...PEER_PORTS.map((port) => `-A DOCKER -d ${PRIVATE_ADDRESS}/32 ! -i ${BRIDGE} -p tcp -m tcp --dport ${port} -j DNAT --to-destination ${CONTAINER_ADDRESS}:${port}`),
-    "COMMIT",
-    "*filter",
-    ":DOCKER - [0:0]",
-    ":DOCKER-USER - [0:0]",
-    "-A FORWARD -j DOCKER-USER",
-    `-A FORWARD -o ${BRIDGE} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-    `-A FORWARD -o ${BRIDGE} -j DOCKER`,
-    `-A FORWARD -i ${BRIDGE} -j ACCEPT`,
-    ...PEER_PORTS.map((port) => `-A DOCKER -d ${CONTAINER_ADDRESS}/32 ! -i ${BRIDGE} -o ${BRIDGE} -p tcp -m tcp --dport ${port} -j ACCEPT`),
-    "-A DOCKER-USER -j RETURN",
-    "COMMIT",
-    "",
-  ].join("\n");
-}
-
 beforeAll(async () => {
   for (const ns of [DATA, APP, OUTSIDE, CONTAINER]) ip("netns", "add", ns);
   ip("-n", DATA, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", OUTSIDE);
@@ -86,7 +64,7 @@ beforeAll(async () => {
 
   ufwDir = copyUfwConfig();
   loadSysctl(DATA, ufwDir, sysctlConfig());
-  inNamespace(DATA, requireTool("iptables-restore"), ["--noflush"], dockerRules());
+  inNamespace(DATA, requireTool("iptables-restore"), ["--noflush"], dockerPublishRules({ bridge: BRIDGE, containerAddress: CONTAINER_ADDRESS, ports: PEER_PORTS, hostAddress: PRIVATE_ADDRESS }));
   listeners.push(await listen(CONTAINER, PEER_PORTS));
 }, 60_000);
 
