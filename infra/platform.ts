@@ -62,6 +62,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
     const machine = new Server(name, {
       server,
       sshPrivateKey: secrets["infra:sshPrivateKey"]!,
+      ...(server.provider === "hetzner" ? { hcloudToken: secrets["hcloud:token"]! } : {}),
       ...(firewall.hetznerFirewallId ? { hetznerFirewallId: firewall.hetznerFirewallId, hostFirewall: hostFirewallOf(host) } : {}),
       protect: config.protect,
       labels,

@@ -12,6 +12,7 @@ bash tools/install/minio.sh
 bash tools/install/actionlint.sh
 bash tools/install/pulumi.sh
 bash tools/install/traefik.sh
+bash tools/install/hcloud-change.sh
 echo "setup took $(( $(date +%s) - started ))s" >&2
 node_modules/.bin/tsc --noEmit -p .
 results=$(mktemp)

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ServerConfig } from "./server-spec";
 import { findServerType } from "./server-types";
 import { contentHash } from "./content-hash";
+import { ServerRunning } from "./server-running";
 import { ufwScript, type HostFirewall } from "../network/firewall-rules";
 import { cloudInitUserData, HOST_READY_COMMAND, hostPrepareScript } from "./host-setup";
 
@@ -19,6 +20,11 @@ export interface ServerArgs {
    * Firewall component over SSH.
    */
   readonly hostFirewall?: HostFirewall;
+  /**
+   * The Hetzner API token, for powering the server on again after a resize
+   * (ServerRunning); required for Hetzner servers, unused for existing hosts.
+   */
+  readonly hcloudToken?: pulumi.Input<string>;
   /** The Hetzner firewall to attach at creation (F4); unused for existing hosts. */
   readonly hetznerFirewallId?: pulumi.Input<number>;
   /** Delete and rebuild protection plus Pulumi `protect` (F4, prod). */
@@ -48,6 +54,7 @@ export class Server extends pulumi.ComponentResource {
 
     if (config.provider === "hetzner") {
       if (args.hetznerFirewallId === undefined) throw new Error(`server ${name}: a Hetzner server needs a firewall attached (F4)`);
+      if (args.hcloudToken === undefined) throw new Error(`server ${name}: a Hetzner server needs the hcloud:token secret, to power it on again after a resize`);
       const sshKey = new hcloud.SshKey(`${name}-ssh-key`, { name: `${name}-admin`, publicKey: config.sshPublicKey, labels: { ...args.labels } }, { parent: this });
       const volume =
         config.volumeGb === undefined
@@ -75,9 +82,15 @@ export class Server extends pulumi.ComponentResource {
           publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
           deleteProtection: args.protect,
           rebuildProtection: args.protect,
+          // A resize keeps the root disk's size, so a later move back to a
+          // smaller type stays possible; the data lives on the volume.
+          keepDisk: true,
         },
-        // user-data only runs at first boot; changing it must not silently rebuild a server.
-        { parent: this, protect: args.protect, ignoreChanges: ["userData"] },
+        // Both are ForceNew in the provider, and neither may ever rebuild a
+        // server that holds data: user-data only runs at first boot, and the
+        // SSH key is only installed at creation, so rotating the admin key
+        // is a change on the running host, not a reason to replace it.
+        { parent: this, protect: args.protect, ignoreChanges: ["userData", "sshKeys"] },
       );
       if (volume) {
         new hcloud.VolumeAttachment(`${name}-data`, { serverId: server.id.apply(Number), volumeId: volume.id.apply(Number), automount: false }, { parent: this });
@@ -86,10 +99,14 @@ export class Server extends pulumi.ComponentResource {
       this.hetznerServerId = server.id.apply(Number);
       this.connection = { host: server.ipv4Address, user: config.sshUser, privateKey: args.sshPrivateKey };
       this.memoryMb = findMemoryMb(config.serverType);
+      // The provider resizes a server by powering it off and changing its
+      // type, and leaves it off; this powers it on again, and the readiness
+      // check below runs again after every resize.
+      const running = new ServerRunning(`${name}-running`, { serverId: server.id.apply(Number), serverType: config.serverType, token: args.hcloudToken }, { parent: this });
       ready = new command.remote.Command(
         `${name}-ready`,
-        { connection: this.connection, create: HOST_READY_COMMAND, triggers: [server.id] },
-        { parent: this },
+        { connection: this.connection, create: HOST_READY_COMMAND, triggers: [server.id, config.serverType] },
+        { parent: this, dependsOn: [running] },
       );
       if (args.hostFirewall) {
         // The user-data applied these rules at first boot only (it is in

@@ -39,6 +39,7 @@ const existing: ExistingServerConfig = {
 };
 const policy = { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false };
 const key = pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test");
+const hcloudToken = pulumi.secret("test-hcloud-token");
 
 /** Every child of an infra: component is named from the component's name. */
 function expectChildrenNamedFromParent(run: GraphRun): void {
@@ -64,7 +65,7 @@ async function failureOf(build: () => void): Promise<{ error: Error; run: GraphR
 describe("Server", () => {
   it("Hetzner: firewall attached, protection, user-data, readiness before the Docker provider (F4)", async () => {
     const run = await graphOf(() => {
-      new Server("pre", { server: hetzner, sshPrivateKey: key, hetznerFirewallId: 42, protect: true, labels: { environment: "preprod" } });
+      new Server("pre", { server: hetzner, sshPrivateKey: key, hcloudToken, hetznerFirewallId: 42, protect: true, labels: { environment: "preprod" } });
     });
     expect(only(run, "infra:compute:Server").name).toBe("pre");
     const server = only(run, "hcloud:index/server:Server");
@@ -74,9 +75,17 @@ describe("Server", () => {
     expect(String(server.inputs.userData)).toContain("/dev/disk/by-id/scsi-0HC_Volume_");
     expect(only(run, "hcloud:index/volume:Volume")).toMatchObject({ protect: true, inputs: { size: 20, format: "ext4", deleteProtection: true } });
     expect(only(run, "hcloud:index/volumeAttachment:VolumeAttachment").inputs.automount).toBe(false);
+    // A resize keeps the root disk, so the type can go back down later.
+    expect(server.inputs.keepDisk).toBe(true);
     const ready = only(run, "command:remote:Command");
     expect(ready.name).toBe("pre-ready");
     expect(ready.inputs.connection).toBe("[secret]");
+    // After a resize the provider leaves the server off: it is powered on, then checked again.
+    const running = only(run, "pulumi-nodejs:dynamic/compute:ServerRunning");
+    expect(running.name).toBe("pre-running");
+    expect(running.inputs).toMatchObject({ serverType: "cx23", token: "[secret]", apiEndpoint: "https://api.hetzner.cloud/v1" });
+    expect(ready.dependsOn).toContain("pre-running");
+    expect(ready.inputs.triggers).toEqual([expect.anything(), "cx23"]);
     const provider = only(run, "pulumi:providers:docker");
     expect(provider.dependsOn).toContain("pre-ready");
     expect(provider.inputs.host).toMatch(/^ssh:\/\/deploy@203\.0\.113\.\d+$/);
@@ -86,7 +95,7 @@ describe("Server", () => {
   it("Hetzner: the host's own UFW and DOCKER-USER rules ride in the user-data (H6)", async () => {
     const rules = firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false });
     const run = await graphOf(() => {
-      new Server("pre", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hetznerFirewallId: 42, hostFirewall: { rules }, protect: false, labels: {} });
+      new Server("pre", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hcloudToken, hetznerFirewallId: 42, hostFirewall: { rules }, protect: false, labels: {} });
     });
     const userData = String(only(run, "hcloud:index/server:Server").inputs.userData);
     expect(userData).toContain(FIREWALL_SCRIPT_PATH);
@@ -98,7 +107,7 @@ describe("Server", () => {
     const rules = firewallRules([], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false });
     const peers = { address: "10.0.1.2", sourceCidr: "10.0.0.0/16", ports: [{ port: 6432, protocol: "tcp" as const, service: "pgbouncer" }] };
     const run = await graphOf(() => {
-      new Server("data", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hetznerFirewallId: 42, hostFirewall: { rules, peers }, protect: false, labels: {} });
+      new Server("data", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hcloudToken, hetznerFirewallId: 42, hostFirewall: { rules, peers }, protect: false, labels: {} });
     });
     const sync = ofType(run, "command:remote:Command").find((resource) => resource.name === "data-host-ufw")!;
     expect(sync.inputs).toMatchObject({ create: "sudo bash -s", stdin: ufwScript(rules, peers), triggers: [contentHash(ufwScript(rules, peers))] });
@@ -110,6 +119,12 @@ describe("Server", () => {
   it("Hetzner without a firewall is refused before any child exists (F4)", async () => {
     const { error, run } = await failureOf(() => new Server("bare", { server: hetzner, sshPrivateKey: key, protect: false, labels: {} }));
     expect(error.message).toContain("needs a firewall attached (F4)");
+    expect(ofType(run, "hcloud:index/server:Server")).toHaveLength(0);
+  });
+
+  it("Hetzner without the API token is refused before any child exists: nothing could power it on after a resize", async () => {
+    const { error, run } = await failureOf(() => new Server("tokenless", { server: hetzner, sshPrivateKey: key, hetznerFirewallId: 42, protect: false, labels: {} }));
+    expect(error.message).toContain("needs the hcloud:token secret");
     expect(ofType(run, "hcloud:index/server:Server")).toHaveLength(0);
   });
 
