@@ -1,3 +1,4 @@
+import { databaseURLFunctions } from "./database-url";
 import { forgetFlags } from "./retention";
 import { LAST_DURATION_METRIC, LAST_EXIT_CODE_METRIC, LAST_RUN_METRIC, LAST_SUCCESS_METRIC, TEXTFILE_NAME } from "./metrics";
 import type { Access, BackupJob, BackupSource } from "./job";
@@ -17,10 +18,56 @@ export const ROW_COUNT_SQL =
   "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace " +
   "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1;";
 
-/** The prefix a command runs behind: `docker exec -i <container>`, or nothing for a local server. */
+/**
+ * The prefix a command runs behind: `docker exec -i <container>`, `docker run`
+ * of a client image, or nothing for a local server.
+ */
 export function execPrefix(access: Access): string[] {
   if (access.kind === "docker") return ["docker", "exec", "-i", access.container];
+  if (access.kind === "image") return clientContainer(access);
   return access.runAs ? ["runuser", "-u", access.runAs, "--"] : [];
+}
+
+/**
+ * A throwaway client container. No log driver: its stdout is a whole
+ * database dump, which json-file would also copy into a log on the host's
+ * disk. Read-only, without capabilities or new privileges and as an
+ * unprivileged user (C4-C6, C9): it only runs a client. Each `--env=NAME`
+ * hands in the script's variable of that name, if it is set, without its
+ * value ever being an argument.
+ */
+function clientContainer(access: Extract<Access, { kind: "image" }>): string[] {
+  return [
+    "docker",
+    "run",
+    "--rm",
+    "--interactive",
+    "--log-driver=none",
+    "--read-only",
+    "--cap-drop=ALL",
+    "--security-opt=no-new-privileges",
+    `--user=${access.user}`,
+    ...access.environment.map((name) => `--env=${name}`),
+    access.image,
+  ];
+}
+
+type URLSource = Extract<BackupSource, { kind: "postgres-url" }>;
+
+/** The sources of a job that reach a database by a URL (managed PostgreSQL). */
+export function urlSources(job: BackupJob): URLSource[] {
+  return job.sources.filter((source): source is URLSource => source.kind === "postgres-url");
+}
+
+/**
+ * The URL variables stay in the script: the environment file exports every
+ * variable to each command it runs, and none of those needs the URL whole.
+ * Empty without a URL source.
+ */
+export function keepURLsUnexported(job: BackupJob): string {
+  const variables = [...new Set(urlSources(job).map((source) => source.urlVariable))];
+  if (variables.length === 0) return "";
+  return `# The database URLs go no further than this script: libpq gets their parts (use_database_url).\nexport -n ${variables.join(" ")}\n`;
 }
 
 function array(name: string, words: readonly string[]): string {
@@ -52,6 +99,14 @@ function dumpStep(source: BackupSource, index: number): string {
   "\${exec[@]}" pg_basebackup --username=${shellQuote(source.user)} --pgdata=- --format=tar --wal-method=fetch --checkpoint=fast --label=infra-backup >${dir}/base.tar
   log "took a base backup for PITR ($(stat -c %s ${dir}/base.tar) bytes)"` : ""}
 }`;
+    case "postgres-url":
+      // A subshell: the PG* variables of this database end with the step.
+      return `${fn}() (
+  ${exec}
+  mkdir -p ${dir}
+  use_database_url "\${${source.urlVariable}:?${source.urlVariable} is not set in $env_file}"
+  dump_postgres_url ${shellQuote(source.service)} ${dir} "\${exec[@]}"
+)`;
     case "redis":
       return `${fn}() {
   ${exec}
@@ -87,6 +142,49 @@ function dumpStep(source: BackupSource, index: number): string {
 }
 
 /**
+ * The URL parser and the dump of a database reached by URL; empty for a job
+ * without one, so other jobs' scripts stay as they were.
+ */
+function urlDumpFunctions(job: BackupJob): string {
+  if (urlSources(job).length === 0) return "";
+  return `${databaseURLFunctions()}
+
+# pg_dump of the database use_database_url pointed libpq at, inside a
+# transaction psql keeps open, so the row counts come from the very snapshot
+# the dump was taken in. No pg_dumpall --globals-only: a managed service's
+# users cannot read the roles, which are the provider's. The archive is then
+# read back whole, its table of contents into database.list and every data
+# block into /dev/null, so a truncated or unreadable dump fails the run
+# instead of being kept.
+dump_postgres_url() {
+  local service=$1 dir=$2
+  shift 2
+  local -a exec=("$@")
+  local snapshot input output table rows
+  coproc PSQL { "\${exec[@]}" psql -X -A -t -q -v ON_ERROR_STOP=1; }
+  input=\${PSQL[1]} output=\${PSQL[0]}
+  printf 'BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\\nSELECT pg_export_snapshot();\\n' >&"$input"
+  read -r -t 120 snapshot <&"$output"
+  [[ -n $snapshot ]]
+  "\${exec[@]}" pg_dump --format=custom --snapshot="$snapshot" >"$dir/database.dump"
+  printf '%s\\n' ${shellQuote(ROW_COUNT_SQL)} "SELECT '--end--';" >&"$input"
+  while IFS=$'\\t' read -r -t 3600 table rows <&"$output"; do
+    [[ $table == --end-- ]] && break
+    count "$service" "database/$table" "$rows"
+  done
+  [[ $table == --end-- ]]
+  printf 'COMMIT;\\n' >&"$input"
+  exec {input}>&-
+  wait "$PSQL_PID"
+  "\${exec[@]}" pg_restore --list <"$dir/database.dump" >"$dir/database.list"
+  "\${exec[@]}" pg_restore --file=/dev/null <"$dir/database.dump"
+  log "dumped the database ($(stat -c %s "$dir/database.dump") bytes, $(awk '/ TABLE DATA / { n++ } END { print n + 0 }' "$dir/database.list") tables with data)"
+}
+
+`;
+}
+
+/**
  * Shipped WAL is kept as long as the daily snapshots with the base backups it
  * replays onto, so any time in that window can be recovered; older segments
  * are of no use without their base and are forgotten, then pruned.
@@ -116,7 +214,7 @@ ${STRICT_MODE}
 ${LOAD_ENVIRONMENT_FILE}
 : "\${RESTIC_REPOSITORY:?is not set in $env_file}" "\${RESTIC_PASSWORD:?is not set in $env_file}"
 : "\${BACKUP_STAGING_DIR:?is not set in $env_file}" "\${BACKUP_STATE_DIR:?is not set in $env_file}" "\${BACKUP_TEXTFILE_DIR:?is not set in $env_file}"
-
+${keepURLsUnexported(job)}
 readonly host=${shellQuote(job.server)}
 readonly tag=${SNAPSHOT_TAG}
 readonly check_subsets=${job.settings.checkSubsets}
@@ -263,7 +361,7 @@ dump_qdrant() {
   done
 }
 
-${steps.map(({ source, index }) => dumpStep(source, index)).join("\n\n")}
+${urlDumpFunctions(job)}${steps.map(({ source, index }) => dumpStep(source, index)).join("\n\n")}
 
 mkdir -p "$state" "$staging"
 rm -rf "\${staging:?}"/*

@@ -34,6 +34,9 @@ export class Backup extends pulumi.ComponentResource {
 
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     if (args.job.sources.length === 0) throw new Error(`backup ${name}: the job has nothing to back up`);
+    // A variable without its secret would reach the host as an empty value and fail every night instead of now.
+    const unset = Object.entries(args.variables ?? {}).filter(([, value]) => value === undefined).map(([variable]) => variable);
+    if (unset.length > 0) throw new Error(`backup ${name}: no secret loaded for ${unset.join(", ")}`);
     super("infra:backup:Backup", name, {}, opts);
     this.repository = args.job.repository;
     this.schedule = args.job.settings.schedule;

@@ -1,3 +1,5 @@
+import type { ImageRef } from "../container/service-spec";
+
 /**
  * What a blueprint says about a service's data: how to take a consistent copy
  * of it (B5), and which named volumes hold plain files worth keeping. The
@@ -9,6 +11,16 @@
 export type DumpMethod =
   /** `pg_dump` in custom format, one file per database, with row counts taken in the same snapshot. */
   | { readonly kind: "postgres"; readonly user: string; readonly databases: readonly string[] }
+  /**
+   * `pg_dump` in custom format of a PostgreSQL the platform does not run (a
+   * managed service), reached by the connection URL in the secret `urlSecret`,
+   * with row counts taken in the same snapshot and the archive read back
+   * before it counts as taken. No globals: a managed service's users cannot
+   * read roles, and the roles are the provider's. `client` is the pinned
+   * image whose pg_dump, psql and pg_restore run it (components/backup/job.ts
+   * says why an image); its major version must be at least the server's.
+   */
+  | { readonly kind: "postgres-url"; readonly urlSecret: string; readonly client: ImageRef }
   /** BGSAVE, wait for LASTSAVE to move, then copy the RDB file. */
   | { readonly kind: "redis" }
   /** One snapshot per collection through the snapshot API, downloaded, then deleted on the server. */
@@ -26,4 +38,11 @@ export interface BackupDeclaration {
    * by its dump, never by copying it live.
    */
   readonly volumes?: readonly string[];
+  /**
+   * A retention the platform's own documents promise (seed 003: "Retention:
+   * 30 days default"): the host's job keeps at least `daily` daily
+   * snapshots even where `infra:backup.retention.daily` asks for fewer.
+   * The stack's weekly, monthly and yearly counts still apply on top.
+   */
+  readonly minimumRetention?: { readonly daily: number; readonly reason: string };
 }

@@ -1,6 +1,7 @@
 import { backupScript } from "./backup-script";
 import { BACKUP_SCRIPT_PATH, HOST_PATHS, RESTORE_SCRIPT_PATH, UNIT_NAME, type BackupJob } from "./job";
 import { restoreScript } from "./restore-script";
+import { shellQuote } from "./shell";
 import { backupServiceUnit, backupTimerUnit } from "./systemd-units";
 import { PITR_RESTORE_SCRIPT_PATH, SHIP_SCRIPT_PATH, SHIP_UNIT_NAME } from "./pitr";
 import { pitrRestoreScript, pitrSources, walShipScript, walShipServiceUnit, walShipTimerUnit } from "./pitr-scripts";
@@ -38,7 +39,7 @@ if [[ \${#missing[@]} -gt 0 ]]; then
   apt-get install -y -q --no-install-recommends "\${missing[@]}"
 fi
 
-install -d -m 0700 ${HOST_PATHS.stagingDir} ${HOST_PATHS.stateDir}
+${pullClientImages(job)}install -d -m 0700 ${HOST_PATHS.stagingDir} ${HOST_PATHS.stateDir}
 install -d -m 0755 ${HOST_PATHS.textfileDir}
 ${writeFile(BACKUP_SCRIPT_PATH, "0750", backupScript(job))}
 ${writeFile(RESTORE_SCRIPT_PATH, "0750", restoreScript(job))}
@@ -49,6 +50,17 @@ systemctl daemon-reload
 systemctl enable --now ${UNIT_NAME}.timer
 systemctl is-active --quiet ${UNIT_NAME}.timer
 ${pitrSources(job).length > 0 ? `systemctl enable --now ${SHIP_UNIT_NAME}.timer\nsystemctl is-active --quiet ${SHIP_UNIT_NAME}.timer\n` : ""}`;
+}
+
+/**
+ * The client images the job runs (a managed database's pg_dump), pulled at
+ * install so that the nightly run does not wait on, or fail with, the
+ * registry; a pull that fails fails the deploy, where it is seen at once.
+ * Empty when the job runs no image.
+ */
+function pullClientImages(job: BackupJob): string {
+  const images = [...new Set(job.sources.flatMap((source) => (source.access.kind === "image" ? [source.access.image] : [])))];
+  return images.map((image) => `docker pull --quiet ${shellQuote(image)} >/dev/null\n`).join("");
 }
 
 /**

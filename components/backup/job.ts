@@ -1,16 +1,26 @@
-import type { ServiceSpec } from "../container/service-spec";
+import { imageName, type ImageRef, type ServiceSpec } from "../container/service-spec";
+import { LIBPQ_VARIABLE_NAMES } from "./database-url";
 import type { DumpKind } from "./declaration";
 import { pitrApplies, WAL_VOLUME } from "./pitr";
 import { TEXTFILE_DIR } from "./metrics";
+import { withMinimumDaily } from "./retention";
 import type { BackupSettings } from "./settings";
 
 /**
  * How the job reaches a service: through `docker exec` into its container on a
- * host, or directly on this machine, which is how the live tests run the very
- * same generated script against PostgreSQL and Redis started on 127.0.0.1.
+ * host, through a throwaway container of a pinned client image for a server
+ * the platform does not run, or directly on this machine, which is how the
+ * live tests run the very same generated script against PostgreSQL and Redis
+ * started on 127.0.0.1.
  */
 export type Access =
   | { readonly kind: "docker"; readonly container: string }
+  /**
+   * `docker run --rm` of `image` as `user`; `environment` names the variables
+   * handed in from the script's environment, by name only, so their values
+   * are never on a command line.
+   */
+  | { readonly kind: "image"; readonly image: string; readonly user: string; readonly environment: readonly string[] }
   /** `runAs`: the account the server's own tools must run as (PostgreSQL refuses root), through runuser. */
   | { readonly kind: "local"; readonly runAs?: string };
 
@@ -26,6 +36,11 @@ export type BackupSource =
    * volume's name with docker access, a directory with local access.
    */
   | (SourceBase & { readonly kind: "postgres"; readonly user: string; readonly databases: readonly string[]; readonly walArchive?: string })
+  /**
+   * A PostgreSQL the platform does not run, at the URL in the job's
+   * environment variable `urlVariable`, which carries the secret `urlSecret`.
+   */
+  | (SourceBase & { readonly kind: "postgres-url"; readonly urlSecret: string; readonly urlVariable: string })
   /** `cliArgs` follow `redis-cli` (e.g. `-p 6390` locally); in a container the password comes from REDISCLI_AUTH. */
   | (SourceBase & { readonly kind: "redis"; readonly cliArgs: readonly string[]; readonly restorePort: number })
   /** `apiKeyVariable` names the variable in the job's environment file that holds the API key. */
@@ -44,6 +59,12 @@ export interface BackupJob {
   /** restic repository URL, without credentials. */
   readonly repository: string;
   readonly sources: readonly BackupSource[];
+  /**
+   * Why the daily count is higher than the stack's `infra:backup.retention`:
+   * a service's own promise (BackupDeclaration.minimumRetention). Absent
+   * when no service makes one.
+   */
+  readonly minimumRetention?: { readonly daily: number; readonly reasons: readonly string[] };
 }
 
 /** Where the job keeps its files on a host; the environment file passes them to the scripts. */
@@ -96,12 +117,30 @@ export function secretVariables(services: readonly ServiceSpec[]): Record<string
   for (const service of services) {
     const dump = service.backup?.dump;
     if (dump?.kind === "qdrant") variables[secretVariable(dump.apiKeySecret)] = dump.apiKeySecret;
+    if (dump?.kind === "postgres-url") variables[secretVariable(dump.urlSecret)] = dump.urlSecret;
   }
   return variables;
 }
 
 /** Dumps run in this order, and restores follow it: databases before what reads them. */
-const ORDER: readonly SourceKind[] = ["postgres", "redis", "qdrant", "volume", "n8n-workflows"];
+const ORDER: readonly SourceKind[] = ["postgres", "postgres-url", "redis", "qdrant", "volume", "n8n-workflows"];
+
+/**
+ * The PostgreSQL client of a managed database: its pinned image, run with
+ * `docker run --rm` on the host. Why an image rather than the host's
+ * postgresql-client package: pg_dump refuses a server newer than itself, and
+ * the image pins the major version the blueprint chose, where the package is
+ * whatever the distribution ships (15 on Debian 12, 16 on Ubuntu 24.04) and
+ * changes under an OS upgrade; Docker is on every host already, so no apt
+ * repository is added; and the same client takes the dump and restores it.
+ * It runs as the image's unprivileged postgres user and gets libpq's
+ * variables by name only. Files a URL names (sslrootcert, sslcert, passfile)
+ * would be looked for inside the container, which has none of the host's;
+ * sslmode=require, what managed services ask for, needs none.
+ */
+export function postgresClientAccess(client: ImageRef): Access {
+  return { kind: "image", image: imageName(client), user: "postgres", environment: LIBPQ_VARIABLE_NAMES };
+}
 
 /** The job for one server: every declared dump and file volume of the services placed on it. */
 export function hostBackupJob(input: HostBackupInput): BackupJob {
@@ -118,12 +157,24 @@ export function hostBackupJob(input: HostBackupInput): BackupJob {
       const walArchive = pitrApplies(service, input.settings.pitr) ? { walArchive: `${container}-${WAL_VOLUME}` } : {};
       sources.push({ ...base, kind: "postgres", user: dump.user, databases: [...dump.databases], ...walArchive });
     }
+    if (dump?.kind === "postgres-url") {
+      sources.push({ service: service.name, access: postgresClientAccess(dump.client), kind: "postgres-url", urlSecret: dump.urlSecret, urlVariable: secretVariable(dump.urlSecret) });
+    }
     if (dump?.kind === "redis") sources.push({ ...base, kind: "redis", cliArgs: [], restorePort: REDIS_RESTORE_PORT });
     if (dump?.kind === "qdrant") sources.push({ ...base, kind: "qdrant", port: dump.port, apiKeyVariable: secretVariable(dump.apiKeySecret) });
     if (dump?.kind === "n8n-workflows") sources.push({ ...base, kind: "n8n-workflows" });
     for (const volume of declaration.volumes ?? []) sources.push({ ...base, kind: "volume", volume: `${container}-${volume}` });
   }
-  return { server: input.server, settings: input.settings, repository: input.repository, sources: orderSources(sources) };
+  const promises = input.services.flatMap((service) => (service.backup?.minimumRetention ? [{ service: service.name, ...service.backup.minimumRetention }] : []));
+  if (promises.length === 0) return { server: input.server, settings: input.settings, repository: input.repository, sources: orderSources(sources) };
+  const daily = Math.max(...promises.map((promise) => promise.daily));
+  return {
+    server: input.server,
+    settings: { ...input.settings, retention: withMinimumDaily(input.settings.retention, daily) },
+    repository: input.repository,
+    sources: orderSources(sources),
+    minimumRetention: { daily, reasons: promises.map((promise) => `${promise.service} keeps ${promise.daily} (${promise.reason})`) },
+  };
 }
 
 export function orderSources(sources: readonly BackupSource[]): BackupSource[] {
@@ -139,6 +190,16 @@ export function declarationProblems(service: ServiceSpec): string[] {
   }
   const dump = service.backup?.dump;
   if (dump?.kind === "postgres" && dump.databases.length === 0) problems.push(`${service.name} declares a PostgreSQL dump of no database`);
+  if (dump?.kind === "postgres-url") {
+    // The service's own connection is the database worth keeping; a URL it does not use is a typo or another service's.
+    const used = Object.values(service.env).some((value) => typeof value !== "string" && "secret" in value && value.secret === dump.urlSecret);
+    if (!used) problems.push(`${service.name} backs up the database at secret ${dump.urlSecret}, which it does not connect to`);
+    if (dump.client.repository !== "postgres" || !/^\d+(\.\d+)*-alpine$/.test(dump.client.tag)) {
+      problems.push(`${service.name}'s database client must be a pinned postgres:<version>-alpine image (C10), not ${imageName(dump.client)}`);
+    }
+  }
+  const minimum = service.backup?.minimumRetention;
+  if (minimum && (!Number.isInteger(minimum.daily) || minimum.daily < 1)) problems.push(`${service.name} promises a retention of ${minimum.daily} daily snapshots; it must be a whole number of at least 1`);
   return problems;
 }
 
@@ -147,6 +208,8 @@ export function describeSource(source: BackupSource): string {
   switch (source.kind) {
     case "postgres":
       return `pg_dump (custom format, one snapshot per database with its row counts): ${source.databases.join(", ")}${source.walArchive ? "; pg_basebackup (tar) for PITR" : ""}`;
+    case "postgres-url":
+      return `pg_dump (custom format, row counts from the dump's snapshot, read back with pg_restore; no globals) of the PostgreSQL at secret ${source.urlSecret}, by ${source.access.kind === "image" ? `${source.access.image} (docker run)` : "the local client"}`;
     case "redis":
       return "BGSAVE, wait for LASTSAVE to change, copy the RDB";
     case "qdrant":
@@ -158,4 +221,4 @@ export function describeSource(source: BackupSource): string {
   }
 }
 
-export const DUMP_KINDS: readonly DumpKind[] = ["postgres", "redis", "qdrant", "n8n-workflows"];
+export const DUMP_KINDS: readonly DumpKind[] = ["postgres", "postgres-url", "redis", "qdrant", "n8n-workflows"];

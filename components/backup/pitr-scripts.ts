@@ -12,7 +12,7 @@ export function pitrSources(job: BackupJob): PitrSource[] {
 
 /** Writes the archive directory of a source into `archive`; with docker access, also makes it the container user's. */
 function archiveStep(source: PitrSource, index: number): string {
-  if (source.access.kind === "local") {
+  if (source.access.kind !== "docker") {
     return `archive_${index}() {
   archive=${shellQuote(source.walArchive)}
 }`;

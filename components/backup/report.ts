@@ -30,13 +30,15 @@ const DAY_SECONDS = 86_400;
 export function backupReport(server: ServerConfig, job: BackupJob): BackupReport {
   const settings = job.settings;
   const hasPostgres = job.sources.some((source) => source.kind === "postgres");
+  const managed = job.sources.filter((source) => source.kind === "postgres-url").map((source) => source.service);
+  const minimum = job.minimumRetention ? `; never fewer than ${job.minimumRetention.daily} daily, whatever infra:backup.retention says: ${job.minimumRetention.reasons.join("; ")}` : "";
   const archiving = pitrSources(job).map((source) => source.service);
   return {
     server: server.name,
     schedule: `daily at ${settings.schedule} (systemd timer infra-backup.timer, catches up after downtime)`,
     repository: job.repository,
     encryption: "restic encrypts on the server before upload; the key is the Pulumi secret infra:resticPassword (S4)",
-    retention: { ...settings.retention, text: `${describeRetention(settings.retention)}; restic forget, then prune` },
+    retention: { ...settings.retention, text: `${describeRetention(settings.retention)}; restic forget, then prune${minimum}` },
     check: `restic check --read-data-subset=n/${settings.checkSubsets}, n moving on each run: all data read back every ${settings.checkSubsets} runs`,
     sources: job.sources.map((source) => ({ service: source.service, kind: source.kind, what: describeSource(source) })),
     rpoSeconds: DAY_SECONDS,
@@ -49,7 +51,9 @@ export function backupReport(server: ServerConfig, job: BackupJob): BackupReport
         ? `on for ${archiving.join(", ")}, RPO ≈ ${describePitrRpo(settings.pitr)} (archive_timeout ${settings.pitr.archiveTimeoutSeconds} s + WAL shipped to restic every ${SHIP_INTERVAL_SECONDS} s by infra-wal-ship.timer; base backup nightly); restore with infra-restore-pitr`
         : settings.pitr.enabled && hasPostgres
           ? "requested, but the PostgreSQL service configures WAL archiving itself; see its blueprint"
-          : "off (infra:backup.pitr.enabled)",
+          : settings.pitr.enabled && managed.length > 0
+            ? `requested, but the PostgreSQL of ${managed.join(", ")} is managed: its WAL is the provider's, so point-in-time recovery is the provider's too`
+            : "off (infra:backup.pitr.enabled)",
     metrics: [...BACKUP_METRICS],
     restore: "infra-restore on the server; see docs/runbooks/restore.md",
   };

@@ -23,3 +23,12 @@ export function describeRetention(policy: RetentionPolicy): string {
 export function retentionWindowDays(policy: RetentionPolicy): number {
   return Math.max(policy.daily, policy.weekly * 7, policy.monthly * 31, policy.yearly * 366);
 }
+
+/**
+ * The policy with at least `daily` daily snapshots; the other counts stay as
+ * they are. restic's --keep-daily counts days that have a snapshot, so a
+ * missed night makes the window longer, never shorter.
+ */
+export function withMinimumDaily(policy: RetentionPolicy, daily: number): RetentionPolicy {
+  return policy.daily >= daily ? policy : { ...policy, daily };
+}

@@ -12,12 +12,13 @@ import { monitoredServers } from "./monitored-servers";
  * NextMavens developer portal (seed 003): one Next.js container behind
  * Traefik with Let's Encrypt, talking to a managed PostgreSQL and external
  * auth, audit and email services. None of those is created here: their
- * connection settings are secrets of the stack. Backups belong in the S3
- * bucket instead of Telegram, kept 30 days; the bucket is created, but the
- * nightly job has no source for a database it does not run (its PostgreSQL
- * dump works through `docker exec` into a local container, and takes
- * pg_dumpall globals, which a managed service's non-superuser cannot read),
- * so nothing is dumped into it yet.
+ * connection settings are secrets of the stack. Seed 003's weakness, daily
+ * database backups sent to Telegram by hand, becomes the nightly job on the
+ * server: pg_dump of the managed database, reached by the same secret URL
+ * the portal uses, into the restic repository in the S3 bucket, kept at
+ * least 30 days. pg_dump runs from a pinned client image, the URL stays in
+ * the job's root-only environment file, and no globals are taken (a managed
+ * service's user cannot read the roles).
  *
  * Seed 003 has basic logging only, and plans what its "Monitoring Approach"
  * lists: request latency and error rates, resource use, alerts on errors,
@@ -33,8 +34,16 @@ const RESEND_API_KEY = "infra:resendApiKey";
 const AUTH_SERVICE_URL = "infra:authServiceUrl";
 const AUDIT_SERVICE_URL = "infra:auditServiceUrl";
 
-/** Seed 003: "Backup Retention: 30 days default". */
+/** Seed 003: "Retention: 30 days default". */
 export const NEXTMAVENS_BACKUP_RETENTION_DAYS = 30;
+
+/**
+ * The client the nightly job dumps the managed database with. Seed 003 does
+ * not say which PostgreSQL version the provider runs; pg_dump refuses a
+ * server newer than itself, loudly, so set this to the provider's major
+ * version when it differs. 16.6 is the version the other blueprints run.
+ */
+export const NEXTMAVENS_DATABASE_CLIENT = { repository: "postgres", tag: "16.6-alpine" } as const;
 
 /** Seed 003's container joins the Traefik network (Dokploy's `dokploy-network`); monitoring has its own, without a route out. */
 export const NEXTMAVENS_NETWORKS: readonly NetworkSpec[] = [
@@ -106,6 +115,11 @@ export const nextmavens: Blueprint = {
         tmpfs: ["/tmp", "/app/.next/cache"],
         healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3000/api/health"], 30),
         memoryMb: NEXTMAVENS_MEMORY_MB["developer-portal"],
+        // The managed database is the portal's only state; seed 003 kept it in Telegram, by hand.
+        backup: {
+          dump: { kind: "postgres-url", urlSecret: DATABASE_URL, client: NEXTMAVENS_DATABASE_CLIENT },
+          minimumRetention: { daily: NEXTMAVENS_BACKUP_RETENTION_DAYS, reason: "seed 003: 30 days" },
+        },
       }),
     ];
     const servers = monitoredServers(environment);
@@ -127,7 +141,7 @@ export const nextmavens: Blueprint = {
       routes: NEXTMAVENS_ROUTES,
       services: [...platform, ...monitoring.services],
       monitoring: monitoring.plan,
-      buckets: [{ key: "backups", purpose: `for dumps of the managed PostgreSQL, instead of Telegram; ${NEXTMAVENS_BACKUP_RETENTION_DAYS} days (seed 003); no job writes them yet` }],
+      buckets: [{ key: "backups", purpose: `restic repository: nightly dumps of the managed PostgreSQL instead of Telegram, at least ${NEXTMAVENS_BACKUP_RETENTION_DAYS} daily (seed 003)` }],
     };
   },
 };

@@ -65,6 +65,11 @@ describe("Backup component (graph)", () => {
     expect(await trigger({ ...BACKUP_DEFAULTS, schedule: "04:00" })).not.toBe(base);
     expect(await trigger({ ...BACKUP_DEFAULTS, retention: { ...BACKUP_DEFAULTS.retention, daily: 8 } })).not.toBe(base);
   });
+
+  it("refuses a job whose source needs a secret that is not loaded, rather than installing it empty", () => {
+    const args = { job: job(), connection: { host: "203.0.113.20", user: "deploy" }, region: "fsn1", resticPassword: "r", accessKeyId: "a", secretAccessKey: "s" };
+    expect(() => new Backup("vpai-main-backup", { ...args, variables: { QDRANT_API_KEY: undefined as unknown as string } })).toThrow("no secret loaded for QDRANT_API_KEY");
+  });
 });
 
 describe("backups in the stacks' plans", () => {

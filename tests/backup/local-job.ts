@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { backupScript } from "../../components/backup/backup-script";
 import { environmentFile } from "../../components/backup/environment-file";
 import { orderSources, type BackupJob, type BackupSource, type JobPaths } from "../../components/backup/job";
+import { shellQuote } from "../../components/backup/shell";
 import { BACKUP_DEFAULTS, type BackupSettings } from "../../components/backup/settings";
 import { restoreScript } from "../../components/backup/restore-script";
 import { TEXTFILE_NAME } from "../../components/backup/metrics";
@@ -34,6 +35,13 @@ export interface LocalJobOptions {
   readonly redis?: LocalRedis;
   /** A directory standing in for a named volume of files. */
   readonly volume?: { readonly service: string; readonly path: string };
+  /**
+   * A database reached by URL (a managed PostgreSQL): the source the program
+   * builds for it, run with the machine's own client instead of its image,
+   * and the URL, which reaches the job as the program sends it, in the
+   * environment file's variable for the secret.
+   */
+  readonly managedDatabase?: { readonly source: Extract<BackupSource, { kind: "postgres-url" }>; readonly url: string };
   readonly settings?: BackupSettings;
   readonly heartbeatUrl?: string;
 }
@@ -83,6 +91,7 @@ export async function localJob(options: LocalJobOptions): Promise<LocalJob> {
   }
   if (options.redis) sources.push({ kind: "redis", service: "redis", access: { kind: "local" }, cliArgs: ["-p", String(options.redis.port)], restorePort: await freePort() });
   if (options.volume) sources.push({ kind: "volume", service: options.volume.service, access: { kind: "local" }, volume: options.volume.path });
+  if (options.managedDatabase) sources.push({ ...options.managedDatabase.source, access: { kind: "local" } });
   const job: BackupJob = {
     server,
     settings: options.settings ?? BACKUP_DEFAULTS,
@@ -99,6 +108,7 @@ export async function localJob(options: LocalJobOptions): Promise<LocalJob> {
       accessKeyId: options.storage.accessKeyId,
       secretAccessKey: options.storage.secretAccessKey,
       ...(options.heartbeatUrl ? { heartbeatUrl: options.heartbeatUrl } : {}),
+      ...(options.managedDatabase ? { variables: { [options.managedDatabase.source.urlVariable]: options.managedDatabase.url } } : {}),
     },
     options.storage.region,
     extra,
@@ -141,7 +151,7 @@ export async function localJob(options: LocalJobOptions): Promise<LocalJob> {
       );
     },
     async setVariable(name, value) {
-      const lines = (await readFile(paths.envFile, "utf8")).split("\n").map((line) => (line.startsWith(`${name}=`) ? `${name}='${value}'` : line));
+      const lines = (await readFile(paths.envFile, "utf8")).split("\n").map((line) => (line.startsWith(`${name}=`) ? `${name}=${shellQuote(value)}` : line));
       await writeFile(paths.envFile, lines.join("\n"));
     },
     restic: (args) =>

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { appendFileSync, chownSync, existsSync } from "node:fs";
+import { appendFileSync, chownSync, existsSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,9 +31,11 @@ export interface LocalPostgres {
 /**
  * A throwaway PostgreSQL 15 cluster on 127.0.0.1 with trust authentication,
  * its data and socket in a temporary directory. fsync is off: the tests
- * measure the backup, not the disk.
+ * measure the backup, not the disk. With `passwordAuthentication`, every
+ * role but the superuser must give its password over TCP, as on a managed
+ * service, so a wrong password is refused for real.
  */
-export async function startPostgres(config: { readonly settings?: Readonly<Record<string, string>> } = {}): Promise<LocalPostgres> {
+export async function startPostgres(config: { readonly settings?: Readonly<Record<string, string>>; readonly passwordAuthentication?: boolean } = {}): Promise<LocalPostgres> {
   const dir = await mkdtemp(join(tmpdir(), "postgres-test-"));
   if (process.getuid?.() === 0) chownSync(dir, Number(execFileSync("id", ["-u", "postgres"]).toString().trim()), 0);
   const data = join(dir, "data");
@@ -42,6 +44,10 @@ export async function startPostgres(config: { readonly settings?: Readonly<Recor
   // Extra server settings (e.g. WAL archiving) go into postgresql.conf, quoted as PostgreSQL reads them.
   const extra = Object.entries(config.settings ?? {}).map(([key, value]) => `${key} = '${value.replace(/'/g, "''")}'\n`);
   if (extra.length > 0) appendFileSync(join(data, "postgresql.conf"), extra.join(""));
+  if (config.passwordAuthentication) {
+    // The first matching line wins: the test's own superuser keeps trust, every other role needs SCRAM.
+    writeFileSync(join(data, "pg_hba.conf"), "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n");
+  }
   const port = await freePort();
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_wal_size=4GB`;
   const [pgCtl, startArgs] = asServerUser(postgresBinary("pg_ctl"), ["-D", data, "-o", options, "-l", join(dir, "server.log"), "-w", "-t", "60", "start"]);

@@ -3,8 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupScript, SNAPSHOT_TAG } from "../../components/backup/backup-script";
+import { hostBackupJob } from "../../components/backup/job";
 import { forgetFlags } from "../../components/backup/retention";
 import { BACKUP_DEFAULTS, type RetentionPolicy } from "../../components/backup/settings";
+import { nextmavens } from "../../infra/blueprints/nextmavens";
 import { requireTool } from "../support/tools";
 import { runScript } from "./local-job";
 
@@ -110,6 +112,30 @@ describe("GFS retention on three years of snapshots (live: restic)", () => {
     expect(kept.size + (groups[0]!.remove?.length ?? 0)).toBe(times.length);
     // The newest snapshot is always kept, and nothing older than the yearly reach.
     expect(kept.has(times[times.length - 1]!.getTime())).toBe(true);
+  });
+
+  it("keeps every night of the last 30 days for NextMavens (seed 003), with the stack's weekly, monthly and yearly on top", async () => {
+    const job = hostBackupJob({
+      server: "main",
+      services: nextmavens.build({ domain: "vpai.example.com", environment: "prod" }).services,
+      settings: BACKUP_DEFAULTS,
+      repository: "s3:http://x/b",
+      containerName: (name) => `nextmavens-${name}`,
+    });
+    const policy = job.settings.retention;
+    expect(policy).toEqual({ daily: 30, weekly: 4, monthly: 6, yearly: 2 });
+    const run = await restic("forget", "--dry-run", "--json", "--host", "main", "--tag", SNAPSHOT_TAG, "--group-by", "host,tags", ...forgetFlags(policy));
+    expect(run.code, run.stderr).toBe(0);
+    const kept = new Set((JSON.parse(run.stdout) as { keep: { time: string }[] }[])[0]!.keep.map((snapshot) => new Date(snapshot.time).getTime()));
+    expect([...kept].sort()).toEqual([...expectedKept(times, policy)].sort());
+    // The newest snapshot of each of the last 30 nights.
+    for (let day = 0; day < 30; day++) {
+      const night = new Date(NOW - day * DAY).toISOString().slice(0, 10);
+      const newest = Math.max(...times.filter((time) => time.toISOString().startsWith(night)).map((time) => time.getTime()));
+      expect(kept.has(newest), night).toBe(true);
+    }
+    // The stack's default alone would have dropped most of them.
+    expect([...expectedKept(times, BACKUP_DEFAULTS.retention)].filter((time) => time > NOW - 30 * DAY).length).toBeLessThan(15);
   });
 
   it("forget then prune really removes the rest, and the repository checks clean", async () => {

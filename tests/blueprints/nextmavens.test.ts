@@ -1,6 +1,7 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { nextmavens } from "../../infra/blueprints/nextmavens";
+import { WRITE_ENVIRONMENT_COMMAND } from "../../components/backup/install-script";
 import { buildPlan, type PlanResult } from "../../tools/plan/plan";
 import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
 import { PROJECT_DIR } from "../support/stack-config";
@@ -115,6 +116,37 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     expect(plan.secretsToSet.map((secret) => secret.key)).not.toContainEqual(expect.stringMatching(/telegram/i));
   });
 
+  it("dumps the managed PostgreSQL nightly into the S3 bucket, instead of Telegram, keeping 30 days (seed 003)", async () => {
+    const plan = await nextmavensPlan(stack);
+    const bucketName = stack === "prod" ? "vpai-backups" : "vpai-preprod-backups";
+    // One job, on the portal's server, whose only source is the database the portal connects to.
+    expect(resourcesOf(plan, "infra:backup:Backup").map((backup) => [backup.name, backup.dependsOn])).toEqual([["nextmavens-main-backup", expect.arrayContaining(["nextmavens-backups-bucket"])]]);
+    expect(plan.backups).toHaveLength(1);
+    const backup = plan.backups[0]!;
+    expect(backup.repository).toBe(`s3:https://fsn1.your-objectstorage.com/${bucketName}/restic/main`);
+    expect(backup.sources).toEqual([{ service: "developer-portal", kind: "postgres-url", what: expect.stringContaining("the PostgreSQL at secret infra:databaseUrl") }]);
+    // Seed 003: "Retention: 30 days default", though the stack file asks for 7 dailies.
+    expect(backup.retention).toMatchObject({ daily: 30 });
+    expect(backup.retention.text).toContain("seed 003");
+    const install = resourcesOf(plan, "command:remote:Command").find((command) => command.name === "nextmavens-main-backup-install")!;
+    const script = String(install.inputs.stdin);
+    expect(script).toContain('restic forget --host "$host" --tag "$tag" --group-by host,tags --keep-daily 30 ');
+    expect(script).toContain('use_database_url "${DATABASE_URL:?DATABASE_URL is not set in $env_file}"');
+    expect(script).toContain("pg_dump --format=custom");
+    expect(script).toContain(" postgres:16.6-alpine)");
+    // No globals and no container of ours: the database is the provider's.
+    const commands = script.split("\n").filter((line) => !line.trimStart().startsWith("#"));
+    expect(commands.filter((line) => /pg_dumpall|docker exec/.test(line))).toEqual([]);
+    expect(nextmavens.build({ domain: "vpai.example.com", environment: stack }).buckets[0]!.purpose).toMatch(/nightly dumps of the managed PostgreSQL.*30 daily/);
+  });
+
+  it("hands the job the database URL only as a secret, in its root-only environment file", async () => {
+    const plan = await nextmavensPlan(stack);
+    const environment = resourcesOf(plan, "command:remote:Command").find((command) => command.name === "nextmavens-main-backup-environment")!;
+    expect(environment.inputs).toMatchObject({ create: WRITE_ENVIRONMENT_COMMAND, stdin: "[secret]", triggers: "[secret]" });
+    expect(WRITE_ENVIRONMENT_COMMAND).toContain("umask 077");
+  });
+
   it("fits the memory budget of its server", async () => {
     const plan = await nextmavensPlan(stack);
     // The portal and Traefik take 640 MB, the monitoring stack 792 MB.
@@ -127,6 +159,8 @@ describe("NextMavens secrets stay secret (V3)", () => {
   it("never lets the managed database's URL out of the plan", async () => {
     const planted = "postgresql://portal:planted-Nm-4f9d2c@nextmavens-db.example.internal:5432/nextmavens";
     const plan = await buildPlan({ projectDir: PROJECT_DIR, stack: "prod", overrides: ["blueprint=nextmavens"], secretOverrides: [`infra:databaseUrl=${planted}`] });
+    // The URL now reaches the backup job too, and stays a secret there.
+    expect(resourcesOf(plan, "command:remote:Command").find((command) => command.name === "nextmavens-main-backup-environment")?.inputs.stdin).toBe("[secret]");
     expect(JSON.stringify(plan)).not.toContain("planted-Nm-4f9d2c");
     expect(plan.secretsToSet.map((secret) => secret.key)).not.toContain("infra:databaseUrl");
   });

@@ -96,8 +96,8 @@ const BLUEPRINTS: Readonly<Record<string, Facts>> = {
     store: "prometheus",
     prefix: "nextmavens",
     ...PROMETHEUS_FILES,
-    // No database of its own and no backup job yet: nothing would ever write the backup metrics.
-    groups: ["host", "containers", "apps", "routes"],
+    // The nightly dump of the managed PostgreSQL writes the backup metrics the backups group watches.
+    groups: ["host", "containers", "apps", "backups", "routes"],
     counters: [traefik],
     profile: { prod: "seed", preprod: "seed" },
   },
@@ -276,7 +276,7 @@ describe.each(NAMES)("generated monitoring of %s", (name) => {
         for (const address of addresses) expect(address, entry.service).toMatch(/^127\.0\.0\.1:/);
         const routes = graph.routes.filter((route) => route.service === entry.service);
         if (entry.ui === "grafana") continue;
-        // Prometheus, Alertmanager and Loki have no login: only Caddy's basic_auth may front them (VPAI's caddy admin routes).
+        // Prometheus, Alertmanager and Loki have no login: only the ingress's basic auth may front them (adminAccess ingress, or caddy behind Caddy).
         if (routes.length > 0) expect(entry.access, entry.service).toMatch(/basic_auth as /);
         else expect(entry.access, entry.service).toMatch(/^127\.0\.0\.1:\d+ \(SSH tunnel\)$/);
       }
@@ -505,12 +505,15 @@ describe.each([3, 5])("GALION phase %i: every server's exporters, scraped over t
     expect(run.ok, run.output).toBe(true);
     const jobs = Object.fromEntries(scrapeConfigs(config).map((job) => [job.job_name, job.static_configs.map((group) => `${group.targets[0]} ${group.labels.server ?? group.labels.instance}`)]));
     const home = servers.find((server) => server.roles.includes("monitoring"))!;
-    const at = (port: number, local: string, roles?: string) =>
-      servers.filter((server) => roles === undefined || server.roles.includes(roles)).map((server) => `${server.name === home.name ? `${local}:${port}` : `${server.privateIp}:${port}`} ${server.name}`);
+    // Away from home a service is scraped on the host port it is published on for peers.
+    const at = (port: number, local: string, roles?: string, peerPort = port) =>
+      servers.filter((server) => roles === undefined || server.roles.includes(roles)).map((server) => `${server.name === home.name ? `${local}:${port}` : `${server.privateIp}:${peerPort}`} ${server.name}`);
     expect(jobs.node).toEqual(at(9100, "node-exporter"));
     expect(jobs.cadvisor).toEqual(at(8080, "cadvisor"));
     expect(jobs["nginx-exporter"]).toEqual(at(9113, "nginx-exporter", "ingress"));
-    expect(jobs["app-api"]).toEqual(at(8000, "app-api", "app"));
+    // Both APIs listen on 8000 in their containers; each app server publishes them on 8001 and 8003.
+    expect(jobs["app-api"]).toEqual(at(8000, "app-api", "app", 8001));
+    expect(jobs["studio-api"]).toEqual(at(8000, "studio-api", "app", 8003));
     expect(jobs["postgres-exporter"]).toEqual(["postgres-exporter:9187 postgres"]);
     // Every route is probed on every server that serves it.
     expect(jobs.routes!.filter((entry) => entry.startsWith("https://")).length).toBe(graph.routes.length * servers.filter((server) => server.roles.includes("ingress")).length);
