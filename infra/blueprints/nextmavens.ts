@@ -39,11 +39,12 @@ export const NEXTMAVENS_BACKUP_RETENTION_DAYS = 30;
 
 /**
  * The client the nightly job dumps the managed database with. Seed 003 does
- * not say which PostgreSQL version the provider runs; pg_dump refuses a
- * server newer than itself, loudly, so set this to the provider's major
- * version when it differs. 16.6 is the version the other blueprints run.
+ * not say which PostgreSQL major the provider runs. pg_dump dumps servers of
+ * its own major and older, and refuses newer ones loudly, so the newest
+ * major's client covers whatever the provider runs today; raise it when the
+ * provider moves past it.
  */
-export const NEXTMAVENS_DATABASE_CLIENT = { repository: "postgres", tag: "16.6-alpine" } as const;
+export const NEXTMAVENS_DATABASE_CLIENT = { repository: "postgres", tag: "17.2-alpine" } as const;
 
 /** Seed 003's container joins the Traefik network (Dokploy's `dokploy-network`); monitoring has its own, without a route out. */
 export const NEXTMAVENS_NETWORKS: readonly NetworkSpec[] = [

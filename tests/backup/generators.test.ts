@@ -161,7 +161,7 @@ describe("the NextMavens job (seed 003): a managed PostgreSQL reached by its URL
         kind: "postgres-url",
         urlSecret: "infra:databaseUrl",
         urlVariable: "DATABASE_URL",
-        access: { kind: "image", image: "postgres:16.6-alpine", user: "postgres", environment: LIBPQ_VARIABLE_NAMES },
+        access: { kind: "image", image: "postgres:17.2-alpine", user: "postgres", environment: LIBPQ_VARIABLE_NAMES },
       },
     ]);
     // The URL reaches the host through the job's environment file only.
@@ -194,7 +194,7 @@ describe("the NextMavens job (seed 003): a managed PostgreSQL reached by its URL
   it("runs pg_dump in a throwaway container that gets libpq's variables by name only, and takes no globals", () => {
     const run = backup.split("\n").find((line) => line.includes("local -a exec=(docker run"))!;
     expect(run).toContain("docker run --rm --interactive --log-driver=none --read-only --cap-drop=ALL --security-opt=no-new-privileges --user=postgres ");
-    expect(run.endsWith(" postgres:16.6-alpine)")).toBe(true);
+    expect(run.endsWith(" postgres:17.2-alpine)")).toBe(true);
     const environment = run.match(/--env=\S+/g)!;
     expect(environment).toEqual(LIBPQ_VARIABLE_NAMES.map((name) => `--env=${name}`));
     expect(environment.filter((flag) => flag.slice("--env=".length).includes("="))).toEqual([]);
@@ -204,7 +204,7 @@ describe("the NextMavens job (seed 003): a managed PostgreSQL reached by its URL
     expect(backup.split("\n").filter((line) => line.includes("pg_dumpall") && !line.trimStart().startsWith("#"))).toEqual([]);
     expect(backup).not.toContain("docker exec");
     // The image is pulled when the job is installed, not first at night.
-    expect(install).toContain("docker pull --quiet postgres:16.6-alpine >/dev/null\n");
+    expect(install).toContain("docker pull --quiet postgres:17.2-alpine >/dev/null\n");
   });
 
   it("reads the URL only to take it apart, and exports it to no command", () => {
@@ -230,7 +230,7 @@ describe("the NextMavens job (seed 003): a managed PostgreSQL reached by its URL
       {
         service: "developer-portal",
         kind: "postgres-url",
-        what: "pg_dump (custom format, row counts from the dump's snapshot, read back with pg_restore; no globals) of the PostgreSQL at secret infra:databaseUrl, by postgres:16.6-alpine (docker run)",
+        what: "pg_dump (custom format, row counts from the dump's snapshot, read back with pg_restore; no globals) of the PostgreSQL at secret infra:databaseUrl, by postgres:17.2-alpine (docker run)",
       },
     ]);
     expect(report.retention).toMatchObject({ daily: 30, weekly: 4, monthly: 6, yearly: 2 });

@@ -133,7 +133,7 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     expect(script).toContain('restic forget --host "$host" --tag "$tag" --group-by host,tags --keep-daily 30 ');
     expect(script).toContain('use_database_url "${DATABASE_URL:?DATABASE_URL is not set in $env_file}"');
     expect(script).toContain("pg_dump --format=custom");
-    expect(script).toContain(" postgres:16.6-alpine)");
+    expect(script).toContain(" postgres:17.2-alpine)");
     // No globals and no container of ours: the database is the provider's.
     const commands = script.split("\n").filter((line) => !line.trimStart().startsWith("#"));
     expect(commands.filter((line) => /pg_dumpall|docker exec/.test(line))).toEqual([]);
