@@ -295,10 +295,16 @@ export function specProblems(spec: PlatformSpec, blueprint: Blueprint, stackSecr
   for (const service of spec.services) {
     for (const dependency of service.dependsOn) if (!names.has(dependency)) problems.push({ path, message: `${service.name} depends on unknown service ${dependency}` });
   }
+  // The proxy reaches a route's service by name on a Docker network they
+  // share; without one it would answer 502 for that name.
+  const ingress = spec.services.find((service) => service.role === "ingress" && service.name === (spec.ingress ?? "caddy"));
   for (const route of spec.routes) {
     const target = spec.services.find((service) => service.name === route.service);
     if (!target) problems.push({ path, message: `route ${route.subdomain} targets unknown service ${route.service}` });
     else if (!target.ports.some((port) => port.container === route.port)) problems.push({ path, message: `route ${route.subdomain} targets ${route.service}:${route.port}, a port it does not listen on` });
+    else if (ingress && !target.networks.some((network) => ingress.networks.includes(network))) {
+      problems.push({ path, message: `route ${route.subdomain} targets ${route.service}, which shares no network with ${ingress.name} (${ingress.networks.join(", ")} against ${target.networks.join(", ")})` });
+    }
   }
   if (spec.services.some((service) => service.backup) && !spec.buckets.some((bucket) => bucket.key === "backups")) {
     problems.push({ path, message: 'services declare backups, but there is no "backups" bucket for the repository' });

@@ -8,8 +8,10 @@ export interface CaddySpecOptions extends CaddyfileOptions {
   readonly networks: readonly string[];
   readonly memoryMb: number;
   readonly dependsOn: readonly string[];
-  /** Secret config key of the password the basic_auth routes ask for. */
+  /** Secret config key of the password the basic_auth routes ask for; Caddy hashes it when it starts. */
   readonly basicAuthPasswordSecret?: string;
+  /** Or the secret config key of its bcrypt hash, as nginx and Traefik take it (`adminAccess: ingress`); Caddy reads it as is. */
+  readonly basicAuthPasswordHashSecret?: string;
 }
 
 const PASSWORD_VARIABLE = "INFRA_ADMIN_PASSWORD";
@@ -17,7 +19,21 @@ const PASSWORD_VARIABLE = "INFRA_ADMIN_PASSWORD";
 /** The ingress container: the only service that publishes on a public address (C11). */
 export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySpecOptions): ServiceSpec {
   const authenticated = routes.some((route) => route.basicAuth);
-  if (authenticated && !options.basicAuthPasswordSecret) throw new Error("ingress: basic_auth routes need basicAuthPasswordSecret");
+  if (authenticated && !options.basicAuthPasswordSecret === !options.basicAuthPasswordHashSecret) throw new Error("ingress: basic_auth routes need one of basicAuthPasswordSecret and basicAuthPasswordHashSecret");
+  const credential: Partial<Pick<ServiceSpec, "env" | "command">> = !authenticated
+    ? {}
+    : options.basicAuthPasswordHashSecret
+      ? { env: { [BASIC_AUTH_HASH_VARIABLE]: { secret: options.basicAuthPasswordHashSecret } } }
+      : {
+          env: { [PASSWORD_VARIABLE]: { secret: options.basicAuthPasswordSecret! } },
+          // The image has no bcrypt-capable tool but caddy itself: hash the
+          // password at start, drop the plain text, then run the image's command.
+          command: [
+            "sh",
+            "-c",
+            `${BASIC_AUTH_HASH_VARIABLE}="$(caddy hash-password --plaintext "$${PASSWORD_VARIABLE}")" && export ${BASIC_AUTH_HASH_VARIABLE} && unset ${PASSWORD_VARIABLE} && exec caddy run --config ${CADDYFILE_PATH} --adapter caddyfile`,
+          ],
+        };
   return service({
     name: "caddy",
     description: `TLS reverse proxy (${imageName(CADDY_IMAGE)})`,
@@ -30,18 +46,7 @@ export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySp
       ...(options.metricsPort ? [{ container: options.metricsPort }] : []),
     ],
     ...(options.metricsPort ? { metrics: { port: options.metricsPort, path: "/metrics" } } : {}),
-    ...(authenticated
-      ? {
-          env: { [PASSWORD_VARIABLE]: { secret: options.basicAuthPasswordSecret! } },
-          // The image has no bcrypt-capable tool but caddy itself: hash the
-          // password at start, drop the plain text, then run the image's command.
-          command: [
-            "sh",
-            "-c",
-            `${BASIC_AUTH_HASH_VARIABLE}="$(caddy hash-password --plaintext "$${PASSWORD_VARIABLE}")" && export ${BASIC_AUTH_HASH_VARIABLE} && unset ${PASSWORD_VARIABLE} && exec caddy run --config ${CADDYFILE_PATH} --adapter caddyfile`,
-          ],
-        }
-      : {}),
+    ...credential,
     volumes: [
       { volume: "data", target: "/data" },
       { volume: "config", target: "/config" },

@@ -14,8 +14,9 @@ export interface CaddyRoute extends Route {
 
 /**
  * The environment variable holding the bcrypt hash of the admin password.
- * Caddy substitutes `{$VAR}` when it reads the Caddyfile, so the hash is
- * computed in the container at start and never stored anywhere.
+ * Caddy substitutes `{$VAR}` when it reads the Caddyfile, so the hash is in
+ * no file: it is computed in the container at start from the password
+ * secret, or comes as is from a secret holding the hash (caddy-spec.ts).
  */
 export const BASIC_AUTH_HASH_VARIABLE = "INFRA_ADMIN_PASSWORD_HASH";
 

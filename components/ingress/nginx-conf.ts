@@ -1,5 +1,6 @@
+import { basicAuthProblems, BASIC_AUTH_REALM, htpasswdPath } from "./basic-auth";
 import { routeProblems } from "./caddyfile";
-import type { Route } from "./route";
+import type { ProtectedRoute, Route } from "./route";
 
 /**
  * nginx as the ingress of seeds 001 and 004: TLS with Let's Encrypt
@@ -27,11 +28,20 @@ export interface NginxOptions {
   /** stub_status for nginx-prometheus-exporter, on a port that is never published. */
   readonly statusPort: number;
   readonly statusPath: string;
+  /**
+   * Services nginx may start before, or see replaced under it (the monitoring
+   * stack, which is registered apart from the ingress): their names are
+   * resolved per request through Docker's DNS. An upstream block resolves
+   * once, at start, and nginx refuses to start on a name that is not there yet.
+   */
+  readonly resolvePerRequest?: readonly string[];
 }
 
 export const NGINX_HTTP_PORT = 80;
 export const NGINX_HTTPS_PORT = 443;
 export const NGINX_TEMP_DIR = "/tmp";
+/** Docker's embedded DNS server, inside every container on a user-defined network. */
+export const DOCKER_DNS = "127.0.0.11";
 
 /**
  * Headers on every proxied response. HSTS is sent here as well as at
@@ -55,8 +65,8 @@ export function upstreamName(route: Pick<Route, "service" | "port">): string {
   return `${route.service.replace(/[^a-z0-9]/g, "_")}_${route.port}`;
 }
 
-export function nginxConfProblems(routes: readonly Route[], options: NginxOptions): string[] {
-  const problems = routeProblems(routes);
+export function nginxConfProblems(routes: readonly ProtectedRoute[], options: NginxOptions): string[] {
+  const problems = [...routeProblems(routes), ...basicAuthProblems(routes)];
   if (!Number.isInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 1) problems.push(`rate limit ${options.rateLimitPerMinute}/min must be a positive integer`);
   if (!Number.isInteger(options.burst) || options.burst < 0) problems.push(`burst ${options.burst} must be a non-negative integer`);
   if (!options.healthPath.startsWith("/")) problems.push(`health path "${options.healthPath}" must start with /`);
@@ -67,12 +77,14 @@ export function nginxConfProblems(routes: readonly Route[], options: NginxOption
 }
 
 /** The whole nginx.conf, for a container that runs nginx as its only process. */
-export function nginxConf(routes: readonly Route[], options: NginxOptions): string {
+export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptions): string {
   const problems = nginxConfProblems(routes, options);
   if (problems.length > 0) throw new Error(`nginx routes: ${problems.join("; ")}`);
   const sorted = [...routes].sort((a, b) => a.hostname.localeCompare(b.hostname));
   const certificate = `${options.certificateDir}/${options.certificateName}`;
-  const upstreams = [...new Map(sorted.map((route) => [upstreamName(route), route])).values()].map((route) =>
+  const late = new Set(options.resolvePerRequest ?? []);
+  const resolvedLate = (route: Route) => late.has(route.service);
+  const upstreams = [...new Map(sorted.filter((route) => !resolvedLate(route)).map((route) => [upstreamName(route), route])).values()].map((route) =>
     block(`upstream ${upstreamName(route)}`, [`server ${route.service}:${route.port};`, "keepalive 16;"]),
   );
   const realIp = options.realIpHeader
@@ -100,6 +112,7 @@ export function nginxConf(routes: readonly Route[], options: NginxOptions): stri
     `gzip_types ${GZIP_TYPES.join(" ")};`,
     "",
     ...realIp,
+    ...(sorted.some(resolvedLate) ? [`resolver ${DOCKER_DNS} valid=10s ipv6=off;`, "resolver_timeout 5s;", ""] : []),
     // Keyed on the client's address once the trusted proxies are peeled off.
     `limit_req_zone $binary_remote_addr zone=per_client:10m rate=${options.rateLimitPerMinute}r/m;`,
     "limit_req_status 429;",
@@ -136,9 +149,12 @@ export function nginxConf(routes: readonly Route[], options: NginxOptions): stri
         `ssl_certificate_key ${certificate}/privkey.pem;`,
         ...headers,
         "limit_conn connections 50;",
+        // For the whole server, so no location added later slips past it;
+        // limit_req runs in an earlier phase, so guessing is rate-limited too.
+        ...(route.basicAuth ? [`auth_basic "${BASIC_AUTH_REALM}";`, `auth_basic_user_file ${htpasswdPath(route.basicAuth)};`] : []),
         ...block("location /", [
           `limit_req zone=per_client burst=${options.burst} nodelay;`,
-          `proxy_pass http://${upstreamName(route)};`,
+          ...(resolvedLate(route) ? [`set $late_upstream http://${route.service}:${route.port};`, "proxy_pass $late_upstream;"] : [`proxy_pass http://${upstreamName(route)};`]),
           "proxy_http_version 1.1;",
           "proxy_set_header Host $host;",
           "proxy_set_header X-Real-IP $remote_addr;",
@@ -147,6 +163,8 @@ export function nginxConf(routes: readonly Route[], options: NginxOptions): stri
           // WebSocket upgrades (seed 004's Socket.IO realtime service).
           "proxy_set_header Upgrade $http_upgrade;",
           "proxy_set_header Connection $connection_upgrade;",
+          // An admin UI with a login of its own (Grafana) would take nginx's credentials for its own.
+          ...(route.basicAuth ? ['proxy_set_header Authorization "";'] : []),
           "proxy_read_timeout 120s;",
         ]),
       ]),

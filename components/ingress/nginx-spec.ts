@@ -1,6 +1,7 @@
 import { healthcheck, imageName, service, type Placement, type ServiceSpec } from "../container/service-spec";
+import { basicAuthEnv, htpasswdFiles, htpasswdScript } from "./basic-auth";
 import { NGINX_HTTP_PORT, NGINX_HTTPS_PORT, nginxConf, type NginxOptions } from "./nginx-conf";
-import type { Route } from "./route";
+import type { ProtectedRoute } from "./route";
 
 export const NGINX_IMAGE = { repository: "nginx", tag: "1.27.3-alpine" } as const;
 export const NGINX_CONF_PATH = "/etc/nginx/nginx.conf";
@@ -23,10 +24,16 @@ export interface NginxSpecOptions extends Omit<NginxOptions, "certificateDir"> {
  * The ingress container. It runs as the image's `nginx` user: Docker lets
  * unprivileged processes bind 80/443 inside a container's own network
  * namespace (net.ipv4.ip_unprivileged_port_start=0 since Docker 20.10), so
- * it needs no capability at all.
+ * it needs no capability at all. With basic auth on a route, the start script
+ * first writes the htpasswd files from their secret values (basic-auth.ts),
+ * as that same user, so nobody else in the container can read them.
  */
-export function nginxServiceSpec(routes: readonly Route[], options: NginxSpecOptions): ServiceSpec {
+export function nginxServiceSpec(routes: readonly ProtectedRoute[], options: NginxSpecOptions): ServiceSpec {
   const { networks, memoryMb, dependsOn, certificateHostPath, placement, ...conf } = options;
+  const htpasswd = htpasswdFiles(routes);
+  // nginx keeps serving the certificate it started with; a reload every
+  // six hours picks up what certbot renewed.
+  const serve = `(while :; do sleep 21600; nginx -s reload; done) & exec nginx -c ${NGINX_CONF_PATH} -g 'daemon off;'`;
   return service({
     name: "nginx",
     description: `TLS reverse proxy with rate limiting (${imageName(NGINX_IMAGE)})`,
@@ -40,9 +47,8 @@ export function nginxServiceSpec(routes: readonly Route[], options: NginxSpecOpt
     binds: [{ hostPath: certificateHostPath, target: LETSENCRYPT_DIR, readOnly: true }],
     user: NGINX_UID,
     tmpfs: ["/tmp"],
-    // nginx keeps serving the certificate it started with; a reload every
-    // six hours picks up what certbot renewed.
-    command: ["sh", "-c", `(while :; do sleep 21600; nginx -s reload; done) & exec nginx -c ${NGINX_CONF_PATH} -g 'daemon off;'`],
+    ...(htpasswd.length > 0 ? { env: basicAuthEnv(htpasswd) } : {}),
+    command: ["sh", "-c", [...htpasswdScript(htpasswd), serve].join("\n")],
     files: [{ path: NGINX_CONF_PATH, content: nginxConf(routes, { ...conf, certificateDir: `${LETSENCRYPT_DIR}/live` }) }],
     healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${NGINX_HTTP_PORT}${conf.healthPath}`], 10),
     memoryMb,

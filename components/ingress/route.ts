@@ -6,3 +6,20 @@ export interface Route {
   readonly service: string;
   readonly port: number;
 }
+
+/**
+ * Who may pass a route's basic auth: one user, whose password is checked
+ * against a bcrypt hash ($2y$, $2b$ or $2a$) held in a Pulumi secret. nginx
+ * and Traefik read it from an htpasswd file the container writes when it
+ * starts (components/ingress/basic-auth.ts); the hash is never in a config file.
+ */
+export interface RouteCredential {
+  readonly user: string;
+  /** Secret config key whose value is the bcrypt hash, e.g. `infra:monitoringAdminPasswordHash`. */
+  readonly passwordHashSecret: string;
+}
+
+/** A route that asks for a password before anything reaches the service (admin UIs), as nginx and Traefik serve it. */
+export interface ProtectedRoute extends Route {
+  readonly basicAuth?: RouteCredential;
+}

@@ -1,6 +1,7 @@
 import { stringify } from "yaml";
+import { basicAuthProblems, BASIC_AUTH_REALM, credentialName, htpasswdPath } from "./basic-auth";
 import { routeProblems } from "./caddyfile";
-import type { Route } from "./route";
+import type { ProtectedRoute, Route, RouteCredential } from "./route";
 
 /**
  * Traefik as the ingress of seeds 000 and 003: entry points `web` and
@@ -38,8 +39,23 @@ export function traefikServiceName(route: Pick<Route, "service" | "port">): stri
   return `${route.service}-${route.port}`;
 }
 
-export function traefikOptionsProblems(routes: readonly Route[], options: TraefikOptions): string[] {
-  const problems = routeProblems(routes);
+/** The basicAuth middleware of one credential; routes sharing the credential share it. */
+export function basicAuthMiddlewareName(credential: Pick<RouteCredential, "passwordHashSecret">): string {
+  return `basic-auth-${credentialName(credential)}`;
+}
+
+/**
+ * A route's middlewares, in the order Traefik applies them: headers first,
+ * so a 401 carries them too; the rate limit before the password check, so
+ * guessing is limited as well.
+ */
+export function routerMiddlewares(route: ProtectedRoute): string[] {
+  const [headers, rateLimit, compress] = MIDDLEWARES;
+  return route.basicAuth ? [headers, rateLimit, basicAuthMiddlewareName(route.basicAuth), compress] : [...MIDDLEWARES];
+}
+
+export function traefikOptionsProblems(routes: readonly ProtectedRoute[], options: TraefikOptions): string[] {
+  const problems = [...routeProblems(routes), ...basicAuthProblems(routes)];
   if (!Number.isInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 1) problems.push(`rate limit ${options.rateLimitPerMinute}/min must be a positive integer`);
   if (!Number.isInteger(options.burst) || options.burst < 1) problems.push(`burst ${options.burst} must be a positive integer`);
   return problems;
@@ -80,17 +96,26 @@ export function traefikStaticConfig(options: TraefikOptions, ports: { readonly h
 }
 
 /** The routes as Traefik's dynamic configuration: one router and one service per route. */
-export function traefikDynamicConfig(routes: readonly Route[], options: TraefikOptions): Record<string, unknown> {
+export function traefikDynamicConfig(routes: readonly ProtectedRoute[], options: TraefikOptions): Record<string, unknown> {
   const problems = traefikOptionsProblems(routes, options);
   if (problems.length > 0) throw new Error(`traefik routes: ${problems.join("; ")}`);
   const sorted = [...routes].sort((a, b) => a.hostname.localeCompare(b.hostname));
   const routers = Object.fromEntries(
     sorted.map((route) => [
       routerName(route),
-      { rule: `Host(\`${route.hostname}\`)`, entryPoints: ["websecure"], service: traefikServiceName(route), middlewares: [...MIDDLEWARES], tls: { certResolver: CERT_RESOLVER } },
+      { rule: `Host(\`${route.hostname}\`)`, entryPoints: ["websecure"], service: traefikServiceName(route), middlewares: routerMiddlewares(route), tls: { certResolver: CERT_RESOLVER } },
     ]),
   );
   const services = Object.fromEntries(sorted.map((route) => [traefikServiceName(route), { loadBalancer: { servers: [{ url: `http://${route.service}:${route.port}` }], passHostHeader: true } }]));
+  const credentials = new Map(sorted.flatMap((route) => (route.basicAuth ? [[route.basicAuth.passwordHashSecret, route.basicAuth] as const] : [])));
+  const basicAuth = Object.fromEntries(
+    [...credentials.values()].map((credential) => [
+      basicAuthMiddlewareName(credential),
+      // The file, never `users`: the hash stays out of this uploaded file.
+      // removeHeader: an admin UI with a login of its own (Grafana) would take Traefik's credentials for its own.
+      { basicAuth: { usersFile: htpasswdPath(credential), realm: BASIC_AUTH_REALM, removeHeader: true } },
+    ]),
+  );
   return {
     http: {
       routers,
@@ -117,6 +142,7 @@ export function traefikDynamicConfig(routes: readonly Route[], options: TraefikO
           },
         },
         compress: { compress: {} },
+        ...basicAuth,
       },
     },
   };

@@ -1,6 +1,7 @@
 import { healthcheck, imageName, service, type ServiceSpec } from "../container/service-spec";
+import { basicAuthEnv, htpasswdFiles, htpasswdScript } from "./basic-auth";
 import { TRAEFIK_DYNAMIC_PATH, TRAEFIK_METRICS_PORT, TRAEFIK_STATIC_PATH, traefikDynamicConfig, traefikStaticConfig, traefikYAML, type TraefikOptions } from "./traefik-config";
-import type { Route } from "./route";
+import type { ProtectedRoute } from "./route";
 
 /** The same release the tests build from the Go module proxy and run as the config's validator. */
 export const TRAEFIK_VERSION = "v3.6.12";
@@ -12,9 +13,16 @@ export interface TraefikSpecOptions extends TraefikOptions {
   readonly dependsOn: readonly string[];
 }
 
-/** The ingress container of seeds 000 and 003, configured from files only (no Docker socket). */
-export function traefikServiceSpec(routes: readonly Route[], options: TraefikSpecOptions): ServiceSpec {
+/**
+ * The ingress container of seeds 000 and 003, configured from files only (no
+ * Docker socket). With basic auth on a route, a start script writes the
+ * htpasswd files from their secret values first (basic-auth.ts); the image's
+ * entrypoint runs anything that is not a Traefik subcommand as given.
+ */
+export function traefikServiceSpec(routes: readonly ProtectedRoute[], options: TraefikSpecOptions): ServiceSpec {
   const { networks, memoryMb, dependsOn, ...traefik } = options;
+  const htpasswd = htpasswdFiles(routes);
+  const run = `--configFile=${TRAEFIK_STATIC_PATH}`;
   return service({
     name: "traefik",
     description: `TLS reverse proxy with Let's Encrypt (${imageName(TRAEFIK_IMAGE)})`,
@@ -26,7 +34,7 @@ export function traefikServiceSpec(routes: readonly Route[], options: TraefikSpe
       { container: 443, publish: { host: 443, address: "0.0.0.0" } },
     ],
     volumes: [{ volume: "acme", target: "/data" }],
-    command: [`--configFile=${TRAEFIK_STATIC_PATH}`],
+    ...(htpasswd.length > 0 ? { env: basicAuthEnv(htpasswd), command: ["sh", "-c", [...htpasswdScript(htpasswd), `exec traefik ${run}`].join("\n")] } : { command: [run] }),
     files: [
       { path: TRAEFIK_STATIC_PATH, content: traefikYAML(traefikStaticConfig(traefik)) },
       { path: TRAEFIK_DYNAMIC_PATH, content: traefikYAML(traefikDynamicConfig(routes, traefik)) },

@@ -7,7 +7,7 @@ import { blackboxConfig } from "./blackbox-config";
 import { MONITORING_IMAGES, type MonitoringDesign, type MonitoringPart } from "./design";
 import { dashboardJSON, dashboardProvidersFile, dashboards, datasourcesFile, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, type Datasource } from "./grafana-provisioning";
 import { prometheusConfig, type ScrapeTarget } from "./prometheus-config";
-import { GRAFANA_ADMIN_PASSWORD_SECRET, type MonitoringSettings } from "./settings";
+import { GRAFANA_ADMIN_PASSWORD_SECRET, routesAdminUIs, type MonitoringSettings } from "./settings";
 import { monitoringTargets, type Probe, type RouteTarget, type ScrapeJob } from "./targets";
 
 /**
@@ -67,8 +67,8 @@ export interface ObservabilityInput {
   readonly domain: string;
   /** Every other service of the platform, the ingress included. */
   readonly services: readonly ServiceSpec[];
-  /** Every route the ingress serves, the admin routes included. */
-  readonly routes: readonly { readonly subdomain: string; readonly service: string; readonly port: number; readonly basicAuth?: boolean }[];
+  /** Every route the ingress serves, the admin routes included; `basicAuth` is set (true, or a route's own credential) where it asks for a password. */
+  readonly routes: readonly { readonly subdomain: string; readonly service: string; readonly port: number; readonly basicAuth?: boolean | object }[];
   /** Docker container name of a service, e.g. `vpai-postgres`. */
   readonly containerName: (service: string) => string;
   /** Response counters of the platform's own services (an API's /metrics); the ingress's is known from its image. */
@@ -124,7 +124,7 @@ export function storeService(design: MonitoringDesign): { name: string; port: nu
   return design.store === "victoriametrics" ? { name: "victoriametrics", port: PORTS.victoriametrics } : { name: "prometheus", port: PORTS.prometheus };
 }
 
-/** The admin UIs of a design; with `adminAccess: caddy` each becomes a route. */
+/** The admin UIs of a design; when the stack routes them (`adminAccess` ingress, or caddy behind Caddy) each becomes a route. */
 export function adminUIs(design: MonitoringDesign): AdminUI[] {
   const store = storeService(design);
   return [
@@ -137,7 +137,7 @@ export function adminUIs(design: MonitoringDesign): AdminUI[] {
 
 /** The routes the ingress adds for the admin UIs: none when they are reached through a tunnel. */
 export function adminRoutes(design: MonitoringDesign, settings: MonitoringSettings): AdminRoute[] {
-  if (settings.adminAccess !== "caddy") return [];
+  if (!routesAdminUIs(settings)) return [];
   return adminUIs(design).map((ui) => ({ subdomain: ui.subdomain, service: ui.service, port: ui.port, basicAuth: true }));
 }
 
@@ -145,12 +145,12 @@ export function observability(input: ObservabilityInput): Observability {
   const { design, settings } = input;
   const admin = adminUIs(design);
   const publish = (name: string, port: number): PortSpec => {
-    const tunnelled = settings.adminAccess === "tunnel" && admin.some((ui) => ui.service === name && ui.port === port);
+    const tunnelled = !routesAdminUIs(settings) && admin.some((ui) => ui.service === name && ui.port === port);
     // Seed 001: admin UIs only on the loopback address, reached through `ssh -L`.
     return tunnelled ? { container: port, publish: { host: port, address: "127.0.0.1" } } : { container: port };
   };
   // A UI is routed when the ingress serves a name for it: the admin routes
-  // of `adminAccess: caddy`, or a blueprint's own route to Grafana.
+  // the stack asked for, or a blueprint's own route to Grafana.
   const routeOf = (ui: AdminUI) => input.routes.find((route) => route.service === ui.service && route.port === ui.port);
   const uiNamed = (ui: AdminUI["ui"]) => admin.find((candidate) => candidate.ui === ui)!;
   const externalURL = (ui: AdminUI["ui"]) => {
@@ -349,7 +349,7 @@ export function observability(input: ObservabilityInput): Observability {
   );
 
   const everything = [...others, ...stack];
-  const routes: RouteTarget[] = input.routes.map((route) => ({ hostname: `${route.subdomain}.${input.domain}`, service: route.service, port: route.port, basicAuth: route.basicAuth === true }));
+  const routes: RouteTarget[] = input.routes.map((route) => ({ hostname: `${route.subdomain}.${input.domain}`, service: route.service, port: route.port, basicAuth: Boolean(route.basicAuth) }));
   const targets = monitoringTargets(everything, routes);
 
   // Every instance of what is scraped or probed, and how it is reached. A

@@ -4,9 +4,26 @@
  * the defaults, and the secrets a choice brings with it.
  */
 
-/** How the admin UIs (Grafana, the metrics store, Alertmanager, Loki) are reached. */
-export const ADMIN_ACCESS_MODES = ["tunnel", "caddy"] as const;
+/**
+ * How the admin UIs (Grafana, the metrics store, Alertmanager, Loki) are
+ * reached. `tunnel`: on 127.0.0.1 only, through `ssh -L` (seed 001).
+ * `ingress`: routed through the platform's ingress, whichever proxy it is,
+ * behind basic auth. `caddy`, the value stacks chose before nginx and
+ * Traefik could ask for a password, routes them only where the ingress is
+ * Caddy and leaves the other platforms tunnelled, as it always has: a stack
+ * file that picked it for VPAI opens nothing new when another blueprint is
+ * planned with it.
+ */
+export const ADMIN_ACCESS_MODES = ["tunnel", "caddy", "ingress"] as const;
 export type AdminAccess = (typeof ADMIN_ACCESS_MODES)[number];
+
+/** The reverse proxy a blueprint's routes go through. */
+export type AdminIngress = "caddy" | "nginx" | "traefik";
+
+/** True when the admin UIs get routes through the ingress, behind basic auth. */
+export function routesAdminUIs(settings: Pick<MonitoringSettings, "adminAccess">): boolean {
+  return settings.adminAccess !== "tunnel";
+}
 
 export interface AlertThresholds {
   /** Free space under this on any real filesystem of the host. */
@@ -64,7 +81,7 @@ export interface Receivers {
 
 export interface MonitoringSettings {
   readonly adminAccess: AdminAccess;
-  /** User name of the Caddy basic_auth in front of the admin UIs. */
+  /** User name of the ingress's basic auth in front of the admin UIs. */
   readonly adminUser: string;
   readonly scrapeIntervalSeconds: number;
   readonly evaluationIntervalSeconds: number;
@@ -119,16 +136,29 @@ export function withMonitoringDefaults(input: MonitoringInput = {}): MonitoringS
 }
 
 /**
- * The settings for a blueprint whose ingress asks for no password (nginx and
- * Traefik here): every admin UI stays on 127.0.0.1 for an SSH tunnel (seed
- * 001), whatever `adminAccess` the stack chose, since a route would leave
- * Prometheus, Alertmanager and Loki open to anyone.
+ * The settings for a blueprint that keeps every admin UI on 127.0.0.1 for an
+ * SSH tunnel (seed 001), whatever `adminAccess` the stack chose.
  */
 export function withTunnelledAdmin(settings: MonitoringSettings): MonitoringSettings {
   return { ...settings, adminAccess: "tunnel" };
 }
 
+/**
+ * The settings as a blueprint behind `proxy` applies them: `ingress` routes
+ * the admin UIs through any proxy, `caddy` only through Caddy (see
+ * ADMIN_ACCESS_MODES); otherwise they stay tunnelled.
+ */
+export function adminAccessThrough(settings: MonitoringSettings, proxy: AdminIngress): MonitoringSettings {
+  return settings.adminAccess === "caddy" && proxy !== "caddy" ? withTunnelledAdmin(settings) : settings;
+}
+
 export const ADMIN_PASSWORD_SECRET = "infra:monitoringAdminPassword";
+/**
+ * `adminAccess: ingress`: the bcrypt hash of the admin password. nginx and
+ * Traefik check passwords against a hash and their images cannot compute
+ * one, so the stack holds the hash, never the password.
+ */
+export const ADMIN_PASSWORD_HASH_SECRET = "infra:monitoringAdminPasswordHash";
 export const SMTP_PASSWORD_SECRET = "infra:alertSmtpPassword";
 export const SLACK_WEBHOOK_SECRET = "infra:alertSlackWebhookUrl";
 export const WEBHOOK_TOKEN_SECRET = "infra:alertWebhookToken";
@@ -140,11 +170,18 @@ export interface MonitoringSecret {
   readonly purpose: string;
   /** A login password: empty and well-known default values are refused. */
   readonly adminPassword?: boolean;
+  /** A bcrypt hash, as nginx and Traefik check passwords against. */
+  readonly bcryptHash?: boolean;
 }
 
 /** Every secret a monitoring choice can bring, so none of them is an unknown key. */
 export const MONITORING_SECRETS: readonly MonitoringSecret[] = [
   { key: ADMIN_PASSWORD_SECRET, purpose: "password of the Caddy basic_auth in front of the admin UIs (adminAccess: caddy)", adminPassword: true },
+  {
+    key: ADMIN_PASSWORD_HASH_SECRET,
+    purpose: "bcrypt hash of the password the ingress asks for before the admin UIs (adminAccess: ingress): htpasswd -nbBC 10 <adminUser> <password> | cut -d: -f2",
+    bcryptHash: true,
+  },
   { key: SMTP_PASSWORD_SECRET, purpose: "SMTP password Alertmanager sends email with" },
   { key: SLACK_WEBHOOK_SECRET, purpose: "Slack incoming-webhook URL for alerts" },
   { key: WEBHOOK_TOKEN_SECRET, purpose: "bearer token Alertmanager sends to the alert webhook" },
@@ -161,6 +198,7 @@ export function monitoringSecrets(settings: unknown): MonitoringSecret[] {
   };
   const wanted = new Set<string>();
   if (loose.adminAccess === "caddy") wanted.add(ADMIN_PASSWORD_SECRET);
+  if (loose.adminAccess === "ingress") wanted.add(ADMIN_PASSWORD_HASH_SECRET);
   if (loose.receivers?.email?.username !== undefined) wanted.add(SMTP_PASSWORD_SECRET);
   if (loose.receivers?.slack !== undefined) wanted.add(SLACK_WEBHOOK_SECRET);
   if (loose.receivers?.webhook?.bearerToken === true) wanted.add(WEBHOOK_TOKEN_SECRET);

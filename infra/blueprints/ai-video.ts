@@ -2,11 +2,11 @@ import { stringify } from "yaml";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
-import { observability } from "../../components/monitoring/observability";
-import { withMonitoringDefaults, withTunnelledAdmin } from "../../components/monitoring/settings";
+import { adminRoutes, observability } from "../../components/monitoring/observability";
+import { adminAccessThrough, withMonitoringDefaults } from "../../components/monitoring/settings";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { traefikServiceSpec } from "../../components/ingress/traefik-spec";
-import type { Blueprint, MemoryProfile, PlatformSpec, RouteSpec } from "./blueprint";
+import { protectedRoute, withAdminRoutes, type Blueprint, type MemoryProfile, type PlatformSpec, type RouteSpec } from "./blueprint";
 import { monitoredServers } from "./monitored-servers";
 
 /**
@@ -17,7 +17,8 @@ import { monitoredServers } from "./monitored-servers";
  * the firewall opens only 80/443 and SSH, the generated monitoring stack
  * alerts through Alertmanager with blackbox probes of every route and
  * service port, logs rotate (every container) and go to Loki, Kong answers
- * on 54321, and Grafana's admin password is a secret.
+ * on 54321, Grafana's admin password is a secret, and Supabase Studio, which
+ * has no login of its own, asks for a password at Traefik.
  *
  * Coolify is left out on purpose: this program now does its job (deploying
  * the containers, running the proxy), and Coolify needs the Docker socket
@@ -32,6 +33,7 @@ const SERVICE_KEY = "infra:supabaseServiceKey";
 const GRAFANA_ADMIN_PASSWORD = "infra:grafanaAdminPassword";
 const A4F_API_KEY = "infra:a4fApiKey";
 const REVENUECAT_API_KEY = "infra:revenuecatApiKey";
+const STUDIO_PASSWORD_HASH = "infra:supabaseStudioPasswordHash";
 
 /** Seed 000's port map (the audit's corrected one: Kong on 54321, not 8001). */
 export const AI_VIDEO_PORTS: Readonly<Record<string, number>> = {
@@ -84,16 +86,26 @@ export const AI_VIDEO_NETWORKS: readonly NetworkSpec[] = [
   { key: "monitoring", subnet: "172.27.3.0/24", internal: true, purpose: "Prometheus, Alertmanager, Grafana and exporters" },
 ];
 
+/**
+ * Self-hosted Studio has no login: whoever reaches it administers the whole
+ * database. Supabase's own compose file puts it behind Kong's basic auth as
+ * `supabase`; here Traefik asks. Its credential is its own, not the
+ * monitoring admin's: Studio is a superuser's tool, and it needs a password
+ * whether or not the stack routes the monitoring UIs.
+ */
+export const STUDIO_CREDENTIAL = { user: "supabase", passwordHashSecret: STUDIO_PASSWORD_HASH } as const;
+
 export const AI_VIDEO_ROUTES: readonly RouteSpec[] = [
   { subdomain: "api", service: "kong", port: 54321 },
-  { subdomain: "studio", service: "studio", port: 3000 },
+  { subdomain: "studio", service: "studio", port: 3000, basicAuth: STUDIO_CREDENTIAL },
+  // Grafana asks for its own login; with the monitoring UIs routed it gets the ingress's password too.
   { subdomain: "grafana", service: "grafana", port: 3001 },
 ];
 
 const uploaded = (what: string) => ({ rule: "C6", reason: `${what} is uploaded before start, and Docker refuses uploads into a read-only root filesystem` });
 const ownImage = { rule: "C6", reason: "the platform's own images write caches and render output where their Dockerfiles put them; a read-only root needs those paths mapped first" };
 
-function services(domain: string, profile: MemoryProfile): ServiceSpec[] {
+function services(domain: string, profile: MemoryProfile, routes: readonly RouteSpec[], adminUser: string): ServiceSpec[] {
   const memory = (name: string) => (profile === "compact" ? COMPACT_MEMORY_MB : SEED_MEMORY_MB)[name]!;
   const port = (name: string) => ({ container: AI_VIDEO_PORTS[name]! });
   const app = (name: string, description: string, networks: string[], env: ServiceSpec["env"], dependsOn: string[] = []) =>
@@ -108,7 +120,7 @@ function services(domain: string, profile: MemoryProfile): ServiceSpec[] {
     });
   const databaseURL = { secretTemplate: `postgresql://postgres:{{${POSTGRES_PASSWORD}}}@postgres:5432/postgres` };
   return [
-    traefikServiceSpec(AI_VIDEO_ROUTES.map((route) => ({ hostname: `${route.subdomain}.${domain}`, service: route.service, port: route.port })), {
+    traefikServiceSpec(routes.map((route) => protectedRoute(route, domain, adminUser)), {
       networks: ["egress", "backend", "monitoring"], memoryMb: memory("traefik"), dependsOn: ["kong", "studio", "grafana"],
       rateLimitPerMinute: 300, burst: 100, clientIpHeader: "CF-Connecting-IP", trustedIPs: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
     }),
@@ -176,6 +188,11 @@ export const aiVideo: Blueprint = {
     { key: SERVICE_KEY, purpose: "Supabase service-role key" },
     // A login password: validation refuses admin123 and the other well-known defaults.
     { key: GRAFANA_ADMIN_PASSWORD, purpose: "Grafana admin password (the audit found admin/admin123)", adminPassword: true },
+    {
+      key: STUDIO_PASSWORD_HASH,
+      purpose: "bcrypt hash of the password Traefik asks user supabase for before Supabase Studio: htpasswd -nbBC 10 supabase <password> | cut -d: -f2",
+      bcryptHash: true,
+    },
     { key: A4F_API_KEY, purpose: "A4F API key: TTS, LLM and embeddings (external service; configured, not created)" },
     { key: REVENUECAT_API_KEY, purpose: "RevenueCat API key (external service; configured, not created)" },
   ],
@@ -184,18 +201,21 @@ export const aiVideo: Blueprint = {
   compact: { systemReserveMb: 512 },
   build(environment): PlatformSpec {
     const profile = environment.memoryProfile ?? "seed";
-    const platform = services(environment.domain, profile);
+    const design = aiVideoMonitoring(profile);
+    // Tunnelled unless the stack routes the admin UIs: then Prometheus,
+    // Alertmanager, Loki and Grafana get routes behind Traefik's basic auth.
+    const settings = adminAccessThrough(environment.monitoring ?? withMonitoringDefaults(), "traefik");
+    const routes = withAdminRoutes(AI_VIDEO_ROUTES, adminRoutes(design, settings));
+    const platform = services(environment.domain, profile, routes, settings.adminUser);
     const servers = monitoredServers(environment);
     const monitoring = observability({
-      design: aiVideoMonitoring(profile),
-      // Traefik here asks for no password: Prometheus, Alertmanager and Loki
-      // stay on 127.0.0.1; Grafana keeps its route, behind its own login.
-      settings: withTunnelledAdmin(environment.monitoring ?? withMonitoringDefaults()),
+      design,
+      settings,
       environment: environment.environment,
       hostname: servers.home.name,
       domain: environment.domain,
       services: platform,
-      routes: AI_VIDEO_ROUTES,
+      routes,
       containerName: (name) => `aivideo-${name}`,
       servers,
     });
@@ -203,7 +223,7 @@ export const aiVideo: Blueprint = {
       networks: AI_VIDEO_NETWORKS,
       services: [...platform, ...monitoring.services],
       monitoring: monitoring.plan,
-      routes: AI_VIDEO_ROUTES,
+      routes,
       buckets: [{ key: "backups", purpose: "nightly PostgreSQL dumps, off the server (the audit's first finding)" }],
       ingress: "traefik",
     };

@@ -1,8 +1,9 @@
 import type { Role } from "../../components/compute/server-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import type { ServiceSpec } from "../../components/container/service-spec";
-import type { MonitoringPlan } from "../../components/monitoring/observability";
-import type { MonitoringSettings } from "../../components/monitoring/settings";
+import type { ProtectedRoute, RouteCredential } from "../../components/ingress/route";
+import type { AdminRoute, MonitoringPlan } from "../../components/monitoring/observability";
+import { ADMIN_PASSWORD_HASH_SECRET, type MonitoringSettings } from "../../components/monitoring/settings";
 import type { SecretDeclaration } from "../config/schema";
 
 /** A public name under the stack's domain, served by the ingress. */
@@ -10,8 +11,30 @@ export interface RouteSpec {
   readonly subdomain: string;
   readonly service: string;
   readonly port: number;
-  /** An admin UI: the ingress asks for the monitoring admin password first. */
-  readonly basicAuth?: boolean;
+  /**
+   * The ingress asks for a password first (admin UIs). `true`: the stack's
+   * monitoring admin, `infra:monitoring.adminUser`, whose password Caddy
+   * hashes from infra:monitoringAdminPassword and nginx and Traefik check
+   * against infra:monitoringAdminPasswordHash. A credential: a user and
+   * bcrypt-hash secret of the route's own (Supabase Studio's).
+   */
+  readonly basicAuth?: boolean | RouteCredential;
+}
+
+/**
+ * The blueprint's routes with the admin routes the stack asked for. An admin
+ * route takes the place of a blueprint's own route of the same name: Grafana
+ * keeps its login, behind the ingress's password as well.
+ */
+export function withAdminRoutes(routes: readonly RouteSpec[], admin: readonly AdminRoute[]): RouteSpec[] {
+  const taken = new Set(admin.map((route) => route.subdomain));
+  return [...routes.filter((route) => !taken.has(route.subdomain)), ...admin];
+}
+
+/** A route as nginx and Traefik serve it: a credential is a bcrypt-hash secret, so `true` is the monitoring admin's hash. */
+export function protectedRoute(route: RouteSpec, domain: string, adminUser: string): ProtectedRoute {
+  const credential = route.basicAuth === true ? { user: adminUser, passwordHashSecret: ADMIN_PASSWORD_HASH_SECRET } : route.basicAuth || undefined;
+  return { hostname: `${route.subdomain}.${domain}`, service: route.service, port: route.port, ...(credential ? { basicAuth: credential } : {}) };
 }
 
 export interface BucketSpec {

@@ -2,11 +2,11 @@ import { healthcheck, service, type ServiceSpec } from "../../components/contain
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { FASTAPI_REQUESTS } from "../../components/monitoring/alert-rules";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
-import { observability } from "../../components/monitoring/observability";
-import { withMonitoringDefaults, withTunnelledAdmin } from "../../components/monitoring/settings";
+import { adminRoutes, observability, type AdminRoute } from "../../components/monitoring/observability";
+import { adminAccessThrough, withMonitoringDefaults } from "../../components/monitoring/settings";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { certbotServiceSpec, nginxServiceSpec } from "../../components/ingress/nginx-spec";
-import type { Blueprint, PlatformSpec, RouteSpec } from "./blueprint";
+import { protectedRoute, withAdminRoutes, type Blueprint, type PlatformSpec, type RouteSpec } from "./blueprint";
 import { monitoredServers } from "./monitored-servers";
 
 /**
@@ -16,7 +16,8 @@ import { monitoredServers } from "./monitored-servers";
  * Grafana, Alertmanager (email from the stack's receivers), node and
  * PostgreSQL exporters, plus cAdvisor and the blackbox exporter the
  * generated container and route alerts read. Every admin UI is reached
- * through an SSH tunnel only.
+ * through an SSH tunnel only (seed 001), unless the stack sets
+ * `adminAccess: ingress`: then nginx routes them behind basic auth.
  */
 
 const POSTGRES_PASSWORD = "infra:postgresPassword";
@@ -74,17 +75,23 @@ export const FASTAPI_RATE_LIMIT_PER_MINUTE = 100;
 
 const CERTIFICATE_HOST_PATH = "/var/lib/fastapi/letsencrypt";
 
-function services(domain: string): ServiceSpec[] {
+function services(domain: string, admin: readonly AdminRoute[], adminUser: string): ServiceSpec[] {
   const memory = (name: string) => FASTAPI_MEMORY_MB[name]!;
   const port = (name: string) => ({ container: FASTAPI_PORTS[name]! });
+  const routes = withAdminRoutes(FASTAPI_ROUTES, admin);
+  const adminServices = admin.map((route) => route.service);
   return [
-    certbotServiceSpec({ hostnames: FASTAPI_ROUTES.map((route) => `${route.subdomain}.${domain}`), certificateName: "fastapi", cloudflareTokenSecret: ACME_TOKEN, networks: ["edge"], certificateHostPath: CERTIFICATE_HOST_PATH }),
+    // One certificate for every name nginx serves, the admin UIs' included.
+    certbotServiceSpec({ hostnames: routes.map((route) => `${route.subdomain}.${domain}`), certificateName: "fastapi", cloudflareTokenSecret: ACME_TOKEN, networks: ["edge"], certificateHostPath: CERTIFICATE_HOST_PATH }),
     nginxServiceSpec(
-      FASTAPI_ROUTES.map((route) => ({ hostname: `${route.subdomain}.${domain}`, service: route.service, port: route.port })),
+      routes.map((route) => protectedRoute(route, domain, adminUser)),
       {
-        networks: ["edge"],
+        // The admin UIs live on the internal network.
+        networks: admin.length > 0 ? ["edge", "internal"] : ["edge"],
         memoryMb: memory("nginx"),
-        dependsOn: ["certbot", "backend"],
+        dependsOn: ["certbot", "backend", ...adminServices],
+        // The monitoring stack is registered apart from nginx, which may start first.
+        resolvePerRequest: adminServices,
         certificateHostPath: CERTIFICATE_HOST_PATH,
         certificateName: "fastapi",
         rateLimitPerMinute: FASTAPI_RATE_LIMIT_PER_MINUTE,
@@ -153,16 +160,19 @@ export const fastapi: Blueprint = {
   // Seed 001: "OS & Overhead ~1GB".
   systemReserveMb: 1024,
   build(environment): PlatformSpec {
-    const platform = services(environment.domain);
+    // Seed 001: "Internal access only, expose via SSH tunnel", unless the stack routes the admin UIs.
+    const settings = adminAccessThrough(environment.monitoring ?? withMonitoringDefaults(), "nginx");
+    const admin = adminRoutes(FASTAPI_MONITORING, settings);
+    const routes = withAdminRoutes(FASTAPI_ROUTES, admin);
+    const platform = services(environment.domain, admin, settings.adminUser);
     const monitoring = observability({
       design: FASTAPI_MONITORING,
-      // Seed 001: "Internal access only, expose via SSH tunnel"; nginx here asks for no password.
-      settings: withTunnelledAdmin(environment.monitoring ?? withMonitoringDefaults()),
+      settings,
       environment: environment.environment,
       hostname: monitoredServers(environment).home.name,
       domain: environment.domain,
       services: platform,
-      routes: FASTAPI_ROUTES,
+      routes,
       containerName: (name) => `fastapi-${name}`,
       // Seed 001: the backend's /metrics counts requests by status; "error_rate > 5% for 2 minutes" is read from it.
       httpCounters: [{ service: "backend", ...FASTAPI_REQUESTS }],
@@ -172,7 +182,7 @@ export const fastapi: Blueprint = {
       networks: FASTAPI_NETWORKS,
       services: [...platform, ...monitoring.services],
       monitoring: monitoring.plan,
-      routes: FASTAPI_ROUTES,
+      routes,
       buckets: [{ key: "backups", purpose: "off-site copy of the daily database dumps (seed 001: daily, 7 days)" }],
       ingress: "nginx",
       healthCheck: { port: 80, path: "/healthz" },

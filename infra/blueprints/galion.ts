@@ -4,9 +4,9 @@ import { certbotServiceSpec, nginxServiceSpec } from "../../components/ingress/n
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { FASTAPI_REQUESTS } from "../../components/monitoring/alert-rules";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
-import { observability } from "../../components/monitoring/observability";
-import { GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults, withTunnelledAdmin } from "../../components/monitoring/settings";
-import type { Blueprint, BlueprintEnvironment, MemoryProfile, PlatformSpec, RouteSpec } from "./blueprint";
+import { adminRoutes, observability, type AdminRoute } from "../../components/monitoring/observability";
+import { adminAccessThrough, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults } from "../../components/monitoring/settings";
+import { protectedRoute, withAdminRoutes, type Blueprint, type BlueprintEnvironment, type MemoryProfile, type PlatformSpec, type RouteSpec } from "./blueprint";
 import { monitoredServers } from "./monitored-servers";
 
 /**
@@ -225,12 +225,15 @@ function redisURL(database: number): { secretTemplate: string } {
   return { secretTemplate: `redis://:{{${REDIS_PASSWORD}}}@redis:6379/${database}` };
 }
 
-function services(environment: BlueprintEnvironment): ServiceSpec[] {
+function services(environment: BlueprintEnvironment, admin: readonly AdminRoute[], adminUser: string): ServiceSpec[] {
   const profile: MemoryProfile = environment.memoryProfile ?? "seed";
   const memory = (name: string) => (profile === "compact" ? COMPACT_MEMORY_MB : GALION_MEMORY_MB)[name]!;
   const servers = environment.servers ?? [{ name: "main", roles: ["ingress", "app", "data", "monitoring"] }];
   const hasReplica = servers.some((server) => server.roles.includes("replica"));
-  const hostnames = GALION_ROUTES.map((route) => `${route.subdomain}.${environment.domain}`);
+  const routes = withAdminRoutes(GALION_ROUTES, admin);
+  const adminServices = admin.map((route) => route.service);
+  // One certificate for every name nginx serves, the admin UIs' included.
+  const hostnames = routes.map((route) => `${route.subdomain}.${environment.domain}`);
   const privateRanges = servers.flatMap((server) => (server.privateIp ? [`${server.privateIp}/32`] : []));
 
   const app = (name: string, spec: Partial<ServiceSpec> & Pick<ServiceSpec, "description" | "networks" | "env">): ServiceSpec => {
@@ -263,11 +266,15 @@ function services(environment: BlueprintEnvironment): ServiceSpec[] {
     }),
     {
       ...nginxServiceSpec(
-        GALION_ROUTES.map((route) => ({ hostname: `${route.subdomain}.${environment.domain}`, service: route.service, port: route.port })),
+        routes.map((route) => protectedRoute(route, environment.domain, adminUser)),
         {
           networks: ["web", "monitoring"],
           memoryMb: memory("nginx"),
-          dependsOn: ["certbot", ...GALION_ROUTES.map((route) => route.service)],
+          // On a server apart from the monitoring stack (phases 3-5), the
+          // dependency is what brings forwarders to the admin UIs.
+          dependsOn: ["certbot", ...routes.map((route) => route.service)],
+          // The monitoring stack is registered apart from nginx, which may start first.
+          resolvePerRequest: adminServices,
           certificateHostPath: CERTIFICATE_HOST_PATH,
           placement: "each",
           certificateName: "galion",
@@ -535,17 +542,22 @@ export const galion: Blueprint = {
   compact: { systemReserveMb: 512 },
   build(environment): PlatformSpec {
     const limits = (environment.memoryProfile ?? "seed") === "compact" ? COMPACT_MEMORY_MB : GALION_MEMORY_MB;
-    const platform = services(environment);
+    const design = galionMonitoring((name) => limits[name]!);
+    // Seed 004: monitoring listens on localhost only, unless the stack routes
+    // the admin UIs through nginx; Prometheus keeps 30 days.
+    const settings = { ...adminAccessThrough(environment.monitoring ?? withMonitoringDefaults(), "nginx"), retentionDays: GALION_METRICS_RETENTION_DAYS };
+    const admin = adminRoutes(design, settings);
+    const routes = withAdminRoutes(GALION_ROUTES, admin);
+    const platform = services(environment, admin, settings.adminUser);
     const servers = monitoredServers(environment);
     const monitoring = observability({
-      design: galionMonitoring((name) => limits[name]!),
-      // Seed 004: monitoring listens on localhost only, and Prometheus keeps 30 days.
-      settings: { ...withTunnelledAdmin(environment.monitoring ?? withMonitoringDefaults()), retentionDays: GALION_METRICS_RETENTION_DAYS },
+      design,
+      settings,
       environment: environment.environment,
       hostname: servers.home.name,
       domain: environment.domain,
       services: platform,
-      routes: GALION_ROUTES,
+      routes,
       containerName: (name) => `galion-${name}`,
       // Both APIs are FastAPI (seed 004) with their own /metrics: the error rate per API.
       httpCounters: ["app-api", "studio-api"].map((service) => ({ service, ...FASTAPI_REQUESTS })),
@@ -555,7 +567,7 @@ export const galion: Blueprint = {
       networks: GALION_NETWORKS,
       services: [...platform, ...monitoring.services],
       monitoring: monitoring.plan,
-      routes: GALION_ROUTES,
+      routes,
       buckets: [{ key: "backups", purpose: "restic repository: nightly dumps and the WAL archive, 30 days (seed 004)" }],
       ingress: "nginx",
       healthCheck: { port: 80, path: "/healthz" },

@@ -1,11 +1,11 @@
 import { healthcheck, service } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
-import { observability } from "../../components/monitoring/observability";
-import { GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults, withTunnelledAdmin } from "../../components/monitoring/settings";
+import { adminRoutes, observability } from "../../components/monitoring/observability";
+import { adminAccessThrough, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults } from "../../components/monitoring/settings";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { traefikServiceSpec } from "../../components/ingress/traefik-spec";
-import type { Blueprint, PlatformSpec, RouteSpec } from "./blueprint";
+import { protectedRoute, withAdminRoutes, type Blueprint, type PlatformSpec, type RouteSpec } from "./blueprint";
 import { monitoredServers } from "./monitored-servers";
 
 /**
@@ -80,10 +80,15 @@ export const nextmavens: Blueprint = {
   roles: ["ingress", "app", "monitoring"],
   systemReserveMb: 512,
   build(environment): PlatformSpec {
-    const hostnames = NEXTMAVENS_ROUTES.map((route) => ({ hostname: `${route.subdomain}.${environment.domain}`, service: route.service, port: route.port }));
+    // Tunnelled unless the stack routes the admin UIs through the ingress:
+    // then Prometheus, Alertmanager, Loki and Grafana get routes behind
+    // Traefik's basic auth, and Traefik joins their network to reach them.
+    const settings = adminAccessThrough(environment.monitoring ?? withMonitoringDefaults(), "traefik");
+    const routes = withAdminRoutes(NEXTMAVENS_ROUTES, adminRoutes(NEXTMAVENS_MONITORING, settings));
+    const adminRouted = routes.some((route) => route.basicAuth);
     const platform = [
-      traefikServiceSpec(hostnames, {
-        networks: ["web"],
+      traefikServiceSpec(routes.map((route) => protectedRoute(route, environment.domain, settings.adminUser)), {
+        networks: ["web", ...(adminRouted ? ["monitoring"] : [])],
         memoryMb: NEXTMAVENS_MEMORY_MB.traefik,
         dependsOn: ["developer-portal"],
         rateLimitPerMinute: 300,
@@ -126,20 +131,19 @@ export const nextmavens: Blueprint = {
     const servers = monitoredServers(environment);
     const monitoring = observability({
       design: NEXTMAVENS_MONITORING,
-      // Traefik here asks for no password: the admin UIs stay on 127.0.0.1.
-      settings: withTunnelledAdmin(environment.monitoring ?? withMonitoringDefaults()),
+      settings,
       environment: environment.environment,
       hostname: servers.home.name,
       domain: environment.domain,
       services: platform,
-      routes: NEXTMAVENS_ROUTES,
+      routes,
       containerName: (name) => `nextmavens-${name}`,
       servers,
     });
     return {
       networks: NEXTMAVENS_NETWORKS,
       ingress: "traefik",
-      routes: NEXTMAVENS_ROUTES,
+      routes,
       services: [...platform, ...monitoring.services],
       monitoring: monitoring.plan,
       buckets: [{ key: "backups", purpose: `restic repository: nightly dumps of the managed PostgreSQL instead of Telegram, at least ${NEXTMAVENS_BACKUP_RETENTION_DAYS} daily (seed 003)` }],

@@ -3,7 +3,7 @@ import type { NetworkSpec } from "../../components/container/network-spec";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import type { MonitoringDesign } from "../../components/monitoring/design";
 import { adminRoutes, observability } from "../../components/monitoring/observability";
-import { ADMIN_PASSWORD_SECRET, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults } from "../../components/monitoring/settings";
+import { ADMIN_PASSWORD_HASH_SECRET, ADMIN_PASSWORD_SECRET, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults, type MonitoringSettings } from "../../components/monitoring/settings";
 import type { Blueprint, BlueprintEnvironment, PlatformSpec, RouteSpec } from "./blueprint";
 
 /**
@@ -90,7 +90,8 @@ export const VPAI_MONITORING: MonitoringDesign = {
 /** Caddy's metrics listener, inside the Docker networks only. */
 const CADDY_METRICS_PORT = 2020;
 
-function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[], adminUser: string): ServiceSpec[] {
+function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[], settings: MonitoringSettings): ServiceSpec[] {
+  const adminRouted = routes.some((route) => route.basicAuth);
   const url = (subdomain: string) => `https://${subdomain}.${environment.domain}`;
   const dockerSocketReadOnly = { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true };
   return [
@@ -100,14 +101,18 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
           hostname: `${route.subdomain}.${environment.domain}`,
           service: route.service,
           port: route.port,
-          ...(route.basicAuth ? { basicAuth: { user: adminUser } } : {}),
+          ...(route.basicAuth ? { basicAuth: { user: settings.adminUser } } : {}),
         })),
         {
-          networks: ["frontend", "backend"],
+          // Seed 002 puts Caddy on frontend and backend. The admin routes it
+          // adds reach VictoriaMetrics, Alertmanager and Loki, which live on
+          // the monitoring network only.
+          networks: ["frontend", "backend", ...(adminRouted ? ["monitoring"] : [])],
           memoryMb: MEMORY_MB.caddy,
           dependsOn: ["n8n", "litellm"],
           metricsPort: CADDY_METRICS_PORT,
-          ...(routes.some((route) => route.basicAuth) ? { basicAuthPasswordSecret: ADMIN_PASSWORD_SECRET } : {}),
+          // `caddy` holds the password, which Caddy hashes at start; `ingress` the bcrypt hash, as every proxy takes it.
+          ...(adminRouted ? (settings.adminAccess === "ingress" ? { basicAuthPasswordHashSecret: ADMIN_PASSWORD_HASH_SECRET } : { basicAuthPasswordSecret: ADMIN_PASSWORD_SECRET }) : {}),
         },
       ),
       waivers: [
@@ -307,7 +312,7 @@ export const vpai: Blueprint = {
   build(environment): PlatformSpec {
     const settings = environment.monitoring ?? withMonitoringDefaults();
     const routes = [...VPAI_ROUTES, ...adminRoutes(VPAI_MONITORING, settings)];
-    const platform = services(environment, routes, settings.adminUser);
+    const platform = services(environment, routes, settings);
     const monitoring = observability({
       design: VPAI_MONITORING,
       settings,

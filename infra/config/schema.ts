@@ -87,7 +87,7 @@ export const PLAIN_KEYS: Readonly<Record<string, string>> = {
   "infra:privateNetwork": "optional Hetzner private network between servers { ipRange, subnet, networkZone }",
   "infra:loadBalancer": "optional Hetzner load balancer in front of the ingress servers { type, location, privateIp }",
   "infra:monitoring":
-    "optional monitoring settings { adminAccess: tunnel|caddy, adminUser, scrapeIntervalSeconds, evaluationIntervalSeconds, retentionDays, thresholds: { ... }, receivers: { email, slack, webhook } }",
+    "optional monitoring settings { adminAccess: tunnel|ingress|caddy, adminUser, scrapeIntervalSeconds, evaluationIntervalSeconds, retentionDays, thresholds: { ... }, receivers: { email, slack, webhook } }",
 };
 
 export interface SecretDeclaration {
@@ -96,7 +96,16 @@ export interface SecretDeclaration {
   readonly purpose: string;
   /** A login password: empty and well-known default values are refused. */
   readonly adminPassword?: boolean;
+  /** A bcrypt hash ($2a$, $2b$ or $2y$), as nginx and Traefik check passwords against. */
+  readonly bcryptHash?: boolean;
 }
+
+/**
+ * What the offline plan stands in for a secret it cannot read. It is marked
+ * secret, so it prints as [secret]; validation lets it pass the format checks
+ * of secrets whose value it cannot know.
+ */
+export const SECRET_PLACEHOLDER = "[secret]";
 
 /** Secrets every platform needs, whatever its blueprint. */
 export const PLATFORM_SECRETS: readonly SecretDeclaration[] = [

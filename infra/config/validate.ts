@@ -22,6 +22,7 @@ import {
   BACKUP_DEFAULTS,
   OPTIONAL_SECRETS,
   ROLES,
+  SECRET_PLACEHOLDER,
   SERVER_PROVIDERS,
   type DNSConfig,
   type LoadBalancerConfig,
@@ -123,6 +124,9 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
     else if (secret.adminPassword && isDefaultPassword(raw.values[secret.key]!)) {
       // The message never repeats the value: it is a secret, even when a weak one.
       report(secret.key, `is empty, shorter than 8 characters or a well-known default (seed 000 ran Grafana as admin/admin123); set a strong one: pulumi config set --secret ${secret.key} <value>`);
+    } else if (secret.bcryptHash && !isBcryptHash(raw.values[secret.key]!) && raw.values[secret.key] !== SECRET_PLACEHOLDER) {
+      // Caught here rather than by the proxy's container refusing to start at deploy time.
+      report(secret.key, `is not a bcrypt hash ($2y$10$ followed by 53 characters); make one with: htpasswd -nbBC 10 <user> <password> | cut -d: -f2`);
     }
   }
   const optionalSecrets = OPTIONAL_SECRETS.filter((secret) => secret.key in raw.values);
@@ -182,6 +186,11 @@ function knownSecretKeys(blueprints: BlueprintCatalog): Set<string> {
  * "[secret]" for a secret it cannot read; that is not one of them.
  */
 const DEFAULT_PASSWORDS = new Set(["admin", "admin123", "administrator", "password", "passw0rd", "changeme", "change-me", "grafana", "prom-operator", "secret", "letmein", "12345678", "123456789", "qwerty123", "password123"]);
+
+/** The modular-crypt form of bcrypt that nginx (crypt(3)), Traefik and Caddy all read; cost 4-31. */
+export function isBcryptHash(value: string): boolean {
+  return /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/.test(value);
+}
 
 export function isDefaultPassword(value: string): boolean {
   const trimmed = value.trim();

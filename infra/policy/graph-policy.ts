@@ -5,8 +5,9 @@ import { recordFindings, zoneFindings } from "./edge-rules";
 import { hostFindings, ufwProblems } from "./host-rules";
 import { firewallFindings, inboundOfHetzner, type InboundRule } from "./network-rules";
 import type { Finding, PolicyReport } from "./report";
-import { expiryFindings, retentionWindowDays } from "./storage-rules";
-import { isProduction, modelWaivers } from "./model-policy";
+import { expiryFindings, platformRetentionWindowDays } from "./storage-rules";
+import { ingressProxy, isProduction, modelWaivers, routedNames } from "./model-policy";
+import { routeFindings } from "./route-rules";
 import { applyWaivers } from "./waivers";
 
 /** A resource as registered: its type token, name and inputs (secrets already masked in a recorded graph). */
@@ -84,7 +85,11 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
       return inputs.proxied === undefined ? [] : recordFindings(`record ${resource.name}`, { proxied: inputs.proxied === true });
     case "pulumi-nodejs:dynamic/storage:Bucket":
       return "noncurrentVersionExpiryDays" in inputs
-        ? expiryFindings(`bucket ${resource.name}`, inputs.noncurrentVersionExpiryDays, retentionWindowDays((model.config as { backup?: { retention?: { daily?: number } } }).backup))
+        ? expiryFindings(
+            `bucket ${resource.name}`,
+            inputs.noncurrentVersionExpiryDays,
+            platformRetentionWindowDays((model.config as { backup?: { retention?: { daily?: number } } }).backup, model.hosts.map((host) => host.backup)),
+          )
         : [];
     default:
       // S1/S2: any other bucket resource is not kept private and versioned by our provider.
@@ -119,6 +124,15 @@ function graphWideFindings(resources: readonly GraphResource[], model: PlatformM
     }
   };
   for (const resource of resources) visit(resource.inputs, "inputs", `${resource.type} ${resource.name}`);
+
+  // C11 on the ingress again, on the configuration each ingress container
+  // was registered with; uploads that are not plain yet were judged on the model.
+  const proxy = ingressProxy(model);
+  for (const resource of resources.filter((candidate) => candidate.type === "docker:index/container:Container" && candidate.inputs.name === `${model.blueprint.namePrefix}-${proxy}`)) {
+    const uploads = Array.isArray(resource.inputs.uploads) ? (resource.inputs.uploads as { file?: unknown; content?: unknown }[]) : [];
+    const files = uploads.flatMap((upload) => (isString(upload.file) && isString(upload.content) ? [{ path: upload.file, content: upload.content }] : []));
+    findings.push(...routeFindings(routedNames(model), model.spec.services, proxy, files));
+  }
   return findings;
 }
 

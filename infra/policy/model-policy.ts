@@ -7,7 +7,8 @@ import { hostConfigurationOf } from "./host-configuration";
 import { hostFindings } from "./host-rules";
 import { firewallFindings, inboundOf } from "./network-rules";
 import type { Finding, PolicyReport } from "./report";
-import { clientEncryptionFindings, expiryFindings, retentionWindowDays, S3_NOT_APPLICABLE } from "./storage-rules";
+import { routeFindings, type RoutedName } from "./route-rules";
+import { clientEncryptionFindings, expiryFindings, platformRetentionWindowDays, S3_NOT_APPLICABLE } from "./storage-rules";
 import { applyWaivers, waiverIndex, waiverProblems, type WaiverIndex } from "./waivers";
 
 /**
@@ -39,6 +40,15 @@ export function modelWaivers(model: PlatformModel): WaiverIndex {
   return waiverIndex(model.hosts.flatMap((host) => host.services.map((spec) => ({ resource: containerResource(model, spec.name), spec }))));
 }
 
+/** The reverse proxy serving the routes: the blueprint's, Caddy when it names none. */
+export function ingressProxy(model: PlatformModel): NonNullable<PlatformModel["spec"]["ingress"]> {
+  return model.spec.ingress ?? "caddy";
+}
+
+export function routedNames(model: PlatformModel): RoutedName[] {
+  return model.spec.routes.map((route) => ({ hostname: `${route.subdomain}.${model.config.domain}`, service: route.service }));
+}
+
 export function isProduction(model: PlatformModel): boolean {
   return model.config.environment === "prod";
 }
@@ -55,11 +65,14 @@ export function modelFindings(model: PlatformModel): Finding[] {
     findings.push(...hostFindings(hostConfigurationOf(host.server, hostFirewallOf(host), `host ${name}`), config.adminCidrs));
   }
   if (model.hostnames.length > 0) {
+    // Every server running the ingress serves the same names from the same configuration.
+    const ingress = model.spec.services.find((service) => service.role === "ingress" && service.name === ingressProxy(model));
+    findings.push(...routeFindings(routedNames(model), model.spec.services, ingressProxy(model), ingress?.files ?? []));
     const settings = new Map(zoneSettings({ hsts: config.dns.hsts }).map((setting) => [setting.settingId, setting.value]));
     findings.push(...zoneFindings(`zone ${prefix}-dns`, settings, isProduction(model)));
     for (const route of model.spec.routes) findings.push(...recordFindings(`record ${prefix}-dns-${route.subdomain}`, { proxied: config.dns.proxied }));
   }
-  const window = retentionWindowDays((config as { backup?: { retention?: { daily?: number } } }).backup);
+  const window = platformRetentionWindowDays((config as { backup?: { retention?: { daily?: number } } }).backup, model.hosts.map((host) => host.backup));
   const secrets = [...PLATFORM_SECRETS, ...blueprint.secrets].map((secret) => secret.key);
   for (const bucket of model.spec.buckets) {
     const resource = `bucket ${prefix}-${bucket.key}`;

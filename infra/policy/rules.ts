@@ -25,7 +25,11 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   container("C8", "healthcheck defined", "give the service a healthcheck that tests it is serving"),
   container("C9", "runs as a non-root user where the image supports it", "set `user` to the image's unprivileged user, or waive C9 next to the service with the reason"),
   container("C10", "image pinned to a version tag, digest where given", "pin a version tag such as 1.2.3 (never latest); a digest must be sha256:<64 hex>"),
-  container("C11", "published ports bind to loopback or a private address, except the ingress's 80/443", "drop the publish (services talk over Docker networks) or bind it to 127.0.0.1"),
+  container(
+    "C11",
+    "published ports bind to loopback or a private address, except the ingress's 80/443; a public route reaches an admin UI without a login only behind basic auth",
+    "drop the publish (services talk over Docker networks) or bind it to 127.0.0.1; give an admin UI's route basicAuth (RouteSpec) or no route (adminAccess: tunnel)",
+  ),
   container("C12", "json-file logs rotate (max-size and max-file)", "use the json-file driver with max-size and max-file (LOG_OPTIONS)"),
   container("C13", "restart policy unless-stopped or on-failure:N", "set restart to unless-stopped, or on-failure with a retry count"),
   platform("F1", "SSH only from the configured admin CIDRs, never from anywhere", "list admin addresses or a VPN range in infra:adminCidrs"),

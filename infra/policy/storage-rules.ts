@@ -12,6 +12,14 @@ export function retentionWindowDays(backup: { retention?: { daily?: number } } |
   return backup?.retention?.daily ?? DEFAULT_DAILY_RETENTION;
 }
 
+/**
+ * The window of a whole platform: the stack's dailies, or more where a
+ * host's job keeps more because a service promised it (seed 003's 30 days).
+ */
+export function platformRetentionWindowDays(backup: { retention?: { daily?: number } } | undefined, jobs: readonly ({ settings: { retention: { daily: number } } } | undefined)[]): number {
+  return Math.max(retentionWindowDays(backup), ...jobs.map((job) => job?.settings.retention.daily ?? 0));
+}
+
 /** S3 on one bucket's lifecycle. */
 export function expiryFindings(resource: string, noncurrentDays: unknown, windowDays: number): Finding[] {
   if (typeof noncurrentDays === "number" && noncurrentDays >= windowDays) return [];

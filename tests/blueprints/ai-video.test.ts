@@ -4,14 +4,19 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
+import { BASIC_AUTH_DIR } from "../../components/ingress/basic-auth";
+import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hostnames";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { aiVideo } from "../../infra/blueprints/ai-video";
 import { ConfigError } from "../../infra/config/errors";
 import { requiredSecrets, validateStackConfig, type RawConfig } from "../../infra/config/validate";
+import { goldenGraph } from "../../tools/golden-graph";
+import { mermaidDiagram } from "../../tools/plan/mermaid";
+import { textReport } from "../../tools/plan/text-report";
 import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
-import { completeRawConfig } from "../support/stack-config";
+import { completeRawConfig, PROJECT_DIR, testSecretValue } from "../support/stack-config";
 import { requireTool } from "../support/tools";
-import type { PlanResult } from "../../tools/plan/plan";
+import { buildPlan, type PlanResult } from "../../tools/plan/plan";
 
 /**
  * Seed 000's facts (the AI video platform and its audit), pinned on the
@@ -21,6 +26,9 @@ import type { PlanResult } from "../../tools/plan/plan";
  */
 const STACKS = ["prod", "preprod"] as const;
 const aiVideoPlan = (stack: string) => planOf(stack, { overrides: ["blueprint=ai-video"] });
+/** The stack with the admin UIs routed through the ingress (`adminAccess: ingress`). */
+const routedAdminPlan = (stack: string) => planOf(stack, { overrides: ["blueprint=ai-video", 'monitoring={"adminAccess":"ingress"}'] });
+const STUDIO_HASH_SECRET = "infra:supabaseStudioPasswordHash";
 
 const container = (plan: PlanResult, service: string): PlannedResource => containerNamed(plan, `aivideo-${service}`);
 
@@ -73,7 +81,7 @@ function rawConfigFor(stack: string, secrets: Record<string, string> = {}): RawC
   const values = { ...raw.values };
   const secretKeys = new Set(raw.secretKeys);
   for (const secret of requiredSecrets("ai-video", JSON.parse(values["infra:servers"]!), BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
-    values[secret.key] ??= `test-value-of-${secret.key}`;
+    values[secret.key] ??= testSecretValue(secret);
     secretKeys.add(secret.key);
   }
   for (const [key, value] of Object.entries(secrets)) {
@@ -164,13 +172,58 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const plan = await aiVideoPlan(stack);
     const dynamic = parse(upload(plan, "traefik", "/etc/traefik/dynamic.yml"));
     for (const [name, router] of Object.entries(dynamic.http.routers as Record<string, { middlewares: string[]; tls: { certResolver: string } }>)) {
-      expect(router.middlewares, name).toEqual(["security-headers", "rate-limit", "compress"]);
+      expect(router.middlewares.filter((middleware) => !middleware.startsWith("basic-auth-")), name).toEqual(["security-headers", "rate-limit", "compress"]);
       expect(router.tls.certResolver, name).toBe("letsencrypt");
     }
     expect(dynamic.http.middlewares["rate-limit"].rateLimit).toMatchObject({ period: "1m" });
     expect(dynamic.http.middlewares["rate-limit"].rateLimit.average).toBeGreaterThan(0);
     const staticConfig = parse(upload(plan, "traefik", "/etc/traefik/traefik.yml"));
     expect(staticConfig.entryPoints.web.http.redirections.entryPoint).toMatchObject({ to: "websecure", scheme: "https" });
+  });
+
+  it("fixes Supabase Studio open to the internet: Traefik asks user supabase for a password first, checked against the bcrypt hash in its own secret", async () => {
+    const plan = await aiVideoPlan(stack);
+    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    const dynamicYAML = upload(plan, "traefik", "/etc/traefik/dynamic.yml");
+    const dynamic = parse(dynamicYAML);
+    const studio = Object.values(dynamic.http.routers as Record<string, { rule: string; middlewares: string[] }>).find((router) => router.rule === `Host(\`studio.${domain}\`)`)!;
+    expect(studio.middlewares).toEqual(["security-headers", "rate-limit", "basic-auth-infra-supabaseStudioPasswordHash", "compress"]);
+    expect(dynamic.http.middlewares["basic-auth-infra-supabaseStudioPasswordHash"]).toEqual({
+      basicAuth: { usersFile: `${BASIC_AUTH_DIR}/infra-supabaseStudioPasswordHash`, realm: "restricted", removeHeader: true },
+    });
+    // Read back the way the policy reads it: Studio is protected, the API and Grafana (its own login) are not.
+    const files = [{ path: "/etc/traefik/dynamic.yml", content: dynamicYAML }];
+    expect([...hostnamesBehindBasicAuth("traefik", files)]).toEqual([`studio.${domain}`]);
+    // Traefik writes the htpasswd file from the secret when it starts; the hash is in no uploaded file.
+    expect(specService("traefik").env).toEqual({ INFRA_HTPASSWD_SUPABASE_STUDIO_PASSWORD_HASH: { secretTemplate: `supabase:{{${STUDIO_HASH_SECRET}}}` } });
+    expect(container(plan, "traefik").inputs.envs).toBe("[secret]");
+    expect((container(plan, "traefik").inputs.command as string[]).join(" ")).toContain(`> ${BASIC_AUTH_DIR}/infra-supabaseStudioPasswordHash`);
+    expect(plan.secretsToSet.find((secret) => secret.key === STUDIO_HASH_SECRET)!.purpose).toContain("bcrypt hash");
+    // The uptime probe counts Studio's 401 as up.
+    expect(parse(upload(plan, "blackbox-exporter", "/etc/blackbox_exporter/config.yml")).modules.route_studio.http.valid_status_codes).toEqual([401]);
+  });
+
+  it("keeps the Studio hash out of every output when it is set (V3)", async () => {
+    const planted = "$2y$05$plantedStudioHash0123456789abcdefghijklmnopqrstuvwxyzA";
+    const plan = await buildPlan({ projectDir: PROJECT_DIR, stack, overrides: ["blueprint=ai-video"], secretOverrides: [`${STUDIO_HASH_SECRET}=${planted}`] });
+    expect(plan.secretsToSet.map((secret) => secret.key)).not.toContain(STUDIO_HASH_SECRET);
+    for (const [where, text] of [["text plan", textReport(plan)], ["JSON plan", JSON.stringify(plan)], ["Mermaid plan", mermaidDiagram(plan)], ["golden graph", goldenGraph(plan)]]) {
+      expect(text, where).not.toContain("plantedStudioHash");
+    }
+  });
+
+  it("routes the admin UIs through Traefik behind the monitoring admin's password with adminAccess: ingress, and publishes none of them on the host", async () => {
+    const plan = await routedAdminPlan(stack);
+    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    expect(plan.routes.map((route) => route.hostname).sort()).toEqual(["alerts", "api", "grafana", "logs", "metrics", "studio"].map((name) => `${name}.${domain}`));
+    const guarded = hostnamesBehindBasicAuth("traefik", [{ path: "/etc/traefik/dynamic.yml", content: upload(plan, "traefik", "/etc/traefik/dynamic.yml") }]);
+    expect([...guarded].sort()).toEqual(["alerts", "grafana", "logs", "metrics", "studio"].map((name) => `${name}.${domain}`));
+    for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
+      const name = String(resource.inputs.name);
+      expect(published(resource), name).toEqual(name === "aivideo-traefik" ? ["0.0.0.0:80->80", "0.0.0.0:443->443"] : []);
+    }
+    expect(plan.secretsToSet.map((secret) => secret.key)).toEqual(expect.arrayContaining(["infra:monitoringAdminPasswordHash", STUDIO_HASH_SECRET]));
+    expect(plan.monitoring!.admin.map((entry) => entry.access)).toEqual(["grafana", "metrics", "alerts", "logs"].map((name) => `https://${name}.${domain} (basic_auth as admin)`));
   });
 
   it("fixes the missing backups: PostgreSQL is dumped daily into the S3 backups bucket (the audit's HIGH RISK)", async () => {

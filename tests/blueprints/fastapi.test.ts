@@ -4,12 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
+import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hostnames";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { fastapi } from "../../infra/blueprints/fastapi";
 import { ConfigError } from "../../infra/config/errors";
 import { requiredSecrets, validateStackConfig, type RawConfig } from "../../infra/config/validate";
 import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
-import { completeRawConfig } from "../support/stack-config";
+import { completeRawConfig, testSecretValue } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 import type { PlanResult } from "../../tools/plan/plan";
 
@@ -69,7 +70,7 @@ function rawConfigFor(stack: string, blueprint: string, secrets: Record<string, 
   const values = { ...raw.values };
   const secretKeys = new Set(raw.secretKeys);
   for (const secret of requiredSecrets(blueprint, JSON.parse(values["infra:servers"]!), BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
-    values[secret.key] ??= `test-value-of-${secret.key}`;
+    values[secret.key] ??= testSecretValue(secret);
     secretKeys.add(secret.key);
   }
   for (const [key, value] of Object.entries(secrets)) {
@@ -207,6 +208,46 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
       expect(resource.inputs.securityOpts, name).toEqual(["no-new-privileges:true"]);
       expect(resource.inputs.restart, name).toBe("unless-stopped");
     }
+  });
+});
+
+describe("FastAPI admin UIs routed through nginx (adminAccess: ingress)", () => {
+  const routedPlan = () => planOf("prod", { overrides: ["blueprint=fastapi", 'monitoring={"adminAccess":"ingress"}'] });
+  const ADMIN_NAMES = ["alerts", "grafana", "logs", "metrics"].map((name) => `${name}.vpai.example.com`);
+
+  it("serves Grafana, Prometheus, Alertmanager and Loki by name, each behind basic auth, and the API without", async () => {
+    const plan = await routedPlan();
+    expect(plan.routes.map((route) => route.hostname).sort()).toEqual(["api.vpai.example.com", ...ADMIN_NAMES].sort());
+    const conf = upload(plan, "nginx", "/etc/nginx/nginx.conf");
+    expect([...hostnamesBehindBasicAuth("nginx", [{ path: "/etc/nginx/nginx.conf", content: conf }])].sort()).toEqual(ADMIN_NAMES);
+    expect(plan.monitoring!.admin.map((entry) => entry.access)).toEqual(["grafana", "metrics", "alerts", "logs"].map((name) => `https://${name}.vpai.example.com (basic_auth as admin)`));
+    expect(resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => record.inputs.name).sort()).toEqual(["api.vpai.example.com", ...ADMIN_NAMES].sort());
+  });
+
+  it("publishes none of them on the host any more: nginx reaches them on the internal network", async () => {
+    const plan = await routedPlan();
+    for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
+      const name = String(resource.inputs.name);
+      expect(published(resource), name).toEqual(name === "fastapi-nginx" ? ["0.0.0.0:80->80", "0.0.0.0:443->443"] : []);
+    }
+    expect(container(plan, "nginx").inputs.networksAdvanced).toEqual(["edge", "internal"].map((network) => ({ name: `fastapi-${network}`, aliases: ["nginx"] })));
+    expect(plan.hosts[0]!.firewall.filter((rule) => rule.protocol === "tcp").map((rule) => rule.port)).toEqual([22, 80, 443]);
+  });
+
+  it("gets one certificate for every name, and the password hash as a secret, never the password", async () => {
+    const plan = await routedPlan();
+    const issue = (container(plan, "certbot").inputs.command as string[]).join(" ");
+    for (const name of ["api.vpai.example.com", ...ADMIN_NAMES]) expect(issue).toContain(`-d ${name}`);
+    expect(container(plan, "nginx").inputs.envs).toBe("[secret]");
+    const keys = plan.secretsToSet.map((secret) => secret.key);
+    expect(keys).toContain("infra:monitoringAdminPasswordHash");
+    expect(keys).not.toContain("infra:monitoringAdminPassword");
+  });
+
+  it("keeps them tunnelled with adminAccess: caddy, the older name, which routes only through Caddy", async () => {
+    const plan = await planOf("prod", { overrides: ["blueprint=fastapi", 'monitoring={"adminAccess":"caddy"}'] });
+    expect(plan.routes.map((route) => route.hostname)).toEqual(["api.vpai.example.com"]);
+    expect(published(container(plan, "grafana"))).toEqual(["127.0.0.1:3000->3000"]);
   });
 });
 

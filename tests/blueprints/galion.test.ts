@@ -1,5 +1,6 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
+import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hostnames";
 import { baseBackupScript, galion, GALION_BASE_BACKUPS_KEPT, GALION_MEMORY_MB, GALION_WAL_ARCHIVE_KEEP_DAYS } from "../../infra/blueprints/galion";
 import { retentionWindowDays } from "../../components/backup/retention";
 import type { ServiceSpec } from "../../components/container/service-spec";
@@ -268,6 +269,36 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
       expect(resource.inputs.restart, name).toBe("unless-stopped");
       expect(resource.inputs.securityOpts, name).toEqual(["no-new-privileges:true"]);
     }
+  });
+});
+
+describe("GALION admin UIs routed through nginx (adminAccess: ingress)", () => {
+  const ADMIN = ["grafana", "metrics", "alerts", "logs"];
+
+  it("serves them by name behind basic auth on one server, published nowhere on the host", async () => {
+    const plan = await planOf("prod", { overrides: ["blueprint=galion", 'monitoring={"adminAccess":"ingress"}'] });
+    const names = (subdomains: string[]) => subdomains.map((subdomain) => `${subdomain}.vpai.example.com`).sort();
+    const conf = upload(plan, "nginx", "/etc/nginx/nginx.conf");
+    expect([...hostnamesBehindBasicAuth("nginx", [{ path: "/etc/nginx/nginx.conf", content: conf }])].sort()).toEqual(names(ADMIN));
+    expect(plan.routes.map((route) => route.hostname).sort()).toEqual(names(["app", "api", "voice", "studio", "studio-api", "realtime", ...ADMIN]));
+    for (const service of ["grafana", "prometheus", "alertmanager", "loki"]) expect(published(container(plan, service)), service).toEqual([]);
+    // nginx resolves the monitoring stack per request: it may start before it.
+    expect(conf).toContain("set $late_upstream http://prometheus:9090;");
+  });
+
+  it("reaches them from the app servers through forwarders over the private network in phase 4, never on a public address", async () => {
+    const plan = await planOf("prod", { overrides: ["@examples/galion/phase-4.yaml", 'monitoring={"adminAccess":"ingress"}'] });
+    for (const server of ["app-1", "app-2"]) {
+      const host = plan.hosts.find((candidate) => candidate.server === server)!;
+      for (const service of ["grafana", "prometheus", "alertmanager", "loki"]) {
+        expect(host.services.find((candidate) => candidate.name === service)!.image, `${server} ${service}`).toBe("nginx:1.27.3-alpine");
+      }
+      expect(host.exposed, server).toEqual([]);
+    }
+    const main = plan.hosts.find((candidate) => candidate.server === "main")!;
+    expect(main.services.find((candidate) => candidate.name === "grafana")!.ports).toEqual(["3000/tcp", "10.0.1.2:3000->3000/tcp"]);
+    expect(main.exposed).toEqual([]);
+    expect(plan.policy.violations).toEqual([]);
   });
 });
 

@@ -1,11 +1,14 @@
-import { spawn, spawnSync } from "node:child_process";
-import { closeSync, mkdtempSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chownSync, closeSync, mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BASIC_AUTH_DIR } from "../../components/ingress/basic-auth";
 import { freePort, stopProcess } from "../support/processes";
-import { planOf, resourcesOf } from "../support/plans";
+import { containerNamed, planOf, resourcesOf } from "../support/plans";
 import { requireTool } from "../support/tools";
 import type { PlanResult } from "../../tools/plan/plan";
 
@@ -14,6 +17,10 @@ import type { PlanResult } from "../../tools/plan/plan";
  * Debian's nginx (`nginx -t`) for seeds 001 and 004, and Traefik v3.6.12
  * built from the Go module proxy (tools/install/traefik.sh) for seeds 000 and
  * 003, which loads the dynamic configuration and reports each router's status.
+ * Basic auth is then proven live: the real nginx and the real Traefik serve
+ * the generated configuration on 127.0.0.1, with the htpasswd files written
+ * by the generated start script from bcrypt hashes made by real tools
+ * (Apache's htpasswd, `caddy hash-password`), and answer real requests.
  */
 
 function upload(plan: PlanResult, containerName: string, path: string): string {
@@ -23,6 +30,97 @@ function upload(plan: PlanResult, containerName: string, path: string): string {
   if (!file) throw new Error(`${containerName} uploads no ${path}`);
   return file.content;
 }
+
+/** The lines of a container's `sh -c` start script that come before the proxy itself, which the test starts on its own terms. */
+function preparation(plan: PlanResult, containerName: string): string {
+  const command = containerNamed(plan, containerName).inputs.command as string[];
+  expect(command.slice(0, 2)).toEqual(["sh", "-c"]);
+  const lines = command[2]!.split("\n");
+  return lines.slice(0, lines.findIndex((line) => /^(\(while|exec )/.test(line))).join("\n");
+}
+
+/** A bcrypt hash of `password` made by a real tool: Apache's htpasswd ($2y$, cost 5 to keep the test quick) or caddy ($2a$). */
+function bcrypt(tool: "htpasswd" | "caddy", password: string): string {
+  const result =
+    tool === "htpasswd"
+      ? spawnSync(requireTool("htpasswd"), ["-nbB", "-C", "5", "someone", password], { encoding: "utf8" })
+      : spawnSync(requireTool("caddy"), ["hash-password", "--plaintext", password], { encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`${tool}: ${result.stderr}`);
+  const hash = tool === "htpasswd" ? result.stdout.trim().split(":")[1]! : result.stdout.trim();
+  expect(hash).toMatch(tool === "htpasswd" ? /^\$2y\$05\$.{53}$/ : /^\$2a\$\d\d\$.{53}$/);
+  return hash;
+}
+
+/** Runs the generated preparation with the real sh, as `uid` when the test runs as root (the proxy's user reads what it wrote). */
+function writeHtpasswd(script: string, env: Record<string, string>, uid?: number): void {
+  const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, ...(uid === undefined ? {} : { uid, gid: uid }) });
+  expect(result.status, result.stderr).toBe(0);
+}
+
+/** An upstream that answers 200 and reports whether credentials reached it. */
+async function startBackend(): Promise<{ server: Server; port: number; seen: IncomingHttpHeaders[] }> {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((incoming, response) => {
+    seen.push(incoming.headers);
+    response.end("upstream\n");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  return { server, port: typeof address === "object" && address ? address.port : 0, seen };
+}
+
+/** GET / over HTTPS on 127.0.0.1, with the name as SNI and Host (the proxies' certificates are self-signed or Traefik's default). */
+function get(port: number, hostname: string, credentials?: string): Promise<{ status: number; challenge?: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/",
+        servername: hostname,
+        rejectUnauthorized: false,
+        timeout: 20_000,
+        headers: { host: hostname, ...(credentials ? { authorization: `Basic ${Buffer.from(credentials).toString("base64")}` } : {}) },
+      },
+      (response) => {
+        response.resume();
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, ...(response.headers["www-authenticate"] ? { challenge: String(response.headers["www-authenticate"]) } : {}) }));
+      },
+    );
+    outgoing.on("timeout", () => outgoing.destroy(new Error(`no answer from ${hostname}`)));
+    outgoing.on("error", reject);
+    outgoing.end();
+  });
+}
+
+/** Self-signed certificates wherever the configuration expects certbot's. */
+function selfSignedCertificates(conf: string): void {
+  for (const name of [...conf.matchAll(/ssl_certificate (\S+)\/fullchain\.pem;/g)].map((match) => match[1]!)) {
+    mkdirSync(name, { recursive: true });
+    const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test", "-keyout", join(name, "privkey.pem"), "-out", join(name, "fullchain.pem")], { encoding: "utf8" });
+    if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
+  }
+}
+
+function chownTree(path: string, uid: number): void {
+  chownSync(path, uid, uid);
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (entry.isDirectory()) chownTree(join(path, entry.name), uid);
+    else chownSync(join(path, entry.name), uid, uid);
+  }
+}
+
+/** The two credentials of the live tests: the monitoring admin's hash from Apache's htpasswd, Studio's from caddy. */
+const ADMIN_PASSWORD = "admin-correct-horse";
+const STUDIO_PASSWORD = "studio-battery-staple";
+const hashes = { admin: bcrypt("htpasswd", ADMIN_PASSWORD), studio: bcrypt("caddy", STUDIO_PASSWORD) };
+const HTPASSWD_ENV = {
+  INFRA_HTPASSWD_MONITORING_ADMIN_PASSWORD_HASH: `admin:${hashes.admin}`,
+  INFRA_HTPASSWD_SUPABASE_STUDIO_PASSWORD_HASH: `supabase:${hashes.studio}`,
+};
+
+/** The stack setting that routes the admin UIs through the ingress. */
+const INGRESS_ADMIN = 'monitoring={"adminAccess":"ingress"}';
 
 /**
  * `nginx -t` resolves every upstream host name and reads every certificate,
@@ -36,11 +134,7 @@ function nginxCheck(conf: string): { ok: boolean; output: string; ms: number } {
   try {
     const live = join(dir, "live");
     const localConf = conf.replace(/^(\s*server )[a-z0-9-]+(:\d+;)$/gm, "$1127.0.0.1$2").replaceAll("/etc/letsencrypt/live", live);
-    for (const name of [...localConf.matchAll(/ssl_certificate (\S+)\/fullchain\.pem;/g)].map((match) => match[1]!)) {
-      mkdirSync(name, { recursive: true });
-      const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test", "-keyout", join(name, "privkey.pem"), "-out", join(name, "fullchain.pem")], { encoding: "utf8" });
-      if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
-    }
+    selfSignedCertificates(localConf);
     writeFileSync(join(dir, "nginx.conf"), localConf);
     // nginx opens /dev/stdout for the access log; Node's stdio pipes are
     // socket pairs, which cannot be opened by path, so it gets a plain file.
@@ -60,8 +154,12 @@ describe.each([
   ["galion", "galion-nginx"],
   ["fastapi", "fastapi-nginx"],
 ])("nginx.conf of %s", (blueprint, containerName) => {
-  it.each(["prod", "preprod"])("passes nginx -t on %s", async (stack) => {
-    const plan = await planOf(stack, { overrides: [`blueprint=${blueprint}`] });
+  it.each([
+    ["prod", []],
+    ["preprod", []],
+    ["prod with adminAccess: ingress", [INGRESS_ADMIN]],
+  ])("passes nginx -t on %s", async (stack, overrides) => {
+    const plan = await planOf(stack.split(" ")[0]!, { overrides: [`blueprint=${blueprint}`, ...overrides] });
     const check = nginxCheck(upload(plan, containerName, "/etc/nginx/nginx.conf"));
     expect(check.output).toContain("syntax is ok");
     expect(check.ok, check.output).toBe(true);
@@ -82,13 +180,21 @@ interface TraefikRouter {
   middlewares?: string[];
 }
 
+interface RunningTraefik {
+  readonly dir: string;
+  readonly ports: { readonly web: number; readonly websecure: number; readonly ping: number; readonly metrics: number; readonly api: number };
+  output(): string;
+  stop(): Promise<void>;
+}
+
 /**
  * Runs Traefik on 127.0.0.1 with the generated static configuration (only
  * the listen addresses, the ACME storage path and a local ACME directory are
- * changed, so nothing leaves this machine) and the generated dynamic
- * configuration as is, then reads its API for what it made of the routes.
+ * changed, so nothing leaves this machine) and the dynamic configuration
+ * `localise` makes of the generated one, once Traefik answers its ping and
+ * has had a moment to apply the file provider's configuration.
  */
-async function traefikLoad(staticYAML: string, dynamicYAML: string): Promise<{ routers: TraefikRouter[]; middlewares: { name: string; status: string }[]; ms: number }> {
+async function startTraefik(staticYAML: string, dynamicYAML: string, localise: (dynamic: string, dir: string) => string = (dynamic) => dynamic): Promise<RunningTraefik> {
   const dir = mkdtempSync(join(tmpdir(), "traefik-check-"));
   const ports = { web: await freePort(), websecure: await freePort(), ping: await freePort(), metrics: await freePort(), api: await freePort() };
   const config = parse(staticYAML) as Record<string, any>;
@@ -102,61 +208,225 @@ async function traefikLoad(staticYAML: string, dynamicYAML: string): Promise<{ r
   config.certificatesResolvers.letsencrypt.acme.storage = join(dir, "acme.json");
   config.certificatesResolvers.letsencrypt.acme.caServer = "http://127.0.0.1:9/directory";
   writeFileSync(join(dir, "traefik.yml"), JSON.stringify(config));
-  writeFileSync(join(dir, "dynamic.yml"), dynamicYAML);
-  const started = performance.now();
+  writeFileSync(join(dir, "dynamic.yml"), localise(dynamicYAML, dir));
   const child = spawn(requireTool("traefik"), [`--configFile=${join(dir, "traefik.yml")}`], { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  try {
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      try {
-        const ping = await fetch(`http://127.0.0.1:${ports.ping}/ping`, { signal: AbortSignal.timeout(500) });
-        if (ping.ok) break;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    // The file provider's configuration is applied shortly after the entry points open.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const api = async (path: string) => (await fetch(`http://127.0.0.1:${ports.api}/api/http/${path}`)).json();
-    const routers = ((await api("routers")) as TraefikRouter[]).filter((router) => router.name.endsWith("@file"));
-    const middlewares = ((await api("middlewares")) as { name: string; status: string }[]).filter((middleware) => middleware.name.endsWith("@file"));
-    return { routers, middlewares, ms: performance.now() - started };
-  } catch (error) {
-    throw new Error(`traefik did not answer: ${(error as Error).message}\n${output}`);
-  } finally {
+  const stop = async () => {
     await stopProcess(child, exited);
     rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 20_000;
+  let answered = false;
+  while (!answered && Date.now() < deadline) {
+    try {
+      answered = (await fetch(`http://127.0.0.1:${ports.ping}/ping`, { signal: AbortSignal.timeout(500) })).ok;
+    } catch {
+      // not listening yet
+    }
+    if (!answered) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  if (!answered) {
+    await stop();
+    throw new Error(`traefik did not answer its ping:\n${output}`);
+  }
+  // The file provider's configuration is applied shortly after the entry points open.
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return { dir, ports, output: () => output, stop };
+}
+
+/** What Traefik made of the routes, from its API. */
+async function traefikLoad(staticYAML: string, dynamicYAML: string, localise?: (dynamic: string, dir: string) => string): Promise<{ routers: TraefikRouter[]; middlewares: { name: string; status: string }[] }> {
+  const traefik = await startTraefik(staticYAML, dynamicYAML, localise);
+  try {
+    const api = async (path: string) => (await fetch(`http://127.0.0.1:${traefik.ports.api}/api/http/${path}`)).json();
+    const routers = ((await api("routers")) as TraefikRouter[]).filter((router) => router.name.endsWith("@file"));
+    const middlewares = ((await api("middlewares")) as { name: string; status: string }[]).filter((middleware) => middleware.name.endsWith("@file"));
+    return { routers, middlewares };
+  } catch (error) {
+    throw new Error(`traefik did not answer: ${(error as Error).message}\n${traefik.output()}`);
+  } finally {
+    await traefik.stop();
   }
 }
 
-describe.each([
-  ["nextmavens", "nextmavens-traefik", ["portal"]],
-  ["ai-video", "aivideo-traefik", ["api", "grafana", "studio"]],
-])("Traefik configuration of %s", (blueprint, containerName, subdomains) => {
-  it("is loaded by Traefik itself: every route a router, each enabled, behind the three middlewares", async () => {
-    const plan = await planOf("prod", { overrides: [`blueprint=${blueprint}`] });
-    const loaded = await traefikLoad(upload(plan, containerName, "/etc/traefik/traefik.yml"), upload(plan, containerName, "/etc/traefik/dynamic.yml"));
-    expect(loaded.routers.map((router) => router.name).sort()).toEqual(subdomains.map((subdomain) => `${subdomain}-vpai-example-com@file`).sort());
+/** The generated start script's htpasswd files, written into the test's directory, and the dynamic configuration pointed at them. */
+function withHtpasswd(plan: PlanResult, containerName: string, env: Record<string, string>): (dynamic: string, dir: string) => string {
+  return (dynamic, dir) => {
+    const moved = (text: string) => text.replaceAll(BASIC_AUTH_DIR, join(dir, "basic-auth"));
+    writeHtpasswd(moved(preparation(plan, containerName)), env);
+    return moved(dynamic);
+  };
+}
+
+const STUDIO_MIDDLEWARE = "basic-auth-infra-supabaseStudioPasswordHash@file";
+const ADMIN_MIDDLEWARE = "basic-auth-infra-monitoringAdminPasswordHash@file";
+
+describe.each<[string, string, string[], Record<string, string>, string[]]>([
+  ["nextmavens", "nextmavens-traefik", [], { portal: "" }, []],
+  // Seed 000: Studio administers the whole database and has no login of its own.
+  ["ai-video", "aivideo-traefik", [], { api: "", grafana: "", studio: STUDIO_MIDDLEWARE }, [STUDIO_MIDDLEWARE]],
+  ["ai-video", "aivideo-traefik", [INGRESS_ADMIN], { api: "", grafana: ADMIN_MIDDLEWARE, studio: STUDIO_MIDDLEWARE, metrics: ADMIN_MIDDLEWARE, alerts: ADMIN_MIDDLEWARE, logs: ADMIN_MIDDLEWARE }, [ADMIN_MIDDLEWARE, STUDIO_MIDDLEWARE]],
+])("Traefik configuration of %s %j", (blueprint, containerName, overrides, routers, authMiddlewares) => {
+  const plan = () => planOf("prod", { overrides: [`blueprint=${blueprint}`, ...overrides] });
+
+  it("is loaded by Traefik itself: every route a router, each enabled, behind the three middlewares and, where it asks for a password, basic auth", async () => {
+    const planned = await plan();
+    const htpasswd = authMiddlewares.length > 0 ? withHtpasswd(planned, containerName, HTPASSWD_ENV) : undefined;
+    const loaded = await traefikLoad(upload(planned, containerName, "/etc/traefik/traefik.yml"), upload(planned, containerName, "/etc/traefik/dynamic.yml"), htpasswd);
+    expect(loaded.routers.map((router) => router.name).sort()).toEqual(Object.keys(routers).map((subdomain) => `${subdomain}-vpai-example-com@file`).sort());
     for (const router of loaded.routers) {
       expect(router.status, router.name).toBe("enabled");
-      expect(router.middlewares).toEqual(["security-headers@file", "rate-limit@file", "compress@file"]);
+      const auth = routers[router.name.replace(/-vpai-example-com@file$/, "")]!;
+      expect(router.middlewares, router.name).toEqual(["security-headers@file", "rate-limit@file", ...(auth ? [auth] : []), "compress@file"]);
     }
-    expect(loaded.middlewares.map((middleware) => [middleware.name, middleware.status]).sort()).toEqual([
-      ["compress@file", "enabled"],
-      ["rate-limit@file", "enabled"],
-      ["security-headers@file", "enabled"],
-    ]);
+    expect(loaded.middlewares.map((middleware) => [middleware.name, middleware.status]).sort()).toEqual(
+      [["compress@file", "enabled"], ["rate-limit@file", "enabled"], ["security-headers@file", "enabled"], ...authMiddlewares.map((name) => [name, "enabled"])].sort(),
+    );
   });
 
   it("loads no router from a dynamic configuration with an unknown field, so the check can fail", async () => {
-    const plan = await planOf("prod", { overrides: [`blueprint=${blueprint}`] });
-    const broken = upload(plan, containerName, "/etc/traefik/dynamic.yml").replace("passHostHeader: true", "passHostHeader: true\n        notAField: 1");
-    const loaded = await traefikLoad(upload(plan, containerName, "/etc/traefik/traefik.yml"), broken);
+    const planned = await plan();
+    const broken = upload(planned, containerName, "/etc/traefik/dynamic.yml").replace("passHostHeader: true", "passHostHeader: true\n        notAField: 1");
+    const loaded = await traefikLoad(upload(planned, containerName, "/etc/traefik/traefik.yml"), broken);
     expect(loaded.routers).toEqual([]);
+  });
+});
+
+describe("basic auth on the real Traefik (seed 000: Supabase Studio, and the admin UIs with adminAccess: ingress)", () => {
+  let traefik: RunningTraefik;
+  let backend: Awaited<ReturnType<typeof startBackend>>;
+
+  beforeAll(async () => {
+    const planned = await planOf("prod", { overrides: ["blueprint=ai-video", INGRESS_ADMIN] });
+    backend = await startBackend();
+    const toBackend = (dynamic: string) => dynamic.replace(/url: http:\/\/[a-z0-9-]+:\d+/g, `url: http://127.0.0.1:${backend.port}`);
+    const htpasswd = withHtpasswd(planned, "aivideo-traefik", HTPASSWD_ENV);
+    traefik = await startTraefik(upload(planned, "aivideo-traefik", "/etc/traefik/traefik.yml"), upload(planned, "aivideo-traefik", "/etc/traefik/dynamic.yml"), (dynamic, dir) => toBackend(htpasswd(dynamic, dir)));
+  }, 60_000);
+
+  afterAll(async () => {
+    await traefik?.stop();
+    await new Promise((resolve) => backend?.server.close(resolve));
+  });
+
+  const https = (subdomain: string, credentials?: string) => get(traefik.ports.websecure, `${subdomain}.vpai.example.com`, credentials);
+
+  it("asks for a password before Studio and lets only supabase's through, without passing it on", async () => {
+    const before = backend.seen.length;
+    expect(await https("studio")).toEqual({ status: 401, challenge: 'Basic realm="restricted"' });
+    expect((await https("studio", "supabase:wrong-password")).status).toBe(401);
+    expect((await https("studio", `admin:${ADMIN_PASSWORD}`)).status).toBe(401);
+    expect(backend.seen.length, "nothing reached Studio before the right password").toBe(before);
+    expect((await https("studio", `supabase:${STUDIO_PASSWORD}`)).status).toBe(200);
+    expect(backend.seen.at(-1)!.authorization).toBeUndefined();
+  });
+
+  it("asks the monitoring admin's password before Prometheus, and none before the API", async () => {
+    expect((await https("metrics")).status).toBe(401);
+    expect((await https("metrics", `supabase:${STUDIO_PASSWORD}`)).status).toBe(401);
+    expect((await https("metrics", `admin:${ADMIN_PASSWORD}`)).status).toBe(200);
+    expect((await https("api")).status).toBe(200);
+  });
+});
+
+interface RunningNginx {
+  readonly https: number;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Serves a generated nginx.conf with the real nginx on 127.0.0.1: the
+ * listeners move to free ports (IPv6 ones are dropped), every upstream
+ * points at `backendPort`, the certificates are self-signed, and every
+ * /tmp path (pid, buffers, the htpasswd files) moves into the test's
+ * directory. As in the container, one unprivileged user runs both the start
+ * script and nginx; when the test runs as root, that is nobody.
+ */
+async function startNginx(conf: string, preparationScript: string, env: Record<string, string>, backendPort: number): Promise<RunningNginx> {
+  const dir = mkdtempSync(join(tmpdir(), "nginx-live-"));
+  const ports = { http: await freePort(), https: await freePort(), status: await freePort() };
+  const moved = (text: string) => text.replace(/(\s)\/tmp\//g, `$1${dir}/`);
+  const localConf = moved(conf)
+    .replace(/^\s*listen \[::\]:\d+[^;]*;\n/gm, "")
+    .replace(/listen 80 /g, `listen 127.0.0.1:${ports.http} `)
+    .replace(/listen 443 /g, `listen 127.0.0.1:${ports.https} `)
+    .replace(/listen (\d+);/g, `listen 127.0.0.1:${ports.status};`)
+    .replace(/^(\s*server )[a-z0-9-]+:\d+;$/gm, `$1127.0.0.1:${backendPort};`)
+    .replace(/(set \$late_upstream http:\/\/)[a-z0-9-]+:\d+;/g, `$1127.0.0.1:${backendPort};`)
+    .replaceAll("/etc/letsencrypt/live", join(dir, "live"));
+  selfSignedCertificates(localConf);
+  writeFileSync(join(dir, "nginx.conf"), localConf);
+  const uid = process.getuid?.() === 0 ? 65534 : undefined;
+  if (uid !== undefined) chownTree(dir, uid);
+  writeHtpasswd(moved(preparationScript), env, uid);
+  // nginx opens /dev/stdout by path for its access log, which reopens this file as nginx's user.
+  const log = join(dir, "nginx.log");
+  const fd = openSync(log, "w");
+  if (uid !== undefined) chownSync(log, uid, uid);
+  const child: ChildProcess = spawn(requireTool("nginx"), ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", fd, fd], ...(uid === undefined ? {} : { uid, gid: uid }) });
+  closeSync(fd);
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const stop = async () => {
+    await stopProcess(child, exited);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 20_000;
+  let answered = false;
+  while (!answered && Date.now() < deadline && child.exitCode === null) {
+    try {
+      answered = (await fetch(`http://127.0.0.1:${ports.http}/healthz`, { signal: AbortSignal.timeout(500) })).ok;
+    } catch {
+      // not listening yet
+    }
+    if (!answered) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const output = () => readFileSync(log, "utf8");
+  if (!answered) {
+    const text = output();
+    await stop();
+    throw new Error(`nginx did not answer:\n${text}`);
+  }
+  return { https: ports.https, log: output, stop };
+}
+
+describe.each([
+  ["fastapi", "fastapi-nginx", "api"],
+  ["galion", "galion-nginx", "app"],
+])("basic auth on the real nginx: %s with adminAccess: ingress", (blueprint, containerName, openSubdomain) => {
+  let nginx: RunningNginx;
+  let backend: Awaited<ReturnType<typeof startBackend>>;
+
+  beforeAll(async () => {
+    const planned = await planOf("prod", { overrides: [`blueprint=${blueprint}`, INGRESS_ADMIN] });
+    backend = await startBackend();
+    nginx = await startNginx(upload(planned, containerName, "/etc/nginx/nginx.conf"), preparation(planned, containerName), HTPASSWD_ENV, backend.port);
+  }, 60_000);
+
+  afterAll(async () => {
+    await nginx?.stop();
+    await new Promise((resolve) => backend?.server.close(resolve));
+  });
+
+  const https = (subdomain: string, credentials?: string) => get(nginx.https, `${subdomain}.vpai.example.com`, credentials);
+
+  it.each(["grafana", "metrics", "alerts", "logs"])("asks for the admin password before %s, takes only the right one, and does not pass it on", async (subdomain) => {
+    const before = backend.seen.length;
+    expect(await https(subdomain)).toEqual({ status: 401, challenge: 'Basic realm="restricted"' });
+    expect((await https(subdomain, "admin:wrong-password")).status).toBe(401);
+    expect(backend.seen.length, "nothing reached the admin UI before the right password").toBe(before);
+    expect((await https(subdomain, `admin:${ADMIN_PASSWORD}`)).status).toBe(200);
+    expect(backend.seen.at(-1)!.authorization).toBeUndefined();
+  });
+
+  it("asks for nothing on the application's own route", async () => {
+    expect((await https(openSubdomain)).status).toBe(200);
+  });
+
+  it("read the htpasswd file the start script wrote, with no error in its log", () => {
+    expect(nginx.log()).not.toMatch(/\[(crit|alert|emerg)\]|open\(\) ".*basic-auth/);
   });
 });

@@ -5,6 +5,7 @@ import { WRITE_ENVIRONMENT_COMMAND } from "../../components/backup/install-scrip
 import { buildPlan, type PlanResult } from "../../tools/plan/plan";
 import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
 import { PROJECT_DIR } from "../support/stack-config";
+import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hostnames";
 
 /**
  * Seed 003's facts (the NextMavens developer portal), pinned on the
@@ -145,6 +146,22 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     const environment = resourcesOf(plan, "command:remote:Command").find((command) => command.name === "nextmavens-main-backup-environment")!;
     expect(environment.inputs).toMatchObject({ create: WRITE_ENVIRONMENT_COMMAND, stdin: "[secret]", triggers: "[secret]" });
     expect(WRITE_ENVIRONMENT_COMMAND).toContain("umask 077");
+  });
+
+  it("keeps the admin UIs on 127.0.0.1 by default, and routes them through Traefik behind basic auth with adminAccess: ingress", async () => {
+    const tunnelled = await nextmavensPlan(stack);
+    expect(tunnelled.routes.map((route) => route.hostname.split(".")[0])).toEqual(["portal"]);
+    expect(publishedPorts(containerNamed(tunnelled, "nextmavens-grafana"))).toEqual(["127.0.0.1:3000->3000"]);
+
+    const routed = await planOf(stack, { overrides: ["blueprint=nextmavens", 'monitoring={"adminAccess":"ingress"}'] });
+    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    expect(routed.routes.map((route) => route.hostname).sort()).toEqual(["alerts", "grafana", "logs", "metrics", "portal"].map((name) => `${name}.${domain}`));
+    const guarded = hostnamesBehindBasicAuth("traefik", [{ path: "/etc/traefik/dynamic.yml", content: upload(routed, "traefik", "/etc/traefik/dynamic.yml") }]);
+    expect([...guarded].sort()).toEqual(["alerts", "grafana", "logs", "metrics"].map((name) => `${name}.${domain}`));
+    // Traefik reaches the UIs on their network; none of them is published on the host.
+    expect(containerNamed(routed, "nextmavens-traefik").inputs.networksAdvanced).toEqual(expect.arrayContaining([expect.objectContaining({ name: expect.stringContaining("monitoring") })]));
+    expect(publishedPorts(containerNamed(routed, "nextmavens-grafana"))).toEqual([]);
+    expect(routed.secretsToSet.map((secret) => secret.key)).toContain("infra:monitoringAdminPasswordHash");
   });
 
   it("fits the memory budget of its server", async () => {

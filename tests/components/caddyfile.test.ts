@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { caddyfile } from "../../components/ingress/caddyfile";
+import { BASIC_AUTH_HASH_VARIABLE, caddyfile } from "../../components/ingress/caddyfile";
+import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { requireTool } from "../support/tools";
 
 const routes = [
@@ -43,6 +44,20 @@ describe("caddyfile", () => {
 
   it("refuses duplicate hosts and bad ports with every problem listed", () => {
     expect(() => caddyfile([...routes, { hostname: "n8n.example.com", service: "x", port: 70000 }])).toThrow(/n8n.example.com is routed twice; .*port 70000 is out of range/);
+  });
+
+  it("takes the admin password, hashed at start, or its bcrypt hash as is, and exactly one of them", () => {
+    const protectedRoutes = [routes[0]!, { ...routes[1]!, basicAuth: { user: "admin" } }];
+    const base = { networks: ["frontend"], memoryMb: 64, dependsOn: [] };
+    const hashing = caddyServiceSpec(protectedRoutes, { ...base, basicAuthPasswordSecret: "infra:monitoringAdminPassword" });
+    expect(hashing.env).toEqual({ INFRA_ADMIN_PASSWORD: { secret: "infra:monitoringAdminPassword" } });
+    expect(hashing.command![2]).toContain("caddy hash-password");
+    const hashed = caddyServiceSpec(protectedRoutes, { ...base, basicAuthPasswordHashSecret: "infra:monitoringAdminPasswordHash" });
+    expect(hashed.env).toEqual({ [BASIC_AUTH_HASH_VARIABLE]: { secret: "infra:monitoringAdminPasswordHash" } });
+    // The image's own command reads the Caddyfile, whose {$VAR} is the hash itself.
+    expect(hashed.command).toBeUndefined();
+    expect(() => caddyServiceSpec(protectedRoutes, base)).toThrow(/need one of/);
+    expect(() => caddyServiceSpec(protectedRoutes, { ...base, basicAuthPasswordSecret: "a:b", basicAuthPasswordHashSecret: "a:c" })).toThrow(/need one of/);
   });
 
   it("caddy rejects a broken file, so the check above can fail", () => {

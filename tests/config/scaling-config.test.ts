@@ -3,7 +3,8 @@ import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { ConfigError } from "../../infra/config/errors";
 import { DEFAULT_ROLES, ROLES } from "../../infra/config/schema";
 import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
-import { galionPhaseValues, rawConfigWithSecrets } from "../support/galion-phases";
+import { galionPhaseValues } from "../support/galion-phases";
+import { rawConfigWithSecrets } from "../support/stack-config";
 
 /**
  * The scaling keys of seed 004's phases: `infra:privateNetwork`,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { ConfigError } from "../../infra/config/errors";
 import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
-import { completeRawConfig } from "../support/stack-config";
+import { completeRawConfig, rawConfigWithSecrets, TEST_BCRYPT_HASH } from "../support/stack-config";
 
 function problemsOf(raw: RawConfig): { path: string; message: string }[] {
   try {
@@ -179,6 +179,32 @@ describe("infra:monitoring (V1) and admin passwords", () => {
   it("accepts the offline plan's [secret] placeholder and a strong password", () => {
     expect(() => validateStackConfig(completeRawConfig("prod", { "infra:grafanaAdminPassword": "[secret]", "infra:monitoringAdminPassword": "[secret]" }), BLUEPRINT_CATALOG)).not.toThrow();
     expect(() => validateStackConfig(completeRawConfig("prod", { "infra:grafanaAdminPassword": "t7#Kq9!vR2mZ" }), BLUEPRINT_CATALOG)).not.toThrow();
+  });
+});
+
+describe("bcrypt hashes for the nginx and Traefik basic auth", () => {
+  const withIngressAdmin = (hash: string) => rawConfigWithSecrets({ "infra:monitoring": JSON.stringify({ adminAccess: "ingress" }), "infra:monitoringAdminPasswordHash": hash });
+
+  it.each([
+    ["the password itself", "correct-horse-battery"],
+    ["an htpasswd line, user included", `admin:${TEST_BCRYPT_HASH}`],
+    ["an MD5 (apr1) hash", "$apr1$w8MbVuAB$kmVP1lDgSZUxUzQdz3.Gv/"],
+    ["a truncated bcrypt hash", TEST_BCRYPT_HASH.slice(0, -4)],
+  ])("refuses %s as infra:monitoringAdminPasswordHash, without repeating it", (_case, value) => {
+    const problems = problemsOf(withIngressAdmin(value));
+    expect(problems).toEqual([{ path: "infra:monitoringAdminPasswordHash", message: expect.stringContaining("is not a bcrypt hash") }]);
+    expect(problems[0]!.message).not.toContain(value);
+  });
+
+  it("accepts a bcrypt hash of any variant htpasswd and caddy make, and the offline plan's placeholder", () => {
+    for (const value of [TEST_BCRYPT_HASH, TEST_BCRYPT_HASH.replace("$2y$", "$2a$"), TEST_BCRYPT_HASH.replace("$2y$10$", "$2b$14$"), "[secret]"]) {
+      expect(() => validateStackConfig(withIngressAdmin(value), BLUEPRINT_CATALOG), value).not.toThrow();
+    }
+  });
+
+  it("checks Supabase Studio's hash the same way (seed 000)", () => {
+    const problems = problemsOf(rawConfigWithSecrets({ "infra:blueprint": "ai-video", "infra:supabaseStudioPasswordHash": "supabase" }));
+    expect(problems.map((problem) => problem.path)).toEqual(["infra:supabaseStudioPasswordHash"]);
   });
 });
 

@@ -13,7 +13,7 @@ import { BLUEPRINT_CATALOG, blueprintNamed } from "../../infra/blueprints";
 import { vpai } from "../../infra/blueprints/vpai";
 import { requiredSecrets, validateStackConfig } from "../../infra/config/validate";
 import { planPlatform, type PlatformModel } from "../../infra/platform-model";
-import { completeRawConfig } from "../support/stack-config";
+import { completeRawConfig, testSecretValue } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 
 /** The VPAI platform of a shipped stack, as pure data, optionally with other monitoring settings. */
@@ -34,7 +34,7 @@ export function blueprintModel(stack: "prod" | "preprod", blueprint: string, cha
   const values = { ...raw.values };
   const secretKeys = new Set(raw.secretKeys);
   for (const secret of requiredSecrets(blueprint, JSON.parse(values["infra:servers"]!), BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
-    values[secret.key] ??= `test-value-of-${secret.key}`;
+    values[secret.key] ??= testSecretValue(secret);
     secretKeys.add(secret.key);
   }
   const config = validateStackConfig({ values, secretKeys }, BLUEPRINT_CATALOG).config;

@@ -92,6 +92,26 @@ describe("container rules on the registered graph", () => {
   });
 });
 
+describe("C11 on the ingress container as registered", () => {
+  /** The Caddy container of the prod model (admin UIs behind basic_auth), registered with `edit` applied to its Caddyfile. */
+  const caddy = (edit: (content: string) => string) => () => {
+    const spec = model.spec.services.find((candidate) => candidate.name === "caddy")!;
+    const settings = containerSettings(spec);
+    const uploads = settings.uploads.map((upload) => (upload.file === "/etc/caddy/Caddyfile" ? { ...upload, content: edit(upload.content) } : upload));
+    new docker.Container("vpai-main-caddy", { name: "vpai-caddy", image: "caddy:2.8.4-alpine", ...settings, uploads } as docker.ContainerArgs, { provider: provider() });
+  };
+
+  it("the shipped Caddyfile protects every admin route", async () => {
+    expect(violationsOf(await reportOf(caddy((content) => content)), "C11")).toEqual([]);
+  });
+
+  it("a Caddyfile registered without the admin routes' basicauth", async () => {
+    const report = await reportOf(caddy((content) => content.replace(/\tbasicauth \{\n[^}]*\}\n/g, "")));
+    expect(violationsOf(report, "C11").map((violation) => violation.resource).sort()).toEqual(["alerts", "logs", "metrics"].map((name) => `route ${name}.vpai.example.com`));
+    expect(violationsOf(report, "C11")[0]!.fix).toBe(ruleNamed("C11")!.fix);
+  });
+});
+
 describe("firewall rules on the registered graph", () => {
   const firewall = (rules: { port?: string; sourceIps: string[]; protocol?: string }[]) => () => {
     new hcloud.Firewall("fw", { rules: rules.map((rule) => ({ direction: "in", protocol: rule.protocol ?? "tcp", ...rule })) });

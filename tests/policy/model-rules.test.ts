@@ -1,9 +1,12 @@
+import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
+import type { PlatformSpec } from "../../infra/blueprints/blueprint";
 import { evaluateModel } from "../../infra/policy/model-policy";
 import { clientEncryptionFindings } from "../../infra/policy/storage-rules";
 import { PolicyError } from "../../infra/policy/report";
 import { ruleNamed } from "../../infra/policy/rules";
+import { modelWith } from "../support/galion-phases";
 import { modelOf, violationsOf, type ModelChanges } from "./models";
 
 /**
@@ -87,6 +90,70 @@ describe("container rules on the model", () => {
   });
 });
 
+describe("C11 on the ingress: a public route to an admin UI without a login asks for a password, on every ingress", () => {
+  const INGRESS_ADMIN = { "infra:monitoring": JSON.stringify({ adminAccess: "ingress" }) };
+  const withFile = (path: string, edit: (content: string) => string) => (spec: ServiceSpec): ServiceSpec => ({
+    ...spec,
+    files: spec.files.map((file) => (file.path === path ? { ...file, content: edit(file.content) } : file)),
+  });
+
+  it("Caddy: the admin routes' basicauth removed from the Caddyfile", () => {
+    const open = onService("caddy", withFile("/etc/caddy/Caddyfile", (content) => content.replace(/\tbasicauth \{\n[^}]*\}\n/g, "")));
+    expectViolation(open, "C11", "route metrics.preprod.vpai.example.com", /serves victoriametrics \(victoriametrics\/victoria-metrics\), an admin UI without a login of its own, and caddy asks for no password there/);
+    expect(violationsOf(evaluateModel(modelOf("preprod", open)), "C11").map((violation) => violation.resource).sort()).toEqual(["alerts", "logs", "metrics"].map((name) => `route ${name}.preprod.vpai.example.com`));
+  });
+
+  it("nginx: auth_basic removed from the admin servers (fastapi, adminAccess: ingress)", () => {
+    const changes: ModelChanges = {
+      values: { "infra:blueprint": "fastapi", ...INGRESS_ADMIN },
+      service: { name: "nginx", change: withFile("/etc/nginx/nginx.conf", (content) => content.replace(/\n\s*auth_basic "restricted";/g, "")) },
+    };
+    expectViolation(changes, "C11", "route alerts.preprod.vpai.example.com", /serves alertmanager \(prom\/alertmanager\).*nginx asks for no password there/);
+    expect(violationsOf(evaluateModel(modelOf("preprod", { values: changes.values })), "C11")).toEqual([]);
+  });
+
+  it("Traefik: the basicAuth middleware taken off Supabase Studio's router (seed 000, ai-video)", () => {
+    const withoutAuth = withFile("/etc/traefik/dynamic.yml", (content) => {
+      const dynamic = parse(content);
+      for (const router of Object.values(dynamic.http.routers as Record<string, { middlewares: string[] }>)) router.middlewares = router.middlewares.filter((name) => !name.startsWith("basic-auth-"));
+      return stringify(dynamic);
+    });
+    const changes: ModelChanges = { values: { "infra:blueprint": "ai-video" }, service: { name: "traefik", change: withoutAuth } };
+    expectViolation(changes, "C11", "route studio.preprod.vpai.example.com", /serves studio \(supabase\/studio\).*traefik asks for no password there/);
+    expect(violationsOf(evaluateModel(modelOf("preprod", { values: changes.values })), "C11")).toEqual([]);
+  });
+
+  /** fastapi with a public route to Prometheus that nginx's generated config knows nothing of; nginx joins Prometheus' network. */
+  const routeToPrometheus = (spec: PlatformSpec): PlatformSpec => ({
+    ...spec,
+    routes: [...spec.routes, { subdomain: "prom", service: "prometheus", port: 9090 }],
+    services: spec.services.map((service) => (service.name === "nginx" ? { ...service, networks: [...service.networks, "internal"] } : service)),
+  });
+
+  it("a route the ingress configuration does not cover at all", () => {
+    const changes: ModelChanges = { values: { "infra:blueprint": "fastapi" }, spec: routeToPrometheus };
+    expectViolation(changes, "C11", "route prom.preprod.vpai.example.com", /serves prometheus/);
+  });
+
+  it("Grafana with anonymous access turned on, behind a route without a password", () => {
+    const anonymous: ModelChanges = { values: { "infra:blueprint": "ai-video" }, service: { name: "grafana", change: (spec) => ({ ...spec, env: { ...spec.env, GF_AUTH_ANONYMOUS_ENABLED: "true" } }) } };
+    expectViolation(anonymous, "C11", "route grafana.preprod.vpai.example.com", /serves grafana \(grafana\/grafana\)/);
+  });
+
+  it("cannot be waived next to the service: the finding is the route's, and the waiver matches nothing", () => {
+    const waived: ModelChanges = {
+      values: { "infra:blueprint": "fastapi" },
+      spec: routeToPrometheus,
+      service: { name: "prometheus", change: (spec) => ({ ...spec, waivers: [...spec.waivers, { rule: "C11", reason: "test: let it be public" }] }) },
+    };
+    const report = evaluateModel(modelOf("preprod", waived));
+    expect(violationsOf(report, "C11").map((violation) => [violation.resource, violation.message])).toEqual([
+      ["container fastapi-prometheus", "waiver of C11 matches nothing: the service already follows the rule"],
+      ["route prom.preprod.vpai.example.com", expect.stringContaining("admin UI without a login")],
+    ]);
+  });
+});
+
 describe("firewall, zone and bucket rules on the model", () => {
   it("F1: SSH open to the whole internet", () => {
     expectViolation({ config: (config) => ({ ...config, adminCidrs: ["0.0.0.0/0"] }) }, "F1", "firewall vpai-main-firewall", /opens SSH to 0\.0\.0\.0\/0/);
@@ -127,6 +194,13 @@ describe("retention and client-side encryption", () => {
   it("S3 measures against the stack's own daily retention when it sets one", () => {
     const longer: ModelChanges = { config: (config) => ({ ...config, backup: { ...config.backup, retention: { ...config.backup.retention, daily: 45 } } }) };
     expectViolation(longer, "S3", "bucket vpai-backups", /after 30 days, inside the 45-day retention window/);
+  });
+
+  it("S3 measures against the longest retention a host's job keeps: seed 003's 30 days over the stack's 7 dailies", () => {
+    const storage = (days: number) => JSON.stringify({ ...modelOf("prod").config.storage, noncurrentVersionExpiryDays: days });
+    const report = evaluateModel(modelWith({ "infra:blueprint": "nextmavens", "infra:storage": storage(14) }));
+    expect(violationsOf(report, "S3").map((violation) => [violation.resource, violation.message])).toEqual([["bucket nextmavens-backups", "noncurrent versions expire after 14 days, inside the 30-day retention window"]]);
+    expect(violationsOf(evaluateModel(modelWith({ "infra:blueprint": "nextmavens", "infra:storage": storage(30) })), "S3")).toEqual([]);
   });
 
   it("S4: a restic repository without a restic key among the secrets", () => {

@@ -6,7 +6,8 @@ import { container, planOf, resourcesOf } from "../support/plans";
  * that breaks one fails here.
  */
 const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
-  caddy: { networks: ["frontend", "backend"], port: 443 },
+  // The seed's frontend and backend, plus monitoring for the admin routes both stacks ask for (adminAccess: caddy).
+  caddy: { networks: ["frontend", "backend", "monitoring"], port: 443 },
   postgres: { networks: ["backend"], port: 5432 },
   redis: { networks: ["backend"], port: 6379 },
   qdrant: { networks: ["backend"], port: 6333 },

@@ -1,10 +1,19 @@
 import { readStackFile } from "../../tools/plan/stack-file";
 import type { RawConfig } from "../../infra/config/validate";
+import type { SecretDeclaration } from "../../infra/config/schema";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { requiredSecrets } from "../../infra/config/validate";
 import { resolve } from "node:path";
 
 export const PROJECT_DIR = resolve(__dirname, "..", "..");
+
+/** A real bcrypt hash (htpasswd -nbBC 10, of "correct-horse-battery"): what a stack holds for a bcrypt secret. */
+export const TEST_BCRYPT_HASH = "$2y$10$ubu8x0vjgG2cSiwInw/U3unLfguiNXwHy8xcQh0HgP8Bq8/7wvfeq";
+
+/** The value tests set for a required secret: recognisable, and of the form validation asks for. */
+export function testSecretValue(secret: SecretDeclaration): string {
+  return secret.bcryptHash ? TEST_BCRYPT_HASH : `test-value-of-${secret.key}`;
+}
 
 /** A stack file's config with every required secret set as a secret, i.e. what `pulumi up` would see. */
 export function completeRawConfig(stack: string, changes: Record<string, string | undefined> = {}, plainKeys: string[] = []): RawConfig {
@@ -13,7 +22,7 @@ export function completeRawConfig(stack: string, changes: Record<string, string 
   const secretKeys = new Set(file.secretKeys);
   const servers = JSON.parse(values["infra:servers"] ?? "[]");
   for (const secret of requiredSecrets(values["infra:blueprint"], servers, BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
-    values[secret.key] = `test-value-of-${secret.key}`;
+    values[secret.key] = testSecretValue(secret);
     secretKeys.add(secret.key);
   }
   for (const [key, value] of Object.entries(changes)) {
@@ -21,5 +30,23 @@ export function completeRawConfig(stack: string, changes: Record<string, string 
     else values[key] = value;
   }
   for (const key of plainKeys) secretKeys.delete(key);
+  return { values, secretKeys };
+}
+
+/** Prod's config with `changes` applied and every secret the result needs set as a secret. */
+export function rawConfigWithSecrets(changes: Record<string, string | undefined>): RawConfig {
+  const raw = completeRawConfig("prod", changes);
+  const values = { ...raw.values };
+  const secretKeys = new Set(raw.secretKeys);
+  let servers: unknown;
+  try {
+    servers = JSON.parse(values["infra:servers"] ?? "[]");
+  } catch {
+    servers = [];
+  }
+  for (const secret of requiredSecrets(values["infra:blueprint"], Array.isArray(servers) ? servers : [], BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
+    values[secret.key] ??= testSecretValue(secret);
+    secretKeys.add(secret.key);
+  }
   return { values, secretKeys };
 }

@@ -5,6 +5,9 @@ set -euo pipefail
 # prometheus brings promtool, prometheus-alertmanager amtool, and
 # prometheus-blackbox-exporter its --config.check: the monitoring tests run all three.
 packages=(caddy shellcheck cloud-init openssh-server jq prometheus prometheus-alertmanager prometheus-blackbox-exporter nginx)
+# apache2-utils brings htpasswd: the basic-auth tests hash with it, as an
+# operator would, and prove nginx and Traefik accept its $2y$ bcrypt.
+packages+=(apache2-utils)
 # The backup tests run PostgreSQL 15 and Redis 7 as live servers, restic from
 # Debian, and systemd-analyze on the timer's calendar.
 packages+=(postgresql-15 redis-server restic systemd)

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { SECRET_PLACEHOLDER } from "../../infra/config/schema";
 
 /** A stack's configuration as Pulumi would hand it to the program, minus the secrets it cannot decrypt. */
 export interface StackFile {
@@ -15,8 +16,7 @@ export class PlanInputError extends Error {
   override name = "PlanInputError";
 }
 
-/** Placeholder for a secret the plan does not know; secret-marked, so it prints as [secret]. */
-export const SECRET_PLACEHOLDER = "[secret]";
+export { SECRET_PLACEHOLDER };
 
 export function readStackFile(projectDir: string, stack: string): StackFile {
   if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new PlanInputError(`"${stack}" is not a stack name`);
