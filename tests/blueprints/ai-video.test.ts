@@ -204,7 +204,7 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
   });
 
   it("keeps the Studio hash out of every output when it is set (V3)", async () => {
-    const planted = "$2y$05$plantedStudioHash0123456789abcdefghijklmnopqrstuvwxyzA";
+    const planted = "$2y$05$plantedStudioHash0123456789abcdefghijklmnopqrstuvwxyz";
     const plan = await buildPlan({ projectDir: PROJECT_DIR, stack, overrides: ["blueprint=ai-video"], secretOverrides: [`${STUDIO_HASH_SECRET}=${planted}`] });
     expect(plan.secretsToSet.map((secret) => secret.key)).not.toContain(STUDIO_HASH_SECRET);
     for (const [where, text] of [["text plan", textReport(plan)], ["JSON plan", JSON.stringify(plan)], ["Mermaid plan", mermaidDiagram(plan)], ["golden graph", goldenGraph(plan)]]) {

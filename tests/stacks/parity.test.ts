@@ -14,6 +14,8 @@ const SERVER_LEVEL_TYPES = new Set([
   "hcloud:index/volume:Volume",
   "hcloud:index/volumeAttachment:VolumeAttachment",
   "command:remote:Command",
+  // Powers a Hetzner server on again after a resize; an existing VPS has no API to ask.
+  "pulumi-nodejs:dynamic/compute:ServerRunning",
   "pulumi:pulumi:Stack",
 ]);
 
