@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LAST_EXIT_CODE_METRIC, LAST_RUN_METRIC, LAST_SUCCESS_METRIC } from "../../components/backup/metrics";
+import { LAST_SUCCESS_METRIC } from "../../components/backup/metrics";
 import { startMinIO, type MinIO } from "../support/minio";
-import { localJob, startHeartbeat, type Heartbeat, type LocalJob } from "./local-job";
+import { expectLoudFailure, localJob, startHeartbeat, type Heartbeat, type LocalJob } from "./local-job";
 import { startPostgres, startRedis, type LocalPostgres, type LocalRedis } from "./local-servers";
 
 /**
@@ -34,25 +34,13 @@ describe("a failing backup is loud (live: PostgreSQL, Redis, MinIO, restic)", ()
     await Promise.all([job?.cleanup(), minio?.stop(), postgres?.stop(), redis?.stop(), heartbeat?.stop()]);
   });
 
-  async function expectLoudFailure(step: string): Promise<void> {
-    // Whole seconds: a run in the same second as the last success would hide a wrongly updated timestamp.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    const run = await job.backup();
-    expect(run.code, run.stderr).not.toBe(0);
-    expect(run.stderr).toContain(`[${step}]`);
-    expect(run.stderr).toContain("FAILED");
-    expect(run.stderr).not.toContain("finished");
-    expect(heartbeat.hits()).toBe(1);
-    const metrics = await job.metrics();
-    expect(metrics[LAST_SUCCESS_METRIC]).toBe(lastSuccess);
-    expect(metrics[LAST_EXIT_CODE_METRIC]).toBe(run.code);
-    expect(metrics[LAST_RUN_METRIC]).toBeGreaterThan(lastSuccess);
-  }
+  const expectFailureAt = (step: string) => expectLoudFailure(job, heartbeat, lastSuccess, step);
+
 
   it("wrong storage credentials: the upload fails", async () => {
     await job.setVariable("AWS_SECRET_ACCESS_KEY", "not-the-key");
     try {
-      await expectLoudFailure("upload");
+      await expectFailureAt("upload");
     } finally {
       await job.setVariable("AWS_SECRET_ACCESS_KEY", minio.secretAccessKey);
     }
@@ -61,7 +49,7 @@ describe("a failing backup is loud (live: PostgreSQL, Redis, MinIO, restic)", ()
   it("a wrong repository password: restic cannot open the repository", async () => {
     await job.setVariable("RESTIC_PASSWORD", "wrong");
     try {
-      await expectLoudFailure("upload");
+      await expectFailureAt("upload");
     } finally {
       await job.setVariable("RESTIC_PASSWORD", "restic-test-password");
     }
@@ -70,7 +58,7 @@ describe("a failing backup is loud (live: PostgreSQL, Redis, MinIO, restic)", ()
   it("a database the dump cannot reach fails before anything is uploaded", async () => {
     await job.setVariable("PGPORT", "1");
     try {
-      await expectLoudFailure("postgres/postgres");
+      await expectFailureAt("postgres/postgres");
     } finally {
       await job.setVariable("PGPORT", String(postgres.port));
     }
@@ -78,6 +66,6 @@ describe("a failing backup is loud (live: PostgreSQL, Redis, MinIO, restic)", ()
 
   it("the object storage stopped: the upload fails", async () => {
     await minio.stop();
-    await expectLoudFailure("upload");
+    await expectFailureAt("upload");
   });
 });

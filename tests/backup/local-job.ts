@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { expect } from "vitest";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { orderSources, type BackupJob, type BackupSource, type JobPaths } from "
 import { shellQuote } from "../../components/backup/shell";
 import { BACKUP_DEFAULTS, type BackupSettings } from "../../components/backup/settings";
 import { restoreScript } from "../../components/backup/restore-script";
-import { TEXTFILE_NAME } from "../../components/backup/metrics";
+import { LAST_EXIT_CODE_METRIC, LAST_RUN_METRIC, LAST_SUCCESS_METRIC, TEXTFILE_NAME } from "../../components/backup/metrics";
 import { pitrRestoreScript, pitrSources, walShipScript } from "../../components/backup/pitr-scripts";
 import { freePort } from "../support/processes";
 import { requireTool } from "../support/tools";
@@ -195,4 +196,25 @@ export async function startHeartbeat(): Promise<Heartbeat> {
     hits: () => hits,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * B9, after a first successful run: the next run fails at `step`, exits
+ * non-zero, sends no heartbeat (the success's one stays the only hit) and
+ * leaves the last-success metric where it was, while the last-run one moves.
+ */
+export async function expectLoudFailure(job: LocalJob, heartbeat: Heartbeat, lastSuccess: number, step: string): Promise<RunResult> {
+  // Whole seconds: a run in the same second as the last success would hide a wrongly updated timestamp.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const run = await job.backup();
+  expect(run.code, run.stderr).not.toBe(0);
+  expect(run.stderr).toContain(`[${step}]`);
+  expect(run.stderr).toContain("FAILED");
+  expect(run.stderr).not.toContain("finished");
+  expect(heartbeat.hits()).toBe(1);
+  const metrics = await job.metrics();
+  expect(metrics[LAST_SUCCESS_METRIC]).toBe(lastSuccess);
+  expect(metrics[LAST_EXIT_CODE_METRIC]).toBe(run.code);
+  expect(metrics[LAST_RUN_METRIC]).toBeGreaterThan(lastSuccess);
+  return run;
 }

@@ -6,14 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backupScript } from "../../components/backup/backup-script";
 import { installScript } from "../../components/backup/install-script";
 import { hostBackupJob, resticRepository, type BackupJob, type BackupSource } from "../../components/backup/job";
-import { LAST_EXIT_CODE_METRIC, LAST_RUN_METRIC, LAST_SUCCESS_METRIC } from "../../components/backup/metrics";
+import { LAST_EXIT_CODE_METRIC, LAST_SUCCESS_METRIC } from "../../components/backup/metrics";
 import { restoreScript } from "../../components/backup/restore-script";
 import { BACKUP_DEFAULTS } from "../../components/backup/settings";
 import { backupServiceUnit, backupTimerUnit } from "../../components/backup/systemd-units";
 import { nextmavens } from "../../infra/blueprints/nextmavens";
 import { startMinIO, type MinIO } from "../support/minio";
 import { requireTool } from "../support/tools";
-import { localJob, startHeartbeat, type Heartbeat, type LocalJob, type RunResult } from "./local-job";
+import { expectLoudFailure, localJob, startHeartbeat, type Heartbeat, type LocalJob, type RunResult } from "./local-job";
 import { startPostgres, type LocalPostgres } from "./local-servers";
 
 /**
@@ -262,19 +262,8 @@ describe("a failing managed-database backup is loud and loses nothing (live)", (
     await Promise.all([job?.cleanup(), minio?.stop(), postgres?.stop(), heartbeat?.stop()]);
   });
 
-  async function expectLoudFailure(): Promise<RunResult> {
-    // Whole seconds: a run in the same second as the last success would hide a wrongly updated timestamp.
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    const run = await job.backup();
-    expect(run.code, run.stderr).not.toBe(0);
-    expect(run.stderr).toContain("[developer-portal/postgres-url]");
-    expect(run.stderr).toContain("FAILED");
-    expect(run.stderr).not.toContain("finished");
-    expect(heartbeat.hits()).toBe(1);
-    const metrics = await job.metrics();
-    expect(metrics[LAST_SUCCESS_METRIC]).toBe(lastSuccess);
-    expect(metrics[LAST_EXIT_CODE_METRIC]).toBe(run.code);
-    expect(metrics[LAST_RUN_METRIC]).toBeGreaterThan(lastSuccess);
+  async function expectFailedDump(): Promise<RunResult> {
+    const run = await expectLoudFailure(job, heartbeat, lastSuccess, "developer-portal/postgres-url");
     // It stopped before the upload: the repository holds exactly what it held, and forget never ran.
     expect(await snapshotIds()).toEqual(snapshots);
     return run;
@@ -284,7 +273,7 @@ describe("a failing managed-database backup is loud and loses nothing (live)", (
     const wrong = "Wr0ng-p@ss:9c1d";
     await job.setVariable("DATABASE_URL", url(postgres.port, DATABASE, wrong));
     try {
-      const run = await expectLoudFailure();
+      const run = await expectFailedDump();
       expect(run.stderr).toContain("password authentication failed");
       for (const secret of [wrong, encodeURIComponent(wrong), PASSWORD]) expect(`${run.stdout}${run.stderr}`).not.toContain(secret);
     } finally {
@@ -295,7 +284,7 @@ describe("a failing managed-database backup is loud and loses nothing (live)", (
   it("a URL that names no database is refused without being shown", async () => {
     await job.setVariable("DATABASE_URL", `postgresql://${ROLE}:${encodeURIComponent(PASSWORD)}@127.0.0.1:${postgres.port}`);
     try {
-      const run = await expectLoudFailure();
+      const run = await expectFailedDump();
       expect(run.stderr).toContain("the database URL names no database");
       expect(`${run.stdout}${run.stderr}`).not.toContain(encodeURIComponent(PASSWORD));
     } finally {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASIC_AUTH_DIR } from "../../components/ingress/basic-auth";
-import { freePort, stopProcess } from "../support/processes";
+import { freePort, waitUntilAnswering } from "../support/processes";
 import { containerNamed, planOf, resourcesOf } from "../support/plans";
 import { requireTool } from "../support/tools";
 import type { PlanResult } from "../../tools/plan/plan";
@@ -213,21 +213,7 @@ async function startTraefik(staticYAML: string, dynamicYAML: string, localise: (
   let output = "";
   child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const stop = async () => {
-    await stopProcess(child, exited);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 20_000;
-  let answered = false;
-  while (!answered && Date.now() < deadline) {
-    try {
-      answered = (await fetch(`http://127.0.0.1:${ports.ping}/ping`, { signal: AbortSignal.timeout(500) })).ok;
-    } catch {
-      // not listening yet
-    }
-    if (!answered) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const { stop, answered } = await waitUntilAnswering(child, `http://127.0.0.1:${ports.ping}/ping`, dir);
   if (!answered) {
     await stop();
     throw new Error(`traefik did not answer its ping:\n${output}`);
@@ -369,21 +355,7 @@ async function startNginx(conf: string, preparationScript: string, env: Record<s
   if (uid !== undefined) chownSync(log, uid, uid);
   const child: ChildProcess = spawn(requireTool("nginx"), ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", fd, fd], ...(uid === undefined ? {} : { uid, gid: uid }) });
   closeSync(fd);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const stop = async () => {
-    await stopProcess(child, exited);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 20_000;
-  let answered = false;
-  while (!answered && Date.now() < deadline && child.exitCode === null) {
-    try {
-      answered = (await fetch(`http://127.0.0.1:${ports.http}/healthz`, { signal: AbortSignal.timeout(500) })).ok;
-    } catch {
-      // not listening yet
-    }
-    if (!answered) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const { stop, answered } = await waitUntilAnswering(child, `http://127.0.0.1:${ports.http}/healthz`, dir);
   const output = () => readFileSync(log, "utf8");
   if (!answered) {
     const text = output();
