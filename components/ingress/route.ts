@@ -1,3 +1,6 @@
+/** Which reverse proxy serves the routes; each has its own ingress component. */
+export type IngressKind = "caddy" | "nginx" | "traefik";
+
 /** A public name served by the ingress, proxied to one service's port. */
 export interface Route {
   /** Fully qualified host name, e.g. n8n.example.com. */

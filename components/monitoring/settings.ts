@@ -1,3 +1,5 @@
+import type { IngressKind } from "../ingress/route";
+
 /**
  * The monitoring settings a stack chooses (`infra:monitoring`), with every
  * default in one place. Validation lives in infra/config; this is the shape,
@@ -16,9 +18,6 @@
  */
 export const ADMIN_ACCESS_MODES = ["tunnel", "caddy", "ingress"] as const;
 export type AdminAccess = (typeof ADMIN_ACCESS_MODES)[number];
-
-/** The reverse proxy a blueprint's routes go through. */
-export type AdminIngress = "caddy" | "nginx" | "traefik";
 
 /** True when the admin UIs get routes through the ingress, behind basic auth. */
 export function routesAdminUIs(settings: Pick<MonitoringSettings, "adminAccess">): boolean {
@@ -148,7 +147,7 @@ export function withTunnelledAdmin(settings: MonitoringSettings): MonitoringSett
  * the admin UIs through any proxy, `caddy` only through Caddy (see
  * ADMIN_ACCESS_MODES); otherwise they stay tunnelled.
  */
-export function adminAccessThrough(settings: MonitoringSettings, proxy: AdminIngress): MonitoringSettings {
+export function adminAccessThrough(settings: MonitoringSettings, proxy: IngressKind): MonitoringSettings {
   return settings.adminAccess === "caddy" && proxy !== "caddy" ? withTunnelledAdmin(settings) : settings;
 }
 

@@ -2,12 +2,10 @@ import { stringify } from "yaml";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
-import { adminRoutes, observability } from "../../components/monitoring/observability";
-import { adminAccessThrough, withMonitoringDefaults } from "../../components/monitoring/settings";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { traefikServiceSpec } from "../../components/ingress/traefik-spec";
-import { protectedRoute, withAdminRoutes, type Blueprint, type MemoryProfile, type PlatformSpec, type RouteSpec } from "./blueprint";
-import { monitoredServers } from "./monitored-servers";
+import { protectedRoute, type Blueprint, type MemoryProfile, type PlatformSpec, type RouteSpec } from "./blueprint";
+import { monitoredPlatform } from "./monitored-platform";
 
 /**
  * The AI video platform of seed 000: Supabase (PostgreSQL 17 with pgvector,
@@ -201,31 +199,19 @@ export const aiVideo: Blueprint = {
   compact: { systemReserveMb: 512 },
   build(environment): PlatformSpec {
     const profile = environment.memoryProfile ?? "seed";
-    const design = aiVideoMonitoring(profile);
-    // Tunnelled unless the stack routes the admin UIs: then Prometheus,
-    // Alertmanager, Loki and Grafana get routes behind Traefik's basic auth.
-    const settings = adminAccessThrough(environment.monitoring ?? withMonitoringDefaults(), "traefik");
-    const routes = withAdminRoutes(AI_VIDEO_ROUTES, adminRoutes(design, settings));
-    const platform = services(environment.domain, profile, routes, settings.adminUser);
-    const servers = monitoredServers(environment);
-    const monitoring = observability({
-      design,
-      settings,
-      environment: environment.environment,
-      hostname: servers.home.name,
-      domain: environment.domain,
-      services: platform,
-      routes,
-      containerName: (name) => `aivideo-${name}`,
-      servers,
-    });
     return {
       networks: AI_VIDEO_NETWORKS,
-      services: [...platform, ...monitoring.services],
-      monitoring: monitoring.plan,
-      routes,
+      // Tunnelled unless the stack routes the admin UIs: then Prometheus,
+      // Alertmanager, Loki and Grafana get routes behind Traefik's basic auth.
+      ...monitoredPlatform({
+        environment,
+        design: aiVideoMonitoring(profile),
+        ingress: "traefik",
+        namePrefix: "aivideo",
+        routes: AI_VIDEO_ROUTES,
+        services: ({ routes, settings }) => services(environment.domain, profile, routes, settings.adminUser),
+      }),
       buckets: [{ key: "backups", purpose: "nightly PostgreSQL dumps, off the server (the audit's first finding)" }],
-      ingress: "traefik",
     };
   },
 };

@@ -1,7 +1,7 @@
 import type { Role } from "../../components/compute/server-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import type { ServiceSpec } from "../../components/container/service-spec";
-import type { ProtectedRoute, RouteCredential } from "../../components/ingress/route";
+import type { IngressKind, ProtectedRoute, RouteCredential } from "../../components/ingress/route";
 import type { AdminRoute, MonitoringPlan } from "../../components/monitoring/observability";
 import { ADMIN_PASSWORD_HASH_SECRET, type MonitoringSettings } from "../../components/monitoring/settings";
 import type { SecretDeclaration } from "../config/schema";
@@ -66,8 +66,7 @@ export interface BlueprintEnvironment {
   readonly monitoring?: MonitoringSettings;
 }
 
-/** Which reverse proxy serves the routes; each has its own ingress component. */
-export type IngressKind = "caddy" | "nginx" | "traefik";
+export type { IngressKind };
 
 /** A platform as data: the blueprint's answer for one environment. */
 export interface PlatformSpec {

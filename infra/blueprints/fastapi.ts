@@ -2,12 +2,11 @@ import { healthcheck, service, type ServiceSpec } from "../../components/contain
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { FASTAPI_REQUESTS } from "../../components/monitoring/alert-rules";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
-import { adminRoutes, observability, type AdminRoute } from "../../components/monitoring/observability";
-import { adminAccessThrough, withMonitoringDefaults } from "../../components/monitoring/settings";
+import type { AdminRoute } from "../../components/monitoring/observability";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { certbotServiceSpec, nginxServiceSpec } from "../../components/ingress/nginx-spec";
-import { protectedRoute, withAdminRoutes, type Blueprint, type PlatformSpec, type RouteSpec } from "./blueprint";
-import { monitoredServers } from "./monitored-servers";
+import { protectedRoute, type Blueprint, type PlatformSpec, type RouteSpec } from "./blueprint";
+import { monitoredPlatform } from "./monitored-platform";
 
 /**
  * FastAPI on one small server (seed 001, a 2 vCPU / 4 GB Vultr machine):
@@ -75,10 +74,9 @@ export const FASTAPI_RATE_LIMIT_PER_MINUTE = 100;
 
 const CERTIFICATE_HOST_PATH = "/var/lib/fastapi/letsencrypt";
 
-function services(domain: string, admin: readonly AdminRoute[], adminUser: string): ServiceSpec[] {
+function services(domain: string, routes: readonly RouteSpec[], admin: readonly AdminRoute[], adminUser: string): ServiceSpec[] {
   const memory = (name: string) => FASTAPI_MEMORY_MB[name]!;
   const port = (name: string) => ({ container: FASTAPI_PORTS[name]! });
-  const routes = withAdminRoutes(FASTAPI_ROUTES, admin);
   const adminServices = admin.map((route) => route.service);
   return [
     // One certificate for every name nginx serves, the admin UIs' included.
@@ -160,31 +158,20 @@ export const fastapi: Blueprint = {
   // Seed 001: "OS & Overhead ~1GB".
   systemReserveMb: 1024,
   build(environment): PlatformSpec {
-    // Seed 001: "Internal access only, expose via SSH tunnel", unless the stack routes the admin UIs.
-    const settings = adminAccessThrough(environment.monitoring ?? withMonitoringDefaults(), "nginx");
-    const admin = adminRoutes(FASTAPI_MONITORING, settings);
-    const routes = withAdminRoutes(FASTAPI_ROUTES, admin);
-    const platform = services(environment.domain, admin, settings.adminUser);
-    const monitoring = observability({
-      design: FASTAPI_MONITORING,
-      settings,
-      environment: environment.environment,
-      hostname: monitoredServers(environment).home.name,
-      domain: environment.domain,
-      services: platform,
-      routes,
-      containerName: (name) => `fastapi-${name}`,
-      // Seed 001: the backend's /metrics counts requests by status; "error_rate > 5% for 2 minutes" is read from it.
-      httpCounters: [{ service: "backend", ...FASTAPI_REQUESTS }],
-      servers: monitoredServers(environment),
-    });
     return {
       networks: FASTAPI_NETWORKS,
-      services: [...platform, ...monitoring.services],
-      monitoring: monitoring.plan,
-      routes,
+      // Seed 001: "Internal access only, expose via SSH tunnel", unless the stack routes the admin UIs.
+      ...monitoredPlatform({
+        environment,
+        design: FASTAPI_MONITORING,
+        ingress: "nginx",
+        namePrefix: "fastapi",
+        routes: FASTAPI_ROUTES,
+        services: ({ routes, admin, settings }) => services(environment.domain, routes, admin, settings.adminUser),
+        // Seed 001: the backend's /metrics counts requests by status; "error_rate > 5% for 2 minutes" is read from it.
+        httpCounters: [{ service: "backend", ...FASTAPI_REQUESTS }],
+      }),
       buckets: [{ key: "backups", purpose: "off-site copy of the daily database dumps (seed 001: daily, 7 days)" }],
-      ingress: "nginx",
       healthCheck: { port: 80, path: "/healthz" },
     };
   },

@@ -4,10 +4,10 @@ import { certbotServiceSpec, nginxServiceSpec } from "../../components/ingress/n
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { FASTAPI_REQUESTS } from "../../components/monitoring/alert-rules";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
-import { adminRoutes, observability, type AdminRoute } from "../../components/monitoring/observability";
-import { adminAccessThrough, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults } from "../../components/monitoring/settings";
-import { protectedRoute, withAdminRoutes, type Blueprint, type BlueprintEnvironment, type MemoryProfile, type PlatformSpec, type RouteSpec } from "./blueprint";
-import { monitoredServers } from "./monitored-servers";
+import type { AdminRoute } from "../../components/monitoring/observability";
+import { GRAFANA_ADMIN_PASSWORD_SECRET } from "../../components/monitoring/settings";
+import { protectedRoute, type Blueprint, type BlueprintEnvironment, type MemoryProfile, type PlatformSpec, type RouteSpec } from "./blueprint";
+import { monitoredPlatform } from "./monitored-platform";
 
 /**
  * GALION (seed 004): nginx in front of two applications (GALION.APP and
@@ -225,12 +225,11 @@ function redisURL(database: number): { secretTemplate: string } {
   return { secretTemplate: `redis://:{{${REDIS_PASSWORD}}}@redis:6379/${database}` };
 }
 
-function services(environment: BlueprintEnvironment, admin: readonly AdminRoute[], adminUser: string): ServiceSpec[] {
+function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[], admin: readonly AdminRoute[], adminUser: string): ServiceSpec[] {
   const profile: MemoryProfile = environment.memoryProfile ?? "seed";
   const memory = (name: string) => (profile === "compact" ? COMPACT_MEMORY_MB : GALION_MEMORY_MB)[name]!;
   const servers = environment.servers ?? [{ name: "main", roles: ["ingress", "app", "data", "monitoring"] }];
   const hasReplica = servers.some((server) => server.roles.includes("replica"));
-  const routes = withAdminRoutes(GALION_ROUTES, admin);
   const adminServices = admin.map((route) => route.service);
   // One certificate for every name nginx serves, the admin UIs' included.
   const hostnames = routes.map((route) => `${route.subdomain}.${environment.domain}`);
@@ -542,34 +541,22 @@ export const galion: Blueprint = {
   compact: { systemReserveMb: 512 },
   build(environment): PlatformSpec {
     const limits = (environment.memoryProfile ?? "seed") === "compact" ? COMPACT_MEMORY_MB : GALION_MEMORY_MB;
-    const design = galionMonitoring((name) => limits[name]!);
-    // Seed 004: monitoring listens on localhost only, unless the stack routes
-    // the admin UIs through nginx; Prometheus keeps 30 days.
-    const settings = { ...adminAccessThrough(environment.monitoring ?? withMonitoringDefaults(), "nginx"), retentionDays: GALION_METRICS_RETENTION_DAYS };
-    const admin = adminRoutes(design, settings);
-    const routes = withAdminRoutes(GALION_ROUTES, admin);
-    const platform = services(environment, admin, settings.adminUser);
-    const servers = monitoredServers(environment);
-    const monitoring = observability({
-      design,
-      settings,
-      environment: environment.environment,
-      hostname: servers.home.name,
-      domain: environment.domain,
-      services: platform,
-      routes,
-      containerName: (name) => `galion-${name}`,
-      // Both APIs are FastAPI (seed 004) with their own /metrics: the error rate per API.
-      httpCounters: ["app-api", "studio-api"].map((service) => ({ service, ...FASTAPI_REQUESTS })),
-      servers,
-    });
     return {
       networks: GALION_NETWORKS,
-      services: [...platform, ...monitoring.services],
-      monitoring: monitoring.plan,
-      routes,
+      // Seed 004: monitoring listens on localhost only, unless the stack routes
+      // the admin UIs through nginx; Prometheus keeps 30 days.
+      ...monitoredPlatform({
+        environment,
+        design: galionMonitoring((name) => limits[name]!),
+        ingress: "nginx",
+        namePrefix: "galion",
+        routes: GALION_ROUTES,
+        services: ({ routes, admin, settings }) => services(environment, routes, admin, settings.adminUser),
+        // Both APIs are FastAPI (seed 004) with their own /metrics: the error rate per API.
+        httpCounters: ["app-api", "studio-api"].map((service) => ({ service, ...FASTAPI_REQUESTS })),
+        retentionDays: GALION_METRICS_RETENTION_DAYS,
+      }),
       buckets: [{ key: "backups", purpose: "restic repository: nightly dumps and the WAL archive, 30 days (seed 004)" }],
-      ingress: "nginx",
       healthCheck: { port: 80, path: "/healthz" },
     };
   },

@@ -1,12 +1,11 @@
-import { healthcheck, service } from "../../components/container/service-spec";
+import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
-import { adminRoutes, observability } from "../../components/monitoring/observability";
-import { adminAccessThrough, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults } from "../../components/monitoring/settings";
+import { GRAFANA_ADMIN_PASSWORD_SECRET } from "../../components/monitoring/settings";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { traefikServiceSpec } from "../../components/ingress/traefik-spec";
-import { protectedRoute, withAdminRoutes, type Blueprint, type PlatformSpec, type RouteSpec } from "./blueprint";
-import { monitoredServers } from "./monitored-servers";
+import { protectedRoute, type Blueprint, type PlatformSpec, type RouteSpec } from "./blueprint";
+import { monitoredPlatform } from "./monitored-platform";
 
 /**
  * NextMavens developer portal (seed 003): one Next.js container behind
@@ -64,6 +63,53 @@ export const NEXTMAVENS_MONITORING: MonitoringDesign = {
   memoryMb: memoryLimits({ prometheus: 256, alertmanager: 32, loki: 192, promtail: 48, grafana: 160, "node-exporter": 24, cadvisor: 64, "blackbox-exporter": 16 }),
 };
 
+/** The portal and its proxy; the monitoring stack is added around them. */
+function platformServices(domain: string, routes: readonly RouteSpec[], adminUser: string): ServiceSpec[] {
+  const adminRouted = routes.some((route) => route.basicAuth);
+  return [
+    traefikServiceSpec(routes.map((route) => protectedRoute(route, domain, adminUser)), {
+      networks: ["web", ...(adminRouted ? ["monitoring"] : [])],
+      memoryMb: NEXTMAVENS_MEMORY_MB.traefik,
+      dependsOn: ["developer-portal"],
+      rateLimitPerMinute: 300,
+      burst: 100,
+      clientIpHeader: "CF-Connecting-IP",
+      trustedIPs: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
+    }),
+    service({
+      name: "developer-portal",
+      description: "Next.js standalone (node:18-alpine): control plane, data plane and admin APIs, dashboard",
+      role: "app",
+      image: { repository: "ghcr.io/nextmavens/developer-portal", tag: "1.0.0" },
+      networks: ["web"],
+      // Seed 003 maps 3006:3000; kept on localhost for debugging, Traefik serves the public side.
+      ports: [{ container: 3000, publish: { host: 3006, address: "127.0.0.1" } }],
+      env: {
+        NODE_ENV: "production",
+        PORT: "3000",
+        DATABASE_URL: { secret: DATABASE_URL },
+        // Seed 003: "Connection Pool: Max 20 connections".
+        DATABASE_POOL_MAX: "20",
+        JWT_SECRET: { secret: JWT_SECRET },
+        RESEND_API_KEY: { secret: RESEND_API_KEY },
+        AUTH_SERVICE_URL: { secret: AUTH_SERVICE_URL },
+        AUDIT_SERVICE_URL: { secret: AUDIT_SERVICE_URL },
+        NEXT_PUBLIC_APP_URL: `https://portal.${domain}`,
+      },
+      user: "1000",
+      readOnlyRootFilesystem: true,
+      tmpfs: ["/tmp", "/app/.next/cache"],
+      healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3000/api/health"], 30),
+      memoryMb: NEXTMAVENS_MEMORY_MB["developer-portal"],
+      // The managed database is the portal's only state; seed 003 kept it in Telegram, by hand.
+      backup: {
+        dump: { kind: "postgres-url", urlSecret: DATABASE_URL, client: NEXTMAVENS_DATABASE_CLIENT },
+        minimumRetention: { daily: NEXTMAVENS_BACKUP_RETENTION_DAYS, reason: "seed 003: 30 days" },
+      },
+    }),
+  ];
+}
+
 export const nextmavens: Blueprint = {
   name: "nextmavens",
   title: "NextMavens developer portal behind Traefik, managed PostgreSQL",
@@ -80,72 +126,19 @@ export const nextmavens: Blueprint = {
   roles: ["ingress", "app", "monitoring"],
   systemReserveMb: 512,
   build(environment): PlatformSpec {
-    // Tunnelled unless the stack routes the admin UIs through the ingress:
-    // then Prometheus, Alertmanager, Loki and Grafana get routes behind
-    // Traefik's basic auth, and Traefik joins their network to reach them.
-    const settings = adminAccessThrough(environment.monitoring ?? withMonitoringDefaults(), "traefik");
-    const routes = withAdminRoutes(NEXTMAVENS_ROUTES, adminRoutes(NEXTMAVENS_MONITORING, settings));
-    const adminRouted = routes.some((route) => route.basicAuth);
-    const platform = [
-      traefikServiceSpec(routes.map((route) => protectedRoute(route, environment.domain, settings.adminUser)), {
-        networks: ["web", ...(adminRouted ? ["monitoring"] : [])],
-        memoryMb: NEXTMAVENS_MEMORY_MB.traefik,
-        dependsOn: ["developer-portal"],
-        rateLimitPerMinute: 300,
-        burst: 100,
-        clientIpHeader: "CF-Connecting-IP",
-        trustedIPs: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
-      }),
-      service({
-        name: "developer-portal",
-        description: "Next.js standalone (node:18-alpine): control plane, data plane and admin APIs, dashboard",
-        role: "app",
-        image: { repository: "ghcr.io/nextmavens/developer-portal", tag: "1.0.0" },
-        networks: ["web"],
-        // Seed 003 maps 3006:3000; kept on localhost for debugging, Traefik serves the public side.
-        ports: [{ container: 3000, publish: { host: 3006, address: "127.0.0.1" } }],
-        env: {
-          NODE_ENV: "production",
-          PORT: "3000",
-          DATABASE_URL: { secret: DATABASE_URL },
-          // Seed 003: "Connection Pool: Max 20 connections".
-          DATABASE_POOL_MAX: "20",
-          JWT_SECRET: { secret: JWT_SECRET },
-          RESEND_API_KEY: { secret: RESEND_API_KEY },
-          AUTH_SERVICE_URL: { secret: AUTH_SERVICE_URL },
-          AUDIT_SERVICE_URL: { secret: AUDIT_SERVICE_URL },
-          NEXT_PUBLIC_APP_URL: `https://portal.${environment.domain}`,
-        },
-        user: "1000",
-        readOnlyRootFilesystem: true,
-        tmpfs: ["/tmp", "/app/.next/cache"],
-        healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3000/api/health"], 30),
-        memoryMb: NEXTMAVENS_MEMORY_MB["developer-portal"],
-        // The managed database is the portal's only state; seed 003 kept it in Telegram, by hand.
-        backup: {
-          dump: { kind: "postgres-url", urlSecret: DATABASE_URL, client: NEXTMAVENS_DATABASE_CLIENT },
-          minimumRetention: { daily: NEXTMAVENS_BACKUP_RETENTION_DAYS, reason: "seed 003: 30 days" },
-        },
-      }),
-    ];
-    const servers = monitoredServers(environment);
-    const monitoring = observability({
-      design: NEXTMAVENS_MONITORING,
-      settings,
-      environment: environment.environment,
-      hostname: servers.home.name,
-      domain: environment.domain,
-      services: platform,
-      routes,
-      containerName: (name) => `nextmavens-${name}`,
-      servers,
-    });
     return {
       networks: NEXTMAVENS_NETWORKS,
-      ingress: "traefik",
-      routes,
-      services: [...platform, ...monitoring.services],
-      monitoring: monitoring.plan,
+      // Tunnelled unless the stack routes the admin UIs through the ingress:
+      // then Prometheus, Alertmanager, Loki and Grafana get routes behind
+      // Traefik's basic auth, and Traefik joins their network to reach them.
+      ...monitoredPlatform({
+        environment,
+        design: NEXTMAVENS_MONITORING,
+        ingress: "traefik",
+        namePrefix: "nextmavens",
+        routes: NEXTMAVENS_ROUTES,
+        services: ({ routes, settings }) => platformServices(environment.domain, routes, settings.adminUser),
+      }),
       buckets: [{ key: "backups", purpose: `restic repository: nightly dumps of the managed PostgreSQL instead of Telegram, at least ${NEXTMAVENS_BACKUP_RETENTION_DAYS} daily (seed 003)` }],
     };
   },

@@ -8,9 +8,9 @@ import {
   routesAdminUIs,
   withMonitoringDefaults,
   type AdminAccess,
-  type AdminIngress,
 } from "../../components/monitoring/settings";
 import { protectedRoute, withAdminRoutes } from "../../infra/blueprints/blueprint";
+import type { IngressKind } from "../../components/ingress/route";
 import { FASTAPI_MONITORING } from "../../infra/blueprints/fastapi";
 
 /**
@@ -20,7 +20,7 @@ import { FASTAPI_MONITORING } from "../../infra/blueprints/fastapi";
  */
 
 describe("which ingress routes the admin UIs", () => {
-  it.each<[AdminAccess, AdminIngress, boolean]>([
+  it.each<[AdminAccess, IngressKind, boolean]>([
     ["tunnel", "caddy", false],
     ["tunnel", "nginx", false],
     ["tunnel", "traefik", false],
