@@ -9,12 +9,12 @@ import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hos
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { aiVideo } from "../../infra/blueprints/ai-video";
 import { ConfigError } from "../../infra/config/errors";
-import { requiredSecrets, validateStackConfig, type RawConfig } from "../../infra/config/validate";
+import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
 import { goldenGraph } from "../../tools/golden-graph";
 import { mermaidDiagram } from "../../tools/plan/mermaid";
 import { textReport } from "../../tools/plan/text-report";
 import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
-import { completeRawConfig, PROJECT_DIR, testSecretValue } from "../support/stack-config";
+import { PROJECT_DIR, rawConfigWithSecrets } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 import { buildPlan, type PlanResult } from "../../tools/plan/plan";
 
@@ -77,18 +77,7 @@ const TUNNELLED: Record<string, string[]> = {
 };
 
 function rawConfigFor(stack: string, secrets: Record<string, string> = {}): RawConfig {
-  const raw = completeRawConfig(stack, { "infra:blueprint": "ai-video" });
-  const values = { ...raw.values };
-  const secretKeys = new Set(raw.secretKeys);
-  for (const secret of requiredSecrets("ai-video", JSON.parse(values["infra:servers"]!), BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
-    values[secret.key] ??= testSecretValue(secret);
-    secretKeys.add(secret.key);
-  }
-  for (const [key, value] of Object.entries(secrets)) {
-    values[key] = value;
-    secretKeys.add(key);
-  }
-  return { values, secretKeys };
+  return rawConfigWithSecrets({ "infra:blueprint": "ai-video" }, stack, secrets);
 }
 
 /** The audit's three alerts (seed 000, next steps 3) among the generated rules: disk space, downtime, error rate. */

@@ -8,9 +8,9 @@ import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hos
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { fastapi } from "../../infra/blueprints/fastapi";
 import { ConfigError } from "../../infra/config/errors";
-import { requiredSecrets, validateStackConfig, type RawConfig } from "../../infra/config/validate";
+import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
 import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
-import { completeRawConfig, testSecretValue } from "../support/stack-config";
+import { rawConfigWithSecrets } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 import type { PlanResult } from "../../tools/plan/plan";
 
@@ -66,18 +66,7 @@ const SEED_MEMORY_TABLE: Record<string, number> = { backend: 300, postgres: 512,
 
 /** A complete config of a shipped stack running `blueprint`, with its secrets set, so validation runs as `pulumi up` would. */
 function rawConfigFor(stack: string, blueprint: string, secrets: Record<string, string> = {}): RawConfig {
-  const raw = completeRawConfig(stack, { "infra:blueprint": blueprint });
-  const values = { ...raw.values };
-  const secretKeys = new Set(raw.secretKeys);
-  for (const secret of requiredSecrets(blueprint, JSON.parse(values["infra:servers"]!), BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
-    values[secret.key] ??= testSecretValue(secret);
-    secretKeys.add(secret.key);
-  }
-  for (const [key, value] of Object.entries(secrets)) {
-    values[key] = value;
-    secretKeys.add(key);
-  }
-  return { values, secretKeys };
+  return rawConfigWithSecrets({ "infra:blueprint": blueprint }, stack, secrets);
 }
 
 /** `promtool test rules` on the rule file and one unit test of it: the error-rate alert must fire, or stay silent, on the given series. */

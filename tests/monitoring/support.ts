@@ -11,9 +11,9 @@ import { adminRoutes, observability, type Observability } from "../../components
 import { withMonitoringDefaults, type MonitoringInput } from "../../components/monitoring/settings";
 import { BLUEPRINT_CATALOG, blueprintNamed } from "../../infra/blueprints";
 import { vpai } from "../../infra/blueprints/vpai";
-import { requiredSecrets, validateStackConfig } from "../../infra/config/validate";
+import { validateStackConfig } from "../../infra/config/validate";
 import { planPlatform, type PlatformModel } from "../../infra/platform-model";
-import { completeRawConfig, testSecretValue } from "../support/stack-config";
+import { completeRawConfig, rawConfigWithSecrets } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 
 /** The VPAI platform of a shipped stack, as pure data, optionally with other monitoring settings. */
@@ -30,14 +30,7 @@ export function vpaiModel(stack: "prod" | "preprod", monitoring?: MonitoringInpu
  * carry a credential file shows them as a secret).
  */
 export function blueprintModel(stack: "prod" | "preprod", blueprint: string, changes: Record<string, string> = {}): PlatformModel {
-  const raw = completeRawConfig(stack, { "infra:blueprint": blueprint, ...changes });
-  const values = { ...raw.values };
-  const secretKeys = new Set(raw.secretKeys);
-  for (const secret of requiredSecrets(blueprint, JSON.parse(values["infra:servers"]!), BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
-    values[secret.key] ??= testSecretValue(secret);
-    secretKeys.add(secret.key);
-  }
-  const config = validateStackConfig({ values, secretKeys }, BLUEPRINT_CATALOG).config;
+  const config = validateStackConfig(rawConfigWithSecrets({ "infra:blueprint": blueprint, ...changes }, stack), BLUEPRINT_CATALOG).config;
   return planPlatform(config, blueprintNamed(blueprint));
 }
 

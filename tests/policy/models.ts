@@ -2,10 +2,10 @@ import type { ServiceSpec } from "../../components/container/service-spec";
 import { BLUEPRINT_CATALOG, blueprintNamed } from "../../infra/blueprints";
 import type { PlatformSpec } from "../../infra/blueprints/blueprint";
 import type { StackConfig } from "../../infra/config/schema";
-import { requiredSecrets, validateStackConfig } from "../../infra/config/validate";
+import { validateStackConfig } from "../../infra/config/validate";
 import { planPlatform, type PlatformModel } from "../../infra/platform-model";
 import type { PolicyReport, Violation } from "../../infra/policy/report";
-import { completeRawConfig, testSecretValue } from "../support/stack-config";
+import { rawConfigWithSecrets } from "../support/stack-config";
 
 export interface ModelChanges {
   /** Raw stack values to set first, e.g. `infra:blueprint`; the secrets they bring are set too. */
@@ -18,14 +18,7 @@ export interface ModelChanges {
 
 /** The model of a shipped stack, optionally with one thing changed, built the way deployPlatform builds it. */
 export function modelOf(stack: string, changes: ModelChanges = {}): PlatformModel {
-  const raw = completeRawConfig(stack, changes.values ?? {});
-  const values = { ...raw.values };
-  const secretKeys = new Set(raw.secretKeys);
-  for (const secret of requiredSecrets(values["infra:blueprint"], JSON.parse(values["infra:servers"] ?? "[]"), BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
-    values[secret.key] ??= testSecretValue(secret);
-    secretKeys.add(secret.key);
-  }
-  const { config } = validateStackConfig({ values, secretKeys }, BLUEPRINT_CATALOG);
+  const { config } = validateStackConfig(rawConfigWithSecrets(changes.values ?? {}, stack), BLUEPRINT_CATALOG);
   const shipped = blueprintNamed(config.blueprint);
   const blueprint = {
     ...shipped,

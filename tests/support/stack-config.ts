@@ -33,9 +33,12 @@ export function completeRawConfig(stack: string, changes: Record<string, string 
   return { values, secretKeys };
 }
 
-/** Prod's config with `changes` applied and every secret the result needs set as a secret. */
-export function rawConfigWithSecrets(changes: Record<string, string | undefined>): RawConfig {
-  const raw = completeRawConfig("prod", changes);
+/**
+ * A shipped stack's config with `changes` applied, every secret the result
+ * needs set as a secret, and then `secrets` set as secrets over them.
+ */
+export function rawConfigWithSecrets(changes: Record<string, string | undefined>, stack = "prod", secrets: Record<string, string> = {}): RawConfig {
+  const raw = completeRawConfig(stack, changes);
   const values = { ...raw.values };
   const secretKeys = new Set(raw.secretKeys);
   let servers: unknown;
@@ -47,6 +50,10 @@ export function rawConfigWithSecrets(changes: Record<string, string | undefined>
   for (const secret of requiredSecrets(values["infra:blueprint"], Array.isArray(servers) ? servers : [], BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"))) {
     values[secret.key] ??= testSecretValue(secret);
     secretKeys.add(secret.key);
+  }
+  for (const [key, value] of Object.entries(secrets)) {
+    values[key] = value;
+    secretKeys.add(key);
   }
   return { values, secretKeys };
 }
