@@ -10,7 +10,7 @@ import type { PlatformModel } from "../../infra/platform-model";
 import { overlayOverrides, type PlanResult } from "../../tools/plan/plan";
 import { planOf, resourcesOf, type PlannedResource } from "../support/plans";
 import { PROJECT_DIR } from "../support/stack-config";
-import { blueprintModel, caseTests, fileOf, runTool, s, type AlertCase, type ExpectedAlert, type Series } from "./support";
+import { blueprintModel, caseTests, fileOf, platformAlertCases, runTool, s, type AlertCase, type ExpectedAlert, type Series } from "./support";
 
 /**
  * The generated monitoring of every blueprint, taken from the plan of both
@@ -315,97 +315,30 @@ describe.each(NAMES)("generated monitoring of %s", (name) => {
 });
 
 /**
- * Every alert's case for one blueprint: the generic series of the vpai cases
- * (tests/monitoring/alert-rules.test.ts), with this blueprint's container
- * names, routes, scrape jobs and response counters.
+ * Every alert's case for one blueprint: the shared cases (support.ts) with
+ * this blueprint's container names, route and scrape job, plus its own
+ * response counters and database and cache series.
  */
 function alertCases(facts: Facts, platform: PlatformModel, graph: PlanResult): Record<string, AlertCase> {
-  const node = 'instance="main",job="node"';
-  const containers = platform.spec.services.map((service) => ({ service: service.name, container: `${facts.prefix}-${service.name}` }));
   const victim = platform.spec.services.find((service) => service.role === "app")!.name;
-  const route = graph.routes[0]!.hostname;
-  const job = graph.monitoring!.scraped.find((entry) => entry.target.startsWith("http://"))!.job;
   const errors = (perStep: number): Series[] => facts.counters.flatMap((counter) => [s(counter.series("500"), `0+${perStep}x40`), s(counter.series("200"), "0+100x40")]);
   const fired: ExpectedAlert[] = facts.counters.map((counter) => ({
     labels: { severity: "critical", group: "apps", ...counter.labels },
     summary: `${counter.summaryPrefix ?? ""}9.1% of responses are 5xx, over 5%`,
   }));
   return {
-    HostDiskSpaceLow: {
-      evalTime: "6m",
-      fires: {
-        input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "15000000000x40")],
-        labels: { severity: "warning", group: "host", instance: "main", job: "node", fstype: "ext4", mountpoint: "/" },
-        summary: "/ has 15GB free, under 20 GB",
-      },
-      silent: { input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "25000000000x40"), s(`node_filesystem_avail_bytes{${node},fstype="tmpfs",mountpoint="/run"}`, "1000000000x40")] },
-    },
-    HostDiskFillingUp: {
-      interval: "10m",
-      evalTime: "7h",
-      fires: {
-        input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "200000000000-2000000000x60")],
-        labels: { severity: "warning", group: "host", instance: "main", job: "node", fstype: "ext4", mountpoint: "/" },
-        summary: "/ fills up within 24 h at the rate of the last 6 h",
-      },
-      silent: { input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "200000000000-10000000x60")] },
-    },
-    HostMemoryPressure: {
-      evalTime: "6m",
-      fires: {
-        input: [s(`node_memory_MemAvailable_bytes{${node}}`, "300000000x40"), s(`node_memory_MemTotal_bytes{${node}}`, "4000000000x40")],
-        labels: { severity: "warning", group: "host", instance: "main", job: "node" },
-        summary: "only 7.5% of memory is available, under 10%",
-      },
-      silent: { input: [s(`node_memory_MemAvailable_bytes{${node}}`, "2000000000x40"), s(`node_memory_MemTotal_bytes{${node}}`, "4000000000x40")] },
-    },
-    ContainerDown: {
-      evalTime: "3m",
-      fires: {
-        input: containers.filter((entry) => entry.service !== victim).map((entry) => s(`container_last_seen{name="${entry.container}"}`, "0+15x20")),
-        labels: { severity: "critical", group: "containers", name: `${facts.prefix}-${victim}`, instance: victim },
-        summary: `container ${facts.prefix}-${victim} is not running`,
-      },
-      silent: { input: containers.map((entry) => s(`container_last_seen{name="${entry.container}"}`, "0+15x20")) },
-    },
-    ContainerRestarting: {
-      evalTime: "2m",
-      fires: {
-        input: [s(`container_start_time_seconds{name="${facts.prefix}-${victim}"}`, "100 100 200 200 300 300 400 400 500")],
-        labels: { severity: "warning", group: "containers", name: `${facts.prefix}-${victim}` },
-        summary: `container ${facts.prefix}-${victim} restarted 4 times in 15 minutes`,
-      },
-      // One restart of the platform's own container, and someone else's container restarting often.
-      silent: { input: [s(`container_start_time_seconds{name="${facts.prefix}-${victim}"}`, "100 100 200 200 200 200 200 200 200"), s('container_start_time_seconds{name="other"}', "1 2 3 4 5 6 7 8 9")] },
-    },
-    ContainerUnhealthy: {
-      evalTime: "3m",
-      fires: {
-        input: [s(`probe_success{job="services",instance="${victim}"}`, "0x20")],
-        labels: { severity: "critical", group: "containers", job: "services", instance: victim },
-        summary: `${victim} does not accept connections on its port`,
-      },
-      silent: { input: [s(`probe_success{job="services",instance="${victim}"}`, "1x20")] },
-    },
-    ScrapeTargetDown: {
-      evalTime: "3m",
-      fires: {
-        input: [s(`up{job="${job}",instance="${job}"}`, "0x20")],
-        labels: { severity: "warning", group: "containers", job, instance: job },
-        summary: `metrics of ${job} (${job}) cannot be scraped`,
-      },
-      silent: { input: [s(`up{job="${job}",instance="${job}"}`, "1x20")] },
-    },
+    ...platformAlertCases({
+      prefix: facts.prefix,
+      services: platform.spec.services.map((service) => service.name),
+      victims: { down: victim, restarting: victim, unhealthy: victim, beside: victim },
+      job: graph.monitoring!.scraped.find((entry) => entry.target.startsWith("http://"))!.job,
+      route: graph.routes[0]!.hostname,
+    }),
     HTTP5xxRatioHigh: {
       evalTime: "4m",
       fires: { input: errors(10), ...fired[0]!, more: fired.slice(1) },
       // 1% of responses fail; 5xx on Traefik's plain-HTTP entry point, which only redirects, do not count.
       silent: { input: [...errors(1), s('traefik_entrypoint_requests_total{entrypoint="web",code="500",method="GET",protocol="http"}', "0+50x40")] },
-    },
-    PostgresDown: {
-      evalTime: "3m",
-      fires: { input: [s('pg_up{instance="postgres",job="postgres-exporter"}', "0x20")], labels: { severity: "critical", group: "postgres", instance: "postgres", job: "postgres-exporter" }, summary: "PostgreSQL does not answer its exporter" },
-      silent: { input: [s('pg_up{instance="postgres",job="postgres-exporter"}', "1x20")] },
     },
     PostgresConnectionsHigh: {
       evalTime: "6m",
@@ -416,11 +349,6 @@ function alertCases(facts: Facts, platform: PlatformModel, graph: PlanResult): R
       },
       silent: { input: [s('pg_stat_activity_count{instance="postgres",datname="app",state="active"}', "50x40"), s('pg_settings_max_connections{instance="postgres"}', "100x40")] },
     },
-    RedisDown: {
-      evalTime: "3m",
-      fires: { input: [s('redis_up{instance="redis",job="redis-exporter"}', "0x20")], labels: { severity: "critical", group: "redis", instance: "redis", job: "redis-exporter" }, summary: "Redis does not answer its exporter" },
-      silent: { input: [s('redis_up{instance="redis",job="redis-exporter"}', "1x20")] },
-    },
     RedisMemoryHigh: {
       evalTime: "6m",
       fires: {
@@ -429,45 +357,6 @@ function alertCases(facts: Facts, platform: PlatformModel, graph: PlanResult): R
         summary: "Redis uses 95% of maxmemory, over 90%",
       },
       silent: { input: [s('redis_memory_used_bytes{instance="redis"}', "50000000x40"), s('redis_memory_max_bytes{instance="redis"}', "100000000x40")] },
-    },
-    BackupTooOld: {
-      interval: "1h",
-      evalTime: "37h",
-      fires: {
-        input: [s(`infra_backup_last_success_timestamp_seconds{${node}}`, "0x40")],
-        labels: { severity: "critical", group: "backups", instance: "main", job: "node" },
-        summary: "the last good backup is 1d 13h 0m 0s old, over 1.5 x the RPO of 24 h",
-      },
-      silent: { input: [s(`infra_backup_last_success_timestamp_seconds{${node}}`, "0+3600x40")] },
-    },
-    BackupNeverSucceeded: {
-      interval: "1h",
-      evalTime: "37h",
-      fires: { input: [s(`up{${node}}`, "1x40")], labels: { severity: "critical", group: "backups" }, summary: "no backup has succeeded on this host yet" },
-      silent: { input: [s(`up{${node}}`, "1x40"), s(`infra_backup_last_success_timestamp_seconds{${node}}`, "0+3600x40")] },
-    },
-    BackupFailed: {
-      evalTime: "1m",
-      fires: { input: [s(`infra_backup_last_exit_code{${node}}`, "3x20")], labels: { severity: "warning", group: "backups", instance: "main", job: "node" }, summary: "the last backup run exited with code 3" },
-      silent: { input: [s(`infra_backup_last_exit_code{${node}}`, "0x20")] },
-    },
-    RouteProbeFailed: {
-      evalTime: "3m",
-      fires: {
-        input: [s(`probe_success{job="routes",instance="${route}"}`, "0x20")],
-        labels: { severity: "critical", group: "routes", job: "routes", instance: route },
-        summary: `https://${route} fails its probe`,
-      },
-      silent: { input: [s(`probe_success{job="routes",instance="${route}"}`, "1x20"), s(`probe_success{job="services",instance="${victim}"}`, "0x20")] },
-    },
-    TLSCertificateExpiring: {
-      evalTime: "6m",
-      fires: {
-        input: [s(`probe_ssl_earliest_cert_expiry{job="routes",instance="${route}"}`, "864360x40")],
-        labels: { severity: "warning", group: "routes", job: "routes", instance: route },
-        summary: `the certificate of ${route} expires in 10d 0h 0m 0s, under 14 days`,
-      },
-      silent: { input: [s(`probe_ssl_earliest_cert_expiry{job="routes",instance="${route}"}`, "5184000x40")] },
     },
   };
 }

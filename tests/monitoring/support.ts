@@ -176,3 +176,153 @@ export function caseTests(alert: string, test: AlertCase, expectFiring = true): 
 export function testFile(alert: string, test: AlertCase, expectFiring = true): string {
   return stringify({ rule_files: ["rules.yml"], evaluation_interval: "30s", tests: caseTests(alert, test, expectFiring) });
 }
+
+/** What the alert cases shared by every platform differ in. */
+export interface PlatformAlertFacts {
+  /** Container names are `<prefix>-<service>`. */
+  readonly prefix: string;
+  /** Every service of the platform, for the containers that keep running. */
+  readonly services: readonly string[];
+  /** The container that goes missing, restarts, stops answering, and whose failing port must not count as a failing route. */
+  readonly victims: { readonly down: string; readonly restarting: string; readonly unhealthy: string; readonly beside: string };
+  /** A scraped job whose target goes down. */
+  readonly job: string;
+  /** A probed route's host name. */
+  readonly route: string;
+}
+
+/**
+ * The alert cases whose series are the same on every platform but for its
+ * names: the host, its containers, the scrape targets, the database and cache
+ * exporters being up, the backup metrics, and the routes. The ingress's error
+ * rate and the database and cache saturation depend on the platform's own
+ * series, so each test adds those.
+ */
+export function platformAlertCases(facts: PlatformAlertFacts): Record<string, AlertCase> {
+  const node = 'instance="main",job="node"';
+  const container = (service: string) => `${facts.prefix}-${service}`;
+  const { down, restarting, unhealthy, beside } = facts.victims;
+  const { job, route } = facts;
+  return {
+    HostDiskSpaceLow: {
+      evalTime: "6m",
+      fires: {
+        input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "15000000000x40")],
+        labels: { severity: "warning", group: "host", instance: "main", job: "node", fstype: "ext4", mountpoint: "/" },
+        summary: "/ has 15GB free, under 20 GB",
+      },
+      // 25 GB on the disk; a 1 GB tmpfs is no disk at all.
+      silent: { input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "25000000000x40"), s(`node_filesystem_avail_bytes{${node},fstype="tmpfs",mountpoint="/run"}`, "1000000000x40")] },
+    },
+    HostDiskFillingUp: {
+      interval: "10m",
+      evalTime: "7h",
+      fires: {
+        // 2 GB lost every 10 minutes: full long before a day is out.
+        input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "200000000000-2000000000x60")],
+        labels: { severity: "warning", group: "host", instance: "main", job: "node", fstype: "ext4", mountpoint: "/" },
+        summary: "/ fills up within 24 h at the rate of the last 6 h",
+      },
+      // 10 MB lost every 10 minutes: 200 GB last for years.
+      silent: { input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "200000000000-10000000x60")] },
+    },
+    HostMemoryPressure: {
+      evalTime: "6m",
+      fires: {
+        input: [s(`node_memory_MemAvailable_bytes{${node}}`, "300000000x40"), s(`node_memory_MemTotal_bytes{${node}}`, "4000000000x40")],
+        labels: { severity: "warning", group: "host", instance: "main", job: "node" },
+        summary: "only 7.5% of memory is available, under 10%",
+      },
+      silent: { input: [s(`node_memory_MemAvailable_bytes{${node}}`, "2000000000x40"), s(`node_memory_MemTotal_bytes{${node}}`, "4000000000x40")] },
+    },
+    ContainerDown: {
+      evalTime: "3m",
+      fires: {
+        input: facts.services.filter((service) => service !== down).map((service) => s(`container_last_seen{name="${container(service)}"}`, "0+15x20")),
+        labels: { severity: "critical", group: "containers", name: container(down), instance: down },
+        summary: `container ${container(down)} is not running`,
+      },
+      silent: { input: facts.services.map((service) => s(`container_last_seen{name="${container(service)}"}`, "0+15x20")) },
+    },
+    ContainerRestarting: {
+      evalTime: "2m",
+      fires: {
+        input: [s(`container_start_time_seconds{name="${container(restarting)}"}`, "100 100 200 200 300 300 400 400 500")],
+        labels: { severity: "warning", group: "containers", name: container(restarting) },
+        summary: `container ${container(restarting)} restarted 4 times in 15 minutes`,
+      },
+      // One restart of the platform's own container, and someone else's container restarting often.
+      silent: { input: [s(`container_start_time_seconds{name="${container(restarting)}"}`, "100 100 200 200 200 200 200 200 200"), s('container_start_time_seconds{name="other"}', "1 2 3 4 5 6 7 8 9")] },
+    },
+    ContainerUnhealthy: {
+      evalTime: "3m",
+      fires: {
+        input: [s(`probe_success{job="services",instance="${unhealthy}"}`, "0x20")],
+        labels: { severity: "critical", group: "containers", job: "services", instance: unhealthy },
+        summary: `${unhealthy} does not accept connections on its port`,
+      },
+      silent: { input: [s(`probe_success{job="services",instance="${unhealthy}"}`, "1x20")] },
+    },
+    ScrapeTargetDown: {
+      evalTime: "3m",
+      fires: {
+        input: [s(`up{job="${job}",instance="${job}"}`, "0x20")],
+        labels: { severity: "warning", group: "containers", job, instance: job },
+        summary: `metrics of ${job} (${job}) cannot be scraped`,
+      },
+      silent: { input: [s(`up{job="${job}",instance="${job}"}`, "1x20")] },
+    },
+    PostgresDown: {
+      evalTime: "3m",
+      fires: { input: [s('pg_up{instance="postgres",job="postgres-exporter"}', "0x20")], labels: { severity: "critical", group: "postgres", instance: "postgres", job: "postgres-exporter" }, summary: "PostgreSQL does not answer its exporter" },
+      silent: { input: [s('pg_up{instance="postgres",job="postgres-exporter"}', "1x20")] },
+    },
+    RedisDown: {
+      evalTime: "3m",
+      fires: { input: [s('redis_up{instance="redis",job="redis-exporter"}', "0x20")], labels: { severity: "critical", group: "redis", instance: "redis", job: "redis-exporter" }, summary: "Redis does not answer its exporter" },
+      silent: { input: [s('redis_up{instance="redis",job="redis-exporter"}', "1x20")] },
+    },
+    BackupTooOld: {
+      interval: "1h",
+      evalTime: "37h",
+      fires: {
+        // The last success was at time 0; at 37 h that is past 1.5 x 24 h.
+        input: [s(`infra_backup_last_success_timestamp_seconds{${node}}`, "0x40")],
+        labels: { severity: "critical", group: "backups", instance: "main", job: "node" },
+        summary: "the last good backup is 1d 13h 0m 0s old, over 1.5 x the RPO of 24 h",
+      },
+      silent: { input: [s(`infra_backup_last_success_timestamp_seconds{${node}}`, "0+3600x40")] },
+    },
+    BackupNeverSucceeded: {
+      interval: "1h",
+      evalTime: "37h",
+      fires: { input: [s(`up{${node}}`, "1x40")], labels: { severity: "critical", group: "backups" }, summary: "no backup has succeeded on this host yet" },
+      silent: { input: [s(`up{${node}}`, "1x40"), s(`infra_backup_last_success_timestamp_seconds{${node}}`, "0+3600x40")] },
+    },
+    BackupFailed: {
+      evalTime: "1m",
+      fires: { input: [s(`infra_backup_last_exit_code{${node}}`, "3x20")], labels: { severity: "warning", group: "backups", instance: "main", job: "node" }, summary: "the last backup run exited with code 3" },
+      silent: { input: [s(`infra_backup_last_exit_code{${node}}`, "0x20")] },
+    },
+    RouteProbeFailed: {
+      evalTime: "3m",
+      fires: {
+        input: [s(`probe_success{job="routes",instance="${route}"}`, "0x20")],
+        labels: { severity: "critical", group: "routes", job: "routes", instance: route },
+        summary: `https://${route} fails its probe`,
+      },
+      // A service port failing is ContainerUnhealthy's, not this alert's.
+      silent: { input: [s(`probe_success{job="routes",instance="${route}"}`, "1x20"), s(`probe_success{job="services",instance="${beside}"}`, "0x20")] },
+    },
+    TLSCertificateExpiring: {
+      evalTime: "6m",
+      fires: {
+        // Expires 10 days after the evaluation at 6 minutes.
+        input: [s(`probe_ssl_earliest_cert_expiry{job="routes",instance="${route}"}`, "864360x40")],
+        labels: { severity: "warning", group: "routes", job: "routes", instance: route },
+        summary: `the certificate of ${route} expires in 10d 0h 0m 0s, under 14 days`,
+      },
+      silent: { input: [s(`probe_ssl_earliest_cert_expiry{job="routes",instance="${route}"}`, "5184000x40")] },
+    },
+  };
+}
