@@ -2,7 +2,7 @@ import { databaseURLFunctions } from "./database-url";
 import { forgetFlags } from "./retention";
 import { LAST_DURATION_METRIC, LAST_EXIT_CODE_METRIC, LAST_RUN_METRIC, LAST_SUCCESS_METRIC, TEXTFILE_NAME } from "./metrics";
 import type { Access, BackupJob, BackupSource } from "./job";
-import { shellQuote, shellWords, STRICT_MODE, LOAD_ENVIRONMENT_FILE } from "./shell";
+import { CONTAINER_URL_FUNCTION, LOAD_ENVIRONMENT_FILE, qdrantUrlAssignment, QDRANT_CURL_FUNCTION, REDIS_KEYS_FUNCTION, shellQuote, shellWords, STRICT_MODE } from "./shell";
 import { WAL_TAG } from "./pitr";
 
 /** restic tags every snapshot of the job with this, and forgets within it only. */
@@ -117,7 +117,7 @@ function dumpStep(source: BackupSource, index: number): string {
       return `${fn}() {
   mkdir -p ${dir}
   local url
-  url=$(${source.access.kind === "docker" ? `container_url ${shellQuote(source.access.container)} ${source.port}` : `printf '%s' "\${QDRANT_URL:?QDRANT_URL is needed for a local Qdrant}"`})
+  ${qdrantUrlAssignment(source)}
   dump_qdrant ${shellQuote(source.service)} ${dir} "$url" "\${${source.apiKeyVariable}:?}"
 }`;
     case "n8n-workflows":
@@ -305,7 +305,7 @@ dump_postgres_database() {
   log "dumped database $database ($(stat -c %s "$dir/$database.dump") bytes)"
 }
 
-redis_keys() { "$@" INFO keyspace | tr -d '\\r' | awk -F '[:=,]' '/^db[0-9]+:/ { keys += $3 } END { print keys + 0 }'; }
+${REDIS_KEYS_FUNCTION}
 
 # BGSAVE, then wait until LASTSAVE moves past its old value: only then is the
 # RDB file on disk the one this run asked for.
@@ -336,19 +336,10 @@ dump_redis() {
 }
 
 # The address of a container on its first network, for HTTP APIs that are not published.
-container_url() {
-  local address
-  address=$(docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$1" | awk '{ print $1 }')
-  [[ -n $address ]] || { log "container $1 has no address"; return 1; }
-  printf 'http://%s:%s' "$address" "$2"
-}
+${CONTAINER_URL_FUNCTION}
 
 # The API key goes through a config on a file descriptor, never the command line.
-qdrant_curl() {
-  local key=$1
-  shift
-  curl --fail --silent --show-error --max-time 3600 --config <(printf 'header = "api-key: %s"\\n' "$key") "$@"
-}
+${QDRANT_CURL_FUNCTION}
 
 dump_qdrant() {
   local service=$1 dir=$2 url=$3 key=$4 collection name points

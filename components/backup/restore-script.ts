@@ -1,7 +1,7 @@
 import { execPrefix, keepURLsUnexported, ROW_COUNT_SQL, SNAPSHOT_TAG, sourceDir, urlSources } from "./backup-script";
 import { databaseURLFunctions } from "./database-url";
 import type { BackupJob, BackupSource } from "./job";
-import { shellQuote, shellWords, STRICT_MODE, LOAD_ENVIRONMENT_FILE } from "./shell";
+import { CONTAINER_URL_FUNCTION, LOAD_ENVIRONMENT_FILE, qdrantUrlAssignment, QDRANT_CURL_FUNCTION, REDIS_KEYS_FUNCTION, shellQuote, shellWords, STRICT_MODE } from "./shell";
 
 function array(name: string, words: readonly string[]): string {
   return `local -a ${name}=(${shellWords(words)})`;
@@ -53,7 +53,7 @@ function restoreStep(source: BackupSource, index: number): string {
     case "qdrant":
       return `${fn}() {
   local url
-  url=$(${source.access.kind === "docker" ? `container_url ${shellQuote(source.access.container)} ${source.port}` : `printf '%s' "\${QDRANT_URL:?QDRANT_URL is needed for a local Qdrant}"`})
+  ${qdrantUrlAssignment(source)}
   restore_qdrant ${service} ${dir} "$url" "\${${source.apiKeyVariable}:?}"
 }`;
     case "n8n-workflows":
@@ -187,7 +187,7 @@ restore_postgres_database() {
   log "restored database $database"
 }
 
-redis_keys() { "$@" INFO keyspace | tr -d '\\r' | awk -F '[:=,]' '/^db[0-9]+:/ { keys += $3 } END { print keys + 0 }'; }
+${REDIS_KEYS_FUNCTION}
 
 # A running Redis cannot load an RDB file, and its AOF would win over one at
 # start-up; so a throwaway server loads the file and the live one replicates
@@ -231,18 +231,9 @@ restore_redis() {
   log "restored Redis $service: $restored keys"
 }
 
-container_url() {
-  local address
-  address=$(docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$1" | awk '{ print $1 }')
-  [[ -n $address ]] || { log "container $1 has no address"; return 1; }
-  printf 'http://%s:%s' "$address" "$2"
-}
+${CONTAINER_URL_FUNCTION}
 
-qdrant_curl() {
-  local key=$1
-  shift
-  curl --fail --silent --show-error --max-time 3600 --config <(printf 'header = "api-key: %s"\\n' "$key") "$@"
-}
+${QDRANT_CURL_FUNCTION}
 
 restore_qdrant() {
   local service=$1 dir=$2 url=$3 key=$4 file collection points

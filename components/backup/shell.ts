@@ -22,3 +22,27 @@ export const LOAD_ENVIRONMENT_FILE = [
   'source "$env_file"',
   "set +a",
 ].join("\n");
+
+/** The address of a container on its first network, for HTTP APIs that are not published. */
+export const CONTAINER_URL_FUNCTION = `container_url() {
+  local address
+  address=$(docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$1" | awk '{ print $1 }')
+  [[ -n $address ]] || { log "container $1 has no address"; return 1; }
+  printf 'http://%s:%s' "$address" "$2"
+}`;
+
+/** Qdrant's API key goes through a curl config on a file descriptor, never the command line. */
+export const QDRANT_CURL_FUNCTION = `qdrant_curl() {
+  local key=$1
+  shift
+  curl --fail --silent --show-error --max-time 3600 --config <(printf 'header = "api-key: %s"\\n' "$key") "$@"
+}`;
+
+/** The number of keys in every database of a Redis, asked through the client command given as arguments. */
+export const REDIS_KEYS_FUNCTION = `redis_keys() { "$@" INFO keyspace | tr -d '\\r' | awk -F '[:=,]' '/^db[0-9]+:/ { keys += $3 } END { print keys + 0 }'; }`;
+
+/** Sets `url` to a Qdrant's API: the container's address, or QDRANT_URL where it runs outside Docker. */
+export function qdrantUrlAssignment(source: { readonly access: { readonly kind: string; readonly container?: string }; readonly port: number }): string {
+  const lookup = source.access.kind === "docker" ? `container_url ${shellQuote(source.access.container!)} ${source.port}` : `printf '%s' "\${QDRANT_URL:?QDRANT_URL is needed for a local Qdrant}"`;
+  return `url=$(${lookup})`;
+}
