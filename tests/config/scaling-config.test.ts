@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
-import { ConfigError } from "../../infra/config/errors";
 import { DEFAULT_ROLES, ROLES } from "../../infra/config/schema";
-import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
+import { validateStackConfig } from "../../infra/config/validate";
 import { galionPhaseValues } from "../support/galion-phases";
-import { rawConfigWithSecrets } from "../support/stack-config";
+import { rawConfigWithSecrets, configProblemsOf } from "../support/stack-config";
 
 /**
  * The scaling keys of seed 004's phases: `infra:privateNetwork`,
@@ -17,15 +16,7 @@ import { rawConfigWithSecrets } from "../support/stack-config";
 const phaseValues = galionPhaseValues;
 const rawConfig = rawConfigWithSecrets;
 
-function problemsOf(raw: RawConfig): { path: string; message: string }[] {
-  try {
-    validateStackConfig(raw, BLUEPRINT_CATALOG);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  throw new Error("expected the configuration to be rejected");
-}
+const problemsOf = configProblemsOf;
 
 const PHASE_4 = phaseValues(4);
 const NETWORK = JSON.parse(PHASE_4["infra:privateNetwork"]!) as Record<string, unknown>;

@@ -1,18 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
-import { ConfigError } from "../../infra/config/errors";
 import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
-import { completeRawConfig, rawConfigWithSecrets, TEST_BCRYPT_HASH } from "../support/stack-config";
+import { completeRawConfig, rawConfigWithSecrets, TEST_BCRYPT_HASH, configProblemsOf } from "../support/stack-config";
 
-function problemsOf(raw: RawConfig): { path: string; message: string }[] {
-  try {
-    validateStackConfig(raw, BLUEPRINT_CATALOG);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  throw new Error("expected the configuration to be rejected");
-}
+const problemsOf = configProblemsOf;
 
 const servers = (list: unknown[]) => JSON.stringify(list);
 const existing = { name: "main", provider: "existing", address: "203.0.113.20", sshUser: "deploy", memoryMb: 16384 };

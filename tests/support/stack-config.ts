@@ -2,7 +2,9 @@ import { readStackFile } from "../../tools/plan/stack-file";
 import type { RawConfig } from "../../infra/config/validate";
 import type { SecretDeclaration } from "../../infra/config/schema";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
-import { requiredSecrets } from "../../infra/config/validate";
+import { requiredSecrets, validateStackConfig } from "../../infra/config/validate";
+import { ConfigError } from "../../infra/config/errors";
+import { expect } from "vitest";
 import { resolve } from "node:path";
 
 export const PROJECT_DIR = resolve(__dirname, "..", "..");
@@ -56,4 +58,15 @@ export function rawConfigWithSecrets(changes: Record<string, string | undefined>
     secretKeys.add(key);
   }
   return { values, secretKeys };
+}
+
+/** Every problem validation reports for `raw`; the test fails when the config is accepted. */
+export function configProblemsOf(raw: RawConfig): { path: string; message: string }[] {
+  try {
+    validateStackConfig(raw, BLUEPRINT_CATALOG);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error("expected the configuration to be rejected");
 }
