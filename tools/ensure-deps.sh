@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
-# Installs the npm dependencies pinned by package-lock.json when they are
-# missing or the lock file changed since the last install; otherwise does
-# nothing. `npm ci` is not used: npm 11 writes lock files that list rollup's
-# native packages for Linux only, and `npm ci` then refuses the lock as out of
-# sync. `npm install` honours the same pinned versions, and the check below
-# fails if it had to change the lock.
+# Installs exactly the npm dependencies that package-lock.json pins, with
+# `npm ci`, when node_modules is missing or was installed from another lock;
+# otherwise does nothing. `npm ci` refuses a lock that disagrees with
+# package.json instead of rewriting it, so a stale lock fails here, loudly,
+# on every machine. The lock lists the optional native packages of every
+# platform (rollup's, for example), so the same file installs unchanged on
+# Linux, macOS and Windows; regenerate it with `npm install --package-lock-only`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 stamp=node_modules/.infra-lock-hash
 wanted=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$wanted" ]]; then
-  echo "installing npm dependencies from package-lock.json" >&2
-  npm install --no-audit --no-fund --loglevel=error >&2
-  if [[ "$(sha256sum package-lock.json | cut -d' ' -f1)" != "$wanted" ]]; then
-    echo "package-lock.json does not match package.json; run npm install and commit the lock file" >&2
+  echo "installing npm dependencies with npm ci (package-lock.json)" >&2
+  if ! npm ci --no-audit --no-fund --loglevel=error >&2; then
+    echo "npm ci failed: if it says package.json and package-lock.json are not in sync, run" >&2
+    echo "  npm install --package-lock-only" >&2
+    echo "and commit package-lock.json" >&2
     exit 1
   fi
   echo "$wanted" > "$stamp"
