@@ -13,6 +13,8 @@ bash tools/install/actionlint.sh
 bash tools/install/pulumi.sh
 bash tools/install/traefik.sh
 bash tools/install/hcloud-change.sh
+bash tools/install/docker-provider.sh
+bash tools/testbed/docker-engine.sh
 echo "setup took $(( $(date +%s) - started ))s" >&2
 node_modules/.bin/tsc --noEmit -p .
 results=$(mktemp)

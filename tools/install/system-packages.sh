@@ -14,6 +14,9 @@ packages+=(postgresql-15 redis-server restic systemd)
 # The host tests: fail2ban-client -t on the sshd jail, and the live firewall
 # probe, which runs the real ufw over iptables inside network namespaces.
 packages+=(fail2ban ufw iptables iproute2)
+# The testbed: Debian's Docker engine runs the local VPS, a system container
+# whose root filesystem mmdebstrap builds from Debian's packages.
+packages+=(docker.io mmdebstrap)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
