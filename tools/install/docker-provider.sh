@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Builds tools/docker-provider, the pulumi-resource-docker plugin that the
+# testbed deploys with, into the shared tools directory: once per pinned
+# version and source, reused afterwards (like hcloud-change.sh).
+#
+# @pulumi/docker 5.2.0's plugin source (github.com/pulumi/pulumi-docker/provider/v5)
+# is refused by the module proxy:
+#   go list -m github.com/pulumi/pulumi-docker/provider/v5@latest -> 403 Forbidden
+# The plugin is the upstream Terraform provider behind pulumi-terraform-bridge,
+# so it is built from those two, the bridge at the version hcloud-change uses.
+# The upstream module declares the path
+# github.com/terraform-providers/terraform-provider-docker and keeps its
+# provider under internal/: Go lets a package import an internal/ tree only
+# from inside the same path, so the build module is named below that path and
+# the upstream path is replaced by its published source.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+readonly PULUMI_DOCKER_VERSION=5.2.0
+readonly UPSTREAM_PATH=github.com/terraform-providers/terraform-provider-docker
+readonly UPSTREAM=github.com/kreuzwerker/terraform-provider-docker@v0.0.0-20260916201441-96d331c98ff4
+readonly BRIDGE=github.com/pulumi/pulumi-terraform-bridge/v3@v3.135.0
+
+installed="$(node -p 'require(process.argv[1]).version' "$root/node_modules/@pulumi/docker/package.json")"
+if [[ "$installed" != "$PULUMI_DOCKER_VERSION" ]]; then
+  echo "docker-provider: built for @pulumi/docker $PULUMI_DOCKER_VERSION, but node_modules has $installed;" >&2
+  echo "  update the pins in $0 and the tokens in tools/docker-provider/main.go" >&2
+  exit 1
+fi
+
+tools_bin="${INFRA_TOOLS_BIN:-$HOME/.cache/infra-tools/bin}"
+binary=pulumi-resource-docker
+source_dir="$root/tools/docker-provider"
+stamp="$UPSTREAM $BRIDGE source:$(cat "$source_dir"/*.go | sha256sum | cut -c1-16)"
+mkdir -p "$tools_bin"
+if [[ -x "$tools_bin/$binary" && -f "$tools_bin/.$binary.version" && "$(cat "$tools_bin/.$binary.version")" == "$stamp" ]]; then
+  echo "$binary: cached" >&2
+  exit 0
+fi
+
+export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
+export GOFLAGS="${GOFLAGS:-} -mod=mod"
+
+echo "$binary: building from $UPSTREAM (first build is slow; cached in $tools_bin)" >&2
+started=$(date +%s)
+work="$(mktemp -d)"
+trap 'chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
+cp "$source_dir"/*.go "$work/"
+(
+  cd "$work"
+  go mod init "$UPSTREAM_PATH/pulumishim" >/dev/null 2>&1
+  go mod edit -require="$UPSTREAM_PATH@v0.0.0" -replace="$UPSTREAM_PATH=$UPSTREAM" -require="$BRIDGE"
+  # Replace directives apply only in the main module: copy the non-local ones
+  # of the bridge (Pulumi's terraform-plugin-sdk fork) and of the upstream provider.
+  for module in "$BRIDGE" "$UPSTREAM"; do
+    go_mod="$(go mod download -json "$module" | jq -r '.GoMod')"
+    go mod edit -json "$go_mod" \
+      | jq -r '.Replace // [] | .[] | select(.New.Version != null)
+               | "\(.Old.Path)\(if .Old.Version then "@" + .Old.Version else "" end)=\(.New.Path)@\(.New.Version)"' \
+      | while read -r replacement; do go mod edit -replace="$replacement"; done
+  done
+  go get . 2>&1 | { grep -v "^go: downloading" || true; } >&2
+  go build -trimpath -o "$tools_bin/$binary.partial" .
+)
+mv "$tools_bin/$binary.partial" "$tools_bin/$binary"
+echo "$stamp" > "$tools_bin/.$binary.version"
+echo "$binary: built in $(($(date +%s) - started))s" >&2
