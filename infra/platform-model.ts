@@ -8,7 +8,7 @@ import { monitoringSecrets } from "../components/monitoring/settings";
 import { linkServiceSpec } from "../components/network/private-network-link";
 import { serversTaking, type Blueprint, type HealthCheckSpec, type MemoryProfile, type PlatformSpec } from "./blueprints/blueprint";
 import { ConfigError, type ConfigProblem } from "./config/errors";
-import type { LoadBalancerConfig, StackConfig } from "./config/schema";
+import { behindCloudflare, type LoadBalancerConfig, type StackConfig } from "./config/schema";
 
 /** One server with what the blueprint places on it. */
 export interface HostPlan {
@@ -189,7 +189,7 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
       services,
       networks: spec.networks.filter((network) => networkKeys.has(network.key)),
       exposed,
-      firewall: firewallRules(exposed, { adminCidrs: config.adminCidrs, behindCloudflare: config.dns.proxied }),
+      firewall: firewallRules(exposed, { adminCidrs: config.adminCidrs, behindCloudflare: behindCloudflare(config.dns) }),
       budget,
       links: links.get(server.name)!,
     };

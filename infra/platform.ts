@@ -17,6 +17,7 @@ import { Firewall } from "../components/network/firewall";
 import { Bucket } from "../components/storage/bucket";
 import { blueprintNamed } from "./blueprints";
 import type { LoadedConfig } from "./config/load";
+import { behindCloudflare } from "./config/schema";
 import { hostFirewallOf, planPlatform, startupOrder, type PlatformModel } from "./platform-model";
 import { enforcePolicy } from "./policy/enforce";
 
@@ -41,7 +42,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
   enforcePolicy(model);
   const prefix = blueprint.namePrefix;
   const labels = { "managed-by": "infra", environment: config.environment, blueprint: blueprint.name };
-  const behindCloudflare = config.dns.proxied;
+  const edgeProxied = behindCloudflare(config.dns);
 
   const addresses: Record<string, pulumi.Output<string>> = {};
   let ingressAddress: pulumi.Output<string> | undefined;
@@ -50,7 +51,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
   for (const host of model.hosts) {
     const server = host.server;
     const name = `${prefix}-${server.name}`;
-    const policy = { adminCidrs: config.adminCidrs, behindCloudflare };
+    const policy = { adminCidrs: config.adminCidrs, behindCloudflare: edgeProxied };
     const firewall =
       server.provider === "hetzner"
         ? new Firewall(`${name}-firewall`, { exposed: host.exposed, policy, target: { kind: "hetzner" }, labels })
@@ -164,11 +165,12 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
     }
   }
 
-  if (model.hostnames.length > 0 && ingressAddress) {
+  const dns = config.dns;
+  if (model.hostnames.length > 0 && ingressAddress && dns.provider === "cloudflare") {
     new Zone(`${prefix}-dns`, {
-      zoneId: config.dns.zoneId,
-      security: { hsts: config.dns.hsts },
-      records: model.spec.routes.map((route) => ({ key: route.subdomain, name: `${route.subdomain}.${config.domain}`, proxied: config.dns.proxied, ...(config.dns.proxied ? {} : { unproxiedReason: "infra:dns.proxied is false for this stack" }) })),
+      zoneId: dns.zoneId,
+      security: { hsts: dns.hsts },
+      records: model.spec.routes.map((route) => ({ key: route.subdomain, name: `${route.subdomain}.${config.domain}`, proxied: dns.proxied, ...(dns.proxied ? {} : { unproxiedReason: "infra:dns.proxied is false for this stack" }) })),
       target: ingressAddress,
     });
   }

@@ -12,13 +12,34 @@ export { BACKUP_DEFAULTS } from "../../components/backup/settings";
 export type { BackupSettings, PITRSettings, RetentionPolicy } from "../../components/backup/settings";
 export type { ExistingServerConfig, HetznerServerConfig, Role, ServerConfig, ServerProvider } from "../../components/compute/server-spec";
 
-export interface DNSConfig {
+/** `infra:dns` as an object: Cloudflare holds the zone and proxies the web names. */
+export interface CloudflareDNSConfig {
+  readonly provider: "cloudflare";
   /** Cloudflare zone id of `domain`. */
   readonly zoneId: string;
   /** Web names go through Cloudflare's proxy (CF4); the firewall then admits only Cloudflare (F3). */
   readonly proxied: boolean;
   /** HSTS at the edge (CF3); prod turns it on. */
   readonly hsts: boolean;
+}
+
+/**
+ * `infra:dns: none`: the program manages no zone and no record, and nothing
+ * proxies the web names; the operator points them at the ingress elsewhere.
+ * For stacks without a Cloudflare account, and for the local testbed.
+ */
+export interface UnmanagedDNSConfig {
+  readonly provider: "none";
+}
+
+export type DNSConfig = CloudflareDNSConfig | UnmanagedDNSConfig;
+
+/** The value of `infra:dns` that selects UnmanagedDNSConfig. */
+export const UNMANAGED_DNS = "none";
+
+/** Whether Cloudflare's proxy stands in front of the web ports, so the firewall admits only its ranges (F3). */
+export function behindCloudflare(dns: DNSConfig): boolean {
+  return dns.provider === "cloudflare" && dns.proxied;
 }
 
 export interface StorageConfig {
@@ -81,7 +102,7 @@ export const PLAIN_KEYS: Readonly<Record<string, string>> = {
   "infra:adminCidrs": "list of CIDRs allowed to reach SSH",
   "infra:protect": "protect stateful resources (true for prod)",
   "infra:servers": "list of servers",
-  "infra:dns": "Cloudflare settings { zoneId, proxied, hsts }",
+  "infra:dns": "Cloudflare settings { zoneId, proxied, hsts }, or none to manage no DNS",
   "infra:storage": "S3 settings { endpoint, region, bucketPrefix, noncurrentVersionExpiryDays, forcePathStyle }",
   "infra:backup": "optional backup settings { schedule, retention: { daily, weekly, monthly, yearly }, checkSubsets, pitr: { enabled, archiveTimeoutSeconds } }",
   "infra:privateNetwork": "optional Hetzner private network between servers { ipRange, subnet, networkZone }",
@@ -113,8 +134,10 @@ export const PLATFORM_SECRETS: readonly SecretDeclaration[] = [
   { key: "infra:storageAccessKeyId", purpose: "S3 access key of the object storage" },
   { key: "infra:storageSecretAccessKey", purpose: "S3 secret key of the object storage" },
   { key: "infra:resticPassword", purpose: "restic repository password; backups are encrypted on the server with it (S4)" },
-  { key: "cloudflare:apiToken", purpose: "Cloudflare API token with DNS and zone-settings edit on the zone" },
 ];
+
+/** Needed only when Cloudflare holds the zone (`infra:dns` is not `none`). */
+export const CLOUDFLARE_SECRET: SecretDeclaration = { key: "cloudflare:apiToken", purpose: "Cloudflare API token with DNS and zone-settings edit on the zone" };
 
 /** Needed only when a server is provisioned on Hetzner Cloud. */
 export const HETZNER_SECRET: SecretDeclaration = { key: "hcloud:token", purpose: "Hetzner Cloud API token (read/write)" };

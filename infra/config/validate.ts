@@ -19,6 +19,8 @@ import {
   HETZNER_SECRET,
   PLAIN_KEYS,
   PLATFORM_SECRETS,
+  CLOUDFLARE_SECRET,
+  UNMANAGED_DNS,
   BACKUP_DEFAULTS,
   OPTIONAL_SECRETS,
   ROLES,
@@ -86,7 +88,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   const protect = reader.boolean("infra:protect", false);
   const servers = reader.list("infra:servers", (value, path) => parseServer(value, path, report));
   if (servers && servers.length === 0) report("infra:servers", "at least one server is required");
-  const dns = reader.object("infra:dns", (value, path) => parseDNS(value, path, report));
+  const dns = readDNS(raw, reader, report);
   const storage = reader.object("infra:storage", (value, path) => parseStorage(value, path, report));
   const backup = reader.optionalObject("infra:backup", (value, path) => parseBackup(value, path, report)) ?? BACKUP_DEFAULTS;
   const privateNetwork = reader.optionalObject("infra:privateNetwork", (value, path) => parsePrivateNetwork(value, path, report));
@@ -118,7 +120,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
     }
   }
 
-  const secrets = requiredSecrets(blueprint, servers, blueprints, monitoring);
+  const secrets = requiredSecrets(blueprint, servers, blueprints, monitoring, dns?.provider !== "none");
   for (const secret of secrets) {
     if (!(secret.key in raw.values)) report(secret.key, `required secret is not set (${secret.purpose}): pulumi config set --secret ${secret.key} <value>`);
     else if (secret.adminPassword && isDefaultPassword(raw.values[secret.key]!)) {
@@ -169,8 +171,11 @@ export function requiredSecrets(
   blueprints: BlueprintCatalog,
   /** `infra:monitoring`, parsed or as loose JSON: its receivers and admin access bring secrets. */
   monitoring?: unknown,
+  /** Whether Cloudflare holds the zone, so the program needs its token. */
+  cloudflareDNS = true,
 ): SecretDeclaration[] {
   const secrets = [...PLATFORM_SECRETS];
+  if (cloudflareDNS) secrets.push(CLOUDFLARE_SECRET);
   if (servers?.some((server) => server?.provider === "hetzner")) secrets.push(HETZNER_SECRET);
   if (blueprint) secrets.push(...blueprints.secretsOf(blueprint));
   secrets.push(...monitoringSecrets(monitoring));
@@ -178,7 +183,7 @@ export function requiredSecrets(
 }
 
 function knownSecretKeys(blueprints: BlueprintCatalog): Set<string> {
-  return new Set([...PLATFORM_SECRETS, ...OPTIONAL_SECRETS, ...MONITORING_SECRETS, HETZNER_SECRET, ...blueprints.names.flatMap((name) => blueprints.secretsOf(name))].map((secret) => secret.key));
+  return new Set([...PLATFORM_SECRETS, CLOUDFLARE_SECRET, ...OPTIONAL_SECRETS, ...MONITORING_SECRETS, HETZNER_SECRET, ...blueprints.names.flatMap((name) => blueprints.secretsOf(name))].map((secret) => secret.key));
 }
 
 /**
@@ -240,6 +245,17 @@ function parseServer(value: unknown, path: string, report: Report): ServerConfig
   return undefined;
 }
 
+/** `infra:dns`: the Cloudflare object, or exactly `none`; any other plain string is reported with both forms. */
+function readDNS(raw: RawConfig, reader: Reader, report: Report): DNSConfig | undefined {
+  const value = raw.values["infra:dns"];
+  if (value === UNMANAGED_DNS) return { provider: "none" };
+  if (value !== undefined && !/^\s*[[{]/.test(value)) {
+    report("infra:dns", `"${value}" is neither an object { zoneId, proxied, hsts } for Cloudflare nor ${UNMANAGED_DNS} (the program then manages no DNS)`);
+    return undefined;
+  }
+  return reader.object("infra:dns", (parsed, path) => parseDNS(parsed, path, report));
+}
+
 function parseDNS(value: unknown, path: string, report: Report): DNSConfig | undefined {
   const fields = new Fields(value, path, report);
   if (!fields.ok) return undefined;
@@ -247,7 +263,7 @@ function parseDNS(value: unknown, path: string, report: Report): DNSConfig | und
   const proxied = fields.optionalBoolean("proxied", true);
   const hsts = fields.optionalBoolean("hsts", false);
   fields.rejectUnknown(["zoneId", "proxied", "hsts"]);
-  return zoneId === undefined ? undefined : { zoneId, proxied, hsts };
+  return zoneId === undefined ? undefined : { provider: "cloudflare", zoneId, proxied, hsts };
 }
 
 function parseStorage(value: unknown, path: string, report: Report): StorageConfig | undefined {

@@ -1,3 +1,4 @@
+import { behindCloudflare } from "../config/schema";
 import { FIREWALL_SCRIPT_PATH, readFilesOfScript, readPackagesOfScript, readUserData } from "../../components/compute/host-setup";
 import type { PlatformModel } from "../platform-model";
 import { containerFindings, imageProblems, viewOfContainerInputs } from "./container-rules";
@@ -39,7 +40,7 @@ function inboundOfUfw(script: string): InboundRule[] {
  */
 export function resourceFindings(resource: GraphResource, model: PlatformModel): Finding[] {
   const { inputs } = resource;
-  const context = { adminCidrs: model.config.adminCidrs, behindCloudflare: model.config.dns.proxied };
+  const context = { adminCidrs: model.config.adminCidrs, behindCloudflare: behindCloudflare(model.config.dns) };
   switch (resource.type) {
     case "docker:index/container:Container":
       return containerFindings(viewOfContainerInputs(inputs as Record<string, unknown>, isString(inputs.image) ? inputs.image : undefined));

@@ -1,4 +1,4 @@
-import { PLATFORM_SECRETS } from "../config/schema";
+import { behindCloudflare, PLATFORM_SECRETS } from "../config/schema";
 import { zoneSettings } from "../../components/dns/zone-settings";
 import { hostFirewallOf, type PlatformModel } from "../platform-model";
 import { containerFindings, viewOfSpec } from "./container-rules";
@@ -60,7 +60,7 @@ export function modelFindings(model: PlatformModel): Finding[] {
   for (const host of model.hosts) {
     const name = `${prefix}-${host.server.name}`;
     for (const spec of host.services) findings.push(...containerFindings(viewOfSpec(spec, `${prefix}-${spec.name}`)));
-    findings.push(...firewallFindings(host.firewall.map(inboundOf), { resource: `firewall ${name}-firewall`, adminCidrs: config.adminCidrs, behindCloudflare: config.dns.proxied }));
+    findings.push(...firewallFindings(host.firewall.map(inboundOf), { resource: `firewall ${name}-firewall`, adminCidrs: config.adminCidrs, behindCloudflare: behindCloudflare(config.dns) }));
     if (isProduction(model) && !config.protect) findings.push({ rule: "F4", resource: `server ${name}`, message: "a prod server without delete and rebuild protection (infra:protect is false)" });
     findings.push(...hostFindings(hostConfigurationOf(host.server, hostFirewallOf(host), `host ${name}`), config.adminCidrs));
   }
@@ -68,9 +68,15 @@ export function modelFindings(model: PlatformModel): Finding[] {
     // Every server running the ingress serves the same names from the same configuration.
     const ingress = model.spec.services.find((service) => service.role === "ingress" && service.name === ingressProxy(model));
     findings.push(...routeFindings(routedNames(model), model.spec.services, ingressProxy(model), ingress?.files ?? []));
-    const settings = new Map(zoneSettings({ hsts: config.dns.hsts }).map((setting) => [setting.settingId, setting.value]));
-    findings.push(...zoneFindings(`zone ${prefix}-dns`, settings, isProduction(model)));
-    for (const route of model.spec.routes) findings.push(...recordFindings(`record ${prefix}-dns-${route.subdomain}`, { proxied: config.dns.proxied }));
+    const dns = config.dns;
+    if (dns.provider === "cloudflare") {
+      const settings = new Map(zoneSettings({ hsts: dns.hsts }).map((setting) => [setting.settingId, setting.value]));
+      findings.push(...zoneFindings(`zone ${prefix}-dns`, settings, isProduction(model)));
+      for (const route of model.spec.routes) findings.push(...recordFindings(`record ${prefix}-dns-${route.subdomain}`, { proxied: dns.proxied }));
+    } else if (isProduction(model)) {
+      // Nothing proxies or shields prod's web names when the program manages no DNS.
+      findings.push({ rule: "CF4", resource: `zone ${prefix}-dns`, message: "prod's web names are not behind Cloudflare: infra:dns is none, so no record is proxied; give prod its Cloudflare zone in infra:dns { zoneId, proxied: true, hsts: true }" });
+    }
   }
   const window = platformRetentionWindowDays((config as { backup?: { retention?: { daily?: number } } }).backup, model.hosts.map((host) => host.backup));
   const secrets = [...PLATFORM_SECRETS, ...blueprint.secrets].map((secret) => secret.key);

@@ -4,6 +4,7 @@ import { parse } from "yaml";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import type { ServerConfig } from "../../components/compute/server-spec";
 import { requiredSecrets } from "../../infra/config/validate";
+import { behindCloudflare, UNMANAGED_DNS } from "../../infra/config/schema";
 import { estimateCost, type CostEstimate } from "../../infra/cost-estimate";
 import type { FirewallRule } from "../../components/network/firewall-rules";
 import type { MemoryBudget } from "../../infra/platform-model";
@@ -47,7 +48,8 @@ export interface PlanResult {
   readonly outputs: Record<string, unknown>;
   readonly hosts: HostReport[];
   readonly routes: { hostname: string; service: string; port: number; server: string }[];
-  readonly dns: { hostname: string; proxied: boolean; target: string }[];
+  /** `managed` is false when infra:dns is none: the operator points the name at `target`. */
+  readonly dns: { hostname: string; managed: boolean; proxied: boolean; target: string }[];
   readonly cost: CostEstimate;
   /** "compact" when the seed's memory limits did not fit and the blueprint's smaller ones are used. */
   readonly memoryProfile: "seed" | "compact";
@@ -67,7 +69,7 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
   const overrides = (options.overrides ?? []).flatMap((override) => (override.startsWith("@") ? overlayOverrides(resolve(options.projectDir, override.slice(1))) : [override]));
   const file = applyOverrides(readStackFile(options.projectDir, options.stack), overrides, options.secretOverrides ?? []);
   const blueprint = file.values["infra:blueprint"];
-  const secretsNeeded = requiredSecrets(blueprint, looseServers(file.values["infra:servers"]), BLUEPRINT_CATALOG, looseObject(file.values["infra:monitoring"]));
+  const secretsNeeded = requiredSecrets(blueprint, looseServers(file.values["infra:servers"]), BLUEPRINT_CATALOG, looseObject(file.values["infra:monitoring"]), file.values["infra:dns"] !== UNMANAGED_DNS);
   const secretsToSet: PlanResult["secretsToSet"] = [];
   const values = { ...file.values };
   const secretKeys = new Set(file.secretKeys);
@@ -116,7 +118,7 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
       port: route.port,
       server: ingress?.server ?? "",
     })),
-    dns: model.hostnames.map((hostname) => ({ hostname, proxied: model.config.dns.proxied, target: String(run.outputs.ingressAddress ?? ingress?.address ?? "") })),
+    dns: model.hostnames.map((hostname) => ({ hostname, managed: model.config.dns.provider === "cloudflare", proxied: behindCloudflare(model.config.dns), target: String(run.outputs.ingressAddress ?? ingress?.address ?? "") })),
     cost: estimateCost(model),
     memoryProfile: model.memoryProfile,
     ...(model.loadBalancer

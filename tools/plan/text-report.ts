@@ -54,8 +54,8 @@ export function textReport(plan: PlanResult): string {
     out.push("", `Load balancer ${balancer.type} in ${balancer.location} (private ${balancer.privateIp}): TCP ${balancer.ports.join(", ")} to ${balancer.targets.join(", ")}; health check HTTP ${balancer.healthCheck}`);
   }
 
-  out.push("", "DNS (Cloudflare)");
-  for (const record of plan.dns) out.push(`  ${record.hostname} -> ${record.target}${record.proxied ? " (proxied)" : " (DNS only)"}`);
+  out.push("", plan.dns.some((record) => record.managed) ? "DNS (Cloudflare)" : "DNS (not managed by this stack)");
+  for (const record of plan.dns) out.push(`  ${record.hostname} -> ${record.target}${!record.managed ? " (point it there yourself)" : record.proxied ? " (proxied)" : " (DNS only)"}`);
 
   out.push("", "Estimated monthly cost");
   for (const line of plan.cost.lines) out.push(`  ${line.monthlyEur.toFixed(2).padStart(8)} EUR  ${line.item}`);
