@@ -180,6 +180,7 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
       settings: config.backup,
       repository: resticRepository(config.storage.endpoint, `${config.storage.bucketPrefix}-backups`, server.name),
       containerName: (service) => `${blueprint.namePrefix}-${service}`,
+      ...(config.registry ? { imageRegistry: config.registry } : {}),
     });
     return {
       ...(backup.sources.length > 0 ? { backup } : {}),

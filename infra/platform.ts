@@ -67,6 +67,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
       ...(firewall.hetznerFirewallId ? { hetznerFirewallId: firewall.hetznerFirewallId, hostFirewall: hostFirewallOf(host) } : {}),
       protect: config.protect,
       labels,
+      ...(config.registry ? { imageRegistry: config.registry } : {}),
     });
     addresses[server.name] = machine.publicAddress;
     machines.set(server.name, machine);
@@ -132,6 +133,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
         env: resolveEnv(spec.env, secrets),
         after: [...spec.dependsOn.map((dependency) => local.get(dependency)!).filter(Boolean), ...(remote ? [remote] : []), ...(attachment ? [attachment] : [])],
         protectVolumes: config.protect,
+        ...(config.registry ? { imageRegistry: config.registry } : {}),
       };
       if (monitored.has(spec.name)) {
         monitoringArgs.push(args);

@@ -1,4 +1,5 @@
 import { imageName, type ImageRef, type ServiceSpec } from "../container/service-spec";
+import type { ImageRegistry } from "../container/image-registry";
 import { LIBPQ_VARIABLE_NAMES } from "./database-url";
 import type { DumpKind } from "./declaration";
 import { pitrApplies, WAL_VOLUME } from "./pitr";
@@ -103,6 +104,8 @@ export interface HostBackupInput {
   readonly repository: string;
   /** Container name of a service on the host, e.g. `vpai-postgres`. */
   readonly containerName: (service: string) => string;
+  /** The registry the stack pulls images from, for the images the job runs itself. */
+  readonly imageRegistry?: ImageRegistry;
 }
 
 /** The environment variable that carries a secret config key to the job: `infra:qdrantApiKey` is QDRANT_API_KEY. */
@@ -138,8 +141,8 @@ const ORDER: readonly SourceKind[] = ["postgres", "postgres-url", "redis", "qdra
  * would be looked for inside the container, which has none of the host's;
  * sslmode=require, what managed services ask for, needs none.
  */
-export function postgresClientAccess(client: ImageRef): Access {
-  return { kind: "image", image: imageName(client), user: "postgres", environment: LIBPQ_VARIABLE_NAMES };
+export function postgresClientAccess(client: ImageRef, registry?: ImageRegistry): Access {
+  return { kind: "image", image: imageName(client, registry), user: "postgres", environment: LIBPQ_VARIABLE_NAMES };
 }
 
 /** The job for one server: every declared dump and file volume of the services placed on it. */
@@ -158,7 +161,7 @@ export function hostBackupJob(input: HostBackupInput): BackupJob {
       sources.push({ ...base, kind: "postgres", user: dump.user, databases: [...dump.databases], ...walArchive });
     }
     if (dump?.kind === "postgres-url") {
-      sources.push({ service: service.name, access: postgresClientAccess(dump.client), kind: "postgres-url", urlSecret: dump.urlSecret, urlVariable: secretVariable(dump.urlSecret) });
+      sources.push({ service: service.name, access: postgresClientAccess(dump.client, input.imageRegistry), kind: "postgres-url", urlSecret: dump.urlSecret, urlVariable: secretVariable(dump.urlSecret) });
     }
     if (dump?.kind === "redis") sources.push({ ...base, kind: "redis", cliArgs: [], restorePort: REDIS_RESTORE_PORT });
     if (dump?.kind === "qdrant") sources.push({ ...base, kind: "qdrant", port: dump.port, apiKeyVariable: secretVariable(dump.apiKeySecret) });

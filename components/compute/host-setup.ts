@@ -1,3 +1,4 @@
+import { registryCAPath, type ImageRegistry } from "../container/image-registry";
 import { parse, stringify } from "yaml";
 import { LOG_OPTIONS } from "../container/service-spec";
 import type { HostFirewall } from "../network/firewall-rules";
@@ -28,6 +29,8 @@ export function dockerDaemonConfig(): Record<string, unknown> {
 export interface HostSetupOptions {
   /** The account that runs Docker commands over SSH. */
   readonly sshUser: string;
+  /** The registry the stack pulls from; its CA, if given, is what Docker trusts for it. */
+  readonly imageRegistry?: ImageRegistry;
 }
 
 export const DAEMON_JSON_PATH = "/etc/docker/daemon.json";
@@ -37,6 +40,8 @@ export function hostFiles(options: HostSetupOptions): HostFile[] {
   return [
     { path: DAEMON_JSON_PATH, mode: "0644", content: `${JSON.stringify(dockerDaemonConfig(), null, 2)}\n`, effect: "restart-docker" },
     ...hardeningFiles(options),
+    // Docker reads certs.d at every pull: no restart needed.
+    ...(options.imageRegistry?.caCertificate ? [{ path: registryCAPath(options.imageRegistry), mode: "0644", content: options.imageRegistry.caCertificate.endsWith("\n") ? options.imageRegistry.caCertificate : `${options.imageRegistry.caCertificate}\n`, effect: "none" as const }] : []),
   ];
 }
 

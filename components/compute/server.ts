@@ -3,6 +3,7 @@ import * as docker from "@pulumi/docker";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServerConfig } from "./server-spec";
+import type { ImageRegistry } from "../container/image-registry";
 import { findServerType } from "./server-types";
 import { contentHash } from "./content-hash";
 import { ServerRunning } from "./server-running";
@@ -30,6 +31,8 @@ export interface ServerArgs {
   /** Delete and rebuild protection plus Pulumi `protect` (F4, prod). */
   readonly protect: boolean;
   readonly labels: Readonly<Record<string, string>>;
+  /** The registry every image comes from (infra:registry); its CA is installed with the host's files. */
+  readonly imageRegistry?: ImageRegistry;
 }
 
 /**
@@ -64,7 +67,7 @@ export class Server extends pulumi.ComponentResource {
               { name: `${name}-data`, size: config.volumeGb, location: config.location, format: "ext4", deleteProtection: args.protect, labels: { ...args.labels } },
               { parent: this, protect: args.protect },
             );
-      const cloudInit = { sshUser: config.sshUser, sshPublicKey: config.sshPublicKey, ...(args.hostFirewall ? { firewall: args.hostFirewall } : {}) };
+      const cloudInit = { sshUser: config.sshUser, sshPublicKey: config.sshPublicKey, ...(args.imageRegistry ? { imageRegistry: args.imageRegistry } : {}), ...(args.hostFirewall ? { firewall: args.hostFirewall } : {}) };
       const userData = volume
         ? volume.linuxDevice.apply((device) => cloudInitUserData({ ...cloudInit, dataVolumeDevice: device }))
         : pulumi.output(cloudInitUserData(cloudInit));
@@ -124,7 +127,7 @@ export class Server extends pulumi.ComponentResource {
       this.publicAddress = pulumi.output(config.address);
       this.connection = { host: config.address, port: config.sshPort, user: config.sshUser, privateKey: args.sshPrivateKey };
       this.memoryMb = config.memoryMb;
-      const script = hostPrepareScript({ sshUser: config.sshUser });
+      const script = hostPrepareScript({ sshUser: config.sshUser, ...(args.imageRegistry ? { imageRegistry: args.imageRegistry } : {}) });
       ready = new command.remote.Command(
         `${name}-prepare`,
         {

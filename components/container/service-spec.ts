@@ -3,6 +3,7 @@
  * plan read, and what the Service component registers. Nothing here is an
  * Input, because ports, networks and sizes decide the shape of the graph.
  */
+import { mirroredReference, type ImageRegistry } from "./image-registry";
 import type { BackupDeclaration } from "../backup/declaration";
 import type { Role } from "../compute/server-spec";
 import type { ExporterSpec } from "../monitoring/exporter-spec";
@@ -140,8 +141,10 @@ export function publishAddress(port: PortSpec): string | undefined {
   return port.publish ? (port.publish.address ?? LOOPBACK_ADDRESS) : undefined;
 }
 
-export function imageName(image: ImageRef): string {
-  return `${image.repository}:${image.tag}${image.digest ? `@${image.digest}` : ""}`;
+/** The reference Docker pulls: the image's own, or its copy in `registry` when the stack pulls through one. */
+export function imageName(image: ImageRef, registry?: ImageRegistry): string {
+  const reference = `${image.repository}:${image.tag}${image.digest ? `@${image.digest}` : ""}`;
+  return registry ? mirroredReference(registry.host, reference) : reference;
 }
 
 /** Secret config keys a value refers to, in order of appearance. */

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { containerSettings } from "./container-settings";
 import { imageName, publishAddress, type ServiceSpec } from "./service-spec";
+import type { ImageRegistry } from "./image-registry";
 
 export interface ServiceArgs {
   readonly spec: ServiceSpec;
@@ -17,6 +18,8 @@ export interface ServiceArgs {
   readonly after?: readonly pulumi.Resource[];
   /** Keep named volumes (the data) from being deleted by a destroy or a replace. */
   readonly protectVolumes: boolean;
+  /** The registry the stack pulls every image from (infra:registry), if any. */
+  readonly imageRegistry?: ImageRegistry;
 }
 
 /** One container with its image and named volumes. */
@@ -31,7 +34,7 @@ export class Service extends pulumi.ComponentResource {
     if (problems.length > 0) throw new Error(`service ${name}: ${problems.join("; ")}`);
 
     const settings = containerSettings(args.spec);
-    this.image = imageName(args.spec.image);
+    this.image = imageName(args.spec.image, args.imageRegistry);
     const childOptions = { parent: this, provider: args.provider };
 
     // keepLocally: removing a service from the graph must not delete an image

@@ -6,6 +6,7 @@
 import type { BackupSettings } from "../../components/backup/settings";
 import type { ServerConfig } from "../../components/compute/server-spec";
 import type { MonitoringSettings } from "../../components/monitoring/settings";
+import type { ImageRegistry } from "../../components/container/image-registry";
 
 export { DEFAULT_ROLES, ROLES, SERVER_PROVIDERS } from "../../components/compute/server-spec";
 export { BACKUP_DEFAULTS } from "../../components/backup/settings";
@@ -92,6 +93,8 @@ export interface StackConfig {
   readonly loadBalancer?: LoadBalancerConfig;
   /** Thresholds, receivers and admin access of the monitoring stack; defaults when `infra:monitoring` is absent. */
   readonly monitoring: MonitoringSettings;
+  /** Every image is pulled from this registry instead of its origin (a mirror, or a closed network's registry). */
+  readonly registry?: ImageRegistry;
 }
 
 /** Every plain (non-secret) key the program reads, with what it holds. */
@@ -107,6 +110,7 @@ export const PLAIN_KEYS: Readonly<Record<string, string>> = {
   "infra:backup": "optional backup settings { schedule, retention: { daily, weekly, monthly, yearly }, checkSubsets, pitr: { enabled, archiveTimeoutSeconds } }",
   "infra:privateNetwork": "optional Hetzner private network between servers { ipRange, subnet, networkZone }",
   "infra:loadBalancer": "optional Hetzner load balancer in front of the ingress servers { type, location, privateIp }",
+  "infra:registry": "optional registry every image is pulled from { host: host[:port], caCertificate: PEM of its CA }",
   "infra:monitoring":
     "optional monitoring settings { adminAccess: tunnel|ingress|caddy, adminUser, scrapeIntervalSeconds, evaluationIntervalSeconds, retentionDays, thresholds: { ... }, receivers: { email, slack, webhook } }",
 };

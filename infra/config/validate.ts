@@ -1,3 +1,4 @@
+import { registryProblems, type ImageRegistry } from "../../components/container/image-registry";
 import { isAnyAddress, isCIDR, isDNSLabel, isDomainName, isHostAddress, isHTTPURL, isIPv4, isNetworkCIDR, isSSHPublicKey, networkAddressOf } from "../../components/formats";
 import { LOAD_BALANCER_TYPES, LOCATIONS, SERVER_TYPE_NAMES } from "../../components/compute/server-types";
 import { cidrContainsCIDR, isAssignableIn, isPrivateIPv4CIDR, NETWORK_ZONES } from "../../components/network/private-network-addresses";
@@ -94,6 +95,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   const privateNetwork = reader.optionalObject("infra:privateNetwork", (value, path) => parsePrivateNetwork(value, path, report));
   const loadBalancer = reader.optionalObject("infra:loadBalancer", (value, path) => parseLoadBalancer(value, path, report));
   const monitoring = reader.optionalObject("infra:monitoring", (value, path) => parseMonitoring(value, path, report)) ?? MONITORING_DEFAULTS;
+  const registry = reader.optionalObject("infra:registry", (value, path) => parseRegistry(value, path, report));
   // A network that was given but is invalid has been reported already; what
   // depends on it is then checked only as far as it can be without it.
   const networkGiven = raw.values["infra:privateNetwork"] !== undefined;
@@ -159,6 +161,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
       ...(privateNetwork ? { privateNetwork } : {}),
       ...(loadBalancer ? { loadBalancer } : {}),
       monitoring,
+      ...(registry ? { registry } : {}),
     },
     secrets: [...secrets, ...optionalSecrets],
   };
@@ -264,6 +267,17 @@ function parseDNS(value: unknown, path: string, report: Report): DNSConfig | und
   const hsts = fields.optionalBoolean("hsts", false);
   fields.rejectUnknown(["zoneId", "proxied", "hsts"]);
   return zoneId === undefined ? undefined : { provider: "cloudflare", zoneId, proxied, hsts };
+}
+
+function parseRegistry(value: unknown, path: string, report: Report): ImageRegistry | undefined {
+  const fields = new Fields(value, path, report);
+  if (!fields.ok) return undefined;
+  fields.rejectUnknown(["host", "caCertificate"]);
+  const record = value as { host?: unknown; caCertificate?: unknown };
+  const problems = registryProblems(record);
+  for (const [field, message] of problems) report(`${path}.${field}`, message);
+  if (problems.length > 0) return undefined;
+  return { host: record.host as string, ...(typeof record.caCertificate === "string" ? { caCertificate: record.caCertificate } : {}) };
 }
 
 function parseStorage(value: unknown, path: string, report: Report): StorageConfig | undefined {

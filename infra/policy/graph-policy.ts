@@ -1,3 +1,4 @@
+import { originReference } from "../../components/container/image-registry";
 import { behindCloudflare } from "../config/schema";
 import { FIREWALL_SCRIPT_PATH, readFilesOfScript, readPackagesOfScript, readUserData } from "../../components/compute/host-setup";
 import type { PlatformModel } from "../platform-model";
@@ -43,7 +44,7 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
   const context = { adminCidrs: model.config.adminCidrs, behindCloudflare: behindCloudflare(model.config.dns) };
   switch (resource.type) {
     case "docker:index/container:Container":
-      return containerFindings(viewOfContainerInputs(inputs as Record<string, unknown>, isString(inputs.image) ? inputs.image : undefined));
+      return containerFindings(viewOfContainerInputs(inputs as Record<string, unknown>, isString(inputs.image) ? originReference(model.config.registry?.host, inputs.image) : undefined));
     case "docker:index/remoteImage:RemoteImage":
       return isString(inputs.name) ? imageProblems(inputs.name).map((message) => ({ rule: "C10", resource: `image ${resource.name}`, message })) : [];
     case "hcloud:index/firewall:Firewall": {

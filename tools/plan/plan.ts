@@ -8,7 +8,7 @@ import { behindCloudflare, UNMANAGED_DNS } from "../../infra/config/schema";
 import { estimateCost, type CostEstimate } from "../../infra/cost-estimate";
 import type { FirewallRule } from "../../components/network/firewall-rules";
 import type { MemoryBudget } from "../../infra/platform-model";
-import { publishAddress } from "../../components/container/service-spec";
+import { imageName, publishAddress } from "../../components/container/service-spec";
 import { evaluateGraph } from "../../infra/policy/graph-policy";
 import { evaluateModel } from "../../infra/policy/model-policy";
 import { PolicyError, type PolicyReport } from "../../infra/policy/report";
@@ -92,7 +92,7 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
     address: addresses[host.server.name] ?? "(unknown until created)",
     services: host.services.map((service) => ({
       name: service.name,
-      image: `${service.image.repository}:${service.image.tag}`,
+      image: imageName(service.image, model.config.registry),
       memoryMb: service.memoryMb,
       networks: [...service.networks],
       ports: service.ports.map((port) => (port.publish ? `${publishAddress(port)}:${port.publish.host}->${port.container}/${port.protocol ?? "tcp"}` : `${port.container}/${port.protocol ?? "tcp"}`)),
