@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type MinIO, startMinIO } from "../support/minio";
 import { requireTool, toolsBin } from "../support/tools";
 import { PulumiCLI } from "./pulumi-cli";
+import { plannedChanges } from "../support/pulumi-preview";
 import { type SSHServer, startSSHServer } from "./sshd";
 
 // The real Pulumi engine (tools/install/pulumi.sh builds it from the Go module
@@ -80,20 +81,6 @@ async function bucketExists(bucket: string): Promise<boolean> {
 function markerLines(name: string): string[] {
   const file = join(markerDir, name);
   return existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
-}
-
-interface PreviewStep {
-  op: string;
-  urn: string;
-}
-
-/** The non-"same" steps of `pulumi preview --json`, as "op name" strings. */
-function plannedChanges(previewJson: string): string[] {
-  const preview = JSON.parse(previewJson) as { steps?: PreviewStep[] };
-  return (preview.steps ?? [])
-    .filter((s) => s.op !== "same")
-    .map((s) => `${s.op} ${s.urn.split("::").pop()}`)
-    .sort();
 }
 
 beforeAll(async () => {

@@ -18,18 +18,19 @@ export class PulumiCLI {
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  /** Runs `pulumi <args>`; a non-zero exit throws with the command's output unless `allowFailure`. */
-  async run(args: string[], options: { allowFailure?: boolean } = {}): Promise<PulumiResult> {
+  /** Runs `pulumi <args>` (with `input` on stdin, e.g. a secret for `config set`); a non-zero exit throws with the command's output unless `allowFailure`. */
+  async run(args: string[], options: { allowFailure?: boolean; input?: string } = {}): Promise<PulumiResult> {
     const started = performance.now();
     const child = spawn(this.binary, [...args, "--non-interactive", "--color", "never"], {
       cwd: this.cwd,
       env: this.env,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
+    child.stdin?.end(options.input);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number>((resolve, reject) => {
       child.once("error", reject);
       child.once("close", (exitCode) => resolve(exitCode ?? -1));

@@ -20,18 +20,20 @@ const REGION = "us-east-1";
 const READY_TIMEOUT_MS = 30_000;
 
 /**
- * Starts a throwaway MinIO server on 127.0.0.1 with its own data directory and
+ * Starts a throwaway MinIO server on 127.0.0.1 (or on `address`, such as a
+ * testbed bridge's gateway, for servers on that bridge) with its own data directory and
  * root credentials. A missing binary throws (see requireTool): it fails the
  * test instead of skipping it.
  */
-export async function startMinIO(): Promise<MinIO> {
+export async function startMinIO(options: { address?: string } = {}): Promise<MinIO> {
+  const address = options.address ?? "127.0.0.1";
   const binary = requireTool("minio");
   // Two free ports can still be taken between probing and binding; a server
   // that exits early is retried on fresh ports.
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(binary);
+      return await startOnce(binary, address);
     } catch (error) {
       lastError = error;
       if (!(error instanceof PortTaken)) throw error;
@@ -42,14 +44,14 @@ export async function startMinIO(): Promise<MinIO> {
 
 class PortTaken extends Error {}
 
-async function startOnce(binary: string): Promise<MinIO> {
+async function startOnce(binary: string, address: string): Promise<MinIO> {
   const dataDir = await mkdtemp(join(tmpdir(), "minio-test-"));
   const [port, consolePort] = [await freePort(), await freePort()];
   const accessKeyId = `root${randomBytes(6).toString("hex")}`;
   const secretAccessKey = randomBytes(24).toString("base64url");
   const child = spawn(
     binary,
-    ["server", join(dataDir, "data"), "--address", `127.0.0.1:${port}`, "--console-address", `127.0.0.1:${consolePort}`, "--quiet"],
+    ["server", join(dataDir, "data"), "--address", `${address}:${port}`, "--console-address", `127.0.0.1:${consolePort}`, "--quiet"],
     {
       env: {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -75,7 +77,7 @@ async function startOnce(binary: string): Promise<MinIO> {
     await rm(dataDir, { recursive: true, force: true });
   };
 
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${address}:${port}`;
   try {
     await waitUntilLive(endpoint, exited, () => output);
   } catch (error) {
