@@ -17,6 +17,9 @@ packages+=(fail2ban ufw iptables iproute2)
 # The testbed: Debian's Docker engine runs the local VPS, a system container
 # whose root filesystem mmdebstrap builds from Debian's packages.
 packages+=(docker.io mmdebstrap)
+# The testbed's image registry: Debian's docker-registry over TLS from a CA
+# that openssl makes per run; curl probes it.
+packages+=(docker-registry openssl curl)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

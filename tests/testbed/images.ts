@@ -1,0 +1,25 @@
+import { execFileSync } from "node:child_process";
+import { join, resolve } from "node:path";
+import { requireTool } from "../support/tools";
+
+const REPO = resolve(__dirname, "../..");
+
+/** A testbed image: the reference the program deploys, and the local image that stands for it. */
+export interface TestbedImage {
+  readonly reference: string;
+  readonly local: string;
+}
+
+/** Builds the testbed images if their recipe changed (tools/testbed/images/build.sh) and lists them. */
+export function testbedImages(): TestbedImage[] {
+  requireTool("mmdebstrap");
+  execFileSync("bash", [join(REPO, "tools/testbed/docker-engine.sh")], { stdio: ["ignore", "inherit", "inherit"] });
+  const listing = execFileSync("bash", [join(REPO, "tools/testbed/images/build.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  return listing
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [reference, local] = line.split(" ") as [string, string];
+      return { reference, local };
+    });
+}
