@@ -17,6 +17,7 @@ export interface ContainerSettings {
   readonly tmpfs: Record<string, string>;
   readonly user?: string;
   readonly command?: string[];
+  readonly entrypoints?: string[];
   readonly uploads: { file: string; content: string; executable: boolean }[];
   readonly binds: { hostPath: string; containerPath: string; readOnly: boolean }[];
   readonly labels: { label: string; value: string }[];
@@ -57,6 +58,7 @@ export function containerSettings(spec: ServiceSpec): ContainerSettings {
     tmpfs: Object.fromEntries(spec.tmpfs.map((path) => [path, "rw,noexec,nosuid,size=64m"])),
     ...(spec.user === undefined ? {} : { user: spec.user }),
     ...(spec.command === undefined ? {} : { command: [...spec.command] }),
+    ...(spec.entrypoint === undefined ? {} : { entrypoints: [...spec.entrypoint] }),
     uploads: spec.files.map((file) => ({ file: file.path, content: file.content, executable: file.executable ?? false })),
     binds: spec.binds.map((bind) => ({ hostPath: bind.hostPath, containerPath: bind.target, readOnly: bind.readOnly })),
     labels: [

@@ -13,36 +13,35 @@ export interface ImageRegistry {
   readonly caCertificate?: string;
 }
 
-const DOCKER_HUB_HOSTS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
-
-/** Whether the first path element of a reference names a registry (Docker's rule: a dot, a port, or localhost). */
-function namesRegistry(element: string): boolean {
-  return element.includes(".") || element.includes(":") || element === "localhost";
-}
-
 /**
- * Where a mirror keeps an image: Docker Hub images under their Hub path
- * (`postgres:16` is `<mirror>/library/postgres:16`, `prom/prometheus:v2` is
- * `<mirror>/prom/prometheus:v2`), images of other registries under their
- * registry's host (`ghcr.io/org/app:1` is `<mirror>/ghcr.io/org/app:1`), the
- * layout `skopeo sync` and registry proxies use. A reference without a tag or
- * digest gets `latest`, as Docker would pull.
+ * Where a mirror keeps an image, the layout `skopeo sync` and registry
+ * proxies use. Docker Hub images keep their
+ * path without a host (`postgres:16` is `library/postgres:16`, as a Hub
+ * mirror lays them out); images of any other registry keep that registry's
+ * host as the first path element (`ghcr.io/a/b:1` is `ghcr.io/a/b:1`). A
+ * reference without tag or digest means `latest`, as for `docker pull`.
+ * Each image has one place: Docker's spellings of the Hub (`docker.io/`,
+ * `index.docker.io/`, an implicit `library/`) and of a host in capitals
+ * all land on it. A registry with a port cannot be a path element and is
+ * refused, as is anything Docker would not parse as a reference.
  */
 export function mirroredReference(mirror: string, reference: string): string {
-  const [first, ...rest] = reference.split("/");
-  let registry = "docker.io";
-  let path = reference;
-  if (rest.length > 0 && namesRegistry(first!)) {
-    registry = first!;
-    path = rest.join("/");
-  }
-  if (DOCKER_HUB_HOSTS.has(registry)) {
-    registry = "docker.io";
-    if (!path.includes("/")) path = `library/${path}`;
-  }
-  const lastElement = path.slice(path.lastIndexOf("/") + 1);
-  if (!lastElement.includes(":") && !lastElement.includes("@")) path = `${path}:latest`;
-  return registry === "docker.io" ? `${mirror}/${path}` : `${mirror}/${registry}/${path}`;
+  const match = /^([^@]+?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(reference);
+  if (!match || /\s/.test(reference)) throw new Error(`"${reference}" is not an image reference`);
+  const [, name, tag, digest] = match as unknown as [string, string, string | undefined, string | undefined];
+  const elements = name.split("/");
+  const first = elements[0]!;
+  const hasDomain = elements.length > 1 && (first.includes(".") || first.includes(":") || first === "localhost");
+  const domain = hasDomain ? first.toLowerCase() : "docker.io";
+  const path = hasDomain ? elements.slice(1) : elements;
+  if (domain.includes(":")) throw new Error(`"${reference}": a registry with a port (${domain}) has no place in the mirror's layout`);
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) throw new Error(`"${reference}": "${domain}" is not a registry host`);
+  const component = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+  if (path.length === 0 || !path.every((element) => component.test(element))) throw new Error(`"${reference}": the repository path must be lowercase letters, digits and separators`);
+  const hub = domain === "docker.io" || domain === "index.docker.io";
+  const repository = hub ? (path.length === 1 ? ["library", ...path] : path) : [domain, ...path];
+  const suffix = `${tag === undefined && digest === undefined ? ":latest" : tag === undefined ? "" : `:${tag}`}${digest === undefined ? "" : `@${digest}`}`;
+  return `${mirror}/${repository.join("/")}${suffix}`;
 }
 
 /**

@@ -95,6 +95,8 @@ export interface ServiceSpec {
   /** Capabilities added back after dropping ALL (C5). */
   readonly capAdd: readonly string[];
   readonly command?: readonly string[];
+  /** Replaces the image's entrypoint: for images whose entrypoint is a program that would take `command` as its arguments. */
+  readonly entrypoint?: readonly string[];
   /** Services that must be up first (startup order). */
   readonly dependsOn: readonly string[];
   readonly files: readonly ConfigFile[];

@@ -79,6 +79,7 @@ export class Service extends pulumi.ComponentResource {
         tmpfs: settings.tmpfs,
         ...(settings.user === undefined ? {} : { user: settings.user }),
         ...(settings.command === undefined ? {} : { command: settings.command }),
+        ...(settings.entrypoints === undefined ? {} : { entrypoints: settings.entrypoints }),
         uploads: settings.uploads,
         labels: settings.labels,
         // Wait for the healthcheck, so that startup order means "healthy first".

@@ -103,7 +103,9 @@ export function certbotServiceSpec(options: CertbotSpecOptions): ServiceSpec {
     networks: options.networks,
     env: { CLOUDFLARE_API_TOKEN: { secret: options.cloudflareTokenSecret } },
     binds: [{ hostPath: options.certificateHostPath, target: LETSENCRYPT_DIR, readOnly: false }],
-    command: ["sh", "-c", script],
+    // The image's entrypoint is certbot itself, which would take `sh -c` as its arguments.
+    entrypoint: ["sh", "-c"],
+    command: [script],
     readOnlyRootFilesystem: true,
     tmpfs: ["/tmp", "/var/lib/letsencrypt", "/var/log/letsencrypt"],
     // certbot writes its account and certificates as root, then hands them to nginx's user.

@@ -25,14 +25,17 @@ describe("mirroredReference", () => {
     ["prom/prometheus:v2.55.1", `${MIRROR}/prom/prometheus:v2.55.1`],
     ["ghcr.io/fastapi-app/backend:1.0.0", `${MIRROR}/ghcr.io/fastapi-app/backend:1.0.0`],
     ["quay.io/prometheuscommunity/postgres-exporter:v0.16.0", `${MIRROR}/quay.io/prometheuscommunity/postgres-exporter:v0.16.0`],
-    ["localhost:5000/app:1", `${MIRROR}/localhost:5000/app:1`],
     ["localhost/app:1", `${MIRROR}/localhost/app:1`],
     ["redis", `${MIRROR}/library/redis:latest`],
-    ["my-registry:5000/team/app", `${MIRROR}/my-registry:5000/team/app:latest`],
+    ["GHCR.IO/fastapi-app/backend:1.0.0", `${MIRROR}/ghcr.io/fastapi-app/backend:1.0.0`],
     ["postgres:16@sha256:" + "a".repeat(64), `${MIRROR}/library/postgres:16@sha256:${"a".repeat(64)}`],
     ["postgres@sha256:" + "b".repeat(64), `${MIRROR}/library/postgres@sha256:${"b".repeat(64)}`],
   ])("%s → %s", (reference, mirrored) => {
     expect(mirroredReference(MIRROR, reference)).toBe(mirrored);
+  });
+
+  it.each(["localhost:5000/app:1", "my-registry:5000/team/app"])("refuses %s: a registry with a port cannot be a path element of the mirror", (reference) => {
+    expect(() => mirroredReference(MIRROR, reference)).toThrow(/a registry with a port/);
   });
 
   it.each(["postgres:16.6-alpine", "prom/prometheus:v2.55.1", "ghcr.io/fastapi-app/backend:1.0.0", "gcr.io/cadvisor/cadvisor:v0.49.1", "library/team/app:1"])(

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RawConfig } from "../../infra/config/validate";
 import { rawConfigWithSecrets } from "../support/stack-config";
 import { containerLogs, containerState, createNetwork, startProgramContainer, vpsEngine, type ContainerState, type Engine } from "./engine";
-import { testbedImages, type TestbedImage } from "./images";
+import { pushImages, testbedImages, type TestbedImage } from "./images";
 import { programContainers, type ContainerInputs, type ProgramContainers } from "./program-containers";
 import { mirroredReference, startRegistry, type Registry } from "./registry";
 import { startVPS, type VPS } from "./vps";
@@ -80,14 +80,6 @@ async function timed<T>(name: string, step: () => Promise<T> | T): Promise<T> {
 const mirrored = (reference: string) => mirroredReference(registry.host, reference);
 const built = (reference: string) => images.some((image) => image.reference === reference);
 
-async function pushImages(): Promise<void> {
-  // The first push uploads the one shared layer; the others find it there.
-  const [first, ...rest] = images;
-  const path = (image: TestbedImage) => mirrored(image.reference).slice(registry.host.length + 1);
-  await registry.push(first!.local, path(first!));
-  await Promise.all(rest.map((image) => registry.push(image.local, path(image))));
-}
-
 async function pullImages(): Promise<void> {
   const [first, ...rest] = images.map((image) => mirrored(image.reference));
   await vps.exec(`docker pull --quiet ${first}`);
@@ -145,7 +137,7 @@ beforeAll(async () => {
   vps = await timed("boot", startVPS);
   engine = vpsEngine(vps);
   registry = await timed("registry", () => startRegistry(vps.gateway, 5000));
-  await timed("push", pushImages);
+  await timed("push", () => pushImages(registry, images));
   refusedPull = await vps.exec(`docker pull ${mirrored("postgres:16.6-alpine")}`, { allowFailure: true });
   await vps.exec(`install -d /etc/docker/certs.d/${registry.host} && cat > /etc/docker/certs.d/${registry.host}/ca.crt`, { input: registry.caCertificate });
   await timed("pull", pullImages);

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { requireTool } from "../support/tools";
+import { mirroredReference, type Registry } from "./registry";
 
 const REPO = resolve(__dirname, "../..");
 
@@ -22,4 +23,12 @@ export function testbedImages(): TestbedImage[] {
       const [reference, local] = line.split(" ") as [string, string];
       return { reference, local };
     });
+}
+
+/** Pushes every testbed image to `registry` at its mirrored path; the first push uploads the one shared layer, the others find it there. */
+export async function pushImages(registry: Registry, images: readonly TestbedImage[]): Promise<void> {
+  const path = (image: TestbedImage) => mirroredReference(registry.host, image.reference).slice(registry.host.length + 1);
+  const [first, ...rest] = images;
+  await registry.push(first!.local, path(first!));
+  await Promise.all(rest.map((image) => registry.push(image.local, path(image))));
 }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireTool } from "../support/tools";
 import { DOCKER } from "./vps";
+export { mirroredReference } from "../../components/container/image-registry";
 
 /**
  * A local registry over TLS: Debian's docker-registry (distribution 2.8)
@@ -26,36 +27,6 @@ export interface Registry {
 const REGISTRY_BINARY = "docker-registry";
 const CERTS_D = "/etc/docker/certs.d";
 const READY_TIMEOUT_MS = 20_000;
-
-/**
- * Where an image lives in the testbed registry. Docker Hub images keep their
- * path without a host (`postgres:16` is `library/postgres:16`, as a Hub
- * mirror lays them out); images of any other registry keep that registry's
- * host as the first path element (`ghcr.io/a/b:1` is `ghcr.io/a/b:1`). A
- * reference without tag or digest means `latest`, as for `docker pull`.
- * Each image has one place: Docker's spellings of the Hub (`docker.io/`,
- * `index.docker.io/`, an implicit `library/`) and of a host in capitals
- * all land on it. A registry with a port cannot be a path element and is
- * refused, as is anything Docker would not parse as a reference.
- */
-export function mirroredReference(registryHost: string, reference: string): string {
-  const match = /^([^@]+?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(reference);
-  if (!match || /\s/.test(reference)) throw new Error(`"${reference}" is not an image reference`);
-  const [, name, tag, digest] = match as unknown as [string, string, string | undefined, string | undefined];
-  const elements = name.split("/");
-  const first = elements[0]!;
-  const hasDomain = elements.length > 1 && (first.includes(".") || first.includes(":") || first === "localhost");
-  const domain = hasDomain ? first.toLowerCase() : "docker.io";
-  const path = hasDomain ? elements.slice(1) : elements;
-  if (domain.includes(":")) throw new Error(`"${reference}": a registry with a port (${domain}) has no place in the mirror's layout`);
-  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) throw new Error(`"${reference}": "${domain}" is not a registry host`);
-  const component = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-  if (path.length === 0 || !path.every((element) => component.test(element))) throw new Error(`"${reference}": the repository path must be lowercase letters, digits and separators`);
-  const hub = domain === "docker.io" || domain === "index.docker.io";
-  const repository = hub ? (path.length === 1 ? ["library", ...path] : path) : [domain, ...path];
-  const suffix = `${tag === undefined && digest === undefined ? ":latest" : tag === undefined ? "" : `:${tag}`}${digest === undefined ? "" : `@${digest}`}`;
-  return `${registryHost}/${repository.join("/")}${suffix}`;
-}
 
 function run(command: string, args: string[], options: { input?: string; cwd?: string } = {}): Promise<string> {
   return new Promise((resolvePromise, reject) => {

@@ -16,7 +16,7 @@ packages=(
   # The host preparation's packages (components/compute/host-setup.ts HOST_PACKAGES).
   docker.io fail2ban python3-systemd unattended-upgrades ufw
   # What the backup job runs on the host.
-  restic curl
+  restic curl jq
 )
 recipe="$(cat "$0" "$here/vps-setup.sh" | sha256sum | cut -c1-12)"
 image="infra-testbed/vps:$recipe"

@@ -1,0 +1,229 @@
+import { request } from "node:https";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startMinIO, type MinIO } from "../support/minio";
+import { plannedChanges } from "../support/pulumi-preview";
+import { createPlatformStack, type PlatformStack } from "./platform-stack";
+import { pushImages, testbedImages } from "./images";
+import { startRegistry, type Registry } from "./registry";
+import { startVPS, type VPS } from "./vps";
+
+// The real program, `infra/`, deployed by the real Pulumi CLI with the Docker
+// plugin built here, over SSH with pinned host keys, to the local VPS: the
+// fastapi blueprint (nginx, the app, PostgreSQL, Prometheus, Alertmanager,
+// Loki, Promtail, Grafana and the exporters) with images from a local TLS
+// registry. Every step asserts the state of the VPS itself, not the
+// program's view of it. The steps share one stack, so they run in order.
+
+const SETUP_TIMEOUT_MS = 20 * 60_000; // cold image builds included
+const STEP_TIMEOUT_MS = 15 * 60_000;
+const DOMAIN = "testbed.example.com";
+
+let vps: VPS;
+let minio: MinIO;
+let registry: Registry;
+let stack: PlatformStack;
+const steps: { step: string; seconds: number; sshConnections: number }[] = [];
+
+async function step<T>(name: string, run: () => Promise<T>): Promise<{ result: T; sshConnections: number }> {
+  const before = await vps.sshConnections();
+  const started = performance.now();
+  const result = await run();
+  const seconds = (performance.now() - started) / 1000;
+  const sshConnections = (await vps.sshConnections()) - before;
+  steps.push({ step: name, seconds, sshConnections });
+  return { result, sshConnections };
+}
+
+interface StateResource {
+  type: string;
+  urn: string;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+  dependencies?: string[];
+}
+
+async function stateResources(): Promise<StateResource[]> {
+  const exported = await stack.run(["stack", "export", "--show-secrets"]);
+  return (JSON.parse(exported.stdout) as { deployment: { resources: StateResource[] } }).deployment.resources;
+}
+
+interface Inspected {
+  Id: string;
+  Name: string;
+  State: { Status: string; StartedAt: string; Health?: { Status: string } };
+  HostConfig: {
+    CapDrop: string[] | null;
+    CapAdd: string[] | null;
+    ReadonlyRootfs: boolean;
+    Memory: number;
+    LogConfig: { Type: string; Config: Record<string, string> };
+    PortBindings: Record<string, { HostIp: string; HostPort: string }[]> | null;
+    SecurityOpt: string[] | null;
+    Privileged: boolean;
+  };
+  Config: { User: string; Image: string };
+  NetworkSettings: { Networks: Record<string, unknown> };
+}
+
+async function inspectContainers(): Promise<Map<string, Inspected>> {
+  const ids = (await vps.exec("docker ps -aq")).stdout.split("\n").filter(Boolean);
+  if (ids.length === 0) return new Map();
+  const inspected = JSON.parse((await vps.exec(`docker inspect ${ids.join(" ")}`)).stdout) as Inspected[];
+  return new Map(inspected.map((container) => [container.Name.replace(/^\//, ""), container]));
+}
+
+/** GET through the VPS's ingress on 443 with the route's Host and SNI; the testbed's certificate is self-signed. */
+function httpsGet(hostname: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: vps.address, port: 443, path, servername: hostname, headers: { host: hostname }, rejectUnauthorized: false, timeout: 10_000 },
+      (response) => {
+        let body = "";
+        response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`GET https://${hostname}${path} timed out`)));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+beforeAll(async () => {
+  vps = await startVPS();
+  minio = await startMinIO({ address: vps.gateway });
+  registry = await startRegistry(vps.gateway);
+  await pushImages(registry, testbedImages());
+  stack = await createPlatformStack({ blueprint: "fastapi", vps, minio, registry });
+}, SETUP_TIMEOUT_MS);
+
+afterAll(async () => {
+  await stack?.remove();
+  await registry?.stop();
+  await minio?.stop();
+  await vps?.stop();
+  if (steps.length)
+    console.log(
+      ["testbed deploy steps (seconds, SSH connections, step):", ...steps.map((s) => `  ${s.seconds.toFixed(1).padStart(6)}  ${String(s.sshConnections).padStart(3)}  ${s.step}`)].join(
+        "\n",
+      ),
+    );
+}, STEP_TIMEOUT_MS);
+
+describe("the fastapi blueprint deployed to the testbed VPS", () => {
+  let containerInputs: StateResource[];
+
+  it("previews without touching the VPS, then `up` runs every container healthy", { timeout: STEP_TIMEOUT_MS }, async () => {
+    const { result: preview } = await step("preview", () => stack.run(["preview", "--json"]));
+    const creates = plannedChanges(preview.stdout).filter((change) => change.startsWith("create docker:index/container:Container"));
+    expect(creates.length).toBeGreaterThan(0);
+    expect((await inspectContainers()).size).toBe(0);
+
+    await step("up", () => stack.run(["up", "--yes", "--skip-preview"]));
+    containerInputs = (await stateResources()).filter((resource) => resource.type === "docker:index/container:Container");
+    const running = await inspectContainers();
+    const expected = containerInputs.map((resource) => String(resource.inputs!.name)).sort();
+    expect(expected.length).toBe(13);
+    expect([...running.keys()].sort()).toEqual(expected);
+    const unhealthy = [...running.values()].filter((container) => container.State.Status !== "running" || container.State.Health?.Status !== "healthy");
+    expect(unhealthy.map((container) => `${container.Name}: ${container.State.Status}/${container.State.Health?.Status}`)).toEqual([]);
+  });
+
+  it("runs each container with exactly the settings the program registered", async () => {
+    const running = await inspectContainers();
+    for (const resource of containerInputs) {
+      const inputs = resource.inputs!;
+      const container = running.get(String(inputs.name))!;
+      const label = String(inputs.name);
+      const capabilities = inputs.capabilities as { drops?: string[]; adds?: string[] } | undefined;
+      expect(container.HostConfig.CapDrop ?? [], label).toEqual(capabilities?.drops ?? []);
+      expect(container.HostConfig.CapAdd ?? [], label).toEqual(capabilities?.adds ?? []);
+      expect(container.HostConfig.ReadonlyRootfs, label).toBe(inputs.readOnly ?? false);
+      expect(container.HostConfig.Memory, label).toBe(Number(inputs.memory) * 1024 * 1024);
+      expect(container.HostConfig.Privileged, label).toBe(false);
+      expect(container.HostConfig.LogConfig, label).toEqual({ Type: inputs.logDriver, Config: inputs.logOpts });
+      expect(container.HostConfig.SecurityOpt ?? [], label).toEqual(expect.arrayContaining((inputs.securityOpts as string[]) ?? []));
+      const ports = ((inputs.ports as { internal: number; external?: number; ip?: string; protocol?: string }[]) ?? []).filter((port) => port.external !== undefined);
+      const bindings = Object.entries(container.HostConfig.PortBindings ?? {}).flatMap(([port, hosts]) => hosts.map((host) => `${host.HostIp}:${host.HostPort}->${port}`));
+      expect(bindings.sort(), label).toEqual(ports.map((port) => `${port.ip ?? "0.0.0.0"}:${port.external}->${port.internal}/${port.protocol ?? "tcp"}`).sort());
+      const networks = ((inputs.networksAdvanced as { name: string }[]) ?? []).map((network) => network.name).sort();
+      expect(Object.keys(container.NetworkSettings.Networks).sort(), label).toEqual(networks);
+      if (inputs.user !== undefined) expect(container.Config.User, label).toBe(inputs.user);
+    }
+  });
+
+  it("started every container after the ones it depends on", async () => {
+    const running = await inspectContainers();
+    const byUrn = new Map(containerInputs.map((resource) => [resource.urn, resource]));
+    const late: string[] = [];
+    for (const resource of containerInputs) {
+      const started = Date.parse(running.get(String(resource.inputs!.name))!.State.StartedAt);
+      for (const dependency of resource.dependencies ?? []) {
+        const before = byUrn.get(dependency);
+        if (!before) continue;
+        if (Date.parse(running.get(String(before.inputs!.name))!.State.StartedAt) > started) late.push(`${resource.inputs!.name} started before ${before.inputs!.name}`);
+      }
+    }
+    expect(late).toEqual([]);
+    expect(containerInputs.some((resource) => (resource.dependencies ?? []).some((urn) => byUrn.has(urn)))).toBe(true);
+  });
+
+  it("answers the app's route through nginx over HTTPS", { timeout: 60_000 }, async () => {
+    const response = await httpsGet(`api.${DOMAIN}`, "/");
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toMatchObject({ database: { ok: true } });
+    const unknown = await httpsGet(`nothing.${DOMAIN}`, "/");
+    expect(unknown.status).not.toBe(200);
+  });
+
+  it("an unchanged `up` changes nothing and opens no SSH connection; refresh finds no drift", { timeout: STEP_TIMEOUT_MS }, async () => {
+    const { sshConnections } = await step("up, unchanged", () => stack.run(["up", "--yes", "--expect-no-changes"]));
+    expect(sshConnections).toBe(0);
+    await step("refresh", () => stack.run(["refresh", "--yes", "--expect-no-changes"]));
+  });
+
+  it("a one-value change (Prometheus' retention) updates exactly that container", { timeout: STEP_TIMEOUT_MS }, async () => {
+    const before = await inspectContainers();
+    await stack.setConfig("infra:monitoring", { retentionDays: 30 });
+    const { result: preview } = await step("preview, one value", () => stack.run(["preview", "--json"]));
+    const changes = plannedChanges(preview.stdout);
+    expect(changes.filter((change) => !change.includes("pulumi:pulumi:Stack"))).toEqual([
+      expect.stringMatching(/^(replace|update) docker:index\/container:Container::fastapi-main-monitoring-prometheus$/),
+    ]);
+    await step("up, one value", () => stack.run(["up", "--yes", "--skip-preview"]));
+    const after = await inspectContainers();
+    const replaced = [...after.values()].filter((container) => before.get(container.Name.replace(/^\//, ""))?.Id !== container.Id).map((container) => container.Name);
+    expect(replaced).toEqual(["/fastapi-main-monitoring-prometheus"]);
+  });
+
+  it("the nightly backup job runs by its systemd unit, and a restore loses no row", { timeout: STEP_TIMEOUT_MS }, async () => {
+    const psql = (sql: string) => vps.exec(`docker exec -i fastapi-main-postgres psql -v ON_ERROR_STOP=1 -qAt -U postgres -d app`, { input: sql });
+    await psql("create table drill(id int primary key, note text); insert into drill select g, md5(g::text) from generate_series(1, 5000) g;");
+    const { result: run } = await step("backup job", () => vps.exec("systemctl start infra-backup.service; systemctl show -p Result --value infra-backup.service", { allowFailure: true }));
+    expect(run.stdout.trim(), (await vps.exec("journalctl -u infra-backup --no-pager | tail -n 40")).stdout).toBe("success");
+    const metrics = (await vps.exec("cat /var/lib/prometheus/node-exporter/infra_backup.prom")).stdout;
+    expect(metrics).toMatch(/^infra_backup_last_exit_code(\{[^}]*\})? 0$/m);
+    const snapshots = JSON.parse((await vps.exec("infra-restore --list --json")).stdout) as { id: string }[];
+    expect(snapshots).toHaveLength(1);
+    await psql("delete from drill where id > 100;");
+    const { result: restore } = await step("restore postgres", () =>
+      vps.exec(`infra-restore --snapshot ${snapshots[0]!.id} --service postgres --report /var/tmp/restore.json`, { allowFailure: true }),
+    );
+    expect(restore.code, restore.stderr.slice(-3000)).toBe(0);
+    const report = JSON.parse((await vps.exec("cat /var/tmp/restore.json")).stdout) as { lost: number; mismatched: unknown[] };
+    expect(report.lost).toBe(0);
+    expect(report.mismatched).toEqual([]);
+    expect((await psql("select count(*) from drill;")).stdout.trim()).toBe("5000");
+  });
+
+  it("destroy leaves the protected volumes and nothing else of the stack on the VPS", { timeout: STEP_TIMEOUT_MS }, async () => {
+    const volumesBefore = (await vps.exec("docker volume ls -q --filter name=fastapi-main-")).stdout.split("\n").filter(Boolean).sort();
+    expect(volumesBefore.length).toBeGreaterThan(3);
+    await stack.run(["state", "unprotect", "--all", "--yes"]);
+    await step("destroy", () => stack.run(["destroy", "--yes", "--skip-preview"]));
+    expect((await inspectContainers()).size).toBe(0);
+    expect((await vps.exec("docker network ls -q --filter name=fastapi-")).stdout.trim()).toBe("");
+    const volumesAfter = (await vps.exec("docker volume ls -q --filter name=fastapi-main-")).stdout.split("\n").filter(Boolean).sort();
+    expect(volumesAfter).toEqual(volumesBefore);
+  });
+});
