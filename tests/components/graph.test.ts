@@ -15,6 +15,7 @@ import { Firewall } from "../../components/network/firewall";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
 import type { GraphRun } from "../../tools/plan/mock-run";
 import { graphOf, named, ofType, only } from "../support/graph";
+import { TEST_HOST_KEY } from "../support/stack-config";
 
 const hetzner: HetznerServerConfig = {
   provider: "hetzner",
@@ -34,6 +35,7 @@ const existing: ExistingServerConfig = {
   sshUser: "deploy",
   address: "203.0.113.20",
   sshPort: 2222,
+  hostKey: TEST_HOST_KEY,
   memoryMb: 8192,
   monthlyCostEur: 10,
 };
