@@ -133,6 +133,13 @@ export interface CloudInitOptions extends HostSetupOptions {
    * second layer for when that firewall is detached or edited by hand.
    */
   readonly firewall?: HostFirewall;
+  /**
+   * The host key pair the program made for this server (SSHHostKey), which
+   * its SSH connections pin (H9). cloud-init deletes the image's host keys
+   * and installs this one before sshd first starts; given keys, it generates
+   * none, so the server offers exactly the pinned key.
+   */
+  readonly hostKey?: { readonly privateKey: string; readonly publicKey: string };
 }
 
 export const FIREWALL_SCRIPT_PATH = "/usr/local/sbin/infra-firewall";
@@ -146,6 +153,9 @@ export function cloudInitUserData(options: CloudInitOptions): string {
     package_upgrade: true,
     packages: [...HOST_PACKAGES],
     ssh_pwauth: false,
+    ...(options.hostKey
+      ? { ssh_deletekeys: true, ssh_keys: { ed25519_private: options.hostKey.privateKey, ed25519_public: options.hostKey.publicKey } }
+      : {}),
     users: [
       {
         name: options.sshUser,

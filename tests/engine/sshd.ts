@@ -28,6 +28,8 @@ const READY_TIMEOUT_MS = 15_000;
 export interface SSHServerOptions {
   /** Loopback addresses to listen on; 127.0.0.1 when not given. */
   readonly addresses?: readonly string[];
+  /** The server's host key (an OpenSSH private key file); a fresh one when not given. */
+  readonly hostKey?: string;
 }
 
 /**
@@ -47,6 +49,10 @@ export async function startSSHServer(options: SSHServerOptions = {}): Promise<SS
     ["client_key", "engine-test-client"],
   ])
     execFileSync(keygen, ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file(key)]);
+  if (options.hostKey !== undefined) {
+    await writeFile(file("host_key"), options.hostKey, { mode: 0o600 });
+    await writeFile(file("host_key.pub"), execFileSync(keygen, ["-y", "-f", file("host_key")]));
+  }
   await writeFile(file("authorized_keys"), await readFile(file("client_key.pub")));
 
   // Root's sshd checks for this directory before anything else; as another
