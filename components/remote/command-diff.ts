@@ -4,7 +4,8 @@
 
 /** The inputs of a command that decide whether it runs again, as the state and the program hold them. */
 export interface CommandDiffInputs {
-  readonly connection?: { readonly host?: unknown; readonly port?: unknown; readonly user?: unknown; readonly privateKey?: unknown; readonly hostPublicKey?: unknown };
+  readonly connection?: { readonly host?: unknown; readonly port?: unknown; readonly user?: unknown; readonly hostPublicKey?: unknown };
+  readonly privateKey?: unknown;
   readonly create?: unknown;
   readonly stdin?: unknown;
   readonly delete?: unknown;
@@ -20,7 +21,8 @@ export const RERUN_ON_CONNECTION = ["host", "port", "user"] as const;
  * the command is reached or undone, not what it did: the state takes the new
  * values and nothing runs.
  */
-export const UPDATE_ON_CONNECTION = ["privateKey", "hostPublicKey"] as const;
+export const UPDATE_ON = ["privateKey", "delete"] as const;
+export const UPDATE_ON_CONNECTION = ["hostPublicKey"] as const;
 
 export interface CommandDiff {
   readonly changes: boolean;
@@ -39,6 +41,6 @@ const differs = (a: unknown, b: unknown) => JSON.stringify(a ?? null) !== JSON.s
 export function commandDiff(olds: CommandDiffInputs, news: CommandDiffInputs): CommandDiff {
   const connectionMoved = RERUN_ON_CONNECTION.some((key) => differs(olds.connection?.[key], news.connection?.[key]));
   const replaces = [...RERUN_ON.filter((key) => differs(olds[key], news[key])), ...(connectionMoved ? ["connection"] : [])];
-  const updated = differs(olds.delete, news.delete) || UPDATE_ON_CONNECTION.some((key) => differs(olds.connection?.[key], news.connection?.[key]));
+  const updated = UPDATE_ON.some((key) => differs(olds[key], news[key])) || UPDATE_ON_CONNECTION.some((key) => differs(olds.connection?.[key], news.connection?.[key]));
   return { changes: replaces.length > 0 || updated, replaces, deleteBeforeReplace: false };
 }

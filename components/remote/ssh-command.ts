@@ -22,11 +22,15 @@ import { controlArguments, sshArguments, type SSHFiles, type SSHTarget } from ".
 /** The registered type: `pulumi-nodejs:dynamic/<module>:<Type>`, as dynamic.Resource builds it. */
 export const SSH_COMMAND_TYPE = "pulumi-nodejs:dynamic/remote:SSHCommand";
 
-export interface SSHConnection extends SSHTarget {
-  /** OpenSSH private key of the admin account; a Pulumi secret. */
-  readonly privateKey: string;
+/** Where a command runs, with the host key it must present; all of it public. */
+export interface PinnedHost extends SSHTarget {
   /** The server's public host key, "ssh-ed25519 AAAA...": the only key ssh accepts from it. */
   readonly hostPublicKey: string;
+}
+
+export interface SSHConnection extends PinnedHost {
+  /** OpenSSH private key of the admin account; a Pulumi secret. */
+  readonly privateKey: string;
 }
 
 export type SSHConnectionArgs = { readonly [K in keyof SSHConnection]: pulumi.Input<SSHConnection[K]> };
@@ -43,10 +47,16 @@ export interface SSHCommandArgs {
   readonly triggers?: pulumi.Input<unknown[]>;
 }
 
-/** The provider's inputs: the arguments, resolved, and the resource's name for error messages. */
+/**
+ * The provider's inputs: the arguments, resolved, and the resource's name for
+ * error messages. The admin key is an input of its own, so the connection,
+ * all of it public, shows in plans and golden graphs with the host key it
+ * pins, and only the key is a secret.
+ */
 export interface SSHCommandInputs {
   readonly resourceName: string;
-  readonly connection: SSHConnection;
+  readonly connection: PinnedHost;
+  readonly privateKey: string;
   readonly create: string;
   readonly stdin?: string;
   readonly delete?: string;
@@ -212,6 +222,11 @@ function whereItRuns(inputs: SSHCommandInputs) {
   return { resource: inputs.resourceName, host, port, user, hostPublicKey };
 }
 
+/** The command's connection with its admin key. */
+function connectionOf(inputs: SSHCommandInputs): SSHConnection {
+  return { ...inputs.connection, privateKey: inputs.privateKey };
+}
+
 /** Why the connection cannot be used, checked before anything is written or run. */
 function connectionProblems(connection: SSHConnection): string[] {
   const problems: string[] = [];
@@ -232,7 +247,7 @@ async function runOverSSH(inputs: SSHCommandInputs, command: string, stdin: stri
   const fs = require("node:fs") as typeof import("node:fs");
   const os = require("node:os") as typeof import("node:os");
   const path = require("node:path") as typeof import("node:path");
-  const connection = inputs.connection;
+  const connection = connectionOf(inputs);
   const problems = connectionProblems(connection);
   if (problems.length > 0) throw new Error(`remote command ${inputs.resourceName}: ${problems.join("; ")}`);
   const hostKey = requireHostKey(connection.hostPublicKey, `remote command ${inputs.resourceName}: connection.hostPublicKey`);
@@ -299,15 +314,16 @@ export class SSHCommand extends pulumi.dynamic.Resource {
       name,
       {
         resourceName: name,
-        connection: { ...args.connection, privateKey: pulumi.secret(args.connection.privateKey) },
+        connection: { host: args.connection.host, port: args.connection.port, user: args.connection.user, hostPublicKey: args.connection.hostPublicKey },
+        privateKey: pulumi.secret(args.connection.privateKey),
         create,
         stdin: args.stdin,
         delete: args.delete,
         triggers: args.triggers,
         stdout: undefined,
       },
-      // The connection holds the private key, so the state keeps it encrypted.
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "connection", "stdout"] },
+      // The state keeps the admin key encrypted, whatever the caller marked.
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "privateKey", "stdout"] },
       "remote",
       "SSHCommand",
     );

@@ -1,4 +1,5 @@
 import { FIREWALL_SCRIPT_PATH, readFilesOfScript, readPackagesOfScript, readUserData } from "../../components/compute/host-setup";
+import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import type { PlatformModel } from "../platform-model";
 import { containerFindings, imageProblems, viewOfContainerInputs } from "./container-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
@@ -57,7 +58,10 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
       if (labels.environment === "prod" && (inputs.deleteProtection !== true || inputs.rebuildProtection !== true)) {
         findings.push({ rule: "F4", resource: `server ${resource.name}`, message: "a prod server without delete and rebuild protection" });
       }
-      if (isString(inputs.userData)) {
+      // The user-data carries the server's SSH host key, so a recorded graph
+      // shows it masked; the model policy has judged the same document
+      // (hostConfigurationOf renders it with cloudInitUserData).
+      if (isString(inputs.userData) && inputs.userData !== MASKED) {
         const { files, packages } = readUserData(inputs.userData);
         const script = files.get(FIREWALL_SCRIPT_PATH);
         findings.push(
@@ -66,7 +70,7 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
       }
       return findings;
     }
-    case "command:remote:Command": {
+    case SSH_COMMAND_TYPE: {
       const stdin = inputs.stdin;
       if (!isString(stdin)) return [];
       if (resource.name.endsWith("-ufw")) {
@@ -110,7 +114,7 @@ function graphWideFindings(resources: readonly GraphResource[], model: PlatformM
   }
   for (const [zone, settings] of zones) findings.push(...zoneFindings(`zone ${zone}`, settings, isProduction(model)));
 
-  const commands = resources.filter((resource) => resource.type === "command:remote:Command").map((resource) => resource.name);
+  const commands = resources.filter((resource) => resource.type === SSH_COMMAND_TYPE).map((resource) => resource.name);
   const firewalled = commands.filter((name) => name.endsWith("-firewall-ufw")).map((name) => name.replace(/-firewall-ufw$/, ""));
   for (const prepared of commands.filter((name) => name.endsWith("-prepare")).map((name) => name.replace(/-prepare$/, ""))) {
     if (!firewalled.includes(prepared)) findings.push({ rule: "H6", resource: `host ${prepared}`, message: "an existing host without a UFW firewall command" }, { rule: "F4", resource: `server ${prepared}`, message: "no firewall for this server" });

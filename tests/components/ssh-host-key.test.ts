@@ -45,7 +45,8 @@ describe("the generated SSH host key (H9)", () => {
     const connection = { host: sshd.host, port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostPublicKey: key.publicKey };
     try {
       expect(sshd.hostPublicKey).toBe(key.publicKey);
-      const result = await sshCommandProvider.create!({ resourceName: "pre-ready", connection, create: "echo pinned" });
+      const { privateKey, ...pinned } = connection;
+      const result = await sshCommandProvider.create!({ resourceName: "pre-ready", connection: pinned, privateKey, create: "echo pinned" });
       expect(result.outs.stdout).toBe("pinned\n");
     } finally {
       await closeSharedConnection(connection);

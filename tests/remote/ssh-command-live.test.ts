@@ -41,10 +41,11 @@ beforeEach(async () => {
   for (const each of used) await closeSharedConnection(each);
 });
 
-function inputs(resourceName: string, create: string, extra: Partial<SSHCommandInputs> = {}): SSHCommandInputs {
-  const command = { resourceName, connection, create, ...extra };
-  used.push(command.connection);
-  return command;
+/** A command's provider inputs, on `to` (the sshd on 127.0.0.1 with its own key by default). */
+function inputs(resourceName: string, create: string, extra: Partial<SSHCommandInputs> = {}, to: SSHConnection = connection): SSHCommandInputs {
+  used.push(to);
+  const { privateKey, ...pinned } = to;
+  return { resourceName, connection: pinned, privateKey, create, ...extra };
 }
 
 const create = (command: SSHCommandInputs) => sshCommandProvider.create!(command) as Promise<{ id: string; outs: Record<string, unknown> }>;
@@ -134,13 +135,11 @@ describe("the SSH command on a real sshd", () => {
     await create(inputs("live-honest", "true"));
     const before = await sshd.acceptedSessions();
     for (const hostPublicKey of [otherHostKey, "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opOR5dOsMxN6Q6BoxTTr1F2hF5JY2MMmnBNHkRjgB3dAxxZkIdHUiXP8Ua24Sw3ltqw="]) {
-      const pinnedElsewhere = { ...connection, hostPublicKey };
       // ... and yet a command pinned to another key does not use it.
-      const error = await create({ ...inputs("live-impostor", `touch '${marker}'`), connection: pinnedElsewhere }).then(
+      const error = await create(inputs("live-impostor", `touch '${marker}'`, {}, { ...connection, hostPublicKey })).then(
         () => undefined,
         (caught: Error) => caught,
       );
-      used.push(pinnedElsewhere);
       expect(error?.message).toMatch(new RegExp(`^remote command live-impostor did not run: ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} did not present the pinned host key ${hostPublicKey.split(" ").slice(0, 2).join(" ").replace(/[+/]/g, "\\$&")} \\(H9\\)`));
       expect(error!.message).toContain("Host key verification failed.");
     }
@@ -149,9 +148,7 @@ describe("the SSH command on a real sshd", () => {
   });
 
   it("reaches an IPv6 address, pinned as [::1]:port", async () => {
-    const ipv6 = { ...connection, host: "::1" };
-    const result = await create({ ...inputs("live-ipv6", "echo $SSH_CONNECTION"), connection: ipv6 });
-    used.push(ipv6);
+    const result = await create(inputs("live-ipv6", "echo $SSH_CONNECTION", {}, { ...connection, host: "::1" }));
     expect(String(result.outs.stdout)).toMatch(new RegExp(`^::1 \\d+ ::1 ${sshd.port}\\n$`));
   });
 
