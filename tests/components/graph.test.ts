@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { userInfo } from "node:os";
+import { join } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
@@ -14,6 +17,7 @@ import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { Firewall } from "../../components/network/firewall";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
+import { knownHostsPath } from "../../components/remote/known-hosts-file";
 import { MOCK_HOST_PUBLIC_KEY, type GraphRun } from "../../tools/plan/mock-run";
 import { graphOf, named, ofType, only } from "../support/graph";
 import { TEST_HOST_KEY } from "../support/stack-config";
@@ -179,6 +183,20 @@ describe("Server", () => {
     const provider = only(run, "pulumi:providers:docker");
     expect(provider.inputs.host).toBe("ssh://deploy@203.0.113.20:2222");
     expect(provider.dependsOn).toContain("vps-prepare");
+    // Its own ssh accepts only the configured key, from a file the program wrote (H9).
+    expect(JSON.parse(String(provider.inputs.sshOpts))).toEqual([
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${knownHostsPath("203.0.113.20", 2222)}`,
+      "-o",
+      "GlobalKnownHostsFile=/dev/null",
+      "-o",
+      "UpdateHostKeys=no",
+      "-o",
+      "ConnectTimeout=15",
+    ]);
+    expect(readFileSync(join(userInfo().homedir, ".cache/infra/known_hosts/203.0.113.20-2222"), "utf8")).toBe(`[203.0.113.20]:2222 ${TEST_HOST_KEY}\n`);
   });
 });
 

@@ -1,10 +1,12 @@
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { knownHostsPath, writeKnownHostsFile } from "../../components/remote/known-hosts-file";
+import { pinnedHostKeyOptions } from "../../components/remote/ssh-arguments";
 import { closeSharedConnection, sshCommandProvider, type SSHCommandInputs, type SSHConnection } from "../../components/remote/ssh-command";
 import { type SSHServer, startSSHServer } from "../engine/sshd";
 import { requireTool } from "../support/tools";
@@ -161,6 +163,30 @@ describe("the SSH command on a real sshd", () => {
     expect(existsSync(marker)).toBe(false);
     await sshCommandProvider.delete!(created.id, updated.outs);
     expect(readFileSync(marker, "utf8")).toBe("gone again\n");
+  });
+
+  it("the Docker provider's ssh options, with the file the program writes, let in the pinned host and refuse another (H9)", () => {
+    const identity = join(scratch, "client_key");
+    writeFileSync(identity, sshd.privateKey, { mode: 0o600 });
+    const path = knownHostsPath("127.0.0.1", sshd.port);
+    const file = join(userInfo().homedir, path.slice(2));
+    // As the Server component does: write the file, hand ssh the options with the ~ path, which ssh expands itself.
+    const ssh = (hostKey: string) => {
+      expect(writeKnownHostsFile("127.0.0.1", sshd.port, hostKey)).toBe(path);
+      return spawnSync("ssh", [...pinnedHostKeyOptions(path), "-o", "BatchMode=yes", "-i", identity, "-p", String(sshd.port), "-l", sshd.user, "--", "127.0.0.1", "echo docker-ok"], { encoding: "utf8" });
+    };
+    try {
+      expect(path).toBe(`~/.cache/infra/known_hosts/127.0.0.1-${sshd.port}`);
+      expect(ssh(sshd.hostPublicKey)).toMatchObject({ status: 0, stdout: "docker-ok\n" });
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(statSync(join(file, "..")).mode & 0o777).toBe(0o700);
+      const refused = ssh(otherHostKey);
+      expect(refused.status).toBe(255);
+      expect(refused.stdout).toBe("");
+      expect(refused.stderr).toContain("Host key verification failed.");
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 
   it("works as Pulumi runs it: serialized, then loaded in another process", async () => {

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
@@ -55,6 +57,18 @@ describe.each(PLANS)("host commands of %s", (_name, plan) => {
         const waitsFor = command.name === `${host.name}-ready` ? `${host.name}-running` : command.name === `${host.name}-host-ufw` ? `${host.name}-ready` : host.ready.name;
         expect(command.dependsOn, command.name).toContain(waitsFor);
       }
+    }
+  });
+
+  it("the Docker provider's ssh accepts only the host's pinned key, from the known_hosts file the program wrote (H9)", async () => {
+    for (const host of hostsOf(await plan())) {
+      const options = JSON.parse(String(host.docker.inputs.sshOpts)) as string[];
+      expect(options.join(" "), host.name).toContain("-o StrictHostKeyChecking=yes");
+      expect(options.join(" ")).not.toMatch(/accept-new|StrictHostKeyChecking=no/);
+      const file = options.find((option) => option.startsWith("UserKnownHostsFile="))!.slice("UserKnownHostsFile=".length);
+      expect(file, host.name).toMatch(/^~\/\.cache\/infra\/known_hosts\/[0-9a-z._-]+-\d+$/);
+      const { host: address, port, hostPublicKey } = host.ready.inputs.connection as { host: string; port: number; hostPublicKey: string };
+      expect(readFileSync(join(userInfo().homedir, file.slice(2)), "utf8"), host.name).toBe(`${port === 22 ? address : `[${address}]:${port}`} ${hostPublicKey}\n`);
     }
   });
 
