@@ -12,6 +12,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeSharedConnection } from "../../components/remote/ssh-command";
 import { type MinIO, startMinIO } from "../support/minio";
 import { requireTool, toolsBin } from "../support/tools";
 import { PulumiCLI } from "./pulumi-cli";
@@ -46,8 +47,17 @@ let markerDir: string;
 const keptBucketName = `engine-kept-${randomBytes(4).toString("hex")}`;
 const scratchBucketName = `engine-scratch-${randomBytes(4).toString("hex")}`;
 
+/**
+ * The SSH command keeps its connection open for a minute after a deploy, for
+ * the next one; closed here, so that each step counts the sessions it opens.
+ */
+async function closeSSHConnection(): Promise<void> {
+  if (sshd) await closeSharedConnection({ host: sshd.host, port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostPublicKey: sshd.hostPublicKey });
+}
+
 /** Runs one step, recording its time and the SSH sessions it opened. */
 async function step<T>(name: string, run: () => Promise<T>): Promise<{ result: T; sshSessions: number }> {
+  await closeSSHConnection();
   const sessionsBefore = (await sshd?.acceptedSessions()) ?? 0;
   const started = performance.now();
   const result = await run();
@@ -165,6 +175,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (stackName) await rm(join(PROJECT, `Pulumi.${stackName}.yaml`), { force: true });
+  await closeSSHConnection();
   await sshd?.stop();
   await minio?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
@@ -204,6 +215,14 @@ describe("the engine test stack under the real Pulumi engine", () => {
     expect(markerLines("host-prepared")).toHaveLength(1);
     expect(markerLines("local-stamp")).toEqual(["stamped after host preparation"]);
     expect(sshSessions).toBe(1);
+
+    // The state pins sshd's key in plain sight and keeps the admin key encrypted.
+    const exported = (await stateCommand("stack", "export")).stdout;
+    const prepare = (JSON.parse(exported) as { deployment: { resources: Array<{ urn: string; outputs?: Record<string, unknown> }> } }).deployment.resources.find((resource) => resource.urn.endsWith("::host-prepare"))!;
+    expect(prepare.urn).toContain("pulumi-nodejs:dynamic/remote:SSHCommand");
+    expect(prepare.outputs?.connection).toMatchObject({ host: "127.0.0.1", port: sshd!.port, hostPublicKey: sshd!.hostPublicKey });
+    expect(prepare.outputs?.privateKey).toMatchObject({ ciphertext: expect.any(String) });
+    expect(exported).not.toContain(sshd!.privateKey.split("\n")[1]!);
   });
 
   test("an unchanged second up changes nothing and opens no SSH session", { timeout: STEP_TIMEOUT_MS }, async () => {

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { contentHash } from "../../../components/compute/content-hash";
+import { SSHCommand } from "../../../components/remote/ssh-command";
 import { Bucket, type S3Connection } from "../../../components/storage/bucket";
 import { LocalCommand } from "./local-command";
-import { RemoteCommand } from "./remote-command";
 
 // Every value comes from the stack config that tests/engine/engine.test.ts
 // writes: MinIO and sshd run on 127.0.0.1 with throwaway credentials.
@@ -40,7 +40,8 @@ echo "prepared $(hostname)" >> ${markerDir}/host-prepared
 echo ready
 `;
 
-const hostPrepare = new RemoteCommand("host-prepare", {
+// The program's own SSH command, as components/compute/server.ts uses it, with sshd's host key pinned.
+const hostPrepare = new SSHCommand("host-prepare", {
   connection: {
     host: "127.0.0.1",
     port: config.requireNumber("sshPort"),
