@@ -3,7 +3,7 @@ import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import type { PlatformModel } from "../platform-model";
 import { containerFindings, imageProblems, viewOfContainerInputs } from "./container-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
-import { hostFindings, ufwProblems } from "./host-rules";
+import { hostFindings, pinnedKeyProblem, sshOptionsProblems, ufwProblems } from "./host-rules";
 import { firewallFindings, inboundOfHetzner, type InboundRule } from "./network-rules";
 import type { Finding, PolicyReport } from "./report";
 import { expiryFindings, platformRetentionWindowDays } from "./storage-rules";
@@ -70,20 +70,26 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
       }
       return findings;
     }
+    case "pulumi:providers:docker":
+      return dockerHostKeyFindings(resource);
     case SSH_COMMAND_TYPE: {
+      const connection = inputs.connection;
+      const pinned = typeof connection === "object" && connection !== null ? pinnedKeyProblem((connection as Record<string, unknown>).hostPublicKey) : undefined;
+      const keyFindings = pinned === undefined ? [] : [{ rule: "H9", resource: `host command ${resource.name}`, message: pinned }];
       const stdin = inputs.stdin;
-      if (!isString(stdin)) return [];
+      if (!isString(stdin)) return keyFindings;
       if (resource.name.endsWith("-ufw")) {
         return [
+          ...keyFindings,
           ...ufwProblems(stdin, model.config.adminCidrs).map((message) => ({ rule: "H6", resource: `host firewall ${resource.name}`, message })),
           ...firewallFindings(inboundOfUfw(stdin), { ...context, resource: `host firewall ${resource.name}` }),
         ];
       }
       if (resource.name.endsWith("-prepare")) {
         // H6 for these hosts is the -ufw command's, judged above.
-        return hostFindings({ resource: `host ${resource.name.replace(/-prepare$/, "")}`, files: readFilesOfScript(stdin), packages: readPackagesOfScript(stdin), cloudFirewall: true }, model.config.adminCidrs);
+        return [...keyFindings, ...hostFindings({ resource: `host ${resource.name.replace(/-prepare$/, "")}`, files: readFilesOfScript(stdin), packages: readPackagesOfScript(stdin), cloudFirewall: true }, model.config.adminCidrs)];
       }
-      return [];
+      return keyFindings;
     }
     case "cloudflare:index/dnsRecord:DnsRecord":
       return inputs.proxied === undefined ? [] : recordFindings(`record ${resource.name}`, { proxied: inputs.proxied === true });
@@ -96,12 +102,36 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
           )
         : [];
     default:
+      if (resource.type.startsWith("command:remote:")) {
+        return [{ rule: "H9", resource: `host command ${resource.name}`, message: "@pulumi/command's remote.Command accepts whatever host key answers (pulumi-command#755)" }];
+      }
       // S1/S2: any other bucket resource is not kept private and versioned by our provider.
       if (/bucket/i.test(resource.type) && !BUCKET_TYPES.includes(resource.type) && !/bucketobject|object:/i.test(resource.type)) {
         return ["S1", "S2"].map((rule) => ({ rule, resource: `bucket ${resource.name}`, message: `${resource.type} is not managed by components/storage/bucket.ts, which keeps buckets private and versioned` }));
       }
       return [];
   }
+}
+
+/**
+ * H9 on a Docker provider that reaches its host over SSH. Its options are a
+ * list while the program runs, and JSON text in a recorded graph (the engine
+ * records a provider's inputs as strings); an Output not resolved yet was
+ * judged when its key was validated.
+ */
+function dockerHostKeyFindings(resource: GraphResource): Finding[] {
+  const { host, sshOpts } = resource.inputs;
+  if (!isString(host) || !host.startsWith("ssh://")) return [];
+  let options: unknown = sshOpts ?? [];
+  if (isString(options)) {
+    try {
+      options = JSON.parse(options);
+    } catch {
+      options = [options];
+    }
+  }
+  if (!Array.isArray(options)) return [];
+  return sshOptionsProblems(options.filter(isString)).map((message) => ({ rule: "H9", resource: `docker provider ${resource.name}`, message }));
 }
 
 /** Findings only the whole graph shows: zone settings together, each existing host's UFW, restic keys left in clear. */

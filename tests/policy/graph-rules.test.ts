@@ -4,7 +4,9 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { hostPrepareScript } from "../../components/compute/host-setup";
-import { SSHCommand } from "../../components/remote/ssh-command";
+import { knownHostsPath } from "../../components/remote/known-hosts-file";
+import { pinnedHostKeyOptions } from "../../components/remote/ssh-arguments";
+import { SSH_COMMAND_TYPE, SSHCommand } from "../../components/remote/ssh-command";
 import { containerSettings } from "../../components/container/container-settings";
 import { healthcheck, service } from "../../components/container/service-spec";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
@@ -48,7 +50,7 @@ class Raw extends pulumi.CustomResource {
   }
 }
 
-const provider = () => new docker.Provider("host-docker", { host: "ssh://deploy@203.0.113.20" });
+const provider = () => new docker.Provider("host-docker", { host: "ssh://deploy@203.0.113.20", sshOpts: pinnedHostKeyOptions(knownHostsPath("203.0.113.20", 22)) });
 
 /** A container registered with the hardened settings of a well-behaved service, then one input overridden. */
 function container(overrides: Record<string, unknown>): void {
@@ -247,6 +249,45 @@ describe("host rules on the registered preparation and firewall commands", () =>
   it("H6: an existing host prepared without any UFW command", async () => {
     const report = await reportOf(() => hostCommand("vpai-main-prepare", script));
     expectOnly(report, "H6", "host vpai-main", /without a UFW firewall command/);
+  });
+});
+
+describe("H9: host keys pinned before the first connection", () => {
+  const connection = { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key") };
+
+  it("the program's SSH command and Docker provider pass", async () => {
+    const report = await reportOf(() => {
+      provider();
+      new SSHCommand("vpai-main-prepare", { connection: { ...connection, hostPublicKey: TEST_HOST_KEY }, create: "true" });
+    });
+    expect(violationsOf(report, "H9")).toEqual([]);
+  });
+
+  it.each([
+    ["trusts a new key on first use", ["-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=~/.ssh/pinned"], /StrictHostKeyChecking is accept-new/],
+    ["checks no key at all", ["-oStrictHostKeyChecking=no"], /StrictHostKeyChecking is no[\s\S]*no UserKnownHostsFile/],
+    ["puts a weaker value before the strict one, which ssh keeps", ["-o", "stricthostkeychecking no", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=~/.ssh/pinned"], /StrictHostKeyChecking is no/],
+    ["has no options", undefined, /StrictHostKeyChecking is unset/],
+  ])("a Docker provider whose ssh %s", async (_case, sshOpts, message) => {
+    const report = await reportOf(() => new docker.Provider("vpai-main-docker", { host: "ssh://deploy@203.0.113.20", ...(sshOpts ? { sshOpts } : {}) }));
+    expectOnly(report, "H9", "docker provider vpai-main-docker", message);
+  });
+
+  it("a Docker provider on a local socket needs no pin", async () => {
+    expect(violationsOf(await reportOf(() => new docker.Provider("local-docker", { host: "unix:///var/run/docker.sock" })), "H9")).toEqual([]);
+  });
+
+  it.each([
+    ["no key", undefined, /pins no host key/],
+    ["a known_hosts line", `203.0.113.20 ${TEST_HOST_KEY}`, /its pinned host key starts with something other than the key type/],
+    ["a private key", "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----", /its pinned host key is a private key/],
+  ])("an SSH command that pins %s", async (_case, hostPublicKey, message) => {
+    const report = await reportOf(() => new Raw(SSH_COMMAND_TYPE, "vpai-main-prepare", { connection: { host: "203.0.113.20", port: 22, user: "deploy", ...(hostPublicKey ? { hostPublicKey } : {}) }, create: "true" }));
+    expectOnly(report, "H9", "host command vpai-main-prepare", message);
+  });
+
+  it("@pulumi/command's remote command, which accepts any key", async () => {
+    expectOnly(await reportOf(() => new Raw("command:remote:Command", "vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "true" })), "H9", "host command vpai-main-prepare", /pulumi-command#755/);
   });
 });
 
