@@ -158,6 +158,7 @@ beforeAll(async () => {
       keptBucketName,
       scratchBucketName,
       scratchExpiryDays: "30",
+      hostConfigVersion: "1",
       markerDir,
       sshPort: String(sshd!.port),
       sshUser: sshd!.user,
@@ -200,6 +201,7 @@ describe("the engine test stack under the real Pulumi engine", () => {
         "create scratch",
         "create scratch-bucket",
         "create host-prepare",
+        "create host-config",
         "create local-stamp",
       ].sort(),
     );
@@ -214,6 +216,7 @@ describe("the engine test stack under the real Pulumi engine", () => {
     expect(await bucketExists(scratchBucketName)).toBe(true);
     expect(markerLines("host-prepared")).toHaveLength(1);
     expect(markerLines("local-stamp")).toEqual(["stamped after host preparation"]);
+    expect(markerLines("host-config")).toEqual(["created 1"]);
     expect(sshSessions).toBe(1);
 
     // The state pins sshd's key in plain sight and keeps the admin key encrypted.
@@ -259,6 +262,14 @@ describe("the engine test stack under the real Pulumi engine", () => {
     expect(markerLines("host-prepared")).toHaveLength(1);
   });
 
+  test("a changed command is replaced over one SSH session, its delete first when it asks for deleteBeforeReplace", { timeout: STEP_TIMEOUT_MS }, async () => {
+    await stackCommand("config", "set", "hostConfigVersion", "2");
+    const { sshSessions } = await step("up replacing a command (deleteBeforeReplace)", () => stackCommand("up", "--yes", "--skip-preview"));
+    expect(markerLines("host-config")).toEqual(["created 1", "deleted 1", "created 2"]);
+    expect(markerLines("host-prepared")).toHaveLength(1);
+    expect(sshSessions).toBe(1);
+  });
+
   test("destroy --exclude-protected removes everything but the protected bucket", { timeout: STEP_TIMEOUT_MS }, async () => {
     await s3.send(new PutObjectCommand({ Bucket: keptBucketName, Key: "keep-me.txt", Body: "kept data" }));
     await s3.send(new PutObjectCommand({ Bucket: scratchBucketName, Key: "scratch.txt", Body: "scratch data" }));
@@ -272,6 +283,7 @@ describe("the engine test stack under the real Pulumi engine", () => {
     expect(await bucketExists(scratchBucketName)).toBe(false);
     expect(await bucketExists(keptBucketName)).toBe(true);
     expect(markerLines("host-prepared")).toEqual([]); // its delete script ran over SSH
+    expect(markerLines("host-config").at(-1)).toBe("deleted 2");
     expect(markerLines("local-stamp")).toEqual([]);
     expect(sshSessions).toBe(1);
 
