@@ -12,12 +12,19 @@ import { controlArguments, sshArguments, type SSHFiles, type SSHTarget } from ".
  *
  * It replaces @pulumi/command's remote.Command, which accepted whatever key
  * answered on port 22 (pulumi-command#755) and whose provider cannot be built
- * here. Commands that were registered as `command:remote:Command` have other
- * URNs than these, so a first deploy with this type creates each command anew
- * and deletes the old one, which runs nothing on the host. Every command of
- * the program is an idempotent script that holds no data (host preparation,
- * UFW rules, the backup job's files), so running each once more is harmless.
+ * here. The type is part of a resource's URN, so each command carries an
+ * alias to its old type: without it, a first deploy of this version would
+ * create every command anew and then delete the old ones through the command
+ * provider, running their `delete` scripts after the new commands ran, which
+ * would uninstall the backup job just installed. With it, each old command
+ * becomes this resource in an update (a new admin-key input and the pinned
+ * host key; see commandDiff) and nothing runs on the host. Should a command
+ * run again anyway, that is harmless: each is an idempotent script that holds
+ * no data (host preparation, UFW rules, the backup job's files).
  */
+
+/** The type the program's host commands were registered with before (@pulumi/command). */
+const PREVIOUS_TYPE = "command:remote:Command";
 
 /** The registered type: `pulumi-nodejs:dynamic/<module>:<Type>`, as dynamic.Resource builds it. */
 export const SSH_COMMAND_TYPE = "pulumi-nodejs:dynamic/remote:SSHCommand";
@@ -322,8 +329,12 @@ export class SSHCommand extends pulumi.dynamic.Resource {
         triggers: args.triggers,
         stdout: undefined,
       },
-      // The state keeps the admin key encrypted, whatever the caller marked.
-      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "privateKey", "stdout"] },
+      {
+        ...opts,
+        // The state keeps the admin key encrypted, whatever the caller marked.
+        additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "privateKey", "stdout"],
+        aliases: [...(opts?.aliases ?? []), { type: PREVIOUS_TYPE }],
+      },
       "remote",
       "SSHCommand",
     );
