@@ -52,23 +52,20 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
     const server = host.server;
     const name = `${prefix}-${server.name}`;
     const policy = { adminCidrs: config.adminCidrs, behindCloudflare: edgeProxied };
-    const firewall =
-      server.provider === "hetzner"
-        ? new Firewall(`${name}-firewall`, { exposed: host.exposed, policy, target: { kind: "hetzner" }, labels })
-        : new Firewall(`${name}-firewall`, {
-            exposed: host.exposed,
-            policy,
-            target: { kind: "ufw", connection: { host: server.address, port: server.sshPort, user: server.sshUser, privateKey: secrets["infra:sshPrivateKey"]! } },
-          });
+    // A Hetzner server is created with its cloud firewall attached, so the
+    // firewall comes first; an existing host's UFW rules go on once the host
+    // is prepared (the preparation installs ufw), so the server comes first.
+    const cloudFirewall = server.provider === "hetzner" ? new Firewall(`${name}-firewall`, { exposed: host.exposed, policy, target: { kind: "hetzner" }, labels }) : undefined;
     const machine = new Server(name, {
       server,
       sshPrivateKey: secrets["infra:sshPrivateKey"]!,
       ...(server.provider === "hetzner" ? { hcloudToken: secrets["hcloud:token"]! } : {}),
-      ...(firewall.hetznerFirewallId ? { hetznerFirewallId: firewall.hetznerFirewallId, hostFirewall: hostFirewallOf(host) } : {}),
+      ...(cloudFirewall?.hetznerFirewallId ? { hetznerFirewallId: cloudFirewall.hetznerFirewallId, hostFirewall: hostFirewallOf(host) } : {}),
       protect: config.protect,
       labels,
       ...(config.registry ? { imageRegistry: config.registry } : {}),
     });
+    if (!cloudFirewall) new Firewall(`${name}-firewall`, { exposed: host.exposed, policy, target: { kind: "ufw", connection: machine.connection, ready: machine.ready } });
     addresses[server.name] = machine.publicAddress;
     machines.set(server.name, machine);
     if (!ingressAddress && host.services.some((service) => service.role === "ingress")) ingressAddress = machine.publicAddress;
@@ -208,6 +205,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
       {
         job: host.backup,
         connection: machine.connection,
+        ready: machine.ready,
         region: config.storage.region,
         resticPassword: secrets["infra:resticPassword"]!,
         accessKeyId: secrets["infra:storageAccessKeyId"]!,

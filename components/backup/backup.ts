@@ -1,6 +1,6 @@
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { contentHash } from "../compute/content-hash";
+import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
 import { environmentFile } from "./environment-file";
 import { installScript, REMOVE_ENVIRONMENT_COMMAND, UNINSTALL_COMMAND, WRITE_ENVIRONMENT_COMMAND } from "./install-script";
 import { HOST_PATHS, type BackupJob } from "./job";
@@ -9,7 +9,9 @@ export interface BackupArgs {
   /** What to back up and how, from hostBackupJob. */
   readonly job: BackupJob;
   /** SSH to the server (Server.connection); the account needs sudo. */
-  readonly connection: command.types.input.remote.ConnectionArgs;
+  readonly connection: SSHConnectionArgs;
+  /** The server's last preparation step (Server.ready): the job needs the host's packages and Docker. */
+  readonly ready: pulumi.Resource;
   /** Region of the object storage, for restic's S3 client. */
   readonly region: string;
   readonly resticPassword: pulumi.Input<string>;
@@ -57,7 +59,7 @@ export class Backup extends pulumi.ComponentResource {
           }, args.region),
         ),
     );
-    const environmentCommand = new command.remote.Command(
+    const environmentCommand = new SSHCommand(
       `${name}-environment`,
       {
         connection: args.connection,
@@ -67,11 +69,11 @@ export class Backup extends pulumi.ComponentResource {
         // Rotating a secret rewrites the file; the hash is of secrets, so it is secret too.
         triggers: [pulumi.secret(environment.apply(contentHash))],
       },
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, dependsOn: [args.ready], deleteBeforeReplace: true },
     );
 
     const script = installScript(args.job);
-    new command.remote.Command(
+    new SSHCommand(
       `${name}-install`,
       {
         connection: args.connection,
@@ -82,7 +84,7 @@ export class Backup extends pulumi.ComponentResource {
         triggers: [contentHash(script)],
       },
       // Removing the old install after the new one would delete what was just installed.
-      { parent: this, dependsOn: [environmentCommand], deleteBeforeReplace: true },
+      { parent: this, dependsOn: [args.ready, environmentCommand], deleteBeforeReplace: true },
     );
     this.registerOutputs({ repository: this.repository, schedule: this.schedule });
   }

@@ -138,6 +138,13 @@ export interface CloudInitOptions extends HostSetupOptions {
    * second layer for when that firewall is detached or edited by hand.
    */
   readonly firewall?: HostFirewall;
+  /**
+   * The host key pair the program made for this server (SSHHostKey), which
+   * its SSH connections pin (H9). cloud-init deletes the image's host keys
+   * and installs this one before sshd first starts; given keys, it generates
+   * none, so the server offers exactly the pinned key.
+   */
+  readonly hostKey?: { readonly privateKey: string; readonly publicKey: string };
 }
 
 export const FIREWALL_SCRIPT_PATH = "/usr/local/sbin/infra-firewall";
@@ -151,6 +158,9 @@ export function cloudInitUserData(options: CloudInitOptions): string {
     package_upgrade: true,
     packages: [...HOST_PACKAGES],
     ssh_pwauth: false,
+    ...(options.hostKey
+      ? { ssh_deletekeys: true, ssh_keys: { ed25519_private: options.hostKey.privateKey, ed25519_public: options.hostKey.publicKey } }
+      : {}),
     users: [
       {
         name: options.sshUser,
@@ -209,5 +219,39 @@ export function readUserData(userData: string): { files: Map<string, string>; pa
   };
 }
 
-/** What readiness means on either kind of host: cloud-init finished and Docker answers. */
-export const HOST_READY_COMMAND = "sudo cloud-init status --wait >/dev/null 2>&1 || true; docker info --format '{{.ServerVersion}}'";
+/**
+ * What readiness means on a host: cloud-init finished cleanly, the Docker
+ * daemon answers, and the SSH user is in the docker group that the Docker
+ * provider's own logins need. A host without cloud-init (an existing VPS)
+ * skips the first check. cloud-init's exit code says how it ended (1 error,
+ * 2 degraded: recoverable errors, since 23.4); a failed first boot fails the
+ * deploy here, with cloud-init's own report, instead of surfacing later as a
+ * half-prepared host. POSIX sh, since it is the account's login shell that
+ * runs it.
+ *
+ * The group is read from the group database, not from this session: the
+ * session may share a connection opened before cloud-init added the user to
+ * the group, and keeps that connection's groups; the daemon is asked as root
+ * for the same reason.
+ */
+export const HOST_READY_COMMAND = `set -eu
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo -n "$@"; fi; }
+if command -v cloud-init >/dev/null 2>&1; then
+  code=0
+  report=$(as_root cloud-init status --wait --long 2>&1) || code=$?
+  state=$(printf '%s\\n' "$report" | sed -n 's/^extended_status: *//p' | head -n 1)
+  [ -n "$state" ] || state=$(printf '%s\\n' "$report" | sed -n 's/^status: *//p' | head -n 1)
+  case "$code:$state" in
+    0:done | 0:disabled) ;;
+    *)
+      printf 'cloud-init did not finish cleanly on this host (%s, exit code %s), so it is not ready. Its report:\\n%s\\nSee /var/log/cloud-init-output.log on the host.\\n' "\${state:-no status}" "$code" "$report" >&2
+      exit 1
+      ;;
+  esac
+fi
+user=$(id -un)
+if [ "$user" != root ] && ! id -nG "$user" | tr ' ' '\\n' | grep -qx docker; then
+  echo "$user is not in the docker group, so the Docker provider, which logs in as $user, cannot reach the daemon" >&2
+  exit 1
+fi
+as_root docker info --format '{{.ServerVersion}}'`;

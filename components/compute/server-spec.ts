@@ -42,6 +42,11 @@ export interface ExistingServerConfig extends ServerCommon {
   readonly provider: "existing";
   readonly address: string;
   readonly sshPort: number;
+  /**
+   * The server's public SSH host key, "<type> <base64>": the only key the
+   * program's SSH commands and the Docker provider accept from it (H9).
+   */
+  readonly hostKey: string;
   /** RAM of the machine; the budget cannot ask the provider for it. */
   readonly memoryMb: number;
   /** What the provider bills, for the cost estimate. */

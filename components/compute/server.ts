@@ -1,4 +1,3 @@
-import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
@@ -7,6 +6,10 @@ import type { ImageRegistry } from "../container/image-registry";
 import { findServerType } from "./server-types";
 import { contentHash } from "./content-hash";
 import { ServerRunning } from "./server-running";
+import { SSHHostKey } from "./ssh-host-key";
+import { writeKnownHostsFile } from "../remote/known-hosts-file";
+import { pinnedHostKeyOptions } from "../remote/ssh-arguments";
+import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
 import { ufwScript, type HostFirewall } from "../network/firewall-rules";
 import { cloudInitUserData, HOST_READY_COMMAND, hostPrepareScript } from "./host-setup";
 
@@ -43,8 +46,14 @@ export interface ServerArgs {
 export class Server extends pulumi.ComponentResource {
   public readonly publicAddress: pulumi.Output<string>;
   public readonly dockerProvider: docker.Provider;
-  /** SSH connection settings for other components (the UFW firewall, backups). */
-  public readonly connection: command.types.input.remote.ConnectionArgs;
+  /** SSH connection settings for other components (the UFW firewall, backups), with the host key they pin (H9). */
+  public readonly connection: SSHConnectionArgs;
+  /**
+   * The host's last preparation step: an existing host's `-prepare`, a
+   * Hetzner server's readiness check or, when it has one, the `-host-ufw`
+   * after it. Every command on the host and the Docker provider wait for it.
+   */
+  public readonly ready: pulumi.Resource;
   /** RAM in MB, for the memory budget. */
   public readonly memoryMb: number;
   /** The Hetzner server's id, for private-network attachments and load-balancer targets; unset for existing hosts. */
@@ -67,10 +76,15 @@ export class Server extends pulumi.ComponentResource {
               { name: `${name}-data`, size: config.volumeGb, location: config.location, format: "ext4", deleteProtection: args.protect, labels: { ...args.labels } },
               { parent: this, protect: args.protect },
             );
+      // Made before the server, so that its first boot installs it and the first connection pins it (H9).
+      const hostKey = new SSHHostKey(`${name}-host-key`, { parent: this, protect: args.protect });
       const cloudInit = { sshUser: config.sshUser, sshPublicKey: config.sshPublicKey, ...(args.imageRegistry ? { imageRegistry: args.imageRegistry } : {}), ...(args.hostFirewall ? { firewall: args.hostFirewall } : {}) };
-      const userData = volume
-        ? volume.linuxDevice.apply((device) => cloudInitUserData({ ...cloudInit, dataVolumeDevice: device }))
-        : pulumi.output(cloudInitUserData(cloudInit));
+      // The user-data carries the host's private key, so it is a secret: encrypted in the state, masked in plans.
+      const userData = pulumi.secret(
+        pulumi
+          .all([volume?.linuxDevice, hostKey.publicKey, hostKey.privateKey])
+          .apply(([device, publicKey, privateKey]) => cloudInitUserData({ ...cloudInit, ...(device === undefined ? {} : { dataVolumeDevice: device }), hostKey: { publicKey, privateKey } })),
+      );
       const server = new hcloud.Server(
         name,
         {
@@ -100,13 +114,13 @@ export class Server extends pulumi.ComponentResource {
       }
       this.publicAddress = server.ipv4Address;
       this.hetznerServerId = server.id.apply(Number);
-      this.connection = { host: server.ipv4Address, user: config.sshUser, privateKey: args.sshPrivateKey };
+      this.connection = { host: server.ipv4Address, port: 22, user: config.sshUser, privateKey: args.sshPrivateKey, hostPublicKey: hostKey.publicKey };
       this.memoryMb = findMemoryMb(config.serverType);
       // The provider resizes a server by powering it off and changing its
       // type, and leaves it off; this powers it on again, and the readiness
       // check below runs again after every resize.
       const running = new ServerRunning(`${name}-running`, { serverId: server.id.apply(Number), serverType: config.serverType, token: args.hcloudToken }, { parent: this });
-      ready = new command.remote.Command(
+      ready = new SSHCommand(
         `${name}-ready`,
         { connection: this.connection, create: HOST_READY_COMMAND, triggers: [server.id, config.serverType] },
         { parent: this, dependsOn: [running] },
@@ -117,7 +131,7 @@ export class Server extends pulumi.ComponentResource {
         // or what its peers reach on the private network, the same script
         // runs again over SSH, so the host converges on the current rules.
         const script = ufwScript(args.hostFirewall.rules, args.hostFirewall.peers);
-        ready = new command.remote.Command(
+        ready = new SSHCommand(
           `${name}-host-ufw`,
           { connection: this.connection, create: "sudo bash -s", stdin: script, triggers: [contentHash(script)] },
           { parent: this, dependsOn: [ready] },
@@ -125,10 +139,10 @@ export class Server extends pulumi.ComponentResource {
       }
     } else {
       this.publicAddress = pulumi.output(config.address);
-      this.connection = { host: config.address, port: config.sshPort, user: config.sshUser, privateKey: args.sshPrivateKey };
+      this.connection = { host: config.address, port: config.sshPort, user: config.sshUser, privateKey: args.sshPrivateKey, hostPublicKey: config.hostKey };
       this.memoryMb = config.memoryMb;
       const script = hostPrepareScript({ sshUser: config.sshUser, ...(args.imageRegistry ? { imageRegistry: args.imageRegistry } : {}) });
-      ready = new command.remote.Command(
+      ready = new SSHCommand(
         `${name}-prepare`,
         {
           connection: this.connection,
@@ -141,12 +155,18 @@ export class Server extends pulumi.ComponentResource {
       );
     }
 
+    this.ready = ready;
     const port = config.provider === "existing" && config.sshPort !== 22 ? `:${config.sshPort}` : "";
+    // The Docker provider runs ssh itself, so it gets the pin as a file (H9);
+    // the options resolve once the file is written.
+    const knownHosts = pulumi
+      .all([this.connection.host, this.connection.port, this.connection.hostPublicKey])
+      .apply(([host, sshPort, hostKey]) => writeKnownHostsFile(host, sshPort, hostKey));
     this.dockerProvider = new docker.Provider(
       `${name}-docker`,
       {
-        host: pulumi.interpolate`ssh://${config.sshUser}@${this.publicAddress}${port}`,
-        sshOpts: ["-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=15"],
+        host: pulumi.interpolate`ssh://${config.sshUser}@${this.publicAddress.apply((address) => (address.includes(":") ? `[${address}]` : address))}${port}`,
+        sshOpts: knownHosts.apply((file) => [...pinnedHostKeyOptions(file), "-o", "ConnectTimeout=15"]),
       },
       { parent: this, dependsOn: [ready] },
     );

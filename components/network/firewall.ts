@@ -1,14 +1,18 @@
-import * as command from "@pulumi/command";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { isAnyAddress, isCIDR } from "../formats";
 import { contentHash } from "../compute/content-hash";
+import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
 import { firewallRules, hetznerRules, ufwScript, type Exposure, type FirewallPolicy, type FirewallRule } from "./firewall-rules";
 
-/** Where the rules are enforced: Hetzner's cloud firewall, or UFW on a host reached over SSH. */
+/**
+ * Where the rules are enforced: Hetzner's cloud firewall, or UFW on a host
+ * reached over SSH once it is prepared (Server.ready: the preparation
+ * installs ufw).
+ */
 export type FirewallTarget =
   | { readonly kind: "hetzner" }
-  | { readonly kind: "ufw"; readonly connection: command.types.input.remote.ConnectionArgs };
+  | { readonly kind: "ufw"; readonly connection: SSHConnectionArgs; readonly ready: pulumi.Resource };
 
 export interface FirewallArgs {
   readonly exposed: readonly Exposure[];
@@ -37,7 +41,7 @@ export class Firewall extends pulumi.ComponentResource {
       this.hetznerFirewallId = firewall.id.apply(Number);
     } else {
       const script = ufwScript(this.rules);
-      new command.remote.Command(
+      new SSHCommand(
         `${name}-ufw`,
         {
           connection: args.target.connection,
@@ -46,7 +50,7 @@ export class Firewall extends pulumi.ComponentResource {
           // Runs again when, and only when, the rendered rules change.
           triggers: [contentHash(script)],
         },
-        { parent: this },
+        { parent: this, dependsOn: [args.target.ready] },
       );
     }
     this.registerOutputs({ rules: this.rules });

@@ -1,10 +1,11 @@
 import { originReference } from "../../components/container/image-registry";
 import { behindCloudflare } from "../config/schema";
 import { FIREWALL_SCRIPT_PATH, readFilesOfScript, readPackagesOfScript, readUserData } from "../../components/compute/host-setup";
+import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import type { PlatformModel } from "../platform-model";
 import { containerFindings, imageProblems, viewOfContainerInputs } from "./container-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
-import { hostFindings, ufwProblems } from "./host-rules";
+import { hostFindings, pinnedKeyProblem, sshOptionsProblems, ufwProblems } from "./host-rules";
 import { firewallFindings, inboundOfHetzner, type InboundRule } from "./network-rules";
 import type { Finding, PolicyReport } from "./report";
 import { expiryFindings, platformRetentionWindowDays } from "./storage-rules";
@@ -59,7 +60,10 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
       if (labels.environment === "prod" && (inputs.deleteProtection !== true || inputs.rebuildProtection !== true)) {
         findings.push({ rule: "F4", resource: `server ${resource.name}`, message: "a prod server without delete and rebuild protection" });
       }
-      if (isString(inputs.userData)) {
+      // The user-data carries the server's SSH host key, so a recorded graph
+      // shows it masked; the model policy has judged the same document
+      // (hostConfigurationOf renders it with cloudInitUserData).
+      if (isString(inputs.userData) && inputs.userData !== MASKED) {
         const { files, packages } = readUserData(inputs.userData);
         const script = files.get(FIREWALL_SCRIPT_PATH);
         findings.push(
@@ -68,20 +72,26 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
       }
       return findings;
     }
-    case "command:remote:Command": {
+    case "pulumi:providers:docker":
+      return dockerHostKeyFindings(resource);
+    case SSH_COMMAND_TYPE: {
+      const connection = inputs.connection;
+      const pinned = typeof connection === "object" && connection !== null ? pinnedKeyProblem((connection as Record<string, unknown>).hostPublicKey) : undefined;
+      const keyFindings = pinned === undefined ? [] : [{ rule: "H9", resource: `host command ${resource.name}`, message: pinned }];
       const stdin = inputs.stdin;
-      if (!isString(stdin)) return [];
+      if (!isString(stdin)) return keyFindings;
       if (resource.name.endsWith("-ufw")) {
         return [
+          ...keyFindings,
           ...ufwProblems(stdin, model.config.adminCidrs).map((message) => ({ rule: "H6", resource: `host firewall ${resource.name}`, message })),
           ...firewallFindings(inboundOfUfw(stdin), { ...context, resource: `host firewall ${resource.name}` }),
         ];
       }
       if (resource.name.endsWith("-prepare")) {
         // H6 for these hosts is the -ufw command's, judged above.
-        return hostFindings({ resource: `host ${resource.name.replace(/-prepare$/, "")}`, files: readFilesOfScript(stdin), packages: readPackagesOfScript(stdin), cloudFirewall: true }, model.config.adminCidrs);
+        return [...keyFindings, ...hostFindings({ resource: `host ${resource.name.replace(/-prepare$/, "")}`, files: readFilesOfScript(stdin), packages: readPackagesOfScript(stdin), cloudFirewall: true }, model.config.adminCidrs)];
       }
-      return [];
+      return keyFindings;
     }
     case "cloudflare:index/dnsRecord:DnsRecord":
       return inputs.proxied === undefined ? [] : recordFindings(`record ${resource.name}`, { proxied: inputs.proxied === true });
@@ -94,12 +104,36 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
           )
         : [];
     default:
+      if (resource.type.startsWith("command:remote:")) {
+        return [{ rule: "H9", resource: `host command ${resource.name}`, message: "@pulumi/command's remote.Command accepts whatever host key answers (pulumi-command#755)" }];
+      }
       // S1/S2: any other bucket resource is not kept private and versioned by our provider.
       if (/bucket/i.test(resource.type) && !BUCKET_TYPES.includes(resource.type) && !/bucketobject|object:/i.test(resource.type)) {
         return ["S1", "S2"].map((rule) => ({ rule, resource: `bucket ${resource.name}`, message: `${resource.type} is not managed by components/storage/bucket.ts, which keeps buckets private and versioned` }));
       }
       return [];
   }
+}
+
+/**
+ * H9 on a Docker provider that reaches its host over SSH. Its options are a
+ * list while the program runs, and JSON text in a recorded graph (the engine
+ * records a provider's inputs as strings); an Output not resolved yet was
+ * judged when its key was validated.
+ */
+function dockerHostKeyFindings(resource: GraphResource): Finding[] {
+  const { host, sshOpts } = resource.inputs;
+  if (!isString(host) || !host.startsWith("ssh://")) return [];
+  let options: unknown = sshOpts ?? [];
+  if (isString(options)) {
+    try {
+      options = JSON.parse(options);
+    } catch {
+      options = [options];
+    }
+  }
+  if (!Array.isArray(options)) return [];
+  return sshOptionsProblems(options.filter(isString)).map((message) => ({ rule: "H9", resource: `docker provider ${resource.name}`, message }));
 }
 
 /** Findings only the whole graph shows: zone settings together, each existing host's UFW, restic keys left in clear. */
@@ -112,7 +146,7 @@ function graphWideFindings(resources: readonly GraphResource[], model: PlatformM
   }
   for (const [zone, settings] of zones) findings.push(...zoneFindings(`zone ${zone}`, settings, isProduction(model)));
 
-  const commands = resources.filter((resource) => resource.type === "command:remote:Command").map((resource) => resource.name);
+  const commands = resources.filter((resource) => resource.type === SSH_COMMAND_TYPE).map((resource) => resource.name);
   const firewalled = commands.filter((name) => name.endsWith("-firewall-ufw")).map((name) => name.replace(/-firewall-ufw$/, ""));
   for (const prepared of commands.filter((name) => name.endsWith("-prepare")).map((name) => name.replace(/-prepare$/, ""))) {
     if (!firewalled.includes(prepared)) findings.push({ rule: "H6", resource: `host ${prepared}`, message: "an existing host without a UFW firewall command" }, { rule: "F4", resource: `server ${prepared}`, message: "no firewall for this server" });

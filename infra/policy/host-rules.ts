@@ -1,6 +1,7 @@
 import { AUTO_UPGRADES_PATH, FAIL2BAN_JAIL_PATH, SSHD_DROP_IN_PATH, SYSCTL_PATH } from "../../components/compute/host-hardening";
 import { DAEMON_JSON_PATH } from "../../components/compute/host-setup";
 import { isPrivateIPv4CIDR } from "../../components/network/private-network-addresses";
+import { parseHostKey } from "../../components/remote/host-key";
 import type { Finding } from "./report";
 
 /**
@@ -157,4 +158,32 @@ export function ufwProblems(script: string, adminCidrs: readonly string[]): stri
     if (peer && !isPrivateIPv4CIDR(peer[1]!)) problems.push(`DOCKER-USER admits ${peer[1]} to ${peer[2]}:${peer[3]}, which is published for private-network peers only`);
   }
   return problems;
+}
+
+/**
+ * H9 on the options of an ssh the program does not start itself (the Docker
+ * provider's): it must check the host key strictly, against a known_hosts
+ * file of its own. Like sshd, ssh keeps the first value it reads for an
+ * option, and option names are case-insensitive.
+ */
+export function sshOptionsProblems(options: readonly string[]): string[] {
+  const values = new Map<string, string>();
+  options.forEach((option, index) => {
+    const text = options[index - 1] === "-o" ? option : option.startsWith("-o") && option.length > 2 ? option.slice(2) : undefined;
+    const match = text === undefined ? null : /^\s*([A-Za-z]+)\s*[=\s]\s*(.*)$/.exec(text);
+    if (match && !values.has(match[1]!.toLowerCase())) values.set(match[1]!.toLowerCase(), match[2]!.trim());
+  });
+  const problems: string[] = [];
+  const strict = values.get("stricthostkeychecking");
+  if (strict?.toLowerCase() !== "yes") problems.push(`StrictHostKeyChecking is ${strict ?? "unset (ask)"}: the first connection would trust whatever key answers`);
+  if (!values.get("userknownhostsfile")) problems.push("no UserKnownHostsFile with the pinned key: ssh would accept any key in ~/.ssh/known_hosts");
+  return problems;
+}
+
+/** H9 on a host command's pinned key: why it is not one host key, or undefined when it is. */
+export function pinnedKeyProblem(hostPublicKey: unknown): string | undefined {
+  if (hostPublicKey === undefined || hostPublicKey === null || hostPublicKey === "") return "pins no host key";
+  if (typeof hostPublicKey !== "string") return undefined;
+  const key = parseHostKey(hostPublicKey);
+  return typeof key === "string" ? `its pinned host key ${key}` : undefined;
 }

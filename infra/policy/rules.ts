@@ -52,6 +52,11 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   platform("H6", "host firewall denies by default, SSH restricted, DOCKER-USER filters published ports", "apply ufwScript(firewallRules(...)) on the host, or attach a cloud firewall in front of it"),
   platform("H7", "fail2ban sshd jail enabled", "install the fail2ban jail of components/compute/host-hardening.ts"),
   platform("H8", "unattended-upgrades enabled", "install unattended-upgrades and 20auto-upgrades with Unattended-Upgrade \"1\""),
+  platform(
+    "H9",
+    "SSH host keys are pinned before the first connection; no trust on first use (StrictHostKeyChecking=yes)",
+    "run host commands with components/remote/ssh-command.ts and the server's host key, and give the Docker provider pinnedHostKeyOptions() with the known_hosts file the Server component writes",
+  ),
 ];
 
 export function ruleNamed(id: string): PolicyRule | undefined {

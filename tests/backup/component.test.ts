@@ -5,9 +5,11 @@ import { installScript, WRITE_ENVIRONMENT_COMMAND } from "../../components/backu
 import { hostBackupJob, resticRepository, type BackupJob } from "../../components/backup/job";
 import { BACKUP_DEFAULTS, type BackupSettings } from "../../components/backup/settings";
 import { contentHash } from "../../components/compute/content-hash";
+import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { vpai } from "../../infra/blueprints/vpai";
 import { graphOf, named, ofType } from "../support/graph";
 import { planOf, resourcesOf } from "../support/plans";
+import { TEST_HOST_KEY } from "../support/stack-config";
 
 const RESTIC = "restic-planted-7c1e";
 const S3_SECRET = "s3-planted-91ab";
@@ -24,11 +26,21 @@ function job(settings: BackupSettings = BACKUP_DEFAULTS): BackupJob {
   });
 }
 
+/** Stands in for the server's last preparation step. */
+class Prepared extends pulumi.CustomResource {
+  constructor(name: string) {
+    super("test:index:Prepared", name, {});
+  }
+}
+
+const connection = { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test"), hostPublicKey: TEST_HOST_KEY };
+
 function register(settings?: BackupSettings) {
   return graphOf(() => {
     new Backup("vpai-main-backup", {
       job: job(settings),
-      connection: { host: "203.0.113.20", user: "deploy", privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test") },
+      connection,
+      ready: new Prepared("vpai-main-prepare"),
       region: "fsn1",
       resticPassword: pulumi.secret(RESTIC),
       accessKeyId: pulumi.secret("AKID"),
@@ -40,14 +52,18 @@ function register(settings?: BackupSettings) {
 }
 
 describe("Backup component (graph)", () => {
-  it("writes the secret environment file first, then installs the job, each re-run by a content hash", async () => {
+  it("writes the secret environment file first, then installs the job, each re-run by a content hash, both after the host's preparation", async () => {
     const run = await register();
     expect(ofType(run, "infra:backup:Backup").map((resource) => resource.name)).toEqual(["vpai-main-backup"]);
-    const environment = named(run, "command:remote:Command", "vpai-main-backup-environment");
-    const install = named(run, "command:remote:Command", "vpai-main-backup-install");
+    const environment = named(run, SSH_COMMAND_TYPE, "vpai-main-backup-environment");
+    const install = named(run, SSH_COMMAND_TYPE, "vpai-main-backup-install");
     expect(environment.parent).toBe("vpai-main-backup");
     expect(install.parent).toBe("vpai-main-backup");
     expect(install.dependsOn).toContain("vpai-main-backup-environment");
+    expect(environment.dependsOn).toContain("vpai-main-prepare");
+    expect(install.dependsOn).toContain("vpai-main-prepare");
+    // The host key is pinned in plain sight; the admin key is masked.
+    expect(environment.inputs).toMatchObject({ connection: { host: "203.0.113.20", port: 22, user: "deploy", hostPublicKey: TEST_HOST_KEY }, privateKey: "[secret]" });
     expect(environment.inputs).toMatchObject({ create: WRITE_ENVIRONMENT_COMMAND, stdin: "[secret]", triggers: "[secret]" });
     const script = installScript(job());
     expect(install.inputs).toMatchObject({ create: "sudo bash -s", stdin: script, triggers: [contentHash(script)] });
@@ -59,7 +75,7 @@ describe("Backup component (graph)", () => {
   });
 
   it("re-installs when the schedule or the retention changes, and only then", async () => {
-    const trigger = async (settings?: BackupSettings) => (named(await register(settings), "command:remote:Command", "vpai-main-backup-install").inputs.triggers as string[])[0];
+    const trigger = async (settings?: BackupSettings) => (named(await register(settings), SSH_COMMAND_TYPE, "vpai-main-backup-install").inputs.triggers as string[])[0];
     const base = await trigger();
     expect(await trigger()).toBe(base);
     expect(await trigger({ ...BACKUP_DEFAULTS, schedule: "04:00" })).not.toBe(base);
@@ -67,7 +83,7 @@ describe("Backup component (graph)", () => {
   });
 
   it("refuses a job whose source needs a secret that is not loaded, rather than installing it empty", () => {
-    const args = { job: job(), connection: { host: "203.0.113.20", user: "deploy" }, region: "fsn1", resticPassword: "r", accessKeyId: "a", secretAccessKey: "s" };
+    const args = { job: job(), connection, ready: undefined as unknown as pulumi.Resource, region: "fsn1", resticPassword: "r", accessKeyId: "a", secretAccessKey: "s" };
     expect(() => new Backup("vpai-main-backup", { ...args, variables: { QDRANT_API_KEY: undefined as unknown as string } })).toThrow("no secret loaded for QDRANT_API_KEY");
   });
 });

@@ -1,4 +1,5 @@
 import { parse } from "yaml";
+import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { describe, expect, it } from "vitest";
 import { nextmavens } from "../../infra/blueprints/nextmavens";
 import { WRITE_ENVIRONMENT_COMMAND } from "../../components/backup/install-script";
@@ -129,7 +130,7 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     // Seed 003: "Retention: 30 days default", though the stack file asks for 7 dailies.
     expect(backup.retention).toMatchObject({ daily: 30 });
     expect(backup.retention.text).toContain("seed 003");
-    const install = resourcesOf(plan, "command:remote:Command").find((command) => command.name === "nextmavens-main-backup-install")!;
+    const install = resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "nextmavens-main-backup-install")!;
     const script = String(install.inputs.stdin);
     expect(script).toContain('restic forget --host "$host" --tag "$tag" --group-by host,tags --keep-daily 30 ');
     expect(script).toContain('use_database_url "${DATABASE_URL:?DATABASE_URL is not set in $env_file}"');
@@ -143,7 +144,7 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
 
   it("hands the job the database URL only as a secret, in its root-only environment file", async () => {
     const plan = await nextmavensPlan(stack);
-    const environment = resourcesOf(plan, "command:remote:Command").find((command) => command.name === "nextmavens-main-backup-environment")!;
+    const environment = resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "nextmavens-main-backup-environment")!;
     expect(environment.inputs).toMatchObject({ create: WRITE_ENVIRONMENT_COMMAND, stdin: "[secret]", triggers: "[secret]" });
     expect(WRITE_ENVIRONMENT_COMMAND).toContain("umask 077");
   });
@@ -177,7 +178,7 @@ describe("NextMavens secrets stay secret (V3)", () => {
     const planted = "postgresql://portal:planted-Nm-4f9d2c@nextmavens-db.example.internal:5432/nextmavens";
     const plan = await buildPlan({ projectDir: PROJECT_DIR, stack: "prod", overrides: ["blueprint=nextmavens"], secretOverrides: [`infra:databaseUrl=${planted}`] });
     // The URL now reaches the backup job too, and stays a secret there.
-    expect(resourcesOf(plan, "command:remote:Command").find((command) => command.name === "nextmavens-main-backup-environment")?.inputs.stdin).toBe("[secret]");
+    expect(resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "nextmavens-main-backup-environment")?.inputs.stdin).toBe("[secret]");
     expect(JSON.stringify(plan)).not.toContain("planted-Nm-4f9d2c");
     expect(plan.secretsToSet.map((secret) => secret.key)).not.toContain("infra:databaseUrl");
   });

@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { userInfo } from "node:os";
+import { join } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
@@ -13,8 +16,11 @@ import { Caddy } from "../../components/ingress/caddy";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { Firewall } from "../../components/network/firewall";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
-import type { GraphRun } from "../../tools/plan/mock-run";
+import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
+import { knownHostsPath } from "../../components/remote/known-hosts-file";
+import { MOCK_HOST_PUBLIC_KEY, type GraphRun } from "../../tools/plan/mock-run";
 import { graphOf, named, ofType, only } from "../support/graph";
+import { TEST_HOST_KEY } from "../support/stack-config";
 
 const hetzner: HetznerServerConfig = {
   provider: "hetzner",
@@ -34,6 +40,7 @@ const existing: ExistingServerConfig = {
   sshUser: "deploy",
   address: "203.0.113.20",
   sshPort: 2222,
+  hostKey: TEST_HOST_KEY,
   memoryMb: 8192,
   monthlyCostEur: 10,
 };
@@ -62,24 +69,36 @@ async function failureOf(build: () => void): Promise<{ error: Error; run: GraphR
   return { error, run };
 }
 
+/** Stands in for a host's last preparation step. */
+class Prepared extends pulumi.CustomResource {
+  constructor(name: string) {
+    super("test:index:Prepared", name, {});
+  }
+}
+
 describe("Server", () => {
+  const preprod = () => {
+    new Server("pre", { server: hetzner, sshPrivateKey: key, hcloudToken, hetznerFirewallId: 42, protect: true, labels: { environment: "preprod" } });
+  };
+
   it("Hetzner: firewall attached, protection, user-data, readiness before the Docker provider (F4)", async () => {
-    const run = await graphOf(() => {
-      new Server("pre", { server: hetzner, sshPrivateKey: key, hcloudToken, hetznerFirewallId: 42, protect: true, labels: { environment: "preprod" } });
-    });
+    const run = await graphOf(preprod);
     expect(only(run, "infra:compute:Server").name).toBe("pre");
     const server = only(run, "hcloud:index/server:Server");
     expect(server.inputs).toMatchObject({ serverType: "cx23", location: "fsn1", image: "ubuntu-24.04", firewallIds: [42], deleteProtection: true, rebuildProtection: true, labels: { environment: "preprod" } });
     expect(server.protect).toBe(true);
-    expect(String(server.inputs.userData)).toMatch(/^#cloud-config\n/);
-    expect(String(server.inputs.userData)).toContain("/dev/disk/by-id/scsi-0HC_Volume_");
+    const userData = String(only(await graphOf(preprod, {}, [], { revealSecrets: true }), "hcloud:index/server:Server").inputs.userData);
+    expect(userData).toMatch(/^#cloud-config\n/);
+    expect(userData).toContain("/dev/disk/by-id/scsi-0HC_Volume_");
     expect(only(run, "hcloud:index/volume:Volume")).toMatchObject({ protect: true, inputs: { size: 20, format: "ext4", deleteProtection: true } });
     expect(only(run, "hcloud:index/volumeAttachment:VolumeAttachment").inputs.automount).toBe(false);
     // A resize keeps the root disk, so the type can go back down later.
     expect(server.inputs.keepDisk).toBe(true);
-    const ready = only(run, "command:remote:Command");
+    const ready = only(run, SSH_COMMAND_TYPE);
     expect(ready.name).toBe("pre-ready");
-    expect(ready.inputs.connection).toBe("[secret]");
+    // It pins the key the program made for the server; only the admin key is masked (H9).
+    expect(ready.inputs.connection).toEqual({ host: expect.stringMatching(/^203\.0\.113\.\d+$/), port: 22, user: "deploy", hostPublicKey: MOCK_HOST_PUBLIC_KEY });
+    expect(ready.inputs.privateKey).toBe("[secret]");
     // After a resize the provider leaves the server off: it is powered on, then checked again.
     const running = only(run, "pulumi-nodejs:dynamic/compute:ServerRunning");
     expect(running.name).toBe("pre-running");
@@ -92,11 +111,29 @@ describe("Server", () => {
     expectChildrenNamedFromParent(run);
   });
 
+  it("Hetzner: the program makes the server's host key, cloud-init installs it, and the user-data is a secret (H9)", async () => {
+    const run = await graphOf(preprod);
+    const hostKey = only(run, "pulumi-nodejs:dynamic/compute:SSHHostKey");
+    expect(hostKey).toMatchObject({ name: "pre-host-key", parent: "pre", protect: true });
+    const server = only(run, "hcloud:index/server:Server");
+    expect(server.inputs.userData).toBe("[secret]");
+    expect(server.dependsOn).toContain("pre-host-key");
+    const revealed = String(only(await graphOf(preprod, {}, [], { revealSecrets: true }), "hcloud:index/server:Server").inputs.userData);
+    expect(revealed).toContain("ssh_deletekeys: true");
+    expect(revealed).toContain(`ed25519_public: ${MOCK_HOST_PUBLIC_KEY}`);
+    expect(revealed).toContain("ed25519_private: |\n    -----BEGIN OPENSSH PRIVATE KEY-----");
+  });
+
   it("Hetzner: the host's own UFW and DOCKER-USER rules ride in the user-data (H6)", async () => {
     const rules = firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false });
-    const run = await graphOf(() => {
-      new Server("pre", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hcloudToken, hetznerFirewallId: 42, hostFirewall: { rules }, protect: false, labels: {} });
-    });
+    const run = await graphOf(
+      () => {
+        new Server("pre", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hcloudToken, hetznerFirewallId: 42, hostFirewall: { rules }, protect: false, labels: {} });
+      },
+      {},
+      [],
+      { revealSecrets: true },
+    );
     const userData = String(only(run, "hcloud:index/server:Server").inputs.userData);
     expect(userData).toContain(FIREWALL_SCRIPT_PATH);
     expect(userData).toContain("ufw allow proto tcp from 198.51.100.7/32 to any port 22");
@@ -109,7 +146,7 @@ describe("Server", () => {
     const run = await graphOf(() => {
       new Server("data", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hcloudToken, hetznerFirewallId: 42, hostFirewall: { rules, peers }, protect: false, labels: {} });
     });
-    const sync = ofType(run, "command:remote:Command").find((resource) => resource.name === "data-host-ufw")!;
+    const sync = ofType(run, SSH_COMMAND_TYPE).find((resource) => resource.name === "data-host-ufw")!;
     expect(sync.inputs).toMatchObject({ create: "sudo bash -s", stdin: ufwScript(rules, peers), triggers: [contentHash(ufwScript(rules, peers))] });
     expect(String(sync.inputs.stdin)).toContain("--ctorigdst 10.0.1.2 --ctorigdstport 6432 -j RETURN");
     expect(sync.dependsOn).toContain("data-ready");
@@ -128,18 +165,38 @@ describe("Server", () => {
     expect(ofType(run, "hcloud:index/server:Server")).toHaveLength(0);
   });
 
-  it("existing VPS: prepared over SSH, re-run only when the script changes", async () => {
+  it("existing VPS: prepared over SSH with its configured host key pinned, re-run only when the script changes", async () => {
+    let server: Server | undefined;
     const run = await graphOf(() => {
-      new Server("vps", { server: existing, sshPrivateKey: key, protect: false, labels: {} });
+      server = new Server("vps", { server: existing, sshPrivateKey: key, protect: false, labels: {} });
     });
-    const prepare = named(run, "command:remote:Command", "vps-prepare");
+    const prepare = named(run, SSH_COMMAND_TYPE, "vps-prepare");
     const script = hostPrepareScript({ sshUser: "deploy" });
     expect(prepare.inputs).toMatchObject({ create: "sudo bash -s", stdin: script, triggers: [contentHash(script)] });
+    expect(prepare.inputs.connection).toEqual({ host: "203.0.113.20", port: 2222, user: "deploy", hostPublicKey: TEST_HOST_KEY });
+    expect(prepare.inputs.privateKey).toBe("[secret]");
+    // What the other commands on the host and the Docker provider wait for.
+    expect(await new Promise((resolve) => server!.ready.urn.apply(resolve))).toMatch(/::vps-prepare$/);
+    expect(ofType(run, "pulumi-nodejs:dynamic/compute:SSHHostKey")).toHaveLength(0);
     expect(contentHash(hostPrepareScript({ sshUser: "other" }))).not.toBe(contentHash(script));
     expect(ofType(run, "hcloud:index/server:Server")).toHaveLength(0);
     const provider = only(run, "pulumi:providers:docker");
     expect(provider.inputs.host).toBe("ssh://deploy@203.0.113.20:2222");
     expect(provider.dependsOn).toContain("vps-prepare");
+    // Its own ssh accepts only the configured key, from a file the program wrote (H9).
+    expect(JSON.parse(String(provider.inputs.sshOpts))).toEqual([
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${knownHostsPath("203.0.113.20", 2222)}`,
+      "-o",
+      "GlobalKnownHostsFile=/dev/null",
+      "-o",
+      "UpdateHostKeys=no",
+      "-o",
+      "ConnectTimeout=15",
+    ]);
+    expect(readFileSync(join(userInfo().homedir, ".cache/infra/known_hosts/203.0.113.20-2222"), "utf8")).toBe(`[203.0.113.20]:2222 ${TEST_HOST_KEY}\n`);
   });
 });
 
@@ -155,10 +212,13 @@ describe("Firewall", () => {
 
   it("existing host: the same rules applied with UFW over SSH", async () => {
     const run = await graphOf(() => {
-      new Firewall("fw", { exposed: [], policy, target: { kind: "ufw", connection: { host: "203.0.113.20", user: "deploy", privateKey: key } } });
+      const connection = { host: "203.0.113.20", port: 22, user: "deploy", privateKey: key, hostPublicKey: TEST_HOST_KEY };
+      new Firewall("fw", { exposed: [], policy, target: { kind: "ufw", connection, ready: new Prepared("vps-prepare") } });
     });
-    const ufw = only(run, "command:remote:Command");
+    const ufw = only(run, SSH_COMMAND_TYPE);
     expect(ufw.name).toBe("fw-ufw");
+    // The preparation installs ufw, so the rules wait for it.
+    expect(ufw.dependsOn).toContain("vps-prepare");
     expect(String(ufw.inputs.stdin)).toContain("ufw allow proto tcp from 198.51.100.7/32 to any port 22");
     expect(ofType(run, "hcloud:index/firewall:Firewall")).toHaveLength(0);
   });

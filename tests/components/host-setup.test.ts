@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -11,6 +11,7 @@ import {
   dockerDaemonConfig,
   FIREWALL_SCRIPT_PATH,
   HOST_PACKAGES,
+  HOST_READY_COMMAND,
   hostFiles,
   hostPrepareScript,
   readFilesOfScript,
@@ -18,7 +19,7 @@ import {
   readUserData,
 } from "../../components/compute/host-setup";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
-import { cloudInitSchema, shellcheck } from "../support/validators";
+import { cloudInitSchema, shellcheck, validateFile } from "../support/validators";
 import { requireTool } from "../support/tools";
 
 const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFh4nO4mwXoAcYQTy0gGvTgKvNVU2S0H0yQ3n6Sx7wZL admin@infra";
@@ -156,5 +157,93 @@ describe("the preparation script's file steps, run by bash", () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+});
+
+interface ReadyHost {
+  /** What `cloud-init status --wait --long` prints and exits with; no cloud-init on the host when absent. */
+  readonly cloudInit?: { readonly report: string; readonly code: number };
+  readonly uid?: number;
+  readonly groups?: string;
+  readonly dockerAnswers?: boolean;
+}
+
+/**
+ * Runs the readiness check with sh on a stand-in host: cloud-init, sudo, id
+ * and docker are stubs on a PATH that holds nothing else but the few real
+ * tools the check pipes through (and cat, for the stubs), so "no cloud-init"
+ * means none at all.
+ */
+function runReadiness(host: ReadyHost): { status: number | null; stdout: string; stderr: string; calls: string[] } {
+  const dir = mkdtempSync(join(tmpdir(), "host-ready-"));
+  try {
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    for (const tool of ["sed", "head", "tr", "grep", "cat"]) symlinkSync(requireTool(tool), join(bin, tool));
+    const stub = (name: string, body: string) => {
+      writeFileSync(join(bin, name), `#!${requireTool("sh")}\necho "${name} $*" >> "$CALLS"\n${body}\n`);
+      chmodSync(join(bin, name), 0o755);
+    };
+    if (host.cloudInit) stub("cloud-init", `cat <<'REPORT'\n${host.cloudInit.report}\nREPORT\nexit ${host.cloudInit.code}`);
+    stub("sudo", '[ "$1" = -n ] && shift\nexec "$@"');
+    stub("id", `case "$*" in -u) echo ${host.uid ?? 1000} ;; -un) echo deploy ;; "-nG deploy") echo "${host.groups ?? "deploy sudo docker"}" ;; *) exit 1 ;; esac`);
+    stub("docker", host.dockerAnswers === false ? 'echo "Cannot connect to the Docker daemon" >&2\nexit 1' : "echo 27.5.1");
+    const calls = join(dir, "calls");
+    writeFileSync(calls, "");
+    const result = spawnSync(requireTool("sh"), ["-c", HOST_READY_COMMAND], { encoding: "utf8", env: { PATH: bin, CALLS: calls } });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls: readFileSync(calls, "utf8").split("\n").filter(Boolean) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe("the readiness check, run by sh with a stub cloud-init", () => {
+  const done = { report: "status: done\nextended_status: done\nboot_status_code: enabled-by-generator\ndetail: DataSourceHetzner\nerrors: []\nrecoverable_errors: {}", code: 0 };
+
+  it("passes shellcheck as POSIX sh", () => {
+    expect(validateFile("shellcheck", (file) => ["--shell=sh", "--severity=style", file], HOST_READY_COMMAND, "ready.sh")).toEqual({ ok: true, output: "" });
+  });
+
+  it("waits for cloud-init as root, then asks the daemon its version", () => {
+    const result = runReadiness({ cloudInit: done });
+    expect(result).toMatchObject({ status: 0, stdout: "27.5.1\n", stderr: "" });
+    expect(result.calls).toEqual(["id -u", "sudo -n cloud-init status --wait --long", "cloud-init status --wait --long", "id -un", "id -nG deploy", "id -u", "sudo -n docker info --format {{.ServerVersion}}", "docker info --format {{.ServerVersion}}"]);
+  });
+
+  it("is fine on a host without cloud-init (an existing VPS), or with cloud-init disabled", () => {
+    expect(runReadiness({})).toMatchObject({ status: 0, stdout: "27.5.1\n" });
+    expect(runReadiness({ cloudInit: { report: "status: disabled", code: 0 } })).toMatchObject({ status: 0, stdout: "27.5.1\n" });
+  });
+
+  it.each([
+    ["failed (status error, exit code 1)", { report: "status: error\nextended_status: error - done\nerrors:\n\t- ('scripts_user', RuntimeError('Runparts: 1 failures (runcmd) in 1 attempted commands'))", code: 1 }, "(error - done, exit code 1)"],
+    ["degraded (recoverable errors, exit code 2)", { report: "status: done\nextended_status: degraded done\nrecoverable_errors:\nWARNING:\n\t- Failed to write ssh_keys", code: 2 }, "(degraded done, exit code 2)"],
+    ["failed, from a cloud-init older than 23.4", { report: "status: error\ntime: Thu, 05 Dec 2024 10:00:00 +0000\ndetail:\n('scripts_user', RuntimeError('Runparts: 1 failures'))", code: 1 }, "(error, exit code 1)"],
+    ["failed, though it exited 0", { report: "status: error", code: 0 }, "(error, exit code 0)"],
+  ])("fails when cloud-init %s, with its report, and never asks Docker", (_case, cloudInit, summary) => {
+    const result = runReadiness({ cloudInit });
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`cloud-init did not finish cleanly on this host ${summary}, so it is not ready. Its report:\n${cloudInit.report}\n`);
+    expect(result.stderr).toContain("/var/log/cloud-init-output.log");
+    expect(result.calls.filter((call) => call.startsWith("docker"))).toEqual([]);
+  });
+
+  it("fails when the SSH user is not in the docker group the Docker provider needs", () => {
+    const result = runReadiness({ cloudInit: done, groups: "deploy sudo" });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("deploy is not in the docker group");
+  });
+
+  it("fails when the daemon does not answer", () => {
+    const result = runReadiness({ cloudInit: done, dockerAnswers: false });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("Cannot connect to the Docker daemon");
+  });
+
+  it("runs cloud-init and docker without sudo as root", () => {
+    const result = runReadiness({ cloudInit: done, uid: 0 });
+    expect(result.status).toBe(0);
+    expect(result.calls.filter((call) => call.startsWith("sudo"))).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hostPrepareScript } from "../../components/compute/host-setup";
+import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { mirroredReference, originReference, registryProblems } from "../../components/container/image-registry";
 import { planOf, resourcesOf } from "../support/plans";
 import { configProblemsOf, rawConfigWithSecrets } from "../support/stack-config";
@@ -15,23 +16,55 @@ const CA = readFileSync(join(__dirname, "../fixtures/registry-ca.pem"), "utf8");
 const LEAF = readFileSync(join(__dirname, "../fixtures/registry-leaf.pem"), "utf8");
 const MIRROR = "registry.example.com:5000";
 
+const HOST = "10.213.77.1:5000";
+const DIGEST = `sha256:${"ab".repeat(32)}`;
+
 describe("mirroredReference", () => {
   it.each([
-    ["postgres:16.6-alpine", `${MIRROR}/library/postgres:16.6-alpine`],
-    ["docker.io/library/postgres:16.6-alpine", `${MIRROR}/library/postgres:16.6-alpine`],
-    ["docker.io/postgres:16.6-alpine", `${MIRROR}/library/postgres:16.6-alpine`],
-    ["index.docker.io/library/postgres:16.6-alpine", `${MIRROR}/library/postgres:16.6-alpine`],
-    ["registry-1.docker.io/prom/prometheus:v2.55.1", `${MIRROR}/prom/prometheus:v2.55.1`],
-    ["prom/prometheus:v2.55.1", `${MIRROR}/prom/prometheus:v2.55.1`],
-    ["ghcr.io/fastapi-app/backend:1.0.0", `${MIRROR}/ghcr.io/fastapi-app/backend:1.0.0`],
-    ["quay.io/prometheuscommunity/postgres-exporter:v0.16.0", `${MIRROR}/quay.io/prometheuscommunity/postgres-exporter:v0.16.0`],
-    ["localhost/app:1", `${MIRROR}/localhost/app:1`],
-    ["redis", `${MIRROR}/library/redis:latest`],
-    ["GHCR.IO/fastapi-app/backend:1.0.0", `${MIRROR}/ghcr.io/fastapi-app/backend:1.0.0`],
-    ["postgres:16@sha256:" + "a".repeat(64), `${MIRROR}/library/postgres:16@sha256:${"a".repeat(64)}`],
-    ["postgres@sha256:" + "b".repeat(64), `${MIRROR}/library/postgres@sha256:${"b".repeat(64)}`],
-  ])("%s → %s", (reference, mirrored) => {
-    expect(mirroredReference(MIRROR, reference)).toBe(mirrored);
+    // Docker Hub: the path without a host, official images under library/.
+    ["postgres:16.6-alpine", `${HOST}/library/postgres:16.6-alpine`],
+    ["prom/prometheus:v2.55.1", `${HOST}/prom/prometheus:v2.55.1`],
+    ["library/postgres:16", `${HOST}/library/postgres:16`],
+    // Every spelling of the Hub lands on the same path.
+    ["docker.io/library/postgres:16", `${HOST}/library/postgres:16`],
+    ["docker.io/postgres:16", `${HOST}/library/postgres:16`],
+    ["index.docker.io/library/postgres:16", `${HOST}/library/postgres:16`],
+    ["DOCKER.IO/postgres:16", `${HOST}/library/postgres:16`],
+    // Other registries: their host is the first path element.
+    ["ghcr.io/fastapi-app/backend:1.0.0", `${HOST}/ghcr.io/fastapi-app/backend:1.0.0`],
+    ["quay.io/prometheuscommunity/postgres-exporter:v0.16.0", `${HOST}/quay.io/prometheuscommunity/postgres-exporter:v0.16.0`],
+    ["gcr.io/cadvisor/cadvisor:v0.49.1", `${HOST}/gcr.io/cadvisor/cadvisor:v0.49.1`],
+    ["GHCR.io/fastapi-app/backend:1.0.0", `${HOST}/ghcr.io/fastapi-app/backend:1.0.0`],
+    ["localhost/x:1", `${HOST}/localhost/x:1`],
+    // One element is a Hub name even with a dot in it, as Docker parses it.
+    ["ghcr.io", `${HOST}/library/ghcr.io:latest`],
+    // Docker's own Hub endpoint is only a host to Docker, not the Hub.
+    ["registry-1.docker.io/library/postgres:16", `${HOST}/registry-1.docker.io/library/postgres:16`],
+    // No tag means latest; a digest is kept, with or without a tag.
+    ["postgres", `${HOST}/library/postgres:latest`],
+    ["ghcr.io/a/b", `${HOST}/ghcr.io/a/b:latest`],
+    [`postgres@${DIGEST}`, `${HOST}/library/postgres@${DIGEST}`],
+    [`postgres:16@${DIGEST}`, `${HOST}/library/postgres:16@${DIGEST}`],
+    [`quay.io/x/y:t@${DIGEST}`, `${HOST}/quay.io/x/y:t@${DIGEST}`],
+  ])("%s → %s", (reference, expected) => {
+    expect(mirroredReference(HOST, reference)).toBe(expected);
+  });
+
+  it.each([
+    ["localhost:5000/x", /registry with a port/],
+    ["10.0.0.1:5000/app:1", /registry with a port/],
+    ["ghcr.io/Fastapi/backend:1", /lowercase/],
+    ["Postgres:16", /lowercase/],
+    ["", /not an image reference/],
+    ["postgres:16 ", /not an image reference/],
+    ["postgres:", /lowercase|not an image reference/],
+    ["postgres@sha256:abc", /lowercase|not an image reference/],
+    ["ghcr.io/../etc/passwd", /lowercase/],
+    ["ghcr.io//x", /lowercase/],
+    ["/postgres", /lowercase|not a registry host/],
+    ["-bad.io/x", /not a registry host/],
+  ])("refuses %j", (reference, problem) => {
+    expect(() => mirroredReference(HOST, reference)).toThrow(problem);
   });
 
   it.each(["localhost:5000/app:1", "my-registry:5000/team/app"])("refuses %s: a registry with a port cannot be a path element of the mirror", (reference) => {
@@ -109,7 +142,7 @@ describe("infra:registry in a stack", () => {
 
   it("runs the backup's own client image from the registry too", async () => {
     const plan = await planOf("prod", { overrides: ["blueprint=nextmavens", `registry=${registry}`] });
-    const install = resourcesOf(plan, "command:remote:Command").find((resource) => resource.name.endsWith("-backup-install"))!;
+    const install = resourcesOf(plan, SSH_COMMAND_TYPE).find((resource) => resource.name.endsWith("-backup-install"))!;
     expect(String(install.inputs.stdin)).toContain(`docker pull --quiet ${MIRROR}/library/postgres:`);
     expect(String(install.inputs.stdin)).not.toMatch(/docker pull --quiet 'postgres:/);
   });

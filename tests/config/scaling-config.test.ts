@@ -3,7 +3,7 @@ import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { DEFAULT_ROLES, ROLES } from "../../infra/config/schema";
 import { validateStackConfig } from "../../infra/config/validate";
 import { galionPhaseValues } from "../support/galion-phases";
-import { rawConfigWithSecrets, configProblemsOf } from "../support/stack-config";
+import { rawConfigWithSecrets, configProblemsOf, TEST_HOST_KEY } from "../support/stack-config";
 
 /**
  * The scaling keys of seed 004's phases: `infra:privateNetwork`,
@@ -30,7 +30,7 @@ const servers = (changes: Record<number, Record<string, unknown>>) => ({
   "infra:servers": JSON.stringify(SERVERS.map((entry, at) => Object.fromEntries(Object.entries({ ...entry, ...changes[at] }).filter(([, value]) => value !== undefined)))),
 });
 const server = (index: number, changes: Record<string, unknown>) => servers({ [index]: changes });
-const existing = { name: "main", provider: "existing", address: "203.0.113.20", sshUser: "deploy", memoryMb: 32768, monthlyCostEur: 40 };
+const existing = { name: "main", provider: "existing", address: "203.0.113.20", sshUser: "deploy", memoryMb: 32768, monthlyCostEur: 40, hostKey: TEST_HOST_KEY };
 
 describe("scaling config: the shipped phases", () => {
   it.each([1, 2, 3, 4, 5])("accepts examples/galion/phase-%i.yaml on prod", (n) => {

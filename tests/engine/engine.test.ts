@@ -12,6 +12,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { closeSharedConnection } from "../../components/remote/ssh-command";
 import { type MinIO, startMinIO } from "../support/minio";
 import { requireTool, toolsBin } from "../support/tools";
 import { PulumiCLI } from "./pulumi-cli";
@@ -47,8 +48,17 @@ let markerDir: string;
 const keptBucketName = `engine-kept-${randomBytes(4).toString("hex")}`;
 const scratchBucketName = `engine-scratch-${randomBytes(4).toString("hex")}`;
 
+/**
+ * The SSH command keeps its connection open for a minute after a deploy, for
+ * the next one; closed here, so that each step counts the sessions it opens.
+ */
+async function closeSSHConnection(): Promise<void> {
+  if (sshd) await closeSharedConnection({ host: sshd.host, port: sshd.port, user: sshd.user, privateKey: sshd.privateKey, hostPublicKey: sshd.hostPublicKey });
+}
+
 /** Runs one step, recording its time and the SSH sessions it opened. */
 async function step<T>(name: string, run: () => Promise<T>): Promise<{ result: T; sshSessions: number }> {
+  await closeSSHConnection();
   const sessionsBefore = (await sshd?.acceptedSessions()) ?? 0;
   const started = performance.now();
   const result = await run();
@@ -135,6 +145,7 @@ beforeAll(async () => {
       keptBucketName,
       scratchBucketName,
       scratchExpiryDays: "30",
+      hostConfigVersion: "1",
       markerDir,
       sshPort: String(sshd!.port),
       sshUser: sshd!.user,
@@ -152,6 +163,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (stackName) await rm(join(PROJECT, `Pulumi.${stackName}.yaml`), { force: true });
+  await closeSSHConnection();
   await sshd?.stop();
   await minio?.stop();
   if (workDir) await rm(workDir, { recursive: true, force: true });
@@ -176,6 +188,7 @@ describe("the engine test stack under the real Pulumi engine", () => {
         "create scratch",
         "create scratch-bucket",
         "create host-prepare",
+        "create host-config",
         "create local-stamp",
       ].sort(),
     );
@@ -190,7 +203,16 @@ describe("the engine test stack under the real Pulumi engine", () => {
     expect(await bucketExists(scratchBucketName)).toBe(true);
     expect(markerLines("host-prepared")).toHaveLength(1);
     expect(markerLines("local-stamp")).toEqual(["stamped after host preparation"]);
+    expect(markerLines("host-config")).toEqual(["created 1"]);
     expect(sshSessions).toBe(1);
+
+    // The state pins sshd's key in plain sight and keeps the admin key encrypted.
+    const exported = (await stateCommand("stack", "export")).stdout;
+    const prepare = (JSON.parse(exported) as { deployment: { resources: Array<{ urn: string; outputs?: Record<string, unknown> }> } }).deployment.resources.find((resource) => resource.urn.endsWith("::host-prepare"))!;
+    expect(prepare.urn).toContain("pulumi-nodejs:dynamic/remote:SSHCommand");
+    expect(prepare.outputs?.connection).toMatchObject({ host: "127.0.0.1", port: sshd!.port, hostPublicKey: sshd!.hostPublicKey });
+    expect(prepare.outputs?.privateKey).toMatchObject({ ciphertext: expect.any(String) });
+    expect(exported).not.toContain(sshd!.privateKey.split("\n")[1]!);
   });
 
   test("an unchanged second up changes nothing and opens no SSH session", { timeout: STEP_TIMEOUT_MS }, async () => {
@@ -227,6 +249,14 @@ describe("the engine test stack under the real Pulumi engine", () => {
     expect(markerLines("host-prepared")).toHaveLength(1);
   });
 
+  test("a changed command is replaced over one SSH session, its delete first when it asks for deleteBeforeReplace", { timeout: STEP_TIMEOUT_MS }, async () => {
+    await stackCommand("config", "set", "hostConfigVersion", "2");
+    const { sshSessions } = await step("up replacing a command (deleteBeforeReplace)", () => stackCommand("up", "--yes", "--skip-preview"));
+    expect(markerLines("host-config")).toEqual(["created 1", "deleted 1", "created 2"]);
+    expect(markerLines("host-prepared")).toHaveLength(1);
+    expect(sshSessions).toBe(1);
+  });
+
   test("destroy --exclude-protected removes everything but the protected bucket", { timeout: STEP_TIMEOUT_MS }, async () => {
     await s3.send(new PutObjectCommand({ Bucket: keptBucketName, Key: "keep-me.txt", Body: "kept data" }));
     await s3.send(new PutObjectCommand({ Bucket: scratchBucketName, Key: "scratch.txt", Body: "scratch data" }));
@@ -240,6 +270,7 @@ describe("the engine test stack under the real Pulumi engine", () => {
     expect(await bucketExists(scratchBucketName)).toBe(false);
     expect(await bucketExists(keptBucketName)).toBe(true);
     expect(markerLines("host-prepared")).toEqual([]); // its delete script ran over SSH
+    expect(markerLines("host-config").at(-1)).toBe("deleted 2");
     expect(markerLines("local-stamp")).toEqual([]);
     expect(sshSessions).toBe(1);
 

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { AUTO_UPGRADES_PATH, autoUpgradesConfig, fail2banJail, FAIL2BAN_JAIL_PATH, SSHD_DROP_IN_PATH, sshdDropIn } from "../../components/compute/host-hardening";
 import { cloudInitUserData, FIREWALL_SCRIPT_PATH, hostPrepareScript, readFilesOfScript, readUserData } from "../../components/compute/host-setup";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
@@ -51,7 +52,8 @@ describe("cloud-init schema", () => {
   });
 
   it("accepts the user-data registered on preprod's Hetzner server", async () => {
-    const servers = resourcesOf(await planOf("preprod"), "hcloud:index/server:Server");
+    // Revealed: the user-data is a secret, since it carries the server's host key.
+    const servers = resourcesOf(await planOf("preprod", { revealSecrets: true }), "hcloud:index/server:Server");
     expect(servers).toHaveLength(1);
     const userData = String(servers[0]!.inputs.userData);
     expect(cloudInitSchema(userData)).toMatchObject({ ok: true });
@@ -79,7 +81,7 @@ describe("shellcheck", () => {
   });
 
   it.each(STACKS)("passes every script registered as a remote command on %s", async (stack) => {
-    const commands = resourcesOf(await planOf(stack), "command:remote:Command").filter((resource) => String(resource.inputs.stdin ?? "").startsWith("#!"));
+    const commands = resourcesOf(await planOf(stack), SSH_COMMAND_TYPE).filter((resource) => String(resource.inputs.stdin ?? "").startsWith("#!"));
     expect(commands.length).toBeGreaterThan(0);
     for (const command of commands) expect(shellcheck(String(command.inputs.stdin)), command.name).toEqual({ ok: true, output: "" });
   });

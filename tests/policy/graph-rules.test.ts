@@ -1,10 +1,12 @@
-import * as command from "@pulumi/command";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as docker from "@pulumi/docker";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { hostPrepareScript } from "../../components/compute/host-setup";
+import { knownHostsPath } from "../../components/remote/known-hosts-file";
+import { pinnedHostKeyOptions } from "../../components/remote/ssh-arguments";
+import { SSH_COMMAND_TYPE, SSHCommand } from "../../components/remote/ssh-command";
 import { containerSettings } from "../../components/container/container-settings";
 import { healthcheck, service } from "../../components/container/service-spec";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
@@ -16,7 +18,7 @@ import { loadStackConfig } from "../../infra/config/load";
 import { deployPlatform } from "../../infra/platform";
 import { recordGraph } from "../../tools/plan/mock-run";
 import { graphOf } from "../support/graph";
-import { completeRawConfig } from "../support/stack-config";
+import { completeRawConfig, TEST_HOST_KEY } from "../support/stack-config";
 import { modelOf, violationsOf } from "./models";
 
 /**
@@ -48,7 +50,7 @@ class Raw extends pulumi.CustomResource {
   }
 }
 
-const provider = () => new docker.Provider("host-docker", { host: "ssh://deploy@203.0.113.20" });
+const provider = () => new docker.Provider("host-docker", { host: "ssh://deploy@203.0.113.20", sshOpts: pinnedHostKeyOptions(knownHostsPath("203.0.113.20", 22)) });
 
 /** A container registered with the hardened settings of a well-behaved service, then one input overridden. */
 function container(overrides: Record<string, unknown>): void {
@@ -174,18 +176,21 @@ describe("zone and bucket rules on the registered graph", () => {
   });
 
   it("S4: a restic key registered in clear text", async () => {
-    const report = await reportOf(() => new command.local.Command("backup", { create: "true", environment: { RESTIC_PASSWORD: "hunter2-restic" } }));
-    expectOnly(report, "S4", "command:local:Command backup", /RESTIC_PASSWORD holds the restic key in clear text/);
-    const masked = await reportOf(() => new command.local.Command("backup", { create: "true", environment: { RESTIC_PASSWORD: pulumi.secret("hunter2-restic") } }));
+    const report = await reportOf(() => new Raw("test:index:Job", "backup", { create: "true", environment: { RESTIC_PASSWORD: "hunter2-restic" } }));
+    expectOnly(report, "S4", "test:index:Job backup", /RESTIC_PASSWORD holds the restic key in clear text/);
+    const masked = await reportOf(() => new Raw("test:index:Job", "backup", { create: "true", environment: { RESTIC_PASSWORD: pulumi.secret("hunter2-restic") } }));
     expect(violationsOf(masked, "S4")).toEqual([]);
   });
 });
 
 describe("host rules on the registered preparation and firewall commands", () => {
   const script = hostPrepareScript({ sshUser: "deploy" });
+  const connection = { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key"), hostPublicKey: TEST_HOST_KEY };
+  /** A host command as the Server and Firewall components register it. */
+  const hostCommand = (name: string, stdin: string) => new SSHCommand(name, { connection, create: "sudo bash -s", stdin });
   const prepare = (stdin: string) => () => {
-    new command.remote.Command("vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin });
-    new command.remote.Command("vpai-main-firewall-ufw", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin: ufwScript(firewallRules([], { adminCidrs: admin, behindCloudflare: true })) });
+    hostCommand("vpai-main-prepare", stdin);
+    hostCommand("vpai-main-firewall-ufw", ufwScript(firewallRules([], { adminCidrs: admin, behindCloudflare: true })));
   };
   const replaced = (from: string | RegExp, to: string) => {
     const changed = script.replace(from, to);
@@ -219,8 +224,8 @@ describe("host rules on the registered preparation and firewall commands", () =>
     const withoutDockerUser = ufw.replace(/cat >> \/etc\/ufw\/after6?\.rules <<'DOCKER_USER'\n[\s\S]*?\nDOCKER_USER\n/g, "");
     expect(withoutDockerUser).not.toContain("DOCKER-USER");
     const report = await reportOf(() => {
-      new command.remote.Command("vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin: script });
-      new command.remote.Command("vpai-main-firewall-ufw", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin: withoutDockerUser.replace("ufw default deny incoming", "ufw default allow incoming") });
+      hostCommand("vpai-main-prepare", script);
+      hostCommand("vpai-main-firewall-ufw", withoutDockerUser.replace("ufw default deny incoming", "ufw default allow incoming"));
     });
     const messages = violationsOf(report, "H6").map((violation) => violation.message);
     expect(messages).toEqual(["UFW does not deny incoming by default", "no DOCKER-USER rules: Docker-published ports bypass UFW"]);
@@ -234,16 +239,55 @@ describe("host rules on the registered preparation and firewall commands", () =>
     expect(opened).not.toBe(shipped);
     const reportWith = (stdin: string) =>
       reportOf(() => {
-        new command.remote.Command("vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin: script });
-        new command.remote.Command("vpai-main-firewall-ufw", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin });
+        hostCommand("vpai-main-prepare", script);
+        hostCommand("vpai-main-firewall-ufw", stdin);
       });
     expect((await reportWith(shipped)).violations).toEqual([]);
     expectOnly(await reportWith(opened), "H6", "host firewall vpai-main-firewall-ufw", /admits 0\.0\.0\.0\/0 to 10\.0\.1\.2:6432, which is published for private-network peers only/);
   });
 
   it("H6: an existing host prepared without any UFW command", async () => {
-    const report = await reportOf(() => new command.remote.Command("vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "sudo bash -s", stdin: script }));
+    const report = await reportOf(() => hostCommand("vpai-main-prepare", script));
     expectOnly(report, "H6", "host vpai-main", /without a UFW firewall command/);
+  });
+});
+
+describe("H9: host keys pinned before the first connection", () => {
+  const connection = { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key") };
+
+  it("the program's SSH command and Docker provider pass", async () => {
+    const report = await reportOf(() => {
+      provider();
+      new SSHCommand("vpai-main-prepare", { connection: { ...connection, hostPublicKey: TEST_HOST_KEY }, create: "true" });
+    });
+    expect(violationsOf(report, "H9")).toEqual([]);
+  });
+
+  it.each([
+    ["trusts a new key on first use", ["-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=~/.ssh/pinned"], /StrictHostKeyChecking is accept-new/],
+    ["checks no key at all", ["-oStrictHostKeyChecking=no"], /StrictHostKeyChecking is no[\s\S]*no UserKnownHostsFile/],
+    ["puts a weaker value before the strict one, which ssh keeps", ["-o", "stricthostkeychecking no", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=~/.ssh/pinned"], /StrictHostKeyChecking is no/],
+    ["has no options", undefined, /StrictHostKeyChecking is unset/],
+  ])("a Docker provider whose ssh %s", async (_case, sshOpts, message) => {
+    const report = await reportOf(() => new docker.Provider("vpai-main-docker", { host: "ssh://deploy@203.0.113.20", ...(sshOpts ? { sshOpts } : {}) }));
+    expectOnly(report, "H9", "docker provider vpai-main-docker", message);
+  });
+
+  it("a Docker provider on a local socket needs no pin", async () => {
+    expect(violationsOf(await reportOf(() => new docker.Provider("local-docker", { host: "unix:///var/run/docker.sock" })), "H9")).toEqual([]);
+  });
+
+  it.each([
+    ["no key", undefined, /pins no host key/],
+    ["a known_hosts line", `203.0.113.20 ${TEST_HOST_KEY}`, /its pinned host key starts with something other than the key type/],
+    ["a private key", "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----", /its pinned host key is a private key/],
+  ])("an SSH command that pins %s", async (_case, hostPublicKey, message) => {
+    const report = await reportOf(() => new Raw(SSH_COMMAND_TYPE, "vpai-main-prepare", { connection: { host: "203.0.113.20", port: 22, user: "deploy", ...(hostPublicKey ? { hostPublicKey } : {}) }, create: "true" }));
+    expectOnly(report, "H9", "host command vpai-main-prepare", message);
+  });
+
+  it("@pulumi/command's remote command, which accepts any key", async () => {
+    expectOnly(await reportOf(() => new Raw("command:remote:Command", "vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "true" })), "H9", "host command vpai-main-prepare", /pulumi-command#755/);
   });
 });
 

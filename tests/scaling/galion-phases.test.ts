@@ -1,3 +1,4 @@
+import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { describe, expect, it } from "vitest";
 import { overlayOverrides } from "../../tools/plan/plan";
 import { planOf, resourcesOf } from "../support/plans";
@@ -97,7 +98,7 @@ describe("GALION scaling phases (seed 004)", () => {
     expect(app.peerAccess).toMatchObject({ address: "10.0.1.11", from: "10.0.0.0/16" });
     expect(app.peerAccess!.ports).toEqual(expect.arrayContaining(["80/tcp (nginx)", "443/tcp (nginx)", "8001/tcp (app-api)", "8003/tcp (studio-api)"]));
     expect(plan.hosts.find((host) => host.server === "main")!.peerAccess!.ports).toEqual(expect.arrayContaining(["6432/tcp (pgbouncer)", "6379/tcp (redis)"]));
-    const sync = plan.resources.find((resource) => resource.type === "command:remote:Command" && resource.name === "galion-app-1-host-ufw")!;
+    const sync = plan.resources.find((resource) => resource.type === SSH_COMMAND_TYPE && resource.name === "galion-app-1-host-ufw")!;
     expect(String(sync.inputs.stdin)).toContain("-A DOCKER-USER -s 10.0.0.0/16 -p tcp -m conntrack --ctstate DNAT --ctorigdst 10.0.1.11 --ctorigdstport 443 -j RETURN");
   });
 

@@ -62,7 +62,8 @@ async function planPhase(n: number): Promise<Phase> {
     });
   };
   try {
-    const plan = await buildPlan({ projectDir: PROJECT_DIR, stack: "prod", overrides: overlayOverrides(join(PROJECT_DIR, "examples", "galion", `phase-${n}.yaml`)) });
+    // The provider plans with the user-data itself, which is a secret (it carries the host key).
+    const plan = await buildPlan({ projectDir: PROJECT_DIR, stack: "prod", overrides: overlayOverrides(join(PROJECT_DIR, "examples", "galion", `phase-${n}.yaml`)), revealSecrets: true });
     return { n, plan, registrations };
   } finally {
     MockMonitor.prototype.registerResource = original;

@@ -6,6 +6,7 @@ import { serversTaking } from "../../infra/blueprints/blueprint";
 import { ConfigError } from "../../infra/config/errors";
 import { portClashes, type HostPlan, type PlatformModel } from "../../infra/platform-model";
 import { galionPhaseValues, modelWith } from "../support/galion-phases";
+import { TEST_HOST_KEY } from "../support/stack-config";
 
 /**
  * Placement as pure data (infra/platform-model.ts): which server runs what,
@@ -30,7 +31,7 @@ function problemsOf(changes: Record<string, string | undefined>): { path: string
 const host = (plan: PlatformModel, name: string): HostPlan => plan.hosts.find((candidate) => candidate.server.name === name)!;
 const names = (plan: HostPlan) => plan.services.map((service) => service.name);
 const portsOf = (plan: HostPlan, service: string) => plan.services.find((candidate) => candidate.name === service)!.ports.map((port) => (port.publish ? `${publishAddress(port)}:${port.publish.host}->${port.container}` : `${port.container}`));
-const existing = (name: string, memoryMb: number, roles?: string[]) => ({ name, provider: "existing", address: "203.0.113.20", sshUser: "deploy", memoryMb, ...(roles ? { roles } : {}) });
+const existing = (name: string, memoryMb: number, roles?: string[]) => ({ name, provider: "existing", address: "203.0.113.20", sshUser: "deploy", memoryMb, hostKey: TEST_HOST_KEY, ...(roles ? { roles } : {}) });
 
 describe("serversTaking", () => {
   const servers = [

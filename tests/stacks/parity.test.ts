@@ -1,3 +1,4 @@
+import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { describe, expect, it } from "vitest";
 import type { PlanResult } from "../../tools/plan/plan";
 import { planOf } from "../support/plans";
@@ -13,7 +14,9 @@ const SERVER_LEVEL_TYPES = new Set([
   "hcloud:index/firewall:Firewall",
   "hcloud:index/volume:Volume",
   "hcloud:index/volumeAttachment:VolumeAttachment",
-  "command:remote:Command",
+  SSH_COMMAND_TYPE,
+  // The host key the program makes for a Hetzner server; an existing VPS's is in its config.
+  "pulumi-nodejs:dynamic/compute:SSHHostKey",
   // Powers a Hetzner server on again after a resize; an existing VPS has no API to ask.
   "pulumi-nodejs:dynamic/compute:ServerRunning",
   "pulumi:pulumi:Stack",

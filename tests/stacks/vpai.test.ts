@@ -1,3 +1,4 @@
+import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { describe, expect, it } from "vitest";
 import { container, planOf, resourcesOf } from "../support/plans";
 
@@ -177,7 +178,7 @@ describe("stack-specific settings", () => {
   it("prod adopts the existing VPS, protects its data and sends HSTS", async () => {
     const plan = await planOf("prod");
     expect(resourcesOf(plan, "hcloud:index/server:Server")).toHaveLength(0);
-    expect(resourcesOf(plan, "command:remote:Command").map((command) => command.name).sort()).toEqual(["vpai-main-backup-environment", "vpai-main-backup-install", "vpai-main-firewall-ufw", "vpai-main-prepare"]);
+    expect(resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name).sort()).toEqual(["vpai-main-backup-environment", "vpai-main-backup-install", "vpai-main-firewall-ufw", "vpai-main-prepare"]);
     for (const volume of resourcesOf(plan, "docker:index/volume:Volume")) expect(volume.protect, volume.name).toBe(true);
     for (const bucket of resourcesOf(plan, "pulumi-nodejs:dynamic/storage:Bucket")) expect(bucket.protect).toBe(true);
     expect(resourcesOf(plan, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => setting.inputs.settingId)).toContain("security_header");

@@ -1,8 +1,8 @@
 import { recordGraph, type GraphRun, type RecordedResource } from "../../tools/plan/mock-run";
 
 /** Registers whatever `body` creates under the mock runtime and returns the recorded graph. */
-export async function graphOf(body: () => Record<string, unknown> | void, config: Record<string, string> = {}, secretKeys: string[] = []): Promise<GraphRun> {
-  return recordGraph({ project: "infra", stack: "test", values: config, secretKeys: new Set(secretKeys) }, () => body() ?? {});
+export async function graphOf(body: () => Record<string, unknown> | void, config: Record<string, string> = {}, secretKeys: string[] = [], options: { revealSecrets?: boolean } = {}): Promise<GraphRun> {
+  return recordGraph({ project: "infra", stack: "test", values: config, secretKeys: new Set(secretKeys), ...options }, () => body() ?? {});
 }
 
 export function ofType(run: GraphRun, type: string): RecordedResource[] {

@@ -12,6 +12,9 @@ export const PROJECT_DIR = resolve(__dirname, "..", "..");
 /** A real bcrypt hash (htpasswd -nbBC 10, of "correct-horse-battery"): what a stack holds for a bcrypt secret. */
 export const TEST_BCRYPT_HASH = "$2y$10$ubu8x0vjgG2cSiwInw/U3unLfguiNXwHy8xcQh0HgP8Bq8/7wvfeq";
 
+/** An example SSH host key (ssh-keygen -t ed25519) for the existing servers tests declare; Pulumi.prod.yaml has its own. */
+export const TEST_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIArUDylfarOvzxdhCuNbdDREM+e92Gjfq1jXbj0z5I0a";
+
 /** The value tests set for a required secret: recognisable, and of the form validation asks for. */
 export function testSecretValue(secret: SecretDeclaration): string {
   return secret.bcryptHash ? TEST_BCRYPT_HASH : `test-value-of-${secret.key}`;

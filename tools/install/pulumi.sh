@@ -4,8 +4,8 @@
 #   pulumi                         CLI, same version as the @pulumi/pulumi npm SDK
 #   pulumi-language-nodejs         nodejs language host
 #   pulumi-resource-pulumi-nodejs  launcher the engine starts for dynamic providers
-#   pulumi-resource-command        command provider, same version as @pulumi/command,
-#                                  once the module proxy serves it (see below)
+# The program runs its host commands through its own dynamic provider
+# (components/remote/ssh-command.ts), so no command provider is built.
 # Each binary has a stamp file naming what it was built from; a later run with
 # the same versions reuses it. Usage: tools/install/pulumi.sh
 set -euo pipefail
@@ -21,11 +21,6 @@ readonly PULUMI_VERSION=v3.248.0
 # runtime options (typescript, nodeargs) only from its command line, where the
 # 3.248 engine no longer puts them, so Pulumi.yaml's runtime options are ignored.
 readonly LANGUAGE_HOST_SDK_VERSION=v3.68.0
-# @pulumi/command 4.5.0 is tag v4.5.0 of pulumi/pulumi-command; its provider is the
-# untagged sub-module github.com/pulumi/pulumi-command/provider, which Go addresses
-# by the pseudo-version of that tag's commit.
-readonly COMMAND_VERSION=v4.5.0
-readonly COMMAND_PROVIDER_MODULE=github.com/pulumi/pulumi-command/provider@v0.0.0-20220826121633-2d1657e1720c
 
 tools_bin="${INFRA_TOOLS_BIN:-$HOME/.cache/infra-tools/bin}"
 mkdir -p "$tools_bin"
@@ -109,25 +104,6 @@ LAUNCHER
   fi
 }
 
-install_command_provider() {
-  local stamp="github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command@$COMMAND_VERSION" out
-  if is_current pulumi-resource-command "$stamp"; then
-    echo "pulumi-resource-command: cached ($stamp)" >&2
-    return 0
-  fi
-  if ! out="$(cd "$tools_bin" && go list -m "$COMMAND_PROVIDER_MODULE" 2>&1)"; then
-    echo "pulumi-resource-command: not installed; the module proxy does not serve its source:" >&2
-    echo "  go list -m $COMMAND_PROVIDER_MODULE" >&2
-    printf "  %s\n" "${out//$'\n'/$'\n  '}" >&2
-    return 0
-  fi
-  # The provider reports the version baked in by this variable (provider/pkg/version).
-  build_binary pulumi-resource-command "$stamp" \
-    "github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command@${COMMAND_PROVIDER_MODULE#*@}" \
-    "-X github.com/pulumi/pulumi-command/provider/pkg/version.Version=$COMMAND_VERSION" \
-    "$COMMAND_PROVIDER_MODULE"
-}
-
 started_all=$(date +%s)
 build_binary pulumi "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION" \
   "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi@$PULUMI_VERSION" \
@@ -139,5 +115,4 @@ build_binary pulumi-language-nodejs \
   "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$LANGUAGE_HOST_SDK_VERSION" \
   "github.com/pulumi/pulumi/sdk/v3@$LANGUAGE_HOST_SDK_VERSION"
 install_dynamic_provider_launcher
-install_command_provider
 echo "pulumi tools ready in $tools_bin ($(($(date +%s) - started_all))s)" >&2

@@ -31,6 +31,12 @@ export interface ProgramConfig {
   readonly stack: string;
   readonly values: Record<string, string>;
   readonly secretKeys: ReadonlySet<string>;
+  /**
+   * Record secret inputs in clear instead of as [secret]: for tests that read
+   * what a secret input holds (a Hetzner server's user-data). The plan never
+   * sets it.
+   */
+  readonly revealSecrets?: boolean;
 }
 
 /** How a secret input shows in the plan, in golden files and in test assertions. */
@@ -117,7 +123,7 @@ function record(request: RegisterRequest, config: ProgramConfig): RecordedResour
     dependsOn: request.getDependenciesList(),
     custom: request.getCustom(),
     protect: request.getProtect(),
-    inputs: maskSecrets(inputs) as Record<string, unknown>,
+    inputs: (config.revealSecrets ? revealSecrets(inputs) : maskSecrets(inputs)) as Record<string, unknown>,
   };
 }
 
@@ -144,6 +150,24 @@ export function maskSecrets(value: unknown, key?: string): unknown {
   return value;
 }
 
+/** What a secret-marked value holds; the serialized dynamic provider is dropped as in maskSecrets. */
+function revealSecrets(value: unknown, key?: string): unknown {
+  if (key === "__provider" && typeof value === "string") return `[serialized provider, ${value.length} bytes]`;
+  if (Array.isArray(value)) return value.map((item) => revealSecrets(item));
+  if (typeof value === "object" && value !== null) {
+    const record = value as Record<string, unknown>;
+    if (record[SECRET_SIGNATURE_KEY] === SECRET_SIGNATURE) return revealSecrets(record.value);
+    return Object.fromEntries(Object.entries(record).map(([field, item]) => [field, revealSecrets(item, field)]));
+  }
+  return value;
+}
+
+/**
+ * The host key the offline plan shows for a Hetzner server: an example made
+ * once with ssh-keygen, never a server's (the real one is made on `pulumi up`).
+ */
+export const MOCK_HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM9mVKabjODX0/JgOofMeVGy2uqgusbMsFjfj3K2qKRT";
+
 /** Plausible values for outputs the program reads back (documentation addresses, never real ones). */
 function computedOutputs(type: string, name: string, inputs: Record<string, unknown>, serial: number): Record<string, unknown> {
   switch (type) {
@@ -152,6 +176,8 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
     case "hcloud:index/loadBalancer:LoadBalancer":
       // Above the servers' .10-.209, so a DNS record at the balancer cannot be mistaken for one at a server.
       return { ipv4: `203.0.113.${(serial % 40) + 210}`, ipv6: "2001:db8::lb" };
+    case "pulumi-nodejs:dynamic/compute:SSHHostKey":
+      return { publicKey: MOCK_HOST_PUBLIC_KEY, privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n(made on pulumi up)\n-----END OPENSSH PRIVATE KEY-----\n" };
     case "hcloud:index/volume:Volume":
       return { linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${serial}` };
     case "docker:index/remoteImage:RemoteImage":

@@ -26,6 +26,8 @@ export interface PlanOptions {
   readonly overrides?: readonly string[];
   /** `key=value` overrides marked secret (tests plant known secrets this way). */
   readonly secretOverrides?: readonly string[];
+  /** Secret inputs in clear, for tests that read one (a Hetzner server's user-data); the plan command never sets it. */
+  readonly revealSecrets?: boolean;
 }
 
 export interface HostReport {
@@ -83,7 +85,7 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
     }
   }
 
-  const run = await runProgram({ project: PROJECT, stack: options.stack, values, secretKeys });
+  const run = await runProgram({ project: PROJECT, stack: options.stack, values, secretKeys, ...(options.revealSecrets ? { revealSecrets: true } : {}) });
   const model = run.model;
   const addresses = (run.outputs.serverAddresses ?? {}) as Record<string, string>;
   const hosts: HostReport[] = model.hosts.map((host) => ({

@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { contentHash } from "../../../components/compute/content-hash";
+import { SSHCommand } from "../../../components/remote/ssh-command";
 import { Bucket, type S3Connection } from "../../../components/storage/bucket";
 import { LocalCommand } from "./local-command";
-import { RemoteCommand } from "./remote-command";
 
 // Every value comes from the stack config that tests/engine/engine.test.ts
 // writes: MinIO and sshd run on 127.0.0.1 with throwaway credentials.
@@ -40,19 +40,35 @@ echo "prepared $(hostname)" >> ${markerDir}/host-prepared
 echo ready
 `;
 
-const hostPrepare = new RemoteCommand("host-prepare", {
-  connection: {
-    host: "127.0.0.1",
-    port: config.requireNumber("sshPort"),
-    user: config.require("sshUser"),
-    privateKey: config.requireSecret("sshPrivateKey"),
-    hostPublicKey: config.require("sshHostPublicKey"),
-  },
+const connection = {
+  host: "127.0.0.1",
+  port: config.requireNumber("sshPort"),
+  user: config.require("sshUser"),
+  privateKey: config.requireSecret("sshPrivateKey"),
+  hostPublicKey: config.require("sshHostPublicKey"),
+};
+
+// The program's own SSH command, as components/compute/server.ts uses it, with sshd's host key pinned.
+const hostPrepare = new SSHCommand("host-prepare", {
+  connection,
   create: prepareScript,
   delete: `rm -f ${markerDir}/host-prepared`,
   // Same rule as components/compute: the script runs again when, and only when, it changes.
   triggers: [contentHash(prepareScript)],
 });
+
+// Replaced when its version changes, old one first (deleteBeforeReplace), as
+// the backup's environment and install commands are: the file records the order.
+const configVersion = config.require("hostConfigVersion");
+new SSHCommand(
+  "host-config",
+  {
+    connection,
+    create: `echo "created ${configVersion}" >> ${markerDir}/host-config`,
+    delete: `echo "deleted ${configVersion}" >> ${markerDir}/host-config`,
+  },
+  { dependsOn: [hostPrepare], deleteBeforeReplace: true },
+);
 
 const localStamp = new LocalCommand(
   "local-stamp",

@@ -1,10 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { changedKeys } from "./command-diff";
 
-// Stand-in for @pulumi/command's local.Command, for the same reason and with
-// the same contract as ./remote-command: `create` runs with bash on this
-// machine when the resource is created or replaced, `delete` when it is
-// destroyed, and nothing runs while the inputs are unchanged.
+// Stand-in for @pulumi/command's local.Command, whose provider's source the
+// Go module proxy does not serve, with the same
+// contract as the program's SSH command (components/remote/ssh-command.ts):
+// `create` runs with bash on this machine when the resource is created or
+// replaced, `delete` when it is destroyed, and nothing runs while the inputs
+// are unchanged.
 
 export interface LocalCommandArgs {
   create: pulumi.Input<string>;
