@@ -1,3 +1,4 @@
+import { LOOPBACK_PUBLISHING_NETWORK, needsLoopbackPublishing } from "../components/container/network-spec";
 import { declarationProblems, hostBackupJob, resticRepository, type BackupJob } from "../components/backup/job";
 import type { ServerConfig } from "../components/compute/server-spec";
 import { findServerType } from "../components/compute/server-types";
@@ -152,7 +153,10 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
 
   const reserveMb = memoryProfile === "compact" && blueprint.compact ? blueprint.compact.systemReserveMb : blueprint.systemReserveMb;
 
-  const hosts = placed.map(({ server, services }, index): HostPlan => {
+  const hosts = placed.map(({ server, services: placedServices }, index): HostPlan => {
+    const services = placedServices.map((service) =>
+      needsLoopbackPublishing(service, spec.networks) ? { ...service, networks: [...service.networks, LOOPBACK_PUBLISHING_NETWORK.key] } : service,
+    );
     const networkKeys = new Set(services.flatMap((service) => service.networks));
     const budget = budgetOf(server, services, reserveMb);
     if (budget.headroomMb < 0) {
@@ -188,7 +192,7 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
       server,
       memoryMb: budget.serverMb,
       services,
-      networks: spec.networks.filter((network) => networkKeys.has(network.key)),
+      networks: [...spec.networks, LOOPBACK_PUBLISHING_NETWORK].filter((network) => networkKeys.has(network.key)),
       exposed,
       firewall: firewallRules(exposed, { adminCidrs: config.adminCidrs, behindCloudflare: behindCloudflare(config.dns) }),
       budget,

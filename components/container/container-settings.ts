@@ -23,6 +23,20 @@ export interface ContainerSettings {
   readonly labels: { label: string; value: string }[];
 }
 
+/**
+ * A duration as Go prints one (`30s`, `2m0s`, `1h0m0s`): the Docker provider
+ * reads health-check durations back in that form, so any other spelling of
+ * the same value (`120s`) is a difference on every deploy.
+ */
+export function goDuration(totalSeconds: number): string {
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = totalSeconds % 60;
+  if (hours > 0) return `${hours}h${minutes}m${seconds}s`;
+  if (minutes > 0) return `${minutes}m${seconds}s`;
+  return `${seconds}s`;
+}
+
 export function containerSettings(spec: ServiceSpec): ContainerSettings {
   return {
     ports: spec.ports
@@ -35,10 +49,10 @@ export function containerSettings(spec: ServiceSpec): ContainerSettings {
       })),
     healthcheck: {
       tests: [...spec.healthcheck.test],
-      interval: `${spec.healthcheck.intervalSeconds}s`,
-      timeout: `${spec.healthcheck.timeoutSeconds}s`,
+      interval: goDuration(spec.healthcheck.intervalSeconds),
+      timeout: goDuration(spec.healthcheck.timeoutSeconds),
       retries: spec.healthcheck.retries,
-      startPeriod: `${spec.healthcheck.startPeriodSeconds}s`,
+      startPeriod: goDuration(spec.healthcheck.startPeriodSeconds),
     },
     memory: spec.memoryMb,
     // Swap equal to the limit means no swap: a container over budget is

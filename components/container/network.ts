@@ -26,6 +26,7 @@ export class Network extends pulumi.ComponentResource {
         driver: "bridge",
         internal: args.spec.internal,
         ipamConfigs: [{ subnet: args.spec.subnet }],
+        ...(args.spec.options ? { options: { ...args.spec.options } } : {}),
         labels: [{ label: "infra.network", value: args.spec.key }],
       },
       { parent: this, provider: args.provider },

@@ -48,6 +48,9 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
   "blackbox-exporter": { networks: ["internal", "edge"], port: 9115 },
 };
 
+/** The tunnelled admin UIs whose seed networks are all internal. */
+const LOOPBACK_ONLY = ["prometheus", "loki", "grafana"];
+
 /** Seed 001: "Internal access only, expose via SSH tunnel", for every admin UI. */
 const TUNNELLED: Record<string, string[]> = {
   "fastapi-grafana": ["127.0.0.1:3000->3000"],
@@ -103,14 +106,17 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
     const networks = Object.fromEntries(
       resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
     );
-    expect(networks).toEqual({ "fastapi-edge": ["172.26.1.0/24", false], "fastapi-internal": ["172.26.2.0/24", true] });
+    // The third carries the tunnelled admin UIs' loopback ports only: Docker publishes nothing for a container on internal networks alone.
+    expect(networks).toEqual({ "fastapi-edge": ["172.26.1.0/24", false], "fastapi-internal": ["172.26.2.0/24", true], "fastapi-loopback-publish": ["172.31.254.0/24", false] });
   });
 
   it("listens on the seed's internal ports, on its networks", async () => {
     const plan = await fastapiPlan(stack);
     const host = plan.hosts[0]!;
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
-      expect(container(plan, service).inputs.networksAdvanced, service).toEqual(expected.networks.map((network) => ({ name: `fastapi-${network}`, aliases: [service] })));
+      // Grafana, Prometheus and Loki sit on the internal network alone, so their loopback ports need the publishing bridge.
+      const networks = [...expected.networks, ...(LOOPBACK_ONLY.includes(service) ? ["loopback-publish"] : [])];
+      expect(container(plan, service).inputs.networksAdvanced, service).toEqual(networks.map((network) => ({ name: `fastapi-${network}`, aliases: [service] })));
       if (expected.port) expect(host.services.find((candidate) => candidate.name === service)!.ports.join(" "), service).toMatch(new RegExp(`(^|[ >])${expected.port}/tcp`));
     }
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { containerSettings } from "../../components/container/container-settings";
+import { containerSettings, goDuration } from "../../components/container/container-settings";
 import { healthcheck, imageName, secretKeysOf, service } from "../../components/container/service-spec";
 
 const base = service({
@@ -72,5 +72,23 @@ describe("service spec helpers", () => {
 describe("published ports", () => {
   it("default to 127.0.0.1 when the spec names no address", () => {
     expect(containerSettings({ ...base, ports: [{ container: 9090, publish: { host: 9090 } }] }).ports).toEqual([{ internal: 9090, external: 9090, ip: "127.0.0.1", protocol: "tcp" }]);
+  });
+});
+
+describe("goDuration", () => {
+  // The Docker provider reads health-check durations back as Go prints them;
+  // any other spelling of the same value shows as a change on every deploy.
+  it.each([
+    [0, "0s"],
+    [5, "5s"],
+    [30, "30s"],
+    [60, "1m0s"],
+    [90, "1m30s"],
+    [120, "2m0s"],
+    [3600, "1h0m0s"],
+    [3661, "1h1m1s"],
+    [7322, "2h2m2s"],
+  ])("%i seconds is %s", (seconds, printed) => {
+    expect(goDuration(seconds)).toBe(printed);
   });
 });

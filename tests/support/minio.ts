@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { requireTool } from "./tools";
@@ -25,7 +26,14 @@ const READY_TIMEOUT_MS = 30_000;
  * root credentials. A missing binary throws (see requireTool): it fails the
  * test instead of skipping it.
  */
-export async function startMinIO(options: { address?: string } = {}): Promise<MinIO> {
+export interface MinIOOptions {
+  /** Where it listens; 127.0.0.1 by default. */
+  readonly address?: string;
+  /** Serve https with this certificate and key (PEM files), trusting `ca` for its own probe. */
+  readonly tls?: { readonly certificateFile: string; readonly keyFile: string; readonly ca: string };
+}
+
+export async function startMinIO(options: MinIOOptions = {}): Promise<MinIO> {
   const address = options.address ?? "127.0.0.1";
   const binary = requireTool("minio");
   // Two free ports can still be taken between probing and binding; a server
@@ -33,7 +41,7 @@ export async function startMinIO(options: { address?: string } = {}): Promise<Mi
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(binary, address);
+      return await startOnce(binary, address, options.tls);
     } catch (error) {
       lastError = error;
       if (!(error instanceof PortTaken)) throw error;
@@ -44,14 +52,20 @@ export async function startMinIO(options: { address?: string } = {}): Promise<Mi
 
 class PortTaken extends Error {}
 
-async function startOnce(binary: string, address: string): Promise<MinIO> {
+async function startOnce(binary: string, address: string, tls: MinIOOptions["tls"]): Promise<MinIO> {
   const dataDir = await mkdtemp(join(tmpdir(), "minio-test-"));
   const [port, consolePort] = [await freePort(), await freePort()];
   const accessKeyId = `root${randomBytes(6).toString("hex")}`;
   const secretAccessKey = randomBytes(24).toString("base64url");
+  const certsDir = join(dataDir, "certs");
+  if (tls) {
+    await mkdir(certsDir);
+    await copyFile(tls.certificateFile, join(certsDir, "public.crt"));
+    await copyFile(tls.keyFile, join(certsDir, "private.key"));
+  }
   const child = spawn(
     binary,
-    ["server", join(dataDir, "data"), "--address", `${address}:${port}`, "--console-address", `127.0.0.1:${consolePort}`, "--quiet"],
+    ["server", join(dataDir, "data"), "--address", `${address}:${port}`, "--console-address", `127.0.0.1:${consolePort}`, "--certs-dir", certsDir, "--quiet"],
     {
       env: {
         PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -77,9 +91,9 @@ async function startOnce(binary: string, address: string): Promise<MinIO> {
     await rm(dataDir, { recursive: true, force: true });
   };
 
-  const endpoint = `http://${address}:${port}`;
+  const endpoint = `${tls ? "https" : "http"}://${address}:${port}`;
   try {
-    await waitUntilLive(endpoint, exited, () => output);
+    await waitUntilLive(endpoint, exited, () => output, tls?.ca);
   } catch (error) {
     await stop();
     if (/address already in use/i.test(output)) throw new PortTaken(output);
@@ -88,18 +102,27 @@ async function startOnce(binary: string, address: string): Promise<MinIO> {
   return { endpoint, region: REGION, accessKeyId, secretAccessKey, stop };
 }
 
-async function waitUntilLive(endpoint: string, exited: Promise<number | null>, output: () => string): Promise<void> {
+/** GET `url`; true on a 2xx. With `ca`, over https trusting that CA alone. */
+function answers(url: string, ca: string | undefined): Promise<boolean> {
+  if (!ca) return fetch(url, { signal: AbortSignal.timeout(1000) }).then((response) => response.ok, () => false);
+  return new Promise((resolve) => {
+    const probe = httpsRequest(url, { ca, timeout: 1000 }, (response) => {
+      response.resume();
+      resolve((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300);
+    });
+    probe.on("error", () => resolve(false));
+    probe.on("timeout", () => probe.destroy());
+    probe.end();
+  });
+}
+
+async function waitUntilLive(endpoint: string, exited: Promise<number | null>, output: () => string, ca?: string): Promise<void> {
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code ?? -1));
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (exitCode !== undefined) throw new Error(`minio exited with code ${exitCode} before it was ready:\n${output()}`);
-    try {
-      const response = await fetch(`${endpoint}/minio/health/live`, { signal: AbortSignal.timeout(1000) });
-      if (response.ok) return;
-    } catch {
-      // not listening yet
-    }
+    if (await answers(`${endpoint}/minio/health/live`, ca)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`minio at ${endpoint} was not live after ${READY_TIMEOUT_MS / 1000}s:\n${output()}`);

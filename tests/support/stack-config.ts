@@ -9,8 +9,9 @@ import { resolve } from "node:path";
 
 export const PROJECT_DIR = resolve(__dirname, "..", "..");
 
-/** A real bcrypt hash (htpasswd -nbBC 10, of "correct-horse-battery"): what a stack holds for a bcrypt secret. */
-export const TEST_BCRYPT_HASH = "$2y$10$ubu8x0vjgG2cSiwInw/U3unLfguiNXwHy8xcQh0HgP8Bq8/7wvfeq";
+import { TEST_BCRYPT_HASH } from "./test-secrets";
+
+export { TEST_BCRYPT_HASH };
 
 /** An example SSH host key (ssh-keygen -t ed25519) for the existing servers tests declare; Pulumi.prod.yaml has its own. */
 export const TEST_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIArUDylfarOvzxdhCuNbdDREM+e92Gjfq1jXbj0z5I0a";

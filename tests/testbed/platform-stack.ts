@@ -1,4 +1,6 @@
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
@@ -7,7 +9,7 @@ import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { requiredSecrets } from "../../infra/config/validate";
 import { PulumiCLI, type PulumiResult } from "../engine/pulumi-cli";
 import type { MinIO } from "../support/minio";
-import { TEST_BCRYPT_HASH } from "../support/stack-config";
+import { TEST_BCRYPT_HASH } from "../support/test-secrets";
 import { requireTool, toolsBin } from "../support/tools";
 import type { VPS } from "./vps";
 
@@ -27,6 +29,8 @@ export interface PlatformStackOptions {
   readonly registry: TestbedRegistry;
   /** S3 on the testbed bridge, so that the VPS's backup job reaches it. */
   readonly minio: MinIO;
+  /** Environment for the CLI and the program beyond the testbed's own (NODE_EXTRA_CA_CERTS, ...). */
+  readonly env?: Readonly<Record<string, string>>;
   /** Plain config beyond the testbed's own, e.g. monitoring settings. */
   readonly extraConfig?: Record<string, unknown>;
 }
@@ -40,9 +44,23 @@ export interface PlatformStack {
   readonly config: Readonly<Record<string, unknown>>;
   /** `pulumi <args>` on this stack with its config file. */
   run(args: string[], options?: { allowFailure?: boolean }): Promise<PulumiResult>;
+  /** `pulumi <args>` on this stack's state alone (export, state unprotect), which take no config file. */
+  runState(args: string[], options?: { allowFailure?: boolean }): Promise<PulumiResult>;
   /** Sets a plain config value (JSON for objects and lists) and keeps it for later commands. */
   setConfig(key: string, value: unknown): Promise<void>;
   remove(): Promise<void>;
+}
+
+/** An ssh-agent on `socket` holding `privateKey` (given on stdin, never as an argument or file). */
+async function startSSHAgent(socket: string, privateKey: string): Promise<{ socket: string; stop(): void }> {
+  const agent = spawn(requireTool("ssh-agent"), ["-D", "-a", socket], { stdio: "ignore" });
+  for (let waited = 0; !existsSync(socket); waited += 50) {
+    if (waited > 5000 || agent.exitCode !== null) throw new Error(`ssh-agent did not start on ${socket}`);
+    await new Promise((wait) => setTimeout(wait, 50));
+  }
+  const added = spawnSync(requireTool("ssh-add"), ["-q", "-"], { input: privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`, env: { ...process.env, SSH_AUTH_SOCK: socket }, encoding: "utf8" });
+  if (added.status !== 0) throw new Error(`ssh-add failed: ${added.stderr}`);
+  return { socket, stop: () => agent.kill() };
 }
 
 /** What a secret of the stack is set to: random, and of the form its validation asks for. */
@@ -69,7 +87,11 @@ export async function createPlatformStack(options: PlatformStackOptions): Promis
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     // tsc type-checks the program with the rest of the repository.
     PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+    ...options.env,
   });
+  // The Docker provider's ssh takes its key from an agent, as the README tells an operator to load it.
+  const agent = await startSSHAgent(join(workDir, "agent.sock"), vps.privateKey);
+  env.SSH_AUTH_SOCK = agent.socket;
   const cli = new PulumiCLI(requireTool("pulumi"), PROJECT_DIR, env);
   const name = `testbed-${randomBytes(4).toString("hex")}`;
   await cli.run(["stack", "init", name]);
@@ -112,6 +134,7 @@ export async function createPlatformStack(options: PlatformStackOptions): Promis
     secrets,
     config,
     run,
+    runState: (args, runOptions) => cli.run([...args, "--stack", name], runOptions),
     async setConfig(key, value) {
       config[key] = value;
       // The file is written whole from the plain values, so the secrets are set again after it.
@@ -120,6 +143,7 @@ export async function createPlatformStack(options: PlatformStackOptions): Promis
     },
     async remove() {
       await cli.run(["stack", "rm", "--yes", "--force", "--stack", name], { allowFailure: true });
+      agent.stop();
       await rm(workDir, { recursive: true, force: true });
     },
   };

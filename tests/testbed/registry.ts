@@ -50,8 +50,11 @@ function freePort(address: string): Promise<number> {
   });
 }
 
-/** A CA, and a server certificate it signs for `address` (an IP address, as subjectAltName). */
-async function makeCertificates(dir: string, address: string): Promise<void> {
+/**
+ * A CA, and a server certificate it signs for `address` (an IP address, as
+ * subjectAltName), in `dir`: ca.crt, ca.key, server.crt, server.key.
+ */
+export async function makeCertificates(dir: string, address: string): Promise<void> {
   const openssl = requireTool("openssl");
   const at = (file: string) => join(dir, file);
   await run(openssl, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", at("ca.key"), "-out", at("ca.crt"), "-days", "2",
