@@ -63,7 +63,8 @@ export function containerSettings(spec: ServiceSpec): ContainerSettings {
     logDriver: "json-file",
     logOpts: { ...LOG_OPTIONS },
     securityOpts: ["no-new-privileges:true"],
-    capabilities: { drops: ["ALL"], adds: [...spec.capAdd] },
+    // Docker reports added capabilities as CAP_<NAME>; any other spelling reads back as drift on every refresh.
+    capabilities: { drops: ["ALL"], adds: spec.capAdd.map((name) => `CAP_${name.toUpperCase().replace(/^CAP_/, "")}`) },
     // The Docker provider has no pids-limit argument. With every capability
     // dropped the nproc rlimit is enforced for root too, so it caps the
     // processes a runaway container can fork (C7).

@@ -13,7 +13,7 @@ import { validateStackConfig, type RawConfig } from "../../infra/config/validate
 import { goldenGraph } from "../../tools/golden-graph";
 import { mermaidDiagram } from "../../tools/plan/mermaid";
 import { textReport } from "../../tools/plan/text-report";
-import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
+import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, declaredNetworks, declaredNetworkResources } from "../support/plans";
 import { PROJECT_DIR, rawConfigWithSecrets } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 import { buildPlan, type PlanResult } from "../../tools/plan/plan";
@@ -117,7 +117,7 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
   it("builds three networks: egress with a route out, backend and monitoring without", async () => {
     const plan = await aiVideoPlan(stack);
     const networks = Object.fromEntries(
-      resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
+      declaredNetworkResources(plan).map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
     );
     expect(networks).toEqual({ "aivideo-egress": ["172.27.4.0/24", false], "aivideo-backend": ["172.27.2.0/24", true], "aivideo-monitoring": ["172.27.3.0/24", true] });
   });
@@ -126,7 +126,7 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const plan = await aiVideoPlan(stack);
     const host = plan.hosts[0]!;
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
-      expect(container(plan, service).inputs.networksAdvanced, service).toEqual(expected.networks.map((network) => ({ name: `aivideo-${network}`, aliases: [service] })));
+      expect(declaredNetworks(container(plan, service).inputs.networksAdvanced), service).toEqual(expected.networks.map((network) => ({ name: `aivideo-${network}`, aliases: [service] })));
       if (expected.port) expect(host.services.find((candidate) => candidate.name === service)!.ports.join(" "), service).toMatch(new RegExp(`(^|[ >])${expected.port}/tcp`));
     }
   });

@@ -4,7 +4,7 @@ import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hos
 import { baseBackupScript, galion, GALION_BASE_BACKUPS_KEPT, GALION_MEMORY_MB, GALION_WAL_ARCHIVE_KEEP_DAYS } from "../../infra/blueprints/galion";
 import { retentionWindowDays } from "../../components/backup/retention";
 import type { ServiceSpec } from "../../components/container/service-spec";
-import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
+import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, declaredNetworks, declaredNetworkResources } from "../support/plans";
 import type { PlanResult } from "../../tools/plan/plan";
 
 /**
@@ -100,7 +100,7 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
   it("builds the four networks, data and monitoring internal", async () => {
     const plan = await galionPlan(stack);
     const networks = Object.fromEntries(
-      resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
+      declaredNetworkResources(plan).map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
     );
     expect(networks).toEqual({
       "galion-egress": ["172.24.4.0/24", false],
@@ -113,7 +113,7 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
   it("attaches each service to its networks and publishes the apps, databases and Prometheus on 127.0.0.1 only (seed: localhost only; C11)", async () => {
     const plan = await galionPlan(stack);
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
-      expect(container(plan, service).inputs.networksAdvanced, service).toEqual(expected.networks.map((network) => ({ name: `galion-${network}`, aliases: [service] })));
+      expect(declaredNetworks(container(plan, service).inputs.networksAdvanced), service).toEqual(expected.networks.map((network) => ({ name: `galion-${network}`, aliases: [service] })));
       expect(published(container(plan, service)), service).toEqual(expected.published);
     }
   });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { nextmavens } from "../../infra/blueprints/nextmavens";
 import { WRITE_ENVIRONMENT_COMMAND } from "../../components/backup/install-script";
 import { buildPlan, type PlanResult } from "../../tools/plan/plan";
-import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
+import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, declaredNetworkResources } from "../support/plans";
 import { PROJECT_DIR } from "../support/stack-config";
 import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hostnames";
 
@@ -42,7 +42,7 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
 
   it("joins the portal to the Traefik network (seed 003's dokploy-network), which reaches the managed services outside", async () => {
     const plan = await nextmavensPlan(stack);
-    const networks = resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, network.inputs.internal]);
+    const networks = declaredNetworkResources(plan).map((network) => [network.inputs.name, network.inputs.internal]);
     // The monitoring stack keeps to a network of its own, without a route out.
     expect(networks).toEqual([
       ["nextmavens-web", false],

@@ -39,3 +39,19 @@ describe("the loopback publishing bridge", () => {
     expect(resourcesOf(routed, "docker:index/network:Network").map((network) => network.inputs.name)).not.toContain("fastapi-loopback-publish");
   });
 });
+
+describe("every container that publishes a port", () => {
+  it.each(["vpai", "ai-video", "fastapi", "nextmavens", "galion"].flatMap((blueprint) => ["prod", "preprod"].map((stack) => [stack, blueprint])))(
+    "is on a network Docker publishes from (%s %s)",
+    async (stack, blueprint) => {
+      const plan = await planOf(stack, { overrides: [`blueprint=${blueprint}`] });
+      const internal = new Set(resourcesOf(plan, "docker:index/network:Network").filter((network) => network.inputs.internal === true).map((network) => network.inputs.name));
+      const unpublished = resourcesOf(plan, "docker:index/container:Container")
+        .filter((container) => ((container.inputs.ports as unknown[]) ?? []).length > 0)
+        .filter((container) => (container.inputs.networksAdvanced as { name: string }[]).every((network) => internal.has(network.name)))
+        .map((container) => container.inputs.name);
+      expect(unpublished).toEqual([]);
+    },
+    60_000,
+  );
+});

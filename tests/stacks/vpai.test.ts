@@ -137,7 +137,7 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
       if (((resource.inputs.uploads ?? []) as unknown[]).length > 0) expect(resource.inputs.readOnly, String(resource.inputs.name)).toBe(false);
     }
-    expect(container(plan, "caddy").inputs.capabilities).toEqual({ drops: ["ALL"], adds: ["NET_BIND_SERVICE"] });
+    expect(container(plan, "caddy").inputs.capabilities).toEqual({ drops: ["ALL"], adds: ["CAP_NET_BIND_SERVICE"] });
   });
 
   it("gives every container a healthcheck, limits, rotation, restart policy and no-new-privileges", async () => {

@@ -1,4 +1,5 @@
 import { buildPlan, type PlanOptions, type PlanResult } from "../../tools/plan/plan";
+import { LOOPBACK_PUBLISHING_NETWORK } from "../../components/container/network-spec";
 import { PROJECT_DIR } from "./stack-config";
 
 const cache = new Map<string, Promise<PlanResult>>();
@@ -40,3 +41,15 @@ export function uploadOf(plan: PlanResult, containerName: string, path: string):
 /** A container's published ports as `address:host->container`. */
 export const publishedPorts = (resource: PlannedResource): string[] =>
   ((resource.inputs.ports ?? []) as { ip: string; external: number; internal: number }[]).map((port) => `${port.ip}:${port.external}->${port.internal}`);
+
+/**
+ * A container's networks as its blueprint declares them, without the bridge
+ * the platform adds to carry loopback ports (LOOPBACK_PUBLISHING_NETWORK);
+ * tests/components/network-spec.test.ts covers that bridge.
+ */
+export const declaredNetworks = (networks: unknown): unknown =>
+  (networks as { name: string }[]).filter((network) => !network.name.endsWith(`-${LOOPBACK_PUBLISHING_NETWORK.key}`));
+
+/** The plan's Docker networks as the blueprint declares them, without the loopback publishing bridge. */
+export const declaredNetworkResources = (plan: PlanResult): PlannedResource[] =>
+  resourcesOf(plan, "docker:index/network:Network").filter((network) => !String(network.inputs.name).endsWith(`-${LOOPBACK_PUBLISHING_NETWORK.key}`));
