@@ -6,7 +6,7 @@ import { Server } from "../components/compute/server";
 import { Network } from "../components/container/network";
 import { Service, type ServiceArgs } from "../components/container/service";
 import { Monitoring } from "../components/monitoring/monitoring";
-import { secretKeysOf, type EnvValue } from "../components/container/service-spec";
+import { renderSecretTemplate, secretKeysOf, type EnvValue } from "../components/container/service-spec";
 import { Zone } from "../components/dns/zone";
 import { Caddy } from "../components/ingress/caddy";
 import { Nginx } from "../components/ingress/nginx";
@@ -247,7 +247,7 @@ export function resolveEnv(env: Readonly<Record<string, EnvValue>>, secrets: Rea
       resolved[variable] = secrets[value.secret]!;
     } else {
       resolved[variable] = pulumi.secret(
-        pulumi.all(keys.map((key) => secrets[key]!)).apply((values) => keys.reduce((text, key, index) => text.split(`{{${key}}}`).join(values[index]!), value.secretTemplate)),
+        pulumi.all(keys.map((key) => secrets[key]!)).apply((values) => renderSecretTemplate(value.secretTemplate, Object.fromEntries(keys.map((key, index) => [key, values[index]!])))),
       );
     }
   }

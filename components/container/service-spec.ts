@@ -149,6 +149,23 @@ export function imageName(image: ImageRef, registry?: ImageRegistry): string {
   return registry ? mirroredReference(registry.host, reference) : reference;
 }
 
+/**
+ * A secret template with its placeholders filled. In a URL (a template that
+ * starts with a scheme, `postgresql://user:{{key}}@host/db`) each secret is
+ * percent-encoded (V4): a password holding `/`, `+`, `@`, `:`, `#` or `%`
+ * would otherwise end the user info early or change the host, and
+ * `openssl rand -base64` makes such passwords often. Elsewhere (an htpasswd
+ * line `user:{{hash}}`) the value goes in as it is.
+ */
+export function renderSecretTemplate(template: string, values: Readonly<Record<string, string>>): string {
+  const inURL = /^[a-z][a-z0-9+.-]*:\/\//i.test(template);
+  return template.replace(/\{\{([a-zA-Z0-9:_-]+)\}\}/g, (placeholder, key: string) => {
+    const value = values[key];
+    if (value === undefined) throw new Error(`secret template: no value for ${placeholder}`);
+    return inURL ? encodeURIComponent(value) : value;
+  });
+}
+
 /** Secret config keys a value refers to, in order of appearance. */
 export function secretKeysOf(value: EnvValue): string[] {
   if (typeof value === "string") return [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { containerSettings, goDuration } from "../../components/container/container-settings";
-import { healthcheck, imageName, secretKeysOf, service } from "../../components/container/service-spec";
+import { healthcheck, imageName, renderSecretTemplate, secretKeysOf, service } from "../../components/container/service-spec";
 
 const base = service({
   name: "api",
@@ -90,5 +90,29 @@ describe("goDuration", () => {
     [7322, "2h2m2s"],
   ])("%i seconds is %s", (seconds, printed) => {
     expect(goDuration(seconds)).toBe(printed);
+  });
+});
+
+describe("renderSecretTemplate (V4)", () => {
+  const hostile = "ab/cd+ef=@g:h?i#j%k&l m";
+
+  it("percent-encodes every secret placed in a URL, so the URL parses back to the same parts", () => {
+    const url = renderSecretTemplate("postgresql://postgres:{{infra:postgresPassword}}@postgres:5432/app", { "infra:postgresPassword": hostile });
+    const parsed = new URL(url);
+    expect(decodeURIComponent(parsed.password)).toBe(hostile);
+    expect([parsed.username, parsed.hostname, parsed.port, parsed.pathname]).toEqual(["postgres", "postgres", "5432", "/app"]);
+  });
+
+  it.each(["redis://:{{k}}@redis:6379/1", "postgres://u:{{k}}@pgbouncer:6432/pgbouncer?sslmode=disable", "POSTGRESQL://u:{{k}}@h/d"])("encodes in %s", (template) => {
+    const url = new URL(renderSecretTemplate(template, { k: hostile }));
+    expect(decodeURIComponent(url.password)).toBe(hostile);
+  });
+
+  it("leaves a value outside a URL as it is (an htpasswd line)", () => {
+    expect(renderSecretTemplate("admin:{{k}}", { k: "$2y$10$abc/def" })).toBe("admin:$2y$10$abc/def");
+  });
+
+  it("refuses a placeholder without a value instead of leaving it in", () => {
+    expect(() => renderSecretTemplate("redis://:{{k}}@redis", {})).toThrow(/no value for \{\{k\}\}/);
   });
 });
