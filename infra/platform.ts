@@ -190,7 +190,8 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
         },
         noncurrentVersionExpiryDays: config.storage.noncurrentVersionExpiryDays,
       },
-      { protect: config.protect },
+      // Like the data volumes: protected, and kept when the stack itself is destroyed.
+      { protect: config.protect, retainOnDelete: config.protect },
     );
     buckets[bucket.key] = resource.bucketName;
     bucketResources.set(bucket.key, resource);

@@ -1,5 +1,7 @@
 import { mkdtemp, readFile } from "node:fs/promises";
-import { request } from "node:https";
+import { Agent, request } from "node:https";
+import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +27,7 @@ let vps: VPS;
 let minio: MinIO;
 let registry: Registry;
 let stack: PlatformStack;
+let s3CA: string;
 const steps: { step: string; seconds: number; sshConnections: number }[] = [];
 
 async function step<T>(name: string, run: () => Promise<T>): Promise<{ result: T; sshConnections: number }> {
@@ -99,7 +102,7 @@ beforeAll(async () => {
   // a host trusts a private CA; the deploying CLI through NODE_EXTRA_CA_CERTS.
   const certificates = await mkdtemp(join(tmpdir(), "infra-testbed-s3-"));
   await makeCertificates(certificates, vps.gateway);
-  const s3CA = await readFile(join(certificates, "ca.crt"), "utf8");
+  s3CA = await readFile(join(certificates, "ca.crt"), "utf8");
   minio = await startMinIO({ address: vps.gateway, tls: { certificateFile: join(certificates, "server.crt"), keyFile: join(certificates, "server.key"), ca: s3CA } });
   await vps.exec("cat > /usr/local/share/ca-certificates/testbed-s3.crt && update-ca-certificates >/dev/null", { input: s3CA });
   registry = await startRegistry(vps.gateway);
@@ -182,8 +185,8 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     const response = await httpsGet(`api.${DOMAIN}`, "/");
     expect(response.status).toBe(200);
     expect(JSON.parse(response.body)).toMatchObject({ database: { ok: true } });
-    const unknown = await httpsGet(`nothing.${DOMAIN}`, "/");
-    expect(unknown.status).not.toBe(200);
+    // A name nginx does not serve gets no certificate at all: the handshake is refused.
+    await expect(httpsGet(`nothing.${DOMAIN}`, "/")).rejects.toThrow(/unrecognized name/);
   });
 
   it("an unchanged `up` changes nothing and opens no SSH connection; refresh finds no drift", { timeout: STEP_TIMEOUT_MS }, async () => {
@@ -201,11 +204,11 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     await step("up, one value", () => stack.run(["up", "--yes", "--skip-preview"]));
     const after = await inspectContainers();
     const replaced = [...after.values()].filter((container) => before.get(container.Name.replace(/^\//, ""))?.Id !== container.Id).map((container) => container.Name);
-    expect(replaced).toEqual(["/fastapi-main-monitoring-prometheus"]);
+    expect(replaced).toEqual(["/fastapi-prometheus"]);
   });
 
   it("the nightly backup job runs by its systemd unit, and a restore loses no row", { timeout: STEP_TIMEOUT_MS }, async () => {
-    const psql = (sql: string) => vps.exec(`docker exec -i fastapi-main-postgres psql -v ON_ERROR_STOP=1 -qAt -U postgres -d app`, { input: sql });
+    const psql = (sql: string) => vps.exec(`docker exec -i fastapi-postgres psql -v ON_ERROR_STOP=1 -qAt -U postgres -d app`, { input: sql });
     await psql("create table drill(id int primary key, note text); insert into drill select g, md5(g::text) from generate_series(1, 5000) g;");
     const { result: run } = await step("backup job", () => vps.exec("systemctl start infra-backup.service; systemctl show -p Result --value infra-backup.service", { allowFailure: true }));
     expect(run.stdout.trim(), (await vps.exec("journalctl -u infra-backup --no-pager | tail -n 40")).stdout).toBe("success");
@@ -224,14 +227,26 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     expect((await psql("select count(*) from drill;")).stdout.trim()).toBe("5000");
   });
 
-  it("destroy leaves the protected volumes and nothing else of the stack on the VPS", { timeout: STEP_TIMEOUT_MS }, async () => {
-    const volumesBefore = (await vps.exec("docker volume ls -q --filter name=fastapi-main-")).stdout.split("\n").filter(Boolean).sort();
+  it("destroy leaves the protected volumes and bucket, and nothing else of the stack on the VPS", { timeout: STEP_TIMEOUT_MS }, async () => {
+    const volumesBefore = (await vps.exec("docker volume ls -q --filter name=fastapi-")).stdout.split("\n").filter(Boolean).sort();
     expect(volumesBefore.length).toBeGreaterThan(3);
     await stack.runState(["state", "unprotect", "--all", "--yes"]);
     await step("destroy", () => stack.run(["destroy", "--yes", "--skip-preview"]));
     expect((await inspectContainers()).size).toBe(0);
     expect((await vps.exec("docker network ls -q --filter name=fastapi-")).stdout.trim()).toBe("");
-    const volumesAfter = (await vps.exec("docker volume ls -q --filter name=fastapi-main-")).stdout.split("\n").filter(Boolean).sort();
+    // The backups bucket is kept too, with the snapshots in it.
+    const s3 = new S3Client({
+      endpoint: minio.endpoint,
+      region: minio.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey },
+      requestHandler: new NodeHttpHandler({ httpsAgent: new Agent({ ca: s3CA }) }),
+    });
+    const bucket = (stack.config["infra:storage"] as { bucketPrefix: string }).bucketPrefix + "-backups";
+    const kept = await s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+    expect(kept.KeyCount ?? 0).toBeGreaterThan(0);
+    s3.destroy();
+    const volumesAfter = (await vps.exec("docker volume ls -q --filter name=fastapi-")).stdout.split("\n").filter(Boolean).sort();
     expect(volumesAfter).toEqual(volumesBefore);
   });
 });
