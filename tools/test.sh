@@ -15,6 +15,9 @@ bash tools/install/traefik.sh
 bash tools/install/hcloud-change.sh
 bash tools/install/docker-provider.sh
 bash tools/testbed/docker-engine.sh
+# The testbed's images, built once here rather than by several test files at once.
+bash tools/testbed/vps-image.sh >/dev/null
+bash tools/testbed/images/build.sh >/dev/null
 echo "setup took $(( $(date +%s) - started ))s" >&2
 node_modules/.bin/tsc --noEmit -p .
 results=$(mktemp)

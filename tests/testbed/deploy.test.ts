@@ -1,5 +1,7 @@
 import { mkdtemp, readFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
 import { Agent, request } from "node:https";
+import { promisify } from "node:util";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { tmpdir } from "node:os";
@@ -10,7 +12,7 @@ import { plannedChanges } from "../support/pulumi-preview";
 import { createPlatformStack, type PlatformStack } from "./platform-stack";
 import { pushImages, testbedImages } from "./images";
 import { makeCertificates, startRegistry, type Registry } from "./registry";
-import { startVPS, type VPS } from "./vps";
+import { DOCKER, startVPS, vpsImage, type VPS } from "./vps";
 
 // The real program, `infra/`, deployed by the real Pulumi CLI with the Docker
 // plugin built here, over SSH with pinned host keys, to the local VPS: the
@@ -22,6 +24,7 @@ import { startVPS, type VPS } from "./vps";
 const SETUP_TIMEOUT_MS = 20 * 60_000; // cold image builds included
 const STEP_TIMEOUT_MS = 15 * 60_000;
 const DOMAIN = "testbed.example.com";
+const execFileAsync = promisify(execFile);
 
 let vps: VPS;
 let minio: MinIO;
@@ -187,6 +190,16 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     expect(JSON.parse(response.body)).toMatchObject({ database: { ok: true } });
     // A name nginx does not serve gets no certificate at all: the handshake is refused.
     await expect(httpsGet(`nothing.${DOMAIN}`, "/")).rejects.toThrow(/unrecognized name/);
+  });
+
+  it("from a client on the VPS's network that is not an admin address, only 80 and 443 answer", { timeout: 120_000 }, async () => {
+    // A throwaway container on the testbed bridge stands for a stranger on the internet: the admin CIDR is the bridge's gateway alone.
+    const probe = (port: number) =>
+      execFileAsync(DOCKER, ["run", "--rm", "--network", vps.network, vpsImage(), "bash", "-c", `timeout 3 bash -c '</dev/tcp/${vps.address}/${port}' 2>/dev/null; echo $?`]).then(
+        ({ stdout }) => ({ "0": "open", "1": "refused", "124": "filtered" })[stdout.trim()] ?? `exit ${stdout.trim()}`,
+      );
+    const answers = Object.fromEntries(await Promise.all([22, 80, 443, 3000, 5432, 9090].map(async (port) => [port, await probe(port)] as const)));
+    expect(answers).toEqual({ 22: "filtered", 80: "open", 443: "open", 3000: "filtered", 5432: "filtered", 9090: "filtered" });
   });
 
   it("an unchanged `up` changes nothing and opens no SSH connection; refresh finds no drift", { timeout: STEP_TIMEOUT_MS }, async () => {
