@@ -240,6 +240,19 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     expect((await psql("select count(*) from drill;")).stdout.trim()).toBe("5000");
   });
 
+  it("a host script that fails stops `up` with the resource, exit code and output; after the fix the next `up` converges", { timeout: STEP_TIMEOUT_MS }, async () => {
+    // The deploy user loses sudo, as on a host someone changed by hand; a new admin CIDR makes the UFW command run again.
+    await vps.exec("mv /etc/sudoers.d/deploy /root/deploy.sudoers");
+    await stack.setConfig("infra:adminCidrs", [`${vps.gateway}/32`, "192.0.2.0/24"]);
+    const { result: failed } = await step("up, broken host", () => stack.run(["up", "--yes", "--skip-preview"], { allowFailure: true }));
+    expect(failed.code).not.toBe(0);
+    expect(failed.stdout + failed.stderr).toMatch(/remote command fastapi-main-firewall-ufw on deploy@[\d.]+:22 failed with exit code 1; the last \d+ lines of its output:[\s\S]*sudo/);
+    await vps.exec("mv /root/deploy.sudoers /etc/sudoers.d/deploy");
+    await step("up, after the fix", () => stack.run(["up", "--yes", "--skip-preview"]));
+    expect((await vps.exec("ufw status")).stdout).toContain("192.0.2.0/24");
+    await stack.run(["up", "--yes", "--expect-no-changes"]);
+  });
+
   it("destroy leaves the protected volumes and bucket, and nothing else of the stack on the VPS", { timeout: STEP_TIMEOUT_MS }, async () => {
     const volumesBefore = (await vps.exec("docker volume ls -q --filter name=fastapi-")).stdout.split("\n").filter(Boolean).sort();
     expect(volumesBefore.length).toBeGreaterThan(3);

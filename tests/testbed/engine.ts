@@ -63,10 +63,11 @@ export async function createNetwork(engine: Engine, network: NetworkInputs): Pro
   });
 }
 
+/** Seconds in a Go duration as the program writes them (`30s`, `2m0s`, `1h0m0s`). */
 const seconds = (duration: string) => {
-  const match = /^(\d+)(ms|s|m|h)$/.exec(duration);
-  if (!match) throw new Error(`unparsed duration ${duration}`);
-  return Number(match[1]) * { ms: 1e-3, s: 1, m: 60, h: 3600 }[match[2] as "ms" | "s" | "m" | "h"];
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(duration);
+  if (!match || duration === "") throw new Error(`unparsed duration ${duration}`);
+  return Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
 };
 
 /**

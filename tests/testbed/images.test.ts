@@ -32,20 +32,6 @@ const VPAI_NOT_BUILT = [
   "n8nio/n8n:1.72.1", "victoriametrics/victoria-metrics:v1.108.1", "victoriametrics/vmalert:v1.108.1",
 ];
 
-/**
- * Settings of the program that the real image would refuse, each with the
- * least change that makes it run, so the containers after it can start.
- * certbot/dns-cloudflare's entrypoint is `certbot`: the program's command
- * (`sh -c <script>`) reaches certbot as arguments, which it refuses; the
- * program sets no entrypoint to replace it.
- */
-const PROGRAM_DEFECTS: Record<string, { problem: string; runWith: (inputs: ContainerInputs) => ContainerInputs }> = {
-  "fastapi-certbot": {
-    problem: "the image's entrypoint is certbot, so `sh -c <script>` runs as `certbot sh -c <script>`",
-    runWith: (inputs) => ({ ...inputs, entrypoints: [""] }),
-  },
-};
-
 interface Outcome {
   readonly healthy: boolean;
   readonly afterMs: number;
@@ -114,7 +100,7 @@ async function deployStack(program: ProgramContainers): Promise<Map<string, Outc
           const before = await Promise.all(container.after.filter((other) => runnable.has(other)).map(launch));
           const blocked = container.after.filter((other, index) => runnable.has(other) && !before[index]!.healthy);
           if (blocked.length > 0) return { healthy: false, afterMs: 0, problem: `not started: ${blocked.join(", ")} did not become healthy` };
-          const inputs = PROGRAM_DEFECTS[name]?.runWith(container.inputs) ?? container.inputs;
+          const inputs = container.inputs;
           const started = performance.now();
           try {
             await startProgramContainer(engine, inputs, mirrored(inputs.image), HEALTH_INTERVAL_S);
@@ -189,26 +175,6 @@ describe.each([
     const diagnosis = outcome && !outcome.healthy ? `${outcome.problem ?? ""} ${JSON.stringify(outcome.state)}\n${outcome.logs ?? ""}` : "";
     expect(outcome?.healthy, diagnosis).toBe(true);
     expect(outcome!.afterMs).toBeLessThan(HEALTHY_WITHIN_MS);
-  });
-});
-
-describe("settings of the program that the real images refuse", () => {
-  // The program's certbot command reaches certbot's entrypoint as arguments;
-  // this fails until the program clears the entrypoint, then passes and must
-  // lose its `fails`.
-  it.fails("fastapi-certbot becomes healthy with the program's settings as they are", async () => {
-    const inputs = stacks.fastapi!.program.containers.find((container) => container.inputs.name === "fastapi-certbot")!.inputs;
-    const asPlanned = { ...inputs, name: "fastapi-certbot-as-planned", volumes: [] };
-    const started = performance.now();
-    await startProgramContainer(engine, asPlanned, mirrored(inputs.image), HEALTH_INTERVAL_S);
-    let state = await containerState(engine, asPlanned.name);
-    while (state.status !== "exited" && state.restarts === 0 && state.health !== "healthy" && performance.now() - started < HEALTHY_WITHIN_MS) {
-      await new Promise((wait) => setTimeout(wait, 500));
-      state = await containerState(engine, asPlanned.name);
-    }
-    const logs = await containerLogs(engine, asPlanned.name);
-    console.log(`${asPlanned.name}: ${PROGRAM_DEFECTS["fastapi-certbot"]!.problem}; it printed: ${logs.trim()}`);
-    expect(state.health).toBe("healthy");
   });
 });
 
