@@ -31,7 +31,7 @@ describe("createRequest", () => {
       Binds: ["fastapi-postgres-data:/var/lib/postgresql/data"],
       ReadonlyRootfs: true,
       Tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m", "/var/run/postgresql": "rw,noexec,nosuid,size=64m" },
-      CapAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+      CapAdd: ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID"],
       CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges:true"],
       Memory: 512 * 1024 * 1024,
