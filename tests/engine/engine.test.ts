@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import {
   GetBucketLifecycleConfigurationCommand,
   GetObjectCommand,
@@ -14,8 +14,8 @@ import {
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { closeSharedConnection } from "../../components/remote/ssh-command";
 import { type MinIO, startMinIO } from "../support/minio";
-import { requireTool, toolsBin } from "../support/tools";
-import { PulumiCLI } from "./pulumi-cli";
+import { requireTool } from "../support/tools";
+import { isolatedPulumiEnv, PulumiCLI } from "./pulumi-cli";
 import { plannedChanges } from "../support/pulumi-preview";
 import { type SSHServer, startSSHServer } from "./sshd";
 
@@ -117,20 +117,7 @@ beforeAll(async () => {
   markerDir = join(workDir, "markers");
   await mkdir(join(workDir, "state"));
   await mkdir(markerDir);
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("PULUMI_")));
-  Object.assign(env, {
-    PATH: [toolsBin, process.env.PATH ?? "/usr/bin:/bin"].join(delimiter),
-    PULUMI_HOME: join(workDir, "home"),
-    PULUMI_BACKEND_URL: `file://${join(workDir, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    // Without it ts-node type-checks the program with its own defaults (the
-    // project has no tsconfig.json; lib ES2020 rejects the repo's ES2022 code).
-    // `tsc --noEmit -p .` type-checks the project with the rest of the repo.
-    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
-  });
-  pulumi = new PulumiCLI(binary, PROJECT, env);
+  pulumi = new PulumiCLI(binary, PROJECT, isolatedPulumiEnv(workDir));
 
   await step("stack init and config", async () => {
     stackName = `engine-${randomBytes(4).toString("hex")}`;

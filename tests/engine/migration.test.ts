@@ -3,11 +3,11 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { closeSharedConnection } from "../../components/remote/ssh-command";
-import { requireTool, toolsBin } from "../support/tools";
-import { PulumiCLI } from "./pulumi-cli";
+import { requireTool } from "../support/tools";
+import { isolatedPulumiEnv, PulumiCLI } from "./pulumi-cli";
 import { type SSHServer, startSSHServer } from "./sshd";
 
 // A stack deployed before this version holds its host commands as
@@ -88,18 +88,8 @@ beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), "migration-test-"));
   logFile = join(workDir, "host.log");
   await mkdir(join(workDir, "state"));
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("PULUMI_")));
-  Object.assign(env, {
-    PATH: [toolsBin, process.env.PATH ?? "/usr/bin:/bin"].join(delimiter),
-    PULUMI_HOME: join(workDir, "home"),
-    PULUMI_BACKEND_URL: `file://${join(workDir, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    // The command provider is not installed: the migration must not need it.
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
-  });
-  pulumi = new PulumiCLI(binary, PROJECT, env);
+  // No plugin downloads: the command provider is not installed, and the migration must not need it.
+  pulumi = new PulumiCLI(binary, PROJECT, isolatedPulumiEnv(workDir));
   stackName = `migration-${randomBytes(4).toString("hex")}`;
   await pulumi.run(["stack", "init", stackName]);
   configFile = join(workDir, `Pulumi.${stackName}.yaml`);

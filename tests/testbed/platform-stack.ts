@@ -3,14 +3,14 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { requiredSecrets } from "../../infra/config/validate";
-import { PulumiCLI, type PulumiResult } from "../engine/pulumi-cli";
+import { isolatedPulumiEnv, PulumiCLI, type PulumiResult } from "../engine/pulumi-cli";
 import type { MinIO } from "../support/minio";
 import { TEST_BCRYPT_HASH } from "../support/test-secrets";
-import { requireTool, toolsBin } from "../support/tools";
+import { requireTool } from "../support/tools";
 import type { VPS } from "./vps";
 
 /** The repository is the Pulumi project: the testbed runs the real program, `infra/`, nothing else. */
@@ -77,18 +77,7 @@ export async function createPlatformStack(options: PlatformStackOptions): Promis
   const { vps, minio, registry } = options;
   const workDir = await mkdtemp(join(tmpdir(), "infra-testbed-stack-"));
   await mkdir(join(workDir, "state"));
-  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith("PULUMI_")));
-  Object.assign(env, {
-    PATH: [toolsBin, process.env.PATH ?? "/usr/bin:/bin"].join(delimiter),
-    PULUMI_HOME: join(workDir, "home"),
-    PULUMI_BACKEND_URL: `file://${join(workDir, "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    // tsc type-checks the program with the rest of the repository.
-    PULUMI_NODEJS_TRANSPILE_ONLY: "true",
-    ...options.env,
-  });
+  const env = isolatedPulumiEnv(workDir, options.env);
   // The Docker provider's ssh takes its key from an agent, as the README tells an operator to load it.
   const agent = await startSSHAgent(join(workDir, "agent.sock"), vps.privateKey);
   env.SSH_AUTH_SOCK = agent.socket;
