@@ -38,6 +38,8 @@ if [[ -x "$tools_bin/$binary" && -f "$tools_bin/.$binary.version" && "$(cat "$to
   exit 0
 fi
 
+# shellcheck source=tools/install/go-replaces.sh
+source "$root/tools/install/go-replaces.sh"
 export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 
@@ -52,13 +54,7 @@ cp "$source_dir"/*.go "$work/"
   go mod edit -require="$UPSTREAM_PATH@v0.0.0" -replace="$UPSTREAM_PATH=$UPSTREAM" -require="$BRIDGE"
   # Replace directives apply only in the main module: copy the non-local ones
   # of the bridge (Pulumi's terraform-plugin-sdk fork) and of the upstream provider.
-  for module in "$BRIDGE" "$UPSTREAM"; do
-    go_mod="$(go mod download -json "$module" | jq -r '.GoMod')"
-    go mod edit -json "$go_mod" \
-      | jq -r '.Replace // [] | .[] | select(.New.Version != null)
-               | "\(.Old.Path)\(if .Old.Version then "@" + .Old.Version else "" end)=\(.New.Path)@\(.New.Version)"' \
-      | while read -r replacement; do go mod edit -replace="$replacement"; done
-  done
+  for module in "$BRIDGE" "$UPSTREAM"; do copy_replaces "$module"; done
   go get . 2>&1 | { grep -v "^go: downloading" || true; } >&2
   go build -trimpath -o "$tools_bin/$binary.partial" .
 )

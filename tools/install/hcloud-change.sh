@@ -41,6 +41,8 @@ fi
 
 # The checksum database answers 404 Not Found for some pulumi releases, so their
 # go.sum lines come from the proxy download alone (as in pulumi.sh).
+# shellcheck source=tools/install/go-replaces.sh
+source "$root/tools/install/go-replaces.sh"
 export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 
@@ -55,11 +57,7 @@ cp "$source_dir"/*.go "$work/"
   go mod edit -require="$TERRAFORM_PROVIDER" -require="$BRIDGE"
   # Replace directives only apply in the main module: copy the bridge's
   # non-local ones (the plugin-sdk fork among them).
-  go_mod="$(go mod download -json "$BRIDGE" | jq -r '.GoMod')"
-  go mod edit -json "$go_mod" \
-    | jq -r '.Replace // [] | .[] | select(.New.Version != null)
-             | "\(.Old.Path)\(if .Old.Version then "@" + .Old.Version else "" end)=\(.New.Path)@\(.New.Version)"' \
-    | while read -r replacement; do go mod edit -replace="$replacement"; done
+  copy_replaces "$BRIDGE"
   fork="$(go mod edit -json | jq -r '.Replace[]? | select(.Old.Path == "github.com/hashicorp/terraform-plugin-sdk/v2") | "\(.New.Path)@\(.New.Version)"')"
   if [[ "$fork" != "$PLUGIN_SDK_FORK" ]]; then
     echo "$binary: $BRIDGE replaces terraform-plugin-sdk/v2 with '${fork:-nothing}', not $PLUGIN_SDK_FORK" >&2

@@ -38,17 +38,8 @@ is_current() { # <binary> <stamp>
   [[ -x "$tools_bin/$1" && -f "$tools_bin/.$1.version" && "$(cat "$tools_bin/.$1.version")" == "$2" ]]
 }
 
-# Adds the non-local replace directives of a required module's go.mod to the
-# current module: replace directives only apply in the main module, and pkg/v3
-# builds only with its clipboard fork.
-copy_replaces() { # <module@version>
-  local go_mod
-  go_mod="$(go mod download -json "$1" | jq -r '.GoMod')"
-  go mod edit -json "$go_mod" \
-    | jq -r '.Replace // [] | .[] | select(.New.Version != null)
-             | "\(.Old.Path)\(if .Old.Version then "@" + .Old.Version else "" end)=\(.New.Path)@\(.New.Version)"' \
-    | while read -r replacement; do go mod edit -replace="$replacement"; done
-}
+# shellcheck source=tools/install/go-replaces.sh
+source "$(dirname "${BASH_SOURCE[0]}")/go-replaces.sh"
 
 # Builds <package> in a throwaway module that requires the given module versions.
 build_binary() { # <binary> <stamp> <package@version> <ldflags> <module@version>...
