@@ -28,36 +28,14 @@ if [[ "$installed" != "$PULUMI_DOCKER_VERSION" ]]; then
   exit 1
 fi
 
-tools_bin="${INFRA_TOOLS_BIN:-$HOME/.cache/infra-tools/bin}"
-binary=pulumi-resource-docker
-source_dir="$root/tools/docker-provider"
-stamp="$UPSTREAM $BRIDGE source:$(cat "$source_dir"/*.go | sha256sum | cut -c1-16)"
-mkdir -p "$tools_bin"
-if [[ -x "$tools_bin/$binary" && -f "$tools_bin/.$binary.version" && "$(cat "$tools_bin/.$binary.version")" == "$stamp" ]]; then
-  echo "$binary: cached" >&2
-  exit 0
-fi
+# shellcheck source=tools/install/go-build.sh
+source "$root/tools/install/go-build.sh"
 
-# shellcheck source=tools/install/go-replaces.sh
-source "$root/tools/install/go-replaces.sh"
-export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
-export GOFLAGS="${GOFLAGS:-} -mod=mod"
-
-echo "$binary: building from $UPSTREAM (first build is slow; cached in $tools_bin)" >&2
-started=$(date +%s)
-work="$(mktemp -d)"
-trap 'chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
-cp "$source_dir"/*.go "$work/"
-(
-  cd "$work"
-  go mod init "$UPSTREAM_PATH/pulumishim" >/dev/null 2>&1
+add_upstream_and_bridge() {
   go mod edit -require="$UPSTREAM_PATH@v0.0.0" -replace="$UPSTREAM_PATH=$UPSTREAM" -require="$BRIDGE"
   # Replace directives apply only in the main module: copy the non-local ones
   # of the bridge (Pulumi's terraform-plugin-sdk fork) and of the upstream provider.
   for module in "$BRIDGE" "$UPSTREAM"; do copy_replaces "$module"; done
-  go get . 2>&1 | { grep -v "^go: downloading" || true; } >&2
-  go build -trimpath -o "$tools_bin/$binary.partial" .
-)
-mv "$tools_bin/$binary.partial" "$tools_bin/$binary"
-echo "$stamp" > "$tools_bin/.$binary.version"
-echo "$binary: built in $(($(date +%s) - started))s" >&2
+}
+
+build_source_tool pulumi-resource-docker "$root/tools/docker-provider" "$UPSTREAM $BRIDGE" "$UPSTREAM_PATH/pulumishim" add_upstream_and_bridge

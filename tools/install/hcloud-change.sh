@@ -29,45 +29,20 @@ if [[ "$installed" != "$PULUMI_HCLOUD_VERSION" ]]; then
   exit 1
 fi
 
-tools_bin="${INFRA_TOOLS_BIN:-$HOME/.cache/infra-tools/bin}"
-binary=hcloud-change
-source_dir="$root/tools/hcloud-change"
-stamp="$TERRAFORM_PROVIDER $BRIDGE $PLUGIN_SDK_FORK source:$(cat "$source_dir"/*.go | sha256sum | cut -c1-16)"
-mkdir -p "$tools_bin"
-if [[ -x "$tools_bin/$binary" && -f "$tools_bin/.$binary.version" && "$(cat "$tools_bin/.$binary.version")" == "$stamp" ]]; then
-  echo "$binary: cached" >&2
-  exit 0
-fi
+# shellcheck source=tools/install/go-build.sh
+source "$root/tools/install/go-build.sh"
 
-# The checksum database answers 404 Not Found for some pulumi releases, so their
-# go.sum lines come from the proxy download alone (as in pulumi.sh).
-# shellcheck source=tools/install/go-replaces.sh
-source "$root/tools/install/go-replaces.sh"
-export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
-export GOFLAGS="${GOFLAGS:-} -mod=mod"
-
-echo "$binary: building against $TERRAFORM_PROVIDER (first build is slow; cached in $tools_bin)" >&2
-started=$(date +%s)
-work="$(mktemp -d)"
-trap 'chmod -R u+w "$work" 2>/dev/null || true; rm -rf "$work"' EXIT
-cp "$source_dir"/*.go "$work/"
-(
-  cd "$work"
-  go mod init "infra.local/build/$binary" >/dev/null 2>&1
+add_provider_and_bridge() {
   go mod edit -require="$TERRAFORM_PROVIDER" -require="$BRIDGE"
   # Replace directives only apply in the main module: copy the bridge's
   # non-local ones (the plugin-sdk fork among them).
   copy_replaces "$BRIDGE"
+  local fork
   fork="$(go mod edit -json | jq -r '.Replace[]? | select(.Old.Path == "github.com/hashicorp/terraform-plugin-sdk/v2") | "\(.New.Path)@\(.New.Version)"')"
   if [[ "$fork" != "$PLUGIN_SDK_FORK" ]]; then
-    echo "$binary: $BRIDGE replaces terraform-plugin-sdk/v2 with '${fork:-nothing}', not $PLUGIN_SDK_FORK" >&2
-    exit 1
+    echo "hcloud-change: $BRIDGE replaces terraform-plugin-sdk/v2 with '${fork:-nothing}', not $PLUGIN_SDK_FORK" >&2
+    return 1
   fi
-  # Not `go mod tidy`: it also resolves the bridge's test imports, whose
-  # pulumi-yaml and pulumi-dotnet pseudo-versions the module proxy refuses (403).
-  go get . 2>&1 | { grep -v "^go: downloading" || true; } >&2
-  go build -trimpath -o "$tools_bin/$binary.partial" .
-)
-mv "$tools_bin/$binary.partial" "$tools_bin/$binary"
-echo "$stamp" > "$tools_bin/.$binary.version"
-echo "$binary: built in $(($(date +%s) - started))s" >&2
+}
+
+build_source_tool hcloud-change "$root/tools/hcloud-change" "$TERRAFORM_PROVIDER $BRIDGE $PLUGIN_SDK_FORK" "infra.local/build/hcloud-change" add_provider_and_bridge

@@ -25,10 +25,9 @@ readonly LANGUAGE_HOST_SDK_VERSION=v3.68.0
 tools_bin="${INFRA_TOOLS_BIN:-$HOME/.cache/infra-tools/bin}"
 mkdir -p "$tools_bin"
 
-# The checksum database answers 404 Not Found for these pulumi releases, so their
-# go.sum lines come from the proxy download alone.
-export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/pulumi"
-export GOFLAGS="${GOFLAGS:-} -mod=mod"
+# Sets GONOSUMDB and GOFLAGS, and defines copy_replaces.
+# shellcheck source=tools/install/go-build.sh
+source "$(dirname "${BASH_SOURCE[0]}")/go-build.sh"
 
 work_dirs=()
 cleanup() { if ((${#work_dirs[@]})); then chmod -R u+w "${work_dirs[@]}" 2>/dev/null || true; rm -rf "${work_dirs[@]}"; fi; }
@@ -37,9 +36,6 @@ trap cleanup EXIT
 is_current() { # <binary> <stamp>
   [[ -x "$tools_bin/$1" && -f "$tools_bin/.$1.version" && "$(cat "$tools_bin/.$1.version")" == "$2" ]]
 }
-
-# shellcheck source=tools/install/go-replaces.sh
-source "$(dirname "${BASH_SOURCE[0]}")/go-replaces.sh"
 
 # Builds <package> in a throwaway module that requires the given module versions.
 build_binary() { # <binary> <stamp> <package@version> <ldflags> <module@version>...
