@@ -90,8 +90,10 @@ export function planPlatform(config: StackConfig, blueprint: Blueprint): Platfor
 
 function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile: MemoryProfile): PlatformModel & { problems: ConfigProblem[] } {
   const layout = config.servers.map((server) => ({ name: server.name, roles: server.roles, ...(privateIpOf(server) ? { privateIp: privateIpOf(server)! } : {}) }));
-  const spec = blueprint.build({ domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile });
-  const problems: ConfigProblem[] = specProblems(spec, blueprint, monitoringSecrets(config.monitoring));
+  const built = blueprint.build({ domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile });
+  const released = withReleases(built, config.releases ?? {});
+  const spec = released.spec;
+  const problems: ConfigProblem[] = [...released.problems, ...specProblems(spec, blueprint, monitoringSecrets(config.monitoring))];
 
   const placement = new Map<string, ServiceSpec[]>(config.servers.map((server) => [server.name, []]));
   for (const service of spec.services) {
@@ -317,6 +319,30 @@ export function specProblems(spec: PlatformSpec, blueprint: Blueprint, stackSecr
   const cycle = findCycle(spec.services);
   if (cycle) problems.push({ path, message: `startup order has a cycle: ${cycle.join(" -> ")}` });
   return problems;
+}
+
+/**
+ * The stack's `infra:releases` over the blueprint's image tags. Only app
+ * services take a release this way: a new tag of a database or a proxy
+ * replaces a container that holds state or serves every route, which is a
+ * change to the blueprint, reviewed as such.
+ */
+export function withReleases(spec: PlatformSpec, releases: Readonly<Record<string, string>>): { spec: PlatformSpec; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const apps = spec.services.filter((service) => service.role === "app").map((service) => service.name);
+  for (const name of Object.keys(releases)) {
+    const service = spec.services.find((candidate) => candidate.name === name);
+    const path = `infra:releases.${name}`;
+    const releasable = `services that take releases: ${apps.join(", ") || "none"}`;
+    if (!service) problems.push({ path, message: `no service "${name}" in this platform (${releasable})` });
+    else if (service.role !== "app") problems.push({ path, message: `${name} has the ${service.role} role; its image changes with the blueprint, not by release (${releasable})` });
+    else if (service.image.digest !== undefined) problems.push({ path, message: `${name}'s image is pinned by digest in the blueprint; a tag alone would not change what runs` });
+  }
+  const services = spec.services.map((service) => {
+    const tag = releases[service.name];
+    return tag === undefined || service.role !== "app" ? service : { ...service, image: { ...service.image, tag } };
+  });
+  return { spec: { ...spec, services }, problems };
 }
 
 /** Services ordered so that each comes after everything it depends on. */

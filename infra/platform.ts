@@ -131,6 +131,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
         after: [...spec.dependsOn.map((dependency) => local.get(dependency)!).filter(Boolean), ...(remote ? [remote] : []), ...(attachment ? [attachment] : [])],
         protectVolumes: config.protect,
         ...(config.registry ? { imageRegistry: config.registry } : {}),
+        healthGate: { connection: machine.connection },
       };
       if (monitored.has(spec.name)) {
         monitoringArgs.push(args);

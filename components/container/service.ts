@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { containerSettings } from "./container-settings";
 import { imageName, publishAddress, type ServiceSpec } from "./service-spec";
 import type { ImageRegistry } from "./image-registry";
+import { healthGateScript, healthWaitSeconds } from "./health-gate";
+import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
 
 export interface ServiceArgs {
   readonly spec: ServiceSpec;
@@ -20,6 +22,13 @@ export interface ServiceArgs {
   readonly protectVolumes: boolean;
   /** The registry the stack pulls every image from (infra:registry), if any. */
   readonly imageRegistry?: ImageRegistry;
+  /**
+   * SSH to the host, for the health gate: a new container counts as started
+   * once it is healthy, and a container that never gets there fails the
+   * deploy with its health checks' output. Without it the Docker provider
+   * waits, and reports only a timeout.
+   */
+  readonly healthGate?: { readonly connection: SSHConnectionArgs };
 }
 
 /** One container with its image and named volumes. */
@@ -27,6 +36,8 @@ export class Service extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   public readonly image: string;
   public readonly container: docker.Container;
+  /** The container's health gate, when it has one: what "started" means for what waits on this service. */
+  public readonly healthy?: SSHCommand;
 
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infra:container:Service", name, {}, opts);
@@ -82,13 +93,22 @@ export class Service extends pulumi.ComponentResource {
         ...(settings.entrypoints === undefined ? {} : { entrypoints: settings.entrypoints }),
         uploads: settings.uploads,
         labels: settings.labels,
-        // Wait for the healthcheck, so that startup order means "healthy first".
-        wait: true,
-        waitTimeout: 300,
+        // Startup order means "healthy first": the gate below waits, or else the provider does.
+        wait: args.healthGate === undefined,
+        waitTimeout: healthWaitSeconds(args.spec.healthcheck),
       },
       // The container name is fixed, so a replacement must remove the old one first.
       { ...childOptions, dependsOn: [...(args.after ?? [])], deleteBeforeReplace: true },
     );
+
+    if (args.healthGate) {
+      // Runs once per container: the container's id is its trigger.
+      this.healthy = new SSHCommand(
+        `${name}-healthy`,
+        { connection: args.healthGate.connection, create: "bash -s", stdin: healthGateScript(args.containerName, healthWaitSeconds(args.spec.healthcheck)), triggers: [this.container.id] },
+        { parent: this },
+      );
+    }
 
     this.containerName = this.container.name;
     this.registerOutputs({ containerName: this.containerName, image: this.image });

@@ -95,6 +95,8 @@ export interface StackConfig {
   readonly monitoring: MonitoringSettings;
   /** Every image is pulled from this registry instead of its origin (a mirror, or a closed network's registry). */
   readonly registry?: ImageRegistry;
+  /** Image tags of app services by service name, over the blueprint's (how a stack releases a new version). */
+  readonly releases: Readonly<Record<string, string>>;
 }
 
 /** Every plain (non-secret) key the program reads, with what it holds. */
@@ -110,6 +112,7 @@ export const PLAIN_KEYS: Readonly<Record<string, string>> = {
   "infra:backup": "optional backup settings { schedule, retention: { daily, weekly, monthly, yearly }, checkSubsets, pitr: { enabled, archiveTimeoutSeconds } }",
   "infra:privateNetwork": "optional Hetzner private network between servers { ipRange, subnet, networkZone }",
   "infra:loadBalancer": "optional Hetzner load balancer in front of the ingress servers { type, location, privateIp }",
+  "infra:releases": "optional image tag per app service, over the blueprint's { backend: 1.4.2 }: how a new version is released",
   "infra:registry": "optional registry every image is pulled from { host: host[:port], caCertificate: PEM of its CA }",
   "infra:monitoring":
     "optional monitoring settings { adminAccess: tunnel|ingress|caddy, adminUser, scrapeIntervalSeconds, evaluationIntervalSeconds, retentionDays, thresholds: { ... }, receivers: { email, slack, webhook } }",

@@ -97,6 +97,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   const loadBalancer = reader.optionalObject("infra:loadBalancer", (value, path) => parseLoadBalancer(value, path, report));
   const monitoring = reader.optionalObject("infra:monitoring", (value, path) => parseMonitoring(value, path, report)) ?? MONITORING_DEFAULTS;
   const registry = reader.optionalObject("infra:registry", (value, path) => parseRegistry(value, path, report));
+  const releases = reader.optionalObject("infra:releases", (value, path) => parseReleases(value, path, report)) ?? {};
   // A network that was given but is invalid has been reported already; what
   // depends on it is then checked only as far as it can be without it.
   const networkGiven = raw.values["infra:privateNetwork"] !== undefined;
@@ -163,6 +164,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
       ...(loadBalancer ? { loadBalancer } : {}),
       monitoring,
       ...(registry ? { registry } : {}),
+      releases,
     },
     secrets: [...secrets, ...optionalSecrets],
   };
@@ -283,6 +285,23 @@ function parseRegistry(value: unknown, path: string, report: Report): ImageRegis
   for (const [field, message] of problems) report(`${path}.${field}`, message);
   if (problems.length > 0) return undefined;
   return { host: record.host as string, ...(typeof record.caCertificate === "string" ? { caCertificate: record.caCertificate } : {}) };
+}
+
+/** Docker's grammar for a tag: what `docker tag` accepts. */
+const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** `infra:releases`: tags by service name. Whether each service exists and may be released is the platform model's to judge. */
+function parseReleases(value: unknown, path: string, report: Report): Record<string, string> | undefined {
+  const fields = new Fields(value, path, report);
+  if (!fields.ok) return undefined;
+  const releases: Record<string, string> = {};
+  for (const [service, tag] of Object.entries(value as Record<string, unknown>)) {
+    if (typeof tag === "number") report(`${path}.${service}`, `${tag} is a number, and YAML has already read it as one (1.10 becomes 1.1): quote the tag, e.g. "${tag}"`);
+    else if (typeof tag !== "string" || !IMAGE_TAG.test(tag)) report(`${path}.${service}`, `${JSON.stringify(tag)} is not an image tag: 1-128 letters, digits, "_", "." or "-", not starting with "." or "-", e.g. 1.4.2`);
+    else if (tag === "latest") report(`${path}.${service}`, `"latest" names no release: a redeploy could run another image than the one reviewed (C10); give the version`);
+    else releases[service] = tag;
+  }
+  return releases;
 }
 
 function parseStorage(value: unknown, path: string, report: Report): StorageConfig | undefined {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startMinIO, type MinIO } from "../support/minio";
 import { plannedChanges } from "../support/pulumi-preview";
 import { createPlatformStack, type PlatformStack } from "./platform-stack";
-import { pushImages, testbedImages } from "./images";
+import { pushImages, pushRelease, testbedImages, type TestbedImage } from "./images";
 import { makeCertificates, startRegistry, type Registry } from "./registry";
 import { DOCKER, startVPS, vpsImage, type VPS } from "./vps";
 
@@ -24,6 +24,9 @@ import { DOCKER, startVPS, vpsImage, type VPS } from "./vps";
 const SETUP_TIMEOUT_MS = 20 * 60_000; // cold image builds included
 const STEP_TIMEOUT_MS = 15 * 60_000;
 const DOMAIN = "testbed.example.com";
+/** The admin UIs go through nginx behind basic auth; the stack's bcrypt secrets hash this password (tests/support/test-secrets.ts). */
+const MONITORING = { adminAccess: "ingress" };
+const ADMIN_CREDENTIALS = "admin:correct-horse-battery";
 const execFileAsync = promisify(execFile);
 
 let vps: VPS;
@@ -31,6 +34,7 @@ let minio: MinIO;
 let registry: Registry;
 let stack: PlatformStack;
 let s3CA: string;
+let images: TestbedImage[];
 const steps: { step: string; seconds: number; sshConnections: number }[] = [];
 
 async function step<T>(name: string, run: () => Promise<T>): Promise<{ result: T; sshConnections: number }> {
@@ -82,10 +86,11 @@ async function inspectContainers(): Promise<Map<string, Inspected>> {
 }
 
 /** GET through the VPS's ingress on 443 with the route's Host and SNI; the testbed's certificate is self-signed. */
-function httpsGet(hostname: string, path: string): Promise<{ status: number; body: string }> {
+function httpsGet(hostname: string, path: string, credentials?: string): Promise<{ status: number; body: string }> {
+  const authorization = credentials === undefined ? {} : { authorization: `Basic ${Buffer.from(credentials).toString("base64")}` };
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: vps.address, port: 443, path, servername: hostname, headers: { host: hostname }, rejectUnauthorized: false, timeout: 10_000 },
+      { host: vps.address, port: 443, path, servername: hostname, headers: { host: hostname, ...authorization }, rejectUnauthorized: false, timeout: 10_000 },
       (response) => {
         let body = "";
         response.on("data", (chunk: Buffer) => (body += chunk.toString()));
@@ -109,8 +114,16 @@ beforeAll(async () => {
   minio = await startMinIO({ address: vps.gateway, tls: { certificateFile: join(certificates, "server.crt"), keyFile: join(certificates, "server.key"), ca: s3CA } });
   await vps.exec("cat > /usr/local/share/ca-certificates/testbed-s3.crt && update-ca-certificates >/dev/null", { input: s3CA });
   registry = await startRegistry(vps.gateway);
-  await pushImages(registry, testbedImages());
-  stack = await createPlatformStack({ blueprint: "fastapi", vps, minio, registry, env: { NODE_EXTRA_CA_CERTS: join(certificates, "ca.crt") } });
+  images = testbedImages();
+  await pushImages(registry, images);
+  stack = await createPlatformStack({
+    blueprint: "fastapi",
+    vps,
+    minio,
+    registry,
+    env: { NODE_EXTRA_CA_CERTS: join(certificates, "ca.crt") },
+    extraConfig: { "infra:monitoring": MONITORING },
+  });
 }, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
@@ -192,6 +205,14 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     await expect(httpsGet(`nothing.${DOMAIN}`, "/")).rejects.toThrow(/unrecognized name/);
   });
 
+  it("asks for the admin password before Grafana, and lets the admin in", { timeout: 60_000 }, async () => {
+    expect((await httpsGet(`grafana.${DOMAIN}`, "/api/health")).status).toBe(401);
+    expect((await httpsGet(`grafana.${DOMAIN}`, "/api/health", "admin:wrong-password")).status).toBe(401);
+    const admitted = await httpsGet(`grafana.${DOMAIN}`, "/api/health", ADMIN_CREDENTIALS);
+    expect(admitted.status).toBe(200);
+    expect(JSON.parse(admitted.body)).toMatchObject({ database: "ok" });
+  });
+
   it("from a client on the VPS's network that is not an admin address, only 80 and 443 answer", { timeout: 120_000 }, async () => {
     // A throwaway container on the testbed bridge stands for a stranger on the internet: the admin CIDR is the bridge's gateway alone.
     const probe = (port: number) =>
@@ -210,10 +231,11 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
 
   it("a one-value change (Prometheus' retention) updates exactly that container", { timeout: STEP_TIMEOUT_MS }, async () => {
     const before = await inspectContainers();
-    await stack.setConfig("infra:monitoring", { retentionDays: 30 });
+    await stack.setConfig("infra:monitoring", { ...MONITORING, retentionDays: 30 });
     const { result: preview } = await step("preview, one value", () => stack.run(["preview", "--json"]));
     const changes = plannedChanges(preview.stdout);
-    expect(changes).toEqual([expect.stringMatching(/^(replace|update) fastapi-main-monitoring-prometheus$/)]);
+    // A new container passes a health gate of its own; nothing else changes.
+    expect(changes.sort()).toEqual(["replace fastapi-main-monitoring-prometheus", "replace fastapi-main-monitoring-prometheus-healthy"]);
     await step("up, one value", () => stack.run(["up", "--yes", "--skip-preview"]));
     const after = await inspectContainers();
     const replaced = [...after.values()].filter((container) => before.get(container.Name.replace(/^\//, ""))?.Id !== container.Id).map((container) => container.Name);
@@ -238,6 +260,34 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     expect(report.lost).toBe(0);
     expect(report.mismatched).toEqual([]);
     expect((await psql("select count(*) from drill;")).stdout.trim()).toBe("5000");
+  });
+
+  it("a release that never gets healthy fails `up` with its health checks' output; releasing a good one after it converges", { timeout: STEP_TIMEOUT_MS }, async () => {
+    const app = images.find((image) => image.reference === "ghcr.io/fastapi-app/backend:1.0.0")!;
+    await pushRelease(registry, app, "1.0.1", { RELEASE: "1.0.1" });
+    // Listens on 8001 while its health check asks 8000: it runs, and never gets healthy.
+    await pushRelease(registry, app, "1.0.2", { RELEASE: "1.0.2", PORT: "8001" });
+
+    await stack.setConfig("infra:releases", { backend: "1.0.1" });
+    const { result: preview } = await step("preview, release", () => stack.run(["preview", "--json"]));
+    expect(plannedChanges(preview.stdout).sort()).toEqual(["replace fastapi-main-backend", "replace fastapi-main-backend-healthy", "replace fastapi-main-backend-image"]);
+    await step("up, release 1.0.1", () => stack.run(["up", "--yes", "--skip-preview"]));
+    expect(JSON.parse((await httpsGet(`api.${DOMAIN}`, "/")).body)).toMatchObject({ release: "1.0.1", database: { ok: true } });
+
+    await stack.setConfig("infra:releases", { backend: "1.0.2" });
+    const { result: failed } = await step("up, release never healthy", () => stack.run(["up", "--yes", "--skip-preview"], { allowFailure: true }));
+    const output = failed.stdout + failed.stderr;
+    expect(failed.code, output.slice(-3000)).not.toBe(0);
+    expect(output).toMatch(/remote command fastapi-main-backend-healthy on deploy@[\d.]+:22 failed with exit code 1/);
+    expect(output).toContain("container fastapi-backend did not become healthy (state running/unhealthy");
+    // The health check's own words: Python's urllib could not connect to 8000.
+    expect(output).toMatch(/exit 1: .*Connection refused/);
+    expect((await vps.exec("docker inspect --format '{{.Config.Image}} {{.State.Health.Status}}' fastapi-backend")).stdout).toMatch(/backend:1\.0\.2 unhealthy/);
+
+    await stack.setConfig("infra:releases", { backend: "1.0.1" });
+    await step("up, after the fix", () => stack.run(["up", "--yes", "--skip-preview"]));
+    expect(JSON.parse((await httpsGet(`api.${DOMAIN}`, "/")).body)).toMatchObject({ release: "1.0.1", database: { ok: true } });
+    await stack.run(["up", "--yes", "--expect-no-changes"]);
   });
 
   it("a host script that fails stops `up` with the resource, exit code and output; after the fix the next `up` converges", { timeout: STEP_TIMEOUT_MS }, async () => {

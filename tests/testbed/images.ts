@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { join, resolve } from "node:path";
 import { requireTool } from "../support/tools";
 import { mirroredReference, type Registry } from "./registry";
+import { DOCKER } from "./vps";
 
 const REPO = resolve(__dirname, "../..");
 
@@ -31,4 +32,19 @@ export async function pushImages(registry: Registry, images: readonly TestbedIma
   const [first, ...rest] = images;
   await registry.push(first!.local, path(first!));
   await Promise.all(rest.map((image) => registry.push(image.local, path(image))));
+}
+
+/**
+ * Another release of a testbed image: `base` with the environment `env` on
+ * top, tagged `tag` at the same repository and pushed to `registry`; returns
+ * the reference the program deploys. Built by the engine from a Dockerfile
+ * on stdin, so it costs one metadata layer.
+ */
+export async function pushRelease(registry: Registry, base: TestbedImage, tag: string, env: Readonly<Record<string, string>>): Promise<string> {
+  const reference = `${base.reference.slice(0, base.reference.lastIndexOf(":"))}:${tag}`;
+  const local = `${base.local.slice(0, base.local.lastIndexOf(":"))}:${tag}`;
+  const dockerfile = [`FROM ${base.local}`, ...Object.entries(env).map(([key, value]) => `ENV ${key}=${JSON.stringify(value)}`), ""].join("\n");
+  execFileSync(DOCKER, ["build", "--quiet", "--tag", local, "-"], { input: dockerfile, stdio: ["pipe", "ignore", "inherit"] });
+  await registry.push(local, mirroredReference(registry.host, reference).slice(registry.host.length + 1));
+  return reference;
 }
