@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { containerSettings } from "./container-settings";
 import { imageName, publishAddress, type ServiceSpec } from "./service-spec";
 import type { ImageRegistry } from "./image-registry";
-import { healthGateScript, healthWaitSeconds } from "./health-gate";
+import { HEALTH_GATE_SCRIPT, healthGateCommand, healthWaitSeconds } from "./health-gate";
 import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
 
 export interface ServiceArgs {
@@ -105,7 +105,7 @@ export class Service extends pulumi.ComponentResource {
       // Runs once per container: the container's id is its trigger.
       this.healthy = new SSHCommand(
         `${name}-healthy`,
-        { connection: args.healthGate.connection, create: "bash -s", stdin: healthGateScript(args.containerName, healthWaitSeconds(args.spec.healthcheck)), triggers: [this.container.id] },
+        { connection: args.healthGate.connection, create: healthGateCommand(args.containerName, healthWaitSeconds(args.spec.healthcheck)), stdin: HEALTH_GATE_SCRIPT, triggers: [this.container.id] },
         { parent: this },
       );
     }

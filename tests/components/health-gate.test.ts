@@ -3,7 +3,8 @@ import { chmodSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { healthGateScript, healthWaitSeconds } from "../../components/container/health-gate";
+import { HEALTH_GATE_SCRIPT, healthGateCommand, healthWaitSeconds } from "../../components/container/health-gate";
+import { outputTail } from "../../components/remote/command-failure";
 import { healthcheck } from "../../components/container/service-spec";
 import { shellcheck } from "../support/validators";
 
@@ -28,14 +29,15 @@ case "$1 $3" in
     state=$(sed -n "\${line}p" "${dir}/states")
     [ "$state" = missing ] && { echo "Error: No such object: $4" >&2; exit 1; }
     echo "$state" ;;
-  "inspect "*) printf 'exit 7: curl: (7) Failed to connect to localhost port 8000\\n\\nexit 7: curl: (7) Failed to connect to localhost port 8000\\n' ;;
+  "inspect "*) printf '@@check@@\\nexit 1: an older check that timed out\\n\\n@@check@@\\nexit 7: Traceback (most recent call last):\\n  File "probe.py", line 1\\ncurl: (7) Failed to connect to localhost port 8000\\n\\n' ;;
   "logs "*) echo "backend: listening on a port nobody probes" ;;
   *) echo "unexpected docker call: $*" >&2; exit 99 ;;
 esac
 `,
   );
   chmodSync(join(dir, "docker"), 0o755);
-  const run = spawnSync("bash", ["-s"], { input: healthGateScript(container, timeoutSeconds), encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin` }, timeout: 60_000 });
+  // The command line as the host's shell gets it, the script on stdin.
+  const run = spawnSync("bash", ["-c", healthGateCommand(container, timeoutSeconds)], { input: HEALTH_GATE_SCRIPT, encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir }, timeout: 60_000 });
   const calls = spawnSync("cat", [join(dir, "calls")], { encoding: "utf8" }).stdout;
   return { code: run.status, output: run.stdout + run.stderr, calls };
 }
@@ -48,14 +50,21 @@ describe("the health gate a new container passes before it counts as started", (
     expect(gate.calls.split("\n").filter((call) => call.startsWith("inspect")).length).toBe(3);
   });
 
-  it("fails as soon as Docker says unhealthy, with the last health checks and the end of the log", () => {
+  it("fails as soon as Docker says unhealthy, with the end of the log, the last health check and, last, its verdict", () => {
     const gate = runGate(["running/starting", "running/unhealthy", "running/healthy"]);
     expect(gate.code).toBe(1);
-    expect(gate.output).toContain("container app-backend did not become healthy (state running/unhealthy");
-    expect(gate.output).toContain("exit 7: curl: (7) Failed to connect to localhost port 8000");
-    expect(gate.output).toContain("backend: listening on a port nobody probes");
-    // Blank lines between the health log's entries are left out of the report.
-    expect(gate.output).not.toMatch(/its last health checks:\n\n/);
+    const lines = gate.output.trimEnd().split("\n");
+    // A failed deploy shows the tail of the output: the verdict closes it, so it is always there.
+    expect(lines.at(-1)).toMatch(/^container app-backend did not become healthy: state running\/unhealthy after \d+s of at most 30s$/);
+    expect(lines).toEqual([
+      "the end of its log:",
+      "  backend: listening on a port nobody probes",
+      "its last health check:",
+      "  exit 7: Traceback (most recent call last):",
+      '    File "probe.py", line 1',
+      "  curl: (7) Failed to connect to localhost port 8000",
+      lines.at(-1),
+    ]);
   });
 
   it.each([
@@ -66,14 +75,19 @@ describe("the health gate a new container passes before it counts as started", (
   ])("fails at once for %s", (_case, states, reported) => {
     const gate = runGate(states);
     expect(gate.code).toBe(1);
-    expect(gate.output).toContain(`(state ${reported} after`);
+    expect(gate.output).toContain(`state ${reported} after`);
+  });
+
+  it("keeps the container's name in the failure report, which hides everything that came through stdin", () => {
+    const gate = runGate(["running/unhealthy"], 30, "fastapi-backend");
+    expect(outputTail(gate.output, HEALTH_GATE_SCRIPT).at(-1)).toMatch(/^container fastapi-backend did not become healthy: state running\/unhealthy/);
   });
 
   it("gives up after its timeout when the container never decides", () => {
     const started = Date.now();
     const gate = runGate(["running/starting"], 2);
     expect(gate.code).toBe(1);
-    expect(gate.output).toContain("(state running/starting, still not healthy after");
+    expect(gate.output).toContain("state running/starting, still not healthy after");
     expect(gate.output).toContain("of at most 2s");
     expect(Date.now() - started).toBeLessThan(10_000);
   });
@@ -84,7 +98,7 @@ describe("the health gate a new container passes before it counts as started", (
   });
 
   it("passes shellcheck", () => {
-    const result = shellcheck(healthGateScript("fastapi-backend", 165));
+    const result = shellcheck(HEALTH_GATE_SCRIPT);
     expect(result.output).toBe("");
     expect(result.ok).toBe(true);
   });
