@@ -129,6 +129,27 @@ describe("delivery rules", () => {
     expect(pulumiPreview.env.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PREPROD_PULUMI_CONFIG_PASSPHRASE }}");
   });
 
+  test("a deploy joins the VPN, loads the deploy key, pins and reaches every server, then updates (R5)", () => {
+    const steps: { name?: string; uses?: string; if?: string; with?: { command?: string } }[] = workflow("pulumi-up.yml").jobs.up.steps;
+    const order = [
+      "Put the credentials into the ${{ inputs.stack }} stack config",
+      "Join the VPN",
+      "Load the deploy key into ssh-agent",
+      "pulumi preview (${{ inputs.stack }})",
+      "Reach every server with its pinned host key",
+      "pulumi up (${{ inputs.stack }})",
+      "Stop ssh-agent",
+      "Leave the VPN",
+    ];
+    expect(steps.map((step) => step.name).filter((name) => name && order.includes(name))).toEqual(order);
+    expect(steps.filter((step) => step.name === "Join the VPN")).toHaveLength(1);
+    expect(steps.find((step) => step.name === "pulumi preview (${{ inputs.stack }})")!.with?.command).toBe("preview");
+    expect(steps.find((step) => step.name === "pulumi up (${{ inputs.stack }})")!.with?.command).toBe("up");
+    // The agent goes and the ephemeral node leaves even when the update fails.
+    expect(steps.find((step) => step.name === "Stop ssh-agent")!.if).toMatch(/^always\(\)/);
+    expect(steps.find((step) => step.name === "Leave the VPN")!.if).toBe("always()");
+  });
+
   test("every pulumi/actions step installs the CLI version of the npm SDK", () => {
     const sdkVersion = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).dependencies["@pulumi/pulumi"];
     const pulumiSteps = workflowFiles.flatMap((name) =>
