@@ -17,6 +17,7 @@ export const LIVE_TESTS = [
   "tests/storage/bucket-provider.test.ts",
   "tests/testbed/**",
   "tests/workflows.test.ts",
+  "tests/workflows/deploy-ssh.test.ts",
 ];
 
 export default mergeConfig(base, defineConfig({ test: { exclude: ["**/node_modules/**", ...LIVE_TESTS] } }));

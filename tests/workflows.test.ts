@@ -107,13 +107,47 @@ describe("delivery rules", () => {
     expect(up.environment).toBe("${{ inputs.environment }}");
   });
 
-  test("pull requests preview both stacks and comment the diff", () => {
-    const preview = workflow("pull-request.yml").jobs.preview;
-    expect(preview.strategy.matrix.stack).toEqual(["preprod", "prod"]);
-    const run = preview.steps.map((step: { run?: string }) => step.run).filter(Boolean);
-    expect(run.slice(0, 2)).toEqual(["bash tools/ensure-deps.sh", "npm test"]);
+  test("pull requests run the tests, plan prod offline without a secret, and preview preprod with a comment (R4)", () => {
+    const jobs = workflow("pull-request.yml").jobs;
+    expect(Object.keys(jobs).sort()).toEqual(["plan-prod", "preview-preprod", "test"]);
+    const runs = (job: Record<string, any>) => job.steps.map((step: { run?: string }) => step.run).filter(Boolean);
+    expect(runs(jobs.test)).toEqual(["bash tools/ensure-deps.sh", "npm test"]);
+
+    // Prod in a pull request: the offline plan and the golden diff, with nothing secret in the job at all.
+    const planProd = jobs["plan-prod"]!;
+    expect(runs(planProd).join("\n")).toMatch(/npm run --silent plan -- --stack prod/);
+    expect(runs(planProd).join("\n")).toMatch(/git diff HEAD\^1 HEAD -- tests\/golden\/prod\.json/);
+    expect(JSON.stringify(planProd.steps)).not.toMatch(/secrets/i);
+    expect(planProd).not.toHaveProperty("environment");
+    expect(planProd).not.toHaveProperty("env");
+    expect(planProd.steps.some((step: { uses?: string }) => step.uses?.startsWith("pulumi/actions@"))).toBe(false);
+
+    const preview = jobs["preview-preprod"]!;
+    expect(preview.needs).toBe("test");
     const pulumiPreview = preview.steps.find((step: { with?: { command?: string } }) => step.with?.command === "preview");
-    expect(pulumiPreview.with).toMatchObject({ "stack-name": "${{ matrix.stack }}", "work-dir": ".", "comment-on-pr": true, diff: true });
+    expect(pulumiPreview.with).toMatchObject({ "stack-name": "preprod", "work-dir": ".", "comment-on-pr": true, diff: true });
+    expect(pulumiPreview.env.PULUMI_CONFIG_PASSPHRASE).toBe("${{ secrets.PREPROD_PULUMI_CONFIG_PASSPHRASE }}");
+  });
+
+  test("a deploy joins the VPN, loads the deploy key, pins and reaches every server, then updates (R5)", () => {
+    const steps: { name?: string; uses?: string; if?: string; with?: { command?: string } }[] = workflow("pulumi-up.yml").jobs.up.steps;
+    const order = [
+      "Put the credentials into the ${{ inputs.stack }} stack config",
+      "Join the VPN",
+      "Load the deploy key into ssh-agent",
+      "pulumi preview (${{ inputs.stack }})",
+      "Reach every server with its pinned host key",
+      "pulumi up (${{ inputs.stack }})",
+      "Stop ssh-agent",
+      "Leave the VPN",
+    ];
+    expect(steps.map((step) => step.name).filter((name) => name && order.includes(name))).toEqual(order);
+    expect(steps.filter((step) => step.name === "Join the VPN")).toHaveLength(1);
+    expect(steps.find((step) => step.name === "pulumi preview (${{ inputs.stack }})")!.with?.command).toBe("preview");
+    expect(steps.find((step) => step.name === "pulumi up (${{ inputs.stack }})")!.with?.command).toBe("up");
+    // The agent goes and the ephemeral node leaves even when the update fails.
+    expect(steps.find((step) => step.name === "Stop ssh-agent")!.if).toMatch(/^always\(\)/);
+    expect(steps.find((step) => step.name === "Leave the VPN")!.if).toBe("always()");
   });
 
   test("every pulumi/actions step installs the CLI version of the npm SDK", () => {

@@ -7,8 +7,8 @@ import { findServerType } from "./server-types";
 import { contentHash } from "./content-hash";
 import { ServerRunning } from "./server-running";
 import { SSHHostKey } from "./ssh-host-key";
-import { writeKnownHostsFile } from "../remote/known-hosts-file";
-import { pinnedHostKeyOptions } from "../remote/ssh-arguments";
+import { dockerProviderOptions } from "../remote/ssh-arguments";
+import { writePinnedSSHFiles } from "../remote/ssh-client-config-file";
 import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
 import { ufwScript, type HostFirewall } from "../network/firewall-rules";
 import { cloudInitUserData, HOST_READY_COMMAND, hostPrepareScript } from "./host-setup";
@@ -158,15 +158,17 @@ export class Server extends pulumi.ComponentResource {
     this.ready = ready;
     const port = config.provider === "existing" && config.sshPort !== 22 ? `:${config.sshPort}` : "";
     // The Docker provider runs ssh itself, so it gets the pin as a file (H9);
-    // the options resolve once the file is written.
+    // the options resolve once the file is written. Beside it goes a client
+    // config with the provider's way in, which the deploy workflow checks
+    // before `pulumi up` (R5).
     const knownHosts = pulumi
       .all([this.connection.host, this.connection.port, this.connection.hostPublicKey])
-      .apply(([host, sshPort, hostKey]) => writeKnownHostsFile(host, sshPort, hostKey));
+      .apply(([host, sshPort, hostKey]) => writePinnedSSHFiles({ host, port: sshPort, user: config.sshUser }, hostKey));
     this.dockerProvider = new docker.Provider(
       `${name}-docker`,
       {
         host: pulumi.interpolate`ssh://${config.sshUser}@${this.publicAddress.apply((address) => (address.includes(":") ? `[${address}]` : address))}${port}`,
-        sshOpts: knownHosts.apply((file) => [...pinnedHostKeyOptions(file), "-o", "ConnectTimeout=15"]),
+        sshOpts: knownHosts.apply(dockerProviderOptions),
       },
       { parent: this, dependsOn: [ready] },
     );

@@ -31,7 +31,12 @@ export const KNOWN_HOSTS_DIRECTORY = "~/.cache/infra/known_hosts";
 
 /** The file's path as ssh is given it. */
 export function knownHostsPath(host: string, port: number): string {
-  return `${KNOWN_HOSTS_DIRECTORY}/${host.toLowerCase().replace(/[^a-z0-9.-]/g, "_")}-${port}`;
+  return `${KNOWN_HOSTS_DIRECTORY}/${hostFileName(host, port)}`;
+}
+
+/** The name of a server's files on the deploying machine: `<host>-<port>`, safe as a file name. */
+export function hostFileName(host: string, port: number): string {
+  return `${host.toLowerCase().replace(/[^a-z0-9.-]/g, "_")}-${port}`;
 }
 
 /**

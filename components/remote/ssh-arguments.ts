@@ -28,21 +28,41 @@ export const CONTROL_PERSIST_SECONDS = 60;
 export const CONNECT_TIMEOUT_SECONDS = 15;
 
 /**
- * Options that make ssh accept exactly the pinned host key and nothing else
+ * Settings that make ssh accept exactly the pinned host key and nothing else
  * (H9): no trust on first use, no key from ~/.ssh/known_hosts or the system
  * file, and ssh never rewrites the pinned file with keys the server offers.
+ * As name and value pairs, so that command-line options and a client config
+ * file say the same thing.
  */
-export function pinnedHostKeyOptions(knownHostsFile: string): string[] {
+export function pinnedHostKeySettings(knownHostsFile: string): [string, string][] {
   return [
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    `UserKnownHostsFile=${configPath(knownHostsFile)}`,
-    "-o",
-    "GlobalKnownHostsFile=/dev/null",
-    "-o",
-    "UpdateHostKeys=no",
+    ["StrictHostKeyChecking", "yes"],
+    ["UserKnownHostsFile", configPath(knownHostsFile)],
+    ["GlobalKnownHostsFile", "/dev/null"],
+    ["UpdateHostKeys", "no"],
   ];
+}
+
+/** pinnedHostKeySettings as ssh's `-o` options. */
+export function pinnedHostKeyOptions(knownHostsFile: string): string[] {
+  return asOptions(pinnedHostKeySettings(knownHostsFile));
+}
+
+/**
+ * What the Docker provider's ssh is told: the pinned host key, and a first
+ * connection that gives up like the program's own.
+ */
+export function dockerProviderSettings(knownHostsFile: string): [string, string][] {
+  return [...pinnedHostKeySettings(knownHostsFile), ["ConnectTimeout", String(CONNECT_TIMEOUT_SECONDS)]];
+}
+
+/** dockerProviderSettings as ssh's `-o` options, the provider's `sshOpts`. */
+export function dockerProviderOptions(knownHostsFile: string): string[] {
+  return asOptions(dockerProviderSettings(knownHostsFile));
+}
+
+function asOptions(settings: [string, string][]): string[] {
+  return settings.flatMap(([name, value]) => ["-o", `${name}=${value}`]);
 }
 
 /**

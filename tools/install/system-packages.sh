@@ -20,6 +20,9 @@ packages+=(docker.io mmdebstrap)
 # The testbed's image registry: Debian's docker-registry over TLS from a CA
 # that openssl makes per run; curl probes it.
 packages+=(docker-registry openssl curl)
+# The workflow tests run the deploy's own steps under strace, which records
+# every program they start with its arguments: the deploy key must be in none.
+packages+=(strace)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
