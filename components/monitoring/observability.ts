@@ -562,6 +562,9 @@ export function scrapeConfig(input: { design: MonitoringDesign; settings: Monito
   });
 }
 
+/** Where Alloy keeps its write-ahead log and state: its data volume. */
+const ALLOY_STORAGE_PATH = "/var/lib/alloy-storage";
+
 function alloyService(others: readonly ServiceSpec[], design: MonitoringDesign, memoryMb: number, image: ServiceSpec["image"]): ServiceSpec {
   const env: Record<string, EnvValue> = {};
   for (const other of others) {
@@ -578,9 +581,12 @@ function alloyService(others: readonly ServiceSpec[], design: MonitoringDesign, 
     image,
     networks: [...design.networks.agent],
     ports: [{ container: ALLOY_PORT }],
-    command: ["run", `--server.http.listen-addr=0.0.0.0:${ALLOY_PORT}`, "--storage.path=/var/lib/alloy/data", ALLOY_CONFIG_PATH],
+    // Not under the image's /var/lib/alloy: that is alloy's (uid 473, 0770),
+    // and root without capabilities cannot enter it, so Alloy would exit at
+    // start. A mount point the image lacks is made root's by Docker.
+    command: ["run", `--server.http.listen-addr=0.0.0.0:${ALLOY_PORT}`, `--storage.path=${ALLOY_STORAGE_PATH}`, ALLOY_CONFIG_PATH],
     env,
-    volumes: [{ volume: "data", target: "/var/lib/alloy/data" }],
+    volumes: [{ volume: "data", target: ALLOY_STORAGE_PATH }],
     binds: [
       // Reading container logs and cAdvisor's container list (C3 allow-list: log shipper, cAdvisor).
       { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },

@@ -18,6 +18,9 @@ const REDIS_PASSWORD = "infra:redisPassword";
 const QDRANT_API_KEY = "infra:qdrantApiKey";
 const N8N_ENCRYPTION_KEY = "infra:n8nEncryptionKey";
 const LITELLM_MASTER_KEY = "infra:litellmMasterKey";
+const OPENCLAW_GATEWAY_TOKEN = "infra:openclawGatewayToken";
+/** OpenClaw's gateway port: it reads OPENCLAW_GATEWAY_PORT (18789 by default), not PORT. */
+const OPENCLAW_PORT = 8080;
 
 /** Seed 002, section 2: the four networks and their subnets. */
 export const VPAI_NETWORKS: readonly NetworkSpec[] = [
@@ -239,7 +242,7 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       role: "app",
       image: { repository: "ghcr.io/openclaw/openclaw", tag: "2026.1.30" },
       networks: ["backend", "egress"],
-      ports: [{ container: 8080 }],
+      ports: [{ container: OPENCLAW_PORT }],
       env: {
         DATABASE_URL: postgresURL("openclaw"),
         REDIS_URL: { secretTemplate: `redis://:{{${REDIS_PASSWORD}}}@redis:6379/1` },
@@ -247,11 +250,17 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
         QDRANT_API_KEY: { secret: QDRANT_API_KEY },
         OPENAI_BASE_URL: "http://litellm:4000",
         OPENAI_API_KEY: { secret: LITELLM_MASTER_KEY },
-        PORT: "8080",
+        OPENCLAW_GATEWAY_PORT: String(OPENCLAW_PORT),
+        // The gateway listens beyond 127.0.0.1 (where Caddy reaches it) only with a token.
+        OPENCLAW_GATEWAY_TOKEN: { secret: OPENCLAW_GATEWAY_TOKEN },
       },
-      volumes: [{ volume: "data", target: "/home/node/.openclaw" }],
+      command: ["node", "openclaw.mjs", "gateway", "--allow-unconfigured", "--bind", "lan"],
+      // The image has no /home/node/.openclaw: a volume mounted there would be
+      // root's, and the gateway, as node, could not write its state. Mounted on
+      // node's home, the volume takes the home's owner when first created.
+      volumes: [{ volume: "data", target: "/home/node" }],
       user: "node",
-      healthcheck: healthcheck(["CMD-SHELL", "node -e \"fetch('http://127.0.0.1:8080/').then(r=>process.exit(r.status<500?0:1),()=>process.exit(1))\""], 60),
+      healthcheck: healthcheck(["CMD-SHELL", `node -e "fetch('http://127.0.0.1:${OPENCLAW_PORT}/').then(r=>process.exit(r.status<500?0:1),()=>process.exit(1))"`], 60),
       memoryMb: MEMORY_MB.openclaw,
       backup: { volumes: ["data"] },
       waivers: [{ rule: "C6", reason: "OpenClaw writes caches under /home/node outside its .openclaw volume; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first" }],
@@ -291,7 +300,7 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
 export const VPAI_ROUTES: readonly RouteSpec[] = [
   { subdomain: "n8n", service: "n8n", port: 5678 },
   { subdomain: "llm", service: "litellm", port: 4000 },
-  { subdomain: "openclaw", service: "openclaw", port: 8080 },
+  { subdomain: "openclaw", service: "openclaw", port: OPENCLAW_PORT },
 ];
 
 export const vpai: Blueprint = {
@@ -305,6 +314,7 @@ export const vpai: Blueprint = {
     { key: QDRANT_API_KEY, purpose: "Qdrant API key" },
     { key: N8N_ENCRYPTION_KEY, purpose: "n8n credentials encryption key" },
     { key: LITELLM_MASTER_KEY, purpose: "LiteLLM master key (also OpenClaw's API key to it)" },
+    { key: OPENCLAW_GATEWAY_TOKEN, purpose: "OpenClaw gateway token: its gateway listens beyond localhost only with one" },
     { key: GRAFANA_ADMIN_PASSWORD_SECRET, purpose: "Grafana admin password", adminPassword: true },
   ],
   roles: ["ingress", "app", "data", "monitoring"],

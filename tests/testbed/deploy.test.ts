@@ -146,7 +146,9 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     // The health check's own words (Python's urllib could not connect to 8000), and the app's log saying where it listens.
     expect(output).toContain("urllib.error.URLError: <urlopen error [Errno 111] Connection refused>");
     expect(output).toContain("backend 1.0.2 listening on :8001");
-    expect((await deployment.vps.exec("docker inspect --format '{{.Config.Image}} {{.State.Health.Status}}' fastapi-backend")).stdout).toMatch(/backend:1\.0\.2 unhealthy/);
+    // The failed release stays in place, unhealthy, for its logs to be read; the next `up` replaces it.
+    const inspected = await deployment.vps.exec("docker inspect --format '{{.State.Health.Status}} {{range .Config.Env}}{{.}} {{end}}' fastapi-backend");
+    expect(inspected.stdout).toMatch(/^unhealthy .*RELEASE=1\.0\.2 /);
 
     await deployment.stack.setConfig("infra:releases", { backend: "1.0.1" });
     await step("up, after the fix", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
