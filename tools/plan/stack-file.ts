@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { SECRET_PLACEHOLDER } from "../../infra/config/schema";
+import { InputError } from "../../infra/input-error";
 
 /** A stack's configuration as Pulumi would hand it to the program, minus the secrets it cannot decrypt. */
 export interface StackFile {
@@ -12,7 +13,7 @@ export interface StackFile {
 }
 
 /** A problem with what the plan was asked to do: reported as a message, without a stack trace. */
-export class PlanInputError extends Error {
+export class PlanInputError extends InputError {
   override name = "PlanInputError";
 }
 
