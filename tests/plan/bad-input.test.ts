@@ -1,4 +1,8 @@
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { overlayOverrides } from "../../tools/plan/plan";
 import { planCLI, STACK_FRAME } from "../support/plan-cli";
 
 // V5: bad input never prints a stack trace. Each case is what a user could
@@ -22,5 +26,47 @@ describe("a policy violation (V5)", () => {
   ])("%s names the rule and the fix, without a stack trace", (_case, args, expected) => {
     const stderr = refused(...args);
     for (const text of expected) expect(stderr).toContain(text);
+  });
+});
+
+describe("a -c @file overlay (V5)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bad-overlay-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const overlay = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+
+  it.each([
+    ["a missing file", () => join(dir, "missing.yaml"), ["missing.yaml: no such file"]],
+    ["a directory", () => dir, ["is a directory, not a YAML file"]],
+    ["an empty file", () => overlay("empty.yaml", ""), ["empty.yaml: is empty; an overlay is a YAML mapping with a config: section"]],
+    ["a scalar", () => overlay("scalar.yaml", "galion\n"), ['scalar.yaml: is a string; an overlay is a YAML mapping with a config: section']],
+    ["a list", () => overlay("list.yaml", "- infra:blueprint: galion\n"), ["list.yaml: is a list; an overlay is a YAML mapping with a config: section"]],
+    ["duplicate keys", () => overlay("duplicate.yaml", "config:\n  infra:domain: a.example.com\n  infra:domain: b.example.com\n"), ["duplicate.yaml: Map keys must be unique at line 3"]],
+    ["a syntax error", () => overlay("syntax.yaml", "config:\n  infra:domain: [a.example.com\n"), ["syntax.yaml: "]],
+    ["a tag YAML does not know", () => overlay("tag.yaml", "config:\n  infra:domain: !secure a.example.com\n"), ["tag.yaml: Unresolved tag: !secure"]],
+    ["aliases that expand without end", () => overlay("aliases.yaml", ["config:", "  a: &a [x, x, x, x, x, x, x, x, x]", "  b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]", "  c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]", "  infra:servers: [*c, *c, *c, *c, *c, *c, *c, *c, *c]", ""].join("\n")), ["aliases.yaml: ", "alias"]],
+    ["no config: section", () => overlay("noconfig.yaml", "infra:blueprint: galion\n"), ['noconfig.yaml: unknown top-level key "infra:blueprint"; an overlay holds only config:']],
+    ["a misspelt config: section", () => overlay("confg.yaml", "confg:\n  infra:blueprint: galion\n"), ['confg.yaml: unknown top-level key "confg"; did you mean config?']],
+    ["config: as a list", () => overlay("config-list.yaml", "config:\n  - infra:blueprint\n  - galion\n"), ["config-list.yaml: config: is a list; it must be a mapping of keys to values"]],
+    ["config: as a string", () => overlay("config-scalar.yaml", "config: galion\n"), ["config-scalar.yaml: config: is a string; it must be a mapping of keys to values"]],
+    ["config: with nothing in it", () => overlay("config-empty.yaml", "config:\n"), ["config-empty.yaml: config: is empty"]],
+    ["a secure: value", () => overlay("secure.yaml", "config:\n  infra:postgresPassword:\n    secure: AAABAJ5x\n"), ["secure.yaml: infra:postgresPassword is a secret; set it with pulumi config set --secret infra:postgresPassword"]],
+    ["a secure: value inside an object", () => overlay("nested-secure.yaml", "config:\n  infra:monitoring:\n    receivers:\n      slack:\n        webhookUrl:\n          secure: AAABAJ5x\n"), ["nested-secure.yaml: infra:monitoring.receivers.slack.webhookUrl is a secret"]],
+    ["a secure: value brought in by a merge key", () => overlay("merge-secure.yaml", "config:\n  infra:storage:\n    <<: &s { secure: AAABAJ5x }\n"), ["merge-secure.yaml: infra:storage is a secret"]],
+    ["a key with no value", () => overlay("null.yaml", "config:\n  infra:domain:\n"), ["null.yaml: infra:domain has no value"]],
+  ])("%s is refused with the file's path", (_case, path, expected) => {
+    const stderr = refused("-c", `@${path()}`);
+    for (const text of expected) expect(stderr).toContain(text);
+  });
+
+  it("reads anchors and merge keys as Pulumi reads a stack file", async () => {
+    const path = overlay(
+      "merge.yaml",
+      ["config:", "  infra:storage:", "    <<: &storage", "      endpoint: https://fsn1.your-objectstorage.com", "      region: fsn1", "    bucketPrefix: merged", "  infra:domain: &domain merged.example.com", ""].join("\n"),
+    );
+    expect(overlayOverrides(path)).toEqual(['infra:storage={"endpoint":"https://fsn1.your-objectstorage.com","region":"fsn1","bucketPrefix":"merged"}', "infra:domain=merged.example.com"]);
   });
 });
