@@ -1,9 +1,10 @@
 import { registryProblems, type ImageRegistry } from "../../components/container/image-registry";
-import { isAnyAddress, isCIDR, isDNSLabel, isDomainName, isHostAddress, isHTTPURL, isIPv4, isNetworkCIDR, isSSHPublicKey, networkAddressOf } from "../../components/formats";
+import { isAnyAddress, isCIDR, isDNSLabel, isDomainName, isHostAddress, isIPv4, isNetworkCIDR, isSSHPublicKey, networkAddressOf } from "../../components/formats";
 import { LOAD_BALANCER_TYPES, LOCATIONS, SERVER_TYPE_NAMES } from "../../components/compute/server-types";
 import { formatHostKey, HOST_KEY_HOWTO, parseHostKey } from "../../components/remote/host-key";
 import { cidrContainsCIDR, isAssignableIn, isPrivateIPv4CIDR, NETWORK_ZONES } from "../../components/network/private-network-addresses";
 import { MAX_ARCHIVE_TIMEOUT_SECONDS, SCHEDULE_PATTERN } from "../../components/backup/settings";
+import { endpointProblems, reservedPrefixOf } from "../../components/storage/bucket-rules";
 import {
   ADMIN_ACCESS_MODES,
   DEFAULT_THRESHOLDS,
@@ -288,9 +289,20 @@ function parseRegistry(value: unknown, path: string, report: Report): ImageRegis
 function parseStorage(value: unknown, path: string, report: Report): StorageConfig | undefined {
   const fields = new Fields(value, path, report);
   if (!fields.ok) return undefined;
-  const endpoint = fields.string("endpoint", (text) => isHTTPURL(text) || "must be an http(s) URL with no path, e.g. https://fsn1.your-objectstorage.com");
-  const region = fields.string("region", (text) => /^[a-z0-9-]{2,32}$/.test(text) || "must be a region name such as fsn1 or us-east-1");
-  const bucketPrefix = fields.string("bucketPrefix", (text) => /^[a-z0-9][a-z0-9-]{1,40}[a-z0-9]$/.test(text) || "must be 3-42 lowercase letters, digits or hyphens");
+  // The bucket component's own checks (components/storage/bucket-rules.ts),
+  // so that what it would refuse while registering is refused here, with the
+  // key path (V5). Its messages never repeat credentials given in the URL.
+  const endpoint = fields.checked("endpoint", (text) => {
+    const problems = endpointProblems(text);
+    return problems.length === 0 || problems.join("; ");
+  });
+  const region = fields.string("region", (text) => /^[a-z0-9][a-z0-9-]{1,31}$/.test(text) || "must be a region name such as fsn1 or us-east-1");
+  const bucketPrefix = fields.string("bucketPrefix", (text) => {
+    if (!/^[a-z0-9][a-z0-9-]{1,40}[a-z0-9]$/.test(text)) return "must be 3-42 lowercase letters, digits or hyphens";
+    // Bucket names are <bucketPrefix>-<bucket>, so they all start with this.
+    const reserved = reservedPrefixOf(`${text}-`);
+    return !reserved || `makes every bucket name start with "${reserved}", a prefix S3 reserves; choose another`;
+  });
   const noncurrentVersionExpiryDays = fields.optionalInteger("noncurrentVersionExpiryDays", 1, 3650) ?? 30;
   const forcePathStyle = fields.optionalBoolean("forcePathStyle", false);
   fields.rejectUnknown(["endpoint", "region", "bucketPrefix", "noncurrentVersionExpiryDays", "forcePathStyle"]);
@@ -587,6 +599,16 @@ class Fields {
     if (typeof value !== "string") return this.report(this.at(field), "must be a string"), undefined;
     const verdict = check(value);
     if (verdict !== true) return this.report(this.at(field), `"${value}" ${verdict}`), undefined;
+    return value;
+  }
+
+  /** A required string whose `check` gives the whole message, quoting the value itself where that is safe. */
+  checked(field: string, check: (value: string) => true | string): string | undefined {
+    const value = this.record[field];
+    if (value === undefined || value === "") return this.report(this.at(field), "is required"), undefined;
+    if (typeof value !== "string") return this.report(this.at(field), "must be a string"), undefined;
+    const verdict = check(value);
+    if (verdict !== true) return this.report(this.at(field), verdict), undefined;
     return value;
   }
 

@@ -43,7 +43,7 @@ describe("stack config validation (V1, V2)", () => {
     ["infra:servers", servers([{ name: "pre", provider: "hetzner", serverType: "cx23", location: "fsn1", sshPublicKey: "hunter2" }]), "infra:servers[0].sshPublicKey", "OpenSSH public key"],
     ["infra:dns", JSON.stringify({ zoneId: "example.com" }), "infra:dns.zoneId", "32-character hex"],
     ["infra:dns", JSON.stringify({ zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", proxied: "yes" }), "infra:dns.proxied", "true or false"],
-    ["infra:storage", JSON.stringify({ endpoint: "fsn1.your-objectstorage.com", region: "fsn1", bucketPrefix: "vpai" }), "infra:storage.endpoint", "http(s) URL"],
+    ["infra:storage", JSON.stringify({ endpoint: "fsn1.your-objectstorage.com", region: "fsn1", bucketPrefix: "vpai" }), "infra:storage.endpoint", "is not a URL (expected e.g. https://fsn1.your-objectstorage.com)"],
     ["infra:storage", JSON.stringify({ endpoint: "https://s3.example.com", region: "fsn1", bucketPrefix: "VPAI" }), "infra:storage.bucketPrefix", "lowercase"],
     ["infra:storage", JSON.stringify({ endpoint: "https://s3.example.com", region: "fsn1", bucketPrefix: "vpai", noncurrentVersionExpiryDays: 0 }), "infra:storage.noncurrentVersionExpiryDays", "from 1"],
     ["infra:typo", "x", "infra:typo", "unknown key"],
@@ -291,5 +291,34 @@ describe("infra:backup and the backup secrets", () => {
     expect(JSON.stringify(problems)).not.toContain("planted-token");
     // Optional: a stack without one is complete.
     expect(validateStackConfig(completeRawConfig("prod"), BLUEPRINT_CATALOG).secrets.map((secret) => secret.key)).not.toContain("infra:backupHeartbeatUrl");
+  });
+});
+
+describe("infra:storage: whatever the bucket component would refuse is refused here, with the key path (V1, V5)", () => {
+  const storage = (fields: Record<string, unknown>) => ({ "infra:storage": JSON.stringify({ endpoint: "https://fsn1.your-objectstorage.com", region: "fsn1", bucketPrefix: "vpai", ...fields }) });
+  const PASSWORD = "planted-Pw7q";
+
+  it.each([
+    ["a fragment", { endpoint: "https://fsn1.your-objectstorage.com/#frag" }, "infra:storage.endpoint", "has a path, query or fragment"],
+    ["a bare fragment", { endpoint: "https://fsn1.your-objectstorage.com#" }, "infra:storage.endpoint", "has a path, query or fragment"],
+    ["a query string", { endpoint: "https://fsn1.your-objectstorage.com?versionId=1" }, "infra:storage.endpoint", "has a path, query or fragment"],
+    ["a path", { endpoint: "https://fsn1.your-objectstorage.com/vpai-backups" }, "infra:storage.endpoint", "has a path, query or fragment"],
+    ["credentials", { endpoint: `https://key:${PASSWORD}@fsn1.your-objectstorage.com` }, "infra:storage.endpoint", "embeds credentials"],
+    ["a user name alone", { endpoint: "https://key@fsn1.your-objectstorage.com" }, "infra:storage.endpoint", "embeds credentials"],
+    ["http with credentials", { endpoint: `http://key:${PASSWORD}@fsn1.your-objectstorage.com` }, "infra:storage.endpoint", "plain http to a remote host"],
+    ["plain http to a remote host", { endpoint: "http://fsn1.your-objectstorage.com" }, "infra:storage.endpoint", "plain http to a remote host"],
+    ["another scheme", { endpoint: "ftp://fsn1.your-objectstorage.com" }, "infra:storage.endpoint", "uses ftp"],
+    ["a region that starts with a hyphen", { region: "-fsn1" }, "infra:storage.region", "region name"],
+    ["a prefix S3 reserves for IDN names", { bucketPrefix: "xn--vpai" }, "infra:storage.bucketPrefix", 'start with "xn--", a prefix S3 reserves'],
+    ["a prefix S3 reserves for access points", { bucketPrefix: "sthree-vpai" }, "infra:storage.bucketPrefix", 'start with "sthree-", a prefix S3 reserves'],
+    ["a prefix that makes the reserved demo prefix", { bucketPrefix: "amzn-s3-demo" }, "infra:storage.bucketPrefix", 'start with "amzn-s3-demo-", a prefix S3 reserves'],
+  ])("%s is one problem, at its key path", (_case, fields, path, message) => {
+    const problems = problemsOf(completeRawConfig("prod", storage(fields)));
+    expect(problems).toEqual([{ path, message: expect.stringContaining(message) }]);
+    expect(JSON.stringify(problems)).not.toContain(PASSWORD);
+  });
+
+  it("accepts a loopback endpoint over http, as the bucket component does (a local MinIO)", () => {
+    expect(() => validateStackConfig(completeRawConfig("prod", storage({ endpoint: "http://127.0.0.1:9000", forcePathStyle: true })), BLUEPRINT_CATALOG)).not.toThrow();
   });
 });

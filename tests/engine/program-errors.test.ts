@@ -75,6 +75,18 @@ describe("bad input under pulumi preview (V5)", () => {
   it.each([
     ["a config problem (V1)", "config-problem", { "infra:blueprint": "wordpress" }, ["stack configuration has 1 problem:", 'infra:blueprint: "wordpress" is not one of']],
     ["a policy violation", "policy", { "infra:protect": false }, ["policy: 1 violation", "F4 server vpai-main", "fix: "]],
+    [
+      "a storage endpoint with a fragment",
+      "storage-fragment",
+      { "infra:storage": { endpoint: "https://fsn1.your-objectstorage.com/#frag", region: "fsn1", bucketPrefix: "vpai" } },
+      ["stack configuration has 1 problem:", "infra:storage.endpoint: ", "has a path, query or fragment"],
+    ],
+    [
+      "a storage endpoint with credentials",
+      "storage-credentials",
+      { "infra:storage": { endpoint: "https://key:planted-Pw7q@fsn1.your-objectstorage.com", region: "fsn1", bucketPrefix: "vpai" } },
+      ["stack configuration has 1 problem:", "infra:storage.endpoint: ", "embeds credentials"],
+    ],
   ])(
     "%s is one error with its key path or rule, and no stack trace",
     async (_case, name, changes, expected) => {
@@ -86,6 +98,7 @@ describe("bad input under pulumi preview (V5)", () => {
       expect(shown).not.toContain("unhandled exception");
       expect(shown).not.toMatch(/problems: \[|violations: \[/);
       expect(shown.match(/error: /g), shown).toHaveLength(1);
+      expect(output).not.toContain("planted-Pw7q");
     },
     PREVIEW_TIMEOUT_MS,
   );

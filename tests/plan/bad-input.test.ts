@@ -70,3 +70,19 @@ describe("a -c @file overlay (V5)", () => {
     expect(overlayOverrides(path)).toEqual(['infra:storage={"endpoint":"https://fsn1.your-objectstorage.com","region":"fsn1","bucketPrefix":"merged"}', "infra:domain=merged.example.com"]);
   });
 });
+
+describe("config the program would only refuse while registering resources (V5)", () => {
+  const storage = (endpoint: string) => `storage={"endpoint":"${endpoint}","region":"fsn1","bucketPrefix":"vpai"}`;
+
+  it.each([
+    ["a storage endpoint with a fragment", ["-c", storage("https://fsn1.your-objectstorage.com/#frag")], ["infra:storage.endpoint", "has a path, query or fragment"]],
+    ["a storage endpoint with credentials", ["-c", storage("https://key:planted-Pw7q@fsn1.your-objectstorage.com")], ["infra:storage.endpoint", "embeds credentials"]],
+    ["a storage endpoint with a query string", ["-c", storage("https://fsn1.your-objectstorage.com?x=1")], ["infra:storage.endpoint", "has a path, query or fragment"]],
+    ["a bucket prefix S3 reserves", ["-c", 'storage={"endpoint":"https://fsn1.your-objectstorage.com","region":"fsn1","bucketPrefix":"xn--vpai"}'], ["infra:storage.bucketPrefix", 'start with "xn--", a prefix S3 reserves']],
+  ])("%s is one config problem with its key path", (_case, args, expected) => {
+    const stderr = refused(...args);
+    expect(stderr).toContain("stack configuration has 1 problem:");
+    for (const text of expected) expect(stderr).toContain(text);
+    expect(stderr).not.toContain("planted-Pw7q");
+  });
+});
