@@ -116,7 +116,9 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
       }
       seen.add(server.name);
     });
-    if (blueprint) {
+    // A server that failed to parse has unknown roles: the roles are checked
+    // once every server was read, so that one bad value is one problem.
+    if (blueprint && servers.every((server) => server !== undefined)) {
       const hosted = new Set(servers.flatMap((server) => server?.roles ?? []));
       for (const role of blueprints.rolesOf(blueprint)) {
         if (!hosted.has(role)) report("infra:servers", `no server takes the role "${role}" that blueprint ${blueprint} needs (roles: ${ROLES.join(", ")})`);
@@ -124,7 +126,9 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
     }
   }
 
-  const secrets = requiredSecrets(blueprint, servers, blueprints, monitoring, dns?.provider !== "none");
+  // Hetzner's token is needed as soon as a server says provider: hetzner, even
+  // if another of its fields failed; Cloudflare's only once infra:dns was read.
+  const secrets = requiredSecrets(blueprint, providersOf(raw.values["infra:servers"]), blueprints, monitoring, dns?.provider === "cloudflare");
   for (const secret of secrets) {
     if (!(secret.key in raw.values)) report(secret.key, `required secret is not set (${secret.purpose}): pulumi config set --secret ${secret.key} <value>`);
     else if (secret.adminPassword && isDefaultPassword(raw.values[secret.key]!)) {
@@ -172,7 +176,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
 /** The secrets a stack needs: the platform's, its blueprint's, and Hetzner's token if it provisions there. */
 export function requiredSecrets(
   blueprint: string | undefined,
-  servers: readonly (ServerConfig | undefined)[] | undefined,
+  servers: readonly ({ readonly provider?: unknown } | undefined)[] | undefined,
   blueprints: BlueprintCatalog,
   /** `infra:monitoring`, parsed or as loose JSON: its receivers and admin access bring secrets. */
   monitoring?: unknown,
@@ -185,6 +189,16 @@ export function requiredSecrets(
   if (blueprint) secrets.push(...blueprints.secretsOf(blueprint));
   secrets.push(...monitoringSecrets(monitoring));
   return secrets;
+}
+
+/** The `provider` of each server in `infra:servers`, whatever else the list holds; undefined when it is not a list. */
+function providersOf(text: string | undefined): { provider?: unknown }[] | undefined {
+  try {
+    const parsed = JSON.parse(text ?? "null") as unknown;
+    return Array.isArray(parsed) ? parsed.map((server) => ({ provider: typeof server === "object" && server !== null ? (server as { provider?: unknown }).provider : undefined })) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function knownSecretKeys(blueprints: BlueprintCatalog): Set<string> {
@@ -444,9 +458,13 @@ function parseMonitoring(value: unknown, path: string, report: Report): Monitori
   const defaults = MONITORING_DEFAULTS;
   const adminAccess = fields.has("adminAccess") ? fields.choice("adminAccess", ADMIN_ACCESS_MODES) : defaults.adminAccess;
   const adminUser = fields.optionalString("adminUser", defaults.adminUser, (text) => /^[A-Za-z0-9_.-]{1,32}$/.test(text) || "must be 1 to 32 letters, digits, dots, hyphens or underscores");
-  const scrapeIntervalSeconds = fields.optionalInteger("scrapeIntervalSeconds", 5, 300) ?? defaults.scrapeIntervalSeconds;
-  const evaluationIntervalSeconds = fields.optionalInteger("evaluationIntervalSeconds", 5, 600) ?? defaults.evaluationIntervalSeconds;
-  if (evaluationIntervalSeconds < scrapeIntervalSeconds) {
+  const scrape = fields.optionalInteger("scrapeIntervalSeconds", 5, 300);
+  const evaluation = fields.optionalInteger("evaluationIntervalSeconds", 5, 600);
+  const scrapeIntervalSeconds = scrape ?? defaults.scrapeIntervalSeconds;
+  const evaluationIntervalSeconds = evaluation ?? defaults.evaluationIntervalSeconds;
+  // Compared only when neither failed: a default standing in for a bad value would make a second problem of one.
+  const intervalsRead = (scrape !== undefined || !fields.has("scrapeIntervalSeconds")) && (evaluation !== undefined || !fields.has("evaluationIntervalSeconds"));
+  if (intervalsRead && evaluationIntervalSeconds < scrapeIntervalSeconds) {
     report(`${path}.evaluationIntervalSeconds`, `${evaluationIntervalSeconds} is shorter than scrapeIntervalSeconds (${scrapeIntervalSeconds}); rules would read the same samples twice`);
   }
   const retentionDays = fields.optionalInteger("retentionDays", 1, 3650) ?? defaults.retentionDays;

@@ -322,3 +322,29 @@ describe("infra:storage: whatever the bucket component would refuse is refused h
     expect(() => validateStackConfig(completeRawConfig("prod", storage({ endpoint: "http://127.0.0.1:9000", forcePathStyle: true })), BLUEPRINT_CATALOG)).not.toThrow();
   });
 });
+
+describe("a value that failed is reported once, not again through the checks that depend on it (V1)", () => {
+  it.each([
+    ["a memoryMb out of range", { "infra:servers": servers([{ ...existing, memoryMb: 100 }]) }, ["infra:servers[0].memoryMb"]],
+    ["a memoryMb that is not a number", { "infra:servers": servers([{ ...existing, memoryMb: "16 GB" }]) }, ["infra:servers[0].memoryMb"]],
+    ["a bad address", { "infra:servers": servers([{ ...existing, address: "not an address!" }]) }, ["infra:servers[0].address"]],
+    ["an unknown provider", { "infra:servers": servers([{ ...existing, provider: "ovh" }]) }, ["infra:servers[0].provider"]],
+    ["a server that is not an object", { "infra:servers": servers(["main"]) }, ["infra:servers[0]"]],
+    ["one bad server of two", { "infra:servers": servers([{ ...existing, memoryMb: 100, roles: ["data"] }, { ...existing, name: "web", address: "203.0.113.21", roles: ["ingress", "app", "monitoring"] }]) }, ["infra:servers[0].memoryMb"]],
+    ["a Hetzner server of an unknown type, whose token is still needed", { "infra:servers": servers([{ name: "main", provider: "hetzner", serverType: "cx99", location: "fsn1", sshPublicKey: TEST_HOST_KEY }]) }, ["infra:servers[0].serverType", "hcloud:token"]],
+    ["a scrape interval out of range, beside an evaluation interval", { "infra:monitoring": JSON.stringify({ scrapeIntervalSeconds: 1, evaluationIntervalSeconds: 10 }) }, ["infra:monitoring.scrapeIntervalSeconds"]],
+    ["an evaluation interval out of range", { "infra:monitoring": JSON.stringify({ evaluationIntervalSeconds: 1 }) }, ["infra:monitoring.evaluationIntervalSeconds"]],
+    ["a misspelt infra:dns, with no Cloudflare token", { "infra:dns": "nnone", "cloudflare:apiToken": undefined }, ["infra:dns"]],
+  ])("%s is one problem", (_case, changes, paths) => {
+    const problems = problemsOf(completeRawConfig("prod", changes));
+    expect(problems.map((problem) => problem.path)).toEqual(paths);
+  });
+
+  it("still checks the roles when every server was read", () => {
+    expect(problemsOf(completeRawConfig("prod", { "infra:servers": servers([{ ...existing, roles: ["app"] }]) })).map((problem) => problem.message)).toEqual([
+      expect.stringContaining('no server takes the role "ingress"'),
+      expect.stringContaining('no server takes the role "data"'),
+      expect.stringContaining('no server takes the role "monitoring"'),
+    ]);
+  });
+});

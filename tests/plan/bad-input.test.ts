@@ -5,6 +5,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { overlayOverrides } from "../../tools/plan/plan";
 import { planCLI, STACK_FRAME } from "../support/plan-cli";
 
+/** Pulumi.prod.yaml's example host key. */
+const PROD_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAb0uFoTIDizB7DZnMlBC/GPTsTXRC96f8nxjkMNjHB1";
+
 // V5: bad input never prints a stack trace. Each case is what a user could
 // type or commit; the plan answers with one message that names what to fix.
 
@@ -79,6 +82,7 @@ describe("config the program would only refuse while registering resources (V5)"
     ["a storage endpoint with credentials", ["-c", storage("https://key:planted-Pw7q@fsn1.your-objectstorage.com")], ["infra:storage.endpoint", "embeds credentials"]],
     ["a storage endpoint with a query string", ["-c", storage("https://fsn1.your-objectstorage.com?x=1")], ["infra:storage.endpoint", "has a path, query or fragment"]],
     ["a bucket prefix S3 reserves", ["-c", 'storage={"endpoint":"https://fsn1.your-objectstorage.com","region":"fsn1","bucketPrefix":"xn--vpai"}'], ["infra:storage.bucketPrefix", 'start with "xn--", a prefix S3 reserves']],
+    ["one bad memoryMb", ["-c", `servers=[{"name":"main","provider":"existing","address":"203.0.113.20","sshUser":"deploy","memoryMb":100,"hostKey":"${PROD_HOST_KEY}"}]`], ["infra:servers[0].memoryMb: 100 must be an integer from 512 to 1048576"]],
   ])("%s is one config problem with its key path", (_case, args, expected) => {
     const stderr = refused(...args);
     expect(stderr).toContain("stack configuration has 1 problem:");
