@@ -123,6 +123,8 @@ export interface SecretDeclaration {
   readonly adminPassword?: boolean;
   /** A bcrypt hash ($2a$, $2b$ or $2y$), as nginx and Traefik check passwords against. */
   readonly bcryptHash?: boolean;
+  /** PEM text, the one kind of secret with line feeds in it; any other control character is refused in every secret. */
+  readonly lines?: boolean;
 }
 
 /**
@@ -134,7 +136,7 @@ export const SECRET_PLACEHOLDER = "[secret]";
 
 /** Secrets every platform needs, whatever its blueprint. */
 export const PLATFORM_SECRETS: readonly SecretDeclaration[] = [
-  { key: "infra:sshPrivateKey", purpose: "admin SSH key used to prepare hosts and reach Docker" },
+  { key: "infra:sshPrivateKey", purpose: "admin SSH key used to prepare hosts and reach Docker", lines: true },
   { key: "infra:storageAccessKeyId", purpose: "S3 access key of the object storage" },
   { key: "infra:storageSecretAccessKey", purpose: "S3 secret key of the object storage" },
   { key: "infra:resticPassword", purpose: "restic repository password; backups are encrypted on the server with it (S4)" },

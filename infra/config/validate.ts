@@ -16,6 +16,7 @@ import {
   type MonitoringSettings,
   type Receivers,
 } from "../../components/monitoring/settings";
+import { controlCharacterProblem, hasControlCharacter } from "./control-characters";
 import { ConfigError, type ConfigProblem } from "./errors";
 import {
   DEFAULT_ROLES,
@@ -70,9 +71,11 @@ const GUARDED_NAMESPACES = ["hcloud", "cloudflare"];
 export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog): ValidatedConfig {
   const problems: ConfigProblem[] = [];
   const report = (path: string, message: string) => problems.push({ path, message });
-  const reader = new Reader(raw, report);
+  const refused = refuseControlCharacters(raw, blueprints, report);
+  const reader = new Reader(raw, report, refused);
 
   for (const key of Object.keys(raw.values)) {
+    if (hasControlCharacter(key)) continue;
     if (key.startsWith("infra:") && !(key in PLAIN_KEYS) && !knownSecretKeys(blueprints).has(key)) {
       report(key, `unknown key (known keys: ${[...Object.keys(PLAIN_KEYS), ...knownSecretKeys(blueprints)].sort().join(", ")})`);
     }
@@ -130,6 +133,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   // if another of its fields failed; Cloudflare's only once infra:dns was read.
   const secrets = requiredSecrets(blueprint, providersOf(raw.values["infra:servers"]), blueprints, monitoring, dns?.provider === "cloudflare");
   for (const secret of secrets) {
+    if (refused.has(secret.key)) continue;
     if (!(secret.key in raw.values)) report(secret.key, `required secret is not set (${secret.purpose}): pulumi config set --secret ${secret.key} <value>`);
     else if (secret.adminPassword && isDefaultPassword(raw.values[secret.key]!)) {
       // The message never repeats the value: it is a secret, even when a weak one.
@@ -142,10 +146,10 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   const optionalSecrets = OPTIONAL_SECRETS.filter((secret) => secret.key in raw.values);
   const heartbeatUrl = raw.values["infra:backupHeartbeatUrl"];
   // The value is a secret, so the message describes it without repeating it.
-  if (heartbeatUrl !== undefined && !/^https?:\/\/[^\s/]+\/\S*$/.test(heartbeatUrl)) report("infra:backupHeartbeatUrl", "must be an http(s) URL such as https://uptime.example.com/api/push/<token>");
+  if (heartbeatUrl !== undefined && !refused.has("infra:backupHeartbeatUrl") && !/^https?:\/\/[^\s/]+\/\S*$/.test(heartbeatUrl)) report("infra:backupHeartbeatUrl", "must be an http(s) URL such as https://uptime.example.com/api/push/<token>");
   for (const key of Object.keys(raw.values)) {
     const guarded = knownSecretKeys(blueprints).has(key) || (GUARDED_NAMESPACES.includes(key.split(":")[0] ?? "") && /token|key|secret|password/i.test(key));
-    if (guarded && !raw.secretKeys.has(key)) {
+    if (guarded && !raw.secretKeys.has(key) && !hasControlCharacter(key)) {
       report(key, `is a secret but is stored in plain text (V2); remove it and run: pulumi config set --secret ${key} <value>`);
     }
   }
@@ -201,8 +205,13 @@ function providersOf(text: string | undefined): { provider?: unknown }[] | undef
   }
 }
 
+/** Every secret any stack may set. */
+function knownSecrets(blueprints: BlueprintCatalog): SecretDeclaration[] {
+  return [...PLATFORM_SECRETS, CLOUDFLARE_SECRET, ...OPTIONAL_SECRETS, ...MONITORING_SECRETS, HETZNER_SECRET, ...blueprints.names.flatMap((name) => blueprints.secretsOf(name))];
+}
+
 function knownSecretKeys(blueprints: BlueprintCatalog): Set<string> {
-  return new Set([...PLATFORM_SECRETS, CLOUDFLARE_SECRET, ...OPTIONAL_SECRETS, ...MONITORING_SECRETS, HETZNER_SECRET, ...blueprints.names.flatMap((name) => blueprints.secretsOf(name))].map((secret) => secret.key));
+  return new Set(knownSecrets(blueprints).map((secret) => secret.key));
 }
 
 /**
@@ -271,6 +280,7 @@ function parseServer(value: unknown, path: string, report: Report): ServerConfig
 /** `infra:dns`: the Cloudflare object, or exactly `none`; any other plain string is reported with both forms. */
 function readDNS(raw: RawConfig, reader: Reader, report: Report): DNSConfig | undefined {
   const value = raw.values["infra:dns"];
+  if (reader.isRefused("infra:dns")) return undefined;
   if (value === UNMANAGED_DNS) return { provider: "none" };
   if (value !== undefined && !/^\s*[[{]/.test(value)) {
     report("infra:dns", `"${value}" is neither an object { zoneId, proxied, hsts } for Cloudflare nor ${UNMANAGED_DNS} (the program then manages no DNS)`);
@@ -294,7 +304,7 @@ function parseRegistry(value: unknown, path: string, report: Report): ImageRegis
   if (!fields.ok) return undefined;
   fields.rejectUnknown(["host", "caCertificate"]);
   const record = value as { host?: unknown; caCertificate?: unknown };
-  const problems = registryProblems(record);
+  const problems = registryProblems(record).filter(([field]) => (record as Record<string, unknown>)[field] !== REFUSED);
   for (const [field, message] of problems) report(`${path}.${field}`, message);
   if (problems.length > 0) return undefined;
   return { host: record.host as string, ...(typeof record.caCertificate === "string" ? { caCertificate: record.caCertificate } : {}) };
@@ -536,9 +546,16 @@ class Reader {
   constructor(
     private readonly raw: RawConfig,
     private readonly report: Report,
+    /** Keys whose value was refused for a control character, and reported. */
+    private readonly refused: ReadonlySet<string>,
   ) {}
 
+  isRefused(key: string): boolean {
+    return this.refused.has(key);
+  }
+
   private text(key: string): string | undefined {
+    if (this.refused.has(key)) return undefined;
     const value = this.raw.values[key];
     if (value === undefined) this.report(key, `is required (${PLAIN_KEYS[key] ?? "see README"})`);
     return value;
@@ -558,7 +575,7 @@ class Reader {
 
   boolean(key: string, fallback: boolean): boolean {
     const value = this.raw.values[key];
-    if (value === undefined) return fallback;
+    if (value === undefined || this.refused.has(key)) return fallback;
     if (value === "true" || value === "false") return value === "true";
     this.report(key, `"${value}" must be true or false`);
     return fallback;
@@ -567,12 +584,14 @@ class Reader {
   private structured(key: string): unknown {
     const value = this.text(key);
     if (value === undefined) return undefined;
+    let parsed: unknown;
     try {
-      return JSON.parse(value);
+      parsed = JSON.parse(value);
     } catch {
       this.report(key, "must be a YAML list or object, not a plain string");
       return undefined;
     }
+    return withoutControlCharacters(parsed, key, this.report);
   }
 
   list<T>(key: string, parseItem: (value: unknown, path: string) => T | undefined): (T | undefined)[] | undefined {
@@ -592,6 +611,84 @@ class Reader {
   }
 }
 
+/**
+ * Stands in for a string of a structured value that held a control character:
+ * that problem is reported once, where it was found, and every reader of the
+ * field takes it as a value that already failed.
+ */
+const REFUSED: unique symbol = Symbol("refused for a control character");
+
+/**
+ * Strings that may hold line feeds: the registry's CA is PEM text, and a
+ * host key's parser (components/remote/host-key.ts) reads the text whole, so
+ * that a private key pasted by mistake is named as one.
+ */
+function takesLineFeeds(path: string): boolean {
+  return path === "infra:registry.caCertificate" || /^infra:servers\[\d+\]\.hostKey$/.test(path);
+}
+
+/**
+ * `value` with each string that holds a control character reported at its
+ * path and replaced by REFUSED, and each field whose name holds one reported
+ * and left out.
+ */
+function withoutControlCharacters(value: unknown, path: string, report: Report): unknown {
+  if (typeof value === "string") {
+    const problem = controlCharacterProblem(value, takesLineFeeds(path));
+    if (!problem) return value;
+    report(path, problem);
+    return REFUSED;
+  }
+  if (Array.isArray(value)) return value.map((item, index) => withoutControlCharacters(item, `${path}[${index}]`, report));
+  if (typeof value === "object" && value !== null) {
+    const kept: Record<string, unknown> = {};
+    for (const [field, item] of Object.entries(value)) {
+      if (hasControlCharacter(field)) report(path, `has a field whose name ${controlCharacterProblem(field)!.replace(/; .*$/, "")}: ${JSON.stringify(field)}`);
+      else kept[field] = withoutControlCharacters(item, `${path}.${field}`, report);
+    }
+    return kept;
+  }
+  return value;
+}
+
+/**
+ * Reports every top-level key whose name, or whose plain (not structured)
+ * value, holds a control character, and returns those keys. A secret's
+ * message never repeats it; a secret stored in plain text is left to the V2
+ * check, so that a key gets one problem. Structured values are checked string
+ * by string when they are read (withoutControlCharacters).
+ */
+function refuseControlCharacters(raw: RawConfig, blueprints: BlueprintCatalog, report: Report): Set<string> {
+  const refused = new Set<string>();
+  // Whether each secret is PEM text, which takes line feeds.
+  const secrets = new Map(knownSecrets(blueprints).map((secret) => [secret.key, secret.lines === true]));
+  for (const [key, value] of Object.entries(raw.values)) {
+    if (hasControlCharacter(key)) {
+      report(key, `is a key whose name ${controlCharacterProblem(key)!.replace(/; .*$/, "")}; remove it`);
+      refused.add(key);
+      continue;
+    }
+    if (secrets.has(key) && !raw.secretKeys.has(key)) continue;
+    if (!secrets.has(key) && isStructured(value)) continue;
+    const problem = controlCharacterProblem(value, secrets.get(key) === true);
+    if (!problem) continue;
+    report(key, problem);
+    refused.add(key);
+  }
+  return refused;
+}
+
+/** A value Pulumi handed over as JSON (a list or an object), checked string by string once parsed. */
+function isStructured(value: string): boolean {
+  if (!/^\s*[[{]/.test(value)) return false;
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return typeof parsed === "object" && parsed !== null;
+  } catch {
+    return false;
+  }
+}
+
 /** Reads the fields of one structured value, reporting each problem with its path. */
 class Fields {
   readonly ok: boolean;
@@ -604,7 +701,7 @@ class Fields {
   ) {
     this.ok = typeof value === "object" && value !== null && !Array.isArray(value);
     this.record = this.ok ? (value as Record<string, unknown>) : {};
-    if (!this.ok) report(path, "must be an object");
+    if (!this.ok && value !== REFUSED) report(path, "must be an object");
   }
 
   private at(field: string): string {
@@ -613,6 +710,7 @@ class Fields {
 
   string(field: string, check: (value: string) => true | string): string | undefined {
     const value = this.record[field];
+    if (value === REFUSED) return undefined;
     if (value === undefined || value === "") return this.report(this.at(field), "is required"), undefined;
     if (typeof value !== "string") return this.report(this.at(field), "must be a string"), undefined;
     const verdict = check(value);
@@ -623,6 +721,7 @@ class Fields {
   /** A required string whose `check` gives the whole message, quoting the value itself where that is safe. */
   checked(field: string, check: (value: string) => true | string): string | undefined {
     const value = this.record[field];
+    if (value === REFUSED) return undefined;
     if (value === undefined || value === "") return this.report(this.at(field), "is required"), undefined;
     if (typeof value !== "string") return this.report(this.at(field), "must be a string"), undefined;
     const verdict = check(value);
@@ -637,6 +736,7 @@ class Fields {
    */
   parsed<T>(field: string, help: string, parse: (value: string) => T | string): T | undefined {
     const value = this.record[field];
+    if (value === REFUSED) return undefined;
     if (value === undefined || value === "") return this.report(this.at(field), `is required: ${help}`), undefined;
     if (typeof value !== "string") return this.report(this.at(field), `must be a string: ${help}`), undefined;
     const parsed = parse(value);
@@ -655,9 +755,11 @@ class Fields {
   stringList(field: string, fallback: string[], check: (value: string) => true | string): string[] | undefined {
     const value = this.record[field];
     if (value === undefined) return fallback;
+    if (value === REFUSED) return undefined;
     if (!Array.isArray(value) || value.length === 0) return this.report(this.at(field), "must be a non-empty list"), undefined;
     const items: string[] = [];
     value.forEach((item, index) => {
+      if (item === REFUSED) return;
       const verdict = typeof item === "string" ? check(item) : "must be a string";
       if (verdict === true) items.push(item as string);
       else this.report(`${this.at(field)}[${index}]`, verdict);
@@ -667,6 +769,7 @@ class Fields {
 
   private number(field: string, min: number, max: number, integer: boolean): number | undefined {
     const value = this.record[field];
+    if (value === REFUSED) return undefined;
     if (typeof value !== "number" || Number.isNaN(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
       return this.report(this.at(field), `${JSON.stringify(value) ?? "nothing"} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}`), undefined;
     }
@@ -703,7 +806,7 @@ class Fields {
 
   optionalBoolean(field: string, fallback: boolean): boolean {
     const value = this.record[field];
-    if (value === undefined) return fallback;
+    if (value === undefined || value === REFUSED) return fallback;
     if (typeof value === "boolean") return value;
     this.report(this.at(field), `${JSON.stringify(value)} must be true or false`);
     return fallback;

@@ -1,6 +1,9 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
+import { ConfigError } from "../../infra/config/errors";
 import { completeRawConfig, rawConfigWithSecrets, TEST_BCRYPT_HASH, TEST_HOST_KEY, configProblemsOf } from "../support/stack-config";
 
 const problemsOf = configProblemsOf;
@@ -346,5 +349,67 @@ describe("a value that failed is reported once, not again through the checks tha
       expect.stringContaining('no server takes the role "data"'),
       expect.stringContaining('no server takes the role "monitoring"'),
     ]);
+  });
+});
+
+describe("control characters: refused in every string that reaches a file or a URL (V1)", () => {
+  // Each one a way to end a line, hide text or cut a string short in what the
+  // value is written into: alertmanager.yml, an environment file, a URL.
+  const CONTROLS: [string, string, string][] = [
+    ["a line feed", "\n", "a line feed (U+000A)"],
+    ["a carriage return", "\r", "a carriage return (U+000D)"],
+    ["a tab", "\t", "a tab (U+0009)"],
+    ["a NUL", "\u0000", "a NUL (U+0000)"],
+    ["DEL", "\u007f", "a control character (U+007F)"],
+    ["a C1 next line", "\u0085", "a control character (U+0085)"],
+    ["a line separator", "\u2028", "a line separator (U+2028)"],
+  ];
+  const webhook = (url: string) => ({ "infra:monitoring": JSON.stringify({ receivers: { webhook: { url } } }) });
+  const email = { to: ["ops@example.com"], from: "alerts@example.com", smarthost: "smtp.example.com:587" };
+
+  describe.each(CONTROLS)("%s", (_name, control, named) => {
+    it.each([
+      ["the webhook URL", webhook(`https://hooks.example.com/alerts${control}X-Injected: 1`), "infra:monitoring.receivers.webhook.url"],
+      ["a trailing one in the webhook URL", webhook(`https://hooks.example.com/alerts${control}`), "infra:monitoring.receivers.webhook.url"],
+      ["the domain", { "infra:domain": `vpai.example.com${control}` }, "infra:domain"],
+      ["an email address in a list", { "infra:monitoring": JSON.stringify({ receivers: { email: { ...email, to: [`ops@example.com${control}Bcc: x@example.net`] } } }) }, "infra:monitoring.receivers.email.to[0]"],
+      ["an existing server's address", { "infra:servers": servers([{ ...existing, address: `203.0.113.20${control}` }]) }, "infra:servers[0].address"],
+      ["an existing server's host key", { "infra:servers": servers([{ ...existing, hostKey: TEST_HOST_KEY.replace(" ", control) }]) }, "infra:servers[0].hostKey", "holds more than one line"],
+      ["the storage endpoint", { "infra:storage": JSON.stringify({ endpoint: `https://fsn1.your-objectstorage.com${control}`, region: "fsn1", bucketPrefix: "vpai" }) }, "infra:storage.endpoint"],
+      ["a field's name", { "infra:backup": JSON.stringify({ [`schedule${control}`]: "02:55" }) }, "infra:backup"],
+      ["a key's name", { [`infra:domain${control}`]: "vpai.example.com" }, `infra:domain${control}`],
+    ])(`in %s is one problem at its key path`, (_where, changes, path, lineFeedMessage?: string) => {
+      const problems = problemsOf(completeRawConfig("prod", changes));
+      // The host key's own parser reads line feeds, and says what it makes of them.
+      const message = control === "\n" && lineFeedMessage ? lineFeedMessage : `contains ${named}`;
+      expect(problems).toEqual([{ path, message: expect.stringContaining(message) }]);
+    });
+
+    it("in a secret is one problem that does not repeat the value", () => {
+      const value = `planted-secret-4e1${control}more`;
+      const problems = problemsOf(completeRawConfig("prod", { "infra:postgresPassword": value }));
+      expect(problems).toEqual([{ path: "infra:postgresPassword", message: expect.stringContaining(`contains ${named}`) }]);
+      expect(JSON.stringify(problems)).not.toContain("planted-secret");
+    });
+  });
+
+  it("takes line feeds in the registry's CA certificate, and refuses a carriage return there", () => {
+    const pem = readFileSync(join(__dirname, "../fixtures/registry-ca.pem"), "utf8");
+    const registry = (caCertificate: string) => ({ "infra:registry": JSON.stringify({ host: "registry.example.com:5000", caCertificate }) });
+    expect(() => validateStackConfig(completeRawConfig("prod", registry(pem)), BLUEPRINT_CATALOG)).not.toThrow();
+    expect(problemsOf(completeRawConfig("prod", registry(pem.replace(/\n/g, "\r\n"))))).toEqual([{ path: "infra:registry.caCertificate", message: expect.stringContaining("a carriage return (U+000D)") }]);
+  });
+
+  it("takes line feeds in the SSH private key, and refuses a carriage return there", () => {
+    const raw = completeRawConfig("prod", {}, []);
+    const values = { ...raw.values, "infra:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n" };
+    expect(() => validateStackConfig({ values, secretKeys: raw.secretKeys }, BLUEPRINT_CATALOG)).not.toThrow();
+    const withCarriageReturn = { ...values, "infra:sshPrivateKey": values["infra:sshPrivateKey"].replace(/\n/g, "\r\n") };
+    expect(problemsOf({ values: withCarriageReturn, secretKeys: raw.secretKeys })).toEqual([{ path: "infra:sshPrivateKey", message: expect.stringContaining("a carriage return (U+000D)") }]);
+  });
+
+  it("prints every problem on its own line, whatever the values hold", () => {
+    const error = new ConfigError([{ path: "infra:domain\n  - infra:forged", message: 'bad "a\rb"' }]);
+    expect(error.message.split("\n")).toEqual(["stack configuration has 1 problem:", '  - infra:domain\\n  - infra:forged: bad "a\\rb"']);
   });
 });

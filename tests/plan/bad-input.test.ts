@@ -90,3 +90,28 @@ describe("config the program would only refuse while registering resources (V5)"
     expect(stderr).not.toContain("planted-Pw7q");
   });
 });
+
+describe("a value with a control character (V1, V5)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bad-control-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const webhookOverlay = (name: string, escaped: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, `config:\n  infra:monitoring:\n    receivers:\n      webhook:\n        url: "https://hooks.example.com/alerts${escaped}"\n`);
+    return `@${path}`;
+  };
+
+  it.each([
+    ["a line feed in the webhook URL", () => ["-c", 'monitoring={"receivers":{"webhook":{"url":"https://hooks.example.com/alerts\\nX-Injected: 1"}}}'], "infra:monitoring.receivers.webhook.url", "a line feed (U+000A)"],
+    ["a carriage return in the webhook URL, from an overlay", () => ["-c", webhookOverlay("cr.yaml", "\\r")], "infra:monitoring.receivers.webhook.url", "a carriage return (U+000D)"],
+    ["a NUL in the webhook URL, from an overlay", () => ["-c", webhookOverlay("nul.yaml", "\\0")], "infra:monitoring.receivers.webhook.url", "a NUL (U+0000)"],
+    ["a tab after the domain", () => ["-c", "domain=vpai.example.com\t"], "infra:domain", "a tab (U+0009)"],
+    ["a line feed in a key's name", () => ["-c", "infra:domain\n  - forged=vpai.example.com"], "infra:domain\\n  - forged", "a line feed (U+000A)"],
+  ])("%s is one config problem with its key path", (_case, args, path, named) => {
+    const stderr = refused(...args());
+    expect(stderr).toContain("stack configuration has 1 problem:");
+    expect(stderr).toContain(`  - ${path}: `);
+    expect(stderr).toContain(named);
+    // Two lines: the count, and the one problem; nothing in the value adds a line.
+    expect(stderr.trimEnd().split("\n")).toHaveLength(2);
+  });
+});
