@@ -18,9 +18,15 @@ import {
 } from "../../components/monitoring/settings";
 import { controlCharacterProblem, hasControlCharacter } from "./control-characters";
 import { ConfigError, type ConfigProblem } from "./errors";
+import { didYouMean } from "./suggest";
 import {
   DEFAULT_ROLES,
   HETZNER_SECRET,
+  KEY_LIST_HINT,
+  PROJECT_NAMESPACE,
+  PROVIDER_KEYS,
+  PULUMI_KEYS,
+  REFUSED_PROVIDER_KEYS,
   PLAIN_KEYS,
   PLATFORM_SECRETS,
   CLOUDFLARE_SECRET,
@@ -74,10 +80,13 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   const refused = refuseControlCharacters(raw, blueprints, report);
   const reader = new Reader(raw, report, refused);
 
+  const unknownKeys = new Set<string>();
   for (const key of Object.keys(raw.values)) {
     if (hasControlCharacter(key)) continue;
-    if (key.startsWith("infra:") && !(key in PLAIN_KEYS) && !knownSecretKeys(blueprints).has(key)) {
-      report(key, `unknown key (known keys: ${[...Object.keys(PLAIN_KEYS), ...knownSecretKeys(blueprints)].sort().join(", ")})`);
+    const problem = unknownKeyProblem(key, blueprints);
+    if (problem) {
+      report(key, problem);
+      unknownKeys.add(key);
     }
   }
 
@@ -149,7 +158,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   if (heartbeatUrl !== undefined && !refused.has("infra:backupHeartbeatUrl") && !/^https?:\/\/[^\s/]+\/\S*$/.test(heartbeatUrl)) report("infra:backupHeartbeatUrl", "must be an http(s) URL such as https://uptime.example.com/api/push/<token>");
   for (const key of Object.keys(raw.values)) {
     const guarded = knownSecretKeys(blueprints).has(key) || (GUARDED_NAMESPACES.includes(key.split(":")[0] ?? "") && /token|key|secret|password/i.test(key));
-    if (guarded && !raw.secretKeys.has(key) && !hasControlCharacter(key)) {
+    if (guarded && !raw.secretKeys.has(key) && !hasControlCharacter(key) && !unknownKeys.has(key)) {
       report(key, `is a secret but is stored in plain text (V2); remove it and run: pulumi config set --secret ${key} <value>`);
     }
   }
@@ -193,6 +202,29 @@ export function requiredSecrets(
   if (blueprint) secrets.push(...blueprints.secretsOf(blueprint));
   secrets.push(...monitoringSecrets(monitoring));
   return secrets;
+}
+
+/**
+ * Why the program does not read `key`, or undefined when it does: an unknown
+ * key of its own namespace, a setting its providers do not document, or a
+ * namespace it reads nothing from. Each names the nearest known key, if one
+ * is near, rather than listing every key.
+ */
+function unknownKeyProblem(key: string, blueprints: BlueprintCatalog): string | undefined {
+  const separator = key.indexOf(":");
+  const namespace = separator < 0 ? "" : key.slice(0, separator);
+  const providerKeys = Object.entries(PROVIDER_KEYS).flatMap(([provider, names]) => names.map((name) => `${provider}:${name}`));
+  const known = [...Object.keys(PLAIN_KEYS), ...knownSecretKeys(blueprints), ...providerKeys, ...PULUMI_KEYS];
+  if (known.includes(key)) return undefined;
+  const refusedReason = REFUSED_PROVIDER_KEYS[key];
+  if (refusedReason) return `is not taken: ${refusedReason}`;
+  const suggestion = didYouMean(key, known);
+  if (namespace === PROJECT_NAMESPACE) return `unknown key; ${suggestion ? `${suggestion} (${KEY_LIST_HINT})` : KEY_LIST_HINT}`;
+  const provider = PROVIDER_KEYS[namespace];
+  if (provider) return `is not a setting of the ${namespace} provider; ${suggestion ?? `it takes ${provider.map((name) => `${namespace}:${name}`).join(", ")}`}`;
+  if (namespace === "pulumi") return `is not a Pulumi setting the program expects; ${suggestion ?? `it takes ${PULUMI_KEYS.join(", ")}`}`;
+  const namespaces = [PROJECT_NAMESPACE, ...Object.keys(PROVIDER_KEYS)].map((name) => `${name}:`).join(", ");
+  return `the program reads no "${namespace}:" keys (only ${namespaces} and pulumi:disable-default-providers); ${suggestion ?? KEY_LIST_HINT}`;
 }
 
 /** The `provider` of each server in `infra:servers`, whatever else the list holds; undefined when it is not a list. */
@@ -814,7 +846,9 @@ class Fields {
 
   rejectUnknown(known: readonly string[]): void {
     for (const field of Object.keys(this.record)) {
-      if (!known.includes(field)) this.report(this.at(field), `unknown field (known: ${known.join(", ")})`);
+      if (known.includes(field)) continue;
+      const suggestion = didYouMean(field, known);
+      this.report(this.at(field), `unknown field${suggestion ? `; ${suggestion}` : ""} (known: ${known.join(", ")})`);
     }
   }
 }

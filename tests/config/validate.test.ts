@@ -413,3 +413,49 @@ describe("control characters: refused in every string that reaches a file or a U
     expect(error.message.split("\n")).toEqual(["stack configuration has 1 problem:", '  - infra:domain\\n  - infra:forged: bad "a\\rb"']);
   });
 });
+
+describe("keys outside infra:, and typos anywhere (V1)", () => {
+  const HINT = "the README's Configuration section lists every key";
+
+  it.each([
+    ["a typo of the Hetzner token", "hcloud:tokn", "x", "did you mean hcloud:token?"],
+    ["a typo of the namespace", "infr:blueprint", "vpai", "did you mean infra:blueprint?"],
+    ["the namespace in capitals", "Infra:domain", "vpai.example.com", "did you mean infra:domain?"],
+    ["a key in the wrong case", "infra:adminCIDRs", '["198.51.100.7/32"]', "did you mean infra:adminCidrs?"],
+    ["a typo of the Cloudflare token, in the wrong case", "cloudflare:apitoken", "x", "did you mean cloudflare:apiToken?"],
+    ["a typo of an infra: key", "infra:bluepint", "vpai", "did you mean infra:blueprint?"],
+    ["a secret's name misspelt", "infra:postgresPasword", "x", "did you mean infra:postgresPassword?"],
+    ["a provider the program does not configure through config", "docker:host", "ssh://deploy@203.0.113.20", 'reads no "docker:" keys'],
+    ["a provider the program does not use", "aws:region", "eu-central-1", 'reads no "aws:" keys'],
+    ["Cloudflare's legacy key, which the provider refuses beside a token", "cloudflare:apiKey", "x", "authenticates with cloudflare:apiToken"],
+    ["a Pulumi key it does not document", "pulumi:disable-default-provider", '["*"]', "did you mean pulumi:disable-default-providers?"],
+    ["a key without a name", "infra:", "x", "unknown key"],
+  ])("%s (%s) is one problem at its key", (_case, key, value, message) => {
+    const problems = problemsOf(completeRawConfig("prod", { [key]: value }));
+    expect(problems).toEqual([{ path: key, message: expect.stringContaining(message) }]);
+  });
+
+  it("names the nearest key instead of listing every key", () => {
+    const [problem] = problemsOf(completeRawConfig("prod", { "infra:domian": "vpai.example.com" }));
+    expect(problem!.message).toContain("did you mean infra:domain?");
+    expect(problem!.message).toContain(HINT);
+    expect(problem!.message).not.toContain("infra:storageSecretAccessKey");
+    expect(problem!.message.length).toBeLessThan(200);
+  });
+
+  it("says where the list is when no key is near", () => {
+    const [problem] = problemsOf(completeRawConfig("prod", { "infra:colour": "blue" }));
+    expect(problem).toEqual({ path: "infra:colour", message: expect.stringContaining(HINT) });
+    expect(problem!.message).not.toContain("did you mean");
+  });
+
+  it("takes the settings the providers document, and Pulumi's own", () => {
+    const raw = completeRawConfig("preprod", { "hcloud:endpoint": "https://api.hetzner.cloud/v1", "hcloud:pollInterval": "1s", "cloudflare:baseUrl": "https://api.cloudflare.com/client/v4", "pulumi:disable-default-providers": '["docker"]' });
+    expect(() => validateStackConfig(raw, BLUEPRINT_CATALOG)).not.toThrow();
+  });
+
+  it("suggests the nearest field of an object, and still lists the few it takes", () => {
+    const problems = problemsOf(completeRawConfig("prod", { "infra:servers": servers([{ ...Object.fromEntries(Object.entries(existing).filter(([field]) => field !== "memoryMb")), memroyMb: 16384 }]) }));
+    expect(problems).toContainEqual({ path: "infra:servers[0].memroyMb", message: expect.stringMatching(/^unknown field; did you mean memoryMb\? \(known: /) });
+  });
+});

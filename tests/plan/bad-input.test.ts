@@ -115,3 +115,18 @@ describe("a value with a control character (V1, V5)", () => {
     expect(stderr.trimEnd().split("\n")).toHaveLength(2);
   });
 });
+
+describe("a typo in a key (V1)", () => {
+  it.each([
+    ["hcloud:tokn=x", "hcloud:tokn", "did you mean hcloud:token?"],
+    ["infr:blueprint=vpai", "infr:blueprint", "did you mean infra:blueprint?"],
+    ["infra:domian=vpai.example.com", "infra:domian", "did you mean infra:domain?"],
+    ["docker:host=ssh://deploy@203.0.113.20", "docker:host", 'reads no "docker:" keys'],
+  ])("-c %s is one problem that names the key meant", (override, path, expected) => {
+    const stderr = refused("-c", override);
+    expect(stderr).toContain("stack configuration has 1 problem:");
+    expect(stderr).toContain(`  - ${path}: `);
+    expect(stderr).toContain(expected);
+    expect(stderr.length).toBeLessThan(400);
+  });
+});
