@@ -8,7 +8,7 @@ import { contentHash } from "./content-hash";
 import { ServerRunning } from "./server-running";
 import { SSHHostKey } from "./ssh-host-key";
 import { writeKnownHostsFile } from "../remote/known-hosts-file";
-import { pinnedHostKeyOptions } from "../remote/ssh-arguments";
+import { pinnedHostKeyOptions, urlHost } from "../remote/ssh-arguments";
 import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
 import { ufwScript, type HostFirewall } from "../network/firewall-rules";
 import { cloudInitUserData, HOST_READY_COMMAND, hostPrepareScript } from "./host-setup";
@@ -165,7 +165,7 @@ export class Server extends pulumi.ComponentResource {
     this.dockerProvider = new docker.Provider(
       `${name}-docker`,
       {
-        host: pulumi.interpolate`ssh://${config.sshUser}@${this.publicAddress.apply((address) => (address.includes(":") ? `[${address}]` : address))}${port}`,
+        host: pulumi.interpolate`ssh://${config.sshUser}@${this.publicAddress.apply(urlHost)}${port}`,
         sshOpts: knownHosts.apply((file) => [...pinnedHostKeyOptions(file), "-o", "ConnectTimeout=15"]),
       },
       { parent: this, dependsOn: [ready] },

@@ -459,3 +459,24 @@ describe("keys outside infra:, and typos anywhere (V1)", () => {
     expect(problems).toContainEqual({ path: "infra:servers[0].memroyMb", message: expect.stringMatching(/^unknown field; did you mean memoryMb\? \(known: /) });
   });
 });
+
+describe("an existing server's address, in every spelling an IPv6 address comes in (V1)", () => {
+  const withAddress = (address: string) => completeRawConfig("prod", { "infra:servers": servers([{ ...existing, address }]) });
+
+  it.each(["2001:db8::20", "2001:DB8::20", "2001:db8:0:0:0:0:0:20", "::ffff:cb00:7114", "203.0.113.20", "vps.example.com"])("takes %s", (address) => {
+    expect(validateStackConfig(withAddress(address), BLUEPRINT_CATALOG).config.servers[0]).toMatchObject({ address });
+  });
+
+  it.each([
+    ["with a zone id", "fe80::1%eth0", "zone id"],
+    ["with a zone id, URL-encoded", "fe80::1%25eth0", "zone id"],
+    ["in brackets", "[2001:db8::20]", "without the brackets"],
+    ["in brackets with a port", "[2001:db8::20]:2222", "sshPort"],
+    ["IPv4 with a port", "203.0.113.20:2222", "sshPort"],
+    ["IPv4-mapped in dotted form", "::ffff:203.0.113.20", "write the IPv4 address 203.0.113.20"],
+    ["as a CIDR", "2001:db8::20/128", "one address"],
+    ["as a URL", "ssh://deploy@2001:db8::20", "address or host name alone"],
+  ])("refuses one %s, saying what to write", (_case, address, message) => {
+    expect(problemsOf(withAddress(address))).toEqual([{ path: "infra:servers[0].address", message: expect.stringContaining(message) }]);
+  });
+});
