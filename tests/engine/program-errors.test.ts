@@ -87,6 +87,26 @@ describe("bad input under pulumi preview (V5)", () => {
       { "infra:storage": { endpoint: "https://key:planted-Pw7q@fsn1.your-objectstorage.com", region: "fsn1", bucketPrefix: "vpai" } },
       ["stack configuration has 1 problem:", "infra:storage.endpoint: ", "embeds credentials"],
     ],
+    [
+      "a webhook URL with a line feed",
+      "webhook-newline",
+      { "infra:monitoring": { receivers: { webhook: { url: "https://hooks.example.com/alerts\nX-Injected: 1" } } } },
+      ["stack configuration has 1 problem:", "infra:monitoring.receivers.webhook.url: contains a line feed (U+000A)"],
+    ],
+    ["a typo of the Hetzner token", "hcloud-typo", { "hcloud:tokn": "x" }, ["stack configuration has 1 problem:", "hcloud:tokn: ", "did you mean hcloud:token?"]],
+    ["a typo of the namespace", "namespace-typo", { "infr:blueprint": "vpai" }, ["stack configuration has 1 problem:", "infr:blueprint: ", "did you mean infra:blueprint?"]],
+    [
+      "one bad memoryMb",
+      "memory",
+      { "infra:servers": [{ name: "main", provider: "existing", address: "203.0.113.20", sshUser: "deploy", memoryMb: 100, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAb0uFoTIDizB7DZnMlBC/GPTsTXRC96f8nxjkMNjHB1" }] },
+      ["stack configuration has 1 problem:", "infra:servers[0].memoryMb: 100 must be an integer from 512 to 1048576"],
+    ],
+    [
+      "an IPv6 address with a zone id",
+      "zone-id",
+      { "infra:servers": [{ name: "main", provider: "existing", address: "fe80::20%eth0", sshUser: "deploy", memoryMb: 16384, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAb0uFoTIDizB7DZnMlBC/GPTsTXRC96f8nxjkMNjHB1" }] },
+      ["stack configuration has 1 problem:", "infra:servers[0].address: ", "zone id"],
+    ],
   ])(
     "%s is one error with its key path or rule, and no stack trace",
     async (_case, name, changes, expected) => {
@@ -99,6 +119,22 @@ describe("bad input under pulumi preview (V5)", () => {
       expect(shown).not.toMatch(/problems: \[|violations: \[/);
       expect(shown.match(/error: /g), shown).toHaveLength(1);
       expect(output).not.toContain("planted-Pw7q");
+    },
+    PREVIEW_TIMEOUT_MS,
+  );
+
+  it(
+    "a stack file whose config: is a list is refused by Pulumi itself, before the program runs",
+    async () => {
+      const file = join(workDir, "config-list.yaml");
+      await writeFile(file, stringify({ encryptionsalt: encrypted.encryptionsalt, config: ["infra:blueprint", "vpai"] }));
+      const result = await pulumi.run(["preview", "--stack", stackName, "--config-file", file], { allowFailure: true });
+      const output = `${result.stdout}\n${result.stderr}`;
+      expect(result.code, output).not.toBe(0);
+      expect(output).not.toMatch(/^\s+at .+$/m);
+      expect(output).not.toContain("infra:0");
+      // Pulumi's own words: "getting stack configuration: invalid YAML file ... cannot unmarshal !!seq into map".
+      expect(output).toContain("getting stack configuration");
     },
     PREVIEW_TIMEOUT_MS,
   );
