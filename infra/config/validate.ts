@@ -648,7 +648,8 @@ class Reader {
     const value = this.structured(key);
     if (value === undefined) return undefined;
     if (!Array.isArray(value)) return this.report(key, "must be a list"), undefined;
-    return value.map((item, index) => parseItem(item, `${key}[${index}]`));
+    // An item refused for a control character has been reported where it was found.
+    return value.map((item, index) => (item === REFUSED ? undefined : parseItem(item, `${key}[${index}]`)));
   }
 
   object<T>(key: string, parse: (value: unknown, path: string) => T | undefined): T | undefined {

@@ -372,6 +372,7 @@ describe("control characters: refused in every string that reaches a file or a U
       ["the webhook URL", webhook(`https://hooks.example.com/alerts${control}X-Injected: 1`), "infra:monitoring.receivers.webhook.url"],
       ["a trailing one in the webhook URL", webhook(`https://hooks.example.com/alerts${control}`), "infra:monitoring.receivers.webhook.url"],
       ["the domain", { "infra:domain": `vpai.example.com${control}` }, "infra:domain"],
+      ["an admin CIDR", { "infra:adminCidrs": JSON.stringify([`198.51.100.7/32${control}`]) }, "infra:adminCidrs[0]"],
       ["an email address in a list", { "infra:monitoring": JSON.stringify({ receivers: { email: { ...email, to: [`ops@example.com${control}Bcc: x@example.net`] } } }) }, "infra:monitoring.receivers.email.to[0]"],
       ["an existing server's address", { "infra:servers": servers([{ ...existing, address: `203.0.113.20${control}` }]) }, "infra:servers[0].address"],
       ["an existing server's host key", { "infra:servers": servers([{ ...existing, hostKey: TEST_HOST_KEY.replace(" ", control) }]) }, "infra:servers[0].hostKey", "holds more than one line"],
