@@ -77,9 +77,8 @@ const GUARDED_NAMESPACES = ["hcloud", "cloudflare"];
 export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog): ValidatedConfig {
   const problems: ConfigProblem[] = [];
   const report = (path: string, message: string) => problems.push({ path, message });
-  const refused = refuseControlCharacters(raw, blueprints, report);
-  const reader = new Reader(raw, report, refused);
-
+  // A key the program does not read is one problem, whatever its value holds;
+  // a key whose name holds a control character is reported with those below.
   const unknownKeys = new Set<string>();
   for (const key of Object.keys(raw.values)) {
     if (hasControlCharacter(key)) continue;
@@ -89,6 +88,8 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
       unknownKeys.add(key);
     }
   }
+  const refused = refuseControlCharacters(raw, blueprints, unknownKeys, report);
+  const reader = new Reader(raw, report, refused);
 
   const blueprint = reader.choice("infra:blueprint", blueprints.names);
   const environment = reader.string("infra:environment", (value) => isDNSLabel(value) || "must be a lowercase DNS label, e.g. prod or preprod");
@@ -706,10 +707,10 @@ function withoutControlCharacters(value: unknown, path: string, report: Report):
  * Reports every top-level key whose name, or whose plain (not structured)
  * value, holds a control character, and returns those keys. A secret's
  * message never repeats it; a secret stored in plain text is left to the V2
- * check, so that a key gets one problem. Structured values are checked string
+ * check, and an unknown key to its own problem, so that a key gets one. Structured values are checked string
  * by string when they are read (withoutControlCharacters).
  */
-function refuseControlCharacters(raw: RawConfig, blueprints: BlueprintCatalog, report: Report): Set<string> {
+function refuseControlCharacters(raw: RawConfig, blueprints: BlueprintCatalog, unknownKeys: ReadonlySet<string>, report: Report): Set<string> {
   const refused = new Set<string>();
   // Whether each secret is PEM text, which takes line feeds.
   const secrets = new Map(knownSecrets(blueprints).map((secret) => [secret.key, secret.lines === true]));
@@ -719,6 +720,7 @@ function refuseControlCharacters(raw: RawConfig, blueprints: BlueprintCatalog, r
       refused.add(key);
       continue;
     }
+    if (unknownKeys.has(key)) continue;
     if (secrets.has(key) && !raw.secretKeys.has(key)) continue;
     if (!secrets.has(key) && isStructured(value)) continue;
     const problem = controlCharacterProblem(value, secrets.get(key) === true);

@@ -436,6 +436,10 @@ describe("keys outside infra:, and typos anywhere (V1)", () => {
     expect(problems).toEqual([{ path: key, message: expect.stringContaining(message) }]);
   });
 
+  it("reports an unknown key once, whatever its value holds", () => {
+    expect(problemsOf(completeRawConfig("prod", { "hcloud:tokn": "x\n" })).map((problem) => problem.path)).toEqual(["hcloud:tokn"]);
+  });
+
   it("names the nearest key instead of listing every key", () => {
     const [problem] = problemsOf(completeRawConfig("prod", { "infra:domian": "vpai.example.com" }));
     expect(problem!.message).toContain("did you mean infra:domain?");
