@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { ConfigError } from "../infra/config/errors";
+import { isInputError } from "../infra/input-error";
 import { mermaidDiagram } from "./plan/mermaid";
 import { buildPlan, type PlanResult } from "./plan/plan";
 import { PlanInputError } from "./plan/stack-file";
@@ -53,9 +53,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  // A config or usage error is the user's to fix: print its lines, not a stack trace.
-  const expected = error instanceof ConfigError || error instanceof PlanInputError;
-  const message = error instanceof Error ? (expected ? error.message : (error.stack ?? error.message)) : String(error);
+  // Bad input (config, overlay, usage, policy) is the user's to fix: print its
+  // lines, not a stack trace (V5). Anything else is a fault of the program.
+  const message = isInputError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
   process.stderr.write(`plan failed: ${message}\n`);
   process.exit(1);
 });

@@ -7,7 +7,7 @@ import { findServerType } from "./server-types";
 import { contentHash } from "./content-hash";
 import { ServerRunning } from "./server-running";
 import { SSHHostKey } from "./ssh-host-key";
-import { dockerProviderOptions } from "../remote/ssh-arguments";
+import { dockerProviderOptions, urlHost } from "../remote/ssh-arguments";
 import { writePinnedSSHFiles } from "../remote/ssh-client-config-file";
 import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
 import { ufwScript, type HostFirewall } from "../network/firewall-rules";
@@ -167,7 +167,7 @@ export class Server extends pulumi.ComponentResource {
     this.dockerProvider = new docker.Provider(
       `${name}-docker`,
       {
-        host: pulumi.interpolate`ssh://${config.sshUser}@${this.publicAddress.apply((address) => (address.includes(":") ? `[${address}]` : address))}${port}`,
+        host: pulumi.interpolate`ssh://${config.sshUser}@${this.publicAddress.apply(urlHost)}${port}`,
         sshOpts: knownHosts.apply(dockerProviderOptions),
       },
       { parent: this, dependsOn: [ready] },

@@ -10,6 +10,17 @@ export interface SSHTarget {
   readonly user: string;
 }
 
+/**
+ * A host as a URL's authority takes it: an IPv6 address in brackets (RFC
+ * 3986), anything else as it is. Unbracketed, `ssh://deploy@2001:db8::20:2222`
+ * reads as host "2001:db8:" and port 20. ssh's own arguments take the host
+ * bare, after `--` (sshArguments); in brackets there, ssh would look up the
+ * name "[2001:db8::20]".
+ */
+export function urlHost(host: string): string {
+  return host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+}
+
 /** The files one ssh call reads: the private key, the pinned known_hosts, and the shared connection's socket. */
 export interface SSHFiles {
   readonly identity: string;

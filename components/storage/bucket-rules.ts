@@ -73,11 +73,16 @@ export function bucketNameProblems(name: unknown): string[] {
   if (name.length > 0 && !/[a-z0-9]$/.test(name)) problems.push(`${quoted} must end with a lowercase letter or a digit`);
   if (name.includes("..")) problems.push(`${quoted} has two adjacent dots`);
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) problems.push(`${quoted} is formatted as an IP address`);
-  for (const prefix of RESERVED_PREFIXES)
-    if (name.startsWith(prefix)) problems.push(`${quoted} starts with the reserved prefix "${prefix}"`);
+  const reserved = reservedPrefixOf(name);
+  if (reserved) problems.push(`${quoted} starts with the reserved prefix "${reserved}"`);
   for (const suffix of RESERVED_SUFFIXES)
     if (name.endsWith(suffix)) problems.push(`${quoted} ends with the reserved suffix "${suffix}"`);
   return problems;
+}
+
+/** The prefix S3 reserves that a bucket name starting with `start` carries, or undefined. */
+export function reservedPrefixOf(start: string): string | undefined {
+  return RESERVED_PREFIXES.find((prefix) => start.startsWith(prefix));
 }
 
 // Plain HTTP sends every object in clear text, so it is accepted only for a
@@ -87,20 +92,23 @@ const LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"];
 /** Every way `endpoint` is not a usable S3 endpoint URL; empty when it is fine. */
 export function endpointProblems(endpoint: unknown): string[] {
   if (typeof endpoint !== "string") return [`must be a string, got ${describe(endpoint)}`];
+  // A message never repeats a password or key given in the URL.
+  const shown = JSON.stringify(endpoint.replace(/^([^:/?#]+:\/\/)[^/?#]*@/, "$1***@"));
   let url: URL;
   try {
     url = new URL(endpoint);
   } catch {
-    return [`${JSON.stringify(endpoint)} is not a URL (expected e.g. https://fsn1.your-objectstorage.com)`];
+    return [`${shown} is not a URL (expected e.g. https://fsn1.your-objectstorage.com)`];
   }
   const problems: string[] = [];
   if (url.protocol !== "https:" && url.protocol !== "http:")
-    problems.push(`${JSON.stringify(endpoint)} uses ${url.protocol.replace(/:$/, "")}; only https (or http to a loopback address) is allowed`);
+    problems.push(`${shown} uses ${url.protocol.replace(/:$/, "")}; only https (or http to a loopback address) is allowed`);
   if (url.protocol === "http:" && !LOOPBACK_HOSTS.includes(url.hostname))
-    problems.push(`${JSON.stringify(endpoint)} uses plain http to a remote host; use https (http is accepted only for ${LOOPBACK_HOSTS.join(", ")})`);
-  if (url.pathname !== "/" || url.search || url.hash)
-    problems.push(`${JSON.stringify(endpoint)} has a path, query or fragment; give the endpoint's origin only`);
-  if (url.username || url.password) problems.push(`${JSON.stringify(endpoint)} embeds credentials; pass them as accessKeyId and secretAccessKey`);
+    problems.push(`${shown} uses plain http to a remote host; use https (http is accepted only for ${LOOPBACK_HOSTS.join(", ")})`);
+  // An empty query or fragment ("https://host#") leaves url.search and url.hash empty.
+  if (url.pathname !== "/" || url.search || url.hash || /[?#]/.test(endpoint))
+    problems.push(`${shown} has a path, query or fragment; give the endpoint's origin only`);
+  if (url.username || url.password) problems.push(`${shown} embeds credentials; pass them as accessKeyId and secretAccessKey`);
   return problems;
 }
 

@@ -118,6 +118,35 @@ export const PLAIN_KEYS: Readonly<Record<string, string>> = {
     "optional monitoring settings { adminAccess: tunnel|ingress|caddy, adminUser, scrapeIntervalSeconds, evaluationIntervalSeconds, retentionDays, thresholds: { ... }, receivers: { email, slack, webhook } }",
 };
 
+/** The namespace of the program's own keys: the project's name in Pulumi.yaml. */
+export const PROJECT_NAMESPACE = "infra";
+
+/**
+ * The keys of the providers the program uses as Pulumi's default providers,
+ * which read their settings from config: each one a setting its SDK
+ * documents (@pulumi/hcloud/config, @pulumi/cloudflare/config). Cloudflare's
+ * apiKey, email and apiUserServiceKey are left out: the program authenticates
+ * with cloudflare:apiToken, and the provider refuses a key beside a token.
+ * The program configures Docker per server itself, so no docker: key is read.
+ */
+export const PROVIDER_KEYS: Readonly<Record<string, readonly string[]>> = {
+  hcloud: ["token", "endpoint", "endpointHetzner", "pollFunction", "pollInterval"],
+  cloudflare: ["apiToken", "baseUrl", "userAgentOperatorSuffix"],
+};
+
+/** Provider settings left out of PROVIDER_KEYS on purpose, with why; a message names the reason. */
+export const REFUSED_PROVIDER_KEYS: Readonly<Record<string, string>> = {
+  "cloudflare:apiKey": "the program authenticates with cloudflare:apiToken, and the provider refuses a global API key beside a token",
+  "cloudflare:email": "the program authenticates with cloudflare:apiToken; an email goes only with the global API key it does not use",
+  "cloudflare:apiUserServiceKey": "the program authenticates with cloudflare:apiToken, and the provider refuses a service key beside a token",
+};
+
+/** Keys of Pulumi's own namespace that its documentation gives for stack config. */
+export const PULUMI_KEYS: readonly string[] = ["pulumi:disable-default-providers"];
+
+/** Where every key is listed, for messages about an unknown one. */
+export const KEY_LIST_HINT = "the README's Configuration section lists every key, and `npm run plan` the secrets a stack needs";
+
 export interface SecretDeclaration {
   /** Full config key, e.g. `infra:postgresPassword`. */
   readonly key: string;
@@ -126,6 +155,8 @@ export interface SecretDeclaration {
   readonly adminPassword?: boolean;
   /** A bcrypt hash ($2a$, $2b$ or $2y$), as nginx and Traefik check passwords against. */
   readonly bcryptHash?: boolean;
+  /** PEM text, the one kind of secret with line feeds in it; any other control character is refused in every secret. */
+  readonly lines?: boolean;
 }
 
 /**
@@ -137,7 +168,7 @@ export const SECRET_PLACEHOLDER = "[secret]";
 
 /** Secrets every platform needs, whatever its blueprint. */
 export const PLATFORM_SECRETS: readonly SecretDeclaration[] = [
-  { key: "infra:sshPrivateKey", purpose: "admin SSH key used to prepare hosts and reach Docker" },
+  { key: "infra:sshPrivateKey", purpose: "admin SSH key used to prepare hosts and reach Docker", lines: true },
   { key: "infra:storageAccessKeyId", purpose: "S3 access key of the object storage" },
   { key: "infra:storageSecretAccessKey", purpose: "S3 secret key of the object storage" },
   { key: "infra:resticPassword", purpose: "restic repository password; backups are encrypted on the server with it (S4)" },

@@ -1,9 +1,10 @@
 import { registryProblems, type ImageRegistry } from "../../components/container/image-registry";
-import { isAnyAddress, isCIDR, isDNSLabel, isDomainName, isHostAddress, isHTTPURL, isIPv4, isNetworkCIDR, isSSHPublicKey, networkAddressOf } from "../../components/formats";
+import { isAnyAddress, isCIDR, isDNSLabel, isDomainName, isHostAddress, isIPv4, isNetworkCIDR, isSSHPublicKey, networkAddressOf } from "../../components/formats";
 import { LOAD_BALANCER_TYPES, LOCATIONS, SERVER_TYPE_NAMES } from "../../components/compute/server-types";
 import { formatHostKey, HOST_KEY_HOWTO, parseHostKey } from "../../components/remote/host-key";
 import { cidrContainsCIDR, isAssignableIn, isPrivateIPv4CIDR, NETWORK_ZONES } from "../../components/network/private-network-addresses";
 import { MAX_ARCHIVE_TIMEOUT_SECONDS, SCHEDULE_PATTERN } from "../../components/backup/settings";
+import { endpointProblems, reservedPrefixOf } from "../../components/storage/bucket-rules";
 import {
   ADMIN_ACCESS_MODES,
   DEFAULT_THRESHOLDS,
@@ -15,10 +16,17 @@ import {
   type MonitoringSettings,
   type Receivers,
 } from "../../components/monitoring/settings";
+import { controlCharacterProblem, hasControlCharacter } from "./control-characters";
 import { ConfigError, type ConfigProblem } from "./errors";
+import { didYouMean } from "./suggest";
 import {
   DEFAULT_ROLES,
   HETZNER_SECRET,
+  KEY_LIST_HINT,
+  PROJECT_NAMESPACE,
+  PROVIDER_KEYS,
+  PULUMI_KEYS,
+  REFUSED_PROVIDER_KEYS,
   PLAIN_KEYS,
   PLATFORM_SECRETS,
   CLOUDFLARE_SECRET,
@@ -69,13 +77,19 @@ const GUARDED_NAMESPACES = ["hcloud", "cloudflare"];
 export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog): ValidatedConfig {
   const problems: ConfigProblem[] = [];
   const report = (path: string, message: string) => problems.push({ path, message });
-  const reader = new Reader(raw, report);
-
+  // A key the program does not read is one problem, whatever its value holds;
+  // a key whose name holds a control character is reported with those below.
+  const unknownKeys = new Set<string>();
   for (const key of Object.keys(raw.values)) {
-    if (key.startsWith("infra:") && !(key in PLAIN_KEYS) && !knownSecretKeys(blueprints).has(key)) {
-      report(key, `unknown key (known keys: ${[...Object.keys(PLAIN_KEYS), ...knownSecretKeys(blueprints)].sort().join(", ")})`);
+    if (hasControlCharacter(key)) continue;
+    const problem = unknownKeyProblem(key, blueprints);
+    if (problem) {
+      report(key, problem);
+      unknownKeys.add(key);
     }
   }
+  const refused = refuseControlCharacters(raw, blueprints, unknownKeys, report);
+  const reader = new Reader(raw, report, refused);
 
   const blueprint = reader.choice("infra:blueprint", blueprints.names);
   const environment = reader.string("infra:environment", (value) => isDNSLabel(value) || "must be a lowercase DNS label, e.g. prod or preprod");
@@ -116,7 +130,9 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
       }
       seen.add(server.name);
     });
-    if (blueprint) {
+    // A server that failed to parse has unknown roles: the roles are checked
+    // once every server was read, so that one bad value is one problem.
+    if (blueprint && servers.every((server) => server !== undefined)) {
       const hosted = new Set(servers.flatMap((server) => server?.roles ?? []));
       for (const role of blueprints.rolesOf(blueprint)) {
         if (!hosted.has(role)) report("infra:servers", `no server takes the role "${role}" that blueprint ${blueprint} needs (roles: ${ROLES.join(", ")})`);
@@ -124,8 +140,11 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
     }
   }
 
-  const secrets = requiredSecrets(blueprint, servers, blueprints, monitoring, dns?.provider !== "none");
+  // Hetzner's token is needed as soon as a server says provider: hetzner, even
+  // if another of its fields failed; Cloudflare's only once infra:dns was read.
+  const secrets = requiredSecrets(blueprint, providersOf(raw.values["infra:servers"]), blueprints, monitoring, dns?.provider === "cloudflare");
   for (const secret of secrets) {
+    if (refused.has(secret.key)) continue;
     if (!(secret.key in raw.values)) report(secret.key, `required secret is not set (${secret.purpose}): pulumi config set --secret ${secret.key} <value>`);
     else if (secret.adminPassword && isDefaultPassword(raw.values[secret.key]!)) {
       // The message never repeats the value: it is a secret, even when a weak one.
@@ -138,10 +157,10 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   const optionalSecrets = OPTIONAL_SECRETS.filter((secret) => secret.key in raw.values);
   const heartbeatUrl = raw.values["infra:backupHeartbeatUrl"];
   // The value is a secret, so the message describes it without repeating it.
-  if (heartbeatUrl !== undefined && !/^https?:\/\/[^\s/]+\/\S*$/.test(heartbeatUrl)) report("infra:backupHeartbeatUrl", "must be an http(s) URL such as https://uptime.example.com/api/push/<token>");
+  if (heartbeatUrl !== undefined && !refused.has("infra:backupHeartbeatUrl") && !/^https?:\/\/[^\s/]+\/\S*$/.test(heartbeatUrl)) report("infra:backupHeartbeatUrl", "must be an http(s) URL such as https://uptime.example.com/api/push/<token>");
   for (const key of Object.keys(raw.values)) {
     const guarded = knownSecretKeys(blueprints).has(key) || (GUARDED_NAMESPACES.includes(key.split(":")[0] ?? "") && /token|key|secret|password/i.test(key));
-    if (guarded && !raw.secretKeys.has(key)) {
+    if (guarded && !raw.secretKeys.has(key) && !hasControlCharacter(key) && !unknownKeys.has(key)) {
       report(key, `is a secret but is stored in plain text (V2); remove it and run: pulumi config set --secret ${key} <value>`);
     }
   }
@@ -173,7 +192,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
 /** The secrets a stack needs: the platform's, its blueprint's, and Hetzner's token if it provisions there. */
 export function requiredSecrets(
   blueprint: string | undefined,
-  servers: readonly (ServerConfig | undefined)[] | undefined,
+  servers: readonly ({ readonly provider?: unknown } | undefined)[] | undefined,
   blueprints: BlueprintCatalog,
   /** `infra:monitoring`, parsed or as loose JSON: its receivers and admin access bring secrets. */
   monitoring?: unknown,
@@ -188,8 +207,46 @@ export function requiredSecrets(
   return secrets;
 }
 
+/**
+ * Why the program does not read `key`, or undefined when it does: an unknown
+ * key of its own namespace, a setting its providers do not document, or a
+ * namespace it reads nothing from. Each names the nearest known key, if one
+ * is near, rather than listing every key.
+ */
+function unknownKeyProblem(key: string, blueprints: BlueprintCatalog): string | undefined {
+  const separator = key.indexOf(":");
+  const namespace = separator < 0 ? "" : key.slice(0, separator);
+  const providerKeys = Object.entries(PROVIDER_KEYS).flatMap(([provider, names]) => names.map((name) => `${provider}:${name}`));
+  const known = [...Object.keys(PLAIN_KEYS), ...knownSecretKeys(blueprints), ...providerKeys, ...PULUMI_KEYS];
+  if (known.includes(key)) return undefined;
+  const refusedReason = REFUSED_PROVIDER_KEYS[key];
+  if (refusedReason) return `is not taken: ${refusedReason}`;
+  const suggestion = didYouMean(key, known);
+  if (namespace === PROJECT_NAMESPACE) return `unknown key; ${suggestion ? `${suggestion} (${KEY_LIST_HINT})` : KEY_LIST_HINT}`;
+  const provider = PROVIDER_KEYS[namespace];
+  if (provider) return `is not a setting of the ${namespace} provider; ${suggestion ?? `it takes ${provider.map((name) => `${namespace}:${name}`).join(", ")}`}`;
+  if (namespace === "pulumi") return `is not a Pulumi setting the program expects; ${suggestion ?? `it takes ${PULUMI_KEYS.join(", ")}`}`;
+  const namespaces = [PROJECT_NAMESPACE, ...Object.keys(PROVIDER_KEYS)].map((name) => `${name}:`).join(", ");
+  return `the program reads no "${namespace}:" keys (only ${namespaces} and pulumi:disable-default-providers); ${suggestion ?? KEY_LIST_HINT}`;
+}
+
+/** The `provider` of each server in `infra:servers`, whatever else the list holds; undefined when it is not a list. */
+function providersOf(text: string | undefined): { provider?: unknown }[] | undefined {
+  try {
+    const parsed = JSON.parse(text ?? "null") as unknown;
+    return Array.isArray(parsed) ? parsed.map((server) => ({ provider: typeof server === "object" && server !== null ? (server as { provider?: unknown }).provider : undefined })) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every secret any stack may set. */
+function knownSecrets(blueprints: BlueprintCatalog): SecretDeclaration[] {
+  return [...PLATFORM_SECRETS, CLOUDFLARE_SECRET, ...OPTIONAL_SECRETS, ...MONITORING_SECRETS, HETZNER_SECRET, ...blueprints.names.flatMap((name) => blueprints.secretsOf(name))];
+}
+
 function knownSecretKeys(blueprints: BlueprintCatalog): Set<string> {
-  return new Set([...PLATFORM_SECRETS, CLOUDFLARE_SECRET, ...OPTIONAL_SECRETS, ...MONITORING_SECRETS, HETZNER_SECRET, ...blueprints.names.flatMap((name) => blueprints.secretsOf(name))].map((secret) => secret.key));
+  return new Set(knownSecrets(blueprints).map((secret) => secret.key));
 }
 
 /**
@@ -241,7 +298,7 @@ function parseServer(value: unknown, path: string, report: Report): ServerConfig
     };
   }
   if (provider === "existing") {
-    const address = fields.string("address", (text) => isHostAddress(text) || "must be an IPv4/IPv6 address or a host name");
+    const address = fields.string("address", hostAddressCheck);
     const sshPort = fields.optionalInteger("sshPort", 1, 65535) ?? 22;
     const memoryMb = fields.integer("memoryMb", 512, 1048576);
     const monthlyCostEur = fields.optionalNumber("monthlyCostEur", 0, 100000) ?? 0;
@@ -255,9 +312,28 @@ function parseServer(value: unknown, path: string, report: Report): ServerConfig
   return undefined;
 }
 
+/**
+ * An existing server's address: an IPv4 or IPv6 address or a host name, bare.
+ * The program brackets an IPv6 address where a URL needs it (the Docker
+ * provider's ssh:// URL) and gives it bare where ssh takes it (after `--`),
+ * so each spelling that would end up in one of those wrongly is named.
+ */
+function hostAddressCheck(text: string): true | string {
+  if (isHostAddress(text)) return true;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return "is a URL: give the address or host name alone (the account is sshUser, the port sshPort)";
+  if (/^\[[^\]]*\]:\d+$/.test(text) || /^[^:\[\]]+:\d+$/.test(text)) return "has a port: give the address alone, and the port as sshPort";
+  if (/^\[[^\]]*\]$/.test(text)) return "is in brackets: give the IPv6 address without the brackets (the program adds them where a URL needs them)";
+  if (text.includes("%")) return "has a zone id (%...): a zone names a network interface of one machine, so the address reaches nothing from elsewhere; give the server's global address";
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(text);
+  if (mapped && isIPv4(mapped[1]!)) return `is an IPv4-mapped IPv6 address: write the IPv4 address ${mapped[1]}`;
+  if (text.includes("/")) return "is a CIDR: give one address, without the /prefix";
+  return "must be an IPv4/IPv6 address or a host name";
+}
+
 /** `infra:dns`: the Cloudflare object, or exactly `none`; any other plain string is reported with both forms. */
 function readDNS(raw: RawConfig, reader: Reader, report: Report): DNSConfig | undefined {
   const value = raw.values["infra:dns"];
+  if (reader.isRefused("infra:dns")) return undefined;
   if (value === UNMANAGED_DNS) return { provider: "none" };
   if (value !== undefined && !/^\s*[[{]/.test(value)) {
     report("infra:dns", `"${value}" is neither an object { zoneId, proxied, hsts } for Cloudflare nor ${UNMANAGED_DNS} (the program then manages no DNS)`);
@@ -281,7 +357,7 @@ function parseRegistry(value: unknown, path: string, report: Report): ImageRegis
   if (!fields.ok) return undefined;
   fields.rejectUnknown(["host", "caCertificate"]);
   const record = value as { host?: unknown; caCertificate?: unknown };
-  const problems = registryProblems(record);
+  const problems = registryProblems(record).filter(([field]) => (record as Record<string, unknown>)[field] !== REFUSED);
   for (const [field, message] of problems) report(`${path}.${field}`, message);
   if (problems.length > 0) return undefined;
   return { host: record.host as string, ...(typeof record.caCertificate === "string" ? { caCertificate: record.caCertificate } : {}) };
@@ -307,9 +383,20 @@ function parseReleases(value: unknown, path: string, report: Report): Record<str
 function parseStorage(value: unknown, path: string, report: Report): StorageConfig | undefined {
   const fields = new Fields(value, path, report);
   if (!fields.ok) return undefined;
-  const endpoint = fields.string("endpoint", (text) => isHTTPURL(text) || "must be an http(s) URL with no path, e.g. https://fsn1.your-objectstorage.com");
-  const region = fields.string("region", (text) => /^[a-z0-9-]{2,32}$/.test(text) || "must be a region name such as fsn1 or us-east-1");
-  const bucketPrefix = fields.string("bucketPrefix", (text) => /^[a-z0-9][a-z0-9-]{1,40}[a-z0-9]$/.test(text) || "must be 3-42 lowercase letters, digits or hyphens");
+  // The bucket component's own checks (components/storage/bucket-rules.ts),
+  // so that what it would refuse while registering is refused here, with the
+  // key path (V5). Its messages never repeat credentials given in the URL.
+  const endpoint = fields.checked("endpoint", (text) => {
+    const problems = endpointProblems(text);
+    return problems.length === 0 || problems.join("; ");
+  });
+  const region = fields.string("region", (text) => /^[a-z0-9][a-z0-9-]{1,31}$/.test(text) || "must be a region name such as fsn1 or us-east-1");
+  const bucketPrefix = fields.string("bucketPrefix", (text) => {
+    if (!/^[a-z0-9][a-z0-9-]{1,40}[a-z0-9]$/.test(text)) return "must be 3-42 lowercase letters, digits or hyphens";
+    // Bucket names are <bucketPrefix>-<bucket>, so they all start with this.
+    const reserved = reservedPrefixOf(`${text}-`);
+    return !reserved || `makes every bucket name start with "${reserved}", a prefix S3 reserves; choose another`;
+  });
   const noncurrentVersionExpiryDays = fields.optionalInteger("noncurrentVersionExpiryDays", 1, 3650) ?? 30;
   const forcePathStyle = fields.optionalBoolean("forcePathStyle", false);
   fields.rejectUnknown(["endpoint", "region", "bucketPrefix", "noncurrentVersionExpiryDays", "forcePathStyle"]);
@@ -451,9 +538,13 @@ function parseMonitoring(value: unknown, path: string, report: Report): Monitori
   const defaults = MONITORING_DEFAULTS;
   const adminAccess = fields.has("adminAccess") ? fields.choice("adminAccess", ADMIN_ACCESS_MODES) : defaults.adminAccess;
   const adminUser = fields.optionalString("adminUser", defaults.adminUser, (text) => /^[A-Za-z0-9_.-]{1,32}$/.test(text) || "must be 1 to 32 letters, digits, dots, hyphens or underscores");
-  const scrapeIntervalSeconds = fields.optionalInteger("scrapeIntervalSeconds", 5, 300) ?? defaults.scrapeIntervalSeconds;
-  const evaluationIntervalSeconds = fields.optionalInteger("evaluationIntervalSeconds", 5, 600) ?? defaults.evaluationIntervalSeconds;
-  if (evaluationIntervalSeconds < scrapeIntervalSeconds) {
+  const scrape = fields.optionalInteger("scrapeIntervalSeconds", 5, 300);
+  const evaluation = fields.optionalInteger("evaluationIntervalSeconds", 5, 600);
+  const scrapeIntervalSeconds = scrape ?? defaults.scrapeIntervalSeconds;
+  const evaluationIntervalSeconds = evaluation ?? defaults.evaluationIntervalSeconds;
+  // Compared only when neither failed: a default standing in for a bad value would make a second problem of one.
+  const intervalsRead = (scrape !== undefined || !fields.has("scrapeIntervalSeconds")) && (evaluation !== undefined || !fields.has("evaluationIntervalSeconds"));
+  if (intervalsRead && evaluationIntervalSeconds < scrapeIntervalSeconds) {
     report(`${path}.evaluationIntervalSeconds`, `${evaluationIntervalSeconds} is shorter than scrapeIntervalSeconds (${scrapeIntervalSeconds}); rules would read the same samples twice`);
   }
   const retentionDays = fields.optionalInteger("retentionDays", 1, 3650) ?? defaults.retentionDays;
@@ -525,9 +616,16 @@ class Reader {
   constructor(
     private readonly raw: RawConfig,
     private readonly report: Report,
+    /** Keys whose value was refused for a control character, and reported. */
+    private readonly refused: ReadonlySet<string>,
   ) {}
 
+  isRefused(key: string): boolean {
+    return this.refused.has(key);
+  }
+
   private text(key: string): string | undefined {
+    if (this.refused.has(key)) return undefined;
     const value = this.raw.values[key];
     if (value === undefined) this.report(key, `is required (${PLAIN_KEYS[key] ?? "see README"})`);
     return value;
@@ -547,7 +645,7 @@ class Reader {
 
   boolean(key: string, fallback: boolean): boolean {
     const value = this.raw.values[key];
-    if (value === undefined) return fallback;
+    if (value === undefined || this.refused.has(key)) return fallback;
     if (value === "true" || value === "false") return value === "true";
     this.report(key, `"${value}" must be true or false`);
     return fallback;
@@ -556,19 +654,22 @@ class Reader {
   private structured(key: string): unknown {
     const value = this.text(key);
     if (value === undefined) return undefined;
+    let parsed: unknown;
     try {
-      return JSON.parse(value);
+      parsed = JSON.parse(value);
     } catch {
       this.report(key, "must be a YAML list or object, not a plain string");
       return undefined;
     }
+    return withoutControlCharacters(parsed, key, this.report);
   }
 
   list<T>(key: string, parseItem: (value: unknown, path: string) => T | undefined): (T | undefined)[] | undefined {
     const value = this.structured(key);
     if (value === undefined) return undefined;
     if (!Array.isArray(value)) return this.report(key, "must be a list"), undefined;
-    return value.map((item, index) => parseItem(item, `${key}[${index}]`));
+    // An item refused for a control character has been reported where it was found.
+    return value.map((item, index) => (item === REFUSED ? undefined : parseItem(item, `${key}[${index}]`)));
   }
 
   object<T>(key: string, parse: (value: unknown, path: string) => T | undefined): T | undefined {
@@ -578,6 +679,85 @@ class Reader {
 
   optionalObject<T>(key: string, parse: (value: unknown, path: string) => T | undefined): T | undefined {
     return this.raw.values[key] === undefined ? undefined : this.object(key, parse);
+  }
+}
+
+/**
+ * Stands in for a string of a structured value that held a control character:
+ * that problem is reported once, where it was found, and every reader of the
+ * field takes it as a value that already failed.
+ */
+const REFUSED: unique symbol = Symbol("refused for a control character");
+
+/**
+ * Strings that may hold line feeds: the registry's CA is PEM text, and a
+ * host key's parser (components/remote/host-key.ts) reads the text whole, so
+ * that a private key pasted by mistake is named as one.
+ */
+function takesLineFeeds(path: string): boolean {
+  return path === "infra:registry.caCertificate" || /^infra:servers\[\d+\]\.hostKey$/.test(path);
+}
+
+/**
+ * `value` with each string that holds a control character reported at its
+ * path and replaced by REFUSED, and each field whose name holds one reported
+ * and left out.
+ */
+function withoutControlCharacters(value: unknown, path: string, report: Report): unknown {
+  if (typeof value === "string") {
+    const problem = controlCharacterProblem(value, takesLineFeeds(path));
+    if (!problem) return value;
+    report(path, problem);
+    return REFUSED;
+  }
+  if (Array.isArray(value)) return value.map((item, index) => withoutControlCharacters(item, `${path}[${index}]`, report));
+  if (typeof value === "object" && value !== null) {
+    const kept: Record<string, unknown> = {};
+    for (const [field, item] of Object.entries(value)) {
+      if (hasControlCharacter(field)) report(path, `has a field whose name ${controlCharacterProblem(field)!.replace(/; .*$/, "")}: ${JSON.stringify(field)}`);
+      else kept[field] = withoutControlCharacters(item, `${path}.${field}`, report);
+    }
+    return kept;
+  }
+  return value;
+}
+
+/**
+ * Reports every top-level key whose name, or whose plain (not structured)
+ * value, holds a control character, and returns those keys. A secret's
+ * message never repeats it; a secret stored in plain text is left to the V2
+ * check, and an unknown key to its own problem, so that a key gets one. Structured values are checked string
+ * by string when they are read (withoutControlCharacters).
+ */
+function refuseControlCharacters(raw: RawConfig, blueprints: BlueprintCatalog, unknownKeys: ReadonlySet<string>, report: Report): Set<string> {
+  const refused = new Set<string>();
+  // Whether each secret is PEM text, which takes line feeds.
+  const secrets = new Map(knownSecrets(blueprints).map((secret) => [secret.key, secret.lines === true]));
+  for (const [key, value] of Object.entries(raw.values)) {
+    if (hasControlCharacter(key)) {
+      report(key, `is a key whose name ${controlCharacterProblem(key)!.replace(/; .*$/, "")}; remove it`);
+      refused.add(key);
+      continue;
+    }
+    if (unknownKeys.has(key)) continue;
+    if (secrets.has(key) && !raw.secretKeys.has(key)) continue;
+    if (!secrets.has(key) && isStructured(value)) continue;
+    const problem = controlCharacterProblem(value, secrets.get(key) === true);
+    if (!problem) continue;
+    report(key, problem);
+    refused.add(key);
+  }
+  return refused;
+}
+
+/** A value Pulumi handed over as JSON (a list or an object), checked string by string once parsed. */
+function isStructured(value: string): boolean {
+  if (!/^\s*[[{]/.test(value)) return false;
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return typeof parsed === "object" && parsed !== null;
+  } catch {
+    return false;
   }
 }
 
@@ -593,7 +773,7 @@ class Fields {
   ) {
     this.ok = typeof value === "object" && value !== null && !Array.isArray(value);
     this.record = this.ok ? (value as Record<string, unknown>) : {};
-    if (!this.ok) report(path, "must be an object");
+    if (!this.ok && value !== REFUSED) report(path, "must be an object");
   }
 
   private at(field: string): string {
@@ -602,10 +782,22 @@ class Fields {
 
   string(field: string, check: (value: string) => true | string): string | undefined {
     const value = this.record[field];
+    if (value === REFUSED) return undefined;
     if (value === undefined || value === "") return this.report(this.at(field), "is required"), undefined;
     if (typeof value !== "string") return this.report(this.at(field), "must be a string"), undefined;
     const verdict = check(value);
     if (verdict !== true) return this.report(this.at(field), `"${value}" ${verdict}`), undefined;
+    return value;
+  }
+
+  /** A required string whose `check` gives the whole message, quoting the value itself where that is safe. */
+  checked(field: string, check: (value: string) => true | string): string | undefined {
+    const value = this.record[field];
+    if (value === REFUSED) return undefined;
+    if (value === undefined || value === "") return this.report(this.at(field), "is required"), undefined;
+    if (typeof value !== "string") return this.report(this.at(field), "must be a string"), undefined;
+    const verdict = check(value);
+    if (verdict !== true) return this.report(this.at(field), verdict), undefined;
     return value;
   }
 
@@ -616,6 +808,7 @@ class Fields {
    */
   parsed<T>(field: string, help: string, parse: (value: string) => T | string): T | undefined {
     const value = this.record[field];
+    if (value === REFUSED) return undefined;
     if (value === undefined || value === "") return this.report(this.at(field), `is required: ${help}`), undefined;
     if (typeof value !== "string") return this.report(this.at(field), `must be a string: ${help}`), undefined;
     const parsed = parse(value);
@@ -634,9 +827,11 @@ class Fields {
   stringList(field: string, fallback: string[], check: (value: string) => true | string): string[] | undefined {
     const value = this.record[field];
     if (value === undefined) return fallback;
+    if (value === REFUSED) return undefined;
     if (!Array.isArray(value) || value.length === 0) return this.report(this.at(field), "must be a non-empty list"), undefined;
     const items: string[] = [];
     value.forEach((item, index) => {
+      if (item === REFUSED) return;
       const verdict = typeof item === "string" ? check(item) : "must be a string";
       if (verdict === true) items.push(item as string);
       else this.report(`${this.at(field)}[${index}]`, verdict);
@@ -646,6 +841,7 @@ class Fields {
 
   private number(field: string, min: number, max: number, integer: boolean): number | undefined {
     const value = this.record[field];
+    if (value === REFUSED) return undefined;
     if (typeof value !== "number" || Number.isNaN(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
       return this.report(this.at(field), `${JSON.stringify(value) ?? "nothing"} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}`), undefined;
     }
@@ -682,7 +878,7 @@ class Fields {
 
   optionalBoolean(field: string, fallback: boolean): boolean {
     const value = this.record[field];
-    if (value === undefined) return fallback;
+    if (value === undefined || value === REFUSED) return fallback;
     if (typeof value === "boolean") return value;
     this.report(this.at(field), `${JSON.stringify(value)} must be true or false`);
     return fallback;
@@ -690,7 +886,9 @@ class Fields {
 
   rejectUnknown(known: readonly string[]): void {
     for (const field of Object.keys(this.record)) {
-      if (!known.includes(field)) this.report(this.at(field), `unknown field (known: ${known.join(", ")})`);
+      if (known.includes(field)) continue;
+      const suggestion = didYouMean(field, known);
+      this.report(this.at(field), `unknown field${suggestion ? `; ${suggestion}` : ""} (known: ${known.join(", ")})`);
     }
   }
 }

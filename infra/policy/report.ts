@@ -1,3 +1,4 @@
+import { InputError } from "../input-error";
 import { ruleNamed } from "./rules";
 
 /** One broken rule on one resource. */
@@ -39,8 +40,8 @@ export function violationOf(finding: Finding): Violation {
   return { ...finding, fix: ruleNamed(finding.rule)?.fix ?? "see the security checklist" };
 }
 
-/** Raised before any resource is registered when the platform breaks a rule. */
-export class PolicyError extends Error {
+/** Raised before any resource is registered when the platform breaks a rule; printed without a stack trace (V5). */
+export class PolicyError extends InputError {
   constructor(public readonly violations: readonly Violation[]) {
     super(
       `policy: ${violations.length} violation${violations.length === 1 ? "" : "s"}:\n` +

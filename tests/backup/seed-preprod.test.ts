@@ -22,3 +22,10 @@ describe("seeding preprod from prod (B8)", () => {
     expect(output).toContain("--repository s3:https://fsn1.your-objectstorage.com/vpai-backups/restic/main");
   });
 });
+
+describe("seeding a server at an IPv6 address", () => {
+  it("gives ssh the address bare, as its user@host form takes it (brackets there would be part of the name)", () => {
+    const [step] = seedSteps(PROJECT_DIR, "prod", "preprod", { main: "2001:db8::20" });
+    expect(step).toMatchObject({ sshTarget: "deploy@2001:db8::20", sshPort: 22 });
+  });
+});

@@ -17,6 +17,7 @@ import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { Firewall } from "../../components/network/firewall";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
+import { sshArguments } from "../../components/remote/ssh-arguments";
 import { knownHostsPath } from "../../components/remote/known-hosts-file";
 import { MOCK_HOST_PUBLIC_KEY, type GraphRun } from "../../tools/plan/mock-run";
 import { graphOf, named, ofType, only } from "../support/graph";
@@ -163,6 +164,24 @@ describe("Server", () => {
     const { error, run } = await failureOf(() => new Server("tokenless", { server: hetzner, sshPrivateKey: key, hetznerFirewallId: 42, protect: false, labels: {} }));
     expect(error.message).toContain("needs the hcloud:token secret");
     expect(ofType(run, "hcloud:index/server:Server")).toHaveLength(0);
+  });
+
+  it.each([
+    ["2001:db8::20", 2222, "ssh://deploy@[2001:db8::20]:2222", "[2001:db8::20]:2222"],
+    ["2001:db8::20", 22, "ssh://deploy@[2001:db8::20]", "2001:db8::20"],
+    ["2001:DB8:0:0:0:0:0:21", 22, "ssh://deploy@[2001:DB8:0:0:0:0:0:21]", "2001:db8:0:0:0:0:0:21"],
+    ["::ffff:cb00:7114", 2200, "ssh://deploy@[::ffff:cb00:7114]:2200", "[::ffff:cb00:7114]:2200"],
+  ])("existing VPS at %s, port %i: the Docker provider's URL brackets the address, ssh takes it bare after --", async (address, sshPort, url, pinnedAs) => {
+    const run = await graphOf(() => {
+      new Server("v6", { server: { ...existing, address, sshPort }, sshPrivateKey: key, protect: false, labels: {} });
+    });
+    // Unbracketed, `ssh://deploy@2001:db8::20:2222` would be read as host "2001:db8:" and port 20.
+    expect(only(run, "pulumi:providers:docker").inputs.host).toBe(url);
+    const prepare = named(run, SSH_COMMAND_TYPE, "v6-prepare");
+    expect(prepare.inputs.connection).toEqual({ host: address, port: sshPort, user: "deploy", hostPublicKey: TEST_HOST_KEY });
+    const args = sshArguments({ host: address, port: sshPort, user: "deploy" }, { identity: "/k", knownHosts: "/kh", controlPath: "/c" }, "true");
+    expect(args.slice(-7)).toEqual(["-p", String(sshPort), "-l", "deploy", "--", address, "true"]);
+    expect(readFileSync(join(userInfo().homedir, knownHostsPath(address, sshPort).slice(2)), "utf8")).toBe(`${pinnedAs} ${TEST_HOST_KEY}\n`);
   });
 
   it("existing VPS: prepared over SSH with its configured host key pinned, re-run only when the script changes", async () => {

@@ -1,6 +1,9 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
+import { ConfigError } from "../../infra/config/errors";
 import { completeRawConfig, rawConfigWithSecrets, TEST_BCRYPT_HASH, TEST_HOST_KEY, configProblemsOf } from "../support/stack-config";
 
 const problemsOf = configProblemsOf;
@@ -43,7 +46,7 @@ describe("stack config validation (V1, V2)", () => {
     ["infra:servers", servers([{ name: "pre", provider: "hetzner", serverType: "cx23", location: "fsn1", sshPublicKey: "hunter2" }]), "infra:servers[0].sshPublicKey", "OpenSSH public key"],
     ["infra:dns", JSON.stringify({ zoneId: "example.com" }), "infra:dns.zoneId", "32-character hex"],
     ["infra:dns", JSON.stringify({ zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", proxied: "yes" }), "infra:dns.proxied", "true or false"],
-    ["infra:storage", JSON.stringify({ endpoint: "fsn1.your-objectstorage.com", region: "fsn1", bucketPrefix: "vpai" }), "infra:storage.endpoint", "http(s) URL"],
+    ["infra:storage", JSON.stringify({ endpoint: "fsn1.your-objectstorage.com", region: "fsn1", bucketPrefix: "vpai" }), "infra:storage.endpoint", "is not a URL (expected e.g. https://fsn1.your-objectstorage.com)"],
     ["infra:storage", JSON.stringify({ endpoint: "https://s3.example.com", region: "fsn1", bucketPrefix: "VPAI" }), "infra:storage.bucketPrefix", "lowercase"],
     ["infra:storage", JSON.stringify({ endpoint: "https://s3.example.com", region: "fsn1", bucketPrefix: "vpai", noncurrentVersionExpiryDays: 0 }), "infra:storage.noncurrentVersionExpiryDays", "from 1"],
     ["infra:typo", "x", "infra:typo", "unknown key"],
@@ -291,5 +294,194 @@ describe("infra:backup and the backup secrets", () => {
     expect(JSON.stringify(problems)).not.toContain("planted-token");
     // Optional: a stack without one is complete.
     expect(validateStackConfig(completeRawConfig("prod"), BLUEPRINT_CATALOG).secrets.map((secret) => secret.key)).not.toContain("infra:backupHeartbeatUrl");
+  });
+});
+
+describe("infra:storage: whatever the bucket component would refuse is refused here, with the key path (V1, V5)", () => {
+  const storage = (fields: Record<string, unknown>) => ({ "infra:storage": JSON.stringify({ endpoint: "https://fsn1.your-objectstorage.com", region: "fsn1", bucketPrefix: "vpai", ...fields }) });
+  const PASSWORD = "planted-Pw7q";
+
+  it.each([
+    ["a fragment", { endpoint: "https://fsn1.your-objectstorage.com/#frag" }, "infra:storage.endpoint", "has a path, query or fragment"],
+    ["a bare fragment", { endpoint: "https://fsn1.your-objectstorage.com#" }, "infra:storage.endpoint", "has a path, query or fragment"],
+    ["a query string", { endpoint: "https://fsn1.your-objectstorage.com?versionId=1" }, "infra:storage.endpoint", "has a path, query or fragment"],
+    ["a path", { endpoint: "https://fsn1.your-objectstorage.com/vpai-backups" }, "infra:storage.endpoint", "has a path, query or fragment"],
+    ["credentials", { endpoint: `https://key:${PASSWORD}@fsn1.your-objectstorage.com` }, "infra:storage.endpoint", "embeds credentials"],
+    ["a user name alone", { endpoint: "https://key@fsn1.your-objectstorage.com" }, "infra:storage.endpoint", "embeds credentials"],
+    ["http with credentials", { endpoint: `http://key:${PASSWORD}@fsn1.your-objectstorage.com` }, "infra:storage.endpoint", "plain http to a remote host"],
+    ["plain http to a remote host", { endpoint: "http://fsn1.your-objectstorage.com" }, "infra:storage.endpoint", "plain http to a remote host"],
+    ["another scheme", { endpoint: "ftp://fsn1.your-objectstorage.com" }, "infra:storage.endpoint", "uses ftp"],
+    ["a region that starts with a hyphen", { region: "-fsn1" }, "infra:storage.region", "region name"],
+    ["a prefix S3 reserves for IDN names", { bucketPrefix: "xn--vpai" }, "infra:storage.bucketPrefix", 'start with "xn--", a prefix S3 reserves'],
+    ["a prefix S3 reserves for access points", { bucketPrefix: "sthree-vpai" }, "infra:storage.bucketPrefix", 'start with "sthree-", a prefix S3 reserves'],
+    ["a prefix that makes the reserved demo prefix", { bucketPrefix: "amzn-s3-demo" }, "infra:storage.bucketPrefix", 'start with "amzn-s3-demo-", a prefix S3 reserves'],
+  ])("%s is one problem, at its key path", (_case, fields, path, message) => {
+    const problems = problemsOf(completeRawConfig("prod", storage(fields)));
+    expect(problems).toEqual([{ path, message: expect.stringContaining(message) }]);
+    expect(JSON.stringify(problems)).not.toContain(PASSWORD);
+  });
+
+  it("accepts a loopback endpoint over http, as the bucket component does (a local MinIO)", () => {
+    expect(() => validateStackConfig(completeRawConfig("prod", storage({ endpoint: "http://127.0.0.1:9000", forcePathStyle: true })), BLUEPRINT_CATALOG)).not.toThrow();
+  });
+});
+
+describe("a value that failed is reported once, not again through the checks that depend on it (V1)", () => {
+  it.each([
+    ["a memoryMb out of range", { "infra:servers": servers([{ ...existing, memoryMb: 100 }]) }, ["infra:servers[0].memoryMb"]],
+    ["a memoryMb that is not a number", { "infra:servers": servers([{ ...existing, memoryMb: "16 GB" }]) }, ["infra:servers[0].memoryMb"]],
+    ["a bad address", { "infra:servers": servers([{ ...existing, address: "not an address!" }]) }, ["infra:servers[0].address"]],
+    ["an unknown provider", { "infra:servers": servers([{ ...existing, provider: "ovh" }]) }, ["infra:servers[0].provider"]],
+    ["a server that is not an object", { "infra:servers": servers(["main"]) }, ["infra:servers[0]"]],
+    ["one bad server of two", { "infra:servers": servers([{ ...existing, memoryMb: 100, roles: ["data"] }, { ...existing, name: "web", address: "203.0.113.21", roles: ["ingress", "app", "monitoring"] }]) }, ["infra:servers[0].memoryMb"]],
+    ["a Hetzner server of an unknown type, whose token is still needed", { "infra:servers": servers([{ name: "main", provider: "hetzner", serverType: "cx99", location: "fsn1", sshPublicKey: TEST_HOST_KEY }]) }, ["infra:servers[0].serverType", "hcloud:token"]],
+    ["a scrape interval out of range, beside an evaluation interval", { "infra:monitoring": JSON.stringify({ scrapeIntervalSeconds: 1, evaluationIntervalSeconds: 10 }) }, ["infra:monitoring.scrapeIntervalSeconds"]],
+    ["an evaluation interval out of range", { "infra:monitoring": JSON.stringify({ evaluationIntervalSeconds: 1 }) }, ["infra:monitoring.evaluationIntervalSeconds"]],
+    ["a misspelt infra:dns, with no Cloudflare token", { "infra:dns": "nnone", "cloudflare:apiToken": undefined }, ["infra:dns"]],
+  ])("%s is one problem", (_case, changes, paths) => {
+    const problems = problemsOf(completeRawConfig("prod", changes));
+    expect(problems.map((problem) => problem.path)).toEqual(paths);
+  });
+
+  it("still checks the roles when every server was read", () => {
+    expect(problemsOf(completeRawConfig("prod", { "infra:servers": servers([{ ...existing, roles: ["app"] }]) })).map((problem) => problem.message)).toEqual([
+      expect.stringContaining('no server takes the role "ingress"'),
+      expect.stringContaining('no server takes the role "data"'),
+      expect.stringContaining('no server takes the role "monitoring"'),
+    ]);
+  });
+});
+
+describe("control characters: refused in every string that reaches a file or a URL (V1)", () => {
+  // Each one a way to end a line, hide text or cut a string short in what the
+  // value is written into: alertmanager.yml, an environment file, a URL.
+  const CONTROLS: [string, string, string][] = [
+    ["a line feed", "\n", "a line feed (U+000A)"],
+    ["a carriage return", "\r", "a carriage return (U+000D)"],
+    ["a tab", "\t", "a tab (U+0009)"],
+    ["a NUL", "\u0000", "a NUL (U+0000)"],
+    ["DEL", "\u007f", "a control character (U+007F)"],
+    ["a C1 next line", "\u0085", "a control character (U+0085)"],
+    ["a line separator", "\u2028", "a line separator (U+2028)"],
+  ];
+  const webhook = (url: string) => ({ "infra:monitoring": JSON.stringify({ receivers: { webhook: { url } } }) });
+  const email = { to: ["ops@example.com"], from: "alerts@example.com", smarthost: "smtp.example.com:587" };
+
+  describe.each(CONTROLS)("%s", (_name, control, named) => {
+    it.each([
+      ["the webhook URL", webhook(`https://hooks.example.com/alerts${control}X-Injected: 1`), "infra:monitoring.receivers.webhook.url"],
+      ["a trailing one in the webhook URL", webhook(`https://hooks.example.com/alerts${control}`), "infra:monitoring.receivers.webhook.url"],
+      ["the domain", { "infra:domain": `vpai.example.com${control}` }, "infra:domain"],
+      ["an admin CIDR", { "infra:adminCidrs": JSON.stringify([`198.51.100.7/32${control}`]) }, "infra:adminCidrs[0]"],
+      ["an email address in a list", { "infra:monitoring": JSON.stringify({ receivers: { email: { ...email, to: [`ops@example.com${control}Bcc: x@example.net`] } } }) }, "infra:monitoring.receivers.email.to[0]"],
+      ["an existing server's address", { "infra:servers": servers([{ ...existing, address: `203.0.113.20${control}` }]) }, "infra:servers[0].address"],
+      ["an existing server's host key", { "infra:servers": servers([{ ...existing, hostKey: TEST_HOST_KEY.replace(" ", control) }]) }, "infra:servers[0].hostKey", "holds more than one line"],
+      ["the storage endpoint", { "infra:storage": JSON.stringify({ endpoint: `https://fsn1.your-objectstorage.com${control}`, region: "fsn1", bucketPrefix: "vpai" }) }, "infra:storage.endpoint"],
+      ["a field's name", { "infra:backup": JSON.stringify({ [`schedule${control}`]: "02:55" }) }, "infra:backup"],
+      ["a key's name", { [`infra:domain${control}`]: "vpai.example.com" }, `infra:domain${control}`],
+    ])(`in %s is one problem at its key path`, (_where, changes, path, lineFeedMessage?: string) => {
+      const problems = problemsOf(completeRawConfig("prod", changes));
+      // The host key's own parser reads line feeds, and says what it makes of them.
+      const message = control === "\n" && lineFeedMessage ? lineFeedMessage : `contains ${named}`;
+      expect(problems).toEqual([{ path, message: expect.stringContaining(message) }]);
+    });
+
+    it("in a secret is one problem that does not repeat the value", () => {
+      const value = `planted-secret-4e1${control}more`;
+      const problems = problemsOf(completeRawConfig("prod", { "infra:postgresPassword": value }));
+      expect(problems).toEqual([{ path: "infra:postgresPassword", message: expect.stringContaining(`contains ${named}`) }]);
+      expect(JSON.stringify(problems)).not.toContain("planted-secret");
+    });
+  });
+
+  it("takes line feeds in the registry's CA certificate, and refuses a carriage return there", () => {
+    const pem = readFileSync(join(__dirname, "../fixtures/registry-ca.pem"), "utf8");
+    const registry = (caCertificate: string) => ({ "infra:registry": JSON.stringify({ host: "registry.example.com:5000", caCertificate }) });
+    expect(() => validateStackConfig(completeRawConfig("prod", registry(pem)), BLUEPRINT_CATALOG)).not.toThrow();
+    expect(problemsOf(completeRawConfig("prod", registry(pem.replace(/\n/g, "\r\n"))))).toEqual([{ path: "infra:registry.caCertificate", message: expect.stringContaining("a carriage return (U+000D)") }]);
+  });
+
+  it("takes line feeds in the SSH private key, and refuses a carriage return there", () => {
+    const raw = completeRawConfig("prod", {}, []);
+    const values = { ...raw.values, "infra:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n" };
+    expect(() => validateStackConfig({ values, secretKeys: raw.secretKeys }, BLUEPRINT_CATALOG)).not.toThrow();
+    const withCarriageReturn = { ...values, "infra:sshPrivateKey": values["infra:sshPrivateKey"].replace(/\n/g, "\r\n") };
+    expect(problemsOf({ values: withCarriageReturn, secretKeys: raw.secretKeys })).toEqual([{ path: "infra:sshPrivateKey", message: expect.stringContaining("a carriage return (U+000D)") }]);
+  });
+
+  it("prints every problem on its own line, whatever the values hold", () => {
+    const error = new ConfigError([{ path: "infra:domain\n  - infra:forged", message: 'bad "a\rb"' }]);
+    expect(error.message.split("\n")).toEqual(["stack configuration has 1 problem:", '  - infra:domain\\n  - infra:forged: bad "a\\rb"']);
+  });
+});
+
+describe("keys outside infra:, and typos anywhere (V1)", () => {
+  const HINT = "the README's Configuration section lists every key";
+
+  it.each([
+    ["a typo of the Hetzner token", "hcloud:tokn", "x", "did you mean hcloud:token?"],
+    ["a typo of the namespace", "infr:blueprint", "vpai", "did you mean infra:blueprint?"],
+    ["the namespace in capitals", "Infra:domain", "vpai.example.com", "did you mean infra:domain?"],
+    ["a key in the wrong case", "infra:adminCIDRs", '["198.51.100.7/32"]', "did you mean infra:adminCidrs?"],
+    ["a typo of the Cloudflare token, in the wrong case", "cloudflare:apitoken", "x", "did you mean cloudflare:apiToken?"],
+    ["a typo of an infra: key", "infra:bluepint", "vpai", "did you mean infra:blueprint?"],
+    ["a secret's name misspelt", "infra:postgresPasword", "x", "did you mean infra:postgresPassword?"],
+    ["a provider the program does not configure through config", "docker:host", "ssh://deploy@203.0.113.20", 'reads no "docker:" keys'],
+    ["a provider the program does not use", "aws:region", "eu-central-1", 'reads no "aws:" keys'],
+    ["Cloudflare's legacy key, which the provider refuses beside a token", "cloudflare:apiKey", "x", "authenticates with cloudflare:apiToken"],
+    ["a Pulumi key it does not document", "pulumi:disable-default-provider", '["*"]', "did you mean pulumi:disable-default-providers?"],
+    ["a key without a name", "infra:", "x", "unknown key"],
+  ])("%s (%s) is one problem at its key", (_case, key, value, message) => {
+    const problems = problemsOf(completeRawConfig("prod", { [key]: value }));
+    expect(problems).toEqual([{ path: key, message: expect.stringContaining(message) }]);
+  });
+
+  it("reports an unknown key once, whatever its value holds", () => {
+    expect(problemsOf(completeRawConfig("prod", { "hcloud:tokn": "x\n" })).map((problem) => problem.path)).toEqual(["hcloud:tokn"]);
+  });
+
+  it("names the nearest key instead of listing every key", () => {
+    const [problem] = problemsOf(completeRawConfig("prod", { "infra:domian": "vpai.example.com" }));
+    expect(problem!.message).toContain("did you mean infra:domain?");
+    expect(problem!.message).toContain(HINT);
+    expect(problem!.message).not.toContain("infra:storageSecretAccessKey");
+    expect(problem!.message.length).toBeLessThan(200);
+  });
+
+  it("says where the list is when no key is near", () => {
+    const [problem] = problemsOf(completeRawConfig("prod", { "infra:colour": "blue" }));
+    expect(problem).toEqual({ path: "infra:colour", message: expect.stringContaining(HINT) });
+    expect(problem!.message).not.toContain("did you mean");
+  });
+
+  it("takes the settings the providers document, and Pulumi's own", () => {
+    const raw = completeRawConfig("preprod", { "hcloud:endpoint": "https://api.hetzner.cloud/v1", "hcloud:pollInterval": "1s", "cloudflare:baseUrl": "https://api.cloudflare.com/client/v4", "pulumi:disable-default-providers": '["docker"]' });
+    expect(() => validateStackConfig(raw, BLUEPRINT_CATALOG)).not.toThrow();
+  });
+
+  it("suggests the nearest field of an object, and still lists the few it takes", () => {
+    const problems = problemsOf(completeRawConfig("prod", { "infra:servers": servers([{ ...Object.fromEntries(Object.entries(existing).filter(([field]) => field !== "memoryMb")), memroyMb: 16384 }]) }));
+    expect(problems).toContainEqual({ path: "infra:servers[0].memroyMb", message: expect.stringMatching(/^unknown field; did you mean memoryMb\? \(known: /) });
+  });
+});
+
+describe("an existing server's address, in every spelling an IPv6 address comes in (V1)", () => {
+  const withAddress = (address: string) => completeRawConfig("prod", { "infra:servers": servers([{ ...existing, address }]) });
+
+  it.each(["2001:db8::20", "2001:DB8::20", "2001:db8:0:0:0:0:0:20", "::ffff:cb00:7114", "203.0.113.20", "vps.example.com"])("takes %s", (address) => {
+    expect(validateStackConfig(withAddress(address), BLUEPRINT_CATALOG).config.servers[0]).toMatchObject({ address });
+  });
+
+  it.each([
+    ["with a zone id", "fe80::1%eth0", "zone id"],
+    ["with a zone id, URL-encoded", "fe80::1%25eth0", "zone id"],
+    ["in brackets", "[2001:db8::20]", "without the brackets"],
+    ["in brackets with a port", "[2001:db8::20]:2222", "sshPort"],
+    ["IPv4 with a port", "203.0.113.20:2222", "sshPort"],
+    ["IPv4-mapped in dotted form", "::ffff:203.0.113.20", "write the IPv4 address 203.0.113.20"],
+    ["as a CIDR", "2001:db8::20/128", "one address"],
+    ["as a URL", "ssh://deploy@2001:db8::20", "address or host name alone"],
+  ])("refuses one %s, saying what to write", (_case, address, message) => {
+    expect(problemsOf(withAddress(address))).toEqual([{ path: "infra:servers[0].address", message: expect.stringContaining(message) }]);
   });
 });

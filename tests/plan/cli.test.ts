@@ -1,14 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { planCLI as plan } from "../support/plan-cli";
 import { PROJECT_DIR } from "../support/stack-config";
-
-/** Runs the README's plan command exactly as a user would. */
-function plan(...args: string[]): { status: number | null; stdout: string; stderr: string; seconds: number } {
-  const started = performance.now();
-  const result = spawnSync("bash", [join(PROJECT_DIR, "tools/plan.sh"), ...args], { cwd: PROJECT_DIR, encoding: "utf8" });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, seconds: (performance.now() - started) / 1000 };
-}
 
 describe("npm run plan", () => {
   it("--json prints exactly one JSON document with the documented fields", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { commandDiff } from "../../components/remote/command-diff";
 import { failureMessage, outputTail, REDACTED, redactStdin } from "../../components/remote/command-failure";
-import { controlArguments, pinnedHostKeyOptions, sshArguments } from "../../components/remote/ssh-arguments";
+import { controlArguments, pinnedHostKeyOptions, sshArguments, urlHost } from "../../components/remote/ssh-arguments";
 
 /** The pure parts of the SSH command: its ssh arguments, when it runs again, and what a failure reports. */
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFh4nO4mwXoAcYQTy0gGvTgKvNVU2S0H0yQ3n6Sx7wZL";
@@ -11,6 +11,21 @@ const files = { identity: "/tmp/infra-ssh-call-x/identity", knownHosts: "/tmp/in
 function options(args: string[]): Record<string, string> {
   return Object.fromEntries(args.flatMap((arg, index) => (args[index - 1] === "-o" ? [arg.split(/=(.*)/s).slice(0, 2) as [string, string]] : [])));
 }
+
+describe("urlHost", () => {
+  it.each([
+    ["2001:db8::20", "[2001:db8::20]"],
+    ["::1", "[::1]"],
+    ["::ffff:cb00:7114", "[::ffff:cb00:7114]"],
+    ["[2001:db8::20]", "[2001:db8::20]"],
+    ["203.0.113.20", "203.0.113.20"],
+    ["vps.example.com", "vps.example.com"],
+  ])("%s is %s in a URL", (host, inURL) => {
+    expect(urlHost(host)).toBe(inURL);
+    // A URL parser then reads the port after it as the port, not as part of the address.
+    expect(new URL(`http://deploy@${urlHost(host)}:2222`).port).toBe("2222");
+  });
+});
 
 describe("ssh arguments", () => {
   const args = sshArguments({ host: "2001:db8::20", port: 2222, user: "deploy" }, files, "sudo bash -s");

@@ -32,16 +32,16 @@ describe("overlayOverrides", () => {
 
   it("refuses a secret in the file, naming the key: secrets are set with pulumi config set --secret", () => {
     const path = file("secret.yaml", ["config:", "  infra:blueprint: galion", "  infra:postgresPassword:", "    secure: AAABAJ5x", ""].join("\n"));
-    expect(() => overlayOverrides(path)).toThrow(`${path}: infra:postgresPassword is a secret; set it with pulumi config set --secret`);
+    expect(() => overlayOverrides(path)).toThrow(`${path}: infra:postgresPassword is a secret; set it with pulumi config set --secret infra:postgresPassword`);
   });
 
   it.each([
-    ["an empty file", ""],
-    ["a file without a config map", "infra:blueprint: galion\n"],
-    ["a config that is not a map", "config: galion\n"],
-  ])("refuses %s", (_case, text) => {
+    ["an empty file", "", "is empty; an overlay is a YAML mapping with a config: section"],
+    ["a file without a config map", "infra:blueprint: galion\n", 'unknown top-level key "infra:blueprint"; an overlay holds only config:'],
+    ["a config that is not a map", "config: galion\n", "config: is a string; it must be a mapping of keys to values"],
+  ])("refuses %s, saying why", (_case, text, message) => {
     const path = file("bad.yaml", text);
-    expect(() => overlayOverrides(path)).toThrow(`${path}: no config: map`);
+    expect(() => overlayOverrides(path)).toThrow(`${path}: ${message}`);
   });
 
   it("reads every shipped phase file", () => {

@@ -66,6 +66,20 @@ describe("endpointProblems", () => {
   });
 });
 
+test.each(["https://key:planted-Pw7q@fsn1.your-objectstorage.com/#x", "http://key:planted-Pw7q@fsn1.your-objectstorage.com", "https://key:planted-Pw7q@fsn1.your-objectstorage.com:99999"])(
+  "endpointProblems never repeats credentials given in %s",
+  (endpoint) => {
+    const problems = endpointProblems(endpoint);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.join("\n")).not.toContain("planted-Pw7q");
+    expect(problems.join("\n")).toContain("***@");
+  },
+);
+
+test.each(["https://fsn1.your-objectstorage.com#", "https://fsn1.your-objectstorage.com?"])("endpointProblems refuses the empty fragment or query of %s", (endpoint) => {
+  expect(endpointProblems(endpoint)).toEqual([expect.stringMatching(/has a path, query or fragment/)]);
+});
+
 const VALID: BucketInputs = {
   bucketName: "backups",
   endpoint: "https://fsn1.your-objectstorage.com",

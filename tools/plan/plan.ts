@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { parse } from "yaml";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import type { ServerConfig } from "../../components/compute/server-spec";
 import { requiredSecrets } from "../../infra/config/validate";
@@ -15,7 +13,9 @@ import { PolicyError, type PolicyReport } from "../../infra/policy/report";
 import { monitoringReport, type MonitoringReport } from "../../components/monitoring/report";
 import { backupReport, type BackupReport } from "../../components/backup/report";
 import { runProgram, type RecordedResource } from "./mock-run";
-import { applyOverrides, readStackFile, SECRET_PLACEHOLDER } from "./stack-file";
+import { applyOverrides, overlayOverrides, readStackFile, SECRET_PLACEHOLDER } from "./stack-file";
+
+export { overlayOverrides };
 
 export const PROJECT = "infra";
 
@@ -150,21 +150,6 @@ function looseObject(text: string | undefined): unknown {
   } catch {
     return undefined;
   }
-}
-
-/**
- * `-c @file.yaml`: every key of the file's `config:` map as an override, the
- * way examples/galion/phase-<n>.yaml describe seed 004's scaling phases.
- * Secrets do not belong in such a file, so a `secure:` value is refused.
- */
-export function overlayOverrides(path: string): string[] {
-  const document = parse(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
-  const config = document?.config;
-  if (!config || typeof config !== "object") throw new Error(`${path}: no config: map`);
-  return Object.entries(config).map(([key, value]) => {
-    if (typeof value === "object" && value !== null && "secure" in value) throw new Error(`${path}: ${key} is a secret; set it with pulumi config set --secret`);
-    return `${key}=${typeof value === "object" && value !== null ? JSON.stringify(value) : String(value)}`;
-  });
 }
 
 /** Just enough of the servers list to know whether Hetzner's token is needed; validation proper comes later. */

@@ -1,0 +1,20 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { PROJECT_DIR } from "./stack-config";
+
+export interface PlanCLIResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly seconds: number;
+}
+
+/** Runs the README's plan command exactly as a user would. */
+export function planCLI(...args: string[]): PlanCLIResult {
+  const started = performance.now();
+  const result = spawnSync("bash", [join(PROJECT_DIR, "tools/plan.sh"), ...args], { cwd: PROJECT_DIR, encoding: "utf8" });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr, seconds: (performance.now() - started) / 1000 };
+}
+
+/** A frame of a JavaScript stack trace, as Node prints one. */
+export const STACK_FRAME = /^\s+at .+$/m;
