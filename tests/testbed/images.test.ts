@@ -251,10 +251,12 @@ describe("the contracts the program relies on", () => {
     };
     const outcome = await startAndWait(stacks.fastapi!.engine, contract);
     expect(outcome.healthy, outcome.logs).toBe(true);
-    // From another container, over TCP: the password from the file is the role's.
+    // From another container, over TCP: the password from the file is the role's. As in the
+    // postgres image, pg_isready passes on the socket of the server that runs the init scripts,
+    // which listens on no TCP address: the final server may take a moment more.
     const url = (pw: string) => `postgresql://shop_owner:${pw}@contract-postgres:5432/shop`;
-    const login = await inContainer("fastapi", "fastapi-postgres", `psql '${url(password)}' -tAc "select current_user, current_database(), (select name from items)"`);
-    expect(login.stdout.trim()).toBe("shop_owner|shop|from-sh");
+    const query = `docker exec fastapi-postgres psql '${url(password)}' -tAc "select current_user, current_database(), (select name from items)"`;
+    await expect.poll(async () => (await stacks.fastapi!.vps.exec(query, { allowFailure: true })).stdout.trim(), { timeout: 20_000, interval: 1000 }).toBe("shop_owner|shop|from-sh");
     const refused = await stacks.fastapi!.vps.exec(`docker exec fastapi-postgres psql '${url("wrong")}' -c 'select 1'`, { allowFailure: true });
     expect(refused.stderr).toMatch(/password authentication failed for user "shop_owner"/);
   });
@@ -415,6 +417,11 @@ describe("the contracts the program relies on", () => {
     await expect.poll(() => value('up{job="caddy"}'), { timeout: 60_000, interval: 3000 }).toEqual([1]);
     await expect.poll(() => value("pg_up"), { timeout: 30_000, interval: 3000 }).toEqual([1]);
     await expect.poll(() => value("redis_up"), { timeout: 30_000, interval: 3000 }).toEqual([1]);
+    // Every service answers the TCP probes from Alloy's networks, but the two that do not run; no route has a certificate on the testbed.
+    const probes = async (job: string) => Object.fromEntries((await queryStore(`probe_success{job="${job}"}`)).map((sample) => [sample.metric.instance, Number(sample.value[1])]));
+    const services = stacks.vpai!.program.containers.map((container) => container.inputs.name.replace(/^vpai-/, "")).filter((name) => !["diun", "alloy", "openclaw"].includes(name));
+    await expect.poll(() => probes("services"), { timeout: 30_000, interval: 3000 }).toEqual({ ...Object.fromEntries(services.map((name) => [name, 1])), alloy: 0, openclaw: 0 });
+    expect(Object.values(await probes("routes"))).toEqual(Array(7).fill(0));
     const seen = (await queryStore('container_last_seen{name=~"vpai-.*"}')).map((sample) => sample.metric.name).sort();
     expect(seen).toEqual(expect.arrayContaining(VPAI_CONTAINERS.filter((name) => !(name in VPAI_PROGRAM_DEFECTS))));
     await expect.poll(async () => (await inContainer("vpai", "vpai-loki", "wget -qO- http://127.0.0.1:3100/loki/api/v1/labels")).stdout, { timeout: 30_000 }).toContain('"container"');
