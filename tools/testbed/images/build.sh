@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the testbed's stand-ins for the images the program deploys, from
 # Debian's packages: one Debian 12 root filesystem (mmdebstrap) holding every
-# server the images need, imported once, and one image per reference that
+# server the images need, with VictoriaMetrics and vmalert built from the Go
+# module proxy copied in, imported once, and one image per reference that
 # only adds the official image's entrypoint, command, user, environment and
 # working directory. All of them share the one layer, so a VPS pulls it once.
 # README.md beside this file says what each image really is and what it does
