@@ -375,8 +375,9 @@ describe("the contracts the program relies on", () => {
 
   it("diun watches the VPS's containers through the read-only Docker socket, as root without capabilities, and keeps them in /data", async () => {
     expect((await inContainer("vpai", "vpai-diun", "cat /proc/1/comm")).stdout.trim()).toBe("diun");
+    // It watches once as it starts, then every six hours: what ran then, itself included.
     const database = (await inContainer("vpai", "vpai-diun", "cat /data/diun.db")).stdout;
-    expect(database).toContain('"container": "vpai-postgres"');
+    expect(database).toContain('"container": "vpai-diun"');
   });
 
   it("grafana provisioned vpai's datasources", async () => {
