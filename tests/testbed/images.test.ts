@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import type { RawConfig } from "../../infra/config/validate";
 import { rawConfigWithSecrets } from "../support/stack-config";
 import { containerLogs, containerState, createNetwork, startProgramContainer, vpsEngine, type ContainerState, type Engine } from "./engine";
@@ -7,12 +8,13 @@ import { programContainers, type ContainerInputs, type ProgramContainers } from 
 import { mirroredReference, startRegistry, type Registry } from "./registry";
 import { startVPS, type VPS } from "./vps";
 
-// The testbed's images, pushed to its TLS registry and pulled by a VPS's own
-// engine, run there with the settings the program gives each container:
-// every container of fastapi's prod stack, and those of vpai's prod stack
-// whose images the testbed builds. Each must report healthy through the
-// program's own health check; then the contracts the program relies on are
-// checked on the running containers.
+// The testbed's images, pushed to its TLS registry and pulled by the VPSes'
+// own engines, run there with the settings the program gives each container:
+// every container of fastapi's prod stack on one VPS, every container of
+// vpai's on another (both publish 80 and 443). Each must report healthy
+// through the program's own health check, or, where the program's settings
+// do not fit the image, fail the way the image fails; then the contracts the
+// program relies on are checked on the running containers.
 
 const SETUP_TIMEOUT_MS = 20 * 60_000; // a cold image build and VPS image build included
 // Docker 20.10 runs a container's first health check one interval after
@@ -20,17 +22,38 @@ const SETUP_TIMEOUT_MS = 20 * 60_000; // a cold image build and VPS image build 
 // and start period stay the program's.
 const HEALTH_INTERVAL_S = 2;
 const HEALTHY_WITHIN_MS = 90_000;
+// A container that the engine restarted this often is crash-looping: it is not waited for.
+const CRASH_LOOP_RESTARTS = 3;
 
 const FASTAPI_CONTAINERS = [
   "fastapi-alertmanager", "fastapi-backend", "fastapi-blackbox-exporter", "fastapi-cadvisor", "fastapi-certbot", "fastapi-grafana", "fastapi-loki",
   "fastapi-nginx", "fastapi-node-exporter", "fastapi-postgres", "fastapi-postgres-exporter", "fastapi-prometheus", "fastapi-promtail",
 ];
-const VPAI_CONTAINERS = ["vpai-alertmanager", "vpai-grafana", "vpai-loki", "vpai-postgres", "vpai-qdrant", "vpai-redis"];
-/** vpai's images the testbed does not build yet: their containers are not started. */
-const VPAI_NOT_BUILT = [
-  "caddy:2.8.4-alpine", "crazymax/diun:4.29.0", "ghcr.io/berriai/litellm:main-v1.55.8", "ghcr.io/openclaw/openclaw:2026.1.30", "grafana/alloy:v1.5.1",
-  "n8nio/n8n:1.72.1", "victoriametrics/victoria-metrics:v1.108.1", "victoriametrics/vmalert:v1.108.1",
+const VPAI_CONTAINERS = [
+  "vpai-alertmanager", "vpai-alloy", "vpai-caddy", "vpai-diun", "vpai-grafana", "vpai-litellm", "vpai-loki", "vpai-n8n", "vpai-openclaw", "vpai-postgres",
+  "vpai-qdrant", "vpai-redis", "vpai-victoriametrics", "vpai-vmalert",
 ];
+
+/**
+ * vpai's containers that cannot become healthy with the program's settings,
+ * because those settings do not fit the image they run: what the image does
+ * instead, as its log says. The images reproduce the real ones here
+ * (tools/testbed/images/README.md); the fix is in the program, and the
+ * contracts below start each with the settings that work. An entry goes once
+ * the program is fixed: the test then fails until it is removed.
+ */
+const VPAI_PROGRAM_DEFECTS: Record<string, { readonly cause: string; readonly log: RegExp }> = {
+  "vpai-alloy": {
+    cause:
+      "grafana/alloy's /var/lib/alloy is alloy's (uid 473) with mode 0770 and the image runs as root; with every capability dropped, root cannot enter it, so the volume at /var/lib/alloy/data (--storage.path) is out of reach and Alloy exits at start",
+    log: /failed to create the remotecfg service: mkdir \/var\/lib\/alloy\/data(\/remotecfg)?: permission denied/,
+  },
+  "vpai-openclaw": {
+    cause:
+      "ghcr.io/openclaw/openclaw has no /home/node/.openclaw, so the volume mounted there is root's and the node user cannot write its state (the gateway exits); and the gateway listens on OPENCLAW_GATEWAY_PORT (default 18789) on 127.0.0.1 unless run with --bind lan, never on PORT=8080 where the health check and Caddy look",
+    log: /Gateway failed to start: Error: EACCES: permission denied, open '\/home\/node\/\.openclaw\/openclaw\.json\./,
+  },
+};
 
 interface Outcome {
   readonly healthy: boolean;
@@ -43,14 +66,15 @@ interface Outcome {
 interface Stack {
   readonly raw: RawConfig;
   readonly program: ProgramContainers;
+  readonly vps: VPS;
+  readonly engine: Engine;
   readonly outcomes: Map<string, Outcome>;
 }
 
 let images: TestbedImage[];
-let vps: VPS;
-let engine: Engine;
 let registry: Registry;
 let refusedPull: { code: number; stderr: string };
+const vpses: VPS[] = [];
 const stacks: Record<string, Stack> = {};
 const timings: Record<string, number> = {};
 
@@ -66,15 +90,15 @@ async function timed<T>(name: string, step: () => Promise<T> | T): Promise<T> {
 const mirrored = (reference: string) => mirroredReference(registry.host, reference);
 const built = (reference: string) => images.some((image) => image.reference === reference);
 
-async function pullImages(): Promise<void> {
+async function pullImages(vps: VPS): Promise<void> {
   const [first, ...rest] = images.map((image) => mirrored(image.reference));
   await vps.exec(`docker pull --quiet ${first}`);
   await Promise.all(rest.map((reference) => vps.exec(`docker pull --quiet ${reference}`)));
 }
 
-async function waitHealthy(name: string, started: number): Promise<Outcome> {
+async function waitHealthy(engine: Engine, name: string, started: number): Promise<Outcome> {
   let state = await containerState(engine, name);
-  while (state.health !== "healthy" && performance.now() - started < HEALTHY_WITHIN_MS) {
+  while (state.health !== "healthy" && state.restarts < CRASH_LOOP_RESTARTS && performance.now() - started < HEALTHY_WITHIN_MS) {
     await new Promise((wait) => setTimeout(wait, 500));
     state = await containerState(engine, name);
   }
@@ -83,11 +107,22 @@ async function waitHealthy(name: string, started: number): Promise<Outcome> {
   return { healthy: false, afterMs, state, logs: await containerLogs(engine, name) };
 }
 
+/** Starts one container from the program's inputs (or inputs derived from them) and waits for its health check. */
+async function startAndWait(engine: Engine, inputs: ContainerInputs): Promise<Outcome> {
+  const started = performance.now();
+  try {
+    await startProgramContainer(engine, inputs, mirrored(inputs.image), HEALTH_INTERVAL_S);
+  } catch (error) {
+    return { healthy: false, afterMs: 0, problem: String(error) };
+  }
+  return waitHealthy(engine, inputs.name, started);
+}
+
 /**
  * Starts a stack's containers as the program's deploy does: each once those
  * it depends on are healthy, independent ones at the same time.
  */
-async function deployStack(program: ProgramContainers): Promise<Map<string, Outcome>> {
+async function deployStack(engine: Engine, program: ProgramContainers): Promise<Map<string, Outcome>> {
   for (const network of program.networks) await createNetwork(engine, network);
   const runnable = new Map(program.containers.filter((container) => built(container.inputs.image)).map((container) => [container.inputs.name, container]));
   const launches = new Map<string, Promise<Outcome>>();
@@ -100,14 +135,7 @@ async function deployStack(program: ProgramContainers): Promise<Map<string, Outc
           const before = await Promise.all(container.after.filter((other) => runnable.has(other)).map(launch));
           const blocked = container.after.filter((other, index) => runnable.has(other) && !before[index]!.healthy);
           if (blocked.length > 0) return { healthy: false, afterMs: 0, problem: `not started: ${blocked.join(", ")} did not become healthy` };
-          const inputs = container.inputs;
-          const started = performance.now();
-          try {
-            await startProgramContainer(engine, inputs, mirrored(inputs.image), HEALTH_INTERVAL_S);
-          } catch (error) {
-            return { healthy: false, afterMs: 0, problem: String(error) };
-          }
-          return waitHealthy(name, started);
+          return startAndWait(engine, container.inputs);
         })(),
       );
     }
@@ -120,37 +148,39 @@ async function deployStack(program: ProgramContainers): Promise<Map<string, Outc
 
 beforeAll(async () => {
   images = await timed("images", testbedImages);
-  vps = await timed("boot", startVPS);
-  engine = vpsEngine(vps);
-  registry = await timed("registry", () => startRegistry(vps.gateway, 5000));
+  const fastapiVPS = await timed("boot", () => startVPS());
+  vpses.push(fastapiVPS);
+  const vpaiVPS = await timed("boot2", () => startVPS({ beside: fastapiVPS }));
+  vpses.push(vpaiVPS);
+  registry = await timed("registry", () => startRegistry(fastapiVPS.gateway, 5000));
   await timed("push", () => pushImages(registry, images));
-  refusedPull = await vps.exec(`docker pull ${mirrored("postgres:16.6-alpine")}`, { allowFailure: true });
-  await vps.exec(`install -d /etc/docker/certs.d/${registry.host} && cat > /etc/docker/certs.d/${registry.host}/ca.crt`, { input: registry.caCertificate });
-  await timed("pull", pullImages);
-  for (const [stack, changes] of [["fastapi", { "infra:blueprint": "fastapi" }], ["vpai", { "infra:blueprint": "vpai" }]] as const) {
-    const raw = rawConfigWithSecrets(changes, "prod");
-    stacks[stack] = { raw, program: await programContainers(raw), outcomes: new Map() };
+  refusedPull = await fastapiVPS.exec(`docker pull ${mirrored("postgres:16.6-alpine")}`, { allowFailure: true });
+  for (const vps of vpses) await vps.exec(`install -d /etc/docker/certs.d/${registry.host} && cat > /etc/docker/certs.d/${registry.host}/ca.crt`, { input: registry.caCertificate });
+  await timed("pull", () => Promise.all(vpses.map(pullImages)));
+  for (const [stack, vps] of [["fastapi", fastapiVPS], ["vpai", vpaiVPS]] as const) {
+    const raw = rawConfigWithSecrets({ "infra:blueprint": stack }, "prod");
+    stacks[stack] = { raw, program: await programContainers(raw), vps, engine: vpsEngine(vps), outcomes: new Map() };
   }
-  const [fastapi, vpai] = await timed("deploy", () => Promise.all([deployStack(stacks.fastapi!.program), deployStack(stacks.vpai!.program)]));
-  stacks.fastapi = { ...stacks.fastapi!, outcomes: fastapi };
-  stacks.vpai = { ...stacks.vpai!, outcomes: vpai };
+  const [fastapi, vpai] = await timed("deploy", () => Promise.all(["fastapi", "vpai"].map((stack) => deployStack(stacks[stack]!.engine, stacks[stack]!.program))));
+  stacks.fastapi = { ...stacks.fastapi!, outcomes: fastapi! };
+  stacks.vpai = { ...stacks.vpai!, outcomes: vpai! };
 }, SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
-  await vps?.stop();
+  // The second VPS first: the first one's bridge goes with it.
+  for (const vps of [...vpses].reverse()) await vps.stop();
   await registry?.stop();
   const healthy = Object.values(stacks).flatMap((stack) => [...stack.outcomes].map(([name, outcome]) => `${name} ${outcome.healthy ? `${outcome.afterMs}` : "-"}`));
   console.log(`testbed images timings (ms): ${JSON.stringify(timings)}\nhealthy after (ms): ${healthy.join(", ")}`);
 });
 
 describe("the testbed images", () => {
-  it("stand for every image of fastapi's prod stack, and for those of vpai's the testbed lists as built", () => {
-    const fastapi = stacks.fastapi!.program.containers.map((container) => container.inputs);
-    expect(fastapi.map((inputs) => inputs.name).sort()).toEqual(FASTAPI_CONTAINERS);
-    expect(fastapi.filter((inputs) => !built(inputs.image)).map((inputs) => inputs.image)).toEqual([]);
-    const vpai = stacks.vpai!.program.containers.map((container) => container.inputs);
-    expect(vpai.filter((inputs) => built(inputs.image)).map((inputs) => inputs.name).sort()).toEqual(VPAI_CONTAINERS);
-    expect(vpai.filter((inputs) => !built(inputs.image)).map((inputs) => inputs.image).sort()).toEqual(VPAI_NOT_BUILT);
+  it("stand for every image of fastapi's and vpai's prod stacks", () => {
+    for (const [stack, names] of [["fastapi", FASTAPI_CONTAINERS], ["vpai", VPAI_CONTAINERS]] as const) {
+      const containers = stacks[stack]!.program.containers.map((container) => container.inputs);
+      expect(containers.map((inputs) => inputs.name).sort()).toEqual(names);
+      expect(containers.filter((inputs) => !built(inputs.image)).map((inputs) => inputs.image)).toEqual([]);
+    }
   });
 
   it("come from a registry whose TLS is real: the VPS's engine refused it until it trusted the registry's CA", () => {
@@ -158,18 +188,20 @@ describe("the testbed images", () => {
     expect(refusedPull.stderr).toMatch(/x509: certificate signed by unknown authority/);
   });
 
-  it("share one layer, which the VPS pulled once", async () => {
-    const layers = await vps.exec(`docker image inspect --format '{{json .RootFS.Layers}}' ${images.map((image) => mirrored(image.reference)).join(" ")}`);
-    const distinct = new Set(layers.stdout.trim().split("\n"));
-    expect(distinct.size).toBe(1);
-    expect(JSON.parse([...distinct][0]!)).toHaveLength(1);
+  it("share one layer, which each VPS pulled once", async () => {
+    for (const vps of vpses) {
+      const layers = await vps.exec(`docker image inspect --format '{{json .RootFS.Layers}}' ${images.map((image) => mirrored(image.reference)).join(" ")}`);
+      const distinct = new Set(layers.stdout.trim().split("\n"));
+      expect(distinct.size).toBe(1);
+      expect(JSON.parse([...distinct][0]!)).toHaveLength(1);
+    }
   });
 });
 
 describe.each([
   ["fastapi", FASTAPI_CONTAINERS],
-  ["vpai", VPAI_CONTAINERS],
-])("%s's prod containers on the VPS, with the program's settings", (stack, names) => {
+  ["vpai", VPAI_CONTAINERS.filter((name) => !(name in VPAI_PROGRAM_DEFECTS))],
+])("%s's prod containers on a VPS, with the program's settings", (stack, names) => {
   it.each(names)("%s becomes healthy through the program's health check", (name) => {
     const outcome = stacks[stack]!.outcomes.get(name);
     const diagnosis = outcome && !outcome.healthy ? `${outcome.problem ?? ""} ${JSON.stringify(outcome.state)}\n${outcome.logs ?? ""}` : "";
@@ -178,15 +210,31 @@ describe.each([
   });
 });
 
+describe("vpai's containers whose program settings do not fit their image", () => {
+  it.each(Object.entries(VPAI_PROGRAM_DEFECTS))("%s does not become healthy, as the real image would not: %s", (name, defect) => {
+    const outcome = stacks.vpai!.outcomes.get(name)!;
+    expect(outcome.healthy, `${name} became healthy: the program's settings now fit the image; remove it from VPAI_PROGRAM_DEFECTS`).toBe(false);
+    expect(outcome.logs, defect.cause).toMatch(defect.log);
+  });
+});
+
 describe("the contracts the program relies on", () => {
   const secret = (stack: string, key: string) => stacks[stack]!.raw.values[key]!;
-  const inContainer = (container: string, command: string) => vps.exec(`docker exec ${container} ${command}`);
+  const planned = (stack: string, name: string) => stacks[stack]!.program.containers.find((container) => container.inputs.name === name)!.inputs;
+  const inContainer = (stack: string, container: string, command: string) => stacks[stack]!.vps.exec(`docker exec ${container} ${command}`);
+  const uploaded = (inputs: ContainerInputs, file: string) => inputs.uploads.find((upload) => upload.file === file)!.content;
+  /** A PromQL query to vpai's VictoriaMetrics, from vmalert's container on the monitoring network; the result's vector. */
+  const queryStore = async (query: string) => {
+    const url = `http://victoriametrics:8428/api/v1/query?latency_offset=1ms&query=${encodeURIComponent(query)}`;
+    const answer = JSON.parse((await inContainer("vpai", "vpai-vmalert", `wget -qO- '${url}'`)).stdout) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    return answer.data.result;
+  };
 
   it("postgres: POSTGRES_PASSWORD_FILE, POSTGRES_USER and POSTGRES_DB make the first start's role and database, init scripts run, and TCP logins need the password", async () => {
-    const planned = stacks.fastapi!.program.containers.find((container) => container.inputs.name === "fastapi-postgres")!.inputs;
+    const fastapiPostgres = planned("fastapi", "fastapi-postgres");
     const password = "contract-pw-123";
     const contract: ContainerInputs = {
-      ...planned,
+      ...fastapiPostgres,
       name: "contract-postgres",
       hostname: "contract-postgres",
       // Docker refuses uploads into a read-only root filesystem.
@@ -194,63 +242,189 @@ describe("the contracts the program relies on", () => {
       envs: ["POSTGRES_USER=shop_owner", "POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password", "POSTGRES_DB=shop", "PGDATA=/var/lib/postgresql/data/pgdata"],
       volumes: [{ volumeName: "contract-postgres-data", containerPath: "/var/lib/postgresql/data", readOnly: false }],
       networksAdvanced: [{ name: "fastapi-internal", aliases: ["contract-postgres"] }],
-      healthcheck: { ...planned.healthcheck, tests: ["CMD-SHELL", "pg_isready -U shop_owner -d shop"] },
+      healthcheck: { ...fastapiPostgres.healthcheck, tests: ["CMD-SHELL", "pg_isready -U shop_owner -d shop"] },
       uploads: [
         { file: "/run/secrets/postgres-password", content: `${password}\n`, executable: false },
         { file: "/docker-entrypoint-initdb.d/01-schema.sql", content: "create table items (name text);\n", executable: false },
         { file: "/docker-entrypoint-initdb.d/02-seed.sh", content: 'psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "insert into items values (\'from-sh\')"\n', executable: true },
       ],
     };
-    const started = performance.now();
-    await startProgramContainer(engine, contract, mirrored(planned.image), HEALTH_INTERVAL_S);
-    const outcome = await waitHealthy(contract.name, started);
+    const outcome = await startAndWait(stacks.fastapi!.engine, contract);
     expect(outcome.healthy, outcome.logs).toBe(true);
-    // From another container, over TCP: the password from the file is the role's.
+    // From another container, over TCP: the password from the file is the role's. As in the
+    // postgres image, pg_isready passes on the socket of the server that runs the init scripts,
+    // which listens on no TCP address: the final server may take a moment more.
     const url = (pw: string) => `postgresql://shop_owner:${pw}@contract-postgres:5432/shop`;
-    const login = await inContainer("fastapi-postgres", `psql '${url(password)}' -tAc "select current_user, current_database(), (select name from items)"`);
-    expect(login.stdout.trim()).toBe("shop_owner|shop|from-sh");
-    const refused = await vps.exec(`docker exec fastapi-postgres psql '${url("wrong")}' -c 'select 1'`, { allowFailure: true });
+    const query = `docker exec fastapi-postgres psql '${url(password)}' -tAc "select current_user, current_database(), (select name from items)"`;
+    await expect.poll(async () => (await stacks.fastapi!.vps.exec(query, { allowFailure: true })).stdout.trim(), { timeout: 20_000, interval: 1000 }).toBe("shop_owner|shop|from-sh");
+    const refused = await stacks.fastapi!.vps.exec(`docker exec fastapi-postgres psql '${url("wrong")}' -c 'select 1'`, { allowFailure: true });
     expect(refused.stderr).toMatch(/password authentication failed for user "shop_owner"/);
   });
 
   it("postgres: vpai's init script made its databases, as the postgres user the program runs it as", async () => {
-    const databases = await inContainer("vpai-postgres", `psql -U postgres -tAc "select string_agg(datname, ',' order by datname) from pg_database where datname in ('n8n', 'litellm', 'openclaw')"`);
+    const databases = await inContainer("vpai", "vpai-postgres", `psql -U postgres -tAc "select string_agg(datname, ',' order by datname) from pg_database where datname in ('n8n', 'litellm', 'openclaw')"`);
     expect(databases.stdout.trim()).toBe("litellm,n8n,openclaw");
-    expect((await inContainer("vpai-postgres", "id -u")).stdout.trim()).toBe("70");
+    expect((await inContainer("vpai", "vpai-postgres", "id -u")).stdout.trim()).toBe("70");
   });
 
   it("the application answers / with its release and a database result through the program's DATABASE_URL", async () => {
-    const answer = JSON.parse((await inContainer("fastapi-nginx", "wget -qO- http://backend:8000/")).stdout) as { release: string; database: Record<string, unknown> };
+    const answer = JSON.parse((await inContainer("fastapi", "fastapi-nginx", "wget -qO- http://backend:8000/")).stdout) as { release: string; database: Record<string, unknown> };
     expect(answer.release).toBe("1.0.0");
     expect(answer.database).toMatchObject({ ok: true, select_1: 1, user: "postgres", database: "app" });
-    const metrics = (await inContainer("fastapi-nginx", "wget -qO- http://backend:8000/metrics")).stdout;
+    const metrics = (await inContainer("fastapi", "fastapi-nginx", "wget -qO- http://backend:8000/metrics")).stdout;
     expect(metrics).toMatch(/^http_requests_total\{handler="\/",method="GET",status="2xx"\} [1-9]/m);
   });
 
   it("nginx serves the application over HTTPS with the certificate certbot issued, to the VPS's published port", async () => {
     const issuer = "/var/lib/fastapi/letsencrypt/testbed-issuer/issuer.pem";
-    const page = await vps.exec(`curl -sS --cacert ${issuer} --resolve api.vpai.example.com:443:127.0.0.1 https://api.vpai.example.com/`);
+    const page = await stacks.fastapi!.vps.exec(`curl -sS --cacert ${issuer} --resolve api.vpai.example.com:443:127.0.0.1 https://api.vpai.example.com/`);
     expect(JSON.parse(page.stdout)).toMatchObject({ service: "backend", release: "1.0.0", database: { ok: true } });
   });
 
   it("prometheus loaded the program's configuration and rules; postgres-exporter reaches the database; loki received promtail's push; grafana provisioned the datasources", async () => {
-    const rules = JSON.parse((await inContainer("fastapi-prometheus", "wget -qO- http://127.0.0.1:9090/api/v1/rules")).stdout) as { data: { groups: unknown[] } };
+    const rules = JSON.parse((await inContainer("fastapi", "fastapi-prometheus", "wget -qO- http://127.0.0.1:9090/api/v1/rules")).stdout) as { data: { groups: unknown[] } };
     expect(rules.data.groups.length).toBeGreaterThan(0);
-    expect((await inContainer("fastapi-postgres-exporter", "wget -qO- http://127.0.0.1:9187/metrics")).stdout).toMatch(/^pg_up 1$/m);
-    await expect.poll(async () => (await inContainer("fastapi-loki", "wget -qO- http://127.0.0.1:3100/loki/api/v1/labels")).stdout, { timeout: 20_000 }).toContain('"job"');
+    expect((await inContainer("fastapi", "fastapi-postgres-exporter", "wget -qO- http://127.0.0.1:9187/metrics")).stdout).toMatch(/^pg_up 1$/m);
+    await expect.poll(async () => (await inContainer("fastapi", "fastapi-loki", "wget -qO- http://127.0.0.1:3100/loki/api/v1/labels")).stdout, { timeout: 20_000 }).toContain('"job"');
     const login = `--auth-no-challenge --user=admin --password='${secret("fastapi", "infra:grafanaAdminPassword")}'`;
-    const datasources = await inContainer("fastapi-grafana", `wget -qO- ${login} http://127.0.0.1:3000/api/datasources`);
+    const datasources = await inContainer("fastapi", "fastapi-grafana", `wget -qO- ${login} http://127.0.0.1:3000/api/datasources`);
     expect((JSON.parse(datasources.stdout) as { name: string }[]).map((source) => source.name).sort()).toEqual(["Alertmanager", "Loki", "Prometheus"]);
   });
 
   it("redis and qdrant refuse clients without the program's password or API key", async () => {
-    const unauthenticated = await inContainer("vpai-redis", "env -u REDISCLI_AUTH redis-cli ping");
+    const unauthenticated = await inContainer("vpai", "vpai-redis", "env -u REDISCLI_AUTH redis-cli ping");
     expect(unauthenticated.stdout).toMatch(/NOAUTH/);
-    expect((await inContainer("vpai-redis", "redis-cli ping")).stdout.trim()).toBe("PONG");
+    expect((await inContainer("vpai", "vpai-redis", "redis-cli ping")).stdout.trim()).toBe("PONG");
     const key = secret("vpai", "infra:qdrantApiKey");
-    const anonymous = await vps.exec("docker exec vpai-qdrant python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:6333/collections')\"", { allowFailure: true });
+    const anonymous = await stacks.vpai!.vps.exec("docker exec vpai-qdrant python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:6333/collections')\"", { allowFailure: true });
     expect(anonymous.stderr).toMatch(/401/);
-    const keyed = await inContainer("vpai-qdrant", `python3 -c "import urllib.request; print(urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:6333/collections', headers={'api-key': '${key}'})).status)"`);
+    const keyed = await inContainer("vpai", "vpai-qdrant", `python3 -c "import urllib.request; print(urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:6333/collections', headers={'api-key': '${key}'})).status)"`);
     expect(keyed.stdout.trim()).toBe("200");
+  });
+
+  it("caddy: the admin API holds the program's routes with the password hashed at start and dropped from the environment; HTTP on the published port redirects to HTTPS; metrics on 2020 reach the monitoring network", async () => {
+    const config = (await inContainer("vpai", "vpai-caddy", "wget -qO- http://127.0.0.1:2019/config/")).stdout;
+    const hosts = [...config.matchAll(/"host":\["([^"]+)"\]/g)].map((match) => match[1]).sort();
+    const caddyfile = uploaded(planned("vpai", "vpai-caddy"), "/etc/caddy/Caddyfile");
+    expect(hosts).toEqual([...caddyfile.matchAll(/^([a-z0-9.-]+\.example\.com) \{$/gm)].map((match) => match[1]).sort());
+    expect(hosts).toHaveLength(7);
+    expect(config).toContain('"username":"admin"');
+    expect(config).toMatch(/"password":"\$2a\$14\$[^"]{53}"/);
+    const password = secret("vpai", "infra:monitoringAdminPassword");
+    expect(config).not.toContain(password);
+    expect((await inContainer("vpai", "vpai-caddy", "cat /proc/1/environ")).stdout).not.toContain("INFRA_ADMIN_PASSWORD=");
+    const redirect = await stacks.vpai!.vps.exec("curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Host: n8n.vpai.example.com' http://127.0.0.1/");
+    expect(redirect.stdout).toBe("308 https://n8n.vpai.example.com/");
+    expect((await inContainer("vpai", "vpai-vmalert", "wget -qO- http://caddy:2020/metrics")).stdout).toMatch(/^caddy_http_requests?_/m);
+  });
+
+  it("vmalert loaded the program's rule groups and VictoriaMetrics serves them through -vmalert.proxyURL", async () => {
+    const vmalert = planned("vpai", "vpai-vmalert");
+    const expected = (parse(uploaded(vmalert, "/etc/vmalert/rules.yml")) as { groups: { name: string }[] }).groups.map((group) => group.name).sort();
+    const names = (body: string) => (JSON.parse(body) as { data: { groups: { name: string }[] } }).data.groups.map((group) => group.name).sort();
+    expect(names((await inContainer("vpai", "vpai-victoriametrics", "wget -qO- http://vmalert:8880/api/v1/rules")).stdout)).toEqual(expected);
+    expect(names((await inContainer("vpai", "vpai-vmalert", "wget -qO- http://victoriametrics:8428/vmalert/api/v1/rules")).stdout)).toEqual(expected);
+    expect((await inContainer("vpai", "vpai-vmalert", "id -u")).stdout.trim()).toBe("65534");
+  });
+
+  it("n8n: its tables are in the n8n database; the backup's `n8n export:workflow --all` fails while there is no workflow, as n8n's does, and returns what `n8n import:workflow` restored", async () => {
+    const tables = await inContainer("vpai", "vpai-postgres", `psql -U postgres -d n8n -tAc "select count(*) from migrations"`);
+    expect(Number(tables.stdout.trim())).toBeGreaterThan(0);
+    const empty = await stacks.vpai!.vps.exec("docker exec vpai-n8n n8n export:workflow --all --output=/tmp/infra-backup-workflows.json", { allowFailure: true });
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/No workflows found with specified filter/);
+    const workflow = JSON.stringify([{ id: "contract1", name: "contract workflow", nodes: [], connections: {} }]);
+    await stacks.vpai!.vps.exec("docker exec -i vpai-n8n sh -c 'cat >/tmp/infra-restore-workflows.json'", { input: workflow });
+    expect((await inContainer("vpai", "vpai-n8n", "n8n import:workflow --input=/tmp/infra-restore-workflows.json")).stdout).toMatch(/Successfully imported 1 workflow/);
+    await inContainer("vpai", "vpai-n8n", "n8n export:workflow --all --output=/tmp/infra-backup-workflows.json");
+    const exported = JSON.parse((await inContainer("vpai", "vpai-n8n", "cat /tmp/infra-backup-workflows.json")).stdout) as { id: string; name: string }[];
+    expect(exported.map((entry) => [entry.id, entry.name])).toEqual([["contract1", "contract workflow"]]);
+    expect((await inContainer("vpai", "vpai-n8n", "wget -qO- http://127.0.0.1:5678/metrics")).stdout).toMatch(/^n8n_version_info\{/m);
+  });
+
+  it("litellm: its tables are in the litellm database; the API asks for LITELLM_MASTER_KEY", async () => {
+    const tables = await inContainer("vpai", "vpai-postgres", `psql -U postgres -d litellm -tAc "select count(*) from information_schema.tables where table_name like 'LiteLLM_%'"`);
+    expect(Number(tables.stdout.trim())).toBeGreaterThan(0);
+    const anonymous = await stacks.vpai!.vps.exec("docker exec vpai-caddy wget -qO- http://litellm:4000/v1/models", { allowFailure: true });
+    expect(anonymous.stderr).toMatch(/401/);
+    const key = secret("vpai", "infra:litellmMasterKey");
+    const models = await inContainer("vpai", "vpai-caddy", `wget -qO- --header 'Authorization: Bearer ${key}' http://litellm:4000/v1/models`);
+    expect(JSON.parse(models.stdout)).toMatchObject({ object: "list" });
+  });
+
+  it("n8n and litellm do not start with a wrong database password: they really log in with the program's", async () => {
+    const n8n = planned("vpai", "vpai-n8n");
+    const litellm = planned("vpai", "vpai-litellm");
+    const wrong = (inputs: ContainerInputs, name: string, variable: string, value: string): ContainerInputs => ({
+      ...inputs,
+      name,
+      hostname: name,
+      envs: inputs.envs.map((entry) => (entry.startsWith(`${variable}=`) ? `${variable}=${value}` : entry)),
+      volumes: [],
+      networksAdvanced: [{ name: "vpai-backend", aliases: [name] }],
+    });
+    const outcomes = await Promise.all([
+      startAndWait(stacks.vpai!.engine, wrong(n8n, "contract-n8n", "DB_POSTGRESDB_PASSWORD", "wrong")),
+      startAndWait(stacks.vpai!.engine, wrong(litellm, "contract-litellm", "DATABASE_URL", "postgresql://postgres:wrong@postgres:5432/litellm")),
+    ]);
+    for (const outcome of outcomes) {
+      expect(outcome.healthy).toBe(false);
+      expect(outcome.logs).toMatch(/password authentication failed for user "postgres"/);
+    }
+  });
+
+  it("diun watches the VPS's containers through the read-only Docker socket, as root without capabilities, and keeps them in /data", async () => {
+    expect((await inContainer("vpai", "vpai-diun", "cat /proc/1/comm")).stdout.trim()).toBe("diun");
+    // It watches once as it starts, then every six hours: what ran then, itself included.
+    const database = (await inContainer("vpai", "vpai-diun", "cat /data/diun.db")).stdout;
+    expect(database).toContain('"container": "vpai-diun"');
+  });
+
+  it("grafana provisioned vpai's datasources", async () => {
+    const login = `--auth-no-challenge --user=admin --password='${secret("vpai", "infra:grafanaAdminPassword")}'`;
+    const datasources = await inContainer("vpai", "vpai-grafana", `wget -qO- ${login} http://127.0.0.1:3000/api/datasources`);
+    expect((JSON.parse(datasources.stdout) as { name: string }[]).map((source) => source.name).sort()).toEqual(["Alertmanager", "Loki", "VictoriaMetrics"]);
+  });
+
+  it("openclaw becomes healthy through the program's health check once its settings fit the image: OPENCLAW_GATEWAY_PORT=8080, --bind lan with a token, and its volume on node's /home/node", async () => {
+    const openclaw = planned("vpai", "vpai-openclaw");
+    const fixed: ContainerInputs = {
+      ...openclaw,
+      name: "contract-openclaw",
+      hostname: "contract-openclaw",
+      command: ["node", "openclaw.mjs", "gateway", "--allow-unconfigured", "--bind", "lan"],
+      envs: [...openclaw.envs, "OPENCLAW_GATEWAY_PORT=8080", "OPENCLAW_GATEWAY_TOKEN=contract-token"],
+      volumes: [{ volumeName: "contract-openclaw-home", containerPath: "/home/node", readOnly: false }],
+      networksAdvanced: [{ name: "vpai-backend", aliases: ["contract-openclaw"] }],
+    };
+    const outcome = await startAndWait(stacks.vpai!.engine, fixed);
+    expect(outcome.healthy, outcome.logs).toBe(true);
+    expect((await inContainer("vpai", "vpai-caddy", "wget -qO- http://contract-openclaw:8080/")).stdout).toContain("OpenClaw");
+  });
+
+  it("alloy becomes healthy once its storage path is one root owns, and then ships what the program configured: caddy's metrics, every container's last-seen, PostgreSQL and Redis through the exporters' credentials, to VictoriaMetrics; container logs to Loki", async () => {
+    const alloy = planned("vpai", "vpai-alloy");
+    const fixed: ContainerInputs = {
+      ...alloy,
+      name: "contract-alloy",
+      hostname: "contract-alloy",
+      command: alloy.command!.map((argument) => (argument.startsWith("--storage.path=") ? "--storage.path=/alloy-data" : argument)),
+      volumes: alloy.volumes.map((volume) => (volume.containerPath === "/var/lib/alloy/data" ? { ...volume, volumeName: "contract-alloy-data", containerPath: "/alloy-data" } : volume)),
+      networksAdvanced: alloy.networksAdvanced.map((network) => ({ ...network, aliases: ["contract-alloy"] })),
+    };
+    const outcome = await startAndWait(stacks.vpai!.engine, fixed);
+    expect(outcome.healthy, outcome.logs).toBe(true);
+    const value = async (query: string) => (await queryStore(query)).map((sample) => Number(sample.value[1]));
+    await expect.poll(() => value('up{job="caddy"}'), { timeout: 60_000, interval: 3000 }).toEqual([1]);
+    await expect.poll(() => value("pg_up"), { timeout: 30_000, interval: 3000 }).toEqual([1]);
+    await expect.poll(() => value("redis_up"), { timeout: 30_000, interval: 3000 }).toEqual([1]);
+    // Every service answers the TCP probes from Alloy's networks, but the two that do not run; no route has a certificate on the testbed.
+    const probes = async (job: string) => Object.fromEntries((await queryStore(`probe_success{job="${job}"}`)).map((sample) => [sample.metric.instance, Number(sample.value[1])]));
+    const services = stacks.vpai!.program.containers.map((container) => container.inputs.name.replace(/^vpai-/, "")).filter((name) => !["diun", "alloy", "openclaw"].includes(name));
+    await expect.poll(() => probes("services"), { timeout: 30_000, interval: 3000 }).toEqual({ ...Object.fromEntries(services.map((name) => [name, 1])), alloy: 0, openclaw: 0 });
+    expect(Object.values(await probes("routes"))).toEqual(Array(7).fill(0));
+    const seen = (await queryStore('container_last_seen{name=~"vpai-.*"}')).map((sample) => sample.metric.name).sort();
+    expect(seen).toEqual(expect.arrayContaining(VPAI_CONTAINERS.filter((name) => !(name in VPAI_PROGRAM_DEFECTS))));
+    await expect.poll(async () => (await inContainer("vpai", "vpai-loki", "wget -qO- http://127.0.0.1:3100/loki/api/v1/labels")).stdout, { timeout: 30_000 }).toContain('"container"');
   });
 });

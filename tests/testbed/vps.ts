@@ -65,17 +65,25 @@ function testbedSubnet(): { subnet: string; gateway: string; address: string } {
   return { subnet: `10.213.${octet}.0/24`, gateway: `10.213.${octet}.1`, address: `10.213.${octet}.10` };
 }
 
+export interface VPSOptions {
+  /**
+   * Another VPS whose bridge this one joins, at the next address, as a second
+   * server of one stack or a server of another: both reach what listens on
+   * the bridge (the testbed registry). The bridge stays until `beside` stops.
+   */
+  readonly beside?: VPS;
+}
+
 /**
  * Boots a fresh VPS and waits until systemd is up, sshd answers with the
  * pinned key and the inner Docker engine runs. `stop` removes the container,
- * its Docker volume and the bridge.
+ * its Docker volume and the bridge it made.
  */
-export async function startVPS(): Promise<VPS> {
+export async function startVPS(options: VPSOptions = {}): Promise<VPS> {
   const image = vpsImage();
   const keygen = requireTool("ssh-keygen");
   const id = randomBytes(4).toString("hex");
   const name = `infra-testbed-vps-${id}`;
-  const network = `infra-testbed-${id}`;
   const dir = await mkdtemp(join(tmpdir(), "infra-testbed-"));
   const file = (entry: string) => join(dir, entry);
   execFileSync(keygen, ["-q", "-t", "ed25519", "-N", "", "-C", "testbed-host", "-f", file("ssh_host_ed25519_key")]);
@@ -83,7 +91,17 @@ export async function startVPS(): Promise<VPS> {
   const hostPublicKey = (await readFile(file("ssh_host_ed25519_key.pub"), "utf8")).trim().split(" ").slice(0, 2).join(" ");
 
   let subnet = testbedSubnet();
-  for (let attempt = 0; ; attempt++) {
+  const beside = options.beside;
+  const network = beside?.network ?? `infra-testbed-${id}`;
+  if (beside) {
+    const attached = JSON.parse((await docker(["network", "inspect", "--format", "{{json .Containers}}", network])).stdout) as Record<string, { IPv4Address: string }>;
+    const taken = new Set(Object.values(attached).map((endpoint) => endpoint.IPv4Address.split("/")[0]));
+    const prefix = beside.gateway.replace(/\.\d+$/, "");
+    let host = 11;
+    while (taken.has(`${prefix}.${host}`)) host++;
+    subnet = { subnet: `${prefix}.0/24`, gateway: beside.gateway, address: `${prefix}.${host}` };
+  }
+  for (let attempt = 0; !beside; attempt++) {
     const created = await docker(["network", "create", "--internal", "--subnet", subnet.subnet, "--gateway", subnet.gateway, network], undefined, true);
     if (created.code === 0) break;
     if (attempt >= 5) throw new Error(`testbed: could not create bridge ${network}: ${created.stderr}`);
@@ -95,7 +113,7 @@ export async function startVPS(): Promise<VPS> {
   const cleanup = async () => {
     await docker(["rm", "-f", "-v", name], undefined, true);
     await docker(["volume", "rm", "-f", `${name}-docker`], undefined, true);
-    await docker(["network", "rm", network], undefined, true);
+    if (!beside) await docker(["network", "rm", network], undefined, true);
     await rm(dir, { recursive: true, force: true });
   };
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the testbed's stand-ins for the images the program deploys, from
 # Debian's packages: one Debian 12 root filesystem (mmdebstrap) holding every
-# server the images need, imported once, and one image per reference that
+# server the images need, with VictoriaMetrics and vmalert built from the Go
+# module proxy copied in, imported once, and one image per reference that
 # only adds the official image's entrypoint, command, user, environment and
 # working directory. All of them share the one layer, so a VPS pulls it once.
 # README.md beside this file says what each image really is and what it does
@@ -13,15 +14,21 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 docker_cli=/usr/bin/docker
 
 packages=(
-  postgresql-15 nginx redis-server
+  postgresql-15 nginx redis-server caddy
   prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter prometheus-postgres-exporter
-  python3 python3-psycopg2 python3-yaml
-  openssl wget ca-certificates procps libcap2-bin
+  python3 python3-psycopg2 python3-yaml nodejs
+  openssl wget ca-certificates procps libcap2-bin busybox tini
 )
 
-# The recipe is every file here but the README: a change to any of them rebuilds.
-recipe="$(cd "$here" && find . -type f ! -name README.md -print0 | sort -z |
-  xargs -0 stat -c '%n %a' | cat - <(find . -type f ! -name README.md -print0 | sort -z | xargs -0 cat) | sha256sum | cut -c1-12)"
+# VictoriaMetrics and vmalert, built from the Go module proxy once per version
+# and cached with the other tools (tools/install/victoriametrics.sh).
+go_bin="$(bash "$here/../../install/victoriametrics.sh")"
+
+# The recipe is every file here but the README, and the Go binaries' build
+# stamps: a change to any of them rebuilds.
+recipe="$(cd "$here" && find . -type f ! -name README.md ! -path '*/__pycache__/*' -print0 | sort -z |
+  xargs -0 stat -c '%n %a' | cat - <(find . -type f ! -name README.md ! -path '*/__pycache__/*' -print0 | sort -z | xargs -0 cat) \
+    "$go_bin/.victoria-metrics.version" "$go_bin/.vmalert.version" | sha256sum | cut -c1-12)"
 base="infra-testbed/images-rootfs:$recipe"
 label="infra-testbed.recipe"
 
@@ -106,6 +113,47 @@ image certbot/dns-cloudflare:v2.11.0 \
   'WORKDIR /opt/certbot' \
   'EXPOSE 80 443' \
   'ENTRYPOINT ["certbot"]'
+# vpai's images. The Alpine-based ones run busybox's wget, as their health checks expect.
+alpine_path=/usr/local/lib/testbed/busybox:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+image caddy:2.8.4-alpine \
+  "ENV PATH=$alpine_path XDG_CONFIG_HOME=/config XDG_DATA_HOME=/data CADDY_VERSION=v2.8.4" \
+  'WORKDIR /srv' \
+  'EXPOSE 80 443 443/udp 2019' \
+  'CMD ["caddy", "run", "--config", "/etc/caddy/Caddyfile", "--adapter", "caddyfile"]'
+image victoriametrics/victoria-metrics:v1.108.1 \
+  "ENV PATH=$alpine_path" \
+  'EXPOSE 8428' \
+  'ENTRYPOINT ["/victoria-metrics-prod"]'
+image victoriametrics/vmalert:v1.108.1 \
+  "ENV PATH=$alpine_path" \
+  'EXPOSE 8880' \
+  'ENTRYPOINT ["/vmalert-prod"]'
+image n8nio/n8n:1.72.1 \
+  "ENV PATH=$alpine_path NODE_ENV=production N8N_RELEASE_TYPE=stable" \
+  'USER node' \
+  'WORKDIR /home/node' \
+  'EXPOSE 5678/tcp' \
+  'ENTRYPOINT ["tini", "--", "/usr/local/lib/testbed/n8n-entrypoint.sh"]'
+image ghcr.io/berriai/litellm:main-v1.55.8 \
+  'WORKDIR /app' \
+  'EXPOSE 4000/tcp' \
+  'ENTRYPOINT ["docker/prod_entrypoint.sh"]' \
+  'CMD ["--port", "4000"]'
+image ghcr.io/openclaw/openclaw:2026.1.30 \
+  'ENV NODE_ENV=production' \
+  'USER node' \
+  'WORKDIR /app' \
+  'CMD ["node", "openclaw.mjs", "gateway", "--allow-unconfigured"]'
+image crazymax/diun:4.29.0 \
+  "ENV PATH=$alpine_path PROFILER_PATH=/profiler DIUN_DB_PATH=/data/diun.db" \
+  'VOLUME /data' \
+  'ENTRYPOINT ["diun"]' \
+  'CMD ["serve"]'
+image grafana/alloy:v1.5.1 \
+  'ENV ALLOY_DEPLOY_MODE=docker' \
+  'EXPOSE 12345' \
+  'ENTRYPOINT ["/bin/alloy"]' \
+  'CMD ["run", "/etc/alloy/config.alloy", "--storage.path=/var/lib/alloy/data"]'
 image ghcr.io/fastapi-app/backend:1.0.0 \
   'ENV RELEASE=1.0.0 PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1' \
   'USER app' \
@@ -158,6 +206,8 @@ if ! "$docker_cli" image inspect "$base" >/dev/null 2>&1; then
     --skip=cleanup/run \
     --essential-hook="bash '$here/users.sh' \"\$1\"" \
     --customize-hook="sync-in '$here/rootfs' /" \
+    --customize-hook="upload '$go_bin/victoria-metrics' /victoria-metrics-prod" \
+    --customize-hook="upload '$go_bin/vmalert' /vmalert-prod" \
     --customize-hook="copy-in '$here/rootfs-setup.sh' /root" \
     --customize-hook='chroot "$1" bash /root/rootfs-setup.sh' \
     --customize-hook='rm -f "$1/root/rootfs-setup.sh"' \
