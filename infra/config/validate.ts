@@ -372,6 +372,7 @@ function parseReleases(value: unknown, path: string, report: Report): Record<str
   if (!fields.ok) return undefined;
   const releases: Record<string, string> = {};
   for (const [service, tag] of Object.entries(value as Record<string, unknown>)) {
+    if (tag === REFUSED) continue;
     if (typeof tag === "number") report(`${path}.${service}`, `${tag} is a number, and YAML has already read it as one (1.10 becomes 1.1): quote the tag, e.g. "${tag}"`);
     else if (typeof tag !== "string" || !IMAGE_TAG.test(tag)) report(`${path}.${service}`, `${JSON.stringify(tag)} is not an image tag: 1-128 letters, digits, "_", "." or "-", not starting with "." or "-", e.g. 1.4.2`);
     else if (tag === "latest") report(`${path}.${service}`, `"latest" names no release: a redeploy could run another image than the one reviewed (C10); give the version`);

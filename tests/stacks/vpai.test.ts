@@ -178,7 +178,11 @@ describe("stack-specific settings", () => {
   it("prod adopts the existing VPS, protects its data and sends HSTS", async () => {
     const plan = await planOf("prod");
     expect(resourcesOf(plan, "hcloud:index/server:Server")).toHaveLength(0);
-    expect(resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name).sort()).toEqual(["vpai-main-backup-environment", "vpai-main-backup-install", "vpai-main-firewall-ufw", "vpai-main-prepare"]);
+    const commands = resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name);
+    expect(commands.filter((name) => !name.endsWith("-healthy")).sort()).toEqual(["vpai-main-backup-environment", "vpai-main-backup-install", "vpai-main-firewall-ufw", "vpai-main-prepare"]);
+    // Besides those, one health gate per container.
+    const gates = resourcesOf(plan, "docker:index/container:Container").map((container) => `${container.name}-healthy`);
+    expect(commands.filter((name) => name.endsWith("-healthy")).sort()).toEqual(gates.sort());
     for (const volume of resourcesOf(plan, "docker:index/volume:Volume")) expect(volume.protect, volume.name).toBe(true);
     for (const bucket of resourcesOf(plan, "pulumi-nodejs:dynamic/storage:Bucket")) expect(bucket.protect).toBe(true);
     expect(resourcesOf(plan, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => setting.inputs.settingId)).toContain("security_header");
