@@ -202,10 +202,13 @@ started=$(date +%s)
 scratch=$(mktemp -d "\${TMPDIR:-/var/tmp}/infra-restore-pitr.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 
-# Snapshots of a tag as "epoch id first-path" lines, oldest first.
+# Snapshots of a tag as "epoch id path" lines, oldest first. The path is the
+# job's staging directory where the snapshot holds it (restic lists a
+# snapshot's paths sorted, so a volume's path may come first), else its first.
 snapshots() {
   local time id path
-  restic snapshots --json --host "$host" --tag "$1" | jq -r '.[] | [.time, .id, .paths[0]] | @tsv' |
+  restic snapshots --json --host "$host" --tag "$1" |
+    jq -r --arg staging "\${BACKUP_STAGING_DIR:-}" '.[] | [.time, .id, ((.paths | map(select(. == $staging)) | first) // .paths[0])] | @tsv' |
     while IFS=$'\\t' read -r time id path; do
       printf '%s %s %s\\n' "$(date -d "$time" +%s)" "$id" "$path"
     done | sort -n

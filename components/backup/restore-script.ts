@@ -158,8 +158,18 @@ if [[ $snapshot == latest ]]; then
 fi
 info=$(restic snapshots --json "$snapshot" | jq -c '.[0]')
 snapshot_time=$(jq -r .time <<<"$info")
-# The staging directory is the first path of every snapshot the job takes.
-staging_path=$(jq -r '.paths[0]' <<<"$info")
+# A snapshot of the job holds its staging directory, with counts.tsv in it,
+# beside the volumes it copies. restic lists a snapshot's paths sorted, and a
+# snapshot of another host has that host's staging directory, so it is found
+# by its contents.
+staging_path=""
+while IFS= read -r path; do
+  if restic ls "$snapshot" "$path" | grep -xF "$path/counts.tsv" >/dev/null; then
+    staging_path=$path
+    break
+  fi
+done < <(jq -r '.paths[]' <<<"$info")
+[[ -n $staging_path ]] || { log "snapshot \${snapshot:0:8} has no counts.tsv; not a snapshot of this job"; exit 1; }
 log "restoring \${selected[*]} from snapshot \${snapshot:0:8} of $snapshot_time"
 
 step=download

@@ -60,7 +60,9 @@ describe("backup and restore round trip (live: PostgreSQL 15, Redis 7, MinIO, re
 
   beforeAll(async () => {
     [minio, postgres, redis, heartbeat] = await Promise.all([startMinIO(), startPostgres(), startRedis(), startHeartbeat()]);
-    volume = await mkdtemp(join(tmpdir(), "volume-"));
+    // A path that sorts before the staging directory, as /var/lib/docker/volumes
+    // does before /var/lib/infra-backup: restic lists a snapshot's paths sorted.
+    volume = await mkdtemp(join(tmpdir(), "a-volume-"));
     await mkdir(join(volume, "nested"));
     await writeFile(join(volume, "config"), "encryptionKey=abc\n");
     await writeFile(join(volume, "nested", "binary.bin"), Buffer.from([0, 1, 2, 3, 255]));
@@ -91,7 +93,7 @@ describe("backup and restore round trip (live: PostgreSQL 15, Redis 7, MinIO, re
     expect(metrics[LAST_SUCCESS_METRIC]).toBeGreaterThanOrEqual(before);
     const snapshots = JSON.parse((await job.restic(["snapshots", "--json"])).stdout) as { paths: string[]; tags: string[]; hostname: string }[];
     expect(snapshots).toHaveLength(1);
-    expect(snapshots[0]).toMatchObject({ hostname: "main", tags: ["infra-backup"], paths: [job.paths.stagingDir, volume] });
+    expect(snapshots[0]).toMatchObject({ hostname: "main", tags: ["infra-backup"], paths: [volume, job.paths.stagingDir] });
     const files = (await job.restic(["ls", "latest"])).stdout;
     for (const database of DATABASES) expect(files).toContain(`${job.paths.stagingDir}/postgres/postgres/${database}.dump`);
     expect(files).toContain(`${job.paths.stagingDir}/redis/redis/dump.rdb`);
