@@ -4,6 +4,7 @@ import type { ServerConfig } from "../components/compute/server-spec";
 import { findServerType } from "../components/compute/server-types";
 import type { NetworkSpec } from "../components/container/network-spec";
 import { peerPort, publishAddress, secretKeysOf, type ServiceSpec } from "../components/container/service-spec";
+import { isPrivateOrLoopbackAddress, isUnspecifiedAddress } from "../components/network/ip-ranges";
 import { firewallRules, type Exposure, type FirewallRule, type HostFirewall, type PeerAccess } from "../components/network/firewall-rules";
 import { monitoringSecrets } from "../components/monitoring/settings";
 import { linkServiceSpec } from "../components/network/private-network-link";
@@ -237,7 +238,7 @@ export function portClashes(services: readonly ServiceSpec[]): string[] {
       if (!address || !port.publish) continue;
       const binding = { service: service.name, address, port: port.publish.host, protocol: port.protocol ?? "tcp" };
       const holder = taken.find(
-        (other) => other.port === binding.port && other.protocol === binding.protocol && (other.address === binding.address || isAnyAddress(other.address) || isAnyAddress(binding.address)),
+        (other) => other.port === binding.port && other.protocol === binding.protocol && (other.address === binding.address || isUnspecifiedAddress(other.address) || isUnspecifiedAddress(binding.address)),
       );
       if (holder && holder.service !== service.name) clashes.push(`${holder.service} and ${service.name} both publish ${binding.protocol}/${binding.port} on ${binding.address}`);
       else if (holder) clashes.push(`${service.name} publishes ${binding.protocol}/${binding.port} on ${binding.address} twice`);
@@ -247,9 +248,6 @@ export function portClashes(services: readonly ServiceSpec[]): string[] {
   return clashes;
 }
 
-function isAnyAddress(address: string): boolean {
-  return address === "0.0.0.0" || address === "::";
-}
 
 /** The host's own firewall: its inbound rules, plus what its private-network peers reach. */
 export function hostFirewallOf(host: HostPlan): HostFirewall {
@@ -272,8 +270,9 @@ function budgetOf(server: ServerConfig, services: readonly ServiceSpec[], reserv
 }
 
 
+/** Whether the internet can reach an address a port is published on: anything but loopback and RFC 1918, 0.0.0.0 included. */
 export function isPublicAddress(address: string): boolean {
-  return !/^(127\.|::1$|localhost$)/.test(address) && !/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(address);
+  return address !== "localhost" && !isPrivateOrLoopbackAddress(address);
 }
 
 /** Consistency of a blueprint's own data; a failure here is a bug in the blueprint. */

@@ -1,6 +1,6 @@
 import { AUTO_UPGRADES_PATH, FAIL2BAN_JAIL_PATH, SSHD_DROP_IN_PATH, SYSCTL_PATH } from "../../components/compute/host-hardening";
 import { DAEMON_JSON_PATH } from "../../components/compute/host-setup";
-import { isPrivateIPv4CIDR } from "../../components/network/private-network-addresses";
+import { coversAll, PRIVATE_IPV4_RANGES } from "../../components/network/ip-ranges";
 import { parseHostKey } from "../../components/remote/host-key";
 import type { Finding } from "./report";
 
@@ -147,7 +147,7 @@ export function ufwProblems(script: string, adminCidrs: readonly string[]): stri
     if (command[0] !== "ufw" || command[1] !== "allow") continue;
     const from = command[command.indexOf("from") + 1];
     const port = command[command.indexOf("port") + 1];
-    if (port === "22" && (from === undefined || !adminCidrs.includes(from))) problems.push(`UFW admits SSH from ${from ?? "anywhere"}, which is not an admin CIDR`);
+    if (port === "22" && (from === undefined || !coversAll(adminCidrs, [from]))) problems.push(`UFW admits SSH from ${from ?? "anywhere"}, which is not an admin CIDR`);
   }
   const chain = script.split("\n").filter((line) => line.startsWith("-A DOCKER-USER"));
   if (chain.length === 0) problems.push("no DOCKER-USER rules: Docker-published ports bypass UFW");
@@ -155,7 +155,7 @@ export function ufwProblems(script: string, adminCidrs: readonly string[]): stri
   // Ports published for private-network peers must admit the private network only.
   for (const line of chain) {
     const peer = /-s (\S+) .*--ctorigdst (\S+) --ctorigdstport (\d+) -j RETURN/.exec(line);
-    if (peer && !isPrivateIPv4CIDR(peer[1]!)) problems.push(`DOCKER-USER admits ${peer[1]} to ${peer[2]}:${peer[3]}, which is published for private-network peers only`);
+    if (peer && !coversAll(PRIVATE_IPV4_RANGES, [peer[1]!])) problems.push(`DOCKER-USER admits ${peer[1]} to ${peer[2]}:${peer[3]}, which is published for private-network peers only`);
   }
   return problems;
 }

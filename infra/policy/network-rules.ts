@@ -1,6 +1,7 @@
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import type { FirewallRule } from "../../components/network/firewall-rules";
-import { isAnyAddress } from "../../components/formats";
+import { sshSourceProblems } from "../../components/network/firewall-rules";
+import { parseCIDR, sourcesOutside } from "../../components/network/ip-ranges";
 import type { Finding } from "./report";
 
 /** One inbound rule, whichever way it was written: a FirewallRule or a Hetzner rule with a port range. */
@@ -52,15 +53,15 @@ export function firewallFindings(rules: readonly InboundRule[], context: Firewal
   for (const rule of rules) {
     const range = rule.ports ? (rule.ports[0] === rule.ports[1] ? `${rule.ports[0]}` : `${rule.ports[0]}-${rule.ports[1]}`) : "";
     if (covers(rule, SSH)) {
-      const open = rule.sources.filter(isAnyAddress);
-      if (open.length > 0) report("F1", `${rule.protocol}/${range} opens SSH to ${open.join(", ")}`);
-      const strangers = rule.sources.filter((source) => !isAnyAddress(source) && !context.adminCidrs.includes(source));
+      // Judged on what the sources cover, not how they are written (F1).
+      for (const problem of sshSourceProblems(rule.sources)) report("F1", `${rule.protocol}/${range} opens SSH to ${problem}`);
+      const strangers = sourcesOutside(context.adminCidrs, rule.sources).filter((source) => parseCIDR(source) !== undefined);
       if (strangers.length > 0) report("F1", `${rule.protocol}/${range} admits SSH from ${strangers.join(", ")}, which are not admin CIDRs`);
     }
     const forbidden = FORBIDDEN_PORTS.filter((port) => covers(rule, port));
     if (forbidden.length > 0) report("F2", `${rule.protocol}/${range} opens ${forbidden.join(", ")} to ${rule.sources.length} source range(s)`);
     if (context.behindCloudflare && WEB.some((port) => covers(rule, port))) {
-      const outside = rule.sources.filter((source) => !CLOUDFLARE.includes(source));
+      const outside = sourcesOutside(CLOUDFLARE, rule.sources);
       if (outside.length > 0) report("F3", `${rule.protocol}/${range} admits ${outside.join(", ")}, outside Cloudflare's ranges, while DNS is proxied`);
     }
   }

@@ -225,7 +225,13 @@ describe("Firewall", () => {
 
   it("refuses SSH from everywhere (F1) before registering a rule", async () => {
     const { error, run } = await failureOf(() => new Firewall("fw", { exposed: [], policy: { adminCidrs: ["0.0.0.0/0"], behindCloudflare: false }, target: { kind: "hetzner" } }));
-    expect(error.message).toContain("opens SSH to everyone (F1)");
+    expect(error.message).toMatch(/admin CIDRs 0\.0\.0\.0\/0, which covers every IPv4 address; F1 allows SSH from at most a \/8 of IPv4/);
+    expect(ofType(run, "hcloud:index/firewall:Firewall")).toHaveLength(0);
+  });
+
+  it.each([[["0.0.0.0/00"]], [["0.0.0.0/1", "128.0.0.0/1"]], [["::ffff:0:0/96"]], [["::/1", "8000::/1"]]])("refuses admin CIDRs %j, which cover every address of a family (F1)", async (adminCidrs) => {
+    const { error, run } = await failureOf(() => new Firewall("fw", { exposed: [], policy: { adminCidrs, behindCloudflare: false }, target: { kind: "hetzner" } }));
+    expect(error.message).toMatch(/(covers|together cover) every IPv[46] address.*; F1 allows SSH/);
     expect(ofType(run, "hcloud:index/firewall:Firewall")).toHaveLength(0);
   });
 });
