@@ -1,6 +1,6 @@
 import { LOOPBACK_PUBLISHING_NETWORK, needsLoopbackPublishing } from "../components/container/network-spec";
 import { declarationProblems, hostBackupJob, resticRepository, type BackupJob } from "../components/backup/job";
-import type { ServerConfig } from "../components/compute/server-spec";
+import { sshPortOf, type ServerConfig } from "../components/compute/server-spec";
 import { findServerType } from "../components/compute/server-types";
 import type { NetworkSpec } from "../components/container/network-spec";
 import { peerPort, publishAddress, secretKeysOf, type ServiceSpec } from "../components/container/service-spec";
@@ -15,6 +15,8 @@ import { behindCloudflare, type LoadBalancerConfig, type StackConfig } from "./c
 /** One server with what the blueprint places on it. */
 export interface HostPlan {
   readonly server: ServerConfig;
+  /** The port sshd listens on (sshPortOf): what every firewall layer admits the admins to (H10). */
+  readonly sshPort: number;
   readonly memoryMb: number;
   readonly services: readonly ServiceSpec[];
   readonly networks: readonly NetworkSpec[];
@@ -191,11 +193,12 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
       ...(backup.sources.length > 0 ? { backup } : {}),
       ...(peerAccess ? { peerAccess } : {}),
       server,
+      sshPort: sshPortOf(server),
       memoryMb: budget.serverMb,
       services,
       networks: [...spec.networks, LOOPBACK_PUBLISHING_NETWORK].filter((network) => networkKeys.has(network.key)),
       exposed,
-      firewall: firewallRules(exposed, { adminCidrs: config.adminCidrs, behindCloudflare: behindCloudflare(config.dns) }),
+      firewall: firewallRules(exposed, { adminCidrs: config.adminCidrs, behindCloudflare: behindCloudflare(config.dns), sshPort: sshPortOf(server) }),
       budget,
       links: links.get(server.name)!,
     };

@@ -15,9 +15,10 @@ export interface FirewallRule {
   /** Absent for ICMP. */
   readonly port?: number;
   readonly sourceCidrs: readonly string[];
+  /** Set on the rule that admits the admins to sshd: the one rule a firewall must never lose (H10). */
+  readonly ssh?: true;
 }
 
-export const SSH_PORT = 22;
 export const ANYWHERE = ["0.0.0.0/0", "::/0"] as const;
 
 /**
@@ -70,12 +71,15 @@ export function sshSourceProblems(sources: readonly string[]): string[] {
 
 export interface FirewallPolicy {
   readonly adminCidrs: readonly string[];
+  /** The server's own SSH port (server-spec.ts sshPortOf), which the admins are admitted to (H10). */
+  readonly sshPort: number;
   /** When Cloudflare proxies the web names, the web ports admit only its edge (F3). */
   readonly behindCloudflare: boolean;
 }
 
 /**
- * Inbound rules for one server: SSH from the admin CIDRs only (F1), each
+ * Inbound rules for one server: SSH on its own port from the admin CIDRs
+ * only (F1, H10), each
  * exposed port from anywhere or from Cloudflare (F3), and ICMP so path-MTU
  * discovery and ping keep working. Nothing else is opened (F2).
  */
@@ -87,7 +91,7 @@ export function firewallRules(exposed: readonly Exposure[], policy: FirewallPoli
     ports.set(key, [...(ports.get(key) ?? []), exposure]);
   }
   const rules: FirewallRule[] = [
-    { description: "ssh from admin networks", protocol: "tcp", port: SSH_PORT, sourceCidrs: [...policy.adminCidrs] },
+    { description: "ssh from admin networks", protocol: "tcp", port: policy.sshPort, sourceCidrs: [...policy.adminCidrs], ssh: true },
   ];
   for (const [, exposures] of [...ports.entries()].sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true }))) {
     const first = exposures[0]!;
@@ -180,6 +184,23 @@ export function dockerUserRules(rules: readonly FirewallRule[], family: "ipv4" |
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * Stops the script before `ufw reset` when nothing listens on the port the
+ * rules admit SSH to (H10). sshd on another port than the config says would
+ * otherwise be cut off by `default deny incoming`, and with it the admins
+ * and every later deploy; the rules in force stay as they were.
+ */
+function sshListenerGuard(rules: readonly FirewallRule[]): string[] {
+  const ssh = rules.find((rule) => rule.ssh && rule.port !== undefined);
+  if (!ssh) return [];
+  return [
+    `if [ -z "$(ss -Hltn 'sport = :${ssh.port}')" ]; then`,
+    `  echo "infra-firewall: nothing listens on TCP port ${ssh.port}, the SSH port the rules admit the admins to; check the server's sshPort. UFW is left as it was, since enabling it would lock SSH out (H10)." >&2`,
+    "  exit 1",
+    "fi",
+  ];
+}
+
 /** Where UFW loads extra iptables-restore rules from after its own, per family. */
 export const UFW_AFTER_RULES = { ipv4: "/etc/ufw/after.rules", ipv6: "/etc/ufw/after6.rules" } as const;
 
@@ -196,6 +217,7 @@ export function ufwScript(rules: readonly FirewallRule[], peers?: PeerAccess): s
     "set -euo pipefail",
     "export DEBIAN_FRONTEND=noninteractive",
     "command -v ufw >/dev/null || apt-get install -y -q ufw",
+    ...sshListenerGuard(rules),
     "ufw --force reset >/dev/null",
     "ufw default deny incoming",
     "ufw default allow outgoing",

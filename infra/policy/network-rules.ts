@@ -1,7 +1,8 @@
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import type { FirewallRule } from "../../components/network/firewall-rules";
 import { sshSourceProblems } from "../../components/network/firewall-rules";
-import { parseCIDR, sourcesOutside } from "../../components/network/ip-ranges";
+import { coversAll, parseCIDR, sourcesOutside } from "../../components/network/ip-ranges";
+import { DEFAULT_SSH_PORT } from "../../components/compute/server-spec";
 import type { Finding } from "./report";
 
 /** One inbound rule, whichever way it was written: a FirewallRule or a Hetzner rule with a port range. */
@@ -19,7 +20,6 @@ export interface InboundRule {
  */
 export const FORBIDDEN_PORTS: readonly number[] = [5432, 6432, 6379, 6333, 6334, 8428, 9090, 9093, 3000, 3100, 9100, 2375, 2376];
 
-const SSH = 22;
 const WEB = [80, 443];
 const CLOUDFLARE: readonly string[] = [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6];
 
@@ -44,15 +44,24 @@ export interface FirewallContext {
   readonly resource: string;
   readonly adminCidrs: readonly string[];
   readonly behindCloudflare: boolean;
+  /** The port the server's sshd listens on (H10). */
+  readonly sshPort: number;
 }
 
-/** F1-F3 on one firewall's inbound rules. */
+/**
+ * F1-F3 on one firewall's inbound rules, and H10: the admins must still
+ * reach SSH on the server's own port. F1 judges that port and 22 alike, so a
+ * rule left open on 22 is caught before sshd is ever moved back there.
+ */
 export function firewallFindings(rules: readonly InboundRule[], context: FirewallContext): Finding[] {
   const findings: Finding[] = [];
   const report = (rule: string, message: string) => findings.push({ rule, resource: context.resource, message });
+  const sshPorts = [...new Set([context.sshPort, DEFAULT_SSH_PORT])];
+  const reachSSH = rules.filter((rule) => rule.protocol === "tcp" && covers(rule, context.sshPort)).flatMap((rule) => rule.sources);
+  if (!coversAll(reachSSH, context.adminCidrs)) report("H10", `no rule admits the admin CIDRs to SSH on port ${context.sshPort}, where the server's sshd listens: the firewall would lock SSH out`);
   for (const rule of rules) {
     const range = rule.ports ? (rule.ports[0] === rule.ports[1] ? `${rule.ports[0]}` : `${rule.ports[0]}-${rule.ports[1]}`) : "";
-    if (covers(rule, SSH)) {
+    if (sshPorts.some((port) => covers(rule, port))) {
       // Judged on what the sources cover, not how they are written (F1).
       for (const problem of sshSourceProblems(rule.sources)) report("F1", `${rule.protocol}/${range} opens SSH to ${problem}`);
       const strangers = sourcesOutside(context.adminCidrs, rule.sources).filter((source) => parseCIDR(source) !== undefined);

@@ -57,6 +57,11 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   platform("H7", "fail2ban sshd jail enabled", "install the fail2ban jail of components/compute/host-hardening.ts"),
   platform("H8", "unattended-upgrades enabled", "install unattended-upgrades and 20auto-upgrades with Unattended-Upgrade \"1\""),
   platform(
+    "H10",
+    "every firewall layer (cloud firewall, UFW, fail2ban, the sshd drop-in) uses the server's real SSH port, and still admits the admins there",
+    "set infra:servers[].sshPort to the port sshd listens on: firewallRules admits the admins there, the UFW script stops when nothing listens on it, and the fail2ban jail bans on every port",
+  ),
+  platform(
     "H9",
     "SSH host keys are pinned before the first connection; no trust on first use (StrictHostKeyChecking=yes)",
     "run host commands with components/remote/ssh-command.ts and the server's host key, and give the Docker provider pinnedHostKeyOptions() with the known_hosts file the Server component writes",

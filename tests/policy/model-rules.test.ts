@@ -224,6 +224,30 @@ describe("F1 on what the admin CIDRs cover, however they are written", () => {
   });
 });
 
+/** An existing server whose sshd listens on another port than 22 (infra:servers[].sshPort). */
+const sshOnPort = (port: number): ModelChanges => ({
+  config: (config) => ({ ...config, servers: config.servers.map((server) => (server.provider === "existing" ? { ...server, sshPort: port } : server)) }),
+});
+
+describe("H10: every firewall layer uses the server's real SSH port", () => {
+  it("an existing server with sshPort 2222 gets SSH from the admins on 2222, and nothing on 22", () => {
+    const model = modelOf("prod", sshOnPort(2222));
+    const rules = model.hosts[0]!.firewall;
+    expect(rules.filter((rule) => rule.port === 22)).toEqual([]);
+    expect(rules.find((rule) => rule.port === 2222)?.sourceCidrs).toEqual(model.config.adminCidrs);
+    expect(evaluateModel(model).violations).toEqual([]);
+  });
+
+  it("a host firewall that opens 22 while sshd listens on 2222 would lock SSH out", () => {
+    const model = modelOf("prod", sshOnPort(2222));
+    const host = model.hosts[0]!;
+    const locked = { ...model, hosts: [{ ...host, firewall: host.firewall.map((rule) => (rule.port === 2222 ? { ...rule, port: 22 } : rule)) }] };
+    const found = violationsOf(evaluateModel(locked), "H10");
+    expect(found.map((violation) => violation.message).join("\n")).toMatch(/no rule admits the admin CIDRs to SSH on port 2222/);
+    expect(found[0]!.fix).toBe(ruleNamed("H10")!.fix);
+  });
+});
+
 describe("retention and client-side encryption", () => {
   it("S3 measures against the stack's own daily retention when it sets one", () => {
     const longer: ModelChanges = { config: (config) => ({ ...config, backup: { ...config.backup, retention: { ...config.backup.retention, daily: 45 } } }) };
