@@ -5,7 +5,9 @@ import { findServerType } from "../components/compute/server-types";
 import type { NetworkSpec } from "../components/container/network-spec";
 import { peerPort, publishAddress, secretKeysOf, type ServiceSpec } from "../components/container/service-spec";
 import { isPrivateOrLoopbackAddress, isUnspecifiedAddress } from "../components/network/ip-ranges";
-import { firewallRules, type Exposure, type FirewallRule, type HostFirewall, type PeerAccess } from "../components/network/firewall-rules";
+import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../components/network/cloudflare-ranges";
+import type { BalancerInFront } from "../components/ingress/nginx-conf";
+import { ANYWHERE, firewallRules, type Exposure, type FirewallRule, type HostFirewall, type PeerAccess } from "../components/network/firewall-rules";
 import { monitoringSecrets } from "../components/monitoring/settings";
 import { linkServiceSpec } from "../components/network/private-network-link";
 import { serversTaking, type Blueprint, type HealthCheckSpec, type MemoryProfile, type PlatformSpec } from "./blueprints/blueprint";
@@ -48,6 +50,13 @@ export interface LoadBalancerPlan {
   readonly targets: readonly string[];
   /** Ports forwarded as they are (TCP): TLS stays with the ingress on each target. */
   readonly ports: readonly number[];
+  /** Each connection to a target starts with a PROXY header naming the client, the only way a TCP balancer can pass it on. */
+  readonly proxyProtocol: boolean;
+  /**
+   * Who the ingress admits through the balancer, which filters nothing
+   * itself: Cloudflare's ranges when DNS is proxied (F3), else everyone.
+   */
+  readonly admits: readonly string[];
   readonly healthCheck?: HealthCheckSpec;
 }
 
@@ -93,7 +102,8 @@ export function planPlatform(config: StackConfig, blueprint: Blueprint): Platfor
 
 function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile: MemoryProfile): PlatformModel & { problems: ConfigProblem[] } {
   const layout = config.servers.map((server) => ({ name: server.name, roles: server.roles, ...(privateIpOf(server) ? { privateIp: privateIpOf(server)! } : {}) }));
-  const spec = blueprint.build({ domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile });
+  const balancer = config.loadBalancer ? balancerInFront(config.loadBalancer, config) : undefined;
+  const spec = blueprint.build({ domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile, ...(balancer ? { loadBalancer: balancer } : {}) });
   const problems: ConfigProblem[] = specProblems(spec, blueprint, monitoringSecrets(config.monitoring));
 
   const placement = new Map<string, ServiceSpec[]>(config.servers.map((server) => [server.name, []]));
@@ -211,7 +221,20 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     const ingress = ingressHosts[0]?.services.find((service) => service.role === "ingress" && service.name === proxy);
     const ports = (ingress?.ports ?? []).filter((port) => port.publish).map((port) => port.publish!.host);
     if (ingressHosts.length === 0) problems.push({ path: "infra:loadBalancer", message: "no server runs the ingress, so the load balancer would have no target" });
-    loadBalancer = { config: config.loadBalancer, targets: ingressHosts.map((host) => host.server.name), ports, ...(spec.healthCheck ? { healthCheck: spec.healthCheck } : {}) };
+    if (proxy !== "nginx") {
+      problems.push({
+        path: "infra:loadBalancer",
+        message: `blueprint ${blueprint.name}'s ingress is ${proxy}, which is not set up here to take the PROXY protocol from the balancer; behind it every client would share the balancer's address and Cloudflare-only (F3) could not hold. Only nginx blueprints (galion, fastapi) run behind a load balancer`,
+      });
+    }
+    loadBalancer = {
+      config: config.loadBalancer,
+      targets: ingressHosts.map((host) => host.server.name),
+      ports,
+      proxyProtocol: true,
+      admits: balancer!.admits,
+      ...(spec.healthCheck ? { healthCheck: spec.healthCheck } : {}),
+    };
   }
 
   return {
@@ -251,6 +274,11 @@ export function portClashes(services: readonly ServiceSpec[]): string[] {
   return clashes;
 }
 
+
+/** The balancer as the blueprint's ingress sees it: its private address, and who may come through it (F3). */
+function balancerInFront(balancer: LoadBalancerConfig, config: StackConfig): BalancerInFront {
+  return { address: balancer.privateIp, admits: behindCloudflare(config.dns) ? [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6] : [...ANYWHERE] };
+}
 
 /** The host's own firewall: its inbound rules, plus what its private-network peers reach. */
 export function hostFirewallOf(host: HostPlan): HostFirewall {

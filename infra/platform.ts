@@ -92,6 +92,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
       privateIp: balancer.config.privateIp,
       ports: balancer.ports,
       healthCheck: balancer.healthCheck ?? { port: 80, path: "/" },
+      proxyProtocol: balancer.proxyProtocol,
       targets: balancer.targets.map((target) => ({ name: target, serverId: machines.get(target)!.hetznerServerId!, attachment: privateNetwork.attachments[target]! })),
       protect: config.protect,
       labels,

@@ -59,6 +59,11 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
       const rules = (Array.isArray(inputs.rules) ? inputs.rules : []).map((rule) => inboundOfHetzner(rule as Record<string, unknown>)).filter((rule): rule is InboundRule => rule !== undefined);
       return firewallFindings(rules, { ...context, resource: `firewall ${resource.name}` });
     }
+    case "hcloud:index/loadBalancerService:LoadBalancerService": {
+      const port = Number(inputs.listenPort);
+      if (!context.behindCloudflare || ![80, 443].includes(port) || inputs.proxyprotocol === true) return [];
+      return [{ rule: "F3", resource: `load balancer service ${resource.name}`, message: `forwards ${port} without the PROXY protocol while DNS is proxied: the targets cannot admit only Cloudflare` }];
+    }
     case "hcloud:index/server:Server": {
       const findings: Finding[] = [];
       const firewalls = Array.isArray(inputs.firewallIds) ? inputs.firewallIds : [];

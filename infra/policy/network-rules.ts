@@ -76,3 +76,29 @@ export function firewallFindings(rules: readonly InboundRule[], context: Firewal
   }
   return findings;
 }
+
+/** A load balancer as the policy sees it: what it forwards, and what the targets admit through it. */
+export interface BalancerView {
+  readonly ports: readonly number[];
+  readonly proxyProtocol: boolean;
+  readonly admits: readonly string[];
+}
+
+/**
+ * F3 on a load balancer in front of proxied names. A Hetzner balancer has no
+ * firewall: it takes 80/443 from anyone and connects to the targets from its
+ * own address, so their firewalls cannot hold Cloudflare-only. The targets
+ * can, when the balancer names each client in the PROXY protocol and the
+ * ingress admits only Cloudflare's ranges through it.
+ */
+export function loadBalancerFindings(balancer: BalancerView, context: { readonly resource: string; readonly behindCloudflare: boolean }): Finding[] {
+  const web = balancer.ports.filter((port) => WEB.includes(port));
+  if (!context.behindCloudflare || web.length === 0) return [];
+  const findings: Finding[] = [];
+  if (!balancer.proxyProtocol) {
+    findings.push({ rule: "F3", resource: context.resource, message: `forwards ${web.join(", ")} without the PROXY protocol: behind it every client has the balancer's address, so the targets can neither admit only Cloudflare nor tell clients apart` });
+  }
+  const outside = sourcesOutside(CLOUDFLARE, balancer.admits);
+  if (outside.length > 0) findings.push({ rule: "F3", resource: context.resource, message: `its targets admit ${outside.join(", ")} through it, outside Cloudflare's ranges, while DNS is proxied` });
+  return findings;
+}

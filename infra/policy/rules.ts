@@ -38,7 +38,11 @@ export const POLICY_RULES: readonly PolicyRule[] = [
     "list admin addresses or a VPN range in infra:adminCidrs, each written plainly (203.0.113.10/32, 2001:db8::/48)",
   ),
   platform("F2", "no inbound rule for database, cache, vector DB, monitoring or Docker API ports", "remove the exposure; reach the service over a Docker network or an SSH tunnel"),
-  platform("F3", "with Cloudflare proxying, 80/443 admit only what Cloudflare's ranges cover", "keep infra:dns.proxied and the web sources to components/network/cloudflare-ranges.ts"),
+  platform(
+    "F3",
+    "with Cloudflare proxying, 80/443 admit only what Cloudflare's ranges cover: on each server's firewall, and through a load balancer, which filters nothing, by the PROXY protocol and an ingress that admits only Cloudflare's edge through it",
+    "keep infra:dns.proxied and the web sources to components/network/cloudflare-ranges.ts; behind infra:loadBalancer, keep proxyprotocol on its services and nginx's loadBalancer option (BalancerInFront)",
+  ),
   platform("F4", "every server has a firewall; prod servers have delete and rebuild protection", "attach the firewall at creation and set infra:protect: true for prod"),
   platform("CF1", "zone SSL mode strict", "set the zone's ssl setting to strict"),
   platform("CF2", "minimum TLS 1.2 and always use HTTPS", "set min_tls_version 1.2 (or higher) and always_use_https on"),
