@@ -1,10 +1,13 @@
 import { LOOPBACK_PUBLISHING_NETWORK, needsLoopbackPublishing } from "../components/container/network-spec";
 import { declarationProblems, hostBackupJob, resticRepository, type BackupJob } from "../components/backup/job";
-import type { ServerConfig } from "../components/compute/server-spec";
+import { sshPortOf, type ServerConfig } from "../components/compute/server-spec";
 import { findServerType } from "../components/compute/server-types";
 import type { NetworkSpec } from "../components/container/network-spec";
 import { peerPort, publishAddress, secretKeysOf, type ServiceSpec } from "../components/container/service-spec";
-import { firewallRules, type Exposure, type FirewallRule, type HostFirewall, type PeerAccess } from "../components/network/firewall-rules";
+import { isPrivateOrLoopbackAddress, isUnspecifiedAddress } from "../components/network/ip-ranges";
+import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../components/network/cloudflare-ranges";
+import type { BalancerInFront } from "../components/ingress/nginx-conf";
+import { ANYWHERE, firewallRules, type Exposure, type FirewallRule, type HostFirewall, type PeerAccess } from "../components/network/firewall-rules";
 import { monitoringSecrets } from "../components/monitoring/settings";
 import { linkServiceSpec } from "../components/network/private-network-link";
 import { serversTaking, type Blueprint, type HealthCheckSpec, type MemoryProfile, type PlatformSpec } from "./blueprints/blueprint";
@@ -14,6 +17,8 @@ import { behindCloudflare, type LoadBalancerConfig, type StackConfig } from "./c
 /** One server with what the blueprint places on it. */
 export interface HostPlan {
   readonly server: ServerConfig;
+  /** The port sshd listens on (sshPortOf): what every firewall layer admits the admins to (H10). */
+  readonly sshPort: number;
   readonly memoryMb: number;
   readonly services: readonly ServiceSpec[];
   readonly networks: readonly NetworkSpec[];
@@ -45,6 +50,13 @@ export interface LoadBalancerPlan {
   readonly targets: readonly string[];
   /** Ports forwarded as they are (TCP): TLS stays with the ingress on each target. */
   readonly ports: readonly number[];
+  /** Each connection to a target starts with a PROXY header naming the client, the only way a TCP balancer can pass it on. */
+  readonly proxyProtocol: boolean;
+  /**
+   * Who the ingress admits through the balancer, which filters nothing
+   * itself: Cloudflare's ranges when DNS is proxied (F3), else everyone.
+   */
+  readonly admits: readonly string[];
   readonly healthCheck?: HealthCheckSpec;
 }
 
@@ -90,7 +102,8 @@ export function planPlatform(config: StackConfig, blueprint: Blueprint): Platfor
 
 function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile: MemoryProfile): PlatformModel & { problems: ConfigProblem[] } {
   const layout = config.servers.map((server) => ({ name: server.name, roles: server.roles, ...(privateIpOf(server) ? { privateIp: privateIpOf(server)! } : {}) }));
-  const built = blueprint.build({ domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile });
+  const balancer = config.loadBalancer ? balancerInFront(config.loadBalancer, config) : undefined;
+  const built = blueprint.build({ domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile, ...(balancer ? { loadBalancer: balancer } : {}) });
   const released = withReleases(built, config.releases ?? {});
   const spec = released.spec;
   const problems: ConfigProblem[] = [...released.problems, ...specProblems(spec, blueprint, monitoringSecrets(config.monitoring))];
@@ -192,11 +205,12 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
       ...(backup.sources.length > 0 ? { backup } : {}),
       ...(peerAccess ? { peerAccess } : {}),
       server,
+      sshPort: sshPortOf(server),
       memoryMb: budget.serverMb,
       services,
       networks: [...spec.networks, LOOPBACK_PUBLISHING_NETWORK].filter((network) => networkKeys.has(network.key)),
       exposed,
-      firewall: firewallRules(exposed, { adminCidrs: config.adminCidrs, behindCloudflare: behindCloudflare(config.dns) }),
+      firewall: firewallRules(exposed, { adminCidrs: config.adminCidrs, behindCloudflare: behindCloudflare(config.dns), sshPort: sshPortOf(server) }),
       budget,
       links: links.get(server.name)!,
     };
@@ -209,7 +223,20 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     const ingress = ingressHosts[0]?.services.find((service) => service.role === "ingress" && service.name === proxy);
     const ports = (ingress?.ports ?? []).filter((port) => port.publish).map((port) => port.publish!.host);
     if (ingressHosts.length === 0) problems.push({ path: "infra:loadBalancer", message: "no server runs the ingress, so the load balancer would have no target" });
-    loadBalancer = { config: config.loadBalancer, targets: ingressHosts.map((host) => host.server.name), ports, ...(spec.healthCheck ? { healthCheck: spec.healthCheck } : {}) };
+    if (proxy !== "nginx") {
+      problems.push({
+        path: "infra:loadBalancer",
+        message: `blueprint ${blueprint.name}'s ingress is ${proxy}, which is not set up here to take the PROXY protocol from the balancer; behind it every client would share the balancer's address and Cloudflare-only (F3) could not hold. Only nginx blueprints (galion, fastapi) run behind a load balancer`,
+      });
+    }
+    loadBalancer = {
+      config: config.loadBalancer,
+      targets: ingressHosts.map((host) => host.server.name),
+      ports,
+      proxyProtocol: true,
+      admits: balancer!.admits,
+      ...(spec.healthCheck ? { healthCheck: spec.healthCheck } : {}),
+    };
   }
 
   return {
@@ -239,7 +266,7 @@ export function portClashes(services: readonly ServiceSpec[]): string[] {
       if (!address || !port.publish) continue;
       const binding = { service: service.name, address, port: port.publish.host, protocol: port.protocol ?? "tcp" };
       const holder = taken.find(
-        (other) => other.port === binding.port && other.protocol === binding.protocol && (other.address === binding.address || isAnyAddress(other.address) || isAnyAddress(binding.address)),
+        (other) => other.port === binding.port && other.protocol === binding.protocol && (other.address === binding.address || isUnspecifiedAddress(other.address) || isUnspecifiedAddress(binding.address)),
       );
       if (holder && holder.service !== service.name) clashes.push(`${holder.service} and ${service.name} both publish ${binding.protocol}/${binding.port} on ${binding.address}`);
       else if (holder) clashes.push(`${service.name} publishes ${binding.protocol}/${binding.port} on ${binding.address} twice`);
@@ -249,8 +276,10 @@ export function portClashes(services: readonly ServiceSpec[]): string[] {
   return clashes;
 }
 
-function isAnyAddress(address: string): boolean {
-  return address === "0.0.0.0" || address === "::";
+
+/** The balancer as the blueprint's ingress sees it: its private address, and who may come through it (F3). */
+function balancerInFront(balancer: LoadBalancerConfig, config: StackConfig): BalancerInFront {
+  return { address: balancer.privateIp, admits: behindCloudflare(config.dns) ? [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6] : [...ANYWHERE] };
 }
 
 /** The host's own firewall: its inbound rules, plus what its private-network peers reach. */
@@ -274,8 +303,9 @@ function budgetOf(server: ServerConfig, services: readonly ServiceSpec[], reserv
 }
 
 
+/** Whether the internet can reach an address a port is published on: anything but loopback and RFC 1918, 0.0.0.0 included. */
 export function isPublicAddress(address: string): boolean {
-  return !/^(127\.|::1$|localhost$)/.test(address) && !/^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(address);
+  return address !== "localhost" && !isPrivateOrLoopbackAddress(address);
 }
 
 /** Consistency of a blueprint's own data; a failure here is a bug in the blueprint. */

@@ -51,7 +51,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
   for (const host of model.hosts) {
     const server = host.server;
     const name = `${prefix}-${server.name}`;
-    const policy = { adminCidrs: config.adminCidrs, behindCloudflare: edgeProxied };
+    const policy = { adminCidrs: config.adminCidrs, behindCloudflare: edgeProxied, sshPort: host.sshPort };
     // A Hetzner server is created with its cloud firewall attached, so the
     // firewall comes first; an existing host's UFW rules go on once the host
     // is prepared (the preparation installs ufw), so the server comes first.
@@ -92,6 +92,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
       privateIp: balancer.config.privateIp,
       ports: balancer.ports,
       healthCheck: balancer.healthCheck ?? { port: 80, path: "/" },
+      proxyProtocol: balancer.proxyProtocol,
       targets: balancer.targets.map((target) => ({ name: target, serverId: machines.get(target)!.hetznerServerId!, attachment: privateNetwork.attachments[target]! })),
       protect: config.protect,
       labels,

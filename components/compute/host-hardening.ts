@@ -34,7 +34,12 @@ export const FAIL2BAN_JAIL_PATH = "/etc/fail2ban/jail.d/10-infra-sshd.local";
 export const AUTO_UPGRADES_PATH = "/etc/apt/apt.conf.d/20auto-upgrades";
 export const SYSCTL_PATH = "/etc/sysctl.d/60-infra.conf";
 
-/** sshd settings: keys only, few tries, no forwarding (H1-H3, dev-sec ssh-baseline). */
+/**
+ * sshd settings: keys only, few tries, no forwarding (H1-H3, dev-sec
+ * ssh-baseline). No `Port`: sshd keeps the port the host's own sshd_config
+ * gives (infra:servers[].sshPort says which), since Port lines add up rather
+ * than override, and moving sshd over the connection it serves would cut it.
+ */
 export function sshdDropIn(options: HardeningOptions): string {
   return [
     "# Managed by infra: key-only SSH with no forwarding (checklist H1-H3).",

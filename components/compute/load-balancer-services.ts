@@ -24,8 +24,13 @@ export interface HealthCheckTarget {
   readonly path: string;
 }
 
-/** One TCP service per port, each taking a target out after three failed checks 15 s apart. */
-export function balancedServices(ports: readonly number[], check: HealthCheckTarget): BalancedService[] {
+/**
+ * One TCP service per port, each taking a target out after three failed
+ * checks 15 s apart. With `proxyProtocol` every connection to a target
+ * starts with a PROXY header naming the client: TCP passthrough alone hands
+ * the target only the balancer's own address.
+ */
+export function balancedServices(ports: readonly number[], check: HealthCheckTarget, proxyProtocol: boolean): BalancedService[] {
   const problems: string[] = [];
   for (const port of [...ports, check.port]) if (!Number.isInteger(port) || port < 1 || port > 65535) problems.push(`port ${port} is out of range`);
   if (new Set(ports).size !== ports.length) problems.push(`ports ${ports.join(", ")} repeat`);
@@ -38,7 +43,7 @@ export function balancedServices(ports: readonly number[], check: HealthCheckTar
       protocol: "tcp",
       listenPort: port,
       destinationPort: port,
-      proxyprotocol: false,
+      proxyprotocol: proxyProtocol,
       healthCheck: { protocol: "http", port: check.port, interval: 15, timeout: 10, retries: 3, http: { path: check.path, statusCodes: ["200"] } },
     }));
 }

@@ -16,6 +16,8 @@ export interface LoadBalancerArgs {
   readonly privateIp: string;
   readonly ports: readonly number[];
   readonly healthCheck: HealthCheckTarget;
+  /** PROXY protocol on every service, so the targets see each client's address (F3). */
+  readonly proxyProtocol: boolean;
   readonly targets: readonly LoadBalancerTargetArgs[];
   readonly protect: boolean;
   readonly labels: Readonly<Record<string, string>>;
@@ -32,7 +34,7 @@ export class LoadBalancer extends pulumi.ComponentResource {
   constructor(name: string, args: LoadBalancerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infra:compute:LoadBalancer", name, {}, opts);
     if (args.targets.length === 0) throw new Error(`load balancer ${name}: no target`);
-    const services = balancedServices(args.ports, args.healthCheck);
+    const services = balancedServices(args.ports, args.healthCheck, args.proxyProtocol);
 
     const balancer = new hcloud.LoadBalancer(
       name,

@@ -54,3 +54,15 @@ export interface ExistingServerConfig extends ServerCommon {
 }
 
 export type ServerConfig = HetznerServerConfig | ExistingServerConfig;
+
+/** sshd's port on a server the program provisions: Ubuntu's default, which the cloud image keeps. */
+export const DEFAULT_SSH_PORT = 22;
+
+/**
+ * The port the server's sshd listens on: an existing host's configured
+ * sshPort, 22 on a Hetzner server. Every firewall layer, the SSH commands
+ * and the Docker provider read it here (H10).
+ */
+export function sshPortOf(server: ServerConfig): number {
+  return server.provider === "existing" ? server.sshPort : DEFAULT_SSH_PORT;
+}

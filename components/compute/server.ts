@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import type { ServerConfig } from "./server-spec";
+import { DEFAULT_SSH_PORT, sshPortOf, type ServerConfig } from "./server-spec";
 import type { ImageRegistry } from "../container/image-registry";
 import { findServerType } from "./server-types";
 import { contentHash } from "./content-hash";
@@ -114,7 +114,7 @@ export class Server extends pulumi.ComponentResource {
       }
       this.publicAddress = server.ipv4Address;
       this.hetznerServerId = server.id.apply(Number);
-      this.connection = { host: server.ipv4Address, port: 22, user: config.sshUser, privateKey: args.sshPrivateKey, hostPublicKey: hostKey.publicKey };
+      this.connection = { host: server.ipv4Address, port: sshPortOf(config), user: config.sshUser, privateKey: args.sshPrivateKey, hostPublicKey: hostKey.publicKey };
       this.memoryMb = findMemoryMb(config.serverType);
       // The provider resizes a server by powering it off and changing its
       // type, and leaves it off; this powers it on again, and the readiness
@@ -139,7 +139,7 @@ export class Server extends pulumi.ComponentResource {
       }
     } else {
       this.publicAddress = pulumi.output(config.address);
-      this.connection = { host: config.address, port: config.sshPort, user: config.sshUser, privateKey: args.sshPrivateKey, hostPublicKey: config.hostKey };
+      this.connection = { host: config.address, port: sshPortOf(config), user: config.sshUser, privateKey: args.sshPrivateKey, hostPublicKey: config.hostKey };
       this.memoryMb = config.memoryMb;
       const script = hostPrepareScript({ sshUser: config.sshUser, ...(args.imageRegistry ? { imageRegistry: args.imageRegistry } : {}) });
       ready = new SSHCommand(
@@ -156,7 +156,7 @@ export class Server extends pulumi.ComponentResource {
     }
 
     this.ready = ready;
-    const port = config.provider === "existing" && config.sshPort !== 22 ? `:${config.sshPort}` : "";
+    const port = sshPortOf(config) !== DEFAULT_SSH_PORT ? `:${sshPortOf(config)}` : "";
     // The Docker provider runs ssh itself, so it gets the pin as a file (H9);
     // the options resolve once the file is written. Beside it goes a client
     // config with the provider's way in, which the deploy workflow checks

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { isCIDR } from "../formats";
+import { isIPv4CIDR } from "../network/ip-ranges";
 import type { NetworkSpec } from "./network-spec";
 
 export interface NetworkArgs {
@@ -16,7 +16,7 @@ export class Network extends pulumi.ComponentResource {
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infra:container:Network", name, {}, opts);
-    if (!isCIDR(args.spec.subnet) || !args.spec.subnet.includes(".")) {
+    if (!isIPv4CIDR(args.spec.subnet)) {
       throw new Error(`network ${name}: subnet "${args.spec.subnet}" is not an IPv4 CIDR`);
     }
     const network = new docker.Network(

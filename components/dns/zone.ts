@@ -1,6 +1,6 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { isIPv4, isIPv6 } from "../formats";
+import { isIPv4, isIPv6 } from "../network/ip-ranges";
 import { zoneSettings, type RecordSpec, type ZoneSecurity } from "./zone-settings";
 
 export interface ZoneArgs {

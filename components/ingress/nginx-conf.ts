@@ -1,3 +1,4 @@
+import { isCIDR, isIPAddress } from "../network/ip-ranges";
 import { basicAuthProblems, BASIC_AUTH_REALM, htpasswdPath } from "./basic-auth";
 import { routeProblems } from "./caddyfile";
 import type { ProtectedRoute, Route } from "./route";
@@ -22,6 +23,14 @@ export interface NginxOptions {
   readonly realIpFrom: readonly string[];
   /** Header carrying the client address from those proxies, e.g. CF-Connecting-IP. */
   readonly realIpHeader?: string;
+  /**
+   * A load balancer in front, which speaks the PROXY protocol on every
+   * connection (seed 004, phases 4-5). It filters nothing itself, so nginx
+   * admits through it only clients inside `admits` (Cloudflare's ranges when
+   * DNS is proxied: F3), and trusts the client address of the PROXY header
+   * from the balancer's own address alone.
+   */
+  readonly loadBalancer?: BalancerInFront;
   readonly clientMaxBodyMb: number;
   /** Answered on port 80 for load-balancer health checks, before the HTTPS redirect. */
   readonly healthPath: string;
@@ -35,6 +44,13 @@ export interface NginxOptions {
    * once, at start, and nginx refuses to start on a name that is not there yet.
    */
   readonly resolvePerRequest?: readonly string[];
+}
+
+export interface BalancerInFront {
+  /** The balancer's private address: the only peer whose PROXY header names the client. */
+  readonly address: string;
+  /** Who may reach the targets through it. */
+  readonly admits: readonly string[];
 }
 
 export const NGINX_HTTP_PORT = 80;
@@ -72,6 +88,10 @@ export function nginxConfProblems(routes: readonly ProtectedRoute[], options: Ng
   if (!options.healthPath.startsWith("/")) problems.push(`health path "${options.healthPath}" must start with /`);
   if (!/^[a-z0-9][a-z0-9.-]*$/.test(options.certificateName)) problems.push(`certificate name "${options.certificateName}" is not a file name`);
   if ([NGINX_HTTP_PORT, NGINX_HTTPS_PORT].includes(options.statusPort)) problems.push(`status port ${options.statusPort} collides with 80/443`);
+  const balancer = options.loadBalancer;
+  if (balancer && !isIPAddress(balancer.address)) problems.push(`load balancer address "${balancer.address}" is not an IP address`);
+  for (const cidr of balancer?.admits ?? []) if (!isCIDR(cidr)) problems.push(`"${cidr}", admitted through the load balancer, is not a CIDR`);
+  if (options.realIpHeader !== undefined && !/^[A-Za-z0-9-]+$/.test(options.realIpHeader)) problems.push(`"${options.realIpHeader}" is not a header name`);
   if (options.realIpHeader !== undefined && options.realIpFrom.length === 0) problems.push(`${options.realIpHeader} would be trusted from nobody; list the proxies in realIpFrom`);
   return problems;
 }
@@ -87,16 +107,21 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
   const upstreams = [...new Map(sorted.filter((route) => !resolvedLate(route)).map((route) => [upstreamName(route), route])).values()].map((route) =>
     block(`upstream ${upstreamName(route)}`, [`server ${route.service}:${route.port};`, "keepalive 16;"]),
   );
-  const realIp = options.realIpHeader
-    ? [...options.realIpFrom.map((cidr) => `set_real_ip_from ${cidr};`), `real_ip_header ${options.realIpHeader};`, "real_ip_recursive on;"]
-    : [];
+  const balancer = options.loadBalancer;
+  const realIp = balancer ? clientFromBalancer(balancer, options) : clientFromHeader(options);
+  // Every listener on 80/443 of a target behind the balancer takes the PROXY header first.
+  const proxied = balancer ? " proxy_protocol" : "";
+  const admittedOnly = balancer ? block("if ($admitted = 0)", ["return 403;"]) : [];
+  const clientKey = balancer ? "$client_address" : "$binary_remote_addr";
+  const healthLocation = block(`location = ${options.healthPath}`, ["access_log off;", "default_type text/plain;", 'return 200 "ok\\n";']);
   const headers = NGINX_SECURITY_HEADERS.map(([name, value]) => `add_header ${name} "${value}" always;`);
 
   const http = [
     "include /etc/nginx/mime.types;",
     "default_type application/octet-stream;",
     "server_tokens off;",
-    "access_log /dev/stdout combined;",
+    ...(balancer ? [CLIENT_LOG_FORMAT] : []),
+    `access_log /dev/stdout ${balancer ? "client" : "combined"};`,
     "sendfile on;",
     "tcp_nopush on;",
     "keepalive_timeout 65s;",
@@ -114,9 +139,9 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
     ...realIp,
     ...(sorted.some(resolvedLate) ? [`resolver ${DOCKER_DNS} valid=10s ipv6=off;`, "resolver_timeout 5s;", ""] : []),
     // Keyed on the client's address once the trusted proxies are peeled off.
-    `limit_req_zone $binary_remote_addr zone=per_client:10m rate=${options.rateLimitPerMinute}r/m;`,
+    `limit_req_zone ${clientKey} zone=per_client:10m rate=${options.rateLimitPerMinute}r/m;`,
     "limit_req_status 429;",
-    "limit_conn_zone $binary_remote_addr zone=connections:10m;",
+    `limit_conn_zone ${clientKey} zone=connections:10m;`,
     "",
     "ssl_protocols TLSv1.2 TLSv1.3;",
     "ssl_prefer_server_ciphers off;",
@@ -128,23 +153,26 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
     "",
     ...upstreams.flatMap((lines) => [...lines, ""]),
     ...block("server", [
-      `listen ${NGINX_HTTP_PORT} default_server;`,
-      `listen [::]:${NGINX_HTTP_PORT} default_server;`,
+      `listen ${NGINX_HTTP_PORT} default_server${proxied};`,
+      `listen [::]:${NGINX_HTTP_PORT} default_server${proxied};`,
       "server_name _;",
-      ...block(`location = ${options.healthPath}`, ["access_log off;", 'default_type text/plain;', 'return 200 "ok\\n";']),
-      ...block("location /", ["return 301 https://$host$request_uri;"]),
+      // The balancer's health check asks here, from the balancer itself.
+      ...healthLocation,
+      ...block("location /", [...admittedOnly, "return 301 https://$host$request_uri;"]),
     ]),
     "",
     // Names nobody configured get no certificate at all, instead of another site's.
-    ...block("server", [`listen ${NGINX_HTTPS_PORT} ssl default_server;`, `listen [::]:${NGINX_HTTPS_PORT} ssl default_server;`, "ssl_reject_handshake on;"]),
+    ...block("server", [`listen ${NGINX_HTTPS_PORT} ssl default_server${proxied};`, `listen [::]:${NGINX_HTTPS_PORT} ssl default_server${proxied};`, "ssl_reject_handshake on;"]),
     "",
     ...sorted.flatMap((route) => [
       ...block("server", [
         // `listen ... http2` is what both Debian's nginx 1.22 (the test
         // validator) and the 1.27 image accept; 1.25+ only warns about it.
-        `listen ${NGINX_HTTPS_PORT} ssl http2;`,
-        `listen [::]:${NGINX_HTTPS_PORT} ssl http2;`,
+        `listen ${NGINX_HTTPS_PORT} ssl http2${proxied};`,
+        `listen [::]:${NGINX_HTTPS_PORT} ssl http2${proxied};`,
         `server_name ${route.hostname};`,
+        // F3 behind the balancer: only the clients it may pass on (server rewrite phase, before limit_req).
+        ...admittedOnly,
         `ssl_certificate ${certificate}/fullchain.pem;`,
         `ssl_certificate_key ${certificate}/privkey.pem;`,
         ...headers,
@@ -157,7 +185,7 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
           ...(resolvedLate(route) ? [`set $late_upstream http://${route.service}:${route.port};`, "proxy_pass $late_upstream;"] : [`proxy_pass http://${upstreamName(route)};`]),
           "proxy_http_version 1.1;",
           "proxy_set_header Host $host;",
-          "proxy_set_header X-Real-IP $remote_addr;",
+          `proxy_set_header X-Real-IP ${balancer ? "$client_address" : "$remote_addr"};`,
           "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
           "proxy_set_header X-Forwarded-Proto https;",
           // WebSocket upgrades (seed 004's Socket.IO realtime service).
@@ -172,6 +200,8 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
     ]),
     ...block("server", [
       `listen ${options.statusPort};`,
+      // The container's own healthcheck: 80 may expect a PROXY header first.
+      ...healthLocation,
       ...block(`location = ${options.statusPath}`, ["stub_status;", "access_log off;", ...["127.0.0.1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((cidr) => `allow ${cidr};`), "deny all;"]),
     ]),
   ];
@@ -186,6 +216,37 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
     ...block("http", http),
   ];
   return `${top.join("\n")}\n`;
+}
+
+/** Proxies that name the client in a header (Cloudflare's CF-Connecting-IP), trusted by their own address. */
+function clientFromHeader(options: NginxOptions): string[] {
+  if (!options.realIpHeader) return [];
+  return [...options.realIpFrom.map((cidr) => `set_real_ip_from ${cidr};`), `real_ip_header ${options.realIpHeader};`, "real_ip_recursive on;"];
+}
+
+/** The access log behind the balancer: the client the rate limit keys on, then the address nginx saw it as. */
+const CLIENT_LOG_FORMAT = `log_format client '$client_address via $remote_addr [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';`;
+
+/**
+ * The client behind a load balancer. realip takes the address of the PROXY
+ * header, and only from the balancer; a connection from anywhere else keeps
+ * its own address, whatever header it sends. That address is a Cloudflare
+ * edge when DNS is proxied, so the client is then the edge's header, which
+ * Cloudflare sets itself; realip cannot peel a second hop of another kind,
+ * hence the geo and maps. $client_address keys the rate limit and the log,
+ * $admitted says whether the balancer may pass this client on at all (F3).
+ */
+function clientFromBalancer(balancer: BalancerInFront, options: NginxOptions): string[] {
+  const header = options.realIpHeader ? `$http_${options.realIpHeader.toLowerCase().replace(/-/g, "_")}` : undefined;
+  return [
+    `set_real_ip_from ${balancer.address};`,
+    "real_ip_header proxy_protocol;",
+    ...block("geo $remote_addr $via_trusted_proxy", ["default 0;", ...options.realIpFrom.map((cidr) => `${cidr} 1;`)]),
+    // An edge that sent no header is keyed on its own address, never on "".
+    ...(header ? block(`map ${header} $named_client`, ['"" $remote_addr;', `default ${header};`]) : []),
+    ...block("map $via_trusted_proxy $client_address", [`1 ${header ? "$named_client" : "$remote_addr"};`, "default $remote_addr;"]),
+    ...block("geo $remote_addr $admitted", ["default 0;", ...balancer.admits.map((cidr) => `${cidr} 1;`)]),
+  ];
 }
 
 function block(head: string, body: readonly string[]): string[] {

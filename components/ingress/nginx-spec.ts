@@ -50,7 +50,8 @@ export function nginxServiceSpec(routes: readonly ProtectedRoute[], options: Ngi
     ...(htpasswd.length > 0 ? { env: basicAuthEnv(htpasswd) } : {}),
     command: ["sh", "-c", [...htpasswdScript(htpasswd), serve].join("\n")],
     files: [{ path: NGINX_CONF_PATH, content: nginxConf(routes, { ...conf, certificateDir: `${LETSENCRYPT_DIR}/live` }) }],
-    healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${NGINX_HTTP_PORT}${conf.healthPath}`], 10),
+    // On the status port: behind a load balancer, 80 expects a PROXY header first.
+    healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${conf.statusPort}${conf.healthPath}`], 10),
     memoryMb,
     dependsOn,
     waivers: [{ rule: "C6", reason: "nginx.conf is uploaded into /etc/nginx before start, and Docker refuses uploads into a read-only root filesystem" }],

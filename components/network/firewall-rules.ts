@@ -1,4 +1,5 @@
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "./cloudflare-ranges";
+import { coverageOf, FAMILY_SIZE, parseCIDR, type IPFamily } from "./ip-ranges";
 
 /** A port some service opens to the outside world. */
 export interface Exposure {
@@ -14,19 +15,71 @@ export interface FirewallRule {
   /** Absent for ICMP. */
   readonly port?: number;
   readonly sourceCidrs: readonly string[];
+  /** Set on the rule that admits the admins to sshd: the one rule a firewall must never lose (H10). */
+  readonly ssh?: true;
 }
 
-export const SSH_PORT = 22;
 export const ANYWHERE = ["0.0.0.0/0", "::/0"] as const;
+
+/**
+ * The most F1 lets SSH sources cover, as a prefix length per family, summed
+ * over every source of a rule: a /8 of IPv4 (16.7 million addresses, so
+ * 10.0.0.0/8 or a VPN's 100.64.0.0/10 fits and half the internet does not)
+ * and a /32 of IPv6 (an ISP's whole allocation, where an office gets a /48
+ * or a /56). Admin networks are far smaller; anything wider is a mistake or
+ * a way round the rule, such as 0.0.0.0/1 and 128.0.0.0/1 together.
+ */
+export const SSH_SOURCE_LIMIT: Readonly<Record<IPFamily, number>> = { ipv4: 8, ipv6: 32 };
+
+const FAMILY_NAME: Readonly<Record<IPFamily, string>> = { ipv4: "IPv4", ipv6: "IPv6" };
+
+/** How far a list of SSH sources reaches past F1's limit. */
+export interface SSHSourceBreadth {
+  /** One phrase per family over the limit: "every IPv4 address", "33,554,432 IPv4 addresses, more than a /8". */
+  readonly tooWide: readonly string[];
+  /** Sources that are not CIDRs every firewall reads the same way, so what they admit cannot be judged. */
+  readonly unreadable: readonly string[];
+}
+
+export function sshSourceBreadth(sources: readonly string[]): SSHSourceBreadth {
+  const coverage = coverageOf(sources);
+  const tooWide = (["ipv4", "ipv6"] as const).flatMap((family) => {
+    const limit = FAMILY_SIZE[family] >> BigInt(SSH_SOURCE_LIMIT[family]);
+    if (coverage[family] === FAMILY_SIZE[family]) return [`every ${FAMILY_NAME[family]} address`];
+    return coverage[family] > limit ? [`${coverage[family].toLocaleString("en")} ${FAMILY_NAME[family]} addresses, more than a /${SSH_SOURCE_LIMIT[family]}`] : [];
+  });
+  return { tooWide, unreadable: coverage.unreadable };
+}
+
+/**
+ * The F1 problems of a list of SSH sources, each naming the sources and
+ * going on with "which ...", so a caller can say what opens SSH to them;
+ * empty when the list is narrow enough and readable.
+ */
+export function sshSourceProblems(sources: readonly string[]): string[] {
+  const { tooWide, unreadable } = sshSourceBreadth(sources);
+  const readable = sources.filter((source) => parseCIDR(source) !== undefined);
+  const problems: string[] = [];
+  if (tooWide.length > 0) {
+    problems.push(
+      `${readable.join(", ")}, which ${readable.length === 1 ? "covers" : "together cover"} ${tooWide.join(" and ")}; F1 allows SSH from at most a /${SSH_SOURCE_LIMIT.ipv4} of IPv4 and a /${SSH_SOURCE_LIMIT.ipv6} of IPv6`,
+    );
+  }
+  if (unreadable.length > 0) problems.push(`${unreadable.join(", ")}, which cannot be judged: not a CIDR that every firewall reads the same way (F1)`);
+  return problems;
+}
 
 export interface FirewallPolicy {
   readonly adminCidrs: readonly string[];
+  /** The server's own SSH port (server-spec.ts sshPortOf), which the admins are admitted to (H10). */
+  readonly sshPort: number;
   /** When Cloudflare proxies the web names, the web ports admit only its edge (F3). */
   readonly behindCloudflare: boolean;
 }
 
 /**
- * Inbound rules for one server: SSH from the admin CIDRs only (F1), each
+ * Inbound rules for one server: SSH on its own port from the admin CIDRs
+ * only (F1, H10), each
  * exposed port from anywhere or from Cloudflare (F3), and ICMP so path-MTU
  * discovery and ping keep working. Nothing else is opened (F2).
  */
@@ -38,7 +91,7 @@ export function firewallRules(exposed: readonly Exposure[], policy: FirewallPoli
     ports.set(key, [...(ports.get(key) ?? []), exposure]);
   }
   const rules: FirewallRule[] = [
-    { description: "ssh from admin networks", protocol: "tcp", port: SSH_PORT, sourceCidrs: [...policy.adminCidrs] },
+    { description: "ssh from admin networks", protocol: "tcp", port: policy.sshPort, sourceCidrs: [...policy.adminCidrs], ssh: true },
   ];
   for (const [, exposures] of [...ports.entries()].sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true }))) {
     const first = exposures[0]!;
@@ -92,7 +145,7 @@ export interface HostFirewall {
 export const DOCKER_BRIDGES = ["docker0", "br-+"] as const;
 
 function isIPv6CIDR(cidr: string): boolean {
-  return cidr.includes(":");
+  return parseCIDR(cidr)?.family === "ipv6";
 }
 
 /**
@@ -131,6 +184,23 @@ export function dockerUserRules(rules: readonly FirewallRule[], family: "ipv4" |
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * Stops the script before `ufw reset` when nothing listens on the port the
+ * rules admit SSH to (H10). sshd on another port than the config says would
+ * otherwise be cut off by `default deny incoming`, and with it the admins
+ * and every later deploy; the rules in force stay as they were.
+ */
+function sshListenerGuard(rules: readonly FirewallRule[]): string[] {
+  const ssh = rules.find((rule) => rule.ssh && rule.port !== undefined);
+  if (!ssh) return [];
+  return [
+    `if [ -z "$(ss -Hltn 'sport = :${ssh.port}')" ]; then`,
+    `  echo "infra-firewall: nothing listens on TCP port ${ssh.port}, the SSH port the rules admit the admins to; check the server's sshPort. UFW is left as it was, since enabling it would lock SSH out (H10)." >&2`,
+    "  exit 1",
+    "fi",
+  ];
+}
+
 /** Where UFW loads extra iptables-restore rules from after its own, per family. */
 export const UFW_AFTER_RULES = { ipv4: "/etc/ufw/after.rules", ipv6: "/etc/ufw/after6.rules" } as const;
 
@@ -147,6 +217,7 @@ export function ufwScript(rules: readonly FirewallRule[], peers?: PeerAccess): s
     "set -euo pipefail",
     "export DEBIAN_FRONTEND=noninteractive",
     "command -v ufw >/dev/null || apt-get install -y -q ufw",
+    ...sshListenerGuard(rules),
     "ufw --force reset >/dev/null",
     "ufw default deny incoming",
     "ufw default allow outgoing",

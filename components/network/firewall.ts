@@ -1,9 +1,8 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { isAnyAddress, isCIDR } from "../formats";
 import { contentHash } from "../compute/content-hash";
 import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
-import { firewallRules, hetznerRules, ufwScript, type Exposure, type FirewallPolicy, type FirewallRule } from "./firewall-rules";
+import { firewallRules, hetznerRules, sshSourceProblems, ufwScript, type Exposure, type FirewallPolicy, type FirewallRule } from "./firewall-rules";
 
 /**
  * Where the rules are enforced: Hetzner's cloud firewall, or UFW on a host
@@ -29,9 +28,7 @@ export class Firewall extends pulumi.ComponentResource {
 
   constructor(name: string, args: FirewallArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infra:network:Firewall", name, {}, opts);
-    const problems = args.policy.adminCidrs.flatMap((cidr) =>
-      !isCIDR(cidr) ? [`admin CIDR "${cidr}" is not a CIDR`] : isAnyAddress(cidr) ? [`admin CIDR "${cidr}" opens SSH to everyone (F1)`] : [],
-    );
+    const problems = sshSourceProblems(args.policy.adminCidrs).map((problem) => `admin CIDRs ${problem}`);
     if (args.policy.adminCidrs.length === 0) problems.push("no admin CIDR: SSH would be unreachable");
     if (problems.length > 0) throw new Error(`firewall ${name}: ${problems.join("; ")}`);
 

@@ -1,6 +1,6 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { cidrContainsCIDR, isAssignableIn } from "./private-network-addresses";
+import { cidrContainsCIDR, isAssignableIn } from "./ip-ranges";
 
 export interface PrivateNetworkMember {
   /** Logical server name; names the attachment, so adding a server never renames another's. */

@@ -2,6 +2,7 @@ import type { Role } from "../../components/compute/server-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import type { ServiceSpec } from "../../components/container/service-spec";
 import type { IngressKind, ProtectedRoute, RouteCredential } from "../../components/ingress/route";
+import type { BalancerInFront } from "../../components/ingress/nginx-conf";
 import type { AdminRoute, MonitoringPlan } from "../../components/monitoring/observability";
 import { ADMIN_PASSWORD_HASH_SECRET, type MonitoringSettings } from "../../components/monitoring/settings";
 import type { SecretDeclaration } from "../config/schema";
@@ -64,6 +65,12 @@ export interface BlueprintEnvironment {
   readonly memoryProfile?: MemoryProfile;
   /** The stack's `infra:monitoring`; the defaults when absent. */
   readonly monitoring?: MonitoringSettings;
+  /**
+   * The load balancer in front of the ingress servers, when the stack has
+   * one: its private address, and who may reach the ingress through it
+   * (the platform model decides both).
+   */
+  readonly loadBalancer?: BalancerInFront;
 }
 
 export type { IngressKind };

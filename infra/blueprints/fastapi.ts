@@ -1,3 +1,4 @@
+import type { BalancerInFront } from "../../components/ingress/nginx-conf";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { FASTAPI_REQUESTS } from "../../components/monitoring/alert-rules";
@@ -74,7 +75,7 @@ export const FASTAPI_RATE_LIMIT_PER_MINUTE = 100;
 
 const CERTIFICATE_HOST_PATH = "/var/lib/fastapi/letsencrypt";
 
-function services(domain: string, routes: readonly RouteSpec[], admin: readonly AdminRoute[], adminUser: string): ServiceSpec[] {
+function services(domain: string, routes: readonly RouteSpec[], admin: readonly AdminRoute[], adminUser: string, loadBalancer?: BalancerInFront): ServiceSpec[] {
   const memory = (name: string) => FASTAPI_MEMORY_MB[name]!;
   const port = (name: string) => ({ container: FASTAPI_PORTS[name]! });
   const adminServices = admin.map((route) => route.service);
@@ -96,6 +97,7 @@ function services(domain: string, routes: readonly RouteSpec[], admin: readonly 
         burst: 30,
         realIpFrom: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
         realIpHeader: "CF-Connecting-IP",
+        ...(loadBalancer ? { loadBalancer } : {}),
         clientMaxBodyMb: 10,
         healthPath: "/healthz",
         statusPort: 8081,
@@ -167,7 +169,7 @@ export const fastapi: Blueprint = {
         ingress: "nginx",
         namePrefix: "fastapi",
         routes: FASTAPI_ROUTES,
-        services: ({ routes, admin, settings }) => services(environment.domain, routes, admin, settings.adminUser),
+        services: ({ routes, admin, settings }) => services(environment.domain, routes, admin, settings.adminUser, environment.loadBalancer),
         // Seed 001: the backend's /metrics counts requests by status; "error_rate > 5% for 2 minutes" is read from it.
         httpCounters: [{ service: "backend", ...FASTAPI_REQUESTS }],
       }),

@@ -282,6 +282,7 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
           // Cloudflare sits in front (seed 004); behind the load balancer the peers' addresses are trusted too.
           realIpFrom: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6, ...privateRanges],
           realIpHeader: "CF-Connecting-IP",
+          ...(environment.loadBalancer ? { loadBalancer: environment.loadBalancer } : {}),
           clientMaxBodyMb: 25,
           healthPath: "/healthz",
           statusPort: 8081,

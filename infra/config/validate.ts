@@ -1,8 +1,10 @@
 import { registryProblems, type ImageRegistry } from "../../components/container/image-registry";
-import { isAnyAddress, isCIDR, isDNSLabel, isDomainName, isHostAddress, isIPv4, isNetworkCIDR, isSSHPublicKey, networkAddressOf } from "../../components/formats";
+import { isDNSLabel, isDomainName, isHostAddress, isSSHPublicKey } from "../../components/formats";
+import { sshSourceBreadth, SSH_SOURCE_LIMIT } from "../../components/network/firewall-rules";
+import { cidrContainsCIDR, formatRange, ipv4FormOf, isAssignableIn, isCIDR, isIPv4, isNetworkCIDR, isPrivateIPv4CIDR, networkAddressOf, parseCIDR } from "../../components/network/ip-ranges";
 import { LOAD_BALANCER_TYPES, LOCATIONS, SERVER_TYPE_NAMES } from "../../components/compute/server-types";
 import { formatHostKey, HOST_KEY_HOWTO, parseHostKey } from "../../components/remote/host-key";
-import { cidrContainsCIDR, isAssignableIn, isPrivateIPv4CIDR, NETWORK_ZONES } from "../../components/network/private-network-addresses";
+import { NETWORK_ZONES } from "../../components/network/network-zones";
 import { MAX_ARCHIVE_TIMEOUT_SECONDS, SCHEDULE_PATTERN } from "../../components/backup/settings";
 import { endpointProblems, reservedPrefixOf } from "../../components/storage/bucket-rules";
 import {
@@ -94,13 +96,20 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   const blueprint = reader.choice("infra:blueprint", blueprints.names);
   const environment = reader.string("infra:environment", (value) => isDNSLabel(value) || "must be a lowercase DNS label, e.g. prod or preprod");
   const domain = reader.string("infra:domain", (value) => isDomainName(value) || "must be a DNS name such as example.com");
+  const readableAdminCidrs: string[] = [];
   const adminCidrs = reader.list("infra:adminCidrs", (value, path) => {
-    if (typeof value !== "string" || !isCIDR(value)) return report(path, `"${String(value)}" is not a CIDR such as 203.0.113.10/32`), undefined;
-    if (isAnyAddress(value)) return report(path, `"${value}" would open SSH to the whole internet (F1); list admin addresses or a VPN range`), undefined;
-    if (!isNetworkCIDR(value)) return report(path, hostBitsMessage(value)), undefined;
+    if (typeof value !== "string" || !isCIDR(value)) return report(path, `"${String(value)}" ${NOT_A_CIDR}`), undefined;
+    readableAdminCidrs.push(value);
+    const { tooWide } = sshSourceBreadth([value]);
+    if (tooWide.length > 0) return report(path, `"${value}" covers ${tooWide.join(" and ")}: ${TOO_WIDE_FOR_SSH}`), undefined;
+    const spelling = cidrSpellingProblem(value);
+    if (spelling) return report(path, spelling), undefined;
     return value;
   });
   if (adminCidrs && adminCidrs.length === 0) report("infra:adminCidrs", "at least one admin CIDR is required, or nobody can reach SSH");
+  // Each CIDR may be narrow while the list is not: 0.0.0.0/1 and 128.0.0.0/1 are all of IPv4 (F1).
+  const together = readableAdminCidrs.length > 1 ? sshSourceBreadth(readableAdminCidrs).tooWide : [];
+  if (together.length > 0) report("infra:adminCidrs", `together they cover ${together.join(" and ")}: ${TOO_WIDE_FOR_SSH}`);
   const protect = reader.boolean("infra:protect", false);
   const servers = reader.list("infra:servers", (value, path) => parseServer(value, path, report));
   if (servers && servers.length === 0) report("infra:servers", "at least one server is required");
@@ -412,11 +421,28 @@ function hostBitsMessage(cidr: string): string {
   return `"${cidr}" has host bits set past /${prefix}: write the network ${networkAddressOf(cidr)}/${prefix}, or ${single} for that one address`;
 }
 
+const NOT_A_CIDR = "is not a CIDR such as 203.0.113.10/32 or 2001:db8::/48 (IPv4 as four decimal numbers without leading zeros, IPv6 without a zone id)";
+const TOO_WIDE_FOR_SSH = `SSH would be open far beyond any admin network (F1 allows at most a /${SSH_SOURCE_LIMIT.ipv4} of IPv4 and a /${SSH_SOURCE_LIMIT.ipv6} of IPv6); list admin addresses or a VPN range`;
+
+/**
+ * Why a CIDR that parses is still not written the one plain way: an IPv4
+ * range in IPv6 form, host bits past the prefix, or a spelling such as
+ * `/024` or uppercase hex. Firewalls and cloud APIs disagree on such
+ * spellings, so config takes only the form every one of them reads alike.
+ */
+function cidrSpellingProblem(text: string): string | undefined {
+  const ipv4 = ipv4FormOf(text);
+  if (ipv4) return `"${text}" is an IPv4 ${ipv4.endsWith("/32") ? "address" : "range"} in IPv6 form: write ${ipv4}`;
+  if (!isNetworkCIDR(text)) return hostBitsMessage(text);
+  const plain = formatRange(parseCIDR(text)!);
+  return plain === text ? undefined : `"${text}" is written oddly: write ${plain}`;
+}
+
 function parsePrivateNetwork(value: unknown, path: string, report: Report): PrivateNetworkConfig | undefined {
   const fields = new Fields(value, path, report);
   if (!fields.ok) return undefined;
   const privateRange = (text: string) =>
-    !isPrivateIPv4CIDR(text) ? "must be an IPv4 CIDR inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16" : isNetworkCIDR(text) || hostBitsMessage(text).replace(`"${text}" `, "");
+    !isPrivateIPv4CIDR(text) ? "must be an IPv4 CIDR inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16" : cidrSpellingProblem(text)?.replace(`"${text}" `, "") ?? true;
   const ipRange = fields.string("ipRange", privateRange);
   const subnet = fields.string("subnet", privateRange);
   const networkZone = fields.choice("networkZone", Object.keys(NETWORK_ZONES));

@@ -5,7 +5,8 @@ import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import type { PlatformModel } from "../platform-model";
 import { containerFindings, imageProblems, viewOfContainerInputs } from "./container-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
-import { hostFindings, pinnedKeyProblem, sshOptionsProblems, ufwProblems } from "./host-rules";
+import { hostFindings, pinnedKeyProblem, sshOptionsProblems, ufwAllowRules, ufwProblems } from "./host-rules";
+import { DEFAULT_SSH_PORT } from "../../components/compute/server-spec";
 import { firewallFindings, inboundOfHetzner, type InboundRule } from "./network-rules";
 import type { Finding, PolicyReport } from "./report";
 import { expiryFindings, platformRetentionWindowDays } from "./storage-rules";
@@ -26,13 +27,18 @@ const MASKED = "[secret]";
 
 const isString = (value: unknown): value is string => typeof value === "string";
 
-/** UFW `allow` commands of a script as inbound rules, for F1-F3. */
-function inboundOfUfw(script: string): InboundRule[] {
-  return [...script.matchAll(/^ufw allow proto (\w+) from (\S+) to any port (\d+)/gm)].map((match) => ({
-    protocol: match[1]!,
-    ports: [Number(match[3]), Number(match[3])] as const,
-    sources: [match[2]!],
-  }));
+/**
+ * The SSH port of the server a resource belongs to, by its name: every
+ * resource of a host is named `<prefix>-<server>` or `<prefix>-<server>-...`
+ * (the longest server name that fits wins). 22 for anything else.
+ */
+function sshPortOfResource(model: PlatformModel, name: string): number {
+  const owners = model.hosts.filter((host) => {
+    const base = `${model.blueprint.namePrefix}-${host.server.name}`;
+    return name === base || name.startsWith(`${base}-`);
+  });
+  const owner = owners.sort((a, b) => b.server.name.length - a.server.name.length)[0];
+  return owner?.sshPort ?? DEFAULT_SSH_PORT;
 }
 
 /**
@@ -42,7 +48,8 @@ function inboundOfUfw(script: string): InboundRule[] {
  */
 export function resourceFindings(resource: GraphResource, model: PlatformModel): Finding[] {
   const { inputs } = resource;
-  const context = { adminCidrs: model.config.adminCidrs, behindCloudflare: behindCloudflare(model.config.dns) };
+  const ssh = { adminCidrs: model.config.adminCidrs, sshPort: sshPortOfResource(model, resource.name) };
+  const context = { ...ssh, behindCloudflare: behindCloudflare(model.config.dns) };
   switch (resource.type) {
     case "docker:index/container:Container":
       return containerFindings(viewOfContainerInputs(inputs as Record<string, unknown>, isString(inputs.image) ? originReference(model.config.registry?.host, inputs.image) : undefined));
@@ -51,6 +58,11 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
     case "hcloud:index/firewall:Firewall": {
       const rules = (Array.isArray(inputs.rules) ? inputs.rules : []).map((rule) => inboundOfHetzner(rule as Record<string, unknown>)).filter((rule): rule is InboundRule => rule !== undefined);
       return firewallFindings(rules, { ...context, resource: `firewall ${resource.name}` });
+    }
+    case "hcloud:index/loadBalancerService:LoadBalancerService": {
+      const port = Number(inputs.listenPort);
+      if (!context.behindCloudflare || ![80, 443].includes(port) || inputs.proxyprotocol === true) return [];
+      return [{ rule: "F3", resource: `load balancer service ${resource.name}`, message: `forwards ${port} without the PROXY protocol while DNS is proxied: the targets cannot admit only Cloudflare` }];
     }
     case "hcloud:index/server:Server": {
       const findings: Finding[] = [];
@@ -67,7 +79,7 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
         const { files, packages } = readUserData(inputs.userData);
         const script = files.get(FIREWALL_SCRIPT_PATH);
         findings.push(
-          ...hostFindings({ resource: `host ${resource.name}`, files, packages, cloudFirewall: firewalls.length > 0, ...(script === undefined ? {} : { ufwScript: script }) }, model.config.adminCidrs),
+          ...hostFindings({ resource: `host ${resource.name}`, files, packages, cloudFirewall: firewalls.length > 0, ...(script === undefined ? {} : { ufwScript: script }) }, ssh),
         );
       }
       return findings;
@@ -83,13 +95,13 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
       if (resource.name.endsWith("-ufw")) {
         return [
           ...keyFindings,
-          ...ufwProblems(stdin, model.config.adminCidrs).map((message) => ({ rule: "H6", resource: `host firewall ${resource.name}`, message })),
-          ...firewallFindings(inboundOfUfw(stdin), { ...context, resource: `host firewall ${resource.name}` }),
+          ...ufwProblems(stdin, ssh).map((message) => ({ rule: "H6", resource: `host firewall ${resource.name}`, message })),
+          ...firewallFindings(ufwAllowRules(stdin), { ...context, resource: `host firewall ${resource.name}` }),
         ];
       }
       if (resource.name.endsWith("-prepare")) {
         // H6 for these hosts is the -ufw command's, judged above.
-        return [...keyFindings, ...hostFindings({ resource: `host ${resource.name.replace(/-prepare$/, "")}`, files: readFilesOfScript(stdin), packages: readPackagesOfScript(stdin), cloudFirewall: true }, model.config.adminCidrs)];
+        return [...keyFindings, ...hostFindings({ resource: `host ${resource.name.replace(/-prepare$/, "")}`, files: readFilesOfScript(stdin), packages: readPackagesOfScript(stdin), cloudFirewall: true }, ssh)];
       }
       return keyFindings;
     }

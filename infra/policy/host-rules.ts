@@ -1,8 +1,16 @@
 import { AUTO_UPGRADES_PATH, FAIL2BAN_JAIL_PATH, SSHD_DROP_IN_PATH, SYSCTL_PATH } from "../../components/compute/host-hardening";
 import { DAEMON_JSON_PATH } from "../../components/compute/host-setup";
-import { isPrivateIPv4CIDR } from "../../components/network/private-network-addresses";
+import { coversAll, PRIVATE_IPV4_RANGES } from "../../components/network/ip-ranges";
 import { parseHostKey } from "../../components/remote/host-key";
+import { DEFAULT_SSH_PORT } from "../../components/compute/server-spec";
+import type { InboundRule } from "./network-rules";
 import type { Finding } from "./report";
+
+/** Who may reach SSH on a host, and on which port (F1, H10). */
+export interface SSHContext {
+  readonly adminCidrs: readonly string[];
+  readonly sshPort: number;
+}
 
 /**
  * H1-H8 on a host's rendered configuration: the files its cloud-init
@@ -72,7 +80,7 @@ export function sysctlSettings(text: string): Map<string, string> {
 
 const truthy = (value: string | undefined) => value !== undefined && ["true", "yes", "1", "on"].includes(value.toLowerCase());
 
-export function hostFindings(host: HostConfiguration, adminCidrs: readonly string[]): Finding[] {
+export function hostFindings(host: HostConfiguration, context: SSHContext): Finding[] {
   const findings: Finding[] = [];
   const report = (rule: string, message: string) => findings.push({ rule, resource: host.resource, message });
 
@@ -95,6 +103,10 @@ export function hostFindings(host: HostConfiguration, adminCidrs: readonly strin
     expect("H3", "AllowAgentForwarding", ["no"]);
     expect("H3", "AllowTcpForwarding", ["no"]);
     expect("H3", "X11Forwarding", ["no"]);
+    // The drop-in leaves the port to the host's own sshd_config; one that
+    // names a port must name the server's, or sshd moves away from the firewall.
+    const port = sshd.get("port");
+    if (port !== undefined && Number(port) !== context.sshPort) report("H10", `${SSHD_DROP_IN_PATH} moves sshd to port ${port}, but the firewalls admit SSH on ${context.sshPort} (infra:servers[].sshPort)`);
   }
 
   const sysctl = host.files.get(SYSCTL_PATH);
@@ -120,13 +132,18 @@ export function hostFindings(host: HostConfiguration, adminCidrs: readonly strin
   if (host.ufwScript === undefined) {
     if (!host.cloudFirewall) report("H6", "no host firewall and no cloud firewall in front of the host");
   } else {
-    for (const problem of ufwProblems(host.ufwScript, adminCidrs)) report("H6", problem);
+    for (const problem of ufwProblems(host.ufwScript, context)) report("H6", problem);
   }
 
   const jail = host.files.get(FAIL2BAN_JAIL_PATH);
   const sshdJail = jail === undefined ? undefined : iniSections(jail).get("sshd");
   if (!host.packages.includes("fail2ban")) report("H7", "fail2ban is not installed");
   if (!truthy(sshdJail?.get("enabled"))) report("H7", `the sshd jail is not enabled in ${FAIL2BAN_JAIL_PATH}`);
+  // fail2ban bans on the jail's ports only; "ssh" would leave sshd on 2222 unguarded.
+  const jailPorts = ufwPorts(sshdJail?.get("port") ?? "ssh");
+  if (sshdJail && !jailPorts?.some(([low, high]) => low <= context.sshPort && context.sshPort <= high)) {
+    report("H10", `the sshd jail bans on port ${sshdJail.get("port") ?? "ssh (22)"}, not on ${context.sshPort}, where sshd listens`);
+  }
 
   const apt = aptSettings(host.files.get(AUTO_UPGRADES_PATH) ?? "");
   if (!host.packages.includes("unattended-upgrades")) report("H8", "unattended-upgrades is not installed");
@@ -136,18 +153,60 @@ export function hostFindings(host: HostConfiguration, adminCidrs: readonly strin
   return findings;
 }
 
-/** H6 on a UFW script: default deny, SSH only from admins, and a DOCKER-USER chain that ends in DROP. */
-export function ufwProblems(script: string, adminCidrs: readonly string[]): string[] {
+/** A UFW rule's source `any`: both families. */
+const UFW_ANYWHERE = ["0.0.0.0/0", "::/0"];
+
+/** Port ranges of a UFW port spec: `22`, `20:30`, `22,80,443`, or a service name from /etc/services. */
+function ufwPorts(spec: string): [number, number][] | undefined {
+  const ranges: [number, number][] = [];
+  for (const part of spec.split(",")) {
+    const named = KNOWN_SERVICES[part.toLowerCase()];
+    const [low, high] = named !== undefined ? [named, named] : part.split(":").map(Number);
+    if (low === undefined || !Number.isInteger(low) || (high !== undefined && !Number.isInteger(high))) return undefined;
+    ranges.push([low, high ?? low]);
+  }
+  return ranges;
+}
+
+/** The /etc/services names UFW resolves that matter here. */
+const KNOWN_SERVICES: Readonly<Record<string, number>> = { ssh: 22, http: 80, https: 443 };
+
+/**
+ * The `ufw allow` commands of a script as inbound rules, in each form UFW
+ * takes: `allow proto tcp from X to any port P`, `allow 22/tcp`, `allow ssh`,
+ * `allow from X` (every port). A port spec this cannot read counts as every
+ * port, so a rule is never judged narrower than it is.
+ */
+export function ufwAllowRules(script: string): InboundRule[] {
+  const rules: InboundRule[] = [];
+  for (const line of script.split("\n")) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] !== "ufw" || words[1] !== "allow") continue;
+    const after = (keyword: string) => (words.includes(keyword) ? words[words.indexOf(keyword) + 1] : undefined);
+    const from = after("from");
+    const sources = from === undefined || from === "any" ? UFW_ANYWHERE : [from];
+    const simple = words[2] !== undefined && !["proto", "from", "to", "in", "on"].includes(words[2]) ? words[2] : undefined;
+    const [simplePort, simpleProtocol] = simple?.split("/") ?? [];
+    const protocol = after("proto") ?? simpleProtocol ?? "any";
+    const portSpec = after("port") ?? simplePort;
+    const ranges = portSpec === undefined ? [[1, 65535] as [number, number]] : (ufwPorts(portSpec) ?? [[1, 65535] as [number, number]]);
+    for (const ports of ranges) rules.push({ protocol, ports, sources });
+  }
+  return rules;
+}
+
+/** H6 on a UFW script: default deny, SSH (on `sshPort` and 22) only from admins, and a DOCKER-USER chain that ends in DROP. */
+export function ufwProblems(script: string, context: SSHContext): string[] {
   const problems: string[] = [];
   const commands = script.split("\n").map((line) => line.trim().split(/\s+/));
   const has = (...words: string[]) => commands.some((command) => words.every((word, index) => command[index] === word));
   if (!has("ufw", "default", "deny", "incoming")) problems.push("UFW does not deny incoming by default");
   if (!has("ufw", "--force", "enable")) problems.push("UFW is never enabled");
-  for (const command of commands) {
-    if (command[0] !== "ufw" || command[1] !== "allow") continue;
-    const from = command[command.indexOf("from") + 1];
-    const port = command[command.indexOf("port") + 1];
-    if (port === "22" && (from === undefined || !adminCidrs.includes(from))) problems.push(`UFW admits SSH from ${from ?? "anywhere"}, which is not an admin CIDR`);
+  const sshPorts = [...new Set([context.sshPort, DEFAULT_SSH_PORT])];
+  for (const rule of ufwAllowRules(script)) {
+    if (rule.protocol === "udp" || !sshPorts.some((port) => rule.ports![0] <= port && port <= rule.ports![1])) continue;
+    const strangers = rule.sources.filter((source) => !coversAll(context.adminCidrs, [source]));
+    if (strangers.length > 0) problems.push(`UFW admits SSH from ${strangers.join(", ")}, which is not an admin CIDR`);
   }
   const chain = script.split("\n").filter((line) => line.startsWith("-A DOCKER-USER"));
   if (chain.length === 0) problems.push("no DOCKER-USER rules: Docker-published ports bypass UFW");
@@ -155,7 +214,7 @@ export function ufwProblems(script: string, adminCidrs: readonly string[]): stri
   // Ports published for private-network peers must admit the private network only.
   for (const line of chain) {
     const peer = /-s (\S+) .*--ctorigdst (\S+) --ctorigdstport (\d+) -j RETURN/.exec(line);
-    if (peer && !isPrivateIPv4CIDR(peer[1]!)) problems.push(`DOCKER-USER admits ${peer[1]} to ${peer[2]}:${peer[3]}, which is published for private-network peers only`);
+    if (peer && !coversAll(PRIVATE_IPV4_RANGES, [peer[1]!])) problems.push(`DOCKER-USER admits ${peer[1]} to ${peer[2]}:${peer[3]}, which is published for private-network peers only`);
   }
   return problems;
 }

@@ -5,7 +5,7 @@ import { containerFindings, viewOfSpec } from "./container-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
 import { hostConfigurationOf } from "./host-configuration";
 import { hostFindings } from "./host-rules";
-import { firewallFindings, inboundOf } from "./network-rules";
+import { firewallFindings, inboundOf, loadBalancerFindings } from "./network-rules";
 import type { Finding, PolicyReport } from "./report";
 import { routeFindings, type RoutedName } from "./route-rules";
 import { clientEncryptionFindings, expiryFindings, platformRetentionWindowDays, S3_NOT_APPLICABLE } from "./storage-rules";
@@ -60,10 +60,12 @@ export function modelFindings(model: PlatformModel): Finding[] {
   for (const host of model.hosts) {
     const name = `${prefix}-${host.server.name}`;
     for (const spec of host.services) findings.push(...containerFindings(viewOfSpec(spec, `${prefix}-${spec.name}`)));
-    findings.push(...firewallFindings(host.firewall.map(inboundOf), { resource: `firewall ${name}-firewall`, adminCidrs: config.adminCidrs, behindCloudflare: behindCloudflare(config.dns) }));
+    const ssh = { adminCidrs: config.adminCidrs, sshPort: host.sshPort };
+    findings.push(...firewallFindings(host.firewall.map(inboundOf), { ...ssh, resource: `firewall ${name}-firewall`, behindCloudflare: behindCloudflare(config.dns) }));
     if (isProduction(model) && !config.protect) findings.push({ rule: "F4", resource: `server ${name}`, message: "a prod server without delete and rebuild protection (infra:protect is false)" });
-    findings.push(...hostFindings(hostConfigurationOf(host.server, hostFirewallOf(host), `host ${name}`), config.adminCidrs));
+    findings.push(...hostFindings(hostConfigurationOf(host.server, hostFirewallOf(host), `host ${name}`), ssh));
   }
+  if (model.loadBalancer) findings.push(...loadBalancerFindings(model.loadBalancer, { resource: `load balancer ${prefix}-lb`, behindCloudflare: behindCloudflare(config.dns) }));
   if (model.hostnames.length > 0) {
     // Every server running the ingress serves the same names from the same configuration.
     const ingress = model.spec.services.find((service) => service.role === "ingress" && service.name === ingressProxy(model));

@@ -32,9 +32,17 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   ),
   container("C12", "json-file logs rotate (max-size and max-file)", "use the json-file driver with max-size and max-file (LOG_OPTIONS)"),
   container("C13", "restart policy unless-stopped or on-failure:N", "set restart to unless-stopped, or on-failure with a retry count"),
-  platform("F1", "SSH only from the configured admin CIDRs, never from anywhere", "list admin addresses or a VPN range in infra:adminCidrs"),
+  platform(
+    "F1",
+    "SSH only from the configured admin CIDRs, judged by what the sources cover once parsed (any spelling, summed over the list, IPv4-mapped IPv6 counted as IPv4): at most a /8 of IPv4 and a /32 of IPv6 together (SSH_SOURCE_LIMIT), and every source readable one way only",
+    "list admin addresses or a VPN range in infra:adminCidrs, each written plainly (203.0.113.10/32, 2001:db8::/48)",
+  ),
   platform("F2", "no inbound rule for database, cache, vector DB, monitoring or Docker API ports", "remove the exposure; reach the service over a Docker network or an SSH tunnel"),
-  platform("F3", "with Cloudflare proxying, 80/443 admit only Cloudflare's ranges", "keep infra:dns.proxied and the web sources to components/network/cloudflare-ranges.ts"),
+  platform(
+    "F3",
+    "with Cloudflare proxying, 80/443 admit only what Cloudflare's ranges cover: on each server's firewall, and through a load balancer, which filters nothing, by the PROXY protocol and an ingress that admits only Cloudflare's edge through it",
+    "keep infra:dns.proxied and the web sources to components/network/cloudflare-ranges.ts; behind infra:loadBalancer, keep proxyprotocol on its services and nginx's loadBalancer option (BalancerInFront)",
+  ),
   platform("F4", "every server has a firewall; prod servers have delete and rebuild protection", "attach the firewall at creation and set infra:protect: true for prod"),
   platform("CF1", "zone SSL mode strict", "set the zone's ssl setting to strict"),
   platform("CF2", "minimum TLS 1.2 and always use HTTPS", "set min_tls_version 1.2 (or higher) and always_use_https on"),
@@ -52,6 +60,11 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   platform("H6", "host firewall denies by default, SSH restricted, DOCKER-USER filters published ports", "apply ufwScript(firewallRules(...)) on the host, or attach a cloud firewall in front of it"),
   platform("H7", "fail2ban sshd jail enabled", "install the fail2ban jail of components/compute/host-hardening.ts"),
   platform("H8", "unattended-upgrades enabled", "install unattended-upgrades and 20auto-upgrades with Unattended-Upgrade \"1\""),
+  platform(
+    "H10",
+    "every firewall layer (cloud firewall, UFW, fail2ban, the sshd drop-in) uses the server's real SSH port, and still admits the admins there",
+    "set infra:servers[].sshPort to the port sshd listens on: firewallRules admits the admins there, the UFW script stops when nothing listens on it, and the fail2ban jail bans on every port",
+  ),
   platform(
     "H9",
     "SSH host keys are pinned before the first connection; no trust on first use (StrictHostKeyChecking=yes)",

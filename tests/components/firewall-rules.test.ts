@@ -55,12 +55,12 @@ describe("firewallRules", () => {
       ],
     },
   ] as const)("$case", ({ exposed, behindCloudflare, expected }) => {
-    const rules = firewallRules(exposed as Exposure[], { adminCidrs: admin, behindCloudflare });
+    const rules = firewallRules(exposed as Exposure[], { adminCidrs: admin, behindCloudflare, sshPort: 22 });
     expect(rules.map((rule) => [rule.protocol, rule.port, rule.sourceCidrs])).toEqual(expected);
   });
 
   it("never opens SSH to everyone (F1) and nothing but SSH and the exposures (F2)", () => {
-    const rules = firewallRules(web, { adminCidrs: admin, behindCloudflare: false });
+    const rules = firewallRules(web, { adminCidrs: admin, behindCloudflare: false, sshPort: 22 });
     const ssh = rules.filter((rule) => rule.port === 22);
     expect(ssh).toHaveLength(1);
     expect(ssh[0]!.sourceCidrs).toEqual(admin);
@@ -68,7 +68,7 @@ describe("firewallRules", () => {
   });
 
   it("renders Hetzner rules and a UFW script from the same decision", () => {
-    const rules = firewallRules(web, { adminCidrs: admin, behindCloudflare: false });
+    const rules = firewallRules(web, { adminCidrs: admin, behindCloudflare: false, sshPort: 22 });
     expect(hetznerRules(rules)[0]).toEqual({ direction: "in", protocol: "tcp", port: "22", sourceIps: admin, description: "ssh from admin networks" });
     expect(hetznerRules(rules)[3]).toEqual({ direction: "in", protocol: "icmp", sourceIps: ["0.0.0.0/0", "::/0"], description: "icmp" });
     const script = ufwScript(rules);
@@ -80,7 +80,7 @@ describe("firewallRules", () => {
 });
 
 describe("dockerUserRules (H6)", () => {
-  const proxied = firewallRules(web, { adminCidrs: [...admin, "2001:db8::/32"], behindCloudflare: true });
+  const proxied = firewallRules(web, { adminCidrs: [...admin, "2001:db8::/32"], behindCloudflare: true, sshPort: 22 });
 
   it.each([
     { family: "ipv4" as const, admins: admin, sources: [...CLOUDFLARE_IPV4] },

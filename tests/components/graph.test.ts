@@ -45,7 +45,7 @@ const existing: ExistingServerConfig = {
   memoryMb: 8192,
   monthlyCostEur: 10,
 };
-const policy = { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false };
+const policy = { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false, sshPort: 22 };
 const key = pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test");
 const hcloudToken = pulumi.secret("test-hcloud-token");
 
@@ -126,7 +126,7 @@ describe("Server", () => {
   });
 
   it("Hetzner: the host's own UFW and DOCKER-USER rules ride in the user-data (H6)", async () => {
-    const rules = firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false });
+    const rules = firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false, sshPort: 22 });
     const run = await graphOf(
       () => {
         new Server("pre", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hcloudToken, hetznerFirewallId: 42, hostFirewall: { rules }, protect: false, labels: {} });
@@ -142,7 +142,7 @@ describe("Server", () => {
   });
 
   it("Hetzner: the host firewall runs again over SSH whenever its rules change, before the Docker provider is used (H6)", async () => {
-    const rules = firewallRules([], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false });
+    const rules = firewallRules([], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false, sshPort: 22 });
     const peers = { address: "10.0.1.2", sourceCidr: "10.0.0.0/16", ports: [{ port: 6432, protocol: "tcp" as const, service: "pgbouncer" }] };
     const run = await graphOf(() => {
       new Server("data", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hcloudToken, hetznerFirewallId: 42, hostFirewall: { rules, peers }, protect: false, labels: {} });
@@ -243,8 +243,14 @@ describe("Firewall", () => {
   });
 
   it("refuses SSH from everywhere (F1) before registering a rule", async () => {
-    const { error, run } = await failureOf(() => new Firewall("fw", { exposed: [], policy: { adminCidrs: ["0.0.0.0/0"], behindCloudflare: false }, target: { kind: "hetzner" } }));
-    expect(error.message).toContain("opens SSH to everyone (F1)");
+    const { error, run } = await failureOf(() => new Firewall("fw", { exposed: [], policy: { adminCidrs: ["0.0.0.0/0"], behindCloudflare: false, sshPort: 22 }, target: { kind: "hetzner" } }));
+    expect(error.message).toMatch(/admin CIDRs 0\.0\.0\.0\/0, which covers every IPv4 address; F1 allows SSH from at most a \/8 of IPv4/);
+    expect(ofType(run, "hcloud:index/firewall:Firewall")).toHaveLength(0);
+  });
+
+  it.each([[["0.0.0.0/00"]], [["0.0.0.0/1", "128.0.0.0/1"]], [["::ffff:0:0/96"]], [["::/1", "8000::/1"]]])("refuses admin CIDRs %j, which cover every address of a family (F1)", async (adminCidrs) => {
+    const { error, run } = await failureOf(() => new Firewall("fw", { exposed: [], policy: { adminCidrs, behindCloudflare: false, sshPort: 22 }, target: { kind: "hetzner" } }));
+    expect(error.message).toMatch(/(covers|together cover) every IPv[46] address.*; F1 allows SSH/);
     expect(ofType(run, "hcloud:index/firewall:Firewall")).toHaveLength(0);
   });
 });

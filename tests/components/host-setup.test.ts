@@ -63,12 +63,12 @@ describe("host setup", () => {
   it.each([
     ["without a data volume or firewall", {}],
     ["with a data volume", { dataVolumeDevice: "/dev/disk/by-id/scsi-0HC_Volume_1234" }],
-    ["with the host firewall", { firewall: { rules: firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: true }) } }],
+    ["with the host firewall", { firewall: { rules: firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: true, sshPort: 22 }) } }],
     [
       "with the host firewall and private-network peers",
       {
         firewall: {
-          rules: firewallRules([], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: true }),
+          rules: firewallRules([], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: true, sshPort: 22 }),
           peers: { address: "10.0.1.2", sourceCidr: "10.0.0.0/16", ports: [{ port: 6432, protocol: "tcp" as const, service: "pgbouncer" }] },
         },
       },

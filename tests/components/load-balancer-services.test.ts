@@ -5,20 +5,20 @@ import { balancedServices } from "../../components/compute/load-balancer-service
 describe("balancedServices", () => {
   const check = { port: 80, path: "/healthz" };
 
-  it("forwards each port as TCP to the same port, sorted, without the PROXY protocol, checking the ingress over HTTP", () => {
-    expect(balancedServices([443, 80], check)).toEqual(
+  it.each([true, false])("forwards each port as TCP to the same port, sorted, with the PROXY protocol %s, checking the ingress over HTTP", (proxyProtocol) => {
+    expect(balancedServices([443, 80], check, proxyProtocol)).toEqual(
       [80, 443].map((port) => ({
         protocol: "tcp",
         listenPort: port,
         destinationPort: port,
-        proxyprotocol: false,
+        proxyprotocol: proxyProtocol,
         healthCheck: { protocol: "http", port: 80, interval: 15, timeout: 10, retries: 3, http: { path: "/healthz", statusCodes: ["200"] } },
       })),
     );
   });
 
   it("checks every service on the one health port, whatever it forwards", () => {
-    const services = balancedServices([443, 8443], { port: 8081, path: "/ready" });
+    const services = balancedServices([443, 8443], { port: 8081, path: "/ready" }, true);
     expect(services.map((service) => [service.listenPort, service.healthCheck.port, service.healthCheck.http.path])).toEqual([
       [443, 8081, "/ready"],
       [8443, 8081, "/ready"],
@@ -27,7 +27,7 @@ describe("balancedServices", () => {
 
   it("does not reorder the caller's list", () => {
     const ports = [443, 80];
-    balancedServices(ports, check);
+    balancedServices(ports, check, true);
     expect(ports).toEqual([443, 80]);
   });
 
@@ -40,11 +40,11 @@ describe("balancedServices", () => {
     ["a health check port of 0", [80], { port: 0, path: "/healthz" }, "port 0 is out of range"],
     ["a relative health check path", [80], { port: 80, path: "healthz" }, 'health check path "healthz" must start with /'],
   ])("refuses %s", (_case, ports, healthCheck, message) => {
-    expect(() => balancedServices(ports, healthCheck)).toThrow(message);
+    expect(() => balancedServices(ports, healthCheck, true)).toThrow(message);
   });
 
   it("reports every problem in one error", () => {
-    expect(() => balancedServices([0, 0], { port: 70000, path: "x" })).toThrow(
+    expect(() => balancedServices([0, 0], { port: 70000, path: "x" }, true)).toThrow(
       'load balancer: port 0 is out of range; port 0 is out of range; port 70000 is out of range; ports 0, 0 repeat; health check path "x" must start with /',
     );
   });

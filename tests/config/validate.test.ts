@@ -83,6 +83,39 @@ describe("stack config validation (V1, V2)", () => {
     ]);
   });
 
+  it("refuses odd spellings of an admin CIDR, naming its path and the plain form", () => {
+    const problems = problemsOf(
+      completeRawConfig("prod", {
+        "infra:adminCidrs": JSON.stringify(["198.51.100.7/32", "203.0.113.0/024", "2001:DB8::/48", "2001:0db8:0001::/48", "::ffff:203.0.113.10/128", "203.000.113.010/32", "0x7f.0.0.1/32", "fe80::1%eth0/128"]),
+      }),
+    );
+    expect(problems).toEqual([
+      { path: "infra:adminCidrs[1]", message: '"203.0.113.0/024" is written oddly: write 203.0.113.0/24' },
+      { path: "infra:adminCidrs[2]", message: '"2001:DB8::/48" is written oddly: write 2001:db8::/48' },
+      { path: "infra:adminCidrs[3]", message: '"2001:0db8:0001::/48" is written oddly: write 2001:db8:1::/48' },
+      { path: "infra:adminCidrs[4]", message: '"::ffff:203.0.113.10/128" is an IPv4 address in IPv6 form: write 203.0.113.10/32' },
+      { path: "infra:adminCidrs[5]", message: '"203.000.113.010/32" is not a CIDR such as 203.0.113.10/32 or 2001:db8::/48 (IPv4 as four decimal numbers without leading zeros, IPv6 without a zone id)' },
+      { path: "infra:adminCidrs[6]", message: '"0x7f.0.0.1/32" is not a CIDR such as 203.0.113.10/32 or 2001:db8::/48 (IPv4 as four decimal numbers without leading zeros, IPv6 without a zone id)' },
+      { path: "infra:adminCidrs[7]", message: '"fe80::1%eth0/128" is not a CIDR such as 203.0.113.10/32 or 2001:db8::/48 (IPv4 as four decimal numbers without leading zeros, IPv6 without a zone id)' },
+    ]);
+  });
+
+  it.each([
+    [["0.0.0.0/00"], "infra:adminCidrs[0]", /every IPv4 address/],
+    [["::/00"], "infra:adminCidrs[0]", /every IPv6 address/],
+    [["::ffff:0:0/96"], "infra:adminCidrs[0]", /every IPv4 address/],
+    [["198.51.100.7/32", "0.0.0.0/1", "128.0.0.0/1"], "infra:adminCidrs", /together they cover every IPv4 address/],
+    [["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"], "infra:adminCidrs", /together they cover every IPv4 address/],
+    [["::/1", "8000::/1"], "infra:adminCidrs", /together they cover every IPv4 address and every IPv6 address/],
+    [["::/1", "8000::/1"], "infra:adminCidrs[1]", /covers 170,141,183,460,469,231,731,687,303,715,884,105,728 IPv6 addresses, more than a \/32/],
+    [["2001:db8::/33", "2001:db8:8000::/33", "2001:db9::/32"], "infra:adminCidrs", /together they cover 158,456,325,028,528,675,187,087,900,672 IPv6 addresses, more than a \/32/],
+    [["10.0.0.0/8", "11.0.0.0/8"], "infra:adminCidrs", /more than a \/8/],
+  ])("refuses admin CIDRs %j that open SSH far too wide (F1), at %s", (adminCidrs, path, message) => {
+    const problems = problemsOf(completeRawConfig("prod", { "infra:adminCidrs": JSON.stringify(adminCidrs) }));
+    expect(problems.filter((problem) => problem.path === path).map((problem) => problem.message).join("\n")).toMatch(message);
+    expect(problems.find((problem) => problem.path === path)!.message).toMatch(/\(F1 allows at most a \/8 of IPv4 and a \/32 of IPv6\)/);
+  });
+
   it("refuses a secret stored in plain text, naming the key (V2)", () => {
     const problems = problemsOf(completeRawConfig("prod", {}, ["infra:postgresPassword", "cloudflare:apiToken"]));
     expect(problems.map((problem) => problem.path).sort()).toEqual(["cloudflare:apiToken", "infra:postgresPassword"]);

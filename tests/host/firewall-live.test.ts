@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sysctlConfig } from "../../components/compute/host-hardening";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
 import { modelOf } from "../policy/models";
+import type { StackConfig } from "../../infra/config/schema";
 import { requireTool } from "../support/tools";
 import { applyUfw, copyUfwConfig, dockerPublishRules, inNamespace, ip, listen, loadSysctl, probe, run, stop } from "./netns";
 
@@ -32,7 +33,7 @@ const CONTAINER_ADDRESS = "172.20.1.2";
 const BRIDGE = "br-infra0";
 
 /** Ports the platform's services listen on directly on the host: SSH, app, data, monitoring and the Docker API. */
-const HOST_PORTS = [22, 2375, 3000, 3100, 4000, 5678, 6333, 8080, 8428, 9090, 9093, 9100, 12345];
+const HOST_PORTS = [22, 2222, 2375, 3000, 3100, 4000, 5678, 6333, 8080, 8428, 9090, 9093, 9100, 12345];
 /** Ports Docker publishes to the container: Caddy's, plus a database and a cache published by mistake. */
 const PUBLISHED_PORTS = [80, 443, 5432, 6379];
 const ALL_PORTS = [...HOST_PORTS, ...PUBLISHED_PORTS].sort((a, b) => a - b);
@@ -119,7 +120,7 @@ describe("the host firewall, live in network namespaces (F5, H6)", () => {
   });
 
   it("UFW alone does not stop published ports: Docker's DNAT bypasses its INPUT rules", () => {
-    const withoutDockerUser = ufwScript(firewallRules([], { adminCidrs: admins, behindCloudflare: true })).replace(/cat >> \/etc\/ufw\/after6?\.rules <<'DOCKER_USER'\n[\s\S]*?\nDOCKER_USER\n/g, "");
+    const withoutDockerUser = ufwScript(firewallRules([], { adminCidrs: admins, behindCloudflare: true, sshPort: 22 })).replace(/cat >> \/etc\/ufw\/after6?\.rules <<'DOCKER_USER'\n[\s\S]*?\nDOCKER_USER\n/g, "");
     expect(withoutDockerUser).not.toContain("DOCKER-USER");
     timed("apply UFW without DOCKER-USER", () => applyUfwOnHost(withoutDockerUser));
     const open = probe(OUTSIDE, SERVER, [STRANGER, ADMIN], ALL_PORTS);
@@ -145,6 +146,29 @@ describe("the host firewall, live in network namespaces (F5, H6)", () => {
     expect(before).toContain("-A FORWARD -j DOCKER-USER");
     expect(before.match(/^-A DOCKER-USER -j DROP$/gm)).toHaveLength(1);
     expect(probe(OUTSIDE, SERVER, [STRANGER, CLOUDFLARE_EDGE], PUBLISHED_PORTS)).toEqual({ [STRANGER]: [], [CLOUDFLARE_EDGE]: [80, 443] });
+  }, 120_000);
+
+  /** prod with its existing server's sshd on `port` (infra:servers[].sshPort). */
+  const sshOnPort = (port: number) => (config: StackConfig): StackConfig => ({ ...config, servers: config.servers.map((server) => (server.provider === "existing" ? { ...server, sshPort: port } : server)) });
+
+  it("H10: on a host whose sshd listens on 2222, the admins reach 2222 and nobody reaches 22", () => {
+    const rules = modelOf("prod", { config: sshOnPort(2222) }).hosts[0]!.firewall;
+    timed("apply the sshPort 2222 firewall", () => applyUfwOnHost(ufwScript(rules)));
+    const open = timed("probe the sshPort 2222 firewall", () => probe(OUTSIDE, SERVER, SOURCES, ALL_PORTS));
+    expect(open).toEqual({
+      [ADMIN]: [2222],
+      [VPN]: [2222],
+      [CLOUDFLARE_EDGE]: [80, 443],
+      [STRANGER]: [],
+    });
+  }, 120_000);
+
+  it("H10: a firewall for an SSH port nothing listens on is refused before UFW is reset, and the rules in force stay", () => {
+    const before = ruleset();
+    const rules = modelOf("prod", { config: sshOnPort(2200) }).hosts[0]!.firewall;
+    expect(() => applyUfwOnHost(ufwScript(rules))).toThrow(/nothing listens on TCP port 2200/);
+    expect(ruleset()).toBe(before);
+    expect(probe(OUTSIDE, SERVER, [ADMIN], [22, 2200, 2222])).toEqual({ [ADMIN]: [2222] });
   }, 120_000);
 
   it("the probe did not leave its namespaces: the root namespace has none of their addresses", () => {

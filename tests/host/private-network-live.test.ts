@@ -65,7 +65,8 @@ beforeAll(async () => {
   ufwDir = copyUfwConfig();
   loadSysctl(DATA, ufwDir, sysctlConfig());
   inNamespace(DATA, requireTool("iptables-restore"), ["--noflush"], dockerPublishRules({ bridge: BRIDGE, containerAddress: CONTAINER_ADDRESS, ports: PEER_PORTS, hostAddress: PRIVATE_ADDRESS }));
-  listeners.push(await listen(CONTAINER, PEER_PORTS));
+  // sshd stands in on 22: the UFW script stops before touching UFW when nothing listens on the SSH port (H10).
+  listeners.push(await listen(CONTAINER, PEER_PORTS), await listen(DATA, [22]));
 }, 60_000);
 
 afterAll(async () => {

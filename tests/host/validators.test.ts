@@ -71,7 +71,7 @@ describe("shellcheck", () => {
     ["preparation script (deploy)", hostPrepareScript({ sshUser: "deploy" })],
     ["preparation script (root)", hostPrepareScript({ sshUser: "root" })],
     ...STACKS.map((stack): [string, string] => [`UFW script of ${stack}`, ufwScript(firewallOf(stack))]),
-    ["UFW script with nothing exposed", ufwScript(firewallRules([], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false }))],
+    ["UFW script with nothing exposed", ufwScript(firewallRules([], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false, sshPort: 22 }))],
     ["cloud-init's firewall script", readUserData(cloudInitUserData({ sshUser: "deploy", sshPublicKey: KEY, firewall: { rules: firewallOf("preprod") } })).files.get(FIREWALL_SCRIPT_PATH)!],
     ["UFW script of a private-network data server", ufwScript(PHASE_3_DATA_SERVER.firewall, PHASE_3_DATA_SERVER.peerAccess)],
   ];

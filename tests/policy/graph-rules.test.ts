@@ -190,7 +190,7 @@ describe("host rules on the registered preparation and firewall commands", () =>
   const hostCommand = (name: string, stdin: string) => new SSHCommand(name, { connection, create: "sudo bash -s", stdin });
   const prepare = (stdin: string) => () => {
     hostCommand("vpai-main-prepare", stdin);
-    hostCommand("vpai-main-firewall-ufw", ufwScript(firewallRules([], { adminCidrs: admin, behindCloudflare: true })));
+    hostCommand("vpai-main-firewall-ufw", ufwScript(firewallRules([], { adminCidrs: admin, behindCloudflare: true, sshPort: 22 })));
   };
   const replaced = (from: string | RegExp, to: string) => {
     const changed = script.replace(from, to);
@@ -220,7 +220,7 @@ describe("host rules on the registered preparation and firewall commands", () =>
   });
 
   it("H6: a UFW script without DOCKER-USER lets published ports through", async () => {
-    const ufw = ufwScript(firewallRules([], { adminCidrs: admin, behindCloudflare: true }));
+    const ufw = ufwScript(firewallRules([], { adminCidrs: admin, behindCloudflare: true, sshPort: 22 }));
     const withoutDockerUser = ufw.replace(/cat >> \/etc\/ufw\/after6?\.rules <<'DOCKER_USER'\n[\s\S]*?\nDOCKER_USER\n/g, "");
     expect(withoutDockerUser).not.toContain("DOCKER-USER");
     const report = await reportOf(() => {
@@ -233,7 +233,7 @@ describe("host rules on the registered preparation and firewall commands", () =>
 
   it("H6: a DOCKER-USER rule that admits the internet to a port published for private-network peers", async () => {
     const peers = { address: "10.0.1.2", sourceCidr: "10.0.0.0/16", ports: [{ port: 6432, protocol: "tcp" as const, service: "pgbouncer" }] };
-    const rules = firewallRules([], { adminCidrs: admin, behindCloudflare: true });
+    const rules = firewallRules([], { adminCidrs: admin, behindCloudflare: true, sshPort: 22 });
     const shipped = ufwScript(rules, peers);
     const opened = shipped.replace("-s 10.0.0.0/16 -p tcp", "-s 0.0.0.0/0 -p tcp");
     expect(opened).not.toBe(shipped);
@@ -244,6 +244,51 @@ describe("host rules on the registered preparation and firewall commands", () =>
       });
     expect((await reportWith(shipped)).violations).toEqual([]);
     expectOnly(await reportWith(opened), "H6", "host firewall vpai-main-firewall-ufw", /admits 0\.0\.0\.0\/0 to 10\.0\.1\.2:6432, which is published for private-network peers only/);
+  });
+
+  it.each(["ufw allow 22/tcp", "ufw allow ssh", "ufw allow from any", "ufw allow proto tcp from 0.0.0.0/00 to any port 20:30", "ufw allow proto tcp from 203.0.113.0/24 to any port 80,22"])(
+    "H6 and F1: SSH admitted beyond the admins however UFW is told: %s",
+    async (command) => {
+      const shipped = ufwScript(firewallRules([], { adminCidrs: admin, behindCloudflare: true, sshPort: 22 }));
+      const report = await reportOf(() => {
+        hostCommand("vpai-main-prepare", script);
+        hostCommand("vpai-main-firewall-ufw", shipped.replace("ufw --force enable", `${command}\nufw --force enable`));
+      });
+      expect(violationsOf(report, "H6").map((violation) => violation.message).join("\n")).toMatch(/UFW admits SSH from .*, which is not an admin CIDR/);
+      expect(violationsOf(report, "F1").length).toBeGreaterThan(0);
+    },
+  );
+
+  describe("H10 on a host whose sshd listens on 2222", () => {
+    const onPort2222 = modelOf("prod", { config: (config) => ({ ...config, servers: config.servers.map((server) => (server.provider === "existing" ? { ...server, sshPort: 2222 } : server)) }) });
+    const reportOn2222 = async (prepareScript: string, ufw: string) => {
+      const run = await graphOf(() => {
+        hostCommand("vpai-main-prepare", prepareScript);
+        hostCommand("vpai-main-firewall-ufw", ufw);
+      });
+      return evaluateGraph(run.resources, onPort2222);
+    };
+    const rulesOn = (sshPort: number) => ufwScript(firewallRules([], { adminCidrs: admin, behindCloudflare: true, sshPort }));
+
+    it("the shipped preparation and a UFW script for 2222 pass", async () => {
+      expect((await reportOn2222(script, rulesOn(2222))).violations).toEqual([]);
+    });
+
+    it("a UFW script that admits the admins on 22 only locks SSH out", async () => {
+      const found = violationsOf(await reportOn2222(script, rulesOn(22)), "H10");
+      expect(found.map((violation) => violation.message)).toEqual(["no rule admits the admin CIDRs to SSH on port 2222, where the server's sshd listens: the firewall would lock SSH out"]);
+      expect(found[0]!.resource).toBe("host firewall vpai-main-firewall-ufw");
+    });
+
+    it("a fail2ban jail on the ssh service's port leaves 2222 unguarded", async () => {
+      const found = violationsOf(await reportOn2222(replaced("port = 0:65535", "port = ssh"), rulesOn(2222)), "H10");
+      expect(found.map((violation) => violation.message)).toEqual(["the sshd jail bans on port ssh, not on 2222, where sshd listens"]);
+    });
+
+    it("an sshd drop-in that moves sshd to another port", async () => {
+      const found = violationsOf(await reportOn2222(replaced("MaxAuthTries 3", "MaxAuthTries 3\nPort 22"), rulesOn(2222)), "H10");
+      expect(found.map((violation) => violation.message).join("\n")).toMatch(/moves sshd to port 22, but the firewalls admit SSH on 2222/);
+    });
   });
 
   it("H6: an existing host prepared without any UFW command", async () => {

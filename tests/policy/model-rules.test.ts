@@ -159,6 +159,12 @@ describe("firewall, zone and bucket rules on the model", () => {
     expectViolation({ config: (config) => ({ ...config, adminCidrs: ["0.0.0.0/0"] }) }, "F1", "firewall vpai-main-firewall", /opens SSH to 0\.0\.0\.0\/0/);
   });
 
+  it("F1: an admin CIDR that stays well inside the limit passes (an office /32, a /10 VPN, a whole /8)", () => {
+    for (const adminCidrs of [["198.51.100.7/32", "100.64.0.0/10"], ["10.0.0.0/8"], ["2001:db8::/32", "198.51.100.7/32"]]) {
+      expect(violationsOf(evaluateModel(modelOf("preprod", { config: (config) => ({ ...config, adminCidrs }) })), "F1"), adminCidrs.join(", ")).toEqual([]);
+    }
+  });
+
   it("F2: a database port on the host firewall", () => {
     const publicPostgres: ModelChanges = onService("postgres", (spec) => ({ ...spec, ports: [{ container: 5432, publish: { host: 5432, address: "0.0.0.0" } }] }));
     expectViolation(publicPostgres, "F2", "firewall vpai-main-firewall", /opens 5432/);
@@ -187,6 +193,58 @@ describe("firewall, zone and bucket rules on the model", () => {
 
   it("S3: noncurrent versions expire inside the retention window", () => {
     expectViolation({ config: (config) => ({ ...config, storage: { ...config.storage, noncurrentVersionExpiryDays: 3 } }) }, "S3", "bucket vpai-backups", /after 3 days, inside the 7-day retention window/);
+  });
+});
+
+/**
+ * F1 judges what the SSH sources cover once parsed, summed over the list and
+ * over both families, not how they are written: each of these admits far
+ * more than an admin network, and several admit every address there is.
+ */
+describe("F1 on what the admin CIDRs cover, however they are written", () => {
+  it.each([
+    ["/0 written as /00", ["0.0.0.0/00", "::/00"], /every IPv4 address/],
+    ["/0 written as /000", ["0.0.0.0/000"], /every IPv4 address/],
+    ["two halves of IPv4", ["0.0.0.0/1", "128.0.0.0/1"], /every IPv4 address/],
+    ["the halves in the other order", ["128.0.0.0/1", "0.0.0.0/1"], /every IPv4 address/],
+    ["four quarters of IPv4", ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"], /every IPv4 address/],
+    ["a half and two quarters, overlapping", ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/2", "0.0.0.0/3"], /every IPv4 address/],
+    ["IPv4 through its IPv4-mapped IPv6 form", ["::ffff:0:0/96"], /every IPv4 address/],
+    ["IPv4-mapped, uppercase and dotted", ["::FFFF:0.0.0.0/96"], /every IPv4 address/],
+    ["IPv6 with every zero written out", ["0000:0000:0000:0000:0000:0000:0000:0000/0"], /every IPv6 address/],
+    ["two halves of IPv6", ["::/1", "8000::/1"], /every IPv6 address/],
+    ["IPv6 halves in uppercase with leading zeros", ["0000::/01", "8000:0000::/1"], /every IPv6 address/],
+    ["half of IPv4", ["0.0.0.0/1"], /more than a \/8/],
+    ["a /7, twice a /8", ["10.0.0.0/7"], /more than a \/8/],
+    ["two /8s that add up to more than one", ["10.0.0.0/8", "11.0.0.0/8"], /more than a \/8/],
+    ["a /31 of IPv6, twice the /32 limit", ["2001:db8::/31"], /more than a \/32/],
+    ["an octal-looking address nobody agrees on", ["0177.0.0.1/32"], /cannot be judged/],
+  ])("%s: %j", (_, adminCidrs, message) => {
+    expectViolation({ config: (config) => ({ ...config, adminCidrs }) }, "F1", "firewall vpai-main-firewall", message);
+  });
+});
+
+/** An existing server whose sshd listens on another port than 22 (infra:servers[].sshPort). */
+const sshOnPort = (port: number): ModelChanges => ({
+  config: (config) => ({ ...config, servers: config.servers.map((server) => (server.provider === "existing" ? { ...server, sshPort: port } : server)) }),
+});
+
+describe("H10: every firewall layer uses the server's real SSH port", () => {
+  it("an existing server with sshPort 2222 gets SSH from the admins on 2222, and nothing on 22", () => {
+    const model = modelOf("prod", sshOnPort(2222));
+    const rules = model.hosts[0]!.firewall;
+    expect(rules.filter((rule) => rule.port === 22)).toEqual([]);
+    expect(rules.find((rule) => rule.port === 2222)?.sourceCidrs).toEqual(model.config.adminCidrs);
+    expect(evaluateModel(model).violations).toEqual([]);
+  });
+
+  it("a host firewall that opens 22 while sshd listens on 2222 would lock SSH out", () => {
+    const model = modelOf("prod", sshOnPort(2222));
+    const host = model.hosts[0]!;
+    const locked = { ...model, hosts: [{ ...host, firewall: host.firewall.map((rule) => (rule.port === 2222 ? { ...rule, port: 22 } : rule)) }] };
+    const found = violationsOf(evaluateModel(locked), "H10");
+    expect(found.map((violation) => violation.message).join("\n")).toMatch(/no rule admits the admin CIDRs to SSH on port 2222/);
+    expect(found[0]!.fix).toBe(ruleNamed("H10")!.fix);
   });
 });
 

@@ -1,3 +1,4 @@
+import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { healthcheck, publishAddress, service, type ServiceSpec } from "../../components/container/service-spec";
@@ -166,6 +167,9 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
       config: { type: "lb11", location: "fsn1", privateIp: "10.0.1.100" },
       targets: ["app-1", "app-2"],
       ports: [80, 443],
+      // The balancer filters nothing: the targets learn each client from the PROXY header and admit only Cloudflare's edge (F3).
+      proxyProtocol: true,
+      admits: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
       healthCheck: { port: 80, path: "/healthz" },
     });
   });

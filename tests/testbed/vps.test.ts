@@ -92,7 +92,7 @@ describe("the program's host preparation on the VPS", () => {
     await vps.exec("docker run -d --name published --restart no -p 5432:5432 testbed/shell:1 /usr/bin/bash -c 'while :; do sleep 1; done' >/dev/null");
     // Nothing listens inside, so a probe that reaches the container is refused by its kernel; a filtered one times out.
     expect(await tcpProbe(vps.address, 5432)).toBe("refused");
-    const rules = firewallRules([], { adminCidrs: [`${vps.gateway}/32`], behindCloudflare: false });
+    const rules = firewallRules([], { adminCidrs: [`${vps.gateway}/32`], behindCloudflare: false, sshPort: 22 });
     const applied = await timed("ufw", () => vps.ssh("sudo bash -s", { input: ufwScript(rules), allowFailure: true }));
     expect(applied.code, applied.stderr.slice(-2000)).toBe(0);
     expect(await tcpProbe(vps.address, 5432)).toBe("filtered");

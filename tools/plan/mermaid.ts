@@ -13,7 +13,7 @@ export function mermaidDiagram(plan: PlanResult): string {
     for (const service of host.services) {
       for (const network of service.networks) lines.push(`  ${id(host.server, service.name)} --- ${id(host.server, "net", network)}`);
     }
-    for (const rule of host.firewall.filter((rule) => rule.port !== undefined && rule.port !== 22)) {
+    for (const rule of host.firewall.filter((rule) => rule.port !== undefined && !rule.ssh)) {
       const exposure = host.exposed.find((text) => text.startsWith(`${rule.port}/${rule.protocol}`));
       const service = exposure?.match(/\(([^)]+)\)/)?.[1]?.split(", ")[0];
       if (service) lines.push(`  internet -->|"${rule.protocol}/${rule.port}"| ${id(host.server, service)}`);
