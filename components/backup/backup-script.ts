@@ -127,13 +127,13 @@ function dumpStep(source: BackupSource, index: number): string {
   local output
   # n8n refuses to export nothing: on a new instance that is no failure.
   if ! output=$("\${exec[@]}" n8n export:workflow --all --output=/tmp/infra-backup-workflows.json 2>&1); then
-    printf '%s\n' "$output" >&2
+    printf '%s\\n' "$output" >&2
     [[ $output == *"No workflows found"* ]] || return 1
-    printf '[]\n' >${dir}/workflows.json
+    printf '[]\\n' >${dir}/workflows.json
     count ${shellQuote(source.service)} workflows 0
     return 0
   fi
-  printf '%s\n' "$output" >&2
+  printf '%s\\n' "$output" >&2
   "\${exec[@]}" cat /tmp/infra-backup-workflows.json >${dir}/workflows.json
   "\${exec[@]}" rm -f /tmp/infra-backup-workflows.json
   count ${shellQuote(source.service)} workflows "$(jq length ${dir}/workflows.json)"
