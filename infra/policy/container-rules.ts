@@ -1,3 +1,4 @@
+import { posix } from "node:path";
 import { containerSettings } from "../../components/container/container-settings";
 import { imageName, type ServiceSpec } from "../../components/container/service-spec";
 import { isPublicAddress } from "../platform-model";
@@ -51,9 +52,52 @@ export const DOCKER_SOCKET_CONSUMERS: readonly string[] = [
   "lscr.io/linuxserver/socket-proxy",
 ];
 
-const DOCKER_SOCKETS = ["/var/run/docker.sock", "/run/docker.sock"];
-/** Bound read-only at most. */
-const SENSITIVE_HOST_PATHS = ["/etc", "/proc", "/sys", "/boot", "/dev", "/root", "/run", "/var/run", "/var/lib/docker", "/usr", "/bin", "/sbin", "/lib"];
+/**
+ * Sockets that hand out the container runtime's whole API, where the host
+ * keeps them after canonicalHostPath; a bind of one of them or of a directory
+ * above it reaches the API, read-only or not (C14: connecting to a socket is
+ * not a write to the filesystem).
+ */
+const RUNTIME_SOCKETS: readonly { readonly path: string; readonly name: string }[] = [
+  { path: "/run/docker.sock", name: "Docker socket" },
+  { path: "/run/containerd/containerd.sock", name: "containerd socket" },
+  { path: "/run/docker/containerd/containerd.sock", name: "containerd socket" },
+  { path: "/run/podman/podman.sock", name: "Podman socket" },
+];
+/** Bound read-only at most; canonical paths (canonicalHostPath). */
+const SENSITIVE_HOST_PATHS = ["/etc", "/proc", "/sys", "/boot", "/dev", "/root", "/run", "/var/lib/docker", "/var/lib/containerd", "/usr", "/bin", "/sbin", "/lib"];
+
+/**
+ * Symbolic links every Debian and Ubuntu host has, link to target: a bind of
+ * the link is a bind of the target (Docker resolves the host path).
+ */
+const HOST_SYMLINKS: readonly (readonly [string, string])[] = [
+  ["/var/run", "/run"],
+  ["/var/lock", "/run/lock"],
+];
+
+/**
+ * Where a bind's host path points, however it is written: `.` and `..`
+ * resolved, repeated and trailing slashes dropped, and the host's standard
+ * symbolic links followed, so `//var/run/docker.sock`, `/run/./docker.sock`
+ * and `/home/../run/docker.sock/` are all `/run/docker.sock`, and
+ * `/proc/1/root/etc` is `/etc`.
+ */
+export function canonicalHostPath(path: string): string {
+  let canonical = posix.normalize(`/${path}`).replace(/\/+$/, "") || "/";
+  // A process's root is a link to the filesystem it sees: the host's, for the host's processes.
+  canonical = canonical.replace(/^\/proc\/(\d+|self|thread-self)\/root(?=\/|$)/, "") || "/";
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const [link, target] of HOST_SYMLINKS) {
+      if (under(canonical, link)) {
+        canonical = target + canonical.slice(link.length);
+        changed = true;
+      }
+    }
+  }
+  return canonical;
+}
 
 /**
  * Capabilities a service may add back after dropping ALL without a waiver:
@@ -65,9 +109,9 @@ export const REVIEWED_CAPABILITIES: readonly string[] = ["NET_BIND_SERVICE", "CH
 
 const WEB_PORTS = [80, 443];
 
+/** Whether canonical `path` is `directory` or lies below it. */
 function under(path: string, directory: string): boolean {
-  const normalized = path.replace(/\/+$/, "") || "/";
-  return normalized === directory || normalized.startsWith(`${directory}/`);
+  return directory === "/" || path === directory || path.startsWith(`${directory}/`);
 }
 
 function capability(name: string): string {
@@ -85,18 +129,7 @@ export function containerFindings(view: ContainerView): Finding[] {
   }
 
   const repository = view.image?.split("@")[0]?.replace(/:[^/:]+$/, "");
-  for (const bind of view.binds) {
-    if (DOCKER_SOCKETS.some((socket) => under(bind.hostPath, socket))) {
-      if (!bind.readOnly) report("C3", `mounts the Docker socket ${bind.hostPath} read-write`);
-      if (repository !== undefined && !DOCKER_SOCKET_CONSUMERS.includes(repository)) {
-        report("C3", `mounts the Docker socket but ${repository} is not an allow-listed socket consumer (${DOCKER_SOCKET_CONSUMERS.join(", ")})`);
-      }
-    } else if (bind.hostPath.replace(/\/+$/, "") === "") {
-      report("C3", "mounts the host's root filesystem");
-    } else if (!bind.readOnly && SENSITIVE_HOST_PATHS.some((path) => under(bind.hostPath, path))) {
-      report("C3", `mounts the host directory ${bind.hostPath} read-write`);
-    }
-  }
+  for (const bind of view.binds) findings.push(...bindFindings(view.resource, bind, repository));
 
   if (!view.securityOpts.some((option) => /^no-new-privileges(:true|=true)?$/.test(option))) report("C4", "no-new-privileges is not set");
 
@@ -139,6 +172,30 @@ export function containerFindings(view: ContainerView): Finding[] {
     const onFailure = view.restart === "on-failure" && (view.maxRetryCount ?? 0) > 0;
     if (view.restart !== "unless-stopped" && !onFailure) report("C13", `restart policy is ${view.restart || "none"}`);
   }
+  return findings;
+}
+
+/** C3 on one bind, judged on where its host path points. */
+function bindFindings(resource: string, bind: ContainerView["binds"][number], repository: string | undefined): Finding[] {
+  const findings: Finding[] = [];
+  const report = (message: string) => findings.push({ rule: "C3", resource, message });
+  const path = canonicalHostPath(bind.hostPath);
+  const shown = path === bind.hostPath ? path : `${path} (written ${bind.hostPath})`;
+  const socket = RUNTIME_SOCKETS.find((candidate) => candidate.path === path);
+  // A directory above a socket hands it out as well.
+  const held = socket ? [] : RUNTIME_SOCKETS.filter((candidate) => under(candidate.path, path));
+  if (socket) {
+    if (!bind.readOnly) report(`mounts the ${socket.name} ${shown} read-write`);
+    if (socket.name !== "Docker socket") report(`mounts the ${socket.name} ${shown}: only the Docker socket goes to an allow-listed consumer`);
+    else if (repository !== undefined && !DOCKER_SOCKET_CONSUMERS.includes(repository)) {
+      report(`mounts the ${socket.name} ${shown} but ${repository} is not an allow-listed socket consumer (${DOCKER_SOCKET_CONSUMERS.join(", ")})`);
+    }
+  } else if (held.length > 0) {
+    const sockets = held.map((candidate) => candidate.path).join(", ");
+    report(`mounts ${path === "/" ? "the host's root filesystem" : shown}${bind.readOnly ? "" : " read-write"}, which holds the runtime sockets ${sockets}: whoever connects to one controls the host`);
+  }
+  if (path === "/") report(`mounts the host's root filesystem${bind.hostPath === "/" ? "" : ` (written ${bind.hostPath})`}`);
+  else if (!bind.readOnly && !socket && held.length === 0 && SENSITIVE_HOST_PATHS.some((directory) => under(path, directory))) report(`mounts the host directory ${shown} read-write`);
   return findings;
 }
 
