@@ -3,7 +3,8 @@ import { behindCloudflare } from "../config/schema";
 import { FIREWALL_SCRIPT_PATH, readFilesOfScript, readPackagesOfScript, readUserData } from "../../components/compute/host-setup";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import type { PlatformModel } from "../platform-model";
-import { containerFindings, imageProblems, viewOfContainerInputs } from "./container-rules";
+import { viewOfContainerInputs, volumeFindings } from "./container-inputs";
+import { containerFindings, imageProblems } from "./container-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
 import { hostFindings, pinnedKeyProblem, sshOptionsProblems, ufwProblems } from "./host-rules";
 import { firewallFindings, inboundOfHetzner, type InboundRule } from "./network-rules";
@@ -23,6 +24,19 @@ export interface GraphResource {
 const BUCKET_TYPES = ["infra:storage:Bucket", "pulumi-nodejs:dynamic/storage:Bucket"];
 /** How a masked secret shows in a recorded graph (tools/plan/mock-run.ts). */
 const MASKED = "[secret]";
+
+/** Types resourceFindings judges on their own (beyond these: @pulumi/command's commands and buckets of other providers, judged by type alone). */
+export const JUDGED_TYPES: readonly string[] = [
+  "docker:index/container:Container",
+  "docker:index/volume:Volume",
+  "docker:index/remoteImage:RemoteImage",
+  "hcloud:index/firewall:Firewall",
+  "hcloud:index/server:Server",
+  "pulumi:providers:docker",
+  SSH_COMMAND_TYPE,
+  "cloudflare:index/dnsRecord:DnsRecord",
+  "pulumi-nodejs:dynamic/storage:Bucket",
+];
 
 const isString = (value: unknown): value is string => typeof value === "string";
 
@@ -45,7 +59,11 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
   const context = { adminCidrs: model.config.adminCidrs, behindCloudflare: behindCloudflare(model.config.dns) };
   switch (resource.type) {
     case "docker:index/container:Container":
-      return containerFindings(viewOfContainerInputs(inputs as Record<string, unknown>, isString(inputs.image) ? originReference(model.config.registry?.host, inputs.image) : undefined));
+      return containerFindings(
+        viewOfContainerInputs(inputs as Record<string, unknown>, isString(inputs.image) ? originReference(model.config.registry?.host, inputs.image) : undefined, isString(inputs.name) ? roleOf(model, inputs.name) : undefined),
+      );
+    case "docker:index/volume:Volume":
+      return volumeFindings(resource.name, inputs as Record<string, unknown>);
     case "docker:index/remoteImage:RemoteImage":
       return isString(inputs.name) ? imageProblems(inputs.name).map((message) => ({ rule: "C10", resource: `image ${resource.name}`, message })) : [];
     case "hcloud:index/firewall:Firewall": {
@@ -113,6 +131,15 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
       }
       return [];
   }
+}
+
+/**
+ * The role the platform model gives the container of that name. A label on
+ * the container could claim any role (the ingress may publish 80 and 443),
+ * so a container the model does not place has none.
+ */
+function roleOf(model: PlatformModel, containerName: string): string | undefined {
+  return model.hosts.flatMap((host) => host.services).find((service) => `${model.blueprint.namePrefix}-${service.name}` === containerName)?.role;
 }
 
 /**

@@ -32,6 +32,11 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   ),
   container("C12", "json-file logs rotate (max-size and max-file)", "use the json-file driver with max-size and max-file (LOG_OPTIONS)"),
   container("C13", "restart policy unless-stopped or on-failure:N", "set restart to unless-stopped, or on-failure with a retry count"),
+  container(
+    "C16",
+    "no field weakens isolation: seccomp, AppArmor, SELinux and masked system paths stay on; no host devices, GPUs or device cgroup rules; a reviewed runtime; namespaced sysctls only",
+    "remove the field (security_opts unconfined, devices, gpus, device_cgroup_rules, runtime, a host-wide sysctl), or waive C16 next to the service with the reason where it may be waived",
+  ),
   platform("F1", "SSH only from the configured admin CIDRs, never from anywhere", "list admin addresses or a VPN range in infra:adminCidrs"),
   platform("F2", "no inbound rule for database, cache, vector DB, monitoring or Docker API ports", "remove the exposure; reach the service over a Docker network or an SSH tunnel"),
   platform("F3", "with Cloudflare proxying, 80/443 admit only Cloudflare's ranges", "keep infra:dns.proxied and the web sources to components/network/cloudflare-ranges.ts"),
