@@ -1,8 +1,9 @@
 import { originReference } from "../../components/container/image-registry";
 import { behindCloudflare } from "../config/schema";
+import { SSHD_DROP_IN_PATH } from "../../components/compute/host-hardening";
 import { FIREWALL_SCRIPT_PATH, readFilesOfScript, readPackagesOfScript, readUserData } from "../../components/compute/host-setup";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
-import type { PlatformModel } from "../platform-model";
+import { hostFirewallOf, type PlatformModel } from "../platform-model";
 import { viewOfContainerInputs, volumeFindings } from "./container-inputs";
 import { containerFindings, imageProblems } from "./container-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
@@ -13,6 +14,9 @@ import { expiryFindings, platformRetentionWindowDays } from "./storage-rules";
 import { ingressProxy, isProduction, modelWaivers, routedNames } from "./model-policy";
 import { routeFindings } from "./route-rules";
 import { applyWaivers } from "./waivers";
+import { beyondPlatform, publicPart, scriptVerdict } from "./host-command-rules";
+import { MASKED } from "./input-values";
+import { runsStdin, simpleCommands } from "./shell-commands";
 
 /** A resource as registered: its type token, name and inputs (secrets already masked in a recorded graph). */
 export interface GraphResource {
@@ -22,8 +26,6 @@ export interface GraphResource {
 }
 
 const BUCKET_TYPES = ["infra:storage:Bucket", "pulumi-nodejs:dynamic/storage:Bucket"];
-/** How a masked secret shows in a recorded graph (tools/plan/mock-run.ts). */
-const MASKED = "[secret]";
 
 /** Types resourceFindings judges on their own (beyond these: @pulumi/command's commands and buckets of other providers, judged by type alone). */
 export const JUDGED_TYPES: readonly string[] = [
@@ -39,15 +41,6 @@ export const JUDGED_TYPES: readonly string[] = [
 ];
 
 const isString = (value: unknown): value is string => typeof value === "string";
-
-/** UFW `allow` commands of a script as inbound rules, for F1-F3. */
-function inboundOfUfw(script: string): InboundRule[] {
-  return [...script.matchAll(/^ufw allow proto (\w+) from (\S+) to any port (\d+)/gm)].map((match) => ({
-    protocol: match[1]!,
-    ports: [Number(match[3]), Number(match[3])] as const,
-    sources: [match[2]!],
-  }));
-}
 
 /**
  * The findings one registered resource shows on its own. Inputs that are not
@@ -96,20 +89,7 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
       const connection = inputs.connection;
       const pinned = typeof connection === "object" && connection !== null ? pinnedKeyProblem((connection as Record<string, unknown>).hostPublicKey) : undefined;
       const keyFindings = pinned === undefined ? [] : [{ rule: "H9", resource: `host command ${resource.name}`, message: pinned }];
-      const stdin = inputs.stdin;
-      if (!isString(stdin)) return keyFindings;
-      if (resource.name.endsWith("-ufw")) {
-        return [
-          ...keyFindings,
-          ...ufwProblems(stdin, model.config.adminCidrs).map((message) => ({ rule: "H6", resource: `host firewall ${resource.name}`, message })),
-          ...firewallFindings(inboundOfUfw(stdin), { ...context, resource: `host firewall ${resource.name}` }),
-        ];
-      }
-      if (resource.name.endsWith("-prepare")) {
-        // H6 for these hosts is the -ufw command's, judged above.
-        return [...keyFindings, ...hostFindings({ resource: `host ${resource.name.replace(/-prepare$/, "")}`, files: readFilesOfScript(stdin), packages: readPackagesOfScript(stdin), cloudFirewall: true }, model.config.adminCidrs)];
-      }
-      return keyFindings;
+      return [...keyFindings, ...hostCommandFindings(resource, model)];
     }
     case "cloudflare:index/dnsRecord:DnsRecord":
       return inputs.proxied === undefined ? [] : recordFindings(`record ${resource.name}`, { proxied: inputs.proxied === true });
@@ -123,7 +103,10 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
         : [];
     default:
       if (resource.type.startsWith("command:remote:")) {
-        return [{ rule: "H9", resource: `host command ${resource.name}`, message: "@pulumi/command's remote.Command accepts whatever host key answers (pulumi-command#755)" }];
+        return [
+          { rule: "H9", resource: `host command ${resource.name}`, message: "@pulumi/command's remote.Command accepts whatever host key answers (pulumi-command#755)" },
+          ...hostCommandFindings({ ...resource, inputs: { ...inputs, create: inputs.create ?? inputs.update } }, model),
+        ];
       }
       // S1/S2: any other bucket resource is not kept private and versioned by our provider.
       if (/bucket/i.test(resource.type) && !BUCKET_TYPES.includes(resource.type) && !/bucketobject|object:/i.test(resource.type)) {
@@ -131,6 +114,81 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
       }
       return [];
   }
+}
+
+/** A host preparation script: it installs the hardened sshd drop-in (the files H1-H8 judge). */
+function isPreparation(script: string): boolean {
+  return readFilesOfScript(script).has(SSHD_DROP_IN_PATH);
+}
+
+/** The host a command runs on: its connection's address and port, or its name when that is not known yet. */
+function hostKeyOf(resource: GraphResource): string {
+  const connection = (resource.inputs.connection ?? {}) as Record<string, unknown>;
+  return isString(connection.host) ? `${connection.host}:${String(connection.port ?? 22)}` : hostLabel(resource.name);
+}
+
+/** `vpai-main` for the command `vpai-main-prepare` (the components' naming), the command's name otherwise. */
+function hostLabel(commandName: string): string {
+  return commandName.replace(/-(prepare|firewall-ufw|host-ufw)$/, "");
+}
+
+/**
+ * Everything a host command runs, judged by content: its command line, its
+ * stdin when that is a script (or when it cannot be read and the command line
+ * would run it), and its delete command. What it opens goes through F1-F3 and
+ * must stay within the platform's firewall rules (H6); what it turns off or
+ * rewrites is refused under the rule it weakens; a host preparation is judged
+ * whole (H1-H8), and a script that (re)defines UFW's policy must be a whole
+ * firewall script (H6).
+ */
+function hostCommandFindings(resource: GraphResource, model: PlatformModel): Finding[] {
+  const { inputs } = resource;
+  const findings: Finding[] = [];
+  const scripts: { text: string; kind: "command line" | "script" }[] = [];
+  const create = inputs.create;
+  const stdin = inputs.stdin;
+  const unreadable = (what: string) => findings.push({ rule: "H6", resource: `host command ${resource.name}`, message: `runs a script the policy cannot read (${what} is a secret); give the script as plain text and its secrets on stdin` });
+  if (create === MASKED) unreadable("its command line");
+  else if (isString(create)) scripts.push({ text: create, kind: "command line" });
+  if (isString(inputs.delete) && inputs.delete !== MASKED) scripts.push({ text: inputs.delete, kind: "command line" });
+  else if (inputs.delete === MASKED) unreadable("its delete command");
+  // stdin is a script when the command line runs it; otherwise it is data, whose destination the command line shows.
+  const stdinRuns = !isString(create) || runsStdin(simpleCommands(create));
+  if (stdin === MASKED && stdinRuns) unreadable("its stdin");
+  else if (isString(stdin) && stdin !== MASKED && stdinRuns) scripts.push({ text: stdin, kind: "script" });
+
+  const preparation = isString(stdin) && stdin !== MASKED && isPreparation(stdin);
+  if (preparation) {
+    // H6 for these hosts is their UFW command's, judged as the script it is.
+    findings.push(...hostFindings({ resource: `host ${hostLabel(resource.name)}`, files: readFilesOfScript(stdin), packages: readPackagesOfScript(stdin), cloudFirewall: true }, model.config.adminCidrs));
+  }
+  const context = { adminCidrs: model.config.adminCidrs, behindCloudflare: behindCloudflare(model.config.dns) };
+  const allowed = model.hosts.flatMap((host) => hostFirewallOf(host).rules);
+  for (const { text: script, kind } of scripts) {
+    const verdict = scriptVerdict(script, kind);
+    const subject = verdict.managesUFW ? `host firewall ${resource.name}` : `host command ${resource.name}`;
+    if (verdict.managesUFW) findings.push(...ufwProblems(script, model.config.adminCidrs).map((message) => ({ rule: "H6", resource: subject, message })));
+    for (const { rule, message } of verdict.issues) findings.push({ rule, resource: subject, message });
+    const outside = verdict.openings.map((opening) => publicPart(opening.rule)).filter((rule): rule is InboundRule => rule !== undefined);
+    findings.push(...firewallFindings(outside, { ...context, resource: subject }));
+    for (const opening of verdict.openings) {
+      // Private-network peers are ufwProblems' to judge: only private sources, and only to ports published for them.
+      const rule = publicPart(opening.rule);
+      const message = rule && beyondPlatform({ ...opening, rule }, allowed);
+      if (message) findings.push({ rule: "H6", resource: subject, message });
+    }
+  }
+  return dedupe(findings);
+}
+
+function dedupe(findings: readonly Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((finding) => {
+    const key = `${finding.rule}\u0000${finding.resource}\u0000${finding.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /**
@@ -173,10 +231,15 @@ function graphWideFindings(resources: readonly GraphResource[], model: PlatformM
   }
   for (const [zone, settings] of zones) findings.push(...zoneFindings(`zone ${zone}`, settings, isProduction(model)));
 
-  const commands = resources.filter((resource) => resource.type === SSH_COMMAND_TYPE).map((resource) => resource.name);
-  const firewalled = commands.filter((name) => name.endsWith("-firewall-ufw")).map((name) => name.replace(/-firewall-ufw$/, ""));
-  for (const prepared of commands.filter((name) => name.endsWith("-prepare")).map((name) => name.replace(/-prepare$/, ""))) {
-    if (!firewalled.includes(prepared)) findings.push({ rule: "H6", resource: `host ${prepared}`, message: "an existing host without a UFW firewall command" }, { rule: "F4", resource: `server ${prepared}`, message: "no firewall for this server" });
+  // Each host prepared by a command (an existing VPS) needs a command that
+  // applies its UFW firewall: both found by what they run, not by their names.
+  const commands = resources.filter((resource) => resource.type === SSH_COMMAND_TYPE);
+  const firewalled = new Set(commands.filter((resource) => isString(resource.inputs.stdin) && scriptVerdict(resource.inputs.stdin).managesUFW).map(hostKeyOf));
+  for (const prepared of commands.filter((resource) => isString(resource.inputs.stdin) && isPreparation(resource.inputs.stdin))) {
+    if (!firewalled.has(hostKeyOf(prepared))) {
+      const host = hostLabel(prepared.name);
+      findings.push({ rule: "H6", resource: `host ${host}`, message: "an existing host without a UFW firewall command" }, { rule: "F4", resource: `server ${host}`, message: "no firewall for this server" });
+    }
   }
 
   const visit = (value: unknown, path: string, owner: string) => {

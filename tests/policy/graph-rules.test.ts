@@ -228,7 +228,12 @@ describe("host rules on the registered preparation and firewall commands", () =>
       hostCommand("vpai-main-firewall-ufw", withoutDockerUser.replace("ufw default deny incoming", "ufw default allow incoming"));
     });
     const messages = violationsOf(report, "H6").map((violation) => violation.message);
-    expect(messages).toEqual(["UFW does not deny incoming by default", "no DOCKER-USER rules: Docker-published ports bypass UFW"]);
+    expect(messages).toEqual([
+      "UFW does not deny incoming by default",
+      "no DOCKER-USER rules: Docker-published ports bypass UFW",
+      "sets UFW's default policy for incoming to allow (ufw default allow incoming)",
+      "resets UFW, which turns it off, and does not turn it on again with default deny incoming",
+    ]);
   });
 
   it("H6: a DOCKER-USER rule that admits the internet to a port published for private-network peers", async () => {
