@@ -156,7 +156,7 @@ function capability(name: string): string {
 
 /**
  * Capabilities that amount to most of `privileged` (mount, module loading,
- * raw I/O, tracing other processes, reading any file), named in C5's message.
+ * raw I/O, tracing other processes, reading any file): no waiver adds them back.
  */
 export const ESCAPE_CAPABILITIES: readonly string[] = ["ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "DAC_READ_SEARCH", "BPF", "SYS_BOOT"];
 
@@ -234,8 +234,10 @@ function sysctlIsNamespaced(name: string): boolean {
 export function containerFindings(view: ContainerView): Finding[] {
   const findings: Finding[] = [];
   const report = (rule: string, message: string) => findings.push({ rule, resource: view.resource, message });
+  // What no waiver silences (NEVER_WAIVED in waivers.ts).
+  const refuse = (rule: string, message: string) => findings.push({ rule, resource: view.resource, message, unwaivable: true });
 
-  for (const { field, rule } of view.unreadable) report(rule, `${field} is a secret, which the policy cannot read: give it as a plain value`);
+  for (const { field, rule } of view.unreadable) refuse(rule, `${field} is a secret, which the policy cannot read: give it as a plain value`);
 
   if (view.privileged === true) report("C1", "runs privileged, which gives it every device and capability of the host");
   for (const { field, value } of view.namespaces) {
@@ -258,14 +260,16 @@ export function containerFindings(view: ContainerView): Finding[] {
   if (view.securityOpts !== undefined) {
     const security = securityOptions(view.securityOpts);
     if (!security.noNewPrivileges) report("C4", "no-new-privileges is not set");
-    for (const option of security.unconfined) report("C16", `security_opts ${option} turns the kernel's confinement of the container off`);
+    for (const option of security.unconfined) refuse("C16", `security_opts ${option} turns the kernel's confinement of the container off`);
   }
 
   if (view.capabilities !== undefined) {
     if (!view.capabilities.drops.map(capability).includes("ALL")) report("C5", "does not drop ALL capabilities");
     const adds = view.capabilities.adds.map(capability);
-    if (adds.includes("ALL")) report("C5", "adds back every capability (ALL), as much as privileged");
-    const unreviewed = adds.filter((name) => name !== "ALL" && !REVIEWED_CAPABILITIES.includes(name));
+    if (adds.includes("ALL")) refuse("C5", "adds back every capability (ALL), as much as privileged");
+    const escapes = adds.filter((name) => name !== "ALL" && ESCAPE_CAPABILITIES.includes(name));
+    if (escapes.length > 0) refuse("C5", `adds back ${escapes.join(", ")}, which amount to most of privileged`);
+    const unreviewed = adds.filter((name) => !ESCAPE_CAPABILITIES.includes(name) && !REVIEWED_CAPABILITIES.includes(name));
     if (unreviewed.length > 0) report("C5", `adds back ${unreviewed.join(", ")}, beyond the reviewed set (${REVIEWED_CAPABILITIES.join(", ")})`);
   }
 
@@ -304,10 +308,10 @@ export function containerFindings(view: ContainerView): Finding[] {
     const address = port.ip ?? "";
     const published = address === "" ? "0.0.0.0" : address;
     if (!isPublicAddress(published)) continue;
-    if (view.role !== "ingress") report("C11", `publishes ${port.external} on the public address ${published}; only the ingress may publish publicly`);
+    if (view.role !== "ingress") refuse("C11", `publishes ${port.external} on the public address ${published}; only the ingress may publish publicly`);
     else if (!WEB_PORTS.includes(port.external)) report("C11", `publishes ${port.external} on ${published}; the ingress publishes only 80 and 443 publicly`);
   }
-  if (view.publishAllPorts) report("C11", "publishes every exposed port of its image on every address (publish_all_ports)");
+  if (view.publishAllPorts) refuse("C11", "publishes every exposed port of its image on every address (publish_all_ports)");
 
   if (view.logDriver !== undefined && view.logDriver !== "json-file") report("C12", `logs with ${view.logDriver}, not the rotated json-file driver`);
   else if (view.logOpts !== undefined && (!view.logOpts["max-size"] || !view.logOpts["max-file"])) report("C12", "json-file logs do not rotate (max-size and max-file unset)");
@@ -323,24 +327,26 @@ export function containerFindings(view: ContainerView): Finding[] {
 export function bindFindings(resource: string, bind: ContainerView["binds"][number], repository: string | undefined): Finding[] {
   const findings: Finding[] = [];
   const report = (message: string) => findings.push({ rule: "C3", resource, message });
+  const refuse = (message: string) => findings.push({ rule: "C3", resource, message, unwaivable: true });
   const path = canonicalHostPath(bind.hostPath);
   const shown = path === bind.hostPath ? path : `${path} (written ${bind.hostPath})`;
   const socket = RUNTIME_SOCKETS.find((candidate) => candidate.path === path);
   // A directory above a socket hands it out as well.
   const held = socket ? [] : RUNTIME_SOCKETS.filter((candidate) => under(candidate.path, path));
   if (socket) {
-    if (!bind.readOnly) report(`mounts the ${socket.name} ${shown} read-write`);
-    if (socket.name !== "Docker socket") report(`mounts the ${socket.name} ${shown}: only the Docker socket goes to an allow-listed consumer`);
+    if (!bind.readOnly) refuse(`mounts the ${socket.name} ${shown} read-write`);
+    if (socket.name !== "Docker socket") refuse(`mounts the ${socket.name} ${shown}: only the Docker socket goes to an allow-listed consumer`);
     else if (repository !== undefined && !DOCKER_SOCKET_CONSUMERS.includes(repository)) {
-      report(`mounts the ${socket.name} ${shown} but ${repository} is not an allow-listed socket consumer (${DOCKER_SOCKET_CONSUMERS.join(", ")})`);
+      refuse(`mounts the ${socket.name} ${shown} but ${repository} is not an allow-listed socket consumer (${DOCKER_SOCKET_CONSUMERS.join(", ")})`);
     }
   } else if (held.length > 0) {
     const sockets = held.map((candidate) => candidate.path).join(", ");
-    report(`mounts ${path === "/" ? "the host's root filesystem" : shown}${bind.readOnly ? "" : " read-write"}, which holds the runtime sockets ${sockets}: whoever connects to one controls the host`);
+    (bind.readOnly ? report : refuse)(`mounts ${path === "/" ? `the host's root filesystem${bind.hostPath === "/" ? "" : ` (written ${bind.hostPath})`}` : shown}${bind.readOnly ? "" : " read-write"}, which holds the runtime sockets ${sockets}: whoever connects to one controls the host`);
   }
   const propagation = bind.propagation?.trim().toLowerCase();
   if (propagation === "shared" || propagation === "rshared") report(`mounts ${shown} with propagation ${propagation}: mounts made inside the container appear on the host`);
-  if (path === "/") report(`mounts the host's root filesystem${bind.hostPath === "/" ? "" : ` (written ${bind.hostPath})`}`);
+  // The root's own finding is the sockets' above.
+  if (path === "/" && held.length === 0) report(`mounts the host's root filesystem${bind.hostPath === "/" ? "" : ` (written ${bind.hostPath})`}`);
   else if (!bind.readOnly && !socket && held.length === 0 && SENSITIVE_HOST_PATHS.some((directory) => under(path, directory))) report(`mounts the host directory ${shown} read-write`);
   return findings;
 }

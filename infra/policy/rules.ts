@@ -7,16 +7,21 @@ export interface PolicyRule {
   readonly id: string;
   readonly statement: string;
   readonly fix: string;
-  /** Container rules can be waived next to the service; the others cannot. */
+  /**
+   * Container rules can be waived next to the service, with a reason; the
+   * others cannot, nor can C1 and C2, and some findings of waivable rules
+   * are never waived either (NEVER_WAIVED in waivers.ts).
+   */
   readonly waivable: boolean;
 }
 
 const container = (id: string, statement: string, fix: string): PolicyRule => ({ id, statement, fix, waivable: true });
+const neverWaived = (id: string, statement: string, fix: string): PolicyRule => ({ id, statement, fix, waivable: false });
 const platform = (id: string, statement: string, fix: string): PolicyRule => ({ id, statement, fix, waivable: false });
 
 export const POLICY_RULES: readonly PolicyRule[] = [
-  container("C1", "not privileged", "remove `privileged`; add back the one capability the service needs instead"),
-  container("C2", "no host network, pid or ipc namespace", "attach the service to the blueprint's Docker networks and drop network_mode/pid_mode/ipc_mode host"),
+  neverWaived("C1", "not privileged", "remove `privileged`; add back the one capability the service needs instead"),
+  neverWaived("C2", "no host network, pid, ipc, user or cgroup namespace", "attach the service to the blueprint's Docker networks and drop network_mode/pid_mode/ipc_mode/userns_mode/cgroupns_mode host"),
   container("C3", "no Docker socket except allow-listed read-only consumers; no sensitive host directory", "mount a named volume instead, or put a read-only socket proxy in front"),
   container("C4", "no-new-privileges:true", "set security_opts no-new-privileges:true (container-settings.ts does it for every Service)"),
   container("C5", "capabilities dropped (ALL), only needed ones added back", "drop ALL and add back only reviewed capabilities, or waive C5 next to the service with the reason"),
