@@ -15,7 +15,7 @@ import { ingressProxy, isProduction, modelWaivers, routedNames } from "./model-p
 import { routeFindings } from "./route-rules";
 import { applyWaivers } from "./waivers";
 import { beyondPlatform, publicPart, scriptVerdict } from "./host-command-rules";
-import { MASKED } from "./input-values";
+import { containsUnresolved, MASKED, parseBool } from "./input-values";
 import { runsStdin, simpleCommands } from "./shell-commands";
 
 /** A resource as registered: its type token, name and inputs (secrets already masked in a recorded graph). */
@@ -23,7 +23,12 @@ export interface GraphResource {
   readonly type: string;
   readonly name: string;
   readonly inputs: Readonly<Record<string, unknown>>;
+  /** Pulumi's protect as registered, where known (a recorded graph); inherited from the parent, so not yet known to a transformation. */
+  readonly protect?: boolean;
 }
+
+/** Resources that hold data: deleting one loses it, so a stack that is not disposable protects them (F4). */
+const DATA_TYPES: readonly string[] = ["docker:index/volume:Volume", "hcloud:index/volume:Volume", "pulumi-nodejs:dynamic/storage:Bucket"];
 
 const BUCKET_TYPES = ["infra:storage:Bucket", "pulumi-nodejs:dynamic/storage:Bucket"];
 
@@ -48,6 +53,14 @@ const isString = (value: unknown): value is string => typeof value === "string";
  * check has already judged what they are computed from.
  */
 export function resourceFindings(resource: GraphResource, model: PlatformModel): Finding[] {
+  const dataFindings =
+    resource.protect === false && DATA_TYPES.includes(resource.type) && isProduction(model)
+      ? [{ rule: "F4", resource: `data ${resource.name}`, message: "holds data but is not protected, on a stack that is not disposable" }]
+      : [];
+  return [...dataFindings, ...ownFindings(resource, model)];
+}
+
+function ownFindings(resource: GraphResource, model: PlatformModel): Finding[] {
   const { inputs } = resource;
   const context = { adminCidrs: model.config.adminCidrs, behindCloudflare: behindCloudflare(model.config.dns) };
   switch (resource.type) {
@@ -67,9 +80,8 @@ export function resourceFindings(resource: GraphResource, model: PlatformModel):
       const findings: Finding[] = [];
       const firewalls = Array.isArray(inputs.firewallIds) ? inputs.firewallIds : [];
       if (firewalls.length === 0) findings.push({ rule: "F4", resource: `server ${resource.name}`, message: "no firewall attached" });
-      const labels = (inputs.labels ?? {}) as Record<string, unknown>;
-      if (labels.environment === "prod" && (inputs.deleteProtection !== true || inputs.rebuildProtection !== true)) {
-        findings.push({ rule: "F4", resource: `server ${resource.name}`, message: "a prod server without delete and rebuild protection" });
+      if (isProduction(model) && (parseBool(inputs.deleteProtection) !== true || parseBool(inputs.rebuildProtection) !== true) && !containsUnresolved([inputs.deleteProtection, inputs.rebuildProtection])) {
+        findings.push({ rule: "F4", resource: `server ${resource.name}`, message: "a server of a stack that is not disposable without delete and rebuild protection" });
       }
       // The user-data carries the server's SSH host key, so a recorded graph
       // shows it masked; the model policy has judged the same document

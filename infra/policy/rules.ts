@@ -45,7 +45,11 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   platform("F1", "SSH only from the configured admin CIDRs, never from anywhere", "list admin addresses or a VPN range in infra:adminCidrs"),
   platform("F2", "no inbound rule for database, cache, vector DB, monitoring or Docker API ports", "remove the exposure; reach the service over a Docker network or an SSH tunnel"),
   platform("F3", "with Cloudflare proxying, 80/443 admit only Cloudflare's ranges", "keep infra:dns.proxied and the web sources to components/network/cloudflare-ranges.ts"),
-  platform("F4", "every server has a firewall; prod servers have delete and rebuild protection", "attach the firewall at creation and set infra:protect: true for prod"),
+  platform(
+    "F4",
+    "every server has a firewall; unless the stack is declared disposable, its servers have delete and rebuild protection and its volumes and buckets are protected",
+    "attach the firewall at creation and leave infra:protect at its default (true); only a stack whose data may be lost sets infra:disposable: true",
+  ),
   platform("CF1", "zone SSL mode strict", "set the zone's ssl setting to strict"),
   platform("CF2", "minimum TLS 1.2 and always use HTTPS", "set min_tls_version 1.2 (or higher) and always_use_https on"),
   platform("CF3", "HSTS on for prod: max-age >= 31536000, includeSubDomains, nosniff", "set infra:dns.hsts: true for prod"),
