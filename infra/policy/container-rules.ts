@@ -336,7 +336,8 @@ export function bindFindings(resource: string, bind: ContainerView["binds"][numb
   if (socket) {
     if (!bind.readOnly) refuse(`mounts the ${socket.name} ${shown} read-write`);
     if (socket.name !== "Docker socket") refuse(`mounts the ${socket.name} ${shown}: only the Docker socket goes to an allow-listed consumer`);
-    else if (repository !== undefined && !DOCKER_SOCKET_CONSUMERS.includes(repository)) {
+    else if (repository === undefined) refuse(`mounts the ${socket.name} ${shown}, and the policy cannot tell which image gets it`);
+    else if (!DOCKER_SOCKET_CONSUMERS.includes(repository)) {
       refuse(`mounts the ${socket.name} ${shown} but ${repository} is not an allow-listed socket consumer (${DOCKER_SOCKET_CONSUMERS.join(", ")})`);
     }
   } else if (held.length > 0) {

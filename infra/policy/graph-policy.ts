@@ -1,4 +1,5 @@
 import { originReference } from "../../components/container/image-registry";
+import { imageName } from "../../components/container/service-spec";
 import { behindCloudflare } from "../config/schema";
 import { SSHD_DROP_IN_PATH } from "../../components/compute/host-hardening";
 import { FIREWALL_SCRIPT_PATH, readFilesOfScript, readPackagesOfScript, readUserData } from "../../components/compute/host-setup";
@@ -15,7 +16,7 @@ import { ingressProxy, isProduction, modelWaivers, routedNames } from "./model-p
 import { routeFindings } from "./route-rules";
 import { applyWaivers } from "./waivers";
 import { beyondPlatform, publicPart, scriptVerdict } from "./host-command-rules";
-import { containsUnresolved, MASKED, parseBool } from "./input-values";
+import { containsUnresolved, MASKED, parseBool, UNKNOWN_SENTINEL } from "./input-values";
 import { runsStdin, simpleCommands } from "./shell-commands";
 
 /** A resource as registered: its type token, name and inputs (secrets already masked in a recorded graph). */
@@ -45,7 +46,19 @@ export const JUDGED_TYPES: readonly string[] = [
   "pulumi-nodejs:dynamic/storage:Bucket",
 ];
 
-const isString = (value: unknown): value is string => typeof value === "string";
+/** A string the rules can read: not the engine's placeholder for a value unknown during preview. */
+const isString = (value: unknown): value is string => typeof value === "string" && value !== UNKNOWN_SENTINEL;
+
+/**
+ * The image reference a container names. Registered by the Service
+ * component it is the RemoteImage's id, which is its reference under the
+ * mock runtime but `sha256:<id>` in a real deployment; an id names no tag,
+ * so C10 is judged on the RemoteImage's name instead.
+ */
+function imageReferenceOf(image: unknown, registryHost: string | undefined): string | undefined {
+  if (!isString(image) || /^sha256:[0-9a-f]{64}$/.test(image)) return undefined;
+  return originReference(registryHost, image);
+}
 
 /**
  * The findings one registered resource shows on its own. Inputs that are not
@@ -66,7 +79,11 @@ function ownFindings(resource: GraphResource, model: PlatformModel): Finding[] {
   switch (resource.type) {
     case "docker:index/container:Container":
       return containerFindings(
-        viewOfContainerInputs(inputs as Record<string, unknown>, isString(inputs.image) ? originReference(model.config.registry?.host, inputs.image) : undefined, isString(inputs.name) ? roleOf(model, inputs.name) : undefined),
+        viewOfContainerInputs(
+          inputs as Record<string, unknown>,
+          imageReferenceOf(inputs.image, model.config.registry?.host) ?? (isString(inputs.name) ? serviceOf(model, inputs.name)?.image : undefined),
+          isString(inputs.name) ? serviceOf(model, inputs.name)?.role : undefined,
+        ),
       );
     case "docker:index/volume:Volume":
       return volumeFindings(resource.name, inputs as Record<string, unknown>);
@@ -204,12 +221,14 @@ function dedupe(findings: readonly Finding[]): Finding[] {
 }
 
 /**
- * The role the platform model gives the container of that name. A label on
- * the container could claim any role (the ingress may publish 80 and 443),
- * so a container the model does not place has none.
+ * The role and image the platform model gives the container of that name. A
+ * label on the container could claim any role (the ingress may publish 80
+ * and 443), so a container the model does not place has none; its image is
+ * the fallback when the container names an image id.
  */
-function roleOf(model: PlatformModel, containerName: string): string | undefined {
-  return model.hosts.flatMap((host) => host.services).find((service) => `${model.blueprint.namePrefix}-${service.name}` === containerName)?.role;
+function serviceOf(model: PlatformModel, containerName: string): { role: string; image: string } | undefined {
+  const service = model.hosts.flatMap((host) => host.services).find((candidate) => `${model.blueprint.namePrefix}-${candidate.name}` === containerName);
+  return service && { role: service.role, image: imageName(service.image) };
 }
 
 /**
@@ -233,8 +252,13 @@ function dockerHostKeyFindings(resource: GraphResource): Finding[] {
   return sshOptionsProblems(options.filter(isString)).map((message) => ({ rule: "H9", resource: `docker provider ${resource.name}`, message }));
 }
 
-/** Findings only the whole graph shows: zone settings together, each existing host's UFW, restic keys left in clear. */
-function graphWideFindings(resources: readonly GraphResource[], model: PlatformModel): Finding[] {
+/**
+ * Findings only the whole graph shows: zone settings together, each existing
+ * host's UFW, restic keys left in clear. `secretsMasked` says the inputs show
+ * secrets as [secret] (a recorded graph), so a restic key seen in clear was
+ * not a secret; a policy pack sees secrets unwrapped and cannot tell.
+ */
+export function graphWideFindings(resources: readonly GraphResource[], model: PlatformModel, options: { secretsMasked: boolean } = { secretsMasked: true }): Finding[] {
   const findings: Finding[] = [];
   const zones = new Map<string, Map<string, unknown>>();
   for (const resource of resources.filter((candidate) => candidate.type === "cloudflare:index/zoneSetting:ZoneSetting")) {
@@ -261,7 +285,7 @@ function graphWideFindings(resources: readonly GraphResource[], model: PlatformM
       else visit(item, `${path}.${key}`, owner);
     }
   };
-  for (const resource of resources) visit(resource.inputs, "inputs", `${resource.type} ${resource.name}`);
+  if (options.secretsMasked) for (const resource of resources) visit(resource.inputs, "inputs", `${resource.type} ${resource.name}`);
 
   // C11 on the ingress again, on the configuration each ingress container
   // was registered with; uploads that are not plain yet were judged on the model.
