@@ -62,8 +62,9 @@ function imageReferenceOf(image: unknown, registryHost: string | undefined): str
 
 /**
  * The findings one registered resource shows on its own. Inputs that are not
- * plain values yet (Outputs during preview) are skipped here; the model-level
- * check has already judged what they are computed from.
+ * resolved yet (Outputs while the program registers, unknowns in preview)
+ * are skipped here and judged once resolved (enforce.ts, the policy pack at
+ * `up`); a masked secret where a rule needs the value is a finding itself.
  */
 export function resourceFindings(resource: GraphResource, model: PlatformModel): Finding[] {
   const dataFindings =

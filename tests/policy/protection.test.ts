@@ -4,7 +4,7 @@ import { ConfigError } from "../../infra/config/errors";
 import { validateStackConfig } from "../../infra/config/validate";
 import { evaluateGraph } from "../../infra/policy/graph-policy";
 import { evaluateModel } from "../../infra/policy/model-policy";
-import { buildPlan } from "../../tools/plan/plan";
+import { applyOverrides, readStackFile } from "../../tools/plan/stack-file";
 import { planOf } from "../support/plans";
 import { PROJECT_DIR, rawConfigWithSecrets } from "../support/stack-config";
 import { modelOf, violationsOf } from "./models";
@@ -14,10 +14,12 @@ import { modelOf, violationsOf } from "./models";
  * how the stack or its environment is spelled decides nothing.
  */
 describe("protection does not depend on the stack being spelled prod", () => {
-  it("-c environment=production -c protect=false is refused", async () => {
-    const plan = buildPlan({ projectDir: PROJECT_DIR, stack: "prod", overrides: ["infra:environment=production", "infra:protect=false"] });
-    await expect(plan).rejects.toBeInstanceOf(ConfigError);
-    await expect(plan).rejects.toThrow(/infra:protect: .*infra:disposable: true/);
+  it("-c environment=production -c protect=false is refused", () => {
+    // The prod stack file with the plan's -c overrides applied, as buildPlan and `pulumi up -c` hand it to the program.
+    const file = applyOverrides(readStackFile(PROJECT_DIR, "prod"), ["environment=production", "protect=false"]);
+    const raw = rawConfigWithSecrets({ "infra:environment": file.values["infra:environment"], "infra:protect": file.values["infra:protect"] });
+    expect(() => validateStackConfig(raw, BLUEPRINT_CATALOG)).toThrow(ConfigError);
+    expect(() => validateStackConfig(raw, BLUEPRINT_CATALOG)).toThrow(/infra:protect: .*infra:disposable: true/);
   });
 
   it.each(["prod", "production", "live", "staging"])("a stack labelled %s without infra:protect is protected", (environment) => {
