@@ -82,8 +82,10 @@ export interface StackConfig {
   readonly environment: string;
   readonly domain: string;
   readonly adminCidrs: readonly string[];
-  /** `protect` and Hetzner delete/rebuild protection (F4). */
+  /** `protect` and Hetzner delete/rebuild protection (F4); true unless the stack is disposable. */
   readonly protect: boolean;
+  /** The stack's data may be lost with it (preprod, restored from prod's backups); every other stack is held to prod's rules (F4, CF3, CF4). */
+  readonly disposable: boolean;
   readonly servers: readonly ServerConfig[];
   readonly dns: DNSConfig;
   readonly storage: StorageConfig;
@@ -105,7 +107,8 @@ export const PLAIN_KEYS: Readonly<Record<string, string>> = {
   "infra:environment": "environment label (prod, preprod, ...)",
   "infra:domain": "DNS domain the routes live under",
   "infra:adminCidrs": "list of CIDRs allowed to reach SSH",
-  "infra:protect": "protect stateful resources (true for prod)",
+  "infra:protect": "protect stateful resources (default true; false only with infra:disposable: true)",
+  "infra:disposable": "true for a stack whose data may be lost with it, e.g. preprod (default false: protected and held to prod's rules)",
   "infra:servers": "list of servers",
   "infra:dns": "Cloudflare settings { zoneId, proxied, hsts }, or none to manage no DNS",
   "infra:storage": "S3 settings { endpoint, region, bucketPrefix, noncurrentVersionExpiryDays, forcePathStyle }",

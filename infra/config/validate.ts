@@ -110,7 +110,13 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   // Each CIDR may be narrow while the list is not: 0.0.0.0/1 and 128.0.0.0/1 are all of IPv4 (F1).
   const together = readableAdminCidrs.length > 1 ? sshSourceBreadth(readableAdminCidrs).tooWide : [];
   if (together.length > 0) report("infra:adminCidrs", `together they cover ${together.join(" and ")}: ${TOO_WIDE_FOR_SSH}`);
-  const protect = reader.boolean("infra:protect", false);
+  // Data is protected unless the stack says it may be lost with it; how the
+  // stack or its environment is named decides nothing.
+  const disposable = reader.boolean("infra:disposable", false);
+  const protect = reader.boolean("infra:protect", !disposable);
+  if (!protect && !disposable) {
+    report("infra:protect", "false leaves the stack's volumes, buckets and servers deletable; only a stack declared disposable may run so: set infra:disposable: true if its data may be lost with it (as preprod's, restored from prod's backups), or remove infra:protect");
+  }
   const servers = reader.list("infra:servers", (value, path) => parseServer(value, path, report));
   if (servers && servers.length === 0) report("infra:servers", "at least one server is required");
   const dns = readDNS(raw, reader, report);
@@ -184,6 +190,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
       domain,
       adminCidrs: adminCidrs as string[],
       protect,
+      disposable,
       servers: servers as ServerConfig[],
       dns,
       storage,

@@ -11,7 +11,7 @@ export function zoneFindings(resource: string, settings: ReadonlyMap<string, unk
   if (settings.get("always_use_https") !== "on") report("CF2", "always_use_https is not on");
   if (production) {
     const hsts = (settings.get("security_header") as { strictTransportSecurity?: Record<string, unknown> } | undefined)?.strictTransportSecurity;
-    if (!hsts || hsts.enabled !== true) report("CF3", "HSTS is off on a prod zone");
+    if (!hsts || hsts.enabled !== true) report("CF3", "HSTS is off on the zone of a stack that is not disposable");
     else {
       if (!(Number(hsts.maxAge) >= HSTS_MAX_AGE_SECONDS)) report("CF3", `HSTS max-age ${String(hsts.maxAge)} is below ${HSTS_MAX_AGE_SECONDS}`);
       if (hsts.includeSubdomains !== true) report("CF3", "HSTS does not include subdomains");

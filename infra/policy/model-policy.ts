@@ -49,8 +49,13 @@ export function routedNames(model: PlatformModel): RoutedName[] {
   return model.spec.routes.map((route) => ({ hostname: `${route.subdomain}.${model.config.domain}`, service: route.service }));
 }
 
+/**
+ * Whether the stack is held to prod's rules (F4 protection, CF3 HSTS, CF4
+ * Cloudflare in front): every stack that does not declare itself disposable,
+ * whatever its name or environment label.
+ */
 export function isProduction(model: PlatformModel): boolean {
-  return model.config.environment === "prod";
+  return !model.config.disposable;
 }
 
 export function modelFindings(model: PlatformModel): Finding[] {
@@ -62,7 +67,7 @@ export function modelFindings(model: PlatformModel): Finding[] {
     for (const spec of host.services) findings.push(...containerFindings(viewOfSpec(spec, `${prefix}-${spec.name}`)));
     const ssh = { adminCidrs: config.adminCidrs, sshPort: host.sshPort };
     findings.push(...firewallFindings(host.firewall.map(inboundOf), { ...ssh, resource: `firewall ${name}-firewall`, behindCloudflare: behindCloudflare(config.dns) }));
-    if (isProduction(model) && !config.protect) findings.push({ rule: "F4", resource: `server ${name}`, message: "a prod server without delete and rebuild protection (infra:protect is false)" });
+    if (isProduction(model) && !config.protect) findings.push({ rule: "F4", resource: `server ${name}`, message: "a server of a stack that is not disposable without delete and rebuild protection (infra:protect is false)" });
     findings.push(...hostFindings(hostConfigurationOf(host.server, hostFirewallOf(host), `host ${name}`), ssh));
   }
   if (model.loadBalancer) findings.push(...loadBalancerFindings(model.loadBalancer, { resource: `load balancer ${prefix}-lb`, behindCloudflare: behindCloudflare(config.dns) }));

@@ -10,11 +10,13 @@ export interface Violation {
   readonly fix: string;
 }
 
-/** A waiver that matched a finding, as the plan lists it. */
+/** A waiver that matched a finding, as the plan and the golden graph list it: what it silences, so a reviewer sees a waiver start covering something new. */
 export interface AppliedWaiver {
   readonly rule: string;
   readonly resource: string;
   readonly reason: string;
+  /** The messages of the findings it silences. */
+  readonly silences: readonly string[];
 }
 
 /** A rule that cannot be checked on this platform, and why (S4's AWS-only controls). */
@@ -34,10 +36,12 @@ export interface Finding {
   readonly rule: string;
   readonly resource: string;
   readonly message: string;
+  /** What no waiver may silence, even under a waivable rule (a read-write Docker socket under C3). */
+  readonly unwaivable?: true;
 }
 
 export function violationOf(finding: Finding): Violation {
-  return { ...finding, fix: ruleNamed(finding.rule)?.fix ?? "see the security checklist" };
+  return { rule: finding.rule, resource: finding.resource, message: finding.message, fix: ruleNamed(finding.rule)?.fix ?? "see the security checklist" };
 }
 
 /** Raised before any resource is registered when the platform breaks a rule; printed without a stack trace (V5). */

@@ -37,8 +37,8 @@ export interface RoutedName {
  * C11 on the ingress: every public name that reaches an admin UI without a
  * login must be behind basic auth, as the ingress's own configuration says
  * (read back by hostnamesBehindBasicAuth, the same way for Caddy, nginx and
- * Traefik). The finding names the route, so no waiver next to a service can
- * cover it.
+ * Traefik). No waiver silences it (NEVER_WAIVED), and it names the route, not
+ * a service that a waiver could sit next to.
  */
 export function routeFindings(routes: readonly RoutedName[], services: readonly ServiceSpec[], proxy: IngressProxy, ingressFiles: readonly Pick<ConfigFile, "path" | "content">[]): Finding[] {
   const guarded = hostnamesBehindBasicAuth(proxy, ingressFiles);
@@ -49,6 +49,7 @@ export function routeFindings(routes: readonly RoutedName[], services: readonly 
       {
         rule: "C11",
         resource: `route ${route.hostname}`,
+        unwaivable: true as const,
         message: `${route.hostname} serves ${target.name} (${target.image.repository}), an admin UI without a login of its own, and ${proxy} asks for no password there`,
       },
     ];

@@ -7,16 +7,21 @@ export interface PolicyRule {
   readonly id: string;
   readonly statement: string;
   readonly fix: string;
-  /** Container rules can be waived next to the service; the others cannot. */
+  /**
+   * Container rules can be waived next to the service, with a reason; the
+   * others cannot, nor can C1 and C2, and some findings of waivable rules
+   * are never waived either (NEVER_WAIVED in waivers.ts).
+   */
   readonly waivable: boolean;
 }
 
 const container = (id: string, statement: string, fix: string): PolicyRule => ({ id, statement, fix, waivable: true });
+const neverWaived = (id: string, statement: string, fix: string): PolicyRule => ({ id, statement, fix, waivable: false });
 const platform = (id: string, statement: string, fix: string): PolicyRule => ({ id, statement, fix, waivable: false });
 
 export const POLICY_RULES: readonly PolicyRule[] = [
-  container("C1", "not privileged", "remove `privileged`; add back the one capability the service needs instead"),
-  container("C2", "no host network, pid or ipc namespace", "attach the service to the blueprint's Docker networks and drop network_mode/pid_mode/ipc_mode host"),
+  neverWaived("C1", "not privileged", "remove `privileged`; add back the one capability the service needs instead"),
+  neverWaived("C2", "no host network, pid, ipc, user or cgroup namespace", "attach the service to the blueprint's Docker networks and drop network_mode/pid_mode/ipc_mode/userns_mode/cgroupns_mode host"),
   container("C3", "no Docker socket except allow-listed read-only consumers; no sensitive host directory", "mount a named volume instead, or put a read-only socket proxy in front"),
   container("C4", "no-new-privileges:true", "set security_opts no-new-privileges:true (container-settings.ts does it for every Service)"),
   container("C5", "capabilities dropped (ALL), only needed ones added back", "drop ALL and add back only reviewed capabilities, or waive C5 next to the service with the reason"),
@@ -32,6 +37,11 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   ),
   container("C12", "json-file logs rotate (max-size and max-file)", "use the json-file driver with max-size and max-file (LOG_OPTIONS)"),
   container("C13", "restart policy unless-stopped or on-failure:N", "set restart to unless-stopped, or on-failure with a retry count"),
+  container(
+    "C16",
+    "no field weakens isolation: seccomp, AppArmor, SELinux and masked system paths stay on; no host devices, GPUs or device cgroup rules; a reviewed runtime; namespaced sysctls only",
+    "remove the field (security_opts unconfined, devices, gpus, device_cgroup_rules, runtime, a host-wide sysctl), or waive C16 next to the service with the reason where it may be waived",
+  ),
   platform(
     "F1",
     "SSH only from the configured admin CIDRs, judged by what the sources cover once parsed (any spelling, summed over the list, IPv4-mapped IPv6 counted as IPv4): at most a /8 of IPv4 and a /32 of IPv6 together (SSH_SOURCE_LIMIT), and every source readable one way only",
@@ -43,7 +53,11 @@ export const POLICY_RULES: readonly PolicyRule[] = [
     "with Cloudflare proxying, 80/443 admit only what Cloudflare's ranges cover: on each server's firewall, and through a load balancer, which filters nothing, by the PROXY protocol and an ingress that admits only Cloudflare's edge through it",
     "keep infra:dns.proxied and the web sources to components/network/cloudflare-ranges.ts; behind infra:loadBalancer, keep proxyprotocol on its services and nginx's loadBalancer option (BalancerInFront)",
   ),
-  platform("F4", "every server has a firewall; prod servers have delete and rebuild protection", "attach the firewall at creation and set infra:protect: true for prod"),
+  platform(
+    "F4",
+    "every server has a firewall; unless the stack is declared disposable, its servers have delete and rebuild protection and its volumes and buckets are protected",
+    "attach the firewall at creation and leave infra:protect at its default (true); only a stack whose data may be lost sets infra:disposable: true",
+  ),
   platform("CF1", "zone SSL mode strict", "set the zone's ssl setting to strict"),
   platform("CF2", "minimum TLS 1.2 and always use HTTPS", "set min_tls_version 1.2 (or higher) and always_use_https on"),
   platform("CF3", "HSTS on for prod: max-age >= 31536000, includeSubDomains, nosniff", "set infra:dns.hsts: true for prod"),

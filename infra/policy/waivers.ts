@@ -1,4 +1,4 @@
-import type { ServiceSpec } from "../../components/container/service-spec";
+import type { ServiceSpec, Waiver } from "../../components/container/service-spec";
 import { ruleNamed } from "./rules";
 import { violationOf, type AppliedWaiver, type Finding, type Violation } from "./report";
 
@@ -9,25 +9,71 @@ export function waiverIndex(services: readonly { resource: string; spec: Service
   return new Map(services.map(({ resource, spec }) => [resource, spec.waivers]));
 }
 
-/** Splits findings into violations and waived findings; a waiver counts only with a reason. */
+/**
+ * What no waiver silences, whatever its reason: each would let a service
+ * take the host, or open it to the internet. The platform rules (F, CF, S,
+ * H) are never waived either; they are listed by the one a reviewer asks
+ * about first.
+ */
+export const NEVER_WAIVED: readonly { readonly rule: string; readonly what: string }[] = [
+  { rule: "C1", what: "privileged" },
+  { rule: "C2", what: "the host's network, pid, ipc, user or cgroup namespace" },
+  { rule: "C3", what: "a runtime socket mounted read-write, or given to a service that is not an allow-listed socket consumer" },
+  { rule: "C5", what: "ALL, SYS_ADMIN and the other capabilities that amount to privileged" },
+  { rule: "C11", what: "a port of a service other than the ingress (or every port) published on a public address; a public route to an admin UI without a login" },
+  { rule: "C16", what: "seccomp, AppArmor, SELinux confinement or the masked system paths turned off" },
+  { rule: "F1", what: "SSH open to the world, like every F, CF, S and H rule" },
+  { rule: "any", what: "a value the policy cannot read (a secret where a plain value belongs)" },
+];
+
+/** Words that stand for a reason without giving one. */
+const PLACEHOLDERS = new Set(["todo", "tbd", "fixme", "xxx", "wip", "n/a", "na", "none", "temp", "later"]);
+
+/**
+ * Why a waiver's reason is not one a reviewer can weigh, or undefined when it
+ * is: a reason says in words why the rule does not fit the service (at least
+ * four different words, not a placeholder), not punctuation or a token.
+ */
+export function reasonProblem(reason: string): string | undefined {
+  const text = reason.trim();
+  if (text === "") return "it is empty";
+  const words = text.toLowerCase().match(/[a-z][a-z'/-]*[a-z]/g) ?? [];
+  if (PLACEHOLDERS.has(words[0] ?? "") || PLACEHOLDERS.has(text.toLowerCase().replace(/[^a-z/]/g, ""))) return `"${text}" is a placeholder`;
+  if (new Set(words).size < 4) return `"${text}" does not say why in words (four different words at least)`;
+  return undefined;
+}
+
+function silencingWaiver(finding: Finding, index: WaiverIndex): Waiver | undefined {
+  return index.get(finding.resource)?.find((candidate) => candidate.rule === finding.rule && reasonProblem(candidate.reason) === undefined);
+}
+
+/**
+ * Splits findings into violations and waived findings. A waiver silences a
+ * finding of a waivable rule with a reason (reasonProblem); a finding no
+ * waiver may silence stays a violation and says so when one was written.
+ */
 export function applyWaivers(findings: readonly Finding[], index: WaiverIndex): { violations: Violation[]; waivers: AppliedWaiver[] } {
   const violations: Violation[] = [];
   const waivers = new Map<string, AppliedWaiver>();
   for (const finding of findings) {
-    const waiver = index.get(finding.resource)?.find((candidate) => candidate.rule === finding.rule && candidate.reason.trim() !== "");
-    if (waiver && ruleNamed(finding.rule)?.waivable) waivers.set(`${finding.rule} ${finding.resource}`, { rule: finding.rule, resource: finding.resource, reason: waiver.reason.trim() });
-    else violations.push(violationOf(finding));
+    const waiver = silencingWaiver(finding, index);
+    const waivable = ruleNamed(finding.rule)?.waivable === true && finding.unwaivable !== true;
+    if (waiver && waivable) {
+      const key = `${finding.rule} ${finding.resource}`;
+      const silences = waivers.get(key)?.silences ?? [];
+      waivers.set(key, { rule: finding.rule, resource: finding.resource, reason: waiver.reason.trim(), silences: silences.includes(finding.message) ? silences : [...silences, finding.message] });
+    } else violations.push(violationOf(waiver ? { ...finding, message: `${finding.message}; no waiver silences this` } : finding));
   }
   return { violations, waivers: [...waivers.values()] };
 }
 
 /** Rules whose findings only the registered graph can show (ServiceSpec has no field for them). */
-const GRAPH_ONLY_RULES = ["C1", "C2", "C4", "C12", "C13"];
+const GRAPH_ONLY_RULES = ["C4", "C12", "C13", "C16"];
 
 /**
- * Problems with the waivers themselves: an unknown or platform-wide rule, a
- * missing reason, and a waiver that no longer matches anything (it would
- * silently cover the next real problem).
+ * Problems with the waivers themselves: an unknown rule, one never waived,
+ * a reason that is none, and a waiver that no longer matches anything (it
+ * would silently cover the next real problem).
  */
 export function waiverProblems(index: WaiverIndex, findings: readonly Finding[]): Violation[] {
   const problems: Violation[] = [];
@@ -35,9 +81,10 @@ export function waiverProblems(index: WaiverIndex, findings: readonly Finding[])
     for (const waiver of waivers) {
       const rule = ruleNamed(waiver.rule);
       const report = (message: string, fix: string) => problems.push({ rule: waiver.rule, resource, message, fix });
+      const reason = reasonProblem(waiver.reason);
       if (!rule) report(`waiver names unknown rule "${waiver.rule}"`, "name a checklist rule such as C6");
-      else if (!rule.waivable) report(`waiver of ${waiver.rule}: only container rules can be waived next to a service`, "fix the platform setting instead");
-      else if (waiver.reason.trim() === "") report(`waiver of ${waiver.rule} has no reason`, "say why the rule does not fit this service, next to the waiver");
+      else if (!rule.waivable) report(`waiver of ${waiver.rule}: ${waiver.rule} is never waived (${rule.statement})`, rule.fix);
+      else if (reason !== undefined) report(`waiver of ${waiver.rule} has no reason a reviewer can read: ${reason}`, "say why the rule does not fit this service, next to the waiver");
       else if (!GRAPH_ONLY_RULES.includes(waiver.rule) && !findings.some((finding) => finding.resource === resource && finding.rule === waiver.rule)) {
         report(`waiver of ${waiver.rule} matches nothing: the service already follows the rule`, "remove the waiver");
       }

@@ -32,6 +32,7 @@ describe("stack config validation (V1, V2)", () => {
     ["infra:adminCidrs", JSON.stringify([]), "infra:adminCidrs", "at least one admin CIDR"],
     ["infra:adminCidrs", "198.51.100.7/32", "infra:adminCidrs", "YAML list or object"],
     ["infra:protect", "yes", "infra:protect", "true or false"],
+    ["infra:disposable", "yes", "infra:disposable", "true or false"],
     ["infra:servers", servers([]), "infra:servers", "at least one server"],
     ["infra:servers", servers([{ ...existing, provider: "ovh" }]), "infra:servers[0].provider", "not one of hetzner, existing"],
     ["infra:servers", servers([{ ...existing, memoryMb: undefined }]), "infra:servers[0].memoryMb", "is required"],

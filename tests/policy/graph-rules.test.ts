@@ -131,9 +131,9 @@ describe("firewall rules on the registered graph", () => {
     expectOnly(await reportOf(firewall([{ port: "443", sourceIps: ["0.0.0.0/0"] }])), "F3", "firewall fw", /outside Cloudflare's ranges/);
   });
 
-  it("F4: a Hetzner server without a firewall, and a prod one without protection", async () => {
+  it("F4: a Hetzner server without a firewall, and one of a stack that is not disposable without protection", async () => {
     const report = await reportOf(() => new hcloud.Server("main", { serverType: "cx23", image: "ubuntu-24.04", labels: { environment: "prod" }, deleteProtection: false, rebuildProtection: true }));
-    expect(violationsOf(report, "F4").map((violation) => violation.message)).toEqual(["no firewall attached", "a prod server without delete and rebuild protection"]);
+    expect(violationsOf(report, "F4").map((violation) => violation.message)).toEqual(["no firewall attached", "a server of a stack that is not disposable without delete and rebuild protection"]);
   });
 });
 
@@ -228,7 +228,12 @@ describe("host rules on the registered preparation and firewall commands", () =>
       hostCommand("vpai-main-firewall-ufw", withoutDockerUser.replace("ufw default deny incoming", "ufw default allow incoming"));
     });
     const messages = violationsOf(report, "H6").map((violation) => violation.message);
-    expect(messages).toEqual(["UFW does not deny incoming by default", "no DOCKER-USER rules: Docker-published ports bypass UFW"]);
+    expect(messages).toEqual([
+      "UFW does not deny incoming by default",
+      "no DOCKER-USER rules: Docker-published ports bypass UFW",
+      "sets UFW's default policy for incoming to allow (ufw default allow incoming)",
+      "resets UFW, which turns it off, and does not turn it on again with default deny incoming",
+    ]);
   });
 
   it("H6: a DOCKER-USER rule that admits the internet to a port published for private-network peers", async () => {
@@ -355,7 +360,7 @@ describe("enforcement inside deployPlatform", () => {
   });
 
   it("a violation fails the program before any resource is registered", async () => {
-    const raw = completeRawConfig("prod", { "infra:protect": "false" });
+    const raw = completeRawConfig("prod", { "infra:dns": JSON.stringify({ zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", proxied: true, hsts: false }) });
     let error: unknown;
     const run = await recordGraph({ project: "infra", stack: "prod", values: raw.values, secretKeys: raw.secretKeys }, () => {
       try {
@@ -365,7 +370,7 @@ describe("enforcement inside deployPlatform", () => {
         return {};
       }
     });
-    expect((error as PolicyError).violations).toEqual([{ rule: "F4", resource: "server vpai-main", message: "a prod server without delete and rebuild protection (infra:protect is false)", fix: ruleNamed("F4")!.fix }]);
+    expect((error as PolicyError).violations).toEqual([{ rule: "CF3", resource: "zone vpai-dns", message: "HSTS is off on the zone of a stack that is not disposable", fix: ruleNamed("CF3")!.fix }]);
     expect(run.resources.filter((resource) => resource.type !== "pulumi:pulumi:Stack")).toEqual([]);
   });
 });

@@ -274,24 +274,24 @@ describe("waivers", () => {
     const reason = "test: the image writes next to its binary";
     const report = evaluateModel(modelOf("preprod", onService("redis", (spec) => ({ ...spec, readOnlyRootFilesystem: false, waivers: [{ rule: "C6", reason }] }))));
     expect(violationsOf(report, "C6")).toEqual([]);
-    expect(report.waivers).toContainEqual({ rule: "C6", resource: "container vpai-redis", reason });
+    expect(report.waivers).toContainEqual({ rule: "C6", resource: "container vpai-redis", reason, silences: ["root filesystem is writable"] });
   });
 
   it("a waiver without a reason is itself an error, and waives nothing", () => {
     const report = evaluateModel(modelOf("preprod", onService("redis", (spec) => ({ ...spec, readOnlyRootFilesystem: false, waivers: [{ rule: "C6", reason: "  " }] }))));
     const messages = violationsOf(report, "C6").map((violation) => violation.message);
-    expect(messages).toContain("waiver of C6 has no reason");
+    expect(messages).toContain("waiver of C6 has no reason a reviewer can read: it is empty");
     expect(messages).toContain("root filesystem is writable");
   });
 
   it("a waiver that matches nothing, names an unknown rule, or waives a platform rule is an error", () => {
     const report = evaluateModel(
-      modelOf("preprod", onService("grafana", (spec) => ({ ...spec, waivers: [...spec.waivers, { rule: "C9", reason: "stale" }, { rule: "C99", reason: "typo" }, { rule: "F1", reason: "not per service" }] }))),
+      modelOf("preprod", onService("grafana", (spec) => ({ ...spec, waivers: [...spec.waivers, { rule: "C9", reason: "left over from when grafana ran as root" }, { rule: "C99", reason: "typo" }, { rule: "F1", reason: "not per service" }] }))),
     );
     expect(report.violations.map((violation) => [violation.rule, violation.resource, violation.message])).toEqual([
       ["C9", "container vpai-grafana", "waiver of C9 matches nothing: the service already follows the rule"],
       ["C99", "container vpai-grafana", 'waiver names unknown rule "C99"'],
-      ["F1", "container vpai-grafana", "waiver of F1: only container rules can be waived next to a service"],
+      ["F1", "container vpai-grafana", "waiver of F1: F1 is never waived (SSH only from the configured admin CIDRs, never from anywhere)"],
     ]);
   });
 

@@ -3,6 +3,7 @@ import { BLUEPRINTS } from "../../infra/blueprints";
 import { evaluateGraph } from "../../infra/policy/graph-policy";
 import { containerResource, evaluateModel } from "../../infra/policy/model-policy";
 import { POLICY_RULES } from "../../infra/policy/rules";
+import { reasonProblem } from "../../infra/policy/waivers";
 import { textReport } from "../../tools/plan/text-report";
 import { planOf } from "../support/plans";
 import { modelOf } from "./models";
@@ -17,13 +18,14 @@ describe.each(["prod", "preprod"])("the shipped %s stack under the policy", (sta
     expect(plan.policy.violations).toEqual([]);
   });
 
-  it("lists each waiver with rule, resource and reason, and each comes from a service's own waivers", async () => {
+  it("lists each waiver with rule, resource, reason and what it silences, and each comes from a service's own waivers", async () => {
     const plan = await planOf(stack);
     const model = modelOf(stack);
     expect(plan.policy.waivers.length).toBeGreaterThan(0);
     const written = model.hosts.flatMap((host) => host.services.flatMap((service) => service.waivers.map((waiver) => ({ rule: waiver.rule, resource: containerResource(model, service.name), reason: waiver.reason }))));
-    for (const waiver of plan.policy.waivers) {
+    for (const { silences, ...waiver } of plan.policy.waivers) {
       expect(Object.keys(waiver).sort()).toEqual(["reason", "resource", "rule"]);
+      expect(silences.length, `${waiver.rule} ${waiver.resource}`).toBeGreaterThan(0);
       expect(written).toContainEqual(waiver);
       expect(POLICY_RULES.find((rule) => rule.id === waiver.rule)?.waivable).toBe(true);
     }
@@ -51,6 +53,7 @@ describe("every blueprint", () => {
       for (const waiver of service.waivers) {
         expect(POLICY_RULES.map((rule) => rule.id), `${service.name}`).toContain(waiver.rule);
         expect(waiver.reason.trim().length, `${service.name} ${waiver.rule}`).toBeGreaterThan(20);
+        expect(reasonProblem(waiver.reason), `${service.name} ${waiver.rule}`).toBeUndefined();
       }
     }
   });

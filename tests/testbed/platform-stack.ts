@@ -94,6 +94,9 @@ export async function createPlatformStack(options: PlatformStackOptions): Promis
     "infra:environment": "testbed",
     "infra:domain": "testbed.example.com",
     "infra:adminCidrs": [`${vps.gateway}/32`],
+    // A throwaway VPS (nothing to keep, and no Cloudflare in front: infra:dns
+    // none) whose volumes and bucket are still protected, as prod's are.
+    "infra:disposable": true,
     "infra:protect": true,
     "infra:servers": [
       { name: "main", provider: "existing", address: vps.address, sshUser: vps.user, hostKey: vps.hostPublicKey, memoryMb: 16384, monthlyCostEur: 0 },

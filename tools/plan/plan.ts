@@ -171,7 +171,13 @@ function planPolicy(run: Awaited<ReturnType<typeof runProgram>>): PolicyReport {
   const graph = evaluateGraph(run.resources, run.model);
   const violations = [...model.violations, ...graph.violations];
   if (violations.length > 0) throw new PolicyError(violations);
-  const waivers = new Map([...model.waivers, ...graph.waivers].map((waiver) => [`${waiver.rule} ${waiver.resource}`, waiver]));
+  // One entry per rule and resource, with everything it silences on the model and on the graph.
+  const waivers = new Map<string, PolicyReport["waivers"][number]>();
+  for (const waiver of [...model.waivers, ...graph.waivers]) {
+    const key = `${waiver.rule} ${waiver.resource}`;
+    const silences = waivers.get(key)?.silences ?? [];
+    waivers.set(key, { ...waiver, silences: [...silences, ...waiver.silences.filter((message) => !silences.includes(message))] });
+  }
   return {
     violations: [],
     waivers: [...waivers.values()].sort((a, b) => a.resource.localeCompare(b.resource) || a.rule.localeCompare(b.rule, "en", { numeric: true })),

@@ -1,5 +1,6 @@
 import { backupReportText } from "../../components/backup/report";
 import { monitoringText } from "../../components/monitoring/report";
+import { NEVER_WAIVED } from "../../infra/policy/waivers";
 import type { PlanResult } from "./plan";
 
 /** The human-readable plan: tree, exposure and firewall, DNS, memory, cost, secrets to set. */
@@ -62,7 +63,11 @@ export function textReport(plan: PlanResult): string {
   out.push(`  ${plan.cost.totalMonthlyEur.toFixed(2).padStart(8)} EUR  total`);
 
   out.push("", `Security policy (checklist C, F, CF, S, H): ${plan.policy.violations.length} violations, ${plan.policy.waivers.length} waivers`);
-  for (const waiver of plan.policy.waivers) out.push(`  waived ${waiver.rule.padEnd(4)} ${waiver.resource}: ${waiver.reason}`);
+  for (const waiver of plan.policy.waivers) {
+    out.push(`  waived ${waiver.rule.padEnd(4)} ${waiver.resource}: ${waiver.reason}`);
+    for (const message of waiver.silences) out.push(`      silences: ${message}`);
+  }
+  out.push(`  never waived: ${NEVER_WAIVED.map((entry) => `${entry.rule} (${entry.what})`).join("; ")}`);
   for (const note of plan.policy.notApplicable) out.push(`  ${note.rule} not applicable: ${note.reason}`);
 
   out.push(...backupReportText(plan.backups));
