@@ -335,13 +335,14 @@ function parseServer(value: unknown, path: string, report: Report): ServerConfig
  * so each spelling that would end up in one of those wrongly is named.
  */
 function hostAddressCheck(text: string): true | string {
+  // A valid IPv6 address, but ssh and Docker would each have to be told it is IPv4.
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(text);
+  if (mapped && isIPv4(mapped[1]!)) return `is an IPv4-mapped IPv6 address: write the IPv4 address ${mapped[1]}`;
   if (isHostAddress(text)) return true;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return "is a URL: give the address or host name alone (the account is sshUser, the port sshPort)";
   if (/^\[[^\]]*\]:\d+$/.test(text) || /^[^:\[\]]+:\d+$/.test(text)) return "has a port: give the address alone, and the port as sshPort";
   if (/^\[[^\]]*\]$/.test(text)) return "is in brackets: give the IPv6 address without the brackets (the program adds them where a URL needs them)";
   if (text.includes("%")) return "has a zone id (%...): a zone names a network interface of one machine, so the address reaches nothing from elsewhere; give the server's global address";
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(text);
-  if (mapped && isIPv4(mapped[1]!)) return `is an IPv4-mapped IPv6 address: write the IPv4 address ${mapped[1]}`;
   if (text.includes("/")) return "is a CIDR: give one address, without the /prefix";
   return "must be an IPv4/IPv6 address or a host name";
 }

@@ -8,7 +8,7 @@ import { hostFirewallOf, type PlatformModel } from "../platform-model";
 import { viewOfContainerInputs, volumeFindings } from "./container-inputs";
 import { containerFindings, imageProblems } from "./container-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
-import { hostFindings, pinnedKeyProblem, sshOptionsProblems, ufwProblems, type SSHContext } from "./host-rules";
+import { hostFindings, pinnedKeyProblem, sshOptionsProblems, ufwAllowRules, ufwProblems, type SSHContext } from "./host-rules";
 import { DEFAULT_SSH_PORT } from "../../components/compute/server-spec";
 import { firewallFindings, inboundOfHetzner, type InboundRule } from "./network-rules";
 import type { Finding, PolicyReport } from "./report";
@@ -218,7 +218,11 @@ function hostCommandFindings(resource: GraphResource, model: PlatformModel, ssh:
   for (const { text: script, kind } of scripts) {
     const verdict = scriptVerdict(script, kind);
     const subject = verdict.managesUFW ? `host firewall ${resource.name}` : `host command ${resource.name}`;
-    if (verdict.managesUFW) findings.push(...ufwProblems(script, ssh).map((message) => ({ rule: "H6", resource: subject, message })));
+    if (verdict.managesUFW) {
+      findings.push(...ufwProblems(script, ssh).map((message) => ({ rule: "H6", resource: subject, message })));
+      // Every way UFW is told to allow (ports, ranges, lists, service names such as ssh), judged as a whole firewall.
+      findings.push(...firewallFindings(ufwAllowRules(script), { ...context, resource: subject }));
+    }
     for (const { rule, message } of verdict.issues) findings.push({ rule, resource: subject, message });
     const outside = verdict.openings.map((opening) => publicPart(opening.rule)).filter((rule): rule is InboundRule => rule !== undefined);
     // Whether SSH stays reachable (H10) is a whole firewall's question: a command that opens one port answers nothing about it.

@@ -24,7 +24,7 @@ function refused(...args: string[]): string {
 
 describe("a policy violation (V5)", () => {
   it.each([
-    ["prod without protection", ["-c", "protect=false"], ["policy: 1 violation", "F4 server vpai-main", "fix: "]],
+    ["prod without protection", ["-c", "protect=false"], ["infra:protect: false leaves the stack's volumes, buckets and servers deletable", "infra:disposable: true"]],
     ["unproxied web records on prod", ["-c", 'dns={"zoneId":"0f1e2d3c4b5a69788796a5b4c3d2e1f0","proxied":false,"hsts":true}'], ["CF4 record vpai-dns-n8n", "fix: set infra:dns.proxied: true"]],
   ])("%s names the rule and the fix, without a stack trace", (_case, args, expected) => {
     const stderr = refused(...args);

@@ -79,7 +79,14 @@ export async function recordGraph(config: ProgramConfig, body: () => Record<stri
 
   await pulumi.runtime.setMocks(
     {
-      newResource: (args) => ({ id: `${ids++}`, state: { ...args.inputs, ...computedOutputs(args.type, args.name, args.inputs, ids) } }),
+      newResource: (args) => {
+        const serial = ids++;
+        // A container's id feeds its health gate's trigger, so it comes from
+        // its name, not from the order of registration, which concurrent
+        // registrations may change. Other ids stay numbers, as Hetzner's are.
+        const id = args.type === "docker:index/container:Container" ? `id-of-${args.name}` : `${serial}`;
+        return { id, state: { ...args.inputs, ...computedOutputs(args.type, args.name, args.inputs, ids) } };
+      },
       call: (args) => args.inputs,
     },
     config.project,
