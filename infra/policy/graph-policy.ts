@@ -225,8 +225,10 @@ function hostCommandFindings(resource: GraphResource, model: PlatformModel, ssh:
     }
     for (const { rule, message } of verdict.issues) findings.push({ rule, resource: subject, message });
     const outside = verdict.openings.map((opening) => publicPart(opening.rule)).filter((rule): rule is InboundRule => rule !== undefined);
-    // Whether SSH stays reachable (H10) is a whole firewall's question: a command that opens one port answers nothing about it.
-    findings.push(...firewallFindings(outside, { ...context, resource: subject }).filter((finding) => verdict.managesUFW || finding.rule !== "H10"));
+    // Whether SSH stays reachable (H10) is a whole firewall's question, judged
+    // above on every rule of a UFW script: these openings leave out private
+    // sources (peers, and admins on a VPN in 10.0.0.0/8), so they cannot answer it.
+    findings.push(...firewallFindings(outside, { ...context, resource: subject }).filter((finding) => finding.rule !== "H10"));
     for (const opening of verdict.openings) {
       // Private-network peers are ufwProblems' to judge: only private sources, and only to ports published for them.
       const rule = publicPart(opening.rule);

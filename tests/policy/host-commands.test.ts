@@ -118,3 +118,15 @@ describe("host commands are judged by what they run, not by their name", () => {
     expect(violations.filter((violation) => violation.rule === "H6").map((violation) => violation.message)).toContain("an existing host without a UFW firewall command");
   });
 });
+
+describe("admins on a private range, as on a VPN in 10.0.0.0/8", () => {
+  it("the shipped firewall, which admits them to SSH, is no H10 lock-out", async () => {
+    // Found on the testbed, whose admin address is its bridge's gateway: the
+    // openings judged against the platform leave private sources out, so they
+    // must not be asked whether SSH stays reachable.
+    for (const adminCidrs of [["10.213.7.1/32"], ["10.8.0.0/24", "203.0.113.10/32"], ["192.168.10.0/24"]]) {
+      const plan = await planOf("prod", { overrides: [`infra:adminCidrs=${JSON.stringify(adminCidrs)}`] });
+      expect(plan.policy.violations, adminCidrs.join(", ")).toEqual([]);
+    }
+  });
+});

@@ -86,6 +86,18 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     expect(answers).toEqual({ 22: "filtered", 80: "open", 443: "open", 3000: "filtered", 5432: "filtered", 9090: "filtered" });
   });
 
+  it("a container on an internal network reaches its neighbours and nothing outside its networks", { timeout: 60_000 }, async () => {
+    const running = await inspectContainers();
+    expect(Object.keys(running.get("fastapi-postgres")!.NetworkSettings.Networks)).toEqual(["fastapi-internal"]);
+    const probe = async (container: string, host: string, port: number) =>
+      (await deployment.vps.exec(`docker exec ${container} timeout 5 bash -c '</dev/tcp/${host}/${port}' 2>/dev/null && echo open || echo closed`, { allowFailure: true })).stdout.trim();
+    // S3 on the testbed's gateway answers the app, which is also on the edge network; the same probe from PostgreSQL goes nowhere.
+    const s3 = new URL(deployment.minio.endpoint);
+    expect(await probe("fastapi-backend", s3.hostname, Number(s3.port))).toBe("open");
+    expect(await probe("fastapi-postgres", s3.hostname, Number(s3.port))).toBe("closed");
+    expect(await probe("fastapi-postgres", "backend", 8000)).toBe("open");
+  });
+
   it("an unchanged `up` changes nothing and opens no SSH connection; refresh finds no drift", { timeout: STEP_TIMEOUT_MS }, async () => {
     const { sshConnections } = await step("up, unchanged", () => deployment.stack.run(["up", "--yes", "--expect-no-changes"]));
     expect(sshConnections).toBe(0);
