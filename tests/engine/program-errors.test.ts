@@ -74,7 +74,12 @@ function diagnostics(output: string): string {
 describe("bad input under pulumi preview (V5)", () => {
   it.each([
     ["a config problem (V1)", "config-problem", { "infra:blueprint": "wordpress" }, ["stack configuration has 1 problem:", 'infra:blueprint: "wordpress" is not one of']],
-    ["a policy violation", "policy", { "infra:protect": false }, ["policy: 1 violation", "F4 server vpai-main", "fix: "]],
+    [
+      "a policy violation",
+      "policy",
+      { "infra:dns": { zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", proxied: false, hsts: true } },
+      ["policy: ", "CF4 record vpai-dns-n8n", "fix: set infra:dns.proxied: true"],
+    ],
     [
       "a storage endpoint with a fragment",
       "storage-fragment",
