@@ -10,7 +10,7 @@ import { containerFindings, imageProblems } from "./container-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
 import { hostFindings, pinnedKeyProblem, sshOptionsProblems, ufwAllowRules, ufwProblems, type SSHContext } from "./host-rules";
 import { DEFAULT_SSH_PORT } from "../../components/compute/server-spec";
-import { firewallFindings, inboundOfHetzner, type InboundRule } from "./network-rules";
+import { firewallFindings, inboundOfHetzner, openingFindings, type InboundRule } from "./network-rules";
 import type { Finding, PolicyReport } from "./report";
 import { expiryFindings, platformRetentionWindowDays } from "./storage-rules";
 import { ingressProxy, isProduction, modelWaivers, routedNames } from "./model-policy";
@@ -228,7 +228,7 @@ function hostCommandFindings(resource: GraphResource, model: PlatformModel, ssh:
     // Whether SSH stays reachable (H10) is a whole firewall's question, judged
     // above on every rule of a UFW script: these openings leave out private
     // sources (peers, and admins on a VPN in 10.0.0.0/8), so they cannot answer it.
-    findings.push(...firewallFindings(outside, { ...context, resource: subject }).filter((finding) => finding.rule !== "H10"));
+    findings.push(...openingFindings(outside, { ...context, resource: subject }));
     for (const opening of verdict.openings) {
       // Private-network peers are ufwProblems' to judge: only private sources, and only to ports published for them.
       const rule = publicPart(opening.rule);

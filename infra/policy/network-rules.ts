@@ -54,11 +54,21 @@ export interface FirewallContext {
  * rule left open on 22 is caught before sshd is ever moved back there.
  */
 export function firewallFindings(rules: readonly InboundRule[], context: FirewallContext): Finding[] {
+  const reachSSH = rules.filter((rule) => rule.protocol === "tcp" && covers(rule, context.sshPort)).flatMap((rule) => rule.sources);
+  const lockedOut = coversAll(reachSSH, context.adminCidrs)
+    ? []
+    : [{ rule: "H10", resource: context.resource, message: `no rule admits the admin CIDRs to SSH on port ${context.sshPort}, where the server's sshd listens: the firewall would lock SSH out` }];
+  return [...lockedOut, ...openingFindings(rules, context)];
+}
+
+/**
+ * F1-F3 on some inbound rules, which need not be a whole firewall (the
+ * ports a host command opens): whether SSH stays reachable is not theirs to say.
+ */
+export function openingFindings(rules: readonly InboundRule[], context: FirewallContext): Finding[] {
   const findings: Finding[] = [];
   const report = (rule: string, message: string) => findings.push({ rule, resource: context.resource, message });
   const sshPorts = [...new Set([context.sshPort, DEFAULT_SSH_PORT])];
-  const reachSSH = rules.filter((rule) => rule.protocol === "tcp" && covers(rule, context.sshPort)).flatMap((rule) => rule.sources);
-  if (!coversAll(reachSSH, context.adminCidrs)) report("H10", `no rule admits the admin CIDRs to SSH on port ${context.sshPort}, where the server's sshd listens: the firewall would lock SSH out`);
   for (const rule of rules) {
     const range = rule.ports ? (rule.ports[0] === rule.ports[1] ? `${rule.ports[0]}` : `${rule.ports[0]}-${rule.ports[1]}`) : "";
     if (sshPorts.some((port) => covers(rule, port))) {
