@@ -1,3 +1,4 @@
+import { releasePlan, releaseUpstreams, type ReleasePlan } from "../components/container/release";
 import { LOOPBACK_PUBLISHING_NETWORK, needsLoopbackPublishing } from "../components/container/network-spec";
 import { declarationProblems, hostBackupJob, resticRepository, type BackupJob } from "../components/backup/job";
 import { sshPortOf, type ServerConfig } from "../components/compute/server-spec";
@@ -10,7 +11,7 @@ import type { BalancerInFront } from "../components/ingress/nginx-conf";
 import { ANYWHERE, firewallRules, type Exposure, type FirewallRule, type HostFirewall, type PeerAccess } from "../components/network/firewall-rules";
 import { monitoringSecrets } from "../components/monitoring/settings";
 import { linkServiceSpec } from "../components/network/private-network-link";
-import { serversTaking, type Blueprint, type HealthCheckSpec, type MemoryProfile, type PlatformSpec } from "./blueprints/blueprint";
+import { serversTaking, type Blueprint, type BlueprintEnvironment, type HealthCheckSpec, type MemoryProfile, type PlatformSpec } from "./blueprints/blueprint";
 import { ConfigError, type ConfigProblem } from "./config/errors";
 import { behindCloudflare, type LoadBalancerConfig, type StackConfig } from "./config/schema";
 
@@ -78,6 +79,14 @@ export interface PlatformModel {
   readonly hostnames: readonly string[];
   readonly memoryProfile: MemoryProfile;
   readonly loadBalancer?: LoadBalancerPlan;
+  /** How a change to each service reaches what it serves: zero downtime, a reload, a restart, or a stateful replacement. */
+  readonly releases: readonly ReleasePlan[];
+  /**
+   * The Docker container name of each service: `<prefix>-<service>`, and for
+   * a service released with zero downtime `<prefix>-<service>-<release id>`.
+   * The one source for the program, the policy and the plan.
+   */
+  readonly containerNames: Readonly<Record<string, string>>;
 }
 
 export function serverMemoryMb(server: ServerConfig): number {
@@ -103,8 +112,8 @@ export function planPlatform(config: StackConfig, blueprint: Blueprint): Platfor
 function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile: MemoryProfile): PlatformModel & { problems: ConfigProblem[] } {
   const layout = config.servers.map((server) => ({ name: server.name, roles: server.roles, ...(privateIpOf(server) ? { privateIp: privateIpOf(server)! } : {}) }));
   const balancer = config.loadBalancer ? balancerInFront(config.loadBalancer, config) : undefined;
-  const built = blueprint.build({ domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile, ...(balancer ? { loadBalancer: balancer } : {}) });
-  const released = withReleases(built, config.releases ?? {});
+  const environment = { domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile, ...(balancer ? { loadBalancer: balancer } : {}) };
+  const released = releasedBuild(blueprint, environment, config.releases ?? {});
   const spec = released.spec;
   const problems: ConfigProblem[] = [...released.problems, ...specProblems(spec, blueprint, monitoringSecrets(config.monitoring))];
 
@@ -247,6 +256,8 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     hostnames: spec.routes.map((route) => `${route.subdomain}.${config.domain}`),
     memoryProfile,
     ...(loadBalancer ? { loadBalancer } : {}),
+    releases: released.releases,
+    containerNames: containerNamesOf(blueprint.namePrefix, spec, released.releases),
     problems,
   };
 }
@@ -373,6 +384,36 @@ export function withReleases(spec: PlatformSpec, releases: Readonly<Record<strin
     return tag === undefined || service.role !== "app" ? service : { ...service, image: { ...service.image, tag } };
   });
   return { spec: { ...spec, services }, problems };
+}
+
+/**
+ * The blueprint's build with the stack's releases, in two steps: the first
+ * build tells which services release with zero downtime and their current
+ * release ids; the second gives the ingress their release aliases as
+ * upstreams (and the monitoring their name patterns). An app's own spec does
+ * not depend on the upstreams, so its release id is the same in both.
+ */
+function releasedBuild(blueprint: Blueprint, environment: BlueprintEnvironment, releases: Readonly<Record<string, string>>): { spec: PlatformSpec; problems: ConfigProblem[]; releases: ReleasePlan[] } {
+  const first = withReleases(blueprint.build(environment), releases);
+  const upstreams = releaseUpstreams(releasePlans(first.spec));
+  if (Object.keys(upstreams).length === 0) return { ...first, releases: releasePlans(first.spec) };
+  const second = withReleases(blueprint.build({ ...environment, upstreams }), releases);
+  const plans = releasePlans(second.spec);
+  const moved = Object.entries(releaseUpstreams(plans)).filter(([service, upstream]) => upstreams[service] !== upstream);
+  if (moved.length > 0) throw new Error(`blueprint ${blueprint.name}: the specs of ${moved.map(([service]) => service).join(", ")} depend on the ingress's upstreams`);
+  return { ...second, releases: plans };
+}
+
+function containerNamesOf(prefix: string, spec: PlatformSpec, releases: readonly ReleasePlan[]): Record<string, string> {
+  const ids = new Map(releases.map((plan) => [plan.service, plan.releaseId]));
+  return Object.fromEntries(spec.services.map((service) => [service.name, ids.get(service.name) ? `${prefix}-${service.name}-${ids.get(service.name)}` : `${prefix}-${service.name}`]));
+}
+
+/** How each service of a spec releases; one plan per service name. */
+export function releasePlans(spec: PlatformSpec): ReleasePlan[] {
+  const routed = new Set(spec.routes.map((route) => route.service));
+  const seen = new Set<string>();
+  return spec.services.filter((service) => !seen.has(service.name) && seen.add(service.name)).map((service) => releasePlan(service, routed));
 }
 
 /** Services ordered so that each comes after everything it depends on. */

@@ -103,6 +103,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
   // A server whose services others reach over the private network comes
   // first, so each forwarder can wait for the service it forwards to.
   const started = new Map<string, pulumi.Resource>();
+  const releaseIds = new Map(model.releases.flatMap((plan) => (plan.releaseId === undefined ? [] : [[plan.service, plan.releaseId] as const])));
   const hostOrder = [...model.hosts].sort((a, b) => a.links.length - b.links.length);
   for (const host of hostOrder) {
     const server = host.server;
@@ -125,7 +126,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
       const args = {
         // With PITR on, PostgreSQL archives WAL into a volume the backup job ships (B6).
         spec: withWalArchive(spec, config.backup.pitr),
-        containerName: `${prefix}-${spec.name}`,
+        containerName: model.containerNames[spec.name] ?? `${prefix}-${spec.name}`,
         provider: machine.dockerProvider,
         networks: networkNames,
         env: resolveEnv(spec.env, secrets),
@@ -133,6 +134,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
         protectVolumes: config.protect,
         ...(config.registry ? { imageRegistry: config.registry } : {}),
         healthGate: { connection: machine.connection },
+        ...(releaseIds.has(spec.name) ? { releaseId: releaseIds.get(spec.name)! } : {}),
       };
       if (monitored.has(spec.name)) {
         monitoringArgs.push(args);

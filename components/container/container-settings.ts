@@ -74,7 +74,8 @@ export function containerSettings(spec: ServiceSpec): ContainerSettings {
     ...(spec.user === undefined ? {} : { user: spec.user }),
     ...(spec.command === undefined ? {} : { command: [...spec.command] }),
     ...(spec.entrypoint === undefined ? {} : { entrypoints: [...spec.entrypoint] }),
-    uploads: spec.files.map((file) => ({ file: file.path, content: file.content, executable: file.executable ?? false })),
+    // Live files are written on the host and reloaded (live-config.ts), never uploaded.
+    uploads: spec.files.filter((file) => file.live !== true).map((file) => ({ file: file.path, content: file.content, executable: file.executable ?? false })),
     binds: spec.binds.map((bind) => ({ hostPath: bind.hostPath, containerPath: bind.target, readOnly: bind.readOnly })),
     labels: [
       { label: "infra.service", value: spec.name },

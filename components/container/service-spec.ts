@@ -4,6 +4,7 @@
  * Input, because ports, networks and sizes decide the shape of the graph.
  */
 import { mirroredReference, type ImageRegistry } from "./image-registry";
+import type { LiveReload } from "./live-config";
 import type { BackupDeclaration } from "../backup/declaration";
 import type { Role } from "../compute/server-spec";
 import type { ExporterSpec } from "../monitoring/exporter-spec";
@@ -57,6 +58,13 @@ export interface ConfigFile {
   readonly path: string;
   readonly content: string;
   readonly executable?: boolean;
+  /**
+   * The running container takes a new version by a reload, not a restart:
+   * the file is written on the host under live-config.ts's directory, not
+   * uploaded, and the spec's `liveReload` applies it. Its path is then
+   * `LIVE_CONFIG_DIR/<name>`.
+   */
+  readonly live?: boolean;
 }
 
 /** An explicit, reasoned exception to one checklist rule for one service. */
@@ -100,6 +108,8 @@ export interface ServiceSpec {
   /** Services that must be up first (startup order). */
   readonly dependsOn: readonly string[];
   readonly files: readonly ConfigFile[];
+  /** How the running container checks and applies new versions of its live files (the ingress's routes). */
+  readonly liveReload?: LiveReload;
   /** A Prometheus endpoint, scraped by the monitoring stack. */
   readonly metrics?: { readonly port: number; readonly path: string };
   /** A database or proxy without an endpoint of its own, watched through its standard exporter. */

@@ -5,10 +5,12 @@ import { imageName, publishAddress, type ServiceSpec } from "./service-spec";
 import type { ImageRegistry } from "./image-registry";
 import { HEALTH_GATE_SCRIPT, healthGateCommand, healthWaitSeconds } from "./health-gate";
 import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
+import { LIVE_CONFIG_MOUNT, liveConfigHostPath, liveConfigProblems, liveConfigScript, liveConfigTrigger, liveFiles } from "./live-config";
+import { releaseAlias } from "./release";
 
 export interface ServiceArgs {
   readonly spec: ServiceSpec;
-  /** Explicit container name on the host, e.g. `vpai-postgres`. */
+  /** Explicit container name on the host, e.g. `vpai-postgres`, or `fastapi-backend-<release id>` for a release. */
   readonly containerName: string;
   /** Docker on the target host, reached over SSH once the host is ready. */
   readonly provider: docker.Provider;
@@ -29,6 +31,14 @@ export interface ServiceArgs {
    * waits, and reports only a timeout.
    */
   readonly healthGate?: { readonly connection: SSHConnectionArgs };
+  /**
+   * The current release of a service that releases with zero downtime
+   * (release.ts): its container, image and gate are named by it, so a new
+   * release is new resources beside the running ones, and Pulumi removes the
+   * previous release only after everything else of the update, the ingress's
+   * switch included, has succeeded. A release that fails leaves it serving.
+   */
+  readonly releaseId?: string;
 }
 
 /** One container with its image and named volumes. */
@@ -47,10 +57,32 @@ export class Service extends pulumi.ComponentResource {
     const settings = containerSettings(args.spec);
     this.image = imageName(args.spec.image, args.imageRegistry);
     const childOptions = { parent: this, provider: args.provider };
+    const release = args.releaseId;
+    // A release's resources carry its id (its container name does too: the model's containerNames).
+    const childName = release === undefined ? name : `${name}-${release}`;
+    const containerName = args.containerName;
+    const aliases = release === undefined ? [args.spec.name] : [args.spec.name, releaseAlias(args.spec.name, release)];
 
     // keepLocally: removing a service from the graph must not delete an image
     // another container (or a rollback) still uses.
-    const image = new docker.RemoteImage(`${name}-image`, { name: this.image, keepLocally: true }, childOptions);
+    const image = new docker.RemoteImage(`${childName}-image`, { name: this.image, keepLocally: true }, childOptions);
+
+    const live = liveFiles(args.spec);
+    const liveConfig =
+      live.length > 0 && args.spec.liveReload && args.healthGate
+        ? new SSHCommand(
+            `${name}-config`,
+            {
+              connection: args.healthGate.connection,
+              create: "sudo bash -s",
+              stdin: liveConfigScript(args.containerName, live, args.spec.liveReload),
+              // The files as data beside the script: what the graph policy judges (liveConfigOf).
+              triggers: [liveConfigTrigger(args.containerName, live)],
+            },
+            // The switch: it waits for what the configuration points at, the new releases of the upstreams behind their gates.
+            { parent: this, dependsOn: [...(args.after ?? [])] },
+          )
+        : undefined;
 
     const volumes = args.spec.volumes.map(
       (mount) =>
@@ -62,18 +94,19 @@ export class Service extends pulumi.ComponentResource {
     );
 
     this.container = new docker.Container(
-      name,
+      childName,
       {
-        name: args.containerName,
+        name: containerName,
         image: image.imageId,
         hostname: args.spec.name,
-        networksAdvanced: args.spec.networks.map((network) => ({ name: args.networks[network]!, aliases: [args.spec.name] })),
+        networksAdvanced: args.spec.networks.map((network) => ({ name: args.networks[network]!, aliases })),
         envs: Object.entries(args.env)
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([key, value]) => pulumi.interpolate`${key}=${value}`),
         volumes: [
           ...args.spec.volumes.map((mount, index) => ({ volumeName: volumes[index]!.name, containerPath: mount.target, readOnly: mount.readOnly ?? false })),
           ...settings.binds,
+          ...(live.length > 0 ? [{ hostPath: liveConfigHostPath(args.containerName), containerPath: LIVE_CONFIG_MOUNT, readOnly: true }] : []),
         ],
         ports: settings.ports,
         healthcheck: settings.healthcheck,
@@ -97,15 +130,17 @@ export class Service extends pulumi.ComponentResource {
         wait: args.healthGate === undefined,
         waitTimeout: healthWaitSeconds(args.spec.healthcheck),
       },
-      // The container name is fixed, so a replacement must remove the old one first.
-      { ...childOptions, dependsOn: [...(args.after ?? [])], deleteBeforeReplace: true },
+      // The container name is fixed (per release, for a release), so a
+      // replacement must remove the old one first. A release changes its name
+      // and so is never a replacement; a rotated secret in its environment is.
+      { ...childOptions, dependsOn: [...(args.after ?? []), ...(liveConfig ? [liveConfig] : [])], deleteBeforeReplace: true },
     );
 
     if (args.healthGate) {
       // Runs once per container: the container's id is its trigger.
       this.healthy = new SSHCommand(
-        `${name}-healthy`,
-        { connection: args.healthGate.connection, create: healthGateCommand(args.containerName, healthWaitSeconds(args.spec.healthcheck)), stdin: HEALTH_GATE_SCRIPT, triggers: [this.container.id] },
+        `${childName}-healthy`,
+        { connection: args.healthGate.connection, create: healthGateCommand(containerName, healthWaitSeconds(args.spec.healthcheck)), stdin: HEALTH_GATE_SCRIPT, triggers: [this.container.id] },
         { parent: this },
       );
     }
@@ -120,7 +155,9 @@ function isLoopbackOrPrivate(address: string): boolean {
 }
 
 function serviceProblems(args: ServiceArgs): string[] {
-  const problems: string[] = [];
+  const problems: string[] = [...liveConfigProblems(args.spec)];
+  if (liveFiles(args.spec).length > 0 && !args.healthGate) problems.push("its live files need SSH to the host (healthGate) to be written and reloaded");
+  if (args.releaseId !== undefined && !/^[0-9a-f]+$/.test(args.releaseId)) problems.push(`release id "${args.releaseId}" is not hexadecimal`);
   for (const network of args.spec.networks) {
     if (!(network in args.networks)) problems.push(`network "${network}" is not defined (known: ${Object.keys(args.networks).join(", ")})`);
   }

@@ -1,8 +1,10 @@
+import { CONFIG_DIR_PLACEHOLDER, LIVE_CONFIG_DIR } from "../container/live-config";
 import { healthcheck, imageName, service, type ServiceSpec } from "../container/service-spec";
 import { BASIC_AUTH_HASH_VARIABLE, caddyfile, type CaddyfileOptions, type CaddyRoute } from "./caddyfile";
 
 export const CADDY_IMAGE = { repository: "caddy", tag: "2.8.4-alpine" } as const;
-export const CADDYFILE_PATH = "/etc/caddy/Caddyfile";
+/** The Caddyfile is a live file: a route or header changes through Caddy's admin API (live-config.ts). */
+export const CADDYFILE_PATH = `${LIVE_CONFIG_DIR}/Caddyfile`;
 
 export interface CaddySpecOptions extends CaddyfileOptions {
   readonly networks: readonly string[];
@@ -20,10 +22,11 @@ const PASSWORD_VARIABLE = "INFRA_ADMIN_PASSWORD";
 export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySpecOptions): ServiceSpec {
   const authenticated = routes.some((route) => route.basicAuth);
   if (authenticated && !options.basicAuthPasswordSecret === !options.basicAuthPasswordHashSecret) throw new Error("ingress: basic_auth routes need one of basicAuthPasswordSecret and basicAuthPasswordHashSecret");
+  // The image's own command reads /etc/caddy/Caddyfile; the live file is elsewhere.
   const credential: Partial<Pick<ServiceSpec, "env" | "command">> = !authenticated
-    ? {}
+    ? { command: ["caddy", "run", "--config", CADDYFILE_PATH, "--adapter", "caddyfile"] }
     : options.basicAuthPasswordHashSecret
-      ? { env: { [BASIC_AUTH_HASH_VARIABLE]: { secret: options.basicAuthPasswordHashSecret } } }
+      ? { env: { [BASIC_AUTH_HASH_VARIABLE]: { secret: options.basicAuthPasswordHashSecret } }, command: ["caddy", "run", "--config", CADDYFILE_PATH, "--adapter", "caddyfile"] }
       : {
           env: { [PASSWORD_VARIABLE]: { secret: options.basicAuthPasswordSecret! } },
           // The image has no bcrypt-capable tool but caddy itself: hash the
@@ -54,11 +57,19 @@ export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySp
     healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:2019/config/"], 10),
     memoryMb: options.memoryMb,
     capAdd: ["NET_BIND_SERVICE"],
-    // The Caddyfile is uploaded into /etc/caddy before the container starts,
-    // and Docker refuses uploads into a read-only root filesystem (C6 waiver).
+    // Caddy writes its autosave and lock files outside its volumes (C6 waiver).
     readOnlyRootFilesystem: false,
     tmpfs: ["/tmp"],
     dependsOn: options.dependsOn,
-    files: [{ path: CADDYFILE_PATH, content: caddyfile(routes, options) }],
+    files: [{ path: CADDYFILE_PATH, content: caddyfile(routes, options), live: true }],
+    liveReload: {
+      // Syntax first, with Caddy's own message; `/load` then applies the
+      // whole configuration or, refused, keeps the running one. Caddy adapts
+      // it in its own process, whose environment holds the basic-auth hash;
+      // the syntax check runs in a `docker exec`, which lacks it when it is
+      // computed at start, so a stand-in value fills the place.
+      check: ["env", `${BASIC_AUTH_HASH_VARIABLE}=syntax-check-only`, "caddy", "adapt", "--config", `${CONFIG_DIR_PLACEHOLDER}/Caddyfile`, "--adapter", "caddyfile"],
+      apply: ["wget", "-q", "-O", "/dev/null", "--header", "Content-Type: text/caddyfile", "--post-file", `${CONFIG_DIR_PLACEHOLDER}/Caddyfile`, "http://127.0.0.1:2019/load"],
+    },
   });
 }

@@ -1,4 +1,4 @@
-import type { Route } from "./route";
+import { upstreamHost, type Route } from "./route";
 
 export interface CaddyfileOptions {
   /** Contact for the ACME account (expiry warnings); optional for Let's Encrypt. */
@@ -55,7 +55,7 @@ export function caddyfile(routes: readonly CaddyRoute[], options: CaddyfileOptio
 }
 
 function site(route: CaddyRoute): string {
-  if (!route.basicAuth) return [`${route.hostname} {`, "\timport security_headers", "\tencode zstd gzip", `\treverse_proxy ${route.service}:${route.port}`, "}"].join("\n");
+  if (!route.basicAuth) return [`${route.hostname} {`, "\timport security_headers", "\tencode zstd gzip", `\treverse_proxy ${upstreamHost(route)}:${route.port}`, "}"].join("\n");
   return [
     `${route.hostname} {`,
     "\timport security_headers",
@@ -66,7 +66,7 @@ function site(route: CaddyRoute): string {
     `\t\t${route.basicAuth.user} {$${BASIC_AUTH_HASH_VARIABLE}}`,
     "\t}",
     // The admin UI has its own login, which would read Caddy's credentials as its own.
-    `\treverse_proxy ${route.service}:${route.port} {`,
+    `\treverse_proxy ${upstreamHost(route)}:${route.port} {`,
     "\t\theader_up -Authorization",
     "\t}",
     "}",
@@ -81,6 +81,7 @@ export function routeProblems(routes: readonly Route[]): string[] {
     seen.add(route.hostname);
     if (!/^[a-z0-9.-]+$/.test(route.hostname)) problems.push(`"${route.hostname}" is not a host name`);
     if (!/^[a-z0-9][a-z0-9_.-]*$/.test(route.service)) problems.push(`"${route.service}" is not a service name`);
+    if (route.upstream !== undefined && !/^[a-z0-9][a-z0-9_.-]*$/.test(route.upstream)) problems.push(`${route.hostname}: "${route.upstream}" is not an upstream host`);
     if (!Number.isInteger(route.port) || route.port < 1 || route.port > 65535) problems.push(`${route.hostname}: port ${route.port} is out of range`);
   }
   return problems;

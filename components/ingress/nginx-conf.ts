@@ -1,7 +1,7 @@
 import { isCIDR, isIPAddress } from "../network/ip-ranges";
 import { basicAuthProblems, BASIC_AUTH_REALM, htpasswdPath } from "./basic-auth";
 import { routeProblems } from "./caddyfile";
-import type { ProtectedRoute, Route } from "./route";
+import { upstreamHost, type ProtectedRoute, type Route } from "./route";
 
 /**
  * nginx as the ingress of seeds 001 and 004: TLS with Let's Encrypt
@@ -105,7 +105,7 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
   const late = new Set(options.resolvePerRequest ?? []);
   const resolvedLate = (route: Route) => late.has(route.service);
   const upstreams = [...new Map(sorted.filter((route) => !resolvedLate(route)).map((route) => [upstreamName(route), route])).values()].map((route) =>
-    block(`upstream ${upstreamName(route)}`, [`server ${route.service}:${route.port};`, "keepalive 16;"]),
+    block(`upstream ${upstreamName(route)}`, [`server ${upstreamHost(route)}:${route.port};`, "keepalive 16;"]),
   );
   const balancer = options.loadBalancer;
   const realIp = balancer ? clientFromBalancer(balancer, options) : clientFromHeader(options);
@@ -182,7 +182,7 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
         ...(route.basicAuth ? [`auth_basic "${BASIC_AUTH_REALM}";`, `auth_basic_user_file ${htpasswdPath(route.basicAuth)};`] : []),
         ...block("location /", [
           `limit_req zone=per_client burst=${options.burst} nodelay;`,
-          ...(resolvedLate(route) ? [`set $late_upstream http://${route.service}:${route.port};`, "proxy_pass $late_upstream;"] : [`proxy_pass http://${upstreamName(route)};`]),
+          ...(resolvedLate(route) ? [`set $late_upstream http://${upstreamHost(route)}:${route.port};`, "proxy_pass $late_upstream;"] : [`proxy_pass http://${upstreamName(route)};`]),
           "proxy_http_version 1.1;",
           "proxy_set_header Host $host;",
           `proxy_set_header X-Real-IP ${balancer ? "$client_address" : "$remote_addr"};`,

@@ -1,10 +1,12 @@
+import { CONFIG_DIR_PLACEHOLDER, LIVE_CONFIG_DIR } from "../container/live-config";
 import { healthcheck, imageName, service, type Placement, type ServiceSpec } from "../container/service-spec";
 import { basicAuthEnv, htpasswdFiles, htpasswdScript } from "./basic-auth";
 import { NGINX_HTTP_PORT, NGINX_HTTPS_PORT, nginxConf, type NginxOptions } from "./nginx-conf";
 import type { ProtectedRoute } from "./route";
 
 export const NGINX_IMAGE = { repository: "nginx", tag: "1.27.3-alpine" } as const;
-export const NGINX_CONF_PATH = "/etc/nginx/nginx.conf";
+/** nginx.conf is a live file: a route or header changes by `nginx -t`, then `nginx -s reload` (live-config.ts). */
+export const NGINX_CONF_PATH = `${LIVE_CONFIG_DIR}/nginx.conf`;
 /** certbot with the Cloudflare DNS plugin: DNS-01 works behind Cloudflare's proxy and behind a load balancer alike. */
 export const CERTBOT_IMAGE = { repository: "certbot/dns-cloudflare", tag: "v2.11.0" } as const;
 export const LETSENCRYPT_DIR = "/etc/letsencrypt";
@@ -33,7 +35,7 @@ export function nginxServiceSpec(routes: readonly ProtectedRoute[], options: Ngi
   const htpasswd = htpasswdFiles(routes);
   // nginx keeps serving the certificate it started with; a reload every
   // six hours picks up what certbot renewed.
-  const serve = `(while :; do sleep 21600; nginx -s reload; done) & exec nginx -c ${NGINX_CONF_PATH} -g 'daemon off;'`;
+  const serve = `(while :; do sleep 21600; nginx -c ${NGINX_CONF_PATH} -s reload; done) & exec nginx -c ${NGINX_CONF_PATH} -g 'daemon off;'`;
   return service({
     name: "nginx",
     description: `TLS reverse proxy with rate limiting (${imageName(NGINX_IMAGE)})`,
@@ -49,12 +51,16 @@ export function nginxServiceSpec(routes: readonly ProtectedRoute[], options: Ngi
     tmpfs: ["/tmp"],
     ...(htpasswd.length > 0 ? { env: basicAuthEnv(htpasswd) } : {}),
     command: ["sh", "-c", [...htpasswdScript(htpasswd), serve].join("\n")],
-    files: [{ path: NGINX_CONF_PATH, content: nginxConf(routes, { ...conf, certificateDir: `${LETSENCRYPT_DIR}/live` }) }],
+    files: [{ path: NGINX_CONF_PATH, content: nginxConf(routes, { ...conf, certificateDir: `${LETSENCRYPT_DIR}/live` }), live: true }],
+    liveReload: {
+      check: ["nginx", "-t", "-q", "-c", `${CONFIG_DIR_PLACEHOLDER}/nginx.conf`],
+      apply: ["nginx", "-c", `${CONFIG_DIR_PLACEHOLDER}/nginx.conf`, "-s", "reload"],
+    },
     // On the status port: behind a load balancer, 80 expects a PROXY header first.
     healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${conf.statusPort}${conf.healthPath}`], 10),
     memoryMb,
     dependsOn,
-    waivers: [{ rule: "C6", reason: "nginx.conf is uploaded into /etc/nginx before start, and Docker refuses uploads into a read-only root filesystem" }],
+    waivers: [{ rule: "C6", reason: "the image writes its cache and temporary files under /var/cache/nginx and /etc/nginx at start" }],
     ...(placement ? { placement } : {}),
   });
 }

@@ -8,6 +8,17 @@ export interface Route {
   /** Service name, which is also its DNS alias on the shared network. */
   readonly service: string;
   readonly port: number;
+  /**
+   * The host the proxy sends to: the alias of the service's current release
+   * when it releases with zero downtime (components/container/release.ts),
+   * so that a reload switches versions. The service name when absent.
+   */
+  readonly upstream?: string;
+}
+
+/** The host a route's requests go to. */
+export function upstreamHost(route: Route): string {
+  return route.upstream ?? route.service;
 }
 
 /**

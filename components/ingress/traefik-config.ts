@@ -1,7 +1,8 @@
+import { LIVE_CONFIG_DIR } from "../container/live-config";
 import { stringify } from "yaml";
 import { basicAuthProblems, BASIC_AUTH_REALM, credentialName, htpasswdPath } from "./basic-auth";
 import { routeProblems } from "./caddyfile";
-import type { ProtectedRoute, Route, RouteCredential } from "./route";
+import { upstreamHost, type ProtectedRoute, type Route, type RouteCredential } from "./route";
 
 /**
  * Traefik as the ingress of seeds 000 and 003: entry points `web` and
@@ -22,7 +23,8 @@ export interface TraefikOptions {
   readonly acmeEmail?: string;
 }
 
-export const TRAEFIK_DYNAMIC_PATH = "/etc/traefik/dynamic.yml";
+/** The routes are a live file, which Traefik's file provider watches: a change needs no restart (live-config.ts). */
+export const TRAEFIK_DYNAMIC_PATH = `${LIVE_CONFIG_DIR}/dynamic.yml`;
 export const TRAEFIK_STATIC_PATH = "/etc/traefik/traefik.yml";
 export const TRAEFIK_ACME_STORAGE = "/data/acme.json";
 export const TRAEFIK_PING_PORT = 8081;
@@ -81,7 +83,7 @@ export function traefikStaticConfig(options: TraefikOptions, ports: { readonly h
     },
     ping: { entryPoint: "ping" },
     metrics: { prometheus: { entryPoint: "metrics" } },
-    providers: { file: { filename: TRAEFIK_DYNAMIC_PATH, watch: false } },
+    providers: { file: { filename: TRAEFIK_DYNAMIC_PATH, watch: true } },
     certificatesResolvers: {
       [CERT_RESOLVER]: {
         acme: {
@@ -106,7 +108,7 @@ export function traefikDynamicConfig(routes: readonly ProtectedRoute[], options:
       { rule: `Host(\`${route.hostname}\`)`, entryPoints: ["websecure"], service: traefikServiceName(route), middlewares: routerMiddlewares(route), tls: { certResolver: CERT_RESOLVER } },
     ]),
   );
-  const services = Object.fromEntries(sorted.map((route) => [traefikServiceName(route), { loadBalancer: { servers: [{ url: `http://${route.service}:${route.port}` }], passHostHeader: true } }]));
+  const services = Object.fromEntries(sorted.map((route) => [traefikServiceName(route), { loadBalancer: { servers: [{ url: `http://${upstreamHost(route)}:${route.port}` }], passHostHeader: true } }]));
   const credentials = new Map(sorted.flatMap((route) => (route.basicAuth ? [[route.basicAuth.passwordHashSecret, route.basicAuth] as const] : [])));
   const basicAuth = Object.fromEntries(
     [...credentials.values()].map((credential) => [

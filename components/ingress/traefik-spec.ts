@@ -37,8 +37,12 @@ export function traefikServiceSpec(routes: readonly ProtectedRoute[], options: T
     ...(htpasswd.length > 0 ? { env: basicAuthEnv(htpasswd), command: ["sh", "-c", [...htpasswdScript(htpasswd), `exec traefik ${run}`].join("\n")] } : { command: [run] }),
     files: [
       { path: TRAEFIK_STATIC_PATH, content: traefikYAML(traefikStaticConfig(traefik)) },
-      { path: TRAEFIK_DYNAMIC_PATH, content: traefikYAML(traefikDynamicConfig(routes, traefik)) },
+      { path: TRAEFIK_DYNAMIC_PATH, content: traefikYAML(traefikDynamicConfig(routes, traefik)), live: true },
     ],
+    // Traefik's file provider picks up the new file itself. A file it cannot
+    // read is logged and the running routes stay; the program's own tests run
+    // each generated file through the real Traefik before it ships.
+    liveReload: {},
     healthcheck: healthcheck(["CMD", "traefik", "healthcheck", `--configFile=${TRAEFIK_STATIC_PATH}`], 10),
     memoryMb,
     capAdd: ["NET_BIND_SERVICE"],
@@ -46,7 +50,7 @@ export function traefikServiceSpec(routes: readonly ProtectedRoute[], options: T
     dependsOn,
     metrics: { port: TRAEFIK_METRICS_PORT, path: "/metrics" },
     waivers: [
-      { rule: "C6", reason: "traefik.yml and dynamic.yml are uploaded into /etc/traefik before start, and Docker refuses uploads into a read-only root filesystem" },
+      { rule: "C6", reason: "traefik.yml is uploaded into /etc/traefik before start, and Docker refuses uploads into a read-only root filesystem" },
       { rule: "C9", reason: "Traefik keeps its ACME account and certificates in /data/acme.json, which must be 0600 and is created root-owned on a fresh volume; it runs as root with every capability but NET_BIND_SERVICE dropped" },
     ],
   });

@@ -1,3 +1,4 @@
+import { RELEASE_ID_PATTERN } from "../container/release";
 import { stringify } from "yaml";
 import { LAST_EXIT_CODE_METRIC, LAST_SUCCESS_METRIC, staleAfterSeconds } from "../backup/metrics";
 import type { AlertThresholds } from "./settings";
@@ -38,7 +39,7 @@ export interface AlertRuleInput {
   readonly jobs: readonly ScrapeJob[];
   readonly probes: readonly Probe[];
   /** Every service on the host with its Docker container name. */
-  readonly containers: readonly { readonly service: string; readonly container: string }[];
+  readonly containers: readonly { readonly service: string; readonly container: string; readonly released?: boolean }[];
   /** Response counters of scraped services, each giving a 5xx ratio (the ingress's, an API's own). */
   readonly httpCounters?: readonly HTTPCounter[];
   /**
@@ -112,7 +113,7 @@ export function alertRules(input: AlertRuleInput): RuleGroup[] {
   );
 
   const containers = [...input.containers].sort((a, b) => a.container.localeCompare(b.container));
-  const containerPattern = containers.map((entry) => escapeRegex(entry.container)).join("|");
+  const containerPattern = containers.map((entry) => containerNamePattern(entry.container, entry.released === true)).join("|");
   const containerRules: AlertRule[] = [];
   if (containers.length > 0) {
     containerRules.push(
@@ -120,7 +121,7 @@ export function alertRules(input: AlertRuleInput): RuleGroup[] {
         alert: "ContainerDown",
         // cAdvisor stops reporting a container that is gone; absent() names it,
         // and the service becomes the instance, as in the probe and scrape alerts.
-        expr: containers.map((entry) => `label_replace(absent(container_last_seen{name="${entry.container}"}), "instance", "${entry.service}", "", "")`).join(" or "),
+        expr: containers.map((entry) => `label_replace(absent(container_last_seen{name${entry.released ? `=~"${containerNamePattern(entry.container, true)}"` : `="${entry.container}"`}}), "instance", "${entry.service}", "", "")`).join(" or "),
         forSeconds: minutes(t.containerDownMinutes),
         severity: "critical",
         summary: "container {{ $labels.name }} is not running",
@@ -295,6 +296,15 @@ export function alertRules(input: AlertRuleInput): RuleGroup[] {
     );
   }
   return groups;
+}
+
+/**
+ * A regular expression for a service's container names: the name itself, or,
+ * for a service released with zero downtime, the name with any release id
+ * (components/container/release.ts).
+ */
+export function containerNamePattern(container: string, released: boolean): string {
+  return released ? `${escapeRegex(container)}-${RELEASE_ID_PATTERN}` : escapeRegex(container);
 }
 
 function escapeRegex(text: string): string {

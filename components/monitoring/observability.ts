@@ -1,7 +1,7 @@
 import { TEXTFILE_DIR } from "../backup/metrics";
 import { healthcheck, peerPort, publishAddress, service, type EnvValue, type PortSpec, type ServiceSpec } from "../container/service-spec";
 import { alertmanagerConfig, ALERTMANAGER_CONFIG_PATH, type SecretFile } from "./alertmanager-config";
-import { alertRules, CADDY_REQUESTS, ruleFile, TRAEFIK_REQUESTS, type HTTPCounter, type RuleGroup } from "./alert-rules";
+import { alertRules, containerNamePattern, CADDY_REQUESTS, ruleFile, TRAEFIK_REQUESTS, type HTTPCounter, type RuleGroup } from "./alert-rules";
 import { ALLOY_PORT, alloyConfig, BLACKBOX_CONFIG_PATH, EXPORTER_VARIABLES, HOST_MOUNTS } from "./alloy-config";
 import { blackboxConfig } from "./blackbox-config";
 import { MONITORING_IMAGES, type MonitoringDesign, type MonitoringPart } from "./design";
@@ -71,6 +71,12 @@ export interface ObservabilityInput {
   readonly routes: readonly { readonly subdomain: string; readonly service: string; readonly port: number; readonly basicAuth?: boolean | object }[];
   /** Docker container name of a service, e.g. `vpai-postgres`. */
   readonly containerName: (service: string) => string;
+  /**
+   * Services that release with zero downtime: each release is a container of
+   * its own, `<containerName>-<release id>`, so alerts and dashboards match
+   * them by pattern, and a release changes nothing in the monitoring stack.
+   */
+  readonly released?: readonly string[];
   /** Response counters of the platform's own services (an API's /metrics); the ingress's is known from its image. */
   readonly httpCounters?: readonly HTTPCounter[];
   /** Where each service runs, for a platform spread over several servers; one server, `hostname`, when absent. */
@@ -391,6 +397,7 @@ export function observability(input: ObservabilityInput): Observability {
     return available;
   });
 
+  const released = new Set(input.released ?? []);
   // The ingress proper, not certbot beside it.
   const ingress = everything.find((candidate) => candidate.role === "ingress" && candidate.ports.some((port) => port.container === 443));
   const ingressCounter = ingress ? INGRESS_COUNTERS[ingress.image.repository] : undefined;
@@ -399,12 +406,12 @@ export function observability(input: ObservabilityInput): Observability {
     evaluationIntervalSeconds: settings.evaluationIntervalSeconds,
     jobs: targets.jobs,
     probes,
-    containers: everything.map((candidate) => ({ service: candidate.name, container: input.containerName(candidate.name) })),
+    containers: everything.map((candidate) => ({ service: candidate.name, container: input.containerName(candidate.name), ...(released.has(candidate.name) ? { released: true } : {}) })),
     httpCounters: [...(ingress && ingressCounter ? [{ service: ingress.name, ...ingressCounter }] : []), ...(input.httpCounters ?? [])],
     backups: everything.some((candidate) => candidate.backup !== undefined),
   });
   const rules = ruleFile(ruleGroups);
-  const containerPattern = everything.map((candidate) => input.containerName(candidate.name).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
+  const containerPattern = everything.map((candidate) => containerNamePattern(input.containerName(candidate.name), released.has(candidate.name))).join("|");
 
   const datasources: Datasource[] = [
     { uid: "metrics", name: design.store === "victoriametrics" ? "VictoriaMetrics" : "Prometheus", type: "prometheus", url: `http://${store.name}:${store.port}` },

@@ -12,6 +12,8 @@ export interface RouteSpec {
   readonly subdomain: string;
   readonly service: string;
   readonly port: number;
+  /** The host the ingress proxies to when it is not the service's name: its current release's alias (withUpstreams). */
+  readonly upstream?: string;
   /**
    * The ingress asks for a password first (admin UIs). `true`: the stack's
    * monitoring admin, `infra:monitoring.adminUser`, whose password Caddy
@@ -35,7 +37,15 @@ export function withAdminRoutes(routes: readonly RouteSpec[], admin: readonly Ad
 /** A route as nginx and Traefik serve it: a credential is a bcrypt-hash secret, so `true` is the monitoring admin's hash. */
 export function protectedRoute(route: RouteSpec, domain: string, adminUser: string): ProtectedRoute {
   const credential = route.basicAuth === true ? { user: adminUser, passwordHashSecret: ADMIN_PASSWORD_HASH_SECRET } : route.basicAuth || undefined;
-  return { hostname: `${route.subdomain}.${domain}`, service: route.service, port: route.port, ...(credential ? { basicAuth: credential } : {}) };
+  return { hostname: `${route.subdomain}.${domain}`, service: route.service, port: route.port, ...(route.upstream ? { upstream: route.upstream } : {}), ...(credential ? { basicAuth: credential } : {}) };
+}
+
+/**
+ * Routes to services that release with zero downtime go to their current
+ * release's alias, the one host that a reload of the ingress switches.
+ */
+export function withUpstreams(routes: readonly RouteSpec[], upstreams: Readonly<Record<string, string>> = {}): RouteSpec[] {
+  return routes.map((route) => (upstreams[route.service] ? { ...route, upstream: upstreams[route.service]! } : route));
 }
 
 export interface BucketSpec {
@@ -71,6 +81,13 @@ export interface BlueprintEnvironment {
    * (the platform model decides both).
    */
   readonly loadBalancer?: BalancerInFront;
+  /**
+   * The upstream host of each service that releases with zero downtime: its
+   * current release's alias (components/container/release.ts). The platform
+   * model decides it from a first build; the ingress proxies there, and the
+   * monitoring matches the service's containers by pattern.
+   */
+  readonly upstreams?: Readonly<Record<string, string>>;
 }
 
 export type { IngressKind };

@@ -4,7 +4,7 @@ import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import type { MonitoringDesign } from "../../components/monitoring/design";
 import { adminRoutes, observability } from "../../components/monitoring/observability";
 import { ADMIN_PASSWORD_HASH_SECRET, ADMIN_PASSWORD_SECRET, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults, type MonitoringSettings } from "../../components/monitoring/settings";
-import type { Blueprint, BlueprintEnvironment, PlatformSpec, RouteSpec } from "./blueprint";
+import { withUpstreams, type Blueprint, type BlueprintEnvironment, type PlatformSpec, type RouteSpec } from "./blueprint";
 
 /**
  * VPAI, the self-hosted AI stack of seed 002: four segmented Docker networks,
@@ -104,6 +104,7 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
           hostname: `${route.subdomain}.${environment.domain}`,
           service: route.service,
           port: route.port,
+          ...(route.upstream ? { upstream: route.upstream } : {}),
           ...(route.basicAuth ? { basicAuth: { user: settings.adminUser } } : {}),
         })),
         {
@@ -321,7 +322,7 @@ export const vpai: Blueprint = {
   systemReserveMb: 512,
   build(environment): PlatformSpec {
     const settings = environment.monitoring ?? withMonitoringDefaults();
-    const routes = [...VPAI_ROUTES, ...adminRoutes(VPAI_MONITORING, settings)];
+    const routes = withUpstreams([...VPAI_ROUTES, ...adminRoutes(VPAI_MONITORING, settings)], environment.upstreams);
     const platform = services(environment, routes, settings);
     const monitoring = observability({
       design: VPAI_MONITORING,
@@ -332,6 +333,7 @@ export const vpai: Blueprint = {
       services: platform,
       routes,
       containerName: (service) => `vpai-${service}`,
+      released: Object.keys(environment.upstreams ?? {}),
     });
     return {
       networks: VPAI_NETWORKS,

@@ -1,3 +1,4 @@
+import { liveFilesInstalled } from "../../components/container/live-config";
 import { originReference } from "../../components/container/image-registry";
 import { imageName } from "../../components/container/service-spec";
 import { behindCloudflare } from "../config/schema";
@@ -256,7 +257,7 @@ function dedupe(findings: readonly Finding[]): Finding[] {
  * the fallback when the container names an image id.
  */
 function serviceOf(model: PlatformModel, containerName: string): { role: string; image: string } | undefined {
-  const service = model.hosts.flatMap((host) => host.services).find((candidate) => `${model.blueprint.namePrefix}-${candidate.name}` === containerName);
+  const service = model.hosts.flatMap((host) => host.services).find((candidate) => model.containerNames[candidate.name] === containerName);
   return service && { role: service.role, image: imageName(service.image) };
 }
 
@@ -317,12 +318,15 @@ export function graphWideFindings(resources: readonly GraphResource[], model: Pl
   if (options.secretsMasked) for (const resource of resources) visit(resource.inputs, "inputs", `${resource.type} ${resource.name}`);
 
   // C11 on the ingress again, on the configuration each ingress container
-  // was registered with; uploads that are not plain yet were judged on the model.
+  // was registered with: its uploads, and the live files its config command
+  // installs; what is not plain yet was judged on the model.
   const proxy = ingressProxy(model);
-  for (const resource of resources.filter((candidate) => candidate.type === "docker:index/container:Container" && candidate.inputs.name === `${model.blueprint.namePrefix}-${proxy}`)) {
+  const proxyContainer = model.containerNames[proxy];
+  for (const resource of resources.filter((candidate) => candidate.type === "docker:index/container:Container" && candidate.inputs.name === proxyContainer)) {
     const uploads = Array.isArray(resource.inputs.uploads) ? (resource.inputs.uploads as { file?: unknown; content?: unknown }[]) : [];
-    const files = uploads.flatMap((upload) => (isString(upload.file) && isString(upload.content) ? [{ path: upload.file, content: upload.content }] : []));
-    findings.push(...routeFindings(routedNames(model), model.spec.services, proxy, files));
+    const uploaded = uploads.flatMap((upload) => (isString(upload.file) && isString(upload.content) ? [{ path: upload.file, content: upload.content }] : []));
+    const live = commands.flatMap((command) => liveFilesInstalled(command.inputs.triggers, proxyContainer!));
+    findings.push(...routeFindings(routedNames(model), model.spec.services, proxy, [...uploaded, ...live]));
   }
   return findings;
 }

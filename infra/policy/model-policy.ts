@@ -33,7 +33,7 @@ import { applyWaivers, waiverIndex, waiverProblems, type WaiverIndex } from "./w
  * the offline plan.
  */
 export function containerResource(model: PlatformModel, service: string): string {
-  return `container ${model.blueprint.namePrefix}-${service}`;
+  return `container ${model.containerNames[service] ?? `${model.blueprint.namePrefix}-${service}`}`;
 }
 
 export function modelWaivers(model: PlatformModel): WaiverIndex {
@@ -64,7 +64,7 @@ export function modelFindings(model: PlatformModel): Finding[] {
   const findings: Finding[] = [];
   for (const host of model.hosts) {
     const name = `${prefix}-${host.server.name}`;
-    for (const spec of host.services) findings.push(...containerFindings(viewOfSpec(spec, `${prefix}-${spec.name}`)));
+    for (const spec of host.services) findings.push(...containerFindings(viewOfSpec(spec, model.containerNames[spec.name] ?? `${prefix}-${spec.name}`)));
     const ssh = { adminCidrs: config.adminCidrs, sshPort: host.sshPort };
     findings.push(...firewallFindings(host.firewall.map(inboundOf), { ...ssh, resource: `firewall ${name}-firewall`, behindCloudflare: behindCloudflare(config.dns) }));
     if (isProduction(model) && !config.protect) findings.push({ rule: "F4", resource: `server ${name}`, message: "a server of a stack that is not disposable without delete and rebuild protection (infra:protect is false)" });

@@ -1,3 +1,4 @@
+import type { ReleaseMode } from "../../components/container/release";
 import { resolve } from "node:path";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import type { ServerConfig } from "../../components/compute/server-spec";
@@ -5,7 +6,7 @@ import { requiredSecrets } from "../../infra/config/validate";
 import { behindCloudflare, UNMANAGED_DNS } from "../../infra/config/schema";
 import { estimateCost, type CostEstimate } from "../../infra/cost-estimate";
 import type { FirewallRule } from "../../components/network/firewall-rules";
-import type { MemoryBudget } from "../../infra/platform-model";
+import type { MemoryBudget, PlatformModel } from "../../infra/platform-model";
 import { imageName, publishAddress } from "../../components/container/service-spec";
 import { evaluateGraph } from "../../infra/policy/graph-policy";
 import { evaluateModel } from "../../infra/policy/model-policy";
@@ -34,7 +35,19 @@ export interface HostReport {
   readonly server: string;
   readonly provider: string;
   readonly address: string;
-  readonly services: { name: string; image: string; memoryMb: number; networks: string[]; ports: string[] }[];
+  readonly services: {
+    name: string;
+    image: string;
+    memoryMb: number;
+    networks: string[];
+    ports: string[];
+    /** What a change to it does to what it serves (components/container/release.ts): "zero-downtime", "reload", "restart" or "stateful". */
+    release: ReleaseMode;
+    /** Why, in words. */
+    releaseReason: string;
+    /** The container it runs as: for a zero-downtime service, the current release's. */
+    container: string;
+  }[];
   readonly exposed: string[];
   readonly firewall: FirewallRule[];
   /** What the other servers of the private network reach here, e.g. 6432/tcp (pgbouncer) on 10.0.1.2 from 10.0.0.0/16. */
@@ -65,6 +78,16 @@ export interface PlanResult {
   /** The checklist policy: what is waived and why; a violation fails the plan before it gets here. */
   readonly policy: PolicyReport;
   readonly elapsedMs: number;
+}
+
+/** A service's release mode and container, from the model; a forwarder of another server's service restarts. */
+function releaseOf(model: PlatformModel, service: string): { release: ReleaseMode; releaseReason: string; container: string } {
+  const plan = model.releases.find((candidate) => candidate.service === service);
+  return {
+    release: plan?.mode ?? "restart",
+    releaseReason: plan?.reason ?? "a forwarder to another server's service",
+    container: model.containerNames[service] ?? `${model.blueprint.namePrefix}-${service}`,
+  };
 }
 
 export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
@@ -98,6 +121,7 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
       memoryMb: service.memoryMb,
       networks: [...service.networks],
       ports: service.ports.map((port) => (port.publish ? `${publishAddress(port)}:${port.publish.host}->${port.container}/${port.protocol ?? "tcp"}` : `${port.container}/${port.protocol ?? "tcp"}`)),
+      ...releaseOf(model, service.name),
     })),
     exposed: host.exposed.map((exposure) => `${exposure.port}/${exposure.protocol} (${exposure.service})`),
     firewall: [...host.firewall],

@@ -1,7 +1,15 @@
+import type { ReleaseMode } from "../../components/container/release";
 import { backupReportText } from "../../components/backup/report";
 import { monitoringText } from "../../components/monitoring/report";
 import { NEVER_WAIVED } from "../../infra/policy/waivers";
 import type { PlanResult } from "./plan";
+
+const RELEASE_MODE_MEANING: Readonly<Record<ReleaseMode, string>> = {
+  "zero-downtime": "a new version starts beside the running one; the ingress switches once it is healthy; a failed one leaves the old serving",
+  reload: "routes and headers change by a checked reload; only a new image restarts it",
+  restart: "the container is stopped and started again",
+  stateful: "holds data: never run twice; a replacement stops it, after the backup job ran",
+};
 
 /** The human-readable plan: tree, exposure and firewall, DNS, memory, cost, secrets to set. */
 export function textReport(plan: PlanResult): string {
@@ -35,10 +43,14 @@ export function textReport(plan: PlanResult): string {
       out.push(`    ${`${rule.protocol}${rule.port === undefined ? "" : `/${rule.port}`}`.padEnd(9)} from ${sources}  - ${rule.description}`);
     }
     if (host.peerAccess) out.push(`  private network: ${host.peerAccess.from} reaches ${host.peerAccess.address} on ${host.peerAccess.ports.join(", ")}`);
-    out.push("  containers:");
+    out.push("  containers (release: what a change to it does to what it serves):");
     for (const service of host.services) {
-      out.push(`    ${service.name.padEnd(16)} ${String(service.memoryMb).padStart(5)} MB  ${service.image}  nets: ${service.networks.join(",") || "-"}  ports: ${service.ports.join(", ") || "-"}`);
+      out.push(
+        `    ${service.name.padEnd(16)} ${String(service.memoryMb).padStart(5)} MB  ${service.release.padEnd(13)}  ${service.image}  nets: ${service.networks.join(",") || "-"}  ports: ${service.ports.join(", ") || "-"}`,
+      );
     }
+    const modes = [...new Set(host.services.map((service) => service.release))];
+    for (const mode of modes) out.push(`    ${mode}: ${RELEASE_MODE_MEANING[mode]}`);
     const budget = host.budget;
     out.push(
       `  memory budget: containers ${budget.containersMb} MB + system reserve ${budget.reserveMb} MB of ${budget.serverMb} MB -> ${budget.headroomMb >= 0 ? `${budget.headroomMb} MB headroom` : `OVER by ${-budget.headroomMb} MB`}`,
