@@ -13,7 +13,7 @@ import { monitoringSecrets } from "../components/monitoring/settings";
 import { linkServiceSpec } from "../components/network/private-network-link";
 import { serversTaking, type Blueprint, type BlueprintEnvironment, type HealthCheckSpec, type MemoryProfile, type PlatformSpec } from "./blueprints/blueprint";
 import { ConfigError, type ConfigProblem } from "./config/errors";
-import { behindCloudflare, type LoadBalancerConfig, type StackConfig } from "./config/schema";
+import { behindCloudflare, INGRESS_DEFAULTS, type LoadBalancerConfig, type StackConfig, type StackIngress } from "./config/schema";
 
 /** One server with what the blueprint places on it. */
 export interface HostPlan {
@@ -112,10 +112,10 @@ export function planPlatform(config: StackConfig, blueprint: Blueprint): Platfor
 function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile: MemoryProfile): PlatformModel & { problems: ConfigProblem[] } {
   const layout = config.servers.map((server) => ({ name: server.name, roles: server.roles, ...(privateIpOf(server) ? { privateIp: privateIpOf(server)! } : {}) }));
   const balancer = config.loadBalancer ? balancerInFront(config.loadBalancer, config) : undefined;
-  const environment = { domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile, ...(balancer ? { loadBalancer: balancer } : {}) };
+  const environment = { domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile, ingress: config.ingress, ...(balancer ? { loadBalancer: balancer } : {}) };
   const released = releasedBuild(blueprint, environment, config.releases ?? {});
   const spec = released.spec;
-  const problems: ConfigProblem[] = [...released.problems, ...specProblems(spec, blueprint, monitoringSecrets(config.monitoring))];
+  const problems: ConfigProblem[] = [...released.problems, ...stackRouteProblems(config.ingress, blueprint.build({ ...environment, ingress: INGRESS_DEFAULTS }).routes), ...specProblems(spec, blueprint, monitoringSecrets(config.monitoring))];
 
   const placement = new Map<string, ServiceSpec[]>(config.servers.map((server) => [server.name, []]));
   for (const service of spec.services) {
@@ -384,6 +384,24 @@ export function withReleases(spec: PlatformSpec, releases: Readonly<Record<strin
     return tag === undefined || service.role !== "app" ? service : { ...service, image: { ...service.image, tag } };
   });
   return { spec: { ...spec, services }, problems };
+}
+
+/**
+ * The stack's own routes (`infra:ingress.routes`) against the blueprint's:
+ * each names a service some route already reaches (so the ingress shares a
+ * network with it), and takes a name no other route has.
+ */
+export function stackRouteProblems(ingress: StackIngress, blueprintRoutes: readonly { readonly subdomain: string; readonly service: string }[]): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const routed = [...new Set(blueprintRoutes.map((route) => route.service))];
+  const taken = new Set(blueprintRoutes.map((route) => route.subdomain));
+  ingress.routes.forEach((route, index) => {
+    const path = `infra:ingress.routes[${index}]`;
+    if (!routed.includes(route.service)) problems.push({ path: `${path}.service`, message: `no route of the blueprint reaches "${route.service}"; a stack route adds a name to one of: ${routed.join(", ") || "none"}` });
+    if (taken.has(route.subdomain)) problems.push({ path: `${path}.subdomain`, message: `"${route.subdomain}" is routed already` });
+    taken.add(route.subdomain);
+  });
+  return problems;
 }
 
 /**

@@ -71,7 +71,7 @@ export class Service extends pulumi.ComponentResource {
     const liveConfig =
       live.length > 0 && args.spec.liveReload && args.healthGate
         ? new SSHCommand(
-            `${name}-config`,
+            `${name}-live-config`,
             {
               connection: args.healthGate.connection,
               create: "sudo bash -s",

@@ -24,7 +24,7 @@ export const BASIC_AUTH_HASH_VARIABLE = "INFRA_ADMIN_PASSWORD_HASH";
  * Headers on every response. HSTS is sent here as well as at Cloudflare's
  * edge, so a name that is ever served unproxied is still covered.
  */
-const SECURITY_HEADERS: readonly [string, string][] = [
+export const CADDY_SECURITY_HEADERS: readonly [string, string][] = [
   ["Strict-Transport-Security", "max-age=31536000; includeSubDomains"],
   ["X-Content-Type-Options", "nosniff"],
   ["X-Frame-Options", "SAMEORIGIN"],
@@ -48,17 +48,19 @@ export function caddyfile(routes: readonly CaddyRoute[], options: CaddyfileOptio
     ...(options.metricsPort ? ["\tservers {", "\t\tmetrics", "\t}"] : []),
     "}",
   ];
-  const headers = ["(security_headers) {", "\theader {", ...SECURITY_HEADERS.map(([name, value]) => `\t\t${name} "${value}"`), "\t\t-Server", "\t}", "}"];
+  const headers = ["(security_headers) {", "\theader {", ...CADDY_SECURITY_HEADERS.map(([name, value]) => `\t\t${name} "${value}"`), "\t\t-Server", "\t}", "}"];
   const metrics = options.metricsPort ? [`http://:${options.metricsPort} {\n\tmetrics /metrics\n}`] : [];
   const sites = [...routes].sort((a, b) => a.hostname.localeCompare(b.hostname)).map(site);
   return `${[global.join("\n"), headers.join("\n"), ...metrics, ...sites].join("\n\n")}\n`;
 }
 
 function site(route: CaddyRoute): string {
-  if (!route.basicAuth) return [`${route.hostname} {`, "\timport security_headers", "\tencode zstd gzip", `\treverse_proxy ${upstreamHost(route)}:${route.port}`, "}"].join("\n");
+  const own = (route.headers ?? []).map(([name, value]) => `\theader ${name} "${value}"`);
+  if (!route.basicAuth) return [`${route.hostname} {`, "\timport security_headers", ...own, "\tencode zstd gzip", `\treverse_proxy ${upstreamHost(route)}:${route.port}`, "}"].join("\n");
   return [
     `${route.hostname} {`,
     "\timport security_headers",
+    ...own,
     "\tencode zstd gzip",
     // `basicauth` rather than `basic_auth`: the 2.8 image takes both, the
     // Caddy the tests validate with (Debian's 2.6) only the former.

@@ -176,6 +176,7 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
         `ssl_certificate ${certificate}/fullchain.pem;`,
         `ssl_certificate_key ${certificate}/privkey.pem;`,
         ...headers,
+        ...(route.headers ?? []).map(([name, value]) => `add_header ${name} "${value}" always;`),
         "limit_conn connections 50;",
         // For the whole server, so no location added later slips past it;
         // limit_req runs in an earlier phase, so guessing is rate-limited too.

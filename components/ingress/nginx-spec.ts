@@ -1,4 +1,4 @@
-import { CONFIG_DIR_PLACEHOLDER, LIVE_CONFIG_DIR } from "../container/live-config";
+import { CONFIG_DIR_PLACEHOLDER, LIVE_CONFIG_DIR, type LiveReload } from "../container/live-config";
 import { healthcheck, imageName, service, type Placement, type ServiceSpec } from "../container/service-spec";
 import { basicAuthEnv, htpasswdFiles, htpasswdScript } from "./basic-auth";
 import { NGINX_HTTP_PORT, NGINX_HTTPS_PORT, nginxConf, type NginxOptions } from "./nginx-conf";
@@ -10,6 +10,11 @@ export const NGINX_CONF_PATH = `${LIVE_CONFIG_DIR}/nginx.conf`;
 /** certbot with the Cloudflare DNS plugin: DNS-01 works behind Cloudflare's proxy and behind a load balancer alike. */
 export const CERTBOT_IMAGE = { repository: "certbot/dns-cloudflare", tag: "v2.11.0" } as const;
 export const LETSENCRYPT_DIR = "/etc/letsencrypt";
+/** A new nginx.conf is checked by `nginx -t` in the running container, then applied by a graceful reload. */
+export const NGINX_LIVE_RELOAD: LiveReload = {
+  check: ["nginx", "-t", "-q", "-c", `${CONFIG_DIR_PLACEHOLDER}/nginx.conf`],
+  apply: ["nginx", "-c", `${CONFIG_DIR_PLACEHOLDER}/nginx.conf`, "-s", "reload"],
+};
 /** The nginx image's unprivileged user; certificates are handed to it after each issue. */
 const NGINX_UID = "101";
 
@@ -52,10 +57,7 @@ export function nginxServiceSpec(routes: readonly ProtectedRoute[], options: Ngi
     ...(htpasswd.length > 0 ? { env: basicAuthEnv(htpasswd) } : {}),
     command: ["sh", "-c", [...htpasswdScript(htpasswd), serve].join("\n")],
     files: [{ path: NGINX_CONF_PATH, content: nginxConf(routes, { ...conf, certificateDir: `${LETSENCRYPT_DIR}/live` }), live: true }],
-    liveReload: {
-      check: ["nginx", "-t", "-q", "-c", `${CONFIG_DIR_PLACEHOLDER}/nginx.conf`],
-      apply: ["nginx", "-c", `${CONFIG_DIR_PLACEHOLDER}/nginx.conf`, "-s", "reload"],
-    },
+    liveReload: NGINX_LIVE_RELOAD,
     // On the status port: behind a load balancer, 80 expects a PROXY header first.
     healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${conf.statusPort}${conf.healthPath}`], 10),
     memoryMb,

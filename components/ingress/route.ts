@@ -14,6 +14,8 @@ export interface Route {
    * so that a reload switches versions. The service name when absent.
    */
   readonly upstream?: string;
+  /** Response headers of the stack's own, beside the ingress's security headers. */
+  readonly headers?: ResponseHeaders;
 }
 
 /** The host a route's requests go to. */
@@ -37,3 +39,9 @@ export interface RouteCredential {
 export interface ProtectedRoute extends Route {
   readonly basicAuth?: RouteCredential;
 }
+
+/**
+ * A route's response headers of the stack's own (`infra:ingress.headers`),
+ * sent beside the ones the ingress always sets.
+ */
+export type ResponseHeaders = readonly (readonly [string, string])[];

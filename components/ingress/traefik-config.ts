@@ -63,6 +63,9 @@ export function traefikOptionsProblems(routes: readonly ProtectedRoute[], option
   return problems;
 }
 
+/** Lower-case names of the response headers the security-headers middleware sets (ingress-headers.ts). */
+export const TRAEFIK_SECURITY_HEADER_NAMES = ["strict-transport-security", "x-content-type-options", "x-frame-options", "referrer-policy", "permissions-policy"] as const;
+
 /** Traefik's install (static) configuration. */
 export function traefikStaticConfig(options: TraefikOptions, ports: { readonly http: number; readonly https: number } = { http: 80, https: 443 }): Record<string, unknown> {
   const forwardedHeaders = options.trustedIPs.length > 0 ? { forwardedHeaders: { trustedIPs: [...options.trustedIPs] } } : {};
@@ -97,6 +100,11 @@ export function traefikStaticConfig(options: TraefikOptions, ports: { readonly h
   };
 }
 
+/** The middleware with a route's own response headers (infra:ingress.headers). */
+function ownHeadersName(route: Route): string {
+  return `${routerName(route)}-headers`;
+}
+
 /** The routes as Traefik's dynamic configuration: one router and one service per route. */
 export function traefikDynamicConfig(routes: readonly ProtectedRoute[], options: TraefikOptions): Record<string, unknown> {
   const problems = traefikOptionsProblems(routes, options);
@@ -105,7 +113,14 @@ export function traefikDynamicConfig(routes: readonly ProtectedRoute[], options:
   const routers = Object.fromEntries(
     sorted.map((route) => [
       routerName(route),
-      { rule: `Host(\`${route.hostname}\`)`, entryPoints: ["websecure"], service: traefikServiceName(route), middlewares: routerMiddlewares(route), tls: { certResolver: CERT_RESOLVER } },
+      {
+        rule: `Host(\`${route.hostname}\`)`,
+        entryPoints: ["websecure"],
+        service: traefikServiceName(route),
+        // The stack's own headers come right after the security headers.
+        middlewares: route.headers?.length ? [MIDDLEWARES[0], ownHeadersName(route), ...routerMiddlewares(route).slice(1)] : routerMiddlewares(route),
+        tls: { certResolver: CERT_RESOLVER },
+      },
     ]),
   );
   const services = Object.fromEntries(sorted.map((route) => [traefikServiceName(route), { loadBalancer: { servers: [{ url: `http://${upstreamHost(route)}:${route.port}` }], passHostHeader: true } }]));
@@ -145,6 +160,7 @@ export function traefikDynamicConfig(routes: readonly ProtectedRoute[], options:
         },
         compress: { compress: {} },
         ...basicAuth,
+        ...Object.fromEntries(sorted.filter((route) => route.headers?.length).map((route) => [ownHeadersName(route), { headers: { customResponseHeaders: Object.fromEntries(route.headers!) } }])),
       },
     },
   };

@@ -1,11 +1,11 @@
 import type { Role } from "../../components/compute/server-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import type { ServiceSpec } from "../../components/container/service-spec";
-import type { IngressKind, ProtectedRoute, RouteCredential } from "../../components/ingress/route";
+import type { IngressKind, ProtectedRoute, ResponseHeaders, RouteCredential } from "../../components/ingress/route";
 import type { BalancerInFront } from "../../components/ingress/nginx-conf";
 import type { AdminRoute, MonitoringPlan } from "../../components/monitoring/observability";
 import { ADMIN_PASSWORD_HASH_SECRET, type MonitoringSettings } from "../../components/monitoring/settings";
-import type { SecretDeclaration } from "../config/schema";
+import type { SecretDeclaration, StackIngress } from "../config/schema";
 
 /** A public name under the stack's domain, served by the ingress. */
 export interface RouteSpec {
@@ -14,6 +14,8 @@ export interface RouteSpec {
   readonly port: number;
   /** The host the ingress proxies to when it is not the service's name: its current release's alias (withUpstreams). */
   readonly upstream?: string;
+  /** Response headers of the stack's own (withStackIngress). */
+  readonly headers?: ResponseHeaders;
   /**
    * The ingress asks for a password first (admin UIs). `true`: the stack's
    * monitoring admin, `infra:monitoring.adminUser`, whose password Caddy
@@ -37,7 +39,23 @@ export function withAdminRoutes(routes: readonly RouteSpec[], admin: readonly Ad
 /** A route as nginx and Traefik serve it: a credential is a bcrypt-hash secret, so `true` is the monitoring admin's hash. */
 export function protectedRoute(route: RouteSpec, domain: string, adminUser: string): ProtectedRoute {
   const credential = route.basicAuth === true ? { user: adminUser, passwordHashSecret: ADMIN_PASSWORD_HASH_SECRET } : route.basicAuth || undefined;
-  return { hostname: `${route.subdomain}.${domain}`, service: route.service, port: route.port, ...(route.upstream ? { upstream: route.upstream } : {}), ...(credential ? { basicAuth: credential } : {}) };
+  return { hostname: `${route.subdomain}.${domain}`, service: route.service, port: route.port, ...(route.upstream ? { upstream: route.upstream } : {}), ...(route.headers ? { headers: route.headers } : {}), ...(credential ? { basicAuth: credential } : {}) };
+}
+
+/**
+ * The blueprint's routes with the stack's own (`infra:ingress`): further names
+ * for services the blueprint routes, on the same port unless given, and the
+ * stack's response headers on every route. A route to a service the
+ * blueprint does not route is left out here; the platform model reports it.
+ */
+export function withStackIngress(routes: readonly RouteSpec[], ingress: StackIngress | undefined): RouteSpec[] {
+  if (!ingress) return [...routes];
+  const added = ingress.routes.flatMap((route) => {
+    const port = route.port ?? routes.find((existing) => existing.service === route.service)?.port;
+    return port === undefined ? [] : [{ subdomain: route.subdomain, service: route.service, port }];
+  });
+  const headers = Object.entries(ingress.headers).sort(([a], [b]) => a.localeCompare(b));
+  return [...routes, ...added].map((route) => (headers.length > 0 ? { ...route, headers } : route));
 }
 
 /**
@@ -88,6 +106,8 @@ export interface BlueprintEnvironment {
    * monitoring matches the service's containers by pattern.
    */
   readonly upstreams?: Readonly<Record<string, string>>;
+  /** The stack's own routes and response headers (`infra:ingress`). */
+  readonly ingress?: StackIngress;
 }
 
 export type { IngressKind };

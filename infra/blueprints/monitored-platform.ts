@@ -3,7 +3,7 @@ import type { HTTPCounter } from "../../components/monitoring/alert-rules";
 import type { MonitoringDesign } from "../../components/monitoring/design";
 import { adminRoutes, observability, type AdminRoute } from "../../components/monitoring/observability";
 import { adminAccessThrough, withMonitoringDefaults, type MonitoringSettings } from "../../components/monitoring/settings";
-import { withAdminRoutes, withUpstreams, type BlueprintEnvironment, type IngressKind, type PlatformSpec, type RouteSpec } from "./blueprint";
+import { withAdminRoutes, withStackIngress, withUpstreams, type BlueprintEnvironment, type IngressKind, type PlatformSpec, type RouteSpec } from "./blueprint";
 import { monitoredServers } from "./monitored-servers";
 
 /** What a blueprint's own services are built from, once the stack's monitoring choice is known. */
@@ -41,7 +41,7 @@ export function monitoredPlatform(input: MonitoredPlatformInput): Pick<PlatformS
   const applied = adminAccessThrough(environment.monitoring ?? withMonitoringDefaults(), input.ingress);
   const settings = input.retentionDays === undefined ? applied : { ...applied, retentionDays: input.retentionDays };
   const admin = adminRoutes(design, settings);
-  const routes = withUpstreams(withAdminRoutes(input.routes, admin), environment.upstreams);
+  const routes = withUpstreams(withStackIngress(withAdminRoutes(input.routes, admin), environment.ingress), environment.upstreams);
   const platform = input.services({ settings, admin, routes });
   const servers = monitoredServers(environment);
   const monitoring = observability({

@@ -4,7 +4,7 @@ import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import type { MonitoringDesign } from "../../components/monitoring/design";
 import { adminRoutes, observability } from "../../components/monitoring/observability";
 import { ADMIN_PASSWORD_HASH_SECRET, ADMIN_PASSWORD_SECRET, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults, type MonitoringSettings } from "../../components/monitoring/settings";
-import { withUpstreams, type Blueprint, type BlueprintEnvironment, type PlatformSpec, type RouteSpec } from "./blueprint";
+import { withStackIngress, withUpstreams, type Blueprint, type BlueprintEnvironment, type PlatformSpec, type RouteSpec } from "./blueprint";
 
 /**
  * VPAI, the self-hosted AI stack of seed 002: four segmented Docker networks,
@@ -105,6 +105,7 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
           service: route.service,
           port: route.port,
           ...(route.upstream ? { upstream: route.upstream } : {}),
+          ...(route.headers ? { headers: route.headers } : {}),
           ...(route.basicAuth ? { basicAuth: { user: settings.adminUser } } : {}),
         })),
         {
@@ -322,7 +323,7 @@ export const vpai: Blueprint = {
   systemReserveMb: 512,
   build(environment): PlatformSpec {
     const settings = environment.monitoring ?? withMonitoringDefaults();
-    const routes = withUpstreams([...VPAI_ROUTES, ...adminRoutes(VPAI_MONITORING, settings)], environment.upstreams);
+    const routes = withUpstreams(withStackIngress([...VPAI_ROUTES, ...adminRoutes(VPAI_MONITORING, settings)], environment.ingress), environment.upstreams);
     const platform = services(environment, routes, settings);
     const monitoring = observability({
       design: VPAI_MONITORING,

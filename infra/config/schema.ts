@@ -99,7 +99,26 @@ export interface StackConfig {
   readonly registry?: ImageRegistry;
   /** Image tags of app services by service name, over the blueprint's (how a stack releases a new version). */
   readonly releases: Readonly<Record<string, string>>;
+  /** The stack's own routes and response headers, over the blueprint's; applied by a reload of the ingress. */
+  readonly ingress: StackIngress;
 }
+
+/** A further name for a service the blueprint already routes (`www` beside `app`). */
+export interface StackRoute {
+  readonly subdomain: string;
+  readonly service: string;
+  /** The port of the blueprint's route to the service when absent. */
+  readonly port?: number;
+}
+
+/** `infra:ingress`: what a stack adds to the ingress. */
+export interface StackIngress {
+  readonly routes: readonly StackRoute[];
+  /** Response headers on every route, by name; names the ingress sets itself are refused. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export const INGRESS_DEFAULTS: StackIngress = { routes: [], headers: {} };
 
 /** Every plain (non-secret) key the program reads, with what it holds. */
 export const PLAIN_KEYS: Readonly<Record<string, string>> = {
@@ -116,6 +135,7 @@ export const PLAIN_KEYS: Readonly<Record<string, string>> = {
   "infra:privateNetwork": "optional Hetzner private network between servers { ipRange, subnet, networkZone }",
   "infra:loadBalancer": "optional Hetzner load balancer in front of the ingress servers { type, location, privateIp }",
   "infra:releases": "optional image tag per app service, over the blueprint's { backend: 1.4.2 }: how a new version is released",
+  "infra:ingress": "optional routes and response headers of the stack's own { routes: [{ subdomain, service, port }], headers: { Name: value } }, applied by reloading the ingress",
   "infra:registry": "optional registry every image is pulled from { host: host[:port], caCertificate: PEM of its CA }",
   "infra:monitoring":
     "optional monitoring settings { adminAccess: tunnel|ingress|caddy, adminUser, scrapeIntervalSeconds, evaluationIntervalSeconds, retentionDays, thresholds: { ... }, receivers: { email, slack, webhook } }",

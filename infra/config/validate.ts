@@ -18,6 +18,7 @@ import {
   type MonitoringSettings,
   type Receivers,
 } from "../../components/monitoring/settings";
+import { INGRESS_HEADERS } from "../../components/ingress/ingress-headers";
 import { controlCharacterProblem, hasControlCharacter } from "./control-characters";
 import { ConfigError, type ConfigProblem } from "./errors";
 import { didYouMean } from "./suggest";
@@ -34,6 +35,7 @@ import {
   CLOUDFLARE_SECRET,
   UNMANAGED_DNS,
   BACKUP_DEFAULTS,
+  INGRESS_DEFAULTS,
   OPTIONAL_SECRETS,
   ROLES,
   SECRET_PLACEHOLDER,
@@ -47,6 +49,8 @@ import {
   type StackConfig,
   type StorageConfig,
   type BackupSettings,
+  type StackIngress,
+  type StackRoute,
 } from "./schema";
 
 /** The stack configuration as Pulumi hands it over: strings, objects as JSON text. */
@@ -127,6 +131,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   const monitoring = reader.optionalObject("infra:monitoring", (value, path) => parseMonitoring(value, path, report)) ?? MONITORING_DEFAULTS;
   const registry = reader.optionalObject("infra:registry", (value, path) => parseRegistry(value, path, report));
   const releases = reader.optionalObject("infra:releases", (value, path) => parseReleases(value, path, report)) ?? {};
+  const ingress = reader.optionalObject("infra:ingress", (value, path) => parseIngress(value, path, report)) ?? INGRESS_DEFAULTS;
   // A network that was given but is invalid has been reported already; what
   // depends on it is then checked only as far as it can be without it.
   const networkGiven = raw.values["infra:privateNetwork"] !== undefined;
@@ -200,6 +205,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
       monitoring,
       ...(registry ? { registry } : {}),
       releases,
+      ingress,
     },
     secrets: [...secrets, ...optionalSecrets],
   };
@@ -378,6 +384,60 @@ function parseRegistry(value: unknown, path: string, report: Report): ImageRegis
   for (const [field, message] of problems) report(`${path}.${field}`, message);
   if (problems.length > 0) return undefined;
   return { host: record.host as string, ...(typeof record.caCertificate === "string" ? { caCertificate: record.caCertificate } : {}) };
+}
+
+/** An HTTP field name (RFC 9110 token), as every ingress accepts it. */
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+/**
+ * What a header value may hold: printable ASCII and spaces, without the
+ * characters that end or interpolate a quoted string in one of the proxies'
+ * configurations (`"` and `\` everywhere, `$` in nginx, `{` and `}` in Caddy).
+ */
+const HEADER_VALUE = /^[\x20-\x7e]*$/;
+const HEADER_VALUE_FORBIDDEN = /["\\${}]/;
+
+/** `infra:ingress`: the stack's own routes and headers. Whether each route's service is routed is the platform model's to judge. */
+function parseIngress(value: unknown, path: string, report: Report): StackIngress | undefined {
+  const fields = new Fields(value, path, report);
+  if (!fields.ok) return undefined;
+  fields.rejectUnknown(["routes", "headers"]);
+  const record = value as { routes?: unknown; headers?: unknown };
+  const routes: StackRoute[] = [];
+  if (record.routes !== undefined && record.routes !== REFUSED) {
+    if (!Array.isArray(record.routes)) report(`${path}.routes`, "must be a list of { subdomain, service, port }");
+    else
+      record.routes.forEach((item, index) => {
+        const route = new Fields(item, `${path}.routes[${index}]`, report);
+        if (!route.ok) return;
+        route.rejectUnknown(["subdomain", "service", "port"]);
+        const subdomain = route.string("subdomain", (text) => (isDNSLabel(text) && text === text.toLowerCase()) || "is not a DNS label: lower-case letters, digits and inner hyphens, at most 63");
+        const service = route.string("service", (text) => /^[a-z0-9][a-z0-9_.-]*$/.test(text) || "is not a service name");
+        const port = route.optionalInteger("port", 1, 65535);
+        if (subdomain && service && (port !== undefined || !route.has("port"))) routes.push({ subdomain, service, ...(port === undefined ? {} : { port }) });
+      });
+  }
+  const headers: Record<string, string> = {};
+  if (record.headers !== undefined && record.headers !== REFUSED) {
+    const names = new Fields(record.headers, `${path}.headers`, report);
+    if (names.ok) {
+      const seen = new Map<string, string>();
+      for (const [name, headerValue] of Object.entries(record.headers as Record<string, unknown>)) {
+        const at = `${path}.headers.${name}`;
+        const lower = name.toLowerCase();
+        if (!HEADER_NAME.test(name)) report(at, "is not an HTTP header name: letters, digits and !#$%&'*+.^_`|~-");
+        else if (INGRESS_HEADERS.includes(lower)) report(at, `the ingress sets ${name} itself, on every route (components/ingress); remove it here`);
+        else if (seen.has(lower)) report(at, `is ${seen.get(lower)} again in other letter case; HTTP header names ignore case`);
+        else if (typeof headerValue !== "string") report(at, `must be a string${typeof headerValue === "number" ? ` (quote it: "${headerValue}")` : ""}`);
+        else if (!HEADER_VALUE.test(headerValue)) report(at, controlCharacterProblem(headerValue) ?? "holds characters outside printable ASCII");
+        else if (HEADER_VALUE_FORBIDDEN.test(headerValue)) report(at, 'may not hold ", \\, $, { or }: they end or interpolate the value in the proxies\' configurations');
+        else {
+          seen.set(lower, name);
+          headers[name] = headerValue;
+        }
+      }
+    }
+  }
+  return { routes, headers };
 }
 
 /** Docker's grammar for a tag: what `docker tag` accepts. */

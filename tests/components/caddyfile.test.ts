@@ -54,8 +54,8 @@ describe("caddyfile", () => {
     expect(hashing.command![2]).toContain("caddy hash-password");
     const hashed = caddyServiceSpec(protectedRoutes, { ...base, basicAuthPasswordHashSecret: "infra:monitoringAdminPasswordHash" });
     expect(hashed.env).toEqual({ [BASIC_AUTH_HASH_VARIABLE]: { secret: "infra:monitoringAdminPasswordHash" } });
-    // The image's own command reads the Caddyfile, whose {$VAR} is the hash itself.
-    expect(hashed.command).toBeUndefined();
+    // Caddy itself reads the live Caddyfile, whose {$VAR} is the hash itself.
+    expect(hashed.command).toEqual(["caddy", "run", "--config", "/etc/infra/live/Caddyfile", "--adapter", "caddyfile"]);
     expect(() => caddyServiceSpec(protectedRoutes, base)).toThrow(/need one of/);
     expect(() => caddyServiceSpec(protectedRoutes, { ...base, basicAuthPasswordSecret: "a:b", basicAuthPasswordHashSecret: "a:c" })).toThrow(/need one of/);
   });

@@ -13,6 +13,7 @@ import { Service } from "../../components/container/service";
 import { healthcheck, service } from "../../components/container/service-spec";
 import { Zone } from "../../components/dns/zone";
 import { Caddy } from "../../components/ingress/caddy";
+import { liveFilesInstalled } from "../../components/container/live-config";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { Firewall } from "../../components/network/firewall";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
@@ -332,7 +333,7 @@ describe("Network, Service, Caddy", () => {
   it("Caddy: publishes 80/443 on all addresses and carries the generated Caddyfile", async () => {
     const run = await graphOf(() => {
       const spec = caddyServiceSpec(routes, { networks: ["backend"], memoryMb: 64, dependsOn: [] });
-      new Caddy("edge", { spec, routes, knownServices: ["api"], containerName: "t-caddy", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false });
+      new Caddy("edge", { spec, routes, knownServices: ["api"], containerName: "t-caddy", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false, healthGate: { connection: { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key"), hostPublicKey: TEST_HOST_KEY } } });
     });
     expect(only(run, "infra:ingress:Caddy").name).toBe("edge");
     const container = only(run, "docker:index/container:Container");
@@ -340,10 +341,16 @@ describe("Network, Service, Caddy", () => {
       { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
       { internal: 443, external: 443, ip: "0.0.0.0", protocol: "tcp" },
     ]);
-    const upload = (container.inputs.uploads as { file: string; content: string }[])[0]!;
-    expect(upload.file).toBe("/etc/caddy/Caddyfile");
-    expect(upload.content).toContain("api.example.com {");
-    expect(upload.content).toContain("reverse_proxy api:8000");
+    // The Caddyfile is no upload (a change would replace the container) but a live file, installed and reloaded by a host command.
+    expect(container.inputs.uploads ?? []).toEqual([]);
+    expect(container.inputs.volumes).toContainEqual({ hostPath: "/srv/infra/t-caddy", containerPath: "/etc/infra", readOnly: true });
+    const config = run.resources.find((resource) => resource.name === "edge-service-live-config")!;
+    const [caddyfile] = liveFilesInstalled(config.inputs.triggers, "t-caddy");
+    expect(caddyfile!.path).toBe("/etc/infra/live/Caddyfile");
+    expect(caddyfile!.content).toContain("api.example.com {");
+    expect(caddyfile!.content).toContain("reverse_proxy api:8000");
+    expect(config.inputs.stdin).toContain("reverse_proxy api:8000");
+    expect(container.dependsOn).toContain(config.name);
     expectChildrenNamedFromParent(run);
   });
 

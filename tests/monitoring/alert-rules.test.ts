@@ -23,7 +23,7 @@ const node = 'instance="main",job="node"';
  */
 const CASES: Record<string, AlertCase> = {
   ...platformAlertCases({
-    prefix: "vpai",
+    containers: model.containerNames,
     services: model.spec.services.map((service) => service.name),
     victims: { down: "redis", restarting: "n8n", unhealthy: "qdrant", beside: "n8n" },
     job: "n8n",

@@ -328,7 +328,7 @@ function alertCases(facts: Facts, platform: PlatformModel, graph: PlanResult): R
   }));
   return {
     ...platformAlertCases({
-      prefix: facts.prefix,
+      containers: platform.containerNames,
       services: platform.spec.services.map((service) => service.name),
       victims: { down: victim, restarting: victim, unhealthy: victim, beside: victim },
       job: graph.monitoring!.scraped.find((entry) => entry.target.startsWith("http://"))!.job,

@@ -1,3 +1,4 @@
+import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -183,7 +184,7 @@ function adapt(content: string, hash: string): string {
 
 describe("admin UIs are never public without authentication (seed 001)", () => {
   it("adminAccess caddy: every admin route asks for the password before proxying, the apps do not", () => {
-    const caddyfile = fileOf(model, "caddy", "/etc/caddy/Caddyfile");
+    const caddyfile = fileOf(model, "caddy", CADDYFILE_PATH);
     const hash = execFileSync(requireTool("caddy"), ["hash-password", "--plaintext", "correct horse battery"], { encoding: "utf8" }).trim();
     const config = JSON.parse(adapt(caddyfile, hash)) as { apps: { http: { servers: Record<string, { routes: { match?: { host?: string[] }[]; handle: { routes?: { handle: { handler: string }[] }[] }[] }[] }> } } };
     const handlers = new Map<string, string[]>();
@@ -203,7 +204,7 @@ describe("admin UIs are never public without authentication (seed 001)", () => {
   });
 
   it("caddy refuses to start an admin route without the password hash", () => {
-    expect(() => adapt(fileOf(model, "caddy", "/etc/caddy/Caddyfile"), "")).toThrow();
+    expect(() => adapt(fileOf(model, "caddy", CADDYFILE_PATH), "")).toThrow();
   });
 
   it("adminAccess caddy publishes no admin port on the host; tunnel publishes each on 127.0.0.1 only and routes none", () => {
@@ -213,6 +214,6 @@ describe("admin UIs are never public without authentication (seed 001)", () => {
     expect(published(tunnel).sort()).toEqual(["alertmanager 127.0.0.1:9093", "caddy 0.0.0.0:443", "caddy 0.0.0.0:80", "grafana 127.0.0.1:3000", "loki 127.0.0.1:3100", "victoriametrics 127.0.0.1:8428"]);
     expect(tunnel.spec.routes.map((route) => route.subdomain)).toEqual(["n8n", "llm", "openclaw"]);
     expect(tunnel.spec.monitoring!.admin.map((entry) => entry.access)).toEqual(["127.0.0.1:3000 (SSH tunnel)", "127.0.0.1:8428 (SSH tunnel)", "127.0.0.1:9093 (SSH tunnel)", "127.0.0.1:3100 (SSH tunnel)"]);
-    expect(fileOf(tunnel, "caddy", "/etc/caddy/Caddyfile")).not.toContain("grafana");
+    expect(fileOf(tunnel, "caddy", CADDYFILE_PATH)).not.toContain("grafana");
   });
 });

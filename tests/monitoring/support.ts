@@ -179,8 +179,8 @@ export function testFile(alert: string, test: AlertCase, expectFiring = true): s
 
 /** What the alert cases shared by every platform differ in. */
 export interface PlatformAlertFacts {
-  /** Container names are `<prefix>-<service>`. */
-  readonly prefix: string;
+  /** The platform's container names by service (the model's containerNames): a zero-downtime service's carries its release id. */
+  readonly containers: Readonly<Record<string, string>>;
   /** Every service of the platform, for the containers that keep running. */
   readonly services: readonly string[];
   /** The container that goes missing, restarts, stops answering, and whose failing port must not count as a failing route. */
@@ -200,7 +200,7 @@ export interface PlatformAlertFacts {
  */
 export function platformAlertCases(facts: PlatformAlertFacts): Record<string, AlertCase> {
   const node = 'instance="main",job="node"';
-  const container = (service: string) => `${facts.prefix}-${service}`;
+  const container = (service: string) => facts.containers[service]!;
   const { down, restarting, unhealthy, beside } = facts.victims;
   const { job, route } = facts;
   return {

@@ -8,6 +8,8 @@ import { knownHostsPath } from "../../components/remote/known-hosts-file";
 import { pinnedHostKeyOptions } from "../../components/remote/ssh-arguments";
 import { SSH_COMMAND_TYPE, SSHCommand } from "../../components/remote/ssh-command";
 import { containerSettings } from "../../components/container/container-settings";
+import { liveConfigScript, liveConfigTrigger, liveFiles } from "../../components/container/live-config";
+import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
 import { healthcheck, service } from "../../components/container/service-spec";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
 import { enforcePolicy } from "../../infra/policy/enforce";
@@ -95,12 +97,17 @@ describe("container rules on the registered graph", () => {
 });
 
 describe("C11 on the ingress container as registered", () => {
-  /** The Caddy container of the prod model (admin UIs behind basic_auth), registered with `edit` applied to its Caddyfile. */
+  /**
+   * The Caddy container of the prod model (admin UIs behind basic_auth) and
+   * the command that installs its live Caddyfile, registered with `edit`
+   * applied to the Caddyfile.
+   */
   const caddy = (edit: (content: string) => string) => () => {
     const spec = model.spec.services.find((candidate) => candidate.name === "caddy")!;
     const settings = containerSettings(spec);
-    const uploads = settings.uploads.map((upload) => (upload.file === "/etc/caddy/Caddyfile" ? { ...upload, content: edit(upload.content) } : upload));
-    new docker.Container("vpai-main-caddy", { name: "vpai-caddy", image: "caddy:2.8.4-alpine", ...settings, uploads } as docker.ContainerArgs, { provider: provider() });
+    const files = liveFiles(spec).map((file) => (file.path === CADDYFILE_PATH ? { ...file, content: edit(file.content) } : file));
+    new docker.Container("vpai-main-caddy", { name: "vpai-caddy", image: "caddy:2.8.4-alpine", ...settings } as docker.ContainerArgs, { provider: provider() });
+    new SSHCommand("vpai-main-caddy-live-config", { connection: { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key"), hostPublicKey: TEST_HOST_KEY }, create: "sudo bash -s", stdin: liveConfigScript("vpai-caddy", files, spec.liveReload!), triggers: [liveConfigTrigger("vpai-caddy", files)] });
   };
 
   it("the shipped Caddyfile protects every admin route", async () => {

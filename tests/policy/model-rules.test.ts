@@ -1,3 +1,6 @@
+import { NGINX_CONF_PATH } from "../../components/ingress/nginx-spec";
+import { TRAEFIK_DYNAMIC_PATH } from "../../components/ingress/traefik-config";
+import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
 import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
@@ -98,7 +101,7 @@ describe("C11 on the ingress: a public route to an admin UI without a login asks
   });
 
   it("Caddy: the admin routes' basicauth removed from the Caddyfile", () => {
-    const open = onService("caddy", withFile("/etc/caddy/Caddyfile", (content) => content.replace(/\tbasicauth \{\n[^}]*\}\n/g, "")));
+    const open = onService("caddy", withFile(CADDYFILE_PATH, (content) => content.replace(/\tbasicauth \{\n[^}]*\}\n/g, "")));
     expectViolation(open, "C11", "route metrics.preprod.vpai.example.com", /serves victoriametrics \(victoriametrics\/victoria-metrics\), an admin UI without a login of its own, and caddy asks for no password there/);
     expect(violationsOf(evaluateModel(modelOf("preprod", open)), "C11").map((violation) => violation.resource).sort()).toEqual(["alerts", "logs", "metrics"].map((name) => `route ${name}.preprod.vpai.example.com`));
   });
@@ -106,14 +109,14 @@ describe("C11 on the ingress: a public route to an admin UI without a login asks
   it("nginx: auth_basic removed from the admin servers (fastapi, adminAccess: ingress)", () => {
     const changes: ModelChanges = {
       values: { "infra:blueprint": "fastapi", ...INGRESS_ADMIN },
-      service: { name: "nginx", change: withFile("/etc/nginx/nginx.conf", (content) => content.replace(/\n\s*auth_basic "restricted";/g, "")) },
+      service: { name: "nginx", change: withFile(NGINX_CONF_PATH, (content) => content.replace(/\n\s*auth_basic "restricted";/g, "")) },
     };
     expectViolation(changes, "C11", "route alerts.preprod.vpai.example.com", /serves alertmanager \(prom\/alertmanager\).*nginx asks for no password there/);
     expect(violationsOf(evaluateModel(modelOf("preprod", { values: changes.values })), "C11")).toEqual([]);
   });
 
   it("Traefik: the basicAuth middleware taken off Supabase Studio's router (seed 000, ai-video)", () => {
-    const withoutAuth = withFile("/etc/traefik/dynamic.yml", (content) => {
+    const withoutAuth = withFile(TRAEFIK_DYNAMIC_PATH, (content) => {
       const dynamic = parse(content);
       for (const router of Object.values(dynamic.http.routers as Record<string, { middlewares: string[] }>)) router.middlewares = router.middlewares.filter((name) => !name.startsWith("basic-auth-"));
       return stringify(dynamic);

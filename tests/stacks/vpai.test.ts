@@ -1,3 +1,5 @@
+import { liveFilesInstalled } from "../../components/container/live-config";
+import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { describe, expect, it } from "vitest";
 import { container, planOf, resourcesOf } from "../support/plans";
@@ -114,7 +116,9 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
 
   it("routes n8n, LiteLLM, OpenClaw, and Grafana with the other admin UIs behind basic_auth, through Caddy, with DNS proxied for each", async () => {
     const plan = await planOf(stack);
-    const caddyfile = (container(plan, "caddy").inputs.uploads as { file: string; content: string }[]).find((upload) => upload.file === "/etc/caddy/Caddyfile")!.content;
+    const config = plan.resources.find((resource) => resource.name === "vpai-main-caddy-service-live-config")!;
+    const caddyfile = liveFilesInstalled(config.inputs.triggers, "vpai-caddy").find((file) => file.path === CADDYFILE_PATH)!.content;
+    expect(container(plan, "caddy").inputs.uploads ?? []).toEqual([]);
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
     const expected = { n8n: "n8n:5678", llm: "litellm:4000", openclaw: "openclaw:8080" };
     for (const [subdomain, upstream] of Object.entries(expected)) {

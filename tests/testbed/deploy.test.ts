@@ -3,7 +3,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { plannedChanges } from "../support/pulumi-preview";
 import { backupObjects, deploy, httpsGet as get, inspectContainers as inspect, notHealthy, settingsMismatches, startedTooEarly, stateResources, type Deployment, type StateResource } from "./deployment";
+import { liveConfigScript } from "../../components/container/live-config";
+import { NGINX_CONF_PATH, NGINX_LIVE_RELOAD } from "../../components/ingress/nginx-spec";
 import { pushRelease } from "./images";
+import { clientAddresses, startLoad, summary } from "./load";
 import { DOCKER, vpsImage } from "./vps";
 
 // The real program, `infra/`, deployed by the real Pulumi CLI with the Docker
@@ -93,7 +96,8 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
       (await deployment.vps.exec(`docker exec ${container} timeout 5 bash -c '</dev/tcp/${host}/${port}' 2>/dev/null && echo open || echo closed`, { allowFailure: true })).stdout.trim();
     // S3 on the testbed's gateway answers the app, which is also on the edge network; the same probe from PostgreSQL goes nowhere.
     const s3 = new URL(deployment.minio.endpoint);
-    expect(await probe("fastapi-backend", s3.hostname, Number(s3.port))).toBe("open");
+    const backend = [...running.keys()].find((name) => /^fastapi-backend-[0-9a-f]{8}$/.test(name))!;
+    expect(await probe(backend, s3.hostname, Number(s3.port))).toBe("open");
     expect(await probe("fastapi-postgres", s3.hostname, Number(s3.port))).toBe("closed");
     expect(await probe("fastapi-postgres", "backend", 8000)).toBe("open");
   });
@@ -137,35 +141,126 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     expect((await psql("select count(*) from drill;")).stdout.trim()).toBe("5000");
   });
 
-  it("a release that never gets healthy fails `up` with its health checks' output; releasing a good one after it converges", { timeout: STEP_TIMEOUT_MS }, async () => {
-    const app = deployment.images.find((image) => image.reference === "ghcr.io/fastapi-app/backend:1.0.0")!;
-    await pushRelease(deployment.registry, app, "1.0.1", { RELEASE: "1.0.1" });
-    // Listens on 8001 while its health check asks 8000: it runs, and never gets healthy.
-    await pushRelease(deployment.registry, app, "1.0.2", { RELEASE: "1.0.2", PORT: "8001" });
+  describe("releases under load: 20 clients, one request a second each, through nginx", () => {
+    const api = `api.${DOMAIN}`;
+    let clients: ReturnType<typeof clientAddresses>;
+    const underLoad = async <T>(name: string, run: () => Promise<T>) => {
+      const load = startLoad(deployment.vps, api, "/", { perSecond: 20, clients: clients.addresses });
+      // A few seconds of traffic before the change, so the old release is seen answering.
+      await new Promise((wait) => setTimeout(wait, 3_000));
+      const outcome = await run().then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      await new Promise((wait) => setTimeout(wait, 3_000));
+      const report = await load.stop();
+      console.log(summary(name, report));
+      if ("error" in outcome) throw outcome.error;
+      return { report, value: outcome.value };
+    };
+    const nginxId = async () => (await deployment.vps.exec("docker inspect --format '{{.Id}}' fastapi-nginx")).stdout.trim();
+    const backends = async () =>
+      (await deployment.vps.exec("docker ps -a --filter label=infra.service=backend --format '{{.Names}} {{.State}}'")).stdout.trim().split("\n").filter(Boolean).sort();
 
-    await deployment.stack.setConfig("infra:releases", { backend: "1.0.1" });
-    const { result: preview } = await step("preview, release", () => deployment.stack.run(["preview", "--json"]));
-    expect(plannedChanges(preview.stdout).sort()).toEqual(["replace fastapi-main-backend", "replace fastapi-main-backend-healthy", "replace fastapi-main-backend-image"]);
-    await step("up, release 1.0.1", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
-    expect(JSON.parse((await httpsGet(`api.${DOMAIN}`, "/")).body)).toMatchObject({ release: "1.0.1", database: { ok: true } });
+    beforeAll(async () => {
+      clients = clientAddresses(deployment.vps, 20);
+      const app = deployment.images.find((image) => image.reference === "ghcr.io/fastapi-app/backend:1.0.0")!;
+      await pushRelease(deployment.registry, app, "1.0.1", { RELEASE: "1.0.1" });
+      // Listens on 8001 while its health check asks 8000: it runs, and never gets healthy.
+      await pushRelease(deployment.registry, app, "1.0.2", { RELEASE: "1.0.2", PORT: "8001" });
+    }, STEP_TIMEOUT_MS);
+    afterAll(() => clients?.release());
 
-    await deployment.stack.setConfig("infra:releases", { backend: "1.0.2" });
-    const { result: failed } = await step("up, release never healthy", () => deployment.stack.run(["up", "--yes", "--skip-preview"], { allowFailure: true }));
-    const output = failed.stdout + failed.stderr;
-    expect(failed.code, output.slice(-3000)).not.toBe(0);
-    expect(output).toMatch(/remote command fastapi-main-backend-healthy on deploy@[\d.]+:22 failed with exit code 1/);
-    expect(output).toMatch(/container fastapi-backend did not become healthy: state running\/unhealthy after \d+s of at most \d+s/);
-    // The health check's own words (Python's urllib could not connect to 8000), and the app's log saying where it listens.
-    expect(output).toContain("urllib.error.URLError: <urlopen error [Errno 111] Connection refused>");
-    expect(output).toContain("backend 1.0.2 listening on :8001");
-    // The failed release stays in place, unhealthy, for its logs to be read; the next `up` replaces it.
-    const inspected = await deployment.vps.exec("docker inspect --format '{{.State.Health.Status}} {{range .Config.Env}}{{.}} {{end}}' fastapi-backend");
-    expect(inspected.stdout).toMatch(/^unhealthy .*RELEASE=1\.0\.2 /);
+    it("a new image starts beside the old one and takes over: 0 failed requests, nginx not restarted", { timeout: STEP_TIMEOUT_MS }, async () => {
+      const [before] = await backends();
+      expect(before).toMatch(/^fastapi-backend-[0-9a-f]{8} running$/);
+      const nginx = await nginxId();
+      await deployment.stack.setConfig("infra:releases", { backend: "1.0.1" });
+      const { result: preview } = await step("preview, release", () => deployment.stack.run(["preview", "--json"]));
+      const changes = plannedChanges(preview.stdout);
+      // The new release's three resources, the switch, and the old release's three, removed last.
+      expect(changes.filter((change) => change.startsWith("create "))).toEqual([expect.stringMatching(/^create fastapi-main-backend-[0-9a-f]{8}$/), expect.stringMatching(/-healthy$/), expect.stringMatching(/-image$/)]);
+      expect(changes.filter((change) => !/^(create|delete) fastapi-main-backend-[0-9a-f]{8}(-healthy|-image)?$/.test(change))).toEqual(["replace fastapi-main-nginx-service-live-config"]);
+      expect(changes.filter((change) => change.startsWith("delete "))).toHaveLength(3);
 
-    await deployment.stack.setConfig("infra:releases", { backend: "1.0.1" });
-    await step("up, after the fix", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
-    expect(JSON.parse((await httpsGet(`api.${DOMAIN}`, "/")).body)).toMatchObject({ release: "1.0.1", database: { ok: true } });
-    await deployment.stack.run(["up", "--yes", "--expect-no-changes"]);
+      const { report } = await underLoad("release 1.0.0 -> 1.0.1", () => step("up, release 1.0.1", () => deployment.stack.run(["up", "--yes", "--skip-preview"])));
+      expect(report.failures).toEqual([]);
+      expect(report.requests).toBeGreaterThan(200);
+      expect(report.releases.map((entry) => entry.release)).toEqual(["1.0.0", "1.0.1"]);
+      // Once the new release answered, the old one never did again.
+      expect(report.releases[0]!.lastMs).toBeLessThan(report.releases[1]!.firstMs + 5_000);
+      expect(report.samples.at(-1)!.release).toBe("1.0.1");
+      expect(await nginxId()).toBe(nginx);
+      const after = await backends();
+      expect(after).toHaveLength(1);
+      expect(after[0]).not.toBe(before);
+    });
+
+    it("a new route and a new header come by a reload: 0 failed requests, nginx not restarted", { timeout: STEP_TIMEOUT_MS }, async () => {
+      const nginx = await nginxId();
+      await deployment.stack.setConfig("infra:ingress", { routes: [{ subdomain: "www", service: "backend" }], headers: { "X-Release-Channel": "stable" } });
+      const { result: preview } = await step("preview, route and header", () => deployment.stack.run(["preview", "--json"]));
+      const changes = plannedChanges(preview.stdout);
+      expect(changes).toContain("replace fastapi-main-nginx-service-live-config");
+      expect(changes.filter((change) => /nginx-service(-healthy)?$/.test(change))).toEqual([]);
+
+      const { report } = await underLoad("route www and header X-Release-Channel", () => step("up, route and header", () => deployment.stack.run(["up", "--yes", "--skip-preview"])));
+      expect(report.failures).toEqual([]);
+      expect(await nginxId()).toBe(nginx);
+      const www = await httpsGet(`www.${DOMAIN}`, "/");
+      expect(www.status).toBe(200);
+      expect(JSON.parse(www.body)).toMatchObject({ release: "1.0.1" });
+      expect(www.headers["x-release-channel"]).toBe("stable");
+      expect((await httpsGet(api, "/")).headers["x-release-channel"]).toBe("stable");
+    });
+
+    it("a configuration nginx refuses fails `up` and leaves the running one serving", { timeout: STEP_TIMEOUT_MS }, async () => {
+      // What the program never writes, planted where its check must catch it: a live file nginx -t refuses.
+      const nginx = await nginxId();
+      const script = liveConfigScript("fastapi-nginx", [{ path: NGINX_CONF_PATH, content: "events {}\nhttp { server { listen 443 ssl; unknown_directive on; } }\n", live: true }], NGINX_LIVE_RELOAD);
+      const refused = await deployment.vps.exec("bash -s", { input: script, allowFailure: true });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stdout).toMatch(/unknown directive "unknown_directive"/);
+      expect(refused.stdout).toContain("fastapi-nginx refused the new configuration; it keeps serving the running one");
+      expect((await httpsGet(api, "/")).status).toBe(200);
+      expect((await deployment.vps.exec("cat /srv/infra/fastapi-nginx/live/nginx.conf")).stdout).not.toContain("unknown_directive");
+      expect(await nginxId()).toBe(nginx);
+    });
+
+    it("a release that never gets healthy fails `up` with its health checks' output, and the old one keeps serving: 0 failed requests", { timeout: STEP_TIMEOUT_MS }, async () => {
+      const [serving] = await backends();
+      await deployment.stack.setConfig("infra:releases", { backend: "1.0.2" });
+      const { report, value: failed } = await underLoad("release 1.0.2, never healthy", () =>
+        step("up, release never healthy", () => deployment.stack.run(["up", "--yes", "--skip-preview"], { allowFailure: true })),
+      );
+      const output = failed.result.stdout + failed.result.stderr;
+      expect(failed.result.code, output.slice(-3000)).not.toBe(0);
+      expect(output).toMatch(/remote command fastapi-main-backend-[0-9a-f]{8}-healthy on deploy@[\d.]+:22 failed with exit code 1/);
+      expect(output).toMatch(/container fastapi-backend-[0-9a-f]{8} did not become healthy: state running\/unhealthy after \d+s of at most \d+s/);
+      // The health check's own words (Python's urllib could not connect to 8000), and the app's log saying where it listens.
+      expect(output).toContain("urllib.error.URLError: <urlopen error [Errno 111] Connection refused>");
+      expect(output).toContain("backend 1.0.2 listening on :8001");
+      expect(report.failures).toEqual([]);
+      expect(report.releases.map((entry) => entry.release)).toEqual(["1.0.1"]);
+      // The failed release stays beside the serving one, unhealthy, for its logs to be read; the next `up` removes it.
+      const running = await backends();
+      expect(running).toHaveLength(2);
+      expect(running).toContain(serving);
+
+      await deployment.stack.setConfig("infra:releases", { backend: "1.0.1" });
+      await step("up, after the fix", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
+      expect(await backends()).toEqual([serving]);
+      await deployment.stack.run(["up", "--yes", "--expect-no-changes"]);
+    });
+
+    it("rolls back by releasing the previous tag again: 0 failed requests", { timeout: STEP_TIMEOUT_MS }, async () => {
+      await deployment.stack.setConfig("infra:releases", { backend: "1.0.0" });
+      const { report } = await underLoad("rollback 1.0.1 -> 1.0.0", () => step("up, rollback", () => deployment.stack.run(["up", "--yes", "--skip-preview"])));
+      expect(report.failures).toEqual([]);
+      expect(report.releases.map((entry) => entry.release)).toEqual(["1.0.1", "1.0.0"]);
+      expect(report.samples.at(-1)!.release).toBe("1.0.0");
+      expect(await backends()).toHaveLength(1);
+    });
   });
 
   it("a host script that fails stops `up` with the resource, exit code and output; after the fix the next `up` converges", { timeout: STEP_TIMEOUT_MS }, async () => {

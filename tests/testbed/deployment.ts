@@ -179,7 +179,7 @@ export function startedTooEarly(registered: readonly StateResource[], running: M
 }
 
 /** GET through the VPS's ingress on 443 with the route's Host and SNI; the testbed's certificates are not publicly trusted. */
-export function httpsGet(vps: VPS, hostname: string, path: string, credentials?: string): Promise<{ status: number; body: string }> {
+export function httpsGet(vps: VPS, hostname: string, path: string, credentials?: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   const authorization = credentials === undefined ? {} : { authorization: `Basic ${Buffer.from(credentials).toString("base64")}` };
   return new Promise((resolve, reject) => {
     const req = request(
@@ -187,7 +187,7 @@ export function httpsGet(vps: VPS, hostname: string, path: string, credentials?:
       (response) => {
         let body = "";
         response.on("data", (chunk: Buffer) => (body += chunk.toString()));
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body, headers: response.headers }));
       },
     );
     req.on("timeout", () => req.destroy(new Error(`GET https://${hostname}${path} timed out`)));
