@@ -135,6 +135,8 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
         ...(config.registry ? { imageRegistry: config.registry } : {}),
         healthGate: { connection: machine.connection },
         ...(releaseIds.has(spec.name) ? { releaseId: releaseIds.get(spec.name)! } : {}),
+        // The host's backup job runs before a container holding backed-up data is replaced.
+        ...(spec.backup && host.backup ? { backupBeforeReplace: { connection: machine.connection } } : {}),
       };
       if (monitored.has(spec.name)) {
         monitoringArgs.push(args);

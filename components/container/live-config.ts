@@ -106,10 +106,16 @@ function withDirectory(command: readonly string[], directory: string): string {
  * container's health gate judges them when it starts. Files carry no secret:
  * they are readable by the container's user, whatever its uid.
  */
-export function liveConfigScript(container: string, files: readonly ConfigFile[], reload: LiveReload): string {
-  const root = liveConfigHostPath(container);
+export function liveConfigScript(
+  container: string,
+  files: readonly ConfigFile[],
+  reload: LiveReload,
+  where: { readonly root?: string; readonly drainSeconds?: number } = {},
+): string {
+  const root = where.root ?? liveConfigHostPath(container);
   const names = files.map(liveFileName);
-  for (const file of files) if (file.content.includes(DELIMITER)) throw new Error(`${file.path} contains the here-document delimiter ${DELIMITER}`);
+  // Only a line that is the delimiter itself ends the (quoted) here-document early.
+  for (const file of files) if (file.content.split("\n").includes(DELIMITER)) throw new Error(`${file.path} contains the here-document delimiter ${DELIMITER} as a line`);
   const writes = files.map((file, index) => `cat >"$root/next/${names[index]}" <<'${DELIMITER}'\n${file.content.replace(/\n$/, "")}\n${DELIMITER}`);
   const quotedNames = names.map(shellQuote).join(" ");
   return [
@@ -156,7 +162,7 @@ export function liveConfigScript(container: string, files: readonly ConfigFile[]
         ]
       : []),
     'rm -rf "$root/next" "$root/previous"',
-    `sleep ${DRAIN_SECONDS}`,
+    `sleep ${where.drainSeconds ?? DRAIN_SECONDS}`,
     'echo "$container reloaded its configuration"',
     "",
   ].join("\n");

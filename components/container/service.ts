@@ -7,6 +7,8 @@ import { HEALTH_GATE_SCRIPT, healthGateCommand, healthWaitSeconds } from "./heal
 import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
 import { LIVE_CONFIG_MOUNT, liveConfigHostPath, liveConfigProblems, liveConfigScript, liveConfigTrigger, liveFiles } from "./live-config";
 import { releaseAlias } from "./release";
+import { backupBeforeReplaceScript } from "../backup/before-replace";
+import { contentHash } from "../compute/content-hash";
 
 export interface ServiceArgs {
   readonly spec: ServiceSpec;
@@ -39,6 +41,12 @@ export interface ServiceArgs {
    * switch included, has succeeded. A release that fails leaves it serving.
    */
   readonly releaseId?: string;
+  /**
+   * For a service whose data the backup takes, on a host with the backup job:
+   * the job runs before its container is replaced (a new image, new
+   * settings), and a failed backup stops the replacement.
+   */
+  readonly backupBeforeReplace?: { readonly connection: SSHConnectionArgs };
 }
 
 /** One container with its image and named volumes. */
@@ -61,6 +69,8 @@ export class Service extends pulumi.ComponentResource {
     // A release's resources carry its id (its container name does too: the model's containerNames).
     const childName = release === undefined ? name : `${name}-${release}`;
     const containerName = args.containerName;
+    // Volumes hold data every release shares: they are named after the service, never after one release.
+    const volumePrefix = release === undefined ? args.containerName : args.containerName.slice(0, -`-${release}`.length);
     const aliases = release === undefined ? [args.spec.name] : [args.spec.name, releaseAlias(args.spec.name, release)];
 
     // keepLocally: removing a service from the graph must not delete an image
@@ -88,52 +98,72 @@ export class Service extends pulumi.ComponentResource {
       (mount) =>
         new docker.Volume(
           `${name}-${mount.volume}`,
-          { name: `${args.containerName}-${mount.volume}`, labels: [{ label: "infra.service", value: args.spec.name }] },
+          { name: `${volumePrefix}-${mount.volume}`, labels: [{ label: "infra.service", value: args.spec.name }] },
           { ...childOptions, protect: args.protectVolumes, retainOnDelete: args.protectVolumes },
         ),
     );
 
+    const containerArgs: docker.ContainerArgs = {
+      name: containerName,
+      image: image.imageId,
+      hostname: args.spec.name,
+      networksAdvanced: args.spec.networks.map((network) => ({ name: args.networks[network]!, aliases })),
+      envs: Object.entries(args.env)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([key, value]) => pulumi.interpolate`${key}=${value}`),
+      volumes: [
+        ...args.spec.volumes.map((mount, index) => ({ volumeName: volumes[index]!.name, containerPath: mount.target, readOnly: mount.readOnly ?? false })),
+        ...settings.binds,
+        ...(live.length > 0 ? [{ hostPath: liveConfigHostPath(args.containerName), containerPath: LIVE_CONFIG_MOUNT, readOnly: true }] : []),
+      ],
+      ports: settings.ports,
+      healthcheck: settings.healthcheck,
+      memory: settings.memory,
+      memorySwap: settings.memorySwap,
+      restart: settings.restart,
+      ...(settings.maxRetryCount === undefined ? {} : { maxRetryCount: settings.maxRetryCount }),
+      logDriver: settings.logDriver,
+      logOpts: settings.logOpts,
+      securityOpts: settings.securityOpts,
+      capabilities: settings.capabilities,
+      ulimits: settings.ulimits,
+      readOnly: settings.readOnly,
+      tmpfs: settings.tmpfs,
+      ...(settings.user === undefined ? {} : { user: settings.user }),
+      ...(settings.command === undefined ? {} : { command: settings.command }),
+      ...(settings.entrypoints === undefined ? {} : { entrypoints: settings.entrypoints }),
+      uploads: settings.uploads,
+      labels: settings.labels,
+      // Startup order means "healthy first": the gate below waits, or else the provider does.
+      wait: args.healthGate === undefined,
+      waitTimeout: healthWaitSeconds(args.spec.healthcheck),
+    };
+
+    // The data the old container holds goes into a snapshot first; the
+    // trigger is everything the container is created with, so the job runs
+    // exactly when Docker would get a new container (the hash is a secret:
+    // the environment holds passwords).
+    const backupFirst =
+      args.spec.backup && args.backupBeforeReplace
+        ? new SSHCommand(
+            `${childName}-backup-first`,
+            {
+              connection: args.backupBeforeReplace.connection,
+              create: "sudo bash -s",
+              stdin: backupBeforeReplaceScript(containerName),
+              triggers: [pulumi.secret(pulumi.output(containerArgs).apply((resolved) => contentHash(JSON.stringify(resolved))))],
+            },
+            { parent: this, dependsOn: [...(args.after ?? [])] },
+          )
+        : undefined;
+
     this.container = new docker.Container(
       childName,
-      {
-        name: containerName,
-        image: image.imageId,
-        hostname: args.spec.name,
-        networksAdvanced: args.spec.networks.map((network) => ({ name: args.networks[network]!, aliases })),
-        envs: Object.entries(args.env)
-          .sort(([a], [b]) => a.localeCompare(b))
-          .map(([key, value]) => pulumi.interpolate`${key}=${value}`),
-        volumes: [
-          ...args.spec.volumes.map((mount, index) => ({ volumeName: volumes[index]!.name, containerPath: mount.target, readOnly: mount.readOnly ?? false })),
-          ...settings.binds,
-          ...(live.length > 0 ? [{ hostPath: liveConfigHostPath(args.containerName), containerPath: LIVE_CONFIG_MOUNT, readOnly: true }] : []),
-        ],
-        ports: settings.ports,
-        healthcheck: settings.healthcheck,
-        memory: settings.memory,
-        memorySwap: settings.memorySwap,
-        restart: settings.restart,
-        ...(settings.maxRetryCount === undefined ? {} : { maxRetryCount: settings.maxRetryCount }),
-        logDriver: settings.logDriver,
-        logOpts: settings.logOpts,
-        securityOpts: settings.securityOpts,
-        capabilities: settings.capabilities,
-        ulimits: settings.ulimits,
-        readOnly: settings.readOnly,
-        tmpfs: settings.tmpfs,
-        ...(settings.user === undefined ? {} : { user: settings.user }),
-        ...(settings.command === undefined ? {} : { command: settings.command }),
-        ...(settings.entrypoints === undefined ? {} : { entrypoints: settings.entrypoints }),
-        uploads: settings.uploads,
-        labels: settings.labels,
-        // Startup order means "healthy first": the gate below waits, or else the provider does.
-        wait: args.healthGate === undefined,
-        waitTimeout: healthWaitSeconds(args.spec.healthcheck),
-      },
+      containerArgs,
       // The container name is fixed (per release, for a release), so a
       // replacement must remove the old one first. A release changes its name
       // and so is never a replacement; a rotated secret in its environment is.
-      { ...childOptions, dependsOn: [...(args.after ?? []), ...(liveConfig ? [liveConfig] : [])], deleteBeforeReplace: true },
+      { ...childOptions, dependsOn: [...(args.after ?? []), ...(liveConfig ? [liveConfig] : []), ...(backupFirst ? [backupFirst] : [])], deleteBeforeReplace: true },
     );
 
     if (args.healthGate) {
@@ -158,6 +188,7 @@ function serviceProblems(args: ServiceArgs): string[] {
   const problems: string[] = [...liveConfigProblems(args.spec)];
   if (liveFiles(args.spec).length > 0 && !args.healthGate) problems.push("its live files need SSH to the host (healthGate) to be written and reloaded");
   if (args.releaseId !== undefined && !/^[0-9a-f]+$/.test(args.releaseId)) problems.push(`release id "${args.releaseId}" is not hexadecimal`);
+  if (args.releaseId !== undefined && !args.containerName.endsWith(`-${args.releaseId}`)) problems.push(`container name "${args.containerName}" does not carry its release id ${args.releaseId}`);
   for (const network of args.spec.networks) {
     if (!(network in args.networks)) problems.push(`network "${network}" is not defined (known: ${Object.keys(args.networks).join(", ")})`);
   }

@@ -263,6 +263,31 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     });
   });
 
+  it("PostgreSQL, which holds data, is replaced only after a fresh backup, and keeps every row", { timeout: STEP_TIMEOUT_MS }, async () => {
+    const snapshots = async () => JSON.parse((await deployment.vps.exec("infra-restore --list --json")).stdout) as { id: string; time: string }[];
+    const before = await snapshots();
+    // WAL archiving changes PostgreSQL's command and volumes: a new container over the same data volume.
+    await deployment.stack.setConfig("infra:backup", { pitr: { enabled: true } });
+    const { result: preview } = await step("preview, PITR on", () => deployment.stack.run(["preview", "--json"]));
+    const changes = plannedChanges(preview.stdout);
+    expect(changes).toContain("replace fastapi-main-postgres");
+    expect(changes).toContain("replace fastapi-main-postgres-backup-first");
+    const started = Date.now();
+    const { result: up } = await step("up, PITR on", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
+    expect(up.stdout + up.stderr).not.toContain("is replaced without a fresh backup");
+    const after = await snapshots();
+    const fresh = after.filter((snapshot) => !before.some((old) => old.id === snapshot.id));
+    expect(fresh.length).toBeGreaterThanOrEqual(1);
+    const postgres = (await inspectContainers()).get("fastapi-postgres")!;
+    const newest = Math.max(...fresh.map((snapshot) => Date.parse(snapshot.time)));
+    // The snapshot was taken during this `up`, before the new container started.
+    expect(newest).toBeGreaterThan(started - 1_000);
+    expect(newest).toBeLessThan(Date.parse(postgres.State.StartedAt));
+    const count = await deployment.vps.exec("docker exec -i fastapi-postgres psql -qAt -U postgres -d app -c 'select count(*) from drill;'");
+    expect(count.stdout.trim()).toBe("5000");
+    await deployment.stack.run(["up", "--yes", "--expect-no-changes"]);
+  });
+
   it("a host script that fails stops `up` with the resource, exit code and output; after the fix the next `up` converges", { timeout: STEP_TIMEOUT_MS }, async () => {
     // The deploy user loses sudo, as on a host someone changed by hand; a new admin CIDR makes the UFW command run again.
     await deployment.vps.exec("mv /etc/sudoers.d/deploy /root/deploy.sudoers");
