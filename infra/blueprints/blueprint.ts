@@ -46,13 +46,17 @@ export function protectedRoute(route: RouteSpec, domain: string, adminUser: stri
  * The blueprint's routes with the stack's own (`infra:ingress`): further names
  * for services the blueprint routes, on the same port unless given, and the
  * stack's response headers on every route. A route to a service the
- * blueprint does not route is left out here; the platform model reports it.
+ * blueprint does not route, or under a name already routed, is left out
+ * here; the platform model reports it (stackRouteProblems).
  */
 export function withStackIngress(routes: readonly RouteSpec[], ingress: StackIngress | undefined): RouteSpec[] {
   if (!ingress) return [...routes];
+  const taken = new Set(routes.map((route) => route.subdomain));
   const added = ingress.routes.flatMap((route) => {
     const port = route.port ?? routes.find((existing) => existing.service === route.service)?.port;
-    return port === undefined ? [] : [{ subdomain: route.subdomain, service: route.service, port }];
+    if (port === undefined || !routes.some((existing) => existing.service === route.service) || taken.has(route.subdomain)) return [];
+    taken.add(route.subdomain);
+    return [{ subdomain: route.subdomain, service: route.service, port }];
   });
   const headers = Object.entries(ingress.headers).sort(([a], [b]) => a.localeCompare(b));
   return [...routes, ...added].map((route) => (headers.length > 0 ? { ...route, headers } : route));
