@@ -7,6 +7,9 @@ import { pushImages, testbedImages, type TestbedImage } from "./images";
 import { programContainers, type ContainerInputs, type ProgramContainers } from "./program-containers";
 import { mirroredReference, startRegistry, type Registry } from "./registry";
 import { startVPS, type VPS } from "./vps";
+import { liveConfigScript } from "../../components/container/live-config";
+import { RELEASE_ID_PATTERN } from "../../components/container/release";
+import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
 
 // The testbed's images, pushed to its TLS registry and pulled by the VPSes'
 // own engines, run there with the settings the program gives each container:
@@ -110,8 +113,15 @@ async function startAndWait(engine: Engine, inputs: ContainerInputs): Promise<Ou
  * Starts a stack's containers as the program's deploy does: each once those
  * it depends on are healthy, independent ones at the same time.
  */
-async function deployStack(engine: Engine, program: ProgramContainers): Promise<Map<string, Outcome>> {
+/** A container's name without the release id a zero-downtime service's name carries: what the lists below name. */
+const serviceContainer = (name: string) => name.replace(new RegExp(`-${RELEASE_ID_PATTERN}$`), "");
+
+async function deployStack(engine: Engine, program: ProgramContainers, vps: VPS): Promise<Map<string, Outcome>> {
   for (const network of program.networks) await createNetwork(engine, network);
+  // The ingress's live files go on the host first, as its config command puts them there before the container starts.
+  for (const container of program.containers.filter((candidate) => candidate.liveFiles.length > 0)) {
+    await vps.exec("bash -s", { input: liveConfigScript(container.inputs.name, container.liveFiles.map((file) => ({ ...file, live: true })), {}, { drainSeconds: 0 }) });
+  }
   const runnable = new Map(program.containers.filter((container) => built(container.inputs.image)).map((container) => [container.inputs.name, container]));
   const launches = new Map<string, Promise<Outcome>>();
   const launch = (name: string): Promise<Outcome> => {
@@ -131,7 +141,7 @@ async function deployStack(engine: Engine, program: ProgramContainers): Promise<
   };
   const names = [...runnable.keys()];
   const outcomes = await Promise.all(names.map(launch));
-  return new Map(names.map((name, index) => [name, outcomes[index]!]));
+  return new Map(names.map((name, index) => [serviceContainer(name), outcomes[index]!]));
 }
 
 beforeAll(async () => {
@@ -149,7 +159,7 @@ beforeAll(async () => {
     const raw = rawConfigWithSecrets({ "infra:blueprint": stack }, "prod");
     stacks[stack] = { raw, program: await programContainers(raw), vps, engine: vpsEngine(vps), outcomes: new Map() };
   }
-  const [fastapi, vpai] = await timed("deploy", () => Promise.all(["fastapi", "vpai"].map((stack) => deployStack(stacks[stack]!.engine, stacks[stack]!.program))));
+  const [fastapi, vpai] = await timed("deploy", () => Promise.all(["fastapi", "vpai"].map((stack) => deployStack(stacks[stack]!.engine, stacks[stack]!.program, stacks[stack]!.vps))));
   stacks.fastapi = { ...stacks.fastapi!, outcomes: fastapi! };
   stacks.vpai = { ...stacks.vpai!, outcomes: vpai! };
 }, SETUP_TIMEOUT_MS);
@@ -166,7 +176,7 @@ describe("the testbed images", () => {
   it("stand for every image of fastapi's and vpai's prod stacks", () => {
     for (const [stack, names] of [["fastapi", FASTAPI_CONTAINERS], ["vpai", VPAI_CONTAINERS]] as const) {
       const containers = stacks[stack]!.program.containers.map((container) => container.inputs);
-      expect(containers.map((inputs) => inputs.name).sort()).toEqual(names);
+      expect(containers.map((inputs) => serviceContainer(inputs.name)).sort()).toEqual(names);
       expect(containers.filter((inputs) => !built(inputs.image)).map((inputs) => inputs.image)).toEqual([]);
     }
   });
@@ -200,7 +210,8 @@ describe.each([
 
 describe("the contracts the program relies on", () => {
   const secret = (stack: string, key: string) => stacks[stack]!.raw.values[key]!;
-  const planned = (stack: string, name: string) => stacks[stack]!.program.containers.find((container) => container.inputs.name === name)!.inputs;
+  const planned = (stack: string, name: string) => stacks[stack]!.program.containers.find((container) => serviceContainer(container.inputs.name) === name)!.inputs;
+  const liveFile = (stack: string, name: string, path: string) => stacks[stack]!.program.containers.find((container) => container.inputs.name === name)!.liveFiles.find((file) => file.path === path)!.content;
   const inContainer = (stack: string, container: string, command: string) => stacks[stack]!.vps.exec(`docker exec ${container} ${command}`);
   const uploaded = (inputs: ContainerInputs, file: string) => inputs.uploads.find((upload) => upload.file === file)!.content;
   /** A PromQL query to vpai's VictoriaMetrics, from vmalert's container on the monitoring network; the result's vector. */
@@ -285,7 +296,7 @@ describe("the contracts the program relies on", () => {
   it("caddy: the admin API holds the program's routes with the password hashed at start and dropped from the environment; HTTP on the published port redirects to HTTPS; metrics on 2020 reach the monitoring network", async () => {
     const config = (await inContainer("vpai", "vpai-caddy", "wget -qO- http://127.0.0.1:2019/config/")).stdout;
     const hosts = [...config.matchAll(/"host":\["([^"]+)"\]/g)].map((match) => match[1]).sort();
-    const caddyfile = uploaded(planned("vpai", "vpai-caddy"), "/etc/caddy/Caddyfile");
+    const caddyfile = liveFile("vpai", "vpai-caddy", CADDYFILE_PATH);
     expect(hosts).toEqual([...caddyfile.matchAll(/^([a-z0-9.-]+\.example\.com) \{$/gm)].map((match) => match[1]).sort());
     expect(hosts).toHaveLength(7);
     expect(config).toContain('"username":"admin"');
@@ -377,10 +388,10 @@ describe("the contracts the program relies on", () => {
     await expect.poll(() => value("redis_up"), { timeout: 30_000, interval: 3000 }).toEqual([1]);
     // Every service answers the TCP probes from Alloy's networks but DIUN, which serves nothing; no route has a certificate on the testbed.
     const probes = async (job: string) => Object.fromEntries((await queryStore(`probe_success{job="${job}"}`)).map((sample) => [sample.metric.instance, Number(sample.value[1])]));
-    const services = stacks.vpai!.program.containers.map((container) => container.inputs.name.replace(/^vpai-/, "")).filter((name) => name !== "diun");
+    const services = stacks.vpai!.program.containers.map((container) => serviceContainer(container.inputs.name).replace(/^vpai-/, "")).filter((name) => name !== "diun");
     await expect.poll(() => probes("services"), { timeout: 30_000, interval: 3000 }).toEqual(Object.fromEntries(services.map((name) => [name, 1])));
     expect(Object.values(await probes("routes"))).toEqual(Array(7).fill(0));
-    const seen = (await queryStore('container_last_seen{name=~"vpai-.*"}')).map((sample) => sample.metric.name).sort();
+    const seen = (await queryStore('container_last_seen{name=~"vpai-.*"}')).map((sample) => serviceContainer(sample.metric.name!)).sort();
     expect(seen).toEqual(expect.arrayContaining(VPAI_CONTAINERS));
     await expect.poll(async () => (await inContainer("vpai", "vpai-loki", "wget -qO- http://127.0.0.1:3100/loki/api/v1/labels")).stdout, { timeout: 30_000 }).toContain('"container"');
   });

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { loadStackConfig } from "../../infra/config/load";
 import { deployPlatform } from "../../infra/platform";
+import { liveFilesInstalled } from "../../components/container/live-config";
 import type { RawConfig } from "../../infra/config/validate";
 
 /** A container as the program registers it: the Docker provider's inputs. */
@@ -41,6 +42,8 @@ export interface NetworkInputs {
 
 export interface ProgramContainer {
   readonly inputs: ContainerInputs;
+  /** The live files its config command installs on the host before it starts (the ingress's routes). */
+  readonly liveFiles: { path: string; content: string }[];
   /** Containers the program starts (and waits healthy for) before this one. */
   readonly after: string[];
 }
@@ -112,6 +115,7 @@ export async function programContainers(raw: RawConfig): Promise<ProgramContaine
   return {
     containers: containers.map((container) => ({
       inputs: container.inputs as unknown as ContainerInputs,
+      liveFiles: recorded.flatMap((resource) => liveFilesInstalled(resource.inputs.triggers, String(container.inputs.name))),
       after: [...new Set(container.dependsOn.map((urn) => containerOfComponent.get(nameOfUrn(urn))).filter((name): name is string => name !== undefined))].sort(),
     })),
     networks: recorded.filter((resource) => resource.type === "docker:index/network:Network").map((network) => network.inputs as unknown as NetworkInputs),
