@@ -134,6 +134,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
         protectVolumes: config.protect,
         ...(config.registry ? { imageRegistry: config.registry } : {}),
         healthGate: { connection: machine.connection },
+        hostReady: machine.ready,
         ...(releaseIds.has(spec.name) ? { releaseId: releaseIds.get(spec.name)! } : {}),
         // The host's backup job runs before a container holding backed-up data is replaced.
         ...(spec.backup && host.backup ? { backupBeforeReplace: { connection: machine.connection } } : {}),

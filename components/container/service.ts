@@ -47,6 +47,8 @@ export interface ServiceArgs {
    * settings), and a failed backup stops the replacement.
    */
   readonly backupBeforeReplace?: { readonly connection: SSHConnectionArgs };
+  /** The host's readiness step (its preparation, or its firewall on a Hetzner server): what every host command waits for first. */
+  readonly hostReady?: pulumi.Resource;
 }
 
 /** One container with its image and named volumes. */
@@ -89,8 +91,9 @@ export class Service extends pulumi.ComponentResource {
               // The files as data beside the script: what the graph policy judges (liveConfigOf).
               triggers: [liveConfigTrigger(args.containerName, live)],
             },
-            // The switch: it waits for what the configuration points at, the new releases of the upstreams behind their gates.
-            { parent: this, dependsOn: [...(args.after ?? [])] },
+            // The switch: it waits for what the configuration points at, the new
+            // releases of the upstreams behind their gates, and for the host.
+            { parent: this, dependsOn: [...(args.hostReady ? [args.hostReady] : []), ...(args.after ?? [])] },
           )
         : undefined;
 
@@ -153,7 +156,7 @@ export class Service extends pulumi.ComponentResource {
               stdin: backupBeforeReplaceScript(containerName),
               triggers: [pulumi.secret(pulumi.output(containerArgs).apply((resolved) => contentHash(JSON.stringify(resolved))))],
             },
-            { parent: this, dependsOn: [...(args.after ?? [])] },
+            { parent: this, dependsOn: [...(args.hostReady ? [args.hostReady] : []), ...(args.after ?? [])] },
           )
         : undefined;
 

@@ -121,7 +121,15 @@ export function alertRules(input: AlertRuleInput): RuleGroup[] {
         alert: "ContainerDown",
         // cAdvisor stops reporting a container that is gone; absent() names it,
         // and the service becomes the instance, as in the probe and scrape alerts.
-        expr: containers.map((entry) => `label_replace(absent(container_last_seen{name${entry.released ? `=~"${containerNamePattern(entry.container, true)}"` : `="${entry.container}"`}}), "instance", "${entry.service}", "", "")`).join(" or "),
+        // A released service's containers carry a release id, matched by pattern; absent() then has no
+        // name to give, so the alert names the service's container without one.
+        expr: containers
+          .map((entry) =>
+            entry.released
+              ? `label_replace(label_replace(absent(container_last_seen{name=~"${containerNamePattern(entry.container, true)}"}), "name", "${entry.container}", "", ""), "instance", "${entry.service}", "", "")`
+              : `label_replace(absent(container_last_seen{name="${entry.container}"}), "instance", "${entry.service}", "", "")`,
+          )
+          .join(" or "),
         forSeconds: minutes(t.containerDownMinutes),
         severity: "critical",
         summary: "container {{ $labels.name }} is not running",

@@ -13,7 +13,8 @@ import { validateStackConfig, type RawConfig } from "../../infra/config/validate
 import { goldenGraph } from "../../tools/golden-graph";
 import { mermaidDiagram } from "../../tools/plan/mermaid";
 import { textReport } from "../../tools/plan/text-report";
-import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, declaredNetworks, declaredNetworkResources } from "../support/plans";
+import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, declaredNetworks, declaredNetworkResources, serviceAliases, withoutRelease } from "../support/plans";
+import { RELEASE_ID_PATTERN } from "../../components/container/release";
 import { PROJECT_DIR, rawConfigWithSecrets } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 import { buildPlan, type PlanResult } from "../../tools/plan/plan";
@@ -108,7 +109,7 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
   it("runs Supabase (PostgreSQL 17 with pgvector, PostgREST, Kong, Studio), both renderers, the four AI services and the monitoring stack, without Coolify", async () => {
     const plan = await aiVideoPlan(stack);
     expect(plan.blueprint).toBe("ai-video");
-    const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => String(resource.inputs.name));
+    const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => withoutRelease(String(resource.inputs.name)));
     expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `aivideo-${service}`).sort());
     expect(container(plan, "postgres").inputs.image).toMatch(/^pgvector\/pgvector:[0-9.]+-pg17$/);
     for (const image of resourcesOf(plan, "docker:index/remoteImage:RemoteImage")) expect(image.inputs.name).not.toMatch(/:latest$|^[^:]+$/);
@@ -126,7 +127,7 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const plan = await aiVideoPlan(stack);
     const host = plan.hosts[0]!;
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
-      expect(declaredNetworks(container(plan, service).inputs.networksAdvanced), service).toEqual(expected.networks.map((network) => ({ name: `aivideo-${network}`, aliases: [service] })));
+      expect(declaredNetworks(container(plan, service).inputs.networksAdvanced), service).toEqual(expected.networks.map((network) => ({ name: `aivideo-${network}`, aliases: serviceAliases(container(plan, service), service) })));
       if (expected.port) expect(host.services.find((candidate) => candidate.name === service)!.ports.join(" "), service).toMatch(new RegExp(`(^|[ >])${expected.port}/tcp`));
     }
   });
@@ -149,17 +150,18 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const kong = specService("kong");
     expect(kong.env.KONG_PROXY_LISTEN).toBe("0.0.0.0:54321");
     expect(kong.ports).toEqual([{ container: 54321 }]);
-    const dynamic = parse(upload(plan, "traefik", "/etc/traefik/dynamic.yml"));
+    const dynamic = parse(upload(plan, "traefik", "/etc/infra/live/dynamic.yml"));
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
     const router = Object.values(dynamic.http.routers as Record<string, { rule: string; service: string }>).find((candidate) => candidate.rule === `Host(\`api.${domain}\`)`)!;
-    expect(dynamic.http.services[router.service].loadBalancer.servers).toEqual([{ url: "http://kong:54321" }]);
+    // Kong releases with zero downtime: Traefik proxies to its current release's alias.
+    expect(dynamic.http.services[router.service].loadBalancer.servers).toEqual([{ url: expect.stringMatching(new RegExp(`^http://kong-${RELEASE_ID_PATTERN}:54321$`)) }]);
     expect(JSON.stringify(dynamic)).not.toContain("8001");
     expect(specService("studio").env.SUPABASE_URL).toBe("http://kong:54321");
   });
 
   it("puts rate limiting, security headers and compression on every route, with HTTP redirected to HTTPS and Let's Encrypt", async () => {
     const plan = await aiVideoPlan(stack);
-    const dynamic = parse(upload(plan, "traefik", "/etc/traefik/dynamic.yml"));
+    const dynamic = parse(upload(plan, "traefik", "/etc/infra/live/dynamic.yml"));
     for (const [name, router] of Object.entries(dynamic.http.routers as Record<string, { middlewares: string[]; tls: { certResolver: string } }>)) {
       expect(router.middlewares.filter((middleware) => !middleware.startsWith("basic-auth-")), name).toEqual(["security-headers", "rate-limit", "compress"]);
       expect(router.tls.certResolver, name).toBe("letsencrypt");
@@ -173,7 +175,7 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
   it("fixes Supabase Studio open to the internet: Traefik asks user supabase for a password first, checked against the bcrypt hash in its own secret", async () => {
     const plan = await aiVideoPlan(stack);
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
-    const dynamicYAML = upload(plan, "traefik", "/etc/traefik/dynamic.yml");
+    const dynamicYAML = upload(plan, "traefik", "/etc/infra/live/dynamic.yml");
     const dynamic = parse(dynamicYAML);
     const studio = Object.values(dynamic.http.routers as Record<string, { rule: string; middlewares: string[] }>).find((router) => router.rule === `Host(\`studio.${domain}\`)`)!;
     expect(studio.middlewares).toEqual(["security-headers", "rate-limit", "basic-auth-infra-supabaseStudioPasswordHash", "compress"]);
@@ -181,7 +183,7 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
       basicAuth: { usersFile: `${BASIC_AUTH_DIR}/infra-supabaseStudioPasswordHash`, realm: "restricted", removeHeader: true },
     });
     // Read back the way the policy reads it: Studio is protected, the API and Grafana (its own login) are not.
-    const files = [{ path: "/etc/traefik/dynamic.yml", content: dynamicYAML }];
+    const files = [{ path: "/etc/infra/live/dynamic.yml", content: dynamicYAML }];
     expect([...hostnamesBehindBasicAuth("traefik", files)]).toEqual([`studio.${domain}`]);
     // Traefik writes the htpasswd file from the secret when it starts; the hash is in no uploaded file.
     expect(specService("traefik").env).toEqual({ INFRA_HTPASSWD_SUPABASE_STUDIO_PASSWORD_HASH: { secretTemplate: `supabase:{{${STUDIO_HASH_SECRET}}}` } });
@@ -205,7 +207,7 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const plan = await routedAdminPlan(stack);
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
     expect(plan.routes.map((route) => route.hostname).sort()).toEqual(["alerts", "api", "grafana", "logs", "metrics", "studio"].map((name) => `${name}.${domain}`));
-    const guarded = hostnamesBehindBasicAuth("traefik", [{ path: "/etc/traefik/dynamic.yml", content: upload(plan, "traefik", "/etc/traefik/dynamic.yml") }]);
+    const guarded = hostnamesBehindBasicAuth("traefik", [{ path: "/etc/infra/live/dynamic.yml", content: upload(plan, "traefik", "/etc/infra/live/dynamic.yml") }]);
     expect([...guarded].sort()).toEqual(["alerts", "grafana", "logs", "metrics", "studio"].map((name) => `${name}.${domain}`));
     for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
       const name = String(resource.inputs.name);

@@ -9,7 +9,7 @@ import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { fastapi } from "../../infra/blueprints/fastapi";
 import { ConfigError } from "../../infra/config/errors";
 import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
-import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts } from "../support/plans";
+import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, serviceAliases, withoutRelease } from "../support/plans";
 import { rawConfigWithSecrets } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 import type { PlanResult } from "../../tools/plan/plan";
@@ -96,7 +96,7 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
   it("runs the seed's nine containers plus nginx and certbot, cAdvisor and the blackbox exporter, with PostgreSQL 16", async () => {
     const plan = await fastapiPlan(stack);
     expect(plan.blueprint).toBe("fastapi");
-    const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => String(resource.inputs.name));
+    const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => withoutRelease(String(resource.inputs.name)));
     expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `fastapi-${service}`).sort());
     expect(container(plan, "postgres").inputs.image).toMatch(/^postgres:16\./);
   });
@@ -116,7 +116,7 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
       // Grafana, Prometheus and Loki sit on the internal network alone, so their loopback ports need the publishing bridge.
       const networks = [...expected.networks, ...(LOOPBACK_ONLY.includes(service) ? ["loopback-publish"] : [])];
-      expect(container(plan, service).inputs.networksAdvanced, service).toEqual(networks.map((network) => ({ name: `fastapi-${network}`, aliases: [service] })));
+      expect(container(plan, service).inputs.networksAdvanced, service).toEqual(networks.map((network) => ({ name: `fastapi-${network}`, aliases: serviceAliases(container(plan, service), service) })));
       if (expected.port) expect(host.services.find((candidate) => candidate.name === service)!.ports.join(" "), service).toMatch(new RegExp(`(^|[ >])${expected.port}/tcp`));
     }
   });
@@ -137,7 +137,7 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
 
   it("terminates TLS at nginx, redirects HTTP to HTTPS, rate-limits per client and sends security headers and gzip", async () => {
     const plan = await fastapiPlan(stack);
-    const conf = upload(plan, "nginx", "/etc/nginx/nginx.conf");
+    const conf = upload(plan, "nginx", "/etc/infra/live/nginx.conf");
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
     expect(conf).toContain("return 301 https://$host$request_uri;");
     expect(conf).toMatch(/limit_req_zone \$binary_remote_addr zone=per_client:10m rate=100r\/m;/);
@@ -213,8 +213,8 @@ describe("FastAPI admin UIs routed through nginx (adminAccess: ingress)", () => 
   it("serves Grafana, Prometheus, Alertmanager and Loki by name, each behind basic auth, and the API without", async () => {
     const plan = await routedPlan();
     expect(plan.routes.map((route) => route.hostname).sort()).toEqual(["api.vpai.example.com", ...ADMIN_NAMES].sort());
-    const conf = upload(plan, "nginx", "/etc/nginx/nginx.conf");
-    expect([...hostnamesBehindBasicAuth("nginx", [{ path: "/etc/nginx/nginx.conf", content: conf }])].sort()).toEqual(ADMIN_NAMES);
+    const conf = upload(plan, "nginx", "/etc/infra/live/nginx.conf");
+    expect([...hostnamesBehindBasicAuth("nginx", [{ path: "/etc/infra/live/nginx.conf", content: conf }])].sort()).toEqual(ADMIN_NAMES);
     expect(plan.monitoring!.admin.map((entry) => entry.access)).toEqual(["grafana", "metrics", "alerts", "logs"].map((name) => `https://${name}.vpai.example.com (basic_auth as admin)`));
     expect(resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => record.inputs.name).sort()).toEqual(["api.vpai.example.com", ...ADMIN_NAMES].sort());
   });

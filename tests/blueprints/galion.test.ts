@@ -133,7 +133,7 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
 
   it("rate-limits at nginx within the seed's 100-200 requests a minute, with gzip, keepalive upstreams and HSTS, CSP and X-Frame headers", async () => {
     const plan = await galionPlan(stack);
-    const conf = upload(plan, "nginx", "/etc/nginx/nginx.conf");
+    const conf = upload(plan, "nginx", "/etc/infra/live/nginx.conf");
     const rate = Number(/limit_req_zone \$binary_remote_addr zone=per_client:10m rate=(\d+)r\/m;/.exec(conf)?.[1]);
     expect(rate).toBeGreaterThanOrEqual(100);
     expect(rate).toBeLessThanOrEqual(200);
@@ -278,8 +278,8 @@ describe("GALION admin UIs routed through nginx (adminAccess: ingress)", () => {
   it("serves them by name behind basic auth on one server, published nowhere on the host", async () => {
     const plan = await planOf("prod", { overrides: ["blueprint=galion", 'monitoring={"adminAccess":"ingress"}'] });
     const names = (subdomains: string[]) => subdomains.map((subdomain) => `${subdomain}.vpai.example.com`).sort();
-    const conf = upload(plan, "nginx", "/etc/nginx/nginx.conf");
-    expect([...hostnamesBehindBasicAuth("nginx", [{ path: "/etc/nginx/nginx.conf", content: conf }])].sort()).toEqual(names(ADMIN));
+    const conf = upload(plan, "nginx", "/etc/infra/live/nginx.conf");
+    expect([...hostnamesBehindBasicAuth("nginx", [{ path: "/etc/infra/live/nginx.conf", content: conf }])].sort()).toEqual(names(ADMIN));
     expect(plan.routes.map((route) => route.hostname).sort()).toEqual(names(["app", "api", "voice", "studio", "studio-api", "realtime", ...ADMIN]));
     for (const service of ["grafana", "prometheus", "alertmanager", "loki"]) expect(published(container(plan, service)), service).toEqual([]);
     // nginx resolves the monitoring stack per request: it may start before it.

@@ -127,7 +127,7 @@ beforeAll(async () => {
   inNamespace(NS, requireTool("sysctl"), ["--quiet", "-w", "net.ipv4.ip_unprivileged_port_start=0"]);
 
   const plan = await planOf("prod", { overrides: overlayOverrides(join(PROJECT_DIR, "examples", "galion", "phase-4.yaml")) });
-  const conf = uploadOf(plan, "galion-nginx", "/etc/nginx/nginx.conf");
+  const conf = uploadOf(plan, "galion-nginx", "/etc/infra/live/nginx.conf");
   dir = mkdtempSync(join(tmpdir(), "nginx-lb-"));
   const localConf = conf
     .replace(/(\s)\/tmp\//g, `$1${dir}/`)

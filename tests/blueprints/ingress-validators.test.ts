@@ -8,7 +8,7 @@ import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASIC_AUTH_DIR } from "../../components/ingress/basic-auth";
 import { freePort, waitUntilAnswering } from "../support/processes";
-import { containerNamed, planOf, resourcesOf } from "../support/plans";
+import { containerNamed, planOf, uploadOf } from "../support/plans";
 import { requireTool } from "../support/tools";
 import type { PlanResult } from "../../tools/plan/plan";
 
@@ -23,12 +23,9 @@ import type { PlanResult } from "../../tools/plan/plan";
  * (Apache's htpasswd, `caddy hash-password`), and answer real requests.
  */
 
+/** A file the container gets: uploaded, or installed on the host as a live file. */
 function upload(plan: PlanResult, containerName: string, path: string): string {
-  const container = resourcesOf(plan, "docker:index/container:Container").find((resource) => resource.inputs.name === containerName);
-  if (!container) throw new Error(`no container ${containerName}`);
-  const file = (container.inputs.uploads as { file: string; content: string }[]).find((candidate) => candidate.file === path);
-  if (!file) throw new Error(`${containerName} uploads no ${path}`);
-  return file.content;
+  return uploadOf(plan, containerName, path);
 }
 
 /** The lines of a container's `sh -c` start script that come before the proxy itself, which the test starts on its own terms. */
@@ -160,14 +157,14 @@ describe.each([
     ["prod with adminAccess: ingress", [INGRESS_ADMIN]],
   ])("passes nginx -t on %s", async (stack, overrides) => {
     const plan = await planOf(stack.split(" ")[0]!, { overrides: [`blueprint=${blueprint}`, ...overrides] });
-    const check = nginxCheck(upload(plan, containerName, "/etc/nginx/nginx.conf"));
+    const check = nginxCheck(upload(plan, containerName, "/etc/infra/live/nginx.conf"));
     expect(check.output).toContain("syntax is ok");
     expect(check.ok, check.output).toBe(true);
   });
 
   it("is rejected by nginx -t when a directive is broken, so the check can fail", async () => {
     const plan = await planOf("prod", { overrides: [`blueprint=${blueprint}`] });
-    const broken = upload(plan, containerName, "/etc/nginx/nginx.conf").replace("limit_req_status 429;", "limit_req_status;");
+    const broken = upload(plan, containerName, "/etc/infra/live/nginx.conf").replace("limit_req_status 429;", "limit_req_status;");
     expect(nginxCheck(broken).ok).toBe(false);
   });
 });
@@ -261,7 +258,7 @@ describe.each<[string, string, string[], Record<string, string>, string[]]>([
   it("is loaded by Traefik itself: every route a router, each enabled, behind the three middlewares and, where it asks for a password, basic auth", async () => {
     const planned = await plan();
     const htpasswd = authMiddlewares.length > 0 ? withHtpasswd(planned, containerName, HTPASSWD_ENV) : undefined;
-    const loaded = await traefikLoad(upload(planned, containerName, "/etc/traefik/traefik.yml"), upload(planned, containerName, "/etc/traefik/dynamic.yml"), htpasswd);
+    const loaded = await traefikLoad(upload(planned, containerName, "/etc/traefik/traefik.yml"), upload(planned, containerName, "/etc/infra/live/dynamic.yml"), htpasswd);
     expect(loaded.routers.map((router) => router.name).sort()).toEqual(Object.keys(routers).map((subdomain) => `${subdomain}-vpai-example-com@file`).sort());
     for (const router of loaded.routers) {
       expect(router.status, router.name).toBe("enabled");
@@ -275,7 +272,7 @@ describe.each<[string, string, string[], Record<string, string>, string[]]>([
 
   it("loads no router from a dynamic configuration with an unknown field, so the check can fail", async () => {
     const planned = await plan();
-    const broken = upload(planned, containerName, "/etc/traefik/dynamic.yml").replace("passHostHeader: true", "passHostHeader: true\n        notAField: 1");
+    const broken = upload(planned, containerName, "/etc/infra/live/dynamic.yml").replace("passHostHeader: true", "passHostHeader: true\n        notAField: 1");
     const loaded = await traefikLoad(upload(planned, containerName, "/etc/traefik/traefik.yml"), broken);
     expect(loaded.routers).toEqual([]);
   });
@@ -290,7 +287,7 @@ describe("basic auth on the real Traefik (seed 000: Supabase Studio, and the adm
     backend = await startBackend();
     const toBackend = (dynamic: string) => dynamic.replace(/url: http:\/\/[a-z0-9-]+:\d+/g, `url: http://127.0.0.1:${backend.port}`);
     const htpasswd = withHtpasswd(planned, "aivideo-traefik", HTPASSWD_ENV);
-    traefik = await startTraefik(upload(planned, "aivideo-traefik", "/etc/traefik/traefik.yml"), upload(planned, "aivideo-traefik", "/etc/traefik/dynamic.yml"), (dynamic, dir) => toBackend(htpasswd(dynamic, dir)));
+    traefik = await startTraefik(upload(planned, "aivideo-traefik", "/etc/traefik/traefik.yml"), upload(planned, "aivideo-traefik", "/etc/infra/live/dynamic.yml"), (dynamic, dir) => toBackend(htpasswd(dynamic, dir)));
   }, 60_000);
 
   afterAll(async () => {
@@ -375,7 +372,7 @@ describe.each([
   beforeAll(async () => {
     const planned = await planOf("prod", { overrides: [`blueprint=${blueprint}`, INGRESS_ADMIN] });
     backend = await startBackend();
-    nginx = await startNginx(upload(planned, containerName, "/etc/nginx/nginx.conf"), preparation(planned, containerName), HTPASSWD_ENV, backend.port);
+    nginx = await startNginx(upload(planned, containerName, "/etc/infra/live/nginx.conf"), preparation(planned, containerName), HTPASSWD_ENV, backend.port);
   }, 60_000);
 
   afterAll(async () => {

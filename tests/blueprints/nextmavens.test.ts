@@ -66,7 +66,7 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
   it("serves portal.<domain> over HTTPS through Traefik's websecure entry point with the letsencrypt resolver, as seed 003's labels do", async () => {
     const plan = await nextmavensPlan(stack);
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
-    const dynamic = parse(upload(plan, "traefik", "/etc/traefik/dynamic.yml"));
+    const dynamic = parse(upload(plan, "traefik", "/etc/infra/live/dynamic.yml"));
     expect(Object.values(dynamic.http.routers)).toEqual([
       { rule: `Host(\`portal.${domain}\`)`, entryPoints: ["websecure"], service: "developer-portal-3000", middlewares: ["security-headers", "rate-limit", "compress"], tls: { certResolver: "letsencrypt" } },
     ]);
@@ -157,7 +157,7 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     const routed = await planOf(stack, { overrides: ["blueprint=nextmavens", 'monitoring={"adminAccess":"ingress"}'] });
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
     expect(routed.routes.map((route) => route.hostname).sort()).toEqual(["alerts", "grafana", "logs", "metrics", "portal"].map((name) => `${name}.${domain}`));
-    const guarded = hostnamesBehindBasicAuth("traefik", [{ path: "/etc/traefik/dynamic.yml", content: upload(routed, "traefik", "/etc/traefik/dynamic.yml") }]);
+    const guarded = hostnamesBehindBasicAuth("traefik", [{ path: "/etc/infra/live/dynamic.yml", content: upload(routed, "traefik", "/etc/infra/live/dynamic.yml") }]);
     expect([...guarded].sort()).toEqual(["alerts", "grafana", "logs", "metrics"].map((name) => `${name}.${domain}`));
     // Traefik reaches the UIs on their network; none of them is published on the host.
     expect(containerNamed(routed, "nextmavens-traefik").inputs.networksAdvanced).toEqual(expect.arrayContaining([expect.objectContaining({ name: expect.stringContaining("monitoring") })]));

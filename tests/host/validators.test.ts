@@ -6,7 +6,7 @@ import { firewallRules, ufwScript } from "../../components/network/firewall-rule
 import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
 import { BASIC_AUTH_HASH_VARIABLE } from "../../components/ingress/caddyfile";
 import { cloudInitSchema as cloudInitSchemaOf, shellcheck as shellcheckOf } from "../support/validators";
-import { container, planOf, resourcesOf } from "../support/plans";
+import { planOf, resourcesOf, uploadOf } from "../support/plans";
 import { modelOf } from "../policy/models";
 import { galionPhaseValues, modelWith } from "../support/galion-phases";
 import { hostFirewallOf } from "../../infra/platform-model";
@@ -128,8 +128,8 @@ describe("sshd -t on the generated drop-in", () => {
 });
 
 describe("caddy validate on every generated Caddyfile", () => {
-  it.each(STACKS)("accepts %s's Caddyfile, as uploaded to the container", async (stack) => {
-    const upload = (container(await planOf(stack), "caddy").inputs.uploads as { file: string; content: string }[]).find((file) => file.file === CADDYFILE_PATH)!;
+  it.each(STACKS)("accepts %s's Caddyfile, as installed for the container", async (stack) => {
+    const upload = { content: uploadOf(await planOf(stack), "vpai-caddy", CADDYFILE_PATH) };
     // The container hashes its admin password into this variable before caddy reads the file.
     const result = caddyValidate(upload.content, { [BASIC_AUTH_HASH_VARIABLE]: caddyPasswordHash("validation-only") });
     expect(result.output).toContain("Valid configuration");

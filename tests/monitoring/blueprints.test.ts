@@ -8,7 +8,7 @@ import { scrapeConfig } from "../../components/monitoring/observability";
 import { VPAI_MONITORING } from "../../infra/blueprints/vpai";
 import type { PlatformModel } from "../../infra/platform-model";
 import { overlayOverrides, type PlanResult } from "../../tools/plan/plan";
-import { planOf, resourcesOf, type PlannedResource } from "../support/plans";
+import { containerNamed, planOf, resourcesOf, uploadOf, type PlannedResource } from "../support/plans";
 import { PROJECT_DIR } from "../support/stack-config";
 import { blueprintModel, caseTests, fileOf, platformAlertCases, runTool, s, type AlertCase, type ExpectedAlert, type Series } from "./support";
 
@@ -123,18 +123,14 @@ function model(stack: Stack, blueprint: string): PlatformModel {
 }
 
 function container(graph: PlanResult, prefix: string, service: string): PlannedResource {
-  const found = resourcesOf(graph, "docker:index/container:Container").find((resource) => resource.inputs.name === `${prefix}-${service}`);
-  if (!found) throw new Error(`no container ${prefix}-${service}`);
-  return found;
+  return containerNamed(graph, `${prefix}-${service}`);
 }
 
 /** A file uploaded into a container of the graph; undefined when the uploads are masked because one of them is a credential. */
 function upload(graph: PlanResult, prefix: string, service: string, path: string): string | undefined {
   const uploads = container(graph, prefix, service).inputs.uploads;
   if (uploads === "[secret]") return undefined;
-  const file = (uploads as { file: string; content: string }[]).find((candidate) => candidate.file === path);
-  if (!file) throw new Error(`${prefix}-${service} uploads no ${path}`);
-  return file.content;
+  return uploadOf(graph, `${prefix}-${service}`, path);
 }
 
 function uploaded(graph: PlanResult, prefix: string, service: string, path: string): string {

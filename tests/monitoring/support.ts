@@ -1,3 +1,4 @@
+import { RELEASE_ID_PATTERN } from "../../components/container/release";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -201,6 +202,8 @@ export interface PlatformAlertFacts {
 export function platformAlertCases(facts: PlatformAlertFacts): Record<string, AlertCase> {
   const node = 'instance="main",job="node"';
   const container = (service: string) => facts.containers[service]!;
+  /** The name an alert about a missing container gives: a release's container is named without its release id. */
+  const missing = (service: string) => container(service).replace(new RegExp(`-${RELEASE_ID_PATTERN}$`), "");
   const { down, restarting, unhealthy, beside } = facts.victims;
   const { job, route } = facts;
   return {
@@ -239,8 +242,8 @@ export function platformAlertCases(facts: PlatformAlertFacts): Record<string, Al
       evalTime: "3m",
       fires: {
         input: facts.services.filter((service) => service !== down).map((service) => s(`container_last_seen{name="${container(service)}"}`, "0+15x20")),
-        labels: { severity: "critical", group: "containers", name: container(down), instance: down },
-        summary: `container ${container(down)} is not running`,
+        labels: { severity: "critical", group: "containers", name: missing(down), instance: down },
+        summary: `container ${missing(down)} is not running`,
       },
       silent: { input: facts.services.map((service) => s(`container_last_seen{name="${container(service)}"}`, "0+15x20")) },
     },

@@ -34,7 +34,7 @@ describe.each([4, 5])("the load balancer of GALION phase %i (F3)", (n) => {
   });
 
   it("has nginx take the client address from the balancer's PROXY header only, and Cloudflare's header only through it", async () => {
-    const conf = directives(uploadOf(await phase(n), "galion-nginx", "/etc/nginx/nginx.conf"));
+    const conf = directives(uploadOf(await phase(n), "galion-nginx", "/etc/infra/live/nginx.conf"));
     expect(conf.filter((line) => line.startsWith("set_real_ip_from"))).toEqual(["set_real_ip_from 10.0.1.100;"]);
     expect(conf).toContain("real_ip_header proxy_protocol;");
     for (const listen of conf.filter((line) => /^listen (\[::\]:)?(80|443)\b/.test(line))) expect(listen, listen).toMatch(/ proxy_protocol[ ;]/);

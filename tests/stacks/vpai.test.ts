@@ -2,7 +2,7 @@ import { liveFilesInstalled } from "../../components/container/live-config";
 import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { describe, expect, it } from "vitest";
-import { container, planOf, resourcesOf } from "../support/plans";
+import { container, planOf, resourcesOf, serviceAliases, withoutRelease } from "../support/plans";
 
 /**
  * Seed 002's facts, pinned on the registered graph of both stacks: a change
@@ -45,7 +45,7 @@ const STARTUP_ORDER: [string, string][] = [
 describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) => {
   it("runs the seed's twelve services plus vmalert and Alertmanager, each pinned to a version tag (C10)", async () => {
     const plan = await planOf(stack);
-    const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => String(resource.inputs.name));
+    const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => withoutRelease(String(resource.inputs.name)));
     expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `vpai-${service}`).sort());
     for (const image of resourcesOf(plan, "docker:index/remoteImage:RemoteImage")) {
       expect(image.inputs.name).toMatch(/^[a-z0-9./-]+:[A-Za-z0-9._-]+$/);
@@ -72,7 +72,7 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
       const attached = (container(plan, service).inputs.networksAdvanced as { name: string; aliases: string[] }[]).map((network) => network.name.replace("vpai-", ""));
       expect(attached, service).toEqual(expected.networks);
-      expect(container(plan, service).inputs.networksAdvanced).toEqual(expected.networks.map((network) => ({ name: `vpai-${network}`, aliases: [service] })));
+      expect(container(plan, service).inputs.networksAdvanced).toEqual(expected.networks.map((network) => ({ name: `vpai-${network}`, aliases: serviceAliases(container(plan, service), service) })));
     }
     const host = plan.hosts[0]!;
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
@@ -100,7 +100,7 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     expect(container(plan, "postgres").dependsOn.some((name) => name.endsWith("-n8n") || name.endsWith("-caddy"))).toBe(false);
   });
 
-  it("gives DIUN the Docker socket read-only and no other service any host path but Alloy's, all read-only", async () => {
+  it("gives DIUN the Docker socket read-only and no other service any host path but Alloy's and Caddy's live configuration, all read-only", async () => {
     const plan = await planOf(stack);
     const binds = (service: string) => (container(plan, service).inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath);
     expect(binds("diun")).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
@@ -111,7 +111,9 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
       { hostPath: "/sys", containerPath: "/host/sys", readOnly: true },
       { hostPath: "/", containerPath: "/host/root", readOnly: true },
     ]);
-    for (const service of Object.keys(SERVICE_MATRIX).filter((name) => name !== "diun" && name !== "alloy")) expect(binds(service), service).toEqual([]);
+    // Caddy reads its routes from the host directory its config command writes and reloads (live-config.ts).
+    expect(binds("caddy")).toEqual([{ hostPath: "/srv/infra/vpai-caddy", containerPath: "/etc/infra", readOnly: true }]);
+    for (const service of Object.keys(SERVICE_MATRIX).filter((name) => !["diun", "alloy", "caddy"].includes(name))) expect(binds(service), service).toEqual([]);
   });
 
   it("routes n8n, LiteLLM, OpenClaw, and Grafana with the other admin UIs behind basic_auth, through Caddy, with DNS proxied for each", async () => {
@@ -120,7 +122,9 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     const caddyfile = liveFilesInstalled(config.inputs.triggers, "vpai-caddy").find((file) => file.path === CADDYFILE_PATH)!.content;
     expect(container(plan, "caddy").inputs.uploads ?? []).toEqual([]);
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
-    const expected = { n8n: "n8n:5678", llm: "litellm:4000", openclaw: "openclaw:8080" };
+    // LiteLLM releases with zero downtime: Caddy proxies to its current release's alias.
+    const expected = { n8n: "n8n:5678", llm: `${serviceAliases(container(plan, "litellm"), "litellm").at(-1)}:4000`, openclaw: "openclaw:8080" };
+    expect(expected.llm).toMatch(/^litellm-[0-9a-f]{8}:4000$/);
     for (const [subdomain, upstream] of Object.entries(expected)) {
       expect(caddyfile).toContain(`${subdomain}.${domain} {\n\timport security_headers\n\tencode zstd gzip\n\treverse_proxy ${upstream}\n}`);
     }
@@ -183,7 +187,15 @@ describe("stack-specific settings", () => {
     const plan = await planOf("prod");
     expect(resourcesOf(plan, "hcloud:index/server:Server")).toHaveLength(0);
     const commands = resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name);
-    expect(commands.filter((name) => !name.endsWith("-healthy")).sort()).toEqual(["vpai-main-backup-environment", "vpai-main-backup-install", "vpai-main-firewall-ufw", "vpai-main-prepare"]);
+    expect(commands.filter((name) => !/-(healthy|backup-first)$/.test(name)).sort()).toEqual([
+      "vpai-main-backup-environment",
+      "vpai-main-backup-install",
+      "vpai-main-caddy-service-live-config",
+      "vpai-main-firewall-ufw",
+      "vpai-main-prepare",
+    ]);
+    // The backup job runs before each container whose data it takes is replaced.
+    expect(commands.filter((name) => name.endsWith("-backup-first")).sort()).toEqual(["n8n", "openclaw", "postgres", "qdrant", "redis"].map((service) => `vpai-main-${service}-backup-first`));
     // Besides those, one health gate per container.
     const gates = resourcesOf(plan, "docker:index/container:Container").map((container) => `${container.name}-healthy`);
     expect(commands.filter((name) => name.endsWith("-healthy")).sort()).toEqual(gates.sort());

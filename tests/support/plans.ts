@@ -1,3 +1,5 @@
+import { liveFilesInstalled } from "../../components/container/live-config";
+import { RELEASE_ID_PATTERN } from "../../components/container/release";
 import { buildPlan, type PlanOptions, type PlanResult } from "../../tools/plan/plan";
 import { LOOPBACK_PUBLISHING_NETWORK } from "../../components/container/network-spec";
 import { PROJECT_DIR } from "./stack-config";
@@ -19,22 +21,31 @@ export function resourcesOf(plan: PlanResult, type: string): PlannedResource[] {
 
 /** The container registered for a VPAI service, by its explicit container name. */
 export function container(plan: PlanResult, service: string): PlannedResource {
-  const found = resourcesOf(plan, "docker:index/container:Container").find((resource) => resource.inputs.name === `vpai-${service}`);
-  if (!found) throw new Error(`no container vpai-${service}`);
-  return found;
+  return containerNamed(plan, `vpai-${service}`);
 }
 
-/** The container registered under an explicit container name, e.g. `galion-postgres`. */
+/** Whether a registered container name is the service's: itself, or, for a zero-downtime service, with its current release id. */
+export function isServiceContainer(name: unknown, containerName: string): boolean {
+  return name === containerName || (typeof name === "string" && new RegExp(`^${containerName}-${RELEASE_ID_PATTERN}$`).test(name));
+}
+
+/** The container registered under an explicit container name, e.g. `galion-postgres` (`fastapi-backend-<release id>` for a release). */
 export function containerNamed(plan: PlanResult, containerName: string): PlannedResource {
-  const found = resourcesOf(plan, "docker:index/container:Container").find((resource) => resource.inputs.name === containerName);
+  const found = resourcesOf(plan, "docker:index/container:Container").find((resource) => isServiceContainer(resource.inputs.name, containerName));
   if (!found) throw new Error(`no container ${containerName}`);
   return found;
 }
 
-/** The content of a file uploaded into a container before it starts. */
+/**
+ * The content of a file a container gets before it starts: uploaded into it,
+ * or, for a live file (the ingress's routes), installed on the host by its
+ * config command.
+ */
 export function uploadOf(plan: PlanResult, containerName: string, path: string): string {
-  const file = (containerNamed(plan, containerName).inputs.uploads as { file: string; content: string }[]).find((candidate) => candidate.file === path);
-  if (!file) throw new Error(`${containerName} uploads no ${path}`);
+  const uploads = (containerNamed(plan, containerName).inputs.uploads ?? []) as { file: string; content: string }[];
+  const live = plan.resources.flatMap((resource) => liveFilesInstalled(resource.inputs.triggers, containerName)).map((file) => ({ file: file.path, content: file.content }));
+  const file = [...uploads, ...live].find((candidate) => candidate.file === path);
+  if (!file) throw new Error(`${containerName} gets no ${path}`);
   return file.content;
 }
 
@@ -53,3 +64,14 @@ export const declaredNetworks = (networks: unknown): unknown =>
 /** The plan's Docker networks as the blueprint declares them, without the loopback publishing bridge. */
 export const declaredNetworkResources = (plan: PlanResult): PlannedResource[] =>
   resourcesOf(plan, "docker:index/network:Network").filter((network) => !String(network.inputs.name).endsWith(`-${LOOPBACK_PUBLISHING_NETWORK.key}`));
+
+/** A registered container's name without the release id a zero-downtime service's carries. */
+export function withoutRelease(name: string): string {
+  return name.replace(new RegExp(`-${RELEASE_ID_PATTERN}$`), "");
+}
+
+/** The network aliases the program gives a service's container: its name, and for a release the release's alias too. */
+export function serviceAliases(resource: PlannedResource, service: string): string[] {
+  const id = String(resource.inputs.name).match(new RegExp(`-(${RELEASE_ID_PATTERN})$`))?.[1];
+  return id === undefined ? [service] : [service, `${service}-${id}`];
+}
