@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { liveConfigScript } from "../../components/container/live-config";
+import { CADDYFILE_PATH, caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { plannedChanges } from "../support/pulumi-preview";
+import { pushRelease } from "./images";
 import { backupObjects, deploy, inspectContainers, notHealthy, settingsMismatches, startedTooEarly, stateResources, type Deployment, type StateResource } from "./deployment";
 
 // Seed 002's VPAI, the real program's biggest single-server blueprint,
@@ -8,6 +11,9 @@ import { backupObjects, deploy, inspectContainers, notHealthy, settingsMismatche
 // and the VictoriaMetrics monitoring stack, each from the testbed images.
 // The steps assert the VPS's own state, and share one stack, so they run in
 // order.
+
+/** The reload the program gives Caddy, from its own spec function. */
+const caddyLiveReload = () => caddyServiceSpec([], { networks: [], memoryMb: 64, dependsOn: [] }).liveReload!;
 
 const SETUP_TIMEOUT_MS = 20 * 60_000;
 const STEP_TIMEOUT_MS = 15 * 60_000;
@@ -77,6 +83,41 @@ describe("the vpai blueprint deployed to the testbed VPS", () => {
     expect(report.lost).toBe(0);
     expect(report.mismatched).toEqual([]);
     expect((await psql("litellm", "select count(*) from drill;")).stdout.trim()).toBe("5000");
+  });
+
+  it("Caddy takes a new header and a LiteLLM release by reloading through its admin API, in the same container", { timeout: STEP_TIMEOUT_MS }, async () => {
+    const caddyId = async () => (await deployment.vps.exec("docker inspect --format '{{.Id}}' vpai-caddy")).stdout.trim();
+    const running = async () => JSON.parse((await deployment.vps.exec("docker exec vpai-caddy wget -qO- http://127.0.0.1:2019/config/")).stdout) as unknown;
+    const litellm = async () => (await deployment.vps.exec("docker ps --filter label=infra.service=litellm --format '{{.Names}}'")).stdout.trim().split("\n").filter(Boolean);
+    const before = await caddyId();
+    const [oldRelease] = await litellm();
+    await deployment.stack.setConfig("infra:ingress", { headers: { "X-Robots-Tag": "noindex" } });
+    const litellmImage = deployment.images.find((image) => image.reference === "ghcr.io/berriai/litellm:main-v1.55.8")!;
+    await pushRelease(deployment.registry, litellmImage, "main-v1.55.9", { INFRA_TESTBED_RELEASE: "main-v1.55.9" });
+    await deployment.stack.setConfig("infra:releases", { litellm: "main-v1.55.9" });
+    const { result: preview } = await deployment.step("preview, header and release", () => deployment.stack.run(["preview", "--json"]));
+    const changes = plannedChanges(preview.stdout);
+    expect(changes).toContain("replace vpai-main-caddy-service-live-config");
+    expect(changes.filter((change) => /caddy-service(-healthy)?$/.test(change))).toEqual([]);
+    await deployment.step("up, header and release", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
+    expect(await caddyId()).toBe(before);
+    const config = JSON.stringify(await running());
+    expect(config).toContain("X-Robots-Tag");
+    const [newRelease, ...others] = await litellm();
+    expect(others).toEqual([]);
+    expect(newRelease).not.toBe(oldRelease);
+    expect(config).toContain(`${newRelease!.replace(/^vpai-/, "")}:4000`);
+    await deployment.stack.run(["up", "--yes", "--expect-no-changes"]);
+  });
+
+  it("a Caddyfile Caddy refuses leaves the running configuration and files in place", { timeout: STEP_TIMEOUT_MS }, async () => {
+    const before = (await deployment.vps.exec("docker exec vpai-caddy wget -qO- http://127.0.0.1:2019/config/")).stdout;
+    const script = liveConfigScript("vpai-caddy", [{ path: CADDYFILE_PATH, content: "example.com {\n\treverse_proxy {\n", live: true }], caddyLiveReload());
+    const refused = await deployment.vps.exec("bash -s", { input: script, allowFailure: true });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).toContain("vpai-caddy refused the new configuration; it keeps serving the running one");
+    expect((await deployment.vps.exec("docker exec vpai-caddy wget -qO- http://127.0.0.1:2019/config/")).stdout).toBe(before);
+    expect((await deployment.vps.exec("cat /srv/infra/vpai-caddy/live/Caddyfile")).stdout).toContain("X-Robots-Tag");
   });
 
   it("destroy leaves the protected volumes and bucket, and nothing else of the stack on the VPS", { timeout: STEP_TIMEOUT_MS }, async () => {
