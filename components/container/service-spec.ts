@@ -100,8 +100,15 @@ export interface ServiceSpec {
   /** Services that must be up first (startup order). */
   readonly dependsOn: readonly string[];
   readonly files: readonly ConfigFile[];
-  /** A Prometheus endpoint, scraped by the monitoring stack. */
+  /** A Prometheus endpoint, scraped by the monitoring stack over the Docker networks; never served by the ingress (E2). */
   readonly metrics?: { readonly port: number; readonly path: string };
+  /**
+   * Its owner (admin) account goes to whoever completes its setup first
+   * (n8n's owner setup): until someone has, anyone who reaches `paths` can
+   * claim the service. A public route keeps them behind the ingress's
+   * password (E1). The whole service when `paths` is absent.
+   */
+  readonly firstVisitorSetup?: { readonly paths?: readonly string[] };
   /** A database or proxy without an endpoint of its own, watched through its standard exporter. */
   readonly exporter?: ExporterSpec;
   readonly waivers: readonly Waiver[];
