@@ -13,6 +13,7 @@ export const LIVE_TESTS = [
   "tests/engine/**",
   "tests/host/{firewall-live,private-network-live}.test.ts",
   "tests/newcomer/**",
+  "tests/policy-pack/**",
   "tests/scaling/hcloud-server-resize.test.ts",
   "tests/storage/bucket-provider.test.ts",
   "tests/testbed/**",
