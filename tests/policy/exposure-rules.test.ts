@@ -367,6 +367,13 @@ describe("E4: a data API acting as a database superuser", () => {
     ]);
   });
 
+  it.each([".", "ok", "PostgREST needs the superuser to run its schema cache queries on this database"])("cannot be waived next to PostgREST, with the reason %j", (reason) => {
+    const report = evaluateModel(modelOf("preprod", onAiVideo("rest", (spec) => ({ ...spec, env: { ...spec.env, PGRST_DB_URI: "postgres://postgres@postgres:5432/postgres" }, waivers: [...spec.waivers, { rule: "E4", reason }] }))));
+    const found = violationsOf(report, "E4").filter((violation) => violation.resource === REST).map((violation) => violation.message);
+    expect(found).toEqual(expect.arrayContaining([expect.stringMatching(/^waiver of E4: E4 is never waived/), expect.stringMatching(/^rest connects as postgres, a superuser/)]));
+    expect(report.waivers.filter((waiver) => waiver.rule === "E4")).toEqual([]);
+  });
+
   it("a data API known only by its declaration, connecting as the superuser", () => {
     const declared = onAiVideo("meta", (spec) => ({ ...spec, dataApi: { auth: "jwt", role: "postgres" } }));
     expectViolation(declared, "E4", "container aivideo-meta", /meta connects as postgres/);
