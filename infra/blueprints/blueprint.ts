@@ -20,6 +20,8 @@ export interface RouteSpec {
    * bcrypt-hash secret of the route's own (Supabase Studio's).
    */
   readonly basicAuth?: boolean | RouteCredential;
+  /** With basicAuth: path prefixes, each ending in `/`, served without the password (n8n's webhooks). */
+  readonly publicPaths?: readonly string[];
 }
 
 /**
@@ -35,7 +37,13 @@ export function withAdminRoutes(routes: readonly RouteSpec[], admin: readonly Ad
 /** A route as nginx and Traefik serve it: a credential is a bcrypt-hash secret, so `true` is the monitoring admin's hash. */
 export function protectedRoute(route: RouteSpec, domain: string, adminUser: string): ProtectedRoute {
   const credential = route.basicAuth === true ? { user: adminUser, passwordHashSecret: ADMIN_PASSWORD_HASH_SECRET } : route.basicAuth || undefined;
-  return { hostname: `${route.subdomain}.${domain}`, service: route.service, port: route.port, ...(credential ? { basicAuth: credential } : {}) };
+  return {
+    hostname: `${route.subdomain}.${domain}`,
+    service: route.service,
+    port: route.port,
+    ...(credential ? { basicAuth: credential } : {}),
+    ...(route.publicPaths ? { publicPaths: route.publicPaths } : {}),
+  };
 }
 
 export interface BucketSpec {
