@@ -7,12 +7,13 @@ import base from "./vitest.config";
 // module proxy. `npm test` runs everything, these included.
 export const LIVE_TESTS = [
   "tests/backup/{failure,managed-database,pitr,round-trip,runbook,seed-preprod,size,retention}.test.ts",
-  "tests/blueprints/{ingress-validators,ingress-client-address,galion-pitr}.test.ts",
+  "tests/blueprints/{ingress-validators,ingress-client-address,galion-pitr,ai-video-roles}.test.ts",
   "tests/components/basic-auth.test.ts",
   "tests/docker-provider/**",
   "tests/engine/**",
   "tests/host/{firewall-live,private-network-live}.test.ts",
   "tests/newcomer/**",
+  "tests/policy-pack/**",
   "tests/scaling/hcloud-server-resize.test.ts",
   "tests/storage/bucket-provider.test.ts",
   "tests/testbed/**",

@@ -9,7 +9,7 @@ import { resourceViolations, stackModel, stackOfUrn, stackViolations, violationT
 export const CHECKLIST_POLICIES: Policies = [
   {
     name: "checklist-resource",
-    description: "Each resource follows the security checklist (C, F, CF, S, H rules) on its resolved inputs",
+    description: "Each resource follows the security checklist (C, F, CF, S, H rules) and the exposure rules (E) on its resolved inputs",
     enforcementLevel: "mandatory",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
       const model = stackModel(stackOfUrn(args.urn));
@@ -18,7 +18,7 @@ export const CHECKLIST_POLICIES: Policies = [
   },
   {
     name: "checklist-stack",
-    description: "The stack as a whole follows the security checklist: the platform model, zone settings together, each host's firewall",
+    description: "The stack as a whole follows the security checklist and the exposure rules: the platform model, zone settings together, each host's firewall, what the ingress serves",
     enforcementLevel: "mandatory",
     validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
       const first = args.resources[0];

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -157,5 +157,17 @@ describe("delivery rules", () => {
     );
     expect(pulumiSteps.length).toBeGreaterThanOrEqual(4);
     for (const step of pulumiSteps) expect(step.with["pulumi-version"]).toBe(sdkVersion);
+  });
+
+  test("every preview and up runs the policy pack, from the project's own directory", () => {
+    const operations = workflowFiles.flatMap((name) =>
+      Object.values(workflow(name).jobs).flatMap((job) => (job.steps ?? []).filter((step: { uses?: string; with?: { command?: string } }) => step.uses?.startsWith("pulumi/actions@") && ["preview", "up"].includes(step.with?.command ?? ""))),
+    );
+    expect(operations.map((step) => step.with.command).sort()).toEqual(["preview", "preview", "up"]);
+    for (const step of operations) {
+      expect(step.with.policyPacks, step.name).toBe("policy-pack");
+      expect(step.with["work-dir"], step.name).toBe(".");
+    }
+    expect(existsSync(join(REPO, "policy-pack", "PulumiPolicy.yaml"))).toBe(true);
   });
 });

@@ -73,6 +73,12 @@ export interface Waiver {
   readonly reason: string;
 }
 
+export interface DataApiSpec {
+  readonly auth: "jwt" | "none";
+  readonly role: string;
+  readonly anonRole?: string;
+}
+
 /**
  * "first": the first server that takes the service's role. "each": every
  * server that takes it (app replicas behind a load balancer, seed 004 phase
@@ -110,8 +116,23 @@ export interface ServiceSpec {
   readonly files: readonly ConfigFile[];
   /** How the running container checks and applies new versions of its live files (the ingress's routes). */
   readonly liveReload?: LiveReload;
-  /** A Prometheus endpoint, scraped by the monitoring stack. */
+  /** A Prometheus endpoint, scraped by the monitoring stack over the Docker networks; never served by the ingress (E2). */
   readonly metrics?: { readonly port: number; readonly path: string };
+  /**
+   * Its owner (admin) account goes to whoever completes its setup first
+   * (n8n's owner setup): until someone has, anyone who reaches `paths` can
+   * claim the service. A public route keeps them behind the ingress's
+   * password (E1). The whole service when `paths` is absent.
+   */
+  readonly firstVisitorSetup?: { readonly paths?: readonly string[] };
+  /**
+   * It turns HTTP requests into queries on a database (PostgREST): `auth` is
+   * how it checks its callers (`jwt`: a token signed with a secret; `none`),
+   * `role` the database role it connects as, `anonRole` the role a request
+   * without a token runs as, if any. A public route reaches it only through a
+   * key check (E3), and no role it can act as is a superuser (E4).
+   */
+  readonly dataApi?: DataApiSpec;
   /** A database or proxy without an endpoint of its own, watched through its standard exporter. */
   readonly exporter?: ExporterSpec;
   readonly waivers: readonly Waiver[];

@@ -1,6 +1,6 @@
 import { CONFIG_DIR_PLACEHOLDER, LIVE_CONFIG_DIR } from "../container/live-config";
 import { healthcheck, imageName, service, type ServiceSpec } from "../container/service-spec";
-import { BASIC_AUTH_HASH_VARIABLE, caddyfile, type CaddyfileOptions, type CaddyRoute } from "./caddyfile";
+import { BASIC_AUTH_HASH_VARIABLE, caddyfile, hashVariableOf, type CaddyfileOptions, type CaddyRoute } from "./caddyfile";
 
 export const CADDY_IMAGE = { repository: "caddy", tag: "2.8.4-alpine" } as const;
 /** The Caddyfile is a live file: a route or header changes through Caddy's admin API (live-config.ts). */
@@ -20,10 +20,12 @@ const PASSWORD_VARIABLE = "INFRA_ADMIN_PASSWORD";
 
 /** The ingress container: the only service that publishes on a public address (C11). */
 export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySpecOptions): ServiceSpec {
-  const authenticated = routes.some((route) => route.basicAuth);
+  const authenticated = routes.some((route) => route.basicAuth && route.basicAuth.passwordHashSecret === undefined);
   if (authenticated && !options.basicAuthPasswordSecret === !options.basicAuthPasswordHashSecret) throw new Error("ingress: basic_auth routes need one of basicAuthPasswordSecret and basicAuthPasswordHashSecret");
+  // A route's own credential (n8n's) is its bcrypt hash, read as it is from its own variable.
+  const ownHashes = Object.fromEntries(routes.flatMap((route) => (route.basicAuth?.passwordHashSecret ? [[hashVariableOf(route.basicAuth.passwordHashSecret), { secret: route.basicAuth.passwordHashSecret }]] : [])));
   // The image's own command reads /etc/caddy/Caddyfile; the live file is elsewhere.
-  const credential: Partial<Pick<ServiceSpec, "env" | "command">> = !authenticated
+  const admin: Partial<Pick<ServiceSpec, "env" | "command">> = !authenticated
     ? { command: ["caddy", "run", "--config", CADDYFILE_PATH, "--adapter", "caddyfile"] }
     : options.basicAuthPasswordHashSecret
       ? { env: { [BASIC_AUTH_HASH_VARIABLE]: { secret: options.basicAuthPasswordHashSecret } }, command: ["caddy", "run", "--config", CADDYFILE_PATH, "--adapter", "caddyfile"] }
@@ -49,7 +51,8 @@ export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySp
       ...(options.metricsPort ? [{ container: options.metricsPort }] : []),
     ],
     ...(options.metricsPort ? { metrics: { port: options.metricsPort, path: "/metrics" } } : {}),
-    ...credential,
+    ...admin,
+    ...(Object.keys(ownHashes).length > 0 ? { env: { ...admin.env, ...ownHashes } } : {}),
     volumes: [
       { volume: "data", target: "/data" },
       { volume: "config", target: "/config" },

@@ -1,7 +1,7 @@
 import { isCIDR, isIPAddress } from "../network/ip-ranges";
 import { basicAuthProblems, BASIC_AUTH_REALM, htpasswdPath } from "./basic-auth";
 import { routeProblems } from "./caddyfile";
-import { upstreamHost, type ProtectedRoute, type Route } from "./route";
+import { blockedPathPattern, blockedPathsOf, pathProblems, upstreamHost, type ProtectedRoute, type Route } from "./route";
 
 /**
  * nginx as the ingress of seeds 001 and 004: TLS with Let's Encrypt
@@ -82,7 +82,7 @@ export function upstreamName(route: Pick<Route, "service" | "port">): string {
 }
 
 export function nginxConfProblems(routes: readonly ProtectedRoute[], options: NginxOptions): string[] {
-  const problems = [...routeProblems(routes), ...basicAuthProblems(routes)];
+  const problems = [...routeProblems(routes), ...basicAuthProblems(routes), ...routes.flatMap(pathProblems)];
   if (!Number.isInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 1) problems.push(`rate limit ${options.rateLimitPerMinute}/min must be a positive integer`);
   if (!Number.isInteger(options.burst) || options.burst < 0) problems.push(`burst ${options.burst} must be a non-negative integer`);
   if (!options.healthPath.startsWith("/")) problems.push(`health path "${options.healthPath}" must start with /`);
@@ -115,6 +115,22 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
   const clientKey = balancer ? "$client_address" : "$binary_remote_addr";
   const healthLocation = block(`location = ${options.healthPath}`, ["access_log off;", "default_type text/plain;", 'return 200 "ok\\n";']);
   const headers = NGINX_SECURITY_HEADERS.map(([name, value]) => `add_header ${name} "${value}" always;`);
+
+  const proxyLines = (route: ProtectedRoute, { keepAuthorization }: { keepAuthorization: boolean }) => [
+    `limit_req zone=per_client burst=${options.burst} nodelay;`,
+    ...(resolvedLate(route) ? [`set $late_upstream http://${upstreamHost(route)}:${route.port};`, "proxy_pass $late_upstream;"] : [`proxy_pass http://${upstreamName(route)};`]),
+    "proxy_http_version 1.1;",
+    "proxy_set_header Host $host;",
+    `proxy_set_header X-Real-IP ${balancer ? "$client_address" : "$remote_addr"};`,
+    "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+    "proxy_set_header X-Forwarded-Proto https;",
+    // WebSocket upgrades (seed 004's Socket.IO realtime service).
+    "proxy_set_header Upgrade $http_upgrade;",
+    "proxy_set_header Connection $connection_upgrade;",
+    // An admin UI with a login of its own (Grafana) would take nginx's credentials for its own.
+    ...(keepAuthorization ? [] : ['proxy_set_header Authorization "";']),
+    "proxy_read_timeout 120s;",
+  ];
 
   const http = [
     "include /etc/nginx/mime.types;",
@@ -181,21 +197,12 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
         // For the whole server, so no location added later slips past it;
         // limit_req runs in an earlier phase, so guessing is rate-limited too.
         ...(route.basicAuth ? [`auth_basic "${BASIC_AUTH_REALM}";`, `auth_basic_user_file ${htpasswdPath(route.basicAuth)};`] : []),
-        ...block("location /", [
-          `limit_req zone=per_client burst=${options.burst} nodelay;`,
-          ...(resolvedLate(route) ? [`set $late_upstream http://${upstreamHost(route)}:${route.port};`, "proxy_pass $late_upstream;"] : [`proxy_pass http://${upstreamName(route)};`]),
-          "proxy_http_version 1.1;",
-          "proxy_set_header Host $host;",
-          `proxy_set_header X-Real-IP ${balancer ? "$client_address" : "$remote_addr"};`,
-          "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-          "proxy_set_header X-Forwarded-Proto https;",
-          // WebSocket upgrades (seed 004's Socket.IO realtime service).
-          "proxy_set_header Upgrade $http_upgrade;",
-          "proxy_set_header Connection $connection_upgrade;",
-          // An admin UI with a login of its own (Grafana) would take nginx's credentials for its own.
-          ...(route.basicAuth ? ['proxy_set_header Authorization "";'] : []),
-          "proxy_read_timeout 120s;",
-        ]),
+        // Regular expressions win over every prefix location but `=` and
+        // `^~` (none here), and match the URI nginx has decoded and cleaned:
+        // blocked paths are answered here, before the password (E2).
+        ...blockedPathsOf(route).flatMap((path) => block(`location ~* "${blockedPathPattern(path)}"`, ["return 404;"])),
+        ...(route.publicPaths ?? []).flatMap((path) => block(`location ${path}`, ["auth_basic off;", ...proxyLines(route, { keepAuthorization: true })])),
+        ...block("location /", proxyLines(route, { keepAuthorization: !route.basicAuth })),
       ]),
       "",
     ]),

@@ -2,7 +2,7 @@ import { LIVE_CONFIG_DIR } from "../container/live-config";
 import { stringify } from "yaml";
 import { basicAuthProblems, BASIC_AUTH_REALM, credentialName, htpasswdPath } from "./basic-auth";
 import { routeProblems } from "./caddyfile";
-import { upstreamHost, type ProtectedRoute, type Route, type RouteCredential } from "./route";
+import { blockedPathPattern, blockedPathsOf, pathProblems, upstreamHost, type ProtectedRoute, type Route, type RouteCredential } from "./route";
 
 /**
  * Traefik as the ingress of seeds 000 and 003: entry points `web` and
@@ -31,6 +31,13 @@ export const TRAEFIK_PING_PORT = 8081;
 export const TRAEFIK_METRICS_PORT = 8082;
 export const CERT_RESOLVER = "letsencrypt";
 export const MIDDLEWARES = ["security-headers", "rate-limit", "compress"] as const;
+/**
+ * Traefik's own service that answers every request itself (418), for the
+ * routers of blocked paths, and their priority, above any router of the same
+ * name (by default a router's priority is its rule's length).
+ */
+export const BLOCKING_SERVICE = "noop@internal";
+export const BLOCKED_PRIORITY = 100_000;
 
 /** Router and service names are keys; Traefik refuses `@` and `.` in them. */
 export function routerName(route: Pick<Route, "hostname">): string {
@@ -53,11 +60,13 @@ export function basicAuthMiddlewareName(credential: Pick<RouteCredential, "passw
  */
 export function routerMiddlewares(route: ProtectedRoute): string[] {
   const [headers, rateLimit, compress] = MIDDLEWARES;
-  return route.basicAuth ? [headers, rateLimit, basicAuthMiddlewareName(route.basicAuth), compress] : [...MIDDLEWARES];
+  // The stack's own headers come right after the security headers.
+  const own = route.headers?.length ? [ownHeadersName(route)] : [];
+  return route.basicAuth ? [headers, ...own, rateLimit, basicAuthMiddlewareName(route.basicAuth), compress] : [headers, ...own, rateLimit, compress];
 }
 
 export function traefikOptionsProblems(routes: readonly ProtectedRoute[], options: TraefikOptions): string[] {
-  const problems = [...routeProblems(routes), ...basicAuthProblems(routes)];
+  const problems = [...routeProblems(routes), ...basicAuthProblems(routes), ...routes.flatMap(pathProblems)];
   if (!Number.isInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 1) problems.push(`rate limit ${options.rateLimitPerMinute}/min must be a positive integer`);
   if (!Number.isInteger(options.burst) || options.burst < 1) problems.push(`burst ${options.burst} must be a positive integer`);
   return problems;
@@ -110,19 +119,7 @@ export function traefikDynamicConfig(routes: readonly ProtectedRoute[], options:
   const problems = traefikOptionsProblems(routes, options);
   if (problems.length > 0) throw new Error(`traefik routes: ${problems.join("; ")}`);
   const sorted = [...routes].sort((a, b) => a.hostname.localeCompare(b.hostname));
-  const routers = Object.fromEntries(
-    sorted.map((route) => [
-      routerName(route),
-      {
-        rule: `Host(\`${route.hostname}\`)`,
-        entryPoints: ["websecure"],
-        service: traefikServiceName(route),
-        // The stack's own headers come right after the security headers.
-        middlewares: route.headers?.length ? [MIDDLEWARES[0], ownHeadersName(route), ...routerMiddlewares(route).slice(1)] : routerMiddlewares(route),
-        tls: { certResolver: CERT_RESOLVER },
-      },
-    ]),
-  );
+  const routers = Object.fromEntries(sorted.flatMap((route) => Object.entries(routersOf(route))));
   const services = Object.fromEntries(sorted.map((route) => [traefikServiceName(route), { loadBalancer: { servers: [{ url: `http://${upstreamHost(route)}:${route.port}` }], passHostHeader: true } }]));
   const credentials = new Map(sorted.flatMap((route) => (route.basicAuth ? [[route.basicAuth.passwordHashSecret, route.basicAuth] as const] : [])));
   const basicAuth = Object.fromEntries(
@@ -163,6 +160,36 @@ export function traefikDynamicConfig(routes: readonly ProtectedRoute[], options:
         ...Object.fromEntries(sorted.filter((route) => route.headers?.length).map((route) => [ownHeadersName(route), { headers: { customResponseHeaders: Object.fromEntries(route.headers!) } }])),
       },
     },
+  };
+}
+
+/**
+ * A route's routers: the name itself; each public path, without the
+ * password, its longer rule outranking the name's; and each blocked path,
+ * outranking both. Traefik matches the path decoded and cleaned but leaves
+ * `%2F` encoded, which the blocked pattern covers; `(?i)` makes it
+ * case-insensitive (E2).
+ */
+export function routersOf(route: ProtectedRoute): Record<string, Record<string, unknown>> {
+  const host = `Host(\`${route.hostname}\`)`;
+  // A fresh object per router, so the YAML holds no anchors.
+  const tls = () => ({ certResolver: CERT_RESOLVER });
+  const name = routerName(route);
+  const [headers, rateLimit, compress] = MIDDLEWARES;
+  return {
+    [name]: { rule: host, entryPoints: ["websecure"], service: traefikServiceName(route), middlewares: routerMiddlewares(route), tls: tls() },
+    ...Object.fromEntries(
+      (route.publicPaths ?? []).map((path, index) => [
+        `${name}-public-${index}`,
+        { rule: `${host} && PathPrefix(\`${path}\`)`, entryPoints: ["websecure"], service: traefikServiceName(route), middlewares: [headers, ...(route.headers?.length ? [ownHeadersName(route)] : []), rateLimit, compress], tls: tls() },
+      ]),
+    ),
+    ...Object.fromEntries(
+      blockedPathsOf(route).map((path, index) => [
+        `${name}-blocked-${index}`,
+        { rule: `${host} && PathRegexp(\`(?i)${blockedPathPattern(path)}\`)`, entryPoints: ["websecure"], service: BLOCKING_SERVICE, priority: BLOCKED_PRIORITY, middlewares: [headers, rateLimit, compress], tls: tls() },
+      ]),
+    ),
   };
 }
 

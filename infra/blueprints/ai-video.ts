@@ -32,6 +32,7 @@ const GRAFANA_ADMIN_PASSWORD = "infra:grafanaAdminPassword";
 const A4F_API_KEY = "infra:a4fApiKey";
 const REVENUECAT_API_KEY = "infra:revenuecatApiKey";
 const STUDIO_PASSWORD_HASH = "infra:supabaseStudioPasswordHash";
+const AUTHENTICATOR_PASSWORD = "infra:supabaseAuthenticatorPassword";
 
 /** Seed 000's port map (the audit's corrected one: Kong on 54321, not 8001). */
 export const AI_VIDEO_PORTS: Readonly<Record<string, number>> = {
@@ -100,6 +101,73 @@ export const AI_VIDEO_ROUTES: readonly RouteSpec[] = [
   { subdomain: "grafana", service: "grafana", port: 3001 },
 ];
 
+/**
+ * PostgREST's roles, as Supabase defines them: it connects as
+ * `authenticator`, which can log in and do nothing else (NOINHERIT), and
+ * becomes the role a request's token names, or `anon` without one. None of
+ * them is a superuser (E4). PostgreSQL runs the script once, on the first
+ * start of an empty data volume; a database created before it runs the same
+ * script once by hand (docs/runbooks/restore.md, "PostgREST's roles").
+ */
+export const API_ROLES_SCRIPT_PATH = "/docker-entrypoint-initdb.d/20-api-roles.sh";
+
+function apiRolesScript(): string {
+  return [
+    "#!/bin/sh",
+    "set -eu",
+    // psql fills :'authenticator_password' in as a quoted literal: the password never meets the shell or this file.
+    'psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "${POSTGRES_DB:-$POSTGRES_USER}" -v authenticator_password="$AUTHENTICATOR_PASSWORD" <<\'SQL\'',
+    "CREATE ROLE anon NOLOGIN NOINHERIT NOSUPERUSER;",
+    "CREATE ROLE authenticated NOLOGIN NOINHERIT NOSUPERUSER;",
+    "CREATE ROLE service_role NOLOGIN NOINHERIT NOSUPERUSER BYPASSRLS;",
+    "CREATE ROLE authenticator LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD :'authenticator_password';",
+    "GRANT anon, authenticated, service_role TO authenticator;",
+    "GRANT USAGE ON SCHEMA public TO anon, authenticated, service_role;",
+    "SQL",
+    "",
+  ].join("\n");
+}
+
+/**
+ * Supabase's Kong: the REST API asks for an API key (the anon or the
+ * service key, as Supabase's own kong.yml does) before anything reaches
+ * PostgREST (E3). The keys are not in this file: the start script fills its
+ * placeholders from the container's secret environment, into its tmpfs.
+ */
+const KONG_TEMPLATE_PATH = "/home/kong/kong.yml";
+const KONG_CONFIG_PATH = "/tmp/kong.yml";
+const KONG_KEYS = ["SUPABASE_ANON_KEY", "SUPABASE_SERVICE_KEY"] as const;
+
+export function kongDeclarativeConfig(): string {
+  return stringify({
+    _format_version: "2.1",
+    consumers: [
+      { username: "anon", keyauth_credentials: [{ key: "${SUPABASE_ANON_KEY}" }] },
+      { username: "service_role", keyauth_credentials: [{ key: "${SUPABASE_SERVICE_KEY}" }] },
+    ],
+    services: [
+      {
+        name: "rest",
+        url: "http://rest:3000/",
+        routes: [{ name: "rest", paths: ["/rest/v1/"] }],
+        plugins: [{ name: "cors" }, { name: "key-auth", config: { key_names: ["apikey"], hide_credentials: true } }],
+      },
+    ],
+  });
+}
+
+/** Kong's start: the keys (JWTs, so letters, digits, `.`, `_`, `-` only) into the configuration, then the image's own command. */
+function kongStart(): string {
+  return [
+    "umask 077",
+    `case "${KONG_KEYS.map((key) => `$${key}`).join("")}" in *[!A-Za-z0-9._-]*) echo "infra:supabaseAnonKey and infra:supabaseServiceKey must be JWTs" >&2; exit 78 ;; esac`,
+    ...KONG_KEYS.map((key) => `[ -n "$${key}" ] || { echo "${key} is empty" >&2; exit 78; }`),
+    `sed ${KONG_KEYS.map((key) => `-e "s|\\\${${key}}|$${key}|"`).join(" ")} ${KONG_TEMPLATE_PATH} > ${KONG_CONFIG_PATH} || exit 73`,
+    `unset ${KONG_KEYS.join(" ")}`,
+    "exec /docker-entrypoint.sh kong docker-start",
+  ].join("\n");
+}
+
 const uploaded = (what: string) => ({ rule: "C6", reason: `${what} is uploaded before start, and Docker refuses uploads into a read-only root filesystem` });
 const ownImage = { rule: "C6", reason: "the platform's own images write caches and render output where their Dockerfiles put them; a read-only root needs those paths mapped first" };
 
@@ -125,18 +193,29 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
     service({
       name: "postgres", description: "PostgreSQL 17 with pgvector (Supabase's database)", role: "data",
       image: { repository: "pgvector/pgvector", tag: "0.8.0-pg17" }, networks: ["backend"], ports: [{ container: 5432 }],
-      env: { POSTGRES_USER: "postgres", POSTGRES_PASSWORD: { secret: POSTGRES_PASSWORD }, PGDATA: "/var/lib/postgresql/data/pgdata" },
+      env: { POSTGRES_USER: "postgres", POSTGRES_PASSWORD: { secret: POSTGRES_PASSWORD }, PGDATA: "/var/lib/postgresql/data/pgdata", AUTHENTICATOR_PASSWORD: { secret: AUTHENTICATOR_PASSWORD } },
       volumes: [{ volume: "data", target: "/var/lib/postgresql/data" }],
+      files: [{ path: API_ROLES_SCRIPT_PATH, content: apiRolesScript(), executable: true }],
       healthcheck: healthcheck(["CMD-SHELL", "pg_isready -U postgres"]), memoryMb: memory("postgres"),
-      capAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"], readOnlyRootFilesystem: true, tmpfs: ["/var/run/postgresql", "/tmp"],
+      capAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"], tmpfs: ["/var/run/postgresql", "/tmp"],
       // The audit's first finding: no backups. Nightly pg_dump to S3.
       backup: { dump: { kind: "postgres", user: "postgres", databases: ["postgres"] } },
-      waivers: [{ rule: "C9", reason: "the official image starts as root to own its data directory, then runs postgres as the postgres user" }],
+      waivers: [
+        { rule: "C9", reason: "the official image starts as root to own its data directory, then runs postgres as the postgres user" },
+        uploaded("the script creating PostgREST's roles"),
+      ],
     }),
     service({
       name: "rest", description: "PostgREST: Supabase's REST API", role: "data", image: { repository: "postgrest/postgrest", tag: "v12.2.3" },
       networks: ["backend"], ports: [{ container: 3000 }],
-      env: { PGRST_DB_URI: databaseURL, PGRST_DB_SCHEMAS: "public", PGRST_DB_ANON_ROLE: "anon", PGRST_JWT_SECRET: { secret: JWT_SECRET } },
+      // As the authenticator, never the superuser (E4); tokens are checked with the JWT secret.
+      env: {
+        PGRST_DB_URI: { secretTemplate: `postgres://authenticator:{{${AUTHENTICATOR_PASSWORD}}}@postgres:5432/postgres` },
+        PGRST_DB_SCHEMAS: "public",
+        PGRST_DB_ANON_ROLE: "anon",
+        PGRST_JWT_SECRET: { secret: JWT_SECRET },
+      },
+      dataApi: { auth: "jwt", role: "authenticator", anonRole: "anon" },
       user: "1000", readOnlyRootFilesystem: true, healthcheck: healthcheck(["CMD", "postgrest", "--version"]), memoryMb: memory("rest"), dependsOn: ["postgres"],
     }),
     service({
@@ -149,8 +228,9 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
     service({
       name: "kong", description: "Supabase's Kong gateway, on 54321 as the audit found it", role: "app", image: { repository: "kong", tag: "2.8.1" },
       networks: ["backend", "egress"], ports: [port("kong")],
-      env: { KONG_DATABASE: "off", KONG_PROXY_LISTEN: "0.0.0.0:54321", KONG_DECLARATIVE_CONFIG: "/home/kong/kong.yml", SUPABASE_ANON_KEY: { secret: ANON_KEY }, SUPABASE_SERVICE_KEY: { secret: SERVICE_KEY } },
-      files: [{ path: "/home/kong/kong.yml", content: stringify({ _format_version: "2.1", services: [{ name: "rest", url: "http://rest:3000/", routes: [{ name: "rest", paths: ["/rest/v1/"] }], plugins: [{ name: "cors" }] }] }) }],
+      env: { KONG_DATABASE: "off", KONG_PROXY_LISTEN: "0.0.0.0:54321", KONG_DECLARATIVE_CONFIG: KONG_CONFIG_PATH, SUPABASE_ANON_KEY: { secret: ANON_KEY }, SUPABASE_SERVICE_KEY: { secret: SERVICE_KEY } },
+      files: [{ path: KONG_TEMPLATE_PATH, content: kongDeclarativeConfig() }],
+      command: ["sh", "-c", kongStart()], tmpfs: ["/tmp"],
       user: "kong", healthcheck: healthcheck(["CMD", "kong", "health"]), memoryMb: memory("kong"), dependsOn: ["rest"], waivers: [uploaded("kong.yml")],
     }),
     service({
@@ -181,6 +261,7 @@ export const aiVideo: Blueprint = {
   namePrefix: "aivideo",
   secrets: [
     { key: POSTGRES_PASSWORD, purpose: "PostgreSQL superuser password" },
+    { key: AUTHENTICATOR_PASSWORD, purpose: "password of the authenticator role PostgREST connects as (no superuser)" },
     { key: JWT_SECRET, purpose: "Supabase JWT secret (PostgREST verifies tokens with it)" },
     { key: ANON_KEY, purpose: "Supabase anon key" },
     { key: SERVICE_KEY, purpose: "Supabase service-role key" },

@@ -24,6 +24,8 @@ export interface RouteSpec {
    * bcrypt-hash secret of the route's own (Supabase Studio's).
    */
   readonly basicAuth?: boolean | RouteCredential;
+  /** With basicAuth: path prefixes, each ending in `/`, served without the password (n8n's webhooks). */
+  readonly publicPaths?: readonly string[];
 }
 
 /**
@@ -39,7 +41,15 @@ export function withAdminRoutes(routes: readonly RouteSpec[], admin: readonly Ad
 /** A route as nginx and Traefik serve it: a credential is a bcrypt-hash secret, so `true` is the monitoring admin's hash. */
 export function protectedRoute(route: RouteSpec, domain: string, adminUser: string): ProtectedRoute {
   const credential = route.basicAuth === true ? { user: adminUser, passwordHashSecret: ADMIN_PASSWORD_HASH_SECRET } : route.basicAuth || undefined;
-  return { hostname: `${route.subdomain}.${domain}`, service: route.service, port: route.port, ...(route.upstream ? { upstream: route.upstream } : {}), ...(route.headers ? { headers: route.headers } : {}), ...(credential ? { basicAuth: credential } : {}) };
+  return {
+    hostname: `${route.subdomain}.${domain}`,
+    service: route.service,
+    port: route.port,
+    ...(route.upstream ? { upstream: route.upstream } : {}),
+    ...(route.headers ? { headers: route.headers } : {}),
+    ...(credential ? { basicAuth: credential } : {}),
+    ...(route.publicPaths ? { publicPaths: route.publicPaths } : {}),
+  };
 }
 
 /**

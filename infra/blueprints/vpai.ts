@@ -1,6 +1,7 @@
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
+import type { CaddyRoute } from "../../components/ingress/caddyfile";
 import type { MonitoringDesign } from "../../components/monitoring/design";
 import { adminRoutes, observability } from "../../components/monitoring/observability";
 import { ADMIN_PASSWORD_HASH_SECRET, ADMIN_PASSWORD_SECRET, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults, type MonitoringSettings } from "../../components/monitoring/settings";
@@ -19,6 +20,7 @@ const QDRANT_API_KEY = "infra:qdrantApiKey";
 const N8N_ENCRYPTION_KEY = "infra:n8nEncryptionKey";
 const LITELLM_MASTER_KEY = "infra:litellmMasterKey";
 const OPENCLAW_GATEWAY_TOKEN = "infra:openclawGatewayToken";
+const N8N_PASSWORD_HASH = "infra:n8nPasswordHash";
 /** OpenClaw's gateway port: it reads OPENCLAW_GATEWAY_PORT (18789 by default), not PORT. */
 const OPENCLAW_PORT = 8080;
 
@@ -93,21 +95,43 @@ export const VPAI_MONITORING: MonitoringDesign = {
 /** Caddy's metrics listener, inside the Docker networks only. */
 const CADDY_METRICS_PORT = 2020;
 
+/**
+ * n8n 1.x gives its owner account to whoever first completes /setup, and
+ * the pinned 1.72 cannot take the owner from its environment (n8n added
+ * N8N_INSTANCE_OWNER_MANAGED_BY_ENV only later). So Caddy asks for a
+ * password of n8n's own before anything of it, its editor, its REST API and
+ * the setup among them; only production webhooks, which their callers reach
+ * by a path of their own, stay public. Test webhooks (/webhook-test/), forms
+ * and wait resumptions ask for it too.
+ */
+export const N8N_CREDENTIAL = { user: "n8n", passwordHashSecret: N8N_PASSWORD_HASH } as const;
+export const N8N_PUBLIC_PATHS: readonly string[] = ["/webhook/"];
+/** Where n8n's first visitor claims it: the setup page and the call it makes (E1). */
+const N8N_SETUP_PATHS: readonly string[] = ["/rest/owner/setup", "/setup"];
+
+/** A route as Caddy serves it: the monitoring admin's password for `basicAuth: true`, a route's own credential otherwise. */
+function caddyRoute(route: RouteSpec, domain: string, adminUser: string): CaddyRoute {
+  const credential = route.basicAuth === true ? { user: adminUser } : route.basicAuth ? { user: route.basicAuth.user, passwordHashSecret: route.basicAuth.passwordHashSecret } : undefined;
+  return {
+    hostname: `${route.subdomain}.${domain}`,
+    service: route.service,
+    port: route.port,
+    ...(route.upstream ? { upstream: route.upstream } : {}),
+    ...(route.headers ? { headers: route.headers } : {}),
+    ...(credential ? { basicAuth: credential } : {}),
+    ...(route.publicPaths ? { publicPaths: route.publicPaths } : {}),
+  };
+}
+
 function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[], settings: MonitoringSettings): ServiceSpec[] {
-  const adminRouted = routes.some((route) => route.basicAuth);
+  // The monitoring admin's routes (basicAuth: true), as opposed to n8n's, which has a credential of its own.
+  const adminRouted = routes.some((route) => route.basicAuth === true);
   const url = (subdomain: string) => `https://${subdomain}.${environment.domain}`;
   const dockerSocketReadOnly = { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true };
   return [
     {
       ...caddyServiceSpec(
-        routes.map((route) => ({
-          hostname: `${route.subdomain}.${environment.domain}`,
-          service: route.service,
-          port: route.port,
-          ...(route.upstream ? { upstream: route.upstream } : {}),
-          ...(route.headers ? { headers: route.headers } : {}),
-          ...(route.basicAuth ? { basicAuth: { user: settings.adminUser } } : {}),
-        })),
+        routes.map((route) => caddyRoute(route, environment.domain, settings.adminUser)),
         {
           // Seed 002 puts Caddy on frontend and backend. The admin routes it
           // adds reach VictoriaMetrics, Alertmanager and Loki, which live on
@@ -213,7 +237,9 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       backup: { dump: { kind: "n8n-workflows" }, volumes: ["data"] },
       waivers: [{ rule: "C6", reason: "n8n writes caches and task-runner files under /home/node and /tmp outside its .n8n volume; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first" }],
       dependsOn: ["postgres"],
+      // Scraped over the backend network; Caddy never serves it (E2).
       metrics: { port: 5678, path: "/metrics" },
+      firstVisitorSetup: { paths: N8N_SETUP_PATHS },
     }),
     service({
       name: "litellm",
@@ -300,7 +326,7 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
  * basic_auth, when the stack sets `adminAccess: caddy`.
  */
 export const VPAI_ROUTES: readonly RouteSpec[] = [
-  { subdomain: "n8n", service: "n8n", port: 5678 },
+  { subdomain: "n8n", service: "n8n", port: 5678, basicAuth: N8N_CREDENTIAL, publicPaths: N8N_PUBLIC_PATHS },
   { subdomain: "llm", service: "litellm", port: 4000 },
   { subdomain: "openclaw", service: "openclaw", port: OPENCLAW_PORT },
 ];
@@ -317,6 +343,11 @@ export const vpai: Blueprint = {
     { key: N8N_ENCRYPTION_KEY, purpose: "n8n credentials encryption key" },
     { key: LITELLM_MASTER_KEY, purpose: "LiteLLM master key (also OpenClaw's API key to it)" },
     { key: OPENCLAW_GATEWAY_TOKEN, purpose: "OpenClaw gateway token: its gateway listens beyond localhost only with one" },
+    {
+      key: N8N_PASSWORD_HASH,
+      purpose: "bcrypt hash of the password Caddy asks user n8n for before n8n's editor and its owner setup (webhooks stay public): htpasswd -nbBC 10 n8n <password> | cut -d: -f2",
+      bcryptHash: true,
+    },
     { key: GRAFANA_ADMIN_PASSWORD_SECRET, purpose: "Grafana admin password", adminPassword: true },
   ],
   roles: ["ingress", "app", "data", "monitoring"],

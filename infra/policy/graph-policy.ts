@@ -14,7 +14,8 @@ import { DEFAULT_SSH_PORT } from "../../components/compute/server-spec";
 import { firewallFindings, inboundOfHetzner, openingFindings, type InboundRule } from "./network-rules";
 import type { Finding, PolicyReport } from "./report";
 import { expiryFindings, platformRetentionWindowDays } from "./storage-rules";
-import { ingressProxy, isProduction, modelWaivers, routedNames } from "./model-policy";
+import { containerResource, exposureOf, ingressProxy, isProduction, modelWaivers, routedNames } from "./model-policy";
+import { isDataApi, superuserFindings, type DataService } from "./data-api-rules";
 import { routeFindings } from "./route-rules";
 import { applyWaivers } from "./waivers";
 import { beyondPlatform, publicPart, scriptVerdict } from "./host-command-rules";
@@ -95,14 +96,13 @@ function ownFindings(resource: GraphResource, model: PlatformModel): Finding[] {
   const ssh = { adminCidrs: model.config.adminCidrs, sshPort: sshPortOfResource(model, resource.name) };
   const context = { ...ssh, behindCloudflare: behindCloudflare(model.config.dns) };
   switch (resource.type) {
-    case "docker:index/container:Container":
-      return containerFindings(
-        viewOfContainerInputs(
-          inputs as Record<string, unknown>,
-          imageReferenceOf(inputs.image, model.config.registry?.host) ?? (isString(inputs.name) ? serviceOf(model, inputs.name)?.image : undefined),
-          isString(inputs.name) ? serviceOf(model, inputs.name)?.role : undefined,
-        ),
-      );
+    case "docker:index/container:Container": {
+      const image = imageReferenceOf(inputs.image, model.config.registry?.host) ?? (isString(inputs.name) ? serviceOf(model, inputs.name)?.image : undefined);
+      return [
+        ...containerFindings(viewOfContainerInputs(inputs as Record<string, unknown>, image, isString(inputs.name) ? serviceOf(model, inputs.name)?.role : undefined)),
+        ...registeredDataApiFindings(inputs, image, model),
+      ];
+    }
     case "docker:index/volume:Volume":
       return volumeFindings(resource.name, inputs as Record<string, unknown>);
     case "docker:index/remoteImage:RemoteImage":
@@ -262,6 +262,22 @@ function serviceOf(model: PlatformModel, containerName: string): { role: string;
 }
 
 /**
+ * E4 on a container as registered, when it is a data API: its environment
+ * once resolved (the policy pack's view; a recorded graph masks it, and the
+ * model policy judged the same values), with the database's init scripts
+ * from the platform model.
+ */
+function registeredDataApiFindings(inputs: Readonly<Record<string, unknown>>, image: string | undefined, model: PlatformModel): Finding[] {
+  if (!isString(inputs.name) || !Array.isArray(inputs.envs) || !inputs.envs.every(isString) || (inputs.envs as string[]).some((entry) => entry === MASKED)) return [];
+  const spec = model.hosts.flatMap((host) => host.services).find((candidate) => `${model.blueprint.namePrefix}-${candidate.name}` === inputs.name);
+  const repository = (image ?? "").replace(/@sha256:[0-9a-f]+$/, "").replace(/:[^/:]+$/, "");
+  const env = Object.fromEntries((inputs.envs as string[]).map((entry) => (entry.includes("=") ? [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)] : [entry, ""])));
+  const api: DataService = { name: spec?.name ?? inputs.name, image: { repository }, env, files: spec?.files ?? [], ...(spec?.dataApi ? { dataApi: spec.dataApi } : {}) };
+  if (!isDataApi(api)) return [];
+  return superuserFindings(api, model.spec.services, spec ? containerResource(model, spec.name) : `container ${inputs.name}`);
+}
+
+/**
  * H9 on a Docker provider that reaches its host over SSH. Its options are a
  * list while the program runs, and JSON text in a recorded graph (the engine
  * records a provider's inputs as strings); an Output not resolved yet was
@@ -326,7 +342,10 @@ export function graphWideFindings(resources: readonly GraphResource[], model: Pl
     const uploads = Array.isArray(resource.inputs.uploads) ? (resource.inputs.uploads as { file?: unknown; content?: unknown }[]) : [];
     const uploaded = uploads.flatMap((upload) => (isString(upload.file) && isString(upload.content) ? [{ path: upload.file, content: upload.content }] : []));
     const live = commands.flatMap((command) => liveFilesInstalled(command.inputs.triggers, proxyContainer!));
-    findings.push(...routeFindings(routedNames(model), model.spec.services, proxy, [...uploaded, ...live]));
+    const files = [...uploaded, ...live];
+    findings.push(...routeFindings(routedNames(model), model.spec.services, proxy, files));
+    // E1-E3 on the same configuration; E4 needs no ingress and was judged on each container.
+    findings.push(...exposureOf(model, files).filter((finding) => finding.rule !== "E4"));
   }
   return findings;
 }

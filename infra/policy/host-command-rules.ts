@@ -336,8 +336,10 @@ export function scriptVerdict(script: string, kind: "command line" | "script" = 
       } else if (verb === "stop") issue("H6", `stops ufw (${written})`);
       else {
         const rule = ufwRule(operands);
+        // Both branches test their own key: the policy pack is type-checked
+        // with ts-node's defaults, without strictNullChecks, where `else` narrows nothing.
         if (rule && "unreadable" in rule) issue("H6", `opens ${rule.unreadable} (${written})`);
-        else if (rule) openings.push(...rule.rules.map((inbound) => ({ rule: inbound, written })));
+        else if (rule && "rules" in rule) openings.push(...rule.rules.map((inbound) => ({ rule: inbound, written })));
       }
     } else if (IPTABLES.has(name)) {
       const verdict = iptablesVerdict(args, familyOf(name));

@@ -7,7 +7,9 @@ import { hostConfigurationOf } from "./host-configuration";
 import { hostFindings } from "./host-rules";
 import { firewallFindings, inboundOf, loadBalancerFindings } from "./network-rules";
 import type { Finding, PolicyReport } from "./report";
-import { routeFindings, type RoutedName } from "./route-rules";
+import { routeFindings } from "./route-rules";
+import { dataApiExposureFindings, isDataApi, superuserFindings } from "./data-api-rules";
+import { exposureFindings, type RoutedPort } from "./exposure-rules";
 import { clientEncryptionFindings, expiryFindings, platformRetentionWindowDays, S3_NOT_APPLICABLE } from "./storage-rules";
 import { applyWaivers, waiverIndex, waiverProblems, type WaiverIndex } from "./waivers";
 
@@ -45,8 +47,24 @@ export function ingressProxy(model: PlatformModel): NonNullable<PlatformModel["s
   return model.spec.ingress ?? "caddy";
 }
 
-export function routedNames(model: PlatformModel): RoutedName[] {
-  return model.spec.routes.map((route) => ({ hostname: `${route.subdomain}.${model.config.domain}`, service: route.service }));
+export function routedNames(model: PlatformModel): RoutedPort[] {
+  return model.spec.routes.map((route) => ({ hostname: `${route.subdomain}.${model.config.domain}`, service: route.service, port: route.port }));
+}
+
+/**
+ * E1-E3 on the ingress's configuration and E4 on every data API: what a
+ * public route lets anyone reach without a password, and which database
+ * role a data API acts as. `ingressFiles` is what the ingress container
+ * was given (the model's files, or a registered container's uploads).
+ */
+export function exposureOf(model: PlatformModel, ingressFiles: readonly { path: string; content: string }[]): Finding[] {
+  const services = model.spec.services;
+  const routes = model.hostnames.length > 0 ? routedNames(model) : [];
+  return [
+    ...exposureFindings(routes, services, ingressProxy(model), ingressFiles),
+    ...dataApiExposureFindings(routes, services, ingressProxy(model), ingressFiles, (service) => containerResource(model, service)),
+    ...services.filter(isDataApi).flatMap((api) => superuserFindings(api, services, containerResource(model, api.name))),
+  ];
 }
 
 /**
@@ -85,6 +103,8 @@ export function modelFindings(model: PlatformModel): Finding[] {
       findings.push({ rule: "CF4", resource: `zone ${prefix}-dns`, message: "prod's web names are not behind Cloudflare: infra:dns is none, so no record is proxied; give prod its Cloudflare zone in infra:dns { zoneId, proxied: true, hsts: true }" });
     }
   }
+  const ingress = model.spec.services.find((service) => service.role === "ingress" && service.name === ingressProxy(model));
+  findings.push(...exposureOf(model, ingress?.files ?? []));
   const window = platformRetentionWindowDays((config as { backup?: { retention?: { daily?: number } } }).backup, model.hosts.map((host) => host.backup));
   const secrets = [...PLATFORM_SECRETS, ...blueprint.secrets].map((secret) => secret.key);
   for (const bucket of model.spec.buckets) {

@@ -1,7 +1,9 @@
 /**
  * The checklist rules the policy enforces (docs: shared security checklist),
  * each with the fix a violation message offers. IDs are the checklist's, so a
- * failed run names the same rule a reviewer would.
+ * failed run names the same rule a reviewer would. The E rules (exposure)
+ * are the project's own: the checklist has no rule for what a public route
+ * lets anyone do once it reaches a service.
  */
 export interface PolicyRule {
   readonly id: string;
@@ -57,6 +59,26 @@ export const POLICY_RULES: readonly PolicyRule[] = [
     "F4",
     "every server has a firewall; unless the stack is declared disposable, its servers have delete and rebuild protection and its volumes and buckets are protected",
     "attach the firewall at creation and leave infra:protect at its default (true); only a stack whose data may be lost sets infra:disposable: true",
+  ),
+  neverWaived(
+    "E1",
+    "a public route to a service whose owner account goes to its first visitor (n8n's owner setup) keeps the setup behind the ingress's password",
+    "give the route basicAuth (a RouteSpec credential of its own), with only the paths callers need, such as /webhook/, in publicPaths; or set the owner up before the route exists",
+  ),
+  neverWaived(
+    "E2",
+    "no metrics endpoint is served by a public route, in any spelling (case, trailing slash, encoded or doubled slashes, a path below)",
+    "keep the path in the proxy's blocked paths (PROXY_BLOCKED_PATHS, or the route's blockedPaths) so the proxy answers it itself; the monitoring stack scrapes over the Docker networks",
+  ),
+  neverWaived(
+    "E3",
+    "a public route reaches a data API (PostgREST) only through a key check: the gateway in front checks a key on every route to it, or the API refuses requests without a token signed with a secret",
+    "add key-auth to the gateway's routes to the API (Supabase's Kong), or drop the API's anonymous role; keep PGRST_JWT_SECRET a Pulumi secret",
+  ),
+  neverWaived(
+    "E4",
+    "a data API connects as, and serves anonymous requests as, roles that are no superusers and can become none, created by the database's init scripts",
+    "connect as an authenticator role (LOGIN NOINHERIT NOSUPERUSER) and serve anonymous requests as a NOLOGIN role, both created by an init script of the database, granted only non-superuser roles",
   ),
   platform("CF1", "zone SSL mode strict", "set the zone's ssl setting to strict"),
   platform("CF2", "minimum TLS 1.2 and always use HTTPS", "set min_tls_version 1.2 (or higher) and always_use_https on"),

@@ -22,6 +22,10 @@ export const NEVER_WAIVED: readonly { readonly rule: string; readonly what: stri
   { rule: "C5", what: "ALL, SYS_ADMIN and the other capabilities that amount to privileged" },
   { rule: "C11", what: "a port of a service other than the ingress (or every port) published on a public address; a public route to an admin UI without a login" },
   { rule: "C16", what: "seccomp, AppArmor, SELinux confinement or the masked system paths turned off" },
+  { rule: "E1", what: "a public route to a service whose first visitor becomes its owner" },
+  { rule: "E2", what: "a metrics endpoint served by a public route" },
+  { rule: "E3", what: "a public route to a data API without a key check" },
+  { rule: "E4", what: "a data API acting as a database superuser" },
   { rule: "F1", what: "SSH open to the world, like every F, CF, S and H rule" },
   { rule: "any", what: "a value the policy cannot read (a secret where a plain value belongs)" },
 ];

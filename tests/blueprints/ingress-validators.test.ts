@@ -2,11 +2,15 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chownSync, closeSync, mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { request } from "node:https";
+import { connect as netConnect } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BASIC_AUTH_DIR } from "../../components/ingress/basic-auth";
+import { BASIC_AUTH_DIR, htpasswdFiles, htpasswdScript } from "../../components/ingress/basic-auth";
+import { nginxConf } from "../../components/ingress/nginx-conf";
+import { traefikDynamicConfig, traefikStaticConfig, traefikYAML } from "../../components/ingress/traefik-config";
 import { freePort, waitUntilAnswering } from "../support/processes";
 import { containerNamed, planOf, uploadOf } from "../support/plans";
 import { requireTool } from "../support/tools";
@@ -259,7 +263,8 @@ describe.each<[string, string, string[], Record<string, string>, string[]]>([
     const planned = await plan();
     const htpasswd = authMiddlewares.length > 0 ? withHtpasswd(planned, containerName, HTPASSWD_ENV) : undefined;
     const loaded = await traefikLoad(upload(planned, containerName, "/etc/traefik/traefik.yml"), upload(planned, containerName, "/etc/infra/live/dynamic.yml"), htpasswd);
-    expect(loaded.routers.map((router) => router.name).sort()).toEqual(Object.keys(routers).map((subdomain) => `${subdomain}-vpai-example-com@file`).sort());
+    // Each name has its router, and one that Traefik answers itself for /metrics (E2).
+    expect(loaded.routers.map((router) => router.name).sort()).toEqual(Object.keys(routers).flatMap((subdomain) => [`${subdomain}-vpai-example-com@file`, `${subdomain}-vpai-example-com-blocked-0@file`]).sort());
     for (const router of loaded.routers) {
       expect(router.status, router.name).toBe("enabled");
       const auth = routers[router.name.replace(/-vpai-example-com@file$/, "")]!;
@@ -398,4 +403,182 @@ describe.each([
   it("read the htpasswd file the start script wrote, with no error in its log", () => {
     expect(nginx.log()).not.toMatch(/\[(crit|alert|emerg)\]|open\(\) ".*basic-auth/);
   });
+});
+
+/**
+ * E1 and E2 against the real proxies: requests written the way an attacker
+ * writes them, sent byte for byte (no client cleans the path), to Caddy
+ * serving vpai's generated Caddyfile, and to nginx and Traefik serving
+ * configurations generated for the same n8n route. An upstream records
+ * every path that reaches it. /metrics must never reach it, in any
+ * spelling; n8n's setup only with the password; its webhooks without.
+ */
+const METRICS_ATTACKS = ["/metrics", "/metrics/", "//metrics", "/METRICS", "/Metrics/x", "/%6detrics", "/%6Detrics", "/metrics%2F", "/%2Fmetrics", "/metrics;x", "/metrics.json", "/./metrics", "/x/../metrics", "/metrics?x=1"];
+const SETUP_ATTACKS = ["/setup", "/rest/owner/setup", "/Rest/Owner/Setup", "//rest/owner/setup", "/rest/owner/setup;x", "/webhook/../rest/owner/setup", "/webhook/%2e%2e/rest/owner/setup", "/webhook/..%2Frest/owner/setup", "/WEBHOOK/../setup", "/webhook-test/x"];
+const N8N_PASSWORD = "n8n-tr0ub4dor";
+
+/** An upstream that answers 200 to everything and records each request's path as it arrived. */
+async function recordingBackend(): Promise<{ server: Server; port: number; paths: string[] }> {
+  const paths: string[] = [];
+  const server = createServer((incoming, response) => {
+    paths.push(incoming.url ?? "");
+    response.end("upstream\n");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  return { server, port: typeof address === "object" && address ? address.port : 0, paths };
+}
+
+/** One request with `path` sent exactly as written, over TLS (the name as SNI) or plain HTTP; its status. */
+function sendRaw(port: number, hostname: string, path: string, options: { tls: boolean; credentials?: string }): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const authorization = options.credentials ? `Authorization: Basic ${Buffer.from(options.credentials).toString("base64")}\r\n` : "";
+    const message = `GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\n${authorization}Connection: close\r\n\r\n`;
+    let answer = "";
+    const done = () => resolve(Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0));
+    const socket = options.tls ? tlsConnect({ host: "127.0.0.1", port, servername: hostname, rejectUnauthorized: false }, () => socket.write(message)) : netConnect({ host: "127.0.0.1", port }, () => socket.write(message));
+    socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer for ${path}`)));
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    socket.on("end", done);
+    socket.on("close", done);
+    socket.on("error", reject);
+  });
+}
+
+/** A path as the upstream splits it: segments as written (no decoding), `.` and `..` resolved. */
+function asSplit(path: string): string {
+  const segments: string[] = [];
+  for (const segment of path.split("?")[0]!.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") segments.pop();
+    else segments.push(segment);
+  }
+  return `/${segments.join("/")}`;
+}
+
+interface ExposureTarget {
+  readonly proxy: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly backend: { paths: string[] };
+}
+
+function exposureCases(target: () => ExposureTarget, names: { readonly n8n: string; readonly open: string }): void {
+  const send = (hostname: string, path: string, credentials?: string) => sendRaw(target().port, hostname, path, { tls: target().tls, ...(credentials ? { credentials } : {}) });
+
+  it("answers /metrics itself in every spelling, on an open route and on n8n's, so the upstream never sees it (E2)", async () => {
+    const { backend } = target();
+    for (const hostname of [names.open, names.n8n]) {
+      const before = backend.paths.length;
+      const statuses = [];
+      for (const path of METRICS_ATTACKS) statuses.push([path, await send(hostname, path)]);
+      expect(backend.paths.slice(before), `${hostname}: ${JSON.stringify(statuses)}`).toEqual([]);
+      expect(statuses.every(([, status]) => status !== 200), JSON.stringify(statuses)).toBe(true);
+    }
+    // The upstream is there, so the assertion above could fail: its neighbours reach it.
+    expect(await send(names.open, "/metricsx")).toBe(200);
+    expect(backend.paths.at(-1)).toBe("/metricsx");
+  });
+
+  it("asks for the password before n8n's setup in every spelling, and passes only webhooks without it (E1)", async () => {
+    const { backend } = target();
+    const before = backend.paths.length;
+    const statuses = [];
+    for (const path of SETUP_ATTACKS) statuses.push([path, await send(names.n8n, path)]);
+    // What reached n8n without a password is a webhook as n8n splits the path.
+    expect(backend.paths.slice(before).filter((path) => !asSplit(path).startsWith("/webhook/")), JSON.stringify(statuses)).toEqual([]);
+    expect(statuses.filter(([path]) => ["/setup", "/rest/owner/setup", "/Rest/Owner/Setup"].includes(path as string)).map(([, status]) => status)).toEqual([401, 401, 401]);
+    expect(await send(names.n8n, "/webhook/order-created")).toBe(200);
+    expect(backend.paths.at(-1)).toBe("/webhook/order-created");
+    expect(await send(names.n8n, "/rest/owner/setup", "n8n:wrong")).toBe(401);
+    expect(await send(names.n8n, "/rest/owner/setup", `n8n:${N8N_PASSWORD}`)).toBe(200);
+    expect(backend.paths.at(-1)).toBe("/rest/owner/setup");
+  });
+}
+
+describe("E1 and E2 on the real Caddy, serving vpai's generated Caddyfile", () => {
+  let caddy: { port: number; stop(): Promise<void> };
+  let backend: Awaited<ReturnType<typeof recordingBackend>>;
+
+  beforeAll(async () => {
+    const planned = await planOf("prod");
+    backend = await recordingBackend();
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "caddy-exposure-"));
+    // Plain HTTP on a free port, no admin API, no ACME; every upstream is the recording one.
+    const caddyfileText = upload(planned, "vpai-caddy", "/etc/caddy/Caddyfile")
+      .replace("\tadmin localhost:2019", "\tadmin off\n\tauto_https off")
+      .replace(/^http:\/\/:\d+ \{\n\tmetrics \/metrics\n\}\n/m, "")
+      .replace(/^([a-z0-9.-]+\.example\.com) \{$/gm, `http://$1:${port} {`)
+      .replace(/reverse_proxy [a-z0-9-]+:\d+/g, `reverse_proxy 127.0.0.1:${backend.port}`);
+    writeFileSync(join(dir, "Caddyfile"), `${caddyfileText}\nhttp://127.0.0.1:${port} {\n\trespond "ok" 200\n}\n`);
+    const child = spawn(requireTool("caddy"), ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, INFRA_BCRYPT_N8N_PASSWORD_HASH: bcrypt("caddy", N8N_PASSWORD), INFRA_ADMIN_PASSWORD_HASH: hashes.admin },
+    });
+    let output = "";
+    child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const { stop, answered } = await waitUntilAnswering(child, `http://127.0.0.1:${port}/`, dir);
+    if (!answered) {
+      await stop();
+      throw new Error(`caddy did not answer:\n${output}`);
+    }
+    caddy = { port, stop };
+  }, 60_000);
+
+  afterAll(async () => {
+    await caddy?.stop();
+    await new Promise((resolve) => backend?.server.close(resolve));
+  });
+
+  exposureCases(() => ({ proxy: "caddy", port: caddy.port, tls: false, backend }), { n8n: "n8n.vpai.example.com", open: "llm.vpai.example.com" });
+});
+
+const N8N_ROUTES = [
+  { hostname: "n8n.vpai.example.com", service: "n8n", port: 5678, basicAuth: { user: "n8n", passwordHashSecret: "infra:n8nPasswordHash" }, publicPaths: ["/webhook/"] },
+  { hostname: "llm.vpai.example.com", service: "litellm", port: 4000 },
+];
+const N8N_HTPASSWD_ENV = () => ({ INFRA_HTPASSWD_N8N_PASSWORD_HASH: `n8n:${bcrypt("htpasswd", N8N_PASSWORD)}` });
+
+describe("E1 and E2 on the real nginx, serving the configuration generated for n8n's route", () => {
+  let nginx: RunningNginx;
+  let backend: Awaited<ReturnType<typeof recordingBackend>>;
+
+  beforeAll(async () => {
+    backend = await recordingBackend();
+    const options = { certificateDir: "/etc/letsencrypt/live", certificateName: "vpai", rateLimitPerMinute: 6000, burst: 1000, realIpFrom: [], clientMaxBodyMb: 10, healthPath: "/healthz", statusPort: 8081, statusPath: "/stub_status" };
+    const script = htpasswdScript(htpasswdFiles(N8N_ROUTES)).join("\n");
+    nginx = await startNginx(nginxConf(N8N_ROUTES, options), script, N8N_HTPASSWD_ENV(), backend.port);
+  }, 60_000);
+
+  afterAll(async () => {
+    await nginx?.stop();
+    await new Promise((resolve) => backend?.server.close(resolve));
+  });
+
+  exposureCases(() => ({ proxy: "nginx", port: nginx.https, tls: true, backend }), { n8n: "n8n.vpai.example.com", open: "llm.vpai.example.com" });
+});
+
+describe("E1 and E2 on the real Traefik, serving the configuration generated for n8n's route", () => {
+  let traefik: RunningTraefik;
+  let backend: Awaited<ReturnType<typeof recordingBackend>>;
+
+  beforeAll(async () => {
+    backend = await recordingBackend();
+    const options = { rateLimitPerMinute: 6000, burst: 1000, trustedIPs: [] };
+    const dynamic = traefikYAML(traefikDynamicConfig(N8N_ROUTES, options)).replace(/url: http:\/\/[a-z0-9-]+:\d+/g, `url: http://127.0.0.1:${backend.port}`);
+    const script = htpasswdScript(htpasswdFiles(N8N_ROUTES)).join("\n");
+    traefik = await startTraefik(traefikYAML(traefikStaticConfig(options)), dynamic, (text, dir) => {
+      const moved = (content: string) => content.replaceAll(BASIC_AUTH_DIR, join(dir, "basic-auth"));
+      writeHtpasswd(moved(script), N8N_HTPASSWD_ENV());
+      return moved(text);
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await traefik?.stop();
+    await new Promise((resolve) => backend?.server.close(resolve));
+  });
+
+  exposureCases(() => ({ proxy: "traefik", port: traefik.ports.websecure, tls: true, backend }), { n8n: "n8n.vpai.example.com", open: "llm.vpai.example.com" });
 });

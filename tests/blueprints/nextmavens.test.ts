@@ -69,6 +69,15 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     const dynamic = parse(upload(plan, "traefik", "/etc/infra/live/dynamic.yml"));
     expect(Object.values(dynamic.http.routers)).toEqual([
       { rule: `Host(\`portal.${domain}\`)`, entryPoints: ["websecure"], service: "developer-portal-3000", middlewares: ["security-headers", "rate-limit", "compress"], tls: { certResolver: "letsencrypt" } },
+      // /metrics answered by Traefik itself, in every spelling (E2).
+      {
+        rule: `Host(\`portal.${domain}\`) && PathRegexp(\`(?i)^(/|%2[fF])+metrics([^a-zA-Z0-9_~-]|$)\`)`,
+        entryPoints: ["websecure"],
+        service: "noop@internal",
+        priority: 100000,
+        middlewares: ["security-headers", "rate-limit", "compress"],
+        tls: { certResolver: "letsencrypt" },
+      },
     ]);
     expect(dynamic.http.services["developer-portal-3000"].loadBalancer.servers).toEqual([{ url: "http://developer-portal:3000" }]);
     const staticConfig = parse(upload(plan, "traefik", "/etc/traefik/traefik.yml"));

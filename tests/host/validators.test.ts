@@ -4,7 +4,7 @@ import { AUTO_UPGRADES_PATH, autoUpgradesConfig, fail2banJail, FAIL2BAN_JAIL_PAT
 import { cloudInitUserData, FIREWALL_SCRIPT_PATH, hostPrepareScript, readFilesOfScript, readUserData } from "../../components/compute/host-setup";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
 import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
-import { BASIC_AUTH_HASH_VARIABLE } from "../../components/ingress/caddyfile";
+import { BASIC_AUTH_HASH_VARIABLE, hashVariableOf } from "../../components/ingress/caddyfile";
 import { cloudInitSchema as cloudInitSchemaOf, shellcheck as shellcheckOf } from "../support/validators";
 import { planOf, resourcesOf, uploadOf } from "../support/plans";
 import { modelOf } from "../policy/models";
@@ -130,8 +130,9 @@ describe("sshd -t on the generated drop-in", () => {
 describe("caddy validate on every generated Caddyfile", () => {
   it.each(STACKS)("accepts %s's Caddyfile, as installed for the container", async (stack) => {
     const upload = { content: uploadOf(await planOf(stack), "vpai-caddy", CADDYFILE_PATH) };
-    // The container hashes its admin password into this variable before caddy reads the file.
-    const result = caddyValidate(upload.content, { [BASIC_AUTH_HASH_VARIABLE]: caddyPasswordHash("validation-only") });
+    // The container hashes its admin password into this variable before caddy reads the file; n8n's hash comes from its secret as it is.
+    const hash = caddyPasswordHash("validation-only");
+    const result = caddyValidate(upload.content, { [BASIC_AUTH_HASH_VARIABLE]: hash, [hashVariableOf("infra:n8nPasswordHash")]: hash });
     expect(result.output).toContain("Valid configuration");
     expect(result.ok).toBe(true);
   });

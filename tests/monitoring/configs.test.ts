@@ -111,7 +111,9 @@ describe("blackbox modules (blackbox_exporter --config.check)", () => {
     expect(run.ok, run.output).toBe(true);
     const modules = (parse(content) as { modules: Record<string, { http?: { valid_status_codes?: number[]; headers: { Host: string } } }> }).modules;
     expect(modules.route_grafana!.http).toMatchObject({ valid_status_codes: [401], headers: { Host: "grafana.vpai.example.com" } });
-    expect(modules.route_n8n!.http!.valid_status_codes).toBeUndefined();
+    // n8n asks for its own password but for its webhooks (E1); LiteLLM asks for none.
+    expect(modules.route_n8n!.http!.valid_status_codes).toEqual([401]);
+    expect(modules.route_llm!.http!.valid_status_codes).toBeUndefined();
   });
 
   it("fails on an unknown prober", () => {
@@ -172,11 +174,11 @@ describe("Grafana provisioning", () => {
 });
 
 /** caddy's own parser, with the admin password hash Caddy computes at start. */
-function adapt(content: string, hash: string): string {
+function adapt(content: string, hash: string, n8nHash = hash): string {
   const dir = mkdtempSync(join(tmpdir(), "caddyfile-"));
   try {
     writeFileSync(join(dir, "Caddyfile"), content);
-    return execFileSync(requireTool("caddy"), ["adapt", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], { encoding: "utf8", env: { ...process.env, INFRA_ADMIN_PASSWORD_HASH: hash }, stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync(requireTool("caddy"), ["adapt", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], { encoding: "utf8", env: { ...process.env, INFRA_ADMIN_PASSWORD_HASH: hash, INFRA_BCRYPT_N8N_PASSWORD_HASH: n8nHash }, stdio: ["ignore", "pipe", "pipe"] });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -199,12 +201,17 @@ describe("admin UIs are never public without authentication (seed 001)", () => {
       expect(steps.indexOf("authentication"), admin).toBeGreaterThanOrEqual(0);
       expect(steps.indexOf("authentication"), admin).toBeLessThan(steps.indexOf("reverse_proxy"));
     }
-    for (const app of ["n8n", "llm", "openclaw"]) expect(handlers.get(`${app}.vpai.example.com`), app).not.toContain("authentication");
+    // n8n asks for a password of its own (E1), before the proxy too; the other applications ask for none.
+    const n8n = handlers.get("n8n.vpai.example.com")!;
+    expect(n8n.indexOf("authentication")).toBeGreaterThanOrEqual(0);
+    expect(n8n.indexOf("authentication")).toBeLessThan(n8n.indexOf("reverse_proxy"));
+    for (const app of ["llm", "openclaw"]) expect(handlers.get(`${app}.vpai.example.com`), app).not.toContain("authentication");
     expect(JSON.stringify(config)).toContain(hash);
   });
 
   it("caddy refuses to start an admin route without the password hash", () => {
-    expect(() => adapt(fileOf(model, "caddy", CADDYFILE_PATH), "")).toThrow();
+    const n8nHash = execFileSync(requireTool("caddy"), ["hash-password", "--plaintext", "correct horse battery"], { encoding: "utf8" }).trim();
+    expect(() => adapt(fileOf(model, "caddy", CADDYFILE_PATH), "", n8nHash)).toThrow();
   });
 
   it("adminAccess caddy publishes no admin port on the host; tunnel publishes each on 127.0.0.1 only and routes none", () => {

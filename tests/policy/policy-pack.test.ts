@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
@@ -46,6 +47,14 @@ describe("the policy pack", () => {
       ["checklist-stack", "mandatory"],
     ]);
   });
+
+  it("type-checks under the options ts-node gets when Pulumi starts it in its own directory, where no tsconfig.json is", () => {
+    // @pulumi/pulumi's cmd/run-policy-pack type-checks with these, strict off:
+    // a narrowing only strictNullChecks makes stops the pack from starting.
+    const check = spawnSync(resolve(PROJECT_DIR, "node_modules/.bin/tsc"), ["--noEmit", "--target", "ES2020", "--module", "nodenext", "--moduleResolution", "nodenext", "--types", "node", "policy-pack/index.ts"], { cwd: PROJECT_DIR, encoding: "utf8" });
+    const ours = check.stdout.split("\n").filter((line) => /error TS/.test(line) && !line.includes("node_modules/"));
+    expect(ours).toEqual([]);
+  }, 120_000);
 
   it("reads the stack from the URN and plans the model from its stack file", () => {
     expect(stackOfUrn("urn:pulumi:preprod::infra::docker:index/container:Container::vpai-main-n8n")).toBe("preprod");

@@ -40,7 +40,7 @@ describe.each(["prod", "preprod"])("the shipped %s stack under the policy", (sta
     expect(json.policy.waivers).toEqual(plan.policy.waivers);
     expect(json.policy.notApplicable.map((note) => note.rule)).toEqual(["S4"]);
     const text = textReport(plan);
-    expect(text).toContain(`Security policy (checklist C, F, CF, S, H): 0 violations, ${plan.policy.waivers.length} waivers`);
+    expect(text).toContain(`Security policy (checklist C, F, CF, S, H; exposure E): 0 violations, ${plan.policy.waivers.length} waivers`);
     for (const waiver of plan.policy.waivers) expect(text).toContain(`waived ${waiver.rule.padEnd(4)} ${waiver.resource}: ${waiver.reason}`);
     expect(text).toMatch(/S4 not applicable: AWS-only controls .* do not exist on Hetzner Object Storage/);
   });

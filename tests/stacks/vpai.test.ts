@@ -116,24 +116,28 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     for (const service of Object.keys(SERVICE_MATRIX).filter((name) => !["diun", "alloy", "caddy"].includes(name))) expect(binds(service), service).toEqual([]);
   });
 
-  it("routes n8n, LiteLLM, OpenClaw, and Grafana with the other admin UIs behind basic_auth, through Caddy, with DNS proxied for each", async () => {
+  it("routes n8n behind its own password but for its webhooks, LiteLLM, OpenClaw, and Grafana with the other admin UIs behind basic_auth, through Caddy, with /metrics blocked and DNS proxied for each", async () => {
     const plan = await planOf(stack);
     const config = plan.resources.find((resource) => resource.name === "vpai-main-caddy-service-live-config")!;
     const caddyfile = liveFilesInstalled(config.inputs.triggers, "vpai-caddy").find((file) => file.path === CADDYFILE_PATH)!.content;
     expect(container(plan, "caddy").inputs.uploads ?? []).toEqual([]);
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    const site = (subdomain: string, ...lines: string[]) => [`${subdomain}.${domain} {`, "\timport security_headers", "\tencode zstd gzip", "\t@blocked0 path_regexp (?i)^(/|%2[fF])+metrics([^a-zA-Z0-9_~-]|$)", "\trespond @blocked0 404", ...lines].join("\n");
     // LiteLLM releases with zero downtime: Caddy proxies to its current release's alias.
-    const expected = { n8n: "n8n:5678", llm: `${serviceAliases(container(plan, "litellm"), "litellm").at(-1)}:4000`, openclaw: "openclaw:8080" };
+    const expected = { llm: `${serviceAliases(container(plan, "litellm"), "litellm").at(-1)}:4000`, openclaw: "openclaw:8080" };
     expect(expected.llm).toMatch(/^litellm-[0-9a-f]{8}:4000$/);
-    for (const [subdomain, upstream] of Object.entries(expected)) {
-      expect(caddyfile).toContain(`${subdomain}.${domain} {\n\timport security_headers\n\tencode zstd gzip\n\treverse_proxy ${upstream}\n}`);
-    }
+    for (const [subdomain, upstream] of Object.entries(expected)) expect(caddyfile).toContain(site(subdomain, `\treverse_proxy ${upstream}`, "}"));
+    // E1: n8n's owner setup, editor and API ask for n8n's own password; only production webhooks do not.
+    expect(caddyfile).toContain(
+      site("n8n", "\t@protected not path /webhook/*", "\tbasicauth @protected {", "\t\tn8n {$INFRA_BCRYPT_N8N_PASSWORD_HASH}", "\t}", "\trequest_header @protected -Authorization", "\treverse_proxy n8n:5678", "}"),
+    );
+    expect(container(plan, "caddy").inputs.envs).toBe("[secret]");
     const admin = { grafana: "grafana:3000", metrics: "victoriametrics:8428", alerts: "alertmanager:9093", logs: "loki:3100" };
     for (const [subdomain, upstream] of Object.entries(admin)) {
-      expect(caddyfile).toContain(`${subdomain}.${domain} {\n\timport security_headers\n\tencode zstd gzip\n\tbasicauth {\n\t\tadmin {$INFRA_ADMIN_PASSWORD_HASH}\n\t}\n\treverse_proxy ${upstream} {`);
+      expect(caddyfile).toContain(site(subdomain, "\tbasicauth {", "\t\tadmin {$INFRA_ADMIN_PASSWORD_HASH}", "\t}", `\treverse_proxy ${upstream} {`));
     }
     const records = resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => [record.inputs.name, record.inputs.proxied]);
-    expect(records.sort()).toEqual([...Object.keys(expected), ...Object.keys(admin)].map((subdomain) => [`${subdomain}.${domain}`, true]).sort());
+    expect(records.sort()).toEqual(["n8n", ...Object.keys(expected), ...Object.keys(admin)].map((subdomain) => [`${subdomain}.${domain}`, true]).sort());
   });
 
   it("runs PostgreSQL and Redis as their images' own users with every capability dropped, and the stateless-root services read-only (C5, C6, C9)", async () => {

@@ -74,7 +74,7 @@ export function textReport(plan: PlanResult): string {
   for (const line of plan.cost.lines) out.push(`  ${line.monthlyEur.toFixed(2).padStart(8)} EUR  ${line.item}`);
   out.push(`  ${plan.cost.totalMonthlyEur.toFixed(2).padStart(8)} EUR  total`);
 
-  out.push("", `Security policy (checklist C, F, CF, S, H): ${plan.policy.violations.length} violations, ${plan.policy.waivers.length} waivers`);
+  out.push("", `Security policy (checklist C, F, CF, S, H; exposure E): ${plan.policy.violations.length} violations, ${plan.policy.waivers.length} waivers`);
   for (const waiver of plan.policy.waivers) {
     out.push(`  waived ${waiver.rule.padEnd(4)} ${waiver.resource}: ${waiver.reason}`);
     for (const message of waiver.silences) out.push(`      silences: ${message}`);
