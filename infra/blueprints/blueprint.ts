@@ -38,18 +38,22 @@ export function withAdminRoutes(routes: readonly RouteSpec[], admin: readonly Ad
   return [...routes.filter((route) => !taken.has(route.subdomain)), ...admin];
 }
 
-/** A route as nginx and Traefik serve it: a credential is a bcrypt-hash secret, so `true` is the monitoring admin's hash. */
-export function protectedRoute(route: RouteSpec, domain: string, adminUser: string): ProtectedRoute {
-  const credential = route.basicAuth === true ? { user: adminUser, passwordHashSecret: ADMIN_PASSWORD_HASH_SECRET } : route.basicAuth || undefined;
+/** What every ingress takes of a route but its credential: its name under the domain, where it goes, its headers and public paths. */
+export function proxiedRoute(route: RouteSpec, domain: string): Omit<ProtectedRoute, "basicAuth"> {
   return {
     hostname: `${route.subdomain}.${domain}`,
     service: route.service,
     port: route.port,
     ...(route.upstream ? { upstream: route.upstream } : {}),
     ...(route.headers ? { headers: route.headers } : {}),
-    ...(credential ? { basicAuth: credential } : {}),
     ...(route.publicPaths ? { publicPaths: route.publicPaths } : {}),
   };
+}
+
+/** A route as nginx and Traefik serve it: a credential is a bcrypt-hash secret, so `true` is the monitoring admin's hash. */
+export function protectedRoute(route: RouteSpec, domain: string, adminUser: string): ProtectedRoute {
+  const credential = route.basicAuth === true ? { user: adminUser, passwordHashSecret: ADMIN_PASSWORD_HASH_SECRET } : route.basicAuth || undefined;
+  return { ...proxiedRoute(route, domain), ...(credential ? { basicAuth: credential } : {}) };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { CaddyRoute } from "../../components/ingress/caddyfile";
 import type { MonitoringDesign } from "../../components/monitoring/design";
 import { adminRoutes, observability } from "../../components/monitoring/observability";
 import { ADMIN_PASSWORD_HASH_SECRET, ADMIN_PASSWORD_SECRET, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults, type MonitoringSettings } from "../../components/monitoring/settings";
-import { withStackIngress, withUpstreams, type Blueprint, type BlueprintEnvironment, type PlatformSpec, type RouteSpec } from "./blueprint";
+import { proxiedRoute, withStackIngress, withUpstreams, type Blueprint, type BlueprintEnvironment, type PlatformSpec, type RouteSpec } from "./blueprint";
 
 /**
  * VPAI, the self-hosted AI stack of seed 002: four segmented Docker networks,
@@ -112,15 +112,7 @@ const N8N_SETUP_PATHS: readonly string[] = ["/rest/owner/setup", "/setup"];
 /** A route as Caddy serves it: the monitoring admin's password for `basicAuth: true`, a route's own credential otherwise. */
 function caddyRoute(route: RouteSpec, domain: string, adminUser: string): CaddyRoute {
   const credential = route.basicAuth === true ? { user: adminUser } : route.basicAuth ? { user: route.basicAuth.user, passwordHashSecret: route.basicAuth.passwordHashSecret } : undefined;
-  return {
-    hostname: `${route.subdomain}.${domain}`,
-    service: route.service,
-    port: route.port,
-    ...(route.upstream ? { upstream: route.upstream } : {}),
-    ...(route.headers ? { headers: route.headers } : {}),
-    ...(credential ? { basicAuth: credential } : {}),
-    ...(route.publicPaths ? { publicPaths: route.publicPaths } : {}),
-  };
+  return { ...proxiedRoute(route, domain), ...(credential ? { basicAuth: credential } : {}) };
 }
 
 function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[], settings: MonitoringSettings): ServiceSpec[] {
