@@ -152,7 +152,7 @@ describe("nginx with basic auth", () => {
   it("gives the container the credentials as secret templates and writes them before nginx starts; without auth, the command is unchanged", () => {
     const spec = nginxServiceSpec(routes, { ...NGINX, networks: [], memoryMb: 32, dependsOn: [], certificateHostPath: "/var/lib/x" });
     expect(spec.env).toEqual(basicAuthEnv(htpasswdFiles(routes)));
-    expect(spec.command![2]).toMatch(/^umask 077\n[\s\S]*unset INFRA_HTPASSWD_SUPABASE_STUDIO_PASSWORD_HASH\n\(while :; do sleep 21600; nginx -s reload; done\) & exec nginx -c \/etc\/nginx\/nginx.conf -g 'daemon off;'$/);
+    expect(spec.command![2]).toMatch(/^umask 077\n[\s\S]*unset INFRA_HTPASSWD_SUPABASE_STUDIO_PASSWORD_HASH\n\(while :; do sleep 21600; nginx -c \/etc\/infra\/live\/nginx.conf -s reload; done\) & exec nginx -c \/etc\/infra\/live\/nginx.conf -g 'daemon off;'$/);
     const open = nginxServiceSpec(routes.slice(0, 1), { ...NGINX, networks: [], memoryMb: 32, dependsOn: [], certificateHostPath: "/var/lib/x" });
     expect(open.env).toEqual({});
     expect(open.command).toEqual(["sh", "-c", "(while :; do sleep 21600; nginx -c /etc/infra/live/nginx.conf -s reload; done) & exec nginx -c /etc/infra/live/nginx.conf -g 'daemon off;'"]);
