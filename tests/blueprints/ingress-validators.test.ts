@@ -506,7 +506,7 @@ describe("E1 and E2 on the real Caddy, serving vpai's generated Caddyfile", () =
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), "caddy-exposure-"));
     // Plain HTTP on a free port, no admin API, no ACME; every upstream is the recording one.
-    const caddyfileText = upload(planned, "vpai-caddy", "/etc/caddy/Caddyfile")
+    const caddyfileText = upload(planned, "vpai-caddy", "/etc/infra/live/Caddyfile")
       .replace("\tadmin localhost:2019", "\tadmin off\n\tauto_https off")
       .replace(/^http:\/\/:\d+ \{\n\tmetrics \/metrics\n\}\n/m, "")
       .replace(/^([a-z0-9.-]+\.example\.com) \{$/gm, `http://$1:${port} {`)
