@@ -47,7 +47,8 @@ describe("createRequest", () => {
     expect(nginx.ExposedPorts).toEqual({ "80/tcp": {}, "443/tcp": {} });
     expect(nginx.HostConfig).toMatchObject({
       PortBindings: { "80/tcp": [{ HostIp: "0.0.0.0", HostPort: "80" }], "443/tcp": [{ HostIp: "0.0.0.0", HostPort: "443" }] },
-      Binds: ["/var/lib/fastapi/letsencrypt:/etc/letsencrypt:ro"],
+      // The certificates, and the live nginx.conf its config command writes on the host.
+      Binds: ["/var/lib/fastapi/letsencrypt:/etc/letsencrypt:ro", "/srv/infra/fastapi-nginx:/etc/infra:ro"],
     });
   });
 });
