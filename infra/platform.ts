@@ -29,9 +29,10 @@ export interface DeployedPlatform {
 
 /**
  * Registers a whole platform: per server its firewall and the host; the
- * private network and load balancer when the stack has them; per server its
- * Docker networks and containers in startup order; then DNS for the routes
- * (at the load balancer when there is one) and the buckets. Everything is decided by planPlatform first, so a bad combination
+ * private network and load balancer when the stack has them; the buckets and
+ * each host's backup job; per server its Docker networks and containers in
+ * startup order; then DNS for the routes (at the load balancer when there is
+ * one). Everything is decided by planPlatform first, so a bad combination
  * fails before the first resource is registered.
  */
 export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
@@ -100,6 +101,55 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
     ingressAddress = loadBalancer.publicAddress;
   }
 
+  const buckets: Record<string, pulumi.Output<string>> = {};
+  const bucketResources = new Map<string, Bucket>();
+  for (const bucket of model.spec.buckets) {
+    const resource = new Bucket(
+      `${prefix}-${bucket.key}`,
+      {
+        bucketName: `${config.storage.bucketPrefix}-${bucket.key}`,
+        connection: {
+          endpoint: config.storage.endpoint,
+          region: config.storage.region,
+          accessKeyId: secrets["infra:storageAccessKeyId"]!,
+          secretAccessKey: secrets["infra:storageSecretAccessKey"]!,
+          forcePathStyle: config.storage.forcePathStyle,
+        },
+        noncurrentVersionExpiryDays: config.storage.noncurrentVersionExpiryDays,
+      },
+      // Like the data volumes: protected, and kept when the stack itself is destroyed.
+      { protect: config.protect, retainOnDelete: config.protect },
+    );
+    buckets[bucket.key] = resource.bucketName;
+    bucketResources.set(bucket.key, resource);
+  }
+
+  // Each host's backup job is installed before its containers: a stateful
+  // container that is replaced runs the job first, as this update defines it.
+  const backups = new Map<string, Backup>();
+  for (const host of model.hosts) {
+    if (!host.backup) continue;
+    const machine = machines.get(host.server.name)!;
+    const variables = Object.fromEntries(Object.entries(secretVariables(host.services)).map(([variable, key]) => [variable, secrets[key]!]));
+    const backup = new Backup(
+      `${prefix}-${host.server.name}-backup`,
+      {
+        job: host.backup,
+        connection: machine.connection,
+        ready: machine.ready,
+        region: config.storage.region,
+        resticPassword: secrets["infra:resticPassword"]!,
+        accessKeyId: secrets["infra:storageAccessKeyId"]!,
+        secretAccessKey: secrets["infra:storageSecretAccessKey"]!,
+        ...(secrets["infra:backupHeartbeatUrl"] ? { heartbeatUrl: secrets["infra:backupHeartbeatUrl"] } : {}),
+        variables,
+      },
+      // The repository lives in the backups bucket; the host must be prepared first.
+      { dependsOn: [machine, ...(bucketResources.has("backups") ? [bucketResources.get("backups")!] : [])] },
+    );
+    backups.set(host.server.name, backup);
+  }
+
   // A server whose services others reach over the private network comes
   // first, so each forwarder can wait for the service it forwards to.
   const started = new Map<string, pulumi.Resource>();
@@ -137,7 +187,7 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
         hostReady: machine.ready,
         ...(releaseIds.has(spec.name) ? { releaseId: releaseIds.get(spec.name)! } : {}),
         // The host's backup job runs before a container holding backed-up data is replaced.
-        ...(spec.backup && host.backup ? { backupBeforeReplace: { connection: machine.connection } } : {}),
+        ...(spec.backup && backups.has(server.name) ? { backupBeforeReplace: { connection: machine.connection, installed: backups.get(server.name)!.installed } } : {}),
       };
       if (monitored.has(spec.name)) {
         monitoringArgs.push(args);
@@ -179,51 +229,6 @@ export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
       records: model.spec.routes.map((route) => ({ key: route.subdomain, name: `${route.subdomain}.${config.domain}`, proxied: dns.proxied, ...(dns.proxied ? {} : { unproxiedReason: "infra:dns.proxied is false for this stack" }) })),
       target: ingressAddress,
     });
-  }
-
-  const buckets: Record<string, pulumi.Output<string>> = {};
-  const bucketResources = new Map<string, Bucket>();
-  for (const bucket of model.spec.buckets) {
-    const resource = new Bucket(
-      `${prefix}-${bucket.key}`,
-      {
-        bucketName: `${config.storage.bucketPrefix}-${bucket.key}`,
-        connection: {
-          endpoint: config.storage.endpoint,
-          region: config.storage.region,
-          accessKeyId: secrets["infra:storageAccessKeyId"]!,
-          secretAccessKey: secrets["infra:storageSecretAccessKey"]!,
-          forcePathStyle: config.storage.forcePathStyle,
-        },
-        noncurrentVersionExpiryDays: config.storage.noncurrentVersionExpiryDays,
-      },
-      // Like the data volumes: protected, and kept when the stack itself is destroyed.
-      { protect: config.protect, retainOnDelete: config.protect },
-    );
-    buckets[bucket.key] = resource.bucketName;
-    bucketResources.set(bucket.key, resource);
-  }
-
-  for (const host of model.hosts) {
-    if (!host.backup) continue;
-    const machine = machines.get(host.server.name)!;
-    const variables = Object.fromEntries(Object.entries(secretVariables(host.services)).map(([variable, key]) => [variable, secrets[key]!]));
-    new Backup(
-      `${prefix}-${host.server.name}-backup`,
-      {
-        job: host.backup,
-        connection: machine.connection,
-        ready: machine.ready,
-        region: config.storage.region,
-        resticPassword: secrets["infra:resticPassword"]!,
-        accessKeyId: secrets["infra:storageAccessKeyId"]!,
-        secretAccessKey: secrets["infra:storageSecretAccessKey"]!,
-        ...(secrets["infra:backupHeartbeatUrl"] ? { heartbeatUrl: secrets["infra:backupHeartbeatUrl"] } : {}),
-        variables,
-      },
-      // The repository lives in the backups bucket; the host must be prepared first.
-      { dependsOn: [machine, ...(bucketResources.has("backups") ? [bucketResources.get("backups")!] : [])] },
-    );
   }
 
   return {

@@ -33,6 +33,8 @@ export interface BackupArgs {
 export class Backup extends pulumi.ComponentResource {
   public readonly repository: string;
   public readonly schedule: string;
+  /** The step that installs the job's script and units: what runs the job (a backup before a replacement) waits for it. */
+  public readonly installed: SSHCommand;
 
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     if (args.job.sources.length === 0) throw new Error(`backup ${name}: the job has nothing to back up`);
@@ -73,7 +75,7 @@ export class Backup extends pulumi.ComponentResource {
     );
 
     const script = installScript(args.job);
-    new SSHCommand(
+    this.installed = new SSHCommand(
       `${name}-install`,
       {
         connection: args.connection,

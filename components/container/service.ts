@@ -7,7 +7,7 @@ import { HEALTH_GATE_SCRIPT, healthGateCommand, healthWaitSeconds } from "./heal
 import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
 import { LIVE_CONFIG_MOUNT, liveConfigHostPath, liveConfigProblems, liveConfigScript, liveConfigTrigger, liveFiles } from "./live-config";
 import { releaseAlias } from "./release";
-import { backupBeforeReplaceScript } from "../backup/before-replace";
+import { BACKUP_BEFORE_REPLACE_SCRIPT, backupBeforeReplaceCommand } from "../backup/before-replace";
 import { contentHash } from "../compute/content-hash";
 
 export interface ServiceArgs {
@@ -44,9 +44,11 @@ export interface ServiceArgs {
   /**
    * For a service whose data the backup takes, on a host with the backup job:
    * the job runs before its container is replaced (a new image, new
-   * settings), and a failed backup stops the replacement.
+   * settings), and a failed backup stops the replacement. `installed` is the
+   * job's install step: the backup runs the job as it is after this update,
+   * never while a changed job is being reinstalled.
    */
-  readonly backupBeforeReplace?: { readonly connection: SSHConnectionArgs };
+  readonly backupBeforeReplace?: { readonly connection: SSHConnectionArgs; readonly installed: pulumi.Resource };
   /** The host's readiness step (its preparation, or its firewall on a Hetzner server): what every host command waits for first. */
   readonly hostReady?: pulumi.Resource;
 }
@@ -152,11 +154,11 @@ export class Service extends pulumi.ComponentResource {
             `${childName}-backup-first`,
             {
               connection: args.backupBeforeReplace.connection,
-              create: "sudo bash -s",
-              stdin: backupBeforeReplaceScript(containerName),
+              create: backupBeforeReplaceCommand(containerName),
+              stdin: BACKUP_BEFORE_REPLACE_SCRIPT,
               triggers: [pulumi.secret(pulumi.output(containerArgs).apply((resolved) => contentHash(JSON.stringify(resolved))))],
             },
-            { parent: this, dependsOn: [...(args.hostReady ? [args.hostReady] : []), ...(args.after ?? [])] },
+            { parent: this, dependsOn: [...(args.hostReady ? [args.hostReady] : []), args.backupBeforeReplace.installed, ...(args.after ?? [])] },
           )
         : undefined;
 

@@ -148,6 +148,9 @@ describe("a release of fastapi's backend, planned offline", () => {
     const pitr = await planOf("prod", { overrides: [...fastapi, overlay({ "infra:backup": { pitr: { enabled: true } } })], revealSecrets: true });
     const first = (plan: PlanResult) => plan.resources.find((resource) => resource.name === "fastapi-main-postgres-backup-first")!;
     expect(first(before).inputs.stdin).toContain("systemctl start infra-backup.service");
+    expect(first(before).inputs.create).toBe("sudo bash -s -- fastapi-postgres");
+    // The job as this update installs it: never while a changed job is being reinstalled.
+    expect(first(before).dependsOn).toContain("fastapi-main-backup-install");
     expect(first(before).inputs.triggers).toEqual([expect.stringMatching(/^[0-9a-f]{16}$/)]);
     expect(first(before).inputs.triggers).not.toEqual(first(pitr).inputs.triggers);
     const postgres = before.resources.find((resource) => resource.name === "fastapi-main-postgres" && resource.custom)!;
