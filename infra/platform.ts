@@ -19,12 +19,24 @@ import { blueprintNamed } from "./blueprints";
 import type { LoadedConfig } from "./config/load";
 import { behindCloudflare } from "./config/schema";
 import { hostFirewallOf, planPlatform, startupOrder, type PlatformModel } from "./platform-model";
-import { enforcePolicy } from "./policy/enforce";
+import { judgeEachResource, refuseModelViolations } from "./policy/enforce";
 
 export interface DeployedPlatform {
   readonly model: PlatformModel;
   /** Stack outputs. */
   readonly outputs: Record<string, pulumi.Input<unknown>>;
+}
+
+/**
+ * The stack's platform model, planned from its config and blueprint, once
+ * every rule the model can be judged by holds (infra/policy); it throws
+ * before anything is registered. The offline plan calls it before Pulumi's stack starts, so a
+ * refusal is one error and not a failed stack as well.
+ */
+export function checkedModel(loaded: LoadedConfig): PlatformModel {
+  const model = planPlatform(loaded.config, blueprintNamed(loaded.config.blueprint));
+  refuseModelViolations(model);
+  return model;
 }
 
 /**
@@ -35,12 +47,11 @@ export interface DeployedPlatform {
  * one). Everything is decided by planPlatform first, so a bad combination
  * fails before the first resource is registered.
  */
-export function deployPlatform(loaded: LoadedConfig): DeployedPlatform {
+export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = checkedModel(loaded)): DeployedPlatform {
   const { config, secrets } = loaded;
   const blueprint = blueprintNamed(config.blueprint);
-  const model = planPlatform(config, blueprint);
-  // Every checklist rule, before the first resource (infra/policy).
-  enforcePolicy(model);
+  // Every resource is judged too, as it is registered (infra/policy).
+  judgeEachResource(model);
   const prefix = blueprint.namePrefix;
   const labels = { "managed-by": "infra", environment: config.environment, blueprint: blueprint.name };
   const edgeProxied = behindCloudflare(config.dns);

@@ -13,8 +13,20 @@ import { applyWaivers, type WaiverIndex } from "./waivers";
  * Either failure stops the run with every violation, its rule and its fix.
  */
 export function enforcePolicy(model: PlatformModel): PolicyReport {
+  const report = refuseModelViolations(model);
+  judgeEachResource(model);
+  return report;
+}
+
+/** The model's judgement alone: throws with every violation, or returns the report (its waived findings). Needs no stack. */
+export function refuseModelViolations(model: PlatformModel): PolicyReport {
   const report = evaluateModel(model);
   if (report.violations.length > 0) throw new PolicyError(report.violations);
+  return report;
+}
+
+/** Checks every resource of the running stack as it is registered, against the model's waivers. */
+export function judgeEachResource(model: PlatformModel): void {
   const waivers = modelWaivers(model);
   // The in-process transformation, not registerResourceTransform: the latter
   // needs the CLI's callback server, which the offline plan's mock runtime
@@ -25,7 +37,6 @@ export function enforcePolicy(model: PlatformModel): PolicyReport {
     if (!isJudged(args.type) || !containsUnresolved(args.props)) return undefined;
     return { props: args.props, opts: { ...args.opts, dependsOn: afterJudgement(resource, args.opts.dependsOn, model, waivers) } };
   });
-  return report;
 }
 
 function isJudged(type: string): boolean {

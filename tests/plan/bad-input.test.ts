@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { overlayOverrides } from "../../tools/plan/plan";
-import { planCLI, STACK_FRAME } from "../support/plan-cli";
+import { planInProcess, STACK_FRAME } from "../support/plan-cli";
 
 /** Pulumi.prod.yaml's example host key. */
 const PROD_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAb0uFoTIDizB7DZnMlBC/GPTsTXRC96f8nxjkMNjHB1";
@@ -12,8 +12,8 @@ const PROD_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAb0uFoTIDizB7DZnMlBC
 // type or commit; the plan answers with one message that names what to fix.
 
 /** Runs the plan and checks the answer is a refusal: exit 1, nothing on stdout, and no stack frame. */
-function refused(...args: string[]): string {
-  const result = planCLI("--stack", "prod", ...args);
+async function refused(...args: string[]): Promise<string> {
+  const result = await planInProcess("--stack", "prod", ...args);
   expect(result.status, result.stderr).toBe(1);
   expect(result.stdout).toBe("");
   expect(result.stderr).toMatch(/^plan failed: /);
@@ -26,8 +26,8 @@ describe("a policy violation (V5)", () => {
   it.each([
     ["prod without protection", ["-c", "protect=false"], ["infra:protect: false leaves the stack's volumes, buckets and servers deletable", "infra:disposable: true"]],
     ["unproxied web records on prod", ["-c", 'dns={"zoneId":"0f1e2d3c4b5a69788796a5b4c3d2e1f0","proxied":false,"hsts":true}'], ["CF4 record vpai-dns-n8n", "fix: set infra:dns.proxied: true"]],
-  ])("%s names the rule and the fix, without a stack trace", (_case, args, expected) => {
-    const stderr = refused(...args);
+  ])("%s names the rule and the fix, without a stack trace", async (_case, args, expected) => {
+    const stderr = await refused(...args);
     for (const text of expected) expect(stderr).toContain(text);
   });
 });
@@ -60,8 +60,8 @@ describe("a -c @file overlay (V5)", () => {
     ["a secure: value inside an object", () => overlay("nested-secure.yaml", "config:\n  infra:monitoring:\n    receivers:\n      slack:\n        webhookUrl:\n          secure: AAABAJ5x\n"), ["nested-secure.yaml: infra:monitoring.receivers.slack.webhookUrl is a secret"]],
     ["a secure: value brought in by a merge key", () => overlay("merge-secure.yaml", "config:\n  infra:storage:\n    <<: &s { secure: AAABAJ5x }\n"), ["merge-secure.yaml: infra:storage is a secret"]],
     ["a key with no value", () => overlay("null.yaml", "config:\n  infra:domain:\n"), ["null.yaml: infra:domain has no value"]],
-  ])("%s is refused with the file's path", (_case, path, expected) => {
-    const stderr = refused("-c", `@${path()}`);
+  ])("%s is refused with the file's path", async (_case, path, expected) => {
+    const stderr = await refused("-c", `@${path()}`);
     for (const text of expected) expect(stderr).toContain(text);
   });
 
@@ -83,8 +83,8 @@ describe("config the program would only refuse while registering resources (V5)"
     ["a storage endpoint with a query string", ["-c", storage("https://fsn1.your-objectstorage.com?x=1")], ["infra:storage.endpoint", "has a path, query or fragment"]],
     ["a bucket prefix S3 reserves", ["-c", 'storage={"endpoint":"https://fsn1.your-objectstorage.com","region":"fsn1","bucketPrefix":"xn--vpai"}'], ["infra:storage.bucketPrefix", 'start with "xn--", a prefix S3 reserves']],
     ["one bad memoryMb", ["-c", `servers=[{"name":"main","provider":"existing","address":"203.0.113.20","sshUser":"deploy","memoryMb":100,"hostKey":"${PROD_HOST_KEY}"}]`], ["infra:servers[0].memoryMb: 100 must be an integer from 512 to 1048576"]],
-  ])("%s is one config problem with its key path", (_case, args, expected) => {
-    const stderr = refused(...args);
+  ])("%s is one config problem with its key path", async (_case, args, expected) => {
+    const stderr = await refused(...args);
     expect(stderr).toContain("stack configuration has 1 problem:");
     for (const text of expected) expect(stderr).toContain(text);
     expect(stderr).not.toContain("planted-Pw7q");
@@ -106,8 +106,8 @@ describe("a value with a control character (V1, V5)", () => {
     ["a NUL in the webhook URL, from an overlay", () => ["-c", webhookOverlay("nul.yaml", "\\0")], "infra:monitoring.receivers.webhook.url", "a NUL (U+0000)"],
     ["a tab after the domain", () => ["-c", "domain=vpai.example.com\t"], "infra:domain", "a tab (U+0009)"],
     ["a line feed in a key's name", () => ["-c", "infra:domain\n  - forged=vpai.example.com"], "infra:domain\\n  - forged", "a line feed (U+000A)"],
-  ])("%s is one config problem with its key path", (_case, args, path, named) => {
-    const stderr = refused(...args());
+  ])("%s is one config problem with its key path", async (_case, args, path, named) => {
+    const stderr = await refused(...args());
     expect(stderr).toContain("stack configuration has 1 problem:");
     expect(stderr).toContain(`  - ${path}: `);
     expect(stderr).toContain(named);
@@ -122,8 +122,8 @@ describe("a typo in a key (V1)", () => {
     ["infr:blueprint=vpai", "infr:blueprint", "did you mean infra:blueprint?"],
     ["infra:domian=vpai.example.com", "infra:domian", "did you mean infra:domain?"],
     ["docker:host=ssh://deploy@203.0.113.20", "docker:host", 'reads no "docker:" keys'],
-  ])("-c %s is one problem that names the key meant", (override, path, expected) => {
-    const stderr = refused("-c", override);
+  ])("-c %s is one problem that names the key meant", async (override, path, expected) => {
+    const stderr = await refused("-c", override);
     expect(stderr).toContain("stack configuration has 1 problem:");
     expect(stderr).toContain(`  - ${path}: `);
     expect(stderr).toContain(expected);

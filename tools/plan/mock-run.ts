@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "../../infra/config/load";
-import { deployPlatform } from "../../infra/platform";
+import { checkedModel, deployPlatform } from "../../infra/platform";
 import type { PlatformModel } from "../../infra/platform-model";
 
 /** One resource as the program registered it. */
@@ -57,13 +57,14 @@ interface RegisterRequest {
 
 /** Runs the real program (config validation and composition) under the mock runtime. */
 export async function runProgram(config: ProgramConfig): Promise<ProgramRun> {
-  let model: PlatformModel | undefined;
-  const run = await recordGraph(config, () => {
-    const deployed = deployPlatform(loadStackConfig());
-    model = deployed.model;
-    return deployed.outputs;
+  // Config and policy are judged before the stack starts: a refusal is then
+  // thrown here alone, and not a second time by the stack's own outputs.
+  const prepared = await withConfig(config, () => {
+    const loaded = loadStackConfig();
+    return { loaded, model: checkedModel(loaded) };
   });
-  return { ...run, model: model! };
+  const run = await recordGraph(config, () => deployPlatform(prepared.loaded, prepared.model).outputs);
+  return { ...run, model: prepared.model };
 }
 
 /**
@@ -77,23 +78,7 @@ export async function recordGraph(config: ProgramConfig, body: () => Record<stri
   let pending = 0;
   let ids = 1000;
 
-  await pulumi.runtime.setMocks(
-    {
-      newResource: (args) => {
-        const serial = ids++;
-        // A container's id feeds its health gate's trigger, so it comes from
-        // its name, not from the order of registration, which concurrent
-        // registrations may change. Other ids stay numbers, as Hetzner's are.
-        const id = args.type === "docker:index/container:Container" ? `id-of-${args.name}` : `${serial}`;
-        return { id, state: { ...args.inputs, ...computedOutputs(args.type, args.name, args.inputs, ids) } };
-      },
-      call: (args) => args.inputs,
-    },
-    config.project,
-    config.stack,
-    false,
-  );
-  pulumi.runtime.setAllConfig(config.values, [...config.secretKeys]);
+  await installMocks(config, () => ids++);
 
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(request: RegisterRequest, callback: (error: unknown, response: unknown) => void): Promise<void> };
   const register = monitor.registerResource.bind(monitor);
@@ -116,6 +101,34 @@ export async function recordGraph(config: ProgramConfig, body: () => Record<stri
     dependsOn: [...new Set(resource.dependsOn.map((urn) => byUrn.get(urn) ?? nameOf(urn)))].sort(),
   }));
   return { resources, outputs: maskSecrets(outputs) as Record<string, unknown>, elapsedMs: performance.now() - started };
+}
+
+/** Pulumi's mock runtime for this project and stack, with the stack's config set. */
+async function installMocks(config: ProgramConfig, nextSerial: () => number): Promise<void> {
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const serial = nextSerial();
+        // A container's id feeds its health gate's trigger, so it comes from
+        // its name, not from the order of registration, which concurrent
+        // registrations may change. Other ids stay numbers, as Hetzner's are.
+        const id = args.type === "docker:index/container:Container" ? `id-of-${args.name}` : `${serial}`;
+        return { id, state: { ...args.inputs, ...computedOutputs(args.type, args.name, args.inputs, serial + 1) } };
+      },
+      call: (args) => args.inputs,
+    },
+    config.project,
+    config.stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig(config.values, [...config.secretKeys]);
+}
+
+/** Runs `body` with the stack's config set, outside any stack: for what must hold before resources are registered. */
+export async function withConfig<T>(config: ProgramConfig, body: () => T): Promise<T> {
+  let serial = 1000;
+  await installMocks(config, () => serial++);
+  return body();
 }
 
 function record(request: RegisterRequest, config: ProgramConfig): RecordedResource {
