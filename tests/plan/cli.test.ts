@@ -59,6 +59,16 @@ describe("npm run plan", () => {
     expect(result.stderr).not.toContain("    at ");
   });
 
+  it("fails with the policy's violations and their fixes, one error and no stack trace", () => {
+    const result = plan("--stack", "prod", "-c", "protect=false");
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/^plan failed: /);
+    expect(result.stderr).toContain("infra:disposable: true");
+    expect(result.stderr.match(/plan failed/g)).toHaveLength(1);
+    expect(result.stderr).not.toContain("    at ");
+  });
+
   it("--mermaid prints the architecture diagram", () => {
     const result = plan("--stack", "prod", "--mermaid");
     expect(result.status, result.stderr).toBe(0);
