@@ -4,6 +4,8 @@ import type { PlatformModel } from "./platform-model";
 export interface CostLine {
   readonly item: string;
   readonly monthlyEur: number;
+  /** The server the line is billed for (the server itself, its volume); absent for the platform's shared lines. */
+  readonly server?: string;
 }
 
 export interface CostEstimate {
@@ -17,10 +19,10 @@ export function estimateCost(model: PlatformModel): CostEstimate {
   for (const host of model.hosts) {
     const server = host.server;
     if (server.provider === "hetzner") {
-      lines.push({ item: `server ${server.name} (Hetzner ${server.serverType})`, monthlyEur: findServerType(server.serverType)?.monthlyEur ?? 0 });
-      if (server.volumeGb) lines.push({ item: `volume ${server.name}-data (${server.volumeGb} GB)`, monthlyEur: round2(server.volumeGb * VOLUME_EUR_PER_GB_MONTH) });
+      lines.push({ item: `server ${server.name} (Hetzner ${server.serverType})`, monthlyEur: findServerType(server.serverType)?.monthlyEur ?? 0, server: server.name });
+      if (server.volumeGb) lines.push({ item: `volume ${server.name}-data (${server.volumeGb} GB)`, monthlyEur: round2(server.volumeGb * VOLUME_EUR_PER_GB_MONTH), server: server.name });
     } else {
-      lines.push({ item: `server ${server.name} (existing VPS at ${server.address}, as configured)`, monthlyEur: server.monthlyCostEur });
+      lines.push({ item: `server ${server.name} (existing VPS at ${server.address}, as configured)`, monthlyEur: server.monthlyCostEur, server: server.name });
     }
   }
   if (model.loadBalancer) {
@@ -33,6 +35,11 @@ export function estimateCost(model: PlatformModel): CostEstimate {
     lines.push({ item: `object storage (${model.spec.buckets.length} buckets, billed per account)`, monthlyEur: OBJECT_STORAGE_BASE_MONTHLY_EUR });
   }
   return { lines, totalMonthlyEur: round2(lines.reduce((sum, line) => sum + line.monthlyEur, 0)) };
+}
+
+/** What one server costs a month: its lines of the estimate, the server and its volume. */
+export function serverMonthlyEur(estimate: CostEstimate, server: string): number {
+  return round2(estimate.lines.filter((line) => line.server === server).reduce((sum, line) => sum + line.monthlyEur, 0));
 }
 
 function round2(value: number): number {

@@ -72,9 +72,12 @@ describe("npm run plan", () => {
   it("--mermaid prints the architecture diagram", () => {
     const result = plan("--stack", "prod", "--mermaid");
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout.split("\n")[0]).toBe("graph LR");
-    expect(result.stdout).toContain('main_caddy -->|"grafana.vpai.example.com"| main_grafana');
-    expect(result.stdout).toContain("main_postgres --- main_net_backend");
+    expect(result.stdout.split("\n")[0]).toBe("flowchart LR");
+    // Internet, then Cloudflare (prod's DNS is proxied), then Caddy; tests/plan/mermaid.test.ts reads the whole graph back.
+    expect(result.stdout).toContain('internet -->|"80/tcp, 443/tcp"| cloudflare');
+    expect(result.stdout).toContain('cloudflare -->|"80/tcp, 443/tcp"| service_main_caddy');
+    expect(result.stdout).toContain('service_main_caddy -->|"grafana.vpai.example.com"| service_main_grafana');
+    expect(result.stdout).toMatch(/subgraph network_main_backend\["backend network \(172\.20\.2\.0\/24, internal\)"\]\n(?:(?! *end\n).*\n)*? *service_main_postgres\[/);
   });
 
   it("rejects an unknown stack and bad arguments with a usage line", () => {

@@ -4,12 +4,12 @@ import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import type { ServerConfig } from "../../components/compute/server-spec";
 import { requiredSecrets } from "../../infra/config/validate";
 import { behindCloudflare, UNMANAGED_DNS } from "../../infra/config/schema";
-import { estimateCost, type CostEstimate } from "../../infra/cost-estimate";
-import type { FirewallRule } from "../../components/network/firewall-rules";
+import { estimateCost, serverMonthlyEur, type CostEstimate } from "../../infra/cost-estimate";
+import type { Exposure, FirewallRule } from "../../components/network/firewall-rules";
 import type { MemoryBudget, PlatformModel } from "../../infra/platform-model";
-import { imageName, publishAddress } from "../../components/container/service-spec";
+import { imageName, publishAddress, type ServiceRole } from "../../components/container/service-spec";
 import { evaluateGraph } from "../../infra/policy/graph-policy";
-import { evaluateModel } from "../../infra/policy/model-policy";
+import { evaluateModel, ingressProxy } from "../../infra/policy/model-policy";
 import { PolicyError, type PolicyReport } from "../../infra/policy/report";
 import { monitoringReport, type MonitoringReport } from "../../components/monitoring/report";
 import { backupReport, type BackupReport } from "../../components/backup/report";
@@ -34,12 +34,19 @@ export interface PlanOptions {
 export interface HostReport {
   readonly server: string;
   readonly provider: string;
+  /** What the server costs a month, its volume included: its lines of `cost`. */
+  readonly monthlyCostEur: number;
   readonly address: string;
+  /** The Docker networks on this server, in the blueprint's order. */
+  readonly networks: { key: string; subnet: string; internal: boolean }[];
   readonly services: {
     name: string;
+    role: ServiceRole;
     image: string;
     memoryMb: number;
     networks: string[];
+    /** The services it talks to, by name on this server (a forwarder when the service runs on another). */
+    dependsOn: string[];
     ports: string[];
     /** What a change to it does to what it serves (components/container/release.ts): "zero-downtime", "reload", "restart" or "stateful". */
     release: ReleaseMode;
@@ -48,7 +55,13 @@ export interface HostReport {
     /** The container it runs as: for a zero-downtime service, the current release's. */
     container: string;
   }[];
+  /** The proxy that serves the routes on this server; absent where there is none. */
+  readonly ingress?: string;
   readonly exposed: string[];
+  /** The same ports as data: each port open to the internet and the service behind it. */
+  readonly exposures: Exposure[];
+  /** Services of other servers reached here through a forwarder of the same name, over the private network. */
+  readonly links: { service: string; server: string; address: string }[];
   readonly firewall: FirewallRule[];
   /** What the other servers of the private network reach here, e.g. 6432/tcp (pgbouncer) on 10.0.1.2 from 10.0.0.0/16. */
   readonly peerAccess?: { address: string; from: string; ports: string[] };
@@ -111,26 +124,35 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
   const run = await runProgram({ project: PROJECT, stack: options.stack, values, secretKeys, ...(options.revealSecrets ? { revealSecrets: true } : {}) });
   const model = run.model;
   const addresses = (run.outputs.serverAddresses ?? {}) as Record<string, string>;
+  const cost = estimateCost(model);
+  const proxy = ingressProxy(model);
   const hosts: HostReport[] = model.hosts.map((host) => ({
     server: host.server.name,
     provider: host.server.provider === "hetzner" ? `hetzner ${host.server.serverType} in ${host.server.location}` : "existing VPS",
+    monthlyCostEur: serverMonthlyEur(cost, host.server.name),
     address: addresses[host.server.name] ?? "(unknown until created)",
+    networks: host.networks.map((network) => ({ key: network.key, subnet: network.subnet, internal: network.internal })),
     services: host.services.map((service) => ({
       name: service.name,
+      role: service.role,
       image: imageName(service.image, model.config.registry),
       memoryMb: service.memoryMb,
       networks: [...service.networks],
+      dependsOn: [...service.dependsOn],
       ports: service.ports.map((port) => (port.publish ? `${publishAddress(port)}:${port.publish.host}->${port.container}/${port.protocol ?? "tcp"}` : `${port.container}/${port.protocol ?? "tcp"}`)),
       ...releaseOf(model, service.name),
     })),
+    ...(host.services.some((service) => service.role === "ingress" && service.name === proxy) ? { ingress: proxy } : {}),
     exposed: host.exposed.map((exposure) => `${exposure.port}/${exposure.protocol} (${exposure.service})`),
+    exposures: [...host.exposed],
+    links: host.links.map((link) => ({ service: link.service, server: link.server, address: link.address })),
     firewall: [...host.firewall],
     ...(host.peerAccess
       ? { peerAccess: { address: host.peerAccess.address, from: host.peerAccess.sourceCidr, ports: host.peerAccess.ports.map((port) => `${port.port}/${port.protocol} (${port.service})`) } }
       : {}),
     budget: host.budget,
   }));
-  const ingress = hosts.find((host) => model.hosts.find((plan) => plan.server.name === host.server)?.services.some((service) => service.role === "ingress"));
+  const ingress = hosts.find((host) => host.ingress);
   return {
     project: PROJECT,
     stack: options.stack,
@@ -138,14 +160,14 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
     resources: run.resources.map(({ parentUrn: _parentUrn, ...resource }) => resource),
     outputs: run.outputs,
     hosts,
-    routes: model.spec.routes.map((route) => ({
-      hostname: `${route.subdomain}.${model.config.domain}`,
+    routes: model.spec.routes.map((route, index) => ({
+      hostname: model.hostnames[index]!,
       service: route.service,
       port: route.port,
       server: ingress?.server ?? "",
     })),
     dns: model.hostnames.map((hostname) => ({ hostname, managed: model.config.dns.provider === "cloudflare", proxied: behindCloudflare(model.config.dns), target: String(run.outputs.ingressAddress ?? ingress?.address ?? "") })),
-    cost: estimateCost(model),
+    cost,
     memoryProfile: model.memoryProfile,
     ...(model.loadBalancer
       ? {
