@@ -100,6 +100,7 @@ function ownFindings(resource: GraphResource, model: PlatformModel): Finding[] {
           inputs as Record<string, unknown>,
           imageReferenceOf(inputs.image, model.config.registry?.host) ?? (isString(inputs.name) ? serviceOf(model, inputs.name)?.image : undefined),
           isString(inputs.name) ? serviceOf(model, inputs.name)?.role : undefined,
+          isString(inputs.name) ? serviceOf(model, inputs.name)?.name : undefined,
         ),
       );
     case "docker:index/volume:Volume":
@@ -255,9 +256,9 @@ function dedupe(findings: readonly Finding[]): Finding[] {
  * and 443), so a container the model does not place has none; its image is
  * the fallback when the container names an image id.
  */
-function serviceOf(model: PlatformModel, containerName: string): { role: string; image: string } | undefined {
+function serviceOf(model: PlatformModel, containerName: string): { name: string; role: string; image: string } | undefined {
   const service = model.hosts.flatMap((host) => host.services).find((candidate) => `${model.blueprint.namePrefix}-${candidate.name}` === containerName);
-  return service && { role: service.role, image: imageName(service.image) };
+  return service && { name: service.name, role: service.role, image: imageName(service.image) };
 }
 
 /**

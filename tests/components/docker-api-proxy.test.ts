@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { DOCKER_READ_ENDPOINT_NAMES, dockerAPIProxyConfig, endpointPattern, type DockerReadEndpoint } from "../../components/container/docker-api-proxy-config";
-import { DOCKER_API_PROXY, DOCKER_SOCKET, dockerAPIConsumers, withDockerAPIProxy } from "../../components/container/docker-api-proxy-spec";
+import { DOCKER_API_PROXY, DOCKER_API_URL, DOCKER_SOCKET, dockerAPIConsumers, withDockerAPIProxy } from "../../components/container/docker-api-proxy-spec";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
+import { BLUEPRINTS } from "../../infra/blueprints";
+import { modelOf } from "../policy/models";
 import { validateFile } from "../support/validators";
 
 /**
@@ -121,5 +123,30 @@ describe("withDockerAPIProxy: one proxy per host, a network per consumer", () =>
   it("refuses a host with more consumers than it has networks for", () => {
     const many = Array.from({ length: 17 }, (_, index) => consumer(`agent-${String(index).padStart(2, "0")}`, ["ping"]));
     expect(() => withDockerAPIProxy(many)).toThrow(/17 consumers on one host, more than the 16 networks/);
+  });
+});
+
+describe("every shipped stack's socket proxy", () => {
+  const stacks = Object.keys(BLUEPRINTS).flatMap((blueprint) => ["prod", "preprod"].map((stack) => [blueprint, stack] as const));
+
+  it.each(stacks)("%s on %s: one proxy on each host with a consumer, whose configuration haproxy -c accepts; its consumers point at it, not at the socket", (blueprint, stack) => {
+    const model = modelOf(stack, { values: { "infra:blueprint": blueprint } });
+    let proxies = 0;
+    for (const host of model.hosts) {
+      const consumers = host.services.filter((spec) => spec.dockerAPI !== undefined);
+      const proxy = host.services.filter((spec) => spec.name === DOCKER_API_PROXY);
+      expect(proxy.length, host.server.name).toBe(consumers.length > 0 ? 1 : 0);
+      if (consumers.length === 0) continue;
+      proxies += 1;
+      const result = haproxyCheck(String(proxy[0]!.env.DOCKER_API_PROXY_CONFIG));
+      expect(result.ok, result.output).toBe(true);
+      for (const spec of consumers) {
+        expect(spec.binds.filter((bind) => bind.hostPath.includes("docker.sock")), spec.name).toEqual([]);
+        const configured = [...Object.values(spec.env).map(String), ...(spec.command ?? []), ...spec.files.map((file) => file.content)].join("\n");
+        expect(configured, spec.name).toContain(DOCKER_API_URL);
+        expect(configured, spec.name).not.toContain("unix://");
+      }
+    }
+    expect(proxies).toBeGreaterThan(0);
   });
 });
