@@ -61,6 +61,14 @@ export interface DockerAPIProxyConfigInput {
   readonly listen: { readonly address?: string; readonly port: number };
   /** The Docker socket, inside the proxy's container. */
   readonly socket: string;
+  /**
+   * A group HAProxy switches to at start, keeping root's user id (the
+   * socket's owner). The kernel marks a process that changed its group
+   * non-dumpable, so root in another container, even one given the host's
+   * /proc, cannot open /proc/<pid>/root and reach the socket through it.
+   * Needs CAP_SETGID; absent, HAProxy keeps its group.
+   */
+  readonly group?: number;
 }
 
 /** The path pattern of a set of endpoints, anchored, with or without the version prefix. */
@@ -110,6 +118,7 @@ export function dockerAPIProxyConfig(input: DockerAPIProxyConfigInput): string {
     // A handful of clients: a log stream per container at most, from one thread.
     "  maxconn 128",
     "  nbthread 1",
+    ...(input.group === undefined ? [] : [`  gid ${input.group}`]),
     // Every call, refused ones included, in the container's log.
     "  log stdout format raw local0 info",
     "",

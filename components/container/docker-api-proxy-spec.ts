@@ -30,6 +30,9 @@ export const DOCKER_API_NETWORK_PREFIX = "docker-api-";
  */
 const CONSUMER_SUBNET = { prefix: "172.31.252", size: 16, count: 16 } as const;
 
+/** The official image's haproxy group: HAProxy takes it at start, which makes it non-dumpable (DockerAPIProxyConfigInput.group). */
+const PROXY_GROUP = 99;
+
 /** Written by the container itself at start, so its root filesystem stays read-only (no upload). */
 const CONFIG_PATH = "/tmp/haproxy.cfg";
 const CONFIG_VARIABLE = "DOCKER_API_PROXY_CONFIG";
@@ -57,7 +60,7 @@ export function dockerAPINetwork(consumer: DockerAPIConsumer): NetworkSpec {
 }
 
 export function dockerAPIProxySpec(consumers: readonly DockerAPIConsumer[]): ServiceSpec {
-  const config = dockerAPIProxyConfig({ consumers, listen: { port: DOCKER_API_PORT }, socket: DOCKER_SOCKET });
+  const config = dockerAPIProxyConfig({ consumers, listen: { port: DOCKER_API_PORT }, socket: DOCKER_SOCKET, group: PROXY_GROUP });
   return service({
     name: DOCKER_API_PROXY,
     description: `Docker socket proxy (HAProxy): each consumer's read endpoints of the Docker API, every other call refused (${consumers.map((consumer) => consumer.name).join(", ")})`,
@@ -72,7 +75,9 @@ export function dockerAPIProxySpec(consumers: readonly DockerAPIConsumer[]): Ser
     binds: [{ hostPath: DOCKER_SOCKET, target: DOCKER_SOCKET, readOnly: true }],
     // The socket is root:docker 0660, and the docker group's id differs from
     // host to host; root, the socket's owner, connects with no capability.
+    // SETGID alone is added back, for HAProxy to leave root's group.
     user: "0",
+    capAdd: ["SETGID"],
     readOnlyRootFilesystem: true,
     tmpfs: ["/tmp"],
     // A ping through the proxy: it listens, and the daemon answers behind it.

@@ -74,6 +74,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => daemon.listen(socketPath, resolve));
   port = await freePort();
+  // Without the program's group switch, which needs CAP_SETGID (the testbed runs it).
   const config = dockerAPIProxyConfig({ consumers, listen: { address: "127.0.0.1", port }, socket: socketPath });
   writeFileSync(join(scratch, "haproxy.cfg"), config);
   haproxy = spawn(requireTool("haproxy"), ["-db", "-f", join(scratch, "haproxy.cfg")], { stdio: ["ignore", "pipe", "pipe"] });

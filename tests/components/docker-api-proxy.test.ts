@@ -56,7 +56,7 @@ describe("endpointPattern: the read endpoints a consumer declared, and nothing t
 describe("dockerAPIProxyConfig", () => {
   const alloy = { name: "alloy", subnet: "172.31.252.0/28", endpoints: ["ping", "container-list", "container-logs"] as DockerReadEndpoint[] };
   const diun = { name: "diun", subnet: "172.31.252.16/28", endpoints: ["ping", "container-list", "image-inspect"] as DockerReadEndpoint[] };
-  const config = dockerAPIProxyConfig({ consumers: [alloy, diun], listen: { port: 2375 }, socket: DOCKER_SOCKET });
+  const config = dockerAPIProxyConfig({ consumers: [alloy, diun], listen: { port: 2375 }, socket: DOCKER_SOCKET, group: 99 });
 
   it("is valid for haproxy -c, the real HAProxy", () => {
     const result = haproxyCheck(config);
@@ -115,9 +115,17 @@ describe("withDockerAPIProxy: one proxy per host, a network per consumer", () =>
     const { services } = withDockerAPIProxy([consumer("diun", ["ping", "container-list"])]);
     const proxy = services.find((spec) => spec.name === DOCKER_API_PROXY)!;
     expect(proxy.files).toEqual([]);
-    expect(proxy.env.DOCKER_API_PROXY_CONFIG).toBe(dockerAPIProxyConfig({ consumers: dockerAPIConsumers([consumer("diun", ["ping", "container-list"])]), listen: { port: 2375 }, socket: DOCKER_SOCKET }));
+    expect(proxy.env.DOCKER_API_PROXY_CONFIG).toBe(dockerAPIProxyConfig({ consumers: dockerAPIConsumers([consumer("diun", ["ping", "container-list"])]), listen: { port: 2375 }, socket: DOCKER_SOCKET, group: 99 }));
     expect(proxy.command).toEqual(["sh", "-c", `printf '%s' "$DOCKER_API_PROXY_CONFIG" > /tmp/haproxy.cfg && exec haproxy -db -f /tmp/haproxy.cfg`]);
     expect(proxy.tmpfs).toEqual(["/tmp"]);
+  });
+
+  it("runs HAProxy as root, the socket's owner, in the haproxy group: a process that changed its group is not dumpable, so no other container's root opens the socket through /proc/<pid>/root", () => {
+    const { services } = withDockerAPIProxy([consumer("diun", ["ping"])]);
+    const proxy = services.find((spec) => spec.name === DOCKER_API_PROXY)!;
+    expect(proxy.user).toBe("0");
+    expect(proxy.capAdd).toEqual(["SETGID"]);
+    expect(String(proxy.env.DOCKER_API_PROXY_CONFIG)).toMatch(/^global\n(  .*\n)*  gid 99\n/m);
   });
 
   it("refuses a host with more consumers than it has networks for", () => {

@@ -145,7 +145,8 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     const plan = await planOf(stack);
     expect(container(plan, "postgres").inputs).toMatchObject({ user: "postgres", capabilities: { drops: ["ALL"], adds: [] } });
     expect(container(plan, "redis").inputs).toMatchObject({ user: "redis", readOnly: true, capabilities: { drops: ["ALL"], adds: [] } });
-    for (const service of ["redis", "loki", "victoriametrics", "diun"]) expect(container(plan, service).inputs.readOnly, service).toBe(true);
+    for (const service of ["redis", "loki", "victoriametrics", "diun", "docker-socket-proxy"]) expect(container(plan, service).inputs.readOnly, service).toBe(true);
+    expect(container(plan, "docker-socket-proxy").inputs).toMatchObject({ user: "0", capabilities: { drops: ["ALL"], adds: ["CAP_SETGID"] } });
     // Docker refuses uploads into a read-only root filesystem, so nothing that uploads files is read-only.
     for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
       if (((resource.inputs.uploads ?? []) as unknown[]).length > 0) expect(resource.inputs.readOnly, String(resource.inputs.name)).toBe(false);
