@@ -6,6 +6,7 @@
 import { mirroredReference, type ImageRegistry } from "./image-registry";
 import type { LiveReload } from "./live-config";
 import type { BackupDeclaration } from "../backup/declaration";
+import type { DockerReadEndpoint } from "./docker-api-proxy-config";
 import type { Role } from "../compute/server-spec";
 import type { ExporterSpec } from "../monitoring/exporter-spec";
 
@@ -99,6 +100,12 @@ export interface ServiceSpec {
   readonly env: Readonly<Record<string, EnvValue>>;
   readonly volumes: readonly VolumeMount[];
   readonly binds: readonly BindMount[];
+  /**
+   * The read endpoints of the Docker Engine API it calls. It reaches them at
+   * DOCKER_API_URL, through the socket proxy the platform adds to its host,
+   * and never mounts the socket itself (C14).
+   */
+  readonly dockerAPI?: readonly DockerReadEndpoint[];
   readonly healthcheck: HealthcheckSpec;
   readonly memoryMb: number;
   readonly pidsLimit: number;

@@ -1,3 +1,4 @@
+import { DOCKER_API_URL } from "../container/docker-api-proxy-spec";
 import type { ExporterKind } from "./exporter-spec";
 import type { Probe, ScrapeJob } from "./targets";
 
@@ -40,7 +41,7 @@ export function alloyConfig(input: AlloyConfigInput): string {
 
   blocks.push(
     block("logging", "", [attr("level", str("warn"))]),
-    block("discovery.docker", "containers", [attr("host", str("unix:///var/run/docker.sock"))]),
+    block("discovery.docker", "containers", [attr("host", str(DOCKER_API_URL))]),
     block("discovery.relabel", "logs", [
       attr("targets", "discovery.docker.containers.targets"),
       block("rule", "", [attr("source_labels", list([str("__meta_docker_container_name")])), attr("regex", str(`/(${input.containerPattern})`)), attr("action", str("keep"))]),
@@ -48,7 +49,7 @@ export function alloyConfig(input: AlloyConfigInput): string {
       block("rule", "", [attr("source_labels", list([str("__meta_docker_container_label_infra_service")])), attr("target_label", str("service"))]),
     ]),
     block("loki.source.docker", "containers", [
-      attr("host", str("unix:///var/run/docker.sock")),
+      attr("host", str(DOCKER_API_URL)),
       attr("targets", "discovery.relabel.logs.output"),
       attr("forward_to", "[loki.write.local.receiver]"),
     ]),
@@ -119,7 +120,7 @@ function exporterBlock(job: ScrapeJob, input: AlloyConfigInput): { component: st
       return {
         component: `prometheus.exporter.cadvisor.${name}`,
         block: block("prometheus.exporter.cadvisor", name, [
-          attr("docker_host", str("unix:///var/run/docker.sock")),
+          attr("docker_host", str(DOCKER_API_URL)),
           attr("docker_only", "true"),
           // Per-container disk usage would need Docker's whole data directory.
           attr("disabled_metrics", list(["disk", "diskIO", "tcp", "udp", "percpu", "sched", "process", "hugetlb", "referenced_memory", "cpu_topology", "resctrl"].map(str))),

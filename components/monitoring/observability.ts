@@ -1,4 +1,5 @@
 import { TEXTFILE_DIR } from "../backup/metrics";
+import { DOCKER_API_URL } from "../container/docker-api-proxy-spec";
 import { healthcheck, peerPort, publishAddress, service, type EnvValue, type PortSpec, type ServiceSpec } from "../container/service-spec";
 import { alertmanagerConfig, ALERTMANAGER_CONFIG_PATH, type SecretFile } from "./alertmanager-config";
 import { alertRules, containerNamePattern, CADDY_REQUESTS, ruleFile, TRAEFIK_REQUESTS, type HTTPCounter, type RuleGroup } from "./alert-rules";
@@ -569,6 +570,23 @@ export function scrapeConfig(input: { design: MonitoringDesign; settings: Monito
   });
 }
 
+/**
+ * The host's /proc, /sys and root filesystem, read-only, for node-exporter's
+ * collectors (free disk on every mount, the backup job's textfile metrics).
+ */
+const HOST_ROOT_BINDS = [
+  { hostPath: "/proc", target: HOST_MOUNTS.proc, readOnly: true },
+  { hostPath: "/sys", target: HOST_MOUNTS.sys, readOnly: true },
+  { hostPath: "/", target: HOST_MOUNTS.root, readOnly: true },
+] as const;
+
+/**
+ * The host's /run under the root bind holds docker.sock and containerd's
+ * socket, which a read-only bind does not close (C14): a tmpfs over it
+ * hides them. /run holds no disk, so free-disk reports lose nothing.
+ */
+const HOST_RUN_MASK = `${HOST_MOUNTS.root}/run`;
+
 /** Where Alloy keeps its write-ahead log and state: its data volume. */
 const ALLOY_STORAGE_PATH = "/var/lib/alloy-storage";
 
@@ -594,16 +612,18 @@ function alloyService(others: readonly ServiceSpec[], design: MonitoringDesign, 
     command: ["run", `--server.http.listen-addr=0.0.0.0:${ALLOY_PORT}`, `--storage.path=${ALLOY_STORAGE_PATH}`, ALLOY_CONFIG_PATH],
     env,
     volumes: [{ volume: "data", target: ALLOY_STORAGE_PATH }],
-    binds: [
-      // Reading container logs and cAdvisor's container list (C3 allow-list: log shipper, cAdvisor).
-      { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
-      { hostPath: "/proc", target: HOST_MOUNTS.proc, readOnly: true },
-      { hostPath: "/sys", target: HOST_MOUNTS.sys, readOnly: true },
-      { hostPath: "/", target: HOST_MOUNTS.root, readOnly: true },
-    ],
+    binds: HOST_ROOT_BINDS,
+    tmpfs: [HOST_RUN_MASK],
+    // Container discovery and logs (discovery.docker, loki.source.docker) and
+    // cAdvisor's container details, through the socket proxy (C14).
+    dockerAPI: ["ping", "version", "info", "container-list", "container-inspect", "container-logs", "network-list"],
     waivers: [
       UPLOAD_WAIVER("its configuration"),
-      { rule: "C9", reason: "it reads the Docker socket (root:docker 0660) and the docker group's id differs from host to host; as root it needs no capability for that" },
+      {
+        rule: "C9",
+        reason:
+          "Docker creates its storage volume root-owned (the image's own /var/lib/alloy is alloy's, 0770, see the command), and its node and cAdvisor exporters read host paths only root may read; running it as alloy needs both checked on a running container first",
+      },
       {
         rule: "C3",
         reason:
@@ -628,7 +648,7 @@ function promtailService(design: MonitoringDesign, memoryMb: number, image: Serv
     "scrape_configs:",
     "  - job_name: containers",
     "    docker_sd_configs:",
-    "      - host: unix:///var/run/docker.sock",
+    `      - host: ${DOCKER_API_URL}`,
     "    relabel_configs:",
     "      - source_labels: [__meta_docker_container_name]",
     "        regex: /(.*)",
@@ -649,8 +669,9 @@ function promtailService(design: MonitoringDesign, memoryMb: number, image: Serv
     command: ["-config.file=/etc/promtail/config.yml"],
     files: [{ path: "/etc/promtail/config.yml", content: config }],
     volumes: [{ volume: "positions", target: "/var/lib/promtail" }],
-    binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }],
-    waivers: [UPLOAD_WAIVER("its configuration"), { rule: "C9", reason: "it reads the Docker socket (root:docker 0660), whose group id differs from host to host; as root it needs no capability for that" }],
+    // docker_sd_configs lists containers and networks, then follows each one's logs, through the socket proxy (C14).
+    dockerAPI: ["ping", "version", "container-list", "container-inspect", "container-logs", "network-list"],
+    waivers: [UPLOAD_WAIVER("its configuration"), { rule: "C9", reason: "the image runs as root and Docker creates its positions volume root-owned; another uid needs that volume chowned first" }],
     healthcheck: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${PORTS.promtail}'`]),
     memoryMb,
     dependsOn: ["loki"],
@@ -684,11 +705,8 @@ function exporterContainers(
       networks: [monitoring],
       ports: [{ container: ports.node }],
       command: [`--path.procfs=${HOST_MOUNTS.proc}`, `--path.sysfs=${HOST_MOUNTS.sys}`, `--path.rootfs=${HOST_MOUNTS.root}`, `--collector.textfile.directory=${HOST_MOUNTS.root}${TEXTFILE_DIR}`],
-      binds: [
-        { hostPath: "/proc", target: HOST_MOUNTS.proc, readOnly: true },
-        { hostPath: "/sys", target: HOST_MOUNTS.sys, readOnly: true },
-        { hostPath: "/", target: HOST_MOUNTS.root, readOnly: true },
-      ],
+      binds: HOST_ROOT_BINDS,
+      tmpfs: [HOST_RUN_MASK],
       waivers: [{ rule: "C3", reason: "the filesystem collector needs the host's root, read-only, to report free disk on every mount and to read the backup job's textfile metrics" }],
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.node}/metrics`]),
       memoryMb: memory("node-exporter"),
@@ -707,17 +725,20 @@ function exporterContainers(
         "--docker_only=true",
         "--housekeeping_interval=15s",
         "--disable_metrics=disk,diskIO,tcp,udp,percpu,sched,process,hugetlb,referenced_memory,cpu_topology,resctrl",
+        `--docker=${DOCKER_API_URL}`,
         ...(ports.cadvisor === PORTS.cadvisor ? [] : [`--port=${ports.cadvisor}`]),
       ],
       binds: [
-        { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
         { hostPath: "/sys", target: "/sys", readOnly: true },
         { hostPath: "/var/lib/docker/image", target: "/var/lib/docker/image", readOnly: true },
       ],
+      // It finds containers by their cgroups, then asks the daemon about each,
+      // through the socket proxy (C14): the daemon's facts, and each container's.
+      dockerAPI: ["ping", "version", "info", "container-inspect"],
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.cadvisor}/healthz`]),
       memoryMb: memory("cadvisor"),
       readOnlyRootFilesystem: true,
-      waivers: [{ rule: "C9", reason: "it reads every container's cgroup under /sys and the Docker socket (root:docker 0660), whose group id differs from host to host" }],
+      waivers: [{ rule: "C9", reason: "it reads every container's cgroup under /sys and the image layers under /var/lib/docker/image, which only root may read" }],
     }),
   ];
   for (const other of others) {

@@ -1,3 +1,4 @@
+import { DOCKER_API_URL } from "../../components/container/docker-api-proxy-spec";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
@@ -119,7 +120,6 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
   // The monitoring admin's routes (basicAuth: true), as opposed to n8n's, which has a credential of its own.
   const adminRouted = routes.some((route) => route.basicAuth === true);
   const url = (subdomain: string) => `https://${subdomain}.${environment.domain}`;
-  const dockerSocketReadOnly = { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true };
   return [
     {
       ...caddyServiceSpec(
@@ -299,15 +299,18 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
         DIUN_WATCH_SCHEDULE: "0 */6 * * *",
         DIUN_PROVIDERS_DOCKER: "true",
         DIUN_PROVIDERS_DOCKER_WATCHBYDEFAULT: "true",
+        DIUN_PROVIDERS_DOCKER_ENDPOINT: DOCKER_API_URL,
       },
       volumes: [{ volume: "data", target: "/data" }],
-      // Seed 002: DIUN reads the Docker socket, read-only (C3 allow-list).
-      binds: [dockerSocketReadOnly],
+      // Seed 002 gives DIUN the Docker socket; it gets the socket proxy instead
+      // (C14): the server's version, the container list and each image's
+      // metadata (crazy-max/diun pkg/docker), and no container's environment.
+      dockerAPI: ["ping", "version", "container-list", "image-inspect"],
       healthcheck: healthcheck(["CMD-SHELL", "pgrep diun >/dev/null"]),
       memoryMb: MEMORY_MB.diun,
       readOnlyRootFilesystem: true,
       tmpfs: ["/tmp"],
-      waivers: [{ rule: "C9", reason: "it reads the Docker socket (root:docker 0660) and the docker group's id differs from host to host; as root it needs no capability for that" }],
+      waivers: [{ rule: "C9", reason: "the image defines no user and Docker creates its /data volume root-owned, where DIUN keeps its database; another uid needs that volume chowned first" }],
     }),
   ];
 }

@@ -2,6 +2,7 @@ import { behindCloudflare, PLATFORM_SECRETS } from "../config/schema";
 import { zoneSettings } from "../../components/dns/zone-settings";
 import { hostFirewallOf, type PlatformModel } from "../platform-model";
 import { containerFindings, viewOfSpec } from "./container-rules";
+import { dockerAPIFindings } from "./docker-api-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
 import { hostConfigurationOf } from "./host-configuration";
 import { hostFindings } from "./host-rules";
@@ -83,6 +84,7 @@ export function modelFindings(model: PlatformModel): Finding[] {
   for (const host of model.hosts) {
     const name = `${prefix}-${host.server.name}`;
     for (const spec of host.services) findings.push(...containerFindings(viewOfSpec(spec, model.containerNames[spec.name] ?? `${prefix}-${spec.name}`)));
+    findings.push(...dockerAPIFindings(host, (service) => containerResource(model, service)));
     const ssh = { adminCidrs: config.adminCidrs, sshPort: host.sshPort };
     findings.push(...firewallFindings(host.firewall.map(inboundOf), { ...ssh, resource: `firewall ${name}-firewall`, behindCloudflare: behindCloudflare(config.dns) }));
     if (isProduction(model) && !config.protect) findings.push({ rule: "F4", resource: `server ${name}`, message: "a server of a stack that is not disposable without delete and rebuild protection (infra:protect is false)" });

@@ -67,6 +67,8 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
   cadvisor: { networks: ["monitoring"], port: 8085 },
   loki: { networks: ["monitoring"], port: 3100 },
   promtail: { networks: ["monitoring"], port: 9080 },
+  // cAdvisor's and Promtail's way to the Docker API (C14), on networks the platform adds.
+  "docker-socket-proxy": { networks: [], port: 2375 },
 };
 
 /** The admin UIs without a route of their own, on 127.0.0.1 for an SSH tunnel; Grafana also has its route, behind its login. */

@@ -59,6 +59,8 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; published: string[] }
   promtail: { networks: ["monitoring"], published: [] },
   grafana: { networks: ["monitoring"], published: ["127.0.0.1:3000->3000"] },
   "blackbox-exporter": { networks: ["monitoring", "web", "data"], published: [] },
+  // cAdvisor's and Promtail's way to the Docker API (C14), on networks the platform adds.
+  "docker-socket-proxy": { networks: [], published: [] },
 };
 
 /** Seed 004, "Memory Allocation Strategy", in MB; the five exporters at 128 MB each. */
@@ -320,7 +322,8 @@ describe("GALION memory (seed 004, Memory Allocation Strategy)", () => {
     expect(plan.memoryProfile).toBe("seed");
     for (const [name, mb] of Object.entries(SEED_MEMORY_TABLE)) expect(container(plan, name).inputs.memory, name).toBe(mb);
     const budget = plan.hosts[0]!.budget;
-    expect(budget).toMatchObject({ serverMb: SEED_RAM_MB, reserveMb: SEED_RESERVE_MB, containersMb: 11984 });
+    // The blueprint's 11984 MB and the socket proxy's 16.
+    expect(budget).toMatchObject({ serverMb: SEED_RAM_MB, reserveMb: SEED_RESERVE_MB, containersMb: 12000 });
     expect(budget.headroomMb).toBeGreaterThanOrEqual(0);
   });
 

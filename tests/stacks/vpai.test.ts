@@ -19,12 +19,15 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
   openclaw: { networks: ["backend", "egress"], port: 8080 },
   victoriametrics: { networks: ["monitoring"], port: 8428 },
   loki: { networks: ["monitoring"], port: 3100 },
-  alloy: { networks: ["backend", "monitoring"], port: 12345 },
+  // Each reader of the Docker API also joins the network it shares with the socket proxy alone (C14).
+  alloy: { networks: ["backend", "monitoring", "docker-api-alloy"], port: 12345 },
   grafana: { networks: ["frontend", "monitoring"], port: 3000 },
-  diun: { networks: ["egress"] },
-  // Not in seed 002's matrix: the rule evaluator and the notifier its alerts need.
+  diun: { networks: ["egress", "docker-api-diun"] },
+  // Not in seed 002's matrix: the rule evaluator and the notifier its alerts need,
+  // and the socket proxy that stands between Alloy and DIUN and the Docker socket.
   vmalert: { networks: ["monitoring"], port: 8880 },
   alertmanager: { networks: ["monitoring", "egress"], port: 9093 },
+  "docker-socket-proxy": { networks: ["docker-api-alloy", "docker-api-diun"], port: 2375 },
 };
 
 const STARTUP_ORDER: [string, string][] = [
@@ -40,10 +43,12 @@ const STARTUP_ORDER: [string, string][] = [
   ["loki", "alloy"],
   ["victoriametrics", "grafana"],
   ["loki", "grafana"],
+  ["docker-socket-proxy", "alloy"],
+  ["docker-socket-proxy", "diun"],
 ];
 
 describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) => {
-  it("runs the seed's twelve services plus vmalert and Alertmanager, each pinned to a version tag (C10)", async () => {
+  it("runs the seed's twelve services plus vmalert, Alertmanager and the socket proxy, each pinned to a version tag (C10)", async () => {
     const plan = await planOf(stack);
     const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => withoutRelease(String(resource.inputs.name)));
     expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `vpai-${service}`).sort());
@@ -54,7 +59,7 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     }
   });
 
-  it("builds the four networks with the seed's subnets and internal flags", async () => {
+  it("builds the four networks with the seed's subnets and internal flags, and an internal one per reader of the Docker API", async () => {
     const plan = await planOf(stack);
     const networks = Object.fromEntries(
       resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
@@ -64,6 +69,8 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
       "vpai-backend": ["172.20.2.0/24", true],
       "vpai-monitoring": ["172.20.3.0/24", true],
       "vpai-egress": ["172.20.4.0/24", false],
+      "vpai-docker-api-alloy": ["172.31.252.0/28", true],
+      "vpai-docker-api-diun": ["172.31.252.16/28", true],
     });
   });
 
@@ -100,20 +107,26 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     expect(container(plan, "postgres").dependsOn.some((name) => name.endsWith("-n8n") || name.endsWith("-caddy"))).toBe(false);
   });
 
-  it("gives DIUN the Docker socket read-only and no other service any host path but Alloy's and Caddy's live configuration, all read-only", async () => {
+  it("gives the Docker socket, read-only, to the socket proxy alone; DIUN and Alloy reach the API through it, Alloy's host root hides /run (C14), and Caddy binds its live configuration, read-only", async () => {
     const plan = await planOf(stack);
     const binds = (service: string) => (container(plan, service).inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath);
-    expect(binds("diun")).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
-    // Logs and cAdvisor read the socket; node-exporter reads /proc, /sys and / (a C3 waiver).
+    expect(binds("docker-socket-proxy")).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
+    expect(container(plan, "docker-socket-proxy").inputs.ports ?? []).toEqual([]);
+    expect(binds("diun")).toEqual([]);
+    expect(container(plan, "diun").inputs.envs).toContain("DIUN_PROVIDERS_DOCKER_ENDPOINT=tcp://docker-socket-proxy:2375");
+    // node-exporter's collectors read /proc, /sys and / (a C3 waiver); a tmpfs hides the host's /run and its sockets.
     expect(binds("alloy")).toEqual([
-      { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
       { hostPath: "/proc", containerPath: "/host/proc", readOnly: true },
       { hostPath: "/sys", containerPath: "/host/sys", readOnly: true },
       { hostPath: "/", containerPath: "/host/root", readOnly: true },
     ]);
+    expect(Object.keys(container(plan, "alloy").inputs.tmpfs as Record<string, string>)).toEqual(["/host/root/run"]);
+    const alloy = (container(plan, "alloy").inputs.uploads as { file: string; content: string }[]).find((upload) => upload.file === "/etc/alloy/config.alloy")!.content;
+    expect(alloy).not.toContain("unix://");
+    expect(alloy.match(/tcp:\/\/docker-socket-proxy:2375/g)).toHaveLength(3);
     // Caddy reads its routes from the host directory its config command writes and reloads (live-config.ts).
     expect(binds("caddy")).toEqual([{ hostPath: "/srv/infra/vpai-caddy", containerPath: "/etc/infra", readOnly: true }]);
-    for (const service of Object.keys(SERVICE_MATRIX).filter((name) => !["diun", "alloy", "caddy"].includes(name))) expect(binds(service), service).toEqual([]);
+    for (const service of Object.keys(SERVICE_MATRIX).filter((name) => !["docker-socket-proxy", "alloy", "caddy"].includes(name))) expect(binds(service), service).toEqual([]);
   });
 
   it("routes n8n behind its own password but for its webhooks, LiteLLM, OpenClaw, and Grafana with the other admin UIs behind basic_auth, through Caddy, with /metrics blocked and DNS proxied for each", async () => {
@@ -144,7 +157,8 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     const plan = await planOf(stack);
     expect(container(plan, "postgres").inputs).toMatchObject({ user: "postgres", capabilities: { drops: ["ALL"], adds: [] } });
     expect(container(plan, "redis").inputs).toMatchObject({ user: "redis", readOnly: true, capabilities: { drops: ["ALL"], adds: [] } });
-    for (const service of ["redis", "loki", "victoriametrics", "diun"]) expect(container(plan, service).inputs.readOnly, service).toBe(true);
+    for (const service of ["redis", "loki", "victoriametrics", "diun", "docker-socket-proxy"]) expect(container(plan, service).inputs.readOnly, service).toBe(true);
+    expect(container(plan, "docker-socket-proxy").inputs).toMatchObject({ user: "0", capabilities: { drops: ["ALL"], adds: ["CAP_SETGID"] } });
     // Docker refuses uploads into a read-only root filesystem, so nothing that uploads files is read-only.
     for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
       if (((resource.inputs.uploads ?? []) as unknown[]).length > 0) expect(resource.inputs.readOnly, String(resource.inputs.name)).toBe(false);
@@ -167,7 +181,13 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
   it("keeps secrets secret: every env list that carries one is masked, and no placeholder leaks in plain text", async () => {
     const plan = await planOf(stack);
     for (const service of ["postgres", "redis", "qdrant", "n8n", "litellm", "openclaw", "grafana"]) expect(container(plan, service).inputs.envs, service).toBe("[secret]");
-    expect(container(plan, "diun").inputs.envs).toEqual(["DIUN_PROVIDERS_DOCKER=true", "DIUN_PROVIDERS_DOCKER_WATCHBYDEFAULT=true", "DIUN_WATCH_SCHEDULE=0 */6 * * *", "TZ=UTC"]);
+    expect(container(plan, "diun").inputs.envs).toEqual([
+      "DIUN_PROVIDERS_DOCKER=true",
+      "DIUN_PROVIDERS_DOCKER_ENDPOINT=tcp://docker-socket-proxy:2375",
+      "DIUN_PROVIDERS_DOCKER_WATCHBYDEFAULT=true",
+      "DIUN_WATCH_SCHEDULE=0 */6 * * *",
+      "TZ=UTC",
+    ]);
   });
 
   it("creates the backups and shared buckets, private and versioned", async () => {
@@ -181,7 +201,8 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
   it("fits the memory budget of its server", async () => {
     const plan = await planOf(stack);
     const budget = plan.hosts[0]!.budget;
-    expect(budget.containersMb).toBe(3552);
+    // 3552 MB of the seed's services and 16 MB for the socket proxy: preprod's CX23 has 4096 MB, 512 of them kept for the system.
+    expect(budget.containersMb).toBe(3568);
     expect(budget.headroomMb).toBeGreaterThanOrEqual(0);
   });
 });

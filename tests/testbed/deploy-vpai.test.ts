@@ -20,6 +20,30 @@ const STEP_TIMEOUT_MS = 15 * 60_000;
 
 let deployment: Deployment;
 
+/**
+ * HTTP calls to the Docker API through the socket proxy, made from inside
+ * `container` as that container could make them; each call's status, 0 when
+ * the proxy cannot be reached at all.
+ */
+async function callsThroughProxy(container: string, calls: readonly (readonly [string, string])[]): Promise<number[]> {
+  const script = [
+    "import http.client, json, sys",
+    "statuses = []",
+    "for method, path in json.loads(sys.argv[1]):",
+    "    try:",
+    "        connection = http.client.HTTPConnection('docker-socket-proxy', 2375, timeout=10)",
+    "        connection.request(method, path, body=b'{}' if method.upper() == 'POST' else None, headers={'Content-Type': 'application/json'})",
+    "        statuses.append(connection.getresponse().status)",
+    "        connection.close()",
+    "    except OSError:",
+    "        statuses.append(0)",
+    "print(json.dumps(statuses))",
+  ].join("\n");
+  // The calls' paths hold no single quote, so they pass through the shell as one word.
+  const result = await deployment.vps.exec(`docker exec -i ${container} python3 - '${JSON.stringify(calls)}'`, { input: script });
+  return JSON.parse(result.stdout) as number[];
+}
+
 beforeAll(async () => {
   deployment = await deploy("vpai");
 }, SETUP_TIMEOUT_MS);
@@ -38,7 +62,7 @@ describe("the vpai blueprint deployed to the testbed VPS", () => {
     await deployment.step("up", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
     containers = (await stateResources(deployment.stack)).filter((resource) => resource.type === "docker:index/container:Container");
     const running = await inspectContainers(deployment.vps);
-    expect(containers.length).toBe(14);
+    expect(containers.length).toBe(15);
     expect([...running.keys()].sort()).toEqual(containers.map((resource) => String(resource.inputs!.name)).sort());
     expect(notHealthy(running)).toEqual([]);
     expect(settingsMismatches(containers, running)).toEqual([]);
@@ -58,6 +82,55 @@ describe("the vpai blueprint deployed to the testbed VPS", () => {
     expect((await deployment.vps.exec("docker exec vpai-redis sh -c 'REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli ping'")).stdout.trim()).toBe("PONG");
     const qdrant = await deployment.vps.exec("docker exec vpai-qdrant wget -q -O - http://127.0.0.1:6333/collections", { allowFailure: true });
     expect(qdrant.code).not.toBe(0);
+  });
+
+  it("the socket proxy alone holds docker.sock: DIUN and Alloy read through it, a write through it is refused with 403, and nothing changed (C14)", { timeout: 120_000 }, async () => {
+    const running = await inspectContainers(deployment.vps);
+    const holders = [...running.values()].filter((container) => (container.Mounts ?? []).some((mount) => /^\/(var\/)?run\/docker\.sock$/.test(mount.Source)));
+    expect(holders.map((container) => container.Name)).toEqual(["/vpai-docker-socket-proxy"]);
+    expect(holders[0]!.Mounts!.find((mount) => mount.Source.endsWith("docker.sock"))!.RW).toBe(false);
+    expect(running.get("vpai-docker-socket-proxy")!.HostConfig.PortBindings ?? {}).toEqual({});
+    const listed = async () => (await deployment.vps.exec("docker ps -a --no-trunc --format '{{.ID}} {{.Names}} {{.State}}' | sort")).stdout;
+    const before = await listed();
+    const postgres = running.get("vpai-postgres")!.Id;
+
+    const diun = await callsThroughProxy("vpai-diun", [
+      ["GET", "/containers/json"],
+      ["GET", "/v1.41/containers/json"],
+      ["POST", "/containers/create"],
+      ["POST", "/v1.41/containers/create"],
+      ["POST", `/containers/${postgres}/stop`],
+      ["POST", "/v1.41/containers/vpai-postgres/kill"],
+      ["POST", `/v1.41/containers/${postgres}/exec`],
+      ["POST", "/exec/0123456789abcdef/start"],
+      ["DELETE", `/containers/${postgres}?force=1`],
+      ["post", "/containers/create"],
+      ["GET", "//containers/create"],
+      ["GET", `/containers/${postgres}/json`],
+      ["GET", `/containers/${postgres}/archive?path=/var/lib/postgresql`],
+    ]);
+    expect(diun).toEqual([200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403]);
+    // Alloy reads container details and logs, which DIUN may not; it may not write either.
+    expect(await callsThroughProxy("vpai-alloy", [["GET", `/v1.41/containers/${postgres}/json`], ["GET", `/containers/${postgres}/logs?stdout=1&tail=1`], ["POST", `/containers/${postgres}/stop`]])).toEqual([200, 200, 403]);
+    // A container on no consumer's network does not even find the proxy.
+    expect(await callsThroughProxy("vpai-n8n", [["GET", "/containers/json"]])).toEqual([0]);
+
+    expect(await listed()).toBe(before);
+    expect((await inspectContainers(deployment.vps)).get("vpai-postgres")!.State.StartedAt).toBe(running.get("vpai-postgres")!.State.StartedAt);
+    const log = (await deployment.vps.exec("docker logs vpai-docker-socket-proxy 2>&1")).stdout;
+    expect(log).toMatch(/ 403 .*"POST \/containers\/create HTTP\/1\.1"/);
+
+    // DIUN watched through the proxy as it started: the container list, and each image it found there.
+    const watched = (await deployment.vps.exec("docker exec vpai-diun cat /data/diun.db")).stdout.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as { container: string; local: unknown });
+    expect(watched.length, (await deployment.vps.exec("docker logs vpai-diun 2>&1 | tail -n 40")).stdout).toBeGreaterThan(0);
+    expect(watched.filter((entry) => typeof entry.local !== "boolean")).toEqual([]);
+    // Under Alloy's read-only bind of the host's root, a tmpfs hides the host's /run and its sockets;
+    // and the proxy, having left root's group, is not dumpable: Alloy's root cannot reach its socket through /proc.
+    expect((await deployment.vps.exec("docker exec vpai-alloy sh -c 'ls -A /host/root/run | wc -l'")).stdout.trim()).toBe("0");
+    const proxyPid = (await deployment.vps.exec("docker inspect -f '{{.State.Pid}}' vpai-docker-socket-proxy")).stdout.trim();
+    const throughProc = await deployment.vps.exec(`docker exec vpai-alloy ls /host/proc/${proxyPid}/root/var/run/docker.sock`, { allowFailure: true });
+    expect(throughProc.code).not.toBe(0);
+    expect(throughProc.stderr).toMatch(/Permission denied/);
   });
 
   it("an unchanged `up` changes nothing and opens no SSH connection; refresh finds no drift", { timeout: STEP_TIMEOUT_MS }, async () => {

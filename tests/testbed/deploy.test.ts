@@ -48,7 +48,7 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     containerInputs = (await stateResources(deployment.stack)).filter((resource) => resource.type === "docker:index/container:Container");
     const running = await inspectContainers();
     const expected = containerInputs.map((resource) => String(resource.inputs!.name)).sort();
-    expect(expected.length).toBe(13);
+    expect(expected.length).toBe(14);
     expect([...running.keys()].sort()).toEqual(expected);
     expect(notHealthy(running)).toEqual([]);
   });

@@ -29,11 +29,11 @@ const HEALTHY_WITHIN_MS = 90_000;
 const CRASH_LOOP_RESTARTS = 3;
 
 const FASTAPI_CONTAINERS = [
-  "fastapi-alertmanager", "fastapi-backend", "fastapi-blackbox-exporter", "fastapi-cadvisor", "fastapi-certbot", "fastapi-grafana", "fastapi-loki",
+  "fastapi-alertmanager", "fastapi-backend", "fastapi-blackbox-exporter", "fastapi-cadvisor", "fastapi-certbot", "fastapi-docker-socket-proxy", "fastapi-grafana", "fastapi-loki",
   "fastapi-nginx", "fastapi-node-exporter", "fastapi-postgres", "fastapi-postgres-exporter", "fastapi-prometheus", "fastapi-promtail",
 ];
 const VPAI_CONTAINERS = [
-  "vpai-alertmanager", "vpai-alloy", "vpai-caddy", "vpai-diun", "vpai-grafana", "vpai-litellm", "vpai-loki", "vpai-n8n", "vpai-openclaw", "vpai-postgres",
+  "vpai-alertmanager", "vpai-alloy", "vpai-caddy", "vpai-diun", "vpai-docker-socket-proxy", "vpai-grafana", "vpai-litellm", "vpai-loki", "vpai-n8n", "vpai-openclaw", "vpai-postgres",
   "vpai-qdrant", "vpai-redis", "vpai-victoriametrics", "vpai-vmalert",
 ];
 
@@ -364,11 +364,12 @@ describe("the contracts the program relies on", () => {
     }
   });
 
-  it("diun watches the VPS's containers through the read-only Docker socket, as root without capabilities, and keeps them in /data", async () => {
+  it("diun watches the VPS's containers through the socket proxy, as root without capabilities, and keeps them in /data", async () => {
     expect((await inContainer("vpai", "vpai-diun", "cat /proc/1/comm")).stdout.trim()).toBe("diun");
-    // It watches once as it starts, then every six hours: what ran then, itself included.
+    // It watches once as it starts, then every six hours: what ran then, itself included, with each image inspected.
     const database = (await inContainer("vpai", "vpai-diun", "cat /data/diun.db")).stdout;
     expect(database).toContain('"container": "vpai-diun"');
+    expect(database).toMatch(/"local": (true|false)/);
   });
 
   it("grafana provisioned vpai's datasources", async () => {
@@ -386,9 +387,10 @@ describe("the contracts the program relies on", () => {
     await expect.poll(() => value('up{job="caddy"}'), { timeout: 60_000, interval: 3000 }).toEqual([1]);
     await expect.poll(() => value("pg_up"), { timeout: 30_000, interval: 3000 }).toEqual([1]);
     await expect.poll(() => value("redis_up"), { timeout: 30_000, interval: 3000 }).toEqual([1]);
-    // Every service answers the TCP probes from Alloy's networks but DIUN, which serves nothing; no route has a certificate on the testbed.
+    // Every service answers the TCP probes from Alloy's networks but DIUN, which serves nothing, and the socket proxy, which the
+    // platform adds beside the monitoring and only its consumers reach; no route has a certificate on the testbed.
     const probes = async (job: string) => Object.fromEntries((await queryStore(`probe_success{job="${job}"}`)).map((sample) => [sample.metric.instance, Number(sample.value[1])]));
-    const services = stacks.vpai!.program.containers.map((container) => serviceContainer(container.inputs.name).replace(/^vpai-/, "")).filter((name) => name !== "diun");
+    const services = stacks.vpai!.program.containers.map((container) => serviceContainer(container.inputs.name).replace(/^vpai-/, "")).filter((name) => name !== "diun" && name !== "docker-socket-proxy");
     await expect.poll(() => probes("services"), { timeout: 30_000, interval: 3000 }).toEqual(Object.fromEntries(services.map((name) => [name, 1])));
     expect(Object.values(await probes("routes"))).toEqual(Array(7).fill(0));
     const seen = (await queryStore('container_last_seen{name=~"vpai-.*"}')).map((sample) => serviceContainer(sample.metric.name!)).sort();

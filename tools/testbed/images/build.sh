@@ -16,7 +16,7 @@ docker_cli=/usr/bin/docker
 packages=(
   postgresql-15 nginx redis-server caddy
   prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter prometheus-postgres-exporter
-  python3 python3-psycopg2 python3-yaml nodejs
+  haproxy python3 python3-psycopg2 python3-yaml nodejs
   openssl wget ca-certificates procps libcap2-bin busybox tini
 )
 
@@ -154,6 +154,13 @@ image grafana/alloy:v1.5.1 \
   'EXPOSE 12345' \
   'ENTRYPOINT ["/bin/alloy"]' \
   'CMD ["run", "/etc/alloy/config.alloy", "--storage.path=/var/lib/alloy/data"]'
+# The socket proxy (C14): Debian's HAProxy in the official image's layout.
+image haproxy:3.0.5 \
+  'STOPSIGNAL SIGUSR1' \
+  'ENTRYPOINT ["/usr/local/lib/testbed/haproxy-entrypoint.sh"]' \
+  'USER haproxy' \
+  'WORKDIR /var/lib/haproxy' \
+  'CMD ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]'
 image ghcr.io/fastapi-app/backend:1.0.0 \
   'ENV RELEASE=1.0.0 PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1' \
   'USER app' \

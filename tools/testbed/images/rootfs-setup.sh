@@ -88,6 +88,15 @@ chown alloy:alloy /etc/alloy/config.alloy
 for command in n8n litellm diun; do ln -s ../lib/testbed/standin.py "/usr/local/bin/$command"; done
 ln -s /usr/local/lib/testbed/standin.py /bin/alloy
 
+# haproxy: the official image's account (uid and gid 99, where Debian's
+# postinst picked a free system id) and its configuration directory, with
+# Debian's default configuration standing for the image's example.
+groupmod --gid 99 haproxy
+usermod --uid 99 --gid 99 haproxy
+install -d -o haproxy -g haproxy /var/lib/haproxy
+install -d /usr/local/etc/haproxy
+cp /etc/haproxy/haproxy.cfg /usr/local/etc/haproxy/haproxy.cfg
+
 # The application slot: code owned by root, its log directory by the app user.
 install -d -o app -g app /app/logs
 python3 -m py_compile /app/main.py /usr/local/lib/testbed/standin.py

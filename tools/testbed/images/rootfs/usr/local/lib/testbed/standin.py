@@ -267,7 +267,19 @@ def promtail(arguments):
     service.route("GET", "/ready", service.text("Ready\n"))
     for client in config.get("clients") or []:
         threading.Thread(target=push_until_accepted, args=(client["url"],), daemon=True).start()
+    for scrape in config.get("scrape_configs") or []:
+        for sd in scrape.get("docker_sd_configs") or []:
+            threading.Thread(target=docker_discovery, args=("promtail", DockerAPI(sd.get("host", "unix:///var/run/docker.sock"))), daemon=True).start()
     return service
+
+
+def docker_discovery(product, api):
+    """docker_sd's calls, once: the containers and the networks; the count or the error is logged."""
+    try:
+        containers, networks = docker_containers(api), api.json("/networks")
+        log(product, f"docker discovery: {len(containers)} container(s) on {len(networks)} network(s)")
+    except DockerAPIError as error:
+        log(product, f"docker discovery failed: {error}")
 
 
 def push_until_accepted(url, attempts=150):
@@ -294,20 +306,82 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.socket_path)
 
 
-def docker_containers(path="/var/run/docker.sock"):
-    if not os.path.exists(path):
-        return []
-    try:
-        connection = UnixHTTPConnection(path)
-        connection.request("GET", "/containers/json")
-        return json.loads(connection.getresponse().read())
-    except (OSError, ValueError):
-        return []
+class DockerAPIError(Exception):
+    """A call the Engine API (or the socket proxy in front of it) did not answer with 2xx, or could not be made."""
+
+
+class DockerAPI:
+    """The Engine API at unix:///path or tcp://host:port, called as the Go client calls it: a ping for
+    the API version first, then every path prefixed with it (/v1.41/containers/json)."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.version = None
+
+    def connection(self):
+        if self.endpoint.startswith("unix://"):
+            return UnixHTTPConnection(self.endpoint.removeprefix("unix://"))
+        if self.endpoint.startswith("tcp://"):
+            host, _, port = self.endpoint.removeprefix("tcp://").rstrip("/").rpartition(":")
+            return http.client.HTTPConnection(host, int(port or 2375), timeout=5)
+        raise DockerAPIError(f"unable to parse docker host {self.endpoint!r}")
+
+    def call(self, method, path):
+        try:
+            connection = self.connection()
+            try:
+                connection.request(method, path)
+                response = connection.getresponse()
+                return response.status, response.getheader("Api-Version"), response.read()
+            finally:
+                connection.close()
+        except OSError as error:
+            raise DockerAPIError(f"Cannot connect to the Docker daemon at {self.endpoint}: {error}") from error
+
+    def get(self, path):
+        if self.version is None:
+            status, version, _ = self.call("HEAD", "/_ping")
+            if status != 200:
+                raise DockerAPIError(f"Error response from daemon: HEAD /_ping: {status}")
+            self.version = version or "1.41"
+        status, _, body = self.call("GET", f"/v{self.version}{path}")
+        if status // 100 != 2:
+            raise DockerAPIError(f"Error response from daemon: GET /v{self.version}{path}: {status} {body[:120].decode('utf-8', 'replace').strip()}")
+        return body
+
+    def json(self, path):
+        return json.loads(self.get(path))
+
+
+def docker_containers(api):
+    """The running containers, as `docker ps` lists them."""
+    return api.json("/containers/json")
+
+
+def cgroup_container_ids(root="/sys/fs/cgroup"):
+    """Container ids from the cgroup tree, as cAdvisor finds containers (docker-<id>.scope or docker/<id>)."""
+    ids = []
+    for directory, subdirectories, _ in os.walk(root):
+        if directory.count("/") - root.count("/") >= 3:
+            subdirectories[:] = []
+        for name in subdirectories:
+            match = re.fullmatch(r"(?:docker-)?([0-9a-f]{64})(?:\.scope)?", name)
+            if match and match.group(1) not in ids:
+                ids.append(match.group(1))
+    return ids
 
 
 def cadvisor(arguments):
     flags = parse_flags(arguments)
     service = Service("cadvisor", "v0.49.1", int(flags.get("port", "8080")))
+    # As cAdvisor's docker factory registers: the daemon's version and facts; without them it runs without Docker's containers.
+    api = DockerAPI(flags.get("docker", "unix:///var/run/docker.sock"))
+    try:
+        api.get("/version")
+        api.get("/info")
+    except DockerAPIError as error:
+        log("cadvisor", f"Registration of the docker container factory failed: {error}")
+        api = None
     service.route("GET", "/healthz", service.text("ok"))
     service.route("GET", "/containers/", service.text("<!DOCTYPE html><title>cAdvisor</title>", content_type="text/html"))
 
@@ -320,11 +394,17 @@ def cadvisor(arguments):
             "# HELP container_last_seen Last time a container was seen by the exporter",
             "# TYPE container_last_seen gauge",
         ]
-        for container in docker_containers():
-            name = (container.get("Names") or ["/"])[0].lstrip("/")
-            service_label = (container.get("Labels") or {}).get("infra.service", "")
+        # Containers come from the cgroup tree; the daemon is asked about each one (its name, image and labels).
+        for identifier in cgroup_container_ids() if api else []:
+            try:
+                container = api.json(f"/containers/{identifier}/json")
+            except DockerAPIError as error:
+                log("cadvisor", f"failed to inspect container {identifier}: {error}")
+                continue
+            name = container.get("Name", "/").lstrip("/")
+            service_label = ((container.get("Config") or {}).get("Labels") or {}).get("infra.service", "")
             lines.append(
-                f'container_last_seen{{id="/docker/{container.get("Id", "")}",image="{container.get("Image", "")}",name="{name}",container_label_infra_service="{service_label}"}} {now:.3f}'
+                f'container_last_seen{{id="/docker/{identifier}",image="{(container.get("Config") or {}).get("Image", "")}",name="{name}",container_label_infra_service="{service_label}"}} {now:.3f}'
             )
         return lines
 
@@ -792,19 +872,29 @@ def diun(arguments):
         raise StartupError(f"Cannot create Diun: open {database}: {(error.strerror or '').lower()}") from error
     log("diun", f"Starting Diun v{DIUN_VERSION} (testbed stand-in)")
 
+    api = DockerAPI(endpoint)
+
     def run_watch():
         if docker is None:
             return
-        if not endpoint.startswith("unix://") or not os.path.exists(endpoint.removeprefix("unix://")):
-            log("diun", f"Cannot list Docker containers: cannot connect to {endpoint}")
+        # As DIUN's docker client: the server's version when it is created, then the container list and each image.
+        try:
+            api.get("/version")
+            containers = docker_containers(api)
+        except DockerAPIError as error:
+            log("diun", f"Cannot list Docker containers: {error}")
             return
-        containers = docker_containers(endpoint.removeprefix("unix://"))
         watched = [container for container in containers if str((container.get("Labels") or {}).get("diun.enable", str(by_default))).lower() == "true"]
         log("diun", f"Found {len(watched)} image(s) to analyze")
         with open(database, "a", encoding="utf-8") as file:
             for container in watched:
+                try:
+                    local = not api.json(f"/images/{container.get('Image')}/json").get("RepoDigests")
+                except DockerAPIError as error:
+                    log("diun", f"Cannot inspect image {container.get('Image')}: {error}")
+                    continue
                 # The testbed reaches no registry: each image is recorded as the real one logs a failed manifest fetch.
-                file.write(json.dumps({"image": container.get("Image"), "container": (container.get("Names") or ["/"])[0].lstrip("/"), "checked": int(time.time()), "status": "registry unreachable from the testbed"}) + "\n")
+                file.write(json.dumps({"image": container.get("Image"), "container": (container.get("Names") or ["/"])[0].lstrip("/"), "local": local, "checked": int(time.time()), "status": "registry unreachable from the testbed"}) + "\n")
                 log("diun", f"Cannot get remote manifest of {container.get('Image')}: the testbed reaches no registry")
 
     run_watch()
@@ -1029,7 +1119,15 @@ class Alloy:
         if export == "receiver":
             return ("receiver", identifier)
         if name == "discovery.docker":
-            return [docker_target(container) for container in docker_containers(self.value(body, "host", "unix:///var/run/docker.sock").removeprefix("unix://"))]
+            # As Prometheus's docker discovery: the containers and the networks they are on.
+            api = DockerAPI(self.value(body, "host", "unix:///var/run/docker.sock"))
+            try:
+                containers = docker_containers(api)
+                api.json("/networks")
+            except DockerAPIError as error:
+                log("alloy", f"{identifier}: {error}")
+                return []
+            return [docker_target(container) for container in containers]
         if name == "discovery.relabel":
             rules = self.blocks(body, "rule")
             return [labels for labels in (relabel(dict(target), [{key: self.evaluate(value) for key, value in self.attributes(rule).items()} for rule in rules]) for target in self.value(body, "targets", [])) if labels is not None]
@@ -1110,10 +1208,12 @@ class Alloy:
         if kind == "unix":
             return node_samples(self.value(body, "procfs_path", "/proc"), self.value(body, "rootfs_path", "/"), [self.value(textfile, "directory") for textfile in self.blocks(body, "textfile")])
         if kind == "cadvisor":
-            socket_path = self.value(body, "docker_host", "unix:///var/run/docker.sock").removeprefix("unix://")
+            api = DockerAPI(self.value(body, "docker_host", "unix:///var/run/docker.sock"))
             now = time.time()
+            # The daemon's facts, as cAdvisor's docker factory reads them; the containers from its list.
+            api.get("/info")
             return [({"__name__": "container_last_seen", "name": (container.get("Names") or ["/"])[0].lstrip("/"), "id": f"/docker/{container.get('Id', '')}", "image": container.get("Image", "")}, now)
-                    for container in docker_containers(socket_path)]
+                    for container in docker_containers(api)]
         if kind == "postgres":
             results = []
             for dsn in self.value(body, "data_source_names", []):
@@ -1141,14 +1241,19 @@ class Alloy:
 
     def log_loop(self, identifier):
         body = self.components[identifier]["body"]
-        socket_path = self.value(body, "host", "unix:///var/run/docker.sock").removeprefix("unix://")
+        api = DockerAPI(self.value(body, "host", "unix:///var/run/docker.sock"))
+        inspected = set()
         while True:
             try:
                 streams = []
                 for target in self.value(body, "targets", []):
                     container = target.get("__meta_docker_container_id")
+                    # As loki.source.docker's target: the container's configuration once (is it a TTY?), then its output.
+                    if container not in inspected:
+                        api.json(f"/containers/{container}/json")
+                        inspected.add(container)
                     since = self.last_log.get(container, int(time.time()) - 60)
-                    lines = docker_logs(socket_path, container, since)
+                    lines = docker_logs(api, container, since)
                     self.last_log[container] = int(time.time())
                     if lines:
                         streams.append({"stream": {key: value for key, value in target.items() if not key.startswith("__")}, "values": lines})
@@ -1314,14 +1419,9 @@ def http_client_tls(host, port, server_name, context, timeout):
     return Connection(host, port, timeout=timeout, context=context)
 
 
-def docker_logs(socket_path, container, since):
+def docker_logs(api, container, since):
     """(timestamp ns, line) pairs a container wrote since `since`, from the Engine API."""
-    try:
-        connection = UnixHTTPConnection(socket_path)
-        connection.request("GET", f"/containers/{container}/logs?stdout=1&stderr=1&timestamps=1&since={since}")
-        raw = connection.getresponse().read()
-    except OSError:
-        return []
+    raw = api.get(f"/containers/{container}/logs?stdout=1&stderr=1&timestamps=1&since={since}")
     lines, offset = [], 0
     while offset + 8 <= len(raw):
         length = struct.unpack(">I", raw[offset + 4:offset + 8])[0]
