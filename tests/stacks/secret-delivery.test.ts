@@ -1,0 +1,178 @@
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
+import { requiredSecrets } from "../../infra/config/validate";
+import { resolve } from "node:path";
+import { buildPlan, overlayOverrides, type PlanResult } from "../../tools/plan/plan";
+import { applyOverrides, readStackFile } from "../../tools/plan/stack-file";
+import { PROJECT_DIR, TEST_BCRYPT_HASH } from "../support/stack-config";
+
+/**
+ * C15 on the registered graph: every secret a stack holds is planted with a
+ * value of its own, the program runs with the secrets in clear, and each
+ * container's inputs are searched for them. A container's environment, which
+ * `docker inspect` shows to anyone who may talk to Docker, may carry one only
+ * where the service waives C15 with its reason; its labels, command,
+ * entrypoint, health check and every other field never, not even as a hash.
+ * The files each service reads its secrets from are written by the service's
+ * `-secrets` host command, which gets them on stdin only.
+ */
+
+const SSH_COMMAND = "pulumi-nodejs:dynamic/remote:SSHCommand";
+const CONTAINER = "docker:index/container:Container";
+
+/** The stacks to search: every blueprint, each with its admin UIs behind the proxy's login, so the login secrets are in use too. */
+const STACKS: readonly { readonly name: string; readonly overrides: readonly string[] }[] = [
+  { name: "vpai (admin UIs through Caddy)", overrides: [] },
+  { name: "vpai (admin UIs through the ingress)", overrides: ['monitoring={"adminAccess":"ingress"}'] },
+  { name: "fastapi", overrides: ["blueprint=fastapi", 'monitoring={"adminAccess":"ingress"}'] },
+  { name: "galion", overrides: ["blueprint=galion", 'monitoring={"adminAccess":"ingress"}'] },
+  { name: "galion phase 5 (read replica)", overrides: ["@examples/galion/phase-5.yaml"] },
+  { name: "ai-video", overrides: ["blueprint=ai-video", 'monitoring={"adminAccess":"ingress"}'] },
+  { name: "nextmavens", overrides: ["blueprint=nextmavens", 'monitoring={"adminAccess":"ingress"}'] },
+];
+
+/**
+ * The services whose images read their secrets from files (or whose command
+ * the program writes itself): a C15 waiver on one of them would hide a
+ * regression, so each must have no secret in its environment at all.
+ */
+const FILE_DELIVERED: Readonly<Record<string, readonly string[]>> = {
+  vpai: ["postgres", "redis", "qdrant", "n8n", "grafana", "alloy"],
+  fastapi: ["postgres", "postgres-exporter", "grafana", "certbot"],
+  galion: ["postgres", "redis", "redis-exporter", "postgres-exporter", "grafana", "certbot"],
+  "ai-video": ["postgres", "grafana"],
+  nextmavens: ["grafana"],
+};
+
+/** A planted value per secret the stack needs: distinct, recognisable, and of the form validation asks for. */
+function plantedSecrets(overrides: readonly string[]): Record<string, string> {
+  const expanded = overrides.flatMap((override) => (override.startsWith("@") ? overlayOverrides(resolve(PROJECT_DIR, override.slice(1))) : [override]));
+  const { values } = applyOverrides(readStackFile(PROJECT_DIR, "prod"), expanded, []);
+  const servers = JSON.parse(values["infra:servers"] ?? "[]") as unknown[];
+  const monitoring = JSON.parse(values["infra:monitoring"] ?? "null") as unknown;
+  const secrets = requiredSecrets(values["infra:blueprint"], servers as never, BLUEPRINT_CATALOG, monitoring as never);
+  return Object.fromEntries(
+    secrets.map((secret, index) => [secret.key, secret.bcryptHash ? TEST_BCRYPT_HASH : `planted${index}-${createHash("sha256").update(secret.key).digest("hex").slice(0, 12)}/+:@%`]),
+  );
+}
+
+/** The forms a planted value could take on its way into an input: as it is, percent-encoded in a URL, escaped in JSON, or hashed. */
+export function formsOf(value: string): string[] {
+  const sha256 = createHash("sha256").update(value).digest("hex");
+  return [...new Set([value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1), Buffer.from(value).toString("base64"), sha256.slice(0, 16)])];
+}
+
+export interface Leak {
+  readonly container: string;
+  readonly field: string;
+  readonly secret: string;
+}
+
+/**
+ * Where the planted values appear in the containers' inputs. `envs` is
+ * reported unless the container is in `waived`; uploads are files in the
+ * container, which `docker inspect` does not show; every other field is reported.
+ */
+export function leaksOf(resources: PlanResult["resources"], planted: Readonly<Record<string, string>>, waived: ReadonlySet<string>): Leak[] {
+  const leaks: Leak[] = [];
+  for (const resource of resources.filter((candidate) => candidate.type === CONTAINER)) {
+    const container = String(resource.inputs.name);
+    for (const [field, value] of Object.entries(resource.inputs)) {
+      if (field === "uploads" || (field === "envs" && waived.has(container))) continue;
+      const text = JSON.stringify(value);
+      for (const [secret, plantedValue] of Object.entries(planted)) {
+        if (formsOf(plantedValue).some((form) => text.includes(form))) leaks.push({ container, field, secret });
+      }
+    }
+  }
+  return leaks;
+}
+
+const plans = new Map<string, Promise<{ plan: PlanResult; planted: Record<string, string> }>>();
+
+function plantedPlan(overrides: readonly string[]): Promise<{ plan: PlanResult; planted: Record<string, string> }> {
+  const key = JSON.stringify(overrides);
+  if (!plans.has(key)) {
+    const planted = plantedSecrets(overrides);
+    plans.set(
+      key,
+      buildPlan({ projectDir: PROJECT_DIR, stack: "prod", overrides, secretOverrides: Object.entries(planted).map(([name, value]) => `${name}=${value}`), revealSecrets: true }).then((plan) => ({ plan, planted })),
+    );
+  }
+  return plans.get(key)!;
+}
+
+const waivedC15 = (plan: PlanResult): Set<string> => new Set(plan.policy.waivers.filter((waiver) => waiver.rule === "C15").map((waiver) => waiver.resource.replace(/^container /, "")));
+
+const containersOf = (plan: PlanResult) => plan.resources.filter((resource) => resource.type === CONTAINER);
+
+describe.each(STACKS)("C15 on the graph of $name", ({ overrides }) => {
+  it("no secret is in a container's environment unless the service waives C15, nor in any other field", async () => {
+    const { plan, planted } = await plantedPlan(overrides);
+    expect(leaksOf(plan.resources, planted, waivedC15(plan))).toEqual([]);
+  });
+
+  it("the services whose images read files get every secret as a file", async () => {
+    const { plan, planted } = await plantedPlan(overrides);
+    const prefix = plan.resources.find((resource) => resource.type === CONTAINER)!.inputs.name as string;
+    const namePrefix = prefix.slice(0, prefix.indexOf("-"));
+    for (const service of FILE_DELIVERED[plan.blueprint] ?? []) {
+      for (const resource of containersOf(plan).filter((candidate) => candidate.inputs.name === `${namePrefix}-${service}`)) {
+        const container = String(resource.inputs.name);
+        expect(waivedC15(plan).has(container), `${container} waives C15`).toBe(false);
+        expect(leaksOf([resource], planted, new Set()), container).toEqual([]);
+        const binds = (resource.inputs.volumes as { hostPath?: string; containerPath: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath?.startsWith(`/etc/infra/secrets/${container}/`));
+        expect(binds.length, `${container} mounts its secret files`).toBeGreaterThan(0);
+        for (const bind of binds) expect(bind.readOnly, `${container}: ${bind.hostPath}`).toBe(true);
+      }
+    }
+  });
+
+  it("each secret file reaches its host through the service's -secrets command: on stdin, never in the command line", async () => {
+    const { plan, planted } = await plantedPlan(overrides);
+    const commands = plan.resources.filter((resource) => resource.type === SSH_COMMAND && resource.name.endsWith("-secrets"));
+    for (const resource of containersOf(plan)) {
+      const container = String(resource.inputs.name);
+      const mounted = (resource.inputs.volumes as { hostPath?: string }[]).some((volume) => volume.hostPath?.startsWith(`/etc/infra/secrets/${container}/`));
+      if (!mounted) continue;
+      const command = commands.find((candidate) => String(candidate.inputs.create).includes(` ${container} `));
+      expect(command, `the -secrets command of ${container}`).toBeDefined();
+      expect(resource.dependsOn, `${container} waits for its secret files`).toContain(command!.name);
+      const create = String(command!.inputs.create);
+      const stdin = String(command!.inputs.stdin);
+      for (const [secret, value] of Object.entries(planted)) {
+        expect(formsOf(value).filter((form) => create.includes(form)), `${secret} in the command line of ${command!.name}`).toEqual([]);
+      }
+      expect(Object.values(planted).some((value) => stdin.includes(value)), `${command!.name} carries a secret on stdin`).toBe(true);
+      expect(command!.inputs.triggers, `${command!.name} has no trigger, so no hash of a secret`).toBeUndefined();
+    }
+  });
+});
+
+describe("the search finds a secret wherever an attacker would put it", () => {
+  const planted = { "infra:postgresPassword": "planted-Pg-7f3a9c1e5b/+:@%" };
+  const value = planted["infra:postgresPassword"];
+  const containerWith = (inputs: Record<string, unknown>) => [{ type: CONTAINER, name: "c", urn: "u", parent: null, dependsOn: [], custom: true, protect: false, inputs: { name: "vpai-app", ...inputs } }];
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ["in the environment", { envs: [`POSTGRES_PASSWORD=${value}`] }, "envs"],
+    ["inside a connection URL, percent-encoded", { envs: [`DATABASE_URL=postgresql://postgres:${encodeURIComponent(value)}@postgres:5432/app`] }, "envs"],
+    ["in the command's arguments", { command: ["redis-server", "--requirepass", value] }, "command"],
+    ["in a label", { labels: [{ label: "infra.secret", value }] }, "labels"],
+    ["as a hash in a label, a restart trigger", { labels: [{ label: "infra.secrets-hash", value: createHash("sha256").update(value).digest("hex").slice(0, 16) }] }, "labels"],
+    ["in the health check", { healthcheck: { tests: ["CMD", "redis-cli", "-a", value, "ping"] } }, "healthcheck"],
+  ])("%s", (_case, inputs, field) => {
+    expect(leaksOf(containerWith(inputs), planted, new Set())).toEqual([{ container: "vpai-app", field, secret: "infra:postgresPassword" }]);
+  });
+
+  it("the same secret under two names, in two containers, is found in both", () => {
+    const two = [...containerWith({ envs: [`REDIS_PASSWORD=${value}`] }), ...containerWith({ name: "vpai-other", envs: [`REDISCLI_AUTH=${value}`] })];
+    expect(leaksOf(two, planted, new Set(["vpai-app"])).map((leak) => leak.container)).toEqual(["vpai-other"]);
+  });
+
+  it("a waiver lets the environment carry a secret, and nothing else", () => {
+    expect(leaksOf(containerWith({ envs: [`DATABASE_URL=${value}`] }), planted, new Set(["vpai-app"]))).toEqual([]);
+    expect(leaksOf(containerWith({ envs: [`DATABASE_URL=${value}`], labels: [{ label: "x", value }] }), planted, new Set(["vpai-app"]))).toEqual([{ container: "vpai-app", field: "labels", secret: "infra:postgresPassword" }]);
+  });
+});
