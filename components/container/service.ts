@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { containerSettings } from "./container-settings";
+import { removeSecretFilesCommand, secretFileEnv, secretFileProblems, secretFilesStdin, writeSecretFilesCommand } from "./secret-files";
 import { imageName, publishAddress, type ServiceSpec } from "./service-spec";
 import type { ImageRegistry } from "./image-registry";
 import { HEALTH_GATE_SCRIPT, healthGateCommand, healthWaitSeconds } from "./health-gate";
@@ -23,6 +24,12 @@ export interface ServiceArgs {
   /** The registry the stack pulls every image from (infra:registry), if any. */
   readonly imageRegistry?: ImageRegistry;
   /**
+   * The contents of the spec's secret files by name (Pulumi secrets), SSH to
+   * the host that writes them there, and the host's last preparation step
+   * (Server.ready: sudo and Docker are there): required when the spec has any.
+   */
+  readonly secretFiles?: { readonly connection: SSHConnectionArgs; readonly contents: Readonly<Record<string, pulumi.Input<string>>>; readonly ready?: pulumi.Resource };
+  /**
    * SSH to the host, for the health gate: a new container counts as started
    * once it is healthy, and a container that never gets there fails the
    * deploy with its health checks' output. Without it the Docker provider
@@ -38,13 +45,15 @@ export class Service extends pulumi.ComponentResource {
   public readonly container: docker.Container;
   /** The container's health gate, when it has one: what "started" means for what waits on this service. */
   public readonly healthy?: SSHCommand;
+  /** The command that writes the container's secret files on its host, when it has any. */
+  public readonly secrets?: SSHCommand;
 
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infra:container:Service", name, {}, opts);
     const problems = serviceProblems(args);
     if (problems.length > 0) throw new Error(`service ${name}: ${problems.join("; ")}`);
 
-    const settings = containerSettings(args.spec);
+    const settings = containerSettings(args.spec, args.containerName);
     this.image = imageName(args.spec.image, args.imageRegistry);
     const childOptions = { parent: this, provider: args.provider };
 
@@ -61,6 +70,23 @@ export class Service extends pulumi.ComponentResource {
         ),
     );
 
+    // The files exist before the container that mounts them; a changed secret
+    // reruns the command (its stdin changed), which restarts the container.
+    const files = args.spec.secretFiles;
+    if (files.length > 0 && args.secretFiles) {
+      const contents = args.secretFiles.contents;
+      this.secrets = new SSHCommand(
+        `${name}-secrets`,
+        {
+          connection: args.secretFiles.connection,
+          create: writeSecretFilesCommand(args.containerName, files),
+          stdin: pulumi.secret(pulumi.all(files.map((file) => contents[file.name]!)).apply((values) => secretFilesStdin(values))),
+          delete: removeSecretFilesCommand(args.containerName),
+        },
+        { parent: this, ...(args.secretFiles.ready ? { dependsOn: [args.secretFiles.ready] } : {}) },
+      );
+    }
+
     this.container = new docker.Container(
       name,
       {
@@ -68,7 +94,7 @@ export class Service extends pulumi.ComponentResource {
         image: image.imageId,
         hostname: args.spec.name,
         networksAdvanced: args.spec.networks.map((network) => ({ name: args.networks[network]!, aliases: [args.spec.name] })),
-        envs: Object.entries(args.env)
+        envs: Object.entries({ ...args.env, ...secretFileEnv(args.spec) })
           .sort(([a], [b]) => a.localeCompare(b))
           .map(([key, value]) => pulumi.interpolate`${key}=${value}`),
         volumes: [
@@ -98,7 +124,7 @@ export class Service extends pulumi.ComponentResource {
         waitTimeout: healthWaitSeconds(args.spec.healthcheck),
       },
       // The container name is fixed, so a replacement must remove the old one first.
-      { ...childOptions, dependsOn: [...(args.after ?? [])], deleteBeforeReplace: true },
+      { ...childOptions, dependsOn: [...(args.after ?? []), ...(this.secrets ? [this.secrets] : [])], deleteBeforeReplace: true },
     );
 
     if (args.healthGate) {
@@ -126,6 +152,11 @@ function serviceProblems(args: ServiceArgs): string[] {
   }
   if (!/^[a-z0-9][a-z0-9_.-]*$/.test(args.containerName)) problems.push(`container name "${args.containerName}" is not a valid Docker name`);
   if (args.spec.memoryMb < 6) problems.push("memoryMb must be at least 6 (Docker's minimum)");
+  problems.push(...secretFileProblems(args.spec));
+  if (args.spec.secretFiles.length > 0) {
+    if (!args.secretFiles) problems.push(`it reads ${args.spec.secretFiles.length} secret file(s), but no connection writes them on its host`);
+    else for (const file of args.spec.secretFiles) if (args.secretFiles.contents[file.name] === undefined) problems.push(`secret file ${file.name} has no content`);
+  }
   for (const port of args.spec.ports) {
     const address = publishAddress(port);
     if (address !== undefined && args.spec.role !== "ingress" && !isLoopbackOrPrivate(address)) {

@@ -1,3 +1,4 @@
+import { secretFileTarget } from "../container/secret-files";
 import { healthcheck, imageName, service, type ServiceSpec } from "../container/service-spec";
 import { BASIC_AUTH_HASH_VARIABLE, caddyfile, type CaddyfileOptions, type CaddyRoute } from "./caddyfile";
 
@@ -14,25 +15,31 @@ export interface CaddySpecOptions extends CaddyfileOptions {
   readonly basicAuthPasswordHashSecret?: string;
 }
 
-const PASSWORD_VARIABLE = "INFRA_ADMIN_PASSWORD";
+/** The secret files of the two ways to give Caddy its login: the password, or its bcrypt hash. */
+const PASSWORD_FILE = "admin-password";
+const HASH_FILE = "admin-password-hash";
+const RUN = `exec caddy run --config ${CADDYFILE_PATH} --adapter caddyfile`;
 
 /** The ingress container: the only service that publishes on a public address (C11). */
 export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySpecOptions): ServiceSpec {
   const authenticated = routes.some((route) => route.basicAuth);
   if (authenticated && !options.basicAuthPasswordSecret === !options.basicAuthPasswordHashSecret) throw new Error("ingress: basic_auth routes need one of basicAuthPasswordSecret and basicAuthPasswordHashSecret");
-  const credential: Partial<Pick<ServiceSpec, "env" | "command">> = !authenticated
+  // The Caddyfile reads the hash from Caddy's own environment ({$...}); the
+  // start script puts it there from a secret file (C15), so it is in neither
+  // the container's environment nor an argument. Caddy runs as root (C9).
+  const credential: Partial<Pick<ServiceSpec, "secretFiles" | "command">> = !authenticated
     ? {}
     : options.basicAuthPasswordHashSecret
-      ? { env: { [BASIC_AUTH_HASH_VARIABLE]: { secret: options.basicAuthPasswordHashSecret } } }
+      ? {
+          secretFiles: [{ name: HASH_FILE, content: { secret: options.basicAuthPasswordHashSecret }, uid: 0 }],
+          command: ["sh", "-c", `${BASIC_AUTH_HASH_VARIABLE}="$(cat ${secretFileTarget({ name: HASH_FILE })})" && export ${BASIC_AUTH_HASH_VARIABLE} && ${RUN}`],
+        }
       : {
-          env: { [PASSWORD_VARIABLE]: { secret: options.basicAuthPasswordSecret! } },
-          // The image has no bcrypt-capable tool but caddy itself: hash the
-          // password at start, drop the plain text, then run the image's command.
-          command: [
-            "sh",
-            "-c",
-            `${BASIC_AUTH_HASH_VARIABLE}="$(caddy hash-password --plaintext "$${PASSWORD_VARIABLE}")" && export ${BASIC_AUTH_HASH_VARIABLE} && unset ${PASSWORD_VARIABLE} && exec caddy run --config ${CADDYFILE_PATH} --adapter caddyfile`,
-          ],
+          secretFiles: [{ name: PASSWORD_FILE, content: { secret: options.basicAuthPasswordSecret! }, uid: 0 }],
+          // The image has no bcrypt-capable tool but caddy itself, which
+          // reads the password as one line on stdin: hash it at start, then
+          // run the image's command.
+          command: ["sh", "-c", `${BASIC_AUTH_HASH_VARIABLE}="$({ cat ${secretFileTarget({ name: PASSWORD_FILE })}; echo; } | caddy hash-password)" && export ${BASIC_AUTH_HASH_VARIABLE} && ${RUN}`],
         };
   return service({
     name: "caddy",

@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { secretFileTarget } from "../../components/container/secret-files";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
@@ -102,6 +103,7 @@ export const AI_VIDEO_ROUTES: readonly RouteSpec[] = [
 
 const uploaded = (what: string) => ({ rule: "C6", reason: `${what} is uploaded before start, and Docker refuses uploads into a read-only root filesystem` });
 const ownImage = { rule: "C6", reason: "the platform's own images write caches and render output where their Dockerfiles put them; a read-only root needs those paths mapped first" };
+const ownImageEnvironment = { rule: "C15", reason: "the platform's own images read their database URL and API keys from the environment; they have no *_FILE variant, which the applications must add first" };
 
 function services(domain: string, profile: MemoryProfile, routes: readonly RouteSpec[], adminUser: string): ServiceSpec[] {
   const memory = (name: string) => (profile === "compact" ? COMPACT_MEMORY_MB : SEED_MEMORY_MB)[name]!;
@@ -114,7 +116,7 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
       user: "1000",
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${AI_VIDEO_PORTS[name]}/health`], 30),
       memoryMb: memory(name),
-      waivers: [ownImage],
+      waivers: [ownImage, ...(Object.values(env).some((value) => typeof value !== "string") ? [ownImageEnvironment] : [])],
     });
   const databaseURL = { secretTemplate: `postgresql://postgres:{{${POSTGRES_PASSWORD}}}@postgres:5432/postgres` };
   return [
@@ -125,7 +127,9 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
     service({
       name: "postgres", description: "PostgreSQL 17 with pgvector (Supabase's database)", role: "data",
       image: { repository: "pgvector/pgvector", tag: "0.8.0-pg17" }, networks: ["backend"], ports: [{ container: 5432 }],
-      env: { POSTGRES_USER: "postgres", POSTGRES_PASSWORD: { secret: POSTGRES_PASSWORD }, PGDATA: "/var/lib/postgresql/data/pgdata" },
+      env: { POSTGRES_USER: "postgres", PGDATA: "/var/lib/postgresql/data/pgdata" },
+      // The entrypoint reads POSTGRES_PASSWORD_FILE as root, before it drops to postgres.
+      secretFiles: [{ name: "postgres-password", content: { secret: POSTGRES_PASSWORD }, variable: "POSTGRES_PASSWORD_FILE", uid: 0 }],
       volumes: [{ volume: "data", target: "/var/lib/postgresql/data" }],
       healthcheck: healthcheck(["CMD-SHELL", "pg_isready -U postgres"]), memoryMb: memory("postgres"),
       capAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"], readOnlyRootFilesystem: true, tmpfs: ["/var/run/postgresql", "/tmp"],
@@ -136,7 +140,12 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
     service({
       name: "rest", description: "PostgREST: Supabase's REST API", role: "data", image: { repository: "postgrest/postgrest", tag: "v12.2.3" },
       networks: ["backend"], ports: [{ container: 3000 }],
-      env: { PGRST_DB_URI: databaseURL, PGRST_DB_SCHEMAS: "public", PGRST_DB_ANON_ROLE: "anon", PGRST_JWT_SECRET: { secret: JWT_SECRET } },
+      // PostgREST reads a setting whose value starts with @ from the file it names (db-uri and jwt-secret).
+      env: { PGRST_DB_URI: `@${secretFileTarget({ name: "db-uri" })}`, PGRST_DB_SCHEMAS: "public", PGRST_DB_ANON_ROLE: "anon", PGRST_JWT_SECRET: `@${secretFileTarget({ name: "jwt-secret" })}` },
+      secretFiles: [
+        { name: "db-uri", content: databaseURL, uid: 1000 },
+        { name: "jwt-secret", content: { secret: JWT_SECRET }, uid: 1000 },
+      ],
       user: "1000", readOnlyRootFilesystem: true, healthcheck: healthcheck(["CMD", "postgrest", "--version"]), memoryMb: memory("rest"), dependsOn: ["postgres"],
     }),
     service({
@@ -144,21 +153,24 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
       networks: ["backend"], ports: [{ container: 8080 }],
       env: { PG_META_PORT: "8080", PG_META_DB_HOST: "postgres", PG_META_DB_USER: "postgres", PG_META_DB_PASSWORD: { secret: POSTGRES_PASSWORD } },
       user: "1000", healthcheck: healthcheck(["CMD-SHELL", "node -e \"fetch('http://127.0.0.1:8080/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""]),
-      memoryMb: memory("meta"), dependsOn: ["postgres"], waivers: [ownImage],
+      memoryMb: memory("meta"), dependsOn: ["postgres"],
+      waivers: [ownImage, { rule: "C15", reason: "postgres-meta reads its database password from PG_META_DB_PASSWORD only; it has no *_FILE variant" }],
     }),
     service({
       name: "kong", description: "Supabase's Kong gateway, on 54321 as the audit found it", role: "app", image: { repository: "kong", tag: "2.8.1" },
       networks: ["backend", "egress"], ports: [port("kong")],
       env: { KONG_DATABASE: "off", KONG_PROXY_LISTEN: "0.0.0.0:54321", KONG_DECLARATIVE_CONFIG: "/home/kong/kong.yml", SUPABASE_ANON_KEY: { secret: ANON_KEY }, SUPABASE_SERVICE_KEY: { secret: SERVICE_KEY } },
       files: [{ path: "/home/kong/kong.yml", content: stringify({ _format_version: "2.1", services: [{ name: "rest", url: "http://rest:3000/", routes: [{ name: "rest", paths: ["/rest/v1/"] }], plugins: [{ name: "cors" }] }] }) }],
-      user: "kong", healthcheck: healthcheck(["CMD", "kong", "health"]), memoryMb: memory("kong"), dependsOn: ["rest"], waivers: [uploaded("kong.yml")],
+      user: "kong", healthcheck: healthcheck(["CMD", "kong", "health"]), memoryMb: memory("kong"), dependsOn: ["rest"],
+      waivers: [uploaded("kong.yml"), { rule: "C15", reason: "Kong's entrypoint reads *_FILE only for its own KONG_ settings; the Supabase keys are plain variables of its environment" }],
     }),
     service({
       name: "studio", description: "Supabase Studio: database admin UI", role: "app", image: { repository: "supabase/studio", tag: "20241202-71e5240" },
       networks: ["backend", "egress"], ports: [port("studio")],
       env: { STUDIO_PG_META_URL: "http://meta:8080", POSTGRES_PASSWORD: { secret: POSTGRES_PASSWORD }, SUPABASE_URL: "http://kong:54321", SUPABASE_PUBLIC_URL: `https://api.${domain}`, SUPABASE_ANON_KEY: { secret: ANON_KEY }, SUPABASE_SERVICE_KEY: { secret: SERVICE_KEY } },
       user: "1000", healthcheck: healthcheck(["CMD-SHELL", "node -e \"fetch('http://127.0.0.1:3000/api/profile').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""], 60),
-      memoryMb: memory("studio"), dependsOn: ["meta", "kong"], waivers: [ownImage],
+      memoryMb: memory("studio"), dependsOn: ["meta", "kong"],
+      waivers: [ownImage, { rule: "C15", reason: "Supabase Studio reads the database password and the Supabase keys from its environment only; it has no *_FILE variant" }],
     }),
     service({
       name: "manim", description: "Manim renderer: math animations", role: "app", image: { repository: "manimcommunity/manim", tag: "v0.18.1" },

@@ -8,6 +8,7 @@ import { hostFindings } from "./host-rules";
 import { firewallFindings, inboundOf, loadBalancerFindings } from "./network-rules";
 import type { Finding, PolicyReport } from "./report";
 import { routeFindings, type RoutedName } from "./route-rules";
+import { secretDeliveryFindings } from "./secret-rules";
 import { clientEncryptionFindings, expiryFindings, platformRetentionWindowDays, S3_NOT_APPLICABLE } from "./storage-rules";
 import { applyWaivers, waiverIndex, waiverProblems, type WaiverIndex } from "./waivers";
 
@@ -65,6 +66,7 @@ export function modelFindings(model: PlatformModel): Finding[] {
   for (const host of model.hosts) {
     const name = `${prefix}-${host.server.name}`;
     for (const spec of host.services) findings.push(...containerFindings(viewOfSpec(spec, `${prefix}-${spec.name}`)));
+    for (const spec of host.services) findings.push(...secretDeliveryFindings(spec, containerResource(model, spec.name)));
     const ssh = { adminCidrs: config.adminCidrs, sshPort: host.sshPort };
     findings.push(...firewallFindings(host.firewall.map(inboundOf), { ...ssh, resource: `firewall ${name}-firewall`, behindCloudflare: behindCloudflare(config.dns) }));
     if (isProduction(model) && !config.protect) findings.push({ rule: "F4", resource: `server ${name}`, message: "a server of a stack that is not disposable without delete and rebuild protection (infra:protect is false)" });

@@ -49,13 +49,17 @@ describe("caddyfile", () => {
   it("takes the admin password, hashed at start, or its bcrypt hash as is, and exactly one of them", () => {
     const protectedRoutes = [routes[0]!, { ...routes[1]!, basicAuth: { user: "admin" } }];
     const base = { networks: ["frontend"], memoryMb: 64, dependsOn: [] };
+    // Both come as secret files (C15), read by the start script into Caddy's own environment, whose {$VAR} the Caddyfile reads.
     const hashing = caddyServiceSpec(protectedRoutes, { ...base, basicAuthPasswordSecret: "infra:monitoringAdminPassword" });
-    expect(hashing.env).toEqual({ INFRA_ADMIN_PASSWORD: { secret: "infra:monitoringAdminPassword" } });
-    expect(hashing.command![2]).toContain("caddy hash-password");
+    expect(hashing.env).toEqual({});
+    expect(hashing.secretFiles).toEqual([{ name: "admin-password", content: { secret: "infra:monitoringAdminPassword" }, uid: 0 }]);
+    // caddy hash-password reads the password as a line on stdin: it is in no argument.
+    expect(hashing.command![2]).toBe(`${BASIC_AUTH_HASH_VARIABLE}="$({ cat /run/secrets/admin-password; echo; } | caddy hash-password)" && export ${BASIC_AUTH_HASH_VARIABLE} && exec caddy run --config /etc/caddy/Caddyfile --adapter caddyfile`);
     const hashed = caddyServiceSpec(protectedRoutes, { ...base, basicAuthPasswordHashSecret: "infra:monitoringAdminPasswordHash" });
-    expect(hashed.env).toEqual({ [BASIC_AUTH_HASH_VARIABLE]: { secret: "infra:monitoringAdminPasswordHash" } });
-    // The image's own command reads the Caddyfile, whose {$VAR} is the hash itself.
-    expect(hashed.command).toBeUndefined();
+    expect(hashed.env).toEqual({});
+    expect(hashed.secretFiles).toEqual([{ name: "admin-password-hash", content: { secret: "infra:monitoringAdminPasswordHash" }, uid: 0 }]);
+    expect(hashed.command![2]).toBe(`${BASIC_AUTH_HASH_VARIABLE}="$(cat /run/secrets/admin-password-hash)" && export ${BASIC_AUTH_HASH_VARIABLE} && exec caddy run --config /etc/caddy/Caddyfile --adapter caddyfile`);
+    expect(caddyServiceSpec(routes, base).command).toBeUndefined();
     expect(() => caddyServiceSpec(protectedRoutes, base)).toThrow(/need one of/);
     expect(() => caddyServiceSpec(protectedRoutes, { ...base, basicAuthPasswordSecret: "a:b", basicAuthPasswordHashSecret: "a:c" })).toThrow(/need one of/);
   });

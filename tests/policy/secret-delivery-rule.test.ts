@@ -44,7 +44,7 @@ describe("C15: secrets reach containers as files, not environment variables", ()
     }));
     const report = evaluateModel(modelOf("preprod", changes));
     expect(violationsOf(report, "C15").filter((violation) => violation.resource === "container vpai-n8n")).toEqual([]);
-    expect(report.waivers).toContainEqual({ rule: "C15", resource: "container vpai-n8n", reason: "a test: the image reads this setting from its environment only" });
+    expect(report.waivers).toContainEqual(expect.objectContaining({ rule: "C15", resource: "container vpai-n8n", reason: "a test: the image reads this setting from its environment only" }));
   });
 
   it("a waiver without a reason accepts nothing", () => {
@@ -53,7 +53,7 @@ describe("C15: secrets reach containers as files, not environment variables", ()
   });
 
   it("a waiver on a service with no secret in its environment matches nothing, and says so", () => {
-    const found = c15(onService("diun", (spec) => ({ ...spec, waivers: [...spec.waivers, { rule: "C15", reason: "nothing to waive" }] })));
+    const found = c15(onService("diun", (spec) => ({ ...spec, waivers: [...spec.waivers, { rule: "C15", reason: "a test: diun is given no secret to read from its environment" }] })));
     expect(found).toContainEqual(expect.objectContaining({ resource: "container vpai-diun", message: expect.stringMatching(/matches nothing/) }));
   });
 });

@@ -1,6 +1,6 @@
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { describe, expect, it } from "vitest";
-import { container, planOf, resourcesOf } from "../support/plans";
+import { container, planOf, resourcesOf, secretsCommandOf } from "../support/plans";
 
 /**
  * Seed 002's facts, pinned on the registered graph of both stacks: a change
@@ -98,9 +98,17 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     expect(container(plan, "postgres").dependsOn.some((name) => name.endsWith("-n8n") || name.endsWith("-caddy"))).toBe(false);
   });
 
-  it("gives DIUN the Docker socket read-only and no other service any host path but Alloy's, all read-only", async () => {
+  it("gives DIUN the Docker socket read-only and no other service any host path but Alloy's and its own secret files, all read-only", async () => {
     const plan = await planOf(stack);
-    const binds = (service: string) => (container(plan, service).inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath);
+    const all = (service: string) => (container(plan, service).inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath);
+    // Each service's secret files come from its own directory on the host, read-only (C15).
+    for (const service of Object.keys(SERVICE_MATRIX)) {
+      for (const bind of all(service).filter((volume) => volume.hostPath!.startsWith("/etc/infra/secrets/"))) {
+        expect(bind.hostPath, service).toMatch(new RegExp(`^/etc/infra/secrets/vpai-${service}/[^/]+$`));
+        expect(bind.readOnly, bind.hostPath).toBe(true);
+      }
+    }
+    const binds = (service: string) => all(service).filter((volume) => !volume.hostPath!.startsWith("/etc/infra/secrets/"));
     expect(binds("diun")).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
     // Logs and cAdvisor read the socket; node-exporter reads /proc, /sys and / (a C3 waiver).
     expect(binds("alloy")).toEqual([
@@ -152,9 +160,19 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     }
   });
 
-  it("keeps secrets secret: every env list that carries one is masked, and no placeholder leaks in plain text", async () => {
+  it("keeps secrets secret: files for the images that read them, masked env lists for the two that cannot, no placeholder in plain text", async () => {
     const plan = await planOf(stack);
-    for (const service of ["postgres", "redis", "qdrant", "n8n", "litellm", "openclaw", "grafana"]) expect(container(plan, service).inputs.envs, service).toBe("[secret]");
+    // LiteLLM and OpenClaw read their secrets from their environment only (C15 waivers).
+    for (const service of ["litellm", "openclaw"]) expect(container(plan, service).inputs.envs, service).toBe("[secret]");
+    for (const service of ["postgres", "redis", "qdrant", "n8n", "grafana", "alloy"]) {
+      const envs = container(plan, service).inputs.envs as string[];
+      expect(Array.isArray(envs), service).toBe(true);
+      expect(envs.join("\n"), service).not.toMatch(/\{\{|\[secret\]/);
+      expect(secretsCommandOf(plan, container(plan, service)).inputs.stdin, service).toBe("[secret]");
+    }
+    expect(container(plan, "postgres").inputs.envs).toContain("POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password");
+    expect(container(plan, "n8n").inputs.envs).toContain("DB_POSTGRESDB_PASSWORD_FILE=/run/secrets/postgres-password");
+    expect(container(plan, "grafana").inputs.envs).toContain("GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/grafana-admin-password");
     expect(container(plan, "diun").inputs.envs).toEqual(["DIUN_PROVIDERS_DOCKER=true", "DIUN_PROVIDERS_DOCKER_WATCHBYDEFAULT=true", "DIUN_WATCH_SCHEDULE=0 */6 * * *", "TZ=UTC"]);
   });
 
@@ -178,11 +196,20 @@ describe("stack-specific settings", () => {
   it("prod adopts the existing VPS, protects its data and sends HSTS", async () => {
     const plan = await planOf("prod");
     expect(resourcesOf(plan, "hcloud:index/server:Server")).toHaveLength(0);
-    const commands = resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name);
-    expect(commands.filter((name) => !name.endsWith("-healthy")).sort()).toEqual(["vpai-main-backup-environment", "vpai-main-backup-install", "vpai-main-firewall-ufw", "vpai-main-prepare"]);
-    // Besides those, one health gate per container.
+    const commands = resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name).sort();
+    // Besides each container's health gate and each service's secret files, the host's own.
+    expect(commands.filter((name) => !name.endsWith("-healthy") && !name.endsWith("-secrets"))).toEqual(["vpai-main-backup-environment", "vpai-main-backup-install", "vpai-main-firewall-ufw", "vpai-main-prepare"]);
+    expect(commands.filter((name) => name.endsWith("-secrets"))).toEqual([
+      "vpai-main-caddy-service-secrets",
+      "vpai-main-monitoring-alloy-secrets",
+      "vpai-main-monitoring-grafana-secrets",
+      "vpai-main-n8n-secrets",
+      "vpai-main-postgres-secrets",
+      "vpai-main-qdrant-secrets",
+      "vpai-main-redis-secrets",
+    ]);
     const gates = resourcesOf(plan, "docker:index/container:Container").map((container) => `${container.name}-healthy`);
-    expect(commands.filter((name) => name.endsWith("-healthy")).sort()).toEqual(gates.sort());
+    expect(commands.filter((name) => name.endsWith("-healthy"))).toEqual(gates.sort());
     for (const volume of resourcesOf(plan, "docker:index/volume:Volume")) expect(volume.protect, volume.name).toBe(true);
     for (const bucket of resourcesOf(plan, "pulumi-nodejs:dynamic/storage:Bucket")) expect(bucket.protect).toBe(true);
     expect(resourcesOf(plan, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => setting.inputs.settingId)).toContain("security_header");

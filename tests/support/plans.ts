@@ -53,3 +53,10 @@ export const declaredNetworks = (networks: unknown): unknown =>
 /** The plan's Docker networks as the blueprint declares them, without the loopback publishing bridge. */
 export const declaredNetworkResources = (plan: PlanResult): PlannedResource[] =>
   resourcesOf(plan, "docker:index/network:Network").filter((network) => !String(network.inputs.name).endsWith(`-${LOOPBACK_PUBLISHING_NETWORK.key}`));
+
+/** The host command that writes a container's secret files: a child of the same Service. */
+export function secretsCommandOf(plan: PlanResult, containerResource: PlannedResource): PlannedResource {
+  const found = plan.resources.find((resource) => resource.type === "pulumi-nodejs:dynamic/remote:SSHCommand" && resource.name.endsWith("-secrets") && resource.parent === containerResource.parent);
+  if (!found) throw new Error(`no -secrets command beside ${containerResource.name}`);
+  return found;
+}
