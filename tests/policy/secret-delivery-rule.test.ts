@@ -36,6 +36,15 @@ describe("C15: secrets reach containers as files, not environment variables", ()
     expect(messages).toMatch(/REDISCLI_AUTH carries infra:redisPassword/);
   });
 
+  it("a secret file read into a command-line argument is one too, which ps would show; read into a variable it is not", () => {
+    const argument = c15(onService("redis", (spec) => ({ ...spec, command: ["sh", "-c", 'exec redis-server --requirepass "$(cat /run/secrets/redis-password)"'] })));
+    expect(argument.filter((violation) => violation.resource === "container vpai-redis").map((violation) => violation.message).join("\n")).toMatch(/its command reads secret file redis-password into a command-line argument/);
+    const backquoted = c15(onService("redis", (spec) => ({ ...spec, healthcheck: { ...spec.healthcheck, test: ["CMD-SHELL", "redis-cli -a `cat /run/secrets/redis-password` ping"] } })));
+    expect(backquoted.map((violation) => violation.message).join("\n")).toMatch(/its health check reads secret file redis-password/);
+    // The shipped health check sets REDISCLI_AUTH for redis-cli's process from the file.
+    expect(c15({}).filter((violation) => violation.resource === "container vpai-redis")).toEqual([]);
+  });
+
   it("a waiver with its reason accepts the environment, and the report lists it", () => {
     const changes = onService("n8n", (spec) => ({
       ...spec,
