@@ -167,13 +167,16 @@ export function writeSecretFilesCommand(containerName: string, files: readonly P
 }
 
 /**
- * Removes a container's secret files once the container is gone: a service
- * removed from the stack, or the stack destroyed (the container goes first,
- * as it depends on the command). While the container exists the directory
- * stays, which is the case when the command is replaced because a secret
- * changed: the new command has already rewritten the files by then.
+ * Removes a container's secret files once no container of that name mounts
+ * them: a service removed from the stack, or the stack destroyed (the
+ * container goes first, as it depends on the command), or a service that no
+ * longer has secret files (its container is replaced without the mounts
+ * first). While the container mounts them the directory stays, which is the
+ * case when the command is replaced because a secret changed: the new
+ * command has already rewritten the files by then.
  */
 export function removeSecretFilesCommand(containerName: string): string {
   if (!CONTAINER_NAME.test(containerName)) throw new Error(`secret files: "${containerName}" is not a container name`);
-  return `sudo sh -c ${shellQuote(`docker container inspect ${containerName} >/dev/null 2>&1 || rm -rf ${secretFilesDirectory(containerName)}`)}`;
+  const directory = secretFilesDirectory(containerName);
+  return `sudo sh -c ${shellQuote(`docker container inspect --format "{{range .Mounts}}{{println .Source}}{{end}}" ${containerName} 2>/dev/null | grep -q "^${directory}/" || rm -rf ${directory}`)}`;
 }

@@ -85,7 +85,8 @@ describe("the spec's secret files", () => {
     expect(command).toMatch(/^sudo bash -c '.*' infra-secrets vpai-postgres postgres-password:70 n8n-key:1000$/s);
     expect(spawnSync("bash", ["-n", "-c", command], { encoding: "utf8" }).status).toBe(0);
     expect(() => writeSecretFilesCommand("vpai postgres", [password])).toThrow(/not a container name/);
-    expect(removeSecretFilesCommand("vpai-postgres")).toBe(`sudo sh -c 'docker container inspect vpai-postgres >/dev/null 2>&1 || rm -rf ${SECRETS_HOST_DIR}/vpai-postgres'`);
+    expect(removeSecretFilesCommand("vpai-postgres")).toMatch(/^sudo sh -c '.*vpai-postgres.*' *$/s);
+    expect(spawnSync("sh", ["-n", "-c", removeSecretFilesCommand("vpai-postgres")]).status).toBe(0);
   });
 });
 
@@ -102,10 +103,17 @@ describe("the script that writes them on the host", () => {
 
   /**
    * A host stand-in: `root` for /etc/infra/secrets, and a `docker` on PATH
-   * that answers `inspect` from a state file (absent, running or stopped)
-   * and appends every call to a log.
+   * that answers `inspect` from a state file (absent, running or stopped),
+   * lists the container's mount sources from another, and appends every
+   * call to a log.
    */
-  function host(): { root: string; setContainer: (state: "absent" | "running" | "stopped") => void; calls: () => string[]; run: (args: string[], stdin: string) => { status: number | null; stdout: string; stderr: string } } {
+  function host(): {
+    root: string;
+    setContainer: (state: "absent" | "running" | "stopped", mounts?: string[]) => void;
+    calls: () => string[];
+    run: (args: string[], stdin: string) => { status: number | null; stdout: string; stderr: string };
+    bin: string;
+  } {
     if (process.getuid?.() !== 0) throw new Error("the secret-files script test runs the script as root, to give files to other uids (npm test runs as root)");
     const dir = mkdtempSync(join(tmpdir(), "secret-files-"));
     dirs.push(dir);
@@ -113,17 +121,33 @@ describe("the script that writes them on the host", () => {
     mkdirSync(bin);
     const state = join(dir, "container-state");
     const log = join(dir, "docker.log");
+    const mounts = join(dir, "container-mounts");
     writeFileSync(state, "absent");
+    writeFileSync(mounts, "");
     writeFileSync(
       join(bin, "docker"),
-      `#!/bin/sh\nprintf '%s\\n' "$*" >>${log}\ncase "$1" in\n  inspect|container) state=$(cat ${state}); [ "$state" = absent ] && exit 1; [ "$state" = running ] && echo true || echo false ;;\n  restart) [ "$(cat ${state})" = running ] || exit 1 ;;\nesac\n`,
+      [
+        "#!/bin/sh",
+        `printf '%s\\n' "$*" >>${log}`,
+        `state=$(cat ${state})`,
+        'case "$1" in',
+        '  inspect) [ "$state" = absent ] && exit 1; [ "$state" = running ] && echo true || echo false ;;',
+        `  container) [ "$state" = absent ] && exit 1; cat ${mounts} ;;`,
+        '  restart) [ "$state" = running ] || exit 1 ;;',
+        "esac",
+        "",
+      ].join("\n"),
     );
     chmodSync(join(bin, "docker"), 0o755);
     const root = join(dir, "etc", "infra", "secrets");
     const script = SECRET_FILES_SCRIPT.replace(`readonly root=${SECRETS_HOST_DIR}`, `readonly root=${root}`);
     return {
       root,
-      setContainer: (value) => writeFileSync(state, value),
+      bin,
+      setContainer: (value, sources = []) => {
+        writeFileSync(state, value);
+        writeFileSync(mounts, sources.map((source) => `${source}\n`).join(""));
+      },
       calls: () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []),
       run: (args, stdin) => {
         const result = spawnSync("bash", ["-c", script, "infra-secrets", ...args], { input: stdin, encoding: "utf8", env: { PATH: `${bin}:${process.env.PATH}` } });
@@ -219,15 +243,23 @@ describe("the script that writes them on the host", () => {
     expect(existsSync(machine.root)).toBe(false);
   });
 
-  it("is removed with its container: kept while the container exists, gone once it is", () => {
+  it("is removed with its container's mounts: kept while a container mounts the files, gone once none does", () => {
     const machine = host();
-    expect(machine.run(["vpai-postgres", "postgres-password:70"], secretFilesStdin(["pw"])).status).toBe(0);
+    const file = join(machine.root, "vpai-postgres", "postgres-password");
     const remove = removeSecretFilesCommand("vpai-postgres").replace(/^sudo /, "").replaceAll(SECRETS_HOST_DIR, machine.root);
-    const bin = join(machine.root, "..", "..", "..", "bin");
-    const run = () => spawnSync("bash", ["-c", remove], { encoding: "utf8", env: { PATH: `${bin}:${process.env.PATH}` } });
-    machine.setContainer("running");
+    const run = () => spawnSync("sh", ["-c", remove], { encoding: "utf8", env: { PATH: `${machine.bin}:${process.env.PATH}` } });
+    const write = () => expect(machine.run(["vpai-postgres", "postgres-password:70"], secretFilesStdin(["pw"])).status).toBe(0);
+    write();
+    // The command replaced after a rotation: the container runs on, mounting the rewritten file.
+    machine.setContainer("running", ["/var/lib/docker/volumes/vpai-postgres-data/_data", file]);
     expect(run().status).toBe(0);
-    expect(existsSync(join(machine.root, "vpai-postgres", "postgres-password"))).toBe(true);
+    expect(existsSync(file)).toBe(true);
+    // The container replaced without secret files: nothing mounts them any more.
+    machine.setContainer("running", ["/var/lib/docker/volumes/vpai-postgres-data/_data"]);
+    expect(run().status).toBe(0);
+    expect(existsSync(join(machine.root, "vpai-postgres"))).toBe(false);
+    // The service removed: its container went first.
+    write();
     machine.setContainer("absent");
     expect(run().status).toBe(0);
     expect(existsSync(join(machine.root, "vpai-postgres"))).toBe(false);
