@@ -5,6 +5,7 @@ import { requiredSecrets } from "../../infra/config/validate";
 import { resolve } from "node:path";
 import { buildPlan, overlayOverrides, type PlanResult } from "../../tools/plan/plan";
 import { applyOverrides, readStackFile } from "../../tools/plan/stack-file";
+import { formsOf, secretsInInspect } from "../support/secret-search";
 import { PROJECT_DIR, TEST_BCRYPT_HASH } from "../support/stack-config";
 
 /**
@@ -56,16 +57,6 @@ function plantedSecrets(overrides: readonly string[]): Record<string, string> {
   return Object.fromEntries(
     secrets.map((secret, index) => [secret.key, secret.bcryptHash ? TEST_BCRYPT_HASH : `planted${index}-${createHash("sha256").update(secret.key).digest("hex").slice(0, 12)}/+:@%`]),
   );
-}
-
-/**
- * The forms a planted value could take on its way into an input: as it is,
- * percent-encoded in a URL, escaped in JSON or with backslashes (a libpq
- * password file), base64, or hashed.
- */
-export function formsOf(value: string): string[] {
-  const sha256 = createHash("sha256").update(value).digest("hex");
-  return [...new Set([value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1), value.replace(/[\\:]/g, "\\$&"), Buffer.from(value).toString("base64"), sha256.slice(0, 16)])];
 }
 
 export interface Leak {
@@ -187,5 +178,35 @@ describe("the search finds a secret wherever an attacker would put it", () => {
   it("a waiver lets the environment carry a secret, and nothing else", () => {
     expect(leaksOf(containerWith({ envs: [`DATABASE_URL=${value}`] }), planted, new Set(["vpai-app"]))).toEqual([]);
     expect(leaksOf(containerWith({ envs: [`DATABASE_URL=${value}`], labels: [{ label: "x", value }] }), planted, new Set(["vpai-app"]))).toEqual([{ container: "vpai-app", field: "labels", secret: "infra:postgresPassword" }]);
+  });
+});
+
+describe("what docker inspect shows of a running container is searched whole (the testbed's live C15 check)", () => {
+  const secrets = { "infra:redisPassword": "planted-Rd-93be01c7/+:@%", "infra:qdrantApiKey": "planted-Qd-5d21aa08/+:@%" };
+  const password = secrets["infra:redisPassword"];
+  const inspected = (fields: Record<string, unknown>) => [{ Name: "/vpai-redis", Id: "a8f48be8e0619e84219bf478b079eee5c40b8b43fd49225185f941ef3370c877", Config: { Env: ["PATH=/usr/bin"] }, ...fields }];
+
+  it.each<[string, Record<string, unknown>, string[]]>([
+    ["in the environment, by its variable", { Config: { Env: ["PATH=/usr/bin", `REDIS_PASSWORD=${password}`] } }, ["Config.Env REDIS_PASSWORD"]],
+    ["under two names: each is reported", { Config: { Env: [`REDIS_PASSWORD=${password}`, `REDISCLI_AUTH=${password}`] } }, ["Config.Env REDIS_PASSWORD", "Config.Env REDISCLI_AUTH"]],
+    ["percent-encoded in a URL", { Config: { Env: [`REDIS_URL=redis://:${encodeURIComponent(password)}@redis:6379`] } }, ["Config.Env REDIS_URL"]],
+    ["in the command's arguments, as the engine keeps them twice", { Config: { Cmd: ["redis-server", "--requirepass", password] }, Args: ["--requirepass", password] }, ["Config.Cmd[2]", "Args[1]"]],
+    ["in the entrypoint's script", { Config: { Entrypoint: ["sh", "-c", `exec redis-server --requirepass '${password}'`] } }, ["Config.Entrypoint[2]"]],
+    ["in a label's value", { Config: { Labels: { "infra.auth": password } } }, ["Config.Labels.infra.auth"]],
+    ["as base64 in a label", { Config: { Labels: { "infra.auth": Buffer.from(password).toString("base64") } } }, ["Config.Labels.infra.auth"]],
+    ["as a hash in a label, a restart trigger", { Config: { Labels: { "infra.secrets-hash": createHash("sha256").update(password).digest("hex").slice(0, 16) } } }, ["Config.Labels.infra.secrets-hash"]],
+    ["as a label's name", { Config: { Labels: { [password]: "1" } } }, ["Config.Labels.planted-Rd-93be01c7/+:@% (its name)"]],
+    ["in the health check", { Config: { Healthcheck: { Test: ["CMD", "redis-cli", "-a", password, "ping"] } } }, ["Config.Healthcheck.Test[3]"]],
+  ])("a secret %s is found", (_case, fields, paths) => {
+    expect(secretsInInspect(inspected(fields), secrets, new Set())).toEqual(paths.map((path) => ({ container: "vpai-redis", path, secret: "infra:redisPassword" })));
+  });
+
+  it("a secret file's path is no exposure, its content is", () => {
+    expect(secretsInInspect(inspected({ Config: { Env: ["REDIS_PASSWORD_FILE=/run/secrets/redis-password"] }, Mounts: [{ Source: "/etc/infra/secrets/vpai-redis/redis-password", Destination: "/run/secrets/redis-password", RW: false }] }), secrets, new Set())).toEqual([]);
+  });
+
+  it("a container whose service waives C15 may carry secrets in its environment, and nowhere else", () => {
+    const fields = { Config: { Env: [`REDIS_PASSWORD=${password}`], Labels: { "infra.key": secrets["infra:qdrantApiKey"] } } };
+    expect(secretsInInspect(inspected(fields), secrets, new Set(["vpai-redis"]))).toEqual([{ container: "vpai-redis", path: "Config.Labels.infra.key", secret: "infra:qdrantApiKey" }]);
   });
 });
