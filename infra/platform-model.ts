@@ -9,6 +9,7 @@ import { peerPort, publishAddress, secretKeysOf, type ServiceSpec } from "../com
 import { isPrivateOrLoopbackAddress, isUnspecifiedAddress } from "../components/network/ip-ranges";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../components/network/cloudflare-ranges";
 import type { BalancerInFront } from "../components/ingress/nginx-conf";
+import { secretFileProblems } from "../components/container/secret-files";
 import { ANYWHERE, firewallRules, type Exposure, type FirewallRule, type HostFirewall, type PeerAccess } from "../components/network/firewall-rules";
 import { monitoringSecrets } from "../components/monitoring/settings";
 import { linkServiceSpec } from "../components/network/private-network-link";
@@ -353,6 +354,12 @@ export function specProblems(spec: PlatformSpec, blueprint: Blueprint, stackSecr
         if (!declaredSecrets.has(key)) problems.push({ path, message: `${service.name}.${variable} uses secret ${key}, which the blueprint does not declare` });
       }
     }
+    for (const file of service.secretFiles) {
+      for (const key of secretKeysOf(file.content)) {
+        if (!declaredSecrets.has(key)) problems.push({ path, message: `${service.name}'s secret file ${file.name} uses secret ${key}, which the blueprint does not declare` });
+      }
+    }
+    for (const message of secretFileProblems(service)) problems.push({ path, message });
   }
   for (const service of spec.services) {
     for (const dependency of service.dependsOn) if (!names.has(dependency)) problems.push({ path, message: `${service.name} depends on unknown service ${dependency}` });

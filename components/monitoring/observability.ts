@@ -1,9 +1,9 @@
 import { TEXTFILE_DIR } from "../backup/metrics";
 import { DOCKER_API_URL } from "../container/docker-api-proxy-spec";
-import { healthcheck, peerPort, publishAddress, service, type EnvValue, type PortSpec, type ServiceSpec } from "../container/service-spec";
+import { healthcheck, peerPort, publishAddress, service, type PortSpec, type SecretFileSpec, type ServiceSpec } from "../container/service-spec";
 import { alertmanagerConfig, ALERTMANAGER_CONFIG_PATH, type SecretFile } from "./alertmanager-config";
 import { alertRules, containerNamePattern, CADDY_REQUESTS, ruleFile, TRAEFIK_REQUESTS, type HTTPCounter, type RuleGroup } from "./alert-rules";
-import { ALLOY_PORT, alloyConfig, BLACKBOX_CONFIG_PATH, EXPORTER_VARIABLES, HOST_MOUNTS } from "./alloy-config";
+import { ALLOY_PORT, alloyConfig, BLACKBOX_CONFIG_PATH, EXPORTER_SECRET_FILES, HOST_MOUNTS } from "./alloy-config";
 import { blackboxConfig } from "./blackbox-config";
 import { MONITORING_IMAGES, type MonitoringDesign, type MonitoringPart } from "./design";
 import { dashboardJSON, dashboardProvidersFile, dashboards, datasourcesFile, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, type Datasource } from "./grafana-provisioning";
@@ -339,12 +339,13 @@ export function observability(input: ObservabilityInput): Observability {
       env: {
         ...(ports.grafana === PORTS.grafana ? {} : { GF_SERVER_HTTP_PORT: String(ports.grafana) }),
         GF_SECURITY_ADMIN_USER: "admin",
-        GF_SECURITY_ADMIN_PASSWORD: { secret: GRAFANA_ADMIN_PASSWORD_SECRET },
         GF_SERVER_ROOT_URL: externalURL("grafana"),
         GF_USERS_ALLOW_SIGN_UP: "false",
         GF_AUTH_ANONYMOUS_ENABLED: "false",
         GF_ANALYTICS_REPORTING_ENABLED: "false",
       },
+      // The image's start script reads every GF_<SECTION>_<KEY>__FILE into GF_<SECTION>_<KEY> for Grafana.
+      secretFiles: [{ name: "grafana-admin-password", content: { secret: GRAFANA_ADMIN_PASSWORD_SECRET }, variable: "GF_SECURITY_ADMIN_PASSWORD__FILE", uid: 472 }],
       volumes: [{ volume: "data", target: "/var/lib/grafana" }],
       user: "472",
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.grafana}/api/health`], 30),
@@ -591,13 +592,16 @@ const HOST_RUN_MASK = `${HOST_MOUNTS.root}/run`;
 const ALLOY_STORAGE_PATH = "/var/lib/alloy-storage";
 
 function alloyService(others: readonly ServiceSpec[], design: MonitoringDesign, memoryMb: number, image: ServiceSpec["image"]): ServiceSpec {
-  const env: Record<string, EnvValue> = {};
+  // The built-in exporters' credentials, as files its configuration reads
+  // (alloy-config.ts); Alloy runs as root (C9 below).
+  const files = new Map<string, SecretFileSpec>();
   for (const other of others) {
     const exporter = other.exporter;
     if (exporter?.kind === "postgres") {
-      env[EXPORTER_VARIABLES.postgres] = { secretTemplate: `postgresql://${exporter.user}:{{${exporter.passwordSecret}}}@${other.name}:${other.ports[0]?.container ?? 5432}/${exporter.database}?sslmode=disable` };
+      const name = EXPORTER_SECRET_FILES.postgres;
+      files.set(name, { name, content: { secretTemplate: `postgresql://${exporter.user}:{{${exporter.passwordSecret}}}@${other.name}:${other.ports[0]?.container ?? 5432}/${exporter.database}?sslmode=disable` }, uid: 0 });
     }
-    if (exporter?.kind === "redis" && exporter.passwordSecret) env[EXPORTER_VARIABLES.redis] = { secret: exporter.passwordSecret };
+    if (exporter?.kind === "redis" && exporter.passwordSecret) files.set(EXPORTER_SECRET_FILES.redis, { name: EXPORTER_SECRET_FILES.redis, content: { secret: exporter.passwordSecret }, uid: 0 });
   }
   return service({
     name: "alloy",
@@ -610,7 +614,7 @@ function alloyService(others: readonly ServiceSpec[], design: MonitoringDesign, 
     // and root without capabilities cannot enter it, so Alloy would exit at
     // start. A mount point the image lacks is made root's by Docker.
     command: ["run", `--server.http.listen-addr=0.0.0.0:${ALLOY_PORT}`, `--storage.path=${ALLOY_STORAGE_PATH}`, ALLOY_CONFIG_PATH],
-    env,
+    secretFiles: [...files.values()],
     volumes: [{ volume: "data", target: ALLOY_STORAGE_PATH }],
     binds: HOST_ROOT_BINDS,
     tmpfs: [HOST_RUN_MASK],
@@ -756,7 +760,10 @@ function exporterContainers(
           image: image("postgres-exporter"),
           networks,
           ports: [{ container: ports.postgres }],
-          env: { DATA_SOURCE_NAME: { secretTemplate: `postgresql://${exporter.user}:{{${exporter.passwordSecret}}}@${other.name}:${port ?? 5432}/${exporter.database}?sslmode=disable` } },
+          // postgres_exporter builds its connection from DATA_SOURCE_URI and
+          // _USER, with the password read from DATA_SOURCE_PASS_FILE.
+          env: { DATA_SOURCE_URI: `${other.name}:${port ?? 5432}/${exporter.database}?sslmode=disable`, DATA_SOURCE_USER: exporter.user },
+          secretFiles: [{ name: "postgres-password", content: { secret: exporter.passwordSecret }, variable: "DATA_SOURCE_PASS_FILE", uid: 65534 }],
           healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.postgres}/metrics`]),
           memoryMb: memory("postgres-exporter"),
           readOnlyRootFilesystem: true,
@@ -766,6 +773,7 @@ function exporterContainers(
         }),
       );
     } else if (exporter.kind === "redis") {
+      const redisAddress = `redis://${other.name}:${port ?? 6379}`;
       list.push(
         service({
           name: `${other.name}-exporter`,
@@ -774,7 +782,11 @@ function exporterContainers(
           image: image("redis-exporter"),
           networks,
           ports: [{ container: ports.redis }],
-          env: { REDIS_ADDR: `redis://${other.name}:${port ?? 6379}`, ...(exporter.passwordSecret ? { REDIS_PASSWORD: { secret: exporter.passwordSecret } } : {}) },
+          env: { REDIS_ADDR: redisAddress },
+          // REDIS_PASSWORD_FILE is a JSON map of passwords by the exact address scraped (redis_exporter's LoadPwdFile).
+          ...(exporter.passwordSecret
+            ? { secretFiles: [{ name: "redis-passwords.json", content: { secretTemplate: `{${JSON.stringify(redisAddress)}: {{${exporter.passwordSecret}}}}\n`, encoding: "json" as const }, variable: "REDIS_PASSWORD_FILE", uid: 59000 }] }
+            : {}),
           // A scratch image: nothing but the exporter's binary to run.
           healthcheck: healthcheck(["CMD", "/redis_exporter", "--version"]),
           memoryMb: memory("redis-exporter"),

@@ -267,10 +267,10 @@ function serviceOf(model: PlatformModel, containerName: string): { name: string;
  */
 function registeredDataApiFindings(inputs: Readonly<Record<string, unknown>>, image: string | undefined, model: PlatformModel): Finding[] {
   if (!isString(inputs.name) || !Array.isArray(inputs.envs) || !inputs.envs.every(isString) || (inputs.envs as string[]).some((entry) => entry === MASKED)) return [];
-  const spec = model.hosts.flatMap((host) => host.services).find((candidate) => `${model.blueprint.namePrefix}-${candidate.name}` === inputs.name);
+  const spec = model.hosts.flatMap((host) => host.services).find((candidate) => model.containerNames[candidate.name] === inputs.name);
   const repository = (image ?? "").replace(/@sha256:[0-9a-f]+$/, "").replace(/:[^/:]+$/, "");
   const env = Object.fromEntries((inputs.envs as string[]).map((entry) => (entry.includes("=") ? [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)] : [entry, ""])));
-  const api: DataService = { name: spec?.name ?? inputs.name, image: { repository }, env, files: spec?.files ?? [], ...(spec?.dataApi ? { dataApi: spec.dataApi } : {}) };
+  const api: DataService = { name: spec?.name ?? inputs.name, image: { repository }, env, files: spec?.files ?? [], secretFiles: spec?.secretFiles ?? [], ...(spec?.dataApi ? { dataApi: spec.dataApi } : {}) };
   if (!isDataApi(api)) return [];
   return superuserFindings(api, model.spec.services, spec ? containerResource(model, spec.name) : `container ${inputs.name}`);
 }

@@ -45,6 +45,11 @@ export const POLICY_RULES: readonly PolicyRule[] = [
     "declare the read endpoints the service calls (dockerAPI) and point it at DOCKER_API_URL, the socket proxy; hide a socket under a bound directory with a tmpfs, or bind a narrower path",
   ),
   container(
+    "C15",
+    "secrets reach containers as files readable by the service, not environment variables, where the image supports it",
+    "deliver the secret as a file (ServiceSpec.secretFiles, with the image's *_FILE variable or a path in its command), or waive C15 next to the service with the reason its image reads the value from its environment only",
+  ),
+  container(
     "C16",
     "no field weakens isolation: seccomp, AppArmor, SELinux and masked system paths stay on; no host devices, GPUs or device cgroup rules; a reviewed runtime; namespaced sysctls only",
     "remove the field (security_opts unconfined, devices, gpus, device_cgroup_rules, runtime, a host-wide sysctl), or waive C16 next to the service with the reason where it may be waived",

@@ -9,7 +9,7 @@ import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { fastapi } from "../../infra/blueprints/fastapi";
 import { ConfigError } from "../../infra/config/errors";
 import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
-import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, serviceAliases, withoutRelease } from "../support/plans";
+import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, secretsCommandOf, serviceAliases, withoutRelease } from "../support/plans";
 import { rawConfigWithSecrets } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 import type { PlanResult } from "../../tools/plan/plan";
@@ -245,7 +245,9 @@ describe("FastAPI admin UIs routed through nginx (adminAccess: ingress)", () => 
     const plan = await routedPlan();
     const issue = (container(plan, "certbot").inputs.command as string[]).join(" ");
     for (const name of ["api.vpai.example.com", ...ADMIN_NAMES]) expect(issue).toContain(`-d ${name}`);
-    expect(container(plan, "nginx").inputs.envs).toBe("[secret]");
+    // nginx's start script writes the htpasswd file from its secret file (C15), so its environment holds nothing.
+    expect(container(plan, "nginx").inputs.envs).toEqual([]);
+    expect(secretsCommandOf(plan, container(plan, "nginx")).inputs.stdin).toBe("[secret]");
     const keys = plan.secretsToSet.map((secret) => secret.key);
     expect(keys).toContain("infra:monitoringAdminPasswordHash");
     expect(keys).not.toContain("infra:monitoringAdminPassword");

@@ -68,7 +68,7 @@ describe("container rules on the model", () => {
   });
 
   it("C9: root user without a waiver", () => {
-    expectViolation(onService("grafana", (spec) => ({ ...spec, user: "0:0" })), "C9", "container vpai-grafana", /runs as 0:0/);
+    expectViolation(onService("loki", (spec) => ({ ...spec, user: "0:0" })), "C9", "container vpai-loki", /runs as 0:0/);
   });
 
   it("C10: the latest tag", () => {

@@ -2,7 +2,7 @@ import { liveFilesInstalled } from "../../components/container/live-config";
 import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { describe, expect, it } from "vitest";
-import { container, planOf, resourcesOf, serviceAliases, withoutRelease } from "../support/plans";
+import { container, planOf, resourcesOf, secretsCommandOf, serviceAliases, withoutRelease } from "../support/plans";
 
 /**
  * Seed 002's facts, pinned on the registered graph of both stacks: a change
@@ -107,9 +107,17 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     expect(container(plan, "postgres").dependsOn.some((name) => name.endsWith("-n8n") || name.endsWith("-caddy"))).toBe(false);
   });
 
-  it("gives the Docker socket, read-only, to the socket proxy alone; DIUN and Alloy reach the API through it, Alloy's host root hides /run (C14), and Caddy binds its live configuration, read-only", async () => {
+  it("gives the Docker socket, read-only, to the socket proxy alone; DIUN and Alloy reach the API through it, Alloy's host root hides /run (C14), and Caddy binds its live configuration; besides, each service only its own secret files, all read-only", async () => {
     const plan = await planOf(stack);
-    const binds = (service: string) => (container(plan, service).inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath);
+    const all = (service: string) => (container(plan, service).inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath);
+    // Each service's secret files come from its own container's directory on the host, read-only (C15).
+    for (const service of Object.keys(SERVICE_MATRIX)) {
+      for (const bind of all(service).filter((volume) => volume.hostPath!.startsWith("/etc/infra/secrets/"))) {
+        expect(bind.hostPath, service).toMatch(new RegExp(`^/etc/infra/secrets/${String(container(plan, service).inputs.name)}/[^/]+$`));
+        expect(bind.readOnly, bind.hostPath).toBe(true);
+      }
+    }
+    const binds = (service: string) => all(service).filter((volume) => !volume.hostPath!.startsWith("/etc/infra/secrets/"));
     expect(binds("docker-socket-proxy")).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
     expect(container(plan, "docker-socket-proxy").inputs.ports ?? []).toEqual([]);
     expect(binds("diun")).toEqual([]);
@@ -144,7 +152,9 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     expect(caddyfile).toContain(
       site("n8n", "\t@protected not path /webhook/*", "\tbasicauth @protected {", "\t\tn8n {$INFRA_BCRYPT_N8N_PASSWORD_HASH}", "\t}", "\trequest_header @protected -Authorization", "\treverse_proxy n8n:5678", "}"),
     );
-    expect(container(plan, "caddy").inputs.envs).toBe("[secret]");
+    // Both hashes Caddy reads, the admin password's and n8n's own, come from its secret files (C15), never its environment.
+    expect(container(plan, "caddy").inputs.envs).toEqual([]);
+    expect(String(secretsCommandOf(plan, container(plan, "caddy")).inputs.create)).toMatch(/ vpai-caddy admin-password(-hash)?:0 infra-bcrypt-n8n-password-hash:0$/);
     const admin = { grafana: "grafana:3000", metrics: "victoriametrics:8428", alerts: "alertmanager:9093", logs: "loki:3100" };
     for (const [subdomain, upstream] of Object.entries(admin)) {
       expect(caddyfile).toContain(site(subdomain, "\tbasicauth {", "\t\tadmin {$INFRA_ADMIN_PASSWORD_HASH}", "\t}", `\treverse_proxy ${upstream} {`));
@@ -178,9 +188,19 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     }
   });
 
-  it("keeps secrets secret: every env list that carries one is masked, and no placeholder leaks in plain text", async () => {
+  it("keeps secrets secret: files for the images that read them, masked env lists for the two that cannot, no placeholder in plain text", async () => {
     const plan = await planOf(stack);
-    for (const service of ["postgres", "redis", "qdrant", "n8n", "litellm", "openclaw", "grafana"]) expect(container(plan, service).inputs.envs, service).toBe("[secret]");
+    // LiteLLM and OpenClaw read their secrets from their environment only (C15 waivers).
+    for (const service of ["litellm", "openclaw"]) expect(container(plan, service).inputs.envs, service).toBe("[secret]");
+    for (const service of ["postgres", "redis", "qdrant", "n8n", "grafana", "alloy", "caddy"]) {
+      const envs = container(plan, service).inputs.envs as string[];
+      expect(Array.isArray(envs), service).toBe(true);
+      expect(envs.join("\n"), service).not.toMatch(/\{\{|\[secret\]/);
+      expect(secretsCommandOf(plan, container(plan, service)).inputs.stdin, service).toBe("[secret]");
+    }
+    expect(container(plan, "postgres").inputs.envs).toContain("POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password");
+    expect(container(plan, "n8n").inputs.envs).toContain("DB_POSTGRESDB_PASSWORD_FILE=/run/secrets/postgres-password");
+    expect(container(plan, "grafana").inputs.envs).toContain("GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/grafana-admin-password");
     expect(container(plan, "diun").inputs.envs).toEqual([
       "DIUN_PROVIDERS_DOCKER=true",
       "DIUN_PROVIDERS_DOCKER_ENDPOINT=tcp://docker-socket-proxy:2375",
@@ -211,8 +231,8 @@ describe("stack-specific settings", () => {
   it("prod adopts the existing VPS, protects its data and sends HSTS", async () => {
     const plan = await planOf("prod");
     expect(resourcesOf(plan, "hcloud:index/server:Server")).toHaveLength(0);
-    const commands = resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name);
-    expect(commands.filter((name) => !/-(healthy|backup-first)$/.test(name)).sort()).toEqual([
+    const commands = resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name).sort();
+    expect(commands.filter((name) => !/-(healthy|backup-first|secrets)$/.test(name))).toEqual([
       "vpai-main-backup-environment",
       "vpai-main-backup-install",
       "vpai-main-caddy-service-live-config",
@@ -220,10 +240,20 @@ describe("stack-specific settings", () => {
       "vpai-main-prepare",
     ]);
     // The backup job runs before each container whose data it takes is replaced.
-    expect(commands.filter((name) => name.endsWith("-backup-first")).sort()).toEqual(["n8n", "openclaw", "postgres", "qdrant", "redis"].map((service) => `vpai-main-${service}-backup-first`));
+    expect(commands.filter((name) => name.endsWith("-backup-first"))).toEqual(["n8n", "openclaw", "postgres", "qdrant", "redis"].map((service) => `vpai-main-${service}-backup-first`));
+    // Each service with secret files has the command that writes them (C15).
+    expect(commands.filter((name) => name.endsWith("-secrets"))).toEqual([
+      "vpai-main-caddy-service-secrets",
+      "vpai-main-monitoring-alloy-secrets",
+      "vpai-main-monitoring-grafana-secrets",
+      "vpai-main-n8n-secrets",
+      "vpai-main-postgres-secrets",
+      "vpai-main-qdrant-secrets",
+      "vpai-main-redis-secrets",
+    ]);
     // Besides those, one health gate per container.
     const gates = resourcesOf(plan, "docker:index/container:Container").map((container) => `${container.name}-healthy`);
-    expect(commands.filter((name) => name.endsWith("-healthy")).sort()).toEqual(gates.sort());
+    expect(commands.filter((name) => name.endsWith("-healthy"))).toEqual(gates.sort());
     for (const volume of resourcesOf(plan, "docker:index/volume:Volume")) expect(volume.protect, volume.name).toBe(true);
     for (const bucket of resourcesOf(plan, "pulumi-nodejs:dynamic/storage:Bucket")) expect(bucket.protect).toBe(true);
     expect(resourcesOf(plan, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => setting.inputs.settingId)).toContain("security_header");

@@ -80,3 +80,10 @@ export function serviceAliases(resource: PlannedResource, service: string): stri
   const id = String(resource.inputs.name).match(new RegExp(`-(${RELEASE_ID_PATTERN})$`))?.[1];
   return id === undefined ? [service] : [service, `${service}-${id}`];
 }
+
+/** The host command that writes a container's secret files: a child of the same Service. */
+export function secretsCommandOf(plan: PlanResult, containerResource: PlannedResource): PlannedResource {
+  const found = plan.resources.find((resource) => resource.type === "pulumi-nodejs:dynamic/remote:SSHCommand" && resource.name.endsWith("-secrets") && resource.parent === containerResource.parent);
+  if (!found) throw new Error(`no -secrets command beside ${containerResource.name}`);
+  return found;
+}

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shellQuote } from "../../components/backup/shell";
 import { liveConfigScript } from "../../components/container/live-config";
+import { REDIS_PASSWORD_PATH } from "../../components/container/redis-auth";
+import { SECRETS_HOST_DIR } from "../../components/container/secret-files";
 import { CADDYFILE_PATH, caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { plannedChanges } from "../support/pulumi-preview";
 import { pushRelease } from "./images";
 import { backupObjects, deploy, inspectContainers, notHealthy, settingsMismatches, startedTooEarly, stateResources, type Deployment, type StateResource } from "./deployment";
+import { secretExposure } from "./secret-exposure";
 
 // Seed 002's VPAI, the real program's biggest single-server blueprint,
 // deployed by the real CLI to a testbed VPS: its data tier (PostgreSQL with
@@ -77,11 +81,48 @@ describe("the vpai blueprint deployed to the testbed VPS", () => {
       "n8n",
       "openclaw",
     ]);
-    const redis = await deployment.vps.exec("docker exec vpai-redis env -u REDISCLI_AUTH redis-cli --no-auth-warning ping", { allowFailure: true });
+    // Each server holds the stack's own secret, read from its file: a client
+    // without it is refused, one given the planted value (on stdin, never in
+    // a command line) is let in.
+    const { secrets } = deployment.stack;
+    const redis = await deployment.vps.exec("docker exec vpai-redis redis-cli --no-auth-warning ping", { allowFailure: true });
     expect(redis.stdout + redis.stderr).toMatch(/NOAUTH/);
-    expect((await deployment.vps.exec("docker exec vpai-redis sh -c 'REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli ping'")).stdout.trim()).toBe("PONG");
-    const qdrant = await deployment.vps.exec("docker exec vpai-qdrant wget -q -O - http://127.0.0.1:6333/collections", { allowFailure: true });
-    expect(qdrant.code).not.toBe(0);
+    expect((await deployment.vps.exec(`docker exec vpai-redis sh -c 'REDISCLI_AUTH="$(cat ${REDIS_PASSWORD_PATH})" redis-cli ping'`)).stdout.trim()).toBe("PONG");
+    const withInput = (container: string, script: string, input: string) => deployment.vps.exec(`docker exec -i ${container} sh -c ${shellQuote(script)}`, { input: `${input}\n`, allowFailure: true });
+    expect((await withInput("vpai-redis", 'IFS= read -r REDISCLI_AUTH; export REDISCLI_AUTH; redis-cli ping', secrets["infra:redisPassword"]!)).stdout.trim()).toBe("PONG");
+    const collections = "wget -q -O - http://127.0.0.1:6333/collections";
+    expect((await deployment.vps.exec(`docker exec vpai-qdrant ${collections}`, { allowFailure: true })).code).not.toBe(0);
+    const keyed = await withInput("vpai-qdrant", `IFS= read -r key; ${collections} --header "api-key: $key"`, secrets["infra:qdrantApiKey"]!);
+    expect(keyed.stdout).toContain('"collections"');
+    const login = await withInput("vpai-postgres", 'IFS= read -r PGPASSWORD; export PGPASSWORD; psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1"', secrets["infra:postgresPassword"]!);
+    expect(login.stdout.trim(), login.stderr).toBe("1");
+    // n8n kept the key its entrypoint read from the file: had it read none, n8n would have made one up.
+    const settings = JSON.parse((await deployment.vps.exec("docker exec vpai-n8n cat /home/node/.n8n/config")).stdout) as { encryptionKey: string };
+    expect(settings.encryptionKey === secrets["infra:n8nEncryptionKey"]).toBe(true);
+  });
+
+  it("C15, live: docker inspect and ps show no secret of the stack outside LiteLLM's and OpenClaw's environment; each secret file is 0400, its service's, and mounted read-only", { timeout: 120_000 }, async () => {
+    // Their images read these settings from their environment only (their C15 waivers in infra/blueprints/vpai.ts);
+    // LiteLLM's container is its current release's, named by the release id.
+    const litellm = containers.map((resource) => String(resource.inputs!.name)).find((name) => /^vpai-litellm-[0-9a-f]{8}$/.test(name))!;
+    const waived = new Set([litellm, "vpai-openclaw"]);
+    const exposure = await secretExposure(deployment.vps, deployment.stack.secrets, waived);
+    expect(exposure.inspected).toEqual([]);
+    expect(exposure.inEnvironment).toEqual([...waived].sort());
+    expect(exposure.commandLines).toEqual([]);
+    expect(exposure.files).toEqual([]);
+    expect(exposure.mounted).toEqual([
+      "vpai-alloy /run/secrets/alloy-postgres-dsn",
+      "vpai-alloy /run/secrets/alloy-redis-password",
+      "vpai-caddy /run/secrets/infra-bcrypt-n8n-password-hash",
+      "vpai-grafana /run/secrets/grafana-admin-password",
+      "vpai-n8n /run/secrets/n8n-encryption-key",
+      "vpai-n8n /run/secrets/postgres-password",
+      "vpai-postgres /run/secrets/postgres-password",
+      "vpai-qdrant /qdrant/config/local.yaml",
+      "vpai-redis /run/secrets/redis-auth.conf",
+      "vpai-redis /run/secrets/redis-password",
+    ]);
   });
 
   it("the socket proxy alone holds docker.sock: DIUN and Alloy read through it, a write through it is refused with 403, and nothing changed (C14)", { timeout: 120_000 }, async () => {
@@ -201,6 +242,8 @@ describe("the vpai blueprint deployed to the testbed VPS", () => {
     await deployment.step("destroy", () => deployment.stack.run(["destroy", "--yes", "--skip-preview"]));
     expect((await inspectContainers(deployment.vps)).size).toBe(0);
     expect((await deployment.vps.exec("docker network ls -q --filter name=vpai-")).stdout.trim()).toBe("");
+    // Each service's secret files went with its container.
+    expect((await deployment.vps.exec(`find ${SECRETS_HOST_DIR} -mindepth 1`)).stdout).toBe("");
     expect(await backupObjects(deployment)).toBeGreaterThan(0);
     expect(await volumes()).toEqual(before);
   });

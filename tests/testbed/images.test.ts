@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { RawConfig } from "../../infra/config/validate";
+import { REDIS_PASSWORD_PATH } from "../../components/container/redis-auth";
 import { rawConfigWithSecrets } from "../support/stack-config";
 import { containerLogs, containerState, createNetwork, startProgramContainer, vpsEngine, type ContainerState, type Engine } from "./engine";
 import { pushImages, testbedImages, type TestbedImage } from "./images";
@@ -159,6 +160,10 @@ beforeAll(async () => {
     const raw = rawConfigWithSecrets({ "infra:blueprint": stack }, "prod");
     stacks[stack] = { raw, program: await programContainers(raw), vps, engine: vpsEngine(vps), outcomes: new Map() };
   }
+  // Each service's secret files, written as the program's -secrets host commands write them, before any container mounts them.
+  for (const stack of ["fastapi", "vpai"]) {
+    for (const command of stacks[stack]!.program.secretFiles) await stacks[stack]!.vps.exec(command.create, { input: command.stdin });
+  }
   const [fastapi, vpai] = await timed("deploy", () => Promise.all(["fastapi", "vpai"].map((stack) => deployStack(stacks[stack]!.engine, stacks[stack]!.program, stacks[stack]!.vps))));
   stacks.fastapi = { ...stacks.fastapi!, outcomes: fastapi! };
   stacks.vpai = { ...stacks.vpai!, outcomes: vpai! };
@@ -283,9 +288,9 @@ describe("the contracts the program relies on", () => {
   });
 
   it("redis and qdrant refuse clients without the program's password or API key", async () => {
-    const unauthenticated = await inContainer("vpai", "vpai-redis", "env -u REDISCLI_AUTH redis-cli ping");
+    const unauthenticated = await inContainer("vpai", "vpai-redis", "redis-cli ping");
     expect(unauthenticated.stdout).toMatch(/NOAUTH/);
-    expect((await inContainer("vpai", "vpai-redis", "redis-cli ping")).stdout.trim()).toBe("PONG");
+    expect((await inContainer("vpai", "vpai-redis", `REDISCLI_AUTH="$(cat ${REDIS_PASSWORD_PATH})" redis-cli ping`)).stdout.trim()).toBe("PONG");
     const key = secret("vpai", "infra:qdrantApiKey");
     const anonymous = await stacks.vpai!.vps.exec("docker exec vpai-qdrant python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:6333/collections')\"", { allowFailure: true });
     expect(anonymous.stderr).toMatch(/401/);
@@ -350,8 +355,10 @@ describe("the contracts the program relies on", () => {
       ...inputs,
       name,
       hostname: name,
-      envs: inputs.envs.map((entry) => (entry.startsWith(`${variable}=`) ? `${variable}=${value}` : entry)),
-      volumes: [],
+      // A variable set in the environment wins over its _FILE form, in n8n's configuration as in the entrypoints that read one.
+      envs: [...inputs.envs.filter((entry) => !entry.startsWith(`${variable}=`)), `${variable}=${value}`],
+      // The data volumes stay the running containers'; the secret files (read-only) are shared.
+      volumes: inputs.volumes.filter((volume) => volume.hostPath !== undefined && volume.readOnly),
       networksAdvanced: [{ name: "vpai-backend", aliases: [name] }],
     });
     const outcomes = await Promise.all([

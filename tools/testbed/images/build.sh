@@ -105,6 +105,7 @@ image gcr.io/cadvisor/cadvisor:v0.49.1 \
   'EXPOSE 8080' \
   'ENTRYPOINT ["/usr/local/lib/testbed/standin.py", "cadvisor", "-logtostderr"]'
 image qdrant/qdrant:v1.12.5 \
+  'ENV TZ=Etc/UTC RUN_MODE=production' \
   'WORKDIR /qdrant' \
   'EXPOSE 6333' \
   'CMD ["/usr/local/lib/testbed/standin.py", "qdrant"]'
@@ -133,7 +134,7 @@ image n8nio/n8n:1.72.1 \
   'USER node' \
   'WORKDIR /home/node' \
   'EXPOSE 5678/tcp' \
-  'ENTRYPOINT ["tini", "--", "/usr/local/lib/testbed/n8n-entrypoint.sh"]'
+  'ENTRYPOINT ["tini", "--", "/docker-entrypoint.sh"]'
 image ghcr.io/berriai/litellm:main-v1.55.8 \
   'WORKDIR /app' \
   'EXPOSE 4000/tcp' \

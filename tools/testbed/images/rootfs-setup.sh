@@ -72,7 +72,9 @@ install -d -o loki -g loki /loki
 install -d -o grafana -g root /var/lib/grafana /usr/share/grafana
 install -d /etc/grafana/provisioning/datasources /etc/grafana/provisioning/dashboards /etc/grafana/dashboards
 install -d /var/lib/promtail
-install -d /qdrant/storage /qdrant/snapshots
+# qdrant/qdrant: its working directory, with the config/ directory it reads
+# config.yaml, <RUN_MODE>.yaml and local.yaml from (standin.py: qdrant_settings).
+install -d /qdrant/storage /qdrant/snapshots /qdrant/config
 install -d /etc/letsencrypt /var/lib/letsencrypt /var/log/letsencrypt /opt/certbot
 # n8nio/n8n: node's home with its .n8n (the image makes it, so a volume there is node's).
 install -d -o node -g node -m 0755 /home/node /home/node/.n8n

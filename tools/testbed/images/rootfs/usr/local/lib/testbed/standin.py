@@ -80,14 +80,25 @@ def writable_directory(path):
 
 
 def environment(name, default=None):
-    """NAME, or the content of the file NAME__FILE names (Grafana's convention)."""
-    if name in os.environ:
-        return os.environ[name]
+    """NAME, or the content of the file NAME__FILE names, as the grafana
+    image's run.sh and Grafana take it: run.sh refuses both forms at once and
+    exports `$(cat file)`, trailing newlines dropped. Under `set -e` a file it
+    cannot read stops nothing (export's status is export's own): cat's error
+    is printed and the variable is empty, and Grafana ignores an empty
+    variable (applyEnvVariableOverrides), so the setting keeps its default:
+    an admin password file Grafana may not read leaves the password "admin"."""
+    value = os.environ.get(name)
     path = os.environ.get(f"{name}__FILE")
     if path:
-        with open(path, encoding="utf-8") as file:
-            return file.read().strip()
-    return default
+        if value:
+            raise StartupError(f"ERROR: Both {name} and {name}__FILE are set (but are exclusive)")
+        try:
+            with open(path, encoding="utf-8") as file:
+                value = file.read().rstrip("\n")
+        except OSError as error:
+            print(f"cat: can't open '{path}': {error.strerror}", file=sys.stderr, flush=True)
+            value = ""
+    return value if value else default
 
 
 class Service:
@@ -412,13 +423,77 @@ def cadvisor(arguments):
     return service
 
 
+QDRANT_DEFAULTS = {
+    "service": {"host": "0.0.0.0", "http_port": 6333, "api_key": None},
+    "storage": {"storage_path": "./storage", "snapshots_path": "./snapshots"},
+}
+
+
+def merged(base, over):
+    """`over` merged into `base`, tables key by key, as the config crate merges its sources."""
+    result = dict(base)
+    for key, value in over.items():
+        result[key] = merged(result[key], value) if isinstance(value, dict) and isinstance(result.get(key), dict) else value
+    return result
+
+
+def qdrant_settings(config_path=None):
+    """Qdrant's settings as its settings.rs builds them: the built-in defaults,
+    then config/config, config/<RUN_MODE> (development unless set; the image
+    sets production) and config/local under the working directory, then
+    --config-path, then every QDRANT__SECTION__KEY variable. Each file is
+    added with required(false): the config crate skips one that is missing
+    or cannot be opened (a secret file the user may not read) without a
+    word, so the server starts without what it held; one that does not parse
+    stops the server. Only YAML is read here (the crate also takes TOML,
+    JSON, INI, RON and JSON5)."""
+    settings = QDRANT_DEFAULTS
+    names = ["config/config", f"config/{os.environ.get('RUN_MODE', 'development')}", "config/local"]
+    candidates = [[f"{name}.yaml", f"{name}.yml"] for name in names]
+    if config_path:
+        candidates.append([config_path])
+    for paths in candidates:
+        for path in paths:
+            if not os.path.isfile(path):
+                continue
+            try:
+                with open(path, encoding="utf-8") as file:
+                    text = file.read()
+            except OSError:
+                break
+            try:
+                document = yaml.safe_load(text) or {}
+            except yaml.YAMLError as error:
+                raise StartupError(f"Error: {path}: {error}") from error
+            if not isinstance(document, dict):
+                raise StartupError(f"Error: {path}: invalid type, expected a map")
+            settings = merged(settings, document)
+            break
+    for variable, value in os.environ.items():
+        if variable.startswith("QDRANT__") and len(variable) > len("QDRANT__"):
+            keys = variable[len("QDRANT__"):].lower().split("__")
+            override = value
+            for key in reversed(keys):
+                override = {key: override}
+            settings = merged(settings, override)
+    return settings
+
+
 def qdrant(arguments):
-    parse_flags(arguments)
-    service = Service("qdrant", "1.12.5", int(os.environ.get("QDRANT__SERVICE__HTTP_PORT", "6333")))
-    writable_directory(os.environ.get("QDRANT__STORAGE__STORAGE_PATH", "./storage"))
-    writable_directory(os.environ.get("QDRANT__STORAGE__SNAPSHOTS_PATH", "./snapshots"))
-    key = os.environ.get("QDRANT__SERVICE__API_KEY")
+    # clap's `--config-path <PATH>` takes its value as the next argument too.
+    arguments = list(arguments)
+    if "--config-path" in arguments[:-1]:
+        index = arguments.index("--config-path")
+        arguments[index : index + 2] = [f"--config-path={arguments[index + 1]}"]
+    flags = parse_flags(arguments)
+    settings = qdrant_settings(flags.get("config-path"))
+    service_settings, storage = settings.get("service") or {}, settings.get("storage") or {}
+    service = Service("qdrant", "1.12.5", int(service_settings.get("http_port") or 6333))
+    writable_directory(storage.get("storage_path") or "./storage")
+    writable_directory(storage.get("snapshots_path") or "./snapshots")
+    key = service_settings.get("api_key")
     if key:
+        key = str(key)
         service.protected = lambda request, path: path in ("/healthz", "/livez", "/readyz") or key in (request.headers.get("api-key"), (request.headers.get("Authorization") or "").removeprefix("Bearer "))
     service.route("GET", "/", service.json({"title": "qdrant - vector search engine", "version": "1.12.5"}))
     for path in ("/healthz", "/livez", "/readyz"):
@@ -428,16 +503,20 @@ def qdrant(arguments):
 
 
 def env_or_file(name, default=None):
-    """NAME, or the content of the file NAME_FILE names (n8n's and LiteLLM's convention)."""
-    if name in os.environ:
-        return os.environ[name]
+    """NAME, or the content of the file NAME_FILE names, as @n8n/config's
+    readEnv takes each setting: a non-empty NAME wins; otherwise NAME_FILE's
+    content, whole (readFileSync, no trimming: a trailing newline is part of
+    a password), and a file it cannot read stops n8n."""
+    value = os.environ.get(name)
+    if value:
+        return value
     path = os.environ.get(f"{name}_FILE")
     if path:
         try:
-            with open(path, encoding="utf-8") as file:
-                return file.read().strip()
+            with open(path, encoding="utf-8", newline="") as file:
+                return file.read()
         except OSError as error:
-            raise StartupError(f"{name}_FILE: {node_error(error, 'open')}") from error
+            raise StartupError(node_error(error, "open")) from error
     return default
 
 
@@ -511,7 +590,9 @@ def n8n_settings():
     """The instance settings file, ~/.n8n/config, which holds the encryption key: made on first start, and checked against N8N_ENCRYPTION_KEY on every later one."""
     folder = os.path.join(os.environ.get("N8N_USER_FOLDER") or os.path.expanduser("~"), ".n8n")
     path = os.path.join(folder, "config")
-    key = env_or_file("N8N_ENCRYPTION_KEY")
+    # n8n 1.72's InstanceSettings reads process.env.N8N_ENCRYPTION_KEY alone:
+    # the key has no _FILE form in that release.
+    key = os.environ.get("N8N_ENCRYPTION_KEY")
     try:
         os.makedirs(folder, exist_ok=True)
         if os.path.exists(path):
@@ -1021,6 +1102,7 @@ ALLOY_COMPONENTS = {
     "discovery.docker": ("targets",), "discovery.relabel": ("output", "rules"), "loki.source.docker": (), "loki.write": ("receiver",),
     "prometheus.exporter.unix": ("targets",), "prometheus.exporter.cadvisor": ("targets",), "prometheus.exporter.postgres": ("targets",),
     "prometheus.exporter.redis": ("targets",), "prometheus.exporter.blackbox": ("targets",), "prometheus.scrape": (), "prometheus.remote_write": ("receiver",),
+    "local.file": ("content",),
 }
 
 
@@ -1118,6 +1200,8 @@ class Alloy:
         name, body = component["name"], component["body"]
         if export == "receiver":
             return ("receiver", identifier)
+        if name == "local.file":
+            return self.file_content(identifier)
         if name == "discovery.docker":
             # As Prometheus's docker discovery: the containers and the networks they are on.
             api = DockerAPI(self.value(body, "host", "unix:///var/run/docker.sock"))
@@ -1141,8 +1225,32 @@ class Alloy:
         job = {"unix": "integrations/unix", "cadvisor": "integrations/cadvisor", "postgres": "integrations/postgres_exporter", "redis": "integrations/redis_exporter"}[kind]
         return [{"__address__": f"alloy-{kind}-exporter", "__testbed_exporter": identifier, "job": job, "instance": self.hostname}]
 
+    def file_content(self, identifier):
+        """local.file's `content`: the file as it is now, whole (no trimming);
+        when it cannot be read any more, the last content read, as Alloy keeps
+        its export and only marks the component unhealthy."""
+        component = self.components[identifier]
+        try:
+            with open(self.value(component["body"], "filename"), encoding="utf-8", newline="") as file:
+                component["content"] = file.read()
+        except OSError as error:
+            log("alloy", f"{identifier}: failed to read file: {error}")
+        return component["content"]
+
     def start(self):
         """Makes what the components keep under the storage path, then runs them."""
+        # local.file reads its file as it is built, before any component uses
+        # its content; one it cannot read fails the load (local.file's New).
+        for identifier, component in self.components.items():
+            if component["name"] == "local.file":
+                filename = self.value(component["body"], "filename")
+                if not filename:
+                    raise StartupError(f'Error: {self.path}:{component["line"]}: missing required attribute "filename"')
+                try:
+                    with open(filename, encoding="utf-8", newline="") as file:
+                        component["content"] = file.read()
+                except OSError as error:
+                    raise StartupError(f"Error: {self.path}:{component['line']}: {identifier}: building component: failed to read file: open {filename}: {(error.strerror or '').lower()}") from error
         for identifier, component in self.components.items():
             body = component["body"]
             if component["name"] == "prometheus.remote_write":
