@@ -8,7 +8,7 @@ import base from "./vitest.config";
 export const LIVE_TESTS = [
   "tests/backup/{failure,managed-database,pitr,round-trip,runbook,seed-preprod,size,retention}.test.ts",
   "tests/blueprints/{ingress-validators,ingress-client-address,galion-pitr,ai-video-roles}.test.ts",
-  "tests/components/basic-auth.test.ts",
+  "tests/components/{basic-auth,docker-api-proxy-live,redis-auth}.test.ts",
   "tests/docker-provider/**",
   "tests/engine/**",
   "tests/host/{firewall-live,private-network-live}.test.ts",

@@ -4,10 +4,12 @@ import { declarationProblems, hostBackupJob, resticRepository, type BackupJob } 
 import { sshPortOf, type ServerConfig } from "../components/compute/server-spec";
 import { findServerType } from "../components/compute/server-types";
 import type { NetworkSpec } from "../components/container/network-spec";
+import { DOCKER_API_NETWORK_PREFIX, DOCKER_API_PROXY, withDockerAPIProxy } from "../components/container/docker-api-proxy-spec";
 import { peerPort, publishAddress, secretKeysOf, type ServiceSpec } from "../components/container/service-spec";
 import { isPrivateOrLoopbackAddress, isUnspecifiedAddress } from "../components/network/ip-ranges";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../components/network/cloudflare-ranges";
 import type { BalancerInFront } from "../components/ingress/nginx-conf";
+import { secretFileProblems } from "../components/container/secret-files";
 import { ANYWHERE, firewallRules, type Exposure, type FirewallRule, type HostFirewall, type PeerAccess } from "../components/network/firewall-rules";
 import { monitoringSecrets } from "../components/monitoring/settings";
 import { linkServiceSpec } from "../components/network/private-network-link";
@@ -178,8 +180,11 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
   const reserveMb = memoryProfile === "compact" && blueprint.compact ? blueprint.compact.systemReserveMb : blueprint.systemReserveMb;
 
   const hosts = placed.map(({ server, services: placedServices }, index): HostPlan => {
-    const services = placedServices.map((service) =>
-      needsLoopbackPublishing(service, spec.networks) ? { ...service, networks: [...service.networks, LOOPBACK_PUBLISHING_NETWORK.key] } : service,
+    // Services that read the Docker API reach it through the host's socket proxy (C14).
+    const proxied = withDockerAPIProxy(placedServices);
+    const hostNetworks = [...spec.networks, ...proxied.networks];
+    const services = proxied.services.map((service) =>
+      needsLoopbackPublishing(service, hostNetworks) ? { ...service, networks: [...service.networks, LOOPBACK_PUBLISHING_NETWORK.key] } : service,
     );
     const networkKeys = new Set(services.flatMap((service) => service.networks));
     const budget = budgetOf(server, services, reserveMb);
@@ -217,7 +222,7 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
       sshPort: sshPortOf(server),
       memoryMb: budget.serverMb,
       services,
-      networks: [...spec.networks, LOOPBACK_PUBLISHING_NETWORK].filter((network) => networkKeys.has(network.key)),
+      networks: [...hostNetworks, LOOPBACK_PUBLISHING_NETWORK].filter((network) => networkKeys.has(network.key)),
       exposed,
       firewall: firewallRules(exposed, { adminCidrs: config.adminCidrs, behindCloudflare: behindCloudflare(config.dns), sshPort: sshPortOf(server) }),
       budget,
@@ -248,6 +253,12 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     };
   }
 
+  // A service the platform adds to a host (the socket proxy) releases and is
+  // named like the blueprint's own, so the program, the policy and the plan
+  // find its container where they find the others'.
+  const own = new Set(spec.services.map((service) => service.name));
+  const added = hosts.flatMap((host) => host.services).filter((service) => !own.has(service.name));
+  const releases = [...released.releases, ...releasePlans({ ...spec, services: added })];
   return {
     config,
     blueprint,
@@ -256,8 +267,8 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     hostnames: spec.routes.map((route) => `${route.subdomain}.${config.domain}`),
     memoryProfile,
     ...(loadBalancer ? { loadBalancer } : {}),
-    releases: released.releases,
-    containerNames: containerNamesOf(blueprint.namePrefix, spec, released.releases),
+    releases,
+    containerNames: containerNamesOf(blueprint.namePrefix, [...spec.services, ...added], releases),
     problems,
   };
 }
@@ -327,8 +338,12 @@ export function specProblems(spec: PlatformSpec, blueprint: Blueprint, stackSecr
   // The stack's own choices (monitoring receivers, admin access) declare secrets too.
   const declaredSecrets = new Set([...blueprint.secrets, ...stackSecrets].map((secret) => secret.key));
   const networkKeys = new Set(spec.networks.map((network) => network.key));
+  for (const network of spec.networks) {
+    if (network.key.startsWith(DOCKER_API_NETWORK_PREFIX)) problems.push({ path, message: `network ${network.key}: the prefix ${DOCKER_API_NETWORK_PREFIX} is kept for the Docker socket proxy's consumers` });
+  }
   for (const service of spec.services) {
     if (names.has(service.name)) problems.push({ path, message: `service ${service.name} is defined twice` });
+    if (service.name === DOCKER_API_PROXY) problems.push({ path, message: `service ${DOCKER_API_PROXY}: the name is kept for the socket proxy the platform adds to each host whose services declare dockerAPI` });
     names.add(service.name);
     for (const network of service.networks) if (!networkKeys.has(network)) problems.push({ path, message: `${service.name} joins undefined network ${network}` });
     for (const message of declarationProblems(service)) problems.push({ path, message });
@@ -339,6 +354,12 @@ export function specProblems(spec: PlatformSpec, blueprint: Blueprint, stackSecr
         if (!declaredSecrets.has(key)) problems.push({ path, message: `${service.name}.${variable} uses secret ${key}, which the blueprint does not declare` });
       }
     }
+    for (const file of service.secretFiles) {
+      for (const key of secretKeysOf(file.content)) {
+        if (!declaredSecrets.has(key)) problems.push({ path, message: `${service.name}'s secret file ${file.name} uses secret ${key}, which the blueprint does not declare` });
+      }
+    }
+    for (const message of secretFileProblems(service)) problems.push({ path, message });
   }
   for (const service of spec.services) {
     for (const dependency of service.dependsOn) if (!names.has(dependency)) problems.push({ path, message: `${service.name} depends on unknown service ${dependency}` });
@@ -422,9 +443,9 @@ function releasedBuild(blueprint: Blueprint, environment: BlueprintEnvironment, 
   return { ...second, releases: plans };
 }
 
-function containerNamesOf(prefix: string, spec: PlatformSpec, releases: readonly ReleasePlan[]): Record<string, string> {
+function containerNamesOf(prefix: string, services: readonly ServiceSpec[], releases: readonly ReleasePlan[]): Record<string, string> {
   const ids = new Map(releases.map((plan) => [plan.service, plan.releaseId]));
-  return Object.fromEntries(spec.services.map((service) => [service.name, ids.get(service.name) ? `${prefix}-${service.name}-${ids.get(service.name)}` : `${prefix}-${service.name}`]));
+  return Object.fromEntries(services.map((service) => [service.name, ids.get(service.name) ? `${prefix}-${service.name}-${ids.get(service.name)}` : `${prefix}-${service.name}`]));
 }
 
 /** How each service of a spec releases; one plan per service name. */

@@ -6,7 +6,8 @@ import { Server } from "../components/compute/server";
 import { Network } from "../components/container/network";
 import { Service, type ServiceArgs } from "../components/container/service";
 import { Monitoring } from "../components/monitoring/monitoring";
-import { renderSecretTemplate, secretKeysOf, type EnvValue } from "../components/container/service-spec";
+import { renderSecretTemplate, secretKeysOf, type EnvValue, type SecretFileSpec } from "../components/container/service-spec";
+import { renderSecretContent } from "../components/container/secret-files";
 import { Zone } from "../components/dns/zone";
 import { Caddy } from "../components/ingress/caddy";
 import { Nginx } from "../components/ingress/nginx";
@@ -191,6 +192,8 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
         provider: machine.dockerProvider,
         networks: networkNames,
         env: resolveEnv(spec.env, secrets),
+        // Secrets the image reads from files (C15), written on the host by the service's -secrets command.
+        ...(spec.secretFiles.length > 0 ? { secretFiles: { connection: machine.connection, contents: resolveSecretFiles(spec.secretFiles, secrets) } } : {}),
         after: [...spec.dependsOn.map((dependency) => local.get(dependency)!).filter(Boolean), ...(remote ? [remote] : []), ...(attachment ? [attachment] : [])],
         protectVolumes: config.protect,
         ...(config.registry ? { imageRegistry: config.registry } : {}),
@@ -274,6 +277,18 @@ export function resolveEnv(env: Readonly<Record<string, EnvValue>>, secrets: Rea
         pulumi.all(keys.map((key) => secrets[key]!)).apply((values) => renderSecretTemplate(value.secretTemplate, Object.fromEntries(keys.map((key, index) => [key, values[index]!])))),
       );
     }
+  }
+  return resolved;
+}
+
+/** Each secret file's content by name, its secrets filled in; the result stays secret. */
+export function resolveSecretFiles(files: readonly SecretFileSpec[], secrets: Readonly<Record<string, pulumi.Output<string>>>): Record<string, pulumi.Output<string>> {
+  const resolved: Record<string, pulumi.Output<string>> = {};
+  for (const file of files) {
+    const keys = secretKeysOf(file.content);
+    const missing = keys.filter((key) => !secrets[key]);
+    if (missing.length > 0) throw new Error(`secret file ${file.name} needs secret ${missing.join(", ")}, which is not loaded`);
+    resolved[file.name] = pulumi.secret(pulumi.all(keys.map((key) => secrets[key]!)).apply((values) => renderSecretContent(file.content, Object.fromEntries(keys.map((key, index) => [key, values[index]!])))));
   }
   return resolved;
 }

@@ -1,7 +1,7 @@
 import { databaseURLFunctions } from "./database-url";
 import { forgetFlags } from "./retention";
 import { LAST_DURATION_METRIC, LAST_EXIT_CODE_METRIC, LAST_RUN_METRIC, LAST_SUCCESS_METRIC, TEXTFILE_NAME } from "./metrics";
-import type { Access, BackupJob, BackupSource } from "./job";
+import { redisCliDirective, redisCliWords, type Access, type BackupJob, type BackupSource } from "./job";
 import { CONTAINER_URL_FUNCTION, LOAD_ENVIRONMENT_FILE, qdrantUrlAssignment, QDRANT_CURL_FUNCTION, REDIS_KEYS_FUNCTION, shellQuote, shellWords, STRICT_MODE } from "./shell";
 import { WAL_TAG } from "./pitr";
 
@@ -111,7 +111,7 @@ function dumpStep(source: BackupSource, index: number): string {
       return `${fn}() {
   ${exec}
   mkdir -p ${dir}
-  dump_redis ${shellQuote(source.service)} ${dir} "\${exec[@]}" -- redis-cli ${shellWords(source.cliArgs)}
+  ${redisCliDirective(source)}dump_redis ${shellQuote(source.service)} ${dir} "\${exec[@]}" -- ${shellWords(redisCliWords(source))}
 }`;
     case "qdrant":
       return `${fn}() {

@@ -21,8 +21,12 @@ export type DumpMethod =
    * says why an image); its major version must be at least the server's.
    */
   | { readonly kind: "postgres-url"; readonly urlSecret: string; readonly client: ImageRef }
-  /** BGSAVE, wait for LASTSAVE to move, then copy the RDB file. */
-  | { readonly kind: "redis" }
+  /**
+   * BGSAVE, wait for LASTSAVE to move, then copy the RDB file. `passwordFile`
+   * names the service's secret file that holds requirepass (redis-auth.ts);
+   * the job's redis-cli reads it inside the container.
+   */
+  | { readonly kind: "redis"; readonly passwordFile?: string }
   /** One snapshot per collection through the snapshot API, downloaded, then deleted on the server. */
   | { readonly kind: "qdrant"; readonly port: number; readonly apiKeySecret: string }
   /** `n8n export:workflow --all`: a portable copy beside the database dump (seed 002). */

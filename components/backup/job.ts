@@ -1,4 +1,5 @@
 import { imageName, type ImageRef, type ServiceSpec } from "../container/service-spec";
+import { secretFileTarget } from "../container/secret-files";
 import type { ImageRegistry } from "../container/image-registry";
 import { LIBPQ_VARIABLE_NAMES } from "./database-url";
 import type { DumpKind } from "./declaration";
@@ -42,8 +43,12 @@ export type BackupSource =
    * environment variable `urlVariable`, which carries the secret `urlSecret`.
    */
   | (SourceBase & { readonly kind: "postgres-url"; readonly urlSecret: string; readonly urlVariable: string })
-  /** `cliArgs` follow `redis-cli` (e.g. `-p 6390` locally); in a container the password comes from REDISCLI_AUTH. */
-  | (SourceBase & { readonly kind: "redis"; readonly cliArgs: readonly string[]; readonly restorePort: number })
+  /**
+   * `cliArgs` follow `redis-cli` (e.g. `-p 6390` locally). The password comes
+   * from REDISCLI_AUTH: read from `passwordFile` inside the container when it
+   * is set, from the job's environment otherwise (the live tests).
+   */
+  | (SourceBase & { readonly kind: "redis"; readonly cliArgs: readonly string[]; readonly restorePort: number; readonly passwordFile?: string })
   /** `apiKeyVariable` names the variable in the job's environment file that holds the API key. */
   | (SourceBase & { readonly kind: "qdrant"; readonly port: number; readonly apiKeyVariable: string })
   | (SourceBase & { readonly kind: "n8n-workflows" })
@@ -125,6 +130,21 @@ export function secretVariables(services: readonly ServiceSpec[]): Record<string
   return variables;
 }
 
+/**
+ * The redis-cli words of a Redis source. With a password file, a shell in
+ * the container reads it into REDISCLI_AUTH for redis-cli's process alone:
+ * the password is in no argument, and the container's environment has none.
+ */
+export function redisCliWords(source: Extract<BackupSource, { kind: "redis" }>): string[] {
+  if (source.passwordFile === undefined) return ["redis-cli", ...source.cliArgs];
+  return ["sh", "-c", 'REDISCLI_AUTH="$(cat "$0")" && export REDISCLI_AUTH && exec redis-cli "$@"', source.passwordFile, ...source.cliArgs];
+}
+
+/** The lines a generated script puts before a command with redisCliWords: its `$0` and `$@` are the inner shell's. */
+export function redisCliDirective(source: Extract<BackupSource, { kind: "redis" }>): string {
+  return source.passwordFile === undefined ? "" : "# $0 and $@ belong to the shell in the container.\n  # shellcheck disable=SC2016\n  ";
+}
+
 /** Dumps run in this order, and restores follow it: databases before what reads them. */
 const ORDER: readonly SourceKind[] = ["postgres", "postgres-url", "redis", "qdrant", "volume", "n8n-workflows"];
 
@@ -163,7 +183,10 @@ export function hostBackupJob(input: HostBackupInput): BackupJob {
     if (dump?.kind === "postgres-url") {
       sources.push({ service: service.name, access: postgresClientAccess(dump.client, input.imageRegistry), kind: "postgres-url", urlSecret: dump.urlSecret, urlVariable: secretVariable(dump.urlSecret) });
     }
-    if (dump?.kind === "redis") sources.push({ ...base, kind: "redis", cliArgs: [], restorePort: REDIS_RESTORE_PORT });
+    if (dump?.kind === "redis") {
+      const file = service.secretFiles.find((candidate) => candidate.name === dump.passwordFile);
+      sources.push({ ...base, kind: "redis", cliArgs: [], restorePort: REDIS_RESTORE_PORT, ...(file ? { passwordFile: secretFileTarget(file) } : {}) });
+    }
     if (dump?.kind === "qdrant") sources.push({ ...base, kind: "qdrant", port: dump.port, apiKeyVariable: secretVariable(dump.apiKeySecret) });
     if (dump?.kind === "n8n-workflows") sources.push({ ...base, kind: "n8n-workflows" });
     for (const volume of declaration.volumes ?? []) sources.push({ ...base, kind: "volume", volume: `${container}-${volume}` });
@@ -193,6 +216,9 @@ export function declarationProblems(service: ServiceSpec): string[] {
   }
   const dump = service.backup?.dump;
   if (dump?.kind === "postgres" && dump.databases.length === 0) problems.push(`${service.name} declares a PostgreSQL dump of no database`);
+  if (dump?.kind === "redis" && dump.passwordFile !== undefined && !service.secretFiles.some((file) => file.name === dump.passwordFile)) {
+    problems.push(`${service.name}'s backup reads the password from secret file ${dump.passwordFile}, which the service does not have`);
+  }
   if (dump?.kind === "postgres-url") {
     // The service's own connection is the database worth keeping; a URL it does not use is a typo or another service's.
     const used = Object.values(service.env).some((value) => typeof value !== "string" && "secret" in value && value.secret === dump.urlSecret);

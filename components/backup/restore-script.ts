@@ -1,6 +1,6 @@
 import { execPrefix, keepURLsUnexported, ROW_COUNT_SQL, SNAPSHOT_TAG, sourceDir, urlSources } from "./backup-script";
 import { databaseURLFunctions } from "./database-url";
-import type { BackupJob, BackupSource } from "./job";
+import { redisCliDirective, redisCliWords, type BackupJob, type BackupSource } from "./job";
 import { CONTAINER_URL_FUNCTION, LOAD_ENVIRONMENT_FILE, qdrantUrlAssignment, QDRANT_CURL_FUNCTION, REDIS_KEYS_FUNCTION, shellQuote, shellWords, STRICT_MODE } from "./shell";
 
 function array(name: string, words: readonly string[]): string {
@@ -48,7 +48,7 @@ function restoreStep(source: BackupSource, index: number): string {
     case "redis":
       return `${fn}() {
   ${exec}
-  restore_redis ${service} ${dir} ${source.restorePort} "\${exec[@]}" -- redis-cli ${shellWords(source.cliArgs)}
+  ${redisCliDirective(source)}restore_redis ${service} ${dir} ${source.restorePort} "\${exec[@]}" -- ${shellWords(redisCliWords(source))}
 }`;
     case "qdrant":
       return `${fn}() {

@@ -1,3 +1,4 @@
+import { secretFileBinds } from "./secret-files";
 import { LOG_OPTIONS, publishAddress, type ServiceSpec } from "./service-spec";
 
 /** The plain part of a docker.Container's inputs, computed from a spec alone. */
@@ -37,7 +38,11 @@ export function goDuration(totalSeconds: number): string {
   return `${seconds}s`;
 }
 
-export function containerSettings(spec: ServiceSpec): ContainerSettings {
+/**
+ * The container's settings. With its name, the binds include its secret
+ * files, whose host paths are named for the container.
+ */
+export function containerSettings(spec: ServiceSpec, containerName?: string): ContainerSettings {
   return {
     ports: spec.ports
       .filter((port) => port.publish !== undefined)
@@ -76,7 +81,10 @@ export function containerSettings(spec: ServiceSpec): ContainerSettings {
     ...(spec.entrypoint === undefined ? {} : { entrypoints: [...spec.entrypoint] }),
     // Live files are written on the host and reloaded (live-config.ts), never uploaded.
     uploads: spec.files.filter((file) => file.live !== true).map((file) => ({ file: file.path, content: file.content, executable: file.executable ?? false })),
-    binds: spec.binds.map((bind) => ({ hostPath: bind.hostPath, containerPath: bind.target, readOnly: bind.readOnly })),
+    binds: [
+      ...spec.binds.map((bind) => ({ hostPath: bind.hostPath, containerPath: bind.target, readOnly: bind.readOnly })),
+      ...(containerName === undefined ? [] : secretFileBinds(spec, containerName)),
+    ],
     labels: [
       { label: "infra.service", value: spec.name },
       { label: "infra.role", value: spec.role },

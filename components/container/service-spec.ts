@@ -6,6 +6,7 @@
 import { mirroredReference, type ImageRegistry } from "./image-registry";
 import type { LiveReload } from "./live-config";
 import type { BackupDeclaration } from "../backup/declaration";
+import type { DockerReadEndpoint } from "./docker-api-proxy-config";
 import type { Role } from "../compute/server-spec";
 import type { ExporterSpec } from "../monitoring/exporter-spec";
 
@@ -33,6 +34,41 @@ export interface PortSpec {
  * `{{key}}` placeholders for secrets (a connection URL that embeds a password).
  */
 export type EnvValue = string | { readonly secret: string } | { readonly secretTemplate: string };
+
+/**
+ * How the values of a file template's placeholders are written: `url`
+ * percent-encodes them (the default for a template that starts with a
+ * scheme), `json` writes a JSON string with its quotes (valid in YAML too),
+ * `redis` a double-quoted Redis configuration argument, `pgpass` a field of a
+ * libpq password file, `userlist` a quoted field of PgBouncer's auth file;
+ * `none` leaves them as they are.
+ */
+export type SecretEncoding = "none" | "url" | "json" | "redis" | "pgpass" | "userlist";
+
+/** What a secret file holds: one secret's value, or a template with `{{key}}` placeholders. */
+export type SecretContent = { readonly secret: string } | { readonly secretTemplate: string; readonly encoding?: SecretEncoding };
+
+/**
+ * A secret delivered as a file, not an environment variable (C15). The host
+ * keeps it at /etc/infra/secrets/<container>/<name>, mode 0400, owned by
+ * `uid`, and the container mounts it read-only at `target`
+ * (/run/secrets/<name> by default), so `docker inspect` shows its path only.
+ */
+export interface SecretFileSpec {
+  /** The file's name on the host and, by default, under /run/secrets. */
+  readonly name: string;
+  readonly content: SecretContent;
+  /**
+   * The uid of the process that reads the file: the container's user, or 0
+   * where the image's entrypoint reads it as root before dropping privileges
+   * (postgres's POSTGRES_PASSWORD_FILE). Nobody else in the container can.
+   */
+  readonly uid: number;
+  /** The environment variable the image takes the file's path from, e.g. POSTGRES_PASSWORD_FILE; absent when a command or configuration names the path. */
+  readonly variable?: string;
+  /** Where the container sees it, when the image expects a fixed path (a configuration file). */
+  readonly target?: string;
+}
 
 export interface VolumeMount {
   readonly volume: string;
@@ -99,6 +135,12 @@ export interface ServiceSpec {
   readonly env: Readonly<Record<string, EnvValue>>;
   readonly volumes: readonly VolumeMount[];
   readonly binds: readonly BindMount[];
+  /**
+   * The read endpoints of the Docker Engine API it calls. It reaches them at
+   * DOCKER_API_URL, through the socket proxy the platform adds to its host,
+   * and never mounts the socket itself (C14).
+   */
+  readonly dockerAPI?: readonly DockerReadEndpoint[];
   readonly healthcheck: HealthcheckSpec;
   readonly memoryMb: number;
   readonly pidsLimit: number;
@@ -135,6 +177,8 @@ export interface ServiceSpec {
   readonly dataApi?: DataApiSpec;
   /** A database or proxy without an endpoint of its own, watched through its standard exporter. */
   readonly exporter?: ExporterSpec;
+  /** Secrets the service reads from files (C15), written on its host before it starts. */
+  readonly secretFiles: readonly SecretFileSpec[];
   readonly waivers: readonly Waiver[];
   /** Which servers run it; "first" when absent. */
   readonly placement?: Placement;
@@ -162,6 +206,7 @@ export function service(spec: Partial<ServiceSpec> & Pick<ServiceSpec, "name" | 
     capAdd: [],
     dependsOn: [],
     files: [],
+    secretFiles: [],
     waivers: [],
     ...spec,
   };
@@ -186,19 +231,37 @@ export function imageName(image: ImageRef, registry?: ImageRegistry): string {
  * percent-encoded (V4): a password holding `/`, `+`, `@`, `:`, `#` or `%`
  * would otherwise end the user info early or change the host, and
  * `openssl rand -base64` makes such passwords often. Elsewhere (an htpasswd
- * line `user:{{hash}}`) the value goes in as it is.
+ * line `user:{{hash}}`) the value goes in as it is, unless `encoding` names
+ * the syntax of the file the template is (SecretEncoding).
  */
-export function renderSecretTemplate(template: string, values: Readonly<Record<string, string>>): string {
-  const inURL = /^[a-z][a-z0-9+.-]*:\/\//i.test(template);
+export function renderSecretTemplate(template: string, values: Readonly<Record<string, string>>, encoding?: SecretEncoding): string {
+  const encode = SECRET_ENCODERS[encoding ?? (/^[a-z][a-z0-9+.-]*:\/\//i.test(template) ? "url" : "none")];
   return template.replace(/\{\{([a-zA-Z0-9:_-]+)\}\}/g, (placeholder, key: string) => {
     const value = values[key];
     if (value === undefined) throw new Error(`secret template: no value for ${placeholder}`);
-    return inURL ? encodeURIComponent(value) : value;
+    return encode(value, key);
   });
 }
 
+const SECRET_ENCODERS: Readonly<Record<SecretEncoding, (value: string, key: string) => string>> = {
+  none: (value) => value,
+  url: encodeURIComponent,
+  json: (value) => JSON.stringify(value),
+  // Redis splits a configuration line with sdssplitargs, which reads \\, \"
+  // and \xHH inside double quotes; control and non-ASCII bytes go as \xHH.
+  redis: (value) =>
+    `"${[...Buffer.from(value, "utf8")].map((byte) => (byte === 0x5c ? "\\\\" : byte === 0x22 ? '\\"' : byte < 0x20 || byte >= 0x7f ? `\\x${byte.toString(16).padStart(2, "0")}` : String.fromCharCode(byte))).join("")}"`,
+  // libpq's password file: `\` and `:` are escaped with a backslash; a line break cannot be written at all.
+  pgpass: (value, key) => {
+    if (/[\r\n]/.test(value)) throw new Error(`secret template: ${key} holds a line break, which a password file cannot carry`);
+    return value.replace(/[\\:]/g, (character) => `\\${character}`);
+  },
+  // PgBouncer's auth_file: a field in double quotes, a double quote in it doubled.
+  userlist: (value) => `"${value.replace(/"/g, '""')}"`,
+};
+
 /** Secret config keys a value refers to, in order of appearance. */
-export function secretKeysOf(value: EnvValue): string[] {
+export function secretKeysOf(value: EnvValue | SecretContent): string[] {
   if (typeof value === "string") return [];
   if ("secret" in value) return [value.secret];
   return [...value.secretTemplate.matchAll(/\{\{([a-zA-Z0-9:_-]+)\}\}/g)].map((match) => match[1] as string);

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { containerSettings } from "./container-settings";
+import { removeSecretFilesCommand, secretFileEnv, secretFileProblems, secretFilesStdin, writeSecretFilesCommand } from "./secret-files";
 import { imageName, publishAddress, type ServiceSpec } from "./service-spec";
 import type { ImageRegistry } from "./image-registry";
 import { HEALTH_GATE_SCRIPT, healthGateCommand, healthWaitSeconds } from "./health-gate";
@@ -26,6 +27,12 @@ export interface ServiceArgs {
   readonly protectVolumes: boolean;
   /** The registry the stack pulls every image from (infra:registry), if any. */
   readonly imageRegistry?: ImageRegistry;
+  /**
+   * The contents of the spec's secret files by name (Pulumi secrets), and SSH
+   * to the host that writes them there once it is ready (hostReady): required
+   * when the spec has any.
+   */
+  readonly secretFiles?: { readonly connection: SSHConnectionArgs; readonly contents: Readonly<Record<string, pulumi.Input<string>>> };
   /**
    * SSH to the host, for the health gate: a new container counts as started
    * once it is healthy, and a container that never gets there fails the
@@ -60,13 +67,15 @@ export class Service extends pulumi.ComponentResource {
   public readonly container: docker.Container;
   /** The container's health gate, when it has one: what "started" means for what waits on this service. */
   public readonly healthy?: SSHCommand;
+  /** The command that writes the container's secret files on its host, when it has any. */
+  public readonly secrets?: SSHCommand;
 
   constructor(name: string, args: ServiceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("infra:container:Service", name, {}, opts);
     const problems = serviceProblems(args);
     if (problems.length > 0) throw new Error(`service ${name}: ${problems.join("; ")}`);
 
-    const settings = containerSettings(args.spec);
+    const settings = containerSettings(args.spec, args.containerName);
     this.image = imageName(args.spec.image, args.imageRegistry);
     const childOptions = { parent: this, provider: args.provider };
     const release = args.releaseId;
@@ -108,12 +117,32 @@ export class Service extends pulumi.ComponentResource {
         ),
     );
 
+    // The files exist before the container that mounts them, in a directory
+    // named for the container: a release's files are its own, written beside
+    // the running release's and removed with it. A changed secret reruns the
+    // command (its stdin changed), which restarts the container.
+    const files = args.spec.secretFiles;
+    const secrets =
+      files.length > 0 && args.secretFiles
+        ? new SSHCommand(
+            `${childName}-secrets`,
+            {
+              connection: args.secretFiles.connection,
+              create: writeSecretFilesCommand(containerName, files),
+              stdin: pulumi.secret(pulumi.all(files.map((file) => args.secretFiles!.contents[file.name]!)).apply((values) => secretFilesStdin(values))),
+              delete: removeSecretFilesCommand(containerName),
+            },
+            { parent: this, ...(args.hostReady ? { dependsOn: [args.hostReady] } : {}) },
+          )
+        : undefined;
+    this.secrets = secrets;
+
     const containerArgs: docker.ContainerArgs = {
       name: containerName,
       image: image.imageId,
       hostname: args.spec.name,
       networksAdvanced: args.spec.networks.map((network) => ({ name: args.networks[network]!, aliases })),
-      envs: Object.entries(args.env)
+      envs: Object.entries({ ...args.env, ...secretFileEnv(args.spec) })
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([key, value]) => pulumi.interpolate`${key}=${value}`),
       volumes: [
@@ -146,8 +175,8 @@ export class Service extends pulumi.ComponentResource {
 
     // The data the old container holds goes into a snapshot first; the
     // trigger is everything the container is created with, so the job runs
-    // exactly when Docker would get a new container (the hash is a secret:
-    // the environment holds passwords).
+    // exactly when Docker would get a new container (the hash is kept
+    // secret: a service that waives C15 has passwords in its environment).
     const backupFirst =
       args.spec.backup && args.backupBeforeReplace
         ? new SSHCommand(
@@ -167,8 +196,9 @@ export class Service extends pulumi.ComponentResource {
       containerArgs,
       // The container name is fixed (per release, for a release), so a
       // replacement must remove the old one first. A release changes its name
-      // and so is never a replacement; a rotated secret in its environment is.
-      { ...childOptions, dependsOn: [...(args.after ?? []), ...(liveConfig ? [liveConfig] : []), ...(backupFirst ? [backupFirst] : [])], deleteBeforeReplace: true },
+      // and so is never a replacement; a rotated secret in its environment is,
+      // while a rotated secret file restarts the container in place.
+      { ...childOptions, dependsOn: [...(args.after ?? []), ...(secrets ? [secrets] : []), ...(liveConfig ? [liveConfig] : []), ...(backupFirst ? [backupFirst] : [])], deleteBeforeReplace: true },
     );
 
     if (args.healthGate) {
@@ -199,6 +229,11 @@ function serviceProblems(args: ServiceArgs): string[] {
   }
   if (!/^[a-z0-9][a-z0-9_.-]*$/.test(args.containerName)) problems.push(`container name "${args.containerName}" is not a valid Docker name`);
   if (args.spec.memoryMb < 6) problems.push("memoryMb must be at least 6 (Docker's minimum)");
+  problems.push(...secretFileProblems(args.spec));
+  if (args.spec.secretFiles.length > 0) {
+    if (!args.secretFiles) problems.push(`it reads ${args.spec.secretFiles.length} secret file(s), but no connection writes them on its host`);
+    else for (const file of args.spec.secretFiles) if (args.secretFiles.contents[file.name] === undefined) problems.push(`secret file ${file.name} has no content`);
+  }
   for (const port of args.spec.ports) {
     const address = publishAddress(port);
     if (address !== undefined && args.spec.role !== "ingress" && !isLoopbackOrPrivate(address)) {

@@ -1,14 +1,16 @@
-import type { EnvValue } from "../container/service-spec";
+import { secretFileTarget } from "../container/secret-files";
+import type { SecretFileSpec } from "../container/service-spec";
 import type { ProtectedRoute, RouteCredential } from "./route";
 
 /**
  * Basic auth for nginx and Traefik. Both check passwords against an htpasswd
  * file, and neither image can compute bcrypt, so the stack holds the bcrypt
- * hash itself as a Pulumi secret. It reaches the container the way the Caddy
- * path's password does: as a secret environment value, from which the
- * container's start script writes the htpasswd file into its tmpfs before it
- * execs the proxy. The generated configuration only names that file, so the
- * hash is in no uploaded file, plan or golden graph.
+ * hash itself as a Pulumi secret. It reaches the container as a secret file
+ * (C15) holding the htpasswd line, from which the container's start script
+ * writes the htpasswd file into its tmpfs, once it has checked that the
+ * value is a bcrypt hash, before it execs the proxy. The generated
+ * configuration only names that file, so the hash is in no uploaded file,
+ * environment, plan or golden graph.
  */
 
 /** Inside the proxy's /tmp tmpfs: written at every start, never on a volume or in the image. */
@@ -21,8 +23,8 @@ export const BASIC_AUTH_REALM = "restricted";
 export interface HtpasswdFile {
   /** Where the proxy reads it, e.g. /tmp/basic-auth/infra-monitoringAdminPasswordHash. */
   readonly path: string;
-  /** The environment variable carrying its one line, `user:hash`. */
-  readonly variable: string;
+  /** The secret file carrying its one line, `user:hash` (under /run/secrets). */
+  readonly secretFile: string;
   readonly user: string;
   /** Secret config key of the bcrypt hash. */
   readonly secret: string;
@@ -40,15 +42,14 @@ export function htpasswdPath(credential: Pick<RouteCredential, "passwordHashSecr
   return `${BASIC_AUTH_DIR}/${credentialName(credential)}`;
 }
 
-function variableOf(secret: string): string {
-  const name = secret.slice(secret.indexOf(":") + 1).replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/[^A-Za-z0-9]/g, "_").toUpperCase();
-  return `INFRA_HTPASSWD_${name}`;
+function secretFileOf(credential: Pick<RouteCredential, "passwordHashSecret">): string {
+  return `htpasswd-${credentialName(credential)}`;
 }
 
 export function basicAuthProblems(routes: readonly ProtectedRoute[]): string[] {
   const problems: string[] = [];
   const users = new Map<string, string>();
-  const variables = new Map<string, string>();
+  const secretFiles = new Map<string, string>();
   for (const route of routes) {
     const credential = route.basicAuth;
     if (!credential) continue;
@@ -60,10 +61,10 @@ export function basicAuthProblems(routes: readonly ProtectedRoute[]): string[] {
       problems.push(`${credential.passwordHashSecret} is used by users ${user} and ${credential.user}; a hash belongs to one user, so give each user a secret of its own`);
     }
     users.set(credential.passwordHashSecret, credential.user);
-    const variable = variableOf(credential.passwordHashSecret);
-    const owner = variables.get(variable);
-    if (owner !== undefined && owner !== credential.passwordHashSecret) problems.push(`${owner} and ${credential.passwordHashSecret} would share the variable ${variable}; rename one`);
-    variables.set(variable, credential.passwordHashSecret);
+    const file = secretFileOf(credential);
+    const owner = secretFiles.get(file);
+    if (owner !== undefined && owner !== credential.passwordHashSecret) problems.push(`${owner} and ${credential.passwordHashSecret} would share the file ${file}; rename one`);
+    secretFiles.set(file, credential.passwordHashSecret);
   }
   return problems;
 }
@@ -76,12 +77,12 @@ export function htpasswdFiles(routes: readonly ProtectedRoute[]): HtpasswdFile[]
   for (const route of routes) if (route.basicAuth) bySecret.set(route.basicAuth.passwordHashSecret, route.basicAuth);
   return [...bySecret.values()]
     .sort((a, b) => a.passwordHashSecret.localeCompare(b.passwordHashSecret))
-    .map((credential) => ({ path: htpasswdPath(credential), variable: variableOf(credential.passwordHashSecret), user: credential.user, secret: credential.passwordHashSecret }));
+    .map((credential) => ({ path: htpasswdPath(credential), secretFile: secretFileOf(credential), user: credential.user, secret: credential.passwordHashSecret }));
 }
 
-/** The secret environment values the start script reads: each file's line, `user:<hash>`. */
-export function basicAuthEnv(files: readonly HtpasswdFile[]): Record<string, EnvValue> {
-  return Object.fromEntries(files.map((file) => [file.variable, { secretTemplate: `${file.user}:{{${file.secret}}}` }]));
+/** The secret files the start script reads, each one line `user:<hash>`, owned by `uid`, the user the proxy runs as. */
+export function basicAuthSecretFiles(files: readonly HtpasswdFile[], uid: number): SecretFileSpec[] {
+  return files.map((file) => ({ name: file.secretFile, content: { secretTemplate: `${file.user}:{{${file.secret}}}` }, uid }));
 }
 
 /**
@@ -101,12 +102,13 @@ export function htpasswdScript(files: readonly HtpasswdFile[]): string[] {
     "umask 077",
     `mkdir -p ${BASIC_AUTH_DIR} || exit 73`,
     ...files.flatMap((file) => [
-      `case "$${file.variable}" in`,
+      `line=$(cat ${secretFileTarget({ name: file.secretFile })}) || exit 73`,
+      'case "$line" in',
       `  ${file.user}:\\$2[aby]\\$[0-9][0-9]\\$?*) ;;`,
       `  *) echo "${file.secret} is not a bcrypt hash; make one with htpasswd -nbBC 10 ${file.user} <password> | cut -d: -f2" >&2; exit 78 ;;`,
       "esac",
-      `printf '%s\\n' "$${file.variable}" > ${file.path} || exit 73`,
-      `unset ${file.variable}`,
+      `printf '%s\\n' "$line" > ${file.path} || exit 73`,
     ]),
+    "unset line",
   ];
 }

@@ -1,5 +1,6 @@
 import { CONFIG_DIR_PLACEHOLDER, LIVE_CONFIG_DIR } from "../container/live-config";
-import { healthcheck, imageName, service, type ServiceSpec } from "../container/service-spec";
+import { secretFileTarget } from "../container/secret-files";
+import { healthcheck, imageName, service, type SecretFileSpec, type ServiceSpec } from "../container/service-spec";
 import { BASIC_AUTH_HASH_VARIABLE, caddyfile, hashVariableOf, type CaddyfileOptions, type CaddyRoute } from "./caddyfile";
 
 export const CADDY_IMAGE = { repository: "caddy", tag: "2.8.4-alpine" } as const;
@@ -16,29 +17,46 @@ export interface CaddySpecOptions extends CaddyfileOptions {
   readonly basicAuthPasswordHashSecret?: string;
 }
 
-const PASSWORD_VARIABLE = "INFRA_ADMIN_PASSWORD";
+/** The secret files of the two ways to give Caddy its login: the password, or its bcrypt hash. */
+const PASSWORD_FILE = "admin-password";
+const HASH_FILE = "admin-password-hash";
+/** The image's own command reads /etc/caddy/Caddyfile; the live file is elsewhere. */
+const RUN = ["caddy", "run", "--config", CADDYFILE_PATH, "--adapter", "caddyfile"];
+
+/** The secret file of a route's own bcrypt hash, named after the variable Caddy reads it from: INFRA_BCRYPT_N8N_PASSWORD_HASH is infra-bcrypt-n8n-password-hash. */
+function ownHashFile(secret: string): string {
+  return hashVariableOf(secret).toLowerCase().replace(/_/g, "-");
+}
 
 /** The ingress container: the only service that publishes on a public address (C11). */
 export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySpecOptions): ServiceSpec {
   const authenticated = routes.some((route) => route.basicAuth && route.basicAuth.passwordHashSecret === undefined);
   if (authenticated && !options.basicAuthPasswordSecret === !options.basicAuthPasswordHashSecret) throw new Error("ingress: basic_auth routes need one of basicAuthPasswordSecret and basicAuthPasswordHashSecret");
-  // A route's own credential (n8n's) is its bcrypt hash, read as it is from its own variable.
-  const ownHashes = Object.fromEntries(routes.flatMap((route) => (route.basicAuth?.passwordHashSecret ? [[hashVariableOf(route.basicAuth.passwordHashSecret), { secret: route.basicAuth.passwordHashSecret }]] : [])));
-  // The image's own command reads /etc/caddy/Caddyfile; the live file is elsewhere.
-  const admin: Partial<Pick<ServiceSpec, "env" | "command">> = !authenticated
-    ? { command: ["caddy", "run", "--config", CADDYFILE_PATH, "--adapter", "caddyfile"] }
-    : options.basicAuthPasswordHashSecret
-      ? { env: { [BASIC_AUTH_HASH_VARIABLE]: { secret: options.basicAuthPasswordHashSecret } }, command: ["caddy", "run", "--config", CADDYFILE_PATH, "--adapter", "caddyfile"] }
-      : {
-          env: { [PASSWORD_VARIABLE]: { secret: options.basicAuthPasswordSecret! } },
-          // The image has no bcrypt-capable tool but caddy itself: hash the
-          // password at start, drop the plain text, then run the image's command.
-          command: [
-            "sh",
-            "-c",
-            `${BASIC_AUTH_HASH_VARIABLE}="$(caddy hash-password --plaintext "$${PASSWORD_VARIABLE}")" && export ${BASIC_AUTH_HASH_VARIABLE} && unset ${PASSWORD_VARIABLE} && exec caddy run --config ${CADDYFILE_PATH} --adapter caddyfile`,
-          ],
-        };
+  // The Caddyfile reads each bcrypt hash from Caddy's own environment ({$...}):
+  // the admin password's, and a route's own credential's (n8n's). The start
+  // script puts them there from secret files (C15), so they are in neither
+  // the container's environment nor an argument. Caddy runs as root (C9).
+  const hashes: { variable: string; file: SecretFileSpec; value: string }[] = [];
+  if (authenticated && options.basicAuthPasswordHashSecret) {
+    hashes.push({ variable: BASIC_AUTH_HASH_VARIABLE, file: { name: HASH_FILE, content: { secret: options.basicAuthPasswordHashSecret }, uid: 0 }, value: `$(cat ${secretFileTarget({ name: HASH_FILE })})` });
+  } else if (authenticated) {
+    // The image has no bcrypt-capable tool but caddy itself, which reads the
+    // password as one line on stdin: hash it at start.
+    hashes.push({
+      variable: BASIC_AUTH_HASH_VARIABLE,
+      file: { name: PASSWORD_FILE, content: { secret: options.basicAuthPasswordSecret! }, uid: 0 },
+      value: `$({ cat ${secretFileTarget({ name: PASSWORD_FILE })}; echo; } | caddy hash-password)`,
+    });
+  }
+  const ownSecrets = [...new Set(routes.flatMap((route) => (route.basicAuth?.passwordHashSecret ? [route.basicAuth.passwordHashSecret] : [])))];
+  for (const secret of ownSecrets) {
+    const name = ownHashFile(secret);
+    hashes.push({ variable: hashVariableOf(secret), file: { name, content: { secret }, uid: 0 }, value: `$(cat ${secretFileTarget({ name })})` });
+  }
+  const credential: Pick<ServiceSpec, "secretFiles" | "command"> =
+    hashes.length === 0
+      ? { secretFiles: [], command: RUN }
+      : { secretFiles: hashes.map((hash) => hash.file), command: ["sh", "-c", [...hashes.map((hash) => `${hash.variable}="${hash.value}" && export ${hash.variable}`), `exec ${RUN.join(" ")}`].join(" && ")] };
   return service({
     name: "caddy",
     description: `TLS reverse proxy (${imageName(CADDY_IMAGE)})`,
@@ -51,8 +69,7 @@ export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySp
       ...(options.metricsPort ? [{ container: options.metricsPort }] : []),
     ],
     ...(options.metricsPort ? { metrics: { port: options.metricsPort, path: "/metrics" } } : {}),
-    ...admin,
-    ...(Object.keys(ownHashes).length > 0 ? { env: { ...admin.env, ...ownHashes } } : {}),
+    ...credential,
     volumes: [
       { volume: "data", target: "/data" },
       { volume: "config", target: "/config" },
@@ -68,10 +85,19 @@ export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySp
     liveReload: {
       // Syntax first, with Caddy's own message; `/load` then applies the
       // whole configuration or, refused, keeps the running one. Caddy adapts
-      // it in its own process, whose environment holds the basic-auth hash;
-      // the syntax check runs in a `docker exec`, which lacks it when it is
-      // computed at start, so a stand-in value fills the place.
-      check: ["env", `${BASIC_AUTH_HASH_VARIABLE}=syntax-check-only`, "caddy", "adapt", "--config", `${CONFIG_DIR_PLACEHOLDER}/Caddyfile`, "--adapter", "caddyfile"],
+      // it in its own process, whose environment holds the basic-auth hashes
+      // its start script read from their files; the syntax check runs in a
+      // `docker exec`, which lacks them, so stand-in values fill their place.
+      check: [
+        "env",
+        ...[...new Set([BASIC_AUTH_HASH_VARIABLE, ...hashes.map((hash) => hash.variable)])].map((variable) => `${variable}=syntax-check-only`),
+        "caddy",
+        "adapt",
+        "--config",
+        `${CONFIG_DIR_PLACEHOLDER}/Caddyfile`,
+        "--adapter",
+        "caddyfile",
+      ],
       apply: ["wget", "-q", "-O", "/dev/null", "--header", "Content-Type: text/caddyfile", "--post-file", `${CONFIG_DIR_PLACEHOLDER}/Caddyfile`, "http://127.0.0.1:2019/load"],
     },
   });

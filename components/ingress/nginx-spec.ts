@@ -1,6 +1,7 @@
 import { CONFIG_DIR_PLACEHOLDER, LIVE_CONFIG_DIR, type LiveReload } from "../container/live-config";
+import { secretFileTarget } from "../container/secret-files";
 import { healthcheck, imageName, service, type Placement, type ServiceSpec } from "../container/service-spec";
-import { basicAuthEnv, htpasswdFiles, htpasswdScript } from "./basic-auth";
+import { basicAuthSecretFiles, htpasswdFiles, htpasswdScript } from "./basic-auth";
 import { NGINX_HTTP_PORT, NGINX_HTTPS_PORT, nginxConf, type NginxOptions } from "./nginx-conf";
 import type { ProtectedRoute } from "./route";
 
@@ -32,7 +33,7 @@ export interface NginxSpecOptions extends Omit<NginxOptions, "certificateDir"> {
  * unprivileged processes bind 80/443 inside a container's own network
  * namespace (net.ipv4.ip_unprivileged_port_start=0 since Docker 20.10), so
  * it needs no capability at all. With basic auth on a route, the start script
- * first writes the htpasswd files from their secret values (basic-auth.ts),
+ * first writes the htpasswd files from their secret files (basic-auth.ts),
  * as that same user, so nobody else in the container can read them.
  */
 export function nginxServiceSpec(routes: readonly ProtectedRoute[], options: NginxSpecOptions): ServiceSpec {
@@ -54,7 +55,7 @@ export function nginxServiceSpec(routes: readonly ProtectedRoute[], options: Ngi
     binds: [{ hostPath: certificateHostPath, target: LETSENCRYPT_DIR, readOnly: true }],
     user: NGINX_UID,
     tmpfs: ["/tmp"],
-    ...(htpasswd.length > 0 ? { env: basicAuthEnv(htpasswd) } : {}),
+    secretFiles: basicAuthSecretFiles(htpasswd, Number(NGINX_UID)),
     command: ["sh", "-c", [...htpasswdScript(htpasswd), serve].join("\n")],
     files: [{ path: NGINX_CONF_PATH, content: nginxConf(routes, { ...conf, certificateDir: `${LETSENCRYPT_DIR}/live` }), live: true }],
     liveReload: NGINX_LIVE_RELOAD,
@@ -77,12 +78,15 @@ export interface CertbotSpecOptions {
   readonly placement?: Placement;
 }
 
+/** Certbot's Cloudflare credentials, a secret file (C15) it reads as root. */
+export const CLOUDFLARE_CREDENTIALS = "cloudflare.ini";
+
 /** The certbot arguments shared by the first issue and every renewal. */
 export function certbotIssueCommand(options: Pick<CertbotSpecOptions, "hostnames" | "certificateName">): string {
   const names = [...options.hostnames].sort().map((hostname) => `-d ${hostname}`).join(" ");
   return [
     "certbot certonly --non-interactive --agree-tos --register-unsafely-without-email",
-    "--dns-cloudflare --dns-cloudflare-credentials /tmp/cloudflare.ini --dns-cloudflare-propagation-seconds 30",
+    `--dns-cloudflare --dns-cloudflare-credentials ${secretFileTarget({ name: CLOUDFLARE_CREDENTIALS })} --dns-cloudflare-propagation-seconds 30`,
     `--cert-name ${options.certificateName} --keep-until-expiring --expand ${names}`,
     `--deploy-hook 'chown -R ${NGINX_UID}:${NGINX_UID} ${LETSENCRYPT_DIR}/live ${LETSENCRYPT_DIR}/archive'`,
   ].join(" ");
@@ -98,8 +102,6 @@ export function certbotServiceSpec(options: CertbotSpecOptions): ServiceSpec {
   const script = [
     "set -eu",
     "umask 077",
-    // The token never lands on the volume, only in the container's tmpfs.
-    'printf "dns_cloudflare_api_token = %s\\n" "$CLOUDFLARE_API_TOKEN" > /tmp/cloudflare.ini',
     certbotIssueCommand(options),
     "trap 'exit 0' TERM",
     "while :; do sleep 43200 & wait $!; certbot renew --non-interactive; done",
@@ -110,7 +112,8 @@ export function certbotServiceSpec(options: CertbotSpecOptions): ServiceSpec {
     role: "ingress",
     image: CERTBOT_IMAGE,
     networks: options.networks,
-    env: { CLOUDFLARE_API_TOKEN: { secret: options.cloudflareTokenSecret } },
+    // The token is in the credentials file only, never on the certificates volume.
+    secretFiles: [{ name: CLOUDFLARE_CREDENTIALS, content: { secretTemplate: `dns_cloudflare_api_token = {{${options.cloudflareTokenSecret}}}\n` }, uid: 0 }],
     binds: [{ hostPath: options.certificateHostPath, target: LETSENCRYPT_DIR, readOnly: false }],
     // The image's entrypoint is certbot itself, which would take `sh -c` as its arguments.
     entrypoint: ["sh", "-c"],

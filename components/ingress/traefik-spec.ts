@@ -1,5 +1,5 @@
 import { healthcheck, imageName, service, type ServiceSpec } from "../container/service-spec";
-import { basicAuthEnv, htpasswdFiles, htpasswdScript } from "./basic-auth";
+import { basicAuthSecretFiles, htpasswdFiles, htpasswdScript } from "./basic-auth";
 import { TRAEFIK_DYNAMIC_PATH, TRAEFIK_METRICS_PORT, TRAEFIK_STATIC_PATH, traefikDynamicConfig, traefikStaticConfig, traefikYAML, type TraefikOptions } from "./traefik-config";
 import type { ProtectedRoute } from "./route";
 
@@ -16,7 +16,7 @@ export interface TraefikSpecOptions extends TraefikOptions {
 /**
  * The ingress container of seeds 000 and 003, configured from files only (no
  * Docker socket). With basic auth on a route, a start script writes the
- * htpasswd files from their secret values first (basic-auth.ts); the image's
+ * htpasswd files from their secret files first (basic-auth.ts); the image's
  * entrypoint runs anything that is not a Traefik subcommand as given.
  */
 export function traefikServiceSpec(routes: readonly ProtectedRoute[], options: TraefikSpecOptions): ServiceSpec {
@@ -34,7 +34,8 @@ export function traefikServiceSpec(routes: readonly ProtectedRoute[], options: T
       { container: 443, publish: { host: 443, address: "0.0.0.0" } },
     ],
     volumes: [{ volume: "acme", target: "/data" }],
-    ...(htpasswd.length > 0 ? { env: basicAuthEnv(htpasswd), command: ["sh", "-c", [...htpasswdScript(htpasswd), `exec traefik ${run}`].join("\n")] } : { command: [run] }),
+    // Traefik runs as root (C9 below), so root owns its secret files.
+    ...(htpasswd.length > 0 ? { secretFiles: basicAuthSecretFiles(htpasswd, 0), command: ["sh", "-c", [...htpasswdScript(htpasswd), `exec traefik ${run}`].join("\n")] } : { command: [run] }),
     files: [
       { path: TRAEFIK_STATIC_PATH, content: traefikYAML(traefikStaticConfig(traefik)) },
       { path: TRAEFIK_DYNAMIC_PATH, content: traefikYAML(traefikDynamicConfig(routes, traefik)), live: true },

@@ -1,3 +1,5 @@
+import { DOCKER_API_URL } from "../container/docker-api-proxy-spec";
+import { secretFileTarget } from "../container/secret-files";
 import type { ExporterKind } from "./exporter-spec";
 import type { Probe, ScrapeJob } from "./targets";
 
@@ -13,10 +15,15 @@ export const HOST_MOUNTS = { proc: "/host/proc", sys: "/host/sys", root: "/host/
 export const ALLOY_PORT = 12345;
 export const BLACKBOX_CONFIG_PATH = "/etc/alloy/blackbox.yml";
 
-/** Variables the exporters read their credentials from; the Alloy service sets them from secrets. */
-export const EXPORTER_VARIABLES: Readonly<Record<"postgres" | "redis", string>> = {
-  postgres: "POSTGRES_EXPORTER_DSN",
-  redis: "REDIS_EXPORTER_PASSWORD",
+/**
+ * The secret files the built-in exporters read their credentials from
+ * (C15): the PostgreSQL connection URL and Redis's password, mounted into
+ * the Alloy container under /run/secrets and read with local.file, whose
+ * content Alloy keeps as a secret.
+ */
+export const EXPORTER_SECRET_FILES: Readonly<Record<"postgres" | "redis", string>> = {
+  postgres: "alloy-postgres-dsn",
+  redis: "alloy-redis-password",
 };
 
 export interface AlloyConfigInput {
@@ -40,7 +47,7 @@ export function alloyConfig(input: AlloyConfigInput): string {
 
   blocks.push(
     block("logging", "", [attr("level", str("warn"))]),
-    block("discovery.docker", "containers", [attr("host", str("unix:///var/run/docker.sock"))]),
+    block("discovery.docker", "containers", [attr("host", str(DOCKER_API_URL))]),
     block("discovery.relabel", "logs", [
       attr("targets", "discovery.docker.containers.targets"),
       block("rule", "", [attr("source_labels", list([str("__meta_docker_container_name")])), attr("regex", str(`/(${input.containerPattern})`)), attr("action", str("keep"))]),
@@ -48,7 +55,7 @@ export function alloyConfig(input: AlloyConfigInput): string {
       block("rule", "", [attr("source_labels", list([str("__meta_docker_container_label_infra_service")])), attr("target_label", str("service"))]),
     ]),
     block("loki.source.docker", "containers", [
-      attr("host", str("unix:///var/run/docker.sock")),
+      attr("host", str(DOCKER_API_URL)),
       attr("targets", "discovery.relabel.logs.output"),
       attr("forward_to", "[loki.write.local.receiver]"),
     ]),
@@ -119,7 +126,7 @@ function exporterBlock(job: ScrapeJob, input: AlloyConfigInput): { component: st
       return {
         component: `prometheus.exporter.cadvisor.${name}`,
         block: block("prometheus.exporter.cadvisor", name, [
-          attr("docker_host", str("unix:///var/run/docker.sock")),
+          attr("docker_host", str(DOCKER_API_URL)),
           attr("docker_only", "true"),
           // Per-container disk usage would need Docker's whole data directory.
           attr("disabled_metrics", list(["disk", "diskIO", "tcp", "udp", "percpu", "sched", "process", "hugetlb", "referenced_memory", "cpu_topology", "resctrl"].map(str))),
@@ -128,16 +135,27 @@ function exporterBlock(job: ScrapeJob, input: AlloyConfigInput): { component: st
     case "postgres":
       return {
         component: `prometheus.exporter.postgres.${name}`,
-        block: block("prometheus.exporter.postgres", name, [attr("data_source_names", list([`sys.env(${str(EXPORTER_VARIABLES.postgres)})`]))]),
+        block: [
+          secretFileBlock(name, EXPORTER_SECRET_FILES.postgres),
+          block("prometheus.exporter.postgres", name, [attr("data_source_names", list([`local.file.${name}.content`]))]),
+        ].join("\n\n"),
       };
     case "redis":
       return {
         component: `prometheus.exporter.redis.${name}`,
-        block: block("prometheus.exporter.redis", name, [attr("redis_addr", str(job.address)), attr("redis_password", `sys.env(${str(EXPORTER_VARIABLES.redis)})`)]),
+        block: [
+          secretFileBlock(name, EXPORTER_SECRET_FILES.redis),
+          block("prometheus.exporter.redis", name, [attr("redis_addr", str(job.address)), attr("redis_password", `local.file.${name}.content`)]),
+        ].join("\n\n"),
       };
     case "nginx":
       throw new Error(`Alloy has no nginx exporter; ${job.service} needs the exporters design`);
   }
+}
+
+/** A secret file's content as an Alloy secret. */
+function secretFileBlock(blockLabel: string, file: string): string {
+  return block("local.file", blockLabel, [attr("filename", str(secretFileTarget({ name: file }))), attr("is_secret", "true")]);
 }
 
 function block(name: string, blockLabel: string, body: string[]): string {

@@ -1,8 +1,9 @@
 import { TEXTFILE_DIR } from "../backup/metrics";
-import { healthcheck, peerPort, publishAddress, service, type EnvValue, type PortSpec, type ServiceSpec } from "../container/service-spec";
+import { DOCKER_API_URL } from "../container/docker-api-proxy-spec";
+import { healthcheck, peerPort, publishAddress, service, type PortSpec, type SecretFileSpec, type ServiceSpec } from "../container/service-spec";
 import { alertmanagerConfig, ALERTMANAGER_CONFIG_PATH, type SecretFile } from "./alertmanager-config";
 import { alertRules, containerNamePattern, CADDY_REQUESTS, ruleFile, TRAEFIK_REQUESTS, type HTTPCounter, type RuleGroup } from "./alert-rules";
-import { ALLOY_PORT, alloyConfig, BLACKBOX_CONFIG_PATH, EXPORTER_VARIABLES, HOST_MOUNTS } from "./alloy-config";
+import { ALLOY_PORT, alloyConfig, BLACKBOX_CONFIG_PATH, EXPORTER_SECRET_FILES, HOST_MOUNTS } from "./alloy-config";
 import { blackboxConfig } from "./blackbox-config";
 import { MONITORING_IMAGES, type MonitoringDesign, type MonitoringPart } from "./design";
 import { dashboardJSON, dashboardProvidersFile, dashboards, datasourcesFile, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, type Datasource } from "./grafana-provisioning";
@@ -338,12 +339,13 @@ export function observability(input: ObservabilityInput): Observability {
       env: {
         ...(ports.grafana === PORTS.grafana ? {} : { GF_SERVER_HTTP_PORT: String(ports.grafana) }),
         GF_SECURITY_ADMIN_USER: "admin",
-        GF_SECURITY_ADMIN_PASSWORD: { secret: GRAFANA_ADMIN_PASSWORD_SECRET },
         GF_SERVER_ROOT_URL: externalURL("grafana"),
         GF_USERS_ALLOW_SIGN_UP: "false",
         GF_AUTH_ANONYMOUS_ENABLED: "false",
         GF_ANALYTICS_REPORTING_ENABLED: "false",
       },
+      // The image's start script reads every GF_<SECTION>_<KEY>__FILE into GF_<SECTION>_<KEY> for Grafana.
+      secretFiles: [{ name: "grafana-admin-password", content: { secret: GRAFANA_ADMIN_PASSWORD_SECRET }, variable: "GF_SECURITY_ADMIN_PASSWORD__FILE", uid: 472 }],
       volumes: [{ volume: "data", target: "/var/lib/grafana" }],
       user: "472",
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.grafana}/api/health`], 30),
@@ -569,17 +571,37 @@ export function scrapeConfig(input: { design: MonitoringDesign; settings: Monito
   });
 }
 
+/**
+ * The host's /proc, /sys and root filesystem, read-only, for node-exporter's
+ * collectors (free disk on every mount, the backup job's textfile metrics).
+ */
+const HOST_ROOT_BINDS = [
+  { hostPath: "/proc", target: HOST_MOUNTS.proc, readOnly: true },
+  { hostPath: "/sys", target: HOST_MOUNTS.sys, readOnly: true },
+  { hostPath: "/", target: HOST_MOUNTS.root, readOnly: true },
+] as const;
+
+/**
+ * The host's /run under the root bind holds docker.sock and containerd's
+ * socket, which a read-only bind does not close (C14): a tmpfs over it
+ * hides them. /run holds no disk, so free-disk reports lose nothing.
+ */
+const HOST_RUN_MASK = `${HOST_MOUNTS.root}/run`;
+
 /** Where Alloy keeps its write-ahead log and state: its data volume. */
 const ALLOY_STORAGE_PATH = "/var/lib/alloy-storage";
 
 function alloyService(others: readonly ServiceSpec[], design: MonitoringDesign, memoryMb: number, image: ServiceSpec["image"]): ServiceSpec {
-  const env: Record<string, EnvValue> = {};
+  // The built-in exporters' credentials, as files its configuration reads
+  // (alloy-config.ts); Alloy runs as root (C9 below).
+  const files = new Map<string, SecretFileSpec>();
   for (const other of others) {
     const exporter = other.exporter;
     if (exporter?.kind === "postgres") {
-      env[EXPORTER_VARIABLES.postgres] = { secretTemplate: `postgresql://${exporter.user}:{{${exporter.passwordSecret}}}@${other.name}:${other.ports[0]?.container ?? 5432}/${exporter.database}?sslmode=disable` };
+      const name = EXPORTER_SECRET_FILES.postgres;
+      files.set(name, { name, content: { secretTemplate: `postgresql://${exporter.user}:{{${exporter.passwordSecret}}}@${other.name}:${other.ports[0]?.container ?? 5432}/${exporter.database}?sslmode=disable` }, uid: 0 });
     }
-    if (exporter?.kind === "redis" && exporter.passwordSecret) env[EXPORTER_VARIABLES.redis] = { secret: exporter.passwordSecret };
+    if (exporter?.kind === "redis" && exporter.passwordSecret) files.set(EXPORTER_SECRET_FILES.redis, { name: EXPORTER_SECRET_FILES.redis, content: { secret: exporter.passwordSecret }, uid: 0 });
   }
   return service({
     name: "alloy",
@@ -592,18 +614,20 @@ function alloyService(others: readonly ServiceSpec[], design: MonitoringDesign, 
     // and root without capabilities cannot enter it, so Alloy would exit at
     // start. A mount point the image lacks is made root's by Docker.
     command: ["run", `--server.http.listen-addr=0.0.0.0:${ALLOY_PORT}`, `--storage.path=${ALLOY_STORAGE_PATH}`, ALLOY_CONFIG_PATH],
-    env,
+    secretFiles: [...files.values()],
     volumes: [{ volume: "data", target: ALLOY_STORAGE_PATH }],
-    binds: [
-      // Reading container logs and cAdvisor's container list (C3 allow-list: log shipper, cAdvisor).
-      { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
-      { hostPath: "/proc", target: HOST_MOUNTS.proc, readOnly: true },
-      { hostPath: "/sys", target: HOST_MOUNTS.sys, readOnly: true },
-      { hostPath: "/", target: HOST_MOUNTS.root, readOnly: true },
-    ],
+    binds: HOST_ROOT_BINDS,
+    tmpfs: [HOST_RUN_MASK],
+    // Container discovery and logs (discovery.docker, loki.source.docker) and
+    // cAdvisor's container details, through the socket proxy (C14).
+    dockerAPI: ["ping", "version", "info", "container-list", "container-inspect", "container-logs", "network-list"],
     waivers: [
       UPLOAD_WAIVER("its configuration"),
-      { rule: "C9", reason: "it reads the Docker socket (root:docker 0660) and the docker group's id differs from host to host; as root it needs no capability for that" },
+      {
+        rule: "C9",
+        reason:
+          "Docker creates its storage volume root-owned (the image's own /var/lib/alloy is alloy's, 0770, see the command), and its node and cAdvisor exporters read host paths only root may read; running it as alloy needs both checked on a running container first",
+      },
       {
         rule: "C3",
         reason:
@@ -628,7 +652,7 @@ function promtailService(design: MonitoringDesign, memoryMb: number, image: Serv
     "scrape_configs:",
     "  - job_name: containers",
     "    docker_sd_configs:",
-    "      - host: unix:///var/run/docker.sock",
+    `      - host: ${DOCKER_API_URL}`,
     "    relabel_configs:",
     "      - source_labels: [__meta_docker_container_name]",
     "        regex: /(.*)",
@@ -649,8 +673,9 @@ function promtailService(design: MonitoringDesign, memoryMb: number, image: Serv
     command: ["-config.file=/etc/promtail/config.yml"],
     files: [{ path: "/etc/promtail/config.yml", content: config }],
     volumes: [{ volume: "positions", target: "/var/lib/promtail" }],
-    binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }],
-    waivers: [UPLOAD_WAIVER("its configuration"), { rule: "C9", reason: "it reads the Docker socket (root:docker 0660), whose group id differs from host to host; as root it needs no capability for that" }],
+    // docker_sd_configs lists containers and networks, then follows each one's logs, through the socket proxy (C14).
+    dockerAPI: ["ping", "version", "container-list", "container-inspect", "container-logs", "network-list"],
+    waivers: [UPLOAD_WAIVER("its configuration"), { rule: "C9", reason: "the image runs as root and Docker creates its positions volume root-owned; another uid needs that volume chowned first" }],
     healthcheck: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${PORTS.promtail}'`]),
     memoryMb,
     dependsOn: ["loki"],
@@ -684,11 +709,8 @@ function exporterContainers(
       networks: [monitoring],
       ports: [{ container: ports.node }],
       command: [`--path.procfs=${HOST_MOUNTS.proc}`, `--path.sysfs=${HOST_MOUNTS.sys}`, `--path.rootfs=${HOST_MOUNTS.root}`, `--collector.textfile.directory=${HOST_MOUNTS.root}${TEXTFILE_DIR}`],
-      binds: [
-        { hostPath: "/proc", target: HOST_MOUNTS.proc, readOnly: true },
-        { hostPath: "/sys", target: HOST_MOUNTS.sys, readOnly: true },
-        { hostPath: "/", target: HOST_MOUNTS.root, readOnly: true },
-      ],
+      binds: HOST_ROOT_BINDS,
+      tmpfs: [HOST_RUN_MASK],
       waivers: [{ rule: "C3", reason: "the filesystem collector needs the host's root, read-only, to report free disk on every mount and to read the backup job's textfile metrics" }],
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.node}/metrics`]),
       memoryMb: memory("node-exporter"),
@@ -707,17 +729,20 @@ function exporterContainers(
         "--docker_only=true",
         "--housekeeping_interval=15s",
         "--disable_metrics=disk,diskIO,tcp,udp,percpu,sched,process,hugetlb,referenced_memory,cpu_topology,resctrl",
+        `--docker=${DOCKER_API_URL}`,
         ...(ports.cadvisor === PORTS.cadvisor ? [] : [`--port=${ports.cadvisor}`]),
       ],
       binds: [
-        { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true },
         { hostPath: "/sys", target: "/sys", readOnly: true },
         { hostPath: "/var/lib/docker/image", target: "/var/lib/docker/image", readOnly: true },
       ],
+      // It finds containers by their cgroups, then asks the daemon about each,
+      // through the socket proxy (C14): the daemon's facts, and each container's.
+      dockerAPI: ["ping", "version", "info", "container-inspect"],
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.cadvisor}/healthz`]),
       memoryMb: memory("cadvisor"),
       readOnlyRootFilesystem: true,
-      waivers: [{ rule: "C9", reason: "it reads every container's cgroup under /sys and the Docker socket (root:docker 0660), whose group id differs from host to host" }],
+      waivers: [{ rule: "C9", reason: "it reads every container's cgroup under /sys and the image layers under /var/lib/docker/image, which only root may read" }],
     }),
   ];
   for (const other of others) {
@@ -735,7 +760,10 @@ function exporterContainers(
           image: image("postgres-exporter"),
           networks,
           ports: [{ container: ports.postgres }],
-          env: { DATA_SOURCE_NAME: { secretTemplate: `postgresql://${exporter.user}:{{${exporter.passwordSecret}}}@${other.name}:${port ?? 5432}/${exporter.database}?sslmode=disable` } },
+          // postgres_exporter builds its connection from DATA_SOURCE_URI and
+          // _USER, with the password read from DATA_SOURCE_PASS_FILE.
+          env: { DATA_SOURCE_URI: `${other.name}:${port ?? 5432}/${exporter.database}?sslmode=disable`, DATA_SOURCE_USER: exporter.user },
+          secretFiles: [{ name: "postgres-password", content: { secret: exporter.passwordSecret }, variable: "DATA_SOURCE_PASS_FILE", uid: 65534 }],
           healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.postgres}/metrics`]),
           memoryMb: memory("postgres-exporter"),
           readOnlyRootFilesystem: true,
@@ -745,6 +773,7 @@ function exporterContainers(
         }),
       );
     } else if (exporter.kind === "redis") {
+      const redisAddress = `redis://${other.name}:${port ?? 6379}`;
       list.push(
         service({
           name: `${other.name}-exporter`,
@@ -753,7 +782,11 @@ function exporterContainers(
           image: image("redis-exporter"),
           networks,
           ports: [{ container: ports.redis }],
-          env: { REDIS_ADDR: `redis://${other.name}:${port ?? 6379}`, ...(exporter.passwordSecret ? { REDIS_PASSWORD: { secret: exporter.passwordSecret } } : {}) },
+          env: { REDIS_ADDR: redisAddress },
+          // REDIS_PASSWORD_FILE is a JSON map of passwords by the exact address scraped (redis_exporter's LoadPwdFile).
+          ...(exporter.passwordSecret
+            ? { secretFiles: [{ name: "redis-passwords.json", content: { secretTemplate: `{${JSON.stringify(redisAddress)}: {{${exporter.passwordSecret}}}}\n`, encoding: "json" as const }, variable: "REDIS_PASSWORD_FILE", uid: 59000 }] }
+            : {}),
           // A scratch image: nothing but the exporter's binary to run.
           healthcheck: healthcheck(["CMD", "/redis_exporter", "--version"]),
           memoryMb: memory("redis-exporter"),

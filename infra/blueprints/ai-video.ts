@@ -1,4 +1,5 @@
 import { stringify } from "yaml";
+import { secretFileTarget } from "../../components/container/secret-files";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
@@ -110,13 +111,17 @@ export const AI_VIDEO_ROUTES: readonly RouteSpec[] = [
  * script once by hand (docs/runbooks/restore.md, "PostgREST's roles").
  */
 export const API_ROLES_SCRIPT_PATH = "/docker-entrypoint-initdb.d/20-api-roles.sh";
+/** The authenticator's password, a secret file (C15) the init script reads as postgres. */
+export const AUTHENTICATOR_PASSWORD_FILE = "authenticator-password";
 
 function apiRolesScript(): string {
   return [
     "#!/bin/sh",
     "set -eu",
-    // psql fills :'authenticator_password' in as a quoted literal: the password never meets the shell or this file.
-    'psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "${POSTGRES_DB:-$POSTGRES_USER}" -v authenticator_password="$AUTHENTICATOR_PASSWORD" <<\'SQL\'',
+    // psql reads the password from its file itself and fills :'authenticator_password'
+    // in as a quoted literal: the password is in no argument, and never in this file.
+    'psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "${POSTGRES_DB:-$POSTGRES_USER}" <<\'SQL\'',
+    `\\set authenticator_password \`cat ${secretFileTarget({ name: AUTHENTICATOR_PASSWORD_FILE })}\``,
     "CREATE ROLE anon NOLOGIN NOINHERIT NOSUPERUSER;",
     "CREATE ROLE authenticated NOLOGIN NOINHERIT NOSUPERUSER;",
     "CREATE ROLE service_role NOLOGIN NOINHERIT NOSUPERUSER BYPASSRLS;",
@@ -170,6 +175,7 @@ function kongStart(): string {
 
 const uploaded = (what: string) => ({ rule: "C6", reason: `${what} is uploaded before start, and Docker refuses uploads into a read-only root filesystem` });
 const ownImage = { rule: "C6", reason: "the platform's own images write caches and render output where their Dockerfiles put them; a read-only root needs those paths mapped first" };
+const ownImageEnvironment = { rule: "C15", reason: "the platform's own images read their database URL and API keys from the environment; they have no *_FILE variant, which the applications must add first" };
 
 function services(domain: string, profile: MemoryProfile, routes: readonly RouteSpec[], adminUser: string): ServiceSpec[] {
   const memory = (name: string) => (profile === "compact" ? COMPACT_MEMORY_MB : SEED_MEMORY_MB)[name]!;
@@ -182,7 +188,7 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
       user: "1000",
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${AI_VIDEO_PORTS[name]}/health`], 30),
       memoryMb: memory(name),
-      waivers: [ownImage],
+      waivers: [ownImage, ...(Object.values(env).some((value) => typeof value !== "string") ? [ownImageEnvironment] : [])],
     });
   const databaseURL = { secretTemplate: `postgresql://postgres:{{${POSTGRES_PASSWORD}}}@postgres:5432/postgres` };
   return [
@@ -193,7 +199,14 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
     service({
       name: "postgres", description: "PostgreSQL 17 with pgvector (Supabase's database)", role: "data",
       image: { repository: "pgvector/pgvector", tag: "0.8.0-pg17" }, networks: ["backend"], ports: [{ container: 5432 }],
-      env: { POSTGRES_USER: "postgres", POSTGRES_PASSWORD: { secret: POSTGRES_PASSWORD }, PGDATA: "/var/lib/postgresql/data/pgdata", AUTHENTICATOR_PASSWORD: { secret: AUTHENTICATOR_PASSWORD } },
+      env: { POSTGRES_USER: "postgres", PGDATA: "/var/lib/postgresql/data/pgdata" },
+      // The entrypoint reads POSTGRES_PASSWORD_FILE as root, before it drops
+      // to postgres; the init script reads the authenticator's password as
+      // postgres (uid 999 in the Debian-based image).
+      secretFiles: [
+        { name: "postgres-password", content: { secret: POSTGRES_PASSWORD }, variable: "POSTGRES_PASSWORD_FILE", uid: 0 },
+        { name: AUTHENTICATOR_PASSWORD_FILE, content: { secret: AUTHENTICATOR_PASSWORD }, uid: 999 },
+      ],
       volumes: [{ volume: "data", target: "/var/lib/postgresql/data" }],
       files: [{ path: API_ROLES_SCRIPT_PATH, content: apiRolesScript(), executable: true }],
       healthcheck: healthcheck(["CMD-SHELL", "pg_isready -U postgres"]), memoryMb: memory("postgres"),
@@ -209,12 +222,12 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
       name: "rest", description: "PostgREST: Supabase's REST API", role: "data", image: { repository: "postgrest/postgrest", tag: "v12.2.3" },
       networks: ["backend"], ports: [{ container: 3000 }],
       // As the authenticator, never the superuser (E4); tokens are checked with the JWT secret.
-      env: {
-        PGRST_DB_URI: { secretTemplate: `postgres://authenticator:{{${AUTHENTICATOR_PASSWORD}}}@postgres:5432/postgres` },
-        PGRST_DB_SCHEMAS: "public",
-        PGRST_DB_ANON_ROLE: "anon",
-        PGRST_JWT_SECRET: { secret: JWT_SECRET },
-      },
+      // PostgREST reads a setting whose value starts with @ from the file it names (db-uri and jwt-secret).
+      env: { PGRST_DB_URI: `@${secretFileTarget({ name: "db-uri" })}`, PGRST_DB_SCHEMAS: "public", PGRST_DB_ANON_ROLE: "anon", PGRST_JWT_SECRET: `@${secretFileTarget({ name: "jwt-secret" })}` },
+      secretFiles: [
+        { name: "db-uri", content: { secretTemplate: `postgres://authenticator:{{${AUTHENTICATOR_PASSWORD}}}@postgres:5432/postgres` }, uid: 1000 },
+        { name: "jwt-secret", content: { secret: JWT_SECRET }, uid: 1000 },
+      ],
       dataApi: { auth: "jwt", role: "authenticator", anonRole: "anon" },
       user: "1000", readOnlyRootFilesystem: true, healthcheck: healthcheck(["CMD", "postgrest", "--version"]), memoryMb: memory("rest"), dependsOn: ["postgres"],
     }),
@@ -223,7 +236,8 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
       networks: ["backend"], ports: [{ container: 8080 }],
       env: { PG_META_PORT: "8080", PG_META_DB_HOST: "postgres", PG_META_DB_USER: "postgres", PG_META_DB_PASSWORD: { secret: POSTGRES_PASSWORD } },
       user: "1000", healthcheck: healthcheck(["CMD-SHELL", "node -e \"fetch('http://127.0.0.1:8080/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""]),
-      memoryMb: memory("meta"), dependsOn: ["postgres"], waivers: [ownImage],
+      memoryMb: memory("meta"), dependsOn: ["postgres"],
+      waivers: [ownImage, { rule: "C15", reason: "postgres-meta reads its database password from PG_META_DB_PASSWORD only; it has no *_FILE variant" }],
     }),
     service({
       name: "kong", description: "Supabase's Kong gateway, on 54321 as the audit found it", role: "app", image: { repository: "kong", tag: "2.8.1" },
@@ -231,14 +245,23 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
       env: { KONG_DATABASE: "off", KONG_PROXY_LISTEN: "0.0.0.0:54321", KONG_DECLARATIVE_CONFIG: KONG_CONFIG_PATH, SUPABASE_ANON_KEY: { secret: ANON_KEY }, SUPABASE_SERVICE_KEY: { secret: SERVICE_KEY } },
       files: [{ path: KONG_TEMPLATE_PATH, content: kongDeclarativeConfig() }],
       command: ["sh", "-c", kongStart()], tmpfs: ["/tmp"],
-      user: "kong", healthcheck: healthcheck(["CMD", "kong", "health"]), memoryMb: memory("kong"), dependsOn: ["rest"], waivers: [uploaded("kong.yml")],
+      user: "kong", healthcheck: healthcheck(["CMD", "kong", "health"]), memoryMb: memory("kong"), dependsOn: ["rest"],
+      waivers: [
+        uploaded("kong.yml"),
+        {
+          rule: "C15",
+          reason:
+            "the start script fills the anon and service keys into Kong's configuration from its environment; files would have to be owned by the kong user, whose uid the image does not pin, so reading them from files needs that uid checked on a running container first",
+        },
+      ],
     }),
     service({
       name: "studio", description: "Supabase Studio: database admin UI", role: "app", image: { repository: "supabase/studio", tag: "20241202-71e5240" },
       networks: ["backend", "egress"], ports: [port("studio")],
       env: { STUDIO_PG_META_URL: "http://meta:8080", POSTGRES_PASSWORD: { secret: POSTGRES_PASSWORD }, SUPABASE_URL: "http://kong:54321", SUPABASE_PUBLIC_URL: `https://api.${domain}`, SUPABASE_ANON_KEY: { secret: ANON_KEY }, SUPABASE_SERVICE_KEY: { secret: SERVICE_KEY } },
       user: "1000", healthcheck: healthcheck(["CMD-SHELL", "node -e \"fetch('http://127.0.0.1:3000/api/profile').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""], 60),
-      memoryMb: memory("studio"), dependsOn: ["meta", "kong"], waivers: [ownImage],
+      memoryMb: memory("studio"), dependsOn: ["meta", "kong"],
+      waivers: [ownImage, { rule: "C15", reason: "Supabase Studio reads the database password and the Supabase keys from its environment only; it has no *_FILE variant" }],
     }),
     service({
       name: "manim", description: "Manim renderer: math animations", role: "app", image: { repository: "manimcommunity/manim", tag: "v0.18.1" },

@@ -1,4 +1,6 @@
-import { healthcheck, service, type EnvValue, type PortSpec, type ServiceSpec } from "../../components/container/service-spec";
+import { healthcheck, service, type EnvValue, type PortSpec, type SecretFileSpec, type ServiceSpec } from "../../components/container/service-spec";
+import { REDIS_AUTH_CONFIG_PATH, REDIS_PASSWORD_FILE, redisAuthFiles, redisHealthcheck } from "../../components/container/redis-auth";
+import { secretFileTarget } from "../../components/container/secret-files";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { certbotServiceSpec, nginxServiceSpec } from "../../components/ingress/nginx-spec";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
@@ -203,13 +205,28 @@ function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
+/** The replicator role's password, which the init script (as postgres, uid 70) reads into psql. */
+const REPLICATION_PASSWORD_FILE = "replication-password";
+
+/**
+ * libpq's password file for the replicator role (C15): pg_basebackup and the
+ * replica's WAL receiver find the password there through PGPASSFILE. They
+ * run as postgres, uid 70 in the alpine image; libpq accepts a file that
+ * neither group nor others can read.
+ */
+function replicatorPassFile(): SecretFileSpec {
+  return { name: "replicator.pgpass", content: { secretTemplate: `*:*:*:replicator:{{${REPLICATION_PASSWORD}}}\n`, encoding: "pgpass" }, variable: "PGPASSFILE", uid: 70 };
+}
+
 function initDatabasesScript(): string {
   return [
     "#!/bin/sh",
     "set -eu",
     ...GALION_DATABASES.map((database) => `psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" -c 'CREATE DATABASE ${database}'`),
     // The replica streams as this role; scram over the private network only.
-    'psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" -v pw="$REPLICATION_PASSWORD" <<\'SQL\'',
+    // psql reads the password from its file itself, so it is in no argument.
+    'psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" <<\'SQL\'',
+    `\\set pw \`cat ${secretFileTarget({ name: REPLICATION_PASSWORD_FILE })}\``,
     "CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD :'pw';",
     "SQL",
     'echo "host replication replicator all scram-sha-256" >> "$PGDATA/pg_hba.conf"',
@@ -247,7 +264,12 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       user: "1000",
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.container}${isAPI ? "/health" : "/"}`], 30),
       memoryMb: memory(name),
-      waivers: [{ rule: "C6", reason: "GALION's own images write caches and uploads where their Dockerfiles put them; a read-only root needs those paths mapped to tmpfs or volumes in the images first" }],
+      waivers: [
+        { rule: "C6", reason: "GALION's own images write caches and uploads where their Dockerfiles put them; a read-only root needs those paths mapped to tmpfs or volumes in the images first" },
+        ...(Object.values(spec.env).some((value) => typeof value !== "string")
+          ? [{ rule: "C15", reason: "GALION's own images read their database and Redis URLs, JWT secret and API keys from the environment; they have no *_FILE variant, which the applications must add first" }]
+          : []),
+      ],
       ...spec,
     });
   };
@@ -333,7 +355,6 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
         DB_HOST: "postgres",
         DB_PORT: "5432",
         DB_USER: "postgres",
-        DB_PASSWORD: { secret: POSTGRES_PASSWORD },
         LISTEN_PORT: "6432",
         AUTH_TYPE: "scram-sha-256",
         POOL_MODE: "transaction",
@@ -342,6 +363,10 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
         DEFAULT_POOL_SIZE: "40",
         ADMIN_USERS: "postgres",
       },
+      // Without DB_PASSWORD the entrypoint writes no userlist of its own and
+      // points pgbouncer.ini's auth_file at AUTH_FILE: this file, in
+      // PgBouncer's format, which it also logs in to PostgreSQL with (scram).
+      secretFiles: [{ name: "pgbouncer-userlist.txt", content: { secretTemplate: `"postgres" {{${POSTGRES_PASSWORD}}}\n`, encoding: "userlist" }, variable: "AUTH_FILE", uid: 70 }],
       user: "70",
       healthcheck: healthcheck(["CMD-SHELL", "nc -z 127.0.0.1 6432"], 10),
       waivers: [{ rule: "C6", reason: "the image's entrypoint writes pgbouncer.ini and userlist.txt into /etc/pgbouncer from the environment at every start" }],
@@ -357,12 +382,13 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       image: { repository: "postgres", tag: "15.10-alpine" },
       networks: ["data", "monitoring"],
       ports: [loopback(5432)],
-      env: {
-        POSTGRES_USER: "postgres",
-        POSTGRES_PASSWORD: { secret: POSTGRES_PASSWORD },
-        REPLICATION_PASSWORD: { secret: REPLICATION_PASSWORD },
-        PGDATA,
-      },
+      env: { POSTGRES_USER: "postgres", PGDATA },
+      // The entrypoint reads POSTGRES_PASSWORD_FILE as root, before it drops
+      // to postgres; the init script reads the replication password as postgres (uid 70).
+      secretFiles: [
+        { name: "postgres-password", content: { secret: POSTGRES_PASSWORD }, variable: "POSTGRES_PASSWORD_FILE", uid: 0 },
+        { name: REPLICATION_PASSWORD_FILE, content: { secret: REPLICATION_PASSWORD }, uid: 70 },
+      ],
       // The archive volume is created root-owned; the entrypoint drops to postgres afterwards.
       command: [
         "sh",
@@ -394,16 +420,19 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       image: { repository: "redis", tag: "7.4.1-alpine" },
       networks: ["data", "monitoring"],
       ports: [loopback(6379)],
-      // maxmemory leaves an eighth of the limit for Redis' own overhead and forks.
-      command: ["sh", "-c", `exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --save 900 1 --save 300 10 --maxmemory ${Math.floor((memory("redis") * 7) / 8)}mb --maxmemory-policy allkeys-lru`],
-      env: { REDIS_PASSWORD: { secret: REDIS_PASSWORD }, REDISCLI_AUTH: { secret: REDIS_PASSWORD } },
+      // maxmemory leaves an eighth of the limit for Redis' own overhead and
+      // forks. requirepass comes from a configuration file (redis-auth.ts).
+      // Started through sh, the entrypoint does not switch users, so
+      // redis-server runs as the container's root and reads its files as root.
+      command: ["sh", "-c", `exec redis-server ${REDIS_AUTH_CONFIG_PATH} --appendonly yes --save 900 1 --save 300 10 --maxmemory ${Math.floor((memory("redis") * 7) / 8)}mb --maxmemory-policy allkeys-lru`],
+      secretFiles: redisAuthFiles(REDIS_PASSWORD, 0),
       volumes: [{ volume: "data", target: "/data" }],
-      healthcheck: healthcheck(["CMD-SHELL", "redis-cli ping | grep -q PONG"]),
+      healthcheck: redisHealthcheck(),
       memoryMb: memory("redis"),
       capAdd: ["SETGID", "SETUID"],
       readOnlyRootFilesystem: true,
       reachableFromPeers: true,
-      backup: { dump: { kind: "redis" } },
+      backup: { dump: { kind: "redis", passwordFile: REDIS_PASSWORD_FILE } },
       exporter: { kind: "redis", passwordSecret: REDIS_PASSWORD },
       waivers: [{ rule: "C9", reason: "the official image starts as root to own /data, then runs redis-server as the redis user" }],
     }),
@@ -417,6 +446,7 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       networks: ["data", "monitoring"],
       ports: [{ container: 9127 }],
       env: { PGBOUNCER_EXPORTER_CONNECTION_STRING: { secretTemplate: `postgres://postgres:{{${POSTGRES_PASSWORD}}}@pgbouncer:6432/pgbouncer?sslmode=disable` } },
+      waivers: [{ rule: "C15", reason: "pgbouncer_exporter takes its connection string, password included, from PGBOUNCER_EXPORTER_CONNECTION_STRING or its command line; it documents no file to read it from" }],
       user: "65534",
       readOnlyRootFilesystem: true,
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9127/metrics"]),
@@ -470,7 +500,8 @@ function baseBackupService(memoryMb: number): ServiceSpec {
     role: "data",
     image: { repository: "postgres", tag: "15.10-alpine" },
     networks: ["data"],
-    env: { PGHOST: "postgres", PGPORT: "5432", PGUSER: "replicator", PGPASSWORD: { secret: REPLICATION_PASSWORD } },
+    env: { PGHOST: "postgres", PGPORT: "5432", PGUSER: "replicator" },
+    secretFiles: [replicatorPassFile()],
     // The volume is created root-owned; the backups are taken as postgres.
     command: ["sh", "-c", `install -d -o postgres -g postgres -m 0700 ${BASE_BACKUP_DIR} && exec su-exec postgres sh -c ${shellQuote(baseBackupScript(BASE_BACKUP_DIR, GALION_BASE_BACKUPS_KEPT))}`],
     volumes: [{ volume: "base-backups", target: BASE_BACKUP_DIR }],
@@ -507,7 +538,8 @@ function replicaService(memoryMb: number): ServiceSpec {
     image: { repository: "postgres", tag: "15.10-alpine" },
     networks: ["data", "monitoring"],
     ports: [loopback(5432)],
-    env: { PGPASSWORD: { secret: REPLICATION_PASSWORD }, PGDATA },
+    env: { PGDATA },
+    secretFiles: [replicatorPassFile()],
     command: ["sh", "-c", script],
     volumes: [{ volume: "data", target: "/var/lib/postgresql/data" }],
     healthcheck: healthcheck(["CMD-SHELL", "pg_isready -U postgres"], 600),

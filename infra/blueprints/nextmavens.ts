@@ -96,6 +96,7 @@ function platformServices(domain: string, routes: readonly RouteSpec[], adminUse
         AUDIT_SERVICE_URL: { secret: AUDIT_SERVICE_URL },
         NEXT_PUBLIC_APP_URL: `https://portal.${domain}`,
       },
+      waivers: [{ rule: "C15", reason: "the portal's Next.js image reads DATABASE_URL, JWT_SECRET, RESEND_API_KEY and the service URLs from its environment; it has no *_FILE variant, which the application must add first" }],
       user: "1000",
       readOnlyRootFilesystem: true,
       tmpfs: ["/tmp", "/app/.next/cache"],

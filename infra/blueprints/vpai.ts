@@ -1,4 +1,7 @@
+import { DOCKER_API_URL } from "../../components/container/docker-api-proxy-spec";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
+import { secretFileTarget } from "../../components/container/secret-files";
+import { REDIS_AUTH_CONFIG_PATH, REDIS_PASSWORD_FILE, redisAuthFiles, redisHealthcheck } from "../../components/container/redis-auth";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import type { CaddyRoute } from "../../components/ingress/caddyfile";
@@ -23,6 +26,9 @@ const OPENCLAW_GATEWAY_TOKEN = "infra:openclawGatewayToken";
 const N8N_PASSWORD_HASH = "infra:n8nPasswordHash";
 /** OpenClaw's gateway port: it reads OPENCLAW_GATEWAY_PORT (18789 by default), not PORT. */
 const OPENCLAW_PORT = 8080;
+
+/** n8n's encryption key, which its entrypoint reads into N8N_ENCRYPTION_KEY for n8n's process. */
+const N8N_KEY_FILE = "n8n-encryption-key";
 
 /** Seed 002, section 2: the four networks and their subnets. */
 export const VPAI_NETWORKS: readonly NetworkSpec[] = [
@@ -119,7 +125,6 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
   // The monitoring admin's routes (basicAuth: true), as opposed to n8n's, which has a credential of its own.
   const adminRouted = routes.some((route) => route.basicAuth === true);
   const url = (subdomain: string) => `https://${subdomain}.${environment.domain}`;
-  const dockerSocketReadOnly = { hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true };
   return [
     {
       ...caddyServiceSpec(
@@ -148,7 +153,9 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       image: { repository: "postgres", tag: "16.6-alpine" },
       networks: ["backend"],
       ports: [{ container: 5432 }],
-      env: { POSTGRES_USER: "postgres", POSTGRES_PASSWORD: { secret: POSTGRES_PASSWORD }, PGDATA: "/var/lib/postgresql/data/pgdata" },
+      env: { POSTGRES_USER: "postgres", PGDATA: "/var/lib/postgresql/data/pgdata" },
+      // The entrypoint reads POSTGRES_PASSWORD_FILE; it runs as postgres, uid 70 in the alpine image.
+      secretFiles: [{ name: "postgres-password", content: { secret: POSTGRES_PASSWORD }, variable: "POSTGRES_PASSWORD_FILE", uid: 70 }],
       volumes: [{ volume: "data", target: "/var/lib/postgresql/data" }],
       files: [{ path: "/docker-entrypoint-initdb.d/10-databases.sh", content: createDatabasesScript(), executable: true }],
       healthcheck: healthcheck(["CMD-SHELL", "pg_isready -U postgres -d postgres"]),
@@ -169,14 +176,16 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       image: { repository: "redis", tag: "7.4.1-alpine" },
       networks: ["backend"],
       ports: [{ container: 6379 }],
-      // The password comes from the environment so it never shows in the command line.
-      command: ["sh", "-c", 'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes --maxmemory 96mb --maxmemory-policy allkeys-lru'],
-      env: { REDIS_PASSWORD: { secret: REDIS_PASSWORD }, REDISCLI_AUTH: { secret: REDIS_PASSWORD } },
+      // requirepass comes from a configuration file (redis-auth.ts), so the
+      // password is in neither the environment nor the command line.
+      command: ["sh", "-c", `exec redis-server ${REDIS_AUTH_CONFIG_PATH} --appendonly yes --maxmemory 96mb --maxmemory-policy allkeys-lru`],
+      // The image's redis user is uid 999.
+      secretFiles: redisAuthFiles(REDIS_PASSWORD, 999),
       volumes: [{ volume: "data", target: "/data" }],
-      healthcheck: healthcheck(["CMD-SHELL", "redis-cli ping | grep -q PONG"]),
+      healthcheck: redisHealthcheck(),
       memoryMb: MEMORY_MB.redis,
       exporter: { kind: "redis", passwordSecret: REDIS_PASSWORD },
-      backup: { dump: { kind: "redis" } },
+      backup: { dump: { kind: "redis", passwordFile: REDIS_PASSWORD_FILE } },
       // `sh -c` skips the entrypoint's switch to the redis user, and root
       // without capabilities cannot write the redis-owned /data: run as redis.
       user: "redis",
@@ -190,7 +199,11 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       image: { repository: "qdrant/qdrant", tag: "v1.12.5" },
       networks: ["backend"],
       ports: [{ container: 6333 }],
-      env: { QDRANT__SERVICE__API_KEY: { secret: QDRANT_API_KEY }, QDRANT__TELEMETRY_DISABLED: "true" },
+      env: { QDRANT__TELEMETRY_DISABLED: "true" },
+      // Qdrant has no _FILE variable, but merges config/local.yaml (under its
+      // working directory /qdrant) over its own configuration before the
+      // QDRANT__ variables; it runs as root (C9 below).
+      secretFiles: [{ name: "qdrant-local.yaml", content: { secretTemplate: `service:\n  api_key: {{${QDRANT_API_KEY}}}\n`, encoding: "json" }, target: "/qdrant/config/local.yaml", uid: 0 }],
       volumes: [{ volume: "storage", target: "/qdrant/storage" }, { volume: "snapshots", target: "/qdrant/snapshots" }],
       healthcheck: healthcheck(["CMD-SHELL", "bash -c ':> /dev/tcp/127.0.0.1/6333'"]),
       memoryMb: MEMORY_MB.qdrant,
@@ -213,14 +226,23 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
         DB_POSTGRESDB_HOST: "postgres",
         DB_POSTGRESDB_DATABASE: "n8n",
         DB_POSTGRESDB_USER: "postgres",
-        DB_POSTGRESDB_PASSWORD: { secret: POSTGRES_PASSWORD },
-        N8N_ENCRYPTION_KEY: { secret: N8N_ENCRYPTION_KEY },
         N8N_HOST: `n8n.${environment.domain}`,
         N8N_PROTOCOL: "https",
         WEBHOOK_URL: `${url("n8n")}/`,
         N8N_DIAGNOSTICS_ENABLED: "false",
         N8N_METRICS: "true",
       },
+      // n8n's configuration reads any of its variables from the file named by
+      // <variable>_FILE (@n8n/config), DB_POSTGRESDB_PASSWORD among them. The
+      // encryption key it reads from N8N_ENCRYPTION_KEY only (n8n 1.72: the
+      // _FILE variant came with n8n pull request 20230, 2025), so the
+      // entrypoint sets that one for n8n's own process from its file, then
+      // runs the image's entrypoint. The image's node user is uid 1000.
+      secretFiles: [
+        { name: "postgres-password", content: { secret: POSTGRES_PASSWORD }, variable: "DB_POSTGRESDB_PASSWORD_FILE", uid: 1000 },
+        { name: N8N_KEY_FILE, content: { secret: N8N_ENCRYPTION_KEY }, uid: 1000 },
+      ],
+      entrypoint: ["tini", "--", "sh", "-c", `N8N_ENCRYPTION_KEY="$(cat ${secretFileTarget({ name: N8N_KEY_FILE })})" && export N8N_ENCRYPTION_KEY && exec /docker-entrypoint.sh "$@"`, "n8n"],
       volumes: [{ volume: "data", target: "/home/node/.n8n" }],
       user: "node",
       healthcheck: healthcheck(["CMD-SHELL", "wget -q --spider http://127.0.0.1:5678/healthz"], 60),
@@ -253,6 +275,7 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       waivers: [
         { rule: "C6", reason: "the proxy runs its Prisma migrations at start and Prisma keeps its engines under the image's home directory; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first" },
         { rule: "C9", reason: "the litellm image defines no unprivileged user; running it under another uid needs the same start-up verification" },
+        { rule: "C15", reason: "LiteLLM reads DATABASE_URL, LITELLM_MASTER_KEY and REDIS_PASSWORD from its environment only; it has no *_FILE variant, and wrapping its start script needs the same start-up verification" },
       ],
       dependsOn: ["postgres", "redis"],
     }),
@@ -283,7 +306,10 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       healthcheck: healthcheck(["CMD-SHELL", `node -e "fetch('http://127.0.0.1:${OPENCLAW_PORT}/').then(r=>process.exit(r.status<500?0:1),()=>process.exit(1))"`], 60),
       memoryMb: MEMORY_MB.openclaw,
       backup: { volumes: ["data"] },
-      waivers: [{ rule: "C6", reason: "OpenClaw writes caches under /home/node outside its .openclaw volume; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first" }],
+      waivers: [
+        { rule: "C6", reason: "OpenClaw writes caches under /home/node outside its .openclaw volume; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first" },
+        { rule: "C15", reason: "OpenClaw reads its database and Redis URLs and its API keys from its environment only; its image documents no *_FILE variant" },
+      ],
       dependsOn: ["postgres", "redis", "qdrant"],
     }),
     service({
@@ -299,15 +325,18 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
         DIUN_WATCH_SCHEDULE: "0 */6 * * *",
         DIUN_PROVIDERS_DOCKER: "true",
         DIUN_PROVIDERS_DOCKER_WATCHBYDEFAULT: "true",
+        DIUN_PROVIDERS_DOCKER_ENDPOINT: DOCKER_API_URL,
       },
       volumes: [{ volume: "data", target: "/data" }],
-      // Seed 002: DIUN reads the Docker socket, read-only (C3 allow-list).
-      binds: [dockerSocketReadOnly],
+      // Seed 002 gives DIUN the Docker socket; it gets the socket proxy instead
+      // (C14): the server's version, the container list and each image's
+      // metadata (crazy-max/diun pkg/docker), and no container's environment.
+      dockerAPI: ["ping", "version", "container-list", "image-inspect"],
       healthcheck: healthcheck(["CMD-SHELL", "pgrep diun >/dev/null"]),
       memoryMb: MEMORY_MB.diun,
       readOnlyRootFilesystem: true,
       tmpfs: ["/tmp"],
-      waivers: [{ rule: "C9", reason: "it reads the Docker socket (root:docker 0660) and the docker group's id differs from host to host; as root it needs no capability for that" }],
+      waivers: [{ rule: "C9", reason: "the image defines no user and Docker creates its /data volume root-owned, where DIUN keeps its database; another uid needs that volume chowned first" }],
     }),
   ];
 }

@@ -86,7 +86,7 @@ export const CONTAINER_FIELDS = {
     stopTimeout: LIFECYCLE,
     storageOpts: harmless("the size of the container's own writable layer"),
     sysctls: judged("C16"),
-    tmpfs: harmless("memory-backed scratch directories inside the container"),
+    tmpfs: harmless("memory-backed scratch directories inside the container; C14 reads them only as hiding what a bind above shows there"),
     tty: LIFECYCLE,
     ulimits: judged("C7"),
     uploads: judged("C6"),
@@ -153,10 +153,12 @@ export function boundDevice(driverOptions: unknown): string | undefined {
   return mountOptions.includes("bind") || mountOptions.includes("rbind") ? device : undefined;
 }
 
-function bindsOf(volumes: unknown, mounts: unknown): { binds: BindView[]; volumesFrom: string[]; otherMounts: string[] } {
+function bindsOf(volumes: unknown, mounts: unknown, tmpfs: unknown): { binds: BindView[]; volumesFrom: string[]; otherMounts: string[]; masks: string[] } {
   const binds: BindView[] = [];
   const volumesFrom: string[] = [];
   const otherMounts: string[] = [];
+  // A tmpfs not resolved yet hides nothing until it is.
+  const masks = containsUnresolved(tmpfs) || containsMasked(tmpfs) ? [] : Object.keys(record(tmpfs));
   for (const item of list(volumes)) {
     const volume = record(item);
     const readOnly = parseBool(volume.readOnly) === true;
@@ -174,17 +176,18 @@ function bindsOf(volumes: unknown, mounts: unknown): { binds: BindView[]; volume
     } else if (type === "volume") {
       const device = boundDevice(record(mount.volumeOptions).driverOptions);
       if (device !== undefined) binds.push({ hostPath: device, containerPath, readOnly });
-    } else if (type !== "tmpfs") otherMounts.push(type || "(none)");
+    } else if (type === "tmpfs") masks.push(containerPath);
+    else otherMounts.push(type || "(none)");
   }
-  return { binds, volumesFrom, otherMounts };
+  return { binds, volumesFrom, otherMounts, masks };
 }
 
 /**
  * The view of a registered docker.Container. `image` is given separately,
- * because the container holds the RemoteImage's id, not its name; `role` is
- * the platform model's for a container of that name.
+ * because the container holds the RemoteImage's id, not its name; `role` and
+ * `service` are the platform model's for a container of that name.
  */
-export function viewOfContainerInputs(inputs: Inputs, image?: string, role?: string): ContainerView {
+export function viewOfContainerInputs(inputs: Inputs, image?: string, role?: string, service?: string): ContainerView {
   const fields = new FieldReader(inputs);
   const privileged = fields.read("privileged", "C1");
   const namespaces = (["networkMode", "pidMode", "ipcMode", "usernsMode", "cgroupnsMode"] as const).flatMap((field) => {
@@ -215,11 +218,12 @@ export function viewOfContainerInputs(inputs: Inputs, image?: string, role?: str
   const view: ContainerView = {
     resource: `container ${containerName ?? "(unnamed)"}`,
     ...(role === undefined ? {} : { role }),
+    ...(service === undefined ? {} : { service }),
     ...(image === undefined ? {} : { image }),
     ...(privileged === undefined ? {} : { privileged: parseBool(privileged) ?? true }),
     namespaces,
     networks,
-    ...bindsOf(volumes, mounts),
+    ...bindsOf(volumes, mounts, inputs.tmpfs),
     devices: list(fields.read("devices", "C16")).map((device) => String(record(device).hostPath ?? "")),
     deviceCgroupRules: strings(fields.read("deviceCgroupRules", "C16")),
     deviceRequests: list(fields.read("deviceRequests", "C16")).length,
@@ -261,5 +265,5 @@ export function volumeFindings(name: string, inputs: Inputs): Finding[] {
   if (containsUnresolved(inputs.driverOpts)) return [];
   const device = boundDevice(inputs.driverOpts);
   if (device === undefined) return [];
-  return bindFindings(`volume ${name}`, { hostPath: device, containerPath: "", readOnly: false }, undefined);
+  return bindFindings(`volume ${name}`, { hostPath: device, containerPath: "", readOnly: false }, { socketProxy: false, masks: [] });
 }

@@ -1,5 +1,6 @@
 import { posix } from "node:path";
 import { containerSettings } from "../../components/container/container-settings";
+import { DOCKER_API_PROXY, DOCKER_API_PROXY_IMAGE, DOCKER_API_URL } from "../../components/container/docker-api-proxy-spec";
 import { imageName, type ServiceSpec } from "../../components/container/service-spec";
 import { isPublicAddress } from "../platform-model";
 import { parseBool } from "./input-values";
@@ -29,6 +30,8 @@ export interface ContainerView {
   readonly resource: string;
   /** The service's role in the platform model; never taken from the container's own labels. */
   readonly role?: string;
+  /** The platform model's service this container runs, found by its name; never taken from its labels. */
+  readonly service?: string;
   /** `repository:tag[@digest]`. */
   readonly image?: string;
   readonly privileged?: boolean;
@@ -41,6 +44,8 @@ export interface ContainerView {
   readonly volumesFrom: readonly string[];
   /** Mount types other than bind, volume and tmpfs. */
   readonly otherMounts: readonly string[];
+  /** Container paths a tmpfs covers: what a bind above them shows there is hidden. */
+  readonly masks: readonly string[];
   /** Host device paths it is given. */
   readonly devices: readonly string[];
   readonly deviceCgroupRules: readonly string[];
@@ -74,18 +79,14 @@ export interface ContainerView {
 }
 
 /**
- * Images whose job is to read the Docker API (C3 allow-list): DIUN, cAdvisor,
- * log shippers and socket proxies. Anyone else with the socket can start a
- * privileged container and own the host.
+ * Whether the container is the host's Docker socket proxy (C14): the
+ * platform's service of that name (a name no blueprint may take) running the
+ * proxy's image. It alone mounts docker.sock; anyone else with the socket can
+ * start a privileged container and own the host.
  */
-export const DOCKER_SOCKET_CONSUMERS: readonly string[] = [
-  "crazymax/diun",
-  "grafana/alloy",
-  "grafana/promtail",
-  "gcr.io/cadvisor/cadvisor",
-  "tecnativa/docker-socket-proxy",
-  "lscr.io/linuxserver/socket-proxy",
-];
+export function isDockerSocketProxy(service: string | undefined, repository: string | undefined): boolean {
+  return service === DOCKER_API_PROXY && repository === DOCKER_API_PROXY_IMAGE.repository;
+}
 
 /**
  * Sockets that hand out the container runtime's whole API, where the host
@@ -248,7 +249,8 @@ export function containerFindings(view: ContainerView): Finding[] {
   }
 
   const repository = view.image?.split("@")[0]?.replace(/:[^/:]+$/, "");
-  for (const bind of view.binds) findings.push(...bindFindings(view.resource, bind, repository));
+  const holder = { socketProxy: isDockerSocketProxy(view.service, repository), masks: view.masks };
+  for (const bind of view.binds) findings.push(...bindFindings(view.resource, bind, holder));
   for (const container of view.volumesFrom) report("C3", `takes the volumes of container ${container} (volumes_from), host mounts included, which this container's policy cannot see`);
   for (const type of view.otherMounts) report("C3", `has a mount of type ${type}, which the policy does not know (bind, volume and tmpfs are judged)`);
 
@@ -312,6 +314,9 @@ export function containerFindings(view: ContainerView): Finding[] {
     else if (!WEB_PORTS.includes(port.external)) report("C11", `publishes ${port.external} on ${published}; the ingress publishes only 80 and 443 publicly`);
   }
   if (view.publishAllPorts) refuse("C11", "publishes every exposed port of its image on every address (publish_all_ports)");
+  if (holder.socketProxy && (view.ports.length > 0 || view.publishAllPorts)) {
+    refuse("C14", `is the Docker socket proxy but publishes ${view.publishAllPorts ? "every exposed port" : view.ports.map((port) => `${port.ip ?? "0.0.0.0"}:${port.external}`).join(", ")}: only its consumers' networks may reach it`);
+  }
 
   if (view.logDriver !== undefined && view.logDriver !== "json-file") report("C12", `logs with ${view.logDriver}, not the rotated json-file driver`);
   else if (view.logOpts !== undefined && (!view.logOpts["max-size"] || !view.logOpts["max-file"])) report("C12", "json-file logs do not rotate (max-size and max-file unset)");
@@ -323,32 +328,63 @@ export function containerFindings(view: ContainerView): Finding[] {
   return findings;
 }
 
-/** C3 on one bind, judged on where its host path points. */
-export function bindFindings(resource: string, bind: ContainerView["binds"][number], repository: string | undefined): Finding[] {
+/** Who holds a bind: the socket proxy or not, and the container paths a tmpfs hides. */
+export interface BindHolder {
+  readonly socketProxy: boolean;
+  readonly masks: readonly string[];
+}
+
+/** A container path as the kernel resolves it lexically: `.`, `..` and repeated or trailing slashes gone. */
+function containerPath(path: string): string {
+  return posix.normalize(`/${path}`).replace(/\/+$/, "") || "/";
+}
+
+/**
+ * Where a socket under a bound directory appears in the container, unless a
+ * tmpfs below the bind's own mount point hides it (Docker mounts deeper
+ * paths after shallower ones, so the tmpfs lands on top of the bind).
+ */
+function visibleAt(socket: string, hostDirectory: string, bind: BindView, masks: readonly string[]): string | undefined {
+  const mountPoint = containerPath(bind.containerPath);
+  const inside = containerPath(`${mountPoint}/${hostDirectory === "/" ? socket : socket.slice(hostDirectory.length)}`);
+  const hidden = masks.map(containerPath).some((mask) => mask !== mountPoint && under(mask, mountPoint) && under(inside, mask));
+  return hidden ? undefined : inside;
+}
+
+/**
+ * C3 and C14 on one bind, judged on where its host path points. C14: only
+ * the socket proxy mounts docker.sock, read-only; no other container may
+ * reach a runtime socket through any bind, whatever its spelling, read-only
+ * or not, unless a tmpfs hides the socket inside the container.
+ */
+export function bindFindings(resource: string, bind: BindView, holder: BindHolder): Finding[] {
   const findings: Finding[] = [];
   const report = (message: string) => findings.push({ rule: "C3", resource, message });
   const refuse = (message: string) => findings.push({ rule: "C3", resource, message, unwaivable: true });
+  const proxyOnly = (message: string) => findings.push({ rule: "C14", resource, message, unwaivable: true });
   const path = canonicalHostPath(bind.hostPath);
   const shown = path === bind.hostPath ? path : `${path} (written ${bind.hostPath})`;
   const socket = RUNTIME_SOCKETS.find((candidate) => candidate.path === path);
-  // A directory above a socket hands it out as well.
+  // A directory above a socket hands it out as well, where nothing hides it.
   const held = socket ? [] : RUNTIME_SOCKETS.filter((candidate) => under(candidate.path, path));
+  const reachable = held.filter((candidate) => visibleAt(candidate.path, path, bind, holder.masks) !== undefined);
+  const directory = path === "/" ? `the host's root filesystem${bind.hostPath === "/" ? "" : ` (written ${bind.hostPath})`}` : shown;
   if (socket) {
     if (!bind.readOnly) refuse(`mounts the ${socket.name} ${shown} read-write`);
-    if (socket.name !== "Docker socket") refuse(`mounts the ${socket.name} ${shown}: only the Docker socket goes to an allow-listed consumer`);
-    else if (repository === undefined) refuse(`mounts the ${socket.name} ${shown}, and the policy cannot tell which image gets it`);
-    else if (!DOCKER_SOCKET_CONSUMERS.includes(repository)) {
-      refuse(`mounts the ${socket.name} ${shown} but ${repository} is not an allow-listed socket consumer (${DOCKER_SOCKET_CONSUMERS.join(", ")})`);
+    if (socket.name !== "Docker socket") refuse(`mounts the ${socket.name} ${shown}: only the Docker socket is mounted, and only into the socket proxy`);
+    else if (!holder.socketProxy) {
+      proxyOnly(`mounts the ${socket.name} ${shown}: read-only or not, whoever connects to it holds the whole Docker API; declare the read endpoints it needs (dockerAPI) and reach them through the socket proxy at ${DOCKER_API_URL}`);
     }
-  } else if (held.length > 0) {
-    const sockets = held.map((candidate) => candidate.path).join(", ");
-    (bind.readOnly ? report : refuse)(`mounts ${path === "/" ? `the host's root filesystem${bind.hostPath === "/" ? "" : ` (written ${bind.hostPath})`}` : shown}${bind.readOnly ? "" : " read-write"}, which holds the runtime sockets ${sockets}: whoever connects to one controls the host`);
+  } else if (reachable.length > 0) {
+    const sockets = reachable.map((candidate) => `${candidate.path} (at ${visibleAt(candidate.path, path, bind, holder.masks)})`).join(", ");
+    proxyOnly(`mounts ${directory}${bind.readOnly ? "" : " read-write"}, which holds the runtime sockets ${sockets}: connecting to one is not a write, so whoever does controls the host; bind a narrower path, or hide the sockets under a tmpfs`);
+    if (!bind.readOnly) refuse(`mounts ${directory} read-write, which holds the runtime sockets`);
   }
   const propagation = bind.propagation?.trim().toLowerCase();
   if (propagation === "shared" || propagation === "rshared") report(`mounts ${shown} with propagation ${propagation}: mounts made inside the container appear on the host`);
-  // The root's own finding is the sockets' above.
-  if (path === "/" && held.length === 0) report(`mounts the host's root filesystem${bind.hostPath === "/" ? "" : ` (written ${bind.hostPath})`}`);
-  else if (!bind.readOnly && !socket && held.length === 0 && SENSITIVE_HOST_PATHS.some((directory) => under(path, directory))) report(`mounts the host directory ${shown} read-write`);
+  // The root's own finding, once its sockets are hidden; while they are not, C14's above says more.
+  if (path === "/" && reachable.length === 0) report(`mounts ${directory}${bind.readOnly ? "" : " read-write"}`);
+  else if (!bind.readOnly && !socket && reachable.length === 0 && SENSITIVE_HOST_PATHS.some((candidate) => under(path, candidate))) report(`mounts the host directory ${shown} read-write`);
   return findings;
 }
 
@@ -370,12 +406,14 @@ export function viewOfSpec(spec: ServiceSpec, containerName: string): ContainerV
   return {
     resource: `container ${containerName}`,
     role: spec.role,
+    service: spec.name,
     image: imageName(spec.image),
     namespaces: [],
     networks: [],
     binds: settings.binds,
     volumesFrom: [],
     otherMounts: [],
+    masks: Object.keys(settings.tmpfs),
     devices: [],
     deviceCgroupRules: [],
     deviceRequests: 0,

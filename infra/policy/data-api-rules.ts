@@ -1,5 +1,6 @@
 import { parse } from "yaml";
-import type { ConfigFile, EnvValue, ServiceSpec } from "../../components/container/service-spec";
+import { secretFileTarget } from "../../components/container/secret-files";
+import type { ConfigFile, EnvValue, SecretFileSpec, ServiceSpec } from "../../components/container/service-spec";
 import { ingressAccess, probePaths, type IngressProxy } from "../../components/ingress/route-access";
 import { isImage } from "./exposure-rules";
 import type { Finding } from "./report";
@@ -21,6 +22,8 @@ export interface DataService {
   readonly image: { readonly repository: string };
   readonly env: Readonly<Record<string, EnvValue>>;
   readonly files: readonly Pick<ConfigFile, "path" | "content">[];
+  /** Its secret files (C15): a setting that names one (`@/run/secrets/db-uri`) is read from its content, placeholders marked. */
+  readonly secretFiles?: readonly Pick<SecretFileSpec, "name" | "target" | "content">[];
   readonly dataApi?: ServiceSpec["dataApi"];
 }
 
@@ -174,7 +177,11 @@ export function dataApiFacts(service: DataService): DataApiFacts {
   let host: string | undefined;
   if (postgrest) {
     let uri = env.PGRST_DB_URI === undefined ? "postgresql://" : readable(env.PGRST_DB_URI);
-    if (uri?.startsWith("@")) uri = service.files.find((file) => file.path === uri!.slice(1))?.content.trim();
+    if (uri?.startsWith("@")) {
+      const path = uri.slice(1);
+      const secretFile = (service.secretFiles ?? []).find((file) => secretFileTarget(file) === path);
+      uri = secretFile ? readable(secretFile.content)?.trim() : service.files.find((file) => file.path === path)?.content.trim();
+    }
     if (uri === undefined) problems.push("PGRST_DB_URI is a secret or a file the policy cannot read, so the role it connects as is unknown; keep the user in plain text and only the password secret ({{key}})");
     else {
       const connection = parseConnection(uri);

@@ -97,11 +97,9 @@ function ownFindings(resource: GraphResource, model: PlatformModel): Finding[] {
   const context = { ...ssh, behindCloudflare: behindCloudflare(model.config.dns) };
   switch (resource.type) {
     case "docker:index/container:Container": {
-      const image = imageReferenceOf(inputs.image, model.config.registry?.host) ?? (isString(inputs.name) ? serviceOf(model, inputs.name)?.image : undefined);
-      return [
-        ...containerFindings(viewOfContainerInputs(inputs as Record<string, unknown>, image, isString(inputs.name) ? serviceOf(model, inputs.name)?.role : undefined)),
-        ...registeredDataApiFindings(inputs, image, model),
-      ];
+      const service = isString(inputs.name) ? serviceOf(model, inputs.name) : undefined;
+      const image = imageReferenceOf(inputs.image, model.config.registry?.host) ?? service?.image;
+      return [...containerFindings(viewOfContainerInputs(inputs as Record<string, unknown>, image, service?.role, service?.name)), ...registeredDataApiFindings(inputs, image, model)];
     }
     case "docker:index/volume:Volume":
       return volumeFindings(resource.name, inputs as Record<string, unknown>);
@@ -256,9 +254,9 @@ function dedupe(findings: readonly Finding[]): Finding[] {
  * and 443), so a container the model does not place has none; its image is
  * the fallback when the container names an image id.
  */
-function serviceOf(model: PlatformModel, containerName: string): { role: string; image: string } | undefined {
+function serviceOf(model: PlatformModel, containerName: string): { name: string; role: string; image: string } | undefined {
   const service = model.hosts.flatMap((host) => host.services).find((candidate) => model.containerNames[candidate.name] === containerName);
-  return service && { role: service.role, image: imageName(service.image) };
+  return service && { name: service.name, role: service.role, image: imageName(service.image) };
 }
 
 /**
@@ -269,10 +267,10 @@ function serviceOf(model: PlatformModel, containerName: string): { role: string;
  */
 function registeredDataApiFindings(inputs: Readonly<Record<string, unknown>>, image: string | undefined, model: PlatformModel): Finding[] {
   if (!isString(inputs.name) || !Array.isArray(inputs.envs) || !inputs.envs.every(isString) || (inputs.envs as string[]).some((entry) => entry === MASKED)) return [];
-  const spec = model.hosts.flatMap((host) => host.services).find((candidate) => `${model.blueprint.namePrefix}-${candidate.name}` === inputs.name);
+  const spec = model.hosts.flatMap((host) => host.services).find((candidate) => model.containerNames[candidate.name] === inputs.name);
   const repository = (image ?? "").replace(/@sha256:[0-9a-f]+$/, "").replace(/:[^/:]+$/, "");
   const env = Object.fromEntries((inputs.envs as string[]).map((entry) => (entry.includes("=") ? [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)] : [entry, ""])));
-  const api: DataService = { name: spec?.name ?? inputs.name, image: { repository }, env, files: spec?.files ?? [], ...(spec?.dataApi ? { dataApi: spec.dataApi } : {}) };
+  const api: DataService = { name: spec?.name ?? inputs.name, image: { repository }, env, files: spec?.files ?? [], secretFiles: spec?.secretFiles ?? [], ...(spec?.dataApi ? { dataApi: spec.dataApi } : {}) };
   if (!isDataApi(api)) return [];
   return superuserFindings(api, model.spec.services, spec ? containerResource(model, spec.name) : `container ${inputs.name}`);
 }

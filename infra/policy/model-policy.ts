@@ -2,6 +2,7 @@ import { behindCloudflare, PLATFORM_SECRETS } from "../config/schema";
 import { zoneSettings } from "../../components/dns/zone-settings";
 import { hostFirewallOf, type PlatformModel } from "../platform-model";
 import { containerFindings, viewOfSpec } from "./container-rules";
+import { dockerAPIFindings } from "./docker-api-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
 import { hostConfigurationOf } from "./host-configuration";
 import { hostFindings } from "./host-rules";
@@ -10,6 +11,7 @@ import type { Finding, PolicyReport } from "./report";
 import { routeFindings } from "./route-rules";
 import { dataApiExposureFindings, isDataApi, superuserFindings } from "./data-api-rules";
 import { exposureFindings, type RoutedPort } from "./exposure-rules";
+import { secretDeliveryFindings } from "./secret-rules";
 import { clientEncryptionFindings, expiryFindings, platformRetentionWindowDays, S3_NOT_APPLICABLE } from "./storage-rules";
 import { applyWaivers, waiverIndex, waiverProblems, type WaiverIndex } from "./waivers";
 
@@ -83,6 +85,8 @@ export function modelFindings(model: PlatformModel): Finding[] {
   for (const host of model.hosts) {
     const name = `${prefix}-${host.server.name}`;
     for (const spec of host.services) findings.push(...containerFindings(viewOfSpec(spec, model.containerNames[spec.name] ?? `${prefix}-${spec.name}`)));
+    findings.push(...dockerAPIFindings(host, (service) => containerResource(model, service)));
+    for (const spec of host.services) findings.push(...secretDeliveryFindings(spec, containerResource(model, spec.name)));
     const ssh = { adminCidrs: config.adminCidrs, sshPort: host.sshPort };
     findings.push(...firewallFindings(host.firewall.map(inboundOf), { ...ssh, resource: `firewall ${name}-firewall`, behindCloudflare: behindCloudflare(config.dns) }));
     if (isProduction(model) && !config.protect) findings.push({ rule: "F4", resource: `server ${name}`, message: "a server of a stack that is not disposable without delete and rebuild protection (infra:protect is false)" });

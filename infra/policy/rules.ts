@@ -24,7 +24,7 @@ const platform = (id: string, statement: string, fix: string): PolicyRule => ({ 
 export const POLICY_RULES: readonly PolicyRule[] = [
   neverWaived("C1", "not privileged", "remove `privileged`; add back the one capability the service needs instead"),
   neverWaived("C2", "no host network, pid, ipc, user or cgroup namespace", "attach the service to the blueprint's Docker networks and drop network_mode/pid_mode/ipc_mode/userns_mode/cgroupns_mode host"),
-  container("C3", "no Docker socket except allow-listed read-only consumers; no sensitive host directory", "mount a named volume instead, or put a read-only socket proxy in front"),
+  container("C3", "no runtime socket read-write, and none but the Docker socket; no sensitive host directory", "mount a named volume instead; a service that reads the Docker API declares dockerAPI (C14)"),
   container("C4", "no-new-privileges:true", "set security_opts no-new-privileges:true (container-settings.ts does it for every Service)"),
   container("C5", "capabilities dropped (ALL), only needed ones added back", "drop ALL and add back only reviewed capabilities, or waive C5 next to the service with the reason"),
   container("C6", "read-only root filesystem where the image allows it", "set readOnlyRootFilesystem with tmpfs for scratch paths, or waive C6 next to the service with the reason"),
@@ -39,6 +39,16 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   ),
   container("C12", "json-file logs rotate (max-size and max-file)", "use the json-file driver with max-size and max-file (LOG_OPTIONS)"),
   container("C13", "restart policy unless-stopped or on-failure:N", "set restart to unless-stopped, or on-failure with a retry count"),
+  neverWaived(
+    "C14",
+    "only the socket proxy mounts docker.sock (read-only, never published, on networks only its consumers join); no other container reaches a runtime socket through any bind, since a read-only bind still grants the whole API",
+    "declare the read endpoints the service calls (dockerAPI) and point it at DOCKER_API_URL, the socket proxy; hide a socket under a bound directory with a tmpfs, or bind a narrower path",
+  ),
+  container(
+    "C15",
+    "secrets reach containers as files readable by the service, not environment variables, where the image supports it",
+    "deliver the secret as a file (ServiceSpec.secretFiles, with the image's *_FILE variable or a path in its command), or waive C15 next to the service with the reason its image reads the value from its environment only",
+  ),
   container(
     "C16",
     "no field weakens isolation: seccomp, AppArmor, SELinux and masked system paths stay on; no host devices, GPUs or device cgroup rules; a reviewed runtime; namespaced sysctls only",

@@ -18,7 +18,8 @@ export function waiverIndex(services: readonly { resource: string; spec: Service
 export const NEVER_WAIVED: readonly { readonly rule: string; readonly what: string }[] = [
   { rule: "C1", what: "privileged" },
   { rule: "C2", what: "the host's network, pid, ipc, user or cgroup namespace" },
-  { rule: "C3", what: "a runtime socket mounted read-write, or given to a service that is not an allow-listed socket consumer" },
+  { rule: "C3", what: "a runtime socket mounted read-write, or one other than the Docker socket" },
+  { rule: "C14", what: "the Docker socket (or a directory that shows a runtime socket) in any container but the socket proxy, read-only or not; the proxy published, or on a network a non-consumer joins" },
   { rule: "C5", what: "ALL, SYS_ADMIN and the other capabilities that amount to privileged" },
   { rule: "C11", what: "a port of a service other than the ingress (or every port) published on a public address; a public route to an admin UI without a login" },
   { rule: "C16", what: "seccomp, AppArmor, SELinux confinement or the masked system paths turned off" },

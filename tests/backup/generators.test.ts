@@ -72,6 +72,14 @@ describe("the VPAI backup job (seed 002)", () => {
     expect(script).toContain('"${QDRANT_API_KEY:?}"');
   });
 
+  it("reads Redis's password from its secret file inside the container, for redis-cli alone (C15)", () => {
+    // The container's environment holds no password any more: the dump and the restore read the file.
+    expect(job.sources.find((source) => source.kind === "redis")).toMatchObject({ passwordFile: "/run/secrets/redis-password" });
+    const client = `-- sh -c 'REDISCLI_AUTH="$(cat "$0")" && export REDISCLI_AUTH && exec redis-cli "$@"' /run/secrets/redis-password`;
+    expect(backupScript(job)).toContain(`dump_redis redis "$staging"/redis/redis "\${exec[@]}" ${client}\n`);
+    expect(restoreScript(job)).toContain(`"\${exec[@]}" ${client}\n`);
+  });
+
   it("exports the metric names the alert rules import, and writes them in textfile format", () => {
     expect(BACKUP_METRICS).toEqual(["infra_backup_last_success_timestamp_seconds", "infra_backup_last_exit_code", "infra_backup_last_run_timestamp_seconds", "infra_backup_last_duration_seconds"]);
     const script = backupScript(job);

@@ -1,6 +1,10 @@
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { aiVideo, API_ROLES_SCRIPT_PATH } from "../../infra/blueprints/ai-video";
+import { secretFileTarget } from "../../components/container/secret-files";
+import { aiVideo, API_ROLES_SCRIPT_PATH, AUTHENTICATOR_PASSWORD_FILE } from "../../infra/blueprints/ai-video";
 import { roleFacts, reachableRoles } from "../../infra/policy/data-api-rules";
 import { startPostgres, type LocalPostgres } from "../backup/local-servers";
 import { requireTool } from "../support/tools";
@@ -18,14 +22,26 @@ const PASSWORD = "Tb-auth/+=@:?#%'\"$x";
 let postgres: LocalPostgres;
 const script = () => aiVideo.build({ domain: "example.com", environment: "prod" }).services.find((service) => service.name === "postgres")!.files.find((file) => file.path === API_ROLES_SCRIPT_PATH)!;
 
+let dir: string;
+
 beforeAll(async () => {
   postgres = await startPostgres({ passwordAuthentication: true });
-  const run = spawnSync("sh", ["-c", script().content], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...postgres.env, POSTGRES_USER: "postgres", AUTHENTICATOR_PASSWORD: PASSWORD } });
+  // The script reads the authenticator's password from its secret file (C15); here the file is in a directory of the test's.
+  dir = mkdtempSync(join(tmpdir(), "ai-video-roles-"));
+  const passwordFile = join(dir, AUTHENTICATOR_PASSWORD_FILE);
+  writeFileSync(passwordFile, PASSWORD, { mode: 0o400 });
+  const content = script().content;
+  if (!content.includes(secretFileTarget({ name: AUTHENTICATOR_PASSWORD_FILE }))) throw new Error("the roles script does not read the authenticator's password file");
+  const run = spawnSync("sh", ["-c", content.replaceAll(secretFileTarget({ name: AUTHENTICATOR_PASSWORD_FILE }), passwordFile)], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...postgres.env, POSTGRES_USER: "postgres" },
+  });
   if (run.status !== 0) throw new Error(`the roles script failed: ${run.stderr}`);
 }, 120_000);
 
 afterAll(async () => {
   await postgres?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** psql as `user` over TCP with `password`, or its error. */

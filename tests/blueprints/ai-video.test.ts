@@ -13,7 +13,7 @@ import { validateStackConfig, type RawConfig } from "../../infra/config/validate
 import { goldenGraph } from "../../tools/golden-graph";
 import { mermaidDiagram } from "../../tools/plan/mermaid";
 import { textReport } from "../../tools/plan/text-report";
-import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, declaredNetworks, declaredNetworkResources, serviceAliases, withoutRelease } from "../support/plans";
+import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, declaredNetworks, declaredNetworkResources, secretsCommandOf, serviceAliases, withoutRelease } from "../support/plans";
 import { RELEASE_ID_PATTERN } from "../../components/container/release";
 import { PROJECT_DIR, rawConfigWithSecrets } from "../support/stack-config";
 import { requireTool } from "../support/tools";
@@ -67,6 +67,8 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
   cadvisor: { networks: ["monitoring"], port: 8085 },
   loki: { networks: ["monitoring"], port: 3100 },
   promtail: { networks: ["monitoring"], port: 9080 },
+  // cAdvisor's and Promtail's way to the Docker API (C14), on networks the platform adds.
+  "docker-socket-proxy": { networks: [], port: 2375 },
 };
 
 /** The admin UIs without a route of their own, on 127.0.0.1 for an SSH tunnel; Grafana also has its route, behind its login. */
@@ -185,9 +187,10 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     // Read back the way the policy reads it: Studio is protected, the API and Grafana (its own login) are not.
     const files = [{ path: "/etc/infra/live/dynamic.yml", content: dynamicYAML }];
     expect([...hostnamesBehindBasicAuth("traefik", files)]).toEqual([`studio.${domain}`]);
-    // Traefik writes the htpasswd file from the secret when it starts; the hash is in no uploaded file.
-    expect(specService("traefik").env).toEqual({ INFRA_HTPASSWD_SUPABASE_STUDIO_PASSWORD_HASH: { secretTemplate: `supabase:{{${STUDIO_HASH_SECRET}}}` } });
-    expect(container(plan, "traefik").inputs.envs).toBe("[secret]");
+    // Traefik writes the htpasswd file from its secret file when it starts; the hash is in no uploaded file nor its environment (C15).
+    expect(specService("traefik").secretFiles).toEqual([{ name: "htpasswd-infra-supabaseStudioPasswordHash", content: { secretTemplate: `supabase:{{${STUDIO_HASH_SECRET}}}` }, uid: 0 }]);
+    expect(container(plan, "traefik").inputs.envs).toEqual([]);
+    expect(secretsCommandOf(plan, container(plan, "traefik")).inputs.stdin).toBe("[secret]");
     expect((container(plan, "traefik").inputs.command as string[]).join(" ")).toContain(`> ${BASIC_AUTH_DIR}/infra-supabaseStudioPasswordHash`);
     expect(plan.secretsToSet.find((secret) => secret.key === STUDIO_HASH_SECRET)!.purpose).toContain("bcrypt hash");
     // The uptime probe counts Studio's 401 as up.
@@ -257,8 +260,11 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
 
   it("takes Grafana's admin password from a secret instead of admin/admin123, with sign-up off", async () => {
     const plan = await aiVideoPlan(stack);
-    expect(specService("grafana").env).toMatchObject({ GF_SECURITY_ADMIN_PASSWORD: { secret: "infra:grafanaAdminPassword" }, GF_USERS_ALLOW_SIGN_UP: "false" });
-    expect(container(plan, "grafana").inputs.envs).toBe("[secret]");
+    expect(specService("grafana").env).toMatchObject({ GF_USERS_ALLOW_SIGN_UP: "false" });
+    expect(specService("grafana").secretFiles).toEqual([{ name: "grafana-admin-password", content: { secret: "infra:grafanaAdminPassword" }, variable: "GF_SECURITY_ADMIN_PASSWORD__FILE", uid: 472 }]);
+    // Grafana's start script reads the file named by the __FILE variable (C15): its environment holds no secret.
+    expect(container(plan, "grafana").inputs.envs).toContain("GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/grafana-admin-password");
+    expect(secretsCommandOf(plan, container(plan, "grafana")).inputs.stdin).toBe("[secret]");
     expect(plan.secretsToSet.map((secret) => secret.key)).toContain("infra:grafanaAdminPassword");
   });
 

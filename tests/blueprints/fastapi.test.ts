@@ -9,7 +9,7 @@ import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { fastapi } from "../../infra/blueprints/fastapi";
 import { ConfigError } from "../../infra/config/errors";
 import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
-import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, serviceAliases, withoutRelease } from "../support/plans";
+import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, secretsCommandOf, serviceAliases, withoutRelease } from "../support/plans";
 import { rawConfigWithSecrets } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 import type { PlanResult } from "../../tools/plan/plan";
@@ -30,7 +30,9 @@ const published = publishedPorts;
 /**
  * Seed 001, "Port Mapping": the internal ports, and the networks of its
  * diagram (nginx and the backend at the edge). cAdvisor and the blackbox
- * exporter are the generated monitoring's: the container and route alerts read them.
+ * exporter are the generated monitoring's: the container and route alerts
+ * read them. Promtail and cAdvisor read the Docker API through the socket
+ * proxy, each on a network it shares with the proxy alone (C14).
  */
 const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
   nginx: { networks: ["edge"], port: 443 },
@@ -39,13 +41,14 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
   postgres: { networks: ["internal"], port: 5432 },
   prometheus: { networks: ["internal"], port: 9090 },
   loki: { networks: ["internal"], port: 3100 },
-  promtail: { networks: ["internal"], port: 9080 },
+  promtail: { networks: ["internal", "docker-api-promtail"], port: 9080 },
   alertmanager: { networks: ["internal", "edge"], port: 9093 },
   "node-exporter": { networks: ["internal"], port: 9100 },
   "postgres-exporter": { networks: ["internal"], port: 9187 },
   grafana: { networks: ["internal"], port: 3000 },
-  cadvisor: { networks: ["internal"], port: 8080 },
+  cadvisor: { networks: ["internal", "docker-api-cadvisor"], port: 8080 },
   "blackbox-exporter": { networks: ["internal", "edge"], port: 9115 },
+  "docker-socket-proxy": { networks: ["docker-api-cadvisor", "docker-api-promtail"], port: 2375 },
 };
 
 /** The tunnelled admin UIs whose seed networks are all internal. */
@@ -93,7 +96,7 @@ function promtoolRuleTest(rules: string, series: { series: string; values: strin
 }
 
 describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
-  it("runs the seed's nine containers plus nginx and certbot, cAdvisor and the blackbox exporter, with PostgreSQL 16", async () => {
+  it("runs the seed's nine containers plus nginx and certbot, cAdvisor, the blackbox exporter and the socket proxy, with PostgreSQL 16", async () => {
     const plan = await fastapiPlan(stack);
     expect(plan.blueprint).toBe("fastapi");
     const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => withoutRelease(String(resource.inputs.name)));
@@ -101,13 +104,19 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
     expect(container(plan, "postgres").inputs.image).toMatch(/^postgres:16\./);
   });
 
-  it("builds an edge network and seed 001's internal bridge network, which has no route out", async () => {
+  it("builds an edge network and seed 001's internal bridge network, which has no route out, and an internal network per reader of the Docker API", async () => {
     const plan = await fastapiPlan(stack);
     const networks = Object.fromEntries(
       resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
     );
     // The third carries the tunnelled admin UIs' loopback ports only: Docker publishes nothing for a container on internal networks alone.
-    expect(networks).toEqual({ "fastapi-edge": ["172.26.1.0/24", false], "fastapi-internal": ["172.26.2.0/24", true], "fastapi-loopback-publish": ["172.31.254.0/24", false] });
+    expect(networks).toEqual({
+      "fastapi-edge": ["172.26.1.0/24", false],
+      "fastapi-internal": ["172.26.2.0/24", true],
+      "fastapi-loopback-publish": ["172.31.254.0/24", false],
+      "fastapi-docker-api-cadvisor": ["172.31.252.0/28", true],
+      "fastapi-docker-api-promtail": ["172.31.252.16/28", true],
+    });
   });
 
   it("listens on the seed's internal ports, on its networks", async () => {
@@ -161,13 +170,15 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
     expect(groups.flatMap((group) => group.rules.map((rule) => rule.alert))).toEqual(expect.arrayContaining(["HTTP5xxRatioHigh", "PostgresDown"]));
   });
 
-  it("ships container logs with Promtail, which reads the Docker socket read-only, to Loki", async () => {
+  it("ships container logs with Promtail, which reads the Docker API through the socket proxy, to Loki", async () => {
     const plan = await fastapiPlan(stack);
     const config = parse(upload(plan, "promtail", "/etc/promtail/config.yml"));
     expect(config.clients).toEqual([{ url: "http://loki:3100/loki/api/v1/push" }]);
-    // The socket is its only host path; its read positions live in a volume of its own.
+    expect(config.scrape_configs[0].docker_sd_configs).toEqual([{ host: "tcp://docker-socket-proxy:2375" }]);
+    // No host path at all (C14); its read positions live in a volume of its own.
     const volumes = container(plan, "promtail").inputs.volumes as { hostPath?: string; volumeName?: string }[];
-    expect(volumes.filter((volume) => volume.hostPath !== undefined)).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
+    expect(volumes.filter((volume) => volume.hostPath !== undefined)).toEqual([]);
+    expect(container(plan, "promtail").dependsOn).toContain(container(plan, "docker-socket-proxy").name);
     expect(volumes.filter((volume) => volume.hostPath === undefined).map((volume) => volume.volumeName)).toEqual(["fastapi-promtail-positions"]);
     expect(container(plan, "promtail").dependsOn).toContain(container(plan, "loki").name);
   });
@@ -187,7 +198,8 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
     for (const [service, mb] of Object.entries(SEED_MEMORY_TABLE)) expect(container(plan, service).inputs.memory, service).toBe(mb);
     const budget = plan.hosts[0]!.budget;
     expect(budget.reserveMb).toBe(1024);
-    expect(budget.containersMb).toBe(2032);
+    // The seed's table, Promtail, Alertmanager, certbot and 16 MB for the socket proxy.
+    expect(budget.containersMb).toBe(2048);
     // Seed 001: "TOTAL ~2.8GB, Available ~1.2GB" of 4 GB.
     expect(4096 - budget.reserveMb - budget.containersMb).toBeGreaterThanOrEqual(1024);
     expect(plan.memoryProfile).toBe("seed");
@@ -233,7 +245,9 @@ describe("FastAPI admin UIs routed through nginx (adminAccess: ingress)", () => 
     const plan = await routedPlan();
     const issue = (container(plan, "certbot").inputs.command as string[]).join(" ");
     for (const name of ["api.vpai.example.com", ...ADMIN_NAMES]) expect(issue).toContain(`-d ${name}`);
-    expect(container(plan, "nginx").inputs.envs).toBe("[secret]");
+    // nginx's start script writes the htpasswd file from its secret file (C15), so its environment holds nothing.
+    expect(container(plan, "nginx").inputs.envs).toEqual([]);
+    expect(secretsCommandOf(plan, container(plan, "nginx")).inputs.stdin).toBe("[secret]");
     const keys = plan.secretsToSet.map((secret) => secret.key);
     expect(keys).toContain("infra:monitoringAdminPasswordHash");
     expect(keys).not.toContain("infra:monitoringAdminPassword");

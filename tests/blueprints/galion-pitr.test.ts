@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { secretFileTarget } from "../../components/container/secret-files";
 import { baseBackupScript, galion, GALION_BASE_BACKUPS_KEPT } from "../../infra/blueprints/galion";
 import { freePort } from "../support/processes";
 import { requireTool } from "../support/tools";
@@ -105,9 +106,14 @@ describe("GALION point-in-time recovery drill (seed 004, B6)", () => {
     primary = await startCluster(data, dir, primarySettings(archive));
 
     // The blueprint's init script: both databases, and the replicator role the base backup streams as.
+    // It reads the replication password from its secret file (C15), here one in the drill's directory, owned by whoever runs the script.
     const init = service("postgres").files.find((file) => file.path === "/docker-entrypoint-initdb.d/10-galion.sh")!.content;
-    writeFileSync(join(dir, "init.sh"), init);
-    run("sh", [join(dir, "init.sh")], { POSTGRES_USER: "postgres", REPLICATION_PASSWORD, PGDATA: data, PGHOST: dir, PGPORT: String(primary.port) });
+    const passwordFile = join(dir, "replication-password");
+    writeFileSync(passwordFile, REPLICATION_PASSWORD, { mode: 0o400 });
+    if (isRoot) chownSync(passwordFile, Number(execFileSync("id", ["-u", "postgres"]).toString().trim()), 0);
+    expect(init).toContain(secretFileTarget({ name: "replication-password" }));
+    writeFileSync(join(dir, "init.sh"), init.replaceAll(secretFileTarget({ name: "replication-password" }), passwordFile));
+    run("sh", [join(dir, "init.sh")], { POSTGRES_USER: "postgres", PGDATA: data, PGHOST: dir, PGPORT: String(primary.port) });
     run(binary("pg_ctl"), ["-D", data, "reload"]);
     expect(primary.psql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'galion%'", "postgres")).toBe("galion,galion_studio");
 

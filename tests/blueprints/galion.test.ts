@@ -59,6 +59,8 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; published: string[] }
   promtail: { networks: ["monitoring"], published: [] },
   grafana: { networks: ["monitoring"], published: ["127.0.0.1:3000->3000"] },
   "blackbox-exporter": { networks: ["monitoring", "web", "data"], published: [] },
+  // cAdvisor's and Promtail's way to the Docker API (C14), on networks the platform adds.
+  "docker-socket-proxy": { networks: [], published: [] },
 };
 
 /** Seed 004, "Memory Allocation Strategy", in MB; the five exporters at 128 MB each. */
@@ -160,7 +162,7 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
       expect(container(plan, api).dependsOn).toContain(container(plan, "pgbouncer").name);
     }
     // Nothing but PgBouncer and the exporter talks to PostgreSQL's own port.
-    const direct = services.filter((service) => Object.values(service.env).some((value) => JSON.stringify(value).includes("@postgres:5432")));
+    const direct = services.filter((service) => Object.values(service.env).some((value) => JSON.stringify(value).includes("postgres:5432/")));
     expect(direct.map((service) => service.name)).toEqual(["postgres-exporter"]);
     expect(container(plan, "pgbouncer").dependsOn).toContain(container(plan, "postgres").name);
   });
@@ -197,7 +199,9 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
     expect(volume.volumeName).toBe("galion-postgres-base-backup-base-backups");
     expect((base.inputs.command as string[])[2]).toContain(`exec su-exec postgres sh -c '${baseBackupScript(volume.containerPath, GALION_BASE_BACKUPS_KEPT).replace(/'/g, "'\\''")}'`);
     const spec = serviceOf(specOf("vpai.example.com").services, "postgres-base-backup");
-    expect(spec.env).toEqual({ PGHOST: "postgres", PGPORT: "5432", PGUSER: "replicator", PGPASSWORD: { secret: "infra:replicationPassword" } });
+    // libpq finds the replicator's password in the file PGPASSFILE names (C15).
+    expect(spec.env).toEqual({ PGHOST: "postgres", PGPORT: "5432", PGUSER: "replicator" });
+    expect(spec.secretFiles).toEqual([{ name: "replicator.pgpass", content: { secretTemplate: "*:*:*:replicator:{{infra:replicationPassword}}\n", encoding: "pgpass" }, variable: "PGPASSFILE", uid: 70 }]);
     const script = baseBackupScript("/backups", GALION_BASE_BACKUPS_KEPT);
     expect(script).toContain("pg_basebackup -D \"$dir/.partial-$stamp\" -F tar -z -X stream --checkpoint=fast");
     // Sunday 00:00 UTC, as seed 004's "WEEKLY (Sunday midnight)".
@@ -320,7 +324,8 @@ describe("GALION memory (seed 004, Memory Allocation Strategy)", () => {
     expect(plan.memoryProfile).toBe("seed");
     for (const [name, mb] of Object.entries(SEED_MEMORY_TABLE)) expect(container(plan, name).inputs.memory, name).toBe(mb);
     const budget = plan.hosts[0]!.budget;
-    expect(budget).toMatchObject({ serverMb: SEED_RAM_MB, reserveMb: SEED_RESERVE_MB, containersMb: 11984 });
+    // The blueprint's 11984 MB and the socket proxy's 16.
+    expect(budget).toMatchObject({ serverMb: SEED_RAM_MB, reserveMb: SEED_RESERVE_MB, containersMb: 12000 });
     expect(budget.headroomMb).toBeGreaterThanOrEqual(0);
   });
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SECRETS_CONTAINER_DIR } from "../../components/container/secret-files";
 import { BASIC_AUTH_DIR, htpasswdFiles, htpasswdScript } from "../../components/ingress/basic-auth";
 import { nginxConf } from "../../components/ingress/nginx-conf";
 import { traefikDynamicConfig, traefikStaticConfig, traefikYAML } from "../../components/ingress/traefik-config";
@@ -52,10 +53,26 @@ function bcrypt(tool: "htpasswd" | "caddy", password: string): string {
   return hash;
 }
 
-/** Runs the generated preparation with the real sh, as `uid` when the test runs as root (the proxy's user reads what it wrote). */
-function writeHtpasswd(script: string, env: Record<string, string>, uid?: number): void {
-  const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, ...(uid === undefined ? {} : { uid, gid: uid }) });
-  expect(result.status, result.stderr).toBe(0);
+/**
+ * Runs the generated preparation with the real sh, as `uid` when the test runs
+ * as root (the proxy's user reads what it wrote), with its secret files (C15)
+ * by name in a directory of the test's standing for /run/secrets, owned by
+ * that user as on the host.
+ */
+function writeHtpasswd(script: string, secretFiles: Record<string, string>, uid?: number): void {
+  const secrets = mkdtempSync(join(tmpdir(), "secret-files-"));
+  try {
+    for (const [name, content] of Object.entries(secretFiles)) {
+      writeFileSync(join(secrets, name), content, { mode: 0o400 });
+      if (uid !== undefined) chownSync(join(secrets, name), uid, uid);
+    }
+    if (uid !== undefined) chownSync(secrets, uid, uid);
+    const local = script.replaceAll(`${SECRETS_CONTAINER_DIR}/`, `${secrets}/`);
+    const result = spawnSync("sh", ["-c", local], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, ...(uid === undefined ? {} : { uid, gid: uid }) });
+    expect(result.status, result.stderr).toBe(0);
+  } finally {
+    rmSync(secrets, { recursive: true, force: true });
+  }
 }
 
 /** An upstream that answers 200 and reports whether credentials reached it. */
@@ -115,9 +132,10 @@ function chownTree(path: string, uid: number): void {
 const ADMIN_PASSWORD = "admin-correct-horse";
 const STUDIO_PASSWORD = "studio-battery-staple";
 const hashes = { admin: bcrypt("htpasswd", ADMIN_PASSWORD), studio: bcrypt("caddy", STUDIO_PASSWORD) };
-const HTPASSWD_ENV = {
-  INFRA_HTPASSWD_MONITORING_ADMIN_PASSWORD_HASH: `admin:${hashes.admin}`,
-  INFRA_HTPASSWD_SUPABASE_STUDIO_PASSWORD_HASH: `supabase:${hashes.studio}`,
+/** Their htpasswd lines, as the secret files the start scripts read (basic-auth.ts). */
+const HTPASSWD_FILES = {
+  "htpasswd-infra-monitoringAdminPasswordHash": `admin:${hashes.admin}`,
+  "htpasswd-infra-supabaseStudioPasswordHash": `supabase:${hashes.studio}`,
 };
 
 /** The stack setting that routes the admin UIs through the ingress. */
@@ -240,10 +258,10 @@ async function traefikLoad(staticYAML: string, dynamicYAML: string, localise?: (
 }
 
 /** The generated start script's htpasswd files, written into the test's directory, and the dynamic configuration pointed at them. */
-function withHtpasswd(plan: PlanResult, containerName: string, env: Record<string, string>): (dynamic: string, dir: string) => string {
+function withHtpasswd(plan: PlanResult, containerName: string, secretFiles: Record<string, string>): (dynamic: string, dir: string) => string {
   return (dynamic, dir) => {
     const moved = (text: string) => text.replaceAll(BASIC_AUTH_DIR, join(dir, "basic-auth"));
-    writeHtpasswd(moved(preparation(plan, containerName)), env);
+    writeHtpasswd(moved(preparation(plan, containerName)), secretFiles);
     return moved(dynamic);
   };
 }
@@ -261,7 +279,7 @@ describe.each<[string, string, string[], Record<string, string>, string[]]>([
 
   it("is loaded by Traefik itself: every route a router, each enabled, behind the three middlewares and, where it asks for a password, basic auth", async () => {
     const planned = await plan();
-    const htpasswd = authMiddlewares.length > 0 ? withHtpasswd(planned, containerName, HTPASSWD_ENV) : undefined;
+    const htpasswd = authMiddlewares.length > 0 ? withHtpasswd(planned, containerName, HTPASSWD_FILES) : undefined;
     const loaded = await traefikLoad(upload(planned, containerName, "/etc/traefik/traefik.yml"), upload(planned, containerName, "/etc/infra/live/dynamic.yml"), htpasswd);
     // Each name has its router, and one that Traefik answers itself for /metrics (E2).
     expect(loaded.routers.map((router) => router.name).sort()).toEqual(Object.keys(routers).flatMap((subdomain) => [`${subdomain}-vpai-example-com@file`, `${subdomain}-vpai-example-com-blocked-0@file`]).sort());
@@ -291,7 +309,7 @@ describe("basic auth on the real Traefik (seed 000: Supabase Studio, and the adm
     const planned = await planOf("prod", { overrides: ["blueprint=ai-video", INGRESS_ADMIN] });
     backend = await startBackend();
     const toBackend = (dynamic: string) => dynamic.replace(/url: http:\/\/[a-z0-9-]+:\d+/g, `url: http://127.0.0.1:${backend.port}`);
-    const htpasswd = withHtpasswd(planned, "aivideo-traefik", HTPASSWD_ENV);
+    const htpasswd = withHtpasswd(planned, "aivideo-traefik", HTPASSWD_FILES);
     traefik = await startTraefik(upload(planned, "aivideo-traefik", "/etc/traefik/traefik.yml"), upload(planned, "aivideo-traefik", "/etc/infra/live/dynamic.yml"), (dynamic, dir) => toBackend(htpasswd(dynamic, dir)));
   }, 60_000);
 
@@ -334,7 +352,7 @@ interface RunningNginx {
  * directory. As in the container, one unprivileged user runs both the start
  * script and nginx; when the test runs as root, that is nobody.
  */
-async function startNginx(conf: string, preparationScript: string, env: Record<string, string>, backendPort: number): Promise<RunningNginx> {
+async function startNginx(conf: string, preparationScript: string, secretFiles: Record<string, string>, backendPort: number): Promise<RunningNginx> {
   const dir = mkdtempSync(join(tmpdir(), "nginx-live-"));
   const ports = { http: await freePort(), https: await freePort(), status: await freePort() };
   const moved = (text: string) => text.replace(/(\s)\/tmp\//g, `$1${dir}/`);
@@ -350,7 +368,7 @@ async function startNginx(conf: string, preparationScript: string, env: Record<s
   writeFileSync(join(dir, "nginx.conf"), localConf);
   const uid = process.getuid?.() === 0 ? 65534 : undefined;
   if (uid !== undefined) chownTree(dir, uid);
-  writeHtpasswd(moved(preparationScript), env, uid);
+  writeHtpasswd(moved(preparationScript), secretFiles, uid);
   // nginx opens /dev/stdout by path for its access log, which reopens this file as nginx's user.
   const log = join(dir, "nginx.log");
   const fd = openSync(log, "w");
@@ -377,7 +395,7 @@ describe.each([
   beforeAll(async () => {
     const planned = await planOf("prod", { overrides: [`blueprint=${blueprint}`, INGRESS_ADMIN] });
     backend = await startBackend();
-    nginx = await startNginx(upload(planned, containerName, "/etc/infra/live/nginx.conf"), preparation(planned, containerName), HTPASSWD_ENV, backend.port);
+    nginx = await startNginx(upload(planned, containerName, "/etc/infra/live/nginx.conf"), preparation(planned, containerName), HTPASSWD_FILES, backend.port);
   }, 60_000);
 
   afterAll(async () => {
@@ -538,7 +556,7 @@ const N8N_ROUTES = [
   { hostname: "n8n.vpai.example.com", service: "n8n", port: 5678, basicAuth: { user: "n8n", passwordHashSecret: "infra:n8nPasswordHash" }, publicPaths: ["/webhook/"] },
   { hostname: "llm.vpai.example.com", service: "litellm", port: 4000 },
 ];
-const N8N_HTPASSWD_ENV = () => ({ INFRA_HTPASSWD_N8N_PASSWORD_HASH: `n8n:${bcrypt("htpasswd", N8N_PASSWORD)}` });
+const N8N_HTPASSWD_FILES = () => ({ "htpasswd-infra-n8nPasswordHash": `n8n:${bcrypt("htpasswd", N8N_PASSWORD)}` });
 
 describe("E1 and E2 on the real nginx, serving the configuration generated for n8n's route", () => {
   let nginx: RunningNginx;
@@ -548,7 +566,7 @@ describe("E1 and E2 on the real nginx, serving the configuration generated for n
     backend = await recordingBackend();
     const options = { certificateDir: "/etc/letsencrypt/live", certificateName: "vpai", rateLimitPerMinute: 6000, burst: 1000, realIpFrom: [], clientMaxBodyMb: 10, healthPath: "/healthz", statusPort: 8081, statusPath: "/stub_status" };
     const script = htpasswdScript(htpasswdFiles(N8N_ROUTES)).join("\n");
-    nginx = await startNginx(nginxConf(N8N_ROUTES, options), script, N8N_HTPASSWD_ENV(), backend.port);
+    nginx = await startNginx(nginxConf(N8N_ROUTES, options), script, N8N_HTPASSWD_FILES(), backend.port);
   }, 60_000);
 
   afterAll(async () => {
@@ -570,7 +588,7 @@ describe("E1 and E2 on the real Traefik, serving the configuration generated for
     const script = htpasswdScript(htpasswdFiles(N8N_ROUTES)).join("\n");
     traefik = await startTraefik(traefikYAML(traefikStaticConfig(options)), dynamic, (text, dir) => {
       const moved = (content: string) => content.replaceAll(BASIC_AUTH_DIR, join(dir, "basic-auth"));
-      writeHtpasswd(moved(script), N8N_HTPASSWD_ENV());
+      writeHtpasswd(moved(script), N8N_HTPASSWD_FILES());
       return moved(text);
     });
   }, 60_000);

@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
-import { BASIC_AUTH_DIR, basicAuthEnv, basicAuthProblems, htpasswdFiles, htpasswdScript } from "../../components/ingress/basic-auth";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { SECRETS_CONTAINER_DIR } from "../../components/container/secret-files";
+import { BASIC_AUTH_DIR, basicAuthProblems, basicAuthSecretFiles, htpasswdFiles, htpasswdScript } from "../../components/ingress/basic-auth";
 import { caddyfile } from "../../components/ingress/caddyfile";
 import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
 import { nginxConf, type NginxOptions } from "../../components/ingress/nginx-conf";
@@ -17,7 +19,7 @@ import { validateFile } from "../support/validators";
 
 /**
  * Basic auth for nginx and Traefik as data: which htpasswd files a set of
- * routes needs, the start script that writes them from their secret values
+ * routes needs, the start script that writes them from their secret files
  * (run here with a real shell), where the generated configurations point at
  * them, and the reader the policy uses to tell which names ask for a password.
  */
@@ -55,16 +57,16 @@ function serverBlock(conf: string, hostname: string): string {
 }
 
 describe("htpasswd files", () => {
-  it("needs one file per credential, in the tmpfs, carried by a secret template of its one line", () => {
+  it("needs one file per credential, in the tmpfs, carried by a secret file of its one line", () => {
     const files = htpasswdFiles(routes);
     expect(files).toEqual([
-      { path: `${BASIC_AUTH_DIR}/infra-monitoringAdminPasswordHash`, variable: "INFRA_HTPASSWD_MONITORING_ADMIN_PASSWORD_HASH", user: "admin", secret: "infra:monitoringAdminPasswordHash" },
-      { path: `${BASIC_AUTH_DIR}/infra-supabaseStudioPasswordHash`, variable: "INFRA_HTPASSWD_SUPABASE_STUDIO_PASSWORD_HASH", user: "supabase", secret: "infra:supabaseStudioPasswordHash" },
+      { path: `${BASIC_AUTH_DIR}/infra-monitoringAdminPasswordHash`, secretFile: "htpasswd-infra-monitoringAdminPasswordHash", user: "admin", secret: "infra:monitoringAdminPasswordHash" },
+      { path: `${BASIC_AUTH_DIR}/infra-supabaseStudioPasswordHash`, secretFile: "htpasswd-infra-supabaseStudioPasswordHash", user: "supabase", secret: "infra:supabaseStudioPasswordHash" },
     ]);
-    expect(basicAuthEnv(files)).toEqual({
-      INFRA_HTPASSWD_MONITORING_ADMIN_PASSWORD_HASH: { secretTemplate: "admin:{{infra:monitoringAdminPasswordHash}}" },
-      INFRA_HTPASSWD_SUPABASE_STUDIO_PASSWORD_HASH: { secretTemplate: "supabase:{{infra:supabaseStudioPasswordHash}}" },
-    });
+    expect(basicAuthSecretFiles(files, 101)).toEqual([
+      { name: "htpasswd-infra-monitoringAdminPasswordHash", content: { secretTemplate: "admin:{{infra:monitoringAdminPasswordHash}}" }, uid: 101 },
+      { name: "htpasswd-infra-supabaseStudioPasswordHash", content: { secretTemplate: "supabase:{{infra:supabaseStudioPasswordHash}}" }, uid: 101 },
+    ]);
     expect(htpasswdFiles(routes.filter((route) => !route.basicAuth))).toEqual([]);
     expect(htpasswdScript([])).toEqual([]);
   });
@@ -84,24 +86,30 @@ describe("htpasswd files", () => {
 describe("the start script that writes them", () => {
   const files = htpasswdFiles(routes);
 
-  /** The generated lines, run by the system's sh with the directory moved into a temporary one. */
-  function runScript(env: Record<string, string>): { status: number | null; stdout: string; stderr: string; dir: string } {
+  /**
+   * The generated lines, run by the system's sh with the secret files (by
+   * name) in a temporary directory standing for /run/secrets, and the
+   * htpasswd directory moved into it too.
+   */
+  function runScript(secrets: Record<string, string>): { status: number | null; stdout: string; stderr: string; dir: string } {
     const dir = mkdtempSync(join(tmpdir(), "htpasswd-"));
-    // `env` stands in for the proxy: it prints the environment the proxy would start with.
-    const script = [...htpasswdScript(files), "env"].join("\n").replaceAll(BASIC_AUTH_DIR, join(dir, "basic-auth"));
-    const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
+    mkdirSync(join(dir, "secrets"));
+    for (const [name, content] of Object.entries(secrets)) writeFileSync(join(dir, "secrets", name), content, { mode: 0o400 });
+    // `set` stands in for the proxy: it prints the variables the proxy's shell would start it with.
+    const script = [...htpasswdScript(files), "set"].join("\n").replaceAll(BASIC_AUTH_DIR, join(dir, "basic-auth")).replaceAll(`${SECRETS_CONTAINER_DIR}/`, `${join(dir, "secrets")}/`);
+    const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr, dir };
   }
 
-  it("writes each file from its variable, readable by its owner only, and drops the variables before the proxy starts", () => {
-    const run = runScript({ INFRA_HTPASSWD_MONITORING_ADMIN_PASSWORD_HASH: `admin:${HASH}`, INFRA_HTPASSWD_SUPABASE_STUDIO_PASSWORD_HASH: `supabase:${HASH.replace("$2a$", "$2y$")}` });
+  it("writes each file from its secret file, readable by its owner only, and keeps no copy in a variable when the proxy starts", () => {
+    const run = runScript({ "htpasswd-infra-monitoringAdminPasswordHash": `admin:${HASH}`, "htpasswd-infra-supabaseStudioPasswordHash": `supabase:${HASH.replace("$2a$", "$2y$")}` });
     try {
       expect(run.status, run.stderr).toBe(0);
       const admin = join(run.dir, "basic-auth", "infra-monitoringAdminPasswordHash");
       expect(readFileSync(admin, "utf8")).toBe(`admin:${HASH}\n`);
       expect(statSync(admin).mode & 0o777).toBe(0o600);
       expect(readFileSync(join(run.dir, "basic-auth", "infra-supabaseStudioPasswordHash"), "utf8")).toBe(`supabase:${HASH.replace("$2a$", "$2y$")}\n`);
-      expect(run.stdout).not.toContain("INFRA_HTPASSWD_");
+      expect(run.stdout).not.toContain(HASH.slice(7));
     } finally {
       rmSync(run.dir, { recursive: true, force: true });
     }
@@ -113,7 +121,7 @@ describe("the start script that writes them", () => {
     ["an MD5 (apr1) hash", "admin:$apr1$abc$0123456789abcdefghijkl"],
     ["nothing", ""],
   ])("stops the container on %s, naming the secret and never the value", (_case, value) => {
-    const run = runScript({ INFRA_HTPASSWD_MONITORING_ADMIN_PASSWORD_HASH: value, INFRA_HTPASSWD_SUPABASE_STUDIO_PASSWORD_HASH: `supabase:${HASH}` });
+    const run = runScript({ "htpasswd-infra-monitoringAdminPasswordHash": value, "htpasswd-infra-supabaseStudioPasswordHash": `supabase:${HASH}` });
     rmSync(run.dir, { recursive: true, force: true });
     expect(run.status).toBe(78);
     expect(run.stderr).toContain("infra:monitoringAdminPasswordHash is not a bcrypt hash");
@@ -149,12 +157,14 @@ describe("nginx with basic auth", () => {
     expect(nginxConf(routes, NGINX)).not.toContain("resolver ");
   });
 
-  it("gives the container the credentials as secret templates and writes them before nginx starts; without auth, the command is unchanged", () => {
+  it("gives the container the credentials as secret files of nginx's user and writes them before nginx starts; without auth, the command is unchanged", () => {
     const spec = nginxServiceSpec(routes, { ...NGINX, networks: [], memoryMb: 32, dependsOn: [], certificateHostPath: "/var/lib/x" });
-    expect(spec.env).toEqual(basicAuthEnv(htpasswdFiles(routes)));
-    expect(spec.command![2]).toMatch(/^umask 077\n[\s\S]*unset INFRA_HTPASSWD_SUPABASE_STUDIO_PASSWORD_HASH\n\(while :; do sleep 21600; nginx -c \/etc\/infra\/live\/nginx.conf -s reload; done\) & exec nginx -c \/etc\/infra\/live\/nginx.conf -g 'daemon off;'$/);
+    expect(spec.env).toEqual({});
+    expect(spec.secretFiles).toEqual(basicAuthSecretFiles(htpasswdFiles(routes), 101));
+    expect(spec.command![2]).toMatch(/^umask 077\n[\s\S]*unset line\n\(while :; do sleep 21600; nginx -c \/etc\/infra\/live\/nginx.conf -s reload; done\) & exec nginx -c \/etc\/infra\/live\/nginx.conf -g 'daemon off;'$/);
     const open = nginxServiceSpec(routes.slice(0, 1), { ...NGINX, networks: [], memoryMb: 32, dependsOn: [], certificateHostPath: "/var/lib/x" });
     expect(open.env).toEqual({});
+    expect(open.secretFiles).toEqual([]);
     expect(open.command).toEqual(["sh", "-c", "(while :; do sleep 21600; nginx -c /etc/infra/live/nginx.conf -s reload; done) & exec nginx -c /etc/infra/live/nginx.conf -g 'daemon off;'"]);
   });
 });
@@ -174,7 +184,8 @@ describe("Traefik with basic auth", () => {
 
   it("writes the files before Traefik starts; without auth, the command is the image's as before", () => {
     const spec = traefikServiceSpec(routes, { ...TRAEFIK, networks: [], memoryMb: 64, dependsOn: [] });
-    expect(spec.env).toEqual(basicAuthEnv(htpasswdFiles(routes)));
+    expect(spec.env).toEqual({});
+    expect(spec.secretFiles).toEqual(basicAuthSecretFiles(htpasswdFiles(routes), 0));
     expect(spec.command![0]).toBe("sh");
     expect(spec.command![2]).toMatch(/^umask 077\n[\s\S]*\nexec traefik --configFile=\/etc\/traefik\/traefik.yml$/);
     expect(traefikServiceSpec(routes.slice(0, 1), { ...TRAEFIK, networks: [], memoryMb: 64, dependsOn: [] }).command).toEqual(["--configFile=/etc/traefik/traefik.yml"]);

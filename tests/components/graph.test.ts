@@ -315,6 +315,41 @@ describe("Network, Service, Caddy", () => {
     expectChildrenNamedFromParent(run);
   });
 
+  it("Service: a release's secret files are its own, under its container's release name, written once the host is ready and before the container", async () => {
+    const connection = { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key"), hostPublicKey: TEST_HOST_KEY };
+    const spec = { ...api, ports: [{ container: 8000 }], env: { MODE: "prod" }, secretFiles: [{ name: "token", content: { secret: "infra:token" }, variable: "TOKEN_FILE", uid: 1000 }] };
+    const run = await graphOf(() => {
+      const docker = provider();
+      const ready = new Network("ready", { spec: { key: "ready", subnet: "172.20.9.0/24", internal: true, purpose: "" }, networkName: "t-ready", provider: docker });
+      new Service("api", {
+        spec,
+        containerName: "t-api-0123abcd",
+        releaseId: "0123abcd",
+        provider: docker,
+        networks: { backend: "t-backend" },
+        env: { MODE: "prod" },
+        secretFiles: { connection, contents: { token: pulumi.secret("s3cr3t-token") } },
+        hostReady: ready,
+        healthGate: { connection },
+        protectVolumes: false,
+      });
+    });
+    const secrets = named(run, SSH_COMMAND_TYPE, "api-0123abcd-secrets");
+    expect(secrets.parent).toBe("api");
+    expect(String(secrets.inputs.create)).toMatch(/ t-api-0123abcd token:1000$/);
+    expect(String(secrets.inputs.delete)).toContain("rm -rf /etc/infra/secrets/t-api-0123abcd");
+    expect(secrets.inputs.stdin).toBe("[secret]");
+    expect(secrets.dependsOn).toContain("ready");
+    const container = named(run, "docker:index/container:Container", "api-0123abcd");
+    expect(container.inputs.name).toBe("t-api-0123abcd");
+    expect(container.inputs.volumes).toContainEqual({ hostPath: "/etc/infra/secrets/t-api-0123abcd/token", containerPath: "/run/secrets/token", readOnly: true });
+    expect(container.inputs.envs).toEqual(["MODE=prod", "TOKEN_FILE=/run/secrets/token"]);
+    expect(container.dependsOn).toContain("api-0123abcd-secrets");
+    // The volume is the service's, shared by every release.
+    expect(named(run, "docker:index/volume:Volume", "api-data").inputs.name).toBe("t-api-data");
+    expect(JSON.stringify(run.resources)).not.toContain("s3cr3t-token");
+  });
+
   it("Service: a network the host does not have is refused before the container", async () => {
     const { error, run } = await failureOf(() => new Service("api", { spec: api, containerName: "t-api", provider: provider(), networks: {}, env: {}, protectVolumes: false }));
     expect(error.message).toContain('network "backend" is not defined');

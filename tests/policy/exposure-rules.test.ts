@@ -1,6 +1,6 @@
 import { parse, stringify } from "yaml";
 import { describe, expect, it } from "vitest";
-import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
+import { healthcheck, service, type SecretContent, type ServiceSpec } from "../../components/container/service-spec";
 import { caddyfile } from "../../components/ingress/caddyfile";
 import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
 import { nginxConf } from "../../components/ingress/nginx-conf";
@@ -344,6 +344,18 @@ describe("E4: a data API acting as a database superuser", () => {
   it("the user inside a secret, or the whole URI a secret", () => {
     expectViolation(withURI("postgres://{{infra:postgresPassword}}@postgres:5432/postgres"), "E4", REST, /it is part of a secret/);
     expectViolation(onAiVideo("rest", (spec) => ({ ...spec, env: { ...spec.env, PGRST_DB_URI: { secret: "infra:postgresPassword" } } })), "E4", REST, /PGRST_DB_URI is a secret or a file the policy cannot read/);
+  });
+
+  it("PGRST_DB_URI naming its secret file (C15): the role is read from the file's content, on the model and on the registered container", async () => {
+    const withFileURI = (content: SecretContent) => onAiVideo("rest", (spec) => ({ ...spec, secretFiles: spec.secretFiles.map((file) => (file.name === "db-uri" ? { ...file, content } : file)) }));
+    expectViolation(withFileURI({ secretTemplate: "postgres://postgres:{{infra:postgresPassword}}@postgres:5432/postgres" }), "E4", REST, /connects as postgres, a superuser of postgres/);
+    expectViolation(withFileURI({ secret: "infra:postgresPassword" }), "E4", REST, /PGRST_DB_URI is a secret or a file the policy cannot read/);
+    const plan = await planOf("prod", { overrides: ["blueprint=ai-video"] });
+    const rest = plan.resources.find((resource) => resource.type === "docker:index/container:Container" && resource.inputs.name === "aivideo-rest")!;
+    expect(rest.inputs.envs).toContain("PGRST_DB_URI=@/run/secrets/db-uri");
+    expect(violationsOf(evaluateGraph([rest], modelOf("prod", AI_VIDEO)), "E4")).toEqual([]);
+    const superuser = modelOf("prod", withFileURI({ secretTemplate: "postgres://supabase_admin:{{infra:postgresPassword}}@postgres:5432/postgres" }));
+    expect(violationsOf(evaluateGraph([rest], superuser), "E4").map((violation) => [violation.resource, violation.message])).toEqual([[REST, expect.stringMatching(/connects as supabase_admin, a superuser/)]]);
   });
 
   it("the anonymous role set to the superuser", () => {

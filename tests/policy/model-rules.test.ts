@@ -27,11 +27,15 @@ function expectViolation(changes: ModelChanges, rule: string, resource: string, 
 const onService = (name: string, change: (spec: ServiceSpec) => ServiceSpec): ModelChanges => ({ service: { name, change } });
 
 describe("container rules on the model", () => {
-  it("C3: the Docker socket for an image that is not an allow-listed consumer", () => {
-    expectViolation(onService("n8n", (spec) => ({ ...spec, binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] })), "C3", "container vpai-n8n", /not an allow-listed socket consumer/);
+  it("C14: the Docker socket, read-only, for a service other than the socket proxy", () => {
+    expectViolation(onService("n8n", (spec) => ({ ...spec, binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] })), "C14", "container vpai-n8n", /read-only or not, whoever connects to it holds the whole Docker API/);
   });
 
-  it("C3: the Docker socket read-write, even for an allow-listed consumer", () => {
+  it("C14: the Docker socket, read-only, for DIUN, which reads the API through the proxy", () => {
+    expectViolation(onService("diun", (spec) => ({ ...spec, binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] })), "C14", "container vpai-diun", /mounts the Docker socket/);
+  });
+
+  it("C3: the Docker socket read-write, for any service", () => {
     expectViolation(onService("diun", (spec) => ({ ...spec, binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: false }] })), "C3", "container vpai-diun", /socket .* read-write/);
   });
 
@@ -64,7 +68,7 @@ describe("container rules on the model", () => {
   });
 
   it("C9: root user without a waiver", () => {
-    expectViolation(onService("grafana", (spec) => ({ ...spec, user: "0:0" })), "C9", "container vpai-grafana", /runs as 0:0/);
+    expectViolation(onService("loki", (spec) => ({ ...spec, user: "0:0" })), "C9", "container vpai-loki", /runs as 0:0/);
   });
 
   it("C10: the latest tag", () => {

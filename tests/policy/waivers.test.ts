@@ -44,12 +44,13 @@ describe("a waiver's reason", () => {
 describe("what no waiver silences, whatever its reason", () => {
   it("the list names privileged, host namespaces, a writable Docker socket, SSH open to the world and a public admin UI without login", () => {
     const rules = NEVER_WAIVED.map((entry) => entry.rule);
-    for (const rule of ["C1", "C2", "C3", "C11", "F1"]) expect(rules).toContain(rule);
+    for (const rule of ["C1", "C2", "C3", "C11", "C14", "F1"]) expect(rules).toContain(rule);
   });
 
   it.each<[string, string, (spec: ServiceSpec) => ServiceSpec, RegExp]>([
     ["C3", "a read-write Docker socket", socketReadWrite, /Docker socket .* read-write/],
-    ["C3", "the Docker socket for a service that is not a socket consumer", (spec) => ({ ...spec, binds: [{ hostPath: "/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] }), /not an allow-listed socket consumer/],
+    ["C14", "the Docker socket, read-only, for a service other than the socket proxy", (spec) => ({ ...spec, binds: [{ hostPath: "/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] }), /mounts the Docker socket \/run\/docker.sock: read-only or not/],
+    ["C14", "/var/run bound read-only as a directory", (spec) => ({ ...spec, binds: [{ hostPath: "/var/run", target: "/var/run", readOnly: true }] }), /holds the runtime sockets \/run\/docker.sock/],
     ["C5", "SYS_ADMIN", (spec) => ({ ...spec, capAdd: ["SYS_ADMIN"] }), /SYS_ADMIN/],
     ["C5", "every capability", (spec) => ({ ...spec, capAdd: ["all"] }), /every capability/],
     ["C11", "a database published on a public address", (spec) => ({ ...spec, ports: [{ container: 5678, publish: { host: 5678, address: "0.0.0.0" } }] }), /public address/],
@@ -60,7 +61,7 @@ describe("what no waiver silences, whatever its reason", () => {
     expect(found.map((violation) => violation.message).join("\n")).toMatch(/no waiver silences this/);
   });
 
-  it.each(["C1", "C2"])("a waiver of %s is itself a violation", (rule) => {
+  it.each(["C1", "C2", "C14"])("a waiver of %s is itself a violation", (rule) => {
     const report = evaluateModel(modelOf("prod", onService("n8n", waived([{ rule, reason: REASON }]))));
     expect(violationsOf(report, rule).map((violation) => violation.message).join("\n")).toMatch(new RegExp(`${rule} is never waived`));
   });

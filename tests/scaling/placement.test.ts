@@ -72,6 +72,7 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
         "alertmanager",
         "blackbox-exporter",
         "cadvisor",
+        "docker-socket-proxy",
         "grafana",
         "loki",
         "node-exporter",
@@ -86,9 +87,10 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
         "redis-exporter",
       ].sort(),
     );
-    // Promtail ships app-1's logs to Loki on main through a forwarder of Loki's name.
+    // Promtail ships app-1's logs to Loki on main through a forwarder of Loki's name;
+    // it and cAdvisor read app-1's Docker API through a socket proxy of app-1's own.
     expect(names(host(plan, "app-1")).sort()).toEqual(
-      ["app-api", "app-frontend", "cadvisor", "certbot", "loki", "nginx", "nginx-exporter", "node-exporter", "pgbouncer", "promtail", "realtime", "redis", "studio-api", "studio-frontend", "voice"].sort(),
+      ["app-api", "app-frontend", "cadvisor", "certbot", "docker-socket-proxy", "loki", "nginx", "nginx-exporter", "node-exporter", "pgbouncer", "promtail", "realtime", "redis", "studio-api", "studio-frontend", "voice"].sort(),
     );
   });
 
@@ -199,7 +201,7 @@ describe("memory profile", () => {
   it("keeps the seed's limits where they fit (phase 1, 16 GB)", () => {
     const plan = model(phaseValues(1));
     expect(plan.memoryProfile).toBe("seed");
-    expect(host(plan, "main").budget).toMatchObject({ serverMb: 16384, reserveMb: 3072, containersMb: 11984 });
+    expect(host(plan, "main").budget).toMatchObject({ serverMb: 16384, reserveMb: 3072, containersMb: 12000 });
   });
 
   it("falls back to the blueprint's compact limits and reserve when the seed's do not fit (4 GB)", () => {
@@ -221,6 +223,6 @@ describe("memory profile", () => {
 
   it("reports the server with the seed's numbers for a blueprint without a compact profile", () => {
     const problems = problemsOf({ "infra:blueprint": "fastapi", "infra:servers": JSON.stringify([existing("main", 2048)]) });
-    expect(problems).toEqual([{ path: "infra:servers[0]", message: "containers on main are limited to 2032 MB, but 2048 MB minus the 1024 MB system reserve leaves 1024 MB; pick a larger server or move a role elsewhere" }]);
+    expect(problems).toEqual([{ path: "infra:servers[0]", message: "containers on main are limited to 2048 MB, but 2048 MB minus the 1024 MB system reserve leaves 1024 MB; pick a larger server or move a role elsewhere" }]);
   });
 });

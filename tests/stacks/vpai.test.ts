@@ -2,7 +2,7 @@ import { liveFilesInstalled } from "../../components/container/live-config";
 import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { describe, expect, it } from "vitest";
-import { container, planOf, resourcesOf, serviceAliases, withoutRelease } from "../support/plans";
+import { container, planOf, resourcesOf, secretsCommandOf, serviceAliases, withoutRelease } from "../support/plans";
 
 /**
  * Seed 002's facts, pinned on the registered graph of both stacks: a change
@@ -19,12 +19,15 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
   openclaw: { networks: ["backend", "egress"], port: 8080 },
   victoriametrics: { networks: ["monitoring"], port: 8428 },
   loki: { networks: ["monitoring"], port: 3100 },
-  alloy: { networks: ["backend", "monitoring"], port: 12345 },
+  // Each reader of the Docker API also joins the network it shares with the socket proxy alone (C14).
+  alloy: { networks: ["backend", "monitoring", "docker-api-alloy"], port: 12345 },
   grafana: { networks: ["frontend", "monitoring"], port: 3000 },
-  diun: { networks: ["egress"] },
-  // Not in seed 002's matrix: the rule evaluator and the notifier its alerts need.
+  diun: { networks: ["egress", "docker-api-diun"] },
+  // Not in seed 002's matrix: the rule evaluator and the notifier its alerts need,
+  // and the socket proxy that stands between Alloy and DIUN and the Docker socket.
   vmalert: { networks: ["monitoring"], port: 8880 },
   alertmanager: { networks: ["monitoring", "egress"], port: 9093 },
+  "docker-socket-proxy": { networks: ["docker-api-alloy", "docker-api-diun"], port: 2375 },
 };
 
 const STARTUP_ORDER: [string, string][] = [
@@ -40,10 +43,12 @@ const STARTUP_ORDER: [string, string][] = [
   ["loki", "alloy"],
   ["victoriametrics", "grafana"],
   ["loki", "grafana"],
+  ["docker-socket-proxy", "alloy"],
+  ["docker-socket-proxy", "diun"],
 ];
 
 describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) => {
-  it("runs the seed's twelve services plus vmalert and Alertmanager, each pinned to a version tag (C10)", async () => {
+  it("runs the seed's twelve services plus vmalert, Alertmanager and the socket proxy, each pinned to a version tag (C10)", async () => {
     const plan = await planOf(stack);
     const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => withoutRelease(String(resource.inputs.name)));
     expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `vpai-${service}`).sort());
@@ -54,7 +59,7 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     }
   });
 
-  it("builds the four networks with the seed's subnets and internal flags", async () => {
+  it("builds the four networks with the seed's subnets and internal flags, and an internal one per reader of the Docker API", async () => {
     const plan = await planOf(stack);
     const networks = Object.fromEntries(
       resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
@@ -64,6 +69,8 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
       "vpai-backend": ["172.20.2.0/24", true],
       "vpai-monitoring": ["172.20.3.0/24", true],
       "vpai-egress": ["172.20.4.0/24", false],
+      "vpai-docker-api-alloy": ["172.31.252.0/28", true],
+      "vpai-docker-api-diun": ["172.31.252.16/28", true],
     });
   });
 
@@ -100,20 +107,34 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     expect(container(plan, "postgres").dependsOn.some((name) => name.endsWith("-n8n") || name.endsWith("-caddy"))).toBe(false);
   });
 
-  it("gives DIUN the Docker socket read-only and no other service any host path but Alloy's and Caddy's live configuration, all read-only", async () => {
+  it("gives the Docker socket, read-only, to the socket proxy alone; DIUN and Alloy reach the API through it, Alloy's host root hides /run (C14), and Caddy binds its live configuration; besides, each service only its own secret files, all read-only", async () => {
     const plan = await planOf(stack);
-    const binds = (service: string) => (container(plan, service).inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath);
-    expect(binds("diun")).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
-    // Logs and cAdvisor read the socket; node-exporter reads /proc, /sys and / (a C3 waiver).
+    const all = (service: string) => (container(plan, service).inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath);
+    // Each service's secret files come from its own container's directory on the host, read-only (C15).
+    for (const service of Object.keys(SERVICE_MATRIX)) {
+      for (const bind of all(service).filter((volume) => volume.hostPath!.startsWith("/etc/infra/secrets/"))) {
+        expect(bind.hostPath, service).toMatch(new RegExp(`^/etc/infra/secrets/${String(container(plan, service).inputs.name)}/[^/]+$`));
+        expect(bind.readOnly, bind.hostPath).toBe(true);
+      }
+    }
+    const binds = (service: string) => all(service).filter((volume) => !volume.hostPath!.startsWith("/etc/infra/secrets/"));
+    expect(binds("docker-socket-proxy")).toEqual([{ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true }]);
+    expect(container(plan, "docker-socket-proxy").inputs.ports ?? []).toEqual([]);
+    expect(binds("diun")).toEqual([]);
+    expect(container(plan, "diun").inputs.envs).toContain("DIUN_PROVIDERS_DOCKER_ENDPOINT=tcp://docker-socket-proxy:2375");
+    // node-exporter's collectors read /proc, /sys and / (a C3 waiver); a tmpfs hides the host's /run and its sockets.
     expect(binds("alloy")).toEqual([
-      { hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock", readOnly: true },
       { hostPath: "/proc", containerPath: "/host/proc", readOnly: true },
       { hostPath: "/sys", containerPath: "/host/sys", readOnly: true },
       { hostPath: "/", containerPath: "/host/root", readOnly: true },
     ]);
+    expect(Object.keys(container(plan, "alloy").inputs.tmpfs as Record<string, string>)).toEqual(["/host/root/run"]);
+    const alloy = (container(plan, "alloy").inputs.uploads as { file: string; content: string }[]).find((upload) => upload.file === "/etc/alloy/config.alloy")!.content;
+    expect(alloy).not.toContain("unix://");
+    expect(alloy.match(/tcp:\/\/docker-socket-proxy:2375/g)).toHaveLength(3);
     // Caddy reads its routes from the host directory its config command writes and reloads (live-config.ts).
     expect(binds("caddy")).toEqual([{ hostPath: "/srv/infra/vpai-caddy", containerPath: "/etc/infra", readOnly: true }]);
-    for (const service of Object.keys(SERVICE_MATRIX).filter((name) => !["diun", "alloy", "caddy"].includes(name))) expect(binds(service), service).toEqual([]);
+    for (const service of Object.keys(SERVICE_MATRIX).filter((name) => !["docker-socket-proxy", "alloy", "caddy"].includes(name))) expect(binds(service), service).toEqual([]);
   });
 
   it("routes n8n behind its own password but for its webhooks, LiteLLM, OpenClaw, and Grafana with the other admin UIs behind basic_auth, through Caddy, with /metrics blocked and DNS proxied for each", async () => {
@@ -131,7 +152,9 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     expect(caddyfile).toContain(
       site("n8n", "\t@protected not path /webhook/*", "\tbasicauth @protected {", "\t\tn8n {$INFRA_BCRYPT_N8N_PASSWORD_HASH}", "\t}", "\trequest_header @protected -Authorization", "\treverse_proxy n8n:5678", "}"),
     );
-    expect(container(plan, "caddy").inputs.envs).toBe("[secret]");
+    // Both hashes Caddy reads, the admin password's and n8n's own, come from its secret files (C15), never its environment.
+    expect(container(plan, "caddy").inputs.envs).toEqual([]);
+    expect(String(secretsCommandOf(plan, container(plan, "caddy")).inputs.create)).toMatch(/ vpai-caddy admin-password(-hash)?:0 infra-bcrypt-n8n-password-hash:0$/);
     const admin = { grafana: "grafana:3000", metrics: "victoriametrics:8428", alerts: "alertmanager:9093", logs: "loki:3100" };
     for (const [subdomain, upstream] of Object.entries(admin)) {
       expect(caddyfile).toContain(site(subdomain, "\tbasicauth {", "\t\tadmin {$INFRA_ADMIN_PASSWORD_HASH}", "\t}", `\treverse_proxy ${upstream} {`));
@@ -144,7 +167,8 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     const plan = await planOf(stack);
     expect(container(plan, "postgres").inputs).toMatchObject({ user: "postgres", capabilities: { drops: ["ALL"], adds: [] } });
     expect(container(plan, "redis").inputs).toMatchObject({ user: "redis", readOnly: true, capabilities: { drops: ["ALL"], adds: [] } });
-    for (const service of ["redis", "loki", "victoriametrics", "diun"]) expect(container(plan, service).inputs.readOnly, service).toBe(true);
+    for (const service of ["redis", "loki", "victoriametrics", "diun", "docker-socket-proxy"]) expect(container(plan, service).inputs.readOnly, service).toBe(true);
+    expect(container(plan, "docker-socket-proxy").inputs).toMatchObject({ user: "0", capabilities: { drops: ["ALL"], adds: ["CAP_SETGID"] } });
     // Docker refuses uploads into a read-only root filesystem, so nothing that uploads files is read-only.
     for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
       if (((resource.inputs.uploads ?? []) as unknown[]).length > 0) expect(resource.inputs.readOnly, String(resource.inputs.name)).toBe(false);
@@ -164,10 +188,26 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     }
   });
 
-  it("keeps secrets secret: every env list that carries one is masked, and no placeholder leaks in plain text", async () => {
+  it("keeps secrets secret: files for the images that read them, masked env lists for the two that cannot, no placeholder in plain text", async () => {
     const plan = await planOf(stack);
-    for (const service of ["postgres", "redis", "qdrant", "n8n", "litellm", "openclaw", "grafana"]) expect(container(plan, service).inputs.envs, service).toBe("[secret]");
-    expect(container(plan, "diun").inputs.envs).toEqual(["DIUN_PROVIDERS_DOCKER=true", "DIUN_PROVIDERS_DOCKER_WATCHBYDEFAULT=true", "DIUN_WATCH_SCHEDULE=0 */6 * * *", "TZ=UTC"]);
+    // LiteLLM and OpenClaw read their secrets from their environment only (C15 waivers).
+    for (const service of ["litellm", "openclaw"]) expect(container(plan, service).inputs.envs, service).toBe("[secret]");
+    for (const service of ["postgres", "redis", "qdrant", "n8n", "grafana", "alloy", "caddy"]) {
+      const envs = container(plan, service).inputs.envs as string[];
+      expect(Array.isArray(envs), service).toBe(true);
+      expect(envs.join("\n"), service).not.toMatch(/\{\{|\[secret\]/);
+      expect(secretsCommandOf(plan, container(plan, service)).inputs.stdin, service).toBe("[secret]");
+    }
+    expect(container(plan, "postgres").inputs.envs).toContain("POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password");
+    expect(container(plan, "n8n").inputs.envs).toContain("DB_POSTGRESDB_PASSWORD_FILE=/run/secrets/postgres-password");
+    expect(container(plan, "grafana").inputs.envs).toContain("GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/grafana-admin-password");
+    expect(container(plan, "diun").inputs.envs).toEqual([
+      "DIUN_PROVIDERS_DOCKER=true",
+      "DIUN_PROVIDERS_DOCKER_ENDPOINT=tcp://docker-socket-proxy:2375",
+      "DIUN_PROVIDERS_DOCKER_WATCHBYDEFAULT=true",
+      "DIUN_WATCH_SCHEDULE=0 */6 * * *",
+      "TZ=UTC",
+    ]);
   });
 
   it("creates the backups and shared buckets, private and versioned", async () => {
@@ -181,7 +221,8 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
   it("fits the memory budget of its server", async () => {
     const plan = await planOf(stack);
     const budget = plan.hosts[0]!.budget;
-    expect(budget.containersMb).toBe(3552);
+    // 3552 MB of the seed's services and 16 MB for the socket proxy: preprod's CX23 has 4096 MB, 512 of them kept for the system.
+    expect(budget.containersMb).toBe(3568);
     expect(budget.headroomMb).toBeGreaterThanOrEqual(0);
   });
 });
@@ -190,8 +231,8 @@ describe("stack-specific settings", () => {
   it("prod adopts the existing VPS, protects its data and sends HSTS", async () => {
     const plan = await planOf("prod");
     expect(resourcesOf(plan, "hcloud:index/server:Server")).toHaveLength(0);
-    const commands = resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name);
-    expect(commands.filter((name) => !/-(healthy|backup-first)$/.test(name)).sort()).toEqual([
+    const commands = resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name).sort();
+    expect(commands.filter((name) => !/-(healthy|backup-first|secrets)$/.test(name))).toEqual([
       "vpai-main-backup-environment",
       "vpai-main-backup-install",
       "vpai-main-caddy-service-live-config",
@@ -199,10 +240,20 @@ describe("stack-specific settings", () => {
       "vpai-main-prepare",
     ]);
     // The backup job runs before each container whose data it takes is replaced.
-    expect(commands.filter((name) => name.endsWith("-backup-first")).sort()).toEqual(["n8n", "openclaw", "postgres", "qdrant", "redis"].map((service) => `vpai-main-${service}-backup-first`));
+    expect(commands.filter((name) => name.endsWith("-backup-first"))).toEqual(["n8n", "openclaw", "postgres", "qdrant", "redis"].map((service) => `vpai-main-${service}-backup-first`));
+    // Each service with secret files has the command that writes them (C15).
+    expect(commands.filter((name) => name.endsWith("-secrets"))).toEqual([
+      "vpai-main-caddy-service-secrets",
+      "vpai-main-monitoring-alloy-secrets",
+      "vpai-main-monitoring-grafana-secrets",
+      "vpai-main-n8n-secrets",
+      "vpai-main-postgres-secrets",
+      "vpai-main-qdrant-secrets",
+      "vpai-main-redis-secrets",
+    ]);
     // Besides those, one health gate per container.
     const gates = resourcesOf(plan, "docker:index/container:Container").map((container) => `${container.name}-healthy`);
-    expect(commands.filter((name) => name.endsWith("-healthy")).sort()).toEqual(gates.sort());
+    expect(commands.filter((name) => name.endsWith("-healthy"))).toEqual(gates.sort());
     for (const volume of resourcesOf(plan, "docker:index/volume:Volume")) expect(volume.protect, volume.name).toBe(true);
     for (const bucket of resourcesOf(plan, "pulumi-nodejs:dynamic/storage:Bucket")) expect(bucket.protect).toBe(true);
     expect(resourcesOf(plan, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => setting.inputs.settingId)).toContain("security_header");

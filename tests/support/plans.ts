@@ -1,6 +1,7 @@
 import { liveFilesInstalled } from "../../components/container/live-config";
 import { RELEASE_ID_PATTERN } from "../../components/container/release";
 import { buildPlan, type PlanOptions, type PlanResult } from "../../tools/plan/plan";
+import { DOCKER_API_NETWORK_PREFIX } from "../../components/container/docker-api-proxy-spec";
 import { LOOPBACK_PUBLISHING_NETWORK } from "../../components/container/network-spec";
 import { PROJECT_DIR } from "./stack-config";
 
@@ -54,16 +55,20 @@ export const publishedPorts = (resource: PlannedResource): string[] =>
   ((resource.inputs.ports ?? []) as { ip: string; external: number; internal: number }[]).map((port) => `${port.ip}:${port.external}->${port.internal}`);
 
 /**
- * A container's networks as its blueprint declares them, without the bridge
- * the platform adds to carry loopback ports (LOOPBACK_PUBLISHING_NETWORK);
- * tests/components/network-spec.test.ts covers that bridge.
+ * Whether a Docker network is one the platform adds rather than the
+ * blueprint: the bridge that carries loopback ports (LOOPBACK_PUBLISHING_NETWORK,
+ * covered by tests/components/network-spec.test.ts) and each Docker API
+ * consumer's network with the socket proxy (covered by
+ * tests/components/docker-api-proxy.test.ts and the vpai and fastapi tests).
  */
-export const declaredNetworks = (networks: unknown): unknown =>
-  (networks as { name: string }[]).filter((network) => !network.name.endsWith(`-${LOOPBACK_PUBLISHING_NETWORK.key}`));
+const addedByPlatform = (name: string): boolean => name.endsWith(`-${LOOPBACK_PUBLISHING_NETWORK.key}`) || name.includes(`-${DOCKER_API_NETWORK_PREFIX}`);
 
-/** The plan's Docker networks as the blueprint declares them, without the loopback publishing bridge. */
+/** A container's networks as its blueprint declares them, without those the platform adds. */
+export const declaredNetworks = (networks: unknown): unknown => (networks as { name: string }[]).filter((network) => !addedByPlatform(network.name));
+
+/** The plan's Docker networks as the blueprint declares them, without those the platform adds. */
 export const declaredNetworkResources = (plan: PlanResult): PlannedResource[] =>
-  resourcesOf(plan, "docker:index/network:Network").filter((network) => !String(network.inputs.name).endsWith(`-${LOOPBACK_PUBLISHING_NETWORK.key}`));
+  resourcesOf(plan, "docker:index/network:Network").filter((network) => !addedByPlatform(String(network.inputs.name)));
 
 /** A registered container's name without the release id a zero-downtime service's carries. */
 export function withoutRelease(name: string): string {
@@ -74,4 +79,11 @@ export function withoutRelease(name: string): string {
 export function serviceAliases(resource: PlannedResource, service: string): string[] {
   const id = String(resource.inputs.name).match(new RegExp(`-(${RELEASE_ID_PATTERN})$`))?.[1];
   return id === undefined ? [service] : [service, `${service}-${id}`];
+}
+
+/** The host command that writes a container's secret files: a child of the same Service. */
+export function secretsCommandOf(plan: PlanResult, containerResource: PlannedResource): PlannedResource {
+  const found = plan.resources.find((resource) => resource.type === "pulumi-nodejs:dynamic/remote:SSHCommand" && resource.name.endsWith("-secrets") && resource.parent === containerResource.parent);
+  if (!found) throw new Error(`no -secrets command beside ${containerResource.name}`);
+  return found;
 }

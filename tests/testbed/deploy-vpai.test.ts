@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shellQuote } from "../../components/backup/shell";
 import { liveConfigScript } from "../../components/container/live-config";
+import { REDIS_PASSWORD_PATH } from "../../components/container/redis-auth";
+import { SECRETS_HOST_DIR } from "../../components/container/secret-files";
 import { CADDYFILE_PATH, caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { plannedChanges } from "../support/pulumi-preview";
 import { pushRelease } from "./images";
 import { backupObjects, deploy, inspectContainers, notHealthy, settingsMismatches, startedTooEarly, stateResources, type Deployment, type StateResource } from "./deployment";
+import { secretExposure } from "./secret-exposure";
 
 // Seed 002's VPAI, the real program's biggest single-server blueprint,
 // deployed by the real CLI to a testbed VPS: its data tier (PostgreSQL with
@@ -19,6 +23,30 @@ const SETUP_TIMEOUT_MS = 20 * 60_000;
 const STEP_TIMEOUT_MS = 15 * 60_000;
 
 let deployment: Deployment;
+
+/**
+ * HTTP calls to the Docker API through the socket proxy, made from inside
+ * `container` as that container could make them; each call's status, 0 when
+ * the proxy cannot be reached at all.
+ */
+async function callsThroughProxy(container: string, calls: readonly (readonly [string, string])[]): Promise<number[]> {
+  const script = [
+    "import http.client, json, sys",
+    "statuses = []",
+    "for method, path in json.loads(sys.argv[1]):",
+    "    try:",
+    "        connection = http.client.HTTPConnection('docker-socket-proxy', 2375, timeout=10)",
+    "        connection.request(method, path, body=b'{}' if method.upper() == 'POST' else None, headers={'Content-Type': 'application/json'})",
+    "        statuses.append(connection.getresponse().status)",
+    "        connection.close()",
+    "    except OSError:",
+    "        statuses.append(0)",
+    "print(json.dumps(statuses))",
+  ].join("\n");
+  // The calls' paths hold no single quote, so they pass through the shell as one word.
+  const result = await deployment.vps.exec(`docker exec -i ${container} python3 - '${JSON.stringify(calls)}'`, { input: script });
+  return JSON.parse(result.stdout) as number[];
+}
 
 beforeAll(async () => {
   deployment = await deploy("vpai");
@@ -38,7 +66,7 @@ describe("the vpai blueprint deployed to the testbed VPS", () => {
     await deployment.step("up", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
     containers = (await stateResources(deployment.stack)).filter((resource) => resource.type === "docker:index/container:Container");
     const running = await inspectContainers(deployment.vps);
-    expect(containers.length).toBe(14);
+    expect(containers.length).toBe(15);
     expect([...running.keys()].sort()).toEqual(containers.map((resource) => String(resource.inputs!.name)).sort());
     expect(notHealthy(running)).toEqual([]);
     expect(settingsMismatches(containers, running)).toEqual([]);
@@ -53,11 +81,97 @@ describe("the vpai blueprint deployed to the testbed VPS", () => {
       "n8n",
       "openclaw",
     ]);
-    const redis = await deployment.vps.exec("docker exec vpai-redis env -u REDISCLI_AUTH redis-cli --no-auth-warning ping", { allowFailure: true });
+    // Each server holds the stack's own secret, read from its file: a client
+    // without it is refused, one given the planted value (on stdin, never in
+    // a command line) is let in.
+    const { secrets } = deployment.stack;
+    const redis = await deployment.vps.exec("docker exec vpai-redis redis-cli --no-auth-warning ping", { allowFailure: true });
     expect(redis.stdout + redis.stderr).toMatch(/NOAUTH/);
-    expect((await deployment.vps.exec("docker exec vpai-redis sh -c 'REDISCLI_AUTH=\"$REDIS_PASSWORD\" redis-cli ping'")).stdout.trim()).toBe("PONG");
-    const qdrant = await deployment.vps.exec("docker exec vpai-qdrant wget -q -O - http://127.0.0.1:6333/collections", { allowFailure: true });
-    expect(qdrant.code).not.toBe(0);
+    expect((await deployment.vps.exec(`docker exec vpai-redis sh -c 'REDISCLI_AUTH="$(cat ${REDIS_PASSWORD_PATH})" redis-cli ping'`)).stdout.trim()).toBe("PONG");
+    const withInput = (container: string, script: string, input: string) => deployment.vps.exec(`docker exec -i ${container} sh -c ${shellQuote(script)}`, { input: `${input}\n`, allowFailure: true });
+    expect((await withInput("vpai-redis", 'IFS= read -r REDISCLI_AUTH; export REDISCLI_AUTH; redis-cli ping', secrets["infra:redisPassword"]!)).stdout.trim()).toBe("PONG");
+    const collections = "wget -q -O - http://127.0.0.1:6333/collections";
+    expect((await deployment.vps.exec(`docker exec vpai-qdrant ${collections}`, { allowFailure: true })).code).not.toBe(0);
+    const keyed = await withInput("vpai-qdrant", `IFS= read -r key; ${collections} --header "api-key: $key"`, secrets["infra:qdrantApiKey"]!);
+    expect(keyed.stdout).toContain('"collections"');
+    const login = await withInput("vpai-postgres", 'IFS= read -r PGPASSWORD; export PGPASSWORD; psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1"', secrets["infra:postgresPassword"]!);
+    expect(login.stdout.trim(), login.stderr).toBe("1");
+    // n8n kept the key its entrypoint read from the file: had it read none, n8n would have made one up.
+    const settings = JSON.parse((await deployment.vps.exec("docker exec vpai-n8n cat /home/node/.n8n/config")).stdout) as { encryptionKey: string };
+    expect(settings.encryptionKey === secrets["infra:n8nEncryptionKey"]).toBe(true);
+  });
+
+  it("C15, live: docker inspect and ps show no secret of the stack outside LiteLLM's and OpenClaw's environment; each secret file is 0400, its service's, and mounted read-only", { timeout: 120_000 }, async () => {
+    // Their images read these settings from their environment only (their C15 waivers in infra/blueprints/vpai.ts);
+    // LiteLLM's container is its current release's, named by the release id.
+    const litellm = containers.map((resource) => String(resource.inputs!.name)).find((name) => /^vpai-litellm-[0-9a-f]{8}$/.test(name))!;
+    const waived = new Set([litellm, "vpai-openclaw"]);
+    const exposure = await secretExposure(deployment.vps, deployment.stack.secrets, waived);
+    expect(exposure.inspected).toEqual([]);
+    expect(exposure.inEnvironment).toEqual([...waived].sort());
+    expect(exposure.commandLines).toEqual([]);
+    expect(exposure.files).toEqual([]);
+    expect(exposure.mounted).toEqual([
+      "vpai-alloy /run/secrets/alloy-postgres-dsn",
+      "vpai-alloy /run/secrets/alloy-redis-password",
+      "vpai-caddy /run/secrets/infra-bcrypt-n8n-password-hash",
+      "vpai-grafana /run/secrets/grafana-admin-password",
+      "vpai-n8n /run/secrets/n8n-encryption-key",
+      "vpai-n8n /run/secrets/postgres-password",
+      "vpai-postgres /run/secrets/postgres-password",
+      "vpai-qdrant /qdrant/config/local.yaml",
+      "vpai-redis /run/secrets/redis-auth.conf",
+      "vpai-redis /run/secrets/redis-password",
+    ]);
+  });
+
+  it("the socket proxy alone holds docker.sock: DIUN and Alloy read through it, a write through it is refused with 403, and nothing changed (C14)", { timeout: 120_000 }, async () => {
+    const running = await inspectContainers(deployment.vps);
+    const holders = [...running.values()].filter((container) => (container.Mounts ?? []).some((mount) => /^\/(var\/)?run\/docker\.sock$/.test(mount.Source)));
+    expect(holders.map((container) => container.Name)).toEqual(["/vpai-docker-socket-proxy"]);
+    expect(holders[0]!.Mounts!.find((mount) => mount.Source.endsWith("docker.sock"))!.RW).toBe(false);
+    expect(running.get("vpai-docker-socket-proxy")!.HostConfig.PortBindings ?? {}).toEqual({});
+    const listed = async () => (await deployment.vps.exec("docker ps -a --no-trunc --format '{{.ID}} {{.Names}} {{.State}}' | sort")).stdout;
+    const before = await listed();
+    const postgres = running.get("vpai-postgres")!.Id;
+
+    const diun = await callsThroughProxy("vpai-diun", [
+      ["GET", "/containers/json"],
+      ["GET", "/v1.41/containers/json"],
+      ["POST", "/containers/create"],
+      ["POST", "/v1.41/containers/create"],
+      ["POST", `/containers/${postgres}/stop`],
+      ["POST", "/v1.41/containers/vpai-postgres/kill"],
+      ["POST", `/v1.41/containers/${postgres}/exec`],
+      ["POST", "/exec/0123456789abcdef/start"],
+      ["DELETE", `/containers/${postgres}?force=1`],
+      ["post", "/containers/create"],
+      ["GET", "//containers/create"],
+      ["GET", `/containers/${postgres}/json`],
+      ["GET", `/containers/${postgres}/archive?path=/var/lib/postgresql`],
+    ]);
+    expect(diun).toEqual([200, 200, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403, 403]);
+    // Alloy reads container details and logs, which DIUN may not; it may not write either.
+    expect(await callsThroughProxy("vpai-alloy", [["GET", `/v1.41/containers/${postgres}/json`], ["GET", `/containers/${postgres}/logs?stdout=1&tail=1`], ["POST", `/containers/${postgres}/stop`]])).toEqual([200, 200, 403]);
+    // A container on no consumer's network does not even find the proxy.
+    expect(await callsThroughProxy("vpai-n8n", [["GET", "/containers/json"]])).toEqual([0]);
+
+    expect(await listed()).toBe(before);
+    expect((await inspectContainers(deployment.vps)).get("vpai-postgres")!.State.StartedAt).toBe(running.get("vpai-postgres")!.State.StartedAt);
+    const log = (await deployment.vps.exec("docker logs vpai-docker-socket-proxy 2>&1")).stdout;
+    expect(log).toMatch(/ 403 .*"POST \/containers\/create HTTP\/1\.1"/);
+
+    // DIUN watched through the proxy as it started: the container list, and each image it found there.
+    const watched = (await deployment.vps.exec("docker exec vpai-diun cat /data/diun.db")).stdout.trim().split("\n").filter(Boolean).map((line) => JSON.parse(line) as { container: string; local: unknown });
+    expect(watched.length, (await deployment.vps.exec("docker logs vpai-diun 2>&1 | tail -n 40")).stdout).toBeGreaterThan(0);
+    expect(watched.filter((entry) => typeof entry.local !== "boolean")).toEqual([]);
+    // Under Alloy's read-only bind of the host's root, a tmpfs hides the host's /run and its sockets;
+    // and the proxy, having left root's group, is not dumpable: Alloy's root cannot reach its socket through /proc.
+    expect((await deployment.vps.exec("docker exec vpai-alloy sh -c 'ls -A /host/root/run | wc -l'")).stdout.trim()).toBe("0");
+    const proxyPid = (await deployment.vps.exec("docker inspect -f '{{.State.Pid}}' vpai-docker-socket-proxy")).stdout.trim();
+    const throughProc = await deployment.vps.exec(`docker exec vpai-alloy ls /host/proc/${proxyPid}/root/var/run/docker.sock`, { allowFailure: true });
+    expect(throughProc.code).not.toBe(0);
+    expect(throughProc.stderr).toMatch(/Permission denied/);
   });
 
   it("an unchanged `up` changes nothing and opens no SSH connection; refresh finds no drift", { timeout: STEP_TIMEOUT_MS }, async () => {
@@ -128,6 +242,8 @@ describe("the vpai blueprint deployed to the testbed VPS", () => {
     await deployment.step("destroy", () => deployment.stack.run(["destroy", "--yes", "--skip-preview"]));
     expect((await inspectContainers(deployment.vps)).size).toBe(0);
     expect((await deployment.vps.exec("docker network ls -q --filter name=vpai-")).stdout.trim()).toBe("");
+    // Each service's secret files went with its container.
+    expect((await deployment.vps.exec(`find ${SECRETS_HOST_DIR} -mindepth 1`)).stdout).toBe("");
     expect(await backupObjects(deployment)).toBeGreaterThan(0);
     expect(await volumes()).toEqual(before);
   });

@@ -1,12 +1,17 @@
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { shellQuote } from "../../components/backup/shell";
+import { SECRETS_HOST_DIR } from "../../components/container/secret-files";
+import { GRAFANA_ADMIN_PASSWORD_SECRET } from "../../components/monitoring/settings";
 import { plannedChanges } from "../support/pulumi-preview";
 import { backupObjects, deploy, httpsGet as get, inspectContainers as inspect, notHealthy, settingsMismatches, startedTooEarly, stateResources, type Deployment, type StateResource } from "./deployment";
 import { liveConfigScript } from "../../components/container/live-config";
 import { NGINX_CONF_PATH, NGINX_LIVE_RELOAD } from "../../components/ingress/nginx-spec";
 import { pushRelease } from "./images";
 import { clientAddresses, startLoad, summary } from "./load";
+import { secretExposure } from "./secret-exposure";
 import { DOCKER, vpsImage } from "./vps";
 
 // The real program, `infra/`, deployed by the real Pulumi CLI with the Docker
@@ -48,13 +53,32 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     containerInputs = (await stateResources(deployment.stack)).filter((resource) => resource.type === "docker:index/container:Container");
     const running = await inspectContainers();
     const expected = containerInputs.map((resource) => String(resource.inputs!.name)).sort();
-    expect(expected.length).toBe(13);
+    expect(expected.length).toBe(14);
     expect([...running.keys()].sort()).toEqual(expected);
     expect(notHealthy(running)).toEqual([]);
   });
 
   it("runs each container with exactly the settings the program registered", async () => {
     expect(settingsMismatches(containerInputs, await inspectContainers())).toEqual([]);
+  });
+
+  it("C15, live: docker inspect and ps show no secret of the stack outside the application's environment; each secret file is 0400, its service's, and mounted read-only", { timeout: 120_000 }, async () => {
+    // The application's image reads DATABASE_URL and JWT_SECRET from its environment only (its C15 waiver in infra/blueprints/fastapi.ts);
+    // its container is the current release's, named by the release id.
+    const waived = new Set(containerInputs.map((resource) => String(resource.inputs!.name)).filter((name) => /^fastapi-backend-[0-9a-f]{8}$/.test(name)));
+    expect(waived.size).toBe(1);
+    const exposure = await secretExposure(deployment.vps, deployment.stack.secrets, waived);
+    expect(exposure.inspected).toEqual([]);
+    expect(exposure.inEnvironment).toEqual([...waived]);
+    expect(exposure.commandLines).toEqual([]);
+    expect(exposure.files).toEqual([]);
+    expect(exposure.mounted).toEqual([
+      "fastapi-certbot /run/secrets/cloudflare.ini",
+      "fastapi-grafana /run/secrets/grafana-admin-password",
+      "fastapi-nginx /run/secrets/htpasswd-infra-monitoringAdminPasswordHash",
+      "fastapi-postgres /run/secrets/postgres-password",
+      "fastapi-postgres-exporter /run/secrets/postgres-password",
+    ]);
   });
 
   it("started every container after the ones it depends on", async () => {
@@ -119,6 +143,33 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     const after = await inspectContainers();
     const replaced = [...after.values()].filter((container) => before.get(container.Name.replace(/^\//, ""))?.Id !== container.Id).map((container) => container.Name);
     expect(replaced).toEqual(["/fastapi-prometheus"]);
+  });
+
+  it("rotating a secret rewrites its file and restarts the one container that reads it, replacing none; it reads the new value", { timeout: STEP_TIMEOUT_MS }, async () => {
+    // The password reaches wget on stdin, never in a command line of the test.
+    const login = (password: string) =>
+      deployment.vps.exec(
+        `docker exec -i fastapi-grafana sh -c ${shellQuote('IFS= read -r password; wget -q -O /dev/null --auth-no-challenge --user=admin --password="$password" http://127.0.0.1:3000/api/datasources')}`,
+        { input: `${password}\n`, allowFailure: true },
+      );
+    const old = deployment.stack.secrets[GRAFANA_ADMIN_PASSWORD_SECRET]!;
+    expect((await login(old)).code).toBe(0);
+    const before = await inspectContainers();
+    const rotated = `Tb-rotated-${randomBytes(9).toString("base64url")}/+=@:?#%`;
+    await deployment.stack.setSecret(GRAFANA_ADMIN_PASSWORD_SECRET, rotated);
+    const { result: preview } = await step("preview, rotated secret", () => deployment.stack.run(["preview", "--json"]));
+    // Only the command that writes Grafana's files runs again: the container's inputs name the file, not the value.
+    expect(plannedChanges(preview.stdout)).toEqual(["replace fastapi-main-monitoring-grafana-secrets"]);
+    await step("up, rotated secret", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
+    const after = await inspectContainers();
+    const name = (container: { Name: string }) => container.Name.replace(/^\//, "");
+    expect([...after.values()].filter((container) => before.get(name(container))?.Id !== container.Id).map(name)).toEqual([]);
+    // A bind mount holds the file the container started with: Grafana is restarted to read the new one, and nothing else is.
+    expect([...after.values()].filter((container) => before.get(name(container))!.State.StartedAt !== container.State.StartedAt).map(name)).toEqual(["fastapi-grafana"]);
+    await expect.poll(async () => (await login(rotated)).code, { timeout: 60_000, interval: 1000 }).toBe(0);
+    expect((await login(old)).code).not.toBe(0);
+    expect((await deployment.vps.exec(`stat -c '%a %u' ${SECRETS_HOST_DIR}/fastapi-grafana/grafana-admin-password`)).stdout.trim()).toBe("400 472");
+    await deployment.stack.run(["up", "--yes", "--expect-no-changes"]);
   });
 
   it("the nightly backup job runs by its systemd unit, and a restore loses no row", { timeout: STEP_TIMEOUT_MS }, async () => {
@@ -308,6 +359,8 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     await step("destroy", () => deployment.stack.run(["destroy", "--yes", "--skip-preview"]));
     expect((await inspectContainers()).size).toBe(0);
     expect((await deployment.vps.exec("docker network ls -q --filter name=fastapi-")).stdout.trim()).toBe("");
+    // Each service's secret files went with its container.
+    expect((await deployment.vps.exec(`find ${SECRETS_HOST_DIR} -mindepth 1`)).stdout).toBe("");
     // The backups bucket is kept too, with the snapshots in it.
     expect(await backupObjects(deployment)).toBeGreaterThan(0);
     const volumesAfter = (await deployment.vps.exec("docker volume ls -q --filter name=fastapi-")).stdout.split("\n").filter(Boolean).sort();

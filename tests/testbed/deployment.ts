@@ -55,6 +55,7 @@ export interface Inspected {
   };
   Config: { User: string; Image: string };
   NetworkSettings: { Networks: Record<string, unknown> };
+  Mounts?: { Type: string; Source: string; Destination: string; RW: boolean }[];
 }
 
 export async function deploy(blueprint: string, extraConfig: Record<string, unknown> = {}): Promise<Deployment> {

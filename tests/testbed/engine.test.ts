@@ -25,10 +25,12 @@ describe("createRequest", () => {
       HostConfig: Record<string, unknown>;
     };
     expect(request.Image).toBe("10.213.1.1:5000/library/postgres:16.6-alpine");
-    expect(request.Env).toContain("POSTGRES_PASSWORD=pw-of-the-test");
+    // The password is a secret file (C15): the environment names its path, never the value, and the file is bound read-only.
+    expect(request.Env).toContain("POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password");
+    expect(request.Env.join("\n")).not.toContain("pw-of-the-test");
     expect(request.Healthcheck).toEqual({ Test: ["CMD-SHELL", "pg_isready -U postgres -d app"], Interval: 2e9, Timeout: 5e9, StartPeriod: 30e9, Retries: 3 });
     expect(request.HostConfig).toMatchObject({
-      Binds: ["fastapi-postgres-data:/var/lib/postgresql/data"],
+      Binds: ["fastapi-postgres-data:/var/lib/postgresql/data", "/etc/infra/secrets/fastapi-postgres/postgres-password:/run/secrets/postgres-password:ro"],
       ReadonlyRootfs: true,
       Tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m", "/var/run/postgresql": "rw,noexec,nosuid,size=64m" },
       CapAdd: ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID"],

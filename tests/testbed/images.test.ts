@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import type { RawConfig } from "../../infra/config/validate";
+import { REDIS_PASSWORD_PATH } from "../../components/container/redis-auth";
 import { rawConfigWithSecrets } from "../support/stack-config";
 import { containerLogs, containerState, createNetwork, startProgramContainer, vpsEngine, type ContainerState, type Engine } from "./engine";
 import { pushImages, testbedImages, type TestbedImage } from "./images";
@@ -29,11 +30,11 @@ const HEALTHY_WITHIN_MS = 90_000;
 const CRASH_LOOP_RESTARTS = 3;
 
 const FASTAPI_CONTAINERS = [
-  "fastapi-alertmanager", "fastapi-backend", "fastapi-blackbox-exporter", "fastapi-cadvisor", "fastapi-certbot", "fastapi-grafana", "fastapi-loki",
+  "fastapi-alertmanager", "fastapi-backend", "fastapi-blackbox-exporter", "fastapi-cadvisor", "fastapi-certbot", "fastapi-docker-socket-proxy", "fastapi-grafana", "fastapi-loki",
   "fastapi-nginx", "fastapi-node-exporter", "fastapi-postgres", "fastapi-postgres-exporter", "fastapi-prometheus", "fastapi-promtail",
 ];
 const VPAI_CONTAINERS = [
-  "vpai-alertmanager", "vpai-alloy", "vpai-caddy", "vpai-diun", "vpai-grafana", "vpai-litellm", "vpai-loki", "vpai-n8n", "vpai-openclaw", "vpai-postgres",
+  "vpai-alertmanager", "vpai-alloy", "vpai-caddy", "vpai-diun", "vpai-docker-socket-proxy", "vpai-grafana", "vpai-litellm", "vpai-loki", "vpai-n8n", "vpai-openclaw", "vpai-postgres",
   "vpai-qdrant", "vpai-redis", "vpai-victoriametrics", "vpai-vmalert",
 ];
 
@@ -159,6 +160,10 @@ beforeAll(async () => {
     const raw = rawConfigWithSecrets({ "infra:blueprint": stack }, "prod");
     stacks[stack] = { raw, program: await programContainers(raw), vps, engine: vpsEngine(vps), outcomes: new Map() };
   }
+  // Each service's secret files, written as the program's -secrets host commands write them, before any container mounts them.
+  for (const stack of ["fastapi", "vpai"]) {
+    for (const command of stacks[stack]!.program.secretFiles) await stacks[stack]!.vps.exec(command.create, { input: command.stdin });
+  }
   const [fastapi, vpai] = await timed("deploy", () => Promise.all(["fastapi", "vpai"].map((stack) => deployStack(stacks[stack]!.engine, stacks[stack]!.program, stacks[stack]!.vps))));
   stacks.fastapi = { ...stacks.fastapi!, outcomes: fastapi! };
   stacks.vpai = { ...stacks.vpai!, outcomes: vpai! };
@@ -283,9 +288,9 @@ describe("the contracts the program relies on", () => {
   });
 
   it("redis and qdrant refuse clients without the program's password or API key", async () => {
-    const unauthenticated = await inContainer("vpai", "vpai-redis", "env -u REDISCLI_AUTH redis-cli ping");
+    const unauthenticated = await inContainer("vpai", "vpai-redis", "redis-cli ping");
     expect(unauthenticated.stdout).toMatch(/NOAUTH/);
-    expect((await inContainer("vpai", "vpai-redis", "redis-cli ping")).stdout.trim()).toBe("PONG");
+    expect((await inContainer("vpai", "vpai-redis", `REDISCLI_AUTH="$(cat ${REDIS_PASSWORD_PATH})" redis-cli ping`)).stdout.trim()).toBe("PONG");
     const key = secret("vpai", "infra:qdrantApiKey");
     const anonymous = await stacks.vpai!.vps.exec("docker exec vpai-qdrant python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:6333/collections')\"", { allowFailure: true });
     expect(anonymous.stderr).toMatch(/401/);
@@ -350,8 +355,10 @@ describe("the contracts the program relies on", () => {
       ...inputs,
       name,
       hostname: name,
-      envs: inputs.envs.map((entry) => (entry.startsWith(`${variable}=`) ? `${variable}=${value}` : entry)),
-      volumes: [],
+      // A variable set in the environment wins over its _FILE form, in n8n's configuration as in the entrypoints that read one.
+      envs: [...inputs.envs.filter((entry) => !entry.startsWith(`${variable}=`)), `${variable}=${value}`],
+      // The data volumes stay the running containers'; the secret files (read-only) are shared.
+      volumes: inputs.volumes.filter((volume) => volume.hostPath !== undefined && volume.readOnly),
       networksAdvanced: [{ name: "vpai-backend", aliases: [name] }],
     });
     const outcomes = await Promise.all([
@@ -364,11 +371,12 @@ describe("the contracts the program relies on", () => {
     }
   });
 
-  it("diun watches the VPS's containers through the read-only Docker socket, as root without capabilities, and keeps them in /data", async () => {
+  it("diun watches the VPS's containers through the socket proxy, as root without capabilities, and keeps them in /data", async () => {
     expect((await inContainer("vpai", "vpai-diun", "cat /proc/1/comm")).stdout.trim()).toBe("diun");
-    // It watches once as it starts, then every six hours: what ran then, itself included.
+    // It watches once as it starts, then every six hours: what ran then, itself included, with each image inspected.
     const database = (await inContainer("vpai", "vpai-diun", "cat /data/diun.db")).stdout;
     expect(database).toContain('"container": "vpai-diun"');
+    expect(database).toMatch(/"local": (true|false)/);
   });
 
   it("grafana provisioned vpai's datasources", async () => {
@@ -386,9 +394,10 @@ describe("the contracts the program relies on", () => {
     await expect.poll(() => value('up{job="caddy"}'), { timeout: 60_000, interval: 3000 }).toEqual([1]);
     await expect.poll(() => value("pg_up"), { timeout: 30_000, interval: 3000 }).toEqual([1]);
     await expect.poll(() => value("redis_up"), { timeout: 30_000, interval: 3000 }).toEqual([1]);
-    // Every service answers the TCP probes from Alloy's networks but DIUN, which serves nothing; no route has a certificate on the testbed.
+    // Every service answers the TCP probes from Alloy's networks but DIUN, which serves nothing, and the socket proxy, which the
+    // platform adds beside the monitoring and only its consumers reach; no route has a certificate on the testbed.
     const probes = async (job: string) => Object.fromEntries((await queryStore(`probe_success{job="${job}"}`)).map((sample) => [sample.metric.instance, Number(sample.value[1])]));
-    const services = stacks.vpai!.program.containers.map((container) => serviceContainer(container.inputs.name).replace(/^vpai-/, "")).filter((name) => name !== "diun");
+    const services = stacks.vpai!.program.containers.map((container) => serviceContainer(container.inputs.name).replace(/^vpai-/, "")).filter((name) => name !== "diun" && name !== "docker-socket-proxy");
     await expect.poll(() => probes("services"), { timeout: 30_000, interval: 3000 }).toEqual(Object.fromEntries(services.map((name) => [name, 1])));
     expect(Object.values(await probes("routes"))).toEqual(Array(7).fill(0));
     const seen = (await queryStore('container_last_seen{name=~"vpai-.*"}')).map((sample) => serviceContainer(sample.metric.name!)).sort();

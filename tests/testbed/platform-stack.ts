@@ -48,6 +48,8 @@ export interface PlatformStack {
   runState(args: string[], options?: { allowFailure?: boolean }): Promise<PulumiResult>;
   /** Sets a plain config value (JSON for objects and lists) and keeps it for later commands. */
   setConfig(key: string, value: unknown): Promise<void>;
+  /** Gives a secret a new value (a rotation), on stdin as every secret, and keeps it for later commands. */
+  setSecret(key: string, value: string): Promise<void>;
   remove(): Promise<void>;
 }
 
@@ -132,6 +134,10 @@ export async function createPlatformStack(options: PlatformStackOptions): Promis
       // The file is written whole from the plain values, so the secrets are set again after it.
       await writeConfig();
       await setSecrets();
+    },
+    async setSecret(key, value) {
+      secrets[key] = value;
+      await cli.run(["config", "set", "--secret", key, "--stack", name, "--config-file", configFile], { input: value });
     },
     async remove() {
       await cli.run(["stack", "rm", "--yes", "--force", "--stack", name], { allowFailure: true });

@@ -48,9 +48,18 @@ export interface ProgramContainer {
   readonly after: string[];
 }
 
+/** A service's `-secrets` host command: what the program runs over SSH to write its secret files, and their contents for its stdin. */
+export interface SecretFilesCommand {
+  readonly name: string;
+  readonly create: string;
+  readonly stdin: string;
+}
+
 export interface ProgramContainers {
   readonly containers: ProgramContainer[];
   readonly networks: NetworkInputs[];
+  /** Run before the containers start: each container that mounts secret files needs them on its host (C15). */
+  readonly secretFiles: SecretFilesCommand[];
 }
 
 interface RegisterRequest {
@@ -119,6 +128,9 @@ export async function programContainers(raw: RawConfig): Promise<ProgramContaine
       after: [...new Set(container.dependsOn.map((urn) => containerOfComponent.get(nameOfUrn(urn))).filter((name): name is string => name !== undefined))].sort(),
     })),
     networks: recorded.filter((resource) => resource.type === "docker:index/network:Network").map((network) => network.inputs as unknown as NetworkInputs),
+    secretFiles: recorded
+      .filter((resource) => resource.type === "pulumi-nodejs:dynamic/remote:SSHCommand" && resource.name.endsWith("-secrets"))
+      .map((command) => ({ name: command.name, create: String(command.inputs.create), stdin: String(command.inputs.stdin ?? "") })),
   };
 }
 

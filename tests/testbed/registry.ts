@@ -34,6 +34,8 @@ function run(command: string, args: string[], options: { input?: string; cwd?: s
       if (error) reject(new Error(`${command} ${args.slice(0, 3).join(" ")} … failed: ${stderr.slice(-2000) || error.message}`));
       else resolvePromise(stdout);
     });
+    // A child that exits without reading its input closes the pipe first: its exit status tells what happened.
+    child.stdin?.on("error", () => undefined);
     child.stdin?.end(options.input ?? "");
   });
 }

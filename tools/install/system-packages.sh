@@ -23,6 +23,9 @@ packages+=(docker-registry openssl curl)
 # The workflow tests run the deploy's own steps under strace, which records
 # every program they start with its arguments: the deploy key must be in none.
 packages+=(strace)
+# The Docker socket proxy's HAProxy configuration is checked with haproxy -c,
+# and run against a stand-in of the Docker socket to see what it lets through.
+packages+=(haproxy)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -38,5 +41,5 @@ DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-insta
 # addresses on this machine, so they are stopped and disabled.
 if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
   "${sudo_cmd[@]}" systemctl disable --now prometheus prometheus-alertmanager prometheus-blackbox-exporter \
-    redis-server postgresql fail2ban nginx caddy >/dev/null 2>&1 || true
+    redis-server postgresql fail2ban nginx caddy haproxy >/dev/null 2>&1 || true
 fi

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "../../infra/config/load";
 import { checkedModel, deployPlatform } from "../../infra/platform";
@@ -111,8 +112,9 @@ async function installMocks(config: ProgramConfig, nextSerial: () => number): Pr
         const serial = nextSerial();
         // A container's id feeds its health gate's trigger, so it comes from
         // its name, not from the order of registration, which concurrent
-        // registrations may change. Other ids stay numbers, as Hetzner's are.
-        const id = args.type === "docker:index/container:Container" ? `id-of-${args.name}` : `${serial}`;
+        // registrations may change. Other ids stay numbers, as Hetzner's are,
+        // made from their type and name for the same reason (mockId).
+        const id = args.type === "docker:index/container:Container" ? `id-of-${args.name}` : mockId(args.type, args.name);
         return { id, state: { ...args.inputs, ...computedOutputs(args.type, args.name, args.inputs, serial + 1) } };
       },
       call: (args) => args.inputs,
@@ -187,6 +189,17 @@ function revealSecrets(value: unknown, key?: string): unknown {
  * once with ssh-keygen, never a server's (the real one is made on `pulumi up`).
  */
 export const MOCK_HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM9mVKabjODX0/JgOofMeVGy2uqgusbMsFjfj3K2qKRT";
+
+/**
+ * A resource's id under the mocks, other than a container's: a number, as the
+ * providers' ids are, made from its type and name, so it is the same whatever
+ * order the resources reach the engine in. A container waits for its secret
+ * files' host command, whose registration takes a varying time; a counter
+ * would make the golden graph differ from run to run.
+ */
+function mockId(type: string, name: string): string {
+  return String(1000 + (parseInt(createHash("sha256").update(`${type}::${name}`).digest("hex").slice(0, 8), 16) % 9_000_000));
+}
 
 /** Plausible values for outputs the program reads back (documentation addresses, never real ones). */
 function computedOutputs(type: string, name: string, inputs: Record<string, unknown>, serial: number): Record<string, unknown> {

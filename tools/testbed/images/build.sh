@@ -16,7 +16,7 @@ docker_cli=/usr/bin/docker
 packages=(
   postgresql-15 nginx redis-server caddy
   prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter prometheus-postgres-exporter
-  python3 python3-psycopg2 python3-yaml nodejs
+  haproxy python3 python3-psycopg2 python3-yaml nodejs
   openssl wget ca-certificates procps libcap2-bin busybox tini
 )
 
@@ -105,6 +105,7 @@ image gcr.io/cadvisor/cadvisor:v0.49.1 \
   'EXPOSE 8080' \
   'ENTRYPOINT ["/usr/local/lib/testbed/standin.py", "cadvisor", "-logtostderr"]'
 image qdrant/qdrant:v1.12.5 \
+  'ENV TZ=Etc/UTC RUN_MODE=production' \
   'WORKDIR /qdrant' \
   'EXPOSE 6333' \
   'CMD ["/usr/local/lib/testbed/standin.py", "qdrant"]'
@@ -133,7 +134,7 @@ image n8nio/n8n:1.72.1 \
   'USER node' \
   'WORKDIR /home/node' \
   'EXPOSE 5678/tcp' \
-  'ENTRYPOINT ["tini", "--", "/usr/local/lib/testbed/n8n-entrypoint.sh"]'
+  'ENTRYPOINT ["tini", "--", "/docker-entrypoint.sh"]'
 image ghcr.io/berriai/litellm:main-v1.55.8 \
   'WORKDIR /app' \
   'EXPOSE 4000/tcp' \
@@ -154,6 +155,13 @@ image grafana/alloy:v1.5.1 \
   'EXPOSE 12345' \
   'ENTRYPOINT ["/bin/alloy"]' \
   'CMD ["run", "/etc/alloy/config.alloy", "--storage.path=/var/lib/alloy/data"]'
+# The socket proxy (C14): Debian's HAProxy in the official image's layout.
+image haproxy:3.0.5 \
+  'STOPSIGNAL SIGUSR1' \
+  'ENTRYPOINT ["/usr/local/lib/testbed/haproxy-entrypoint.sh"]' \
+  'USER haproxy' \
+  'WORKDIR /var/lib/haproxy' \
+  'CMD ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]'
 image ghcr.io/fastapi-app/backend:1.0.0 \
   'ENV RELEASE=1.0.0 PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1' \
   'USER app' \

@@ -72,7 +72,9 @@ install -d -o loki -g loki /loki
 install -d -o grafana -g root /var/lib/grafana /usr/share/grafana
 install -d /etc/grafana/provisioning/datasources /etc/grafana/provisioning/dashboards /etc/grafana/dashboards
 install -d /var/lib/promtail
-install -d /qdrant/storage /qdrant/snapshots
+# qdrant/qdrant: its working directory, with the config/ directory it reads
+# config.yaml, <RUN_MODE>.yaml and local.yaml from (standin.py: qdrant_settings).
+install -d /qdrant/storage /qdrant/snapshots /qdrant/config
 install -d /etc/letsencrypt /var/lib/letsencrypt /var/log/letsencrypt /opt/certbot
 # n8nio/n8n: node's home with its .n8n (the image makes it, so a volume there is node's).
 install -d -o node -g node -m 0755 /home/node /home/node/.n8n
@@ -87,6 +89,15 @@ chown alloy:alloy /etc/alloy/config.alloy
 # export:workflow` and `pgrep diun` find them: standin.py reads its name.
 for command in n8n litellm diun; do ln -s ../lib/testbed/standin.py "/usr/local/bin/$command"; done
 ln -s /usr/local/lib/testbed/standin.py /bin/alloy
+
+# haproxy: the official image's account (uid and gid 99, where Debian's
+# postinst picked a free system id) and its configuration directory, with
+# Debian's default configuration standing for the image's example.
+groupmod --gid 99 haproxy
+usermod --uid 99 --gid 99 haproxy
+install -d -o haproxy -g haproxy /var/lib/haproxy
+install -d /usr/local/etc/haproxy
+cp /etc/haproxy/haproxy.cfg /usr/local/etc/haproxy/haproxy.cfg
 
 # The application slot: code owned by root, its log directory by the app user.
 install -d -o app -g app /app/logs

@@ -80,14 +80,25 @@ def writable_directory(path):
 
 
 def environment(name, default=None):
-    """NAME, or the content of the file NAME__FILE names (Grafana's convention)."""
-    if name in os.environ:
-        return os.environ[name]
+    """NAME, or the content of the file NAME__FILE names, as the grafana
+    image's run.sh and Grafana take it: run.sh refuses both forms at once and
+    exports `$(cat file)`, trailing newlines dropped. Under `set -e` a file it
+    cannot read stops nothing (export's status is export's own): cat's error
+    is printed and the variable is empty, and Grafana ignores an empty
+    variable (applyEnvVariableOverrides), so the setting keeps its default:
+    an admin password file Grafana may not read leaves the password "admin"."""
+    value = os.environ.get(name)
     path = os.environ.get(f"{name}__FILE")
     if path:
-        with open(path, encoding="utf-8") as file:
-            return file.read().strip()
-    return default
+        if value:
+            raise StartupError(f"ERROR: Both {name} and {name}__FILE are set (but are exclusive)")
+        try:
+            with open(path, encoding="utf-8") as file:
+                value = file.read().rstrip("\n")
+        except OSError as error:
+            print(f"cat: can't open '{path}': {error.strerror}", file=sys.stderr, flush=True)
+            value = ""
+    return value if value else default
 
 
 class Service:
@@ -267,7 +278,19 @@ def promtail(arguments):
     service.route("GET", "/ready", service.text("Ready\n"))
     for client in config.get("clients") or []:
         threading.Thread(target=push_until_accepted, args=(client["url"],), daemon=True).start()
+    for scrape in config.get("scrape_configs") or []:
+        for sd in scrape.get("docker_sd_configs") or []:
+            threading.Thread(target=docker_discovery, args=("promtail", DockerAPI(sd.get("host", "unix:///var/run/docker.sock"))), daemon=True).start()
     return service
+
+
+def docker_discovery(product, api):
+    """docker_sd's calls, once: the containers and the networks; the count or the error is logged."""
+    try:
+        containers, networks = docker_containers(api), api.json("/networks")
+        log(product, f"docker discovery: {len(containers)} container(s) on {len(networks)} network(s)")
+    except DockerAPIError as error:
+        log(product, f"docker discovery failed: {error}")
 
 
 def push_until_accepted(url, attempts=150):
@@ -294,20 +317,82 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.socket_path)
 
 
-def docker_containers(path="/var/run/docker.sock"):
-    if not os.path.exists(path):
-        return []
-    try:
-        connection = UnixHTTPConnection(path)
-        connection.request("GET", "/containers/json")
-        return json.loads(connection.getresponse().read())
-    except (OSError, ValueError):
-        return []
+class DockerAPIError(Exception):
+    """A call the Engine API (or the socket proxy in front of it) did not answer with 2xx, or could not be made."""
+
+
+class DockerAPI:
+    """The Engine API at unix:///path or tcp://host:port, called as the Go client calls it: a ping for
+    the API version first, then every path prefixed with it (/v1.41/containers/json)."""
+
+    def __init__(self, endpoint):
+        self.endpoint = endpoint
+        self.version = None
+
+    def connection(self):
+        if self.endpoint.startswith("unix://"):
+            return UnixHTTPConnection(self.endpoint.removeprefix("unix://"))
+        if self.endpoint.startswith("tcp://"):
+            host, _, port = self.endpoint.removeprefix("tcp://").rstrip("/").rpartition(":")
+            return http.client.HTTPConnection(host, int(port or 2375), timeout=5)
+        raise DockerAPIError(f"unable to parse docker host {self.endpoint!r}")
+
+    def call(self, method, path):
+        try:
+            connection = self.connection()
+            try:
+                connection.request(method, path)
+                response = connection.getresponse()
+                return response.status, response.getheader("Api-Version"), response.read()
+            finally:
+                connection.close()
+        except OSError as error:
+            raise DockerAPIError(f"Cannot connect to the Docker daemon at {self.endpoint}: {error}") from error
+
+    def get(self, path):
+        if self.version is None:
+            status, version, _ = self.call("HEAD", "/_ping")
+            if status != 200:
+                raise DockerAPIError(f"Error response from daemon: HEAD /_ping: {status}")
+            self.version = version or "1.41"
+        status, _, body = self.call("GET", f"/v{self.version}{path}")
+        if status // 100 != 2:
+            raise DockerAPIError(f"Error response from daemon: GET /v{self.version}{path}: {status} {body[:120].decode('utf-8', 'replace').strip()}")
+        return body
+
+    def json(self, path):
+        return json.loads(self.get(path))
+
+
+def docker_containers(api):
+    """The running containers, as `docker ps` lists them."""
+    return api.json("/containers/json")
+
+
+def cgroup_container_ids(root="/sys/fs/cgroup"):
+    """Container ids from the cgroup tree, as cAdvisor finds containers (docker-<id>.scope or docker/<id>)."""
+    ids = []
+    for directory, subdirectories, _ in os.walk(root):
+        if directory.count("/") - root.count("/") >= 3:
+            subdirectories[:] = []
+        for name in subdirectories:
+            match = re.fullmatch(r"(?:docker-)?([0-9a-f]{64})(?:\.scope)?", name)
+            if match and match.group(1) not in ids:
+                ids.append(match.group(1))
+    return ids
 
 
 def cadvisor(arguments):
     flags = parse_flags(arguments)
     service = Service("cadvisor", "v0.49.1", int(flags.get("port", "8080")))
+    # As cAdvisor's docker factory registers: the daemon's version and facts; without them it runs without Docker's containers.
+    api = DockerAPI(flags.get("docker", "unix:///var/run/docker.sock"))
+    try:
+        api.get("/version")
+        api.get("/info")
+    except DockerAPIError as error:
+        log("cadvisor", f"Registration of the docker container factory failed: {error}")
+        api = None
     service.route("GET", "/healthz", service.text("ok"))
     service.route("GET", "/containers/", service.text("<!DOCTYPE html><title>cAdvisor</title>", content_type="text/html"))
 
@@ -320,11 +405,17 @@ def cadvisor(arguments):
             "# HELP container_last_seen Last time a container was seen by the exporter",
             "# TYPE container_last_seen gauge",
         ]
-        for container in docker_containers():
-            name = (container.get("Names") or ["/"])[0].lstrip("/")
-            service_label = (container.get("Labels") or {}).get("infra.service", "")
+        # Containers come from the cgroup tree; the daemon is asked about each one (its name, image and labels).
+        for identifier in cgroup_container_ids() if api else []:
+            try:
+                container = api.json(f"/containers/{identifier}/json")
+            except DockerAPIError as error:
+                log("cadvisor", f"failed to inspect container {identifier}: {error}")
+                continue
+            name = container.get("Name", "/").lstrip("/")
+            service_label = ((container.get("Config") or {}).get("Labels") or {}).get("infra.service", "")
             lines.append(
-                f'container_last_seen{{id="/docker/{container.get("Id", "")}",image="{container.get("Image", "")}",name="{name}",container_label_infra_service="{service_label}"}} {now:.3f}'
+                f'container_last_seen{{id="/docker/{identifier}",image="{(container.get("Config") or {}).get("Image", "")}",name="{name}",container_label_infra_service="{service_label}"}} {now:.3f}'
             )
         return lines
 
@@ -332,13 +423,77 @@ def cadvisor(arguments):
     return service
 
 
+QDRANT_DEFAULTS = {
+    "service": {"host": "0.0.0.0", "http_port": 6333, "api_key": None},
+    "storage": {"storage_path": "./storage", "snapshots_path": "./snapshots"},
+}
+
+
+def merged(base, over):
+    """`over` merged into `base`, tables key by key, as the config crate merges its sources."""
+    result = dict(base)
+    for key, value in over.items():
+        result[key] = merged(result[key], value) if isinstance(value, dict) and isinstance(result.get(key), dict) else value
+    return result
+
+
+def qdrant_settings(config_path=None):
+    """Qdrant's settings as its settings.rs builds them: the built-in defaults,
+    then config/config, config/<RUN_MODE> (development unless set; the image
+    sets production) and config/local under the working directory, then
+    --config-path, then every QDRANT__SECTION__KEY variable. Each file is
+    added with required(false): the config crate skips one that is missing
+    or cannot be opened (a secret file the user may not read) without a
+    word, so the server starts without what it held; one that does not parse
+    stops the server. Only YAML is read here (the crate also takes TOML,
+    JSON, INI, RON and JSON5)."""
+    settings = QDRANT_DEFAULTS
+    names = ["config/config", f"config/{os.environ.get('RUN_MODE', 'development')}", "config/local"]
+    candidates = [[f"{name}.yaml", f"{name}.yml"] for name in names]
+    if config_path:
+        candidates.append([config_path])
+    for paths in candidates:
+        for path in paths:
+            if not os.path.isfile(path):
+                continue
+            try:
+                with open(path, encoding="utf-8") as file:
+                    text = file.read()
+            except OSError:
+                break
+            try:
+                document = yaml.safe_load(text) or {}
+            except yaml.YAMLError as error:
+                raise StartupError(f"Error: {path}: {error}") from error
+            if not isinstance(document, dict):
+                raise StartupError(f"Error: {path}: invalid type, expected a map")
+            settings = merged(settings, document)
+            break
+    for variable, value in os.environ.items():
+        if variable.startswith("QDRANT__") and len(variable) > len("QDRANT__"):
+            keys = variable[len("QDRANT__"):].lower().split("__")
+            override = value
+            for key in reversed(keys):
+                override = {key: override}
+            settings = merged(settings, override)
+    return settings
+
+
 def qdrant(arguments):
-    parse_flags(arguments)
-    service = Service("qdrant", "1.12.5", int(os.environ.get("QDRANT__SERVICE__HTTP_PORT", "6333")))
-    writable_directory(os.environ.get("QDRANT__STORAGE__STORAGE_PATH", "./storage"))
-    writable_directory(os.environ.get("QDRANT__STORAGE__SNAPSHOTS_PATH", "./snapshots"))
-    key = os.environ.get("QDRANT__SERVICE__API_KEY")
+    # clap's `--config-path <PATH>` takes its value as the next argument too.
+    arguments = list(arguments)
+    if "--config-path" in arguments[:-1]:
+        index = arguments.index("--config-path")
+        arguments[index : index + 2] = [f"--config-path={arguments[index + 1]}"]
+    flags = parse_flags(arguments)
+    settings = qdrant_settings(flags.get("config-path"))
+    service_settings, storage = settings.get("service") or {}, settings.get("storage") or {}
+    service = Service("qdrant", "1.12.5", int(service_settings.get("http_port") or 6333))
+    writable_directory(storage.get("storage_path") or "./storage")
+    writable_directory(storage.get("snapshots_path") or "./snapshots")
+    key = service_settings.get("api_key")
     if key:
+        key = str(key)
         service.protected = lambda request, path: path in ("/healthz", "/livez", "/readyz") or key in (request.headers.get("api-key"), (request.headers.get("Authorization") or "").removeprefix("Bearer "))
     service.route("GET", "/", service.json({"title": "qdrant - vector search engine", "version": "1.12.5"}))
     for path in ("/healthz", "/livez", "/readyz"):
@@ -348,16 +503,20 @@ def qdrant(arguments):
 
 
 def env_or_file(name, default=None):
-    """NAME, or the content of the file NAME_FILE names (n8n's and LiteLLM's convention)."""
-    if name in os.environ:
-        return os.environ[name]
+    """NAME, or the content of the file NAME_FILE names, as @n8n/config's
+    readEnv takes each setting: a non-empty NAME wins; otherwise NAME_FILE's
+    content, whole (readFileSync, no trimming: a trailing newline is part of
+    a password), and a file it cannot read stops n8n."""
+    value = os.environ.get(name)
+    if value:
+        return value
     path = os.environ.get(f"{name}_FILE")
     if path:
         try:
-            with open(path, encoding="utf-8") as file:
-                return file.read().strip()
+            with open(path, encoding="utf-8", newline="") as file:
+                return file.read()
         except OSError as error:
-            raise StartupError(f"{name}_FILE: {node_error(error, 'open')}") from error
+            raise StartupError(node_error(error, "open")) from error
     return default
 
 
@@ -431,7 +590,9 @@ def n8n_settings():
     """The instance settings file, ~/.n8n/config, which holds the encryption key: made on first start, and checked against N8N_ENCRYPTION_KEY on every later one."""
     folder = os.path.join(os.environ.get("N8N_USER_FOLDER") or os.path.expanduser("~"), ".n8n")
     path = os.path.join(folder, "config")
-    key = env_or_file("N8N_ENCRYPTION_KEY")
+    # n8n 1.72's InstanceSettings reads process.env.N8N_ENCRYPTION_KEY alone:
+    # the key has no _FILE form in that release.
+    key = os.environ.get("N8N_ENCRYPTION_KEY")
     try:
         os.makedirs(folder, exist_ok=True)
         if os.path.exists(path):
@@ -792,19 +953,29 @@ def diun(arguments):
         raise StartupError(f"Cannot create Diun: open {database}: {(error.strerror or '').lower()}") from error
     log("diun", f"Starting Diun v{DIUN_VERSION} (testbed stand-in)")
 
+    api = DockerAPI(endpoint)
+
     def run_watch():
         if docker is None:
             return
-        if not endpoint.startswith("unix://") or not os.path.exists(endpoint.removeprefix("unix://")):
-            log("diun", f"Cannot list Docker containers: cannot connect to {endpoint}")
+        # As DIUN's docker client: the server's version when it is created, then the container list and each image.
+        try:
+            api.get("/version")
+            containers = docker_containers(api)
+        except DockerAPIError as error:
+            log("diun", f"Cannot list Docker containers: {error}")
             return
-        containers = docker_containers(endpoint.removeprefix("unix://"))
         watched = [container for container in containers if str((container.get("Labels") or {}).get("diun.enable", str(by_default))).lower() == "true"]
         log("diun", f"Found {len(watched)} image(s) to analyze")
         with open(database, "a", encoding="utf-8") as file:
             for container in watched:
+                try:
+                    local = not api.json(f"/images/{container.get('Image')}/json").get("RepoDigests")
+                except DockerAPIError as error:
+                    log("diun", f"Cannot inspect image {container.get('Image')}: {error}")
+                    continue
                 # The testbed reaches no registry: each image is recorded as the real one logs a failed manifest fetch.
-                file.write(json.dumps({"image": container.get("Image"), "container": (container.get("Names") or ["/"])[0].lstrip("/"), "checked": int(time.time()), "status": "registry unreachable from the testbed"}) + "\n")
+                file.write(json.dumps({"image": container.get("Image"), "container": (container.get("Names") or ["/"])[0].lstrip("/"), "local": local, "checked": int(time.time()), "status": "registry unreachable from the testbed"}) + "\n")
                 log("diun", f"Cannot get remote manifest of {container.get('Image')}: the testbed reaches no registry")
 
     run_watch()
@@ -931,6 +1102,7 @@ ALLOY_COMPONENTS = {
     "discovery.docker": ("targets",), "discovery.relabel": ("output", "rules"), "loki.source.docker": (), "loki.write": ("receiver",),
     "prometheus.exporter.unix": ("targets",), "prometheus.exporter.cadvisor": ("targets",), "prometheus.exporter.postgres": ("targets",),
     "prometheus.exporter.redis": ("targets",), "prometheus.exporter.blackbox": ("targets",), "prometheus.scrape": (), "prometheus.remote_write": ("receiver",),
+    "local.file": ("content",),
 }
 
 
@@ -1028,8 +1200,18 @@ class Alloy:
         name, body = component["name"], component["body"]
         if export == "receiver":
             return ("receiver", identifier)
+        if name == "local.file":
+            return self.file_content(identifier)
         if name == "discovery.docker":
-            return [docker_target(container) for container in docker_containers(self.value(body, "host", "unix:///var/run/docker.sock").removeprefix("unix://"))]
+            # As Prometheus's docker discovery: the containers and the networks they are on.
+            api = DockerAPI(self.value(body, "host", "unix:///var/run/docker.sock"))
+            try:
+                containers = docker_containers(api)
+                api.json("/networks")
+            except DockerAPIError as error:
+                log("alloy", f"{identifier}: {error}")
+                return []
+            return [docker_target(container) for container in containers]
         if name == "discovery.relabel":
             rules = self.blocks(body, "rule")
             return [labels for labels in (relabel(dict(target), [{key: self.evaluate(value) for key, value in self.attributes(rule).items()} for rule in rules]) for target in self.value(body, "targets", [])) if labels is not None]
@@ -1043,8 +1225,32 @@ class Alloy:
         job = {"unix": "integrations/unix", "cadvisor": "integrations/cadvisor", "postgres": "integrations/postgres_exporter", "redis": "integrations/redis_exporter"}[kind]
         return [{"__address__": f"alloy-{kind}-exporter", "__testbed_exporter": identifier, "job": job, "instance": self.hostname}]
 
+    def file_content(self, identifier):
+        """local.file's `content`: the file as it is now, whole (no trimming);
+        when it cannot be read any more, the last content read, as Alloy keeps
+        its export and only marks the component unhealthy."""
+        component = self.components[identifier]
+        try:
+            with open(self.value(component["body"], "filename"), encoding="utf-8", newline="") as file:
+                component["content"] = file.read()
+        except OSError as error:
+            log("alloy", f"{identifier}: failed to read file: {error}")
+        return component["content"]
+
     def start(self):
         """Makes what the components keep under the storage path, then runs them."""
+        # local.file reads its file as it is built, before any component uses
+        # its content; one it cannot read fails the load (local.file's New).
+        for identifier, component in self.components.items():
+            if component["name"] == "local.file":
+                filename = self.value(component["body"], "filename")
+                if not filename:
+                    raise StartupError(f'Error: {self.path}:{component["line"]}: missing required attribute "filename"')
+                try:
+                    with open(filename, encoding="utf-8", newline="") as file:
+                        component["content"] = file.read()
+                except OSError as error:
+                    raise StartupError(f"Error: {self.path}:{component['line']}: {identifier}: building component: failed to read file: open {filename}: {(error.strerror or '').lower()}") from error
         for identifier, component in self.components.items():
             body = component["body"]
             if component["name"] == "prometheus.remote_write":
@@ -1110,10 +1316,12 @@ class Alloy:
         if kind == "unix":
             return node_samples(self.value(body, "procfs_path", "/proc"), self.value(body, "rootfs_path", "/"), [self.value(textfile, "directory") for textfile in self.blocks(body, "textfile")])
         if kind == "cadvisor":
-            socket_path = self.value(body, "docker_host", "unix:///var/run/docker.sock").removeprefix("unix://")
+            api = DockerAPI(self.value(body, "docker_host", "unix:///var/run/docker.sock"))
             now = time.time()
+            # The daemon's facts, as cAdvisor's docker factory reads them; the containers from its list.
+            api.get("/info")
             return [({"__name__": "container_last_seen", "name": (container.get("Names") or ["/"])[0].lstrip("/"), "id": f"/docker/{container.get('Id', '')}", "image": container.get("Image", "")}, now)
-                    for container in docker_containers(socket_path)]
+                    for container in docker_containers(api)]
         if kind == "postgres":
             results = []
             for dsn in self.value(body, "data_source_names", []):
@@ -1141,14 +1349,19 @@ class Alloy:
 
     def log_loop(self, identifier):
         body = self.components[identifier]["body"]
-        socket_path = self.value(body, "host", "unix:///var/run/docker.sock").removeprefix("unix://")
+        api = DockerAPI(self.value(body, "host", "unix:///var/run/docker.sock"))
+        inspected = set()
         while True:
             try:
                 streams = []
                 for target in self.value(body, "targets", []):
                     container = target.get("__meta_docker_container_id")
+                    # As loki.source.docker's target: the container's configuration once (is it a TTY?), then its output.
+                    if container not in inspected:
+                        api.json(f"/containers/{container}/json")
+                        inspected.add(container)
                     since = self.last_log.get(container, int(time.time()) - 60)
-                    lines = docker_logs(socket_path, container, since)
+                    lines = docker_logs(api, container, since)
                     self.last_log[container] = int(time.time())
                     if lines:
                         streams.append({"stream": {key: value for key, value in target.items() if not key.startswith("__")}, "values": lines})
@@ -1314,14 +1527,9 @@ def http_client_tls(host, port, server_name, context, timeout):
     return Connection(host, port, timeout=timeout, context=context)
 
 
-def docker_logs(socket_path, container, since):
+def docker_logs(api, container, since):
     """(timestamp ns, line) pairs a container wrote since `since`, from the Engine API."""
-    try:
-        connection = UnixHTTPConnection(socket_path)
-        connection.request("GET", f"/containers/{container}/logs?stdout=1&stderr=1&timestamps=1&since={since}")
-        raw = connection.getresponse().read()
-    except OSError:
-        return []
+    raw = api.get(f"/containers/{container}/logs?stdout=1&stderr=1&timestamps=1&since={since}")
     lines, offset = [], 0
     while offset + 8 <= len(raw):
         length = struct.unpack(">I", raw[offset + 4:offset + 8])[0]
