@@ -290,7 +290,8 @@ describe("the contracts the program relies on", () => {
   it("redis and qdrant refuse clients without the program's password or API key", async () => {
     const unauthenticated = await inContainer("vpai", "vpai-redis", "redis-cli ping");
     expect(unauthenticated.stdout).toMatch(/NOAUTH/);
-    expect((await inContainer("vpai", "vpai-redis", `REDISCLI_AUTH="$(cat ${REDIS_PASSWORD_PATH})" redis-cli ping`)).stdout.trim()).toBe("PONG");
+    // The password file is the container's: read inside it, not by the host's shell.
+    expect((await inContainer("vpai", "vpai-redis", `sh -c 'REDISCLI_AUTH="$(cat ${REDIS_PASSWORD_PATH})" redis-cli ping'`)).stdout.trim()).toBe("PONG");
     const key = secret("vpai", "infra:qdrantApiKey");
     const anonymous = await stacks.vpai!.vps.exec("docker exec vpai-qdrant python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:6333/collections')\"", { allowFailure: true });
     expect(anonymous.stderr).toMatch(/401/);
