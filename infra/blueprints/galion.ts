@@ -145,6 +145,12 @@ export const GALION_APP_PORTS: Readonly<Record<string, { container: number; host
 export const GALION_RATE_LIMIT_PER_MINUTE = 150;
 /** Prometheus keeps 30 days (seed 004). */
 export const GALION_METRICS_RETENTION_DAYS = 30;
+/**
+ * Seed 004's daily database backup has a "30-day retention": the job keeps
+ * at least 30 daily snapshots, whatever `infra:backup.retention.daily` says;
+ * the stack's weekly, monthly and yearly counts reach further back on top.
+ */
+export const GALION_BACKUP_RETENTION_DAYS = 30;
 /** WAL segments are archived at least every 5 minutes: seed 004's PITR RPO (B6). */
 export const GALION_ARCHIVE_TIMEOUT_SECONDS = 300;
 /**
@@ -406,7 +412,11 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       tmpfs: ["/var/run/postgresql"],
       // The replica (phase 5) streams from it over the private network.
       reachableFromPeers: true,
-      backup: { dump: { kind: "postgres", user: "postgres", databases: [...GALION_DATABASES] }, volumes: ["wal-archive"] },
+      backup: {
+        dump: { kind: "postgres", user: "postgres", databases: [...GALION_DATABASES] },
+        volumes: ["wal-archive"],
+        minimumRetention: { daily: GALION_BACKUP_RETENTION_DAYS, reason: "seed 004: daily dumps kept 30 days" },
+      },
       exporter: { kind: "postgres", user: "postgres", database: "galion", passwordSecret: POSTGRES_PASSWORD },
       waivers: [
         { rule: "C6", reason: "the database and replication-role script is uploaded into /docker-entrypoint-initdb.d before start, and Docker refuses uploads into a read-only root filesystem" },
@@ -589,7 +599,7 @@ export const galion: Blueprint = {
         httpCounters: ["app-api", "studio-api"].map((service) => ({ service, ...FASTAPI_REQUESTS })),
         retentionDays: GALION_METRICS_RETENTION_DAYS,
       }),
-      buckets: [{ key: "backups", purpose: "restic repository: nightly dumps and the WAL archive, 30 days (seed 004)" }],
+      buckets: [{ key: "backups", purpose: `restic repository: nightly dumps and the WAL archive, at least ${GALION_BACKUP_RETENTION_DAYS} daily (seed 004)` }],
       healthCheck: { port: 80, path: "/healthz" },
     };
   },

@@ -1,7 +1,10 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hostnames";
-import { baseBackupScript, galion, GALION_BASE_BACKUPS_KEPT, GALION_MEMORY_MB, GALION_WAL_ARCHIVE_KEEP_DAYS } from "../../infra/blueprints/galion";
+import { baseBackupScript, galion, GALION_BACKUP_RETENTION_DAYS, GALION_BASE_BACKUPS_KEPT, GALION_MEMORY_MB, GALION_WAL_ARCHIVE_KEEP_DAYS } from "../../infra/blueprints/galion";
+import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
+import { evaluateModel } from "../../infra/policy/model-policy";
+import { modelWith } from "../support/galion-phases";
 import { retentionWindowDays } from "../../components/backup/retention";
 import type { ServiceSpec } from "../../components/container/service-spec";
 import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, declaredNetworks, declaredNetworkResources } from "../support/plans";
@@ -210,6 +213,20 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
     expect(GALION_WAL_ARCHIVE_KEEP_DAYS).toBeGreaterThan(7 * GALION_BASE_BACKUPS_KEPT);
   });
 
+  it("keeps the nightly dumps 30 days (seed 004): 30 daily snapshots, though the stack file asks for 7, and old versions in the bucket as long", async () => {
+    const plan = await galionPlan(stack);
+    const backup = plan.backups.find((job) => job.server === "main")!;
+    // 30 days of dailies, not a window that 7 dailies and 4 weeklies stretch to 28 days or more.
+    expect(backup.retention).toMatchObject({ daily: GALION_BACKUP_RETENTION_DAYS, weekly: 4, monthly: 6, yearly: 2 });
+    expect(GALION_BACKUP_RETENTION_DAYS).toBe(30);
+    expect(backup.retention.text).toContain("never fewer than 30 daily, whatever infra:backup.retention says: postgres keeps 30 (seed 004: daily dumps kept 30 days)");
+    const install = resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "galion-main-backup-install")!;
+    expect(String(install.inputs.stdin)).toContain('restic forget --host "$host" --tag "$tag" --group-by host,tags --keep-daily 30 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2');
+    // S3: a deleted or overwritten pack stays recoverable for the whole 30 days.
+    expect(resourcesOf(plan, "pulumi-nodejs:dynamic/storage:Bucket")[0]!.inputs.noncurrentVersionExpiryDays).toBeGreaterThanOrEqual(30);
+    expect(plan.policy.violations).toEqual([]);
+  });
+
   it("keeps the nightly backups in the S3 bucket for at least the seed's 30 days, and Prometheus' metrics for 30 days", async () => {
     const plan = await galionPlan(stack);
     const backup = plan.backups.find((job) => job.server === "main")!;
@@ -273,6 +290,31 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
       expect(resource.inputs.restart, name).toBe("unless-stopped");
       expect(resource.inputs.securityOpts, name).toEqual(["no-new-privileges:true"]);
     }
+  });
+});
+
+describe("GALION's 30-day retention against the stack's own (seed 004, B1, S3)", () => {
+  const backup = (retention: Record<string, number>) => `backup=${JSON.stringify({ schedule: "02:55", retention, checkSubsets: 30 })}`;
+  const forgetOf = (plan: PlanResult) => /restic forget [^\n]*--group-by host,tags (--keep[^\n]*?)(?: \|\||\n|$)/.exec(String(resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "galion-main-backup-install")!.inputs.stdin))?.[1];
+
+  it.each([
+    // Dailies only, and fewer than the seed's: still 30 days of them.
+    [{ daily: 3, weekly: 0, monthly: 0, yearly: 0 }, { daily: 30, weekly: 0, monthly: 0, yearly: 0 }, "--keep-daily 30"],
+    // More than the seed asks for is kept: the promise is a floor, never a cap.
+    [{ daily: 60, weekly: 4, monthly: 6, yearly: 2 }, { daily: 60, weekly: 4, monthly: 6, yearly: 2 }, "--keep-daily 60 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2"],
+  ])("stack retention %j keeps %j", async (asked, kept, flags) => {
+    // The bucket keeps old versions as long as the dailies reach back (S3), or the plan is refused.
+    const storage = `storage=${JSON.stringify({ ...modelWith({}).config.storage, noncurrentVersionExpiryDays: kept.daily })}`;
+    const plan = await planOf("prod", { overrides: ["blueprint=galion", backup(asked), storage] });
+    expect(plan.backups[0]!.retention).toMatchObject(kept);
+    expect(forgetOf(plan)).toBe(flags);
+  });
+
+  it("S3 judges the bucket against the 30 days: old versions kept 29 days are a violation, 30 are none", () => {
+    const storage = (days: number) => JSON.stringify({ ...modelWith({}).config.storage, noncurrentVersionExpiryDays: days });
+    const report = evaluateModel(modelWith({ "infra:blueprint": "galion", "infra:storage": storage(29) }));
+    expect(report.violations.filter((violation) => violation.rule === "S3").map((violation) => [violation.resource, violation.message])).toEqual([["bucket galion-backups", "noncurrent versions expire after 29 days, inside the 30-day retention window"]]);
+    expect(evaluateModel(modelWith({ "infra:blueprint": "galion", "infra:storage": storage(30) })).violations.filter((violation) => violation.rule === "S3")).toEqual([]);
   });
 });
 
