@@ -9,7 +9,7 @@ import { ADMIN_UI_NAMES, MONITORING_IMAGES, type AdminUIName, type MonitoringDes
 import { dashboardJSON, dashboardProvidersFile, dashboards, datasourcesFile, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, type Datasource } from "./grafana-provisioning";
 import { prometheusConfig, type ScrapeTarget } from "./prometheus-config";
 import { GRAFANA_ADMIN_PASSWORD_SECRET, routesAdminUIs, type MonitoringSettings } from "./settings";
-import { monitoringTargets, type Probe, type RouteTarget, type ScrapeJob } from "./targets";
+import { monitoringTargets, probesURL, type Probe, type RouteTarget, type ScrapeJob } from "./targets";
 
 /**
  * The whole monitoring stack of a platform as data: its services with their
@@ -525,9 +525,9 @@ function scrapedEndpoint(job: ScrapeJob, design: MonitoringDesign, ports: Ports)
 
 /** The service and port a probe connects to. */
 function probedEndpoint(probe: Probe): [string, number] {
-  if (probe.job === "routes") {
+  if (probesURL(probe)) {
     const url = new URL(probe.target);
-    return [url.hostname, Number(url.port || 443)];
+    return [url.hostname, Number(url.port || (url.protocol === "https:" ? 443 : 80))];
   }
   const separator = probe.target.lastIndexOf(":");
   return [probe.target.slice(0, separator), Number(probe.target.slice(separator + 1))];
@@ -559,7 +559,7 @@ export function scrapeConfig(input: { design: MonitoringDesign; settings: Monito
     const [name, port] = probedEndpoint(probe);
     const instances = locate(name, port);
     return instances.map((instance) => ({
-      address: probe.job === "routes" ? probe.target.replace(`//${name}:${port}`, `//${instance.address}`) : instance.address,
+      address: probesURL(probe) ? probe.target.replace(`//${name}:${port}`, `//${instance.address}`) : instance.address,
       labels: { instance: probe.name, ...(instances.length > 1 || instance.remote ? { server: instance.server } : {}) },
     }));
   };
