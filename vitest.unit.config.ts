@@ -12,6 +12,7 @@ export const LIVE_TESTS = [
   "tests/docker-provider/**",
   "tests/engine/**",
   "tests/host/{firewall-live,private-network-live}.test.ts",
+  "tests/monitoring/dependency-probe-live.test.ts",
   "tests/newcomer/**",
   "tests/policy-pack/**",
   "tests/scaling/hcloud-server-resize.test.ts",

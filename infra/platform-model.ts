@@ -1,6 +1,7 @@
 import { releasePlan, releaseUpstreams, type ReleasePlan } from "../components/container/release";
 import { LOOPBACK_PUBLISHING_NETWORK, needsLoopbackPublishing } from "../components/container/network-spec";
 import { declarationProblems, hostBackupJob, resticRepository, type BackupJob } from "../components/backup/job";
+import { dependencyCheckProblems } from "../components/monitoring/targets";
 import { sshPortOf, type ServerConfig } from "../components/compute/server-spec";
 import { findServerType } from "../components/compute/server-types";
 import type { NetworkSpec } from "../components/container/network-spec";
@@ -346,7 +347,7 @@ export function specProblems(spec: PlatformSpec, blueprint: Blueprint, stackSecr
     if (service.name === DOCKER_API_PROXY) problems.push({ path, message: `service ${DOCKER_API_PROXY}: the name is kept for the socket proxy the platform adds to each host whose services declare dockerAPI` });
     names.add(service.name);
     for (const network of service.networks) if (!networkKeys.has(network)) problems.push({ path, message: `${service.name} joins undefined network ${network}` });
-    for (const message of declarationProblems(service)) problems.push({ path, message });
+    for (const message of [...declarationProblems(service), ...dependencyCheckProblems(service)]) problems.push({ path, message });
     const dump = service.backup?.dump;
     if (dump?.kind === "qdrant" && !declaredSecrets.has(dump.apiKeySecret)) problems.push({ path, message: `${service.name}'s backup uses secret ${dump.apiKeySecret}, which the blueprint does not declare` });
     for (const [variable, value] of Object.entries(service.env)) {

@@ -103,6 +103,16 @@ export interface ConfigFile {
   readonly live?: boolean;
 }
 
+/**
+ * An HTTP endpoint where a service reports whether it reaches something it
+ * depends on, answering 2xx while it does (seed 003's `/api/health/db`).
+ */
+export interface DependencyCheck {
+  readonly dependency: "database";
+  readonly port: number;
+  readonly path: string;
+}
+
 /** An explicit, reasoned exception to one checklist rule for one service. */
 export interface Waiver {
   readonly rule: string;
@@ -179,6 +189,13 @@ export interface ServiceSpec {
   readonly exporter?: ExporterSpec;
   /** Secrets the service reads from files (C15), written on its host before it starts. */
   readonly secretFiles: readonly SecretFileSpec[];
+  /**
+   * Endpoints reporting whether the service reaches what it depends on. The
+   * monitoring stack probes each over the Docker networks and alerts when
+   * one fails while the service itself answers: a container can be up and
+   * healthy while its (managed) database is out of reach.
+   */
+  readonly dependencyChecks?: readonly DependencyCheck[];
   readonly waivers: readonly Waiver[];
   /** Which servers run it; "first" when absent. */
   readonly placement?: Placement;

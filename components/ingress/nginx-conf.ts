@@ -44,6 +44,35 @@ export interface NginxOptions {
    * once, at start, and nginx refuses to start on a name that is not there yet.
    */
   readonly resolvePerRequest?: readonly string[];
+  /**
+   * The proxy cache (seed 004): the routes of each zone's services keep
+   * responses on disk under `cacheDirectory`. Absent: nothing is cached.
+   */
+  readonly proxyCache?: readonly ProxyCacheZone[];
+  /** Where the zones' directories are made; required with `proxyCache`. */
+  readonly cacheDirectory?: string;
+}
+
+/**
+ * A zone of nginx's proxy cache. A response is stored only when its upstream
+ * allows it (Cache-Control max-age or s-maxage, or Expires), for as long as
+ * it says, and never when it sets a cookie, says private, no-cache or
+ * no-store, or answers a request that carries credentials (Authorization or
+ * a cookie): those are always passed to the upstream. A response without any
+ * such header is not stored at all, so an application that says nothing is
+ * never served stale.
+ */
+export interface ProxyCacheZone {
+  /** The zone's name, also its directory under the cache directory. */
+  readonly name: string;
+  /** Services whose routes keep their responses here. */
+  readonly services: readonly string[];
+  /** Disk the zone may fill; nginx's cache manager removes the least recently used beyond it. */
+  readonly maxSizeMb: number;
+  /** Shared memory for the keys, about 8,000 of them a megabyte; it counts against the container's memory limit. */
+  readonly keysMb: number;
+  /** An entry nobody asked for in this long is removed, however long its upstream allowed. */
+  readonly inactiveMinutes: number;
 }
 
 export interface BalancerInFront {
@@ -93,7 +122,37 @@ export function nginxConfProblems(routes: readonly ProtectedRoute[], options: Ng
   for (const cidr of balancer?.admits ?? []) if (!isCIDR(cidr)) problems.push(`"${cidr}", admitted through the load balancer, is not a CIDR`);
   if (options.realIpHeader !== undefined && !/^[A-Za-z0-9-]+$/.test(options.realIpHeader)) problems.push(`"${options.realIpHeader}" is not a header name`);
   if (options.realIpHeader !== undefined && options.realIpFrom.length === 0) problems.push(`${options.realIpHeader} would be trusted from nobody; list the proxies in realIpFrom`);
+  problems.push(...proxyCacheProblems(routes, options));
   return problems;
+}
+
+/** What would make the proxy cache store what it must not, or fail to start. */
+export function proxyCacheProblems(routes: readonly ProtectedRoute[], options: Pick<NginxOptions, "proxyCache" | "cacheDirectory">): string[] {
+  const zones = options.proxyCache ?? [];
+  const problems: string[] = [];
+  if (zones.length > 0 && !options.cacheDirectory?.startsWith("/")) problems.push("a proxy cache needs an absolute cache directory");
+  const owner = new Map<string, string>();
+  for (const zone of zones) {
+    if (!/^[a-z][a-z0-9_]*$/.test(zone.name)) problems.push(`cache zone "${zone.name}" is not a name nginx takes (lower-case letters, digits, _)`);
+    if (zones.filter((other) => other.name === zone.name).length > 1) problems.push(`cache zone "${zone.name}" is declared twice`);
+    for (const [field, value] of [["maxSizeMb", zone.maxSizeMb], ["keysMb", zone.keysMb], ["inactiveMinutes", zone.inactiveMinutes]] as const) {
+      if (!Number.isInteger(value) || value < 1) problems.push(`cache zone ${zone.name}: ${field} ${value} must be a positive integer`);
+    }
+    for (const service of zone.services) {
+      if (owner.has(service)) problems.push(`${service} is cached in zones ${owner.get(service)} and ${zone.name}; one zone a service`);
+      owner.set(service, zone.name);
+      const served = routes.filter((route) => route.service === service);
+      if (served.length === 0) problems.push(`cache zone ${zone.name} caches ${service}, which no route serves`);
+      // A password-protected route serves each user their own view: nothing of it is shared.
+      for (const route of served.filter((candidate) => candidate.basicAuth)) problems.push(`route ${route.hostname} asks for a password, and a route behind a password is never cached (cache zone ${zone.name})`);
+    }
+  }
+  return problems;
+}
+
+/** `10080` → `7d`, `60` → `60m`: nginx's time units. */
+function nginxMinutes(minutes: number): string {
+  return minutes % 1440 === 0 ? `${minutes / 1440}d` : `${minutes}m`;
 }
 
 /** The whole nginx.conf, for a container that runs nginx as its only process. */
@@ -116,6 +175,20 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
   const healthLocation = block(`location = ${options.healthPath}`, ["access_log off;", "default_type text/plain;", 'return 200 "ok\\n";']);
   const headers = NGINX_SECURITY_HEADERS.map(([name, value]) => `add_header ${name} "${value}" always;`);
 
+  const zoneOf = (route: ProtectedRoute) => (options.proxyCache ?? []).find((zone) => zone.services.includes(route.service));
+  // Credentials in the request mean a user's own answer: passed to the
+  // upstream, never stored. nginx already refuses to store a response that
+  // sets a cookie; the explicit $upstream_http_set_cookie keeps it so
+  // should anyone add proxy_ignore_headers later.
+  const cacheLines = (zone: ProxyCacheZone) => [
+    `proxy_cache ${zone.name};`,
+    "proxy_cache_key $scheme$host$request_uri;",
+    "proxy_cache_bypass $http_authorization $http_cookie;",
+    "proxy_no_cache $http_authorization $http_cookie $upstream_http_set_cookie;",
+    // One request fills a missing entry while the others wait for it, and an expired one is revalidated with its ETag.
+    "proxy_cache_lock on;",
+    "proxy_cache_revalidate on;",
+  ];
   const proxyLines = (route: ProtectedRoute, { keepAuthorization }: { keepAuthorization: boolean }) => [
     `limit_req zone=per_client burst=${options.burst} nodelay;`,
     ...(resolvedLate(route) ? [`set $late_upstream http://${upstreamHost(route)}:${route.port};`, "proxy_pass $late_upstream;"] : [`proxy_pass http://${upstreamName(route)};`]),
@@ -131,6 +204,11 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
     ...(keepAuthorization ? [] : ['proxy_set_header Authorization "";']),
     "proxy_read_timeout 120s;",
   ];
+  // Public paths belong to routes behind a password, which are never cached (proxyCacheProblems): only `location /` is.
+  const rootLines = (route: ProtectedRoute) => {
+    const zone = zoneOf(route);
+    return [...proxyLines(route, { keepAuthorization: !route.basicAuth }), ...(zone ? cacheLines(zone) : [])];
+  };
 
   const http = [
     "include /etc/nginx/mime.types;",
@@ -167,6 +245,11 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
     "",
     ...block("map $http_upgrade $connection_upgrade", ["default upgrade;", "'' close;"]),
     "",
+    // Cache files are written in the zone's own directory, on the cache volume, never through /tmp.
+    ...(options.proxyCache ?? []).map(
+      (zone) => `proxy_cache_path ${options.cacheDirectory}/${zone.name} levels=1:2 keys_zone=${zone.name}:${zone.keysMb}m max_size=${zone.maxSizeMb}m inactive=${nginxMinutes(zone.inactiveMinutes)} use_temp_path=off;`,
+    ),
+    ...((options.proxyCache ?? []).length > 0 ? [""] : []),
     ...upstreams.flatMap((lines) => [...lines, ""]),
     ...block("server", [
       `listen ${NGINX_HTTP_PORT} default_server${proxied};`,
@@ -202,7 +285,7 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
         // blocked paths are answered here, before the password (E2).
         ...blockedPathsOf(route).flatMap((path) => block(`location ~* "${blockedPathPattern(path)}"`, ["return 404;"])),
         ...(route.publicPaths ?? []).flatMap((path) => block(`location ${path}`, ["auth_basic off;", ...proxyLines(route, { keepAuthorization: true })])),
-        ...block("location /", proxyLines(route, { keepAuthorization: !route.basicAuth })),
+        ...block("location /", rootLines(route)),
       ]),
       "",
     ]),

@@ -18,8 +18,19 @@ export const NGINX_LIVE_RELOAD: LiveReload = {
 };
 /** The nginx image's unprivileged user; certificates are handed to it after each issue. */
 const NGINX_UID = "101";
+/**
+ * The proxy cache's volume: disk, not tmpfs, since a tmpfs counts against
+ * the container's memory limit and the cache is sized in GB. It is mounted on
+ * the image's /var/tmp because Docker gives a new volume the owner and mode
+ * of the directory it is mounted on: /var/tmp is 1777 in the alpine image,
+ * so nginx's user can make the zones' directories in it, while
+ * /var/cache/nginx is root's and 0755, and a path the image lacks would be too.
+ */
+export const NGINX_CACHE_VOLUME = { volume: "cache", target: "/var/tmp" } as const;
+/** nginx makes only the last level of a cache path at start, so each zone's directory sits right in the volume. */
+export const NGINX_CACHE_DIR = NGINX_CACHE_VOLUME.target;
 
-export interface NginxSpecOptions extends Omit<NginxOptions, "certificateDir"> {
+export interface NginxSpecOptions extends Omit<NginxOptions, "certificateDir" | "cacheDirectory"> {
   readonly networks: readonly string[];
   readonly memoryMb: number;
   readonly dependsOn: readonly string[];
@@ -39,6 +50,7 @@ export interface NginxSpecOptions extends Omit<NginxOptions, "certificateDir"> {
 export function nginxServiceSpec(routes: readonly ProtectedRoute[], options: NginxSpecOptions): ServiceSpec {
   const { networks, memoryMb, dependsOn, certificateHostPath, placement, ...conf } = options;
   const htpasswd = htpasswdFiles(routes);
+  const cached = (conf.proxyCache ?? []).length > 0;
   // nginx keeps serving the certificate it started with; a reload every
   // six hours picks up what certbot renewed.
   const serve = `(while :; do sleep 21600; nginx -c ${NGINX_CONF_PATH} -s reload; done) & exec nginx -c ${NGINX_CONF_PATH} -g 'daemon off;'`;
@@ -53,11 +65,12 @@ export function nginxServiceSpec(routes: readonly ProtectedRoute[], options: Ngi
       { container: NGINX_HTTPS_PORT, publish: { host: NGINX_HTTPS_PORT, address: "0.0.0.0" } },
     ],
     binds: [{ hostPath: certificateHostPath, target: LETSENCRYPT_DIR, readOnly: true }],
+    ...(cached ? { volumes: [NGINX_CACHE_VOLUME] } : {}),
     user: NGINX_UID,
     tmpfs: ["/tmp"],
     secretFiles: basicAuthSecretFiles(htpasswd, Number(NGINX_UID)),
     command: ["sh", "-c", [...htpasswdScript(htpasswd), serve].join("\n")],
-    files: [{ path: NGINX_CONF_PATH, content: nginxConf(routes, { ...conf, certificateDir: `${LETSENCRYPT_DIR}/live` }), live: true }],
+    files: [{ path: NGINX_CONF_PATH, content: nginxConf(routes, { ...conf, certificateDir: `${LETSENCRYPT_DIR}/live`, ...(cached ? { cacheDirectory: NGINX_CACHE_DIR } : {}) }), live: true }],
     liveReload: NGINX_LIVE_RELOAD,
     // On the status port: behind a load balancer, 80 expects a PROXY header first.
     healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${conf.statusPort}${conf.healthPath}`], 10),

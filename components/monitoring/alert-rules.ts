@@ -8,8 +8,9 @@ import type { Probe, ScrapeJob } from "./targets";
  * Alert rules as data, generated per component of the platform: the host and
  * its containers always, the ingress and the APIs whose metrics count
  * responses by status code, PostgreSQL and Redis when an exporter watches
- * them, the backup job, and the routes the ingress serves. Thresholds come
- * from the stack's `infra:monitoring`.
+ * them, the database a service's own check reports on, the backup job, and
+ * the routes the ingress serves. Thresholds come from the stack's
+ * `infra:monitoring`.
  */
 
 export type Severity = "warning" | "critical";
@@ -242,6 +243,23 @@ export function alertRules(input: AlertRuleInput): RuleGroup[] {
           severity: "warning",
           summary: `Redis uses {{ $value | printf "%.0f" }}% of maxmemory, over ${t.redisMemoryPercent}%`,
           threshold: `used memory > ${t.redisMemoryPercent}% of maxmemory for 5m`,
+        },
+      ]),
+    );
+  }
+
+  if (input.probes.some((probe) => probe.job === "database")) {
+    groups.push(
+      group("dependencies", [
+        {
+          alert: "DatabaseConnectionFailed",
+          // A service that does not answer at all is ContainerUnhealthy's:
+          // this one answers, and says it cannot reach its database.
+          expr: `probe_success{job="database"} == 0 unless on (instance) probe_success{job="services"} == 0`,
+          forSeconds: minutes(t.probeFailedMinutes),
+          severity: "critical",
+          summary: "{{ $labels.instance }} answers, but its database check fails: it cannot reach its database",
+          threshold: `database check failing for ${t.probeFailedMinutes}m while the service answers`,
         },
       ]),
     );

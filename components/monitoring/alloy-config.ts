@@ -1,7 +1,7 @@
 import { DOCKER_API_URL } from "../container/docker-api-proxy-spec";
 import { secretFileTarget } from "../container/secret-files";
 import type { ExporterKind } from "./exporter-spec";
-import type { Probe, ScrapeJob } from "./targets";
+import { PROBE_JOBS, type Probe, type ScrapeJob } from "./targets";
 
 /**
  * Grafana Alloy's configuration for seed 002's design: container logs to
@@ -85,7 +85,7 @@ export function alloyConfig(input: AlloyConfigInput): string {
     );
   }
 
-  for (const kind of ["routes", "services"] as const) {
+  for (const kind of PROBE_JOBS) {
     const probes = input.probes.filter((probe) => probe.job === kind);
     if (probes.length === 0) continue;
     blocks.push(

@@ -1,5 +1,9 @@
 import type { ImageRef } from "../container/service-spec";
 
+/** The admin UIs of every monitoring stack: Grafana, the metrics store, Alertmanager and Loki. */
+export const ADMIN_UI_NAMES = ["grafana", "metrics", "alerts", "logs"] as const;
+export type AdminUIName = (typeof ADMIN_UI_NAMES)[number];
+
 /**
  * How a blueprint monitors itself, following its seed. Everything a stack may
  * change lives in MonitoringSettings instead; this is the architecture.
@@ -27,6 +31,12 @@ export interface MonitoringDesign {
   readonly memoryMb: Readonly<Record<MonitoringPart, number>>;
   /** Image pins that differ from MONITORING_IMAGES. */
   readonly images?: Partial<Readonly<Record<MonitoringPart, ImageRef>>>;
+  /**
+   * The admin UIs the ingress may serve when the stack routes them
+   * (`adminAccess` ingress or caddy); the others stay on 127.0.0.1, for an
+   * SSH tunnel, whatever the stack asks. Every UI when absent.
+   */
+  readonly routableUIs?: readonly AdminUIName[];
   /** Ports a seed moved off the images' defaults (seed 000: Grafana on 3001, cAdvisor on 8085). */
   readonly ports?: { readonly grafana?: number; readonly cadvisor?: number };
 }

@@ -5,11 +5,11 @@ import { alertmanagerConfig, ALERTMANAGER_CONFIG_PATH, type SecretFile } from ".
 import { alertRules, containerNamePattern, CADDY_REQUESTS, ruleFile, TRAEFIK_REQUESTS, type HTTPCounter, type RuleGroup } from "./alert-rules";
 import { ALLOY_PORT, alloyConfig, BLACKBOX_CONFIG_PATH, EXPORTER_SECRET_FILES, HOST_MOUNTS } from "./alloy-config";
 import { blackboxConfig } from "./blackbox-config";
-import { MONITORING_IMAGES, type MonitoringDesign, type MonitoringPart } from "./design";
+import { ADMIN_UI_NAMES, MONITORING_IMAGES, type AdminUIName, type MonitoringDesign, type MonitoringPart } from "./design";
 import { dashboardJSON, dashboardProvidersFile, dashboards, datasourcesFile, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, type Datasource } from "./grafana-provisioning";
 import { prometheusConfig, type ScrapeTarget } from "./prometheus-config";
 import { GRAFANA_ADMIN_PASSWORD_SECRET, routesAdminUIs, type MonitoringSettings } from "./settings";
-import { monitoringTargets, type Probe, type RouteTarget, type ScrapeJob } from "./targets";
+import { monitoringTargets, probesURL, type Probe, type RouteTarget, type ScrapeJob } from "./targets";
 
 /**
  * The whole monitoring stack of a platform as data: its services with their
@@ -20,7 +20,7 @@ import { monitoringTargets, type Probe, type RouteTarget, type ScrapeJob } from 
 
 /** An admin UI, reached through an authenticated route or an SSH tunnel (seed 001). */
 export interface AdminUI {
-  readonly ui: "grafana" | "metrics" | "alerts" | "logs";
+  readonly ui: AdminUIName;
   readonly service: string;
   readonly port: number;
   /** Its name under the stack's domain when routed through the ingress. */
@@ -142,17 +142,23 @@ export function adminUIs(design: MonitoringDesign): AdminUI[] {
   ];
 }
 
-/** The routes the ingress adds for the admin UIs: none when they are reached through a tunnel. */
+/** Whether the stack gives `ui` a route: it asked for routes (adminAccess), and the design lets the ingress serve that UI. */
+export function routedByStack(design: MonitoringDesign, settings: Pick<MonitoringSettings, "adminAccess">, ui: AdminUIName): boolean {
+  return routesAdminUIs(settings) && (design.routableUIs ?? ADMIN_UI_NAMES).includes(ui);
+}
+
+/** The routes the ingress adds for the admin UIs: none for those reached through a tunnel. */
 export function adminRoutes(design: MonitoringDesign, settings: MonitoringSettings): AdminRoute[] {
-  if (!routesAdminUIs(settings)) return [];
-  return adminUIs(design).map((ui) => ({ subdomain: ui.subdomain, service: ui.service, port: ui.port, basicAuth: true }));
+  return adminUIs(design)
+    .filter((ui) => routedByStack(design, settings, ui.ui))
+    .map((ui) => ({ subdomain: ui.subdomain, service: ui.service, port: ui.port, basicAuth: true }));
 }
 
 export function observability(input: ObservabilityInput): Observability {
   const { design, settings } = input;
   const admin = adminUIs(design);
   const publish = (name: string, port: number): PortSpec => {
-    const tunnelled = !routesAdminUIs(settings) && admin.some((ui) => ui.service === name && ui.port === port);
+    const tunnelled = admin.some((ui) => ui.service === name && ui.port === port && !routedByStack(design, settings, ui.ui));
     // Seed 001: admin UIs only on the loopback address, reached through `ssh -L`.
     return tunnelled ? { container: port, publish: { host: port, address: "127.0.0.1" } } : { container: port };
   };
@@ -519,9 +525,9 @@ function scrapedEndpoint(job: ScrapeJob, design: MonitoringDesign, ports: Ports)
 
 /** The service and port a probe connects to. */
 function probedEndpoint(probe: Probe): [string, number] {
-  if (probe.job === "routes") {
+  if (probesURL(probe)) {
     const url = new URL(probe.target);
-    return [url.hostname, Number(url.port || 443)];
+    return [url.hostname, Number(url.port || (url.protocol === "https:" ? 443 : 80))];
   }
   const separator = probe.target.lastIndexOf(":");
   return [probe.target.slice(0, separator), Number(probe.target.slice(separator + 1))];
@@ -553,7 +559,7 @@ export function scrapeConfig(input: { design: MonitoringDesign; settings: Monito
     const [name, port] = probedEndpoint(probe);
     const instances = locate(name, port);
     return instances.map((instance) => ({
-      address: probe.job === "routes" ? probe.target.replace(`//${name}:${port}`, `//${instance.address}`) : instance.address,
+      address: probesURL(probe) ? probe.target.replace(`//${name}:${port}`, `//${instance.address}`) : instance.address,
       labels: { instance: probe.name, ...(instances.length > 1 || instance.remote ? { server: instance.server } : {}) },
     }));
   };

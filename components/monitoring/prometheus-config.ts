@@ -1,6 +1,6 @@
 import { stringify } from "yaml";
 import { duration } from "./alert-rules";
-import type { Probe, ScrapeJob } from "./targets";
+import { PROBE_JOBS, type Probe, type ScrapeJob } from "./targets";
 
 /**
  * Prometheus's configuration, rendered from the same ScrapeJob and Probe
@@ -36,7 +36,7 @@ export function prometheusConfig(input: PrometheusConfigInput): string {
     metrics_path: job.metricsPath,
     static_configs: input.targetsOf(job).map((target) => ({ targets: [target.address], labels: { ...target.labels } })),
   }));
-  for (const kind of ["routes", "services"] as const) {
+  for (const kind of PROBE_JOBS) {
     const probes = input.probes.filter((probe) => probe.job === kind);
     if (probes.length === 0) continue;
     scrapeConfigs.push({

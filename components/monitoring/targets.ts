@@ -1,4 +1,4 @@
-import type { ServiceSpec } from "../container/service-spec";
+import type { DependencyCheck, ServiceSpec } from "../container/service-spec";
 import type { ExporterKind } from "./exporter-spec";
 
 /**
@@ -37,11 +37,25 @@ export interface TCPProbeModule {
   readonly prober: "tcp";
 }
 
-export type ProbeModule = HTTPProbeModule | TCPProbeModule;
+/** A plain-HTTP GET inside the Docker networks, healthy on any 2xx: a service's own report on a dependency. */
+export interface DependencyProbeModule {
+  readonly name: string;
+  readonly prober: "dependency";
+}
+
+export type ProbeModule = HTTPProbeModule | TCPProbeModule | DependencyProbeModule;
+
+/**
+ * The probe jobs, each its own scrape job and `job` label: `routes`, every
+ * public name through the ingress (uptime, TLS expiry); `services`, every
+ * port a container listens on; then one job per kind of dependency a
+ * service's checks report on (`database`).
+ */
+export const PROBE_JOBS = ["routes", "services", "database"] as const;
+export type ProbeJob = (typeof PROBE_JOBS)[number];
 
 export interface Probe {
-  /** `routes`: every public name through the ingress (uptime, TLS expiry); `services`: every port a container listens on. */
-  readonly job: "routes" | "services";
+  readonly job: ProbeJob;
   /** The route's host name or the service's name; the `instance` label of its series. */
   readonly name: string;
   readonly service: string;
@@ -65,6 +79,28 @@ export interface Targets {
 
 /** The TCP module every service-port probe uses. */
 export const TCP_MODULE: TCPProbeModule = { name: "tcp_connect", prober: "tcp" };
+/** The module every dependency check uses. */
+export const DEPENDENCY_MODULE: DependencyProbeModule = { name: "http_2xx", prober: "dependency" };
+
+/** Whether a probe dials a URL (routes, dependency checks) rather than a bare `host:port`. */
+export function probesURL(probe: Pick<Probe, "target">): boolean {
+  return /^[a-z]+:\/\//.test(probe.target);
+}
+
+/** What would make a dependency check probe nothing, or the wrong thing. */
+export function dependencyCheckProblems(service: Pick<ServiceSpec, "name" | "ports" | "dependencyChecks">): string[] {
+  const problems: string[] = [];
+  for (const check of service.dependencyChecks ?? []) {
+    if (!service.ports.some((port) => port.container === check.port && (port.protocol ?? "tcp") === "tcp")) problems.push(`${service.name}'s ${check.dependency} check is on port ${check.port}, which it does not listen on`);
+    if (!/^\/[A-Za-z0-9._~/-]*$/.test(check.path)) problems.push(`${service.name}'s ${check.dependency} check path "${check.path}" must start with / and hold only letters, digits and . _ ~ / -`);
+    if ((service.dependencyChecks ?? []).filter((other) => other.dependency === check.dependency).length > 1) problems.push(`${service.name} declares two ${check.dependency} checks`);
+  }
+  return problems;
+}
+
+function dependencyProbe(service: ServiceSpec, check: DependencyCheck): Probe {
+  return { job: check.dependency, name: service.name, service: service.name, target: `http://${service.name}:${check.port}${check.path}`, module: DEPENDENCY_MODULE.name };
+}
 
 export function monitoringTargets(services: readonly ServiceSpec[], routes: readonly RouteTarget[]): Targets {
   const jobs: ScrapeJob[] = [
@@ -107,6 +143,9 @@ export function monitoringTargets(services: readonly ServiceSpec[], routes: read
     probes.push({ job: "services", name: service.name, service: service.name, target: `${service.name}:${port.container}`, module: TCP_MODULE.name });
   }
   if (probes.some((probe) => probe.job === "services")) modules.push(TCP_MODULE);
+  const checks = services.flatMap((service) => (service.dependencyChecks ?? []).map((check) => dependencyProbe(service, check)));
+  probes.push(...checks);
+  if (checks.length > 0) modules.push(DEPENDENCY_MODULE);
   return { jobs, probes, modules };
 }
 

@@ -12,12 +12,13 @@ import { monitoredPlatform } from "./monitored-platform";
  * The AI video platform of seed 000: Supabase (PostgreSQL 17 with pgvector,
  * PostgREST, Kong on 54321, Studio), the Manim and Revideo renderers, four
  * AI services, and Prometheus, Grafana, node-exporter and cAdvisor, behind
- * Traefik. The audit's gaps are closed: the database is dumped nightly to S3,
- * the firewall opens only 80/443 and SSH, the generated monitoring stack
- * alerts through Alertmanager with blackbox probes of every route and
- * service port, logs rotate (every container) and go to Loki, Kong answers
- * on 54321, Grafana's admin password is a secret, and Supabase Studio, which
- * has no login of its own, asks for a password at Traefik.
+ * Traefik. The audit's gaps are closed: the database is dumped nightly to S3
+ * with the renders volume beside it, the firewall opens only 80/443 and SSH,
+ * the generated monitoring stack alerts through Alertmanager with blackbox
+ * probes of every route and service port, logs rotate (every container) and
+ * go to Loki, Kong answers on 54321, Grafana's admin password is a secret,
+ * and Supabase Studio, which has no login of its own, asks for a password at
+ * Traefik.
  *
  * Coolify is left out on purpose: this program now does its job (deploying
  * the containers, running the proxy), and Coolify needs the Docker socket
@@ -268,6 +269,13 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
       networks: ["backend"], ports: [port("manim")], command: ["python3", "-m", "http.server", "5000", "--directory", "/manim"],
       volumes: [{ volume: "renders", target: "/manim" }], user: "1000",
       healthcheck: healthcheck(["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/')"]), memoryMb: memory("manim"), waivers: [ownImage],
+      // The renders are not regenerable: each came from an orchestrator run
+      // whose TTS and LLM calls (A4F) cost money and answer differently the
+      // next time. Seed 000 asks for weekly backups of the Docker volumes
+      // (all of them 276 MB in its audit); the nightly job takes this one
+      // with the database dump, which meets that, and restic stores a render
+      // that did not change since the night before only once.
+      backup: { volumes: ["renders"] },
     }),
     app("revideo", "Revideo renderer: video composition", ["backend"], {}),
     app("document-retriever", "RAG engine over pgvector", ["backend", "egress"], { DATABASE_URL: databaseURL, A4F_API_KEY: { secret: A4F_API_KEY } }, ["postgres"]),
@@ -315,7 +323,7 @@ export const aiVideo: Blueprint = {
         routes: AI_VIDEO_ROUTES,
         services: ({ routes, settings }) => services(environment.domain, profile, routes, settings.adminUser),
       }),
-      buckets: [{ key: "backups", purpose: "nightly PostgreSQL dumps, off the server (the audit's first finding)" }],
+      buckets: [{ key: "backups", purpose: "nightly PostgreSQL dumps and the renders volume, off the server (the audit's first finding)" }],
     };
   },
 };

@@ -3,6 +3,7 @@ import { REDIS_AUTH_CONFIG_PATH, REDIS_PASSWORD_FILE, redisAuthFiles, redisHealt
 import { secretFileTarget } from "../../components/container/secret-files";
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { certbotServiceSpec, nginxServiceSpec } from "../../components/ingress/nginx-spec";
+import type { ProxyCacheZone } from "../../components/ingress/nginx-conf";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { FASTAPI_REQUESTS } from "../../components/monitoring/alert-rules";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
@@ -141,10 +142,32 @@ export const GALION_APP_PORTS: Readonly<Record<string, { container: number; host
   realtime: { container: 8000, host: 8004 },
 };
 
+/**
+ * Seed 004's nginx proxy cache: 1.5 GB, 1 GB for the two APIs' responses and
+ * 500 MB for the two frontends' static files, on disk. What is kept, and for
+ * how long, is the applications' to say with Cache-Control (the seed's 1-60
+ * minutes for API responses, 7 days for static files): a response without
+ * it, one that sets a cookie, and any request with credentials go to the
+ * application every time (ProxyCacheZone). Voice, realtime and the admin UIs
+ * are never cached. `inactive` drops an entry nobody asked for within the
+ * seed's longest lifetime of its kind. The keys take 12 MB of nginx's memory
+ * limit, room for about 100,000 entries.
+ */
+export const GALION_PROXY_CACHE: readonly ProxyCacheZone[] = [
+  { name: "api", services: ["app-api", "studio-api"], maxSizeMb: 1024, keysMb: 8, inactiveMinutes: 60 },
+  { name: "static", services: ["app-frontend", "studio-frontend"], maxSizeMb: 512, keysMb: 4, inactiveMinutes: 7 * 24 * 60 },
+];
+
 /** Seed 004 rate-limits at nginx with 100-200 requests a minute; 150 sits in the middle. */
 export const GALION_RATE_LIMIT_PER_MINUTE = 150;
 /** Prometheus keeps 30 days (seed 004). */
 export const GALION_METRICS_RETENTION_DAYS = 30;
+/**
+ * Seed 004's daily database backup has a "30-day retention": the job keeps
+ * at least 30 daily snapshots, whatever `infra:backup.retention.daily` says;
+ * the stack's weekly, monthly and yearly counts reach further back on top.
+ */
+export const GALION_BACKUP_RETENTION_DAYS = 30;
 /** WAL segments are archived at least every 5 minutes: seed 004's PITR RPO (B6). */
 export const GALION_ARCHIVE_TIMEOUT_SECONDS = 300;
 /**
@@ -301,6 +324,7 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
           certificateName: "galion",
           rateLimitPerMinute: GALION_RATE_LIMIT_PER_MINUTE,
           burst: 50,
+          proxyCache: GALION_PROXY_CACHE,
           // Cloudflare sits in front (seed 004); behind the load balancer the peers' addresses are trusted too.
           realIpFrom: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6, ...privateRanges],
           realIpHeader: "CF-Connecting-IP",
@@ -406,7 +430,11 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       tmpfs: ["/var/run/postgresql"],
       // The replica (phase 5) streams from it over the private network.
       reachableFromPeers: true,
-      backup: { dump: { kind: "postgres", user: "postgres", databases: [...GALION_DATABASES] }, volumes: ["wal-archive"] },
+      backup: {
+        dump: { kind: "postgres", user: "postgres", databases: [...GALION_DATABASES] },
+        volumes: ["wal-archive"],
+        minimumRetention: { daily: GALION_BACKUP_RETENTION_DAYS, reason: "seed 004: daily dumps kept 30 days" },
+      },
       exporter: { kind: "postgres", user: "postgres", database: "galion", passwordSecret: POSTGRES_PASSWORD },
       waivers: [
         { rule: "C6", reason: "the database and replication-role script is uploaded into /docker-entrypoint-initdb.d before start, and Docker refuses uploads into a read-only root filesystem" },
@@ -589,7 +617,7 @@ export const galion: Blueprint = {
         httpCounters: ["app-api", "studio-api"].map((service) => ({ service, ...FASTAPI_REQUESTS })),
         retentionDays: GALION_METRICS_RETENTION_DAYS,
       }),
-      buckets: [{ key: "backups", purpose: "restic repository: nightly dumps and the WAL archive, 30 days (seed 004)" }],
+      buckets: [{ key: "backups", purpose: `restic repository: nightly dumps and the WAL archive, at least ${GALION_BACKUP_RETENTION_DAYS} daily (seed 004)` }],
       healthCheck: { port: 80, path: "/healthz" },
     };
   },

@@ -20,11 +20,12 @@ import { monitoredPlatform } from "./monitored-platform";
  * service's user cannot read the roles).
  *
  * Seed 003 has basic logging only, and plans what its "Monitoring Approach"
- * lists: request latency and error rates, resource use, alerts on errors,
- * disk and unavailability. That is the generated Prometheus stack at its
- * smallest: Prometheus, Alertmanager, Loki with Promtail, Grafana,
- * node-exporter, cAdvisor and the blackbox exporter, on a monitoring network
- * of their own; Traefik's request counters give the error rate.
+ * lists: request latency and error rates, resource use, alerts on database
+ * connection failures, errors, disk and unavailability. That is the
+ * generated Prometheus stack at its smallest: Prometheus, Alertmanager, Loki
+ * with Promtail, Grafana, node-exporter, cAdvisor and the blackbox exporter,
+ * on a monitoring network of their own; Traefik's request counters give the
+ * error rate, and the blackbox exporter probes the portal's /api/health/db.
  */
 
 const DATABASE_URL = "infra:databaseUrl";
@@ -101,6 +102,11 @@ function platformServices(domain: string, routes: readonly RouteSpec[], adminUse
       readOnlyRootFilesystem: true,
       tmpfs: ["/tmp", "/app/.next/cache"],
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:3000/api/health"], 30),
+      // Seed 003's monitoring plan: `/api/health/db` checks the database
+      // connection, and a failing one is an alert ("Database connection
+      // failures"). The container's own health stays /api/health, so an
+      // unreachable managed database raises that alert instead of restarts.
+      dependencyChecks: [{ dependency: "database", port: 3000, path: "/api/health/db" }],
       memoryMb: NEXTMAVENS_MEMORY_MB["developer-portal"],
       // The managed database is the portal's only state; seed 003 kept it in Telegram, by hand.
       backup: {

@@ -75,11 +75,19 @@ const MEMORY_MB = {
  * components, so they cost one container instead of five; that, and trimming
  * VictoriaMetrics and Loki to what a single host's series and logs need, pays
  * for vmalert and Alertmanager within the CX23 budget.
+ *
+ * Grafana is the one admin UI Caddy may serve: seed 002's service matrix
+ * keeps Caddy on frontend and backend, and Grafana is the only UI on
+ * frontend. VictoriaMetrics, Alertmanager and Loki get no route whatever
+ * `adminAccess` says; they listen on 127.0.0.1 for an SSH tunnel, and are
+ * meant to be reached through seed 002's VPN (Headscale on the ops host,
+ * built apart from this blueprint).
  */
 export const VPAI_MONITORING: MonitoringDesign = {
   store: "victoriametrics",
   agent: "alloy",
   networks: { monitoring: "monitoring", frontend: "frontend", egress: "egress", agent: ["backend", "monitoring"] },
+  routableUIs: ["grafana"],
   memoryMb: {
     victoriametrics: 192,
     vmalert: 32,
@@ -122,7 +130,7 @@ function caddyRoute(route: RouteSpec, domain: string, adminUser: string): CaddyR
 }
 
 function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[], settings: MonitoringSettings): ServiceSpec[] {
-  // The monitoring admin's routes (basicAuth: true), as opposed to n8n's, which has a credential of its own.
+  // The monitoring admin's route to Grafana (basicAuth: true), as opposed to n8n's, which has a credential of its own.
   const adminRouted = routes.some((route) => route.basicAuth === true);
   const url = (subdomain: string) => `https://${subdomain}.${environment.domain}`;
   return [
@@ -130,10 +138,10 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       ...caddyServiceSpec(
         routes.map((route) => caddyRoute(route, environment.domain, settings.adminUser)),
         {
-          // Seed 002 puts Caddy on frontend and backend. The admin routes it
-          // adds reach VictoriaMetrics, Alertmanager and Loki, which live on
-          // the monitoring network only.
-          networks: ["frontend", "backend", ...(adminRouted ? ["monitoring"] : [])],
+          // Seed 002's matrix: Caddy on frontend and backend only. It reaches
+          // Grafana, the one admin UI it serves, on frontend; nothing of the
+          // monitoring network is within its reach.
+          networks: ["frontend", "backend"],
           memoryMb: MEMORY_MB.caddy,
           dependsOn: ["n8n", "litellm"],
           metricsPort: CADDY_METRICS_PORT,
@@ -344,7 +352,8 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
 /**
  * Seed 002: Caddy reverse-proxies n8n, LiteLLM, OpenClaw and Grafana. Grafana
  * is an admin UI, so its route comes with the monitoring stack's, behind
- * basic_auth, when the stack sets `adminAccess: caddy`.
+ * basic_auth, when the stack sets `adminAccess: caddy` (or `ingress`); it is
+ * the only admin route (VPAI_MONITORING.routableUIs).
  */
 export const VPAI_ROUTES: readonly RouteSpec[] = [
   { subdomain: "n8n", service: "n8n", port: 5678, basicAuth: N8N_CREDENTIAL, publicPaths: N8N_PUBLIC_PATHS },

@@ -220,14 +220,48 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     expect(plan.monitoring!.admin.map((entry) => entry.access)).toEqual(["grafana", "metrics", "alerts", "logs"].map((name) => `https://${name}.${domain} (basic_auth as admin)`));
   });
 
-  it("fixes the missing backups: PostgreSQL is dumped daily into the S3 backups bucket (the audit's HIGH RISK)", async () => {
+  it("fixes the missing backups: PostgreSQL is dumped daily into the S3 backups bucket, the renders volume beside it (the audit's HIGH RISK)", async () => {
     const plan = await aiVideoPlan(stack);
     expect(plan.backups).toHaveLength(1);
     const [backup] = plan.backups;
     expect(backup!.schedule).toMatch(/^daily at /);
-    expect(backup!.sources).toEqual([{ service: "postgres", kind: "postgres", what: expect.stringContaining(": postgres") }]);
+    expect(backup!.sources).toEqual([
+      { service: "postgres", kind: "postgres", what: expect.stringContaining(": postgres") },
+      { service: "manim", kind: "volume", what: "files of volume aivideo-manim-renders" },
+    ]);
     expect(backup!.repository).toMatch(/^s3:https:\/\/.+-backups\/restic\/main$/);
     expect(resourcesOf(plan, "infra:storage:Bucket").map((bucket) => bucket.name)).toEqual(["aivideo-backups"]);
+  });
+
+  it("backs up the renders at least weekly, as seed 000 asks of the Docker volumes: they cost paid TTS and LLM calls to make again, and come out different", async () => {
+    const plan = await aiVideoPlan(stack);
+    const [backup] = plan.backups;
+    // Nightly, with the database: more often than the seed's weekly.
+    expect(backup!.schedule).toMatch(/^daily at /);
+    expect(backup!.sources.filter((source) => source.kind === "volume")).toEqual([{ service: "manim", kind: "volume", what: "files of volume aivideo-manim-renders" }]);
+    // The volume holds what Manim renders into and serves.
+    const manim = container(plan, "manim");
+    expect(manim.inputs.volumes).toEqual([{ containerPath: "/manim", readOnly: false, volumeName: "aivideo-manim-renders" }]);
+    expect(manim.inputs.command).toEqual(["python3", "-m", "http.server", "5000", "--directory", "/manim"]);
+    // Every volume is in the backup, or holds what the platform makes again by itself: no data volume is left out unsaid.
+    const REMADE: Record<string, string> = {
+      "aivideo-postgres-data": "covered by the pg_dump, never copied live (B5)",
+      "aivideo-traefik-acme": "Let's Encrypt issues the certificates again",
+      "aivideo-prometheus-data": "metrics history",
+      "aivideo-alertmanager-data": "silences and notification state",
+      "aivideo-loki-data": "log history",
+      "aivideo-grafana-data": "provisioned from the plan",
+      "aivideo-promtail-positions": "read positions of the logs",
+    };
+    const taken = new Set(backup!.sources.filter((source) => source.kind === "volume").map((source) => source.what.replace("files of volume ", "")));
+    for (const volume of resourcesOf(plan, "docker:index/volume:Volume").map((resource) => String(resource.inputs.name))) {
+      expect(taken.has(volume) || volume in REMADE, `${volume} is neither backed up nor made again`).toBe(true);
+    }
+    // Manim is replaced only once the backup job has taken its renders.
+    expect(manim.dependsOn).toContain("aivideo-main-manim-backup-first");
+    // Backing them up costs no memory: the budget and the policy hold on both stacks.
+    expect(plan.hosts[0]!.budget.headroomMb).toBeGreaterThanOrEqual(0);
+    expect(plan.policy.violations).toEqual([]);
   });
 
   it("fixes the missing alerting: Prometheus evaluates the generated rules, the audit's three among them, and sends them to Alertmanager, with blackbox probes of every route and service", async () => {

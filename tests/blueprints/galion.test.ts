@@ -1,7 +1,11 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hostnames";
-import { baseBackupScript, galion, GALION_BASE_BACKUPS_KEPT, GALION_MEMORY_MB, GALION_WAL_ARCHIVE_KEEP_DAYS } from "../../infra/blueprints/galion";
+import { baseBackupScript, galion, GALION_BACKUP_RETENTION_DAYS, GALION_BASE_BACKUPS_KEPT, GALION_MEMORY_MB, GALION_WAL_ARCHIVE_KEEP_DAYS } from "../../infra/blueprints/galion";
+import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
+import { NGINX_CACHE_DIR } from "../../components/ingress/nginx-spec";
+import { evaluateModel } from "../../infra/policy/model-policy";
+import { modelWith } from "../support/galion-phases";
 import { retentionWindowDays } from "../../components/backup/retention";
 import type { ServiceSpec } from "../../components/container/service-spec";
 import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, declaredNetworks, declaredNetworkResources } from "../support/plans";
@@ -210,6 +214,20 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
     expect(GALION_WAL_ARCHIVE_KEEP_DAYS).toBeGreaterThan(7 * GALION_BASE_BACKUPS_KEPT);
   });
 
+  it("keeps the nightly dumps 30 days (seed 004): 30 daily snapshots, though the stack file asks for 7, and old versions in the bucket as long", async () => {
+    const plan = await galionPlan(stack);
+    const backup = plan.backups.find((job) => job.server === "main")!;
+    // 30 days of dailies, not a window that 7 dailies and 4 weeklies stretch to 28 days or more.
+    expect(backup.retention).toMatchObject({ daily: GALION_BACKUP_RETENTION_DAYS, weekly: 4, monthly: 6, yearly: 2 });
+    expect(GALION_BACKUP_RETENTION_DAYS).toBe(30);
+    expect(backup.retention.text).toContain("never fewer than 30 daily, whatever infra:backup.retention says: postgres keeps 30 (seed 004: daily dumps kept 30 days)");
+    const install = resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "galion-main-backup-install")!;
+    expect(String(install.inputs.stdin)).toContain('restic forget --host "$host" --tag "$tag" --group-by host,tags --keep-daily 30 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2');
+    // S3: a deleted or overwritten pack stays recoverable for the whole 30 days.
+    expect(resourcesOf(plan, "pulumi-nodejs:dynamic/storage:Bucket")[0]!.inputs.noncurrentVersionExpiryDays).toBeGreaterThanOrEqual(30);
+    expect(plan.policy.violations).toEqual([]);
+  });
+
   it("keeps the nightly backups in the S3 bucket for at least the seed's 30 days, and Prometheus' metrics for 30 days", async () => {
     const plan = await galionPlan(stack);
     const backup = plan.backups.find((job) => job.server === "main")!;
@@ -273,6 +291,121 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
       expect(resource.inputs.restart, name).toBe("unless-stopped");
       expect(resource.inputs.securityOpts, name).toEqual(["no-new-privileges:true"]);
     }
+  });
+});
+
+/**
+ * nginx.conf's directives by where they stand: each server block by its
+ * name, with the block (location) each line sits in; `http` for the lines
+ * of no server. Only what the cache tests read: a line and its enclosing
+ * blocks' heads.
+ */
+function nginxDirectives(conf: string): { line: string; server?: string; blocks: string[] }[] {
+  const found: { line: string; server?: string; blocks: string[] }[] = [];
+  const heads: string[] = [];
+  let server: string | undefined;
+  for (const raw of conf.split("\n")) {
+    const line = raw.trim();
+    if (line.endsWith("{")) {
+      heads.push(line.slice(0, -1).trim());
+      continue;
+    }
+    if (line === "}") {
+      if (heads.pop() === "server") server = undefined;
+      continue;
+    }
+    if (line.startsWith("server_name ") && heads.at(-1) === "server") server = line.slice("server_name ".length, -1);
+    if (line) found.push({ line, ...(server ? { server } : {}), blocks: [...heads] });
+  }
+  return found;
+}
+
+describe.each([
+  ["prod", []],
+  ["preprod", []],
+  ["prod with adminAccess: ingress", ['monitoring={"adminAccess":"ingress"}']],
+] as const)("GALION's nginx proxy cache on %s (seed 004: 1.5 GB for the API and static files)", (name, overrides) => {
+  const stack = name.split(" ")[0]!;
+  const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+  const cachedPlan = () => planOf(stack, { overrides: ["blueprint=galion", ...overrides] });
+
+  it("keeps 1 GB for the APIs and 500 MB for the static files, 1.5 GB in all, on a volume of nginx's own that no backup takes", async () => {
+    const plan = await cachedPlan();
+    const conf = upload(plan, "nginx", "/etc/infra/live/nginx.conf");
+    const paths = [...conf.matchAll(/^\s*proxy_cache_path (\S+) levels=1:2 keys_zone=(\w+):(\d+)m max_size=(\d+)m inactive=(\S+) use_temp_path=off;$/gm)];
+    expect(paths.map((match) => [match[1], match[2], Number(match[4]), match[5]])).toEqual([
+      [`${NGINX_CACHE_DIR}/api`, "api", 1024, "60m"],
+      [`${NGINX_CACHE_DIR}/static`, "static", 512, "7d"],
+    ]);
+    expect(paths.reduce((sum, match) => sum + Number(match[4]), 0)).toBe(1536);
+    expect(conf.match(/proxy_cache_path/g)).toHaveLength(2);
+    // Disk, not memory: a named volume at the cache directory, and no tmpfs there (it would count against nginx's memory limit).
+    const nginx = container(plan, "nginx");
+    expect(nginx.inputs.volumes).toContainEqual({ containerPath: NGINX_CACHE_DIR, readOnly: false, volumeName: "galion-nginx-cache" });
+    expect(Object.keys(nginx.inputs.tmpfs as Record<string, string>)).toEqual(["/tmp"]);
+    expect(resourcesOf(plan, "docker:index/volume:Volume").map((volume) => volume.inputs.name)).toContain("galion-nginx-cache");
+    expect(plan.backups.flatMap((backup) => backup.sources).filter((source) => source.what.includes("nginx"))).toEqual([]);
+    expect(plan.policy.violations).toEqual([]);
+  });
+
+  it("caches the two APIs and the two frontends only: never voice, realtime or a route behind a password, and nowhere outside their own location", async () => {
+    const plan = await cachedPlan();
+    const directives = nginxDirectives(upload(plan, "nginx", "/etc/infra/live/nginx.conf"));
+    const cached = directives.filter((directive) => /^proxy_cache \w+;$/.test(directive.line));
+    // Inside `location /` of a server, never at http or server level, where every location would inherit it.
+    for (const directive of cached) expect(directive.blocks, directive.line).toEqual(["http", "server", "location /"]);
+    expect(Object.fromEntries(cached.map((directive) => [directive.server, directive.line]))).toEqual({
+      [`api.${domain}`]: "proxy_cache api;",
+      [`studio-api.${domain}`]: "proxy_cache api;",
+      [`app.${domain}`]: "proxy_cache static;",
+      [`studio.${domain}`]: "proxy_cache static;",
+    });
+    const guarded = new Set(directives.filter((directive) => directive.line.startsWith("auth_basic ") && directive.line !== "auth_basic off;").map((directive) => directive.server));
+    expect(guarded.size).toBe(overrides.length > 0 ? 4 : 0);
+    for (const server of guarded) expect(cached.map((directive) => directive.server), server).not.toContain(server);
+    for (const subdomain of ["voice", "realtime"]) expect(cached.map((directive) => directive.server)).not.toContain(`${subdomain}.${domain}`);
+  });
+
+  it("honours the upstream: stores what its Cache-Control or Expires allows, never a Set-Cookie, and never for a request with credentials", async () => {
+    const plan = await cachedPlan();
+    const directives = nginxDirectives(upload(plan, "nginx", "/etc/infra/live/nginx.conf"));
+    // No lifetime of nginx's own and no upstream header ignored: what the application says decides.
+    expect(directives.filter((directive) => /^proxy_(cache_valid|ignore_headers) /.test(directive.line))).toEqual([]);
+    for (const server of [`api.${domain}`, `studio-api.${domain}`, `app.${domain}`, `studio.${domain}`]) {
+      const lines = directives.filter((directive) => directive.server === server && directive.blocks.at(-1) === "location /").map((directive) => directive.line);
+      expect(lines, server).toEqual(
+        expect.arrayContaining([
+          "proxy_cache_key $scheme$host$request_uri;",
+          "proxy_cache_bypass $http_authorization $http_cookie;",
+          "proxy_no_cache $http_authorization $http_cookie $upstream_http_set_cookie;",
+        ]),
+      );
+    }
+  });
+});
+
+describe("GALION's 30-day retention against the stack's own (seed 004, B1, S3)", () => {
+  const backup = (retention: Record<string, number>) => `backup=${JSON.stringify({ schedule: "02:55", retention, checkSubsets: 30 })}`;
+  const forgetOf = (plan: PlanResult) => /restic forget [^\n]*--group-by host,tags (--keep[^\n]*?)(?: \|\||\n|$)/.exec(String(resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "galion-main-backup-install")!.inputs.stdin))?.[1];
+
+  it.each([
+    // Dailies only, and fewer than the seed's: still 30 days of them.
+    [{ daily: 3, weekly: 0, monthly: 0, yearly: 0 }, { daily: 30, weekly: 0, monthly: 0, yearly: 0 }, "--keep-daily 30"],
+    // More than the seed asks for is kept: the promise is a floor, never a cap.
+    [{ daily: 60, weekly: 4, monthly: 6, yearly: 2 }, { daily: 60, weekly: 4, monthly: 6, yearly: 2 }, "--keep-daily 60 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2"],
+  ])("stack retention %j keeps %j", async (asked, kept, flags) => {
+    // The bucket keeps old versions as long as the dailies reach back (S3), or the plan is refused.
+    const storage = `storage=${JSON.stringify({ ...modelWith({}).config.storage, noncurrentVersionExpiryDays: kept.daily })}`;
+    const plan = await planOf("prod", { overrides: ["blueprint=galion", backup(asked), storage] });
+    expect(plan.backups[0]!.retention).toMatchObject(kept);
+    expect(forgetOf(plan)).toBe(flags);
+  });
+
+  it("S3 judges the bucket against the 30 days: old versions kept 29 days are a violation, 30 are none", () => {
+    const storage = (days: number) => JSON.stringify({ ...modelWith({}).config.storage, noncurrentVersionExpiryDays: days });
+    const report = evaluateModel(modelWith({ "infra:blueprint": "galion", "infra:storage": storage(29) }));
+    expect(report.violations.filter((violation) => violation.rule === "S3").map((violation) => [violation.resource, violation.message])).toEqual([["bucket galion-backups", "noncurrent versions expire after 29 days, inside the 30-day retention window"]]);
+    expect(evaluateModel(modelWith({ "infra:blueprint": "galion", "infra:storage": storage(30) })).violations.filter((violation) => violation.rule === "S3")).toEqual([]);
   });
 });
 

@@ -8,6 +8,7 @@ import { inNamespace, ip, run, stop } from "../host/netns";
 import { planOf, uploadOf } from "../support/plans";
 import { PROJECT_DIR } from "../support/stack-config";
 import { requireTool } from "../support/tools";
+import { withLocalCache } from "../support/nginx-cache";
 
 /**
  * F3 behind the load balancer, live: the nginx.conf GALION phase 4 renders
@@ -129,12 +130,15 @@ beforeAll(async () => {
   const plan = await planOf("prod", { overrides: overlayOverrides(join(PROJECT_DIR, "examples", "galion", "phase-4.yaml")) });
   const conf = uploadOf(plan, "galion-nginx", "/etc/infra/live/nginx.conf");
   dir = mkdtempSync(join(tmpdir(), "nginx-lb-"));
-  const localConf = conf
-    .replace(/(\s)\/tmp\//g, `$1${dir}/`)
-    .replace(/^\s*listen \[::\]:\d+[^;]*;\n/gm, "")
-    .replace(/^(\s*server )[a-z0-9-]+:\d+;$/gm, `$1127.0.0.1:${BACKEND_PORT};`)
-    .replace(/(set \$late_upstream http:\/\/)[a-z0-9-]+:\d+;/g, `$1127.0.0.1:${BACKEND_PORT};`)
-    .replaceAll("/etc/letsencrypt/live", join(dir, "live"));
+  const localConf = withLocalCache(
+    conf
+      .replace(/(\s)\/tmp\//g, `$1${dir}/`)
+      .replace(/^\s*listen \[::\]:\d+[^;]*;\n/gm, "")
+      .replace(/^(\s*server )[a-z0-9-]+:\d+;$/gm, `$1127.0.0.1:${BACKEND_PORT};`)
+      .replace(/(set \$late_upstream http:\/\/)[a-z0-9-]+:\d+;/g, `$1127.0.0.1:${BACKEND_PORT};`)
+      .replaceAll("/etc/letsencrypt/live", join(dir, "live")),
+    dir,
+  );
   selfSignedCertificates(localConf);
   writeFileSync(join(dir, "nginx.conf"), localConf);
   chownTree(dir);

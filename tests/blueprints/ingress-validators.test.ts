@@ -15,6 +15,7 @@ import { traefikDynamicConfig, traefikStaticConfig, traefikYAML } from "../../co
 import { freePort, waitUntilAnswering } from "../support/processes";
 import { containerNamed, planOf, uploadOf } from "../support/plans";
 import { requireTool } from "../support/tools";
+import { withLocalCache } from "../support/nginx-cache";
 import type { PlanResult } from "../../tools/plan/plan";
 
 /**
@@ -152,7 +153,7 @@ function nginxCheck(conf: string): { ok: boolean; output: string; ms: number } {
   const dir = mkdtempSync(join(tmpdir(), "nginx-check-"));
   try {
     const live = join(dir, "live");
-    const localConf = conf.replace(/^(\s*server )[a-z0-9-]+(:\d+;)$/gm, "$1127.0.0.1$2").replaceAll("/etc/letsencrypt/live", live);
+    const localConf = withLocalCache(conf.replace(/^(\s*server )[a-z0-9-]+(:\d+;)$/gm, "$1127.0.0.1$2").replaceAll("/etc/letsencrypt/live", live), dir);
     selfSignedCertificates(localConf);
     writeFileSync(join(dir, "nginx.conf"), localConf);
     // nginx opens /dev/stdout for the access log; Node's stdio pipes are
@@ -356,7 +357,7 @@ async function startNginx(conf: string, preparationScript: string, secretFiles: 
   const dir = mkdtempSync(join(tmpdir(), "nginx-live-"));
   const ports = { http: await freePort(), https: await freePort(), status: await freePort() };
   const moved = (text: string) => text.replace(/(\s)\/tmp\//g, `$1${dir}/`);
-  const localConf = moved(conf)
+  const localConf = withLocalCache(moved(conf), dir)
     .replace(/^\s*listen \[::\]:\d+[^;]*;\n/gm, "")
     .replace(/listen 80 /g, `listen 127.0.0.1:${ports.http} `)
     .replace(/listen 443 /g, `listen 127.0.0.1:${ports.https} `)
@@ -422,6 +423,107 @@ describe.each([
     expect(nginx.log()).not.toMatch(/\[(crit|alert|emerg)\]|open\(\) ".*basic-auth/);
   });
 });
+
+/**
+ * Seed 004's proxy cache on the real nginx serving GALION's generated
+ * nginx.conf (adminAccess: ingress, so the admin routes are there too, and a
+ * stack name `www` for the app's frontend). An
+ * upstream answers with the caching headers its path names and counts the
+ * requests that reach it by name and path: a response served from the
+ * cache never reaches it.
+ */
+describe("the proxy cache on the real nginx: galion", () => {
+  let nginx: RunningNginx;
+  let backend: Server;
+  let backendPort = 0;
+  const reached = new Map<string, number>();
+
+  beforeAll(async () => {
+    // www is a second name for GALION.APP's frontend (infra:ingress), so two names share one upstream.
+    const planned = await planOf("prod", { overrides: ["blueprint=galion", INGRESS_ADMIN, 'ingress={"routes":[{"subdomain":"www","service":"app-frontend"}]}'] });
+    backend = createServer((incoming, response) => {
+      const key = `${incoming.headers.host} ${incoming.url}`;
+      reached.set(key, (reached.get(key) ?? 0) + 1);
+      const kind = (incoming.url ?? "/").split("/")[1];
+      if (kind === "public" || kind === "cookie") response.setHeader("Cache-Control", "public, max-age=600");
+      if (kind === "private") response.setHeader("Cache-Control", "private, max-age=600");
+      if (kind === "no-store") response.setHeader("Cache-Control", "no-store");
+      if (kind === "cookie") response.setHeader("Set-Cookie", "session=someone; Path=/; HttpOnly");
+      response.end(`${key} #${reached.get(key)}\n`);
+    });
+    await new Promise<void>((resolve) => backend.listen(0, "127.0.0.1", resolve));
+    backendPort = (backend.address() as { port: number }).port;
+    nginx = await startNginx(upload(planned, "galion-nginx", "/etc/infra/live/nginx.conf"), preparation(planned, "galion-nginx"), HTPASSWD_FILES, backendPort);
+  }, 60_000);
+
+  afterAll(async () => {
+    await nginx?.stop();
+    await new Promise((resolve) => backend?.close(resolve));
+  });
+
+  /** GET `path` of `subdomain` twice in a row (or once per header set), then how many of them reached the upstream. */
+  const reachedOf = async (subdomain: string, path: string, requests: Record<string, string>[] = [{}, {}]): Promise<number> => {
+    const hostname = `${subdomain}.vpai.example.com`;
+    for (const headers of requests) expect((await getPath(nginx.https, hostname, path, headers)).status, `${hostname}${path}`).toBe(200);
+    return reached.get(`${hostname} ${path}`) ?? 0;
+  };
+  const admin = { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString("base64")}` };
+
+  it.each(["api", "studio-api", "app", "studio", "www"])("%s: a response its upstream marks public is served from the cache the second time", async (subdomain) => {
+    expect(await reachedOf(subdomain, "/public/a")).toBe(1);
+  });
+
+  it.each(["voice", "realtime"])("%s is never cached, whatever its upstream says", async (subdomain) => {
+    expect(await reachedOf(subdomain, "/public/a")).toBe(2);
+  });
+
+  it.each(["grafana", "metrics", "alerts", "logs"])("%s, behind the admin password, is never cached", async (subdomain) => {
+    expect(await reachedOf(subdomain, "/public/a", [admin, admin])).toBe(2);
+  });
+
+  it.each([
+    ["no caching header at all", "/plain/a"],
+    ["Cache-Control: private", "/private/a"],
+    ["Cache-Control: no-store", "/no-store/a"],
+    ["a Set-Cookie, though public", "/cookie/a"],
+  ])("honours the upstream: %s is not stored", async (_case, path) => {
+    expect(await reachedOf("api", path)).toBe(2);
+  });
+
+  it("passes a request with credentials to the upstream even when a stored answer exists, and stores none of its answers", async () => {
+    // Stored by a request without credentials...
+    expect(await reachedOf("api", "/public/shared")).toBe(1);
+    // ...never given to one with a token or a cookie: the upstream answers those.
+    expect(await reachedOf("api", "/public/shared", [{ authorization: "Bearer someone" }, { cookie: "session=someone" }])).toBe(3);
+    // An answer to a request with credentials is not stored for the next visitor.
+    expect(await reachedOf("api", "/public/token-first", [{ authorization: "Bearer someone" }, {}])).toBe(2);
+    expect(await reachedOf("api", "/public/cookie-first", [{ cookie: "session=someone" }, {}])).toBe(2);
+  });
+
+  it("keys the cache on the name asked for: two names of one upstream never share an entry", async () => {
+    expect(await reachedOf("app", "/public/same")).toBe(1);
+    expect(await reachedOf("www", "/public/same")).toBe(1);
+  });
+
+  it("made its zones' directories in the cache volume and logged no error", () => {
+    expect(nginx.log()).not.toMatch(/\[(crit|alert|emerg)\]/);
+  });
+});
+
+/** GET `path` over HTTPS on 127.0.0.1 with the name as SNI and Host, and `headers`; the status and body. */
+function getPath(port: number, hostname: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request({ host: "127.0.0.1", port, path, servername: hostname, rejectUnauthorized: false, timeout: 20_000, headers: { host: hostname, ...headers } }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    outgoing.on("timeout", () => outgoing.destroy(new Error(`no answer from ${hostname}`)));
+    outgoing.on("error", reject);
+    outgoing.end();
+  });
+}
 
 /**
  * E1 and E2 against the real proxies: requests written the way an attacker

@@ -1,4 +1,4 @@
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { describe, expect, it } from "vitest";
 import { nextmavens } from "../../infra/blueprints/nextmavens";
@@ -7,6 +7,7 @@ import { buildPlan, type PlanResult } from "../../tools/plan/plan";
 import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, declaredNetworkResources } from "../support/plans";
 import { PROJECT_DIR } from "../support/stack-config";
 import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hostnames";
+import { runTool } from "../monitoring/support";
 
 /**
  * Seed 003's facts (the NextMavens developer portal), pinned on the
@@ -173,6 +174,52 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     expect(containerNamed(routed, "nextmavens-traefik").inputs.networksAdvanced).toEqual(expect.arrayContaining([expect.objectContaining({ name: expect.stringContaining("monitoring") })]));
     expect(publishedPorts(containerNamed(routed, "nextmavens-grafana"))).toEqual([]);
     expect(routed.secretsToSet.map((secret) => secret.key)).toContain("infra:monitoringAdminPasswordHash");
+  });
+
+  it("probes /api/health/db, the seed's database check, on the portal itself, beside the route's probe of /", async () => {
+    const plan = await nextmavensPlan(stack);
+    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    // Over the Docker network on the portal's own port: through Traefik it would test the route, not the database.
+    expect(plan.monitoring!.probed.filter((probe) => probe.job === "database")).toEqual([{ job: "database", name: "developer-portal", target: "http://developer-portal:3000/api/health/db", module: "http_2xx" }]);
+    expect(plan.monitoring!.probed).toContainEqual({ job: "routes", name: `portal.${domain}`, target: "https://traefik:443/", module: "route_portal" });
+    const scrape = (parse(upload(plan, "prometheus", "/etc/prometheus/prometheus.yml")) as { scrape_configs: { job_name: string; metrics_path: string; static_configs: { targets: string[]; labels: Record<string, string> }[] }[] }).scrape_configs;
+    expect(scrape.find((job) => job.job_name === "database")).toMatchObject({
+      metrics_path: "/probe",
+      static_configs: [{ targets: ["http://developer-portal:3000/api/health/db"], labels: { __param_module: "http_2xx", instance: "developer-portal" } }],
+    });
+    // A plain GET that only a 2xx passes: no list of accepted codes, no TLS expected inside the network.
+    const modules = (parse(upload(plan, "blackbox-exporter", "/etc/blackbox_exporter/config.yml")) as { modules: Record<string, unknown> }).modules;
+    expect(modules.http_2xx).toEqual({ prober: "http", timeout: "5s", http: { method: "GET", preferred_ip_protocol: "ip4" } });
+    // The prober shares a network with the portal.
+    const networks = (service: string) => (container(plan, service).inputs.networksAdvanced as { name: string }[]).map((network) => network.name);
+    expect(networks("blackbox-exporter").some((network) => networks("developer-portal").includes(network))).toBe(true);
+  });
+
+  it("alerts on database connection failures (seed 003): critical, when /api/health/db fails while the portal answers (promtool test rules)", async () => {
+    const plan = await nextmavensPlan(stack);
+    expect(plan.monitoring!.alerts.filter((alert) => alert.group === "dependencies")).toEqual([
+      { group: "dependencies", alert: "DatabaseConnectionFailed", severity: "critical", threshold: "database check failing for 2m while the service answers", for: "2m" },
+    ]);
+    const rules = upload(plan, "prometheus", "/etc/prometheus/rules.yml");
+    const series = (job: string, value: string, instance = "developer-portal") => ({ series: `probe_success{job="${job}",instance="${instance}"}`, values: value });
+    const expected = { exp_labels: { severity: "critical", group: "dependencies", job: "database", instance: "developer-portal" }, exp_annotations: { summary: "developer-portal answers, but its database check fails: it cannot reach its database" } };
+    const cases = [
+      // /api/health/db fails, the portal answers: the alert.
+      { name: "database unreachable", input_series: [series("database", "0x20"), series("services", "1x20")], exp_alerts: [expected] },
+      // The portal's own health (/api/health, its port) is fine and so is the database: nothing.
+      { name: "all well", input_series: [series("database", "1x20"), series("services", "1x20")], exp_alerts: [] },
+      // The portal does not answer at all: ContainerUnhealthy's, not a database failure.
+      { name: "portal down", input_series: [series("database", "0x20"), series("services", "0x20")], exp_alerts: [] },
+      // The public route failing is RouteProbeFailed's.
+      { name: "route down", input_series: [series("database", "1x20"), series("services", "1x20"), series("routes", "0x20", `portal.vpai.example.com`)], exp_alerts: [] },
+    ];
+    const test = stringify({
+      rule_files: ["rules.yml"],
+      evaluation_interval: "30s",
+      tests: cases.map((entry) => ({ name: entry.name, interval: "15s", input_series: entry.input_series, alert_rule_test: [{ eval_time: "3m", alertname: "DatabaseConnectionFailed", exp_alerts: entry.exp_alerts }] })),
+    });
+    const run = runTool("promtool", ["test", "rules", "test.yml"], { "rules.yml": rules, "test.yml": test });
+    expect(run.ok, run.output).toBe(true);
   });
 
   it("fits the memory budget of its server", async () => {

@@ -49,10 +49,13 @@ describe("a broken blueprint is named before anything is registered", () => {
     ["a route to a port the service does not listen on", (spec) => ({ ...spec, routes: spec.routes.map((route) => (route.service === "n8n" ? { ...route, port: 5679 } : route)) }), "route n8n targets n8n:5679, a port it does not listen on"],
     [
       "a route the proxy cannot reach: no network in common",
-      (spec) => changed(spec, "caddy", (caddy) => ({ ...caddy, networks: caddy.networks.filter((network) => network !== "monitoring") })),
-      "route metrics targets victoriametrics, which shares no network with caddy (frontend, backend against monitoring)",
+      // Caddy reaches Grafana, its one admin route, on frontend alone (seed 002's matrix).
+      (spec) => changed(spec, "caddy", (caddy) => ({ ...caddy, networks: caddy.networks.filter((network) => network !== "frontend") })),
+      "route grafana targets grafana, which shares no network with caddy (backend against frontend, monitoring)",
     ],
     ["a startup cycle", (spec) => changed(spec, "postgres", (postgres) => ({ ...postgres, dependsOn: ["n8n"] })), "startup order has a cycle: n8n -> postgres -> n8n"],
+    ["a database check on a port the service does not listen on", (spec) => changed(spec, "n8n", (n8n) => ({ ...n8n, dependencyChecks: [{ dependency: "database", port: 5679, path: "/healthz/readiness" }] })), "n8n's database check is on port 5679, which it does not listen on"],
+    ["a database check path that is no path", (spec) => changed(spec, "n8n", (n8n) => ({ ...n8n, dependencyChecks: [{ dependency: "database", port: 5678, path: "healthz?db=1" }] })), 'n8n\'s database check path "healthz?db=1" must start with / and hold only letters, digits and . _ ~ / -'],
     ["backups with nowhere to go", (spec) => ({ ...spec, buckets: spec.buckets.filter((bucket) => bucket.key !== "backups") }), 'services declare backups, but there is no "backups" bucket for the repository'],
   ])("%s", (_case, change, message) => {
     expect(problemsAfter(change)).toContain(`blueprint vpai: ${message}`);

@@ -12,6 +12,7 @@ import {
 import { protectedRoute, withAdminRoutes } from "../../infra/blueprints/blueprint";
 import type { IngressKind } from "../../components/ingress/route";
 import { FASTAPI_MONITORING } from "../../infra/blueprints/fastapi";
+import { VPAI_MONITORING } from "../../infra/blueprints/vpai";
 
 /**
  * `infra:monitoring.adminAccess` across the three ingresses: `ingress`
@@ -34,6 +35,15 @@ describe("which ingress routes the admin UIs", () => {
     const settings = adminAccessThrough(withMonitoringDefaults({ adminAccess }), ingress);
     expect(routesAdminUIs(settings)).toBe(routed);
     expect(adminRoutes(FASTAPI_MONITORING, settings).map((route) => route.subdomain)).toEqual(routed ? ["grafana", "metrics", "alerts", "logs"] : []);
+  });
+
+  // Seed 002's matrix keeps Caddy off the monitoring network: Grafana is the only UI VPAI's ingress may serve.
+  it.each<[AdminAccess, string[]]>([
+    ["tunnel", []],
+    ["caddy", ["grafana"]],
+    ["ingress", ["grafana"]],
+  ])("VPAI with adminAccess %s routes %j, whatever the stack asks", (adminAccess, subdomains) => {
+    expect(adminRoutes(VPAI_MONITORING, adminAccessThrough(withMonitoringDefaults({ adminAccess }), "caddy")).map((route) => route.subdomain)).toEqual(subdomains);
   });
 
   it.each<[unknown, string[]]>([

@@ -5,6 +5,7 @@ import { ALERTMANAGER_CONFIG_PATH } from "../../components/monitoring/alertmanag
 import { BLACKBOX_CONFIG_PATH } from "../../components/monitoring/alloy-config";
 import { GRAFANA_PROVISIONING_DIR } from "../../components/monitoring/grafana-provisioning";
 import { scrapeConfig } from "../../components/monitoring/observability";
+import { PROBE_JOBS } from "../../components/monitoring/targets";
 import { VPAI_MONITORING } from "../../infra/blueprints/vpai";
 import type { PlatformModel } from "../../infra/platform-model";
 import { overlayOverrides, type PlanResult } from "../../tools/plan/plan";
@@ -96,8 +97,9 @@ const BLUEPRINTS: Readonly<Record<string, Facts>> = {
     store: "prometheus",
     prefix: "nextmavens",
     ...PROMETHEUS_FILES,
-    // The nightly dump of the managed PostgreSQL writes the backup metrics the backups group watches.
-    groups: ["host", "containers", "apps", "backups", "routes"],
+    // The nightly dump of the managed PostgreSQL writes the backup metrics the backups group watches;
+    // the portal's /api/health/db is probed for seed 003's database connection alert.
+    groups: ["host", "containers", "apps", "dependencies", "backups", "routes"],
     counters: [traefik],
     profile: { prod: "seed", preprod: "seed" },
   },
@@ -233,7 +235,7 @@ describe.each(NAMES)("generated monitoring of %s", (name) => {
       ].sort();
       expect(graph.monitoring!.scraped.map((entry) => entry.job).sort()).toEqual(expected);
       if (facts.store !== "prometheus") return;
-      const jobs = scrapeConfigs(uploaded(graph, facts.prefix, "prometheus", "/etc/prometheus/prometheus.yml")).filter((job) => !["routes", "services"].includes(job.job_name));
+      const jobs = scrapeConfigs(uploaded(graph, facts.prefix, "prometheus", "/etc/prometheus/prometheus.yml")).filter((job) => !(PROBE_JOBS as readonly string[]).includes(job.job_name));
       expect(jobs.map((job) => job.job_name).sort()).toEqual(expected);
       for (const service of services.filter((candidate) => candidate.metrics)) {
         expect(jobs.find((job) => job.job_name === service.name)!.static_configs.flatMap((group) => group.targets), service.name).toEqual([`${service.name}:${service.metrics!.port}`]);
@@ -353,6 +355,34 @@ function alertCases(facts: Facts, platform: PlatformModel, graph: PlanResult): R
         summary: "Redis uses 95% of maxmemory, over 90%",
       },
       silent: { input: [s('redis_memory_used_bytes{instance="redis"}', "50000000x40"), s('redis_memory_max_bytes{instance="redis"}', "100000000x40")] },
+    },
+    ...databaseCheckCase(graph),
+  };
+}
+
+/**
+ * DatabaseConnectionFailed, for a blueprint whose service checks its
+ * database (seed 003's /api/health/db): the check fails while the service
+ * answers. Silent while the check passes, and while the service answers
+ * nothing at all (ContainerUnhealthy's), so the two never page twice.
+ */
+function databaseCheckCase(graph: PlanResult): Record<string, AlertCase> {
+  const checked = graph.monitoring!.probed.find((probe) => probe.job === "database");
+  if (!checked) return {};
+  const instance = checked.name;
+  const probe = (job: string, value: string) => s(`probe_success{job="${job}",instance="${instance}"}`, value);
+  return {
+    DatabaseConnectionFailed: {
+      evalTime: "3m",
+      fires: {
+        input: [probe("database", "0x20"), probe("services", "1x20")],
+        labels: { severity: "critical", group: "dependencies", job: "database", instance },
+        summary: `${instance} answers, but its database check fails: it cannot reach its database`,
+      },
+      // The check passing while the portal's route fails (RouteProbeFailed's), and a service that does not answer at all (ContainerUnhealthy's).
+      silent: {
+        input: [probe("database", "1x20"), probe("services", "1x20"), probe("routes", "0x20"), s('probe_success{job="database",instance="down"}', "0x20"), s('probe_success{job="services",instance="down"}', "0x20")],
+      },
     },
   };
 }

@@ -185,7 +185,7 @@ function adapt(content: string, hash: string, n8nHash = hash): string {
 }
 
 describe("admin UIs are never public without authentication (seed 001)", () => {
-  it("adminAccess caddy: every admin route asks for the password before proxying, the apps do not", () => {
+  it("adminAccess caddy: Grafana's route, the only admin one, asks for the password before proxying, the apps do not", () => {
     const caddyfile = fileOf(model, "caddy", CADDYFILE_PATH);
     const hash = execFileSync(requireTool("caddy"), ["hash-password", "--plaintext", "correct horse battery"], { encoding: "utf8" }).trim();
     const config = JSON.parse(adapt(caddyfile, hash)) as { apps: { http: { servers: Record<string, { routes: { match?: { host?: string[] }[]; handle: { routes?: { handle: { handler: string }[] }[] }[] }[] }> } } };
@@ -196,11 +196,11 @@ describe("admin UIs are never public without authentication (seed 001)", () => {
         if (host) handlers.set(host, route.handle.flatMap((handle) => (handle.routes ?? []).flatMap((inner) => inner.handle.map((step) => step.handler))));
       }
     }
-    for (const admin of ["grafana", "metrics", "alerts", "logs"]) {
-      const steps = handlers.get(`${admin}.vpai.example.com`)!;
-      expect(steps.indexOf("authentication"), admin).toBeGreaterThanOrEqual(0);
-      expect(steps.indexOf("authentication"), admin).toBeLessThan(steps.indexOf("reverse_proxy"));
-    }
+    const steps = handlers.get("grafana.vpai.example.com")!;
+    expect(steps.indexOf("authentication")).toBeGreaterThanOrEqual(0);
+    expect(steps.indexOf("authentication")).toBeLessThan(steps.indexOf("reverse_proxy"));
+    // Seed 002 keeps Caddy off the monitoring network: the other admin UIs have no site at all.
+    for (const admin of ["metrics", "alerts", "logs"]) expect(handlers.has(`${admin}.vpai.example.com`), admin).toBe(false);
     // n8n asks for a password of its own (E1), before the proxy too; the other applications ask for none.
     const n8n = handlers.get("n8n.vpai.example.com")!;
     expect(n8n.indexOf("authentication")).toBeGreaterThanOrEqual(0);
@@ -214,9 +214,9 @@ describe("admin UIs are never public without authentication (seed 001)", () => {
     expect(() => adapt(fileOf(model, "caddy", CADDYFILE_PATH), "", n8nHash)).toThrow();
   });
 
-  it("adminAccess caddy publishes no admin port on the host; tunnel publishes each on 127.0.0.1 only and routes none", () => {
+  it("adminAccess caddy publishes the UIs it does not route on 127.0.0.1 only; tunnel publishes each on 127.0.0.1 only and routes none", () => {
     const published = (m: typeof model) => m.hosts[0]!.services.flatMap((service) => service.ports.filter((port) => port.publish).map((port) => `${service.name} ${port.publish!.address}:${port.publish!.host}`));
-    expect(published(model)).toEqual(["caddy 0.0.0.0:80", "caddy 0.0.0.0:443"]);
+    expect(published(model).sort()).toEqual(["alertmanager 127.0.0.1:9093", "caddy 0.0.0.0:443", "caddy 0.0.0.0:80", "loki 127.0.0.1:3100", "victoriametrics 127.0.0.1:8428"]);
     const tunnel = vpaiModel("prod", { adminAccess: "tunnel" });
     expect(published(tunnel).sort()).toEqual(["alertmanager 127.0.0.1:9093", "caddy 0.0.0.0:443", "caddy 0.0.0.0:80", "grafana 127.0.0.1:3000", "loki 127.0.0.1:3100", "victoriametrics 127.0.0.1:8428"]);
     expect(tunnel.spec.routes.map((route) => route.subdomain)).toEqual(["n8n", "llm", "openclaw"]);

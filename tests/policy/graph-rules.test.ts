@@ -18,6 +18,7 @@ import { PolicyError, type PolicyReport } from "../../infra/policy/report";
 import { ruleNamed } from "../../infra/policy/rules";
 import { loadStackConfig } from "../../infra/config/load";
 import { deployPlatform } from "../../infra/platform";
+import type { PlatformModel } from "../../infra/platform-model";
 import { recordGraph } from "../../tools/plan/mock-run";
 import { graphOf } from "../support/graph";
 import { completeRawConfig, TEST_HOST_KEY } from "../support/stack-config";
@@ -30,11 +31,11 @@ import { modelOf, violationsOf } from "./models";
 const model = modelOf("prod");
 const admin = model.config.adminCidrs;
 
-async function reportOf(build: () => void): Promise<PolicyReport> {
+async function reportOf(build: () => void, judgedBy: PlatformModel = model): Promise<PolicyReport> {
   const run = await graphOf(() => {
     build();
   });
-  return evaluateGraph(run.resources, model);
+  return evaluateGraph(run.resources, judgedBy);
 }
 
 function expectOnly(report: PolicyReport, rule: string, resource: string, message: RegExp): void {
@@ -114,10 +115,14 @@ describe("C11 on the ingress container as registered", () => {
     expect(violationsOf(await reportOf(caddy((content) => content)), "C11")).toEqual([]);
   });
 
-  it("a Caddyfile registered without the admin routes' basicauth", async () => {
-    const report = await reportOf(caddy((content) => content.replace(/\tbasicauth \{\n[^}]*\}\n/g, "")));
-    expect(violationsOf(report, "C11").map((violation) => violation.resource).sort()).toEqual(["alerts", "logs", "metrics"].map((name) => `route ${name}.vpai.example.com`));
+  it("a Caddyfile registered without Grafana's basicauth, while Grafana lets anonymous visitors in", async () => {
+    // Grafana is VPAI's one admin route (seed 002); with anonymous access it has no login of its own.
+    const anonymous = modelOf("prod", { spec: (spec) => ({ ...spec, services: spec.services.map((service) => (service.name === "grafana" ? { ...service, env: { ...service.env, GF_AUTH_ANONYMOUS_ENABLED: "true" } } : service)) }) });
+    const report = await reportOf(caddy((content) => content.replace(/\tbasicauth \{\n[^}]*\}\n/g, "")), anonymous);
+    expect(violationsOf(report, "C11").map((violation) => violation.resource)).toEqual(["route grafana.vpai.example.com"]);
     expect(violationsOf(report, "C11")[0]!.fix).toBe(ruleNamed("C11")!.fix);
+    // With its basicauth in place, the same Grafana is no violation.
+    expect(violationsOf(await reportOf(caddy((content) => content), anonymous), "C11")).toEqual([]);
   });
 });
 

@@ -34,10 +34,11 @@ function compare(old: Graph, now: Graph) {
   };
 }
 
-describe.each([
-  ["fastapi", ["blueprint=fastapi"], "backend"],
-  ["vpai", [], "litellm"],
-])("%s prod, deployed before releases, planned again now", (name, overrides, released) => {
+describe.each<[string, string[], string, string[]]>([
+  ["fastapi", ["blueprint=fastapi"], "backend", []],
+  // Since then VPAI's metrics, alerts and logs names went too: seed 002 keeps Caddy off the monitoring network.
+  ["vpai", [], "litellm", ["vpai-dns-alerts", "vpai-dns-logs", "vpai-dns-metrics"]],
+])("%s prod, deployed before releases, planned again now", (name, overrides, released, unrouted) => {
   it("keeps every volume, bucket and server under the same URN with the same inputs: nothing that holds data is replaced or deleted", async () => {
     const result = compare(before(name), await plannedNow(overrides));
     expect(result.data.length).toBeGreaterThan(3);
@@ -49,7 +50,7 @@ describe.each([
     const result = compare(before(name), await plannedNow(overrides));
     const prefix = `${name}-main-${released}`;
     // The old container, its image and gate go, after the new release has taken over.
-    expect(result.removed).toEqual([prefix, `${prefix}-healthy`, `${prefix}-image`]);
+    expect(result.removed).toEqual([...unrouted, prefix, `${prefix}-healthy`, `${prefix}-image`].sort());
     expect(result.added).toEqual(expect.arrayContaining([`${prefix}-<id>`, `${prefix}-<id>-healthy`, `${prefix}-<id>-image`]));
     expect(result.added.filter((added) => added.endsWith("-live-config"))).toHaveLength(1);
   });

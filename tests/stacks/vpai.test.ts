@@ -2,23 +2,30 @@ import { liveFilesInstalled } from "../../components/container/live-config";
 import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { describe, expect, it } from "vitest";
-import { container, planOf, resourcesOf, secretsCommandOf, serviceAliases, withoutRelease } from "../support/plans";
+import { container, planOf, resourcesOf, secretsCommandOf, serviceAliases, uploadOf, withoutRelease, type PlannedResource } from "../support/plans";
+import type { PlanResult } from "../../tools/plan/plan";
+import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
+import { vpai } from "../../infra/blueprints/vpai";
+import { validateStackConfig } from "../../infra/config/validate";
+import { planPlatform } from "../../infra/platform-model";
+import { completeRawConfig } from "../support/stack-config";
 
 /**
  * Seed 002's facts, pinned on the registered graph of both stacks: a change
  * that breaks one fails here.
  */
-const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
-  // The seed's frontend and backend, plus monitoring for the admin routes both stacks ask for (adminAccess: caddy).
-  caddy: { networks: ["frontend", "backend", "monitoring"], port: 443 },
+const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number; tunnel?: number }> = {
+  // Exactly the seed's frontend and backend: Grafana, the one admin UI Caddy serves, is on frontend.
+  caddy: { networks: ["frontend", "backend"], port: 443 },
   postgres: { networks: ["backend"], port: 5432 },
   redis: { networks: ["backend"], port: 6379 },
   qdrant: { networks: ["backend"], port: 6333 },
   n8n: { networks: ["backend", "egress"], port: 5678 },
   litellm: { networks: ["backend", "egress"], port: 4000 },
   openclaw: { networks: ["backend", "egress"], port: 8080 },
-  victoriametrics: { networks: ["monitoring"], port: 8428 },
-  loki: { networks: ["monitoring"], port: 3100 },
+  // `tunnel`: the admin UIs without a route, on 127.0.0.1 for an SSH tunnel.
+  victoriametrics: { networks: ["monitoring"], port: 8428, tunnel: 8428 },
+  loki: { networks: ["monitoring"], port: 3100, tunnel: 3100 },
   // Each reader of the Docker API also joins the network it shares with the socket proxy alone (C14).
   alloy: { networks: ["backend", "monitoring", "docker-api-alloy"], port: 12345 },
   grafana: { networks: ["frontend", "monitoring"], port: 3000 },
@@ -26,9 +33,12 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number }> = {
   // Not in seed 002's matrix: the rule evaluator and the notifier its alerts need,
   // and the socket proxy that stands between Alloy and DIUN and the Docker socket.
   vmalert: { networks: ["monitoring"], port: 8880 },
-  alertmanager: { networks: ["monitoring", "egress"], port: 9093 },
+  alertmanager: { networks: ["monitoring", "egress"], port: 9093, tunnel: 9093 },
   "docker-socket-proxy": { networks: ["docker-api-alloy", "docker-api-diun"], port: 2375 },
 };
+
+/** Services whose networks are all internal ride the loopback-publishing bridge to publish on 127.0.0.1 (network-spec.ts). */
+const loopbackCarried = (service: string) => SERVICE_MATRIX[service]!.tunnel !== undefined && SERVICE_MATRIX[service]!.networks.every((network) => ["backend", "monitoring"].includes(network));
 
 const STARTUP_ORDER: [string, string][] = [
   ["postgres", "n8n"],
@@ -59,7 +69,7 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     }
   });
 
-  it("builds the four networks with the seed's subnets and internal flags, and an internal one per reader of the Docker API", async () => {
+  it("builds the four networks with the seed's subnets and internal flags, an internal one per reader of the Docker API, and a no-traffic bridge for the loopback ports", async () => {
     const plan = await planOf(stack);
     const networks = Object.fromEntries(
       resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
@@ -71,15 +81,20 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
       "vpai-egress": ["172.20.4.0/24", false],
       "vpai-docker-api-alloy": ["172.31.252.0/28", true],
       "vpai-docker-api-diun": ["172.31.252.16/28", true],
+      "vpai-loopback-publish": ["172.31.254.0/24", false],
     });
+    // It carries 127.0.0.1 ports only: its members cannot talk to each other, and nothing leaves through it.
+    const bridge = resourcesOf(plan, "docker:index/network:Network").find((network) => network.inputs.name === "vpai-loopback-publish")!;
+    expect(bridge.inputs.options).toEqual({ "com.docker.network.bridge.enable_icc": "false", "com.docker.network.bridge.enable_ip_masquerade": "false" });
   });
 
   it("attaches every service to the networks of the seed's service matrix", async () => {
     const plan = await planOf(stack);
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
       const attached = (container(plan, service).inputs.networksAdvanced as { name: string; aliases: string[] }[]).map((network) => network.name.replace("vpai-", ""));
-      expect(attached, service).toEqual(expected.networks);
-      expect(container(plan, service).inputs.networksAdvanced).toEqual(expected.networks.map((network) => ({ name: `vpai-${network}`, aliases: serviceAliases(container(plan, service), service) })));
+      const networks = [...expected.networks, ...(loopbackCarried(service) ? ["loopback-publish"] : [])];
+      expect(attached, service).toEqual(networks);
+      expect(container(plan, service).inputs.networksAdvanced).toEqual(networks.map((network) => ({ name: `vpai-${network}`, aliases: serviceAliases(container(plan, service), service) })));
     }
     const host = plan.hosts[0]!;
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
@@ -87,12 +102,14 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     }
   });
 
-  it("publishes nothing but Caddy's 80/443, and those on all addresses; the rest only inside Docker (C11)", async () => {
+  it("publishes Caddy's 80/443 on all addresses, the admin UIs without a route on 127.0.0.1 only, and the rest only inside Docker (C11)", async () => {
     const plan = await planOf(stack);
     for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
-      const ports = (resource.inputs.ports ?? []) as { external: number; ip: string }[];
-      if (resource.inputs.name === "vpai-caddy") expect(ports.map((port) => [port.ip, port.external])).toEqual([["0.0.0.0", 80], ["0.0.0.0", 443]]);
-      else expect(ports, String(resource.inputs.name)).toEqual([]);
+      const ports = ((resource.inputs.ports ?? []) as { external: number; ip: string }[]).map((port) => [port.ip, port.external]);
+      const service = withoutRelease(String(resource.inputs.name)).replace("vpai-", "");
+      const tunnel = SERVICE_MATRIX[service]!.tunnel;
+      if (service === "caddy") expect(ports).toEqual([["0.0.0.0", 80], ["0.0.0.0", 443]]);
+      else expect(ports, service).toEqual(tunnel === undefined ? [] : [["127.0.0.1", tunnel]]);
     }
     expect(plan.hosts[0]!.exposed).toEqual(["80/tcp (caddy)", "443/tcp (caddy)"]);
   });
@@ -137,7 +154,7 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     for (const service of Object.keys(SERVICE_MATRIX).filter((name) => !["docker-socket-proxy", "alloy", "caddy"].includes(name))) expect(binds(service), service).toEqual([]);
   });
 
-  it("routes n8n behind its own password but for its webhooks, LiteLLM, OpenClaw, and Grafana with the other admin UIs behind basic_auth, through Caddy, with /metrics blocked and DNS proxied for each", async () => {
+  it("routes n8n behind its own password but for its webhooks, LiteLLM, OpenClaw, and Grafana behind basic_auth, through Caddy, with /metrics blocked and DNS proxied for each", async () => {
     const plan = await planOf(stack);
     const config = plan.resources.find((resource) => resource.name === "vpai-main-caddy-service-live-config")!;
     const caddyfile = liveFilesInstalled(config.inputs.triggers, "vpai-caddy").find((file) => file.path === CADDYFILE_PATH)!.content;
@@ -155,7 +172,7 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     // Both hashes Caddy reads, the admin password's and n8n's own, come from its secret files (C15), never its environment.
     expect(container(plan, "caddy").inputs.envs).toEqual([]);
     expect(String(secretsCommandOf(plan, container(plan, "caddy")).inputs.create)).toMatch(/ vpai-caddy admin-password(-hash)?:0 infra-bcrypt-n8n-password-hash:0$/);
-    const admin = { grafana: "grafana:3000", metrics: "victoriametrics:8428", alerts: "alertmanager:9093", logs: "loki:3100" };
+    const admin = { grafana: "grafana:3000" };
     for (const [subdomain, upstream] of Object.entries(admin)) {
       expect(caddyfile).toContain(site(subdomain, "\tbasicauth {", "\t\tadmin {$INFRA_ADMIN_PASSWORD_HASH}", "\t}", `\treverse_proxy ${upstream} {`));
     }
@@ -224,6 +241,82 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     // 3552 MB of the seed's services and 16 MB for the socket proxy: preprod's CX23 has 4096 MB, 512 of them kept for the system.
     expect(budget.containersMb).toBe(3568);
     expect(budget.headroomMb).toBeGreaterThanOrEqual(0);
+  });
+});
+
+/**
+ * Seed 002's matrix keeps Caddy on frontend and backend. Grafana is on
+ * frontend and monitoring, so Caddy reaches it on frontend; VictoriaMetrics,
+ * vmalert, Alertmanager, Loki and Alloy live on the monitoring network, which
+ * Caddy never joins, so no name under the domain reaches them, whatever
+ * `adminAccess` says: they listen on 127.0.0.1 for an SSH tunnel (and the
+ * VPN, once the ops host exists).
+ */
+describe("Caddy stays off the monitoring network (seed 002's matrix)", () => {
+  const MONITORING_ONLY = ["victoriametrics", "vmalert", "alertmanager", "loki", "alloy"];
+  const MONITORING_PORTS = [8428, 8880, 9093, 3100, 12345];
+  const TUNNELLED = { metrics: ["victoriametrics", 8428], alerts: ["alertmanager", 9093], logs: ["loki", 3100] } as const;
+  const variants: [string, string, string[]][] = [
+    ["prod", "prod", []],
+    ["preprod", "preprod", []],
+    // The other way a stack routes admin UIs: it opens nothing more here.
+    ["prod with adminAccess: ingress", "prod", ['monitoring={"adminAccess":"ingress"}']],
+  ];
+  const networksOf = (resource: PlannedResource) => (resource.inputs.networksAdvanced as { name: string; aliases: string[] }[]);
+  const caddyfileOf = (plan: PlanResult) => uploadOf(plan, "vpai-caddy", CADDYFILE_PATH);
+
+  it.each(variants)("%s: Caddy joins frontend and backend only, and proxies to nothing it does not share one of them with", async (_name, stack, overrides) => {
+    const plan = await planOf(stack, { overrides });
+    expect(networksOf(container(plan, "caddy")).map((network) => network.name)).toEqual(["vpai-frontend", "vpai-backend"]);
+    const caddyNetworks = new Set(networksOf(container(plan, "caddy")).map((network) => network.name));
+    // Every upstream of every site and path, by the alias Caddy dials: a service on a network Caddy is on, and none of the monitoring stack's.
+    const upstreams = [...caddyfileOf(plan).matchAll(/reverse_proxy\s+([^\s{]+)/g)].map((match) => match[1]!);
+    expect(upstreams.length).toBeGreaterThan(0);
+    for (const upstream of upstreams) {
+      const [host, port] = upstream.split(":");
+      const targets = resourcesOf(plan, "docker:index/container:Container").filter((resource) => networksOf(resource).some((network) => network.aliases.includes(host!)));
+      expect(targets.length, upstream).toBeGreaterThan(0);
+      for (const target of targets) {
+        expect(MONITORING_ONLY, upstream).not.toContain(withoutRelease(String(target.inputs.name)).replace("vpai-", ""));
+        expect(networksOf(target).some((network) => network.aliases.includes(host!) && caddyNetworks.has(network.name)), `${upstream} on a network of Caddy's`).toBe(true);
+      }
+      expect(MONITORING_PORTS, upstream).not.toContain(Number(port));
+    }
+  });
+
+  it.each(variants)("%s: no name under the domain reaches VictoriaMetrics, Alertmanager or Loki; they are on 127.0.0.1 for an SSH tunnel", async (_name, stack, overrides) => {
+    const plan = await planOf(stack, { overrides });
+    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    expect(plan.routes.filter((route) => MONITORING_ONLY.includes(route.service))).toEqual([]);
+    // The Caddyfile serves exactly the planned names, each with a DNS record; metrics., alerts. and logs. are none of them.
+    const sites = [...caddyfileOf(plan).matchAll(/^(\S+) \{$/gm)].map((match) => match[1]!).filter((site) => site.endsWith(domain));
+    const names = plan.routes.map((route) => route.hostname).sort();
+    expect(sites.sort()).toEqual(names);
+    expect(resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => String(record.inputs.name)).sort()).toEqual(names);
+    for (const [ui, [service, port]] of Object.entries(TUNNELLED)) {
+      expect(names, ui).not.toContain(`${ui}.${domain}`);
+      expect(plan.monitoring!.admin.find((entry) => entry.ui === ui), ui).toEqual({ ui, service, access: `127.0.0.1:${port} (SSH tunnel)` });
+      expect(((container(plan, service).inputs.ports ?? []) as { ip: string; external: number }[]).map((published) => `${published.ip}:${published.external}`), service).toEqual([`127.0.0.1:${port}`]);
+    }
+    expect(plan.policy.violations).toEqual([]);
+  });
+
+  it.each(variants)("%s: Grafana still answers through Caddy, behind basic_auth, on the frontend network they share, and is probed there", async (_name, stack, overrides) => {
+    const plan = await planOf(stack, { overrides });
+    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+    expect(plan.routes.filter((route) => route.service === "grafana").map((route) => [route.hostname, route.port])).toEqual([[`grafana.${domain}`, 3000]]);
+    const site = caddyfileOf(plan).split(`grafana.${domain} {`)[1]!.split("\n}\n")[0]!;
+    expect(site.indexOf("basicauth {")).toBeGreaterThan(0);
+    expect(site.indexOf("basicauth {")).toBeLessThan(site.indexOf("reverse_proxy grafana:3000"));
+    expect(networksOf(container(plan, "grafana")).map((network) => network.name)).toEqual(["vpai-frontend", "vpai-monitoring"]);
+    expect(plan.monitoring!.admin.find((entry) => entry.ui === "grafana")!.access).toBe(`https://grafana.${domain} (basic_auth as admin)`);
+    expect(plan.monitoring!.probed).toContainEqual(expect.objectContaining({ job: "routes", name: `grafana.${domain}`, target: "https://caddy:443/" }));
+    expect(container(plan, "grafana").inputs.ports ?? []).toEqual([]);
+  });
+
+  it("refuses a stack route that would give VictoriaMetrics a name, naming the key", () => {
+    const config = validateStackConfig(completeRawConfig("prod", { "infra:ingress": JSON.stringify({ routes: [{ subdomain: "vm", service: "victoriametrics", port: 8428 }] }) }), BLUEPRINT_CATALOG).config;
+    expect(() => planPlatform(config, vpai)).toThrow(expect.objectContaining({ problems: [expect.objectContaining({ path: "infra:ingress.routes[0].service", message: expect.stringContaining('no route of the blueprint reaches "victoriametrics"') })] }));
   });
 });
 
