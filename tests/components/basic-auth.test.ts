@@ -9,13 +9,14 @@ import { SECRETS_CONTAINER_DIR } from "../../components/container/secret-files";
 import { BASIC_AUTH_DIR, basicAuthProblems, basicAuthSecretFiles, htpasswdFiles, htpasswdScript } from "../../components/ingress/basic-auth";
 import { caddyfile } from "../../components/ingress/caddyfile";
 import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
-import { nginxConf, type NginxOptions } from "../../components/ingress/nginx-conf";
+import { nginxConf } from "../../components/ingress/nginx-conf";
 import { NGINX_CONF_PATH, nginxServiceSpec } from "../../components/ingress/nginx-spec";
 import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hostnames";
 import type { ProtectedRoute } from "../../components/ingress/route";
 import { TRAEFIK_DYNAMIC_PATH, traefikDynamicConfig, traefikYAML, type TraefikOptions } from "../../components/ingress/traefik-config";
 import { traefikServiceSpec } from "../../components/ingress/traefik-spec";
 import { validateFile } from "../support/validators";
+import { TEST_NGINX_OPTIONS } from "../support/ingress-options";
 
 /**
  * Basic auth for nginx and Traefik as data: which htpasswd files a set of
@@ -36,17 +37,7 @@ const routes: ProtectedRoute[] = [
   { hostname: "studio.example.com", service: "studio", port: 3000, basicAuth: STUDIO },
 ];
 
-const NGINX: NginxOptions = {
-  certificateDir: "/etc/letsencrypt/live",
-  certificateName: "example",
-  rateLimitPerMinute: 100,
-  burst: 20,
-  realIpFrom: [],
-  clientMaxBodyMb: 10,
-  healthPath: "/healthz",
-  statusPort: 8081,
-  statusPath: "/stub_status",
-};
+const NGINX = TEST_NGINX_OPTIONS;
 const TRAEFIK: TraefikOptions = { rateLimitPerMinute: 100, burst: 20, trustedIPs: [] };
 
 /** The lines of one nginx `server` block, by its server_name. */

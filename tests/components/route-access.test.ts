@@ -6,12 +6,13 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { caddyfile, type CaddyRoute } from "../../components/ingress/caddyfile";
 import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
-import { nginxConf, type NginxOptions } from "../../components/ingress/nginx-conf";
+import { nginxConf } from "../../components/ingress/nginx-conf";
 import { NGINX_CONF_PATH } from "../../components/ingress/nginx-spec";
 import { blockedPathPattern, PROXY_BLOCKED_PATHS, type ProtectedRoute } from "../../components/ingress/route";
 import { cleanPath, ingressAccess, type IngressProxy, type PathVerdict } from "../../components/ingress/route-access";
 import { TRAEFIK_DYNAMIC_PATH, traefikDynamicConfig, traefikYAML } from "../../components/ingress/traefik-config";
 import { requireTool } from "../support/tools";
+import { TEST_NGINX_OPTIONS } from "../support/ingress-options";
 
 /**
  * What each ingress does with a path, read back from its generated
@@ -31,17 +32,7 @@ const routes: ProtectedRoute[] = [
 ];
 const caddyRoutes: CaddyRoute[] = routes.map((route) => ({ ...route, ...(route.basicAuth ? { basicAuth: route.basicAuth === ADMIN ? { user: "admin" } : route.basicAuth } : {}) }));
 
-const NGINX: NginxOptions = {
-  certificateDir: "/etc/letsencrypt/live",
-  certificateName: "example",
-  rateLimitPerMinute: 100,
-  burst: 20,
-  realIpFrom: [],
-  clientMaxBodyMb: 10,
-  healthPath: "/healthz",
-  statusPort: 8081,
-  statusPath: "/stub_status",
-};
+const NGINX = TEST_NGINX_OPTIONS;
 
 const configs: Record<IngressProxy, () => { path: string; content: string }> = {
   caddy: () => ({ path: CADDYFILE_PATH, content: caddyfile(caddyRoutes) }),

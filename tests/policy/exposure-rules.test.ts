@@ -12,11 +12,10 @@ import type { PlatformSpec } from "../../infra/blueprints/blueprint";
 import { exposureFindings } from "../../infra/policy/exposure-rules";
 import { evaluateGraph } from "../../infra/policy/graph-policy";
 import { evaluateModel } from "../../infra/policy/model-policy";
-import { PolicyError } from "../../infra/policy/report";
 import { ruleNamed } from "../../infra/policy/rules";
 import { NEVER_WAIVED } from "../../infra/policy/waivers";
 import { planOf } from "../support/plans";
-import { modelOf, violationsOf, type ModelChanges } from "./models";
+import { expectViolation, modelOf, violationsOf, type ModelChanges } from "./models";
 
 /**
  * E1-E4, the project's exposure rules: each shipped stack passes them, and
@@ -37,14 +36,6 @@ const withFile = (path: string, edit: (content: string) => string) => (spec: Ser
 const AI_VIDEO: ModelChanges = { values: { "infra:blueprint": "ai-video" } };
 const onAiVideo = (name: string, change: (spec: ServiceSpec) => ServiceSpec): ModelChanges => ({ ...AI_VIDEO, ...onService(name, change) });
 
-/** The violations of one rule on one resource, after the rule's fix and its line in the refusal are checked. */
-function expectViolation(changes: ModelChanges, rule: string, resource: string, message: RegExp, stack = "preprod"): void {
-  const report = evaluateModel(modelOf(stack, changes));
-  const found = violationsOf(report, rule).filter((violation) => violation.resource === resource);
-  expect(found.map((violation) => violation.message).join("\n"), `${rule} on ${resource}; got ${JSON.stringify(report.violations)}`).toMatch(message);
-  expect(found[0]!.fix).toBe(ruleNamed(rule)!.fix);
-  expect(new PolicyError(report.violations).message).toContain(`${rule} ${resource}: `);
-}
 
 describe("the shipped stacks", () => {
   it.each(BLUEPRINTS.flatMap((blueprint) => ["prod", "preprod"].flatMap((stack) => ADMIN_ACCESS.map((access) => [blueprint, stack, access] as const))))("%s on %s (adminAccess %s) breaks no E rule", (blueprint, stack, access) => {

@@ -7,22 +7,10 @@ import { healthcheck, service, type ServiceSpec } from "../../components/contain
 import type { PlatformSpec } from "../../infra/blueprints/blueprint";
 import { evaluateModel } from "../../infra/policy/model-policy";
 import { clientEncryptionFindings } from "../../infra/policy/storage-rules";
-import { PolicyError } from "../../infra/policy/report";
 import { ruleNamed } from "../../infra/policy/rules";
 import { modelWith } from "../support/galion-phases";
-import { modelOf, violationsOf, type ModelChanges } from "./models";
+import { expectViolation, modelOf, violationsOf, type ModelChanges } from "./models";
 
-/**
- * Each rule the model can break, broken once on an otherwise shipped stack:
- * the rule's violation must name the resource and carry the rule's fix.
- */
-function expectViolation(changes: ModelChanges, rule: string, resource: string, message: RegExp, stack = "preprod"): void {
-  const report = evaluateModel(modelOf(stack, changes));
-  const found = violationsOf(report, rule).filter((violation) => violation.resource === resource);
-  expect(found.map((violation) => violation.message).join("\n"), `${rule} on ${resource}; got ${JSON.stringify(report.violations)}`).toMatch(message);
-  expect(found[0]!.fix).toBe(ruleNamed(rule)!.fix);
-  expect(new PolicyError(report.violations).message).toContain(`${rule} ${resource}: `);
-}
 
 const onService = (name: string, change: (spec: ServiceSpec) => ServiceSpec): ModelChanges => ({ service: { name, change } });
 

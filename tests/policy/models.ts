@@ -4,7 +4,10 @@ import type { PlatformSpec } from "../../infra/blueprints/blueprint";
 import type { StackConfig } from "../../infra/config/schema";
 import { validateStackConfig } from "../../infra/config/validate";
 import { planPlatform, type PlatformModel } from "../../infra/platform-model";
-import type { PolicyReport, Violation } from "../../infra/policy/report";
+import { expect } from "vitest";
+import { evaluateModel } from "../../infra/policy/model-policy";
+import { PolicyError, type PolicyReport, type Violation } from "../../infra/policy/report";
+import { ruleNamed } from "../../infra/policy/rules";
 import { rawConfigWithSecrets } from "../support/stack-config";
 
 export interface ModelChanges {
@@ -38,4 +41,17 @@ export function modelOf(stack: string, changes: ModelChanges = {}): PlatformMode
 /** The violations of one rule in a report. */
 export function violationsOf(report: PolicyReport, rule: string): Violation[] {
   return report.violations.filter((violation) => violation.rule === rule);
+}
+
+/**
+ * Checks that one rule, broken once on an otherwise shipped stack, names the
+ * resource with the expected message, carries the rule's fix, and has its
+ * line in the refusal.
+ */
+export function expectViolation(changes: ModelChanges, rule: string, resource: string, message: RegExp, stack = "preprod"): void {
+  const report = evaluateModel(modelOf(stack, changes));
+  const found = violationsOf(report, rule).filter((violation) => violation.resource === resource);
+  expect(found.map((violation) => violation.message).join("\n"), `${rule} on ${resource}; got ${JSON.stringify(report.violations)}`).toMatch(message);
+  expect(found[0]!.fix).toBe(ruleNamed(rule)!.fix);
+  expect(new PolicyError(report.violations).message).toContain(`${rule} ${resource}: `);
 }
