@@ -157,7 +157,7 @@ describe.each(STACKS)("C15 on the graph of $name", ({ overrides }) => {
 describe("the search finds a secret wherever an attacker would put it", () => {
   const planted = { "infra:postgresPassword": "planted-Pg-7f3a9c1e5b/+:@%" };
   const value = planted["infra:postgresPassword"];
-  const containerWith = (inputs: Record<string, unknown>) => [{ type: CONTAINER, name: "c", urn: "u", parent: null, dependsOn: [], custom: true, protect: false, inputs: { name: "vpai-app", ...inputs } }];
+  const containerWith = (inputs: Record<string, unknown>) => [{ type: CONTAINER, name: "c", urn: "u", parent: null, parentUrn: null, aliases: [], dependsOn: [], custom: true, protect: false, inputs: { name: "vpai-app", ...inputs } }];
 
   it.each<[string, Record<string, unknown>, string]>([
     ["in the environment", { envs: [`POSTGRES_PASSWORD=${value}`] }, "envs"],

@@ -6,11 +6,14 @@ import type { PlatformModel } from "../../infra/platform-model";
 
 /** One resource as the program registered it. */
 export interface RecordedResource {
+  /** The URN the Pulumi engine gives it: the types of all its ancestors below the stack, then its own. */
   readonly urn: string;
   readonly type: string;
   readonly name: string;
   readonly parent: string | null;
   readonly parentUrn: string | null;
+  /** The URNs it answers to besides its own (its aliases, its ancestors' aliases carried down), as the engine resolves them. */
+  readonly aliases: string[];
   readonly dependsOn: string[];
   readonly custom: boolean;
   readonly protect: boolean;
@@ -54,6 +57,14 @@ interface RegisterRequest {
   getProtect(): boolean;
   getDependenciesList(): string[];
   getObject(): unknown;
+  getAliasesList(): AliasMessage[];
+}
+
+/** One alias as the SDK sends it: a URN, or a spec relative to the resource. */
+interface AliasMessage {
+  getUrn(): string;
+  hasSpec(): boolean;
+  getSpec(): { getName(): string; getType(): string; getStack(): string; getProject(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
 }
 
 /** Runs the real program (config validation and composition) under the mock runtime. */
@@ -83,9 +94,15 @@ export async function recordGraph(config: ProgramConfig, body: () => Record<stri
 
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(request: RegisterRequest, callback: (error: unknown, response: unknown) => void): Promise<void> };
   const register = monitor.registerResource.bind(monitor);
+  // The mock monitor names a child by its parent's last type only; the
+  // engine's URN carries every ancestor's type. Parents are registered before
+  // their children, so each parent's engine URN is known by then.
+  const engineUrns = new Map<string, RecordedResource>();
   monitor.registerResource = (request, callback) => {
     pending++;
-    recorded.push(record(request, config));
+    const resource = record(request, config, engineUrns);
+    engineUrns.set(mockUrnOf(config, request.getParent() || null, request.getType(), request.getName()), resource);
+    recorded.push(resource);
     return register(request, (error, response) => {
       pending--;
       callback(error, response);
@@ -96,10 +113,11 @@ export async function recordGraph(config: ProgramConfig, body: () => Record<stri
   await settled(() => pending);
 
   const byUrn = new Map(recorded.map((resource) => [resource.urn, resource.name]));
+  const byMockUrn = new Map([...engineUrns].map(([mockUrn, resource]) => [mockUrn, resource.name]));
   const resources = recorded.map((resource) => ({
     ...resource,
     parent: resource.parentUrn ? (byUrn.get(resource.parentUrn) ?? nameOf(resource.parentUrn)) : null,
-    dependsOn: [...new Set(resource.dependsOn.map((urn) => byUrn.get(urn) ?? nameOf(urn)))].sort(),
+    dependsOn: [...new Set(resource.dependsOn.map((urn) => byMockUrn.get(urn) ?? nameOf(urn)))].sort(),
   }));
   return { resources, outputs: maskSecrets(outputs) as Record<string, unknown>, elapsedMs: performance.now() - started };
 }
@@ -133,15 +151,20 @@ export async function withConfig<T>(config: ProgramConfig, body: () => T): Promi
   return body();
 }
 
-function record(request: RegisterRequest, config: ProgramConfig): RecordedResource {
-  const parentUrn = request.getParent() || null;
+function record(request: RegisterRequest, config: ProgramConfig, engineUrns: ReadonlyMap<string, RecordedResource>): RecordedResource {
+  const mockParentUrn = request.getParent() || null;
+  const parent = mockParentUrn ? engineUrns.get(mockParentUrn) : undefined;
+  // The root stack is nobody's recorded resource: its children's URNs carry no parent type.
+  const parentUrn = parent ? parent.urn : mockParentUrn && typeOfUrn(mockParentUrn) === ROOT_STACK_TYPE ? rootStackUrn(config) : null;
   const inputs = pulumi.runtime.deserializeProperties(request.getObject() as Parameters<typeof pulumi.runtime.deserializeProperties>[0]) as Record<string, unknown>;
+  const own = { type: request.getType(), name: request.getName() };
   return {
-    urn: urnOf(config, parentUrn, request.getType(), request.getName()),
-    type: request.getType(),
-    name: request.getName(),
+    urn: engineUrn(config, parent?.urn ?? null, own.type, own.name),
+    type: own.type,
+    name: own.name,
     parent: null,
     parentUrn,
+    aliases: resolvedAliases(config, own, parent, request.getAliasesList(), engineUrns),
     dependsOn: request.getDependenciesList(),
     custom: request.getCustom(),
     protect: request.getProtect(),
@@ -149,8 +172,76 @@ function record(request: RegisterRequest, config: ProgramConfig): RecordedResour
   };
 }
 
-/** The same URN the mock monitor assigns, so parents and dependencies can be resolved to names. */
-function urnOf(config: ProgramConfig, parentUrn: string | null, type: string, name: string): string {
+const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+
+function rootStackUrn(config: ProgramConfig): string {
+  return `urn:pulumi:${config.stack}::${config.project}::${ROOT_STACK_TYPE}::${config.project}-${config.stack}`;
+}
+
+/**
+ * The URN the engine gives a resource: `urn:pulumi:<stack>::<project>::<qualified type>::<name>`,
+ * where the qualified type is the parent's qualified type, `$`, and the
+ * resource's type; the root stack adds nothing.
+ */
+export function engineUrn(config: Pick<ProgramConfig, "stack" | "project">, parentUrn: string | null, type: string, name: string): string {
+  const parentType = parentUrn ? qualifiedTypeOf(parentUrn) : ROOT_STACK_TYPE;
+  const qualified = parentType === ROOT_STACK_TYPE ? type : `${parentType}$${type}`;
+  return `urn:pulumi:${config.stack}::${config.project}::${qualified}::${name}`;
+}
+
+function qualifiedTypeOf(urn: string): string {
+  return urn.split("::")[2]!;
+}
+
+function typeOfUrn(urn: string): string {
+  return qualifiedTypeOf(urn).split("$").pop()!;
+}
+
+/**
+ * Every URN the engine lets a resource take over, by its rules for aliases:
+ * each alias the resource declares (a spec's missing name, type or parent is
+ * the resource's own), and for each URN its parent answers to, the same
+ * resource under that parent (its name's parent-name prefix renamed with the
+ * parent), and each of its own parentless specs under that parent.
+ */
+function resolvedAliases(
+  config: ProgramConfig,
+  own: { type: string; name: string },
+  parent: RecordedResource | undefined,
+  messages: readonly AliasMessage[],
+  engineUrns: ReadonlyMap<string, RecordedResource>,
+): string[] {
+  const parentUrn = parent?.urn ?? null;
+  const engineParent = (mockUrn: string): string | null => (typeOfUrn(mockUrn) === ROOT_STACK_TYPE ? null : (engineUrns.get(mockUrn)?.urn ?? mockUrn));
+  const urns: string[] = [];
+  const relative: { name: string; type: string }[] = [];
+  for (const message of messages) {
+    const spec = message.hasSpec() ? message.getSpec() : undefined;
+    if (!spec) {
+      urns.push(message.getUrn());
+      continue;
+    }
+    const name = spec.getName() || own.name;
+    const type = spec.getType() || own.type;
+    // The SDK sends the resource's own parent when an alias names none.
+    const sameParent = !spec.getNoparent() && (!spec.getParenturn() || engineParent(spec.getParenturn()) === parentUrn);
+    const aliasParent = spec.getNoparent() ? null : spec.getParenturn() ? engineParent(spec.getParenturn()) : parentUrn;
+    urns.push(engineUrn({ stack: spec.getStack() || config.stack, project: spec.getProject() || config.project }, aliasParent, type, name));
+    if (sameParent) relative.push({ name, type });
+  }
+  for (const parentAlias of parent?.aliases ?? []) {
+    const parentName = parent!.name;
+    const aliasName = parentAlias.split("::").pop()!;
+    const renamed = own.name.startsWith(parentName) ? `${aliasName}${own.name.slice(parentName.length)}` : own.name;
+    urns.push(engineUrn(config, parentAlias, own.type, renamed));
+    for (const spec of relative) urns.push(engineUrn(config, parentAlias, spec.type, spec.name));
+  }
+  const ownUrn = engineUrn(config, parentUrn, own.type, own.name);
+  return [...new Set(urns)].filter((urn) => urn !== ownUrn);
+}
+
+/** The URN the mock monitor gives: only the parent's last type before the resource's own. */
+function mockUrnOf(config: ProgramConfig, parentUrn: string | null, type: string, name: string): string {
   let qualifiedType = type;
   if (parentUrn) qualifiedType = `${parentUrn.split("::")[2]!.split("$").pop()}$${type}`;
   return `urn:pulumi:${config.stack}::${config.project}::${qualifiedType}::${name}`;

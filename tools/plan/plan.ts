@@ -72,7 +72,7 @@ export interface PlanResult {
   readonly project: string;
   readonly stack: string;
   readonly blueprint: string;
-  readonly resources: Omit<RecordedResource, "parentUrn">[];
+  readonly resources: RecordedResource[];
   readonly outputs: Record<string, unknown>;
   readonly hosts: HostReport[];
   readonly routes: { hostname: string; service: string; port: number; server: string }[];
@@ -157,7 +157,7 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
     project: PROJECT,
     stack: options.stack,
     blueprint: model.blueprint.name,
-    resources: run.resources.map(({ parentUrn: _parentUrn, ...resource }) => resource),
+    resources: run.resources,
     outputs: run.outputs,
     hosts,
     routes: model.spec.routes.map((route, index) => ({
