@@ -10,6 +10,7 @@ import { peerPort, publishAddress, secretKeysOf, type ServiceSpec } from "../com
 import { isPrivateOrLoopbackAddress, isUnspecifiedAddress } from "../components/network/ip-ranges";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../components/network/cloudflare-ranges";
 import type { BalancerInFront } from "../components/ingress/nginx-conf";
+import type { IngressKind } from "../components/ingress/route";
 import { secretFileProblems } from "../components/container/secret-files";
 import { ANYWHERE, firewallRules, type Exposure, type FirewallRule, type HostFirewall, type PeerAccess } from "../components/network/firewall-rules";
 import { monitoringSecrets } from "../components/monitoring/settings";
@@ -78,7 +79,11 @@ export interface PlatformModel {
   readonly blueprint: Blueprint;
   readonly spec: PlatformSpec;
   readonly hosts: readonly HostPlan[];
-  /** Fully qualified names the ingress serves. */
+  /** The reverse proxy serving the routes: the blueprint's, Caddy when it names none. */
+  readonly ingress: IngressKind;
+  /** The routes the ingress serves, each with its fully qualified name: the one place `<subdomain>.<domain>` is formed. */
+  readonly routes: readonly ResolvedRoute[];
+  /** Fully qualified names the ingress serves, in the order of `routes`. */
   readonly hostnames: readonly string[];
   readonly memoryProfile: MemoryProfile;
   readonly loadBalancer?: LoadBalancerPlan;
@@ -90,6 +95,19 @@ export interface PlatformModel {
    * The one source for the program, the policy and the plan.
    */
   readonly containerNames: Readonly<Record<string, string>>;
+}
+
+/** The reverse proxy a blueprint's spec serves its routes with: Caddy when it names none. */
+export function ingressKindOf(spec: Pick<PlatformSpec, "ingress">): IngressKind {
+  return spec.ingress ?? "caddy";
+}
+
+/** A route of the platform with its hostname resolved. */
+export interface ResolvedRoute {
+  readonly hostname: string;
+  readonly subdomain: string;
+  readonly service: string;
+  readonly port: number;
 }
 
 export function serverMemoryMb(server: ServerConfig): number {
@@ -231,10 +249,12 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     };
   });
 
+  const ingressKind = ingressKindOf(spec);
+  const routes = spec.routes.map((route) => ({ hostname: `${route.subdomain}.${config.domain}`, subdomain: route.subdomain, service: route.service, port: route.port }));
   const ingressHosts = hosts.filter((host) => host.services.some((service) => service.role === "ingress"));
   let loadBalancer: LoadBalancerPlan | undefined;
   if (config.loadBalancer) {
-    const proxy = spec.ingress ?? "caddy";
+    const proxy = ingressKind;
     const ingress = ingressHosts[0]?.services.find((service) => service.role === "ingress" && service.name === proxy);
     const ports = (ingress?.ports ?? []).filter((port) => port.publish).map((port) => port.publish!.host);
     if (ingressHosts.length === 0) problems.push({ path: "infra:loadBalancer", message: "no server runs the ingress, so the load balancer would have no target" });
@@ -265,7 +285,9 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     blueprint,
     spec,
     hosts,
-    hostnames: spec.routes.map((route) => `${route.subdomain}.${config.domain}`),
+    ingress: ingressKind,
+    routes,
+    hostnames: routes.map((route) => route.hostname),
     memoryProfile,
     ...(loadBalancer ? { loadBalancer } : {}),
     releases,
@@ -367,7 +389,7 @@ export function specProblems(spec: PlatformSpec, blueprint: Blueprint, stackSecr
   }
   // The proxy reaches a route's service by name on a Docker network they
   // share; without one it would answer 502 for that name.
-  const ingress = spec.services.find((service) => service.role === "ingress" && service.name === (spec.ingress ?? "caddy"));
+  const ingress = spec.services.find((service) => service.role === "ingress" && service.name === ingressKindOf(spec));
   for (const route of spec.routes) {
     const target = spec.services.find((service) => service.name === route.service);
     if (!target) problems.push({ path, message: `route ${route.subdomain} targets unknown service ${route.service}` });

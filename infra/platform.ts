@@ -6,12 +6,13 @@ import { Server } from "../components/compute/server";
 import { Network } from "../components/container/network";
 import { Service, type ServiceArgs } from "../components/container/service";
 import { Monitoring } from "../components/monitoring/monitoring";
-import { renderSecretTemplate, secretKeysOf, type EnvValue, type SecretFileSpec } from "../components/container/service-spec";
+import { renderSecretTemplate, secretKeysOf, type EnvValue, type SecretFileSpec, type ServiceSpec } from "../components/container/service-spec";
 import { renderSecretContent } from "../components/container/secret-files";
 import { Zone } from "../components/dns/zone";
-import { Caddy } from "../components/ingress/caddy";
-import { Nginx } from "../components/ingress/nginx";
-import { Traefik } from "../components/ingress/traefik";
+import { Ingress } from "../components/ingress/ingress";
+import { Host } from "../components/platform/host";
+import { movedFromRoot } from "../components/platform/moves";
+import { Platform } from "../components/platform/platform";
 import { LoadBalancer } from "../components/compute/load-balancer";
 import { PrivateNetwork } from "../components/network/private-network";
 import { Firewall } from "../components/network/firewall";
@@ -19,7 +20,7 @@ import { Bucket } from "../components/storage/bucket";
 import { blueprintNamed } from "./blueprints";
 import type { LoadedConfig } from "./config/load";
 import { behindCloudflare } from "./config/schema";
-import { hostFirewallOf, planPlatform, startupOrder, type PlatformModel } from "./platform-model";
+import { hostFirewallOf, planPlatform, startupOrder, type HostPlan, type PlatformModel } from "./platform-model";
 import { judgeEachResource, refuseModelViolations } from "./policy/enforce";
 
 export interface DeployedPlatform {
@@ -40,13 +41,38 @@ export function checkedModel(loaded: LoadedConfig): PlatformModel {
   return model;
 }
 
+/** What every registration step reads: the checked model, the stack's config and secrets, and where in the tree it registers. */
+interface Registration {
+  readonly model: PlatformModel;
+  readonly config: LoadedConfig["config"];
+  readonly secrets: LoadedConfig["secrets"];
+  /** `<blueprint prefix>`: the start of every resource name, e.g. `vpai-main-caddy`. */
+  readonly prefix: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly platform: Platform;
+}
+
+/** A server as registered: its host component (the parent of all on it) and its machine. */
+interface RegisteredHost {
+  readonly plan: HostPlan;
+  /** `<prefix>-<server>`: the name of the server's machine and the start of every name on it. */
+  readonly name: string;
+  readonly host: Host;
+  readonly machine: Server;
+}
+
 /**
- * Registers a whole platform: per server its firewall and the host; the
- * private network and load balancer when the stack has them; the buckets and
- * each host's backup job; per server its Docker networks and containers in
- * startup order; then DNS for the routes (at the load balancer when there is
- * one). Everything is decided by planPlatform first, so a bad combination
- * fails before the first resource is registered.
+ * Registers a whole platform, in the tree platform → host → what runs on
+ * it: per server its firewall and the machine; the private network and load
+ * balancer when the stack has them; the buckets and each host's backup job;
+ * per server its Docker networks and containers in startup order; then DNS
+ * for the routes (at the load balancer when there is one). Everything is
+ * decided by planPlatform first, so a bad combination fails before the first
+ * resource is registered.
+ *
+ * Stacks deployed before the tree hold these components at the stack's root;
+ * each one that moved answers to its old URN (movedFromRoot), and the engine
+ * carries that alias down to everything inside it, so nothing is replaced.
  */
 export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = checkedModel(loaded)): DeployedPlatform {
   const { config, secrets } = loaded;
@@ -55,50 +81,88 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
   judgeEachResource(model);
   const prefix = blueprint.namePrefix;
   const labels = { "managed-by": "infra", environment: config.environment, blueprint: blueprint.name };
+  const platform = new Platform(prefix, { blueprint: blueprint.name, environment: config.environment });
+  const registration: Registration = { model, config, secrets, prefix, labels, platform };
+
+  const hosts = registerHosts(registration);
+  const privateNetwork = registerPrivateNetwork(registration, hosts);
+  const loadBalancer = privateNetwork ? registerLoadBalancer(registration, hosts, privateNetwork) : undefined;
+  const buckets = registerBuckets(registration);
+  const backups = registerBackups(registration, hosts, buckets);
+  registerContainers(registration, hosts, backups, privateNetwork);
+  // Where the DNS records point: the load balancer, or the first server that runs the ingress.
+  const ingressAddress = loadBalancer?.publicAddress ?? hosts.find((host) => host.plan.services.some((service) => service.role === "ingress"))?.machine.publicAddress;
+  if (ingressAddress) registerDNS(registration, ingressAddress);
+
+  return {
+    model,
+    outputs: {
+      blueprint: blueprint.name,
+      environment: config.environment,
+      serverAddresses: Object.fromEntries(hosts.map((host) => [host.plan.server.name, host.machine.publicAddress])),
+      ...(ingressAddress ? { ingressAddress } : {}),
+      urls: model.hostnames.map((hostname) => `https://${hostname}`),
+      buckets: Object.fromEntries([...buckets].map(([key, bucket]) => [key, bucket.bucketName])),
+    },
+  };
+}
+
+/** Per server: its host component, its firewall and the machine. */
+function registerHosts({ model, config, secrets, prefix, labels, platform }: Registration): RegisteredHost[] {
   const edgeProxied = behindCloudflare(config.dns);
-
-  const addresses: Record<string, pulumi.Output<string>> = {};
-  let ingressAddress: pulumi.Output<string> | undefined;
-  const machines = new Map<string, Server>();
-
-  for (const host of model.hosts) {
-    const server = host.server;
+  return model.hosts.map((plan) => {
+    const server = plan.server;
     const name = `${prefix}-${server.name}`;
-    const policy = { adminCidrs: config.adminCidrs, behindCloudflare: edgeProxied, sshPort: host.sshPort };
+    const host = new Host(`${name}-host`, { server: server.name }, { parent: platform });
+    const moved = { parent: host, aliases: [movedFromRoot()] };
+    const policy = { adminCidrs: config.adminCidrs, behindCloudflare: edgeProxied, sshPort: plan.sshPort };
     // A Hetzner server is created with its cloud firewall attached, so the
     // firewall comes first; an existing host's UFW rules go on once the host
     // is prepared (the preparation installs ufw), so the server comes first.
-    const cloudFirewall = server.provider === "hetzner" ? new Firewall(`${name}-firewall`, { exposed: host.exposed, policy, target: { kind: "hetzner" }, labels }) : undefined;
-    const machine = new Server(name, {
-      server,
-      sshPrivateKey: secrets["infra:sshPrivateKey"]!,
-      ...(server.provider === "hetzner" ? { hcloudToken: secrets["hcloud:token"]! } : {}),
-      ...(cloudFirewall?.hetznerFirewallId ? { hetznerFirewallId: cloudFirewall.hetznerFirewallId, hostFirewall: hostFirewallOf(host) } : {}),
-      protect: config.protect,
-      labels,
-      ...(config.registry ? { imageRegistry: config.registry } : {}),
-    });
-    if (!cloudFirewall) new Firewall(`${name}-firewall`, { exposed: host.exposed, policy, target: { kind: "ufw", connection: machine.connection, ready: machine.ready } });
-    addresses[server.name] = machine.publicAddress;
-    machines.set(server.name, machine);
-    if (!ingressAddress && host.services.some((service) => service.role === "ingress")) ingressAddress = machine.publicAddress;
-  }
-
-  // Servers exist before the private network, which attaches each at its
-  // fixed address; containers that listen there wait for their attachment.
-  const privateNetwork = config.privateNetwork
-    ? new PrivateNetwork(`${prefix}-private`, {
-        ...config.privateNetwork,
-        members: model.hosts.flatMap((host) =>
-          host.server.provider === "hetzner" && host.server.privateIp ? [{ name: host.server.name, serverId: machines.get(host.server.name)!.hetznerServerId!, ip: host.server.privateIp }] : [],
-        ),
+    const cloudFirewall = server.provider === "hetzner" ? new Firewall(`${name}-firewall`, { exposed: plan.exposed, policy, target: { kind: "hetzner" }, labels }, moved) : undefined;
+    const machine = new Server(
+      name,
+      {
+        server,
+        sshPrivateKey: secrets["infra:sshPrivateKey"]!,
+        ...(server.provider === "hetzner" ? { hcloudToken: secrets["hcloud:token"]! } : {}),
+        ...(cloudFirewall?.hetznerFirewallId ? { hetznerFirewallId: cloudFirewall.hetznerFirewallId, hostFirewall: hostFirewallOf(plan) } : {}),
         protect: config.protect,
         labels,
-      })
-    : undefined;
-  if (model.loadBalancer && privateNetwork) {
-    const balancer = model.loadBalancer;
-    const loadBalancer = new LoadBalancer(`${prefix}-lb`, {
+        ...(config.registry ? { imageRegistry: config.registry } : {}),
+      },
+      moved,
+    );
+    if (!cloudFirewall) new Firewall(`${name}-firewall`, { exposed: plan.exposed, policy, target: { kind: "ufw", connection: machine.connection, ready: machine.ready } }, moved);
+    return { plan, name, host, machine };
+  });
+}
+
+/** The Hetzner private network, when the stack has one: servers exist first, and each is attached at its fixed address. */
+function registerPrivateNetwork({ config, prefix, labels, platform }: Registration, hosts: readonly RegisteredHost[]): PrivateNetwork | undefined {
+  if (!config.privateNetwork) return undefined;
+  return new PrivateNetwork(
+    `${prefix}-private`,
+    {
+      ...config.privateNetwork,
+      members: hosts.flatMap(({ plan, machine }) =>
+        plan.server.provider === "hetzner" && plan.server.privateIp ? [{ name: plan.server.name, serverId: machine.hetznerServerId!, ip: plan.server.privateIp }] : [],
+      ),
+      protect: config.protect,
+      labels,
+    },
+    { parent: platform, aliases: [movedFromRoot()] },
+  );
+}
+
+/** The load balancer in front of the ingress servers, when the model has one; it reaches them over the private network. */
+function registerLoadBalancer({ model, config, prefix, labels, platform }: Registration, hosts: readonly RegisteredHost[], privateNetwork: PrivateNetwork): LoadBalancer | undefined {
+  const balancer = model.loadBalancer;
+  if (!balancer) return undefined;
+  const machineOf = (server: string) => hosts.find((host) => host.plan.server.name === server)!.machine;
+  return new LoadBalancer(
+    `${prefix}-lb`,
+    {
       type: balancer.config.type,
       location: balancer.config.location,
       subnetId: privateNetwork.subnetId,
@@ -106,15 +170,17 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
       ports: balancer.ports,
       healthCheck: balancer.healthCheck ?? { port: 80, path: "/" },
       proxyProtocol: balancer.proxyProtocol,
-      targets: balancer.targets.map((target) => ({ name: target, serverId: machines.get(target)!.hetznerServerId!, attachment: privateNetwork.attachments[target]! })),
+      targets: balancer.targets.map((target) => ({ name: target, serverId: machineOf(target).hetznerServerId!, attachment: privateNetwork.attachments[target]! })),
       protect: config.protect,
       labels,
-    });
-    ingressAddress = loadBalancer.publicAddress;
-  }
+    },
+    { parent: platform, aliases: [movedFromRoot()] },
+  );
+}
 
-  const buckets: Record<string, pulumi.Output<string>> = {};
-  const bucketResources = new Map<string, Bucket>();
+/** The platform's S3 buckets by key, protected and kept when the stack is destroyed, like the data volumes. */
+function registerBuckets({ model, config, secrets, prefix, platform }: Registration): Map<string, Bucket> {
+  const buckets = new Map<string, Bucket>();
   for (const bucket of model.spec.buckets) {
     const resource = new Bucket(
       `${prefix}-${bucket.key}`,
@@ -129,24 +195,27 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
         },
         noncurrentVersionExpiryDays: config.storage.noncurrentVersionExpiryDays,
       },
-      // Like the data volumes: protected, and kept when the stack itself is destroyed.
-      { protect: config.protect, retainOnDelete: config.protect },
+      { parent: platform, aliases: [movedFromRoot()], protect: config.protect, retainOnDelete: config.protect },
     );
-    buckets[bucket.key] = resource.bucketName;
-    bucketResources.set(bucket.key, resource);
+    buckets.set(bucket.key, resource);
   }
+  return buckets;
+}
 
-  // Each host's backup job is installed before its containers: a stateful
-  // container that is replaced runs the job first, as this update defines it.
+/**
+ * Each host's backup job, by server. It is installed before the host's
+ * containers: a stateful container that is replaced runs the job first, as
+ * this update defines it. The repository lives in the backups bucket.
+ */
+function registerBackups({ config, secrets }: Registration, hosts: readonly RegisteredHost[], buckets: ReadonlyMap<string, Bucket>): Map<string, Backup> {
   const backups = new Map<string, Backup>();
-  for (const host of model.hosts) {
-    if (!host.backup) continue;
-    const machine = machines.get(host.server.name)!;
-    const variables = Object.fromEntries(Object.entries(secretVariables(host.services)).map(([variable, key]) => [variable, secrets[key]!]));
+  for (const { plan, name, host, machine } of hosts) {
+    if (!plan.backup) continue;
+    const variables = Object.fromEntries(Object.entries(secretVariables(plan.services)).map(([variable, key]) => [variable, secrets[key]!]));
     const backup = new Backup(
-      `${prefix}-${host.server.name}-backup`,
+      `${name}-backup`,
       {
-        job: host.backup,
+        job: plan.backup,
         connection: machine.connection,
         ready: machine.ready,
         region: config.storage.region,
@@ -156,107 +225,121 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
         ...(secrets["infra:backupHeartbeatUrl"] ? { heartbeatUrl: secrets["infra:backupHeartbeatUrl"] } : {}),
         variables,
       },
-      // The repository lives in the backups bucket; the host must be prepared first.
-      { dependsOn: [machine, ...(bucketResources.has("backups") ? [bucketResources.get("backups")!] : [])] },
+      { parent: host, aliases: [movedFromRoot()], dependsOn: [machine, ...(buckets.has("backups") ? [buckets.get("backups")!] : [])] },
     );
-    backups.set(host.server.name, backup);
+    backups.set(plan.server.name, backup);
   }
+  return backups;
+}
 
-  // A server whose services others reach over the private network comes
-  // first, so each forwarder can wait for the service it forwards to.
+/**
+ * Per server, its Docker networks and its containers in startup order: the
+ * ingress as the Ingress component, the monitoring stack through its own
+ * component, every other service as a Service. A server whose services
+ * others reach over the private network comes first, so each forwarder can
+ * wait for the service it forwards to.
+ */
+function registerContainers(registration: Registration, hosts: readonly RegisteredHost[], backups: ReadonlyMap<string, Backup>, privateNetwork: PrivateNetwork | undefined): void {
   const started = new Map<string, pulumi.Resource>();
-  const releaseIds = new Map(model.releases.flatMap((plan) => (plan.releaseId === undefined ? [] : [[plan.service, plan.releaseId] as const])));
-  const hostOrder = [...model.hosts].sort((a, b) => a.links.length - b.links.length);
-  for (const host of hostOrder) {
-    const server = host.server;
-    const name = `${prefix}-${server.name}`;
-    const machine = machines.get(server.name)!;
-    const attachment = privateNetwork?.attachments[server.name];
-    const networkNames: Record<string, pulumi.Output<string>> = {};
-    for (const network of host.networks) {
-      const resource = new Network(`${name}-${network.key}`, { spec: network, networkName: `${prefix}-${network.key}`, provider: machine.dockerProvider });
-      networkNames[network.key] = resource.networkName;
-    }
+  for (const registered of [...hosts].sort((a, b) => a.plan.links.length - b.plan.links.length)) {
+    const networks = registerNetworks(registration, registered);
+    const serviceArgs = containerArgsOf(registration, registered, networks, backups.get(registered.plan.server.name), privateNetwork?.attachments[registered.plan.server.name], started);
+    registerServices(registration, registered, serviceArgs, started);
+  }
+}
 
-    const local = new Map<string, pulumi.Resource>();
-    // The monitoring stack's containers are registered by its own component.
-    const monitored = new Set(model.spec.monitoring?.services ?? []);
-    const monitoringArgs: ServiceArgs[] = [];
-    for (const spec of startupOrder(host.services)) {
-      const link = host.links.find((candidate) => candidate.service === spec.name);
-      const remote = link ? started.get(`${link.server}/${link.service}`) : undefined;
-      const args = {
-        // With PITR on, PostgreSQL archives WAL into a volume the backup job ships (B6).
-        spec: withWalArchive(spec, config.backup.pitr),
-        containerName: model.containerNames[spec.name] ?? `${prefix}-${spec.name}`,
-        provider: machine.dockerProvider,
-        networks: networkNames,
-        env: resolveEnv(spec.env, secrets),
-        // Secrets the image reads from files (C15), written on the host by the service's -secrets command.
-        ...(spec.secretFiles.length > 0 ? { secretFiles: { connection: machine.connection, contents: resolveSecretFiles(spec.secretFiles, secrets) } } : {}),
-        after: [...spec.dependsOn.map((dependency) => local.get(dependency)!).filter(Boolean), ...(remote ? [remote] : []), ...(attachment ? [attachment] : [])],
-        protectVolumes: config.protect,
-        ...(config.registry ? { imageRegistry: config.registry } : {}),
-        healthGate: { connection: machine.connection },
-        hostReady: machine.ready,
-        ...(releaseIds.has(spec.name) ? { releaseId: releaseIds.get(spec.name)! } : {}),
-        // The host's backup job runs before a container holding backed-up data is replaced.
-        ...(spec.backup && backups.has(server.name) ? { backupBeforeReplace: { connection: machine.connection, installed: backups.get(server.name)!.installed } } : {}),
-      };
-      if (monitored.has(spec.name)) {
-        monitoringArgs.push(args);
-        continue;
-      }
-      const routes = model.spec.routes.map((route) => ({ hostname: `${route.subdomain}.${config.domain}`, service: route.service, port: route.port }));
-      const ingressArgs = { ...args, routes, knownServices: host.services.map((service) => service.name) };
-      const kind = model.spec.ingress ?? "caddy";
-      const resource =
-        spec.role !== "ingress" || spec.name !== kind
-          ? new Service(`${name}-${spec.name}`, args)
-          : kind === "nginx"
-            ? new Nginx(`${name}-${spec.name}`, ingressArgs)
-            : kind === "traefik"
-              ? new Traefik(`${name}-${spec.name}`, ingressArgs)
-              : new Caddy(`${name}-${spec.name}`, ingressArgs);
-      local.set(spec.name, resource);
-      if (!link) started.set(`${server.name}/${spec.name}`, resource);
+/** A host's Docker networks, by key. */
+function registerNetworks({ prefix }: Registration, { plan, name, host, machine }: RegisteredHost): Record<string, pulumi.Output<string>> {
+  const networkNames: Record<string, pulumi.Output<string>> = {};
+  for (const network of plan.networks) {
+    const resource = new Network(`${name}-${network.key}`, { spec: network, networkName: `${prefix}-${network.key}`, provider: machine.dockerProvider }, { parent: host, aliases: [movedFromRoot()] });
+    networkNames[network.key] = resource.networkName;
+  }
+  return networkNames;
+}
+
+/** What each container of a host is registered with, in startup order; `after` is filled in as the services are registered. */
+function containerArgsOf(
+  { model, config, secrets }: Registration,
+  { plan, machine }: RegisteredHost,
+  networks: Record<string, pulumi.Output<string>>,
+  backup: Backup | undefined,
+  attachment: pulumi.Resource | undefined,
+  started: ReadonlyMap<string, pulumi.Resource>,
+): { spec: ServiceSpec; args: Omit<ServiceArgs, "after">; waitsFor: pulumi.Resource[] }[] {
+  const releaseIds = new Map(model.releases.flatMap((release) => (release.releaseId === undefined ? [] : [[release.service, release.releaseId] as const])));
+  return startupOrder(plan.services).map((spec) => {
+    const link = plan.links.find((candidate) => candidate.service === spec.name);
+    const remote = link ? started.get(`${link.server}/${link.service}`) : undefined;
+    const args: Omit<ServiceArgs, "after"> = {
+      // With PITR on, PostgreSQL archives WAL into a volume the backup job ships (B6).
+      spec: withWalArchive(spec, config.backup.pitr),
+      containerName: model.containerNames[spec.name]!,
+      provider: machine.dockerProvider,
+      networks,
+      env: resolveEnv(spec.env, secrets),
+      // Secrets the image reads from files (C15), written on the host by the service's -secrets command.
+      ...(spec.secretFiles.length > 0 ? { secretFiles: { connection: machine.connection, contents: resolveSecretFiles(spec.secretFiles, secrets) } } : {}),
+      protectVolumes: config.protect,
+      ...(config.registry ? { imageRegistry: config.registry } : {}),
+      healthGate: { connection: machine.connection },
+      hostReady: machine.ready,
+      ...(releaseIds.has(spec.name) ? { releaseId: releaseIds.get(spec.name)! } : {}),
+      // The host's backup job runs before a container holding backed-up data is replaced.
+      ...(spec.backup && backup ? { backupBeforeReplace: { connection: machine.connection, installed: backup.installed } } : {}),
+    };
+    return { spec, args, waitsFor: [...(remote ? [remote] : []), ...(attachment ? [attachment] : [])] };
+  });
+}
+
+/** A host's containers: each after the services it depends on, its remote service and its private-network attachment. */
+function registerServices(
+  { model, secrets }: Registration,
+  { plan, name, host }: RegisteredHost,
+  containers: readonly { spec: ServiceSpec; args: Omit<ServiceArgs, "after">; waitsFor: pulumi.Resource[] }[],
+  started: Map<string, pulumi.Resource>,
+): void {
+  const local = new Map<string, pulumi.Resource>();
+  const moved = { parent: host, aliases: [movedFromRoot()] };
+  // The monitoring stack's containers are registered by its own component.
+  const monitored = new Set(model.spec.monitoring?.services ?? []);
+  const monitoringArgs: ServiceArgs[] = [];
+  for (const { spec, args: partial, waitsFor } of containers) {
+    const args: ServiceArgs = { ...partial, after: [...spec.dependsOn.map((dependency) => local.get(dependency)!).filter(Boolean), ...waitsFor] };
+    if (monitored.has(spec.name)) {
+      monitoringArgs.push(args);
+      continue;
     }
-    if (model.spec.monitoring && monitoringArgs.length > 0) {
-      const monitoring = new Monitoring(`${name}-monitoring`, {
-        plan: model.spec.monitoring,
-        services: monitoringArgs,
-        secrets,
-        previousName: (service) => `${name}-${service}`,
-      });
-      for (const [service, resource] of Object.entries(monitoring.services)) {
-        local.set(service, resource);
-        started.set(`${server.name}/${service}`, resource);
-      }
+    const resource =
+      spec.role === "ingress" && spec.name === model.ingress
+        ? new Ingress(`${name}-${spec.name}`, { ...args, kind: model.ingress, routes: model.routes, knownServices: plan.services.map((service) => service.name) }, moved)
+        : new Service(`${name}-${spec.name}`, args, moved);
+    local.set(spec.name, resource);
+    if (!plan.links.some((link) => link.service === spec.name)) started.set(`${plan.server.name}/${spec.name}`, resource);
+  }
+  if (model.spec.monitoring && monitoringArgs.length > 0) {
+    const monitoring = new Monitoring(`${name}-monitoring`, { plan: model.spec.monitoring, services: monitoringArgs, secrets, previousName: (service) => `${name}-${service}` }, moved);
+    for (const [service, resource] of Object.entries(monitoring.services)) {
+      local.set(service, resource);
+      started.set(`${plan.server.name}/${service}`, resource);
     }
   }
+}
 
+/** The Cloudflare records of the routes, when the stack's DNS is Cloudflare's. */
+function registerDNS({ model, config, prefix, platform }: Registration, target: pulumi.Output<string>): void {
   const dns = config.dns;
-  if (model.hostnames.length > 0 && ingressAddress && dns.provider === "cloudflare") {
-    new Zone(`${prefix}-dns`, {
+  if (model.routes.length === 0 || dns.provider !== "cloudflare") return;
+  new Zone(
+    `${prefix}-dns`,
+    {
       zoneId: dns.zoneId,
       security: { hsts: dns.hsts },
-      records: model.spec.routes.map((route) => ({ key: route.subdomain, name: `${route.subdomain}.${config.domain}`, proxied: dns.proxied, ...(dns.proxied ? {} : { unproxiedReason: "infra:dns.proxied is false for this stack" }) })),
-      target: ingressAddress,
-    });
-  }
-
-  return {
-    model,
-    outputs: {
-      blueprint: blueprint.name,
-      environment: config.environment,
-      serverAddresses: addresses,
-      // Where the DNS records point: the ingress server, or the load balancer in front of it.
-      ...(ingressAddress ? { ingressAddress } : {}),
-      urls: model.hostnames.map((hostname) => `https://${hostname}`),
-      buckets,
+      records: model.routes.map((route) => ({ key: route.subdomain, name: route.hostname, proxied: dns.proxied, ...(dns.proxied ? {} : { unproxiedReason: "infra:dns.proxied is false for this stack" }) })),
+      target,
     },
-  };
+    { parent: platform, aliases: [movedFromRoot()] },
+  );
 }
 
 /** Replaces secret references with the stack's secret outputs; the result stays secret. */

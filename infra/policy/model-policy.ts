@@ -45,12 +45,12 @@ export function modelWaivers(model: PlatformModel): WaiverIndex {
 }
 
 /** The reverse proxy serving the routes: the blueprint's, Caddy when it names none. */
-export function ingressProxy(model: PlatformModel): NonNullable<PlatformModel["spec"]["ingress"]> {
-  return model.spec.ingress ?? "caddy";
+export function ingressProxy(model: PlatformModel): PlatformModel["ingress"] {
+  return model.ingress;
 }
 
 export function routedNames(model: PlatformModel): RoutedPort[] {
-  return model.spec.routes.map((route) => ({ hostname: `${route.subdomain}.${model.config.domain}`, service: route.service, port: route.port }));
+  return model.routes.map((route) => ({ hostname: route.hostname, service: route.service, port: route.port }));
 }
 
 /**

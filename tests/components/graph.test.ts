@@ -12,7 +12,7 @@ import { Network } from "../../components/container/network";
 import { Service } from "../../components/container/service";
 import { healthcheck, service } from "../../components/container/service-spec";
 import { Zone } from "../../components/dns/zone";
-import { Caddy } from "../../components/ingress/caddy";
+import { Ingress } from "../../components/ingress/ingress";
 import { liveFilesInstalled } from "../../components/container/live-config";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { Firewall } from "../../components/network/firewall";
@@ -256,7 +256,7 @@ describe("Firewall", () => {
   });
 });
 
-describe("Network, Service, Caddy", () => {
+describe("Network, Service, Ingress", () => {
   const provider = () => new docker.Provider("host-docker", { host: "ssh://deploy@203.0.113.20" });
 
   it("Network: explicit name, subnet and internal flag", async () => {
@@ -365,12 +365,12 @@ describe("Network, Service, Caddy", () => {
 
   const routes = [{ hostname: "api.example.com", service: "api", port: 8000 }];
 
-  it("Caddy: publishes 80/443 on all addresses and carries the generated Caddyfile", async () => {
+  it("Ingress (Caddy): publishes 80/443 on all addresses and carries the generated Caddyfile", async () => {
     const run = await graphOf(() => {
       const spec = caddyServiceSpec(routes, { networks: ["backend"], memoryMb: 64, dependsOn: [] });
-      new Caddy("edge", { spec, routes, knownServices: ["api"], containerName: "t-caddy", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false, healthGate: { connection: { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key"), hostPublicKey: TEST_HOST_KEY } } });
+      new Ingress("edge", { kind: "caddy", spec, routes, knownServices: ["api"], containerName: "t-caddy", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false, healthGate: { connection: { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key"), hostPublicKey: TEST_HOST_KEY } } });
     });
-    expect(only(run, "infra:ingress:Caddy").name).toBe("edge");
+    expect(only(run, "infra:ingress:Ingress").name).toBe("edge");
     const container = only(run, "docker:index/container:Container");
     expect(container.inputs.ports).toEqual([
       { internal: 80, external: 80, ip: "0.0.0.0", protocol: "tcp" },
@@ -389,10 +389,10 @@ describe("Network, Service, Caddy", () => {
     expectChildrenNamedFromParent(run);
   });
 
-  it("Caddy: a route to a service that does not exist is refused", async () => {
+  it("Ingress (Caddy): a route to a service that does not exist is refused", async () => {
     const { error } = await failureOf(() => {
       const spec = caddyServiceSpec(routes, { networks: ["backend"], memoryMb: 64, dependsOn: [] });
-      new Caddy("edge", { spec, routes, knownServices: ["web"], containerName: "t-caddy", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false });
+      new Ingress("edge", { kind: "caddy", spec, routes, knownServices: ["web"], containerName: "t-caddy", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false });
     });
     expect(error.message).toContain('routes to unknown service "api"');
   });

@@ -15,7 +15,7 @@ describe("npm run plan", () => {
     }
     const components = document.resources.filter((resource: { type: string }) => resource.type.startsWith("infra:")).map((resource: { type: string }) => resource.type);
     expect(new Set(components)).toEqual(
-      new Set(["infra:compute:Server", "infra:network:Firewall", "infra:container:Network", "infra:container:Service", "infra:ingress:Caddy", "infra:dns:Zone", "infra:storage:Bucket", "infra:backup:Backup", "infra:monitoring:Monitoring"]),
+      new Set(["infra:platform:Platform", "infra:platform:Host", "infra:compute:Server", "infra:network:Firewall", "infra:container:Network", "infra:container:Service", "infra:ingress:Ingress", "infra:dns:Zone", "infra:storage:Bucket", "infra:backup:Backup", "infra:monitoring:Monitoring"]),
     );
     expect(document.resources.filter((resource: { parent: string | null }) => resource.parent === null)).toHaveLength(1);
     expect(document.outputs.urls).toContain("https://n8n.vpai.example.com");

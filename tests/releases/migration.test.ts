@@ -22,7 +22,8 @@ const before = (name: string): Graph => JSON.parse(readFileSync(join(PROJECT_DIR
 const DATA_TYPES = new Set(["docker:index/volume:Volume", "pulumi-nodejs:dynamic/storage:Bucket", "hcloud:index/server:Server", "hcloud:index/volume:Volume"]);
 
 function compare(old: Graph, now: Graph) {
-  const current = new Map(now.resources.map((resource) => [resource.urn, resource]));
+  // The engine matches a state's resource by URN or by one of the program's aliases (resources that moved into the platform's tree).
+  const current = new Map(now.resources.flatMap((resource) => [resource.urn, ...resource.aliases].map((urn) => [urn, resource] as const)));
   const previous = new Map(old.resources.map((resource) => [resource.urn, resource]));
   const data = old.resources.filter((resource) => DATA_TYPES.has(resource.type));
   return {
@@ -30,7 +31,7 @@ function compare(old: Graph, now: Graph) {
     missing: data.filter((resource) => !current.has(resource.urn)).map((resource) => resource.urn),
     changed: data.filter((resource) => current.has(resource.urn) && JSON.stringify(current.get(resource.urn)!.inputs) !== JSON.stringify(resource.inputs)).map((resource) => resource.urn),
     removed: old.resources.filter((resource) => !current.has(resource.urn)).map((resource) => resource.name).sort(),
-    added: now.resources.filter((resource) => !previous.has(resource.urn)).map((resource) => resource.name.replace(new RegExp(`-${RELEASE_ID_PATTERN}`), "-<id>")).sort(),
+    added: now.resources.filter((resource) => ![resource.urn, ...resource.aliases].some((urn) => previous.has(urn))).map((resource) => resource.name.replace(new RegExp(`-${RELEASE_ID_PATTERN}`), "-<id>")).sort(),
   };
 }
 

@@ -37,9 +37,9 @@ function topology(plan: PlanResult): string[] {
   return plan.resources
     .filter((resource) => !SERVER_LEVEL_TYPES.has(resource.type))
     .map((resource) => {
-      // The URN carries the stack name; the Docker provider waits for whichever
+      // URNs carry the stack name; the Docker provider waits for whichever
       // host-preparation step its server kind has.
-      const { protect: _protect, urn: _urn, ...rest } = resource;
+      const { protect: _protect, urn: _urn, parentUrn: _parentUrn, aliases: _aliases, ...rest } = resource;
       rest.dependsOn = rest.dependsOn.filter((name) => !serverLevel.has(name));
       if (rest.parent === `infra-${plan.stack}`) rest.parent = "<stack>";
       let text = JSON.stringify(rest);

@@ -88,9 +88,7 @@ export async function recordGraph(config: ProgramConfig, body: () => Record<stri
   const started = performance.now();
   const recorded: RecordedResource[] = [];
   let pending = 0;
-  let ids = 1000;
-
-  await installMocks(config, () => ids++);
+  await installMocks(config);
 
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(request: RegisterRequest, callback: (error: unknown, response: unknown) => void): Promise<void> };
   const register = monitor.registerResource.bind(monitor);
@@ -123,17 +121,16 @@ export async function recordGraph(config: ProgramConfig, body: () => Record<stri
 }
 
 /** Pulumi's mock runtime for this project and stack, with the stack's config set. */
-async function installMocks(config: ProgramConfig, nextSerial: () => number): Promise<void> {
+async function installMocks(config: ProgramConfig): Promise<void> {
   await pulumi.runtime.setMocks(
     {
       newResource: (args) => {
-        const serial = nextSerial();
         // A container's id feeds its health gate's trigger, so it comes from
         // its name, not from the order of registration, which concurrent
         // registrations may change. Other ids stay numbers, as Hetzner's are,
         // made from their type and name for the same reason (mockId).
         const id = args.type === "docker:index/container:Container" ? `id-of-${args.name}` : mockId(args.type, args.name);
-        return { id, state: { ...args.inputs, ...computedOutputs(args.type, args.name, args.inputs, serial + 1) } };
+        return { id, state: { ...args.inputs, ...computedOutputs(args.type, args.name, args.inputs) } };
       },
       call: (args) => args.inputs,
     },
@@ -146,8 +143,7 @@ async function installMocks(config: ProgramConfig, nextSerial: () => number): Pr
 
 /** Runs `body` with the stack's config set, outside any stack: for what must hold before resources are registered. */
 export async function withConfig<T>(config: ProgramConfig, body: () => T): Promise<T> {
-  let serial = 1000;
-  await installMocks(config, () => serial++);
+  await installMocks(config);
   return body();
 }
 
@@ -289,21 +285,30 @@ export const MOCK_HOST_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM9mVKa
  * would make the golden graph differ from run to run.
  */
 function mockId(type: string, name: string): string {
-  return String(1000 + (parseInt(createHash("sha256").update(`${type}::${name}`).digest("hex").slice(0, 8), 16) % 9_000_000));
+  return String(1000 + (hashOf(type, name) % 9_000_000));
+}
+
+/**
+ * A number made from a resource's type and name. Addresses and devices come
+ * from it, not from a counter: registrations reach the mocks in an order that
+ * changes with the shape of the tree, and a plan must not.
+ */
+function hashOf(type: string, name: string): number {
+  return parseInt(createHash("sha256").update(`${type}::${name}`).digest("hex").slice(0, 8), 16);
 }
 
 /** Plausible values for outputs the program reads back (documentation addresses, never real ones). */
-function computedOutputs(type: string, name: string, inputs: Record<string, unknown>, serial: number): Record<string, unknown> {
+function computedOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case "hcloud:index/server:Server":
-      return { ipv4Address: `203.0.113.${(serial % 200) + 10}`, ipv6Address: "2001:db8::1" };
+      return { ipv4Address: `203.0.113.${10 + (hashOf(type, name) % 200)}`, ipv6Address: "2001:db8::1" };
     case "hcloud:index/loadBalancer:LoadBalancer":
       // Above the servers' .10-.209, so a DNS record at the balancer cannot be mistaken for one at a server.
-      return { ipv4: `203.0.113.${(serial % 40) + 210}`, ipv6: "2001:db8::lb" };
+      return { ipv4: `203.0.113.${210 + (hashOf(type, name) % 40)}`, ipv6: "2001:db8::lb" };
     case "pulumi-nodejs:dynamic/compute:SSHHostKey":
       return { publicKey: MOCK_HOST_PUBLIC_KEY, privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n(made on pulumi up)\n-----END OPENSSH PRIVATE KEY-----\n" };
     case "hcloud:index/volume:Volume":
-      return { linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${serial}` };
+      return { linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${mockId(type, name)}` };
     case "docker:index/remoteImage:RemoteImage":
       return { imageId: `${String(inputs.name)}` };
     case "docker:index/network:Network":

@@ -19,20 +19,18 @@ export function textReport(plan: PlanResult): string {
   out.push(`${plan.resources.length} resources: ${customCount} to create, ${plan.resources.length - customCount} components`, "");
 
   out.push("Resources");
+  // Keyed by URN: two resources may share a name (a Docker network and the
+  // monitoring component are both <prefix>-<server>-monitoring), never a URN.
   const children = new Map<string | null, PlanResult["resources"]>();
-  for (const resource of plan.resources) children.set(resource.parent, [...(children.get(resource.parent) ?? []), resource]);
-  const walk = (parent: string | null, depth: number, seen: Set<string>) => {
-    for (const resource of children.get(parent) ?? []) {
-      const key = `${resource.type}::${resource.name}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
+  for (const resource of plan.resources) children.set(resource.parentUrn, [...(children.get(resource.parentUrn) ?? []), resource]);
+  const walk = (parentUrn: string | null, depth: number) => {
+    for (const resource of children.get(parentUrn) ?? []) {
       const flags = [resource.protect ? "protected" : "", resource.dependsOn.length ? `after ${resource.dependsOn.join(", ")}` : ""].filter(Boolean);
       out.push(`${"  ".repeat(depth + 1)}${resource.custom ? "+" : "□"} ${resource.name} (${resource.type})${flags.length ? `  [${flags.join("; ")}]` : ""}`);
-      if (resource.custom) continue;
-      walk(resource.name, depth + 1, seen);
+      walk(resource.urn, depth + 1);
     }
   };
-  walk(null, 0, new Set());
+  walk(null, 0);
 
   for (const host of plan.hosts) {
     out.push("", `Server ${host.server}: ${host.provider}, address ${host.address}`);
