@@ -22,6 +22,8 @@ import { behindCloudflare, INGRESS_DEFAULTS, type LoadBalancerConfig, type Stack
 /** One server with what the blueprint places on it. */
 export interface HostPlan {
   readonly server: ServerConfig;
+  /** `<prefix>-<server>`: the name of the server's resources, and the start of every resource name on it. */
+  readonly resourceName: string;
   /** The port sshd listens on (sshPortOf): what every firewall layer admits the admins to (H10). */
   readonly sshPort: number;
   readonly memoryMb: number;
@@ -95,6 +97,22 @@ export interface PlatformModel {
    * The one source for the program, the policy and the plan.
    */
   readonly containerNames: Readonly<Record<string, string>>;
+  /** The platform's buckets: the component's name (`<prefix>-<key>`) and the bucket's (`<bucket prefix>-<key>`). */
+  readonly buckets: readonly PlannedBucket[];
+}
+
+export interface PlannedBucket {
+  readonly key: string;
+  readonly purpose: string;
+  readonly resourceName: string;
+  readonly bucketName: string;
+}
+
+/** The Docker container name of a service of the model; a name the model does not hold is a program error. */
+export function containerNameOf(model: Pick<PlatformModel, "containerNames">, service: string): string {
+  const name = model.containerNames[service];
+  if (name === undefined) throw new Error(`the platform model has no container for service ${service}`);
+  return name;
 }
 
 /** The reverse proxy a blueprint's spec serves its routes with: Caddy when it names none. */
@@ -238,6 +256,7 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
       ...(backup.sources.length > 0 ? { backup } : {}),
       ...(peerAccess ? { peerAccess } : {}),
       server,
+      resourceName: `${blueprint.namePrefix}-${server.name}`,
       sshPort: sshPortOf(server),
       memoryMb: budget.serverMb,
       services,
@@ -292,6 +311,7 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     ...(loadBalancer ? { loadBalancer } : {}),
     releases,
     containerNames: containerNamesOf(blueprint.namePrefix, [...spec.services, ...added], releases),
+    buckets: spec.buckets.map((bucket) => ({ key: bucket.key, purpose: bucket.purpose, resourceName: `${blueprint.namePrefix}-${bucket.key}`, bucketName: `${config.storage.bucketPrefix}-${bucket.key}` })),
     problems,
   };
 }

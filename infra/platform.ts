@@ -20,7 +20,7 @@ import { Bucket } from "../components/storage/bucket";
 import { blueprintNamed } from "./blueprints";
 import type { LoadedConfig } from "./config/load";
 import { behindCloudflare } from "./config/schema";
-import { hostFirewallOf, planPlatform, startupOrder, type HostPlan, type PlatformModel } from "./platform-model";
+import { containerNameOf, hostFirewallOf, planPlatform, startupOrder, type HostPlan, type PlatformModel } from "./platform-model";
 import { judgeEachResource, refuseModelViolations } from "./policy/enforce";
 
 export interface DeployedPlatform {
@@ -108,11 +108,11 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
 }
 
 /** Per server: its host component, its firewall and the machine. */
-function registerHosts({ model, config, secrets, prefix, labels, platform }: Registration): RegisteredHost[] {
+function registerHosts({ model, config, secrets, labels, platform }: Registration): RegisteredHost[] {
   const edgeProxied = behindCloudflare(config.dns);
   return model.hosts.map((plan) => {
     const server = plan.server;
-    const name = `${prefix}-${server.name}`;
+    const name = plan.resourceName;
     const host = new Host(`${name}-host`, { server: server.name }, { parent: platform });
     const moved = { parent: host, aliases: [movedFromRoot()] };
     const policy = { adminCidrs: config.adminCidrs, behindCloudflare: edgeProxied, sshPort: plan.sshPort };
@@ -179,13 +179,13 @@ function registerLoadBalancer({ model, config, prefix, labels, platform }: Regis
 }
 
 /** The platform's S3 buckets by key, protected and kept when the stack is destroyed, like the data volumes. */
-function registerBuckets({ model, config, secrets, prefix, platform }: Registration): Map<string, Bucket> {
+function registerBuckets({ model, config, secrets, platform }: Registration): Map<string, Bucket> {
   const buckets = new Map<string, Bucket>();
-  for (const bucket of model.spec.buckets) {
+  for (const bucket of model.buckets) {
     const resource = new Bucket(
-      `${prefix}-${bucket.key}`,
+      bucket.resourceName,
       {
-        bucketName: `${config.storage.bucketPrefix}-${bucket.key}`,
+        bucketName: bucket.bucketName,
         connection: {
           endpoint: config.storage.endpoint,
           region: config.storage.region,
@@ -274,7 +274,7 @@ function containerArgsOf(
     const args: Omit<ServiceArgs, "after"> = {
       // With PITR on, PostgreSQL archives WAL into a volume the backup job ships (B6).
       spec: withWalArchive(spec, config.backup.pitr),
-      containerName: model.containerNames[spec.name]!,
+      containerName: containerNameOf(model, spec.name),
       provider: machine.dockerProvider,
       networks,
       env: resolveEnv(spec.env, secrets),

@@ -56,7 +56,7 @@ export const JUDGED_TYPES: readonly string[] = [
  */
 function sshPortOfResource(model: PlatformModel, name: string): number {
   const owners = model.hosts.filter((host) => {
-    const base = `${model.blueprint.namePrefix}-${host.server.name}`;
+    const base = host.resourceName;
     return name === base || name.startsWith(`${base}-`);
   });
   const owner = owners.sort((a, b) => b.server.name.length - a.server.name.length)[0];

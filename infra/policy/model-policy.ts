@@ -1,6 +1,6 @@
 import { behindCloudflare, PLATFORM_SECRETS } from "../config/schema";
 import { zoneSettings } from "../../components/dns/zone-settings";
-import { hostFirewallOf, type PlatformModel } from "../platform-model";
+import { containerNameOf, hostFirewallOf, type PlatformModel } from "../platform-model";
 import { containerFindings, viewOfSpec } from "./container-rules";
 import { dockerAPIFindings } from "./docker-api-rules";
 import { recordFindings, zoneFindings } from "./edge-rules";
@@ -37,7 +37,7 @@ import { applyWaivers, waiverIndex, waiverProblems, type WaiverIndex } from "./w
  * the offline plan.
  */
 export function containerResource(model: PlatformModel, service: string): string {
-  return `container ${model.containerNames[service] ?? `${model.blueprint.namePrefix}-${service}`}`;
+  return `container ${containerNameOf(model, service)}`;
 }
 
 export function modelWaivers(model: PlatformModel): WaiverIndex {
@@ -83,8 +83,8 @@ export function modelFindings(model: PlatformModel): Finding[] {
   const prefix = blueprint.namePrefix;
   const findings: Finding[] = [];
   for (const host of model.hosts) {
-    const name = `${prefix}-${host.server.name}`;
-    for (const spec of host.services) findings.push(...containerFindings(viewOfSpec(spec, model.containerNames[spec.name] ?? `${prefix}-${spec.name}`)));
+    const name = host.resourceName;
+    for (const spec of host.services) findings.push(...containerFindings(viewOfSpec(spec, containerNameOf(model, spec.name))));
     findings.push(...dockerAPIFindings(host, (service) => containerResource(model, service)));
     for (const spec of host.services) findings.push(...secretDeliveryFindings(spec, containerResource(model, spec.name)));
     const ssh = { adminCidrs: config.adminCidrs, sshPort: host.sshPort };
@@ -111,8 +111,8 @@ export function modelFindings(model: PlatformModel): Finding[] {
   findings.push(...exposureOf(model, ingress?.files ?? []));
   const window = platformRetentionWindowDays((config as { backup?: { retention?: { daily?: number } } }).backup, model.hosts.map((host) => host.backup));
   const secrets = [...PLATFORM_SECRETS, ...blueprint.secrets].map((secret) => secret.key);
-  for (const bucket of model.spec.buckets) {
-    const resource = `bucket ${prefix}-${bucket.key}`;
+  for (const bucket of model.buckets) {
+    const resource = `bucket ${bucket.resourceName}`;
     findings.push(...expiryFindings(resource, config.storage.noncurrentVersionExpiryDays, window));
     if (bucket.key === "backups" || /restic/i.test(bucket.purpose)) findings.push(...clientEncryptionFindings(resource, secrets));
   }

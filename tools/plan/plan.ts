@@ -6,7 +6,7 @@ import { requiredSecrets } from "../../infra/config/validate";
 import { behindCloudflare, UNMANAGED_DNS } from "../../infra/config/schema";
 import { estimateCost, serverMonthlyEur, type CostEstimate } from "../../infra/cost-estimate";
 import type { Exposure, FirewallRule } from "../../components/network/firewall-rules";
-import type { MemoryBudget, PlatformModel } from "../../infra/platform-model";
+import { containerNameOf, type MemoryBudget, type PlatformModel } from "../../infra/platform-model";
 import { imageName, publishAddress, type ServiceRole } from "../../components/container/service-spec";
 import { evaluateGraph } from "../../infra/policy/graph-policy";
 import { evaluateModel, ingressProxy } from "../../infra/policy/model-policy";
@@ -99,7 +99,7 @@ function releaseOf(model: PlatformModel, service: string): { release: ReleaseMod
   return {
     release: plan?.mode ?? "restart",
     releaseReason: plan?.reason ?? "a forwarder to another server's service",
-    container: model.containerNames[service] ?? `${model.blueprint.namePrefix}-${service}`,
+    container: containerNameOf(model, service),
   };
 }
 
