@@ -21,6 +21,22 @@ describe("npm run plan", () => {
     expect(document.outputs.urls).toContain("https://n8n.vpai.example.com");
   });
 
+  it("--json keys the tree by URN: each parent is exactly one resource, even where two share a name", () => {
+    const result = plan("--stack", "prod", "--json");
+    expect(result.status, result.stderr).toBe(0);
+    const resources = JSON.parse(result.stdout).resources as { urn: string; name: string; type: string; parentUrn: string | null }[];
+    const urns = resources.map((resource) => resource.urn);
+    expect(new Set(urns).size).toBe(urns.length);
+    for (const resource of resources) expect(resource.parentUrn === null || urns.includes(resource.parentUrn), resource.urn).toBe(true);
+    // A Docker network and the monitoring component are both vpai-main-monitoring: each keeps its own children.
+    const named = resources.filter((resource) => resource.name === "vpai-main-monitoring" && !resource.type.startsWith("docker:"));
+    expect(named.map((resource) => resource.type).sort()).toEqual(["infra:container:Network", "infra:monitoring:Monitoring"]);
+    const childrenOf = (type: string) => resources.filter((resource) => resource.parentUrn === named.find((candidate) => candidate.type === type)!.urn).map((resource) => resource.type);
+    expect(childrenOf("infra:container:Network")).toEqual(["docker:index/network:Network"]);
+    expect(childrenOf("infra:monitoring:Monitoring").length).toBeGreaterThanOrEqual(5);
+    expect(new Set(childrenOf("infra:monitoring:Monitoring"))).toEqual(new Set(["infra:container:Service"]));
+  });
+
   it("through npm, as the README says, stdout is still nothing but the JSON document", () => {
     const result = spawnSync("npm", ["run", "plan", "--", "--stack", "preprod", "--json"], { cwd: PROJECT_DIR, encoding: "utf8" });
     expect(result.status, result.stderr).toBe(0);

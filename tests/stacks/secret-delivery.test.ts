@@ -140,7 +140,7 @@ describe.each(STACKS)("C15 on the graph of $name", ({ overrides }) => {
       const mounted = (resource.inputs.volumes as { hostPath?: string }[]).some((volume) => volume.hostPath?.startsWith(`/etc/infra/secrets/${container}/`));
       if (!mounted) continue;
       // The command is a child of the same Service as the container: a service on several servers has one of each per server.
-      const command = commands.find((candidate) => candidate.parent === resource.parent && String(candidate.inputs.create).includes(` ${container} `));
+      const command = commands.find((candidate) => candidate.parentUrn === resource.parentUrn && String(candidate.inputs.create).includes(` ${container} `));
       expect(command, `the -secrets command of ${container}`).toBeDefined();
       expect(resource.dependsOn, `${container} waits for its secret files`).toContain(command!.name);
       const create = String(command!.inputs.create);

@@ -83,7 +83,7 @@ export function serviceAliases(resource: PlannedResource, service: string): stri
 
 /** The host command that writes a container's secret files: a child of the same Service. */
 export function secretsCommandOf(plan: PlanResult, containerResource: PlannedResource): PlannedResource {
-  const found = plan.resources.find((resource) => resource.type === "pulumi-nodejs:dynamic/remote:SSHCommand" && resource.name.endsWith("-secrets") && resource.parent === containerResource.parent);
+  const found = plan.resources.find((resource) => resource.type === "pulumi-nodejs:dynamic/remote:SSHCommand" && resource.name.endsWith("-secrets") && resource.parentUrn === containerResource.parentUrn);
   if (!found) throw new Error(`no -secrets command beside ${containerResource.name}`);
   return found;
 }
