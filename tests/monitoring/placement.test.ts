@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import { locate, peerEgress, placementOf, publishedToPeers, reachingNetworks, rolesPath, runsAtHome, SERVERS_PATH, withEgress } from "../../components/monitoring/placement";
+import { monitoredServers } from "../../infra/blueprints/monitored-servers";
 import { HOME, PEER, SPLIT } from "./stack-fixtures";
 
 /** Where the stack and what it watches run, and what that asks of the stack's networks. */
@@ -72,5 +73,25 @@ describe("rolesPath", () => {
     expect(rolesPath(SPLIT, spec("api"), PEER.name)).toBe("infra:servers[1].roles");
     expect(rolesPath(SPLIT, spec("api"), "elsewhere")).toBe(SERVERS_PATH);
     expect(rolesPath(placementOf(undefined, "main"), spec("api"), "main")).toBe(SERVERS_PATH);
+  });
+});
+
+describe("monitoredServers", () => {
+  it("names each server by its entry in infra:servers, home being the first with the monitoring role", () => {
+    const servers = [
+      { name: "web", roles: ["ingress", "app"] as const, privateIp: "10.0.1.2" },
+      { name: "db", roles: ["data", "monitoring"] as const, privateIp: "10.0.1.3" },
+      { name: "spare", roles: ["monitoring"] as const, privateIp: "10.0.1.4" },
+    ];
+    const placement = monitoredServers({ domain: "example.com", environment: "prod", servers: servers.map((server) => ({ ...server, roles: [...server.roles] })) });
+    expect(placement.home).toMatchObject({ name: "db", configPath: "infra:servers[1]" });
+    expect(placement.serversOf(spec("api")).map((server) => server.configPath)).toEqual(["infra:servers[0]"]);
+    expect(placement.serversOf(spec("promtail", { role: "monitoring", placement: "host" })).map((server) => server.configPath)).toEqual(["infra:servers[0]", "infra:servers[1]", "infra:servers[2]"]);
+  });
+
+  it("is one server, main, without an entry, when the environment names none", () => {
+    const placement = monitoredServers({ domain: "example.com", environment: "prod" });
+    expect(placement.home).toEqual({ name: "main" });
+    expect(rolesPath(placement, spec("api"), "main")).toBe(SERVERS_PATH);
   });
 });
