@@ -154,7 +154,7 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
   const environment = { domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile, ingress: config.ingress, ...(balancer ? { loadBalancer: balancer } : {}) };
   const released = releasedBuild(blueprint, environment, config.releases ?? {});
   const spec = released.spec;
-  const problems: ConfigProblem[] = [...released.problems, ...stackRouteProblems(config.ingress, blueprint.build({ ...environment, ingress: INGRESS_DEFAULTS }).routes), ...specProblems(spec, blueprint, monitoringSecrets(config.monitoring))];
+  const problems: ConfigProblem[] = [...released.problems, ...(spec.problems ?? []), ...stackRouteProblems(config.ingress, blueprint.build({ ...environment, ingress: INGRESS_DEFAULTS }).routes), ...specProblems(spec, blueprint, monitoringSecrets(config.monitoring))];
 
   const placement = new Map<string, ServiceSpec[]>(config.servers.map((server) => [server.name, []]));
   for (const service of spec.services) {

@@ -26,6 +26,19 @@ export const EXPORTER_SECRET_FILES: Readonly<Record<"postgres" | "redis", string
   redis: "alloy-redis-password",
 };
 
+/** Exporters Alloy has built in; a service watched by another kind (nginx's) needs the exporters design. */
+const ALLOY_EXPORTERS: readonly string[] = ["node", "cadvisor", "postgres", "redis"];
+
+/** Whether Alloy can scrape `job`: a service's own endpoint, or an exporter it has built in. */
+export function runsInAlloy(job: Pick<ScrapeJob, "kind" | "exporter">): boolean {
+  return job.kind === "endpoint" || ALLOY_EXPORTERS.includes(job.exporter ?? "");
+}
+
+/** Services whose exporter Alloy does not have. */
+export function alloyExporterProblems(services: readonly { readonly name: string; readonly exporter?: { readonly kind: ExporterKind } }[]): string[] {
+  return services.filter((service) => service.exporter && !ALLOY_EXPORTERS.includes(service.exporter.kind)).map((service) => `Alloy has no ${service.exporter!.kind} exporter; ${service.name} needs the exporters design`);
+}
+
 export interface AlloyConfigInput {
   readonly jobs: readonly ScrapeJob[];
   readonly probes: readonly Probe[];

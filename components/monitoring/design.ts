@@ -85,6 +85,11 @@ export const MONITORING_IMAGES: Readonly<Record<MonitoringPart, ImageRef>> = {
   "blackbox-exporter": { repository: "prom/blackbox-exporter", tag: "v0.25.0" },
 };
 
+/** The image a design runs `part` from: its own pin, or the shipped one. */
+export function imageOf(design: Pick<MonitoringDesign, "images">, part: MonitoringPart): ImageRef {
+  return design.images?.[part] ?? MONITORING_IMAGES[part];
+}
+
 /** Limits for a Prometheus-based stack on a small VPS (seed 001's table: Prometheus ~400 MB, exporters ~100 MB together). */
 export const PROMETHEUS_STACK_MEMORY_MB: Readonly<Record<MonitoringPart, number>> = {
   victoriametrics: 0,

@@ -98,6 +98,11 @@ export function dependencyCheckProblems(service: Pick<ServiceSpec, "name" | "por
   return problems;
 }
 
+/** A PostgreSQL or Redis exporter reads the first port of its service, so that service must listen on one. */
+export function exporterProblems(service: Pick<ServiceSpec, "name" | "ports" | "exporter">): string[] {
+  return service.exporter && service.exporter.kind !== "nginx" && service.ports.length === 0 ? [`${service.name} declares an exporter but listens on no port`] : [];
+}
+
 function dependencyProbe(service: ServiceSpec, check: DependencyCheck): Probe {
   return { job: check.dependency, name: service.name, service: service.name, target: `http://${service.name}:${check.port}${check.path}`, module: DEPENDENCY_MODULE.name };
 }
@@ -111,8 +116,9 @@ export function monitoringTargets(services: readonly ServiceSpec[], routes: read
     if (service.metrics) {
       jobs.push({ job: service.name, kind: "endpoint", service: service.name, address: `${service.name}:${service.metrics.port}`, metricsPath: service.metrics.path });
     }
-    if (service.exporter) {
-      const port = service.exporter.kind === "nginx" ? service.exporter.statusPort : firstPort(service);
+    // A service whose exporter has no port to read gets no job; exporterProblems reports it.
+    const port = service.exporter?.kind === "nginx" ? service.exporter.statusPort : service.ports[0]?.container;
+    if (service.exporter && port !== undefined) {
       jobs.push({ job: `${service.exporter.kind}-exporter`, kind: "exporter", service: service.name, exporter: service.exporter.kind, address: `${service.name}:${port}`, metricsPath: "/metrics" });
     }
   }
@@ -147,10 +153,4 @@ export function monitoringTargets(services: readonly ServiceSpec[], routes: read
   probes.push(...checks);
   if (checks.length > 0) modules.push(DEPENDENCY_MODULE);
   return { jobs, probes, modules };
-}
-
-function firstPort(service: ServiceSpec): number {
-  const port = service.ports[0];
-  if (!port) throw new Error(`${service.name} declares an exporter but listens on no port`);
-  return port.container;
 }

@@ -316,6 +316,7 @@ export const aiVideo: Blueprint = {
       // Tunnelled unless the stack routes the admin UIs: then Prometheus,
       // Alertmanager, Loki and Grafana get routes behind Traefik's basic auth.
       ...monitoredPlatform({
+        blueprint: "ai-video",
         environment,
         design: aiVideoMonitoring(profile),
         ingress: "traefik",

@@ -3,7 +3,9 @@ import type { NetworkSpec } from "../../components/container/network-spec";
 import type { ServiceSpec } from "../../components/container/service-spec";
 import type { IngressKind, ProtectedRoute, ResponseHeaders, RouteCredential } from "../../components/ingress/route";
 import type { BalancerInFront } from "../../components/ingress/nginx-conf";
-import type { AdminRoute, MonitoringPlan } from "../../components/monitoring/observability";
+import type { AdminRoute } from "../../components/monitoring/admin-access";
+import type { MonitoringPlan } from "../../components/monitoring/observability";
+import type { MonitoringProblem } from "../../components/monitoring/problem";
 import { ADMIN_PASSWORD_HASH_SECRET, type MonitoringSettings } from "../../components/monitoring/settings";
 import type { SecretDeclaration, StackIngress } from "../config/schema";
 
@@ -84,6 +86,11 @@ export function withUpstreams(routes: readonly RouteSpec[], upstreams: Readonly<
   return routes.map((route) => (upstreams[route.service] ? { ...route, upstream: upstreams[route.service]! } : route));
 }
 
+/** Where a problem of a blueprint's own choices is reported (its monitoring design, say), as the platform model's spec checks name it. */
+export function blueprintPath(name: string): string {
+  return `blueprint ${name}`;
+}
+
 export interface BucketSpec {
   /** Suffix of the physical name: `<bucketPrefix>-<key>`. */
   readonly key: string;
@@ -142,6 +149,8 @@ export interface PlatformSpec {
   readonly ingress?: IngressKind;
   /** What a load balancer probes on each server running the ingress (plain HTTP, answered by the proxy itself). */
   readonly healthCheck?: HealthCheckSpec;
+  /** What keeps this platform from being built as asked (its monitoring stack's problems), with the setting that causes each; absent when nothing does. */
+  readonly problems?: readonly MonitoringProblem[];
 }
 
 export interface HealthCheckSpec {

@@ -3,7 +3,7 @@ import { healthcheck, service, type ServiceSpec } from "../../components/contain
 import type { NetworkSpec } from "../../components/container/network-spec";
 import { FASTAPI_REQUESTS } from "../../components/monitoring/alert-rules";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
-import type { AdminRoute } from "../../components/monitoring/observability";
+import type { AdminRoute } from "../../components/monitoring/admin-access";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { certbotServiceSpec, nginxServiceSpec } from "../../components/ingress/nginx-spec";
 import { protectedRoute, type Blueprint, type PlatformSpec, type RouteSpec } from "./blueprint";
@@ -167,6 +167,7 @@ export const fastapi: Blueprint = {
       networks: FASTAPI_NETWORKS,
       // Seed 001: "Internal access only, expose via SSH tunnel", unless the stack routes the admin UIs.
       ...monitoredPlatform({
+        blueprint: "fastapi",
         environment,
         design: FASTAPI_MONITORING,
         ingress: "nginx",

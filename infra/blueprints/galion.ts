@@ -7,7 +7,7 @@ import type { ProxyCacheZone } from "../../components/ingress/nginx-conf";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
 import { FASTAPI_REQUESTS } from "../../components/monitoring/alert-rules";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
-import type { AdminRoute } from "../../components/monitoring/observability";
+import type { AdminRoute } from "../../components/monitoring/admin-access";
 import { GRAFANA_ADMIN_PASSWORD_SECRET } from "../../components/monitoring/settings";
 import { protectedRoute, type Blueprint, type BlueprintEnvironment, type MemoryProfile, type PlatformSpec, type RouteSpec } from "./blueprint";
 import { monitoredPlatform } from "./monitored-platform";
@@ -607,6 +607,7 @@ export const galion: Blueprint = {
       // Seed 004: monitoring listens on localhost only, unless the stack routes
       // the admin UIs through nginx; Prometheus keeps 30 days.
       ...monitoredPlatform({
+        blueprint: "galion",
         environment,
         design: galionMonitoring((name) => limits[name]!),
         ingress: "nginx",

@@ -1,9 +1,10 @@
 import type { ServiceSpec } from "../../components/container/service-spec";
 import type { HTTPCounter } from "../../components/monitoring/alert-rules";
 import type { MonitoringDesign } from "../../components/monitoring/design";
-import { adminRoutes, observability, type AdminRoute } from "../../components/monitoring/observability";
+import { adminRoutes, type AdminRoute } from "../../components/monitoring/admin-access";
+import { observability } from "../../components/monitoring/observability";
 import { adminAccessThrough, withMonitoringDefaults, type MonitoringSettings } from "../../components/monitoring/settings";
-import { withAdminRoutes, withStackIngress, withUpstreams, type BlueprintEnvironment, type IngressKind, type PlatformSpec, type RouteSpec } from "./blueprint";
+import { blueprintPath, withAdminRoutes, withStackIngress, withUpstreams, type BlueprintEnvironment, type IngressKind, type PlatformSpec, type RouteSpec } from "./blueprint";
 import { monitoredServers } from "./monitored-servers";
 
 /** What a blueprint's own services are built from, once the stack's monitoring choice is known. */
@@ -17,6 +18,8 @@ export interface PlatformContext {
 }
 
 export interface MonitoredPlatformInput {
+  /** The blueprint's name: a problem of its monitoring design is reported as its own. */
+  readonly blueprint: string;
   readonly environment: BlueprintEnvironment;
   readonly design: MonitoringDesign;
   /** The proxy in front: it decides whether `adminAccess: caddy` routes the admin UIs here. */
@@ -36,7 +39,7 @@ export interface MonitoredPlatformInput {
  * blueprint's own, its services, and the monitoring stack over all of them,
  * placed on the servers the environment lays out.
  */
-export function monitoredPlatform(input: MonitoredPlatformInput): Pick<PlatformSpec, "services" | "routes" | "monitoring" | "ingress"> {
+export function monitoredPlatform(input: MonitoredPlatformInput): Pick<PlatformSpec, "services" | "routes" | "monitoring" | "ingress" | "problems"> {
   const { environment, design } = input;
   const applied = adminAccessThrough(environment.monitoring ?? withMonitoringDefaults(), input.ingress);
   const settings = input.retentionDays === undefined ? applied : { ...applied, retentionDays: input.retentionDays };
@@ -46,6 +49,7 @@ export function monitoredPlatform(input: MonitoredPlatformInput): Pick<PlatformS
   const servers = monitoredServers(environment);
   const monitoring = observability({
     design,
+    designPath: blueprintPath(input.blueprint),
     settings,
     environment: environment.environment,
     hostname: servers.home.name,
@@ -57,5 +61,5 @@ export function monitoredPlatform(input: MonitoredPlatformInput): Pick<PlatformS
     ...(input.httpCounters ? { httpCounters: input.httpCounters } : {}),
     servers,
   });
-  return { services: [...platform, ...monitoring.services], routes, monitoring: monitoring.plan, ingress: input.ingress };
+  return { services: [...platform, ...monitoring.services], routes, monitoring: monitoring.plan, ingress: input.ingress, ...(monitoring.problems.length > 0 ? { problems: monitoring.problems } : {}) };
 }

@@ -139,6 +139,7 @@ export const nextmavens: Blueprint = {
       // then Prometheus, Alertmanager, Loki and Grafana get routes behind
       // Traefik's basic auth, and Traefik joins their network to reach them.
       ...monitoredPlatform({
+        blueprint: "nextmavens",
         environment,
         design: NEXTMAVENS_MONITORING,
         ingress: "traefik",

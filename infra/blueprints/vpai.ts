@@ -6,9 +6,10 @@ import type { NetworkSpec } from "../../components/container/network-spec";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import type { CaddyRoute } from "../../components/ingress/caddyfile";
 import type { MonitoringDesign } from "../../components/monitoring/design";
-import { adminRoutes, observability } from "../../components/monitoring/observability";
+import { adminRoutes } from "../../components/monitoring/admin-access";
+import { observability } from "../../components/monitoring/observability";
 import { ADMIN_PASSWORD_HASH_SECRET, ADMIN_PASSWORD_SECRET, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults, type MonitoringSettings } from "../../components/monitoring/settings";
-import { proxiedRoute, withStackIngress, withUpstreams, type Blueprint, type BlueprintEnvironment, type PlatformSpec, type RouteSpec } from "./blueprint";
+import { blueprintPath, proxiedRoute, withStackIngress, withUpstreams, type Blueprint, type BlueprintEnvironment, type PlatformSpec, type RouteSpec } from "./blueprint";
 
 /**
  * VPAI, the self-hosted AI stack of seed 002: four segmented Docker networks,
@@ -388,6 +389,7 @@ export const vpai: Blueprint = {
     const platform = services(environment, routes, settings);
     const monitoring = observability({
       design: VPAI_MONITORING,
+      designPath: blueprintPath("vpai"),
       settings,
       environment: environment.environment,
       hostname: environment.servers?.find((server) => server.roles.includes("monitoring"))?.name ?? "host",
@@ -406,6 +408,7 @@ export const vpai: Blueprint = {
         { key: "backups", purpose: "restic repository (encrypted), GFS retention" },
         { key: "shared", purpose: "raw seed data and exports; preprod is seeded from it" },
       ],
+      ...(monitoring.problems.length > 0 ? { problems: monitoring.problems } : {}),
     };
   },
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adminRoutes } from "../../components/monitoring/observability";
+import { adminRoutes } from "../../components/monitoring/admin-access";
 import {
   ADMIN_PASSWORD_HASH_SECRET,
   ADMIN_PASSWORD_SECRET,

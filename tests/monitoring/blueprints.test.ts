@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ALERTMANAGER_CONFIG_PATH } from "../../components/monitoring/alertmanager-config";
 import { BLACKBOX_CONFIG_PATH } from "../../components/monitoring/alloy-config";
 import { GRAFANA_PROVISIONING_DIR } from "../../components/monitoring/grafana-provisioning";
-import { scrapeConfig } from "../../components/monitoring/observability";
+import { scrapeConfig } from "../../components/monitoring/scrape-config";
 import { PROBE_JOBS } from "../../components/monitoring/targets";
 import { VPAI_MONITORING } from "../../infra/blueprints/vpai";
 import type { PlatformModel } from "../../infra/platform-model";

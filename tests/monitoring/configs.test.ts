@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { alertmanagerConfig, ALERTMANAGER_CONFIG_PATH } from "../../components/monitoring/alertmanager-config";
 import { BLACKBOX_CONFIG_PATH } from "../../components/monitoring/alloy-config";
 import { GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR } from "../../components/monitoring/grafana-provisioning";
-import { scrapeConfig } from "../../components/monitoring/observability";
+import { scrapeConfig } from "../../components/monitoring/scrape-config";
 import { withMonitoringDefaults } from "../../components/monitoring/settings";
 import { VPAI_MONITORING } from "../../infra/blueprints/vpai";
 import { container, planOf, resourcesOf } from "../support/plans";

@@ -8,7 +8,8 @@ import { parse, stringify } from "yaml";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import { caddyServiceSpec } from "../../components/ingress/caddy-spec";
 import { PROMETHEUS_STACK_MEMORY_MB, type MonitoringDesign } from "../../components/monitoring/design";
-import { adminRoutes, observability, type Observability } from "../../components/monitoring/observability";
+import { adminRoutes } from "../../components/monitoring/admin-access";
+import { observability, type Observability } from "../../components/monitoring/observability";
 import { withMonitoringDefaults, type MonitoringInput } from "../../components/monitoring/settings";
 import { BLUEPRINT_CATALOG, blueprintNamed } from "../../infra/blueprints";
 import { vpai } from "../../infra/blueprints/vpai";
@@ -106,7 +107,7 @@ export function syntheticServices(): ServiceSpec[] {
 export function prometheusObservability(input: MonitoringInput = {}, services: ServiceSpec[] = syntheticServices()): Observability {
   const settings = withMonitoringDefaults(input);
   const routes = [{ subdomain: "api", service: "api", port: 8000 }, ...adminRoutes(PROMETHEUS_DESIGN, settings)];
-  return observability({ design: PROMETHEUS_DESIGN, settings, environment: "test", hostname: "main", domain: "example.com", services, routes, containerName: (name) => `app-${name}` });
+  return observability({ design: PROMETHEUS_DESIGN, designPath: "blueprint synthetic", settings, environment: "test", hostname: "main", domain: "example.com", services, routes, containerName: (name) => `app-${name}` });
 }
 
 export interface ToolRun {
