@@ -8,6 +8,7 @@
 import { sshSourceBreadth } from "../../components/network/firewall-rules";
 import { cidrContainsCIDR, isAssignableIn, isCIDR } from "../../components/network/ip-ranges";
 import { NETWORK_ZONES } from "../../components/network/network-zones";
+import { hasOwnKey } from "./field-schemas";
 import { headerNameCheck, TOO_WIDE_FOR_SSH } from "./value-checks";
 import { ROLES, type LoadBalancerConfig, type PrivateNetworkConfig, type Role, type ServerConfig } from "./schema";
 
@@ -133,5 +134,5 @@ export function checkPrivateAddresses(
 }
 
 function zoneLocations(zone: string): readonly string[] {
-  return Object.hasOwn(NETWORK_ZONES, zone) ? NETWORK_ZONES[zone]! : [];
+  return hasOwnKey(NETWORK_ZONES, zone) ? NETWORK_ZONES[zone]! : [];
 }

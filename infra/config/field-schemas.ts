@@ -162,3 +162,12 @@ export function unknownFieldMessage(field: string, known: readonly string[]): st
 export function booleanFromText(value: string): boolean | string {
   return value === "true" ? true : value === "false" ? false : value;
 }
+
+/**
+ * Whether `key` is `record`'s own key, not one it inherits: `constructor` is
+ * in every object. (Object.hasOwn is ES2022; the policy pack is compiled for
+ * ES2020.)
+ */
+export function hasOwnKey(record: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(record, key);
+}

@@ -6,7 +6,7 @@
  */
 import type { z } from "zod";
 import type { ConfigProblem } from "./errors";
-import { unknownFieldMessage } from "./field-schemas";
+import { hasOwnKey, unknownFieldMessage } from "./field-schemas";
 
 type Segment = PropertyKey;
 
@@ -38,10 +38,10 @@ export function problemsOfIssues(issues: readonly z.core.$ZodIssue[], key: strin
     if (issue.code === "unrecognized_keys") {
       const known = knownFieldsAt(schema, segments, value);
       for (const field of issue.keys) add([...segments, field], unknownFieldMessage(field, known));
-    } else if (issue.code === "invalid_union" && issue.errors.length > 0 && !("note" in issue && issue.note)) {
+    } else if (issue.code === "invalid_union" && unionBranches(issue).length > 0) {
       // A union of a word and an object (`infra:dns`): an object is judged
       // by the object's own fields, anything else by the union's message.
-      const branch = issue.errors.find((errors) => errors.every((inner) => inner.path.length > 0 || inner.code !== "invalid_type" && inner.code !== "invalid_value"));
+      const branch = unionBranches(issue).find((errors) => errors.every((inner) => inner.path.length > 0 || (inner.code !== "invalid_type" && inner.code !== "invalid_value")));
       if (branch) for (const inner of branch) visit(inner, segments);
       else add(segments, issue.message);
     } else if (issue.code === "invalid_key") {
@@ -52,6 +52,15 @@ export function problemsOfIssues(issues: readonly z.core.$ZodIssue[], key: strin
   };
   for (const issue of issues) visit(issue, []);
   return problems;
+}
+
+/**
+ * The issues of each option of a union, or none for a discriminated union
+ * whose discriminator matched no option (its message says which are allowed).
+ */
+function unionBranches(issue: z.core.$ZodIssue): readonly (readonly z.core.$ZodIssue[])[] {
+  const union = issue as { errors?: z.core.$ZodIssue[][]; note?: string };
+  return union.note === undefined ? (union.errors ?? []) : [];
 }
 
 function isRefused(key: string, segments: readonly Segment[], refused: ReadonlySet<string>): boolean {
@@ -138,7 +147,7 @@ export function kindOf(schema: z.ZodType): string {
  */
 export function parseIgnoringUnknownFields<T extends z.ZodType>(schema: T, value: unknown): z.output<T> | undefined {
   const shape = shapeOf(schema, value);
-  const known = shape && typeof value === "object" && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([field]) => Object.hasOwn(shape, field))) : value;
+  const known = shape && typeof value === "object" && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([field]) => hasOwnKey(shape, field))) : value;
   const result = schema.safeParse(known);
   return result.success ? result.data : undefined;
 }

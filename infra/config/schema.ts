@@ -288,7 +288,7 @@ const headerName = z.string().superRefine((name, context) => {
 });
 
 /** The value of `infra:ingress` when a stack says nothing. */
-export const INGRESS_DEFAULTS: { readonly routes: readonly never[]; readonly headers: Readonly<Record<string, string>> } = { routes: [], headers: {} };
+export const INGRESS_DEFAULTS: { readonly routes: readonly StackRoute[]; readonly headers: Readonly<Record<string, string>> } = { routes: [], headers: {} };
 
 const ingress = record({
   routes: list(stackRoute, { expected: "a list of { subdomain, service, port }" }).default([]),

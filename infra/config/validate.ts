@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { controlCharacterProblem, hasControlCharacter } from "./control-characters";
 import { checkAdminCidrsTogether, checkHeaderCase, checkMonitoringIntervals, checkPrivateAddresses, checkProtection, checkServers, checkSubnetInRange, type Report } from "./cross-checks";
 import { ConfigError, type ConfigProblem } from "./errors";
-import { booleanFromText } from "./field-schemas";
+import { booleanFromText, hasOwnKey } from "./field-schemas";
 import { elementOf, fieldsThatParse, kindOf, parseIgnoringUnknownFields, problemsOfIssues } from "./issues";
 import { didYouMean } from "./suggest";
 import {
@@ -155,7 +155,9 @@ function checkAcrossKeys(parsed: ParsedKeys, decoded: Partial<Record<Field, unkn
   const protect = parsed.protect ?? !disposable;
   checkProtection(protect, disposable, report);
 
-  const servers = parsed.servers ?? serversThatParse(shape.servers, decoded.servers);
+  // The schema's servers are ServerConfigs (schema.ts checks it at compile time).
+  const parsedServers = parsed.servers as readonly ServerConfig[] | undefined;
+  const servers = parsedServers ?? serversThatParse(shape.servers, decoded.servers);
   const network = parsed.privateNetwork ?? (decoded.privateNetwork === undefined ? undefined : parseIgnoringUnknownFields(shape.privateNetwork, decoded.privateNetwork));
   const balancer = parsed.loadBalancer ?? (decoded.loadBalancer === undefined ? undefined : parseIgnoringUnknownFields(shape.loadBalancer, decoded.loadBalancer));
   const networkGiven = raw.values["infra:privateNetwork"] !== undefined;
@@ -180,7 +182,7 @@ function checkAcrossKeys(parsed: ParsedKeys, decoded: Partial<Record<Field, unkn
   checkHeaderCase((decoded.ingress as { headers?: unknown } | undefined)?.headers, report);
 
   const { blueprint, environment, domain, adminCidrs, dns, storage, backup, privateNetwork, loadBalancer, monitoring, registry, releases, ingress } = parsed;
-  if (!blueprint || !environment || !domain || !adminCidrs || !parsed.servers || !dns || !storage || !backup || !monitoring || !releases || !ingress) return undefined;
+  if (!blueprint || !environment || !domain || !adminCidrs || !parsedServers || !dns || !storage || !backup || !monitoring || !releases || !ingress) return undefined;
   return {
     blueprint,
     environment,
@@ -188,7 +190,7 @@ function checkAcrossKeys(parsed: ParsedKeys, decoded: Partial<Record<Field, unkn
     adminCidrs,
     protect,
     disposable,
-    servers: parsed.servers,
+    servers: parsedServers!,
     dns,
     storage,
     backup,
@@ -270,11 +272,11 @@ function unknownKeyProblem(key: string, blueprints: BlueprintCatalog): string | 
   const known = [...Object.keys(PLAIN_KEYS), ...knownSecretKeys(blueprints), ...providerKeys, ...PULUMI_KEYS];
   if (known.includes(key)) return undefined;
   // Own properties only: a key named like a prototype (`constructor:x`) is as unknown as any other.
-  const refusedReason = Object.hasOwn(REFUSED_PROVIDER_KEYS, key) ? REFUSED_PROVIDER_KEYS[key] : undefined;
+  const refusedReason = hasOwnKey(REFUSED_PROVIDER_KEYS, key) ? REFUSED_PROVIDER_KEYS[key] : undefined;
   if (refusedReason) return `is not taken: ${refusedReason}`;
   const suggestion = didYouMean(key, known);
   if (namespace === PROJECT_NAMESPACE) return `unknown key; ${suggestion ? `${suggestion} (${KEY_LIST_HINT})` : KEY_LIST_HINT}`;
-  const provider = Object.hasOwn(PROVIDER_KEYS, namespace) ? PROVIDER_KEYS[namespace] : undefined;
+  const provider = hasOwnKey(PROVIDER_KEYS, namespace) ? PROVIDER_KEYS[namespace] : undefined;
   if (provider) return `is not a setting of the ${namespace} provider; ${suggestion ?? `it takes ${provider.map((name) => `${namespace}:${name}`).join(", ")}`}`;
   if (namespace === "pulumi") return `is not a Pulumi setting the program expects; ${suggestion ?? `it takes ${PULUMI_KEYS.join(", ")}`}`;
   const namespaces = [PROJECT_NAMESPACE, ...Object.keys(PROVIDER_KEYS)].map((name) => `${name}:`).join(", ");
