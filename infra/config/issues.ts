@@ -109,6 +109,17 @@ export function unwrap(schema: z.ZodType, value: unknown, throughUnions = true):
   }
 }
 
+/** The description of a schema, or of the schema inside its optional or default wrapper. */
+export function descriptionOf(schema: z.ZodType): string | undefined {
+  let current: z.ZodType | undefined = schema;
+  while (current) {
+    if (current.description) return current.description;
+    const definition = definitionOf(current);
+    current = ["optional", "default", "prefault", "nullable", "readonly"].includes(definition.type) ? definition.innerType : undefined;
+  }
+  return undefined;
+}
+
 /** The fields of the object schema at `segments` below `schema`, judging `value`. */
 export function knownFieldsAt(schema: z.ZodType, segments: readonly Segment[], value: unknown): string[] {
   let current = unwrap(schema, value);

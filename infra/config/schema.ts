@@ -19,6 +19,7 @@ import { NETWORK_ZONES } from "../../components/network/network-zones";
 import { formatHostKey, HOST_KEY_HOWTO, parseHostKey } from "../../components/remote/host-key";
 import { endpointProblems } from "../../components/storage/bucket-rules";
 import { checkedText, choice, choiceMessage, flag, objectMessage, integer, list, map, matching, number, oneOf, quoted, record, refused, text } from "./field-schemas";
+import { descriptionOf } from "./issues";
 import { adminCidrCheck, bucketPrefixCheck, emailCheck, headerNameCheck, headerValueCheck, hostAddressCheck, IMAGE_TAG, privateRangeCheck, webhookURLCheck } from "./value-checks";
 
 export { DEFAULT_ROLES, ROLES, SERVER_PROVIDERS } from "../../components/compute/server-spec";
@@ -304,7 +305,17 @@ const ingress = record({
  * reads them. `blueprints` are the names infra:blueprint takes (the catalog
  * lives in infra/blueprints, which depends on this file).
  */
-export function stackConfigShape(blueprints: readonly string[]) {
+export function stackConfigShape(blueprints: readonly string[]): ReturnType<typeof buildStackConfigShape> {
+  const key = blueprints.join("\u0000");
+  const built = shapes.get(key) ?? buildStackConfigShape(blueprints);
+  shapes.set(key, built);
+  return built;
+}
+
+/** The shapes built so far, by the blueprint names they take: validation runs once per program, the tests thousands of times. */
+const shapes = new Map<string, ReturnType<typeof buildStackConfigShape>>();
+
+function buildStackConfigShape(blueprints: readonly string[]) {
   return {
     blueprint: (blueprints.length > 0 ? oneOf(blueprints) : text()).describe("which platform to build"),
     environment: text((value) => isDNSLabel(value) || "must be a lowercase DNS label, e.g. prod or preprod").describe("environment label (prod, preprod, ...); components never read the stack name"),
@@ -390,7 +401,7 @@ export function configKey(field: string): string {
 
 /** Every plain (non-secret) key the program reads, with what it holds: the schema's descriptions. */
 export const PLAIN_KEYS: Readonly<Record<string, string>> = Object.fromEntries(
-  Object.entries(stackConfigShape([])).map(([field, schema]) => [configKey(field), schema.description ?? ""]),
+  Object.entries(stackConfigShape([])).map(([field, schema]) => [configKey(field), descriptionOf(schema) ?? ""]),
 );
 
 /** The namespace of the program's own keys: the project's name in Pulumi.yaml. */

@@ -59,6 +59,8 @@ describe("the JSON Schema of the stack files (docs/stack-config.schema.json)", (
     const config = schema().properties.config;
     expect(config.required.sort()).toEqual(["infra:adminCidrs", "infra:blueprint", "infra:dns", "infra:domain", "infra:environment", "infra:servers", "infra:storage"]);
     for (const [key, property] of Object.entries(config.properties)) expect((property as { description?: string }).description, key).toBeTruthy();
+    // The same descriptions end "is required (...)" and tell what a key holds.
+    for (const [key, description] of Object.entries(PLAIN_KEYS)) expect(description, key).toBe((config.properties[key] as { description?: string }).description);
   });
 
   // The schema would be worthless if it let anything through: each of these
