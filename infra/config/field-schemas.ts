@@ -33,12 +33,9 @@ function numberAsText(input: unknown): boolean {
   return typeof input === "string" && input.trim() !== "" && Number.isFinite(Number(input));
 }
 
-/** A required string, with `help` after "is required" and "must be a string" when given. */
-export function text(check?: Check, help?: string) {
-  const suffix = help ? `: ${help}` : "";
-  const schema = z
-    .string({ error: (issue) => (issue.input === undefined ? `is required${suffix}` : wrongKind(issue.input, "a string") ?? `must be a string${suffix}`) })
-    .min(1, { error: `is required${suffix}`, abort: true });
+/** A required string; `check` judges it, its verdict following the quoted value. An empty string is a missing one. */
+export function text(check?: Check) {
+  const schema = z.string({ error: (issue) => wrongKind(issue.input, "a string") ?? "must be a string" }).min(1, { error: "is required", abort: true });
   return check ? withCheck(schema, check, (value, verdict) => `${quoted(value)} ${verdict}`) : schema;
 }
 
