@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { isIP } from "node:net";
+import { isIPv4, isIPv6 } from "../network/ip-ranges";
 
 /**
  * A registry every image of the stack is pulled from instead of its origin:
@@ -63,23 +63,29 @@ export function registryCAPath(registry: ImageRegistry): string {
 
 /** Problems with `infra:registry`'s values, each as [field, message]; none when it is valid. */
 export function registryProblems(registry: { host?: unknown; caCertificate?: unknown }): [string, string][] {
-  const problems: [string, string][] = [];
-  const host = registry.host;
-  if (typeof host !== "string" || !isRegistryHost(host))
-    problems.push(["host", `"${String(host)}" must be host[:port] alone: a DNS name, an IPv4 address or [IPv6], with no scheme, path or credentials (e.g. registry.example.com:5000)`]);
-  if (registry.caCertificate !== undefined) {
-    const pem = registry.caCertificate;
-    let certificate: X509Certificate | undefined;
-    try {
-      const single = typeof pem === "string" && pem.split("-----BEGIN").length === 2 && /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----\n?$/.test(pem);
-      if (single) certificate = new X509Certificate(pem);
-    } catch {
-      certificate = undefined;
-    }
-    if (!certificate) problems.push(["caCertificate", "must be one PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)"]);
-    else if (!certificate.ca) problems.push(["caCertificate", `is not a CA certificate (${certificate.subject.replace(/\n/g, ", ")}); give the CA that signed the registry's certificate`]);
+  const host = registryHostProblem(registry.host);
+  const certificate = registry.caCertificate === undefined ? undefined : caCertificateProblem(registry.caCertificate);
+  return [...(host ? [["host", host] as [string, string]] : []), ...(certificate ? [["caCertificate", certificate] as [string, string]] : [])];
+}
+
+/** Why `host` is not a registry's `host[:port]`, or undefined when it is one. */
+export function registryHostProblem(host: unknown): string | undefined {
+  if (typeof host === "string" && isRegistryHost(host)) return undefined;
+  return `"${String(host)}" must be host[:port] alone: a DNS name, an IPv4 address or [IPv6], with no scheme, path or credentials (e.g. registry.example.com:5000)`;
+}
+
+/** Why `pem` is not one PEM certificate of a CA, or undefined when it is one. */
+export function caCertificateProblem(pem: unknown): string | undefined {
+  let certificate: X509Certificate | undefined;
+  try {
+    const single = typeof pem === "string" && pem.split("-----BEGIN").length === 2 && /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----\n?$/.test(pem);
+    if (single) certificate = new X509Certificate(pem);
+  } catch {
+    certificate = undefined;
   }
-  return problems;
+  if (!certificate) return "must be one PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)";
+  if (!certificate.ca) return `is not a CA certificate (${certificate.subject.replace(/\n/g, ", ")}); give the CA that signed the registry's certificate`;
+  return undefined;
 }
 
 function isRegistryHost(value: string): boolean {
@@ -87,7 +93,7 @@ function isRegistryHost(value: string): boolean {
   if (!match) return false;
   const [, name, port] = match;
   if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return false;
-  if (name!.startsWith("[")) return isIP(name!.slice(1, -1)) === 6;
-  if (/^[\d.]+$/.test(name!)) return isIP(name!) === 4;
+  if (name!.startsWith("[")) return isIPv6(name!.slice(1, -1));
+  if (/^[\d.]+$/.test(name!)) return isIPv4(name!);
   return name!.split(".").every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
 }

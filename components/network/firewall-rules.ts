@@ -1,5 +1,5 @@
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "./cloudflare-ranges";
-import { coverageOf, FAMILY_SIZE, parseCIDR, type IPFamily } from "./ip-ranges";
+import { coverageOf, FAMILY_SIZE, isIPv6CIDR, parseCIDR, type IPFamily } from "./ip-ranges";
 
 /** A port some service opens to the outside world. */
 export interface Exposure {
@@ -143,10 +143,6 @@ export interface HostFirewall {
 
 /** Docker's bridges: docker0 and one `br-<id>` per user-defined network. */
 export const DOCKER_BRIDGES = ["docker0", "br-+"] as const;
-
-function isIPv6CIDR(cidr: string): boolean {
-  return parseCIDR(cidr)?.family === "ipv6";
-}
 
 /**
  * The DOCKER-USER chain for one address family, in iptables-restore form.

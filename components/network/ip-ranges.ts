@@ -115,6 +115,26 @@ export function isIPv4CIDR(text: string): boolean {
   return parseCIDR(text)?.family === "ipv4";
 }
 
+export function isIPv6CIDR(text: string): boolean {
+  return parseCIDR(text)?.family === "ipv6";
+}
+
+/** The CIDR of one address: `/32` for IPv4, `/128` for IPv6; undefined when the text is no address. */
+export function singleAddressCIDR(text: string): string | undefined {
+  const address = parseAddress(text);
+  return address ? `${text}/${WIDTH[address.kind()]}` : undefined;
+}
+
+/**
+ * The IPv4 address an IPv4-mapped IPv6 address written with a dotted IPv4
+ * part stands for (`::ffff:203.0.113.20` is 203.0.113.20), or undefined.
+ * Such a spelling says "IPv4" to a reader and "IPv6" to ssh and Docker.
+ */
+export function ipv4MappedAddressOf(text: string): string | undefined {
+  const address = text.includes(".") ? parseIPv6(text) : undefined;
+  return address?.isIPv4MappedAddress() ? address.toIPv4Address().toString() : undefined;
+}
+
 /** The range's one plain spelling: dotted decimal, or RFC 5952 lowercase compressed IPv6. */
 export function formatRange(range: IPRange): string {
   const address = fromBigInt(range.first, range.family);

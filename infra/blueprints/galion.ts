@@ -5,6 +5,7 @@ import type { NetworkSpec } from "../../components/container/network-spec";
 import { certbotServiceSpec, nginxServiceSpec } from "../../components/ingress/nginx-spec";
 import type { ProxyCacheZone } from "../../components/ingress/nginx-conf";
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from "../../components/network/cloudflare-ranges";
+import { singleAddressCIDR } from "../../components/network/ip-ranges";
 import { FASTAPI_REQUESTS } from "../../components/monitoring/alert-rules";
 import { memoryLimits, type MonitoringDesign } from "../../components/monitoring/design";
 import type { AdminRoute } from "../../components/monitoring/admin-access";
@@ -273,7 +274,7 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
   const adminServices = admin.map((route) => route.service);
   // One certificate for every name nginx serves, the admin UIs' included.
   const hostnames = routes.map((route) => `${route.subdomain}.${environment.domain}`);
-  const privateRanges = servers.flatMap((server) => (server.privateIp ? [`${server.privateIp}/32`] : []));
+  const privateRanges = servers.flatMap((server) => (server.privateIp ? (singleAddressCIDR(server.privateIp) ?? []) : []));
 
   const app = (name: string, spec: Partial<ServiceSpec> & Pick<ServiceSpec, "description" | "networks" | "env">): ServiceSpec => {
     const ports = GALION_APP_PORTS[name]!;

@@ -31,7 +31,10 @@ export function editDistance(a: string, b: string): number {
  */
 export function nearestNames(name: string, known: readonly string[]): string[] {
   const limit = Math.min(3, Math.max(1, Math.floor(name.length / 3)));
-  const scored = [...new Set(known)].map((candidate) => ({ candidate, distance: editDistance(name.toLowerCase(), candidate.toLowerCase()) }));
+  // Names whose lengths differ by more than the limit are further apart than
+  // it; skipping them keeps a very long name from costing length² work.
+  const near = [...new Set(known)].filter((candidate) => Math.abs(candidate.length - name.length) <= limit);
+  const scored = near.map((candidate) => ({ candidate, distance: editDistance(name.toLowerCase(), candidate.toLowerCase()) }));
   const best = Math.min(...scored.map((entry) => entry.distance));
   if (!Number.isFinite(best) || best > limit) return [];
   return scored

@@ -1,4 +1,4 @@
-import { cidrContainsCIDR, isCIDR, isIPv4, isIPv6, isPrivateIPv4CIDR } from "../../components/network/ip-ranges";
+import { cidrContainsCIDR, isCIDR, isPrivateIPv4CIDR, singleAddressCIDR } from "../../components/network/ip-ranges";
 import type { FirewallRule } from "../../components/network/firewall-rules";
 import { canonicalHostPath } from "./container-rules";
 import type { InboundRule } from "./network-rules";
@@ -79,7 +79,7 @@ function protectedPath(path: string): string | undefined {
 /** A source address as a CIDR: `any` is every address of the family, a bare address is one host. */
 function sourcesOf(source: string | undefined, family: "ipv4" | "ipv6" | "both"): string[] {
   if (source === undefined || source === "any") return family === "ipv4" ? [ANY_IPV4] : family === "ipv6" ? [ANY_IPV6] : [ANY_IPV4, ANY_IPV6];
-  return source.split(",").map((one) => (one.includes("/") ? one : isIPv6(one) ? `${one}/128` : isIPv4(one) ? `${one}/32` : one));
+  return source.split(",").map((one) => (one.includes("/") ? one : (singleAddressCIDR(one) ?? one)));
 }
 
 /** Port lists and ranges as written by UFW (`22`, `80,443`, `6000:6007`) or iptables (`6000:6007`, multiport `80,443`); undefined when one is not a number. */

@@ -86,7 +86,7 @@ describe("mirroredReference", () => {
 });
 
 describe("registryProblems", () => {
-  it.each(["registry.example.com", "registry.example.com:5000", "10.0.0.5:5000", "[2001:db8::5]:5000", "localhost:5000"])("accepts %s", (host) => {
+  it.each(["registry.example.com", "registry.example.com:5000", "10.0.0.5:5000", "[2001:db8::5]:5000", "[::ffff:10.0.0.5]:5000", "localhost:5000"])("accepts %s", (host) => {
     expect(registryProblems({ host })).toEqual([]);
   });
 
@@ -99,6 +99,9 @@ describe("registryProblems", () => {
     "256.1.1.1:5000",
     "2001:db8::5",
     "[2001:db8::zz]:5000",
+    // The deprecated IPv4-compatible form, which the kernel and parsers read differently (ip-ranges.ts).
+    "[::1.2.3.4]:5000",
+    "010.0.0.5:5000",
     "registry_example.com",
     " registry.example.com",
     "registry.example.com\n:5000",

@@ -10,6 +10,9 @@ import {
   isIPv4,
   isIPv4CIDR,
   isIPv6,
+  isIPv6CIDR,
+  ipv4MappedAddressOf,
+  singleAddressCIDR,
   isNetworkCIDR,
   isPrivateIPv4CIDR,
   networkAddressOf,
@@ -217,3 +220,43 @@ describe("coversAll and sourcesOutside judge containment over whole lists", () =
   });
 });
 
+
+describe("isIPv6CIDR (the firewall's split of sources by family)", () => {
+  it.each([
+    ["2001:db8::/32", true],
+    ["::ffff:1.2.3.4/128", true],
+    ["::ffff:0:0/96", true],
+    ["10.0.0.0/8", false],
+    ["2001:db8::1", false],
+    ["fe80::1%eth0/64", false],
+  ] as const)("isIPv6CIDR(%s) is %s", (cidr, expected) => {
+    expect(isIPv6CIDR(cidr)).toBe(expected);
+  });
+});
+
+describe("singleAddressCIDR: one address as a range, the width its family has", () => {
+  it.each([
+    ["203.0.113.20", "203.0.113.20/32"],
+    ["2001:db8::20", "2001:db8::20/128"],
+    ["::ffff:1.2.3.4", "::ffff:1.2.3.4/128"],
+    ["010.0.0.1", undefined],
+    ["example.com", undefined],
+    ["10.0.0.0/8", undefined],
+  ] as const)("%s is %s", (address, expected) => {
+    expect(singleAddressCIDR(address)).toBe(expected);
+  });
+});
+
+describe("ipv4MappedAddressOf: an IPv4-mapped IPv6 address with a dotted IPv4 part", () => {
+  it.each([
+    ["::ffff:1.2.3.4", "1.2.3.4"],
+    ["::FFFF:203.0.113.20", "203.0.113.20"],
+    ["0:0:0:0:0:ffff:203.0.113.20", "203.0.113.20"],
+    ["::ffff:cb00:7114", undefined],
+    ["64:ff9b::192.0.2.33", undefined],
+    ["::ffff:01.2.3.4", undefined],
+    ["203.0.113.20", undefined],
+  ] as const)("%s stands for %s", (address, expected) => {
+    expect(ipv4MappedAddressOf(address)).toBe(expected);
+  });
+});

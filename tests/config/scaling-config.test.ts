@@ -120,7 +120,7 @@ describe("scaling config: one bad value, one problem at its key path", () => {
 
   it("a bad network zone is reported once, not again at every server and the balancer that use the network", () => {
     expect(problemsOf(rawConfig({ ...PHASE_4, ...network({ networkZone: "eu-west" }) }))).toEqual([
-      { path: "infra:privateNetwork.networkZone", message: '"eu-west" is not one of eu-central, us-east, us-west, ap-southeast' },
+      { path: "infra:privateNetwork.networkZone", message: '"eu-west" is not one of eu-central, us-east, us-west, ap-southeast; did you mean us-west?' },
     ]);
   });
 

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { SECRET_PLACEHOLDER } from "../../infra/config/schema";
+import { STACK_FILE_KEYS } from "../../infra/config/stack-file-schema";
 import { didYouMean } from "../../infra/config/suggest";
 import { InputError, isInputError } from "../../infra/input-error";
 
@@ -20,8 +21,6 @@ export class PlanInputError extends InputError {
 
 export { SECRET_PLACEHOLDER };
 
-/** The top-level keys of Pulumi.<stack>.yaml (Pulumi's "stack settings file reference"). */
-const STACK_FILE_KEYS = ["config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"];
 
 /** An overlay holds config and nothing else: no secrets provider, no secret. */
 const OVERLAY_KEYS = ["config"];
@@ -112,7 +111,7 @@ function configSection(path: string, document: unknown, kind: "stack file" | "ov
     throw new PlanInputError(`${path}: is empty; ${form}`);
   }
   if (!isMapping(document)) throw new PlanInputError(`${path}: is ${describe(document)}; ${form}`);
-  const allowed = kind === "overlay" ? OVERLAY_KEYS : STACK_FILE_KEYS;
+  const allowed: readonly string[] = kind === "overlay" ? OVERLAY_KEYS : STACK_FILE_KEYS;
   for (const key of Object.keys(document)) {
     if (!allowed.includes(key)) {
       const hint = didYouMean(key, allowed) ?? (kind === "overlay" ? "an overlay holds only config:" : `a stack file holds ${allowed.join(", ")}`);
