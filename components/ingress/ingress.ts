@@ -29,6 +29,15 @@ export const INGRESS_CONFIG_PATHS: Readonly<Record<IngressKind, readonly string[
  */
 const PREVIOUS_TYPES: Readonly<Record<IngressKind, string>> = { caddy: "infra:ingress:Caddy", nginx: "infra:ingress:Nginx", traefik: "infra:ingress:Traefik" };
 
+/**
+ * What an ingress answers to besides its URN: the caller's aliases (its move
+ * under the platform's tree), each also under the proxy's previous type, and
+ * that type where the ingress is now.
+ */
+export function ingressAliases(kind: IngressKind, aliases: readonly pulumi.Input<string | pulumi.Alias>[] = []): pulumi.Input<string | pulumi.Alias>[] {
+  return withPreviousType(aliases, PREVIOUS_TYPES[kind]);
+}
+
 /** The problems that keep an ingress from serving its routes: a bad route, a route to nothing, a missing configuration file. */
 export function ingressProblems(args: Pick<IngressArgs, "kind" | "routes" | "knownServices" | "spec">): string[] {
   const problems = routeProblems(args.routes);
@@ -49,7 +58,7 @@ export class Ingress extends pulumi.ComponentResource {
   constructor(name: string, args: IngressArgs, opts?: pulumi.ComponentResourceOptions) {
     const problems = ingressProblems(args);
     if (problems.length > 0) throw new Error(`ingress ${name}: ${problems.join("; ")}`);
-    super("infra:ingress:Ingress", name, {}, { ...opts, aliases: withPreviousType(opts?.aliases ?? [], PREVIOUS_TYPES[args.kind]) });
+    super("infra:ingress:Ingress", name, {}, { ...opts, aliases: ingressAliases(args.kind, opts?.aliases) });
 
     const { kind: _kind, routes: _routes, knownServices: _known, ...service } = args;
     this.service = new Service(`${name}-service`, service, { parent: this });

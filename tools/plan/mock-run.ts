@@ -194,11 +194,20 @@ function typeOfUrn(urn: string): string {
 }
 
 /**
- * Every URN the engine lets a resource take over, by its rules for aliases:
- * each alias the resource declares (a spec's missing name, type or parent is
- * the resource's own), and for each URN its parent answers to, the same
- * resource under that parent (its name's parent-name prefix renamed with the
- * parent), and each of its own parentless specs under that parent.
+ * Every URN the engine may let a resource take over, by its rules for aliases
+ * (generateAliases and collapseAliasToUrn in pulumi's pkg/resource/deploy/step_generator.go):
+ * - each alias the resource declares, collapsed: a URN as it is; a spec with
+ *   the resource's own name and type where it names none, under the parent it
+ *   names or else the resource's own (the SDK sends it), the root stack
+ *   meaning none. Where that parent matched an old URN through one of its
+ *   aliases, the engine puts the spec under that old URN instead;
+ * - where the resource's parent matched an old URN through one of its
+ *   aliases: the resource under that old URN, and each collapsed alias (its
+ *   type and name) under it, a name that starts with the parent's name having
+ *   that prefix renamed to the old parent's name.
+ * Which alias a parent matches depends on the state the engine meets, so the
+ * list holds what each alias of the parent would give, and the resource's own
+ * parent as if the parent had matched none.
  */
 function resolvedAliases(
   config: ProgramConfig,
@@ -207,33 +216,33 @@ function resolvedAliases(
   messages: readonly AliasMessage[],
   engineUrns: ReadonlyMap<string, RecordedResource>,
 ): string[] {
-  const parentUrn = parent?.urn ?? null;
-  const engineParent = (mockUrn: string): string | null => (typeOfUrn(mockUrn) === ROOT_STACK_TYPE ? null : (engineUrns.get(mockUrn)?.urn ?? mockUrn));
-  const urns: string[] = [];
-  const relative: { name: string; type: string }[] = [];
+  // The URNs a parent may stand at in the state: its own, or any it answers to; the root stack is no parent.
+  const parentsAt = (mockUrn: string): (string | null)[] => {
+    if (typeOfUrn(mockUrn) === ROOT_STACK_TYPE) return [null];
+    const recorded = engineUrns.get(mockUrn);
+    return recorded ? [recorded.urn, ...recorded.aliases] : [mockUrn];
+  };
+  const collapsed: string[] = [];
   for (const message of messages) {
     const spec = message.hasSpec() ? message.getSpec() : undefined;
     if (!spec) {
-      urns.push(message.getUrn());
+      collapsed.push(message.getUrn());
       continue;
     }
+    const where = { stack: spec.getStack() || config.stack, project: spec.getProject() || config.project };
     const name = spec.getName() || own.name;
     const type = spec.getType() || own.type;
-    // The SDK sends the resource's own parent when an alias names none.
-    const sameParent = !spec.getNoparent() && (!spec.getParenturn() || engineParent(spec.getParenturn()) === parentUrn);
-    const aliasParent = spec.getNoparent() ? null : spec.getParenturn() ? engineParent(spec.getParenturn()) : parentUrn;
-    urns.push(engineUrn({ stack: spec.getStack() || config.stack, project: spec.getProject() || config.project }, aliasParent, type, name));
-    if (sameParent) relative.push({ name, type });
+    const aliasParents = spec.getNoparent() ? [null] : spec.getParenturn() ? parentsAt(spec.getParenturn()) : [parent?.urn ?? null];
+    for (const aliasParent of aliasParents) collapsed.push(engineUrn(where, aliasParent, type, name));
   }
+  const inherited: string[] = [];
   for (const parentAlias of parent?.aliases ?? []) {
-    const parentName = parent!.name;
-    const aliasName = parentAlias.split("::").pop()!;
-    const renamed = own.name.startsWith(parentName) ? `${aliasName}${own.name.slice(parentName.length)}` : own.name;
-    urns.push(engineUrn(config, parentAlias, own.type, renamed));
-    for (const spec of relative) urns.push(engineUrn(config, parentAlias, spec.type, spec.name));
+    const renamed = (name: string) => (name.startsWith(parent!.name) ? `${nameOf(parentAlias)}${name.slice(parent!.name.length)}` : name);
+    inherited.push(engineUrn(config, parentAlias, own.type, renamed(own.name)));
+    for (const urn of collapsed) inherited.push(engineUrn(config, parentAlias, typeOfUrn(urn), renamed(nameOf(urn))));
   }
-  const ownUrn = engineUrn(config, parentUrn, own.type, own.name);
-  return [...new Set(urns)].filter((urn) => urn !== ownUrn);
+  const ownUrn = engineUrn(config, parent?.urn ?? null, own.type, own.name);
+  return [...new Set([...collapsed, ...inherited])].filter((urn) => urn !== ownUrn);
 }
 
 /** The URN the mock monitor gives: only the parent's last type before the resource's own. */

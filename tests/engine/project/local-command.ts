@@ -41,7 +41,7 @@ function runLocally(script: string, environment: Record<string, string> | undefi
   }
 }
 
-const localCommandProvider: pulumi.dynamic.ResourceProvider = {
+export const localCommandProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs: Omit<LocalCommandState, "stdout">) {
     const { randomUUID } = require("node:crypto") as typeof import("node:crypto");
     const stdout = runLocally(inputs.create, inputs.environment);
