@@ -15,6 +15,7 @@ import { Traefik } from "../components/ingress/traefik";
 import { LoadBalancer } from "../components/compute/load-balancer";
 import { PrivateNetwork } from "../components/network/private-network";
 import { Firewall } from "../components/network/firewall";
+import { OpsHost } from "../components/ops-host/ops-host";
 import { Bucket } from "../components/storage/bucket";
 import { blueprintNamed } from "./blueprints";
 import type { LoadedConfig } from "./config/load";
@@ -150,6 +151,7 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
         connection: machine.connection,
         ready: machine.ready,
         region: config.storage.region,
+        // In pull mode these stay with the ops host: the Backup component writes none of them to the server.
         resticPassword: secrets["infra:resticPassword"]!,
         accessKeyId: secrets["infra:storageAccessKeyId"]!,
         secretAccessKey: secrets["infra:storageSecretAccessKey"]!,
@@ -160,6 +162,26 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
       { dependsOn: [machine, ...(bucketResources.has("backups") ? [bucketResources.get("backups")!] : [])] },
     );
     backups.set(host.server.name, backup);
+  }
+
+  // Seed 002's ops host: the VPN every server joins, the uptime checks, and the pull of the backups.
+  let opsHostAddress: pulumi.Output<string> | undefined;
+  if (model.opsHost) {
+    const opsHost = new OpsHost(`${prefix}-${model.opsHost.server.name}`, {
+      plan: model.opsHost,
+      members: model.hosts.map((host) => ({ name: host.server.name, connection: machines.get(host.server.name)!.connection, ready: machines.get(host.server.name)!.ready })),
+      adminCidrs: config.adminCidrs,
+      sshPrivateKey: secrets["infra:sshPrivateKey"]!,
+      hcloudToken: secrets["hcloud:token"]!,
+      protect: config.protect,
+      labels,
+      region: config.storage.region,
+      resticPassword: secrets["infra:resticPassword"]!,
+      accessKeyId: secrets["infra:storageAccessKeyId"]!,
+      secretAccessKey: secrets["infra:storageSecretAccessKey"]!,
+      ...(secrets["infra:backupHeartbeatUrl"] ? { heartbeatUrl: secrets["infra:backupHeartbeatUrl"] } : {}),
+    }, { dependsOn: [...backups.values(), ...(bucketResources.has("backups") ? [bucketResources.get("backups")!] : [])] });
+    opsHostAddress = opsHost.publicAddress;
   }
 
   // A server whose services others reach over the private network comes
@@ -254,6 +276,7 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
       // Where the DNS records point: the ingress server, or the load balancer in front of it.
       ...(ingressAddress ? { ingressAddress } : {}),
       urls: model.hostnames.map((hostname) => `https://${hostname}`),
+      ...(opsHostAddress ? { opsHostAddress } : {}),
       buckets,
     },
   };

@@ -61,10 +61,13 @@ export function pullPaths(server: string): PullPaths {
     pullDir: `/var/lib/infra-backup/pull/${server}`,
     stateDir: `/var/lib/infra-backup/state/${server}`,
     textfileDir: "/var/lib/prometheus/node-exporter",
-    keyFile: `/etc/infra-backup/pull-${server}.key`,
+    keyFile: PULL_KEY_FILE,
     knownHostsFile: `/etc/infra-backup/pull-${server}.known_hosts`,
   };
 }
+
+/** The ops host's one key for every server's pull account (0600, root). */
+export const PULL_KEY_FILE = "/etc/infra-backup/pull.key";
 
 /** The metric file of one server's pull on the ops host; node-exporter's textfile collector reads it. */
 export function pullTextfileName(server: string): string {
@@ -77,10 +80,16 @@ export function pullTextfileName(server: string): string {
  * and whatever the client asks, rrsync serving the export read-only.
  */
 export function pullAuthorizedKey(publicKey: string, opsAddress: string, exportDir = EXPORT_DIR): string {
+  return restrictedKey(publicKey, opsAddress, `${RRSYNC_PATH} -ro ${exportDir}`);
+}
+
+/** An authorized_keys line that lets `publicKey` run `command` alone, from `opsAddress` alone, with nothing forwarded. */
+export function restrictedKey(publicKey: string, opsAddress: string, command: string): string {
   const key = publicKey.trim();
-  if (!/^ssh-ed25519 [A-Za-z0-9+/=]+( [^\n"]*)?$/.test(key)) throw new Error("the ops host's pull key must be one ssh-ed25519 public key line");
+  if (!/^ssh-ed25519 [A-Za-z0-9+/=]+( [^\n"]*)?$/.test(key)) throw new Error("the ops host's key must be one ssh-ed25519 public key line");
   if (!/^[0-9a-f.:/]+$/i.test(opsAddress)) throw new Error(`"${opsAddress}" is not an address for authorized_keys' from=`);
-  return `restrict,from="${opsAddress}",command="${RRSYNC_PATH} -ro ${exportDir}" ${key}\n`;
+  if (!/^[A-Za-z0-9/_. -]+$/.test(command)) throw new Error(`"${command}" cannot be a forced command`);
+  return `restrict,from="${opsAddress}",command="${command}" ${key}\n`;
 }
 
 /** The secrets the pull needs, resolved: they live on the ops host only. */
@@ -248,4 +257,102 @@ subset=$(( $(cat "$state/check-subset" 2>/dev/null || echo 0) % check_subsets + 
 restic check --read-data-subset="$subset/$check_subsets"
 echo "$subset" >"$state/check-subset"
 ${seedDataStep(job)}`;
+}
+
+/** The ops host's pull of one server: script, service and its place in the timer. */
+export const PULL_SCRIPT_DIR = "/usr/local/sbin";
+export const PULL_UNIT_NAME = "infra-backup-pull";
+
+export function pullScriptPath(server: string): string {
+  return `${PULL_SCRIPT_DIR}/infra-backup-pull-${server}`;
+}
+
+function writeFileStep(path: string, mode: string, content: string): string {
+  const delimiter = "INFRA_PULL_FILE_END";
+  if (content.includes(delimiter)) throw new Error(`${path} contains the here-document delimiter ${delimiter}`);
+  return `cat >"${path}.new" <<'${delimiter}'
+${content.replace(/\n$/, "")}
+${delimiter}
+chmod ${mode} "${path}.new"
+mv -f "${path}.new" "${path}"`;
+}
+
+/**
+ * Installs the ops host's pulls: rsync, restic and curl, one script per
+ * server, each server's pinned host key at its VPN address, and one oneshot
+ * service with a daily timer that pulls every server in turn (a failed
+ * server does not stop the next one, and fails the unit). Holds no secret:
+ * the environment files and the key are written apart.
+ */
+export function pullInstallScript(pulls: readonly PullJob[], schedule: string, hostKeys: Readonly<Record<string, string>>): string {
+  const scripts = pulls.map((pull) => writeFileStep(pullScriptPath(pull.server), "0750", pullScript(pull)));
+  const knownHosts = knownHostsSteps(pulls.map((pull) => ({ name: pull.server, address: pull.address, sshPort: pull.sshPort })), hostKeys);
+  const runAll = `#!/usr/bin/env bash
+# Pulls every server in turn; one failure does not stop the next pull, and fails the run.
+status=0
+${pulls.map((pull) => `INFRA_PULL_ENV=${pullPaths(pull.server).envFile} ${pullScriptPath(pull.server)} || status=1`).join("\n")}
+exit "$status"
+`;
+  return `#!/usr/bin/env bash
+# Installs the backup pulls of the ops host. Safe to run again.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for tool in rsync restic curl; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [[ \${#missing[@]} -gt 0 ]]; then apt-get update -q && apt-get install -y -q --no-install-recommends "\${missing[@]}"; fi
+install -d -m 0700 /etc/infra-backup /var/lib/infra-backup /var/lib/infra-backup/pull /var/lib/infra-backup/state
+install -d -m 0755 /var/lib/prometheus/node-exporter
+${scripts.join("\n")}
+${knownHosts.join("\n")}
+${writeFileStep(`${PULL_SCRIPT_DIR}/${PULL_UNIT_NAME}`, "0750", runAll)}
+${writeFileStep(`/etc/systemd/system/${PULL_UNIT_NAME}.service`, "0644", `[Unit]
+Description=Pull every server's backup dumps over the VPN into restic
+Wants=network-online.target wg-quick@wg0.service
+After=network-online.target wg-quick@wg0.service
+
+[Service]
+Type=oneshot
+ExecStart=${PULL_SCRIPT_DIR}/${PULL_UNIT_NAME}
+TimeoutStartSec=6h
+`)}
+${writeFileStep(`/etc/systemd/system/${PULL_UNIT_NAME}.timer`, "0644", `[Unit]
+Description=Daily pull of the servers' backups at ${schedule}
+
+[Timer]
+OnCalendar=*-*-* ${schedule}:00
+Persistent=true
+AccuracySec=1min
+
+[Install]
+WantedBy=timers.target
+`)}
+systemctl daemon-reload
+systemctl enable --now ${PULL_UNIT_NAME}.timer
+systemctl is-active --quiet ${PULL_UNIT_NAME}.timer
+`;
+}
+
+/** Each server's pinned host key at its VPN address, where the ops host's ssh looks for it (pullPaths().knownHostsFile). */
+export function knownHostsSteps(members: readonly { readonly name: string; readonly address: string; readonly sshPort: number }[], hostKeys: Readonly<Record<string, string>>): string[] {
+  return members.map((member) => {
+    const key = hostKeys[member.name];
+    if (!key) throw new Error(`no pinned host key for ${member.name}`);
+    const address = member.sshPort === 22 ? member.address : `[${member.address}]:${member.sshPort}`;
+    return writeFileStep(pullPaths(member.name).knownHostsFile, "0644", `${address} ${key}\n`);
+  });
+}
+
+/**
+ * The server's side: the pull account, which owns nothing and has no
+ * password, rsync for rrsync, and its one authorized key. Run with the
+ * authorized_keys line on stdin (public, but one line of input is simpler
+ * to keep exact than an argument).
+ */
+export const PULL_ACCOUNT_COMMAND = `sudo sh -c 'set -e; command -v rrsync >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends rsync; }; id -u ${PULL_ACCOUNT} >/dev/null 2>&1 || useradd --system --create-home --home-dir /var/lib/${PULL_ACCOUNT} --shell /bin/sh ${PULL_ACCOUNT}; passwd -l ${PULL_ACCOUNT} >/dev/null; install -d -m 0755 -o root -g root /var/lib/${PULL_ACCOUNT}/.ssh; cat >/var/lib/${PULL_ACCOUNT}/.ssh/authorized_keys.new; chmod 0644 /var/lib/${PULL_ACCOUNT}/.ssh/authorized_keys.new; mv -f /var/lib/${PULL_ACCOUNT}/.ssh/authorized_keys.new /var/lib/${PULL_ACCOUNT}/.ssh/authorized_keys; install -d -m 0750 -o root -g ${PULL_ACCOUNT} ${EXPORT_DIR}'`;
+
+export const REMOVE_PULL_ACCOUNT_COMMAND = `sudo sh -c 'rm -f /var/lib/${PULL_ACCOUNT}/.ssh/authorized_keys'`;
+
+/** Writes one file of the ops host's pull from stdin, 0600 root, replaced in one rename. */
+export function writeSecretFileCommand(path: string): string {
+  return `sudo sh -c 'umask 077 && mkdir -p /etc/infra-backup && cat >${path}.new && mv -f ${path}.new ${path}'`;
 }

@@ -7,6 +7,9 @@ import type { BackupSettings } from "../../components/backup/settings";
 import type { ServerConfig } from "../../components/compute/server-spec";
 import type { MonitoringSettings } from "../../components/monitoring/settings";
 import type { ImageRegistry } from "../../components/container/image-registry";
+import type { OpsHostConfig } from "../../components/ops-host/ops-host-spec";
+
+export type { OpsHostConfig, VpnPeerConfig } from "../../components/ops-host/ops-host-spec";
 
 export { DEFAULT_ROLES, ROLES, SERVER_PROVIDERS } from "../../components/compute/server-spec";
 export { BACKUP_DEFAULTS } from "../../components/backup/settings";
@@ -101,6 +104,8 @@ export interface StackConfig {
   readonly releases: Readonly<Record<string, string>>;
   /** The stack's own routes and response headers, over the blueprint's; applied by a reload of the ingress. */
   readonly ingress: StackIngress;
+  /** Seed 002's ops host: the admin VPN's hub, the uptime checks and the pull of the backups. */
+  readonly opsHost?: OpsHostConfig;
 }
 
 /** A further name for a service the blueprint already routes (`www` beside `app`). */
@@ -137,6 +142,8 @@ export const PLAIN_KEYS: Readonly<Record<string, string>> = {
   "infra:releases": "optional image tag per app service, over the blueprint's { backend: 1.4.2 }: how a new version is released",
   "infra:ingress": "optional routes and response headers of the stack's own { routes: [{ subdomain, service, port }], headers: { Name: value } }, applied by reloading the ingress",
   "infra:registry": "optional registry every image is pulled from { host: host[:port], caCertificate: PEM of its CA }",
+  "infra:opsHost":
+    "optional ops host { serverType, location, image, sshUser, sshPublicKey, vpnRange (one of infra:adminCidrs), vpnPort, peers: [{ name, address, publicKey }], pullBackups, pullSchedule }: the WireGuard hub every server joins, the uptime checks, and the pull of the backups",
   "infra:monitoring":
     "optional monitoring settings { adminAccess: tunnel|ingress|caddy, adminUser, scrapeIntervalSeconds, evaluationIntervalSeconds, retentionDays, thresholds: { ... }, receivers: { email, slack, webhook } }",
 };

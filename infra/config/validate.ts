@@ -1,10 +1,12 @@
 import { registryProblems, type ImageRegistry } from "../../components/container/image-registry";
 import { isDNSLabel, isDomainName, isHostAddress, isSSHPublicKey } from "../../components/formats";
 import { sshSourceBreadth, SSH_SOURCE_LIMIT } from "../../components/network/firewall-rules";
-import { cidrContainsCIDR, formatRange, ipv4FormOf, isAssignableIn, isCIDR, isIPv4, isNetworkCIDR, isPrivateIPv4CIDR, networkAddressOf, parseCIDR } from "../../components/network/ip-ranges";
+import { cidrContainsCIDR, formatRange, ipv4FormOf, isAssignableIn, isCIDR, isIPv4, isIPv4CIDR, isNetworkCIDR, isPrivateIPv4CIDR, networkAddressOf, parseCIDR } from "../../components/network/ip-ranges";
 import { LOAD_BALANCER_TYPES, LOCATIONS, SERVER_TYPE_NAMES } from "../../components/compute/server-types";
 import { formatHostKey, HOST_KEY_HOWTO, parseHostKey } from "../../components/remote/host-key";
 import { NETWORK_ZONES } from "../../components/network/network-zones";
+import { OPS_HOST_DEFAULTS, type OpsHostConfig } from "../../components/ops-host/ops-host-spec";
+import { isWireGuardKey } from "../../components/vpn/wireguard-spec";
 import { MAX_ARCHIVE_TIMEOUT_SECONDS, SCHEDULE_PATTERN } from "../../components/backup/settings";
 import { endpointProblems, reservedPrefixOf } from "../../components/storage/bucket-rules";
 import {
@@ -132,6 +134,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
   const registry = reader.optionalObject("infra:registry", (value, path) => parseRegistry(value, path, report));
   const releases = reader.optionalObject("infra:releases", (value, path) => parseReleases(value, path, report)) ?? {};
   const ingress = reader.optionalObject("infra:ingress", (value, path) => parseIngress(value, path, report)) ?? INGRESS_DEFAULTS;
+  const opsHost = reader.optionalObject("infra:opsHost", (value, path) => parseOpsHost(value, path, report));
   // A network that was given but is invalid has been reported already; what
   // depends on it is then checked only as far as it can be without it.
   const networkGiven = raw.values["infra:privateNetwork"] !== undefined;
@@ -162,7 +165,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
 
   // Hetzner's token is needed as soon as a server says provider: hetzner, even
   // if another of its fields failed; Cloudflare's only once infra:dns was read.
-  const secrets = requiredSecrets(blueprint, providersOf(raw.values["infra:servers"]), blueprints, monitoring, dns?.provider === "cloudflare");
+  const secrets = requiredSecrets(blueprint, providersOf(raw.values["infra:servers"]), blueprints, monitoring, dns?.provider === "cloudflare", raw.values["infra:opsHost"] !== undefined);
   for (const secret of secrets) {
     if (refused.has(secret.key)) continue;
     if (!(secret.key in raw.values)) report(secret.key, `required secret is not set (${secret.purpose}): pulumi config set --secret ${secret.key} <value>`);
@@ -206,6 +209,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
       ...(registry ? { registry } : {}),
       releases,
       ingress,
+      ...(opsHost ? { opsHost } : {}),
     },
     secrets: [...secrets, ...optionalSecrets],
   };
@@ -220,10 +224,12 @@ export function requiredSecrets(
   monitoring?: unknown,
   /** Whether Cloudflare holds the zone, so the program needs its token. */
   cloudflareDNS = true,
+  /** Whether `infra:opsHost` is set: the ops host is a Hetzner server whatever the others are. */
+  opsHost = false,
 ): SecretDeclaration[] {
   const secrets = [...PLATFORM_SECRETS];
   if (cloudflareDNS) secrets.push(CLOUDFLARE_SECRET);
-  if (servers?.some((server) => server?.provider === "hetzner")) secrets.push(HETZNER_SECRET);
+  if (opsHost || servers?.some((server) => server?.provider === "hetzner")) secrets.push(HETZNER_SECRET);
   if (blueprint) secrets.push(...blueprints.secretsOf(blueprint));
   secrets.push(...monitoringSecrets(monitoring));
   return secrets;
@@ -504,6 +510,34 @@ function cidrSpellingProblem(text: string): string | undefined {
   if (!isNetworkCIDR(text)) return hostBitsMessage(text);
   const plain = formatRange(parseCIDR(text)!);
   return plain === text ? undefined : `"${text}" is written oddly: write ${plain}`;
+}
+
+/** `infra:opsHost`: a Hetzner server of its own, the VPN's range and port, hand-configured peers, and whether it pulls the backups. */
+function parseOpsHost(value: unknown, path: string, report: Report): OpsHostConfig | undefined {
+  const fields = new Fields(value, path, report);
+  if (!fields.ok) return undefined;
+  const serverType = fields.choice("serverType", SERVER_TYPE_NAMES);
+  const location = fields.choice("location", LOCATIONS);
+  const image = fields.optionalString("image", OPS_HOST_DEFAULTS.image, (text) => /^(ubuntu|debian)-\d+(\.\d+)?$/.test(text) || "must be an Ubuntu or Debian image such as ubuntu-24.04");
+  const sshUser = fields.optionalString("sshUser", "root", (text) => /^[a-z_][a-z0-9_-]{0,31}$/.test(text) || "must be a Unix user name");
+  const sshPublicKey = fields.string("sshPublicKey", (text) => isSSHPublicKey(text) || "must be an OpenSSH public key (ssh-ed25519 AAAA...)");
+  const vpnRange = fields.string("vpnRange", (text) => (isIPv4CIDR(text) && isNetworkCIDR(text) && Number(text.split("/")[1]) <= 29) || "must be an IPv4 network of at least /29 such as 100.64.0.0/10, written with its network address");
+  const vpnPort = fields.optionalInteger("vpnPort", 1024, 65535) ?? OPS_HOST_DEFAULTS.vpnPort;
+  const peers = fields.optionalList("peers", (item, itemPath) => {
+    const peer = new Fields(item, itemPath, report);
+    if (!peer.ok) return undefined;
+    const name = peer.string("name", (text) => isDNSLabel(text) || "must be a lowercase DNS label");
+    const address = peer.string("address", (text) => isIPv4(text) || "must be an IPv4 address inside vpnRange");
+    const publicKey = peer.string("publicKey", (text) => isWireGuardKey(text) || "must be a WireGuard public key (44 characters of base64, as `wg pubkey` prints it)");
+    peer.rejectUnknown(["name", "address", "publicKey"]);
+    return name && address && publicKey ? { name, address, publicKey } : undefined;
+  });
+  const pullBackups = fields.optionalBoolean("pullBackups", OPS_HOST_DEFAULTS.pullBackups);
+  const pullSchedule = fields.optionalString("pullSchedule", OPS_HOST_DEFAULTS.pullSchedule, (text) => SCHEDULE_PATTERN.test(text) || "must be HH:MM on a 24-hour clock");
+  if (fields.has("hostKey")) report(`${path}.hostKey`, "is generated by the program, installed through cloud-init and pinned (H9); remove it");
+  fields.rejectUnknown(["serverType", "location", "image", "sshUser", "sshPublicKey", "vpnRange", "vpnPort", "peers", "pullBackups", "pullSchedule", "hostKey"]);
+  if (!serverType || !location || !image || !sshUser || !sshPublicKey || !vpnRange || !peers || !pullSchedule) return undefined;
+  return { serverType, location, image, sshUser, sshPublicKey, vpnRange, vpnPort, peers, pullBackups, pullSchedule };
 }
 
 function parsePrivateNetwork(value: unknown, path: string, report: Report): PrivateNetworkConfig | undefined {
@@ -962,6 +996,16 @@ class Fields {
 
   has(field: string): boolean {
     return this.record[field] !== undefined;
+  }
+
+  /** A list of objects, each read by `parse` with its own path; empty when absent. Undefined when any item failed. */
+  optionalList<T>(field: string, parse: (item: unknown, path: string) => T | undefined): T[] | undefined {
+    const value = this.record[field];
+    if (value === undefined) return [];
+    if (value === REFUSED) return undefined;
+    if (!Array.isArray(value)) return this.report(this.at(field), "must be a list"), undefined;
+    const items = value.map((item, index) => parse(item, `${this.at(field)}[${index}]`));
+    return items.every((item) => item !== undefined) ? (items as T[]) : undefined;
   }
 
   /** A nested object read with its own Fields, so its problems carry the full path. */
