@@ -95,7 +95,7 @@ export class OpsHost extends pulumi.ComponentResource {
     ] as const;
     const secretsWritten: pulumi.Resource[] = keyFiles.map(
       ([path, key]) =>
-        new SSHCommand(`${name}-${path.split("/").pop()!.replace(".", "-")}`, { connection: server.connection, create: writeSecretFileCommand(path), stdin: key.privateKey, triggers: [pulumi.secret(key.privateKey.apply(contentHash))] }, { parent: this, dependsOn: [server.ready] }),
+        new SSHCommand(`${name}-${path.split("/").pop()!.replace(".", "-")}`, { connection: server.connection, create: writeSecretFileCommand(path), stdin: pulumi.secret(key.privateKey), triggers: [pulumi.secret(key.privateKey.apply(contentHash))] }, { parent: this, dependsOn: [server.ready] }),
     );
     const authorizedKeys = pulumi
       .all([pullKey.publicKey, statusKey.publicKey])
