@@ -13,6 +13,7 @@ import type { BalancerInFront } from "../components/ingress/nginx-conf";
 import { secretFileProblems } from "../components/container/secret-files";
 import { ANYWHERE, firewallRules, type Exposure, type FirewallRule, type HostFirewall, type PeerAccess } from "../components/network/firewall-rules";
 import { monitoringSecrets } from "../components/monitoring/settings";
+import { withAddedRuleGroups } from "../components/monitoring/observability";
 import { linkServiceSpec } from "../components/network/private-network-link";
 import { inPullMode, opsHostProblems, planOpsHost, type OpsHostInput, type OpsHostPlan } from "../components/ops-host/ops-host-spec";
 import { serversTaking, type Blueprint, type BlueprintEnvironment, type HealthCheckSpec, type MemoryProfile, type PlatformSpec } from "./blueprints/blueprint";
@@ -284,14 +285,20 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     problems.push(...opsProblems);
     if (opsProblems.length === 0) opsHost = planOpsHost(input);
   }
-  // The servers' own alerting watches the ops host: its rules join the monitoring stack's.
-  const watched = opsHost && spec.monitoring ? { ...spec, monitoring: { ...spec.monitoring, ruleGroups: [...spec.monitoring.ruleGroups, opsHost.watchRules] } } : spec;
+  // The servers' own alerting watches the ops host: its rules join the monitoring stack's, in the plan and in the rule file.
+  let watchedSpec = spec;
+  let watchedHosts = hosts;
+  if (opsHost && spec.monitoring) {
+    const added = withAddedRuleGroups(spec.monitoring, spec.services, [opsHost.watchRules]);
+    watchedSpec = { ...spec, monitoring: added.plan, services: added.services };
+    watchedHosts = hosts.map((host) => ({ ...host, services: withAddedRuleGroups(spec.monitoring!, host.services, [opsHost!.watchRules]).services }));
+  }
   return {
     ...(opsHost ? { opsHost } : {}),
     config,
     blueprint,
-    spec: watched,
-    hosts,
+    spec: watchedSpec,
+    hosts: watchedHosts,
     hostnames: spec.routes.map((route) => `${route.subdomain}.${config.domain}`),
     memoryProfile,
     ...(loadBalancer ? { loadBalancer } : {}),

@@ -877,3 +877,28 @@ function reachProblems(scraper: ServiceSpec, prober: ServiceSpec, jobs: readonly
   }
   return problems;
 }
+
+/**
+ * The monitoring plan with `added` rule groups after its own, and each
+ * service's rule file (vmalert's or Prometheus's) rewritten to hold them: how
+ * the platform adds rules its blueprint does not know of (the ops host's
+ * watch). A rule file that is not the plan's own is an error, not a guess.
+ */
+export function withAddedRuleGroups<S extends Pick<ServiceSpec, "name" | "files">>(plan: MonitoringPlan, services: readonly S[], added: readonly RuleGroup[]): { plan: MonitoringPlan; services: S[] } {
+  const before = ruleFile(plan.ruleGroups);
+  const ruleGroups = [...plan.ruleGroups, ...added];
+  const after = ruleFile(ruleGroups);
+  const rulePaths: readonly string[] = Object.values(RULES_PATH);
+  const rewritten = services.map((spec) => {
+    if (!spec.files.some((file) => rulePaths.includes(file.path))) return spec;
+    return {
+      ...spec,
+      files: spec.files.map((file) => {
+        if (!rulePaths.includes(file.path)) return file;
+        if (file.content !== before) throw new Error(`${spec.name}'s ${file.path} is not the monitoring plan's rule file`);
+        return { ...file, content: after };
+      }),
+    };
+  });
+  return { plan: { ...plan, ruleGroups }, services: rewritten };
+}

@@ -242,7 +242,7 @@ ${pulls.map((pull) => `  if value=$(query '${LAST_SUCCESS_METRIC}{mode="pull",se
     printf '${OPS_PULL_METRIC}{server="${pull.server}"} %s\\n' "$value"
   fi`).join("\n")}
   query 'ALERTS{alertstate="firing"}' | jq -r '.data.result[].metric.alertname' | sort -u | while read -r name; do
-    printf '${OPS_ALERT_METRIC}{alertname="%s"} 1\\n' "$name"
+    printf '${OPS_ALERT_METRIC}{check="%s"} 1\\n' "$name"
   done
 )
 failed=0
@@ -264,7 +264,7 @@ umask 022
 readonly dir=${dir}
 tmp=$(mktemp "$dir/.${OPS_STATUS_TEXTFILE}.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
-head -c 65536 | grep -E '^infra_ops_(checks_last_evaluation_timestamp_seconds|backup_pull_last_success_timestamp_seconds\\{server="[a-z0-9-]{1,63}"\\}|alert_firing\\{alertname="[A-Za-z_][A-Za-z0-9_]{0,127}"\\}) [0-9]{1,12}$' >"$tmp" || true
+head -c 65536 | grep -E '^infra_ops_(checks_last_evaluation_timestamp_seconds|backup_pull_last_success_timestamp_seconds\\{server="[a-z0-9-]{1,63}"\\}|alert_firing\\{check="[A-Za-z_][A-Za-z0-9_]{0,127}"\\}) [0-9]{1,12}$' >"$tmp" || true
 printf '${OPS_LAST_SEEN_METRIC} %s\\n' "$(date +%s)" >>"$tmp"
 chmod 0644 "$tmp"
 mv -f "$tmp" "$dir/${OPS_STATUS_TEXTFILE}"
@@ -302,7 +302,8 @@ export function opsWatchRules(pulls: readonly PullJob[], rpoSeconds: number, int
       expr: `${OPS_ALERT_METRIC} == 1`,
       forSeconds: 0,
       severity: "critical",
-      summary: "the ops host's check {{ $labels.alertname }} is firing",
+      // The ops host's alert name travels as `check`: an alert's own name would overwrite an `alertname` label.
+      summary: "the ops host's check {{ $labels.check }} is firing",
       threshold: "any alert firing on the ops host",
     },
     ...pulls.map(

@@ -258,12 +258,12 @@ describe("the monitor of the monitor: each server's alerting watches the ops hos
         interval: "1m",
         input_series: [
           { series: OPS_LAST_SEEN_METRIC, values: `0+${minute}x30` },
-          { series: `${OPS_ALERT_METRIC}{alertname="RouteDown"}`, values: "1+0x30" },
+          { series: `${OPS_ALERT_METRIC}{check="RouteDown"}`, values: "1+0x30" },
         ],
         alert_rule_test: [
           { eval_time: "5m", alertname: "OpsHostChecksStopped", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-host-watch" }, exp_annotations: { summary: "the ops host answers, but its checks are not evaluated" } }] },
           { eval_time: "5m", alertname: "OpsHostPullStale", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-host-watch", server: "main" }, exp_annotations: { summary: "the ops host reports no good pull of main's backups for over 36 h" } }] },
-          { eval_time: "5m", alertname: "OpsHostAlertFiring", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-host-watch", alertname: "RouteDown" }, exp_annotations: { summary: "the ops host's check RouteDown is firing" } }] },
+          { eval_time: "5m", alertname: "OpsHostAlertFiring", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-host-watch", check: "RouteDown" }, exp_annotations: { summary: "the ops host's check RouteDown is firing" } }] },
         ],
       },
     ];
@@ -277,19 +277,19 @@ describe("the monitor of the monitor: each server's alerting watches the ops hos
       const input = [
         `${OPS_RULES_EVALUATED_METRIC} 1796630000`,
         `${OPS_PULL_METRIC}{server="main"} 1796620000`,
-        `${OPS_ALERT_METRIC}{alertname="RouteDown"} 1`,
+        `${OPS_ALERT_METRIC}{check="RouteDown"} 1`,
         // What a compromised ops host might try: other metrics, a forged receipt time, label injection, a second line in a value.
         `${OPS_LAST_SEEN_METRIC} 9999999999`,
         `${LAST_SUCCESS_METRIC} 1796630000`,
-        `${OPS_ALERT_METRIC}{alertname="x",server="main"} 1`,
-        `${OPS_ALERT_METRIC}{alertname="x"} 1 1796630000`,
+        `${OPS_ALERT_METRIC}{check="x",server="main"} 1`,
+        `${OPS_ALERT_METRIC}{check="x"} 1 1796630000`,
         `node_textfile_scrape_error 0`,
       ].join("\n");
       const before = Math.floor(Date.now() / 1000);
       const run = spawnSync(requireTool("bash"), ["-c", opsStatusReceiver(dir)], { input, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: dir } });
       expect(run.status, run.stderr).toBe(0);
       const lines = readFileSync(join(dir, "infra_ops_status.prom"), "utf8").trim().split("\n");
-      expect(lines.slice(0, 3)).toEqual([`${OPS_RULES_EVALUATED_METRIC} 1796630000`, `${OPS_PULL_METRIC}{server="main"} 1796620000`, `${OPS_ALERT_METRIC}{alertname="RouteDown"} 1`]);
+      expect(lines.slice(0, 3)).toEqual([`${OPS_RULES_EVALUATED_METRIC} 1796630000`, `${OPS_PULL_METRIC}{server="main"} 1796620000`, `${OPS_ALERT_METRIC}{check="RouteDown"} 1`]);
       expect(lines).toHaveLength(4);
       const stamp = Number(lines[3]!.split(" ")[1]);
       expect(lines[3]!.startsWith(`${OPS_LAST_SEEN_METRIC} `)).toBe(true);
