@@ -169,7 +169,7 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
   if (model.opsHost) {
     const opsHost = new OpsHost(`${prefix}-${model.opsHost.server.name}`, {
       plan: model.opsHost,
-      members: model.hosts.map((host) => ({ name: host.server.name, connection: machines.get(host.server.name)!.connection, ready: machines.get(host.server.name)!.ready })),
+      members: model.hosts.map((host) => ({ name: host.server.name, resourceName: `${prefix}-${host.server.name}`, connection: machines.get(host.server.name)!.connection, ready: machines.get(host.server.name)!.ready })),
       adminCidrs: config.adminCidrs,
       sshPrivateKey: secrets["infra:sshPrivateKey"]!,
       hcloudToken: secrets["hcloud:token"]!,

@@ -13,6 +13,8 @@ import { OPS_STATUS_KEY_FILE, OPS_STATUS_RECEIVER, opsMonitoringInstallScript, o
 /** A server of the stack as the ops host reaches it: over SSH for its VPN membership and its pull account. */
 export interface OpsHostMember {
   readonly name: string;
+  /** The prefix of the member's own resources (`vpai-main`): commands that run on it are named with it. */
+  readonly resourceName: string;
   readonly connection: SSHConnectionArgs;
   readonly ready: pulumi.Resource;
 }
@@ -65,7 +67,7 @@ export class OpsHost extends pulumi.ComponentResource {
     // The VPN: a key per end, made by the program; the private halves reach their hosts only inside wg0.conf, from stdin.
     const hubKey = new WireGuardKey(`${name}-wireguard-key`, { host: plan.server.name }, { parent: this, protect: args.protect });
     this.hubPublicKey = hubKey.publicKey;
-    const memberKeys = new Map(args.members.map((member) => [member.name, new WireGuardKey(`${name}-${member.name}-wireguard-key`, { host: member.name }, { parent: this, protect: args.protect })]));
+    const memberKeys = new Map(args.members.map((member) => [member.name, new WireGuardKey(`${member.resourceName}-wireguard-key`, { host: member.name }, { parent: this, protect: args.protect })]));
     const memberPublicKeys = pulumi.all(Object.fromEntries([...memberKeys].map(([member, key]) => [member, key.publicKey])));
     const hubWireGuard = pulumi.secret(pulumi.all([hubKey.privateKey, memberPublicKeys]).apply(([privateKey, keys]) => hubConfig(plan.vpn, privateKey, keys)));
     const hub = new SSHCommand(
@@ -78,7 +80,7 @@ export class OpsHost extends pulumi.ComponentResource {
       const config = pulumi.secret(pulumi.all([memberKeys.get(member.name)!.privateKey, hubKey.publicKey, server.publicAddress]).apply(([privateKey, hubPublicKey, endpoint]) => memberConfig(plan.vpn, member.name, privateKey, hubPublicKey, endpoint)));
       joined.push(
         new SSHCommand(
-          `${name}-${member.name}-wireguard`,
+          `${member.resourceName}-wireguard`,
           { connection: member.connection, create: INSTALL_WIREGUARD_COMMAND, stdin: config, delete: REMOVE_WIREGUARD_COMMAND, triggers: [pulumi.secret(config.apply(contentHash))] },
           { parent: this, dependsOn: [member.ready, hub], deleteBeforeReplace: true },
         ),
@@ -103,8 +105,8 @@ export class OpsHost extends pulumi.ComponentResource {
     const receiver = opsStatusReceiverInstallScript(PULL_ACCOUNT);
     const accounts: pulumi.Resource[] = [];
     for (const member of args.members) {
-      const account = new SSHCommand(`${name}-${member.name}-ops-account`, { connection: member.connection, create: PULL_ACCOUNT_COMMAND, stdin: authorizedKeys, delete: REMOVE_PULL_ACCOUNT_COMMAND, triggers: [authorizedKeys] }, { parent: this, dependsOn: [member.ready] });
-      accounts.push(account, new SSHCommand(`${name}-${member.name}-status-receiver`, { connection: member.connection, create: "sudo bash -s", stdin: receiver, triggers: [contentHash(receiver)] }, { parent: this, dependsOn: [account] }));
+      const account = new SSHCommand(`${member.resourceName}-ops-account`, { connection: member.connection, create: PULL_ACCOUNT_COMMAND, stdin: authorizedKeys, delete: REMOVE_PULL_ACCOUNT_COMMAND, triggers: [authorizedKeys] }, { parent: this, dependsOn: [member.ready] });
+      accounts.push(account, new SSHCommand(`${member.resourceName}-status-receiver`, { connection: member.connection, create: "sudo bash -s", stdin: receiver, triggers: [contentHash(receiver)] }, { parent: this, dependsOn: [member.ready, account] }));
     }
     for (const pull of plan.pulls) {
       const paths = pullPaths(pull.server);
@@ -120,16 +122,16 @@ export class OpsHost extends pulumi.ComponentResource {
     const hostKeys = pulumi.all(Object.fromEntries(args.members.map((member) => [member.name, pulumi.output(member.connection.hostPublicKey)])));
     if (plan.pulls.length > 0) {
       const install = hostKeys.apply((keys) => pullInstallScript(plan.pulls, plan.pullSchedule, keys));
-      new SSHCommand(`${name}-pull-install`, { connection: server.connection, create: "sudo bash -s", stdin: install, triggers: [install.apply(contentHash)] }, { parent: this, dependsOn: [hub, ...joined, ...secretsWritten, ...accounts] });
+      new SSHCommand(`${name}-pull-install`, { connection: server.connection, create: "sudo bash -s", stdin: install, triggers: [install.apply(contentHash)] }, { parent: this, dependsOn: [server.ready, hub, ...joined, ...secretsWritten, ...accounts] });
     }
 
     // The uptime checks, as code: Prometheus with the blackbox exporter, from the same declarations as the routes and services.
     const monitoringScript = opsMonitoringInstallScript(plan.monitoring);
-    const checks = new SSHCommand(`${name}-checks`, { connection: server.connection, create: "sudo bash -s", stdin: monitoringScript, triggers: [contentHash(monitoringScript)] }, { parent: this, dependsOn: [hub, ...joined] });
+    const checks = new SSHCommand(`${name}-checks`, { connection: server.connection, create: "sudo bash -s", stdin: monitoringScript, triggers: [contentHash(monitoringScript)] }, { parent: this, dependsOn: [server.ready, hub, ...joined] });
     // The monitor of the monitor: the ops host's status, sent to every server, whose own alerting notices when it stops.
     const members = plan.vpn.members.filter((member) => member.kind === "server").map((member) => ({ name: member.name, address: member.address, sshPort: plan.monitoring.input.sshPorts[member.name] ?? 22 }));
     const status = hostKeys.apply((keys) => opsStatusInstallScript(opsStatusScript(members, plan.pulls, PULL_ACCOUNT), knownHostsSteps(members, keys)));
-    new SSHCommand(`${name}-status`, { connection: server.connection, create: "sudo bash -s", stdin: status, triggers: [status.apply(contentHash)] }, { parent: this, dependsOn: [checks, ...secretsWritten, ...accounts] });
+    new SSHCommand(`${name}-status`, { connection: server.connection, create: "sudo bash -s", stdin: status, triggers: [status.apply(contentHash)] }, { parent: this, dependsOn: [server.ready, checks, ...secretsWritten, ...accounts] });
     this.registerOutputs({ publicAddress: this.publicAddress, hubPublicKey: this.hubPublicKey });
   }
 }
