@@ -25,6 +25,10 @@ export function estimateCost(model: PlatformModel): CostEstimate {
       lines.push({ item: `server ${server.name} (existing VPS at ${server.address}, as configured)`, monthlyEur: server.monthlyCostEur, server: server.name });
     }
   }
+  if (model.opsHost) {
+    const ops = model.opsHost.server;
+    lines.push({ item: `server ${ops.name} (Hetzner ${ops.serverType}): VPN hub, uptime checks, backup pulls`, monthlyEur: findServerType(ops.serverType)?.monthlyEur ?? 0, server: ops.name });
+  }
   if (model.loadBalancer) {
     const type = model.loadBalancer.config.type;
     lines.push({ item: `load balancer (Hetzner ${type}, ${model.loadBalancer.targets.length} targets)`, monthlyEur: LOAD_BALANCER_TYPES[type]?.monthlyEur ?? 0 });

@@ -14,7 +14,9 @@ import type { IngressKind } from "../components/ingress/route";
 import { secretFileProblems } from "../components/container/secret-files";
 import { ANYWHERE, firewallRules, type Exposure, type FirewallRule, type HostFirewall, type PeerAccess } from "../components/network/firewall-rules";
 import { monitoringSecrets } from "../components/monitoring/settings";
+import { withAddedRuleGroups } from "../components/monitoring/generated-files";
 import { linkServiceSpec } from "../components/network/private-network-link";
+import { inPullMode, opsHostProblems, planOpsHost, type OpsHostInput, type OpsHostPlan } from "../components/ops-host/ops-host-spec";
 import { serversTaking, type Blueprint, type BlueprintEnvironment, type HealthCheckSpec, type MemoryProfile, type PlatformSpec } from "./blueprints/blueprint";
 import { ConfigError, type ConfigProblem } from "./config/errors";
 import { behindCloudflare, INGRESS_DEFAULTS, type LoadBalancerConfig, type StackConfig, type StackIngress } from "./config/schema";
@@ -99,6 +101,8 @@ export interface PlatformModel {
   readonly containerNames: Readonly<Record<string, string>>;
   /** The platform's buckets: the component's name (`<prefix>-<key>`) and the bucket's (`<bucket prefix>-<key>`). */
   readonly buckets: readonly PlannedBucket[];
+  /** Seed 002's ops host, when infra:opsHost is set: the VPN hub, the uptime checks and the pull of the backups. */
+  readonly opsHost?: OpsHostPlan;
 }
 
 export interface PlannedBucket {
@@ -244,7 +248,7 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
       service.ports.filter((port) => port.publish && publishAddress(port) === ownAddress).map((port): Exposure => ({ port: port.publish!.host, protocol: port.protocol ?? "tcp", service: service.name })),
     );
     const peerAccess = ownAddress && config.privateNetwork && peerPorts.length > 0 ? { address: ownAddress, sourceCidr: config.privateNetwork.ipRange, ports: peerPorts } : undefined;
-    const backup = hostBackupJob({
+    const job = hostBackupJob({
       server: server.name,
       services,
       settings: config.backup,
@@ -252,6 +256,8 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
       containerName: (service) => `${blueprint.namePrefix}-${service}`,
       ...(config.registry ? { imageRegistry: config.registry } : {}),
     });
+    // With the ops host pulling, the server only dumps: it holds no key of the repository.
+    const backup = config.opsHost?.pullBackups ? inPullMode(job) : job;
     return {
       ...(backup.sources.length > 0 ? { backup } : {}),
       ...(peerAccess ? { peerAccess } : {}),
@@ -299,11 +305,39 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
   const own = new Set(spec.services.map((service) => service.name));
   const added = hosts.flatMap((host) => host.services).filter((service) => !own.has(service.name));
   const releases = [...released.releases, ...releasePlans({ ...spec, services: added })];
+  let opsHost: OpsHostPlan | undefined;
+  if (config.opsHost) {
+    const input: OpsHostInput = {
+      config: config.opsHost,
+      adminCidrs: config.adminCidrs,
+      servers: config.servers,
+      backups: hosts.flatMap((host) => (host.backup ? [host.backup] : [])),
+      backupSettings: config.backup,
+      storage: config.storage,
+      sharedBucket: spec.buckets.some((bucket) => bucket.key === "shared"),
+      environment: config.environment,
+      routes: spec.routes.map((route, index) => ({ hostname: routes[index]!.hostname, basicAuth: Boolean(route.basicAuth) })),
+      rpoSeconds: config.monitoring.thresholds.backupRPOHours * 3600,
+      evaluationIntervalSeconds: config.monitoring.evaluationIntervalSeconds,
+    };
+    const opsProblems = opsHostProblems(input);
+    problems.push(...opsProblems);
+    if (opsProblems.length === 0) opsHost = planOpsHost(input);
+  }
+  // The servers' own alerting watches the ops host: its rules join the monitoring stack's, in the plan and in the rule file.
+  let watchedSpec = spec;
+  let watchedHosts = hosts;
+  if (opsHost && spec.monitoring) {
+    const added = withAddedRuleGroups(spec.monitoring, spec.services, [opsHost.watchRules]);
+    watchedSpec = { ...spec, monitoring: added.plan, services: added.services };
+    watchedHosts = hosts.map((host) => ({ ...host, services: withAddedRuleGroups(spec.monitoring!, host.services, [opsHost!.watchRules]).services }));
+  }
   return {
+    ...(opsHost ? { opsHost } : {}),
     config,
     blueprint,
-    spec,
-    hosts,
+    spec: watchedSpec,
+    hosts: watchedHosts,
     ingress: ingressKind,
     routes,
     hostnames: routes.map((route) => route.hostname),

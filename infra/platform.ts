@@ -16,6 +16,7 @@ import { Platform } from "../components/platform/platform";
 import { LoadBalancer } from "../components/compute/load-balancer";
 import { PrivateNetwork } from "../components/network/private-network";
 import { Firewall } from "../components/network/firewall";
+import { OpsHost } from "../components/ops-host/ops-host";
 import { Bucket } from "../components/storage/bucket";
 import { blueprintNamed } from "./blueprints";
 import type { LoadedConfig } from "./config/load";
@@ -89,6 +90,7 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
   const loadBalancer = privateNetwork ? registerLoadBalancer(registration, hosts, privateNetwork) : undefined;
   const buckets = registerBuckets(registration);
   const backups = registerBackups(registration, hosts, buckets);
+  const opsHost = registerOpsHost(registration, hosts, backups, buckets);
   registerContainers(registration, hosts, backups, privateNetwork);
   // Where the DNS records point: the load balancer, or the first server that runs the ingress.
   const ingressAddress = loadBalancer?.publicAddress ?? hosts.find((host) => host.plan.services.some((service) => service.role === "ingress"))?.machine.publicAddress;
@@ -102,6 +104,7 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
       serverAddresses: Object.fromEntries(hosts.map((host) => [host.plan.server.name, host.machine.publicAddress])),
       ...(ingressAddress ? { ingressAddress } : {}),
       urls: model.hostnames.map((hostname) => `https://${hostname}`),
+      ...(opsHost ? { opsHostAddress: opsHost.publicAddress } : {}),
       buckets: Object.fromEntries([...buckets].map(([key, bucket]) => [key, bucket.bucketName])),
     },
   };
@@ -219,6 +222,7 @@ function registerBackups({ config, secrets }: Registration, hosts: readonly Regi
         connection: machine.connection,
         ready: machine.ready,
         region: config.storage.region,
+        // In pull mode these stay with the ops host: the Backup component writes none of them to the server.
         resticPassword: secrets["infra:resticPassword"]!,
         accessKeyId: secrets["infra:storageAccessKeyId"]!,
         secretAccessKey: secrets["infra:storageSecretAccessKey"]!,
@@ -230,6 +234,33 @@ function registerBackups({ config, secrets }: Registration, hosts: readonly Regi
     backups.set(plan.server.name, backup);
   }
   return backups;
+}
+
+/**
+ * Seed 002's ops host, when the stack has one: the VPN every server joins,
+ * the uptime checks, and the pull of the backups, which waits for each
+ * server's backup job and the backups bucket.
+ */
+function registerOpsHost({ model, config, secrets, labels, platform }: Registration, hosts: readonly RegisteredHost[], backups: ReadonlyMap<string, Backup>, buckets: ReadonlyMap<string, Bucket>): OpsHost | undefined {
+  if (!model.opsHost) return undefined;
+  return new OpsHost(
+    `${model.blueprint.namePrefix}-${model.opsHost.server.name}`,
+    {
+      plan: model.opsHost,
+      members: hosts.map(({ plan, machine }) => ({ name: plan.server.name, resourceName: plan.resourceName, connection: machine.connection, ready: machine.ready })),
+      adminCidrs: config.adminCidrs,
+      sshPrivateKey: secrets["infra:sshPrivateKey"]!,
+      hcloudToken: secrets["hcloud:token"]!,
+      protect: config.protect,
+      labels,
+      region: config.storage.region,
+      resticPassword: secrets["infra:resticPassword"]!,
+      accessKeyId: secrets["infra:storageAccessKeyId"]!,
+      secretAccessKey: secrets["infra:storageSecretAccessKey"]!,
+      ...(secrets["infra:backupHeartbeatUrl"] ? { heartbeatUrl: secrets["infra:backupHeartbeatUrl"] } : {}),
+    },
+    { parent: platform, dependsOn: [...backups.values(), ...(buckets.has("backups") ? [buckets.get("backups")!] : [])] },
+  );
 }
 
 /**

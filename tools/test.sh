@@ -14,6 +14,7 @@ bash tools/install/pulumi.sh
 bash tools/install/traefik.sh
 bash tools/install/hcloud-change.sh
 bash tools/install/docker-provider.sh
+bash tools/install/wireguard-go.sh
 bash tools/testbed/docker-engine.sh
 # The testbed's images, built once here rather than by several test files at once.
 bash tools/testbed/vps-image.sh >/dev/null

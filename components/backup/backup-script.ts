@@ -1,7 +1,7 @@
 import { databaseURLFunctions } from "./database-url";
 import { forgetFlags } from "./retention";
 import { LAST_DURATION_METRIC, LAST_EXIT_CODE_METRIC, LAST_RUN_METRIC, LAST_SUCCESS_METRIC, TEXTFILE_NAME } from "./metrics";
-import { redisCliDirective, redisCliWords, type Access, type BackupJob, type BackupSource } from "./job";
+import { redisCliDirective, redisCliWords, type Access, type BackupJob, type BackupSource, type ExportTarget } from "./job";
 import { CONTAINER_URL_FUNCTION, LOAD_ENVIRONMENT_FILE, qdrantUrlAssignment, QDRANT_CURL_FUNCTION, REDIS_KEYS_FUNCTION, shellQuote, shellWords, STRICT_MODE } from "./shell";
 import { WAL_TAG } from "./pitr";
 
@@ -221,13 +221,10 @@ export function backupScript(job: BackupJob): string {
 ${STRICT_MODE}
 
 ${LOAD_ENVIRONMENT_FILE}
-: "\${RESTIC_REPOSITORY:?is not set in $env_file}" "\${RESTIC_PASSWORD:?is not set in $env_file}"
-: "\${BACKUP_STAGING_DIR:?is not set in $env_file}" "\${BACKUP_STATE_DIR:?is not set in $env_file}" "\${BACKUP_TEXTFILE_DIR:?is not set in $env_file}"
+${requiredRepositoryVariables(job)}: "\${BACKUP_STAGING_DIR:?is not set in $env_file}" "\${BACKUP_STATE_DIR:?is not set in $env_file}" "\${BACKUP_TEXTFILE_DIR:?is not set in $env_file}"
 ${keepURLsUnexported(job)}
 readonly host=${shellQuote(job.server)}
-readonly tag=${SNAPSHOT_TAG}
-readonly check_subsets=${job.settings.checkSubsets}
-readonly staging=$BACKUP_STAGING_DIR state=$BACKUP_STATE_DIR
+${job.export ? "" : `readonly tag=${SNAPSHOT_TAG}\nreadonly check_subsets=${job.settings.checkSubsets}\n`}readonly staging=$BACKUP_STAGING_DIR state=$BACKUP_STATE_DIR
 started=$(date +%s)
 step=prepare
 paths=("$staging")
@@ -371,7 +368,12 @@ printf 'host\\t%s\\nstarted\\t%s\\n' "$host" "$started" >"$staging/backup-info.t
 
 ${steps.map(({ source, index }) => `step=${shellQuote(`${source.service}/${source.kind}`)}\ndump_${index}`).join("\n")}
 
-step=upload
+${job.export ? exportSteps(job.export) : uploadSteps(job, retention)}`;
+}
+
+/** Push mode: the server itself uploads, forgets, prunes and checks, with the repository's keys it holds. */
+function uploadSteps(job: BackupJob, retention: readonly string[]): string {
+  return `step=upload
 # A first run creates the repository; any other failure to read it fails the run.
 restic cat config >/dev/null 2>&1 || restic init
 restic backup --host "$host" --tag "$tag" "\${paths[@]}"
@@ -388,4 +390,35 @@ subset=$(( $(cat "$state/check-subset" 2>/dev/null || echo 0) % check_subsets + 
 restic check --read-data-subset="$subset/$check_subsets"
 echo "$subset" >"$state/check-subset"
 `;
+}
+
+/**
+ * Pull mode: the run ends with its dumps, and copies of the file volumes,
+ * published as the export's \`current/\`, complete or not at all: the tree is
+ * built in staging, marked finished last, then renamed into place. Only root
+ * writes it; the ops host's account reads it through rrsync -ro.
+ */
+function exportSteps(target: ExportTarget): string {
+  const group = target.group ? `chgrp -R ${shellQuote(target.group)} "$export/.next"\nchmod -R g+rX,g-w,o-rwx "$export/.next"\nchgrp ${shellQuote(target.group)} "$export"\nchmod 0750 "$export"\n` : "";
+  return `step=publish
+readonly export=${shellQuote(target.dir)}
+while IFS=$'\\t' read -r _ volume path; do
+  mkdir -p "$staging/files/$volume"
+  cp -a -- "$path/." "$staging/files/$volume/"
+done <"$staging/volumes.tsv"
+printf 'finished\\t%s\\n' "$(date +%s)" >>"$staging/backup-info.tsv"
+install -d -m 0750 "$export"
+rm -rf "$export/.next" "$export/.previous"
+cp -a -- "$staging" "$export/.next"
+${group}[[ ! -d $export/current ]] || mv "$export/current" "$export/.previous"
+mv "$export/.next" "$export/current"
+rm -rf "$export/.previous"
+log "published the dumps in $export/current for the ops host to pull ($(du -sb "$export/current" | cut -f1) bytes)"
+`;
+}
+
+/** The repository's variables, which a pull-mode server does not have. */
+function requiredRepositoryVariables(job: BackupJob): string {
+  if (job.export) return "# Pull mode: this host has no repository, no restic password and no storage key; the ops host pulls.\n";
+  return ': "\${RESTIC_REPOSITORY:?is not set in $env_file}" "\${RESTIC_PASSWORD:?is not set in $env_file}"\n';
 }

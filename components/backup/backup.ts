@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { contentHash } from "../compute/content-hash";
 import { SSHCommand, type SSHConnectionArgs } from "../remote/ssh-command";
-import { environmentFile } from "./environment-file";
+import { environmentFile, exportEnvironmentFile } from "./environment-file";
 import { installScript, REMOVE_ENVIRONMENT_COMMAND, UNINSTALL_COMMAND, WRITE_ENVIRONMENT_COMMAND } from "./install-script";
 import { HOST_PATHS, type BackupJob } from "./job";
 
@@ -49,17 +49,22 @@ export class Backup extends pulumi.ComponentResource {
     // Every input that carries a secret is wrapped in pulumi.secret, so the
     // command's stdin and triggers are stored encrypted in the state.
     const environment = pulumi.secret(
-      pulumi
-        .all([args.resticPassword, args.accessKeyId, args.secretAccessKey, args.heartbeatUrl, pulumi.all(variableNames.map((variable) => args.variables![variable]!))])
-        .apply(([resticPassword, accessKeyId, secretAccessKey, heartbeatUrl, values]) =>
-          environmentFile(args.job, HOST_PATHS, {
-            resticPassword,
-            accessKeyId,
-            secretAccessKey,
-            ...(heartbeatUrl ? { heartbeatUrl } : {}),
-            variables: Object.fromEntries(variableNames.map((variable, index) => [variable, values[index]!])),
-          }, args.region),
-        ),
+      args.job.export
+        ? // Pull mode: the server gets its sources' secrets and nothing of the repository's (components/backup/pull.ts).
+          pulumi.all(variableNames.map((variable) => args.variables![variable]!)).apply((values) =>
+            exportEnvironmentFile(args.job, HOST_PATHS, Object.fromEntries(variableNames.map((variable, index) => [variable, values[index]!]))),
+          )
+        : pulumi
+            .all([args.resticPassword, args.accessKeyId, args.secretAccessKey, args.heartbeatUrl, pulumi.all(variableNames.map((variable) => args.variables![variable]!))])
+            .apply(([resticPassword, accessKeyId, secretAccessKey, heartbeatUrl, values]) =>
+              environmentFile(args.job, HOST_PATHS, {
+                resticPassword,
+                accessKeyId,
+                secretAccessKey,
+                ...(heartbeatUrl ? { heartbeatUrl } : {}),
+                variables: Object.fromEntries(variableNames.map((variable, index) => [variable, values[index]!])),
+              }, args.region),
+            ),
     );
     const environmentCommand = new SSHCommand(
       `${name}-environment`,

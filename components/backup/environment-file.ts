@@ -34,3 +34,25 @@ export function environmentFile(job: BackupJob, paths: JobPaths, secrets: JobSec
   for (const [name] of entries) if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`"${name}" is not an environment variable name`);
   return `# Written by the platform's Backup component; read by infra-backup and infra-restore.\n${entries.map(([name, value]) => `${name}=${shellQuote(value)}`).join("\n")}\n`;
 }
+
+/**
+ * The environment file of a pull-mode job (job.export): directories and the
+ * sources' own secrets only. No repository, no restic password, no storage
+ * key and no heartbeat: those live on the ops host, which pulls.
+ */
+export function exportEnvironmentFile(job: BackupJob, paths: JobPaths, variables: Readonly<Record<string, string>> = {}, extra: Readonly<Record<string, string>> = {}): string {
+  if (!job.export) throw new Error(`the job of server ${job.server} is not in pull mode`);
+  const entries: [string, string][] = [
+    ["BACKUP_STAGING_DIR", paths.stagingDir],
+    ["BACKUP_STATE_DIR", paths.stateDir],
+    ["BACKUP_TEXTFILE_DIR", paths.textfileDir],
+    ["BACKUP_EXPORT_DIR", job.export.dir],
+    ...Object.entries(variables),
+    ...Object.entries(extra),
+  ];
+  for (const [name] of entries) {
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(name)) throw new Error(`"${name}" is not an environment variable name`);
+    if (/^(RESTIC_|AWS_)|HEARTBEAT/.test(name)) throw new Error(`${name} must not reach a pull-mode server: its repository's keys stay on the ops host`);
+  }
+  return `# Written by the platform's Backup component (pull mode); read by infra-backup.\n${entries.map(([name, value]) => `${name}=${shellQuote(value)}`).join("\n")}\n`;
+}

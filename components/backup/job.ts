@@ -71,6 +71,21 @@ export interface BackupJob {
    * when no service makes one.
    */
   readonly minimumRetention?: { readonly daily: number; readonly reasons: readonly string[] };
+  /**
+   * Pull mode (components/backup/pull.ts): the server only writes its dumps
+   * into `export` and holds no restic password and no storage key; the ops
+   * host pulls them over the VPN and pushes them into restic. Absent in push
+   * mode, where the server uploads itself.
+   */
+  readonly export?: ExportTarget;
+}
+
+/** Where a pull-mode job publishes its latest complete dump, read-only to the ops host's key. */
+export interface ExportTarget {
+  /** `current/` below it is the newest complete run; rrsync serves this directory read-only. */
+  readonly dir: string;
+  /** The account the ops host logs in as; the published files are readable by its group, writable by no one but root. */
+  readonly group?: string;
 }
 
 /** Where the job keeps its files on a host; the environment file passes them to the scripts. */

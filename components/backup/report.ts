@@ -35,9 +35,11 @@ export function backupReport(server: ServerConfig, job: BackupJob): BackupReport
   const archiving = pitrSources(job).map((source) => source.service);
   return {
     server: server.name,
-    schedule: `daily at ${settings.schedule} (systemd timer infra-backup.timer, catches up after downtime)`,
+    schedule: `daily at ${settings.schedule} (systemd timer infra-backup.timer, catches up after downtime)${job.export ? `; pull mode: dumps into ${job.export.dir}, pulled by the ops host` : ""}`,
     repository: job.repository,
-    encryption: "restic encrypts on the server before upload; the key is the Pulumi secret infra:resticPassword (S4)",
+    encryption: job.export
+      ? "restic encrypts on the ops host, which pulls; this server holds no restic password and no storage key (the Pulumi secrets infra:resticPassword and the storage keys go to the ops host only)"
+      : "restic encrypts on the server before upload; the key is the Pulumi secret infra:resticPassword (S4)",
     retention: { ...settings.retention, text: `${describeRetention(settings.retention)}; restic forget, then prune${minimum}` },
     check: `restic check --read-data-subset=n/${settings.checkSubsets}, n moving on each run: all data read back every ${settings.checkSubsets} runs`,
     sources: job.sources.map((source) => ({ service: source.service, kind: source.kind, what: describeSource(source) })),

@@ -10,6 +10,7 @@ import { ALLOY_CONFIG_PATH } from "./log-shipping";
 import { PORTS, storeService } from "./ports";
 import { PROMETHEUS_CONFIG_PATH, RULES_PATH, scrapeConfig, type Locator } from "./scrape-config";
 import type { MonitoringSettings } from "./settings";
+import type { MonitoringPlan } from "./observability";
 import type { Probe, Targets } from "./targets";
 
 /**
@@ -139,4 +140,29 @@ export function generatedFiles(input: GeneratedFilesInput): FilesByService {
 /** The stack's services with their generated files, each added by the service's name. */
 export function withFiles(stack: readonly ServiceSpec[], files: FilesByService): ServiceSpec[] {
   return stack.map((spec) => (files.has(spec.name) ? { ...spec, files: [...spec.files, ...files.get(spec.name)!] } : spec));
+}
+
+/**
+ * The monitoring plan with `added` rule groups after its own, and each
+ * service's rule file (vmalert's or Prometheus's) rewritten to hold them: how
+ * the platform adds rules its blueprint does not know of (the ops host's
+ * watch). A rule file that is not the plan's own is an error, not a guess.
+ */
+export function withAddedRuleGroups<S extends Pick<ServiceSpec, "name" | "files">>(plan: MonitoringPlan, services: readonly S[], added: readonly RuleGroup[]): { plan: MonitoringPlan; services: S[] } {
+  const before = ruleFile(plan.ruleGroups);
+  const ruleGroups = [...plan.ruleGroups, ...added];
+  const after = ruleFile(ruleGroups);
+  const rulePaths: readonly string[] = Object.values(RULES_PATH);
+  const rewritten = services.map((spec) => {
+    if (!spec.files.some((file) => rulePaths.includes(file.path))) return spec;
+    return {
+      ...spec,
+      files: spec.files.map((file) => {
+        if (!rulePaths.includes(file.path)) return file;
+        if (file.content !== before) throw new Error(`${spec.name}'s ${file.path} is not the monitoring plan's rule file`);
+        return { ...file, content: after };
+      }),
+    };
+  });
+  return { plan: { ...plan, ruleGroups }, services: rewritten };
 }

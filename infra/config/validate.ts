@@ -74,7 +74,7 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
 
   // Hetzner's token is needed as soon as a server says provider: hetzner, even
   // if another of its fields failed; Cloudflare's only once infra:dns was read.
-  const secrets = requiredSecrets(parsed.blueprint, providersOf(raw.values["infra:servers"]), blueprints, parsed.monitoring, parsed.dns?.provider === "cloudflare");
+  const secrets = requiredSecrets(parsed.blueprint, providersOf(raw.values["infra:servers"]), blueprints, parsed.monitoring, parsed.dns?.provider === "cloudflare", raw.values["infra:opsHost"] !== undefined);
   checkSecrets(raw, secrets, blueprints, refusedKeys, unknownKeys, report);
   const optionalSecrets = OPTIONAL_SECRETS.filter((secret) => secret.key in raw.values);
 
@@ -181,7 +181,7 @@ function checkAcrossKeys(parsed: ParsedKeys, decoded: Partial<Record<Field, unkn
   }
   checkHeaderCase((decoded.ingress as { headers?: unknown } | undefined)?.headers, report);
 
-  const { blueprint, environment, domain, adminCidrs, dns, storage, backup, privateNetwork, loadBalancer, monitoring, registry, releases, ingress } = parsed;
+  const { blueprint, environment, domain, adminCidrs, dns, storage, backup, privateNetwork, loadBalancer, monitoring, registry, releases, ingress, opsHost } = parsed;
   if (!blueprint || !environment || !domain || !adminCidrs || !parsedServers || !dns || !storage || !backup || !monitoring || !releases || !ingress) return undefined;
   return {
     blueprint,
@@ -200,7 +200,14 @@ function checkAcrossKeys(parsed: ParsedKeys, decoded: Partial<Record<Field, unkn
     ...(registry ? { registry } : {}),
     releases,
     ingress,
+    ...(opsHost ? { opsHost: withoutHostKey(opsHost) } : {}),
   };
+}
+
+/** The ops host as the program reads it: `hostKey` is refused by the schema, so it is never there. */
+function withoutHostKey<T extends { hostKey?: unknown }>(config: T): Omit<T, "hostKey"> {
+  const { hostKey: _hostKey, ...rest } = config;
+  return rest;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -250,10 +257,12 @@ export function requiredSecrets(
   monitoring?: unknown,
   /** Whether Cloudflare holds the zone, so the program needs its token. */
   cloudflareDNS = true,
+  /** Whether `infra:opsHost` is set: the ops host is a Hetzner server whatever the others are. */
+  opsHost = false,
 ): SecretDeclaration[] {
   const secrets = [...PLATFORM_SECRETS];
   if (cloudflareDNS) secrets.push(CLOUDFLARE_SECRET);
-  if (servers?.some((server) => server?.provider === "hetzner")) secrets.push(HETZNER_SECRET);
+  if (opsHost || servers?.some((server) => server?.provider === "hetzner")) secrets.push(HETZNER_SECRET);
   if (blueprint) secrets.push(...blueprints.secretsOf(blueprint));
   secrets.push(...monitoringSecrets(monitoring));
   return secrets;

@@ -213,7 +213,8 @@ function hostCommandFindings(resource: GraphResource, model: PlatformModel, ssh:
     findings.push(...hostFindings({ resource: `host ${hostLabel(resource.name)}`, files: readFilesOfScript(stdin), packages: readPackagesOfScript(stdin), cloudFirewall: true }, ssh));
   }
   const context = { ...ssh, behindCloudflare: behindCloudflare(model.config.dns) };
-  const allowed = model.hosts.flatMap((host) => hostFirewallOf(host).rules);
+  // The ops host's own rules (the VPN port) are the platform's too.
+  const allowed = [...model.hosts.flatMap((host) => hostFirewallOf(host).rules), ...(model.opsHost?.firewall ?? [])];
   for (const { text: script, kind } of scripts) {
     const verdict = scriptVerdict(script, kind);
     const subject = verdict.managesUFW ? `host firewall ${resource.name}` : `host command ${resource.name}`;

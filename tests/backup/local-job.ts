@@ -182,17 +182,18 @@ export interface Heartbeat {
 }
 
 /** A local push endpoint that counts the heartbeats it receives. */
-export async function startHeartbeat(): Promise<Heartbeat> {
+/** A push monitor stand-in on `host` (127.0.0.1, or a link a test made), counting the pushes it receives. */
+export async function startHeartbeat(host = "127.0.0.1"): Promise<Heartbeat> {
   let hits = 0;
   const server: Server = createServer((request, response) => {
     if (request.url?.startsWith("/api/push/")) hits++;
     response.writeHead(200, { "content-type": "application/json" }).end('{"ok":true}');
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   return {
-    url: `http://127.0.0.1:${port}/api/push/token-${Math.random().toString(36).slice(2)}?status=up&msg=OK`,
+    url: `http://${host}:${port}/api/push/token-${Math.random().toString(36).slice(2)}?status=up&msg=OK`,
     hits: () => hits,
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };

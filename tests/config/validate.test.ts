@@ -133,7 +133,9 @@ describe("stack config validation (V1, V2)", () => {
   });
 
   it("asks for the Hetzner token only when a server is provisioned on Hetzner", () => {
-    expect(() => validateStackConfig(completeRawConfig("prod", { "hcloud:token": undefined }), BLUEPRINT_CATALOG)).not.toThrow();
+    // Prod's VPS is adopted; only its ops host (infra:opsHost) is a Hetzner server.
+    expect(() => validateStackConfig(completeRawConfig("prod", { "hcloud:token": undefined, "infra:opsHost": undefined }), BLUEPRINT_CATALOG)).not.toThrow();
+    expect(() => validateStackConfig(completeRawConfig("prod", { "hcloud:token": undefined }), BLUEPRINT_CATALOG)).toThrow(/hcloud:token: required secret is not set/);
   });
 });
 
@@ -368,7 +370,7 @@ describe("a value that failed is reported once, not again through the checks tha
     ["an unknown provider", { "infra:servers": servers([{ ...existing, provider: "ovh" }]) }, ["infra:servers[0].provider"]],
     ["a server that is not an object", { "infra:servers": servers(["main"]) }, ["infra:servers[0]"]],
     ["one bad server of two", { "infra:servers": servers([{ ...existing, memoryMb: 100, roles: ["data"] }, { ...existing, name: "web", address: "203.0.113.21", roles: ["ingress", "app", "monitoring"] }]) }, ["infra:servers[0].memoryMb"]],
-    ["a Hetzner server of an unknown type, whose token is still needed", { "infra:servers": servers([{ name: "main", provider: "hetzner", serverType: "cx99", location: "fsn1", sshPublicKey: TEST_HOST_KEY }]) }, ["infra:servers[0].serverType", "hcloud:token"]],
+    ["a Hetzner server of an unknown type, whose token is still needed", { "infra:servers": servers([{ name: "main", provider: "hetzner", serverType: "cx99", location: "fsn1", sshPublicKey: TEST_HOST_KEY }]), "infra:opsHost": undefined, "hcloud:token": undefined }, ["infra:servers[0].serverType", "hcloud:token"]],
     ["a scrape interval out of range, beside an evaluation interval", { "infra:monitoring": JSON.stringify({ scrapeIntervalSeconds: 1, evaluationIntervalSeconds: 10 }) }, ["infra:monitoring.scrapeIntervalSeconds"]],
     ["an evaluation interval out of range", { "infra:monitoring": JSON.stringify({ evaluationIntervalSeconds: 1 }) }, ["infra:monitoring.evaluationIntervalSeconds"]],
     ["a misspelt infra:dns, with no Cloudflare token", { "infra:dns": "nnone", "cloudflare:apiToken": undefined }, ["infra:dns"]],

@@ -41,7 +41,7 @@ beforeAll(async () => {
   await pulumi.run(["stack", "init", stackName]);
   prodConfig = (parse(await readFile(join(REPO, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
   const servers = prodConfig["infra:servers"] as Parameters<typeof requiredSecrets>[1];
-  const secrets = requiredSecrets(prodConfig["infra:blueprint"] as string, servers, BLUEPRINT_CATALOG, prodConfig["infra:monitoring"]);
+  const secrets = requiredSecrets(prodConfig["infra:blueprint"] as string, servers, BLUEPRINT_CATALOG, prodConfig["infra:monitoring"], true, prodConfig["infra:opsHost"] !== undefined);
   await pulumi.run(["config", "set-all", "--stack", stackName, ...secrets.flatMap((secret) => ["--secret", `${secret.key}=${testSecretValue(secret)}`])]);
   encrypted = parse(await readFile(join(project, `Pulumi.${stackName}.yaml`), "utf8"));
   await rename(join(project, `Pulumi.${stackName}.yaml`), join(workDir, "secrets.yaml"));

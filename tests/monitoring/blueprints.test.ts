@@ -62,6 +62,9 @@ const fastapi = (job: string, summaryPrefix?: string): Counter => ({
 });
 const PROMETHEUS_FILES = { rules: ["prometheus", "/etc/prometheus/rules.yml"], blackbox: ["blackbox-exporter", "/etc/blackbox_exporter/config.yml"] } as const;
 
+/** The platform's group, not the blueprint's: both stacks run an ops host (infra:opsHost), which each server's own alerting watches. */
+const OPS_WATCH = "ops-host-watch";
+
 const BLUEPRINTS: Readonly<Record<string, Facts>> = {
   vpai: {
     seed: "002",
@@ -69,7 +72,7 @@ const BLUEPRINTS: Readonly<Record<string, Facts>> = {
     prefix: "vpai",
     rules: ["vmalert", "/etc/vmalert/rules.yml"],
     blackbox: ["alloy", BLACKBOX_CONFIG_PATH],
-    groups: ["host", "containers", "apps", "postgres", "redis", "backups", "routes"],
+    groups: ["host", "containers", "apps", "postgres", "redis", "backups", "routes", OPS_WATCH],
     counters: [caddy],
     profile: { prod: "seed", preprod: "seed" },
   },
@@ -79,7 +82,7 @@ const BLUEPRINTS: Readonly<Record<string, Facts>> = {
     prefix: "aivideo",
     ...PROMETHEUS_FILES,
     // Seed 000 names no database exporter; the audit's alerts are disk, downtime and error rate.
-    groups: ["host", "containers", "apps", "backups", "routes"],
+    groups: ["host", "containers", "apps", "backups", "routes", OPS_WATCH],
     counters: [traefik],
     profile: { prod: "seed", preprod: "compact" },
   },
@@ -88,7 +91,7 @@ const BLUEPRINTS: Readonly<Record<string, Facts>> = {
     store: "prometheus",
     prefix: "fastapi",
     ...PROMETHEUS_FILES,
-    groups: ["host", "containers", "apps", "postgres", "backups", "routes"],
+    groups: ["host", "containers", "apps", "postgres", "backups", "routes", OPS_WATCH],
     counters: [fastapi("backend")],
     profile: { prod: "seed", preprod: "seed" },
   },
@@ -99,7 +102,7 @@ const BLUEPRINTS: Readonly<Record<string, Facts>> = {
     ...PROMETHEUS_FILES,
     // The nightly dump of the managed PostgreSQL writes the backup metrics the backups group watches;
     // the portal's /api/health/db is probed for seed 003's database connection alert.
-    groups: ["host", "containers", "apps", "dependencies", "backups", "routes"],
+    groups: ["host", "containers", "apps", "dependencies", "backups", "routes", OPS_WATCH],
     counters: [traefik],
     profile: { prod: "seed", preprod: "seed" },
   },
@@ -108,7 +111,7 @@ const BLUEPRINTS: Readonly<Record<string, Facts>> = {
     store: "prometheus",
     prefix: "galion",
     ...PROMETHEUS_FILES,
-    groups: ["host", "containers", "apps", "postgres", "redis", "backups", "routes"],
+    groups: ["host", "containers", "apps", "postgres", "redis", "backups", "routes", OPS_WATCH],
     // One rule over both APIs, the summary naming the one that fails.
     counters: [fastapi("app-api", "app-api: "), fastapi("studio-api", "studio-api: ")],
     profile: { prod: "seed", preprod: "compact" },
@@ -331,6 +334,7 @@ function alertCases(facts: Facts, platform: PlatformModel, graph: PlanResult): R
       victims: { down: victim, restarting: victim, unhealthy: victim, beside: victim },
       job: graph.monitoring!.scraped.find((entry) => entry.target.startsWith("http://"))!.job,
       route: graph.routes[0]!.hostname,
+      pullServers: platform.opsHost?.pulls.map((pull) => pull.server) ?? [],
     }),
     HTTP5xxRatioHigh: {
       evalTime: "4m",

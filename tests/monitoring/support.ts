@@ -191,6 +191,8 @@ export interface PlatformAlertFacts {
   readonly job: string;
   /** A probed route's host name. */
   readonly route: string;
+  /** The servers the stack's ops host pulls from (infra:opsHost): one OpsHostPullStale rule each. */
+  readonly pullServers?: readonly string[];
 }
 
 /**
@@ -303,6 +305,41 @@ export function platformAlertCases(facts: PlatformAlertFacts): Record<string, Al
       fires: { input: [s(`up{${node}}`, "1x40")], labels: { severity: "critical", group: "backups" }, summary: "no backup has succeeded on this host yet" },
       silent: { input: [s(`up{${node}}`, "1x40"), s(`infra_backup_last_success_timestamp_seconds{${node}}`, "0+3600x40")] },
     },
+    // The ops host's status, received by the server's node-exporter textfile (components/ops-host/ops-monitoring.ts).
+    OpsHostSilent: {
+      interval: "1m",
+      evalTime: "15m",
+      fires: { input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0x40")], labels: { severity: "critical", group: "ops-host-watch", instance: "main", job: "node" }, summary: "no status from the ops host for over 10 minutes: its uptime checks and backup pulls are not known to run" },
+      silent: { input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+60x40")] },
+    },
+    OpsHostChecksStopped: {
+      interval: "1m",
+      evalTime: "15m",
+      fires: {
+        input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+60x40"), s(`infra_ops_checks_last_evaluation_timestamp_seconds{${node}}`, "0x40")],
+        labels: { severity: "critical", group: "ops-host-watch", instance: "main", job: "node" },
+        summary: "the ops host answers, but its checks are not evaluated",
+      },
+      silent: { input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+60x40"), s(`infra_ops_checks_last_evaluation_timestamp_seconds{${node}}`, "0+60x40")] },
+    },
+    OpsHostAlertFiring: {
+      evalTime: "1m",
+      fires: { input: [s(`infra_ops_alert_firing{${node},check="RouteDown"}`, "1x20")], labels: { severity: "critical", group: "ops-host-watch", instance: "main", job: "node", check: "RouteDown" }, summary: "the ops host's check RouteDown is firing" },
+      silent: { input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+15x20")] },
+    },
+    OpsHostPullStale: (() => {
+      const [first, ...rest] = (facts.pullServers ?? ["main"]).map((server): ExpectedAlert => ({
+        labels: { severity: "critical", group: "ops-host-watch", server, instance: "main", job: "node" },
+        summary: `the ops host reports no good pull of ${server}'s backups for over 36 h`,
+      }));
+      return {
+        interval: "1m",
+        evalTime: "5m",
+        // The ops host reports, but no pull of any server.
+        fires: { input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+60x40")], ...first!, more: rest },
+        silent: { input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+60x40"), ...(facts.pullServers ?? ["main"]).map((server) => s(`infra_ops_backup_pull_last_success_timestamp_seconds{${node},server="${server}"}`, "0x40"))] },
+      };
+    })(),
     BackupFailed: {
       evalTime: "1m",
       fires: { input: [s(`infra_backup_last_exit_code{${node}}`, "3x20")], labels: { severity: "warning", group: "backups", instance: "main", job: "node" }, summary: "the last backup run exited with code 3" },

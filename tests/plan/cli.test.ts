@@ -15,7 +15,20 @@ describe("npm run plan", () => {
     }
     const components = document.resources.filter((resource: { type: string }) => resource.type.startsWith("infra:")).map((resource: { type: string }) => resource.type);
     expect(new Set(components)).toEqual(
-      new Set(["infra:platform:Platform", "infra:platform:Host", "infra:compute:Server", "infra:network:Firewall", "infra:container:Network", "infra:container:Service", "infra:ingress:Ingress", "infra:dns:Zone", "infra:storage:Bucket", "infra:backup:Backup", "infra:monitoring:Monitoring"]),
+      new Set([
+        "infra:platform:Platform",
+        "infra:platform:Host",
+        "infra:compute:Server",
+        "infra:network:Firewall",
+        "infra:container:Network",
+        "infra:container:Service",
+        "infra:ingress:Ingress",
+        "infra:dns:Zone",
+        "infra:storage:Bucket",
+        "infra:backup:Backup",
+        "infra:monitoring:Monitoring",
+        "infra:ops:OpsHost",
+      ]),
     );
     expect(document.resources.filter((resource: { parent: string | null }) => resource.parent === null)).toHaveLength(1);
     expect(document.outputs.urls).toContain("https://n8n.vpai.example.com");
@@ -50,11 +63,14 @@ describe("npm run plan", () => {
       expect(result.stdout).toContain(section);
     }
     expect(result.stdout).toContain("pulumi config set --secret hcloud:token <value>");
-    expect(result.stdout).toMatch(/8\.48 EUR {2}total/);
+    // Preprod's server and its ops host, both cx23 (3.49 each), and the object storage (4.99).
+    expect(result.stdout).toMatch(/3\.49 EUR {2}server ops \(Hetzner cx23\)/);
+    expect(result.stdout).toMatch(/11\.97 EUR {2}total/);
   });
 
   it("takes config overrides with -c, as pulumi config does", () => {
-    const result = plan("--stack", "prod", "--json", "-c", "domain=ai.example.org", "-c", "infra:adminCidrs=[\"192.0.2.10/32\"]");
+    // The stack's ops host needs its VPN range among the admin CIDRs.
+    const result = plan("--stack", "prod", "--json", "-c", "domain=ai.example.org", "-c", "infra:adminCidrs=[\"192.0.2.10/32\",\"100.64.0.0/10\"]");
     expect(result.status, result.stderr).toBe(0);
     const document = JSON.parse(result.stdout);
     const records = document.resources.filter((resource: { type: string }) => resource.type === "cloudflare:index/dnsRecord:DnsRecord");
@@ -62,7 +78,8 @@ describe("npm run plan", () => {
     expect(names).toEqual(expect.arrayContaining(["grafana.ai.example.org", "llm.ai.example.org", "n8n.ai.example.org", "openclaw.ai.example.org"]));
     expect(names.every((name) => name.endsWith(".ai.example.org"))).toBe(true);
     const ssh = document.hosts[0].firewall.find((rule: { port?: number }) => rule.port === 22);
-    expect(ssh.sourceCidrs).toEqual(["192.0.2.10/32"]);
+    expect(ssh.sourceCidrs).toEqual(["192.0.2.10/32", "100.64.0.0/10"]);
+    expect(document.opsHost.breakGlass).toEqual([{ server: "main", sources: ["192.0.2.10/32"] }]);
   });
 
   it("fails with every config problem and its key path, before registering anything", () => {

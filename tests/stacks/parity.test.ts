@@ -66,9 +66,10 @@ describe("prod/preprod parity", () => {
     // dns.hsts: only prod sends HSTS from the edge.
     const hsts = (plan: PlanResult) => plan.resources.some((resource) => resource.inputs.settingId === "security_header");
     expect([hsts(prod), hsts(preprod)]).toEqual([true, false]);
-    // servers: an adopted VPS in prod, a Hetzner CX23 in preprod.
-    expect(prod.resources.filter((resource) => resource.type === "hcloud:index/server:Server")).toHaveLength(0);
-    expect(preprod.resources.filter((resource) => resource.type === "hcloud:index/server:Server")).toHaveLength(1);
+    // servers: an adopted VPS in prod, a Hetzner CX23 in preprod; each stack's ops host is a Hetzner server.
+    const hetzner = (plan: PlanResult) => plan.resources.filter((resource) => resource.type === "hcloud:index/server:Server").map((resource) => resource.name);
+    expect(hetzner(prod)).toEqual(["vpai-ops"]);
+    expect(hetzner(preprod).sort()).toEqual(["vpai-main", "vpai-ops"]);
     // Same components with the same names on both sides.
     const components = (plan: PlanResult) => plan.resources.filter((resource) => resource.type.startsWith("infra:")).map((resource) => `${resource.type} ${resource.name}`).sort();
     expect(components(prod)).toEqual(components(preprod));

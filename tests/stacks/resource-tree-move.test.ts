@@ -55,7 +55,8 @@ export function takeover(old: readonly InventoryEntry[], plan: PlanResult): Take
 describe.each(PLAN_CASES.map((planCase) => [planCase.name, planCase] as const))("%s, deployed before the resource tree, planned now", (name, planCase) => {
   it("takes over every resource by URN or alias, with the same inputs, and creates only the platform and host components", async () => {
     const old = before(name);
-    const plan = await planOf(planCase.stack, { overrides: [...planCase.overrides] });
+    // The inventories were taken before the stacks had an ops host; the ops host is new, not moved, and its own tests cover it.
+    const plan = await planOf(planCase.stack, { overrides: [...planCase.overrides], without: ["infra:opsHost"] });
     const result = takeover(old, plan);
     expect(old.length).toBeGreaterThan(50);
     expect(result.unclaimed).toEqual([]);

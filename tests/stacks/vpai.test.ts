@@ -323,14 +323,19 @@ describe("Caddy stays off the monitoring network (seed 002's matrix)", () => {
 describe("stack-specific settings", () => {
   it("prod adopts the existing VPS, protects its data and sends HSTS", async () => {
     const plan = await planOf("prod");
-    expect(resourcesOf(plan, "hcloud:index/server:Server")).toHaveLength(0);
-    const commands = resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name).sort();
+    // The one Hetzner server is the ops host (infra:opsHost); the VPS is adopted.
+    expect(resourcesOf(plan, "hcloud:index/server:Server").map((server) => server.name)).toEqual(["vpai-ops"]);
+    // The commands that run on the VPS, the ops host's among them (VPN membership, the pull account, the status receiver).
+    const commands = resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name).filter((name) => name.startsWith("vpai-main-")).sort();
     expect(commands.filter((name) => !/-(healthy|backup-first|secrets)$/.test(name))).toEqual([
       "vpai-main-backup-environment",
       "vpai-main-backup-install",
       "vpai-main-caddy-service-live-config",
       "vpai-main-firewall-ufw",
+      "vpai-main-ops-account",
       "vpai-main-prepare",
+      "vpai-main-status-receiver",
+      "vpai-main-wireguard",
     ]);
     // The backup job runs before each container whose data it takes is replaced.
     expect(commands.filter((name) => name.endsWith("-backup-first"))).toEqual(["n8n", "openclaw", "postgres", "qdrant", "redis"].map((service) => `vpai-main-${service}-backup-first`));
@@ -350,16 +355,16 @@ describe("stack-specific settings", () => {
     for (const volume of resourcesOf(plan, "docker:index/volume:Volume")) expect(volume.protect, volume.name).toBe(true);
     for (const bucket of resourcesOf(plan, "pulumi-nodejs:dynamic/storage:Bucket")) expect(bucket.protect).toBe(true);
     expect(resourcesOf(plan, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => setting.inputs.settingId)).toContain("security_header");
-    expect(plan.cost.totalMonthlyEur).toBe(26.99);
+    expect(plan.cost.totalMonthlyEur).toBe(30.48); // the VPS 22.00 + the ops host's CX23 3.49 + object storage 4.99
   });
 
   it("preprod is a Hetzner CX23 with its firewall attached and nothing protected", async () => {
     const plan = await planOf("preprod");
-    const server = resourcesOf(plan, "hcloud:index/server:Server")[0]!;
+    const server = resourcesOf(plan, "hcloud:index/server:Server").find((candidate) => candidate.name === "vpai-main")!;
     expect(server.inputs).toMatchObject({ serverType: "cx23", location: "fsn1", deleteProtection: false, rebuildProtection: false });
     expect(server.dependsOn).toContain("vpai-main-firewall");
     expect((server.inputs.firewallIds as unknown[]).length).toBe(1);
     expect(plan.resources.filter((resource) => resource.protect)).toEqual([]);
-    expect(plan.cost.totalMonthlyEur).toBe(8.48); // seed 002: CX23 3.49 + object storage 4.99
+    expect(plan.cost.totalMonthlyEur).toBe(11.97); // seed 002: CX23 3.49 + object storage 4.99, and the ops host's CX23 3.49
   });
 });

@@ -26,6 +26,9 @@ packages+=(strace)
 # The Docker socket proxy's HAProxy configuration is checked with haproxy -c,
 # and run against a stand-in of the Docker socket to see what it lets through.
 packages+=(haproxy)
+# Pulled backups: rsync brings rrsync, the read-only export the ops host pulls
+# from; wireguard-tools' wg configures the WireGuard link of the live pull test.
+packages+=(rsync wireguard-tools)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -316,6 +316,9 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
       return { ipv4: `203.0.113.${210 + (hashOf(type, name) % 40)}`, ipv6: "2001:db8::lb" };
     case "pulumi-nodejs:dynamic/compute:SSHHostKey":
       return { publicKey: MOCK_HOST_PUBLIC_KEY, privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\n(made on pulumi up)\n-----END OPENSSH PRIVATE KEY-----\n" };
+    case "pulumi-nodejs:dynamic/vpn:WireGuardKey":
+      // A stand-in of the right shape (base64 of 32 bytes), the same on every run for the golden graph.
+      return { publicKey: createHash("sha256").update(`wireguard::${name}`).digest("base64"), privateKey: "(made on pulumi up)" };
     case "hcloud:index/volume:Volume":
       return { linuxDevice: `/dev/disk/by-id/scsi-0HC_Volume_${mockId(type, name)}` };
     case "docker:index/remoteImage:RemoteImage":

@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import type { ServerConfig } from "../../components/compute/server-spec";
 import { requiredSecrets } from "../../infra/config/validate";
+import { opsHostReport, type OpsHostReport } from "../../components/ops-host/report";
 import { behindCloudflare, UNMANAGED_DNS } from "../../infra/config/schema";
 import { estimateCost, serverMonthlyEur, type CostEstimate } from "../../infra/cost-estimate";
 import type { Exposure, FirewallRule } from "../../components/network/firewall-rules";
@@ -29,6 +30,8 @@ export interface PlanOptions {
   readonly secretOverrides?: readonly string[];
   /** Secret inputs in clear, for tests that read one (a Hetzner server's user-data); the plan command never sets it. */
   readonly revealSecrets?: boolean;
+  /** Keys of the stack file left out, e.g. to plan a stack as it was before a key existed; the plan command never sets it. */
+  readonly without?: readonly string[];
 }
 
 export interface HostReport {
@@ -86,6 +89,8 @@ export interface PlanResult {
   readonly secretsToSet: { key: string; purpose: string; state: "not set" | "encrypted" }[];
   /** Per server: what is backed up, when, where, how long it is kept, and the RPO. */
   readonly backups: BackupReport[];
+  /** Seed 002's ops host, when infra:opsHost is set. */
+  readonly opsHost?: OpsHostReport;
   /** What is scraped, what is probed, and every alert with its threshold; absent without a monitoring stack. */
   readonly monitoring?: MonitoringReport;
   /** The checklist policy: what is waived and why; a violation fails the plan before it gets here. */
@@ -105,9 +110,9 @@ function releaseOf(model: PlatformModel, service: string): { release: ReleaseMod
 
 export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
   const overrides = (options.overrides ?? []).flatMap((override) => (override.startsWith("@") ? overlayOverrides(resolve(options.projectDir, override.slice(1))) : [override]));
-  const file = applyOverrides(readStackFile(options.projectDir, options.stack), overrides, options.secretOverrides ?? []);
+  const file = withoutKeys(applyOverrides(readStackFile(options.projectDir, options.stack), overrides, options.secretOverrides ?? []), options.without ?? []);
   const blueprint = file.values["infra:blueprint"];
-  const secretsNeeded = requiredSecrets(blueprint, looseServers(file.values["infra:servers"]), BLUEPRINT_CATALOG, looseObject(file.values["infra:monitoring"]), file.values["infra:dns"] !== UNMANAGED_DNS);
+  const secretsNeeded = requiredSecrets(blueprint, looseServers(file.values["infra:servers"]), BLUEPRINT_CATALOG, looseObject(file.values["infra:monitoring"]), file.values["infra:dns"] !== UNMANAGED_DNS, file.values["infra:opsHost"] !== undefined);
   const secretsToSet: PlanResult["secretsToSet"] = [];
   const values = { ...file.values };
   const secretKeys = new Set(file.secretKeys);
@@ -184,6 +189,7 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
     ...(model.spec.monitoring ? { monitoring: monitoringReport(model.spec.monitoring) } : {}),
     secretsToSet,
     backups: model.hosts.flatMap((host) => (host.backup ? [backupReport(host.server, host.backup)] : [])),
+    ...(model.opsHost ? { opsHost: opsHostReport(model.opsHost, serverMonthlyEur(cost, model.opsHost.server.name)) } : {}),
     policy: planPolicy(run),
     elapsedMs: run.elapsedMs,
   };
@@ -229,4 +235,10 @@ function planPolicy(run: Awaited<ReturnType<typeof runProgram>>): PolicyReport {
     waivers: [...waivers.values()].sort((a, b) => a.resource.localeCompare(b.resource) || a.rule.localeCompare(b.rule, "en", { numeric: true })),
     notApplicable: model.notApplicable,
   };
+}
+
+function withoutKeys(file: ReturnType<typeof applyOverrides>, keys: readonly string[]): ReturnType<typeof applyOverrides> {
+  if (keys.length === 0) return file;
+  const values = Object.fromEntries(Object.entries(file.values).filter(([key]) => !keys.includes(key)));
+  return { values, secretKeys: new Set([...file.secretKeys].filter((key) => !keys.includes(key))), encrypted: file.encrypted.filter((key) => !keys.includes(key)) };
 }

@@ -1,5 +1,6 @@
 import type { ReleaseMode } from "../../components/container/release";
 import { backupReportText } from "../../components/backup/report";
+import { opsHostReportText } from "../../components/ops-host/report";
 import { monitoringText } from "../../components/monitoring/report";
 import { NEVER_WAIVED } from "../../infra/policy/waivers";
 import type { PlanResult } from "./plan";
@@ -81,6 +82,7 @@ export function textReport(plan: PlanResult): string {
   for (const note of plan.policy.notApplicable) out.push(`  ${note.rule} not applicable: ${note.reason}`);
 
   out.push(...backupReportText(plan.backups));
+  if (plan.opsHost) out.push(...opsHostReportText(plan.opsHost));
 
   if (plan.secretsToSet.length > 0) {
     out.push("", "Secrets to set before `pulumi up` (shown as [secret] in this plan):");
