@@ -3,8 +3,8 @@ import base from "./vitest.config";
 
 /**
  * Three kinds of test, all of which `npm test` runs:
- * - the unit tier (`npm run test:unit`, about a minute): pure functions,
- *   graphs, policy and plans, in this process and under Pulumi's mocks;
+ * - the unit tier (`npm run test:unit`, under a minute): pure functions,
+ *   graphs, policy and plans, under Pulumi's mocks; it starts no process;
  * - SLOW_TESTS: what the program generates, read back by the tool that will
  *   consume it (nginx -t, caddy, Traefik, promtool, amtool, shellcheck,
  *   cloud-init, sshd -t, Mermaid's parser under jsdom), or the real plan
@@ -43,13 +43,18 @@ export const SLOW_TESTS = [
   // tsc over the policy pack as ts-node sees it.
   "tests/policy/policy-pack.test.ts",
   // Traefik, nginx -t, caddy and promtool on the blueprints' generated files.
-  "tests/blueprints/{ai-video,fastapi}.test.ts",
+  "tests/blueprints/{ai-video,fastapi,nextmavens}.test.ts",
   // promtool check rules and a promtool test rules case for every alert.
   "tests/monitoring/alert-rules.test.ts",
   // shellcheck, bash, caddy, nginx and Traefik on the generated scripts, routes and files.
   "tests/backup/{before-replace,generators}.test.ts",
   "tests/components/{caddyfile,health-gate,host-setup,live-config,route-access,secret-files}.test.ts",
   "tests/workflows/vpn-join.test.ts",
+  // haproxy -c on the Docker socket proxy's configuration; shellcheck on the registry CA's install script.
+  "tests/components/{docker-api-proxy,image-registry}.test.ts",
+  // ssh-keygen on the generated host keys; ssh -G on the generated client configuration.
+  "tests/components/ssh-host-key.test.ts",
+  "tests/remote/{host-key,ssh-client-config-file}.test.ts",
 ];
 
 export default mergeConfig(
