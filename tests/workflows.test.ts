@@ -53,7 +53,11 @@ async function scratchRepo(files: Record<string, string>): Promise<string> {
   return root;
 }
 
-function workflow(name: string): { on: Record<string, unknown>; jobs: Record<string, Record<string, any>> } {
+/** A workflow's job as GitHub reads it, walked by path; its schema is GitHub's, not typed here. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Job = Record<string, any>;
+
+function workflow(name: string): { on: Record<string, unknown>; jobs: Record<string, Job> } {
   return parse(readFileSync(join(WORKFLOWS, name), "utf8"));
 }
 
@@ -110,7 +114,7 @@ describe("delivery rules", () => {
   test("pull requests run the tests, plan prod offline without a secret, and preview preprod with a comment (R4)", () => {
     const jobs = workflow("pull-request.yml").jobs;
     expect(Object.keys(jobs).sort()).toEqual(["plan-prod", "preview-preprod", "test"]);
-    const runs = (job: Record<string, any>) => job.steps.map((step: { run?: string }) => step.run).filter(Boolean);
+    const runs = (job: Job) => job.steps.map((step: { run?: string }) => step.run).filter(Boolean);
     expect(runs(jobs.test)).toEqual(["bash tools/ensure-deps.sh", "npm test"]);
 
     // Prod in a pull request: the offline plan and the golden diff, with nothing secret in the job at all.

@@ -17,7 +17,7 @@ function main(args: readonly string[]): number {
   const path = resolve(__dirname, "..", STACK_FILE_SCHEMA_PATH);
   const text = stackFileSchemaText();
   if (args.includes("--check")) {
-    let committed = "";
+    let committed: string;
     try {
       committed = readFileSync(path, "utf8");
     } catch {

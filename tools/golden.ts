@@ -1,21 +1,19 @@
-import { writeFileSync, mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
-import { GOLDEN_STACKS, goldenGraph, goldenPath } from "./golden-graph";
-import { buildPlan } from "./plan/plan";
+import { spawnSync } from "node:child_process";
+import { join, resolve } from "node:path";
 
-/** `npm run golden`: rewrites tests/golden/<stack>.json from the current program. */
-async function main(): Promise<void> {
-  const projectDir = resolve(__dirname, "..");
-  for (const stack of GOLDEN_STACKS) {
-    const plan = await buildPlan({ projectDir, stack });
-    const path = goldenPath(projectDir, stack);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, goldenGraph(plan));
-    process.stdout.write(`${path}: ${plan.resources.length} resources\n`);
-  }
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`golden failed: ${(error as Error).stack ?? error}\n`);
+/**
+ * `npm run golden`: writes tests/golden again from the current program, for
+ * every blueprint, stack and GALION phase (tools/golden-graph.ts lists them).
+ * The files are vitest file snapshots of tests/stacks/golden.test.ts, so this
+ * is that test with --update; review the result with `git diff tests/golden`.
+ * (`--update` takes an optional value, so it comes after the file: before
+ * it, it would take the file as its value and run every test.)
+ */
+const projectDir = resolve(__dirname, "..");
+const vitest = join(projectDir, "node_modules", ".bin", "vitest");
+const run = spawnSync(vitest, ["run", "tests/stacks/golden.test.ts", "--update=all"], { cwd: projectDir, stdio: "inherit" });
+if (run.error) {
+  process.stderr.write(`golden failed: ${run.error.message}\n`);
   process.exit(1);
-});
+}
+process.exit(run.status ?? 1);

@@ -21,6 +21,11 @@ bash tools/testbed/vps-image.sh >/dev/null
 bash tools/testbed/images/build.sh >/dev/null
 echo "setup took $(( $(date +%s) - started ))s" >&2
 node_modules/.bin/tsc --noEmit -p .
+# Lint and formatting fail the run as a type error does, but only once the
+# tests have run too, so that one run reports everything there is to fix.
+checks=0
+node_modules/.bin/eslint --max-warnings 0 . || { checks=1; echo "lint failed: npm run lint" >&2; }
+node_modules/.bin/prettier --check . >/dev/null || { checks=1; echo "formatting differs: npm run format:check lists the files, npm run format rewrites them" >&2; }
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 status=0
@@ -32,4 +37,5 @@ node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
 ' "$results" || true
+if [ "$status" -eq 0 ] && [ "$checks" -ne 0 ]; then status=1; fi
 exit "$status"

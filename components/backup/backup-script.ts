@@ -420,5 +420,5 @@ log "published the dumps in $export/current for the ops host to pull ($(du -sb "
 /** The repository's variables, which a pull-mode server does not have. */
 function requiredRepositoryVariables(job: BackupJob): string {
   if (job.export) return "# Pull mode: this host has no repository, no restic password and no storage key; the ops host pulls.\n";
-  return ': "\${RESTIC_REPOSITORY:?is not set in $env_file}" "\${RESTIC_PASSWORD:?is not set in $env_file}"\n';
+  return ': "${RESTIC_REPOSITORY:?is not set in $env_file}" "${RESTIC_PASSWORD:?is not set in $env_file}"\n';
 }

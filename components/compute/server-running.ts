@@ -42,7 +42,7 @@ export interface PowerOutcome {
 async function hetznerRequest(inputs: ServerRunningInputs, method: "GET" | "POST", path: string): Promise<Record<string, unknown>> {
   const response = await fetch(`${inputs.apiEndpoint}${path}`, { method, headers: { Authorization: `Bearer ${inputs.token}`, "Content-Type": "application/json" } });
   const text = await response.text();
-  let body: Record<string, unknown> = {};
+  let body: Record<string, unknown>;
   try {
     body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
   } catch {

@@ -239,6 +239,8 @@ async function createBucket(raw: Record<string, unknown>): Promise<pulumi.dynami
       throw new Error(
         `${(error as Error).message}. Rolling back also failed (${errorCode(rollbackError)}: ${(rollbackError as Error).message}): ` +
           `bucket "${p.bucketName}" exists at ${p.endpoint} without its required configuration; delete it by hand before retrying.`,
+        // The creation's failure is the cause; the rollback's is told in the message.
+        // eslint-disable-next-line preserve-caught-error
         { cause: error },
       );
     }
@@ -284,7 +286,10 @@ async function countVersions(client: S3.S3Client, bucketName: string): Promise<V
       bucketName,
       new ListObjectVersionsCommand({ Bucket: bucketName, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
     );
-    for (const v of page.Versions ?? []) v.IsLatest ? tally.currentVersions++ : tally.noncurrentVersions++;
+    for (const v of page.Versions ?? []) {
+      if (v.IsLatest) tally.currentVersions++;
+      else tally.noncurrentVersions++;
+    }
     tally.deleteMarkers += (page.DeleteMarkers ?? []).length;
     if (!page.IsTruncated) return tally;
     if (tallyTotal(tally) >= COUNT_LIMIT) return { ...tally, truncated: true };

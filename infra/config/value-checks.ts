@@ -58,7 +58,7 @@ export const hostAddressCheck: Check = (text) => {
   if (mapped) return `is an IPv4-mapped IPv6 address: write the IPv4 address ${mapped}`;
   if (isHostAddress(text)) return true;
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return "is a URL: give the address or host name alone (the account is sshUser, the port sshPort)";
-  if (/^\[[^\]]*\]:\d+$/.test(text) || /^[^:\[\]]+:\d+$/.test(text)) return "has a port: give the address alone, and the port as sshPort";
+  if (/^\[[^\]]*\]:\d+$/.test(text) || /^[^:[\]]+:\d+$/.test(text)) return "has a port: give the address alone, and the port as sshPort";
   if (/^\[[^\]]*\]$/.test(text)) return "is in brackets: give the IPv6 address without the brackets (the program adds them where a URL needs them)";
   if (text.includes("%")) return "has a zone id (%...): a zone names a network interface of one machine, so the address reaches nothing from elsewhere; give the server's global address";
   if (text.includes("/")) return "is a CIDR: give one address, without the /prefix";

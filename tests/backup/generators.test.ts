@@ -218,7 +218,7 @@ describe("the NextMavens job (seed 003): a managed PostgreSQL reached by its URL
   it("reads the URL only to take it apart, and exports it to no command", () => {
     for (const script of [backup, restore]) {
       const uses = script.split("\n").filter((line) => line.includes("DATABASE_URL"));
-      expect(uses.every((line) => /^(export -n DATABASE_URL|  use_database_url "\$\{(target_database_url:-\$\{)?DATABASE_URL:\?DATABASE_URL is not set in \$env_file\}\}?")$/.test(line)), uses.join("\n")).toBe(true);
+      expect(uses.every((line) => /^(export -n DATABASE_URL| {2}use_database_url "\$\{(target_database_url:-\$\{)?DATABASE_URL:\?DATABASE_URL is not set in \$env_file\}\}?")$/.test(line)), uses.join("\n")).toBe(true);
       expect(uses).toContain("export -n DATABASE_URL");
     }
     // The target of a restore comes from a file, never an argument.

@@ -217,6 +217,8 @@ interface RunningTraefik {
 async function startTraefik(staticYAML: string, dynamicYAML: string, localise: (dynamic: string, dir: string) => string = (dynamic) => dynamic): Promise<RunningTraefik> {
   const dir = mkdtempSync(join(tmpdir(), "traefik-check-"));
   const ports = { web: await freePort(), websecure: await freePort(), ping: await freePort(), metrics: await freePort(), api: await freePort() };
+  // Traefik's static configuration, edited by path; its schema is Traefik's, not typed here.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const config = parse(staticYAML) as Record<string, any>;
   config.entryPoints.web.address = `127.0.0.1:${ports.web}`;
   config.entryPoints.websecure.address = `127.0.0.1:${ports.websecure}`;
@@ -252,7 +254,7 @@ async function traefikLoad(staticYAML: string, dynamicYAML: string, localise?: (
     const middlewares = ((await api("middlewares")) as { name: string; status: string }[]).filter((middleware) => middleware.name.endsWith("@file"));
     return { routers, middlewares };
   } catch (error) {
-    throw new Error(`traefik did not answer: ${(error as Error).message}\n${traefik.output()}`);
+    throw new Error(`traefik did not answer: ${(error as Error).message}\n${traefik.output()}`, { cause: error });
   } finally {
     await traefik.stop();
   }

@@ -125,7 +125,7 @@ describe("withDockerAPIProxy: one proxy per host, a network per consumer", () =>
     const proxy = services.find((spec) => spec.name === DOCKER_API_PROXY)!;
     expect(proxy.user).toBe("0");
     expect(proxy.capAdd).toEqual(["SETGID"]);
-    expect(String(proxy.env.DOCKER_API_PROXY_CONFIG)).toMatch(/^global\n(  .*\n)*  gid 99\n/m);
+    expect(String(proxy.env.DOCKER_API_PROXY_CONFIG)).toMatch(/^global\n( {2}.*\n)* {2}gid 99\n/m);
   });
 
   it("refuses a host with more consumers than it has networks for", () => {

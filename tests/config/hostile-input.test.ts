@@ -87,7 +87,7 @@ describe("negative, fractional and out-of-range numbers", () => {
   it.each([
     [{ memoryMb: -1 }, "memoryMb", "-1 must be an integer from 512 to 1048576"],
     [{ memoryMb: 1024.5 }, "memoryMb", "1024.5 must be an integer from 512 to 1048576"],
-    [{ memoryMb: 1e400 }, "memoryMb", "Infinity must be an integer from 512 to 1048576"],
+    [{ memoryMb: Number.POSITIVE_INFINITY }, "memoryMb", "Infinity must be an integer from 512 to 1048576"],
     [{ memoryMb: 2 ** 60 }, "memoryMb", "1152921504606847000 must be an integer from 512 to 1048576"],
     [{ sshPort: 0 }, "sshPort", "0 must be an integer from 1 to 65535"],
     [{ sshPort: 22.5 }, "sshPort", "22.5 must be an integer from 1 to 65535"],

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GOLDEN_STACKS, goldenGraph, goldenPath } from "../../tools/golden-graph";
+import { GOLDEN_STACKS, goldenGraph, goldenPlans } from "../../tools/golden-graph";
 import { mermaidDiagram } from "../../tools/plan/mermaid";
 import { MASKED_SECRET } from "../../tools/plan/mock-run";
 import { buildPlan, type PlanResult } from "../../tools/plan/plan";
@@ -78,7 +79,7 @@ describe.each(GOLDEN_STACKS)("no planted secret leaves the program on %s (V3)", 
       ...leaks("the JSON plan", `${JSON.stringify(plan, null, 2)}\n`),
       ...leaks("the Mermaid plan", mermaidDiagram(plan)),
       ...leaks("the golden graph of this plan", goldenGraph(plan)),
-      ...GOLDEN_STACKS.flatMap((golden) => leaks(`tests/golden/${golden}.json`, readFileSync(goldenPath(PROJECT_DIR, golden), "utf8"))),
+      ...goldenPlans(PROJECT_DIR).flatMap((golden) => leaks(golden.path, readFileSync(join(PROJECT_DIR, golden.path), "utf8"))),
       ...plan.resources.flatMap((resource) => leaks(`inputs of ${resource.type} ${resource.name}`, JSON.stringify(resource.inputs))),
       ...leaks("the stack outputs", JSON.stringify(plan.outputs)),
       ...leaks("the console", console),

@@ -244,6 +244,8 @@ describe.each<IngressProxy>(["caddy", "nginx", "traefik"])("E1 and E2 on %s's ow
 
 describe("E3: a public route to a data API without a key check", () => {
   const API_HOST = "route api.preprod.vpai.example.com";
+  // Kong's declarative file, edited by path; its schema is Kong's, not typed here.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const kongFile = (edit: (document: Record<string, any>) => void) =>
     onAiVideo("kong", withFile("/home/kong/kong.yml", (content) => {
       const document = parse(content);

@@ -85,7 +85,7 @@ describe("the SSH command on a real sshd", () => {
     while (!done) {
       for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
         for (const file of ["cmdline", "environ"]) {
-          let text = "";
+          let text: string;
           try {
             text = readFileSync(`/proc/${pid}/${file}`, "latin1");
           } catch {

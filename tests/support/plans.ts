@@ -7,9 +7,14 @@ import { PROJECT_DIR } from "./stack-config";
 
 const cache = new Map<string, Promise<PlanResult>>();
 
-/** The offline plan of a shipped stack (cached per test file; the program is deterministic). */
+/**
+ * The offline plan of a shipped stack, made once per worker: the unit tier
+ * shares its module graph between test files (vitest.unit.config.ts), and
+ * the program is deterministic. No override and an empty list are one plan.
+ */
 export function planOf(stack: string, options: Omit<PlanOptions, "projectDir" | "stack"> = {}): Promise<PlanResult> {
-  const key = JSON.stringify([stack, options]);
+  const { overrides = [], ...rest } = options;
+  const key = JSON.stringify([stack, overrides, rest]);
   if (!cache.has(key)) cache.set(key, buildPlan({ projectDir: PROJECT_DIR, stack, ...options }));
   return cache.get(key)!;
 }

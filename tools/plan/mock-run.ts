@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig } from "../../infra/config/load";
+import { isInputError } from "../../infra/input-error";
 import { checkedModel, deployPlatform } from "../../infra/platform";
 import type { PlatformModel } from "../../infra/platform-model";
 
@@ -85,6 +86,34 @@ export async function runProgram(config: ProgramConfig): Promise<ProgramRun> {
  * explicit and implicit dependencies, protect, and inputs with secrets masked.
  */
 export async function recordGraph(config: ProgramConfig, body: () => Record<string, unknown> | Promise<Record<string, unknown>>): Promise<GraphRun> {
+  try {
+    return await withoutStackTraces(() => recordOnce(config, body));
+  } catch (error) {
+    if (isInputError(error)) throw error;
+    // A fault of the program: run it again with stack traces, so that the
+    // error says where it happened. The program is deterministic, so it
+    // fails the same way.
+    return recordOnce(config, body);
+  }
+}
+
+/**
+ * Runs `body` with stack traces turned off. Pulumi's SDK captures a stack
+ * trace for every promise it makes (debuggablePromise), which Node maps
+ * through the source maps of the TypeScript it runs: about half of a plan's
+ * time, for traces that only a leaked promise at exit would ever print.
+ */
+async function withoutStackTraces<T>(body: () => Promise<T>): Promise<T> {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return await body();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+async function recordOnce(config: ProgramConfig, body: () => Record<string, unknown> | Promise<Record<string, unknown>>): Promise<GraphRun> {
   const started = performance.now();
   const recorded: RecordedResource[] = [];
   let pending = 0;

@@ -37,7 +37,7 @@ function runLocally(script: string, environment: Record<string, string> | undefi
     });
   } catch (error) {
     const e = error as { stderr?: string; message: string };
-    throw new Error(`local command failed: ${e.stderr || e.message}`);
+    throw new Error(`local command failed: ${e.stderr || e.message}`, { cause: error });
   }
 }
 
