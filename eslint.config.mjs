@@ -18,14 +18,23 @@ export default tseslint.config(
       // from a copy (`{ elapsedMs: _elapsed, ...rest }`), or a parameter a
       // signature requires. tsc's noUnusedLocals and noUnusedParameters
       // check the rest.
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", caughtErrors: "none" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", caughtErrors: "none" },
+      ],
     },
   },
   {
     // Dynamic providers: Pulumi serializes their functions into the stack's
     // state, capturing what they close over. A module they need is loaded
     // inside the function with require(), so it is not captured by value.
-    files: ["components/compute/ssh-host-key.ts", "components/remote/ssh-command.ts", "components/storage/bucket-provider.ts", "components/vpn/wireguard-key.ts", "tests/engine/project/local-command.ts"],
+    files: [
+      "components/compute/ssh-host-key.ts",
+      "components/remote/ssh-command.ts",
+      "components/storage/bucket-provider.ts",
+      "components/vpn/wireguard-key.ts",
+      "tests/engine/project/local-command.ts",
+    ],
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },
   {

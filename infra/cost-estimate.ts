@@ -19,19 +19,35 @@ export function estimateCost(model: PlatformModel): CostEstimate {
   for (const host of model.hosts) {
     const server = host.server;
     if (server.provider === "hetzner") {
-      lines.push({ item: `server ${server.name} (Hetzner ${server.serverType})`, monthlyEur: findServerType(server.serverType)?.monthlyEur ?? 0, server: server.name });
-      if (server.volumeGb) lines.push({ item: `volume ${server.name}-data (${server.volumeGb} GB)`, monthlyEur: round2(server.volumeGb * VOLUME_EUR_PER_GB_MONTH), server: server.name });
+      lines.push({
+        item: `server ${server.name} (Hetzner ${server.serverType})`,
+        monthlyEur: findServerType(server.serverType)?.monthlyEur ?? 0,
+        server: server.name,
+      });
+      if (server.volumeGb)
+        lines.push({
+          item: `volume ${server.name}-data (${server.volumeGb} GB)`,
+          monthlyEur: round2(server.volumeGb * VOLUME_EUR_PER_GB_MONTH),
+          server: server.name,
+        });
     } else {
       lines.push({ item: `server ${server.name} (existing VPS at ${server.address}, as configured)`, monthlyEur: server.monthlyCostEur, server: server.name });
     }
   }
   if (model.opsHost) {
     const ops = model.opsHost.server;
-    lines.push({ item: `server ${ops.name} (Hetzner ${ops.serverType}): VPN hub, uptime checks, backup pulls`, monthlyEur: findServerType(ops.serverType)?.monthlyEur ?? 0, server: ops.name });
+    lines.push({
+      item: `server ${ops.name} (Hetzner ${ops.serverType}): VPN hub, uptime checks, backup pulls`,
+      monthlyEur: findServerType(ops.serverType)?.monthlyEur ?? 0,
+      server: ops.name,
+    });
   }
   if (model.loadBalancer) {
     const type = model.loadBalancer.config.type;
-    lines.push({ item: `load balancer (Hetzner ${type}, ${model.loadBalancer.targets.length} targets)`, monthlyEur: LOAD_BALANCER_TYPES[type]?.monthlyEur ?? 0 });
+    lines.push({
+      item: `load balancer (Hetzner ${type}, ${model.loadBalancer.targets.length} targets)`,
+      monthlyEur: LOAD_BALANCER_TYPES[type]?.monthlyEur ?? 0,
+    });
   }
   // Hetzner does not bill private networks; the line says so, so the plan shows it was not forgotten.
   if (model.config.privateNetwork) lines.push({ item: `private network ${model.config.privateNetwork.subnet} (no charge)`, monthlyEur: 0 });

@@ -51,7 +51,6 @@ export interface HostLink {
   readonly networks: readonly string[];
 }
 
-
 /** A Hetzner load balancer in front of the servers that run the ingress. */
 export interface LoadBalancerPlan {
   readonly config: LoadBalancerConfig;
@@ -153,12 +152,29 @@ export function planPlatform(config: StackConfig, blueprint: Blueprint): Platfor
 }
 
 function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile: MemoryProfile): PlatformModel & { problems: ConfigProblem[] } {
-  const layout = config.servers.map((server) => ({ name: server.name, roles: server.roles, ...(privateIpOf(server) ? { privateIp: privateIpOf(server)! } : {}) }));
+  const layout = config.servers.map((server) => ({
+    name: server.name,
+    roles: server.roles,
+    ...(privateIpOf(server) ? { privateIp: privateIpOf(server)! } : {}),
+  }));
   const balancer = config.loadBalancer ? balancerInFront(config.loadBalancer, config) : undefined;
-  const environment = { domain: config.domain, environment: config.environment, servers: layout, monitoring: config.monitoring, memoryProfile, ingress: config.ingress, ...(balancer ? { loadBalancer: balancer } : {}) };
+  const environment = {
+    domain: config.domain,
+    environment: config.environment,
+    servers: layout,
+    monitoring: config.monitoring,
+    memoryProfile,
+    ingress: config.ingress,
+    ...(balancer ? { loadBalancer: balancer } : {}),
+  };
   const released = releasedBuild(blueprint, environment, config.releases ?? {});
   const spec = released.spec;
-  const problems: ConfigProblem[] = [...released.problems, ...(spec.problems ?? []), ...stackRouteProblems(config.ingress, blueprint.build({ ...environment, ingress: INGRESS_DEFAULTS }).routes), ...specProblems(spec, blueprint, monitoringSecrets(config.monitoring))];
+  const problems: ConfigProblem[] = [
+    ...released.problems,
+    ...(spec.problems ?? []),
+    ...stackRouteProblems(config.ingress, blueprint.build({ ...environment, ingress: INGRESS_DEFAULTS }).routes),
+    ...specProblems(spec, blueprint, monitoringSecrets(config.monitoring)),
+  ];
 
   const placement = new Map<string, ServiceSpec[]>(config.servers.map((server) => [server.name, []]));
   for (const service of spec.services) {
@@ -189,7 +205,9 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
           continue;
         }
         const target = placement.get(remote.name)!.find((other) => other.name === dependency)!;
-        links.get(server.name)!.push({ service: dependency, server: remote.name, address: remoteAddress, networks: [...new Set([...target.networks, outbound])] });
+        links
+          .get(server.name)!
+          .push({ service: dependency, server: remote.name, address: remoteAddress, networks: [...new Set([...target.networks, outbound])] });
         peerReachable.get(remote.name)!.add(dependency);
       }
     }
@@ -208,12 +226,19 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
       // Behind the load balancer the ingress listens on the private address
       // only; the balancer reaches it there and nothing else can (seed 004, phase 4).
       if (behindBalancer && ownAddress && service.role === "ingress") {
-        ports = ports.map((port) => (port.publish && isPublicAddress(publishAddress(port)!) ? { ...port, publish: { host: port.publish.host, address: ownAddress } } : port));
+        ports = ports.map((port) =>
+          port.publish && isPublicAddress(publishAddress(port)!) ? { ...port, publish: { host: port.publish.host, address: ownAddress } } : port,
+        );
       }
       return ports === service.ports ? service : { ...service, ports };
     });
     const forwarders = links.get(server.name)!.map((link) =>
-      linkServiceSpec({ dependency: placement.get(link.server)!.find((other) => other.name === link.service)!, server: link.server, address: link.address, networks: link.networks }),
+      linkServiceSpec({
+        dependency: placement.get(link.server)!.find((other) => other.name === link.service)!,
+        server: link.server,
+        address: link.address,
+        networks: link.networks,
+      }),
     );
     return { server, services: [...forwarders, ...services] };
   });
@@ -245,9 +270,14 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     );
     const ownAddress = privateIpOf(server);
     const peerPorts = services.flatMap((service) =>
-      service.ports.filter((port) => port.publish && publishAddress(port) === ownAddress).map((port): Exposure => ({ port: port.publish!.host, protocol: port.protocol ?? "tcp", service: service.name })),
+      service.ports
+        .filter((port) => port.publish && publishAddress(port) === ownAddress)
+        .map((port): Exposure => ({ port: port.publish!.host, protocol: port.protocol ?? "tcp", service: service.name })),
     );
-    const peerAccess = ownAddress && config.privateNetwork && peerPorts.length > 0 ? { address: ownAddress, sourceCidr: config.privateNetwork.ipRange, ports: peerPorts } : undefined;
+    const peerAccess =
+      ownAddress && config.privateNetwork && peerPorts.length > 0
+        ? { address: ownAddress, sourceCidr: config.privateNetwork.ipRange, ports: peerPorts }
+        : undefined;
     const job = hostBackupJob({
       server: server.name,
       services,
@@ -275,14 +305,20 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
   });
 
   const ingressKind = ingressKindOf(spec);
-  const routes = spec.routes.map((route) => ({ hostname: `${route.subdomain}.${config.domain}`, subdomain: route.subdomain, service: route.service, port: route.port }));
+  const routes = spec.routes.map((route) => ({
+    hostname: `${route.subdomain}.${config.domain}`,
+    subdomain: route.subdomain,
+    service: route.service,
+    port: route.port,
+  }));
   const ingressHosts = hosts.filter((host) => host.services.some((service) => service.role === "ingress"));
   let loadBalancer: LoadBalancerPlan | undefined;
   if (config.loadBalancer) {
     const proxy = ingressKind;
     const ingress = ingressHosts[0]?.services.find((service) => service.role === "ingress" && service.name === proxy);
     const ports = (ingress?.ports ?? []).filter((port) => port.publish).map((port) => port.publish!.host);
-    if (ingressHosts.length === 0) problems.push({ path: "infra:loadBalancer", message: "no server runs the ingress, so the load balancer would have no target" });
+    if (ingressHosts.length === 0)
+      problems.push({ path: "infra:loadBalancer", message: "no server runs the ingress, so the load balancer would have no target" });
     if (proxy !== "nginx") {
       problems.push({
         path: "infra:loadBalancer",
@@ -345,7 +381,12 @@ function placePlatform(config: StackConfig, blueprint: Blueprint, memoryProfile:
     ...(loadBalancer ? { loadBalancer } : {}),
     releases,
     containerNames: containerNamesOf(blueprint.namePrefix, [...spec.services, ...added], releases),
-    buckets: spec.buckets.map((bucket) => ({ key: bucket.key, purpose: bucket.purpose, resourceName: `${blueprint.namePrefix}-${bucket.key}`, bucketName: `${config.storage.bucketPrefix}-${bucket.key}` })),
+    buckets: spec.buckets.map((bucket) => ({
+      key: bucket.key,
+      purpose: bucket.purpose,
+      resourceName: `${blueprint.namePrefix}-${bucket.key}`,
+      bucketName: `${config.storage.bucketPrefix}-${bucket.key}`,
+    })),
     problems,
   };
 }
@@ -365,16 +406,19 @@ export function portClashes(services: readonly ServiceSpec[]): string[] {
       if (!address || !port.publish) continue;
       const binding = { service: service.name, address, port: port.publish.host, protocol: port.protocol ?? "tcp" };
       const holder = taken.find(
-        (other) => other.port === binding.port && other.protocol === binding.protocol && (other.address === binding.address || isUnspecifiedAddress(other.address) || isUnspecifiedAddress(binding.address)),
+        (other) =>
+          other.port === binding.port &&
+          other.protocol === binding.protocol &&
+          (other.address === binding.address || isUnspecifiedAddress(other.address) || isUnspecifiedAddress(binding.address)),
       );
-      if (holder && holder.service !== service.name) clashes.push(`${holder.service} and ${service.name} both publish ${binding.protocol}/${binding.port} on ${binding.address}`);
+      if (holder && holder.service !== service.name)
+        clashes.push(`${holder.service} and ${service.name} both publish ${binding.protocol}/${binding.port} on ${binding.address}`);
       else if (holder) clashes.push(`${service.name} publishes ${binding.protocol}/${binding.port} on ${binding.address} twice`);
       else taken.push(binding);
     }
   }
   return clashes;
 }
-
 
 /** The balancer as the blueprint's ingress sees it: its private address, and who may come through it (F3). */
 function balancerInFront(balancer: LoadBalancerConfig, config: StackConfig): BalancerInFront {
@@ -401,7 +445,6 @@ function budgetOf(server: ServerConfig, services: readonly ServiceSpec[], reserv
   return { serverMb, reserveMb, containersMb, headroomMb: serverMb - reserveMb - containersMb };
 }
 
-
 /** Whether the internet can reach an address a port is published on: anything but loopback and RFC 1918, 0.0.0.0 included. */
 export function isPublicAddress(address: string): boolean {
   return address !== "localhost" && !isPrivateOrLoopbackAddress(address);
@@ -416,16 +459,23 @@ export function specProblems(spec: PlatformSpec, blueprint: Blueprint, stackSecr
   const declaredSecrets = new Set([...blueprint.secrets, ...stackSecrets].map((secret) => secret.key));
   const networkKeys = new Set(spec.networks.map((network) => network.key));
   for (const network of spec.networks) {
-    if (network.key.startsWith(DOCKER_API_NETWORK_PREFIX)) problems.push({ path, message: `network ${network.key}: the prefix ${DOCKER_API_NETWORK_PREFIX} is kept for the Docker socket proxy's consumers` });
+    if (network.key.startsWith(DOCKER_API_NETWORK_PREFIX))
+      problems.push({ path, message: `network ${network.key}: the prefix ${DOCKER_API_NETWORK_PREFIX} is kept for the Docker socket proxy's consumers` });
   }
   for (const service of spec.services) {
     if (names.has(service.name)) problems.push({ path, message: `service ${service.name} is defined twice` });
-    if (service.name === DOCKER_API_PROXY) problems.push({ path, message: `service ${DOCKER_API_PROXY}: the name is kept for the socket proxy the platform adds to each host whose services declare dockerAPI` });
+    if (service.name === DOCKER_API_PROXY)
+      problems.push({
+        path,
+        message: `service ${DOCKER_API_PROXY}: the name is kept for the socket proxy the platform adds to each host whose services declare dockerAPI`,
+      });
     names.add(service.name);
-    for (const network of service.networks) if (!networkKeys.has(network)) problems.push({ path, message: `${service.name} joins undefined network ${network}` });
+    for (const network of service.networks)
+      if (!networkKeys.has(network)) problems.push({ path, message: `${service.name} joins undefined network ${network}` });
     for (const message of [...declarationProblems(service), ...dependencyCheckProblems(service)]) problems.push({ path, message });
     const dump = service.backup?.dump;
-    if (dump?.kind === "qdrant" && !declaredSecrets.has(dump.apiKeySecret)) problems.push({ path, message: `${service.name}'s backup uses secret ${dump.apiKeySecret}, which the blueprint does not declare` });
+    if (dump?.kind === "qdrant" && !declaredSecrets.has(dump.apiKeySecret))
+      problems.push({ path, message: `${service.name}'s backup uses secret ${dump.apiKeySecret}, which the blueprint does not declare` });
     for (const [variable, value] of Object.entries(service.env)) {
       for (const key of secretKeysOf(value)) {
         if (!declaredSecrets.has(key)) problems.push({ path, message: `${service.name}.${variable} uses secret ${key}, which the blueprint does not declare` });
@@ -433,13 +483,15 @@ export function specProblems(spec: PlatformSpec, blueprint: Blueprint, stackSecr
     }
     for (const file of service.secretFiles) {
       for (const key of secretKeysOf(file.content)) {
-        if (!declaredSecrets.has(key)) problems.push({ path, message: `${service.name}'s secret file ${file.name} uses secret ${key}, which the blueprint does not declare` });
+        if (!declaredSecrets.has(key))
+          problems.push({ path, message: `${service.name}'s secret file ${file.name} uses secret ${key}, which the blueprint does not declare` });
       }
     }
     for (const message of secretFileProblems(service)) problems.push({ path, message });
   }
   for (const service of spec.services) {
-    for (const dependency of service.dependsOn) if (!names.has(dependency)) problems.push({ path, message: `${service.name} depends on unknown service ${dependency}` });
+    for (const dependency of service.dependsOn)
+      if (!names.has(dependency)) problems.push({ path, message: `${service.name} depends on unknown service ${dependency}` });
   }
   // The proxy reaches a route's service by name on a Docker network they
   // share; without one it would answer 502 for that name.
@@ -447,9 +499,13 @@ export function specProblems(spec: PlatformSpec, blueprint: Blueprint, stackSecr
   for (const route of spec.routes) {
     const target = spec.services.find((service) => service.name === route.service);
     if (!target) problems.push({ path, message: `route ${route.subdomain} targets unknown service ${route.service}` });
-    else if (!target.ports.some((port) => port.container === route.port)) problems.push({ path, message: `route ${route.subdomain} targets ${route.service}:${route.port}, a port it does not listen on` });
+    else if (!target.ports.some((port) => port.container === route.port))
+      problems.push({ path, message: `route ${route.subdomain} targets ${route.service}:${route.port}, a port it does not listen on` });
     else if (ingress && !target.networks.some((network) => ingress.networks.includes(network))) {
-      problems.push({ path, message: `route ${route.subdomain} targets ${route.service}, which shares no network with ${ingress.name} (${ingress.networks.join(", ")} against ${target.networks.join(", ")})` });
+      problems.push({
+        path,
+        message: `route ${route.subdomain} targets ${route.service}, which shares no network with ${ingress.name} (${ingress.networks.join(", ")} against ${target.networks.join(", ")})`,
+      });
     }
   }
   if (spec.services.some((service) => service.backup) && !spec.buckets.some((bucket) => bucket.key === "backups")) {
@@ -474,8 +530,10 @@ export function withReleases(spec: PlatformSpec, releases: Readonly<Record<strin
     const path = `infra:releases.${name}`;
     const releasable = `services that take releases: ${apps.join(", ") || "none"}`;
     if (!service) problems.push({ path, message: `no service "${name}" in this platform (${releasable})` });
-    else if (service.role !== "app") problems.push({ path, message: `${name} has the ${service.role} role; its image changes with the blueprint, not by release (${releasable})` });
-    else if (service.image.digest !== undefined) problems.push({ path, message: `${name}'s image is pinned by digest in the blueprint; a tag alone would not change what runs` });
+    else if (service.role !== "app")
+      problems.push({ path, message: `${name} has the ${service.role} role; its image changes with the blueprint, not by release (${releasable})` });
+    else if (service.image.digest !== undefined)
+      problems.push({ path, message: `${name}'s image is pinned by digest in the blueprint; a tag alone would not change what runs` });
   }
   const services = spec.services.map((service) => {
     const tag = releases[service.name];
@@ -489,13 +547,20 @@ export function withReleases(spec: PlatformSpec, releases: Readonly<Record<strin
  * each names a service some route already reaches (so the ingress shares a
  * network with it), and takes a name no other route has.
  */
-export function stackRouteProblems(ingress: StackIngress, blueprintRoutes: readonly { readonly subdomain: string; readonly service: string }[]): ConfigProblem[] {
+export function stackRouteProblems(
+  ingress: StackIngress,
+  blueprintRoutes: readonly { readonly subdomain: string; readonly service: string }[],
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const routed = [...new Set(blueprintRoutes.map((route) => route.service))];
   const taken = new Set(blueprintRoutes.map((route) => route.subdomain));
   ingress.routes.forEach((route, index) => {
     const path = `infra:ingress.routes[${index}]`;
-    if (!routed.includes(route.service)) problems.push({ path: `${path}.service`, message: `no route of the blueprint reaches "${route.service}"; a stack route adds a name to one of: ${routed.join(", ") || "none"}` });
+    if (!routed.includes(route.service))
+      problems.push({
+        path: `${path}.service`,
+        message: `no route of the blueprint reaches "${route.service}"; a stack route adds a name to one of: ${routed.join(", ") || "none"}`,
+      });
     if (taken.has(route.subdomain)) problems.push({ path: `${path}.subdomain`, message: `"${route.subdomain}" is routed already` });
     taken.add(route.subdomain);
   });
@@ -509,20 +574,27 @@ export function stackRouteProblems(ingress: StackIngress, blueprintRoutes: reado
  * upstreams (and the monitoring their name patterns). An app's own spec does
  * not depend on the upstreams, so its release id is the same in both.
  */
-function releasedBuild(blueprint: Blueprint, environment: BlueprintEnvironment, releases: Readonly<Record<string, string>>): { spec: PlatformSpec; problems: ConfigProblem[]; releases: ReleasePlan[] } {
+function releasedBuild(
+  blueprint: Blueprint,
+  environment: BlueprintEnvironment,
+  releases: Readonly<Record<string, string>>,
+): { spec: PlatformSpec; problems: ConfigProblem[]; releases: ReleasePlan[] } {
   const first = withReleases(blueprint.build(environment), releases);
   const upstreams = releaseUpstreams(releasePlans(first.spec));
   if (Object.keys(upstreams).length === 0) return { ...first, releases: releasePlans(first.spec) };
   const second = withReleases(blueprint.build({ ...environment, upstreams }), releases);
   const plans = releasePlans(second.spec);
   const moved = Object.entries(releaseUpstreams(plans)).filter(([service, upstream]) => upstreams[service] !== upstream);
-  if (moved.length > 0) throw new Error(`blueprint ${blueprint.name}: the specs of ${moved.map(([service]) => service).join(", ")} depend on the ingress's upstreams`);
+  if (moved.length > 0)
+    throw new Error(`blueprint ${blueprint.name}: the specs of ${moved.map(([service]) => service).join(", ")} depend on the ingress's upstreams`);
   return { ...second, releases: plans };
 }
 
 function containerNamesOf(prefix: string, services: readonly ServiceSpec[], releases: readonly ReleasePlan[]): Record<string, string> {
   const ids = new Map(releases.map((plan) => [plan.service, plan.releaseId]));
-  return Object.fromEntries(services.map((service) => [service.name, ids.get(service.name) ? `${prefix}-${service.name}-${ids.get(service.name)}` : `${prefix}-${service.name}`]));
+  return Object.fromEntries(
+    services.map((service) => [service.name, ids.get(service.name) ? `${prefix}-${service.name}-${ids.get(service.name)}` : `${prefix}-${service.name}`]),
+  );
 }
 
 /** How each service of a spec releases; one plan per service name. */

@@ -93,7 +93,8 @@ export function deployPlatform(loaded: LoadedConfig, model: PlatformModel = chec
   const opsHost = registerOpsHost(registration, hosts, backups, buckets);
   registerContainers(registration, hosts, backups, privateNetwork);
   // Where the DNS records point: the load balancer, or the first server that runs the ingress.
-  const ingressAddress = loadBalancer?.publicAddress ?? hosts.find((host) => host.plan.services.some((service) => service.role === "ingress"))?.machine.publicAddress;
+  const ingressAddress =
+    loadBalancer?.publicAddress ?? hosts.find((host) => host.plan.services.some((service) => service.role === "ingress"))?.machine.publicAddress;
   if (ingressAddress) registerDNS(registration, ingressAddress);
 
   return {
@@ -122,7 +123,10 @@ function registerHosts({ model, config, secrets, labels, platform }: Registratio
     // A Hetzner server is created with its cloud firewall attached, so the
     // firewall comes first; an existing host's UFW rules go on once the host
     // is prepared (the preparation installs ufw), so the server comes first.
-    const cloudFirewall = server.provider === "hetzner" ? new Firewall(`${name}-firewall`, { exposed: plan.exposed, policy, target: { kind: "hetzner" }, labels }, moved) : undefined;
+    const cloudFirewall =
+      server.provider === "hetzner"
+        ? new Firewall(`${name}-firewall`, { exposed: plan.exposed, policy, target: { kind: "hetzner" }, labels }, moved)
+        : undefined;
     const machine = new Server(
       name,
       {
@@ -136,7 +140,8 @@ function registerHosts({ model, config, secrets, labels, platform }: Registratio
       },
       moved,
     );
-    if (!cloudFirewall) new Firewall(`${name}-firewall`, { exposed: plan.exposed, policy, target: { kind: "ufw", connection: machine.connection, ready: machine.ready } }, moved);
+    if (!cloudFirewall)
+      new Firewall(`${name}-firewall`, { exposed: plan.exposed, policy, target: { kind: "ufw", connection: machine.connection, ready: machine.ready } }, moved);
     return { plan, name, host, machine };
   });
 }
@@ -149,7 +154,9 @@ function registerPrivateNetwork({ config, prefix, labels, platform }: Registrati
     {
       ...config.privateNetwork,
       members: hosts.flatMap(({ plan, machine }) =>
-        plan.server.provider === "hetzner" && plan.server.privateIp ? [{ name: plan.server.name, serverId: machine.hetznerServerId!, ip: plan.server.privateIp }] : [],
+        plan.server.provider === "hetzner" && plan.server.privateIp
+          ? [{ name: plan.server.name, serverId: machine.hetznerServerId!, ip: plan.server.privateIp }]
+          : [],
       ),
       protect: config.protect,
       labels,
@@ -159,7 +166,11 @@ function registerPrivateNetwork({ config, prefix, labels, platform }: Registrati
 }
 
 /** The load balancer in front of the ingress servers, when the model has one; it reaches them over the private network. */
-function registerLoadBalancer({ model, config, prefix, labels, platform }: Registration, hosts: readonly RegisteredHost[], privateNetwork: PrivateNetwork): LoadBalancer | undefined {
+function registerLoadBalancer(
+  { model, config, prefix, labels, platform }: Registration,
+  hosts: readonly RegisteredHost[],
+  privateNetwork: PrivateNetwork,
+): LoadBalancer | undefined {
   const balancer = model.loadBalancer;
   if (!balancer) return undefined;
   const machineOf = (server: string) => hosts.find((host) => host.plan.server.name === server)!.machine;
@@ -173,7 +184,11 @@ function registerLoadBalancer({ model, config, prefix, labels, platform }: Regis
       ports: balancer.ports,
       healthCheck: balancer.healthCheck ?? { port: 80, path: "/" },
       proxyProtocol: balancer.proxyProtocol,
-      targets: balancer.targets.map((target) => ({ name: target, serverId: machineOf(target).hetznerServerId!, attachment: privateNetwork.attachments[target]! })),
+      targets: balancer.targets.map((target) => ({
+        name: target,
+        serverId: machineOf(target).hetznerServerId!,
+        attachment: privateNetwork.attachments[target]!,
+      })),
       protect: config.protect,
       labels,
     },
@@ -241,13 +256,23 @@ function registerBackups({ config, secrets }: Registration, hosts: readonly Regi
  * the uptime checks, and the pull of the backups, which waits for each
  * server's backup job and the backups bucket.
  */
-function registerOpsHost({ model, config, secrets, labels, platform }: Registration, hosts: readonly RegisteredHost[], backups: ReadonlyMap<string, Backup>, buckets: ReadonlyMap<string, Bucket>): OpsHost | undefined {
+function registerOpsHost(
+  { model, config, secrets, labels, platform }: Registration,
+  hosts: readonly RegisteredHost[],
+  backups: ReadonlyMap<string, Backup>,
+  buckets: ReadonlyMap<string, Bucket>,
+): OpsHost | undefined {
   if (!model.opsHost) return undefined;
   return new OpsHost(
     `${model.blueprint.namePrefix}-${model.opsHost.server.name}`,
     {
       plan: model.opsHost,
-      members: hosts.map(({ plan, machine }) => ({ name: plan.server.name, resourceName: plan.resourceName, connection: machine.connection, ready: machine.ready })),
+      members: hosts.map(({ plan, machine }) => ({
+        name: plan.server.name,
+        resourceName: plan.resourceName,
+        connection: machine.connection,
+        ready: machine.ready,
+      })),
       adminCidrs: config.adminCidrs,
       sshPrivateKey: secrets["infra:sshPrivateKey"]!,
       hcloudToken: secrets["hcloud:token"]!,
@@ -270,11 +295,23 @@ function registerOpsHost({ model, config, secrets, labels, platform }: Registrat
  * others reach over the private network comes first, so each forwarder can
  * wait for the service it forwards to.
  */
-function registerContainers(registration: Registration, hosts: readonly RegisteredHost[], backups: ReadonlyMap<string, Backup>, privateNetwork: PrivateNetwork | undefined): void {
+function registerContainers(
+  registration: Registration,
+  hosts: readonly RegisteredHost[],
+  backups: ReadonlyMap<string, Backup>,
+  privateNetwork: PrivateNetwork | undefined,
+): void {
   const started = new Map<string, pulumi.Resource>();
   for (const registered of [...hosts].sort((a, b) => a.plan.links.length - b.plan.links.length)) {
     const networks = registerNetworks(registration, registered);
-    const serviceArgs = containerArgsOf(registration, registered, networks, backups.get(registered.plan.server.name), privateNetwork?.attachments[registered.plan.server.name], started);
+    const serviceArgs = containerArgsOf(
+      registration,
+      registered,
+      networks,
+      backups.get(registered.plan.server.name),
+      privateNetwork?.attachments[registered.plan.server.name],
+      started,
+    );
     registerServices(registration, registered, serviceArgs, started);
   }
 }
@@ -283,7 +320,11 @@ function registerContainers(registration: Registration, hosts: readonly Register
 function registerNetworks({ prefix }: Registration, { plan, name, host, machine }: RegisteredHost): Record<string, pulumi.Output<string>> {
   const networkNames: Record<string, pulumi.Output<string>> = {};
   for (const network of plan.networks) {
-    const resource = new Network(`${name}-${network.key}`, { spec: network, networkName: `${prefix}-${network.key}`, provider: machine.dockerProvider }, { parent: host, aliases: [movedFromRoot()] });
+    const resource = new Network(
+      `${name}-${network.key}`,
+      { spec: network, networkName: `${prefix}-${network.key}`, provider: machine.dockerProvider },
+      { parent: host, aliases: [movedFromRoot()] },
+    );
     networkNames[network.key] = resource.networkName;
   }
   return networkNames;
@@ -343,13 +384,21 @@ function registerServices(
     }
     const resource =
       spec.role === "ingress" && spec.name === model.ingress
-        ? new Ingress(`${name}-${spec.name}`, { ...args, kind: model.ingress, routes: model.routes, knownServices: plan.services.map((service) => service.name) }, moved)
+        ? new Ingress(
+            `${name}-${spec.name}`,
+            { ...args, kind: model.ingress, routes: model.routes, knownServices: plan.services.map((service) => service.name) },
+            moved,
+          )
         : new Service(`${name}-${spec.name}`, args, moved);
     local.set(spec.name, resource);
     if (!plan.links.some((link) => link.service === spec.name)) started.set(`${plan.server.name}/${spec.name}`, resource);
   }
   if (model.spec.monitoring && monitoringArgs.length > 0) {
-    const monitoring = new Monitoring(`${name}-monitoring`, { plan: model.spec.monitoring, services: monitoringArgs, secrets, previousName: (service) => `${name}-${service}` }, moved);
+    const monitoring = new Monitoring(
+      `${name}-monitoring`,
+      { plan: model.spec.monitoring, services: monitoringArgs, secrets, previousName: (service) => `${name}-${service}` },
+      moved,
+    );
     for (const [service, resource] of Object.entries(monitoring.services)) {
       local.set(service, resource);
       started.set(`${plan.server.name}/${service}`, resource);
@@ -366,7 +415,12 @@ function registerDNS({ model, config, prefix, platform }: Registration, target: 
     {
       zoneId: dns.zoneId,
       security: { hsts: dns.hsts },
-      records: model.routes.map((route) => ({ key: route.subdomain, name: route.hostname, proxied: dns.proxied, ...(dns.proxied ? {} : { unproxiedReason: "infra:dns.proxied is false for this stack" }) })),
+      records: model.routes.map((route) => ({
+        key: route.subdomain,
+        name: route.hostname,
+        proxied: dns.proxied,
+        ...(dns.proxied ? {} : { unproxiedReason: "infra:dns.proxied is false for this stack" }),
+      })),
       target,
     },
     { parent: platform, aliases: [movedFromRoot()] },
@@ -374,7 +428,10 @@ function registerDNS({ model, config, prefix, platform }: Registration, target: 
 }
 
 /** Replaces secret references with the stack's secret outputs; the result stays secret. */
-export function resolveEnv(env: Readonly<Record<string, EnvValue>>, secrets: Readonly<Record<string, pulumi.Output<string>>>): Record<string, pulumi.Input<string>> {
+export function resolveEnv(
+  env: Readonly<Record<string, EnvValue>>,
+  secrets: Readonly<Record<string, pulumi.Output<string>>>,
+): Record<string, pulumi.Input<string>> {
   const resolved: Record<string, pulumi.Input<string>> = {};
   for (const [variable, value] of Object.entries(env)) {
     if (typeof value === "string") {
@@ -388,7 +445,9 @@ export function resolveEnv(env: Readonly<Record<string, EnvValue>>, secrets: Rea
       resolved[variable] = secrets[value.secret]!;
     } else {
       resolved[variable] = pulumi.secret(
-        pulumi.all(keys.map((key) => secrets[key]!)).apply((values) => renderSecretTemplate(value.secretTemplate, Object.fromEntries(keys.map((key, index) => [key, values[index]!])))),
+        pulumi
+          .all(keys.map((key) => secrets[key]!))
+          .apply((values) => renderSecretTemplate(value.secretTemplate, Object.fromEntries(keys.map((key, index) => [key, values[index]!])))),
       );
     }
   }
@@ -396,13 +455,20 @@ export function resolveEnv(env: Readonly<Record<string, EnvValue>>, secrets: Rea
 }
 
 /** Each secret file's content by name, its secrets filled in; the result stays secret. */
-export function resolveSecretFiles(files: readonly SecretFileSpec[], secrets: Readonly<Record<string, pulumi.Output<string>>>): Record<string, pulumi.Output<string>> {
+export function resolveSecretFiles(
+  files: readonly SecretFileSpec[],
+  secrets: Readonly<Record<string, pulumi.Output<string>>>,
+): Record<string, pulumi.Output<string>> {
   const resolved: Record<string, pulumi.Output<string>> = {};
   for (const file of files) {
     const keys = secretKeysOf(file.content);
     const missing = keys.filter((key) => !secrets[key]);
     if (missing.length > 0) throw new Error(`secret file ${file.name} needs secret ${missing.join(", ")}, which is not loaded`);
-    resolved[file.name] = pulumi.secret(pulumi.all(keys.map((key) => secrets[key]!)).apply((values) => renderSecretContent(file.content, Object.fromEntries(keys.map((key, index) => [key, values[index]!])))));
+    resolved[file.name] = pulumi.secret(
+      pulumi
+        .all(keys.map((key) => secrets[key]!))
+        .apply((values) => renderSecretContent(file.content, Object.fromEntries(keys.map((key, index) => [key, values[index]!])))),
+    );
   }
   return resolved;
 }

@@ -49,7 +49,14 @@ export function stackModel(stack: string, projectDir = PROJECT_DIR): PlatformMod
     }
   };
   const servers = loose(values["infra:servers"]);
-  const needed = requiredSecrets(values["infra:blueprint"], Array.isArray(servers) ? servers : undefined, BLUEPRINT_CATALOG, loose(values["infra:monitoring"]), values["infra:dns"] !== UNMANAGED_DNS, values["infra:opsHost"] !== undefined);
+  const needed = requiredSecrets(
+    values["infra:blueprint"],
+    Array.isArray(servers) ? servers : undefined,
+    BLUEPRINT_CATALOG,
+    loose(values["infra:monitoring"]),
+    values["infra:dns"] !== UNMANAGED_DNS,
+    values["infra:opsHost"] !== undefined,
+  );
   for (const secret of needed) {
     if (!(secret.key in values)) {
       values[secret.key] = SECRET_PLACEHOLDER;

@@ -13,12 +13,14 @@ export const CHECKLIST_POLICIES: Policies = [
     enforcementLevel: "mandatory",
     validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
       const model = stackModel(stackOfUrn(args.urn));
-      for (const violation of resourceViolations(model, { type: args.type, name: args.name, props: args.props, protect: args.opts.protect })) reportViolation(violationText(violation));
+      for (const violation of resourceViolations(model, { type: args.type, name: args.name, props: args.props, protect: args.opts.protect }))
+        reportViolation(violationText(violation));
     },
   },
   {
     name: "checklist-stack",
-    description: "The stack as a whole follows the security checklist and the exposure rules: the platform model, zone settings together, each host's firewall, what the ingress serves",
+    description:
+      "The stack as a whole follows the security checklist and the exposure rules: the platform model, zone settings together, each host's firewall, what the ingress serves",
     enforcementLevel: "mandatory",
     validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
       const first = args.resources[0];

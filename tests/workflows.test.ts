@@ -165,7 +165,12 @@ describe("delivery rules", () => {
 
   test("every preview and up runs the policy pack, from the project's own directory", () => {
     const operations = workflowFiles.flatMap((name) =>
-      Object.values(workflow(name).jobs).flatMap((job) => (job.steps ?? []).filter((step: { uses?: string; with?: { command?: string } }) => step.uses?.startsWith("pulumi/actions@") && ["preview", "up"].includes(step.with?.command ?? ""))),
+      Object.values(workflow(name).jobs).flatMap((job) =>
+        (job.steps ?? []).filter(
+          (step: { uses?: string; with?: { command?: string } }) =>
+            step.uses?.startsWith("pulumi/actions@") && ["preview", "up"].includes(step.with?.command ?? ""),
+        ),
+      ),
     );
     expect(operations.map((step) => step.with.command).sort()).toEqual(["preview", "preview", "up"]);
     for (const step of operations) {

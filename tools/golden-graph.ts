@@ -62,7 +62,13 @@ export function goldenPlans(projectDir: string): GoldenPlan[] {
       { stack, title: stack, blueprint: shipped, overrides: [], path: join(GOLDEN_DIR, `${stack}.json`) },
       ...Object.keys(BLUEPRINTS)
         .filter((blueprint) => blueprint !== shipped)
-        .map((blueprint) => ({ stack, title: `${stack} with blueprint ${blueprint}`, blueprint, overrides: [`blueprint=${blueprint}`], path: join(GOLDEN_DIR, stack, `${blueprint}.json`) })),
+        .map((blueprint) => ({
+          stack,
+          title: `${stack} with blueprint ${blueprint}`,
+          blueprint,
+          overrides: [`blueprint=${blueprint}`],
+          path: join(GOLDEN_DIR, stack, `${blueprint}.json`),
+        })),
       ...phases.map((phase) => ({
         stack,
         title: `${stack} with GALION phase ${phase}`,

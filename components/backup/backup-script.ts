@@ -2,7 +2,16 @@ import { databaseURLFunctions } from "./database-url";
 import { forgetFlags } from "./retention";
 import { LAST_DURATION_METRIC, LAST_EXIT_CODE_METRIC, LAST_RUN_METRIC, LAST_SUCCESS_METRIC, TEXTFILE_NAME } from "./metrics";
 import { redisCliDirective, redisCliWords, type Access, type BackupJob, type BackupSource, type ExportTarget } from "./job";
-import { CONTAINER_URL_FUNCTION, LOAD_ENVIRONMENT_FILE, qdrantUrlAssignment, QDRANT_CURL_FUNCTION, REDIS_KEYS_FUNCTION, shellQuote, shellWords, STRICT_MODE } from "./shell";
+import {
+  CONTAINER_URL_FUNCTION,
+  LOAD_ENVIRONMENT_FILE,
+  qdrantUrlAssignment,
+  QDRANT_CURL_FUNCTION,
+  REDIS_KEYS_FUNCTION,
+  shellQuote,
+  shellWords,
+  STRICT_MODE,
+} from "./shell";
 import { WAL_TAG } from "./pitr";
 
 /** restic tags every snapshot of the job with this, and forgets within it only. */
@@ -92,12 +101,16 @@ function dumpStep(source: BackupSource, index: number): string {
   local database
   for database in ${shellWords(source.databases)}; do
     dump_postgres_database ${shellQuote(source.service)} ${shellQuote(source.user)} "$database" ${dir} "\${exec[@]}"
-  done${source.walArchive ? `
+  done${
+    source.walArchive
+      ? `
   # PITR (B6): the base the archived WAL is replayed onto. Tar to stdout, so
   # it needs no room in the container; the WAL written during the copy is in
   # the tar too, so the base alone restores to a consistent state.
   "\${exec[@]}" pg_basebackup --username=${shellQuote(source.user)} --pgdata=- --format=tar --wal-method=fetch --checkpoint=fast --label=infra-backup >${dir}/base.tar
-  log "took a base backup for PITR ($(stat -c %s ${dir}/base.tar) bytes)"` : ""}
+  log "took a base backup for PITR ($(stat -c %s ${dir}/base.tar) bytes)"`
+      : ""
+  }
 }`;
     case "postgres-url":
       // A subshell: the PG* variables of this database end with the step.
@@ -399,7 +412,9 @@ echo "$subset" >"$state/check-subset"
  * writes it; the ops host's account reads it through rrsync -ro.
  */
 function exportSteps(target: ExportTarget): string {
-  const group = target.group ? `chgrp -R ${shellQuote(target.group)} "$export/.next"\nchmod -R g+rX,g-w,o-rwx "$export/.next"\nchgrp ${shellQuote(target.group)} "$export"\nchmod 0750 "$export"\n` : "";
+  const group = target.group
+    ? `chgrp -R ${shellQuote(target.group)} "$export/.next"\nchmod -R g+rX,g-w,o-rwx "$export/.next"\nchgrp ${shellQuote(target.group)} "$export"\nchmod 0750 "$export"\n`
+    : "";
   return `step=publish
 readonly export=${shellQuote(target.dir)}
 while IFS=$'\\t' read -r _ volume path; do

@@ -39,7 +39,9 @@ export class Backup extends pulumi.ComponentResource {
   constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
     if (args.job.sources.length === 0) throw new Error(`backup ${name}: the job has nothing to back up`);
     // A variable without its secret would reach the host as an empty value and fail every night instead of now.
-    const unset = Object.entries(args.variables ?? {}).filter(([, value]) => value === undefined).map(([variable]) => variable);
+    const unset = Object.entries(args.variables ?? {})
+      .filter(([, value]) => value === undefined)
+      .map(([variable]) => variable);
     if (unset.length > 0) throw new Error(`backup ${name}: no secret loaded for ${unset.join(", ")}`);
     super("infra:backup:Backup", name, {}, opts);
     this.repository = args.job.repository;
@@ -51,19 +53,32 @@ export class Backup extends pulumi.ComponentResource {
     const environment = pulumi.secret(
       args.job.export
         ? // Pull mode: the server gets its sources' secrets and nothing of the repository's (components/backup/pull.ts).
-          pulumi.all(variableNames.map((variable) => args.variables![variable]!)).apply((values) =>
-            exportEnvironmentFile(args.job, HOST_PATHS, Object.fromEntries(variableNames.map((variable, index) => [variable, values[index]!]))),
-          )
+          pulumi
+            .all(variableNames.map((variable) => args.variables![variable]!))
+            .apply((values) =>
+              exportEnvironmentFile(args.job, HOST_PATHS, Object.fromEntries(variableNames.map((variable, index) => [variable, values[index]!]))),
+            )
         : pulumi
-            .all([args.resticPassword, args.accessKeyId, args.secretAccessKey, args.heartbeatUrl, pulumi.all(variableNames.map((variable) => args.variables![variable]!))])
+            .all([
+              args.resticPassword,
+              args.accessKeyId,
+              args.secretAccessKey,
+              args.heartbeatUrl,
+              pulumi.all(variableNames.map((variable) => args.variables![variable]!)),
+            ])
             .apply(([resticPassword, accessKeyId, secretAccessKey, heartbeatUrl, values]) =>
-              environmentFile(args.job, HOST_PATHS, {
-                resticPassword,
-                accessKeyId,
-                secretAccessKey,
-                ...(heartbeatUrl ? { heartbeatUrl } : {}),
-                variables: Object.fromEntries(variableNames.map((variable, index) => [variable, values[index]!])),
-              }, args.region),
+              environmentFile(
+                args.job,
+                HOST_PATHS,
+                {
+                  resticPassword,
+                  accessKeyId,
+                  secretAccessKey,
+                  ...(heartbeatUrl ? { heartbeatUrl } : {}),
+                  variables: Object.fromEntries(variableNames.map((variable, index) => [variable, values[index]!])),
+                },
+                args.region,
+              ),
             ),
     );
     const environmentCommand = new SSHCommand(

@@ -40,7 +40,12 @@ export function environmentFile(job: BackupJob, paths: JobPaths, secrets: JobSec
  * sources' own secrets only. No repository, no restic password, no storage
  * key and no heartbeat: those live on the ops host, which pulls.
  */
-export function exportEnvironmentFile(job: BackupJob, paths: JobPaths, variables: Readonly<Record<string, string>> = {}, extra: Readonly<Record<string, string>> = {}): string {
+export function exportEnvironmentFile(
+  job: BackupJob,
+  paths: JobPaths,
+  variables: Readonly<Record<string, string>> = {},
+  extra: Readonly<Record<string, string>> = {},
+): string {
   if (!job.export) throw new Error(`the job of server ${job.server} is not in pull mode`);
   const entries: [string, string][] = [
     ["BACKUP_STAGING_DIR", paths.stagingDir],

@@ -131,7 +131,10 @@ export interface HostBackupInput {
 /** The environment variable that carries a secret config key to the job: `infra:qdrantApiKey` is QDRANT_API_KEY. */
 export function secretVariable(key: string): string {
   const name = key.includes(":") ? key.slice(key.indexOf(":") + 1) : key;
-  return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/[^A-Za-z0-9]+/g, "_").toUpperCase();
+  return name
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/[^A-Za-z0-9]+/g, "_")
+    .toUpperCase();
 }
 
 /** Secret config keys the job's sources read, by the variable that carries each. */
@@ -196,7 +199,13 @@ export function hostBackupJob(input: HostBackupInput): BackupJob {
       sources.push({ ...base, kind: "postgres", user: dump.user, databases: [...dump.databases], ...walArchive });
     }
     if (dump?.kind === "postgres-url") {
-      sources.push({ service: service.name, access: postgresClientAccess(dump.client, input.imageRegistry), kind: "postgres-url", urlSecret: dump.urlSecret, urlVariable: secretVariable(dump.urlSecret) });
+      sources.push({
+        service: service.name,
+        access: postgresClientAccess(dump.client, input.imageRegistry),
+        kind: "postgres-url",
+        urlSecret: dump.urlSecret,
+        urlVariable: secretVariable(dump.urlSecret),
+      });
     }
     if (dump?.kind === "redis") {
       const file = service.secretFiles.find((candidate) => candidate.name === dump.passwordFile);
@@ -206,7 +215,9 @@ export function hostBackupJob(input: HostBackupInput): BackupJob {
     if (dump?.kind === "n8n-workflows") sources.push({ ...base, kind: "n8n-workflows" });
     for (const volume of declaration.volumes ?? []) sources.push({ ...base, kind: "volume", volume: `${container}-${volume}` });
   }
-  const promises = input.services.flatMap((service) => (service.backup?.minimumRetention ? [{ service: service.name, ...service.backup.minimumRetention }] : []));
+  const promises = input.services.flatMap((service) =>
+    service.backup?.minimumRetention ? [{ service: service.name, ...service.backup.minimumRetention }] : [],
+  );
   if (promises.length === 0) return { server: input.server, settings: input.settings, repository: input.repository, sources: orderSources(sources) };
   const daily = Math.max(...promises.map((promise) => promise.daily));
   return {
@@ -243,7 +254,8 @@ export function declarationProblems(service: ServiceSpec): string[] {
     }
   }
   const minimum = service.backup?.minimumRetention;
-  if (minimum && (!Number.isInteger(minimum.daily) || minimum.daily < 1)) problems.push(`${service.name} promises a retention of ${minimum.daily} daily snapshots; it must be a whole number of at least 1`);
+  if (minimum && (!Number.isInteger(minimum.daily) || minimum.daily < 1))
+    problems.push(`${service.name} promises a retention of ${minimum.daily} daily snapshots; it must be a whole number of at least 1`);
   return problems;
 }
 

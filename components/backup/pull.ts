@@ -286,7 +286,10 @@ mv -f "${path}.new" "${path}"`;
  */
 export function pullInstallScript(pulls: readonly PullJob[], schedule: string, hostKeys: Readonly<Record<string, string>>): string {
   const scripts = pulls.map((pull) => writeFileStep(pullScriptPath(pull.server), "0750", pullScript(pull)));
-  const knownHosts = knownHostsSteps(pulls.map((pull) => ({ name: pull.server, address: pull.address, sshPort: pull.sshPort })), hostKeys);
+  const knownHosts = knownHostsSteps(
+    pulls.map((pull) => ({ name: pull.server, address: pull.address, sshPort: pull.sshPort })),
+    hostKeys,
+  );
   const runAll = `#!/usr/bin/env bash
 # Pulls every server in turn; one failure does not stop the next pull, and fails the run.
 status=0
@@ -305,7 +308,10 @@ install -d -m 0755 /var/lib/prometheus/node-exporter
 ${scripts.join("\n")}
 ${knownHosts.join("\n")}
 ${writeFileStep(`${PULL_SCRIPT_DIR}/${PULL_UNIT_NAME}`, "0750", runAll)}
-${writeFileStep(`/etc/systemd/system/${PULL_UNIT_NAME}.service`, "0644", `[Unit]
+${writeFileStep(
+  `/etc/systemd/system/${PULL_UNIT_NAME}.service`,
+  "0644",
+  `[Unit]
 Description=Pull every server's backup dumps over the VPN into restic
 Wants=network-online.target wg-quick@wg0.service
 After=network-online.target wg-quick@wg0.service
@@ -314,8 +320,12 @@ After=network-online.target wg-quick@wg0.service
 Type=oneshot
 ExecStart=${PULL_SCRIPT_DIR}/${PULL_UNIT_NAME}
 TimeoutStartSec=6h
-`)}
-${writeFileStep(`/etc/systemd/system/${PULL_UNIT_NAME}.timer`, "0644", `[Unit]
+`,
+)}
+${writeFileStep(
+  `/etc/systemd/system/${PULL_UNIT_NAME}.timer`,
+  "0644",
+  `[Unit]
 Description=Daily pull of the servers' backups at ${schedule}
 
 [Timer]
@@ -325,7 +335,8 @@ AccuracySec=1min
 
 [Install]
 WantedBy=timers.target
-`)}
+`,
+)}
 systemctl daemon-reload
 systemctl enable --now ${PULL_UNIT_NAME}.timer
 systemctl is-active --quiet ${PULL_UNIT_NAME}.timer
@@ -333,7 +344,10 @@ systemctl is-active --quiet ${PULL_UNIT_NAME}.timer
 }
 
 /** Each server's pinned host key at its VPN address, where the ops host's ssh looks for it (pullPaths().knownHostsFile). */
-export function knownHostsSteps(members: readonly { readonly name: string; readonly address: string; readonly sshPort: number }[], hostKeys: Readonly<Record<string, string>>): string[] {
+export function knownHostsSteps(
+  members: readonly { readonly name: string; readonly address: string; readonly sshPort: number }[],
+  hostKeys: Readonly<Record<string, string>>,
+): string[] {
   return members.map((member) => {
     const key = hostKeys[member.name];
     if (!key) throw new Error(`no pinned host key for ${member.name}`);

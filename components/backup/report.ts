@@ -31,7 +31,9 @@ export function backupReport(server: ServerConfig, job: BackupJob): BackupReport
   const settings = job.settings;
   const hasPostgres = job.sources.some((source) => source.kind === "postgres");
   const managed = job.sources.filter((source) => source.kind === "postgres-url").map((source) => source.service);
-  const minimum = job.minimumRetention ? `; never fewer than ${job.minimumRetention.daily} daily, whatever infra:backup.retention says: ${job.minimumRetention.reasons.join("; ")}` : "";
+  const minimum = job.minimumRetention
+    ? `; never fewer than ${job.minimumRetention.daily} daily, whatever infra:backup.retention says: ${job.minimumRetention.reasons.join("; ")}`
+    : "";
   const archiving = pitrSources(job).map((source) => source.service);
   return {
     server: server.name,

@@ -1,7 +1,16 @@
 import { execPrefix, keepURLsUnexported, ROW_COUNT_SQL, SNAPSHOT_TAG, sourceDir, urlSources } from "./backup-script";
 import { databaseURLFunctions } from "./database-url";
 import { redisCliDirective, redisCliWords, type BackupJob, type BackupSource } from "./job";
-import { CONTAINER_URL_FUNCTION, LOAD_ENVIRONMENT_FILE, qdrantUrlAssignment, QDRANT_CURL_FUNCTION, REDIS_KEYS_FUNCTION, shellQuote, shellWords, STRICT_MODE } from "./shell";
+import {
+  CONTAINER_URL_FUNCTION,
+  LOAD_ENVIRONMENT_FILE,
+  qdrantUrlAssignment,
+  QDRANT_CURL_FUNCTION,
+  REDIS_KEYS_FUNCTION,
+  shellQuote,
+  shellWords,
+  STRICT_MODE,
+} from "./shell";
 
 function array(name: string, words: readonly string[]): string {
   return `local -a ${name}=(${shellWords(words)})`;
@@ -100,10 +109,14 @@ usage: infra-restore [--list [--json]] [--snapshot ID] [--service NAME]... [--ho
   --repository URL  another restic repository, e.g. prod's when seeding preprod
   --password-file F that repository's password (default: this server's)
   --report FILE     write the drill report (JSON) here as well as to stdout
-${managed.length > 0 ? `  --database-url-file F
+${
+  managed.length > 0
+    ? `  --database-url-file F
                     restore ${managed.join(", ")}'s database into the empty database at the
                     URL in file F, e.g. /dev/stdin (default: the job's own, if it is empty)
-` : ""}services: ${services.join(" ")}
+`
+    : ""
+}services: ${services.join(" ")}
 USAGE
 }
 

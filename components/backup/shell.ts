@@ -43,6 +43,9 @@ export const REDIS_KEYS_FUNCTION = `redis_keys() { "$@" INFO keyspace | tr -d '\
 
 /** Sets `url` to a Qdrant's API: the container's address, or QDRANT_URL where it runs outside Docker. */
 export function qdrantUrlAssignment(source: { readonly access: { readonly kind: string; readonly container?: string }; readonly port: number }): string {
-  const lookup = source.access.kind === "docker" ? `container_url ${shellQuote(source.access.container!)} ${source.port}` : `printf '%s' "\${QDRANT_URL:?QDRANT_URL is needed for a local Qdrant}"`;
+  const lookup =
+    source.access.kind === "docker"
+      ? `container_url ${shellQuote(source.access.container!)} ${source.port}`
+      : `printf '%s' "\${QDRANT_URL:?QDRANT_URL is needed for a local Qdrant}"`;
   return `url=$(${lookup})`;
 }

@@ -41,7 +41,16 @@ export function hostFiles(options: HostSetupOptions): HostFile[] {
     { path: DAEMON_JSON_PATH, mode: "0644", content: `${JSON.stringify(dockerDaemonConfig(), null, 2)}\n`, effect: "restart-docker" },
     ...hardeningFiles(options),
     // Docker reads certs.d at every pull: no restart needed.
-    ...(options.imageRegistry?.caCertificate ? [{ path: registryCAPath(options.imageRegistry), mode: "0644", content: options.imageRegistry.caCertificate.endsWith("\n") ? options.imageRegistry.caCertificate : `${options.imageRegistry.caCertificate}\n`, effect: "none" as const }] : []),
+    ...(options.imageRegistry?.caCertificate
+      ? [
+          {
+            path: registryCAPath(options.imageRegistry),
+            mode: "0644",
+            content: options.imageRegistry.caCertificate.endsWith("\n") ? options.imageRegistry.caCertificate : `${options.imageRegistry.caCertificate}\n`,
+            effect: "none" as const,
+          },
+        ]
+      : []),
   ];
 }
 
@@ -158,9 +167,7 @@ export function cloudInitUserData(options: CloudInitOptions): string {
     package_upgrade: true,
     packages: [...HOST_PACKAGES],
     ssh_pwauth: false,
-    ...(options.hostKey
-      ? { ssh_deletekeys: true, ssh_keys: { ed25519_private: options.hostKey.privateKey, ed25519_public: options.hostKey.publicKey } }
-      : {}),
+    ...(options.hostKey ? { ssh_deletekeys: true, ssh_keys: { ed25519_private: options.hostKey.privateKey, ed25519_public: options.hostKey.publicKey } } : {}),
     users: [
       {
         name: options.sshUser,
@@ -180,7 +187,9 @@ export function cloudInitUserData(options: CloudInitOptions): string {
         // so no maintainer script sees, or replaces, them half-way.
         ...(file.path.startsWith("/etc/fail2ban/") || file.path.startsWith("/etc/apt/") ? { defer: true } : {}),
       })),
-      ...(options.firewall ? [{ path: FIREWALL_SCRIPT_PATH, permissions: "0755", content: ufwScript(options.firewall.rules, options.firewall.peers), defer: true }] : []),
+      ...(options.firewall
+        ? [{ path: FIREWALL_SCRIPT_PATH, permissions: "0755", content: ufwScript(options.firewall.rules, options.firewall.peers), defer: true }]
+        : []),
       ...(options.dataVolumeDevice
         ? [
             {
@@ -193,9 +202,7 @@ export function cloudInitUserData(options: CloudInitOptions): string {
           ]
         : []),
     ],
-    ...(options.dataVolumeDevice
-      ? { mounts: [[options.dataVolumeDevice, volumesPath, "ext4", "discard,nofail,x-systemd.device-timeout=180", "0", "2"]] }
-      : {}),
+    ...(options.dataVolumeDevice ? { mounts: [[options.dataVolumeDevice, volumesPath, "ext4", "discard,nofail,x-systemd.device-timeout=180", "0", "2"]] } : {}),
     runcmd: [
       ["systemctl", "daemon-reload"],
       ["sysctl", "--quiet", "--system"],

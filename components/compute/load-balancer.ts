@@ -38,7 +38,14 @@ export class LoadBalancer extends pulumi.ComponentResource {
 
     const balancer = new hcloud.LoadBalancer(
       name,
-      { name, loadBalancerType: args.type, location: args.location, algorithm: { type: "round_robin" }, deleteProtection: args.protect, labels: { ...args.labels } },
+      {
+        name,
+        loadBalancerType: args.type,
+        location: args.location,
+        algorithm: { type: "round_robin" },
+        deleteProtection: args.protect,
+        labels: { ...args.labels },
+      },
       { parent: this },
     );
     const balancerId = balancer.id.apply(Number);

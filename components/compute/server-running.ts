@@ -40,7 +40,10 @@ export interface PowerOutcome {
 // functions use only the global fetch and each other, and close over no secret.
 
 async function hetznerRequest(inputs: ServerRunningInputs, method: "GET" | "POST", path: string): Promise<Record<string, unknown>> {
-  const response = await fetch(`${inputs.apiEndpoint}${path}`, { method, headers: { Authorization: `Bearer ${inputs.token}`, "Content-Type": "application/json" } });
+  const response = await fetch(`${inputs.apiEndpoint}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${inputs.token}`, "Content-Type": "application/json" },
+  });
   const text = await response.text();
   let body: Record<string, unknown>;
   try {
@@ -73,7 +76,8 @@ async function waitForAction(inputs: ServerRunningInputs, actionId: number, wait
     const body = await hetznerRequest(inputs, "GET", `/actions/${actionId}`);
     const action = body.action as { status?: string; error?: { code?: string; message?: string } } | undefined;
     if (action?.status === "success") return;
-    if (action?.status === "error") throw new Error(`powering on server ${inputs.serverId} failed: ${action.error?.code ?? "error"}: ${action.error?.message ?? ""}`);
+    if (action?.status === "error")
+      throw new Error(`powering on server ${inputs.serverId} failed: ${action.error?.code ?? "error"}: ${action.error?.message ?? ""}`);
     if (Date.now() >= deadline) throw new Error(`powering on server ${inputs.serverId} did not finish within ${wait.timeoutMs / 1000} s`);
     await pause(wait.intervalMs);
   }
@@ -110,7 +114,13 @@ export function serverRunningDiff(olds: Partial<ServerRunningInputs>, news: Serv
 }
 
 function outputsOf(inputs: ServerRunningInputs, outcome: PowerOutcome): Record<string, unknown> {
-  return { serverId: inputs.serverId, serverType: inputs.serverType, apiEndpoint: inputs.apiEndpoint, statusBefore: outcome.statusBefore, poweredOn: outcome.poweredOn };
+  return {
+    serverId: inputs.serverId,
+    serverType: inputs.serverType,
+    apiEndpoint: inputs.apiEndpoint,
+    statusBefore: outcome.statusBefore,
+    poweredOn: outcome.poweredOn,
+  };
 }
 
 export const serverRunningProvider: pulumi.dynamic.ResourceProvider = {
@@ -146,7 +156,14 @@ export class ServerRunning extends pulumi.dynamic.Resource {
     super(
       serverRunningProvider,
       name,
-      { serverId: args.serverId, serverType: args.serverType, token: pulumi.secret(args.token), apiEndpoint: args.apiEndpoint ?? HETZNER_API, poweredOn: undefined, statusBefore: undefined },
+      {
+        serverId: args.serverId,
+        serverType: args.serverType,
+        token: pulumi.secret(args.token),
+        apiEndpoint: args.apiEndpoint ?? HETZNER_API,
+        poweredOn: undefined,
+        statusBefore: undefined,
+      },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "token"] },
       "compute",
       "ServerRunning",

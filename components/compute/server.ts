@@ -66,24 +66,43 @@ export class Server extends pulumi.ComponentResource {
 
     if (config.provider === "hetzner") {
       if (args.hetznerFirewallId === undefined) throw new Error(`server ${name}: a Hetzner server needs a firewall attached (F4)`);
-      if (args.hcloudToken === undefined) throw new Error(`server ${name}: a Hetzner server needs the hcloud:token secret, to power it on again after a resize`);
-      const sshKey = new hcloud.SshKey(`${name}-ssh-key`, { name: `${name}-admin`, publicKey: config.sshPublicKey, labels: { ...args.labels } }, { parent: this });
+      if (args.hcloudToken === undefined)
+        throw new Error(`server ${name}: a Hetzner server needs the hcloud:token secret, to power it on again after a resize`);
+      const sshKey = new hcloud.SshKey(
+        `${name}-ssh-key`,
+        { name: `${name}-admin`, publicKey: config.sshPublicKey, labels: { ...args.labels } },
+        { parent: this },
+      );
       const volume =
         config.volumeGb === undefined
           ? undefined
           : new hcloud.Volume(
               `${name}-data`,
-              { name: `${name}-data`, size: config.volumeGb, location: config.location, format: "ext4", deleteProtection: args.protect, labels: { ...args.labels } },
+              {
+                name: `${name}-data`,
+                size: config.volumeGb,
+                location: config.location,
+                format: "ext4",
+                deleteProtection: args.protect,
+                labels: { ...args.labels },
+              },
               { parent: this, protect: args.protect },
             );
       // Made before the server, so that its first boot installs it and the first connection pins it (H9).
       const hostKey = new SSHHostKey(`${name}-host-key`, { parent: this, protect: args.protect });
-      const cloudInit = { sshUser: config.sshUser, sshPublicKey: config.sshPublicKey, ...(args.imageRegistry ? { imageRegistry: args.imageRegistry } : {}), ...(args.hostFirewall ? { firewall: args.hostFirewall } : {}) };
+      const cloudInit = {
+        sshUser: config.sshUser,
+        sshPublicKey: config.sshPublicKey,
+        ...(args.imageRegistry ? { imageRegistry: args.imageRegistry } : {}),
+        ...(args.hostFirewall ? { firewall: args.hostFirewall } : {}),
+      };
       // The user-data carries the host's private key, so it is a secret: encrypted in the state, masked in plans.
       const userData = pulumi.secret(
         pulumi
           .all([volume?.linuxDevice, hostKey.publicKey, hostKey.privateKey])
-          .apply(([device, publicKey, privateKey]) => cloudInitUserData({ ...cloudInit, ...(device === undefined ? {} : { dataVolumeDevice: device }), hostKey: { publicKey, privateKey } })),
+          .apply(([device, publicKey, privateKey]) =>
+            cloudInitUserData({ ...cloudInit, ...(device === undefined ? {} : { dataVolumeDevice: device }), hostKey: { publicKey, privateKey } }),
+          ),
       );
       const server = new hcloud.Server(
         name,
@@ -110,16 +129,30 @@ export class Server extends pulumi.ComponentResource {
         { parent: this, protect: args.protect, ignoreChanges: ["userData", "sshKeys"] },
       );
       if (volume) {
-        new hcloud.VolumeAttachment(`${name}-data`, { serverId: server.id.apply(Number), volumeId: volume.id.apply(Number), automount: false }, { parent: this });
+        new hcloud.VolumeAttachment(
+          `${name}-data`,
+          { serverId: server.id.apply(Number), volumeId: volume.id.apply(Number), automount: false },
+          { parent: this },
+        );
       }
       this.publicAddress = server.ipv4Address;
       this.hetznerServerId = server.id.apply(Number);
-      this.connection = { host: server.ipv4Address, port: sshPortOf(config), user: config.sshUser, privateKey: args.sshPrivateKey, hostPublicKey: hostKey.publicKey };
+      this.connection = {
+        host: server.ipv4Address,
+        port: sshPortOf(config),
+        user: config.sshUser,
+        privateKey: args.sshPrivateKey,
+        hostPublicKey: hostKey.publicKey,
+      };
       this.memoryMb = findMemoryMb(config.serverType);
       // The provider resizes a server by powering it off and changing its
       // type, and leaves it off; this powers it on again, and the readiness
       // check below runs again after every resize.
-      const running = new ServerRunning(`${name}-running`, { serverId: server.id.apply(Number), serverType: config.serverType, token: args.hcloudToken }, { parent: this });
+      const running = new ServerRunning(
+        `${name}-running`,
+        { serverId: server.id.apply(Number), serverType: config.serverType, token: args.hcloudToken },
+        { parent: this },
+      );
       ready = new SSHCommand(
         `${name}-ready`,
         { connection: this.connection, create: HOST_READY_COMMAND, triggers: [server.id, config.serverType] },

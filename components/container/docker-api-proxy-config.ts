@@ -97,9 +97,11 @@ export function dockerAPIProxyConfig(input: DockerAPIProxyConfigInput): string {
     names.add(aclName(consumer.name));
     const range = parseCIDR(consumer.subnet);
     // Written plainly, so HAProxy reads the same network the policy does.
-    if (range?.family !== "ipv4" || formatRange(range) !== consumer.subnet) problems.push(`consumer ${consumer.name}: ${consumer.subnet} is not an IPv4 network written plainly (172.31.252.0/28)`);
+    if (range?.family !== "ipv4" || formatRange(range) !== consumer.subnet)
+      problems.push(`consumer ${consumer.name}: ${consumer.subnet} is not an IPv4 network written plainly (172.31.252.0/28)`);
     if (consumer.endpoints.length === 0) problems.push(`consumer ${consumer.name} declares no endpoint`);
-    for (const endpoint of consumer.endpoints) if (!(endpoint in DOCKER_READ_ENDPOINTS)) problems.push(`consumer ${consumer.name}: unknown endpoint ${endpoint}`);
+    for (const endpoint of consumer.endpoints)
+      if (!(endpoint in DOCKER_READ_ENDPOINTS)) problems.push(`consumer ${consumer.name}: unknown endpoint ${endpoint}`);
   }
   if (problems.length > 0) throw new Error(`Docker socket proxy: ${problems.join("; ")}`);
 

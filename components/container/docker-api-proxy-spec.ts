@@ -45,9 +45,15 @@ export function dockerAPINetworkKey(consumer: string): string {
 export function dockerAPIConsumers(services: readonly ServiceSpec[]): DockerAPIConsumer[] {
   const consumers = services.filter((spec) => (spec.dockerAPI?.length ?? 0) > 0).sort((a, b) => a.name.localeCompare(b.name));
   if (consumers.length > CONSUMER_SUBNET.count) {
-    throw new Error(`Docker socket proxy: ${consumers.length} consumers on one host, more than the ${CONSUMER_SUBNET.count} networks of ${CONSUMER_SUBNET.prefix}.0/24`);
+    throw new Error(
+      `Docker socket proxy: ${consumers.length} consumers on one host, more than the ${CONSUMER_SUBNET.count} networks of ${CONSUMER_SUBNET.prefix}.0/24`,
+    );
   }
-  return consumers.map((spec, index) => ({ name: spec.name, subnet: `${CONSUMER_SUBNET.prefix}.${index * CONSUMER_SUBNET.size}/28`, endpoints: spec.dockerAPI! }));
+  return consumers.map((spec, index) => ({
+    name: spec.name,
+    subnet: `${CONSUMER_SUBNET.prefix}.${index * CONSUMER_SUBNET.size}/28`,
+    endpoints: spec.dockerAPI!,
+  }));
 }
 
 export function dockerAPINetwork(consumer: DockerAPIConsumer): NetworkSpec {
@@ -81,11 +87,20 @@ export function dockerAPIProxySpec(consumers: readonly DockerAPIConsumer[]): Ser
     readOnlyRootFilesystem: true,
     tmpfs: ["/tmp"],
     // A ping through the proxy: it listens, and the daemon answers behind it.
-    healthcheck: healthcheck(["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${DOCKER_API_PORT} && printf 'GET /_ping HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '`], 10),
+    healthcheck: healthcheck(
+      ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${DOCKER_API_PORT} && printf 'GET /_ping HTTP/1.0\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '`],
+      10,
+    ),
     // One process and one thread: some 8 MB resident with its buffers.
     memoryMb: 16,
     pidsLimit: 32,
-    waivers: [{ rule: "C9", reason: "it connects to the Docker socket (root:docker 0660), whose group id differs from host to host; as root, the socket's owner, it needs no capability for that" }],
+    waivers: [
+      {
+        rule: "C9",
+        reason:
+          "it connects to the Docker socket (root:docker 0660), whose group id differs from host to host; as root, the socket's owner, it needs no capability for that",
+      },
+    ],
   });
 }
 

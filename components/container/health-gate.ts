@@ -36,9 +36,9 @@ export function healthGateCommand(container: string, timeoutSeconds: number): st
  */
 export const HEALTH_GATE_SCRIPT = [
   "set -u",
-  'name=$1',
-  'limit=$2',
-  'deadline=$((SECONDS + limit))',
+  "name=$1",
+  "limit=$2",
+  "deadline=$((SECONDS + limit))",
   "state=missing",
   "while :; do",
   `  state=$(docker inspect --format '{{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}}' "$name" 2>/dev/null) || state=missing`,

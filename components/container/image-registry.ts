@@ -37,7 +37,8 @@ export function mirroredReference(mirror: string, reference: string): string {
   if (domain.includes(":")) throw new Error(`"${reference}": a registry with a port (${domain}) has no place in the mirror's layout`);
   if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(domain)) throw new Error(`"${reference}": "${domain}" is not a registry host`);
   const component = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-  if (path.length === 0 || !path.every((element) => component.test(element))) throw new Error(`"${reference}": the repository path must be lowercase letters, digits and separators`);
+  if (path.length === 0 || !path.every((element) => component.test(element)))
+    throw new Error(`"${reference}": the repository path must be lowercase letters, digits and separators`);
   const hub = domain === "docker.io" || domain === "index.docker.io";
   const repository = hub ? (path.length === 1 ? ["library", ...path] : path) : [domain, ...path];
   const suffix = `${tag === undefined && digest === undefined ? ":latest" : tag === undefined ? "" : `:${tag}`}${digest === undefined ? "" : `@${digest}`}`;
@@ -78,7 +79,10 @@ export function registryHostProblem(host: unknown): string | undefined {
 export function caCertificateProblem(pem: unknown): string | undefined {
   let certificate: X509Certificate | undefined;
   try {
-    const single = typeof pem === "string" && pem.split("-----BEGIN").length === 2 && /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----\n?$/.test(pem);
+    const single =
+      typeof pem === "string" &&
+      pem.split("-----BEGIN").length === 2 &&
+      /^-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+\n-----END CERTIFICATE-----\n?$/.test(pem);
     if (single) certificate = new X509Certificate(pem);
   } catch {
     certificate = undefined;

@@ -46,7 +46,8 @@ export function liveConfigHostPath(containerName: string): string {
 /** A live file's name in the live directory (its path is `LIVE_CONFIG_DIR/<name>`). */
 export function liveFileName(file: ConfigFile): string {
   const prefix = `${LIVE_CONFIG_DIR}/`;
-  if (!file.path.startsWith(prefix) || file.path.slice(prefix.length).includes("/")) throw new Error(`live file ${file.path} must sit directly in ${LIVE_CONFIG_DIR}`);
+  if (!file.path.startsWith(prefix) || file.path.slice(prefix.length).includes("/"))
+    throw new Error(`live file ${file.path} must sit directly in ${LIVE_CONFIG_DIR}`);
   return file.path.slice(prefix.length);
 }
 
@@ -115,7 +116,8 @@ export function liveConfigScript(
   const root = where.root ?? liveConfigHostPath(container);
   const names = files.map(liveFileName);
   // Only a line that is the delimiter itself ends the (quoted) here-document early.
-  for (const file of files) if (file.content.split("\n").includes(DELIMITER)) throw new Error(`${file.path} contains the here-document delimiter ${DELIMITER} as a line`);
+  for (const file of files)
+    if (file.content.split("\n").includes(DELIMITER)) throw new Error(`${file.path} contains the here-document delimiter ${DELIMITER} as a line`);
   const writes = files.map((file, index) => `cat >"$root/next/${names[index]}" <<'${DELIMITER}'\n${file.content.replace(/\n$/, "")}\n${DELIMITER}`);
   const quotedNames = names.map(shellQuote).join(" ");
   return [
@@ -128,7 +130,7 @@ export function liveConfigScript(
     ...writes,
     'chmod 0644 "$root"/next/*',
     `running=$(docker inspect --format '{{.State.Running}}' "$container" 2>/dev/null || echo absent)`,
-    'if [[ $running != true ]]; then',
+    "if [[ $running != true ]]; then",
     `  for name in ${quotedNames}; do mv -f "$root/next/$name" "$root/live/$name"; done`,
     '  rm -rf "$root/next" "$root/previous"',
     '  echo "$container is not running: its configuration is in place for its start"',
@@ -150,15 +152,15 @@ export function liveConfigScript(
     "done",
     ...(reload.apply
       ? [
-        `if ! output=$(docker exec "$container" ${withDirectory(reload.apply, LIVE_CONFIG_DIR)} 2>&1); then`,
-        '  echo "$output" | tail -n 20',
-        `  for name in ${quotedNames}; do`,
-        '    if [[ -e "$root/previous/$name" ]]; then mv -f "$root/previous/$name" "$root/live/$name"; else rm -f "$root/live/$name"; fi',
-        "  done",
-        '  rm -rf "$root/next" "$root/previous"',
-        '  echo "$container refused the new configuration; the running one stays, and its files are back in place"',
-        "  exit 1",
-        "fi",
+          `if ! output=$(docker exec "$container" ${withDirectory(reload.apply, LIVE_CONFIG_DIR)} 2>&1); then`,
+          '  echo "$output" | tail -n 20',
+          `  for name in ${quotedNames}; do`,
+          '    if [[ -e "$root/previous/$name" ]]; then mv -f "$root/previous/$name" "$root/live/$name"; else rm -f "$root/live/$name"; fi',
+          "  done",
+          '  rm -rf "$root/next" "$root/previous"',
+          '  echo "$container refused the new configuration; the running one stays, and its files are back in place"',
+          "  exit 1",
+          "fi",
         ]
       : []),
     'rm -rf "$root/next" "$root/previous"',

@@ -29,7 +29,10 @@ export const LOOPBACK_PUBLISHING_NETWORK: NetworkSpec = {
 };
 
 /** Whether Docker would publish nothing for a service on these networks, though it asks for host ports. */
-export function needsLoopbackPublishing(service: { readonly networks: readonly string[]; readonly ports: readonly { readonly publish?: unknown }[] }, networks: readonly NetworkSpec[]): boolean {
+export function needsLoopbackPublishing(
+  service: { readonly networks: readonly string[]; readonly ports: readonly { readonly publish?: unknown }[] },
+  networks: readonly NetworkSpec[],
+): boolean {
   const publishes = service.ports.some((port) => port.publish !== undefined);
   const reachable = service.networks.some((key) => networks.find((network) => network.key === key)?.internal === false);
   return publishes && !reachable;

@@ -36,10 +36,12 @@ export interface ReleasePlan {
 export function releasePlan(spec: ServiceSpec, routed: ReadonlySet<string>): ReleasePlan {
   const base = { service: spec.name };
   if (spec.role === "ingress" && spec.liveReload) return { ...base, mode: "reload", reason: "routes change by a checked reload; a new image restarts it" };
-  if (spec.backup !== undefined) return { ...base, mode: "stateful", reason: "holds data the backup takes: never run twice, the backup runs before a replacement" };
+  if (spec.backup !== undefined)
+    return { ...base, mode: "stateful", reason: "holds data the backup takes: never run twice, the backup runs before a replacement" };
   if (spec.role !== "app") return { ...base, mode: "restart", reason: `the ${spec.role} role is not released beside itself` };
   if (!routed.has(spec.name)) return { ...base, mode: "restart", reason: "no route leads to it, so there is no upstream to switch" };
-  if (spec.ports.some((port) => port.publish !== undefined)) return { ...base, mode: "restart", reason: "it publishes a host port, which two versions cannot share" };
+  if (spec.ports.some((port) => port.publish !== undefined))
+    return { ...base, mode: "restart", reason: "it publishes a host port, which two versions cannot share" };
   return { ...base, mode: "zero-downtime", releaseId: releaseId(spec), reason: "the new version starts beside the old one and takes over once healthy" };
 }
 
@@ -63,7 +65,10 @@ function canonical(value: unknown): unknown {
  * spec always gives the same id, so an unchanged stack changes nothing.
  */
 export function releaseId(spec: ServiceSpec): string {
-  return createHash("sha256").update(JSON.stringify(canonical(spec))).digest("hex").slice(0, RELEASE_ID_LENGTH);
+  return createHash("sha256")
+    .update(JSON.stringify(canonical(spec)))
+    .digest("hex")
+    .slice(0, RELEASE_ID_LENGTH);
 }
 
 /** Hex digits of a release id: 4 billion values, for a handful of releases kept on a host at a time. */

@@ -31,8 +31,15 @@ export function secretFilesDirectory(containerName: string): string {
 }
 
 /** The read-only bind of each secret file, as containerSettings lists binds. */
-export function secretFileBinds(spec: Pick<ServiceSpec, "secretFiles">, containerName: string): { hostPath: string; containerPath: string; readOnly: boolean }[] {
-  return spec.secretFiles.map((file) => ({ hostPath: `${secretFilesDirectory(containerName)}/${file.name}`, containerPath: secretFileTarget(file), readOnly: true }));
+export function secretFileBinds(
+  spec: Pick<ServiceSpec, "secretFiles">,
+  containerName: string,
+): { hostPath: string; containerPath: string; readOnly: boolean }[] {
+  return spec.secretFiles.map((file) => ({
+    hostPath: `${secretFilesDirectory(containerName)}/${file.name}`,
+    containerPath: secretFileTarget(file),
+    readOnly: true,
+  }));
 }
 
 /** The variables that tell the image where its secret files are: `POSTGRES_PASSWORD_FILE=/run/secrets/postgres-password`. */

@@ -210,7 +210,9 @@ export interface ServiceSpec {
 }
 
 /** Defaults every service gets unless its blueprint says otherwise. */
-export function service(spec: Partial<ServiceSpec> & Pick<ServiceSpec, "name" | "description" | "role" | "image" | "networks" | "healthcheck" | "memoryMb">): ServiceSpec {
+export function service(
+  spec: Partial<ServiceSpec> & Pick<ServiceSpec, "name" | "description" | "role" | "image" | "networks" | "healthcheck" | "memoryMb">,
+): ServiceSpec {
   return {
     ports: [],
     env: {},

@@ -198,14 +198,23 @@ export class Service extends pulumi.ComponentResource {
       // replacement must remove the old one first. A release changes its name
       // and so is never a replacement; a rotated secret in its environment is,
       // while a rotated secret file restarts the container in place.
-      { ...childOptions, dependsOn: [...(args.after ?? []), ...(secrets ? [secrets] : []), ...(liveConfig ? [liveConfig] : []), ...(backupFirst ? [backupFirst] : [])], deleteBeforeReplace: true },
+      {
+        ...childOptions,
+        dependsOn: [...(args.after ?? []), ...(secrets ? [secrets] : []), ...(liveConfig ? [liveConfig] : []), ...(backupFirst ? [backupFirst] : [])],
+        deleteBeforeReplace: true,
+      },
     );
 
     if (args.healthGate) {
       // Runs once per container: the container's id is its trigger.
       this.healthy = new SSHCommand(
         `${childName}-healthy`,
-        { connection: args.healthGate.connection, create: healthGateCommand(containerName, healthWaitSeconds(args.spec.healthcheck)), stdin: HEALTH_GATE_SCRIPT, triggers: [this.container.id] },
+        {
+          connection: args.healthGate.connection,
+          create: healthGateCommand(containerName, healthWaitSeconds(args.spec.healthcheck)),
+          stdin: HEALTH_GATE_SCRIPT,
+          triggers: [this.container.id],
+        },
         { parent: this },
       );
     }
@@ -223,7 +232,8 @@ function serviceProblems(args: ServiceArgs): string[] {
   const problems: string[] = [...liveConfigProblems(args.spec)];
   if (liveFiles(args.spec).length > 0 && !args.healthGate) problems.push("its live files need SSH to the host (healthGate) to be written and reloaded");
   if (args.releaseId !== undefined && !/^[0-9a-f]+$/.test(args.releaseId)) problems.push(`release id "${args.releaseId}" is not hexadecimal`);
-  if (args.releaseId !== undefined && !args.containerName.endsWith(`-${args.releaseId}`)) problems.push(`container name "${args.containerName}" does not carry its release id ${args.releaseId}`);
+  if (args.releaseId !== undefined && !args.containerName.endsWith(`-${args.releaseId}`))
+    problems.push(`container name "${args.containerName}" does not carry its release id ${args.releaseId}`);
   for (const network of args.spec.networks) {
     if (!(network in args.networks)) problems.push(`network "${network}" is not defined (known: ${Object.keys(args.networks).join(", ")})`);
   }
@@ -232,7 +242,9 @@ function serviceProblems(args: ServiceArgs): string[] {
   problems.push(...secretFileProblems(args.spec));
   if (args.spec.secretFiles.length > 0) {
     if (!args.secretFiles) problems.push(`it reads ${args.spec.secretFiles.length} secret file(s), but no connection writes them on its host`);
-    else for (const file of args.spec.secretFiles) if (args.secretFiles.contents[file.name] === undefined) problems.push(`secret file ${file.name} has no content`);
+    else
+      for (const file of args.spec.secretFiles)
+        if (args.secretFiles.contents[file.name] === undefined) problems.push(`secret file ${file.name} has no content`);
   }
   for (const port of args.spec.ports) {
     const address = publishAddress(port);

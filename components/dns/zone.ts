@@ -23,7 +23,11 @@ export class Zone extends pulumi.ComponentResource {
       throw new Error(`zone ${name}: unproxied records need a reason (CF4): ${unexplained.map((record) => record.name).join(", ")}`);
     }
     for (const setting of zoneSettings(args.security)) {
-      new cloudflare.ZoneSetting(`${name}-${setting.settingId.replace(/_/g, "-")}`, { zoneId: args.zoneId, settingId: setting.settingId, value: setting.value }, { parent: this });
+      new cloudflare.ZoneSetting(
+        `${name}-${setting.settingId.replace(/_/g, "-")}`,
+        { zoneId: args.zoneId, settingId: setting.settingId, value: setting.value },
+        { parent: this },
+      );
     }
     for (const record of args.records) {
       const type = pulumi.output(args.target).apply((target) => (isIPv4(target) ? "A" : isIPv6(target) ? "AAAA" : "CNAME"));

@@ -54,16 +54,21 @@ export function basicAuthProblems(routes: readonly ProtectedRoute[]): string[] {
     const credential = route.basicAuth;
     if (!credential) continue;
     // The user name is the first field of an htpasswd line, so it can hold neither a colon nor a line break.
-    if (!USER_NAME.test(credential.user)) problems.push(`${route.hostname}: "${credential.user}" is not a user name (1 to 32 letters, digits, dots, hyphens or underscores)`);
-    if (!SECRET_KEY.test(credential.passwordHashSecret)) problems.push(`${route.hostname}: "${credential.passwordHashSecret}" is not a secret config key such as infra:adminPasswordHash`);
+    if (!USER_NAME.test(credential.user))
+      problems.push(`${route.hostname}: "${credential.user}" is not a user name (1 to 32 letters, digits, dots, hyphens or underscores)`);
+    if (!SECRET_KEY.test(credential.passwordHashSecret))
+      problems.push(`${route.hostname}: "${credential.passwordHashSecret}" is not a secret config key such as infra:adminPasswordHash`);
     const user = users.get(credential.passwordHashSecret);
     if (user !== undefined && user !== credential.user) {
-      problems.push(`${credential.passwordHashSecret} is used by users ${user} and ${credential.user}; a hash belongs to one user, so give each user a secret of its own`);
+      problems.push(
+        `${credential.passwordHashSecret} is used by users ${user} and ${credential.user}; a hash belongs to one user, so give each user a secret of its own`,
+      );
     }
     users.set(credential.passwordHashSecret, credential.user);
     const file = secretFileOf(credential);
     const owner = secretFiles.get(file);
-    if (owner !== undefined && owner !== credential.passwordHashSecret) problems.push(`${owner} and ${credential.passwordHashSecret} would share the file ${file}; rename one`);
+    if (owner !== undefined && owner !== credential.passwordHashSecret)
+      problems.push(`${owner} and ${credential.passwordHashSecret} would share the file ${file}; rename one`);
     secretFiles.set(file, credential.passwordHashSecret);
   }
   return problems;
@@ -77,7 +82,12 @@ export function htpasswdFiles(routes: readonly ProtectedRoute[]): HtpasswdFile[]
   for (const route of routes) if (route.basicAuth) bySecret.set(route.basicAuth.passwordHashSecret, route.basicAuth);
   return [...bySecret.values()]
     .sort((a, b) => a.passwordHashSecret.localeCompare(b.passwordHashSecret))
-    .map((credential) => ({ path: htpasswdPath(credential), secretFile: secretFileOf(credential), user: credential.user, secret: credential.passwordHashSecret }));
+    .map((credential) => ({
+      path: htpasswdPath(credential),
+      secretFile: secretFileOf(credential),
+      user: credential.user,
+      secret: credential.passwordHashSecret,
+    }));
 }
 
 /** The secret files the start script reads, each one line `user:<hash>`, owned by `uid`, the user the proxy runs as. */

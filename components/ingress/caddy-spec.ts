@@ -31,14 +31,19 @@ function ownHashFile(secret: string): string {
 /** The ingress container: the only service that publishes on a public address (C11). */
 export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySpecOptions): ServiceSpec {
   const authenticated = routes.some((route) => route.basicAuth && route.basicAuth.passwordHashSecret === undefined);
-  if (authenticated && !options.basicAuthPasswordSecret === !options.basicAuthPasswordHashSecret) throw new Error("ingress: basic_auth routes need one of basicAuthPasswordSecret and basicAuthPasswordHashSecret");
+  if (authenticated && !options.basicAuthPasswordSecret === !options.basicAuthPasswordHashSecret)
+    throw new Error("ingress: basic_auth routes need one of basicAuthPasswordSecret and basicAuthPasswordHashSecret");
   // The Caddyfile reads each bcrypt hash from Caddy's own environment ({$...}):
   // the admin password's, and a route's own credential's (n8n's). The start
   // script puts them there from secret files (C15), so they are in neither
   // the container's environment nor an argument. Caddy runs as root (C9).
   const hashes: { variable: string; file: SecretFileSpec; value: string }[] = [];
   if (authenticated && options.basicAuthPasswordHashSecret) {
-    hashes.push({ variable: BASIC_AUTH_HASH_VARIABLE, file: { name: HASH_FILE, content: { secret: options.basicAuthPasswordHashSecret }, uid: 0 }, value: `$(cat ${secretFileTarget({ name: HASH_FILE })})` });
+    hashes.push({
+      variable: BASIC_AUTH_HASH_VARIABLE,
+      file: { name: HASH_FILE, content: { secret: options.basicAuthPasswordHashSecret }, uid: 0 },
+      value: `$(cat ${secretFileTarget({ name: HASH_FILE })})`,
+    });
   } else if (authenticated) {
     // The image has no bcrypt-capable tool but caddy itself, which reads the
     // password as one line on stdin: hash it at start.
@@ -56,7 +61,10 @@ export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySp
   const credential: Pick<ServiceSpec, "secretFiles" | "command"> =
     hashes.length === 0
       ? { secretFiles: [], command: RUN }
-      : { secretFiles: hashes.map((hash) => hash.file), command: ["sh", "-c", [...hashes.map((hash) => `${hash.variable}="${hash.value}" && export ${hash.variable}`), `exec ${RUN.join(" ")}`].join(" && ")] };
+      : {
+          secretFiles: hashes.map((hash) => hash.file),
+          command: ["sh", "-c", [...hashes.map((hash) => `${hash.variable}="${hash.value}" && export ${hash.variable}`), `exec ${RUN.join(" ")}`].join(" && ")],
+        };
   return service({
     name: "caddy",
     description: `TLS reverse proxy (${imageName(CADDY_IMAGE)})`,
@@ -98,7 +106,17 @@ export function caddyServiceSpec(routes: readonly CaddyRoute[], options: CaddySp
         "--adapter",
         "caddyfile",
       ],
-      apply: ["wget", "-q", "-O", "/dev/null", "--header", "Content-Type: text/caddyfile", "--post-file", `${CONFIG_DIR_PLACEHOLDER}/Caddyfile`, "http://127.0.0.1:2019/load"],
+      apply: [
+        "wget",
+        "-q",
+        "-O",
+        "/dev/null",
+        "--header",
+        "Content-Type: text/caddyfile",
+        "--post-file",
+        `${CONFIG_DIR_PLACEHOLDER}/Caddyfile`,
+        "http://127.0.0.1:2019/load",
+      ],
     },
   });
 }

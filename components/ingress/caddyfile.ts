@@ -29,7 +29,11 @@ export const BASIC_AUTH_HASH_VARIABLE = "INFRA_ADMIN_PASSWORD_HASH";
 
 /** The variable holding the bcrypt hash of a route's own credential: `infra:n8nPasswordHash` is INFRA_BCRYPT_N8N_PASSWORD_HASH. */
 export function hashVariableOf(secret: string): string {
-  const name = secret.slice(secret.indexOf(":") + 1).replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/[^A-Za-z0-9]/g, "_").toUpperCase();
+  const name = secret
+    .slice(secret.indexOf(":") + 1)
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/[^A-Za-z0-9]/g, "_")
+    .toUpperCase();
   return `INFRA_BCRYPT_${name}`;
 }
 
@@ -54,7 +58,8 @@ export function caddyfile(routes: readonly CaddyRoute[], options: CaddyfileOptio
   const problems = routeProblems(routes);
   for (const route of routes) {
     if (route.basicAuth && !/^[A-Za-z0-9_.-]+$/.test(route.basicAuth.user)) problems.push(`${route.hostname}: "${route.basicAuth.user}" is not a user name`);
-    if (route.basicAuth?.passwordHashSecret !== undefined && !/^[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$/.test(route.basicAuth.passwordHashSecret)) problems.push(`${route.hostname}: "${route.basicAuth.passwordHashSecret}" is not a secret config key`);
+    if (route.basicAuth?.passwordHashSecret !== undefined && !/^[A-Za-z0-9_-]+:[A-Za-z0-9_-]+$/.test(route.basicAuth.passwordHashSecret))
+      problems.push(`${route.hostname}: "${route.basicAuth.passwordHashSecret}" is not a secret config key`);
     problems.push(...pathProblems(route));
   }
   if (problems.length > 0) throw new Error(`ingress routes: ${problems.join("; ")}`);
@@ -83,7 +88,9 @@ function site(route: CaddyRoute): string {
   const own = (route.headers ?? []).map(([name, value]) => `\theader ${name} "${value}"`);
   const lines = [`${route.hostname} {`, "\timport security_headers", ...own, "\tencode zstd gzip"];
   // path_regexp, not path: a path matcher would let /metrics;x through.
-  lines.push(...blockedPathsOf(route).flatMap((path, index) => [`\t@blocked${index} path_regexp (?i)${blockedPathPattern(path)}`, `\trespond @blocked${index} 404`]));
+  lines.push(
+    ...blockedPathsOf(route).flatMap((path, index) => [`\t@blocked${index} path_regexp (?i)${blockedPathPattern(path)}`, `\trespond @blocked${index} 404`]),
+  );
   const upstream = `${upstreamHost(route)}:${route.port}`;
   if (!route.basicAuth) return [...lines, `\treverse_proxy ${upstream}`, "}"].join("\n");
   const hash = route.basicAuth.passwordHashSecret ? hashVariableOf(route.basicAuth.passwordHashSecret) : BASIC_AUTH_HASH_VARIABLE;
@@ -123,7 +130,8 @@ export function routeProblems(routes: readonly Route[]): string[] {
     seen.add(route.hostname);
     if (!/^[a-z0-9.-]+$/.test(route.hostname)) problems.push(`"${route.hostname}" is not a host name`);
     if (!/^[a-z0-9][a-z0-9_.-]*$/.test(route.service)) problems.push(`"${route.service}" is not a service name`);
-    if (route.upstream !== undefined && !/^[a-z0-9][a-z0-9_.-]*$/.test(route.upstream)) problems.push(`${route.hostname}: "${route.upstream}" is not an upstream host`);
+    if (route.upstream !== undefined && !/^[a-z0-9][a-z0-9_.-]*$/.test(route.upstream))
+      problems.push(`${route.hostname}: "${route.upstream}" is not an upstream host`);
     if (!Number.isInteger(route.port) || route.port < 1 || route.port > 65535) problems.push(`${route.hostname}: port ${route.port} is out of range`);
   }
   return problems;

@@ -7,4 +7,6 @@ import { TRAEFIK_SECURITY_HEADER_NAMES } from "./traefik-config";
  * itself. A stack's own header of one of these names would send the field
  * twice, with two values, so the configuration refuses it.
  */
-export const INGRESS_HEADERS: readonly string[] = [...new Set([...NGINX_SECURITY_HEADERS, ...CADDY_SECURITY_HEADERS].map(([name]) => name.toLowerCase()).concat(TRAEFIK_SECURITY_HEADER_NAMES))].sort();
+export const INGRESS_HEADERS: readonly string[] = [
+  ...new Set([...NGINX_SECURITY_HEADERS, ...CADDY_SECURITY_HEADERS].map(([name]) => name.toLowerCase()).concat(TRAEFIK_SECURITY_HEADER_NAMES)),
+].sort();

@@ -112,7 +112,8 @@ export function upstreamName(route: Pick<Route, "service" | "port">): string {
 
 export function nginxConfProblems(routes: readonly ProtectedRoute[], options: NginxOptions): string[] {
   const problems = [...routeProblems(routes), ...basicAuthProblems(routes), ...routes.flatMap(pathProblems)];
-  if (!Number.isInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 1) problems.push(`rate limit ${options.rateLimitPerMinute}/min must be a positive integer`);
+  if (!Number.isInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 1)
+    problems.push(`rate limit ${options.rateLimitPerMinute}/min must be a positive integer`);
   if (!Number.isInteger(options.burst) || options.burst < 0) problems.push(`burst ${options.burst} must be a non-negative integer`);
   if (!options.healthPath.startsWith("/")) problems.push(`health path "${options.healthPath}" must start with /`);
   if (!/^[a-z0-9][a-z0-9.-]*$/.test(options.certificateName)) problems.push(`certificate name "${options.certificateName}" is not a file name`);
@@ -121,7 +122,8 @@ export function nginxConfProblems(routes: readonly ProtectedRoute[], options: Ng
   if (balancer && !isIPAddress(balancer.address)) problems.push(`load balancer address "${balancer.address}" is not an IP address`);
   for (const cidr of balancer?.admits ?? []) if (!isCIDR(cidr)) problems.push(`"${cidr}", admitted through the load balancer, is not a CIDR`);
   if (options.realIpHeader !== undefined && !/^[A-Za-z0-9-]+$/.test(options.realIpHeader)) problems.push(`"${options.realIpHeader}" is not a header name`);
-  if (options.realIpHeader !== undefined && options.realIpFrom.length === 0) problems.push(`${options.realIpHeader} would be trusted from nobody; list the proxies in realIpFrom`);
+  if (options.realIpHeader !== undefined && options.realIpFrom.length === 0)
+    problems.push(`${options.realIpHeader} would be trusted from nobody; list the proxies in realIpFrom`);
   problems.push(...proxyCacheProblems(routes, options));
   return problems;
 }
@@ -135,7 +137,11 @@ export function proxyCacheProblems(routes: readonly ProtectedRoute[], options: P
   for (const zone of zones) {
     if (!/^[a-z][a-z0-9_]*$/.test(zone.name)) problems.push(`cache zone "${zone.name}" is not a name nginx takes (lower-case letters, digits, _)`);
     if (zones.filter((other) => other.name === zone.name).length > 1) problems.push(`cache zone "${zone.name}" is declared twice`);
-    for (const [field, value] of [["maxSizeMb", zone.maxSizeMb], ["keysMb", zone.keysMb], ["inactiveMinutes", zone.inactiveMinutes]] as const) {
+    for (const [field, value] of [
+      ["maxSizeMb", zone.maxSizeMb],
+      ["keysMb", zone.keysMb],
+      ["inactiveMinutes", zone.inactiveMinutes],
+    ] as const) {
       if (!Number.isInteger(value) || value < 1) problems.push(`cache zone ${zone.name}: ${field} ${value} must be a positive integer`);
     }
     for (const service of zone.services) {
@@ -144,7 +150,8 @@ export function proxyCacheProblems(routes: readonly ProtectedRoute[], options: P
       const served = routes.filter((route) => route.service === service);
       if (served.length === 0) problems.push(`cache zone ${zone.name} caches ${service}, which no route serves`);
       // A password-protected route serves each user their own view: nothing of it is shared.
-      for (const route of served.filter((candidate) => candidate.basicAuth)) problems.push(`route ${route.hostname} asks for a password, and a route behind a password is never cached (cache zone ${zone.name})`);
+      for (const route of served.filter((candidate) => candidate.basicAuth))
+        problems.push(`route ${route.hostname} asks for a password, and a route behind a password is never cached (cache zone ${zone.name})`);
     }
   }
   return problems;
@@ -191,7 +198,9 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
   ];
   const proxyLines = (route: ProtectedRoute, { keepAuthorization }: { keepAuthorization: boolean }) => [
     `limit_req zone=per_client burst=${options.burst} nodelay;`,
-    ...(resolvedLate(route) ? [`set $late_upstream http://${upstreamHost(route)}:${route.port};`, "proxy_pass $late_upstream;"] : [`proxy_pass http://${upstreamName(route)};`]),
+    ...(resolvedLate(route)
+      ? [`set $late_upstream http://${upstreamHost(route)}:${route.port};`, "proxy_pass $late_upstream;"]
+      : [`proxy_pass http://${upstreamName(route)};`]),
     "proxy_http_version 1.1;",
     "proxy_set_header Host $host;",
     `proxy_set_header X-Real-IP ${balancer ? "$client_address" : "$remote_addr"};`,
@@ -247,7 +256,8 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
     "",
     // Cache files are written in the zone's own directory, on the cache volume, never through /tmp.
     ...(options.proxyCache ?? []).map(
-      (zone) => `proxy_cache_path ${options.cacheDirectory}/${zone.name} levels=1:2 keys_zone=${zone.name}:${zone.keysMb}m max_size=${zone.maxSizeMb}m inactive=${nginxMinutes(zone.inactiveMinutes)} use_temp_path=off;`,
+      (zone) =>
+        `proxy_cache_path ${options.cacheDirectory}/${zone.name} levels=1:2 keys_zone=${zone.name}:${zone.keysMb}m max_size=${zone.maxSizeMb}m inactive=${nginxMinutes(zone.inactiveMinutes)} use_temp_path=off;`,
     ),
     ...((options.proxyCache ?? []).length > 0 ? [""] : []),
     ...upstreams.flatMap((lines) => [...lines, ""]),
@@ -261,7 +271,11 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
     ]),
     "",
     // Names nobody configured get no certificate at all, instead of another site's.
-    ...block("server", [`listen ${NGINX_HTTPS_PORT} ssl default_server${proxied};`, `listen [::]:${NGINX_HTTPS_PORT} ssl default_server${proxied};`, "ssl_reject_handshake on;"]),
+    ...block("server", [
+      `listen ${NGINX_HTTPS_PORT} ssl default_server${proxied};`,
+      `listen [::]:${NGINX_HTTPS_PORT} ssl default_server${proxied};`,
+      "ssl_reject_handshake on;",
+    ]),
     "",
     ...sorted.flatMap((route) => [
       ...block("server", [
@@ -293,7 +307,12 @@ export function nginxConf(routes: readonly ProtectedRoute[], options: NginxOptio
       `listen ${options.statusPort};`,
       // The container's own healthcheck: 80 may expect a PROXY header first.
       ...healthLocation,
-      ...block(`location = ${options.statusPath}`, ["stub_status;", "access_log off;", ...["127.0.0.1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((cidr) => `allow ${cidr};`), "deny all;"]),
+      ...block(`location = ${options.statusPath}`, [
+        "stub_status;",
+        "access_log off;",
+        ...["127.0.0.1", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((cidr) => `allow ${cidr};`),
+        "deny all;",
+      ]),
     ]),
   ];
 

@@ -70,7 +70,13 @@ export function nginxServiceSpec(routes: readonly ProtectedRoute[], options: Ngi
     tmpfs: ["/tmp"],
     secretFiles: basicAuthSecretFiles(htpasswd, Number(NGINX_UID)),
     command: ["sh", "-c", [...htpasswdScript(htpasswd), serve].join("\n")],
-    files: [{ path: NGINX_CONF_PATH, content: nginxConf(routes, { ...conf, certificateDir: `${LETSENCRYPT_DIR}/live`, ...(cached ? { cacheDirectory: NGINX_CACHE_DIR } : {}) }), live: true }],
+    files: [
+      {
+        path: NGINX_CONF_PATH,
+        content: nginxConf(routes, { ...conf, certificateDir: `${LETSENCRYPT_DIR}/live`, ...(cached ? { cacheDirectory: NGINX_CACHE_DIR } : {}) }),
+        live: true,
+      },
+    ],
     liveReload: NGINX_LIVE_RELOAD,
     // On the status port: behind a load balancer, 80 expects a PROXY header first.
     healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${conf.statusPort}${conf.healthPath}`], 10),
@@ -96,7 +102,10 @@ export const CLOUDFLARE_CREDENTIALS = "cloudflare.ini";
 
 /** The certbot arguments shared by the first issue and every renewal. */
 export function certbotIssueCommand(options: Pick<CertbotSpecOptions, "hostnames" | "certificateName">): string {
-  const names = [...options.hostnames].sort().map((hostname) => `-d ${hostname}`).join(" ");
+  const names = [...options.hostnames]
+    .sort()
+    .map((hostname) => `-d ${hostname}`)
+    .join(" ");
   return [
     "certbot certonly --non-interactive --agree-tos --register-unsafely-without-email",
     `--dns-cloudflare --dns-cloudflare-credentials ${secretFileTarget({ name: CLOUDFLARE_CREDENTIALS })} --dns-cloudflare-propagation-seconds 30`,

@@ -12,6 +12,8 @@ export type { IngressProxy };
  * them.
  */
 export function hostnamesBehindBasicAuth(proxy: IngressProxy, files: readonly Pick<ConfigFile, "path" | "content">[]): Set<string> {
-  const guarded = [...ingressAccess(proxy, files).values()].filter((access) => !access.openBeyondNamed && probePaths(access).every((path) => access.verdict(path) !== "open"));
+  const guarded = [...ingressAccess(proxy, files).values()].filter(
+    (access) => !access.openBeyondNamed && probePaths(access).every((path) => access.verdict(path) !== "open"),
+  );
   return new Set(guarded.map((access) => access.hostname));
 }

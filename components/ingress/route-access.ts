@@ -35,7 +35,8 @@ const worst = (verdicts: readonly PathVerdict[]): PathVerdict => verdicts.reduce
 /** Every name the ingress serves, with what it does for each path; a name served twice gets the more open answer of the two. */
 export function ingressAccess(proxy: IngressProxy, files: readonly Pick<ConfigFile, "path" | "content">[]): Map<string, HostAccess> {
   const file = (path: string) => files.find((candidate) => candidate.path === path)?.content ?? "";
-  const read = proxy === "caddy" ? caddyAccess(file(CADDYFILE_PATH)) : proxy === "nginx" ? nginxAccess(file(NGINX_CONF_PATH)) : traefikAccess(file(TRAEFIK_DYNAMIC_PATH));
+  const read =
+    proxy === "caddy" ? caddyAccess(file(CADDYFILE_PATH)) : proxy === "nginx" ? nginxAccess(file(NGINX_CONF_PATH)) : traefikAccess(file(TRAEFIK_DYNAMIC_PATH));
   const byName = new Map<string, HostAccess[]>();
   for (const access of read) byName.set(access.hostname, [...(byName.get(access.hostname) ?? []), access]);
   return new Map(
@@ -144,7 +145,10 @@ function caddyAccess(text: string): HostAccess[] {
 function caddySite(site: Block): Omit<HostAccess, "hostname"> {
   const matchers = new Map<string, CaddyMatcher | undefined>();
   const namedPaths: string[] = [];
-  const statements = [...site.directives.map((line) => ({ line, block: undefined as Block | undefined })), ...site.blocks.map((block) => ({ line: block.head, block }))];
+  const statements = [
+    ...site.directives.map((line) => ({ line, block: undefined as Block | undefined })),
+    ...site.blocks.map((block) => ({ line: block.head, block })),
+  ];
   let opaque = false;
   for (const { line, block } of statements) {
     const named = /^@(\S+)\s+(.*)$/.exec(line);
@@ -173,7 +177,7 @@ function caddySite(site: Block): Omit<HostAccess, "hostname"> {
     }
     const target = first === undefined || !/^[@*/]/.test(first) ? undefined : first;
     const matcher = matcherOf(target);
-    const applies: CaddyMatcher = matcher === "all" ? () => true : matcher ?? (() => false);
+    const applies: CaddyMatcher = matcher === "all" ? () => true : (matcher ?? (() => false));
     if (/^basic_?auth$/.test(directive!)) {
       // A basicauth with no user in it lets nobody through, and guards nothing either.
       if (block && block.directives.length > 0) guards.push(matcher === undefined ? () => false : applies);
@@ -220,7 +224,12 @@ function caddyGlob(pattern: string, path: string): boolean {
   if (stars === 2 && pattern.startsWith("*") && pattern.endsWith("*")) return path.includes(pattern.slice(1, -1));
   if (stars === 1 && pattern.startsWith("*")) return path.endsWith(pattern.slice(1));
   if (stars === 1 && pattern.endsWith("*")) return path.startsWith(pattern.slice(0, -1));
-  const glob = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*").replace(/\?/g, "[^/]")}$`);
+  const glob = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, "[^/]*")
+      .replace(/\?/g, "[^/]")}$`,
+  );
   return glob.test(path);
 }
 
@@ -263,7 +272,10 @@ interface Auth {
 }
 
 function directiveValue(block: Block, name: string): string | undefined {
-  return block.directives.find((directive) => directive.split(/\s+/)[0] === name)?.slice(name.length).trim();
+  return block.directives
+    .find((directive) => directive.split(/\s+/)[0] === name)
+    ?.slice(name.length)
+    .trim();
 }
 
 function authOf(block: Block, inherited: Auth): Auth {
@@ -295,7 +307,9 @@ function selectLocation(locations: readonly Location[], path: string): Location 
     .sort((a, b) => b.match.length - a.match.length)[0];
   if (prefix?.modifier === "^~") return prefix;
   // A regular expression nginx accepts but this reader cannot (an unknown pattern) counts as matching every path.
-  const regex = locations.find((location) => (location.modifier === "~" || location.modifier === "~*") && (location.pattern === undefined || location.pattern.test(path)));
+  const regex = locations.find(
+    (location) => (location.modifier === "~" || location.modifier === "~*") && (location.pattern === undefined || location.pattern.test(path)),
+  );
   return regex ?? prefix;
 }
 
@@ -351,7 +365,13 @@ function nginxBlocks(text: string): Block {
       while (index < text.length && text[index] !== "\n") index += 1;
     } else if (char === ";") {
       // nginx drops the quotes of an argument before reading it: `auth_basic "off"` is off.
-      if (statement.trim()) stack[stack.length - 1]!.directives.push(statement.trim().replace(/\s+/g, " ").replace(/^(\S+) (["'])(.*)\2$/, "$1 $3"));
+      if (statement.trim())
+        stack[stack.length - 1]!.directives.push(
+          statement
+            .trim()
+            .replace(/\s+/g, " ")
+            .replace(/^(\S+) (["'])(.*)\2$/, "$1 $3"),
+        );
       statement = "";
     } else if (char === "{") {
       const block: Block = { head: statement.trim().replace(/\s+/g, " "), directives: [], blocks: [] };
@@ -387,12 +407,20 @@ interface Router {
  * know takes every path when its router is open, and none when it blocks.
  */
 function traefikAccess(text: string): HostAccess[] {
-  type Document = { http?: { routers?: Record<string, { rule?: unknown; middlewares?: unknown; service?: unknown; priority?: unknown }>; middlewares?: Record<string, { basicAuth?: { users?: unknown; usersFile?: unknown } }> } };
+  type Document = {
+    http?: {
+      routers?: Record<string, { rule?: unknown; middlewares?: unknown; service?: unknown; priority?: unknown }>;
+      middlewares?: Record<string, { basicAuth?: { users?: unknown; usersFile?: unknown } }>;
+    };
+  };
   const document = (text.trim() ? parse(text) : {}) as Document;
   const middlewares = document.http?.middlewares ?? {};
   const isBasicAuth = (name: string) => {
     const basicAuth = middlewares[name.replace(/@file$/, "")]?.basicAuth;
-    return basicAuth !== undefined && ((Array.isArray(basicAuth.users) && basicAuth.users.length > 0) || (typeof basicAuth.usersFile === "string" && basicAuth.usersFile !== ""));
+    return (
+      basicAuth !== undefined &&
+      ((Array.isArray(basicAuth.users) && basicAuth.users.length > 0) || (typeof basicAuth.usersFile === "string" && basicAuth.usersFile !== ""))
+    );
   };
   const routers: Router[] = Object.values(document.http?.routers ?? {}).map((router) => {
     const rule = typeof router.rule === "string" ? router.rule : "";
@@ -409,7 +437,9 @@ function traefikAccess(text: string): HostAccess[] {
     return {
       hostname,
       namedPaths: own.flatMap((router) => router.namedPaths),
-      openBeyondNamed: own.some((router) => router.verdict === "open" && (router.takes === undefined || (router.namedPaths.length === 0 && !router.takes("/")))),
+      openBeyondNamed: own.some(
+        (router) => router.verdict === "open" && (router.takes === undefined || (router.namedPaths.length === 0 && !router.takes("/"))),
+      ),
       verdict: (raw) => {
         const path = cleanPath(raw);
         const taking = own.filter((router) => takes(router, path));

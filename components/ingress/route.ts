@@ -77,7 +77,10 @@ const PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
  * `/metrics;x` and `/metrics%2F` are blocked and `/metricsx` is not.
  */
 export function blockedPathPattern(path: string): string {
-  const segments = path.split("/").filter(Boolean).map((segment) => segment.replace(/[.~-]/g, (char) => (char === "." ? "\\." : char)));
+  const segments = path
+    .split("/")
+    .filter(Boolean)
+    .map((segment) => segment.replace(/[.~-]/g, (char) => (char === "." ? "\\." : char)));
   return `^(/|%2[fF])+${segments.join("(/|%2[fF])+")}([^a-zA-Z0-9_~-]|$)`;
 }
 
@@ -86,9 +89,11 @@ export function pathProblems(route: Pick<ProtectedRoute, "hostname" | "blockedPa
   const problems: string[] = [];
   for (const path of route.blockedPaths ?? []) if (!PATH.test(path)) problems.push(`${route.hostname}: blocked path "${path}" is not a path such as /metrics`);
   for (const path of route.publicPaths ?? []) {
-    if (!PATH.test(path.replace(/\/$/, "")) || !path.endsWith("/")) problems.push(`${route.hostname}: public path "${path}" is not a path prefix ending in / such as /webhook/`);
+    if (!PATH.test(path.replace(/\/$/, "")) || !path.endsWith("/"))
+      problems.push(`${route.hostname}: public path "${path}" is not a path prefix ending in / such as /webhook/`);
   }
-  if ((route.publicPaths ?? []).length > 0 && !route.basicAuth) problems.push(`${route.hostname}: public paths are for a route behind basic auth; this one asks for no password anywhere`);
+  if ((route.publicPaths ?? []).length > 0 && !route.basicAuth)
+    problems.push(`${route.hostname}: public paths are for a route behind basic auth; this one asks for no password anywhere`);
   return problems;
 }
 

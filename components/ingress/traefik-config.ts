@@ -67,16 +67,26 @@ export function routerMiddlewares(route: ProtectedRoute): string[] {
 
 export function traefikOptionsProblems(routes: readonly ProtectedRoute[], options: TraefikOptions): string[] {
   const problems = [...routeProblems(routes), ...basicAuthProblems(routes), ...routes.flatMap(pathProblems)];
-  if (!Number.isInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 1) problems.push(`rate limit ${options.rateLimitPerMinute}/min must be a positive integer`);
+  if (!Number.isInteger(options.rateLimitPerMinute) || options.rateLimitPerMinute < 1)
+    problems.push(`rate limit ${options.rateLimitPerMinute}/min must be a positive integer`);
   if (!Number.isInteger(options.burst) || options.burst < 1) problems.push(`burst ${options.burst} must be a positive integer`);
   return problems;
 }
 
 /** Lower-case names of the response headers the security-headers middleware sets (ingress-headers.ts). */
-export const TRAEFIK_SECURITY_HEADER_NAMES = ["strict-transport-security", "x-content-type-options", "x-frame-options", "referrer-policy", "permissions-policy"] as const;
+export const TRAEFIK_SECURITY_HEADER_NAMES = [
+  "strict-transport-security",
+  "x-content-type-options",
+  "x-frame-options",
+  "referrer-policy",
+  "permissions-policy",
+] as const;
 
 /** Traefik's install (static) configuration. */
-export function traefikStaticConfig(options: TraefikOptions, ports: { readonly http: number; readonly https: number } = { http: 80, https: 443 }): Record<string, unknown> {
+export function traefikStaticConfig(
+  options: TraefikOptions,
+  ports: { readonly http: number; readonly https: number } = { http: 80, https: 443 },
+): Record<string, unknown> {
   const forwardedHeaders = options.trustedIPs.length > 0 ? { forwardedHeaders: { trustedIPs: [...options.trustedIPs] } } : {};
   return {
     global: { checkNewVersion: false, sendAnonymousUsage: false },
@@ -120,7 +130,12 @@ export function traefikDynamicConfig(routes: readonly ProtectedRoute[], options:
   if (problems.length > 0) throw new Error(`traefik routes: ${problems.join("; ")}`);
   const sorted = [...routes].sort((a, b) => a.hostname.localeCompare(b.hostname));
   const routers = Object.fromEntries(sorted.flatMap((route) => Object.entries(routersOf(route))));
-  const services = Object.fromEntries(sorted.map((route) => [traefikServiceName(route), { loadBalancer: { servers: [{ url: `http://${upstreamHost(route)}:${route.port}` }], passHostHeader: true } }]));
+  const services = Object.fromEntries(
+    sorted.map((route) => [
+      traefikServiceName(route),
+      { loadBalancer: { servers: [{ url: `http://${upstreamHost(route)}:${route.port}` }], passHostHeader: true } },
+    ]),
+  );
   const credentials = new Map(sorted.flatMap((route) => (route.basicAuth ? [[route.basicAuth.passwordHashSecret, route.basicAuth] as const] : [])));
   const basicAuth = Object.fromEntries(
     [...credentials.values()].map((credential) => [
@@ -157,7 +172,11 @@ export function traefikDynamicConfig(routes: readonly ProtectedRoute[], options:
         },
         compress: { compress: {} },
         ...basicAuth,
-        ...Object.fromEntries(sorted.filter((route) => route.headers?.length).map((route) => [ownHeadersName(route), { headers: { customResponseHeaders: Object.fromEntries(route.headers!) } }])),
+        ...Object.fromEntries(
+          sorted
+            .filter((route) => route.headers?.length)
+            .map((route) => [ownHeadersName(route), { headers: { customResponseHeaders: Object.fromEntries(route.headers!) } }]),
+        ),
       },
     },
   };
@@ -181,13 +200,26 @@ export function routersOf(route: ProtectedRoute): Record<string, Record<string, 
     ...Object.fromEntries(
       (route.publicPaths ?? []).map((path, index) => [
         `${name}-public-${index}`,
-        { rule: `${host} && PathPrefix(\`${path}\`)`, entryPoints: ["websecure"], service: traefikServiceName(route), middlewares: [headers, ...(route.headers?.length ? [ownHeadersName(route)] : []), rateLimit, compress], tls: tls() },
+        {
+          rule: `${host} && PathPrefix(\`${path}\`)`,
+          entryPoints: ["websecure"],
+          service: traefikServiceName(route),
+          middlewares: [headers, ...(route.headers?.length ? [ownHeadersName(route)] : []), rateLimit, compress],
+          tls: tls(),
+        },
       ]),
     ),
     ...Object.fromEntries(
       blockedPathsOf(route).map((path, index) => [
         `${name}-blocked-${index}`,
-        { rule: `${host} && PathRegexp(\`(?i)${blockedPathPattern(path)}\`)`, entryPoints: ["websecure"], service: BLOCKING_SERVICE, priority: BLOCKED_PRIORITY, middlewares: [headers, rateLimit, compress], tls: tls() },
+        {
+          rule: `${host} && PathRegexp(\`(?i)${blockedPathPattern(path)}\`)`,
+          entryPoints: ["websecure"],
+          service: BLOCKING_SERVICE,
+          priority: BLOCKED_PRIORITY,
+          middlewares: [headers, rateLimit, compress],
+          tls: tls(),
+        },
       ]),
     ),
   };

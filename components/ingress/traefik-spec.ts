@@ -1,6 +1,14 @@
 import { healthcheck, imageName, service, type ServiceSpec } from "../container/service-spec";
 import { basicAuthSecretFiles, htpasswdFiles, htpasswdScript } from "./basic-auth";
-import { TRAEFIK_DYNAMIC_PATH, TRAEFIK_METRICS_PORT, TRAEFIK_STATIC_PATH, traefikDynamicConfig, traefikStaticConfig, traefikYAML, type TraefikOptions } from "./traefik-config";
+import {
+  TRAEFIK_DYNAMIC_PATH,
+  TRAEFIK_METRICS_PORT,
+  TRAEFIK_STATIC_PATH,
+  traefikDynamicConfig,
+  traefikStaticConfig,
+  traefikYAML,
+  type TraefikOptions,
+} from "./traefik-config";
 import type { ProtectedRoute } from "./route";
 
 /** The same release the tests build from the Go module proxy and run as the config's validator. */
@@ -35,7 +43,9 @@ export function traefikServiceSpec(routes: readonly ProtectedRoute[], options: T
     ],
     volumes: [{ volume: "acme", target: "/data" }],
     // Traefik runs as root (C9 below), so root owns its secret files.
-    ...(htpasswd.length > 0 ? { secretFiles: basicAuthSecretFiles(htpasswd, 0), command: ["sh", "-c", [...htpasswdScript(htpasswd), `exec traefik ${run}`].join("\n")] } : { command: [run] }),
+    ...(htpasswd.length > 0
+      ? { secretFiles: basicAuthSecretFiles(htpasswd, 0), command: ["sh", "-c", [...htpasswdScript(htpasswd), `exec traefik ${run}`].join("\n")] }
+      : { command: [run] }),
     files: [
       { path: TRAEFIK_STATIC_PATH, content: traefikYAML(traefikStaticConfig(traefik)) },
       { path: TRAEFIK_DYNAMIC_PATH, content: traefikYAML(traefikDynamicConfig(routes, traefik)), live: true },
@@ -52,7 +62,11 @@ export function traefikServiceSpec(routes: readonly ProtectedRoute[], options: T
     metrics: { port: TRAEFIK_METRICS_PORT, path: "/metrics" },
     waivers: [
       { rule: "C6", reason: "traefik.yml is uploaded into /etc/traefik before start, and Docker refuses uploads into a read-only root filesystem" },
-      { rule: "C9", reason: "Traefik keeps its ACME account and certificates in /data/acme.json, which must be 0600 and is created root-owned on a fresh volume; it runs as root with every capability but NET_BIND_SERVICE dropped" },
+      {
+        rule: "C9",
+        reason:
+          "Traefik keeps its ACME account and certificates in /data/acme.json, which must be 0600 and is created root-owned on a fresh volume; it runs as root with every capability but NET_BIND_SERVICE dropped",
+      },
     ],
   });
 }

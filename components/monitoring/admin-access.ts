@@ -74,7 +74,12 @@ export function adminRoutes(design: MonitoringDesign, settings: MonitoringSettin
  * routed when the ingress serves a name for it: the admin routes the stack
  * asked for, or a blueprint's own route (to Grafana).
  */
-export function reachedAdminUIs(input: { readonly design: MonitoringDesign; readonly settings: MonitoringSettings; readonly routes: readonly IngressRoute[]; readonly domain: string }): ReachedAdminUI[] {
+export function reachedAdminUIs(input: {
+  readonly design: MonitoringDesign;
+  readonly settings: MonitoringSettings;
+  readonly routes: readonly IngressRoute[];
+  readonly domain: string;
+}): ReachedAdminUI[] {
   return adminUIs(input.design).map((ui) => {
     const route = input.routes.find((candidate) => candidate.service === ui.service && candidate.port === ui.port);
     return {
@@ -105,7 +110,10 @@ export function unprotectedAdminRoutes(uis: readonly ReachedAdminUI[]): string[]
 }
 
 /** How each admin UI is reached, for the plan: a URL behind basic_auth or its own login, or a 127.0.0.1 port for an SSH tunnel. */
-export function adminAccessSummary(uis: readonly ReachedAdminUI[], adminUser: string): { readonly ui: string; readonly service: string; readonly access: string }[] {
+export function adminAccessSummary(
+  uis: readonly ReachedAdminUI[],
+  adminUser: string,
+): { readonly ui: string; readonly service: string; readonly access: string }[] {
   return uis.map((ui) => ({
     ui: ui.ui,
     service: ui.service,

@@ -70,7 +70,12 @@ export interface HTTPCounter {
 /** Caddy's request histogram carries the status code (`servers { metrics }`, Caddy 2.6 to 2.9). */
 export const CADDY_REQUESTS: Omit<HTTPCounter, "service"> = { metric: "caddy_http_request_duration_seconds_count", codeLabel: "code", by: "server" };
 /** Traefik counts requests per entry point with the status code; websecure is where every public request arrives. */
-export const TRAEFIK_REQUESTS: Omit<HTTPCounter, "service"> = { metric: "traefik_entrypoint_requests_total", codeLabel: "code", by: "entrypoint", matchers: 'entrypoint="websecure"' };
+export const TRAEFIK_REQUESTS: Omit<HTTPCounter, "service"> = {
+  metric: "traefik_entrypoint_requests_total",
+  codeLabel: "code",
+  by: "entrypoint",
+  matchers: 'entrypoint="websecure"',
+};
 /** prometheus-fastapi-instrumentator's counter; it groups status codes into classes (`2xx`, `5xx`) by default. */
 export const FASTAPI_REQUESTS: Omit<HTTPCounter, "service"> = { metric: "http_requests_total", codeLabel: "status", by: "job" };
 
@@ -189,7 +194,8 @@ export function alertRules(input: AlertRuleInput): RuleGroup[] {
           };
           return {
             alert: "HTTP5xxRatioHigh",
-            expr: `100 * sum by (${counter.by}) (rate(${selector(true)}[1m]))` + ` / sum by (${counter.by}) (rate(${selector(false)}[1m])) > ${t.http5xxPercent}`,
+            expr:
+              `100 * sum by (${counter.by}) (rate(${selector(true)}[1m]))` + ` / sum by (${counter.by}) (rate(${selector(false)}[1m])) > ${t.http5xxPercent}`,
             forSeconds: minutes(t.http5xxForMinutes),
             severity: "critical",
             summary: `${services.length > 1 ? `{{ $labels.${counter.by} }}: ` : ""}{{ $value | printf "%.1f" }}% of responses are 5xx, over ${t.http5xxPercent}%`,
@@ -342,7 +348,11 @@ export function duration(seconds: number): string {
   if (seconds === 0) return "0s";
   const parts: string[] = [];
   let rest = seconds;
-  for (const [unit, size] of [["h", 3600], ["m", 60], ["s", 1]] as const) {
+  for (const [unit, size] of [
+    ["h", 3600],
+    ["m", 60],
+    ["s", 1],
+  ] as const) {
     const count = Math.floor(rest / size);
     if (count > 0) parts.push(`${count}${unit}`);
     rest -= count * size;

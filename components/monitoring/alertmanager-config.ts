@@ -53,7 +53,7 @@ export function alertmanagerConfig(receivers: Receivers): AlertmanagerConfig {
         api_url_file: fileFor(SLACK_WEBHOOK_SECRET, "slack-webhook-url"),
         channel: receivers.slack.channel,
         send_resolved: true,
-        title: '[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}',
+        title: "[{{ .Status | toUpper }}] {{ .CommonLabels.alertname }}",
         text: "{{ range .Alerts }}{{ .Annotations.summary }}\n{{ end }}",
       },
     ];
@@ -64,7 +64,9 @@ export function alertmanagerConfig(receivers: Receivers): AlertmanagerConfig {
       {
         url: receivers.webhook.url,
         send_resolved: true,
-        ...(receivers.webhook.bearerToken ? { http_config: { authorization: { type: "Bearer", credentials_file: fileFor(WEBHOOK_TOKEN_SECRET, "webhook-token") } } } : {}),
+        ...(receivers.webhook.bearerToken
+          ? { http_config: { authorization: { type: "Bearer", credentials_file: fileFor(WEBHOOK_TOKEN_SECRET, "webhook-token") } } }
+          : {}),
       },
     ];
     notifies.push(`webhook ${receivers.webhook.url}`);
@@ -82,7 +84,9 @@ export function alertmanagerConfig(receivers: Receivers): AlertmanagerConfig {
       routes: [{ matchers: ['severity="critical"'], receiver: RECEIVER_NAME, repeat_interval: "1h" }],
     },
     // While a container is down, its port probe and scrape failing say nothing new.
-    inhibit_rules: [{ source_matchers: ['alertname="ContainerDown"'], target_matchers: ['alertname=~"ContainerUnhealthy|ScrapeTargetDown"'], equal: ["instance"] }],
+    inhibit_rules: [
+      { source_matchers: ['alertname="ContainerDown"'], target_matchers: ['alertname=~"ContainerUnhealthy|ScrapeTargetDown"'], equal: ["instance"] },
+    ],
     receivers: [receiver],
   };
   return { content: stringify(document, { lineWidth: 0 }), secretFiles, notifies };

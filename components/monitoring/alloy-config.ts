@@ -36,7 +36,9 @@ export function runsInAlloy(job: Pick<ScrapeJob, "kind" | "exporter">): boolean 
 
 /** Services whose exporter Alloy does not have. */
 export function alloyExporterProblems(services: readonly { readonly name: string; readonly exporter?: { readonly kind: ExporterKind } }[]): string[] {
-  return services.filter((service) => service.exporter && !ALLOY_EXPORTERS.includes(service.exporter.kind)).map((service) => `Alloy has no ${service.exporter!.kind} exporter; ${service.name} needs the exporters design`);
+  return services
+    .filter((service) => service.exporter && !ALLOY_EXPORTERS.includes(service.exporter.kind))
+    .map((service) => `Alloy has no ${service.exporter!.kind} exporter; ${service.name} needs the exporters design`);
 }
 
 export interface AlloyConfigInput {
@@ -63,8 +65,16 @@ export function alloyConfig(input: AlloyConfigInput): string {
     block("discovery.docker", "containers", [attr("host", str(DOCKER_API_URL))]),
     block("discovery.relabel", "logs", [
       attr("targets", "discovery.docker.containers.targets"),
-      block("rule", "", [attr("source_labels", list([str("__meta_docker_container_name")])), attr("regex", str(`/(${input.containerPattern})`)), attr("action", str("keep"))]),
-      block("rule", "", [attr("source_labels", list([str("__meta_docker_container_name")])), attr("regex", str("/(.*)")), attr("target_label", str("container"))]),
+      block("rule", "", [
+        attr("source_labels", list([str("__meta_docker_container_name")])),
+        attr("regex", str(`/(${input.containerPattern})`)),
+        attr("action", str("keep")),
+      ]),
+      block("rule", "", [
+        attr("source_labels", list([str("__meta_docker_container_name")])),
+        attr("regex", str("/(.*)")),
+        attr("target_label", str("container")),
+      ]),
       block("rule", "", [attr("source_labels", list([str("__meta_docker_container_label_infra_service")])), attr("target_label", str("service"))]),
     ]),
     block("loki.source.docker", "containers", [
@@ -94,7 +104,11 @@ export function alloyConfig(input: AlloyConfigInput): string {
         block("rule", "", [attr("target_label", str("job")), attr("replacement", str(job.job))]),
         block("rule", "", [attr("target_label", str("instance")), attr("replacement", str(job.service === "host" ? input.hostname : job.service))]),
       ]),
-      block("prometheus.scrape", label(job.job), [attr("targets", `discovery.relabel.${label(job.job)}.output`), attr("scrape_interval", str(interval)), attr("forward_to", write)]),
+      block("prometheus.scrape", label(job.job), [
+        attr("targets", `discovery.relabel.${label(job.job)}.output`),
+        attr("scrape_interval", str(interval)),
+        attr("forward_to", write),
+      ]),
     );
   }
 
@@ -113,7 +127,11 @@ export function alloyConfig(input: AlloyConfigInput): string {
         block("rule", "", [attr("source_labels", list([str("job")])), attr("regex", str(".*/([^/]+)")), attr("target_label", str("instance"))]),
         block("rule", "", [attr("target_label", str("job")), attr("replacement", str(kind))]),
       ]),
-      block("prometheus.scrape", `probe_${kind}`, [attr("targets", `discovery.relabel.probe_${kind}.output`), attr("scrape_interval", str(interval)), attr("forward_to", write)]),
+      block("prometheus.scrape", `probe_${kind}`, [
+        attr("targets", `discovery.relabel.probe_${kind}.output`),
+        attr("scrape_interval", str(interval)),
+        attr("forward_to", write),
+      ]),
     );
   }
 
@@ -142,7 +160,10 @@ function exporterBlock(job: ScrapeJob, input: AlloyConfigInput): { component: st
           attr("docker_host", str(DOCKER_API_URL)),
           attr("docker_only", "true"),
           // Per-container disk usage would need Docker's whole data directory.
-          attr("disabled_metrics", list(["disk", "diskIO", "tcp", "udp", "percpu", "sched", "process", "hugetlb", "referenced_memory", "cpu_topology", "resctrl"].map(str))),
+          attr(
+            "disabled_metrics",
+            list(["disk", "diskIO", "tcp", "udp", "percpu", "sched", "process", "hugetlb", "referenced_memory", "cpu_topology", "resctrl"].map(str)),
+          ),
         ]),
       };
     case "postgres":

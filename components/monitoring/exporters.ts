@@ -51,10 +51,20 @@ function nodeExporterService({ design, ports }: StackBuild): ServiceSpec {
     image: imageOf(design, "node-exporter"),
     networks: [design.networks.monitoring],
     ports: [{ container: ports.node }],
-    command: [`--path.procfs=${HOST_MOUNTS.proc}`, `--path.sysfs=${HOST_MOUNTS.sys}`, `--path.rootfs=${HOST_MOUNTS.root}`, `--collector.textfile.directory=${HOST_MOUNTS.root}${TEXTFILE_DIR}`],
+    command: [
+      `--path.procfs=${HOST_MOUNTS.proc}`,
+      `--path.sysfs=${HOST_MOUNTS.sys}`,
+      `--path.rootfs=${HOST_MOUNTS.root}`,
+      `--collector.textfile.directory=${HOST_MOUNTS.root}${TEXTFILE_DIR}`,
+    ],
     binds: HOST_ROOT_BINDS,
     tmpfs: [HOST_RUN_MASK],
-    waivers: [{ rule: "C3", reason: "the filesystem collector needs the host's root, read-only, to report free disk on every mount and to read the backup job's textfile metrics" }],
+    waivers: [
+      {
+        rule: "C3",
+        reason: "the filesystem collector needs the host's root, read-only, to report free disk on every mount and to read the backup job's textfile metrics",
+      },
+    ],
     healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.node}/metrics`]),
     memoryMb: design.memoryMb["node-exporter"],
     readOnlyRootFilesystem: true,
@@ -88,7 +98,9 @@ function cadvisorService({ design, ports }: StackBuild): ServiceSpec {
     healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.cadvisor}/healthz`]),
     memoryMb: design.memoryMb.cadvisor,
     readOnlyRootFilesystem: true,
-    waivers: [{ rule: "C9", reason: "it reads every container's cgroup under /sys and the image layers under /var/lib/docker/image, which only root may read" }],
+    waivers: [
+      { rule: "C9", reason: "it reads every container's cgroup under /sys and the image layers under /var/lib/docker/image, which only root may read" },
+    ],
   });
 }
 
@@ -114,7 +126,11 @@ function serviceExporter(build: StackBuild, other: ServiceSpec, exporter: Export
   return nginxExporterService(build, beside, exporter);
 }
 
-function postgresExporterService({ design, ports }: StackBuild, { other, placed, networks, port }: Beside, exporter: Extract<ExporterSpec, { kind: "postgres" }>): ServiceSpec {
+function postgresExporterService(
+  { design, ports }: StackBuild,
+  { other, placed, networks, port }: Beside,
+  exporter: Extract<ExporterSpec, { kind: "postgres" }>,
+): ServiceSpec {
   return service({
     name: `${other.name}-exporter`,
     description: `postgres_exporter for ${other.name}`,
@@ -135,7 +151,11 @@ function postgresExporterService({ design, ports }: StackBuild, { other, placed,
   });
 }
 
-function redisExporterService({ design, ports }: StackBuild, { other, placed, networks, port }: Beside, exporter: Extract<ExporterSpec, { kind: "redis" }>): ServiceSpec {
+function redisExporterService(
+  { design, ports }: StackBuild,
+  { other, placed, networks, port }: Beside,
+  exporter: Extract<ExporterSpec, { kind: "redis" }>,
+): ServiceSpec {
   const redisAddress = `redis://${other.name}:${port ?? 6379}`;
   return service({
     name: `${other.name}-exporter`,
@@ -147,7 +167,16 @@ function redisExporterService({ design, ports }: StackBuild, { other, placed, ne
     env: { REDIS_ADDR: redisAddress },
     // REDIS_PASSWORD_FILE is a JSON map of passwords by the exact address scraped (redis_exporter's LoadPwdFile).
     ...(exporter.passwordSecret
-      ? { secretFiles: [{ name: "redis-passwords.json", content: { secretTemplate: `{${JSON.stringify(redisAddress)}: {{${exporter.passwordSecret}}}}\n`, encoding: "json" as const }, variable: "REDIS_PASSWORD_FILE", uid: 59000 }] }
+      ? {
+          secretFiles: [
+            {
+              name: "redis-passwords.json",
+              content: { secretTemplate: `{${JSON.stringify(redisAddress)}: {{${exporter.passwordSecret}}}}\n`, encoding: "json" as const },
+              variable: "REDIS_PASSWORD_FILE",
+              uid: 59000,
+            },
+          ],
+        }
       : {}),
     // A scratch image: nothing but the exporter's binary to run.
     healthcheck: healthcheck(["CMD", "/redis_exporter", "--version"]),
@@ -159,7 +188,11 @@ function redisExporterService({ design, ports }: StackBuild, { other, placed, ne
   });
 }
 
-function nginxExporterService({ design, ports }: StackBuild, { other, placed, networks }: Beside, exporter: Extract<ExporterSpec, { kind: "nginx" }>): ServiceSpec {
+function nginxExporterService(
+  { design, ports }: StackBuild,
+  { other, placed, networks }: Beside,
+  exporter: Extract<ExporterSpec, { kind: "nginx" }>,
+): ServiceSpec {
   return service({
     name: `${other.name}-exporter`,
     description: `nginx-prometheus-exporter for ${other.name}`,

@@ -5,7 +5,15 @@ import { alloyConfig, BLACKBOX_CONFIG_PATH, runsInAlloy } from "./alloy-config";
 import { blackboxConfig } from "./blackbox-config";
 import type { MonitoringDesign } from "./design";
 import { BLACKBOX_EXPORTER_CONFIG_PATH } from "./exporters";
-import { dashboardJSON, dashboardProvidersFile, dashboards, datasourcesFile, GRAFANA_DASHBOARDS_DIR, GRAFANA_PROVISIONING_DIR, type Datasource } from "./grafana-provisioning";
+import {
+  dashboardJSON,
+  dashboardProvidersFile,
+  dashboards,
+  datasourcesFile,
+  GRAFANA_DASHBOARDS_DIR,
+  GRAFANA_PROVISIONING_DIR,
+  type Datasource,
+} from "./grafana-provisioning";
 import { ALLOY_CONFIG_PATH } from "./log-shipping";
 import { PORTS, storeService } from "./ports";
 import { PROMETHEUS_CONFIG_PATH, RULES_PATH, scrapeConfig, type Locator } from "./scrape-config";
@@ -58,7 +66,11 @@ export function alertingOf(input: AlertingInput): Alerting {
     evaluationIntervalSeconds: input.settings.evaluationIntervalSeconds,
     jobs: input.targets.jobs,
     probes: input.probes,
-    containers: input.services.map((candidate) => ({ service: candidate.name, container: input.containerName(candidate.name), ...(released.has(candidate.name) ? { released: true } : {}) })),
+    containers: input.services.map((candidate) => ({
+      service: candidate.name,
+      container: input.containerName(candidate.name),
+      ...(released.has(candidate.name) ? { released: true } : {}),
+    })),
     httpCounters: [...(ingress && ingressCounter ? [{ service: ingress.name, ...ingressCounter }] : []), ...input.httpCounters],
     backups: input.services.some((candidate) => candidate.backup !== undefined),
   });
@@ -70,14 +82,25 @@ export function alertingOf(input: AlertingInput): Alerting {
 export function datasourcesOf(design: MonitoringDesign): Datasource[] {
   const store = storeService(design);
   return [
-    { uid: "metrics", name: design.store === "victoriametrics" ? "VictoriaMetrics" : "Prometheus", type: "prometheus", url: `http://${store.name}:${store.port}` },
+    {
+      uid: "metrics",
+      name: design.store === "victoriametrics" ? "VictoriaMetrics" : "Prometheus",
+      type: "prometheus",
+      url: `http://${store.name}:${store.port}`,
+    },
     { uid: "logs", name: "Loki", type: "loki", url: `http://loki:${PORTS.loki}` },
     { uid: "alertmanager", name: "Alertmanager", type: "alertmanager", url: `http://alertmanager:${PORTS.alertmanager}` },
   ];
 }
 
 /** Grafana's datasources and dashboards: a board for PostgreSQL, Redis and the routes only where they are watched. */
-export function grafanaFiles(input: { readonly datasources: readonly Datasource[]; readonly scrapeIntervalSeconds: number; readonly targets: Pick<Targets, "jobs">; readonly probes: readonly Probe[]; readonly containerPattern: string }): ConfigFile[] {
+export function grafanaFiles(input: {
+  readonly datasources: readonly Datasource[];
+  readonly scrapeIntervalSeconds: number;
+  readonly targets: Pick<Targets, "jobs">;
+  readonly probes: readonly Probe[];
+  readonly containerPattern: string;
+}): ConfigFile[] {
   const boards = dashboards({
     metrics: "metrics",
     logs: "logs",
@@ -126,13 +149,19 @@ export function generatedFiles(input: GeneratedFilesInput): FilesByService {
       textfileDirectory: TEXTFILE_DIR,
       containerPattern: alerting.containerPattern,
     });
-    files.set("alloy", [{ path: ALLOY_CONFIG_PATH, content: agent }, { path: BLACKBOX_CONFIG_PATH, content: blackbox }]);
+    files.set("alloy", [
+      { path: ALLOY_CONFIG_PATH, content: agent },
+      { path: BLACKBOX_CONFIG_PATH, content: blackbox },
+    ]);
   } else {
     files.set("blackbox-exporter", [{ path: BLACKBOX_EXPORTER_CONFIG_PATH, content: blackbox }]);
   }
   if (design.store === "prometheus") {
     const scrape = scrapeConfig({ design, settings, environment: input.environment, jobs: targets.jobs, probes, locate: input.locate });
-    files.set("prometheus", [{ path: RULES_PATH.prometheus, content: alerting.rules }, { path: PROMETHEUS_CONFIG_PATH, content: scrape }]);
+    files.set("prometheus", [
+      { path: RULES_PATH.prometheus, content: alerting.rules },
+      { path: PROMETHEUS_CONFIG_PATH, content: scrape },
+    ]);
   }
   return files;
 }
@@ -148,7 +177,11 @@ export function withFiles(stack: readonly ServiceSpec[], files: FilesByService):
  * the platform adds rules its blueprint does not know of (the ops host's
  * watch). A rule file that is not the plan's own is an error, not a guess.
  */
-export function withAddedRuleGroups<S extends Pick<ServiceSpec, "name" | "files">>(plan: MonitoringPlan, services: readonly S[], added: readonly RuleGroup[]): { plan: MonitoringPlan; services: S[] } {
+export function withAddedRuleGroups<S extends Pick<ServiceSpec, "name" | "files">>(
+  plan: MonitoringPlan,
+  services: readonly S[],
+  added: readonly RuleGroup[],
+): { plan: MonitoringPlan; services: S[] } {
   const before = ruleFile(plan.ruleGroups);
   const ruleGroups = [...plan.ruleGroups, ...added];
   const after = ruleFile(ruleGroups);

@@ -70,7 +70,9 @@ export function datasourcesFile(datasources: readonly Datasource[], scrapeInterv
 export function dashboardProvidersFile(): string {
   return stringify({
     apiVersion: 1,
-    providers: [{ name: "platform", folder: "Platform", type: "file", disableDeletion: true, allowUiUpdates: false, options: { path: GRAFANA_DASHBOARDS_DIR } }],
+    providers: [
+      { name: "platform", folder: "Platform", type: "file", disableDeletion: true, allowUiUpdates: false, options: { path: GRAFANA_DASHBOARDS_DIR } },
+    ],
   });
 }
 
@@ -82,20 +84,64 @@ export function dashboards(input: DashboardInput): Dashboard[] {
       uid: "host",
       title: "Host",
       panels: [
-        { title: "CPU busy", kind: "timeseries", datasource: m, unit: "percentunit", queries: [{ expr: '1 - avg(rate(node_cpu_seconds_total{mode="idle"}[5m]))', legend: "busy" }] },
-        { title: "Memory available", kind: "timeseries", datasource: m, unit: "bytes", queries: [{ expr: "node_memory_MemAvailable_bytes", legend: "available" }, { expr: "node_memory_MemTotal_bytes", legend: "total" }] },
-        { title: "Free disk", kind: "timeseries", datasource: m, unit: "bytes", queries: [{ expr: 'node_filesystem_avail_bytes{fstype!~"tmpfs|devtmpfs|overlay|squashfs|nsfs|ramfs"}', legend: "{{mountpoint}}" }] },
+        {
+          title: "CPU busy",
+          kind: "timeseries",
+          datasource: m,
+          unit: "percentunit",
+          queries: [{ expr: '1 - avg(rate(node_cpu_seconds_total{mode="idle"}[5m]))', legend: "busy" }],
+        },
+        {
+          title: "Memory available",
+          kind: "timeseries",
+          datasource: m,
+          unit: "bytes",
+          queries: [
+            { expr: "node_memory_MemAvailable_bytes", legend: "available" },
+            { expr: "node_memory_MemTotal_bytes", legend: "total" },
+          ],
+        },
+        {
+          title: "Free disk",
+          kind: "timeseries",
+          datasource: m,
+          unit: "bytes",
+          queries: [{ expr: 'node_filesystem_avail_bytes{fstype!~"tmpfs|devtmpfs|overlay|squashfs|nsfs|ramfs"}', legend: "{{mountpoint}}" }],
+        },
         { title: "Load", kind: "timeseries", datasource: m, queries: [{ expr: "node_load5", legend: "load5" }] },
-        { title: "Network", kind: "timeseries", datasource: m, unit: "Bps", queries: [{ expr: 'sum by (device) (rate(node_network_receive_bytes_total{device!~"lo|veth.*|br-.*|docker.*"}[5m]))', legend: "{{device}} in" }] },
+        {
+          title: "Network",
+          kind: "timeseries",
+          datasource: m,
+          unit: "Bps",
+          queries: [{ expr: 'sum by (device) (rate(node_network_receive_bytes_total{device!~"lo|veth.*|br-.*|docker.*"}[5m]))', legend: "{{device}} in" }],
+        },
       ],
     },
     {
       uid: "containers",
       title: "Containers",
       panels: [
-        { title: "Memory", kind: "timeseries", datasource: m, unit: "bytes", queries: [{ expr: `container_memory_working_set_bytes{${containers}}`, legend: "{{name}}" }] },
-        { title: "CPU", kind: "timeseries", datasource: m, unit: "percentunit", queries: [{ expr: `sum by (name) (rate(container_cpu_usage_seconds_total{${containers}}[5m]))`, legend: "{{name}}" }] },
-        { title: "Restarts (1h)", kind: "stat", datasource: m, queries: [{ expr: `changes(container_start_time_seconds{${containers}}[1h])`, legend: "{{name}}" }] },
+        {
+          title: "Memory",
+          kind: "timeseries",
+          datasource: m,
+          unit: "bytes",
+          queries: [{ expr: `container_memory_working_set_bytes{${containers}}`, legend: "{{name}}" }],
+        },
+        {
+          title: "CPU",
+          kind: "timeseries",
+          datasource: m,
+          unit: "percentunit",
+          queries: [{ expr: `sum by (name) (rate(container_cpu_usage_seconds_total{${containers}}[5m]))`, legend: "{{name}}" }],
+        },
+        {
+          title: "Restarts (1h)",
+          kind: "stat",
+          datasource: m,
+          queries: [{ expr: `changes(container_start_time_seconds{${containers}}[1h])`, legend: "{{name}}" }],
+        },
         { title: "Ports answering", kind: "stat", datasource: m, queries: [{ expr: 'probe_success{job="services"}', legend: "{{instance}}" }] },
         { title: "Scrape targets up", kind: "stat", datasource: m, queries: [{ expr: "up", legend: "{{job}}" }] },
         { title: "Logs", kind: "logs", datasource: input.logs, queries: [{ expr: '{container=~".+"}' }] },
@@ -105,7 +151,13 @@ export function dashboards(input: DashboardInput): Dashboard[] {
       uid: "backups",
       title: "Backups",
       panels: [
-        { title: "Age of the last good backup", kind: "stat", datasource: m, unit: "s", queries: [{ expr: `time() - ${LAST_SUCCESS_METRIC}`, legend: "{{instance}}" }] },
+        {
+          title: "Age of the last good backup",
+          kind: "stat",
+          datasource: m,
+          unit: "s",
+          queries: [{ expr: `time() - ${LAST_SUCCESS_METRIC}`, legend: "{{instance}}" }],
+        },
         { title: "Exit code of the last run", kind: "stat", datasource: m, queries: [{ expr: LAST_EXIT_CODE_METRIC, legend: "{{instance}}" }] },
         { title: "Duration of the last run", kind: "timeseries", datasource: m, unit: "s", queries: [{ expr: LAST_DURATION_METRIC, legend: "{{instance}}" }] },
       ],
@@ -117,8 +169,20 @@ export function dashboards(input: DashboardInput): Dashboard[] {
       title: "PostgreSQL",
       panels: [
         { title: "Up", kind: "stat", datasource: m, queries: [{ expr: "pg_up", legend: "{{instance}}" }] },
-        { title: "Connections / max_connections", kind: "timeseries", datasource: m, unit: "percentunit", queries: [{ expr: "sum by (instance) (pg_stat_activity_count) / max by (instance) (pg_settings_max_connections)", legend: "{{instance}}" }] },
-        { title: "Transactions", kind: "timeseries", datasource: m, unit: "ops", queries: [{ expr: "sum by (datname) (rate(pg_stat_database_xact_commit[5m]))", legend: "{{datname}}" }] },
+        {
+          title: "Connections / max_connections",
+          kind: "timeseries",
+          datasource: m,
+          unit: "percentunit",
+          queries: [{ expr: "sum by (instance) (pg_stat_activity_count) / max by (instance) (pg_settings_max_connections)", legend: "{{instance}}" }],
+        },
+        {
+          title: "Transactions",
+          kind: "timeseries",
+          datasource: m,
+          unit: "ops",
+          queries: [{ expr: "sum by (datname) (rate(pg_stat_database_xact_commit[5m]))", legend: "{{datname}}" }],
+        },
         { title: "Database size", kind: "timeseries", datasource: m, unit: "bytes", queries: [{ expr: "pg_database_size_bytes", legend: "{{datname}}" }] },
       ],
     });
@@ -128,7 +192,13 @@ export function dashboards(input: DashboardInput): Dashboard[] {
       uid: "redis",
       title: "Redis",
       panels: [
-        { title: "Memory / maxmemory", kind: "timeseries", datasource: m, unit: "percentunit", queries: [{ expr: "redis_memory_used_bytes / redis_memory_max_bytes", legend: "{{instance}}" }] },
+        {
+          title: "Memory / maxmemory",
+          kind: "timeseries",
+          datasource: m,
+          unit: "percentunit",
+          queries: [{ expr: "redis_memory_used_bytes / redis_memory_max_bytes", legend: "{{instance}}" }],
+        },
         { title: "Clients", kind: "timeseries", datasource: m, queries: [{ expr: "redis_connected_clients", legend: "{{instance}}" }] },
       ],
     });
@@ -139,8 +209,25 @@ export function dashboards(input: DashboardInput): Dashboard[] {
       title: "Routes",
       panels: [
         { title: "Probe success", kind: "stat", datasource: m, queries: [{ expr: 'probe_success{job="routes"}', legend: "{{instance}}" }] },
-        { title: "Certificate expires in", kind: "stat", datasource: m, unit: "s", queries: [{ expr: 'probe_ssl_earliest_cert_expiry{job="routes"} - time()', legend: "{{instance}}" }] },
-        { title: "5xx share", kind: "timeseries", datasource: m, unit: "percentunit", queries: [{ expr: 'sum(rate(caddy_http_request_duration_seconds_count{code=~"5.."}[5m])) / sum(rate(caddy_http_request_duration_seconds_count[5m]))', legend: "5xx" }] },
+        {
+          title: "Certificate expires in",
+          kind: "stat",
+          datasource: m,
+          unit: "s",
+          queries: [{ expr: 'probe_ssl_earliest_cert_expiry{job="routes"} - time()', legend: "{{instance}}" }],
+        },
+        {
+          title: "5xx share",
+          kind: "timeseries",
+          datasource: m,
+          unit: "percentunit",
+          queries: [
+            {
+              expr: 'sum(rate(caddy_http_request_duration_seconds_count{code=~"5.."}[5m])) / sum(rate(caddy_http_request_duration_seconds_count[5m]))',
+              legend: "5xx",
+            },
+          ],
+        },
       ],
     });
   }

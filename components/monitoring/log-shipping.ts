@@ -34,9 +34,16 @@ export function alloyExporterSecretFiles(others: readonly ServiceSpec[]): Secret
     const exporter = other.exporter;
     if (exporter?.kind === "postgres") {
       const name = EXPORTER_SECRET_FILES.postgres;
-      files.set(name, { name, content: { secretTemplate: `postgresql://${exporter.user}:{{${exporter.passwordSecret}}}@${other.name}:${other.ports[0]?.container ?? 5432}/${exporter.database}?sslmode=disable` }, uid: 0 });
+      files.set(name, {
+        name,
+        content: {
+          secretTemplate: `postgresql://${exporter.user}:{{${exporter.passwordSecret}}}@${other.name}:${other.ports[0]?.container ?? 5432}/${exporter.database}?sslmode=disable`,
+        },
+        uid: 0,
+      });
     }
-    if (exporter?.kind === "redis" && exporter.passwordSecret) files.set(EXPORTER_SECRET_FILES.redis, { name: EXPORTER_SECRET_FILES.redis, content: { secret: exporter.passwordSecret }, uid: 0 });
+    if (exporter?.kind === "redis" && exporter.passwordSecret)
+      files.set(EXPORTER_SECRET_FILES.redis, { name: EXPORTER_SECRET_FILES.redis, content: { secret: exporter.passwordSecret }, uid: 0 });
   }
   return [...files.values()];
 }
@@ -118,7 +125,10 @@ function promtailService({ design, ports }: StackBuild): ServiceSpec {
     volumes: [{ volume: "positions", target: "/var/lib/promtail" }],
     // docker_sd_configs lists containers and networks, then follows each one's logs, through the socket proxy (C14).
     dockerAPI: ["ping", "version", "container-list", "container-inspect", "container-logs", "network-list"],
-    waivers: [UPLOAD_WAIVER("its configuration"), { rule: "C9", reason: "the image runs as root and Docker creates its positions volume root-owned; another uid needs that volume chowned first" }],
+    waivers: [
+      UPLOAD_WAIVER("its configuration"),
+      { rule: "C9", reason: "the image runs as root and Docker creates its positions volume root-owned; another uid needs that volume chowned first" },
+    ],
     healthcheck: healthcheck(["CMD-SHELL", `bash -c ':> /dev/tcp/127.0.0.1/${ports.promtail}'`]),
     memoryMb: design.memoryMb.promtail,
     dependsOn: ["loki"],

@@ -59,7 +59,9 @@ export class Monitoring extends pulumi.ComponentResource {
           ...(previous ? { aliases: [{ name: previous, parent: pulumi.rootStackResource }] } : {}),
           // Service uploads plain files only; a credential file is added to
           // the container here, as a secret, so it never shows in the plan or state.
-          ...(files.length > 0 ? { transformations: [secretUploads(files.map((file) => ({ file: file.path, content: pulumi.secret(args.secrets[file.secret]!) })))] } : {}),
+          ...(files.length > 0
+            ? { transformations: [secretUploads(files.map((file) => ({ file: file.path, content: pulumi.secret(args.secrets[file.secret]!) })))] }
+            : {}),
         },
       );
     }

@@ -86,16 +86,45 @@ export interface ObservabilityInput {
 export function observability(input: ObservabilityInput): Observability {
   const uis = reachedAdminUIs(input);
   const placement = placementOf(input.servers, input.hostname);
-  const build: StackBuild = { design: input.design, settings: input.settings, environment: input.environment, ports: portsOf(input.design), uis, others: input.services, placement };
+  const build: StackBuild = {
+    design: input.design,
+    settings: input.settings,
+    environment: input.environment,
+    ports: portsOf(input.design),
+    uis,
+    others: input.services,
+    placement,
+  };
   const alertmanager = alertmanagerConfig(input.settings.receivers);
   const stack = stackServices(build, alertmanager.content);
   const watched: Watched = { placement, services: [...input.services, ...stack] };
   const targets = monitoringTargets(watched.services, routeTargets(input.routes, input.domain));
   const probed = probedFromHome(watched, targets.probes);
-  const alerting = alertingOf({ settings: input.settings, services: watched.services, targets, probes: probed.probes, containerName: input.containerName, released: input.released ?? [], httpCounters: input.httpCounters ?? [] });
+  const alerting = alertingOf({
+    settings: input.settings,
+    services: watched.services,
+    targets,
+    probes: probed.probes,
+    containerName: input.containerName,
+    released: input.released ?? [],
+    httpCounters: input.httpCounters ?? [],
+  });
   const datasources = datasourcesOf(input.design);
-  const grafana = grafanaFiles({ datasources, scrapeIntervalSeconds: input.settings.scrapeIntervalSeconds, targets, probes: probed.probes, containerPattern: alerting.containerPattern });
-  const files = generatedFiles({ ...input, targets, probes: probed.probes, alerting, grafana, locate: (name, port) => reachableInstances(watched, name, port) });
+  const grafana = grafanaFiles({
+    datasources,
+    scrapeIntervalSeconds: input.settings.scrapeIntervalSeconds,
+    targets,
+    probes: probed.probes,
+    containerPattern: alerting.containerPattern,
+  });
+  const files = generatedFiles({
+    ...input,
+    targets,
+    probes: probed.probes,
+    alerting,
+    grafana,
+    locate: (name, port) => reachableInstances(watched, name, port),
+  });
   const services = withFiles(stack, files);
   const problems = [
     ...designProblems(input, uis),
@@ -147,7 +176,10 @@ function stackPlacementProblems(input: ObservabilityInput, watched: Watched, tar
   const named = (name: string) => watched.services.find((candidate) => candidate.name === name)!;
   const scraper = named(input.design.agent === "alloy" ? "alloy" : "prometheus");
   const prober = input.design.agent === "alloy" ? scraper : named("blackbox-exporter");
-  return [...scraperAwayFromHome(watched.placement, scraper), ...unsharedNetworks({ watched, scraper, prober, jobs: targets.jobs, probes, designPath: input.designPath })];
+  return [
+    ...scraperAwayFromHome(watched.placement, scraper),
+    ...unsharedNetworks({ watched, scraper, prober, jobs: targets.jobs, probes, designPath: input.designPath }),
+  ];
 }
 
 /** The stack as the plan shows it. */

@@ -39,11 +39,13 @@ export function placementOf(servers: ServerPlacement | undefined, hostname: stri
 
 /** Every instance of `spec`, and how the home server reaches it on `port`. */
 export function locate(placement: ServerPlacement, spec: ServiceSpec, port: number): Located[] {
-  return placement.serversOf(spec).map((server) =>
-    server.name === placement.home.name
-      ? { server: server.name, address: `${spec.name}:${port}`, remote: false }
-      : { server: server.name, address: `${server.privateIp ?? "(no private address)"}:${peerPort(spec, port)}`, remote: true },
-  );
+  return placement
+    .serversOf(spec)
+    .map((server) =>
+      server.name === placement.home.name
+        ? { server: server.name, address: `${spec.name}:${port}`, remote: false }
+        : { server: server.name, address: `${server.privateIp ?? "(no private address)"}:${peerPort(spec, port)}`, remote: true },
+    );
 }
 
 /** Whether an instance of `spec` runs beside the monitoring stack, on the home server. */

@@ -44,7 +44,9 @@ export function prometheusConfig(input: PrometheusConfigInput): string {
       metrics_path: "/probe",
       // One static group per probed instance: its module and instance travel
       // as labels, and the relabeling below turns the address into the target.
-      static_configs: probes.flatMap((probe) => input.probeTargetsOf(probe).map((target) => ({ targets: [target.address], labels: { __param_module: probe.module, ...target.labels } }))),
+      static_configs: probes.flatMap((probe) =>
+        input.probeTargetsOf(probe).map((target) => ({ targets: [target.address], labels: { __param_module: probe.module, ...target.labels } })),
+      ),
       relabel_configs: [
         { source_labels: ["__address__"], target_label: "__param_target" },
         { target_label: "__address__", replacement: input.blackbox },

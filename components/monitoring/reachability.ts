@@ -45,7 +45,9 @@ function reachable(placement: ServerPlacement, spec: ServiceSpec, port: number, 
 /** The instances of `name:port` the home server reaches; a name no service has is taken to be at home. */
 export function reachableInstances(watched: Watched, name: string, port: number): Located[] {
   const found = instancesOf(watched, name, port);
-  return found ? found.instances.filter((instance) => reachable(watched.placement, found.spec, port, instance)) : [{ server: watched.placement.home.name, address: `${name}:${port}`, remote: false }];
+  return found
+    ? found.instances.filter((instance) => reachable(watched.placement, found.spec, port, instance))
+    : [{ server: watched.placement.home.name, address: `${name}:${port}`, remote: false }];
 }
 
 /** Instances on a server with a private address that still cannot be scraped from home: their port is not published to peers. */
@@ -56,7 +58,10 @@ export function unscrapableInstances(watched: Watched, jobs: readonly ScrapeJob[
     const found = instancesOf(watched, name, port);
     return (found?.instances ?? [])
       .filter((instance) => addressed(watched.placement, found!.spec, instance) && !reachable(watched.placement, found!.spec, port, instance))
-      .map((instance) => ({ path: rolesPath(watched.placement, found!.spec, instance.server), message: `${name} on ${instance.server} cannot be scraped from ${home}: it is not published on a private address (reachableFromPeers)` }));
+      .map((instance) => ({
+        path: rolesPath(watched.placement, found!.spec, instance.server),
+        message: `${name} on ${instance.server} cannot be scraped from ${home}: it is not published on a private address (reachableFromPeers)`,
+      }));
   });
 }
 
@@ -74,7 +79,10 @@ export function probedFromHome(watched: Watched, probes: readonly Probe[]): { pr
     const available = reachableInstances(watched, name, port).length > 0;
     if (!available && probe.job === "routes" && found?.instances.every((instance) => addressed(watched.placement, found.spec, instance))) {
       const path = found.instances[0] ? rolesPath(watched.placement, found.spec, found.instances[0].server) : SERVERS_PATH;
-      problems.push({ path, message: `route ${probe.name} cannot be probed from ${watched.placement.home.name}: no instance of ${name} answers on a private address` });
+      problems.push({
+        path,
+        message: `route ${probe.name} cannot be probed from ${watched.placement.home.name}: no instance of ${name} answers on a private address`,
+      });
     }
     return available;
   });
@@ -84,7 +92,9 @@ export function probedFromHome(watched: Watched, probes: readonly Probe[]): { pr
 /** Whoever scrapes everything runs on the home server, where the targets are located from. */
 export function scraperAwayFromHome(placement: ServerPlacement, scraper: ServiceSpec): MonitoringProblem[] {
   const server = placement.serversOf(scraper)[0]?.name;
-  return server === placement.home.name ? [] : [{ path: SERVERS_PATH, message: `${scraper.name} runs on ${server ?? "no server"}, not on ${placement.home.name}, the monitoring server` }];
+  return server === placement.home.name
+    ? []
+    : [{ path: SERVERS_PATH, message: `${scraper.name} runs on ${server ?? "no server"}, not on ${placement.home.name}, the monitoring server` }];
 }
 
 /**
@@ -92,14 +102,25 @@ export function scraperAwayFromHome(placement: ServerPlacement, scraper: Service
  * it; those on other servers are reached over the private network instead.
  * The networks are the blueprint's, so a problem here is its design's.
  */
-export function unsharedNetworks(input: { readonly watched: Watched; readonly scraper: ServiceSpec; readonly prober: ServiceSpec; readonly jobs: readonly ScrapeJob[]; readonly probes: readonly Probe[]; readonly designPath: string }): MonitoringProblem[] {
+export function unsharedNetworks(input: {
+  readonly watched: Watched;
+  readonly scraper: ServiceSpec;
+  readonly prober: ServiceSpec;
+  readonly jobs: readonly ScrapeJob[];
+  readonly probes: readonly Probe[];
+  readonly designPath: string;
+}): MonitoringProblem[] {
   const { watched, scraper, prober, designPath } = input;
   const shares = (from: ServiceSpec, name: string) => {
     const target = watched.services.find((candidate) => candidate.name === name);
     if (!runsAtHome(watched.placement, target ?? scraper)) return true;
     return target !== undefined && (target.name === from.name || target.networks.some((network) => from.networks.includes(network)));
   };
-  const scrapes = input.jobs.filter((job) => job.kind === "endpoint" && !shares(scraper, job.service)).map((job) => `${scraper.name} cannot reach ${job.address} to scrape it: they share no network`);
-  const probes = input.probes.filter((probe) => !shares(prober, probedEndpoint(probe)[0])).map((probe) => `${prober.name} cannot reach ${probe.target} to probe it: they share no network`);
+  const scrapes = input.jobs
+    .filter((job) => job.kind === "endpoint" && !shares(scraper, job.service))
+    .map((job) => `${scraper.name} cannot reach ${job.address} to scrape it: they share no network`);
+  const probes = input.probes
+    .filter((probe) => !shares(prober, probedEndpoint(probe)[0]))
+    .map((probe) => `${prober.name} cannot reach ${probe.target} to probe it: they share no network`);
   return [...scrapes, ...probes].map((message) => ({ path: designPath, message }));
 }

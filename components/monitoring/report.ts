@@ -22,10 +22,15 @@ export function monitoringReport(plan: MonitoringPlan): MonitoringReport {
     evaluationInterval: duration(plan.evaluationIntervalSeconds),
     scraped: plan.jobs.map((job) => ({
       job: job.job,
-      target: job.kind === "endpoint" ? `http://${job.address}${job.metricsPath}` : `${job.exporter} exporter${job.service === "host" ? "" : ` reading ${job.address}`}${plan.agent === "alloy" ? " (built into Alloy)" : ""}`,
+      target:
+        job.kind === "endpoint"
+          ? `http://${job.address}${job.metricsPath}`
+          : `${job.exporter} exporter${job.service === "host" ? "" : ` reading ${job.address}`}${plan.agent === "alloy" ? " (built into Alloy)" : ""}`,
     })),
     probed: plan.probes.map((probe) => ({ job: probe.job, name: probe.name, target: probe.target, module: probe.module })),
-    alerts: plan.ruleGroups.flatMap((group) => group.rules.map((rule) => ({ group: group.name, alert: rule.alert, severity: rule.severity, threshold: rule.threshold, for: duration(rule.forSeconds) }))),
+    alerts: plan.ruleGroups.flatMap((group) =>
+      group.rules.map((rule) => ({ group: group.name, alert: rule.alert, severity: rule.severity, threshold: rule.threshold, for: duration(rule.forSeconds) })),
+    ),
     admin: plan.admin.map((entry) => ({ ...entry })),
     notifies: [...plan.notifies],
   };

@@ -44,7 +44,14 @@ export type Locator = (service: string, port: number) => readonly { readonly ser
  * `server` label (as is one on another server than Prometheus); the host's
  * own series carry the server as their instance.
  */
-export function scrapeConfig(input: { design: MonitoringDesign; settings: MonitoringSettings; environment: string; jobs: readonly ScrapeJob[]; probes: readonly Probe[]; locate?: Locator }): string {
+export function scrapeConfig(input: {
+  design: MonitoringDesign;
+  settings: MonitoringSettings;
+  environment: string;
+  jobs: readonly ScrapeJob[];
+  probes: readonly Probe[];
+  locate?: Locator;
+}): string {
   const ports = portsOf(input.design);
   const locate: Locator = input.locate ?? ((service, port) => [{ server: "host", address: `${service}:${port}` }]);
   const targetsOf = (job: ScrapeJob): ScrapeTarget[] => {
@@ -52,7 +59,10 @@ export function scrapeConfig(input: { design: MonitoringDesign; settings: Monito
     const instances = locate(name, port);
     return instances.map((instance) => ({
       address: instance.address,
-      labels: job.service === "host" ? { instance: instance.server } : { instance: job.service, ...(instances.length > 1 || instance.remote ? { server: instance.server } : {}) },
+      labels:
+        job.service === "host"
+          ? { instance: instance.server }
+          : { instance: job.service, ...(instances.length > 1 || instance.remote ? { server: instance.server } : {}) },
     }));
   };
   const probeTargetsOf = (probe: Probe): ScrapeTarget[] => {

@@ -178,7 +178,8 @@ export const MONITORING_SECRETS: readonly MonitoringSecret[] = [
   { key: ADMIN_PASSWORD_SECRET, purpose: "password of the Caddy basic_auth in front of the admin UIs (adminAccess: caddy)", adminPassword: true },
   {
     key: ADMIN_PASSWORD_HASH_SECRET,
-    purpose: "bcrypt hash of the password the ingress asks for before the admin UIs (adminAccess: ingress): htpasswd -nbBC 10 <adminUser> <password> | cut -d: -f2",
+    purpose:
+      "bcrypt hash of the password the ingress asks for before the admin UIs (adminAccess: ingress): htpasswd -nbBC 10 <adminUser> <password> | cut -d: -f2",
     bcryptHash: true,
   },
   { key: SMTP_PASSWORD_SECRET, purpose: "SMTP password Alertmanager sends email with" },

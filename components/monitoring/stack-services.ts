@@ -28,7 +28,10 @@ export interface StackBuild {
 }
 
 /** Docker copies files into a container before it starts, and refuses to when its root filesystem is read-only. */
-export const UPLOAD_WAIVER = (what: string) => ({ rule: "C6", reason: `Docker refuses uploads into a read-only root filesystem, and ${what} must be uploaded before start` });
+export const UPLOAD_WAIVER = (what: string) => ({
+  rule: "C6",
+  reason: `Docker refuses uploads into a read-only root filesystem, and ${what} must be uploaded before start`,
+});
 
 /** Seed 002's store: VictoriaMetrics, with vmalert evaluating the rules; the others' Prometheus does both. */
 export function storeServices(build: StackBuild): ServiceSpec[] {
@@ -54,7 +57,9 @@ function victoriaMetricsService({ design, settings, ports, uis }: StackBuild): S
     healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.victoriametrics}/health`]),
     memoryMb: design.memoryMb.victoriametrics,
     readOnlyRootFilesystem: true,
-    waivers: [{ rule: "C9", reason: "the image defines no user and Docker creates its /storage volume root-owned; another uid needs that volume chowned first" }],
+    waivers: [
+      { rule: "C9", reason: "the image defines no user and Docker creates its /storage volume root-owned; another uid needs that volume chowned first" },
+    ],
     metrics: { port: ports.victoriametrics, path: "/metrics" },
   });
 }
@@ -100,7 +105,12 @@ function prometheusService({ design, settings, ports, uis, others, placement }: 
     // It scrapes the services' own endpoints, so it joins their networks.
     networks: withEgress(reachingNetworks(scraped, design.networks.monitoring), peerEgress(placement, others, design.networks.egress)),
     ports: [publishedPort(uis, "prometheus", ports.prometheus)],
-    command: [`--config.file=${PROMETHEUS_CONFIG_PATH}`, "--storage.tsdb.path=/prometheus", `--storage.tsdb.retention.time=${settings.retentionDays}d`, `--web.external-url=${externalURL(uis, "metrics")}`],
+    command: [
+      `--config.file=${PROMETHEUS_CONFIG_PATH}`,
+      "--storage.tsdb.path=/prometheus",
+      `--storage.tsdb.retention.time=${settings.retentionDays}d`,
+      `--web.external-url=${externalURL(uis, "metrics")}`,
+    ],
     volumes: [{ volume: "data", target: "/prometheus" }],
     healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.prometheus}/-/healthy`]),
     memoryMb: design.memoryMb.prometheus,
@@ -177,7 +187,9 @@ export function grafanaService({ design, ports, uis }: StackBuild): ServiceSpec 
       GF_ANALYTICS_REPORTING_ENABLED: "false",
     },
     // The image's start script reads every GF_<SECTION>_<KEY>__FILE into GF_<SECTION>_<KEY> for Grafana.
-    secretFiles: [{ name: "grafana-admin-password", content: { secret: GRAFANA_ADMIN_PASSWORD_SECRET }, variable: "GF_SECURITY_ADMIN_PASSWORD__FILE", uid: 472 }],
+    secretFiles: [
+      { name: "grafana-admin-password", content: { secret: GRAFANA_ADMIN_PASSWORD_SECRET }, variable: "GF_SECURITY_ADMIN_PASSWORD__FILE", uid: 472 },
+    ],
     volumes: [{ volume: "data", target: "/var/lib/grafana" }],
     user: "472",
     healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.grafana}/api/health`], 30),

@@ -91,20 +91,31 @@ export function probesURL(probe: Pick<Probe, "target">): boolean {
 export function dependencyCheckProblems(service: Pick<ServiceSpec, "name" | "ports" | "dependencyChecks">): string[] {
   const problems: string[] = [];
   for (const check of service.dependencyChecks ?? []) {
-    if (!service.ports.some((port) => port.container === check.port && (port.protocol ?? "tcp") === "tcp")) problems.push(`${service.name}'s ${check.dependency} check is on port ${check.port}, which it does not listen on`);
-    if (!/^\/[A-Za-z0-9._~/-]*$/.test(check.path)) problems.push(`${service.name}'s ${check.dependency} check path "${check.path}" must start with / and hold only letters, digits and . _ ~ / -`);
-    if ((service.dependencyChecks ?? []).filter((other) => other.dependency === check.dependency).length > 1) problems.push(`${service.name} declares two ${check.dependency} checks`);
+    if (!service.ports.some((port) => port.container === check.port && (port.protocol ?? "tcp") === "tcp"))
+      problems.push(`${service.name}'s ${check.dependency} check is on port ${check.port}, which it does not listen on`);
+    if (!/^\/[A-Za-z0-9._~/-]*$/.test(check.path))
+      problems.push(`${service.name}'s ${check.dependency} check path "${check.path}" must start with / and hold only letters, digits and . _ ~ / -`);
+    if ((service.dependencyChecks ?? []).filter((other) => other.dependency === check.dependency).length > 1)
+      problems.push(`${service.name} declares two ${check.dependency} checks`);
   }
   return problems;
 }
 
 /** A PostgreSQL or Redis exporter reads the first port of its service, so that service must listen on one. */
 export function exporterProblems(service: Pick<ServiceSpec, "name" | "ports" | "exporter">): string[] {
-  return service.exporter && service.exporter.kind !== "nginx" && service.ports.length === 0 ? [`${service.name} declares an exporter but listens on no port`] : [];
+  return service.exporter && service.exporter.kind !== "nginx" && service.ports.length === 0
+    ? [`${service.name} declares an exporter but listens on no port`]
+    : [];
 }
 
 function dependencyProbe(service: ServiceSpec, check: DependencyCheck): Probe {
-  return { job: check.dependency, name: service.name, service: service.name, target: `http://${service.name}:${check.port}${check.path}`, module: DEPENDENCY_MODULE.name };
+  return {
+    job: check.dependency,
+    name: service.name,
+    service: service.name,
+    target: `http://${service.name}:${check.port}${check.path}`,
+    module: DEPENDENCY_MODULE.name,
+  };
 }
 
 export function monitoringTargets(services: readonly ServiceSpec[], routes: readonly RouteTarget[]): Targets {
@@ -114,12 +125,25 @@ export function monitoringTargets(services: readonly ServiceSpec[], routes: read
   ];
   for (const service of services) {
     if (service.metrics) {
-      jobs.push({ job: service.name, kind: "endpoint", service: service.name, address: `${service.name}:${service.metrics.port}`, metricsPath: service.metrics.path });
+      jobs.push({
+        job: service.name,
+        kind: "endpoint",
+        service: service.name,
+        address: `${service.name}:${service.metrics.port}`,
+        metricsPath: service.metrics.path,
+      });
     }
     // A service whose exporter has no port to read gets no job; exporterProblems reports it.
     const port = service.exporter?.kind === "nginx" ? service.exporter.statusPort : service.ports[0]?.container;
     if (service.exporter && port !== undefined) {
-      jobs.push({ job: `${service.exporter.kind}-exporter`, kind: "exporter", service: service.name, exporter: service.exporter.kind, address: `${service.name}:${port}`, metricsPath: "/metrics" });
+      jobs.push({
+        job: `${service.exporter.kind}-exporter`,
+        kind: "exporter",
+        service: service.name,
+        exporter: service.exporter.kind,
+        address: `${service.name}:${port}`,
+        metricsPath: "/metrics",
+      });
     }
   }
 
@@ -140,7 +164,13 @@ export function monitoringTargets(services: readonly ServiceSpec[], routes: read
       // The ingress is probed from inside, by its service name, with the
       // route's name as Host and SNI: the monitoring networks have no route
       // out, and the origin certificate is the one this stack renews.
-      probes.push({ job: "routes", name: route.hostname, service: route.service, target: `https://${ingress.name}:${httpsPort.container}/`, module: module.name });
+      probes.push({
+        job: "routes",
+        name: route.hostname,
+        service: route.service,
+        target: `https://${ingress.name}:${httpsPort.container}/`,
+        module: module.name,
+      });
     }
   }
   for (const service of services) {

@@ -46,7 +46,9 @@ export function sshSourceBreadth(sources: readonly string[]): SSHSourceBreadth {
   const tooWide = (["ipv4", "ipv6"] as const).flatMap((family) => {
     const limit = FAMILY_SIZE[family] >> BigInt(SSH_SOURCE_LIMIT[family]);
     if (coverage[family] === FAMILY_SIZE[family]) return [`every ${FAMILY_NAME[family]} address`];
-    return coverage[family] > limit ? [`${coverage[family].toLocaleString("en")} ${FAMILY_NAME[family]} addresses, more than a /${SSH_SOURCE_LIMIT[family]}`] : [];
+    return coverage[family] > limit
+      ? [`${coverage[family].toLocaleString("en")} ${FAMILY_NAME[family]} addresses, more than a /${SSH_SOURCE_LIMIT[family]}`]
+      : [];
   });
   return { tooWide, unreadable: coverage.unreadable };
 }
@@ -173,7 +175,9 @@ export function dockerUserRules(rules: readonly FirewallRule[], family: "ipv4" |
   // other address, and the private network is IPv4 only.
   if (peers && family === "ipv4") {
     for (const port of peers.ports) {
-      lines.push(`-A DOCKER-USER -s ${peers.sourceCidr} -p ${port.protocol} -m conntrack --ctstate DNAT --ctorigdst ${peers.address} --ctorigdstport ${port.port} -j RETURN`);
+      lines.push(
+        `-A DOCKER-USER -s ${peers.sourceCidr} -p ${port.protocol} -m conntrack --ctstate DNAT --ctorigdst ${peers.address} --ctorigdstport ${port.port} -j RETURN`,
+      );
     }
   }
   lines.push("-A DOCKER-USER -j DROP", "COMMIT");
@@ -228,7 +232,12 @@ export function ufwScript(rules: readonly FirewallRule[], peers?: PeerAccess): s
     }
   }
   for (const family of ["ipv4", "ipv6"] as const) {
-    lines.push(`cat >> ${UFW_AFTER_RULES[family]} <<'DOCKER_USER'`, `# DOCKER-USER: published ports get the same decision as the host (H6).`, dockerUserRules(rules, family, peers).trimEnd(), "DOCKER_USER");
+    lines.push(
+      `cat >> ${UFW_AFTER_RULES[family]} <<'DOCKER_USER'`,
+      `# DOCKER-USER: published ports get the same decision as the host (H6).`,
+      dockerUserRules(rules, family, peers).trimEnd(),
+      "DOCKER_USER",
+    );
   }
   lines.push("ufw --force enable", "ufw status verbose");
   return `${lines.join("\n")}\n`;

@@ -9,9 +9,7 @@ import { firewallRules, hetznerRules, sshSourceProblems, ufwScript, type Exposur
  * reached over SSH once it is prepared (Server.ready: the preparation
  * installs ufw).
  */
-export type FirewallTarget =
-  | { readonly kind: "hetzner" }
-  | { readonly kind: "ufw"; readonly connection: SSHConnectionArgs; readonly ready: pulumi.Resource };
+export type FirewallTarget = { readonly kind: "hetzner" } | { readonly kind: "ufw"; readonly connection: SSHConnectionArgs; readonly ready: pulumi.Resource };
 
 export interface FirewallArgs {
   readonly exposed: readonly Exposure[];

@@ -34,7 +34,9 @@ export interface ForwardedPort {
 
 /** nginx's stream proxy, one listener per port of the remote service. */
 export function linkConfig(ports: readonly ForwardedPort[], address: string): string {
-  const servers = ports.map((port) => [`  server {`, `    listen ${port.listen};`, `    proxy_pass ${address}:${port.remote};`, `    proxy_connect_timeout 5s;`, `  }`].join("\n"));
+  const servers = ports.map((port) =>
+    [`  server {`, `    listen ${port.listen};`, `    proxy_pass ${address}:${port.remote};`, `    proxy_connect_timeout 5s;`, `  }`].join("\n"),
+  );
   return [
     "worker_processes 1;",
     "error_log stderr warn;",
@@ -73,7 +75,7 @@ export function linkServiceSpec(target: LinkTarget): ServiceSpec {
     // carries exactly that service's waivers: whichever is read last, the
     // real service keeps its own.
     waivers: target.dependency.waivers,
-    healthcheck: healthcheck(["CMD-SHELL", "kill -0 \"$(cat /tmp/nginx.pid)\""], 5),
+    healthcheck: healthcheck(["CMD-SHELL", 'kill -0 "$(cat /tmp/nginx.pid)"'], 5),
     memoryMb: 16,
     pidsLimit: 32,
   });

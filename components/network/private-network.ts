@@ -48,11 +48,19 @@ export class PrivateNetwork extends pulumi.ComponentResource {
       { parent: this, protect: args.protect },
     );
     this.networkId = network.id.apply(Number);
-    const subnet = new hcloud.NetworkSubnet(`${name}-subnet`, { networkId: this.networkId, type: "cloud", networkZone: args.networkZone, ipRange: args.subnet }, { parent: this });
+    const subnet = new hcloud.NetworkSubnet(
+      `${name}-subnet`,
+      { networkId: this.networkId, type: "cloud", networkZone: args.networkZone, ipRange: args.subnet },
+      { parent: this },
+    );
     this.subnetId = subnet.id;
     const attachments: Record<string, hcloud.ServerNetwork> = {};
     for (const member of args.members) {
-      attachments[member.name] = new hcloud.ServerNetwork(`${name}-${member.name}`, { serverId: member.serverId, subnetId: subnet.id, ip: member.ip }, { parent: this });
+      attachments[member.name] = new hcloud.ServerNetwork(
+        `${name}-${member.name}`,
+        { serverId: member.serverId, subnetId: subnet.id, ip: member.ip },
+        { parent: this },
+      );
     }
     this.attachments = attachments;
     this.registerOutputs({ networkId: this.networkId, subnetId: this.subnetId });

@@ -120,7 +120,15 @@ export function planOpsHost(input: OpsHostInput): OpsHostPlan {
       }))
     : [];
   const sshPorts = Object.fromEntries(input.servers.map((candidate) => [candidate.name, sshPortOfServer(input.servers, candidate.name)]));
-  const monitoring = opsMonitoring({ environment: input.environment, routes: input.routes, vpn, sshPorts, pulls, rpoSeconds: input.rpoSeconds, scrapeIntervalSeconds: 60 });
+  const monitoring = opsMonitoring({
+    environment: input.environment,
+    routes: input.routes,
+    vpn,
+    sshPorts,
+    pulls,
+    rpoSeconds: input.rpoSeconds,
+    scrapeIntervalSeconds: 60,
+  });
   return {
     monitoring,
     watchRules: opsWatchRules(pulls, input.rpoSeconds, input.evaluationIntervalSeconds),
@@ -148,15 +156,26 @@ export function opsHostProblems(input: OpsHostInput): { path: string; message: s
     problems.push({ path: "infra:opsHost.vpnRange", message: `${config.vpnRange} must also be one of infra:adminCidrs: admin SSH is reached through the VPN` });
   }
   if (input.adminCidrs.every((cidr) => cidrContainsCIDR(config.vpnRange, cidr))) {
-    problems.push({ path: "infra:adminCidrs", message: `every admin CIDR is inside the VPN range ${config.vpnRange}: list an admin address outside it as the break-glass path, or a VPN outage locks every admin out` });
+    problems.push({
+      path: "infra:adminCidrs",
+      message: `every admin CIDR is inside the VPN range ${config.vpnRange}: list an admin address outside it as the break-glass path, or a VPN outage locks every admin out`,
+    });
   }
   if (input.servers.some((server) => server.name === OPS_HOST_NAME)) {
     problems.push({ path: "infra:servers", message: `"${OPS_HOST_NAME}" is the ops host's name; give the server another` });
   }
-  const plan = vpnPlan(config.vpnRange, input.servers.map((server) => server.name), config.peers, config.vpnPort);
+  const plan = vpnPlan(
+    config.vpnRange,
+    input.servers.map((server) => server.name),
+    config.peers,
+    config.vpnPort,
+  );
   for (const problem of vpnProblems(plan)) problems.push({ path: "infra:opsHost.peers", message: problem });
   if (config.pullBackups && config.pullSchedule <= input.backupSettings.schedule) {
-    problems.push({ path: "infra:opsHost.pullSchedule", message: `${config.pullSchedule} is not after the servers' dumps at ${input.backupSettings.schedule} (infra:backup.schedule): the pull would take yesterday's` });
+    problems.push({
+      path: "infra:opsHost.pullSchedule",
+      message: `${config.pullSchedule} is not after the servers' dumps at ${input.backupSettings.schedule} (infra:backup.schedule): the pull would take yesterday's`,
+    });
   }
   return problems;
 }

@@ -16,6 +16,8 @@ export function movedFromRoot(): pulumi.Alias {
  * so a component that moved and changed type needs one that says both.
  */
 export function withPreviousType(aliases: readonly pulumi.Input<string | pulumi.Alias>[], type: string): pulumi.Input<string | pulumi.Alias>[] {
-  const retyped = aliases.flatMap((alias) => (typeof alias === "object" && alias !== null && !pulumi.Output.isInstance(alias) ? [{ ...(alias as pulumi.Alias), type }] : []));
+  const retyped = aliases.flatMap((alias) =>
+    typeof alias === "object" && alias !== null && !pulumi.Output.isInstance(alias) ? [{ ...(alias as pulumi.Alias), type }] : [],
+  );
   return [...aliases, ...retyped, { type }];
 }

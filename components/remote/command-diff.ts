@@ -41,6 +41,7 @@ const differs = (a: unknown, b: unknown) => JSON.stringify(a ?? null) !== JSON.s
 export function commandDiff(olds: CommandDiffInputs, news: CommandDiffInputs): CommandDiff {
   const connectionMoved = RERUN_ON_CONNECTION.some((key) => differs(olds.connection?.[key], news.connection?.[key]));
   const replaces = [...RERUN_ON.filter((key) => differs(olds[key], news[key])), ...(connectionMoved ? ["connection"] : [])];
-  const updated = UPDATE_ON.some((key) => differs(olds[key], news[key])) || UPDATE_ON_CONNECTION.some((key) => differs(olds.connection?.[key], news.connection?.[key]));
+  const updated =
+    UPDATE_ON.some((key) => differs(olds[key], news[key])) || UPDATE_ON_CONNECTION.some((key) => differs(olds.connection?.[key], news.connection?.[key]));
   return { changes: replaces.length > 0 || updated, replaces, deleteBeforeReplace: false };
 }

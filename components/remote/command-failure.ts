@@ -76,6 +76,9 @@ export function failureMessage(failure: CommandFailure): string {
       shown
     );
   }
-  const ending = failure.timeoutSeconds !== undefined ? `was stopped after ${failure.timeoutSeconds} s` : `failed with exit code ${failure.exitCode ?? "none (killed by a signal)"}`;
+  const ending =
+    failure.timeoutSeconds !== undefined
+      ? `was stopped after ${failure.timeoutSeconds} s`
+      : `failed with exit code ${failure.exitCode ?? "none (killed by a signal)"}`;
   return `remote command ${failure.resource} on ${where} ${ending}${shown}`;
 }

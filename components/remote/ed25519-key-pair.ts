@@ -36,7 +36,14 @@ export function ed25519PublicKeyLine(point: Buffer): string {
  */
 export function ed25519PrivateKeyFile(seed: Buffer, point: Buffer, comment: string, checkInt: number): string {
   if (seed.length !== 32) throw new Error(`an Ed25519 seed is 32 bytes, not ${seed.length}`);
-  const section = Buffer.concat([wireUInt32(checkInt), wireUInt32(checkInt), wireString(KEY_TYPE), wireString(point), wireString(Buffer.concat([seed, point])), wireString(comment)]);
+  const section = Buffer.concat([
+    wireUInt32(checkInt),
+    wireUInt32(checkInt),
+    wireString(KEY_TYPE),
+    wireString(point),
+    wireString(Buffer.concat([seed, point])),
+    wireString(comment),
+  ]);
   // Padded with 1, 2, 3, ... to the cipher's block size, 8 for "none".
   const padding = Buffer.from(Array.from({ length: (8 - (section.length % 8)) % 8 }, (_, index) => index + 1));
   const body = Buffer.concat([

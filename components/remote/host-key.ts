@@ -42,7 +42,8 @@ export function parseHostKey(text: string): HostKey | string {
   const words = value.split(/\s+/);
   const [type, base64, ...comment] = words;
   if (!isHostKeyType(type)) {
-    if (words.slice(1).some(isHostKeyType)) return "starts with something other than the key type (a known_hosts line with a host name in front?); give only \"<type> <base64>\"";
+    if (words.slice(1).some(isHostKeyType))
+      return 'starts with something other than the key type (a known_hosts line with a host name in front?); give only "<type> <base64>"';
     return `has the key type "${type}", not one of ${HOST_KEY_TYPES.join(", ")}`;
   }
   if (comment.some(isHostKeyType)) return "holds more than one key; give exactly one";

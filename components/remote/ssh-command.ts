@@ -237,9 +237,11 @@ function connectionOf(inputs: SSHCommandInputs): SSHConnection {
 /** Why the connection cannot be used, checked before anything is written or run. */
 function connectionProblems(connection: SSHConnection): string[] {
   const problems: string[] = [];
-  if (typeof connection.host !== "string" || !/^[A-Za-z0-9.:-]+$/.test(connection.host) || connection.host.startsWith("-")) problems.push(`host "${connection.host}" is not an address or a host name`);
+  if (typeof connection.host !== "string" || !/^[A-Za-z0-9.:-]+$/.test(connection.host) || connection.host.startsWith("-"))
+    problems.push(`host "${connection.host}" is not an address or a host name`);
   if (!Number.isInteger(connection.port) || connection.port < 1 || connection.port > 65535) problems.push(`port ${connection.port} is not a TCP port`);
-  if (typeof connection.user !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(connection.user)) problems.push(`user "${connection.user}" is not a Unix user name`);
+  if (typeof connection.user !== "string" || !/^[a-z_][a-z0-9_-]{0,31}$/.test(connection.user))
+    problems.push(`user "${connection.user}" is not a Unix user name`);
   if (typeof connection.privateKey !== "string" || connection.privateKey.trim() === "") problems.push("privateKey is empty");
   return problems;
 }
@@ -271,7 +273,15 @@ async function runOverSSH(inputs: SSHCommandInputs, command: string, stdin: stri
     try {
       const result = await spawnSSH(sshArguments(target, files, command), stdin, COMMAND_TIMEOUT_SECONDS);
       if (result.exitCode !== 0 || result.timedOut) {
-        throw new Error(failureMessage({ ...whereItRuns(inputs), exitCode: result.exitCode, output: result.output, ...(stdin === undefined ? {} : { stdin }), ...(result.timedOut ? { timeoutSeconds: COMMAND_TIMEOUT_SECONDS } : {}) }));
+        throw new Error(
+          failureMessage({
+            ...whereItRuns(inputs),
+            exitCode: result.exitCode,
+            output: result.output,
+            ...(stdin === undefined ? {} : { stdin }),
+            ...(result.timedOut ? { timeoutSeconds: COMMAND_TIMEOUT_SECONDS } : {}),
+          }),
+        );
       }
       return redactStdin(result.stdout, stdin);
     } finally {
@@ -313,7 +323,10 @@ export class SSHCommand extends pulumi.dynamic.Resource {
 
   constructor(name: string, args: SSHCommandArgs, opts?: pulumi.CustomResourceOptions) {
     const create = pulumi.all([args.create, pulumi.isSecret(pulumi.output(args.create))]).apply(([command, secret]) => {
-      if (secret) throw new Error(`remote command ${name}: \`create\` is a secret, but it becomes an argument of ssh that any local user can read; pass secret material through \`stdin\``);
+      if (secret)
+        throw new Error(
+          `remote command ${name}: \`create\` is a secret, but it becomes an argument of ssh that any local user can read; pass secret material through \`stdin\``,
+        );
       return command;
     });
     super(

@@ -75,8 +75,7 @@ export function bucketNameProblems(name: unknown): string[] {
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(name)) problems.push(`${quoted} is formatted as an IP address`);
   const reserved = reservedPrefixOf(name);
   if (reserved) problems.push(`${quoted} starts with the reserved prefix "${reserved}"`);
-  for (const suffix of RESERVED_SUFFIXES)
-    if (name.endsWith(suffix)) problems.push(`${quoted} ends with the reserved suffix "${suffix}"`);
+  for (const suffix of RESERVED_SUFFIXES) if (name.endsWith(suffix)) problems.push(`${quoted} ends with the reserved suffix "${suffix}"`);
   return problems;
 }
 
@@ -129,10 +128,8 @@ export function bucketInputProblems(inputs: {
 }): BucketProblem[] {
   const problems: BucketProblem[] = [];
   const known = (value: unknown) => value !== UNKNOWN_VALUE;
-  if (known(inputs.bucketName))
-    for (const reason of bucketNameProblems(inputs.bucketName)) problems.push({ path: "bucketName", reason });
-  if (known(inputs.endpoint))
-    for (const reason of endpointProblems(inputs.endpoint)) problems.push({ path: "connection.endpoint", reason });
+  if (known(inputs.bucketName)) for (const reason of bucketNameProblems(inputs.bucketName)) problems.push({ path: "bucketName", reason });
+  if (known(inputs.endpoint)) for (const reason of endpointProblems(inputs.endpoint)) problems.push({ path: "connection.endpoint", reason });
   if (known(inputs.region) && (typeof inputs.region !== "string" || !/^[a-z0-9][a-z0-9-]*$/.test(inputs.region)))
     problems.push({
       path: "connection.region",
@@ -201,8 +198,7 @@ export function noncurrentExpiryDays(rules: LifecycleRule[]): number | null {
   const rule = rules.find((r) => r.ID === NONCURRENT_EXPIRY_RULE_ID);
   if (!rule || rule.Status !== "Enabled") return null;
   const filterKeys = Object.keys(rule.Filter ?? {}).filter((k) => (rule.Filter as Record<string, unknown>)[k] !== undefined);
-  const wholeBucket =
-    (filterKeys.length === 0 || (filterKeys.length === 1 && rule.Filter?.Prefix === "")) && !rule.Prefix;
+  const wholeBucket = (filterKeys.length === 0 || (filterKeys.length === 1 && rule.Filter?.Prefix === "")) && !rule.Prefix;
   const days = rule.NoncurrentVersionExpiration?.NoncurrentDays;
   return wholeBucket && typeof days === "number" ? days : null;
 }
@@ -298,9 +294,7 @@ export function bucketDiff(olds: Partial<BucketState>, news: Partial<BucketInput
   const n = withBucketDefaults(news);
   const replaces = REPLACE_ON.filter((key) => o[key] !== n[key]);
   const updates = UPDATE_ON.filter((key) => o[key] !== n[key]);
-  const drifted =
-    (o.versioning !== undefined && o.versioning !== "Enabled") ||
-    (Array.isArray(o.publicAccess) && o.publicAccess.length > 0);
+  const drifted = (o.versioning !== undefined && o.versioning !== "Enabled") || (Array.isArray(o.publicAccess) && o.publicAccess.length > 0);
   return { changes: replaces.length > 0 || updates.length > 0 || drifted, replaces: [...replaces], deleteBeforeReplace: false };
 }
 

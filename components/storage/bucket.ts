@@ -70,8 +70,7 @@ function bucketArgsProblems(args: BucketArgs): BucketProblem[] {
   const connection = (args?.connection ?? {}) as Partial<S3Connection>;
   const problems: BucketProblem[] = [];
   for (const key of ["accessKeyId", "secretAccessKey"] as const)
-    if (connection[key] === undefined || connection[key] === null)
-      problems.push({ path: `connection.${key}`, reason: "must be given (a Pulumi secret)" });
+    if (connection[key] === undefined || connection[key] === null) problems.push({ path: `connection.${key}`, reason: "must be given (a Pulumi secret)" });
   const plain = (value: unknown) => (typeof value === "string" ? value : undefined);
   return [
     ...problems,

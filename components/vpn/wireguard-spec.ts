@@ -62,7 +62,12 @@ export function inRange(range: string, address: string): boolean {
  * ones in the order infra:servers lists them, and hand-configured peers the
  * addresses they were given.
  */
-export function vpnPlan(range: string, servers: readonly string[], peers: readonly { name: string; address: string; publicKey: string }[], port = WIREGUARD_PORT): VpnPlan {
+export function vpnPlan(
+  range: string,
+  servers: readonly string[],
+  peers: readonly { name: string; address: string; publicKey: string }[],
+  port = WIREGUARD_PORT,
+): VpnPlan {
   const members: VpnMember[] = servers.map((name, index) => ({ name, address: addressInRange(range, index + 2), kind: "server" }));
   for (const peer of peers) members.push({ name: peer.name, address: peer.address, kind: "peer", publicKey: peer.publicKey });
   return { range, port, hubAddress: addressInRange(range, 1), members };

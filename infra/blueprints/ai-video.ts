@@ -54,12 +54,32 @@ export const AI_VIDEO_PORTS: Readonly<Record<string, number>> = {
 
 /** Seed 000 gives no limits; these leave room for two renders at once on a 16 GB host. */
 const SEED_MEMORY_MB: Readonly<Record<string, number>> = {
-  traefik: 128, postgres: 1024, rest: 128, kong: 256, meta: 128, studio: 256, manim: 2048, revideo: 2048,
-  "document-retriever": 512, "search-proxy": 128, "video-orchestrator": 512, "notes-generator": 512,
+  traefik: 128,
+  postgres: 1024,
+  rest: 128,
+  kong: 256,
+  meta: 128,
+  studio: 256,
+  manim: 2048,
+  revideo: 2048,
+  "document-retriever": 512,
+  "search-proxy": 128,
+  "video-orchestrator": 512,
+  "notes-generator": 512,
 };
 const COMPACT_MEMORY_MB: Readonly<Record<string, number>> = {
-  traefik: 64, postgres: 384, rest: 48, kong: 128, meta: 64, studio: 128, manim: 512, revideo: 512,
-  "document-retriever": 192, "search-proxy": 48, "video-orchestrator": 128, "notes-generator": 128,
+  traefik: 64,
+  postgres: 384,
+  rest: 48,
+  kong: 128,
+  meta: 64,
+  studio: 128,
+  manim: 512,
+  revideo: 512,
+  "document-retriever": 192,
+  "search-proxy": 48,
+  "video-orchestrator": 128,
+  "notes-generator": 128,
 };
 
 /**
@@ -77,7 +97,16 @@ export function aiVideoMonitoring(profile: MemoryProfile): MonitoringDesign {
     memoryMb:
       profile === "compact"
         ? memoryLimits({ prometheus: 192, alertmanager: 32, loki: 160, promtail: 48, grafana: 128, "node-exporter": 24, cadvisor: 64, "blackbox-exporter": 16 })
-        : memoryLimits({ prometheus: 384, alertmanager: 48, loki: 256, promtail: 64, grafana: 192, "node-exporter": 32, cadvisor: 96, "blackbox-exporter": 32 }),
+        : memoryLimits({
+            prometheus: 384,
+            alertmanager: 48,
+            loki: 256,
+            promtail: 64,
+            grafana: 192,
+            "node-exporter": 32,
+            cadvisor: 96,
+            "blackbox-exporter": 32,
+          }),
   };
 }
 
@@ -175,15 +204,27 @@ function kongStart(): string {
 }
 
 const uploaded = (what: string) => ({ rule: "C6", reason: `${what} is uploaded before start, and Docker refuses uploads into a read-only root filesystem` });
-const ownImage = { rule: "C6", reason: "the platform's own images write caches and render output where their Dockerfiles put them; a read-only root needs those paths mapped first" };
-const ownImageEnvironment = { rule: "C15", reason: "the platform's own images read their database URL and API keys from the environment; they have no *_FILE variant, which the applications must add first" };
+const ownImage = {
+  rule: "C6",
+  reason: "the platform's own images write caches and render output where their Dockerfiles put them; a read-only root needs those paths mapped first",
+};
+const ownImageEnvironment = {
+  rule: "C15",
+  reason:
+    "the platform's own images read their database URL and API keys from the environment; they have no *_FILE variant, which the applications must add first",
+};
 
 function services(domain: string, profile: MemoryProfile, routes: readonly RouteSpec[], adminUser: string): ServiceSpec[] {
   const memory = (name: string) => (profile === "compact" ? COMPACT_MEMORY_MB : SEED_MEMORY_MB)[name]!;
   const port = (name: string) => ({ container: AI_VIDEO_PORTS[name]! });
   const app = (name: string, description: string, networks: string[], env: ServiceSpec["env"], dependsOn: string[] = []) =>
     service({
-      name, description, role: "app", networks, env, dependsOn,
+      name,
+      description,
+      role: "app",
+      networks,
+      env,
+      dependsOn,
       image: { repository: `ghcr.io/ai-video/${name}`, tag: "1.0.0" },
       ports: [port(name)],
       user: "1000",
@@ -193,13 +234,25 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
     });
   const databaseURL = { secretTemplate: `postgresql://postgres:{{${POSTGRES_PASSWORD}}}@postgres:5432/postgres` };
   return [
-    traefikServiceSpec(routes.map((route) => protectedRoute(route, domain, adminUser)), {
-      networks: ["egress", "backend", "monitoring"], memoryMb: memory("traefik"), dependsOn: ["kong", "studio", "grafana"],
-      rateLimitPerMinute: 300, burst: 100, clientIpHeader: "CF-Connecting-IP", trustedIPs: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
-    }),
+    traefikServiceSpec(
+      routes.map((route) => protectedRoute(route, domain, adminUser)),
+      {
+        networks: ["egress", "backend", "monitoring"],
+        memoryMb: memory("traefik"),
+        dependsOn: ["kong", "studio", "grafana"],
+        rateLimitPerMinute: 300,
+        burst: 100,
+        clientIpHeader: "CF-Connecting-IP",
+        trustedIPs: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
+      },
+    ),
     service({
-      name: "postgres", description: "PostgreSQL 17 with pgvector (Supabase's database)", role: "data",
-      image: { repository: "pgvector/pgvector", tag: "0.8.0-pg17" }, networks: ["backend"], ports: [{ container: 5432 }],
+      name: "postgres",
+      description: "PostgreSQL 17 with pgvector (Supabase's database)",
+      role: "data",
+      image: { repository: "pgvector/pgvector", tag: "0.8.0-pg17" },
+      networks: ["backend"],
+      ports: [{ container: 5432 }],
       env: { POSTGRES_USER: "postgres", PGDATA: "/var/lib/postgresql/data/pgdata" },
       // The entrypoint reads POSTGRES_PASSWORD_FILE as root, before it drops
       // to postgres; the init script reads the authenticator's password as
@@ -210,8 +263,10 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
       ],
       volumes: [{ volume: "data", target: "/var/lib/postgresql/data" }],
       files: [{ path: API_ROLES_SCRIPT_PATH, content: apiRolesScript(), executable: true }],
-      healthcheck: healthcheck(["CMD-SHELL", "pg_isready -U postgres"]), memoryMb: memory("postgres"),
-      capAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"], tmpfs: ["/var/run/postgresql", "/tmp"],
+      healthcheck: healthcheck(["CMD-SHELL", "pg_isready -U postgres"]),
+      memoryMb: memory("postgres"),
+      capAdd: ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"],
+      tmpfs: ["/var/run/postgresql", "/tmp"],
       // The audit's first finding: no backups. Nightly pg_dump to S3.
       backup: { dump: { kind: "postgres", user: "postgres", databases: ["postgres"] } },
       waivers: [
@@ -220,33 +275,66 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
       ],
     }),
     service({
-      name: "rest", description: "PostgREST: Supabase's REST API", role: "data", image: { repository: "postgrest/postgrest", tag: "v12.2.3" },
-      networks: ["backend"], ports: [{ container: 3000 }],
+      name: "rest",
+      description: "PostgREST: Supabase's REST API",
+      role: "data",
+      image: { repository: "postgrest/postgrest", tag: "v12.2.3" },
+      networks: ["backend"],
+      ports: [{ container: 3000 }],
       // As the authenticator, never the superuser (E4); tokens are checked with the JWT secret.
       // PostgREST reads a setting whose value starts with @ from the file it names (db-uri and jwt-secret).
-      env: { PGRST_DB_URI: `@${secretFileTarget({ name: "db-uri" })}`, PGRST_DB_SCHEMAS: "public", PGRST_DB_ANON_ROLE: "anon", PGRST_JWT_SECRET: `@${secretFileTarget({ name: "jwt-secret" })}` },
+      env: {
+        PGRST_DB_URI: `@${secretFileTarget({ name: "db-uri" })}`,
+        PGRST_DB_SCHEMAS: "public",
+        PGRST_DB_ANON_ROLE: "anon",
+        PGRST_JWT_SECRET: `@${secretFileTarget({ name: "jwt-secret" })}`,
+      },
       secretFiles: [
         { name: "db-uri", content: { secretTemplate: `postgres://authenticator:{{${AUTHENTICATOR_PASSWORD}}}@postgres:5432/postgres` }, uid: 1000 },
         { name: "jwt-secret", content: { secret: JWT_SECRET }, uid: 1000 },
       ],
       dataApi: { auth: "jwt", role: "authenticator", anonRole: "anon" },
-      user: "1000", readOnlyRootFilesystem: true, healthcheck: healthcheck(["CMD", "postgrest", "--version"]), memoryMb: memory("rest"), dependsOn: ["postgres"],
+      user: "1000",
+      readOnlyRootFilesystem: true,
+      healthcheck: healthcheck(["CMD", "postgrest", "--version"]),
+      memoryMb: memory("rest"),
+      dependsOn: ["postgres"],
     }),
     service({
-      name: "meta", description: "postgres-meta: the schema API Studio uses", role: "data", image: { repository: "supabase/postgres-meta", tag: "v0.84.2" },
-      networks: ["backend"], ports: [{ container: 8080 }],
+      name: "meta",
+      description: "postgres-meta: the schema API Studio uses",
+      role: "data",
+      image: { repository: "supabase/postgres-meta", tag: "v0.84.2" },
+      networks: ["backend"],
+      ports: [{ container: 8080 }],
       env: { PG_META_PORT: "8080", PG_META_DB_HOST: "postgres", PG_META_DB_USER: "postgres", PG_META_DB_PASSWORD: { secret: POSTGRES_PASSWORD } },
-      user: "1000", healthcheck: healthcheck(["CMD-SHELL", "node -e \"fetch('http://127.0.0.1:8080/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""]),
-      memoryMb: memory("meta"), dependsOn: ["postgres"],
+      user: "1000",
+      healthcheck: healthcheck(["CMD-SHELL", "node -e \"fetch('http://127.0.0.1:8080/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""]),
+      memoryMb: memory("meta"),
+      dependsOn: ["postgres"],
       waivers: [ownImage, { rule: "C15", reason: "postgres-meta reads its database password from PG_META_DB_PASSWORD only; it has no *_FILE variant" }],
     }),
     service({
-      name: "kong", description: "Supabase's Kong gateway, on 54321 as the audit found it", role: "app", image: { repository: "kong", tag: "2.8.1" },
-      networks: ["backend", "egress"], ports: [port("kong")],
-      env: { KONG_DATABASE: "off", KONG_PROXY_LISTEN: "0.0.0.0:54321", KONG_DECLARATIVE_CONFIG: KONG_CONFIG_PATH, SUPABASE_ANON_KEY: { secret: ANON_KEY }, SUPABASE_SERVICE_KEY: { secret: SERVICE_KEY } },
+      name: "kong",
+      description: "Supabase's Kong gateway, on 54321 as the audit found it",
+      role: "app",
+      image: { repository: "kong", tag: "2.8.1" },
+      networks: ["backend", "egress"],
+      ports: [port("kong")],
+      env: {
+        KONG_DATABASE: "off",
+        KONG_PROXY_LISTEN: "0.0.0.0:54321",
+        KONG_DECLARATIVE_CONFIG: KONG_CONFIG_PATH,
+        SUPABASE_ANON_KEY: { secret: ANON_KEY },
+        SUPABASE_SERVICE_KEY: { secret: SERVICE_KEY },
+      },
       files: [{ path: KONG_TEMPLATE_PATH, content: kongDeclarativeConfig() }],
-      command: ["sh", "-c", kongStart()], tmpfs: ["/tmp"],
-      user: "kong", healthcheck: healthcheck(["CMD", "kong", "health"]), memoryMb: memory("kong"), dependsOn: ["rest"],
+      command: ["sh", "-c", kongStart()],
+      tmpfs: ["/tmp"],
+      user: "kong",
+      healthcheck: healthcheck(["CMD", "kong", "health"]),
+      memoryMb: memory("kong"),
+      dependsOn: ["rest"],
       waivers: [
         uploaded("kong.yml"),
         {
@@ -257,18 +345,42 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
       ],
     }),
     service({
-      name: "studio", description: "Supabase Studio: database admin UI", role: "app", image: { repository: "supabase/studio", tag: "20241202-71e5240" },
-      networks: ["backend", "egress"], ports: [port("studio")],
-      env: { STUDIO_PG_META_URL: "http://meta:8080", POSTGRES_PASSWORD: { secret: POSTGRES_PASSWORD }, SUPABASE_URL: "http://kong:54321", SUPABASE_PUBLIC_URL: `https://api.${domain}`, SUPABASE_ANON_KEY: { secret: ANON_KEY }, SUPABASE_SERVICE_KEY: { secret: SERVICE_KEY } },
-      user: "1000", healthcheck: healthcheck(["CMD-SHELL", "node -e \"fetch('http://127.0.0.1:3000/api/profile').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""], 60),
-      memoryMb: memory("studio"), dependsOn: ["meta", "kong"],
-      waivers: [ownImage, { rule: "C15", reason: "Supabase Studio reads the database password and the Supabase keys from its environment only; it has no *_FILE variant" }],
+      name: "studio",
+      description: "Supabase Studio: database admin UI",
+      role: "app",
+      image: { repository: "supabase/studio", tag: "20241202-71e5240" },
+      networks: ["backend", "egress"],
+      ports: [port("studio")],
+      env: {
+        STUDIO_PG_META_URL: "http://meta:8080",
+        POSTGRES_PASSWORD: { secret: POSTGRES_PASSWORD },
+        SUPABASE_URL: "http://kong:54321",
+        SUPABASE_PUBLIC_URL: `https://api.${domain}`,
+        SUPABASE_ANON_KEY: { secret: ANON_KEY },
+        SUPABASE_SERVICE_KEY: { secret: SERVICE_KEY },
+      },
+      user: "1000",
+      healthcheck: healthcheck(["CMD-SHELL", "node -e \"fetch('http://127.0.0.1:3000/api/profile').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))\""], 60),
+      memoryMb: memory("studio"),
+      dependsOn: ["meta", "kong"],
+      waivers: [
+        ownImage,
+        { rule: "C15", reason: "Supabase Studio reads the database password and the Supabase keys from its environment only; it has no *_FILE variant" },
+      ],
     }),
     service({
-      name: "manim", description: "Manim renderer: math animations", role: "app", image: { repository: "manimcommunity/manim", tag: "v0.18.1" },
-      networks: ["backend"], ports: [port("manim")], command: ["python3", "-m", "http.server", "5000", "--directory", "/manim"],
-      volumes: [{ volume: "renders", target: "/manim" }], user: "1000",
-      healthcheck: healthcheck(["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/')"]), memoryMb: memory("manim"), waivers: [ownImage],
+      name: "manim",
+      description: "Manim renderer: math animations",
+      role: "app",
+      image: { repository: "manimcommunity/manim", tag: "v0.18.1" },
+      networks: ["backend"],
+      ports: [port("manim")],
+      command: ["python3", "-m", "http.server", "5000", "--directory", "/manim"],
+      volumes: [{ volume: "renders", target: "/manim" }],
+      user: "1000",
+      healthcheck: healthcheck(["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5000/')"]),
+      memoryMb: memory("manim"),
+      waivers: [ownImage],
       // The renders are not regenerable: each came from an orchestrator run
       // whose TTS and LLM calls (A4F) cost money and answer differently the
       // next time. Seed 000 asks for weekly backups of the Docker volumes
@@ -278,10 +390,29 @@ function services(domain: string, profile: MemoryProfile, routes: readonly Route
       backup: { volumes: ["renders"] },
     }),
     app("revideo", "Revideo renderer: video composition", ["backend"], {}),
-    app("document-retriever", "RAG engine over pgvector", ["backend", "egress"], { DATABASE_URL: databaseURL, A4F_API_KEY: { secret: A4F_API_KEY } }, ["postgres"]),
+    app("document-retriever", "RAG engine over pgvector", ["backend", "egress"], { DATABASE_URL: databaseURL, A4F_API_KEY: { secret: A4F_API_KEY } }, [
+      "postgres",
+    ]),
     app("search-proxy", "DuckDuckGo search proxy", ["backend", "egress"], {}),
-    app("video-orchestrator", "coordinates rendering, TTS and LLM calls", ["backend", "egress"], { A4F_API_KEY: { secret: A4F_API_KEY }, REVENUECAT_API_KEY: { secret: REVENUECAT_API_KEY }, MANIM_URL: "http://manim:5000", REVIDEO_URL: "http://revideo:5001" }, ["manim", "revideo"]),
-    app("notes-generator", "AI notes synthesis", ["backend", "egress"], { A4F_API_KEY: { secret: A4F_API_KEY }, RETRIEVER_URL: "http://document-retriever:8101" }, ["document-retriever"]),
+    app(
+      "video-orchestrator",
+      "coordinates rendering, TTS and LLM calls",
+      ["backend", "egress"],
+      {
+        A4F_API_KEY: { secret: A4F_API_KEY },
+        REVENUECAT_API_KEY: { secret: REVENUECAT_API_KEY },
+        MANIM_URL: "http://manim:5000",
+        REVIDEO_URL: "http://revideo:5001",
+      },
+      ["manim", "revideo"],
+    ),
+    app(
+      "notes-generator",
+      "AI notes synthesis",
+      ["backend", "egress"],
+      { A4F_API_KEY: { secret: A4F_API_KEY }, RETRIEVER_URL: "http://document-retriever:8101" },
+      ["document-retriever"],
+    ),
   ];
 }
 

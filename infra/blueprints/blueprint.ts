@@ -173,7 +173,11 @@ export interface CompactSizing {
 export type MemoryProfile = "seed" | "compact";
 
 /** The servers a service with this role and placement runs on (see Placement in service-spec.ts). */
-export function serversTaking<T extends { readonly roles: readonly Role[] }>(servers: readonly T[], role: Role, placement: "first" | "each" | "host" = "first"): T[] {
+export function serversTaking<T extends { readonly roles: readonly Role[] }>(
+  servers: readonly T[],
+  role: Role,
+  placement: "first" | "each" | "host" = "first",
+): T[] {
   if (placement === "host") return [...servers];
   const candidates = servers.filter((server) => server.roles.includes(role));
   return placement === "each" ? candidates : candidates.slice(0, 1);

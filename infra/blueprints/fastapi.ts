@@ -75,13 +75,25 @@ export const FASTAPI_RATE_LIMIT_PER_MINUTE = 100;
 
 const CERTIFICATE_HOST_PATH = "/var/lib/fastapi/letsencrypt";
 
-function services(domain: string, routes: readonly RouteSpec[], admin: readonly AdminRoute[], adminUser: string, loadBalancer?: BalancerInFront): ServiceSpec[] {
+function services(
+  domain: string,
+  routes: readonly RouteSpec[],
+  admin: readonly AdminRoute[],
+  adminUser: string,
+  loadBalancer?: BalancerInFront,
+): ServiceSpec[] {
   const memory = (name: string) => FASTAPI_MEMORY_MB[name]!;
   const port = (name: string) => ({ container: FASTAPI_PORTS[name]! });
   const adminServices = admin.map((route) => route.service);
   return [
     // One certificate for every name nginx serves, the admin UIs' included.
-    certbotServiceSpec({ hostnames: routes.map((route) => `${route.subdomain}.${domain}`), certificateName: "fastapi", cloudflareTokenSecret: ACME_TOKEN, networks: ["edge"], certificateHostPath: CERTIFICATE_HOST_PATH }),
+    certbotServiceSpec({
+      hostnames: routes.map((route) => `${route.subdomain}.${domain}`),
+      certificateName: "fastapi",
+      cloudflareTokenSecret: ACME_TOKEN,
+      networks: ["edge"],
+      certificateHostPath: CERTIFICATE_HOST_PATH,
+    }),
     nginxServiceSpec(
       routes.map((route) => protectedRoute(route, domain, adminUser)),
       {
@@ -112,7 +124,13 @@ function services(domain: string, routes: readonly RouteSpec[], admin: readonly 
       networks: ["edge", "internal"],
       ports: [port("backend")],
       env: { DATABASE_URL: { secretTemplate: `postgresql://postgres:{{${POSTGRES_PASSWORD}}}@postgres:5432/app` }, JWT_SECRET: { secret: JWT_SECRET } },
-      waivers: [{ rule: "C15", reason: "the FastAPI backend's image reads DATABASE_URL and JWT_SECRET from its environment; it has no *_FILE variant, which the application must add first" }],
+      waivers: [
+        {
+          rule: "C15",
+          reason:
+            "the FastAPI backend's image reads DATABASE_URL and JWT_SECRET from its environment; it has no *_FILE variant, which the application must add first",
+        },
+      ],
       user: "1000",
       readOnlyRootFilesystem: true,
       tmpfs: ["/tmp"],

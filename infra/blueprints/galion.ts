@@ -124,7 +124,19 @@ const COMPACT_MEMORY_MB: Readonly<Record<string, number>> = {
  * the peers' private addresses, and Alertmanager to send mail.
  */
 function galionMonitoring(memory: (name: string) => number): MonitoringDesign {
-  const parts = ["prometheus", "alertmanager", "loki", "promtail", "grafana", "node-exporter", "cadvisor", "postgres-exporter", "redis-exporter", "nginx-exporter", "blackbox-exporter"] as const;
+  const parts = [
+    "prometheus",
+    "alertmanager",
+    "loki",
+    "promtail",
+    "grafana",
+    "node-exporter",
+    "cadvisor",
+    "postgres-exporter",
+    "redis-exporter",
+    "nginx-exporter",
+    "blackbox-exporter",
+  ] as const;
   return {
     store: "prometheus",
     agent: "exporters",
@@ -239,7 +251,12 @@ const REPLICATION_PASSWORD_FILE = "replication-password";
  * neither group nor others can read.
  */
 function replicatorPassFile(): SecretFileSpec {
-  return { name: "replicator.pgpass", content: { secretTemplate: `*:*:*:replicator:{{${REPLICATION_PASSWORD}}}\n`, encoding: "pgpass" }, variable: "PGPASSFILE", uid: 70 };
+  return {
+    name: "replicator.pgpass",
+    content: { secretTemplate: `*:*:*:replicator:{{${REPLICATION_PASSWORD}}}\n`, encoding: "pgpass" },
+    variable: "PGPASSFILE",
+    uid: 70,
+  };
 }
 
 function initDatabasesScript(): string {
@@ -249,7 +266,7 @@ function initDatabasesScript(): string {
     ...GALION_DATABASES.map((database) => `psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" -c 'CREATE DATABASE ${database}'`),
     // The replica streams as this role; scram over the private network only.
     // psql reads the password from its file itself, so it is in no argument.
-    'psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" <<\'SQL\'',
+    "psql -v ON_ERROR_STOP=1 --username \"$POSTGRES_USER\" <<'SQL'",
     `\\set pw \`cat ${secretFileTarget({ name: REPLICATION_PASSWORD_FILE })}\``,
     "CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD :'pw';",
     "SQL",
@@ -289,15 +306,26 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", `http://127.0.0.1:${ports.container}${isAPI ? "/health" : "/"}`], 30),
       memoryMb: memory(name),
       waivers: [
-        { rule: "C6", reason: "GALION's own images write caches and uploads where their Dockerfiles put them; a read-only root needs those paths mapped to tmpfs or volumes in the images first" },
+        {
+          rule: "C6",
+          reason:
+            "GALION's own images write caches and uploads where their Dockerfiles put them; a read-only root needs those paths mapped to tmpfs or volumes in the images first",
+        },
         ...(Object.values(spec.env).some((value) => typeof value !== "string")
-          ? [{ rule: "C15", reason: "GALION's own images read their database and Redis URLs, JWT secret and API keys from the environment; they have no *_FILE variant, which the applications must add first" }]
+          ? [
+              {
+                rule: "C15",
+                reason:
+                  "GALION's own images read their database and Redis URLs, JWT secret and API keys from the environment; they have no *_FILE variant, which the applications must add first",
+              },
+            ]
           : []),
       ],
       ...spec,
     });
   };
-  const readReplica = (database: string): Record<string, EnvValue> => (hasReplica ? { DATABASE_READ_URL: databaseURL(database, "postgres-replica", 5432) } : {});
+  const readReplica = (database: string): Record<string, EnvValue> =>
+    hasReplica ? { DATABASE_READ_URL: databaseURL(database, "postgres-replica", 5432) } : {};
   const replicaDependency = hasReplica ? ["postgres-replica"] : [];
 
   const list: ServiceSpec[] = [
@@ -343,7 +371,14 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
     app("app-api", {
       description: "GALION.APP API (FastAPI)",
       networks: ["web", "data", "egress", "monitoring"],
-      env: { DATABASE_URL: databaseURL("galion"), ...readReplica("galion"), REDIS_URL: redisURL(0), RATE_LIMIT_REDIS_URL: redisURL(4), JWT_SECRET: { secret: JWT_SECRET }, OPENAI_API_KEY: { secret: OPENAI_API_KEY } },
+      env: {
+        DATABASE_URL: databaseURL("galion"),
+        ...readReplica("galion"),
+        REDIS_URL: redisURL(0),
+        RATE_LIMIT_REDIS_URL: redisURL(4),
+        JWT_SECRET: { secret: JWT_SECRET },
+        OPENAI_API_KEY: { secret: OPENAI_API_KEY },
+      },
       dependsOn: ["pgbouncer", "redis", ...replicaDependency],
       metrics: { port: 8000, path: "/metrics" },
       reachableFromPeers: true,
@@ -354,7 +389,11 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       env: { REDIS_URL: redisURL(1), OPENAI_API_KEY: { secret: OPENAI_API_KEY }, ELEVENLABS_API_KEY: { secret: ELEVENLABS_API_KEY }, PORT: "8000" },
       dependsOn: ["redis"],
     }),
-    app("studio-frontend", { description: "GALION.STUDIO frontend (Next.js)", networks: ["web"], env: { API_URL: `https://studio-api.${environment.domain}` } }),
+    app("studio-frontend", {
+      description: "GALION.STUDIO frontend (Next.js)",
+      networks: ["web"],
+      env: { API_URL: `https://studio-api.${environment.domain}` },
+    }),
     app("studio-api", {
       description: "GALION.STUDIO API (FastAPI)",
       networks: ["web", "data", "egress", "monitoring"],
@@ -391,7 +430,14 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       // Without DB_PASSWORD the entrypoint writes no userlist of its own and
       // points pgbouncer.ini's auth_file at AUTH_FILE: this file, in
       // PgBouncer's format, which it also logs in to PostgreSQL with (scram).
-      secretFiles: [{ name: "pgbouncer-userlist.txt", content: { secretTemplate: `"postgres" {{${POSTGRES_PASSWORD}}}\n`, encoding: "userlist" }, variable: "AUTH_FILE", uid: 70 }],
+      secretFiles: [
+        {
+          name: "pgbouncer-userlist.txt",
+          content: { secretTemplate: `"postgres" {{${POSTGRES_PASSWORD}}}\n`, encoding: "userlist" },
+          variable: "AUTH_FILE",
+          uid: 70,
+        },
+      ],
       user: "70",
       healthcheck: healthcheck(["CMD-SHELL", "nc -z 127.0.0.1 6432"], 10),
       waivers: [{ rule: "C6", reason: "the image's entrypoint writes pgbouncer.ini and userlist.txt into /etc/pgbouncer from the environment at every start" }],
@@ -418,7 +464,9 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       command: [
         "sh",
         "-c",
-        `install -d -o postgres -g postgres -m 0700 ${WAL_ARCHIVE} && exec docker-entrypoint.sh postgres ${postgresSettings(memory("postgres")).map((setting) => `-c ${shellQuote(setting)}`).join(" ")}`,
+        `install -d -o postgres -g postgres -m 0700 ${WAL_ARCHIVE} && exec docker-entrypoint.sh postgres ${postgresSettings(memory("postgres"))
+          .map((setting) => `-c ${shellQuote(setting)}`)
+          .join(" ")}`,
       ],
       volumes: [
         { volume: "data", target: "/var/lib/postgresql/data" },
@@ -438,7 +486,11 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       },
       exporter: { kind: "postgres", user: "postgres", database: "galion", passwordSecret: POSTGRES_PASSWORD },
       waivers: [
-        { rule: "C6", reason: "the database and replication-role script is uploaded into /docker-entrypoint-initdb.d before start, and Docker refuses uploads into a read-only root filesystem" },
+        {
+          rule: "C6",
+          reason:
+            "the database and replication-role script is uploaded into /docker-entrypoint-initdb.d before start, and Docker refuses uploads into a read-only root filesystem",
+        },
         { rule: "C9", reason: "the official image starts as root to own its data and archive directories, then runs postgres as the postgres user" },
       ],
     }),
@@ -453,7 +505,11 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       // forks. requirepass comes from a configuration file (redis-auth.ts).
       // Started through sh, the entrypoint does not switch users, so
       // redis-server runs as the container's root and reads its files as root.
-      command: ["sh", "-c", `exec redis-server ${REDIS_AUTH_CONFIG_PATH} --appendonly yes --save 900 1 --save 300 10 --maxmemory ${Math.floor((memory("redis") * 7) / 8)}mb --maxmemory-policy allkeys-lru`],
+      command: [
+        "sh",
+        "-c",
+        `exec redis-server ${REDIS_AUTH_CONFIG_PATH} --appendonly yes --save 900 1 --save 300 10 --maxmemory ${Math.floor((memory("redis") * 7) / 8)}mb --maxmemory-policy allkeys-lru`,
+      ],
       secretFiles: redisAuthFiles(REDIS_PASSWORD, 0),
       volumes: [{ volume: "data", target: "/data" }],
       healthcheck: redisHealthcheck(),
@@ -474,8 +530,16 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       image: { repository: "prometheuscommunity/pgbouncer-exporter", tag: "v0.10.2" },
       networks: ["data", "monitoring"],
       ports: [{ container: 9127 }],
-      env: { PGBOUNCER_EXPORTER_CONNECTION_STRING: { secretTemplate: `postgres://postgres:{{${POSTGRES_PASSWORD}}}@pgbouncer:6432/pgbouncer?sslmode=disable` } },
-      waivers: [{ rule: "C15", reason: "pgbouncer_exporter takes its connection string, password included, from PGBOUNCER_EXPORTER_CONNECTION_STRING or its command line; it documents no file to read it from" }],
+      env: {
+        PGBOUNCER_EXPORTER_CONNECTION_STRING: { secretTemplate: `postgres://postgres:{{${POSTGRES_PASSWORD}}}@pgbouncer:6432/pgbouncer?sslmode=disable` },
+      },
+      waivers: [
+        {
+          rule: "C15",
+          reason:
+            "pgbouncer_exporter takes its connection string, password included, from PGBOUNCER_EXPORTER_CONNECTION_STRING or its command line; it documents no file to read it from",
+        },
+      ],
       user: "65534",
       readOnlyRootFilesystem: true,
       healthcheck: healthcheck(["CMD", "wget", "-q", "--spider", "http://127.0.0.1:9127/metrics"]),
@@ -510,7 +574,7 @@ export function baseBackupScript(directory: string, kept: number): string {
     `[ -n "$(find "$dir" -mindepth 1 -maxdepth 1 -name '2*')" ] || take`,
     "while :; do",
     "  now=$(date -u +%s)",
-    '  sleep $(( (7 - $(date -u +%w)) * 86400 - now % 86400 ))',
+    "  sleep $(( (7 - $(date -u +%w)) * 86400 - now % 86400 ))",
     "  take",
     "done",
     "",
@@ -532,7 +596,11 @@ function baseBackupService(memoryMb: number): ServiceSpec {
     env: { PGHOST: "postgres", PGPORT: "5432", PGUSER: "replicator" },
     secretFiles: [replicatorPassFile()],
     // The volume is created root-owned; the backups are taken as postgres.
-    command: ["sh", "-c", `install -d -o postgres -g postgres -m 0700 ${BASE_BACKUP_DIR} && exec su-exec postgres sh -c ${shellQuote(baseBackupScript(BASE_BACKUP_DIR, GALION_BASE_BACKUPS_KEPT))}`],
+    command: [
+      "sh",
+      "-c",
+      `install -d -o postgres -g postgres -m 0700 ${BASE_BACKUP_DIR} && exec su-exec postgres sh -c ${shellQuote(baseBackupScript(BASE_BACKUP_DIR, GALION_BASE_BACKUPS_KEPT))}`,
+    ],
     volumes: [{ volume: "base-backups", target: BASE_BACKUP_DIR }],
     // Healthy while the primary answers; a failed backup exits the script and shows as a restart.
     healthcheck: healthcheck(["CMD-SHELL", "pg_isready -q"], 30),

@@ -4,7 +4,16 @@ import type { MonitoringDesign } from "../../components/monitoring/design";
 import { adminRoutes, type AdminRoute } from "../../components/monitoring/admin-access";
 import { observability } from "../../components/monitoring/observability";
 import { adminAccessThrough, withMonitoringDefaults, type MonitoringSettings } from "../../components/monitoring/settings";
-import { blueprintPath, withAdminRoutes, withStackIngress, withUpstreams, type BlueprintEnvironment, type IngressKind, type PlatformSpec, type RouteSpec } from "./blueprint";
+import {
+  blueprintPath,
+  withAdminRoutes,
+  withStackIngress,
+  withUpstreams,
+  type BlueprintEnvironment,
+  type IngressKind,
+  type PlatformSpec,
+  type RouteSpec,
+} from "./blueprint";
 import { monitoredServers } from "./monitored-servers";
 
 /** What a blueprint's own services are built from, once the stack's monitoring choice is known. */
@@ -61,5 +70,11 @@ export function monitoredPlatform(input: MonitoredPlatformInput): Pick<PlatformS
     ...(input.httpCounters ? { httpCounters: input.httpCounters } : {}),
     servers,
   });
-  return { services: [...platform, ...monitoring.services], routes, monitoring: monitoring.plan, ingress: input.ingress, ...(monitoring.problems.length > 0 ? { problems: monitoring.problems } : {}) };
+  return {
+    services: [...platform, ...monitoring.services],
+    routes,
+    monitoring: monitoring.plan,
+    ingress: input.ingress,
+    ...(monitoring.problems.length > 0 ? { problems: monitoring.problems } : {}),
+  };
 }

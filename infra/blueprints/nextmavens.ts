@@ -48,7 +48,12 @@ export const NEXTMAVENS_DATABASE_CLIENT = { repository: "postgres", tag: "17.2-a
 
 /** Seed 003's container joins the Traefik network (Dokploy's `dokploy-network`); monitoring has its own, without a route out. */
 export const NEXTMAVENS_NETWORKS: readonly NetworkSpec[] = [
-  { key: "web", subnet: "172.25.1.0/24", internal: false, purpose: "Traefik and the portal (seed 003's dokploy-network); the portal reaches its managed database and APIs from here" },
+  {
+    key: "web",
+    subnet: "172.25.1.0/24",
+    internal: false,
+    purpose: "Traefik and the portal (seed 003's dokploy-network); the portal reaches its managed database and APIs from here",
+  },
   { key: "monitoring", subnet: "172.25.3.0/24", internal: true, purpose: "Prometheus, Alertmanager, Loki, Grafana and the exporters; no route out" },
 ];
 
@@ -61,22 +66,34 @@ export const NEXTMAVENS_MONITORING: MonitoringDesign = {
   store: "prometheus",
   agent: "exporters",
   networks: { monitoring: "monitoring", frontend: "monitoring", egress: "web", agent: [] },
-  memoryMb: memoryLimits({ prometheus: 256, alertmanager: 32, loki: 192, promtail: 48, grafana: 160, "node-exporter": 24, cadvisor: 64, "blackbox-exporter": 16 }),
+  memoryMb: memoryLimits({
+    prometheus: 256,
+    alertmanager: 32,
+    loki: 192,
+    promtail: 48,
+    grafana: 160,
+    "node-exporter": 24,
+    cadvisor: 64,
+    "blackbox-exporter": 16,
+  }),
 };
 
 /** The portal and its proxy; the monitoring stack is added around them. */
 function platformServices(domain: string, routes: readonly RouteSpec[], adminUser: string): ServiceSpec[] {
   const adminRouted = routes.some((route) => route.basicAuth);
   return [
-    traefikServiceSpec(routes.map((route) => protectedRoute(route, domain, adminUser)), {
-      networks: ["web", ...(adminRouted ? ["monitoring"] : [])],
-      memoryMb: NEXTMAVENS_MEMORY_MB.traefik,
-      dependsOn: ["developer-portal"],
-      rateLimitPerMinute: 300,
-      burst: 100,
-      clientIpHeader: "CF-Connecting-IP",
-      trustedIPs: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
-    }),
+    traefikServiceSpec(
+      routes.map((route) => protectedRoute(route, domain, adminUser)),
+      {
+        networks: ["web", ...(adminRouted ? ["monitoring"] : [])],
+        memoryMb: NEXTMAVENS_MEMORY_MB.traefik,
+        dependsOn: ["developer-portal"],
+        rateLimitPerMinute: 300,
+        burst: 100,
+        clientIpHeader: "CF-Connecting-IP",
+        trustedIPs: [...CLOUDFLARE_IPV4, ...CLOUDFLARE_IPV6],
+      },
+    ),
     service({
       name: "developer-portal",
       description: "Next.js standalone (node:18-alpine): control plane, data plane and admin APIs, dashboard",
@@ -97,7 +114,13 @@ function platformServices(domain: string, routes: readonly RouteSpec[], adminUse
         AUDIT_SERVICE_URL: { secret: AUDIT_SERVICE_URL },
         NEXT_PUBLIC_APP_URL: `https://portal.${domain}`,
       },
-      waivers: [{ rule: "C15", reason: "the portal's Next.js image reads DATABASE_URL, JWT_SECRET, RESEND_API_KEY and the service URLs from its environment; it has no *_FILE variant, which the application must add first" }],
+      waivers: [
+        {
+          rule: "C15",
+          reason:
+            "the portal's Next.js image reads DATABASE_URL, JWT_SECRET, RESEND_API_KEY and the service URLs from its environment; it has no *_FILE variant, which the application must add first",
+        },
+      ],
       user: "1000",
       readOnlyRootFilesystem: true,
       tmpfs: ["/tmp", "/app/.next/cache"],
@@ -147,7 +170,12 @@ export const nextmavens: Blueprint = {
         routes: NEXTMAVENS_ROUTES,
         services: ({ routes, settings }) => platformServices(environment.domain, routes, settings.adminUser),
       }),
-      buckets: [{ key: "backups", purpose: `restic repository: nightly dumps of the managed PostgreSQL instead of Telegram, at least ${NEXTMAVENS_BACKUP_RETENTION_DAYS} daily (seed 003)` }],
+      buckets: [
+        {
+          key: "backups",
+          purpose: `restic repository: nightly dumps of the managed PostgreSQL instead of Telegram, at least ${NEXTMAVENS_BACKUP_RETENTION_DAYS} daily (seed 003)`,
+        },
+      ],
     };
   },
 };

@@ -8,8 +8,23 @@ import type { CaddyRoute } from "../../components/ingress/caddyfile";
 import type { MonitoringDesign } from "../../components/monitoring/design";
 import { adminRoutes } from "../../components/monitoring/admin-access";
 import { observability } from "../../components/monitoring/observability";
-import { ADMIN_PASSWORD_HASH_SECRET, ADMIN_PASSWORD_SECRET, GRAFANA_ADMIN_PASSWORD_SECRET, withMonitoringDefaults, type MonitoringSettings } from "../../components/monitoring/settings";
-import { blueprintPath, proxiedRoute, withStackIngress, withUpstreams, type Blueprint, type BlueprintEnvironment, type PlatformSpec, type RouteSpec } from "./blueprint";
+import {
+  ADMIN_PASSWORD_HASH_SECRET,
+  ADMIN_PASSWORD_SECRET,
+  GRAFANA_ADMIN_PASSWORD_SECRET,
+  withMonitoringDefaults,
+  type MonitoringSettings,
+} from "../../components/monitoring/settings";
+import {
+  blueprintPath,
+  proxiedRoute,
+  withStackIngress,
+  withUpstreams,
+  type Blueprint,
+  type BlueprintEnvironment,
+  type PlatformSpec,
+  type RouteSpec,
+} from "./blueprint";
 
 /**
  * VPAI, the self-hosted AI stack of seed 002: four segmented Docker networks,
@@ -126,7 +141,12 @@ const N8N_SETUP_PATHS: readonly string[] = ["/rest/owner/setup", "/setup"];
 
 /** A route as Caddy serves it: the monitoring admin's password for `basicAuth: true`, a route's own credential otherwise. */
 function caddyRoute(route: RouteSpec, domain: string, adminUser: string): CaddyRoute {
-  const credential = route.basicAuth === true ? { user: adminUser } : route.basicAuth ? { user: route.basicAuth.user, passwordHashSecret: route.basicAuth.passwordHashSecret } : undefined;
+  const credential =
+    route.basicAuth === true
+      ? { user: adminUser }
+      : route.basicAuth
+        ? { user: route.basicAuth.user, passwordHashSecret: route.basicAuth.passwordHashSecret }
+        : undefined;
   return { ...proxiedRoute(route, domain), ...(credential ? { basicAuth: credential } : {}) };
 }
 
@@ -147,7 +167,11 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
           dependsOn: ["n8n", "litellm"],
           metricsPort: CADDY_METRICS_PORT,
           // `caddy` holds the password, which Caddy hashes at start; `ingress` the bcrypt hash, as every proxy takes it.
-          ...(adminRouted ? (settings.adminAccess === "ingress" ? { basicAuthPasswordHashSecret: ADMIN_PASSWORD_HASH_SECRET } : { basicAuthPasswordSecret: ADMIN_PASSWORD_SECRET }) : {}),
+          ...(adminRouted
+            ? settings.adminAccess === "ingress"
+              ? { basicAuthPasswordHashSecret: ADMIN_PASSWORD_HASH_SECRET }
+              : { basicAuthPasswordSecret: ADMIN_PASSWORD_SECRET }
+            : {}),
         },
       ),
       waivers: [
@@ -176,7 +200,13 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       // the entrypoint needs no chown or setuid and every capability stays dropped.
       user: "postgres",
       tmpfs: ["/var/run/postgresql"],
-      waivers: [{ rule: "C6", reason: "the database-creation script is uploaded into /docker-entrypoint-initdb.d before start, and Docker refuses uploads into a read-only root filesystem" }],
+      waivers: [
+        {
+          rule: "C6",
+          reason:
+            "the database-creation script is uploaded into /docker-entrypoint-initdb.d before start, and Docker refuses uploads into a read-only root filesystem",
+        },
+      ],
     }),
     service({
       name: "redis",
@@ -212,15 +242,28 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       // Qdrant has no _FILE variable, but merges config/local.yaml (under its
       // working directory /qdrant) over its own configuration before the
       // QDRANT__ variables; it runs as root (C9 below).
-      secretFiles: [{ name: "qdrant-local.yaml", content: { secretTemplate: `service:\n  api_key: {{${QDRANT_API_KEY}}}\n`, encoding: "json" }, target: "/qdrant/config/local.yaml", uid: 0 }],
-      volumes: [{ volume: "storage", target: "/qdrant/storage" }, { volume: "snapshots", target: "/qdrant/snapshots" }],
+      secretFiles: [
+        {
+          name: "qdrant-local.yaml",
+          content: { secretTemplate: `service:\n  api_key: {{${QDRANT_API_KEY}}}\n`, encoding: "json" },
+          target: "/qdrant/config/local.yaml",
+          uid: 0,
+        },
+      ],
+      volumes: [
+        { volume: "storage", target: "/qdrant/storage" },
+        { volume: "snapshots", target: "/qdrant/snapshots" },
+      ],
       healthcheck: healthcheck(["CMD-SHELL", "bash -c ':> /dev/tcp/127.0.0.1/6333'"]),
       memoryMb: MEMORY_MB.qdrant,
       // The snapshots volume is where the API writes; the job downloads and deletes them.
       backup: { dump: { kind: "qdrant", port: 6333, apiKeySecret: QDRANT_API_KEY } },
       waivers: [
         { rule: "C6", reason: "qdrant writes .qdrant-initialized into its working directory /qdrant, next to its binary, so no tmpfs can cover it" },
-        { rule: "C9", reason: "the pinned image runs as root and owns /qdrant as root; the -unprivileged variant is a different image, to roll out and verify on its own" },
+        {
+          rule: "C9",
+          reason: "the pinned image runs as root and owns /qdrant as root; the -unprivileged variant is a different image, to roll out and verify on its own",
+        },
       ],
     }),
     service({
@@ -251,14 +294,27 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
         { name: "postgres-password", content: { secret: POSTGRES_PASSWORD }, variable: "DB_POSTGRESDB_PASSWORD_FILE", uid: 1000 },
         { name: N8N_KEY_FILE, content: { secret: N8N_ENCRYPTION_KEY }, uid: 1000 },
       ],
-      entrypoint: ["tini", "--", "sh", "-c", `N8N_ENCRYPTION_KEY="$(cat ${secretFileTarget({ name: N8N_KEY_FILE })})" && export N8N_ENCRYPTION_KEY && exec /docker-entrypoint.sh "$@"`, "n8n"],
+      entrypoint: [
+        "tini",
+        "--",
+        "sh",
+        "-c",
+        `N8N_ENCRYPTION_KEY="$(cat ${secretFileTarget({ name: N8N_KEY_FILE })})" && export N8N_ENCRYPTION_KEY && exec /docker-entrypoint.sh "$@"`,
+        "n8n",
+      ],
       volumes: [{ volume: "data", target: "/home/node/.n8n" }],
       user: "node",
       healthcheck: healthcheck(["CMD-SHELL", "wget -q --spider http://127.0.0.1:5678/healthz"], 60),
       memoryMb: MEMORY_MB.n8n,
       // Seed 002 exports the workflows; the volume keeps n8n's own config and binary data.
       backup: { dump: { kind: "n8n-workflows" }, volumes: ["data"] },
-      waivers: [{ rule: "C6", reason: "n8n writes caches and task-runner files under /home/node and /tmp outside its .n8n volume; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first" }],
+      waivers: [
+        {
+          rule: "C6",
+          reason:
+            "n8n writes caches and task-runner files under /home/node and /tmp outside its .n8n volume; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first",
+        },
+      ],
       dependsOn: ["postgres"],
       // Scraped over the backend network; Caddy never serves it (E2).
       metrics: { port: 5678, path: "/metrics" },
@@ -282,9 +338,17 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       healthcheck: healthcheck(["CMD-SHELL", "python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:4000/health/liveliness')\""], 60),
       memoryMb: MEMORY_MB.litellm,
       waivers: [
-        { rule: "C6", reason: "the proxy runs its Prisma migrations at start and Prisma keeps its engines under the image's home directory; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first" },
+        {
+          rule: "C6",
+          reason:
+            "the proxy runs its Prisma migrations at start and Prisma keeps its engines under the image's home directory; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first",
+        },
         { rule: "C9", reason: "the litellm image defines no unprivileged user; running it under another uid needs the same start-up verification" },
-        { rule: "C15", reason: "LiteLLM reads DATABASE_URL, LITELLM_MASTER_KEY and REDIS_PASSWORD from its environment only; it has no *_FILE variant, and wrapping its start script needs the same start-up verification" },
+        {
+          rule: "C15",
+          reason:
+            "LiteLLM reads DATABASE_URL, LITELLM_MASTER_KEY and REDIS_PASSWORD from its environment only; it has no *_FILE variant, and wrapping its start script needs the same start-up verification",
+        },
       ],
       dependsOn: ["postgres", "redis"],
     }),
@@ -312,11 +376,18 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       // node's home, the volume takes the home's owner when first created.
       volumes: [{ volume: "data", target: "/home/node" }],
       user: "node",
-      healthcheck: healthcheck(["CMD-SHELL", `node -e "fetch('http://127.0.0.1:${OPENCLAW_PORT}/').then(r=>process.exit(r.status<500?0:1),()=>process.exit(1))"`], 60),
+      healthcheck: healthcheck(
+        ["CMD-SHELL", `node -e "fetch('http://127.0.0.1:${OPENCLAW_PORT}/').then(r=>process.exit(r.status<500?0:1),()=>process.exit(1))"`],
+        60,
+      ),
       memoryMb: MEMORY_MB.openclaw,
       backup: { volumes: ["data"] },
       waivers: [
-        { rule: "C6", reason: "OpenClaw writes caches under /home/node outside its .openclaw volume; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first" },
+        {
+          rule: "C6",
+          reason:
+            "OpenClaw writes caches under /home/node outside its .openclaw volume; a read-only root needs the image's write paths mapped to tmpfs and checked on a running container first",
+        },
         { rule: "C15", reason: "OpenClaw reads its database and Redis URLs and its API keys from its environment only; its image documents no *_FILE variant" },
       ],
       dependsOn: ["postgres", "redis", "qdrant"],
@@ -345,7 +416,13 @@ function services(environment: BlueprintEnvironment, routes: readonly RouteSpec[
       memoryMb: MEMORY_MB.diun,
       readOnlyRootFilesystem: true,
       tmpfs: ["/tmp"],
-      waivers: [{ rule: "C9", reason: "the image defines no user and Docker creates its /data volume root-owned, where DIUN keeps its database; another uid needs that volume chowned first" }],
+      waivers: [
+        {
+          rule: "C9",
+          reason:
+            "the image defines no user and Docker creates its /data volume root-owned, where DIUN keeps its database; another uid needs that volume chowned first",
+        },
+      ],
     }),
   ];
 }
@@ -376,7 +453,8 @@ export const vpai: Blueprint = {
     { key: OPENCLAW_GATEWAY_TOKEN, purpose: "OpenClaw gateway token: its gateway listens beyond localhost only with one" },
     {
       key: N8N_PASSWORD_HASH,
-      purpose: "bcrypt hash of the password Caddy asks user n8n for before n8n's editor and its owner setup (webhooks stay public): htpasswd -nbBC 10 n8n <password> | cut -d: -f2",
+      purpose:
+        "bcrypt hash of the password Caddy asks user n8n for before n8n's editor and its owner setup (webhooks stay public): htpasswd -nbBC 10 n8n <password> | cut -d: -f2",
       bcryptHash: true,
     },
     { key: GRAFANA_ADMIN_PASSWORD_SECRET, purpose: "Grafana admin password", adminPassword: true },

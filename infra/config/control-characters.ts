@@ -35,7 +35,9 @@ export function controlCharacterProblem(text: string, lines = false): string | u
     const character = text[index]!;
     if (!CONTROL.test(character) || (lines && character === "\n")) continue;
     const named = `${NAMES[character] ?? "a control character"} (${codePoint(character)})`;
-    const hint = lines ? "PEM text takes only line feeds (LF) between its lines" : "a value that reaches a file or a URL holds no line breaks, tabs or other control characters";
+    const hint = lines
+      ? "PEM text takes only line feeds (LF) between its lines"
+      : "a value that reaches a file or a URL holds no line breaks, tabs or other control characters";
     return `contains ${named} at character ${index + 1}; ${hint}`;
   }
   return undefined;
@@ -48,5 +50,8 @@ export function hasControlCharacter(text: string): boolean {
 
 /** `text` with each control character written as an escape (\n, \u0000), so a message stays one line per problem. */
 export function escapeControlCharacters(text: string): string {
-  return text.replace(CONTROL_ALL, (character) => ({ "\n": "\\n", "\r": "\\r", "\t": "\\t" })[character] ?? `\\u${character.codePointAt(0)!.toString(16).padStart(4, "0")}`);
+  return text.replace(
+    CONTROL_ALL,
+    (character) => ({ "\n": "\\n", "\r": "\\r", "\t": "\\t" })[character] ?? `\\u${character.codePointAt(0)!.toString(16).padStart(4, "0")}`,
+  );
 }

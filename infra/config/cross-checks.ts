@@ -32,7 +32,12 @@ export function checkProtection(protect: boolean, disposable: boolean, report: R
 }
 
 /** Unique names, no replica beside its primary, and every role the blueprint needs taken by a server. */
-export function checkServers(servers: readonly (ServerConfig | undefined)[], blueprint: string | undefined, neededRoles: readonly Role[], report: Report): void {
+export function checkServers(
+  servers: readonly (ServerConfig | undefined)[],
+  blueprint: string | undefined,
+  neededRoles: readonly Role[],
+  report: Report,
+): void {
   const seen = new Set<string>();
   servers.forEach((server, index) => {
     if (!server) return;
@@ -58,14 +63,18 @@ export function checkServers(servers: readonly (ServerConfig | undefined)[], blu
 /** The subnet the servers take addresses from lies inside the network's range. */
 export function checkSubnetInRange(network: { ipRange?: unknown; subnet?: unknown }, report: Report): void {
   const { ipRange, subnet } = network;
-  if (typeof ipRange === "string" && typeof subnet === "string" && !cidrContainsCIDR(ipRange, subnet)) report("infra:privateNetwork.subnet", `"${subnet}" is not inside ipRange ${ipRange}`);
+  if (typeof ipRange === "string" && typeof subnet === "string" && !cidrContainsCIDR(ipRange, subnet))
+    report("infra:privateNetwork.subnet", `"${subnet}" is not inside ipRange ${ipRange}`);
 }
 
 /** Rules read the samples a scrape brings; evaluating more often reads the same ones twice. */
 export function checkMonitoringIntervals(intervals: { scrapeIntervalSeconds: number; evaluationIntervalSeconds: number }, report: Report): void {
   const { scrapeIntervalSeconds, evaluationIntervalSeconds } = intervals;
   if (evaluationIntervalSeconds < scrapeIntervalSeconds) {
-    report("infra:monitoring.evaluationIntervalSeconds", `${evaluationIntervalSeconds} is shorter than scrapeIntervalSeconds (${scrapeIntervalSeconds}); rules would read the same samples twice`);
+    report(
+      "infra:monitoring.evaluationIntervalSeconds",
+      `${evaluationIntervalSeconds} is shorter than scrapeIntervalSeconds (${scrapeIntervalSeconds}); rules would read the same samples twice`,
+    );
   }
 }
 

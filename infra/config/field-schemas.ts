@@ -85,13 +85,19 @@ export function choiceMessage(input: unknown, allowed: readonly string[], what?:
 /** A whole number from `min` to `max`. */
 export function integer(min: number, max: number) {
   const expected = `an integer from ${min} to ${max}`;
-  return z.int({ error: (issue) => numberMessage(issue.input, expected) }).min(min).max(max);
+  return z
+    .int({ error: (issue) => numberMessage(issue.input, expected) })
+    .min(min)
+    .max(max);
 }
 
 /** A number from `min` to `max`, fractions allowed. */
 export function number(min: number, max: number) {
   const expected = `a number from ${min} to ${max}`;
-  return z.number({ error: (issue) => numberMessage(issue.input, expected) }).min(min).max(max);
+  return z
+    .number({ error: (issue) => numberMessage(issue.input, expected) })
+    .min(min)
+    .max(max);
 }
 
 function numberMessage(input: unknown, expected: string): string {

@@ -20,7 +20,13 @@ export function pathOf(key: string, segments: readonly Segment[]): string {
  * were reported already (a control character, a reserved name): nothing at
  * or below them is reported again.
  */
-export function problemsOfIssues(issues: readonly z.core.$ZodIssue[], key: string, schema: z.ZodType, value: unknown, refused: ReadonlySet<string>): ConfigProblem[] {
+export function problemsOfIssues(
+  issues: readonly z.core.$ZodIssue[],
+  key: string,
+  schema: z.ZodType,
+  value: unknown,
+  refused: ReadonlySet<string>,
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const seen = new Set<string>();
   // One problem per value: zod may go on checking a value that already
@@ -41,7 +47,9 @@ export function problemsOfIssues(issues: readonly z.core.$ZodIssue[], key: strin
     } else if (issue.code === "invalid_union" && unionBranches(issue).length > 0) {
       // A union of a word and an object (`infra:dns`): an object is judged
       // by the object's own fields, anything else by the union's message.
-      const branch = unionBranches(issue).find((errors) => errors.every((inner) => inner.path.length > 0 || (inner.code !== "invalid_type" && inner.code !== "invalid_value")));
+      const branch = unionBranches(issue).find((errors) =>
+        errors.every((inner) => inner.path.length > 0 || (inner.code !== "invalid_type" && inner.code !== "invalid_value")),
+      );
       if (branch) for (const inner of branch) visit(inner, segments);
       else add(segments, issue.message);
     } else if (issue.code === "invalid_key") {
@@ -101,7 +109,9 @@ export function unwrap(schema: z.ZodType, value: unknown, throughUnions = true):
         if (inner.type !== "object") return false;
         if (!definition.discriminator) return true;
         const literal = inner.shape?.[definition.discriminator];
-        return literal !== undefined && (definitionOf(literal).values ?? []).includes((value as Record<string, unknown> | undefined)?.[definition.discriminator]);
+        return (
+          literal !== undefined && (definitionOf(literal).values ?? []).includes((value as Record<string, unknown> | undefined)?.[definition.discriminator])
+        );
       });
       if (!chosen) return current;
       current = chosen;
@@ -126,7 +136,14 @@ export function knownFieldsAt(schema: z.ZodType, segments: readonly Segment[], v
   let at: unknown = value;
   for (const segment of segments) {
     const definition = definitionOf(current);
-    const next = definition.type === "object" ? definition.shape?.[String(segment)] : definition.type === "array" ? definition.element : definition.type === "record" ? definition.valueType : undefined;
+    const next =
+      definition.type === "object"
+        ? definition.shape?.[String(segment)]
+        : definition.type === "array"
+          ? definition.element
+          : definition.type === "record"
+            ? definition.valueType
+            : undefined;
     if (!next) return [];
     at = typeof at === "object" && at !== null ? (at as Record<PropertyKey, unknown>)[segment] : undefined;
     current = unwrap(next, at);
@@ -158,7 +175,10 @@ export function kindOf(schema: z.ZodType): string {
  */
 export function parseIgnoringUnknownFields<T extends z.ZodType>(schema: T, value: unknown): z.output<T> | undefined {
   const shape = shapeOf(schema, value);
-  const known = shape && typeof value === "object" && value !== null && !Array.isArray(value) ? Object.fromEntries(Object.entries(value).filter(([field]) => hasOwnKey(shape, field))) : value;
+  const known =
+    shape && typeof value === "object" && value !== null && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value).filter(([field]) => hasOwnKey(shape, field)))
+      : value;
   const result = schema.safeParse(known);
   return result.success ? result.data : undefined;
 }

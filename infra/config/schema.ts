@@ -13,16 +13,48 @@ import { DEFAULT_ROLES, DEFAULT_SSH_PORT, ROLES, SERVER_PROVIDERS, type ServerCo
 import { LOAD_BALANCER_TYPES, LOCATIONS, SERVER_TYPE_NAMES } from "../../components/compute/server-types";
 import { caCertificateProblem, registryHostProblem, type ImageRegistry } from "../../components/container/image-registry";
 import { isDNSLabel, isDomainName, isSSHPublicKey } from "../../components/formats";
-import { ADMIN_ACCESS_MODES, DEFAULT_THRESHOLDS, MONITORING_DEFAULTS, type AlertThresholds, type MonitoringSettings } from "../../components/monitoring/settings";
+import {
+  ADMIN_ACCESS_MODES,
+  DEFAULT_THRESHOLDS,
+  MONITORING_DEFAULTS,
+  type AlertThresholds,
+  type MonitoringSettings,
+} from "../../components/monitoring/settings";
 import { isIPv4, isIPv4CIDR, isNetworkCIDR } from "../../components/network/ip-ranges";
 import { OPS_HOST_DEFAULTS, type OpsHostConfig } from "../../components/ops-host/ops-host-spec";
 import { isWireGuardKey } from "../../components/vpn/wireguard-spec";
 import { NETWORK_ZONES } from "../../components/network/network-zones";
 import { formatHostKey, HOST_KEY_HOWTO, parseHostKey } from "../../components/remote/host-key";
 import { endpointProblems } from "../../components/storage/bucket-rules";
-import { checkedText, choice, choiceMessage, flag, objectMessage, integer, list, map, matching, number, oneOf, quoted, record, refused, text } from "./field-schemas";
+import {
+  checkedText,
+  choice,
+  choiceMessage,
+  flag,
+  objectMessage,
+  integer,
+  list,
+  map,
+  matching,
+  number,
+  oneOf,
+  quoted,
+  record,
+  refused,
+  text,
+} from "./field-schemas";
 import { descriptionOf } from "./issues";
-import { adminCidrCheck, bucketPrefixCheck, emailCheck, headerNameCheck, headerValueCheck, hostAddressCheck, IMAGE_TAG, privateRangeCheck, webhookURLCheck } from "./value-checks";
+import {
+  adminCidrCheck,
+  bucketPrefixCheck,
+  emailCheck,
+  headerNameCheck,
+  headerValueCheck,
+  hostAddressCheck,
+  IMAGE_TAG,
+  privateRangeCheck,
+  webhookURLCheck,
+} from "./value-checks";
 
 export { DEFAULT_ROLES, ROLES, SERVER_PROVIDERS } from "../../components/compute/server-spec";
 export { BACKUP_DEFAULTS } from "../../components/backup/settings";
@@ -45,11 +77,15 @@ const ipv4 = text((value) => isIPv4(value) || "must be an IPv4 address such as 1
 
 // ---------------------------------------------------------------- servers
 
-const serverName = text((value) => isDNSLabel(value) || "must be a lowercase DNS label").describe("logical name, used in resource names; a lowercase DNS label");
+const serverName = text((value) => isDNSLabel(value) || "must be a lowercase DNS label").describe(
+  "logical name, used in resource names; a lowercase DNS label",
+);
 const roles = list(choice(ROLES, "a role"), { empty: "must be a non-empty list" })
   .default([...DEFAULT_ROLES])
   .describe(`what the server hosts (${ROLES.join(", ")}); every role but replica when absent`);
-const sshUser = matching(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("root").describe("the account services and Docker are reached with over SSH");
+const sshUser = matching(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name")
+  .default("root")
+  .describe("the account services and Docker are reached with over SSH");
 
 const HOST_KEY_HELP = `the server's public SSH host key, which the program pins (H9); ${HOST_KEY_HOWTO}`;
 
@@ -57,7 +93,11 @@ const HOST_KEY_HELP = `the server's public SSH host key, which the program pins 
 const hostKey = z
   .string({
     error: (issue) =>
-      issue.input === undefined ? `is required: ${HOST_KEY_HELP}` : issue.input === null ? `is empty (YAML reads a key without a value as null): ${HOST_KEY_HELP}` : `must be a string: ${HOST_KEY_HELP}`,
+      issue.input === undefined
+        ? `is required: ${HOST_KEY_HELP}`
+        : issue.input === null
+          ? `is empty (YAML reads a key without a value as null): ${HOST_KEY_HELP}`
+          : `must be a string: ${HOST_KEY_HELP}`,
   })
   .min(1, { error: `is required: ${HOST_KEY_HELP}`, abort: true })
   .transform((value, context) => {
@@ -75,11 +115,17 @@ const hetznerServer = record({
   sshUser,
   serverType: oneOf(SERVER_TYPE_NAMES).describe("Hetzner server type; RAM and price come from components/compute/server-types.ts"),
   location: oneOf(LOCATIONS).describe("Hetzner location"),
-  image: matching(/^(ubuntu|debian)-\d+(\.\d+)?$/, "must be an Ubuntu or Debian image such as ubuntu-24.04").default("ubuntu-24.04").describe("Ubuntu or Debian image"),
-  sshPublicKey: text((value) => isSSHPublicKey(value) || "must be an OpenSSH public key (ssh-ed25519 AAAA...)").describe("public half of the admin key pair; the private half is the secret infra:sshPrivateKey"),
+  image: matching(/^(ubuntu|debian)-\d+(\.\d+)?$/, "must be an Ubuntu or Debian image such as ubuntu-24.04")
+    .default("ubuntu-24.04")
+    .describe("Ubuntu or Debian image"),
+  sshPublicKey: text((value) => isSSHPublicKey(value) || "must be an OpenSSH public key (ssh-ed25519 AAAA...)").describe(
+    "public half of the admin key pair; the private half is the secret infra:sshPrivateKey",
+  ),
   volumeGb: integer(10, 10240).optional().describe("optional block volume for Docker's data, in GB"),
   privateIp: ipv4.optional().describe("fixed address on infra:privateNetwork; other servers reach this one's services there"),
-  hostKey: refused("is generated by the program for a Hetzner server, installed through cloud-init and pinned (H9); remove it").describe("never set: the program generates a Hetzner server's host key"),
+  hostKey: refused("is generated by the program for a Hetzner server, installed through cloud-init and pinned (H9); remove it").describe(
+    "never set: the program generates a Hetzner server's host key",
+  ),
 }).describe("a server the program provisions on Hetzner Cloud");
 
 const existingServer = record({
@@ -123,7 +169,8 @@ const unmanagedDNS = z.literal(UNMANAGED_DNS).transform(() => ({ provider: "none
 
 const dns = z
   .union([unmanagedDNS, cloudflareDNS], {
-    error: (issue) => `${quoted(issue.input)} is neither an object { zoneId, proxied, hsts } for Cloudflare nor ${UNMANAGED_DNS} (the program then manages no DNS)`,
+    error: (issue) =>
+      `${quoted(issue.input)} is neither an object { zoneId, proxied, hsts } for Cloudflare nor ${UNMANAGED_DNS} (the program then manages no DNS)`,
   })
   .describe("Cloudflare settings { zoneId, proxied, hsts }, or none to manage no DNS");
 
@@ -166,7 +213,9 @@ const loadBalancer = record({
 const retentionCount = (kind: "daily" | "weekly" | "monthly" | "yearly") => integer(0, 1000).default(BACKUP_DEFAULTS.retention[kind]);
 
 const backup = record({
-  schedule: matching(SCHEDULE_PATTERN, "must be a daily time HH:MM, e.g. 02:55").default(BACKUP_DEFAULTS.schedule).describe("daily start time, HH:MM on the server's clock"),
+  schedule: matching(SCHEDULE_PATTERN, "must be a daily time HH:MM, e.g. 02:55")
+    .default(BACKUP_DEFAULTS.schedule)
+    .describe("daily start time, HH:MM on the server's clock"),
   retention: record({
     daily: retentionCount("daily").refine((count) => count >= 1, { error: "must keep at least 1 daily snapshot, or a run could forget the newest one" }),
     weekly: retentionCount("weekly"),
@@ -178,11 +227,13 @@ const backup = record({
   checkSubsets: integer(1, 365).default(BACKUP_DEFAULTS.checkSubsets).describe("restic check reads 1/checkSubsets of the data each run (B4)"),
   pitr: record({
     enabled: flag().default(BACKUP_DEFAULTS.pitr.enabled).describe("WAL archiving into the restic repository (B6)"),
-    archiveTimeoutSeconds: integer(1, MAX_ARCHIVE_TIMEOUT_SECONDS).default(BACKUP_DEFAULTS.pitr.archiveTimeoutSeconds).describe("PostgreSQL switches WAL segments at least this often, so it bounds the RPO"),
+    archiveTimeoutSeconds: integer(1, MAX_ARCHIVE_TIMEOUT_SECONDS)
+      .default(BACKUP_DEFAULTS.pitr.archiveTimeoutSeconds)
+      .describe("PostgreSQL switches WAL segments at least this often, so it bounds the RPO"),
   }).default(BACKUP_DEFAULTS.pitr),
-  heartbeatUrl: refused("is a secret (its token reports backups as good) and cannot sit in plain config (V2); run: pulumi config set --secret infra:backupHeartbeatUrl <url>").describe(
-    "never here: the secret infra:backupHeartbeatUrl",
-  ),
+  heartbeatUrl: refused(
+    "is a secret (its token reports backups as good) and cannot sit in plain config (V2); run: pulumi config set --secret infra:backupHeartbeatUrl <url>",
+  ).describe("never here: the secret infra:backupHeartbeatUrl"),
 })
   .default(BACKUP_DEFAULTS)
   .describe("optional backup settings { schedule, retention: { daily, weekly, monthly, yearly }, checkSubsets, pitr: { enabled, archiveTimeoutSeconds } }");
@@ -208,11 +259,15 @@ const THRESHOLD_RANGES: Readonly<Record<keyof AlertThresholds, readonly [number,
 
 const thresholds = record(
   Object.fromEntries(
-    Object.entries(THRESHOLD_RANGES).map(([key, [min, max, kind]]) => [key, (kind === "integer" ? integer(min, max) : number(min, max)).default(DEFAULT_THRESHOLDS[key as keyof AlertThresholds])]),
+    Object.entries(THRESHOLD_RANGES).map(([key, [min, max, kind]]) => [
+      key,
+      (kind === "integer" ? integer(min, max) : number(min, max)).default(DEFAULT_THRESHOLDS[key as keyof AlertThresholds]),
+    ]),
   ) as Record<keyof AlertThresholds, z.ZodDefault<z.ZodNumber>>,
 ).describe("alert thresholds; each keeps its default (components/monitoring/settings.ts) when absent");
 
-const secretField = (key: string) => refused(`is a secret and cannot sit in plain config (V2); run: pulumi config set --secret ${key} <value>`).describe(`never here: the secret ${key}`);
+const secretField = (key: string) =>
+  refused(`is a secret and cannot sit in plain config (V2); run: pulumi config set --secret ${key} <value>`).describe(`never here: the secret ${key}`);
 
 const receivers = record({
   email: record({
@@ -236,7 +291,9 @@ const receivers = record({
 }).default(writable(MONITORING_DEFAULTS.receivers));
 
 const monitoring = record({
-  adminAccess: choice(ADMIN_ACCESS_MODES).default(MONITORING_DEFAULTS.adminAccess).describe("how the admin UIs are reached: tunnel (127.0.0.1 only), ingress (behind the ingress's password), caddy (the same, where the ingress is Caddy)"),
+  adminAccess: choice(ADMIN_ACCESS_MODES)
+    .default(MONITORING_DEFAULTS.adminAccess)
+    .describe("how the admin UIs are reached: tunnel (127.0.0.1 only), ingress (behind the ingress's password), caddy (the same, where the ingress is Caddy)"),
   adminUser: matching(/^[A-Za-z0-9_.-]{1,32}$/, "must be 1 to 32 letters, digits, dots, hyphens or underscores").default(MONITORING_DEFAULTS.adminUser),
   scrapeIntervalSeconds: integer(5, 300).default(MONITORING_DEFAULTS.scrapeIntervalSeconds),
   evaluationIntervalSeconds: integer(5, 600).default(MONITORING_DEFAULTS.evaluationIntervalSeconds).describe("at least scrapeIntervalSeconds"),
@@ -245,30 +302,48 @@ const monitoring = record({
   receivers,
 })
   .default(writable(MONITORING_DEFAULTS))
-  .describe("optional monitoring settings { adminAccess: tunnel|ingress|caddy, adminUser, scrapeIntervalSeconds, evaluationIntervalSeconds, retentionDays, thresholds: { ... }, receivers: { email, slack, webhook } }");
+  .describe(
+    "optional monitoring settings { adminAccess: tunnel|ingress|caddy, adminUser, scrapeIntervalSeconds, evaluationIntervalSeconds, retentionDays, thresholds: { ... }, receivers: { email, slack, webhook } }",
+  );
 
 // ---------------------------------------------------------------- the ops host (seed 002's Seko-VPN)
 
 const vpnPeer = record({
   name: text((value) => isDNSLabel(value) || "must be a lowercase DNS label").describe("the peer's name in the VPN"),
   address: text((value) => isIPv4(value) || "must be an IPv4 address inside vpnRange").describe("its address inside vpnRange"),
-  publicKey: text((value) => isWireGuardKey(value) || "must be a WireGuard public key (44 characters of base64, as `wg pubkey` prints it)").describe("its WireGuard public key"),
+  publicKey: text((value) => isWireGuardKey(value) || "must be a WireGuard public key (44 characters of base64, as `wg pubkey` prints it)").describe(
+    "its WireGuard public key",
+  ),
 }).describe("a machine the program does not manage that joins the VPN, such as an admin's laptop");
 
 const opsHost = record({
   serverType: oneOf(SERVER_TYPE_NAMES).describe("Hetzner server type of the ops host"),
   location: oneOf(LOCATIONS).describe("Hetzner location"),
-  image: matching(/^(ubuntu|debian)-\d+(\.\d+)?$/, "must be an Ubuntu or Debian image such as ubuntu-24.04").default(OPS_HOST_DEFAULTS.image).describe("Ubuntu or Debian image"),
-  sshUser: matching(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name").default("root").describe("the admin user the program logs in as"),
-  sshPublicKey: text((value) => isSSHPublicKey(value) || "must be an OpenSSH public key (ssh-ed25519 AAAA...)").describe("public half of the admin key pair, as for the stack's Hetzner servers"),
+  image: matching(/^(ubuntu|debian)-\d+(\.\d+)?$/, "must be an Ubuntu or Debian image such as ubuntu-24.04")
+    .default(OPS_HOST_DEFAULTS.image)
+    .describe("Ubuntu or Debian image"),
+  sshUser: matching(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Unix user name")
+    .default("root")
+    .describe("the admin user the program logs in as"),
+  sshPublicKey: text((value) => isSSHPublicKey(value) || "must be an OpenSSH public key (ssh-ed25519 AAAA...)").describe(
+    "public half of the admin key pair, as for the stack's Hetzner servers",
+  ),
   vpnRange: text(
-    (value) => (isIPv4CIDR(value) && isNetworkCIDR(value) && Number(value.split("/")[1]) <= 29) || "must be an IPv4 network of at least /29 such as 100.64.0.0/10, written with its network address",
+    (value) =>
+      (isIPv4CIDR(value) && isNetworkCIDR(value) && Number(value.split("/")[1]) <= 29) ||
+      "must be an IPv4 network of at least /29 such as 100.64.0.0/10, written with its network address",
   ).describe("the VPN's range; one of infra:adminCidrs, so admin SSH is admitted from it"),
   vpnPort: integer(1024, 65535).default(OPS_HOST_DEFAULTS.vpnPort).describe("WireGuard's UDP port on the ops host, the one port it opens to everyone"),
   peers: list(vpnPeer).default([]).describe("machines the program does not manage that join the VPN"),
-  pullBackups: flag().default(OPS_HOST_DEFAULTS.pullBackups).describe("the ops host pulls every server's dumps and holds the repository's keys (default true); false keeps each server pushing its own"),
-  pullSchedule: matching(SCHEDULE_PATTERN, "must be HH:MM on a 24-hour clock").default(OPS_HOST_DEFAULTS.pullSchedule).describe("when the pull starts, after the servers' dumps (seed 002: 02:55 dump, 03:00 pull)"),
-  hostKey: refused("is generated by the program, installed through cloud-init and pinned (H9); remove it").describe("never set: the program generates the ops host's host key"),
+  pullBackups: flag()
+    .default(OPS_HOST_DEFAULTS.pullBackups)
+    .describe("the ops host pulls every server's dumps and holds the repository's keys (default true); false keeps each server pushing its own"),
+  pullSchedule: matching(SCHEDULE_PATTERN, "must be HH:MM on a 24-hour clock")
+    .default(OPS_HOST_DEFAULTS.pullSchedule)
+    .describe("when the pull starts, after the servers' dumps (seed 002: 02:55 dump, 03:00 pull)"),
+  hostKey: refused("is generated by the program, installed through cloud-init and pinned (H9); remove it").describe(
+    "never set: the program generates the ops host's host key",
+  ),
 }).describe(
   "optional ops host { serverType, location, image, sshUser, sshPublicKey, vpnRange (one of infra:adminCidrs), vpnPort, peers: [{ name, address, publicKey }], pullBackups, pullSchedule }: the WireGuard hub every server joins, the uptime checks, and the pull of the backups",
 );
@@ -290,8 +365,18 @@ const releaseTag = z
         : `${quoted(issue.input)} is not an image tag: 1-128 letters, digits, "_", "." or "-", not starting with "." or "-", e.g. 1.4.2`,
   })
   .superRefine((tag, context) => {
-    if (!IMAGE_TAG.test(tag)) context.addIssue({ code: "custom", input: tag, message: `${quoted(tag)} is not an image tag: 1-128 letters, digits, "_", "." or "-", not starting with "." or "-", e.g. 1.4.2` });
-    else if (tag === "latest") context.addIssue({ code: "custom", input: tag, message: `"latest" names no release: a redeploy could run another image than the one reviewed (C10); give the version` });
+    if (!IMAGE_TAG.test(tag))
+      context.addIssue({
+        code: "custom",
+        input: tag,
+        message: `${quoted(tag)} is not an image tag: 1-128 letters, digits, "_", "." or "-", not starting with "." or "-", e.g. 1.4.2`,
+      });
+    else if (tag === "latest")
+      context.addIssue({
+        code: "custom",
+        input: tag,
+        message: `"latest" names no release: a redeploy could run another image than the one reviewed (C10); give the version`,
+      });
   });
 
 const releases = map(releaseTag)
@@ -300,7 +385,9 @@ const releases = map(releaseTag)
 
 /** A further name for a service the blueprint already routes (`www` beside `app`). */
 const stackRoute = record({
-  subdomain: text((value) => (isDNSLabel(value) && value === value.toLowerCase()) || "is not a DNS label: lower-case letters, digits and inner hyphens, at most 63"),
+  subdomain: text(
+    (value) => (isDNSLabel(value) && value === value.toLowerCase()) || "is not a DNS label: lower-case letters, digits and inner hyphens, at most 63",
+  ),
   service: text((value) => /^[a-z0-9][a-z0-9_.-]*$/.test(value) || "is not a service name"),
   port: integer(1, 65535).optional().describe("the port of the blueprint's route to the service when absent"),
 });
@@ -325,7 +412,9 @@ const ingress = record({
   headers: map(headerValue, headerName).default({}).describe("response headers on every route, by name; names the ingress sets itself are refused"),
 })
   .default(writable(INGRESS_DEFAULTS))
-  .describe("optional routes and response headers of the stack's own { routes: [{ subdomain, service, port }], headers: { Name: value } }, applied by reloading the ingress");
+  .describe(
+    "optional routes and response headers of the stack's own { routes: [{ subdomain, service, port }], headers: { Name: value } }, applied by reloading the ingress",
+  );
 
 // ---------------------------------------------------------------- the stack
 
@@ -347,12 +436,16 @@ const shapes = new Map<string, ReturnType<typeof buildStackConfigShape>>();
 function buildStackConfigShape(blueprints: readonly string[]) {
   return {
     blueprint: (blueprints.length > 0 ? oneOf(blueprints) : text()).describe("which platform to build"),
-    environment: text((value) => isDNSLabel(value) || "must be a lowercase DNS label, e.g. prod or preprod").describe("environment label (prod, preprod, ...); components never read the stack name"),
+    environment: text((value) => isDNSLabel(value) || "must be a lowercase DNS label, e.g. prod or preprod").describe(
+      "environment label (prod, preprod, ...); components never read the stack name",
+    ),
     domain: text((value) => isDomainName(value) || "must be a DNS name such as example.com").describe("DNS domain the routes live under"),
     adminCidrs: list(checkedText(adminCidrCheck), { empty: "at least one admin CIDR is required, or nobody can reach SSH" }).describe(
       "list of CIDRs allowed to reach SSH; together at most a /8 of IPv4 and a /32 of IPv6 (F1)",
     ),
-    disposable: flag().default(false).describe("true for a stack whose data may be lost with it, e.g. preprod (default false: protected and held to prod's rules)"),
+    disposable: flag()
+      .default(false)
+      .describe("true for a stack whose data may be lost with it, e.g. preprod (default false: protected and held to prod's rules)"),
     protect: flag().optional().describe("protect stateful resources (default true; false only with infra:disposable: true)"),
     servers: list(server, { empty: "at least one server is required" }).describe("list of servers"),
     dns,

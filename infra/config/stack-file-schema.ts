@@ -40,10 +40,16 @@ export function stackFileConfigSchema(blueprints: BlueprintCatalog) {
     Object.entries(PROVIDER_KEYS)
       .flatMap(([provider, names]) => names.map((name) => `${provider}:${name}`))
       .filter((key) => !(key in secrets))
-      .map((key) => [key, z.string().optional().describe(PROVIDER_SETTING_DESCRIPTIONS[key] ?? `a setting of the ${key.split(":")[0]} provider`)]),
+      .map((key) => [
+        key,
+        z
+          .string()
+          .optional()
+          .describe(PROVIDER_SETTING_DESCRIPTIONS[key] ?? `a setting of the ${key.split(":")[0]} provider`),
+      ]),
   );
   const pulumiSettings = Object.fromEntries(
-    PULUMI_KEYS.map((key) => [key, z.array(z.string()).optional().describe("providers Pulumi creates no default instance of, e.g. [\"*\"]")]),
+    PULUMI_KEYS.map((key) => [key, z.array(z.string()).optional().describe('providers Pulumi creates no default instance of, e.g. ["*"]')]),
   );
   return z.strictObject({ ...plain, ...secrets, ...providerSettings, ...pulumiSettings });
 }
@@ -71,5 +77,9 @@ export const STACK_FILE_SCHEMA_PATH = "docs/stack-config.schema.json";
  */
 export function stackFileJSONSchema(blueprints: BlueprintCatalog): Record<string, unknown> {
   const schema = z.toJSONSchema(stackFileSchema(blueprints), { io: "input", target: "draft-7", unrepresentable: "any" }) as Record<string, unknown>;
-  return { ...schema, title: "Pulumi stack file of the infra project", $comment: "Generated from infra/config/schema.ts by tools/config-schema.ts; do not edit." };
+  return {
+    ...schema,
+    title: "Pulumi stack file of the infra project",
+    $comment: "Generated from infra/config/schema.ts by tools/config-schema.ts; do not edit.",
+  };
 }

@@ -1,7 +1,16 @@
 import { MONITORING_SECRETS, monitoringSecrets } from "../../components/monitoring/settings";
 import type { z } from "zod";
 import { controlCharacterProblem, hasControlCharacter } from "./control-characters";
-import { checkAdminCidrsTogether, checkHeaderCase, checkMonitoringIntervals, checkPrivateAddresses, checkProtection, checkServers, checkSubnetInRange, type Report } from "./cross-checks";
+import {
+  checkAdminCidrsTogether,
+  checkHeaderCase,
+  checkMonitoringIntervals,
+  checkPrivateAddresses,
+  checkProtection,
+  checkServers,
+  checkSubnetInRange,
+  type Report,
+} from "./cross-checks";
 import { ConfigError, type ConfigProblem } from "./errors";
 import { booleanFromText, hasOwnKey } from "./field-schemas";
 import { elementOf, fieldsThatParse, kindOf, parseIgnoringUnknownFields, problemsOfIssues } from "./issues";
@@ -74,7 +83,14 @@ export function validateStackConfig(raw: RawConfig, blueprints: BlueprintCatalog
 
   // Hetzner's token is needed as soon as a server says provider: hetzner, even
   // if another of its fields failed; Cloudflare's only once infra:dns was read.
-  const secrets = requiredSecrets(parsed.blueprint, providersOf(raw.values["infra:servers"]), blueprints, parsed.monitoring, parsed.dns?.provider === "cloudflare", raw.values["infra:opsHost"] !== undefined);
+  const secrets = requiredSecrets(
+    parsed.blueprint,
+    providersOf(raw.values["infra:servers"]),
+    blueprints,
+    parsed.monitoring,
+    parsed.dns?.provider === "cloudflare",
+    raw.values["infra:opsHost"] !== undefined,
+  );
   checkSecrets(raw, secrets, blueprints, refusedKeys, unknownKeys, report);
   const optionalSecrets = OPTIONAL_SECRETS.filter((secret) => secret.key in raw.values);
 
@@ -92,7 +108,12 @@ type ParsedKeys = { -readonly [F in Field]?: z.output<Shape[F]> };
  * reports each problem at its key path. Returns what parsed, and each key's
  * value as decoded from Pulumi's text (for the checks across keys).
  */
-function parseKeys(raw: RawConfig, blueprints: BlueprintCatalog, refusedKeys: ReadonlySet<string>, report: Report): { parsed: ParsedKeys; decoded: Partial<Record<Field, unknown>> } {
+function parseKeys(
+  raw: RawConfig,
+  blueprints: BlueprintCatalog,
+  refusedKeys: ReadonlySet<string>,
+  report: Report,
+): { parsed: ParsedKeys; decoded: Partial<Record<Field, unknown>> } {
   const shape = stackConfigShape(blueprints.names);
   const parsed: Record<string, unknown> = {};
   const decoded: Record<string, unknown> = {};
@@ -147,7 +168,13 @@ function decodeValue(key: string, text: string, schema: z.ZodType, report: Repor
  * config when every required key did; `protect` is filled here, from
  * `disposable`, the one default that depends on another key.
  */
-function checkAcrossKeys(parsed: ParsedKeys, decoded: Partial<Record<Field, unknown>>, raw: RawConfig, blueprints: BlueprintCatalog, report: Report): StackConfig | undefined {
+function checkAcrossKeys(
+  parsed: ParsedKeys,
+  decoded: Partial<Record<Field, unknown>>,
+  raw: RawConfig,
+  blueprints: BlueprintCatalog,
+  report: Report,
+): StackConfig | undefined {
   const shape = stackConfigShape(blueprints.names);
   checkAdminCidrsTogether(decoded.adminCidrs, report);
   const disposable = parsed.disposable ?? false;
@@ -158,8 +185,10 @@ function checkAcrossKeys(parsed: ParsedKeys, decoded: Partial<Record<Field, unkn
   // The schema's servers are ServerConfigs (schema.ts checks it at compile time).
   const parsedServers = parsed.servers as readonly ServerConfig[] | undefined;
   const servers = parsedServers ?? serversThatParse(shape.servers, decoded.servers);
-  const network = parsed.privateNetwork ?? (decoded.privateNetwork === undefined ? undefined : parseIgnoringUnknownFields(shape.privateNetwork, decoded.privateNetwork));
-  const balancer = parsed.loadBalancer ?? (decoded.loadBalancer === undefined ? undefined : parseIgnoringUnknownFields(shape.loadBalancer, decoded.loadBalancer));
+  const network =
+    parsed.privateNetwork ?? (decoded.privateNetwork === undefined ? undefined : parseIgnoringUnknownFields(shape.privateNetwork, decoded.privateNetwork));
+  const balancer =
+    parsed.loadBalancer ?? (decoded.loadBalancer === undefined ? undefined : parseIgnoringUnknownFields(shape.loadBalancer, decoded.loadBalancer));
   const networkGiven = raw.values["infra:privateNetwork"] !== undefined;
   if (servers) checkPrivateAddresses(servers, network ?? (networkGiven ? "invalid" : undefined), balancer, report);
   if (servers) checkServers(servers, parsed.blueprint, parsed.blueprint ? blueprints.rolesOf(parsed.blueprint) : [], report);
@@ -181,8 +210,10 @@ function checkAcrossKeys(parsed: ParsedKeys, decoded: Partial<Record<Field, unkn
   }
   checkHeaderCase((decoded.ingress as { headers?: unknown } | undefined)?.headers, report);
 
-  const { blueprint, environment, domain, adminCidrs, dns, storage, backup, privateNetwork, loadBalancer, monitoring, registry, releases, ingress, opsHost } = parsed;
-  if (!blueprint || !environment || !domain || !adminCidrs || !parsedServers || !dns || !storage || !backup || !monitoring || !releases || !ingress) return undefined;
+  const { blueprint, environment, domain, adminCidrs, dns, storage, backup, privateNetwork, loadBalancer, monitoring, registry, releases, ingress, opsHost } =
+    parsed;
+  if (!blueprint || !environment || !domain || !adminCidrs || !parsedServers || !dns || !storage || !backup || !monitoring || !releases || !ingress)
+    return undefined;
   return {
     blueprint,
     environment,
@@ -224,13 +255,23 @@ function serversThatParse(schema: z.ZodType, value: unknown): (ServerConfig | un
 }
 
 /** Every secret the stack needs is set, as a secret, in a form its consumer takes; and no known secret is stored in plain text (V2). */
-function checkSecrets(raw: RawConfig, secrets: readonly SecretDeclaration[], blueprints: BlueprintCatalog, refusedKeys: ReadonlySet<string>, unknownKeys: ReadonlySet<string>, report: Report): void {
+function checkSecrets(
+  raw: RawConfig,
+  secrets: readonly SecretDeclaration[],
+  blueprints: BlueprintCatalog,
+  refusedKeys: ReadonlySet<string>,
+  unknownKeys: ReadonlySet<string>,
+  report: Report,
+): void {
   for (const secret of secrets) {
     if (refusedKeys.has(secret.key)) continue;
     if (!(secret.key in raw.values)) report(secret.key, `required secret is not set (${secret.purpose}): pulumi config set --secret ${secret.key} <value>`);
     else if (secret.adminPassword && isDefaultPassword(raw.values[secret.key]!)) {
       // The message never repeats the value: it is a secret, even when a weak one.
-      report(secret.key, `is empty, shorter than 8 characters or a well-known default (seed 000 ran Grafana as admin/admin123); set a strong one: pulumi config set --secret ${secret.key} <value>`);
+      report(
+        secret.key,
+        `is empty, shorter than 8 characters or a well-known default (seed 000 ran Grafana as admin/admin123); set a strong one: pulumi config set --secret ${secret.key} <value>`,
+      );
     } else if (secret.bcryptHash && !isBcryptHash(raw.values[secret.key]!) && raw.values[secret.key] !== SECRET_PLACEHOLDER) {
       // Caught here rather than by the proxy's container refusing to start at deploy time.
       report(secret.key, `is not a bcrypt hash ($2y$10$ followed by 53 characters); make one with: htpasswd -nbBC 10 <user> <password> | cut -d: -f2`);
@@ -238,7 +279,8 @@ function checkSecrets(raw: RawConfig, secrets: readonly SecretDeclaration[], blu
   }
   const heartbeatUrl = raw.values["infra:backupHeartbeatUrl"];
   // The value is a secret, so the message describes it without repeating it.
-  if (heartbeatUrl !== undefined && !refusedKeys.has("infra:backupHeartbeatUrl") && !/^https?:\/\/[^\s/]+\/\S*$/.test(heartbeatUrl)) report("infra:backupHeartbeatUrl", "must be an http(s) URL such as https://uptime.example.com/api/push/<token>");
+  if (heartbeatUrl !== undefined && !refusedKeys.has("infra:backupHeartbeatUrl") && !/^https?:\/\/[^\s/]+\/\S*$/.test(heartbeatUrl))
+    report("infra:backupHeartbeatUrl", "must be an http(s) URL such as https://uptime.example.com/api/push/<token>");
   const secretKeys = knownSecretKeys(blueprints);
   for (const key of Object.keys(raw.values)) {
     const guarded = secretKeys.has(key) || (GUARDED_NAMESPACES.includes(key.split(":")[0] ?? "") && /token|key|secret|password/i.test(key));
@@ -286,7 +328,8 @@ function unknownKeyProblem(key: string, blueprints: BlueprintCatalog): string | 
   const suggestion = didYouMean(key, known);
   if (namespace === PROJECT_NAMESPACE) return `unknown key; ${suggestion ? `${suggestion} (${KEY_LIST_HINT})` : KEY_LIST_HINT}`;
   const provider = hasOwnKey(PROVIDER_KEYS, namespace) ? PROVIDER_KEYS[namespace] : undefined;
-  if (provider) return `is not a setting of the ${namespace} provider; ${suggestion ?? `it takes ${provider.map((name) => `${namespace}:${name}`).join(", ")}`}`;
+  if (provider)
+    return `is not a setting of the ${namespace} provider; ${suggestion ?? `it takes ${provider.map((name) => `${namespace}:${name}`).join(", ")}`}`;
   if (namespace === "pulumi") return `is not a Pulumi setting the program expects; ${suggestion ?? `it takes ${PULUMI_KEYS.join(", ")}`}`;
   const namespaces = [PROJECT_NAMESPACE, ...Object.keys(PROVIDER_KEYS)].map((name) => `${name}:`).join(", ");
   return `the program reads no "${namespace}:" keys (only ${namespaces} and pulumi:disable-default-providers); ${suggestion ?? KEY_LIST_HINT}`;
@@ -296,7 +339,9 @@ function unknownKeyProblem(key: string, blueprints: BlueprintCatalog): string | 
 function providersOf(text: string | undefined): { provider?: unknown }[] | undefined {
   try {
     const parsed = JSON.parse(text ?? "null") as unknown;
-    return Array.isArray(parsed) ? parsed.map((server) => ({ provider: typeof server === "object" && server !== null ? (server as { provider?: unknown }).provider : undefined })) : undefined;
+    return Array.isArray(parsed)
+      ? parsed.map((server) => ({ provider: typeof server === "object" && server !== null ? (server as { provider?: unknown }).provider : undefined }))
+      : undefined;
   } catch {
     return undefined;
   }
@@ -304,7 +349,14 @@ function providersOf(text: string | undefined): { provider?: unknown }[] | undef
 
 /** Every secret any stack may set. */
 export function knownSecrets(blueprints: BlueprintCatalog): SecretDeclaration[] {
-  return [...PLATFORM_SECRETS, CLOUDFLARE_SECRET, ...OPTIONAL_SECRETS, ...MONITORING_SECRETS, HETZNER_SECRET, ...blueprints.names.flatMap((name) => blueprints.secretsOf(name))];
+  return [
+    ...PLATFORM_SECRETS,
+    CLOUDFLARE_SECRET,
+    ...OPTIONAL_SECRETS,
+    ...MONITORING_SECRETS,
+    HETZNER_SECRET,
+    ...blueprints.names.flatMap((name) => blueprints.secretsOf(name)),
+  ];
 }
 
 function knownSecretKeys(blueprints: BlueprintCatalog): Set<string> {
@@ -315,7 +367,23 @@ function knownSecretKeys(blueprints: BlueprintCatalog): Set<string> {
  * Values that must never guard an admin UI. The offline plan stands in
  * "[secret]" for a secret it cannot read; that is not one of them.
  */
-const DEFAULT_PASSWORDS = new Set(["admin", "admin123", "administrator", "password", "passw0rd", "changeme", "change-me", "grafana", "prom-operator", "secret", "letmein", "12345678", "123456789", "qwerty123", "password123"]);
+const DEFAULT_PASSWORDS = new Set([
+  "admin",
+  "admin123",
+  "administrator",
+  "password",
+  "passw0rd",
+  "changeme",
+  "change-me",
+  "grafana",
+  "prom-operator",
+  "secret",
+  "letmein",
+  "12345678",
+  "123456789",
+  "qwerty123",
+  "password123",
+]);
 
 /** The modular-crypt form of bcrypt that nginx (crypt(3)), Traefik and Caddy all read; cost 4-31. */
 export function isBcryptHash(value: string): boolean {
@@ -367,9 +435,18 @@ function screened(value: unknown, path: string, report: Report, refused: Set<str
     for (const [field, item] of Object.entries(value)) {
       if (hasControlCharacter(field)) report(path, `has a field whose name ${controlCharacterProblem(field)!.replace(/; .*$/, "")}: ${JSON.stringify(field)}`);
       else if (PROTOTYPE_NAMES.has(field)) {
-        report(`${path}.${field}`, `is a name JavaScript reserves for an object's prototype (${[...PROTOTYPE_NAMES].join(", ")}); no setting, service or header takes it: remove it`);
+        report(
+          `${path}.${field}`,
+          `is a name JavaScript reserves for an object's prototype (${[...PROTOTYPE_NAMES].join(", ")}); no setting, service or header takes it: remove it`,
+        );
         refused.add(`${path}.${field}`);
-      } else Object.defineProperty(kept, field, { value: screened(item, `${path}.${field}`, report, refused), enumerable: true, writable: true, configurable: true });
+      } else
+        Object.defineProperty(kept, field, {
+          value: screened(item, `${path}.${field}`, report, refused),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
     }
     return kept;
   }
@@ -414,4 +491,3 @@ function isStructured(value: string): boolean {
     return false;
   }
 }
-

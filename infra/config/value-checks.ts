@@ -5,7 +5,17 @@
  */
 import { isHostAddress } from "../../components/formats";
 import { SSH_SOURCE_LIMIT, sshSourceBreadth } from "../../components/network/firewall-rules";
-import { formatRange, ipv4FormOf, ipv4MappedAddressOf, isCIDR, isNetworkCIDR, isPrivateIPv4CIDR, networkAddressOf, parseCIDR, singleAddressCIDR } from "../../components/network/ip-ranges";
+import {
+  formatRange,
+  ipv4FormOf,
+  ipv4MappedAddressOf,
+  isCIDR,
+  isNetworkCIDR,
+  isPrivateIPv4CIDR,
+  networkAddressOf,
+  parseCIDR,
+  singleAddressCIDR,
+} from "../../components/network/ip-ranges";
 import { reservedPrefixOf } from "../../components/storage/bucket-rules";
 import { INGRESS_HEADERS } from "../../components/ingress/ingress-headers";
 import { controlCharacterProblem } from "./control-characters";
@@ -44,7 +54,9 @@ export const adminCidrCheck: Check = (value) => {
 
 /** A range of the Hetzner private network: RFC 1918, written plainly. */
 export const privateRangeCheck: Check = (text) =>
-  !isPrivateIPv4CIDR(text) ? "must be an IPv4 CIDR inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16" : (cidrSpellingProblem(text)?.replace(`${quoted(text)} `, "") ?? true);
+  !isPrivateIPv4CIDR(text)
+    ? "must be an IPv4 CIDR inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"
+    : (cidrSpellingProblem(text)?.replace(`${quoted(text)} `, "") ?? true);
 
 /**
  * An existing server's address: an IPv4 or IPv6 address or a host name, bare.
@@ -60,7 +72,8 @@ export const hostAddressCheck: Check = (text) => {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return "is a URL: give the address or host name alone (the account is sshUser, the port sshPort)";
   if (/^\[[^\]]*\]:\d+$/.test(text) || /^[^:[\]]+:\d+$/.test(text)) return "has a port: give the address alone, and the port as sshPort";
   if (/^\[[^\]]*\]$/.test(text)) return "is in brackets: give the IPv6 address without the brackets (the program adds them where a URL needs them)";
-  if (text.includes("%")) return "has a zone id (%...): a zone names a network interface of one machine, so the address reaches nothing from elsewhere; give the server's global address";
+  if (text.includes("%"))
+    return "has a zone id (%...): a zone names a network interface of one machine, so the address reaches nothing from elsewhere; give the server's global address";
   if (text.includes("/")) return "is a CIDR: give one address, without the /prefix";
   return "must be an IPv4/IPv6 address or a host name";
 };
@@ -105,6 +118,6 @@ export const headerNameCheck: Check = (name) => {
  */
 export const headerValueCheck: Check = (value) => {
   if (!/^[\x20-\x7e]*$/.test(value)) return controlCharacterProblem(value) ?? "holds characters outside printable ASCII";
-  if (/["\\${}]/.test(value)) return 'may not hold ", \\, $, { or }: they end or interpolate the value in the proxies\' configurations';
+  if (/["\\${}]/.test(value)) return "may not hold \", \\, $, { or }: they end or interpolate the value in the proxies' configurations";
   return true;
 };

@@ -120,7 +120,8 @@ type Inputs = Record<string, unknown>;
 
 const text = (value: unknown): string | undefined => (typeof value === "string" ? value : undefined);
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
-const record = (value: unknown): Record<string, unknown> => (typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {});
+const record = (value: unknown): Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
 const strings = (value: unknown): string[] => list(value).filter((item): item is string => typeof item === "string");
 
 /**
@@ -148,7 +149,10 @@ class FieldReader {
 /** The host directory a local-driver volume binds (`type=none,o=bind,device=<path>`), if it binds one. */
 export function boundDevice(driverOptions: unknown): string | undefined {
   const options = record(driverOptions);
-  const mountOptions = text(options.o)?.split(",").map((option) => option.trim().toLowerCase()) ?? [];
+  const mountOptions =
+    text(options.o)
+      ?.split(",")
+      .map((option) => option.trim().toLowerCase()) ?? [];
   const device = text(options.device);
   return mountOptions.includes("bind") || mountOptions.includes("rbind") ? device : undefined;
 }
@@ -167,7 +171,9 @@ function bindsOf(volumes: unknown, mounts: unknown, tmpfs: unknown): { binds: Bi
   }
   for (const item of list(mounts)) {
     const mount = record(item);
-    const type = String(mount.type ?? "").trim().toLowerCase();
+    const type = String(mount.type ?? "")
+      .trim()
+      .toLowerCase();
     const readOnly = parseBool(mount.readOnly) === true;
     const containerPath = String(mount.target ?? "");
     if (type === "bind") {
@@ -213,7 +219,9 @@ export function viewOfContainerInputs(inputs: Inputs, image?: string, role?: str
   const runtime = text(fields.read("runtime", "C16"));
   const gpus = text(fields.read("gpus", "C16"));
   const uploads = inputs.uploads;
-  const nproc = list(ulimits).map(record).find((limit) => limit.name === "nproc")?.hard;
+  const nproc = list(ulimits)
+    .map(record)
+    .find((limit) => limit.name === "nproc")?.hard;
   const containerName = text(inputs.name);
   const view: ContainerView = {
     resource: `container ${containerName ?? "(unnamed)"}`,
@@ -261,7 +269,8 @@ export function viewOfContainerInputs(inputs: Inputs, image?: string, role?: str
 
 /** C3 on a docker.Volume whose local driver binds a host directory: any container that mounts it mounts that directory. */
 export function volumeFindings(name: string, inputs: Inputs): Finding[] {
-  if (containsMasked(inputs.driverOpts)) return [{ rule: "C3", resource: `volume ${name}`, message: "driverOpts is a secret, which the policy cannot read: give it as a plain value" }];
+  if (containsMasked(inputs.driverOpts))
+    return [{ rule: "C3", resource: `volume ${name}`, message: "driverOpts is a secret, which the policy cannot read: give it as a plain value" }];
   if (containsUnresolved(inputs.driverOpts)) return [];
   const device = boundDevice(inputs.driverOpts);
   if (device === undefined) return [];

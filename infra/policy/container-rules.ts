@@ -101,7 +101,21 @@ const RUNTIME_SOCKETS: readonly { readonly path: string; readonly name: string }
   { path: "/run/podman/podman.sock", name: "Podman socket" },
 ];
 /** Bound read-only at most; canonical paths (canonicalHostPath). */
-const SENSITIVE_HOST_PATHS = ["/etc", "/proc", "/sys", "/boot", "/dev", "/root", "/run", "/var/lib/docker", "/var/lib/containerd", "/usr", "/bin", "/sbin", "/lib"];
+const SENSITIVE_HOST_PATHS = [
+  "/etc",
+  "/proc",
+  "/sys",
+  "/boot",
+  "/dev",
+  "/root",
+  "/run",
+  "/var/lib/docker",
+  "/var/lib/containerd",
+  "/usr",
+  "/bin",
+  "/sbin",
+  "/lib",
+];
 
 /**
  * Symbolic links every Debian and Ubuntu host has, link to target: a bind of
@@ -123,7 +137,7 @@ export function canonicalHostPath(path: string): string {
   let canonical = posix.normalize(`/${path}`).replace(/\/+$/, "") || "/";
   // A process's root is a link to the filesystem it sees: the host's, for the host's processes.
   canonical = canonical.replace(/^\/proc\/(\d+|self|thread-self)\/root(?=\/|$)/, "") || "/";
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const [link, target] of HOST_SYMLINKS) {
       if (under(canonical, link)) {
@@ -162,10 +176,27 @@ function capability(name: string): string {
 export const ESCAPE_CAPABILITIES: readonly string[] = ["ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_RAWIO", "SYS_PTRACE", "DAC_READ_SEARCH", "BPF", "SYS_BOOT"];
 
 /** Runtimes that isolate at least as well as Docker's default runc (gVisor and Kata isolate more). */
-const REVIEWED_RUNTIMES: readonly string[] = ["runc", "io.containerd.runc.v2", "runsc", "io.containerd.runsc.v1", "kata", "kata-runtime", "io.containerd.kata.v2"];
+const REVIEWED_RUNTIMES: readonly string[] = [
+  "runc",
+  "io.containerd.runc.v2",
+  "runsc",
+  "io.containerd.runsc.v1",
+  "kata",
+  "kata-runtime",
+  "io.containerd.kata.v2",
+];
 
 /** Sysctls a container's own namespaces hold, the ones Docker accepts (moby's opts.ValidateSysctl); others would be the host's. */
-const NAMESPACED_SYSCTLS: readonly string[] = ["kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"];
+const NAMESPACED_SYSCTLS: readonly string[] = [
+  "kernel.msgmax",
+  "kernel.msgmnb",
+  "kernel.msgmni",
+  "kernel.sem",
+  "kernel.shmall",
+  "kernel.shmmax",
+  "kernel.shmmni",
+  "kernel.shm_rmid_forced",
+];
 const NAMESPACED_SYSCTL_PREFIXES: readonly string[] = ["fs.mqueue.", "net."];
 
 /** Groups that reach the host's disks, logs, Docker or root-owned files. */
@@ -224,7 +255,15 @@ export function securityOptions(options: readonly string[]): SecurityOptions {
   }
   if (seccomp?.toLowerCase() === "unconfined") unconfined.push(options.filter((option) => /^\s*seccomp\s*[=:]/i.test(option)).at(-1)!);
   if (apparmor?.toLowerCase() === "unconfined") unconfined.push(options.filter((option) => /^\s*apparmor\s*[=:]/i.test(option)).at(-1)!);
-  return { noNewPrivileges, ...(seccomp === undefined ? {} : { seccomp }), ...(apparmor === undefined ? {} : { apparmor }), labels, systemPathsUnconfined, writableCgroups, unconfined };
+  return {
+    noNewPrivileges,
+    ...(seccomp === undefined ? {} : { seccomp }),
+    ...(apparmor === undefined ? {} : { apparmor }),
+    labels,
+    systemPathsUnconfined,
+    writableCgroups,
+    unconfined,
+  };
 }
 
 function sysctlIsNamespaced(name: string): boolean {
@@ -251,7 +290,8 @@ export function containerFindings(view: ContainerView): Finding[] {
   const repository = view.image?.split("@")[0]?.replace(/:[^/:]+$/, "");
   const holder = { socketProxy: isDockerSocketProxy(view.service, repository), masks: view.masks };
   for (const bind of view.binds) findings.push(...bindFindings(view.resource, bind, holder));
-  for (const container of view.volumesFrom) report("C3", `takes the volumes of container ${container} (volumes_from), host mounts included, which this container's policy cannot see`);
+  for (const container of view.volumesFrom)
+    report("C3", `takes the volumes of container ${container} (volumes_from), host mounts included, which this container's policy cannot see`);
   for (const type of view.otherMounts) report("C3", `has a mount of type ${type}, which the policy does not know (bind, volume and tmpfs are judged)`);
 
   for (const device of view.devices) report("C16", `is given the host device ${device}`);
@@ -279,7 +319,10 @@ export function containerFindings(view: ContainerView): Finding[] {
   else if (view.readOnly === true && view.uploads > 0) {
     // The provider copies uploads through the archive API, which Docker
     // refuses for a read-only root filesystem: the container would never start.
-    report("C6", `root filesystem is read-only but ${view.uploads} file(s) are uploaded into it, which Docker refuses ("container rootfs is marked read-only")`);
+    report(
+      "C6",
+      `root filesystem is read-only but ${view.uploads} file(s) are uploaded into it, which Docker refuses ("container rootfs is marked read-only")`,
+    );
   }
 
   if (view.memoryMb !== undefined && !(view.memoryMb > 0)) report("C7", "has no memory limit");
@@ -292,7 +335,8 @@ export function containerFindings(view: ContainerView): Finding[] {
   const runsAsRoot = user === undefined || user === "" || /^(root|0)(:|$)/.test(user);
   if (runsAsRoot && !view.userUnresolved) report("C9", user ? `runs as ${user}` : "runs as the image's default user (root unless the image says otherwise)");
   for (const group of view.groupAdds) {
-    if (PRIVILEGED_GROUPS.includes(group.trim().toLowerCase())) report("C9", `runs with the supplementary group ${group}, which reaches root-owned files, disks or Docker`);
+    if (PRIVILEGED_GROUPS.includes(group.trim().toLowerCase()))
+      report("C9", `runs with the supplementary group ${group}, which reaches root-owned files, disks or Docker`);
   }
 
   if (view.runtime !== undefined && view.runtime.trim() !== "" && !REVIEWED_RUNTIMES.includes(view.runtime.trim())) {
@@ -315,11 +359,15 @@ export function containerFindings(view: ContainerView): Finding[] {
   }
   if (view.publishAllPorts) refuse("C11", "publishes every exposed port of its image on every address (publish_all_ports)");
   if (holder.socketProxy && (view.ports.length > 0 || view.publishAllPorts)) {
-    refuse("C14", `is the Docker socket proxy but publishes ${view.publishAllPorts ? "every exposed port" : view.ports.map((port) => `${port.ip ?? "0.0.0.0"}:${port.external}`).join(", ")}: only its consumers' networks may reach it`);
+    refuse(
+      "C14",
+      `is the Docker socket proxy but publishes ${view.publishAllPorts ? "every exposed port" : view.ports.map((port) => `${port.ip ?? "0.0.0.0"}:${port.external}`).join(", ")}: only its consumers' networks may reach it`,
+    );
   }
 
   if (view.logDriver !== undefined && view.logDriver !== "json-file") report("C12", `logs with ${view.logDriver}, not the rotated json-file driver`);
-  else if (view.logOpts !== undefined && (!view.logOpts["max-size"] || !view.logOpts["max-file"])) report("C12", "json-file logs do not rotate (max-size and max-file unset)");
+  else if (view.logOpts !== undefined && (!view.logOpts["max-size"] || !view.logOpts["max-file"]))
+    report("C12", "json-file logs do not rotate (max-size and max-file unset)");
 
   if (view.restart !== undefined) {
     const onFailure = view.restart === "on-failure" && (view.maxRetryCount ?? 0) > 0;
@@ -373,18 +421,24 @@ export function bindFindings(resource: string, bind: BindView, holder: BindHolde
     if (!bind.readOnly) refuse(`mounts the ${socket.name} ${shown} read-write`);
     if (socket.name !== "Docker socket") refuse(`mounts the ${socket.name} ${shown}: only the Docker socket is mounted, and only into the socket proxy`);
     else if (!holder.socketProxy) {
-      proxyOnly(`mounts the ${socket.name} ${shown}: read-only or not, whoever connects to it holds the whole Docker API; declare the read endpoints it needs (dockerAPI) and reach them through the socket proxy at ${DOCKER_API_URL}`);
+      proxyOnly(
+        `mounts the ${socket.name} ${shown}: read-only or not, whoever connects to it holds the whole Docker API; declare the read endpoints it needs (dockerAPI) and reach them through the socket proxy at ${DOCKER_API_URL}`,
+      );
     }
   } else if (reachable.length > 0) {
     const sockets = reachable.map((candidate) => `${candidate.path} (at ${visibleAt(candidate.path, path, bind, holder.masks)})`).join(", ");
-    proxyOnly(`mounts ${directory}${bind.readOnly ? "" : " read-write"}, which holds the runtime sockets ${sockets}: connecting to one is not a write, so whoever does controls the host; bind a narrower path, or hide the sockets under a tmpfs`);
+    proxyOnly(
+      `mounts ${directory}${bind.readOnly ? "" : " read-write"}, which holds the runtime sockets ${sockets}: connecting to one is not a write, so whoever does controls the host; bind a narrower path, or hide the sockets under a tmpfs`,
+    );
     if (!bind.readOnly) refuse(`mounts ${directory} read-write, which holds the runtime sockets`);
   }
   const propagation = bind.propagation?.trim().toLowerCase();
-  if (propagation === "shared" || propagation === "rshared") report(`mounts ${shown} with propagation ${propagation}: mounts made inside the container appear on the host`);
+  if (propagation === "shared" || propagation === "rshared")
+    report(`mounts ${shown} with propagation ${propagation}: mounts made inside the container appear on the host`);
   // The root's own finding, once its sockets are hidden; while they are not, C14's above says more.
   if (path === "/" && reachable.length === 0) report(`mounts ${directory}${bind.readOnly ? "" : " read-write"}`);
-  else if (!bind.readOnly && !socket && reachable.length === 0 && SENSITIVE_HOST_PATHS.some((candidate) => under(path, candidate))) report(`mounts the host directory ${shown} read-write`);
+  else if (!bind.readOnly && !socket && reachable.length === 0 && SENSITIVE_HOST_PATHS.some((candidate) => under(path, candidate)))
+    report(`mounts the host directory ${shown} read-write`);
   return findings;
 }
 

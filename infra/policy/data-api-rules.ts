@@ -81,7 +81,12 @@ export function parseConnection(text: string): Connection {
       const user = userInfo.split(":")[0]!;
       if (user !== "") users.push(safeDecode(user));
     }
-    let host = uri[2] ? uri[2].replace(/^\[|\]$/g, "").replace(/:\d+$/, "").split(",")[0] : undefined;
+    let host = uri[2]
+      ? uri[2]
+          .replace(/^\[|\]$/g, "")
+          .replace(/:\d+$/, "")
+          .split(",")[0]
+      : undefined;
     for (const pair of (uri[3] ?? "").split("&")) {
       const [key, value = ""] = pair.split("=");
       if (key === "user") users.push(safeDecode(value));
@@ -182,7 +187,10 @@ export function dataApiFacts(service: DataService): DataApiFacts {
       const secretFile = (service.secretFiles ?? []).find((file) => secretFileTarget(file) === path);
       uri = secretFile ? readable(secretFile.content)?.trim() : service.files.find((file) => file.path === path)?.content.trim();
     }
-    if (uri === undefined) problems.push("PGRST_DB_URI is a secret or a file the policy cannot read, so the role it connects as is unknown; keep the user in plain text and only the password secret ({{key}})");
+    if (uri === undefined)
+      problems.push(
+        "PGRST_DB_URI is a secret or a file the policy cannot read, so the role it connects as is unknown; keep the user in plain text and only the password secret ({{key}})",
+      );
     else {
       const connection = parseConnection(uri);
       host = connection.host;
@@ -226,13 +234,32 @@ export function superuserFindings(api: DataService, services: readonly DataServi
   const findings: Finding[] = facts.problems.map((message) => ({ rule: "E4", resource, message }));
   const judge = (role: string, as: string) => {
     if (role === "" || role.includes(SECRET_MARK)) {
-      findings.push({ rule: "E4", resource, message: `${api.name} ${as} a role the policy cannot read (${role === "" ? "none is named: libpq would take the container's user" : "it is part of a secret"}); name it in plain text` });
+      findings.push({
+        rule: "E4",
+        resource,
+        message: `${api.name} ${as} a role the policy cannot read (${role === "" ? "none is named: libpq would take the container's user" : "it is part of a secret"}); name it in plain text`,
+      });
       return;
     }
     const superuser = reachableRoles(role, roles).find((reachable) => roles.superusers.has(reachable));
-    if (superuser === role) findings.push({ rule: "E4", resource, message: `${api.name} ${as} ${role}, a superuser of ${database?.name ?? "its database"}: any request it serves can read and change everything, and run programs on the database server` });
-    else if (superuser) findings.push({ rule: "E4", resource, message: `${api.name} ${as} ${role}, which is granted the superuser ${superuser}: a token naming ${superuser} as its role gets everything` });
-    else if (database && !roles.created.has(role)) findings.push({ rule: "E4", resource, message: `${api.name} ${as} ${role}, a role ${database.name}'s init scripts do not create, so nothing says it is no superuser` });
+    if (superuser === role)
+      findings.push({
+        rule: "E4",
+        resource,
+        message: `${api.name} ${as} ${role}, a superuser of ${database?.name ?? "its database"}: any request it serves can read and change everything, and run programs on the database server`,
+      });
+    else if (superuser)
+      findings.push({
+        rule: "E4",
+        resource,
+        message: `${api.name} ${as} ${role}, which is granted the superuser ${superuser}: a token naming ${superuser} as its role gets everything`,
+      });
+    else if (database && !roles.created.has(role))
+      findings.push({
+        rule: "E4",
+        resource,
+        message: `${api.name} ${as} ${role}, a role ${database.name}'s init scripts do not create, so nothing says it is no superuser`,
+      });
   };
   for (const role of facts.connectAs) judge(role, "connects as");
   if (facts.anonRole !== undefined) judge(facts.anonRole, "serves anonymous requests as");
@@ -249,9 +276,16 @@ interface GatewayView {
 /** Kong's declarative configuration (KONG_DECLARATIVE_CONFIG, or an uploaded file in its format). */
 export function kongView(gateway: DataService): GatewayView {
   const path = readable(gateway.env.KONG_DECLARATIVE_CONFIG);
-  const candidates = [...gateway.files.filter((file) => file.path === path), ...gateway.files.filter((file) => /\.ya?ml$/.test(file.path) && file.path !== path)];
+  const candidates = [
+    ...gateway.files.filter((file) => file.path === path),
+    ...gateway.files.filter((file) => /\.ya?ml$/.test(file.path) && file.path !== path),
+  ];
   type Plugin = { name?: unknown; enabled?: unknown; service?: unknown; route?: unknown };
-  type Document = { _format_version?: unknown; plugins?: Plugin[]; services?: { name?: string; url?: string; host?: string; plugins?: Plugin[]; routes?: { name?: string; plugins?: Plugin[] }[] }[] };
+  type Document = {
+    _format_version?: unknown;
+    plugins?: Plugin[];
+    services?: { name?: string; url?: string; host?: string; plugins?: Plugin[]; routes?: { name?: string; plugins?: Plugin[] }[] }[];
+  };
   for (const file of candidates) {
     let document: Document;
     try {
@@ -268,7 +302,9 @@ export function kongView(gateway: DataService): GatewayView {
       if (!host) continue;
       const serviceAuth = (service.plugins ?? []).some(isAuth) || (document.plugins ?? []).some((plugin) => plugin.service === service.name && isAuth(plugin));
       const routes = service.routes ?? [];
-      const everyRoute = routes.every((route) => (route.plugins ?? []).some(isAuth) || (document.plugins ?? []).some((plugin) => plugin.route === route.name && isAuth(plugin)));
+      const everyRoute = routes.every(
+        (route) => (route.plugins ?? []).some(isAuth) || (document.plugins ?? []).some((plugin) => plugin.route === route.name && isAuth(plugin)),
+      );
       const checked = global || serviceAuth || everyRoute;
       upstreams.set(host, (upstreams.get(host) ?? true) && checked);
     }
@@ -284,13 +320,24 @@ export function kongView(gateway: DataService): GatewayView {
  * secret, and no anonymous role). A token secret written in plain text is a
  * finding of its own: anyone who reads the stack can sign tokens with it.
  */
-export function dataApiExposureFindings(routes: readonly RoutedName[], services: readonly DataService[], proxy: IngressProxy, ingressFiles: readonly Pick<ConfigFile, "path" | "content">[], resourceOf: (service: string) => string): Finding[] {
+export function dataApiExposureFindings(
+  routes: readonly RoutedName[],
+  services: readonly DataService[],
+  proxy: IngressProxy,
+  ingressFiles: readonly Pick<ConfigFile, "path" | "content">[],
+  resourceOf: (service: string) => string,
+): Finding[] {
   const findings: Finding[] = [];
   const accesses = ingressAccess(proxy, ingressFiles);
   const apis = services.filter(isDataApi);
   for (const api of apis) {
     const facts = dataApiFacts(api);
-    if (facts.jwtSecret === "plain") findings.push({ rule: "E3", resource: resourceOf(api.name), message: `${api.name}'s token secret (PGRST_JWT_SECRET) is written in plain text: anyone who reads the stack can sign a token for any role` });
+    if (facts.jwtSecret === "plain")
+      findings.push({
+        rule: "E3",
+        resource: resourceOf(api.name),
+        message: `${api.name}'s token secret (PGRST_JWT_SECRET) is written in plain text: anyone who reads the stack can sign a token for any role`,
+      });
     const refusesAnonymous = facts.jwtSecret !== "none" && facts.anonRole === undefined;
     for (const route of routes) {
       const access = accesses.get(route.hostname);
@@ -306,7 +353,12 @@ export function dataApiExposureFindings(routes: readonly RoutedName[], services:
       }
       if (through === undefined || refusesAnonymous) continue;
       const why = facts.jwtSecret === "none" ? "it checks no token at all" : `it serves requests without a token as ${facts.anonRole}`;
-      findings.push({ rule: "E3", resource: `route ${route.hostname}`, unwaivable: true, message: `${route.hostname} reaches ${api.name} (${api.image.repository}) ${through}, and ${why}` });
+      findings.push({
+        rule: "E3",
+        resource: `route ${route.hostname}`,
+        unwaivable: true,
+        message: `${route.hostname} reaches ${api.name} (${api.image.repository}) ${through}, and ${why}`,
+      });
     }
   }
   return findings;

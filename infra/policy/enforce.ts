@@ -56,9 +56,16 @@ function refuseViolations(resource: GraphResource, model: PlatformModel, waivers
  * values fails the registration and nothing is created. During preview an
  * input that stays unknown is judged at `up`, before the resource is created.
  */
-function afterJudgement(resource: GraphResource, dependsOn: pulumi.ResourceOptions["dependsOn"], model: PlatformModel, waivers: WaiverIndex): pulumi.Output<pulumi.Input<pulumi.Resource>[]> {
+function afterJudgement(
+  resource: GraphResource,
+  dependsOn: pulumi.ResourceOptions["dependsOn"],
+  model: PlatformModel,
+  waivers: WaiverIndex,
+): pulumi.Output<pulumi.Input<pulumi.Resource>[]> {
   return pulumi.output(resource.inputs).apply((resolved) => {
     refuseViolations({ ...resource, inputs: resolved as Record<string, unknown> }, model, waivers);
-    return dependsOn === undefined ? [] : ([] as pulumi.Input<pulumi.Resource>[]).concat(dependsOn as pulumi.Input<pulumi.Resource> | pulumi.Input<pulumi.Resource>[]);
+    return dependsOn === undefined
+      ? []
+      : ([] as pulumi.Input<pulumi.Resource>[]).concat(dependsOn as pulumi.Input<pulumi.Resource> | pulumi.Input<pulumi.Resource>[]);
   });
 }

@@ -79,7 +79,20 @@ export function spellingsOf(path: string): string[] {
   if (path === "/") return ["/", "/x"];
   const base = path.replace(/\/$/, "");
   const capitalised = base.replace(/\/([a-z])/g, (_match, letter: string) => `/${letter.toUpperCase()}`);
-  return [...new Set([path, `${base}/`, `${base}/x`, `${base};x`, `${base}.json`, `${base}%2F`, base.toUpperCase(), `${base.toUpperCase()}/`, capitalised, `/${base}`])];
+  return [
+    ...new Set([
+      path,
+      `${base}/`,
+      `${base}/x`,
+      `${base};x`,
+      `${base}.json`,
+      `${base}%2F`,
+      base.toUpperCase(),
+      `${base.toUpperCase()}/`,
+      capitalised,
+      `/${base}`,
+    ]),
+  ];
 }
 
 const lower = (path: string) => path.toLowerCase();
@@ -112,7 +125,12 @@ function serviceOf(services: readonly ServiceSpec[], name: string): ServiceSpec 
  * metrics path of the routed port is served without a password, in any
  * spelling. Both are the route's findings, and never waived.
  */
-export function exposureFindings(routes: readonly RoutedPort[], services: readonly ServiceSpec[], proxy: IngressProxy, ingressFiles: readonly Pick<ConfigFile, "path" | "content">[]): Finding[] {
+export function exposureFindings(
+  routes: readonly RoutedPort[],
+  services: readonly ServiceSpec[],
+  proxy: IngressProxy,
+  ingressFiles: readonly Pick<ConfigFile, "path" | "content">[],
+): Finding[] {
   const accesses = ingressAccess(proxy, ingressFiles);
   return routes.flatMap((route) => {
     const target = serviceOf(services, route.service);

@@ -99,27 +99,46 @@ function ownFindings(resource: GraphResource, model: PlatformModel): Finding[] {
     case "docker:index/container:Container": {
       const service = isString(inputs.name) ? serviceOf(model, inputs.name) : undefined;
       const image = imageReferenceOf(inputs.image, model.config.registry?.host) ?? service?.image;
-      return [...containerFindings(viewOfContainerInputs(inputs as Record<string, unknown>, image, service?.role, service?.name)), ...registeredDataApiFindings(inputs, image, model)];
+      return [
+        ...containerFindings(viewOfContainerInputs(inputs as Record<string, unknown>, image, service?.role, service?.name)),
+        ...registeredDataApiFindings(inputs, image, model),
+      ];
     }
     case "docker:index/volume:Volume":
       return volumeFindings(resource.name, inputs as Record<string, unknown>);
     case "docker:index/remoteImage:RemoteImage":
       return isString(inputs.name) ? imageProblems(inputs.name).map((message) => ({ rule: "C10", resource: `image ${resource.name}`, message })) : [];
     case "hcloud:index/firewall:Firewall": {
-      const rules = (Array.isArray(inputs.rules) ? inputs.rules : []).map((rule) => inboundOfHetzner(rule as Record<string, unknown>)).filter((rule): rule is InboundRule => rule !== undefined);
+      const rules = (Array.isArray(inputs.rules) ? inputs.rules : [])
+        .map((rule) => inboundOfHetzner(rule as Record<string, unknown>))
+        .filter((rule): rule is InboundRule => rule !== undefined);
       return firewallFindings(rules, { ...context, resource: `firewall ${resource.name}` });
     }
     case "hcloud:index/loadBalancerService:LoadBalancerService": {
       const port = Number(inputs.listenPort);
       if (!context.behindCloudflare || ![80, 443].includes(port) || inputs.proxyprotocol === true) return [];
-      return [{ rule: "F3", resource: `load balancer service ${resource.name}`, message: `forwards ${port} without the PROXY protocol while DNS is proxied: the targets cannot admit only Cloudflare` }];
+      return [
+        {
+          rule: "F3",
+          resource: `load balancer service ${resource.name}`,
+          message: `forwards ${port} without the PROXY protocol while DNS is proxied: the targets cannot admit only Cloudflare`,
+        },
+      ];
     }
     case "hcloud:index/server:Server": {
       const findings: Finding[] = [];
       const firewalls = Array.isArray(inputs.firewallIds) ? inputs.firewallIds : [];
       if (firewalls.length === 0) findings.push({ rule: "F4", resource: `server ${resource.name}`, message: "no firewall attached" });
-      if (isProduction(model) && (parseBool(inputs.deleteProtection) !== true || parseBool(inputs.rebuildProtection) !== true) && !containsUnresolved([inputs.deleteProtection, inputs.rebuildProtection])) {
-        findings.push({ rule: "F4", resource: `server ${resource.name}`, message: "a server of a stack that is not disposable without delete and rebuild protection" });
+      if (
+        isProduction(model) &&
+        (parseBool(inputs.deleteProtection) !== true || parseBool(inputs.rebuildProtection) !== true) &&
+        !containsUnresolved([inputs.deleteProtection, inputs.rebuildProtection])
+      ) {
+        findings.push({
+          rule: "F4",
+          resource: `server ${resource.name}`,
+          message: "a server of a stack that is not disposable without delete and rebuild protection",
+        });
       }
       // The user-data carries the server's SSH host key, so a recorded graph
       // shows it masked; the model policy has judged the same document
@@ -128,7 +147,10 @@ function ownFindings(resource: GraphResource, model: PlatformModel): Finding[] {
         const { files, packages } = readUserData(inputs.userData);
         const script = files.get(FIREWALL_SCRIPT_PATH);
         findings.push(
-          ...hostFindings({ resource: `host ${resource.name}`, files, packages, cloudFirewall: firewalls.length > 0, ...(script === undefined ? {} : { ufwScript: script }) }, ssh),
+          ...hostFindings(
+            { resource: `host ${resource.name}`, files, packages, cloudFirewall: firewalls.length > 0, ...(script === undefined ? {} : { ufwScript: script }) },
+            ssh,
+          ),
         );
       }
       return findings;
@@ -137,7 +159,8 @@ function ownFindings(resource: GraphResource, model: PlatformModel): Finding[] {
       return dockerHostKeyFindings(resource);
     case SSH_COMMAND_TYPE: {
       const connection = inputs.connection;
-      const pinned = typeof connection === "object" && connection !== null ? pinnedKeyProblem((connection as Record<string, unknown>).hostPublicKey) : undefined;
+      const pinned =
+        typeof connection === "object" && connection !== null ? pinnedKeyProblem((connection as Record<string, unknown>).hostPublicKey) : undefined;
       const keyFindings = pinned === undefined ? [] : [{ rule: "H9", resource: `host command ${resource.name}`, message: pinned }];
       return [...keyFindings, ...hostCommandFindings(resource, model, ssh)];
     }
@@ -148,19 +171,30 @@ function ownFindings(resource: GraphResource, model: PlatformModel): Finding[] {
         ? expiryFindings(
             `bucket ${resource.name}`,
             inputs.noncurrentVersionExpiryDays,
-            platformRetentionWindowDays((model.config as { backup?: { retention?: { daily?: number } } }).backup, model.hosts.map((host) => host.backup)),
+            platformRetentionWindowDays(
+              (model.config as { backup?: { retention?: { daily?: number } } }).backup,
+              model.hosts.map((host) => host.backup),
+            ),
           )
         : [];
     default:
       if (resource.type.startsWith("command:remote:")) {
         return [
-          { rule: "H9", resource: `host command ${resource.name}`, message: "@pulumi/command's remote.Command accepts whatever host key answers (pulumi-command#755)" },
+          {
+            rule: "H9",
+            resource: `host command ${resource.name}`,
+            message: "@pulumi/command's remote.Command accepts whatever host key answers (pulumi-command#755)",
+          },
           ...hostCommandFindings({ ...resource, inputs: { ...inputs, create: inputs.create ?? inputs.update } }, model, ssh),
         ];
       }
       // S1/S2: any other bucket resource is not kept private and versioned by our provider.
       if (/bucket/i.test(resource.type) && !BUCKET_TYPES.includes(resource.type) && !/bucketobject|object:/i.test(resource.type)) {
-        return ["S1", "S2"].map((rule) => ({ rule, resource: `bucket ${resource.name}`, message: `${resource.type} is not managed by components/storage/bucket.ts, which keeps buckets private and versioned` }));
+        return ["S1", "S2"].map((rule) => ({
+          rule,
+          resource: `bucket ${resource.name}`,
+          message: `${resource.type} is not managed by components/storage/bucket.ts, which keeps buckets private and versioned`,
+        }));
       }
       return [];
   }
@@ -197,7 +231,12 @@ function hostCommandFindings(resource: GraphResource, model: PlatformModel, ssh:
   const scripts: { text: string; kind: "command line" | "script" }[] = [];
   const create = inputs.create;
   const stdin = inputs.stdin;
-  const unreadable = (what: string) => findings.push({ rule: "H6", resource: `host command ${resource.name}`, message: `runs a script the policy cannot read (${what} is a secret); give the script as plain text and its secrets on stdin` });
+  const unreadable = (what: string) =>
+    findings.push({
+      rule: "H6",
+      resource: `host command ${resource.name}`,
+      message: `runs a script the policy cannot read (${what} is a secret); give the script as plain text and its secrets on stdin`,
+    });
   if (create === MASKED) unreadable("its command line");
   else if (isString(create)) scripts.push({ text: create, kind: "command line" });
   if (isString(inputs.delete) && inputs.delete !== MASKED) scripts.push({ text: inputs.delete, kind: "command line" });
@@ -210,7 +249,12 @@ function hostCommandFindings(resource: GraphResource, model: PlatformModel, ssh:
   const preparation = isString(stdin) && stdin !== MASKED && isPreparation(stdin);
   if (preparation) {
     // H6 for these hosts is their UFW command's, judged as the script it is.
-    findings.push(...hostFindings({ resource: `host ${hostLabel(resource.name)}`, files: readFilesOfScript(stdin), packages: readPackagesOfScript(stdin), cloudFirewall: true }, ssh));
+    findings.push(
+      ...hostFindings(
+        { resource: `host ${hostLabel(resource.name)}`, files: readFilesOfScript(stdin), packages: readPackagesOfScript(stdin), cloudFirewall: true },
+        ssh,
+      ),
+    );
   }
   const context = { ...ssh, behindCloudflare: behindCloudflare(model.config.dns) };
   // The ops host's own rules (the VPN port) are the platform's too.
@@ -267,11 +311,21 @@ function serviceOf(model: PlatformModel, containerName: string): { name: string;
  * from the platform model.
  */
 function registeredDataApiFindings(inputs: Readonly<Record<string, unknown>>, image: string | undefined, model: PlatformModel): Finding[] {
-  if (!isString(inputs.name) || !Array.isArray(inputs.envs) || !inputs.envs.every(isString) || (inputs.envs as string[]).some((entry) => entry === MASKED)) return [];
+  if (!isString(inputs.name) || !Array.isArray(inputs.envs) || !inputs.envs.every(isString) || (inputs.envs as string[]).some((entry) => entry === MASKED))
+    return [];
   const spec = model.hosts.flatMap((host) => host.services).find((candidate) => model.containerNames[candidate.name] === inputs.name);
   const repository = (image ?? "").replace(/@sha256:[0-9a-f]+$/, "").replace(/:[^/:]+$/, "");
-  const env = Object.fromEntries((inputs.envs as string[]).map((entry) => (entry.includes("=") ? [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)] : [entry, ""])));
-  const api: DataService = { name: spec?.name ?? inputs.name, image: { repository }, env, files: spec?.files ?? [], secretFiles: spec?.secretFiles ?? [], ...(spec?.dataApi ? { dataApi: spec.dataApi } : {}) };
+  const env = Object.fromEntries(
+    (inputs.envs as string[]).map((entry) => (entry.includes("=") ? [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)] : [entry, ""])),
+  );
+  const api: DataService = {
+    name: spec?.name ?? inputs.name,
+    image: { repository },
+    env,
+    files: spec?.files ?? [],
+    secretFiles: spec?.secretFiles ?? [],
+    ...(spec?.dataApi ? { dataApi: spec.dataApi } : {}),
+  };
   if (!isDataApi(api)) return [];
   return superuserFindings(api, model.spec.services, spec ? containerResource(model, spec.name) : `container ${inputs.name}`);
 }
@@ -303,7 +357,11 @@ function dockerHostKeyFindings(resource: GraphResource): Finding[] {
  * secrets as [secret] (a recorded graph), so a restic key seen in clear was
  * not a secret; a policy pack sees secrets unwrapped and cannot tell.
  */
-export function graphWideFindings(resources: readonly GraphResource[], model: PlatformModel, options: { secretsMasked: boolean } = { secretsMasked: true }): Finding[] {
+export function graphWideFindings(
+  resources: readonly GraphResource[],
+  model: PlatformModel,
+  options: { secretsMasked: boolean } = { secretsMasked: true },
+): Finding[] {
   const findings: Finding[] = [];
   const zones = new Map<string, Map<string, unknown>>();
   for (const resource of resources.filter((candidate) => candidate.type === "cloudflare:index/zoneSetting:ZoneSetting")) {
@@ -319,16 +377,21 @@ export function graphWideFindings(resources: readonly GraphResource[], model: Pl
   for (const prepared of commands.filter((resource) => isString(resource.inputs.stdin) && isPreparation(resource.inputs.stdin))) {
     if (!firewalled.has(hostKeyOf(prepared))) {
       const host = hostLabel(prepared.name);
-      findings.push({ rule: "H6", resource: `host ${host}`, message: "an existing host without a UFW firewall command" }, { rule: "F4", resource: `server ${host}`, message: "no firewall for this server" });
+      findings.push(
+        { rule: "H6", resource: `host ${host}`, message: "an existing host without a UFW firewall command" },
+        { rule: "F4", resource: `server ${host}`, message: "no firewall for this server" },
+      );
     }
   }
 
   const visit = (value: unknown, path: string, owner: string) => {
     if (Array.isArray(value)) value.forEach((item, index) => visit(item, `${path}[${index}]`, owner));
-    else if (typeof value === "object" && value !== null) for (const [key, item] of Object.entries(value)) {
-      if (/restic.?(password|key)/i.test(key) && item !== MASKED) findings.push({ rule: "S4", resource: owner, message: `${path}.${key} holds the restic key in clear text` });
-      else visit(item, `${path}.${key}`, owner);
-    }
+    else if (typeof value === "object" && value !== null)
+      for (const [key, item] of Object.entries(value)) {
+        if (/restic.?(password|key)/i.test(key) && item !== MASKED)
+          findings.push({ rule: "S4", resource: owner, message: `${path}.${key} holds the restic key in clear text` });
+        else visit(item, `${path}.${key}`, owner);
+      }
   };
   if (options.secretsMasked) for (const resource of resources) visit(resource.inputs, "inputs", `${resource.type} ${resource.name}`);
 

@@ -28,8 +28,24 @@ export interface Opening {
 const ANY_IPV4 = "0.0.0.0/0";
 const ANY_IPV6 = "::/0";
 
-const IPTABLES = new Set(["iptables", "ip6tables", "iptables-legacy", "ip6tables-legacy", "iptables-nft", "ip6tables-nft", "xtables-legacy-multi", "xtables-nft-multi"]);
-const IPTABLES_RESTORE = new Set(["iptables-restore", "ip6tables-restore", "iptables-legacy-restore", "ip6tables-legacy-restore", "iptables-nft-restore", "ip6tables-nft-restore"]);
+const IPTABLES = new Set([
+  "iptables",
+  "ip6tables",
+  "iptables-legacy",
+  "ip6tables-legacy",
+  "iptables-nft",
+  "ip6tables-nft",
+  "xtables-legacy-multi",
+  "xtables-nft-multi",
+]);
+const IPTABLES_RESTORE = new Set([
+  "iptables-restore",
+  "ip6tables-restore",
+  "iptables-legacy-restore",
+  "ip6tables-legacy-restore",
+  "iptables-nft-restore",
+  "ip6tables-nft-restore",
+]);
 /** Chains whose ACCEPT (or, for user chains, RETURN toward Docker's accept) admits inbound or published traffic. */
 const INBOUND_CHAINS = /^(INPUT|FORWARD|DOCKER|DOCKER-USER|ufw6?-.*)$/;
 const BUILTIN_CHAINS = new Set(["INPUT", "FORWARD", "OUTPUT", "PREROUTING", "POSTROUTING"]);
@@ -189,7 +205,10 @@ function iptablesVerdict(args: readonly string[], family: "ipv4" | "ipv6", table
       case "--flush":
       case "-X":
       case "--delete-chain":
-        operation = { kind: arg === "-X" || arg === "--delete-chain" ? "X" : "F", ...(args[index + 1] && !args[index + 1]!.startsWith("-") ? { chain: next() } : {}) };
+        operation = {
+          kind: arg === "-X" || arg === "--delete-chain" ? "X" : "F",
+          ...(args[index + 1] && !args[index + 1]!.startsWith("-") ? { chain: next() } : {}),
+        };
         break;
       case "-s":
       case "--source":
@@ -231,7 +250,9 @@ function iptablesVerdict(args: readonly string[], family: "ipv4" | "ipv6", table
       const source = options.get("source");
       const sources = sourceNegated || source === undefined ? sourcesOf(undefined, family) : sourcesOf(source, family);
       if (!ranges) issues.push(`accepts port "${portSpec}" in ${chain}, which the policy cannot resolve`);
-      else for (const ports of ranges) for (const protocol of protocolsOf(options.get("-p") ?? options.get("--protocol"))) openings.push({ protocol, ports, sources });
+      else
+        for (const ports of ranges)
+          for (const protocol of protocolsOf(options.get("-p") ?? options.get("--protocol"))) openings.push({ protocol, ports, sources });
     }
   }
   return { issues, openings };
@@ -276,7 +297,10 @@ export function scriptVerdict(script: string, kind: "command line" | "script" = 
   commands.forEach((command, position) => {
     const words = command.words;
     if (kind === "script" && command.heredoc === undefined && runsStdin([command])) {
-      issue("H6", `feeds ${basename(words[command.program] ?? "")} a script the policy cannot read (${words.slice(command.program).join(" ")}); write the commands in the script itself`);
+      issue(
+        "H6",
+        `feeds ${basename(words[command.program] ?? "")} a script the policy cannot read (${words.slice(command.program).join(" ")}); write the commands in the script itself`,
+      );
     }
     const writer = basename(words[command.program] ?? "");
     const writerArgs = words.slice(command.program + 1);
@@ -331,7 +355,8 @@ export function scriptVerdict(script: string, kind: "command line" | "script" = 
         managesUFW = true;
         const policy = operands[1];
         const direction = operands[2] ?? "incoming";
-        if (policy === "allow" && (direction === "incoming" || direction === "routed")) issue("H6", `sets UFW's default policy for ${direction} to allow (${written})`);
+        if (policy === "allow" && (direction === "incoming" || direction === "routed"))
+          issue("H6", `sets UFW's default policy for ${direction} to allow (${written})`);
         if (policy === "deny" && direction === "incoming") deniedAfterReset = true;
       } else if (verb === "stop") issue("H6", `stops ufw (${written})`);
       else {
@@ -356,11 +381,16 @@ export function scriptVerdict(script: string, kind: "command line" | "script" = 
       const operands = args.filter((arg) => !arg.startsWith("-"));
       if (args.some((arg) => arg === "-f" || arg === "--file")) issue("H6", `loads nftables rules the policy cannot read (${written})`);
       else if (["flush", "delete", "destroy"].includes(operands[0] ?? "")) issue("H6", `removes firewall rules (${written})`);
-      else if (["add", "insert", "replace", "create"].includes(operands[0] ?? "") && operands[1] === "rule" && operands.includes("accept")) issue("H6", `accepts traffic outside the platform's firewall rules (${written})`);
+      else if (["add", "insert", "replace", "create"].includes(operands[0] ?? "") && operands[1] === "rule" && operands.includes("accept"))
+        issue("H6", `accepts traffic outside the platform's firewall rules (${written})`);
     } else if (name === "systemctl" || name === "service" || name === "update-rc.d" || name === "invoke-rc.d" || words[program]?.startsWith("/etc/init.d/")) {
       const operands = args.filter((arg) => !arg.startsWith("-"));
       const [units, verbs] =
-        name === "systemctl" ? [operands.slice(1), [operands[0]]] : words[program]?.startsWith("/etc/init.d/") ? [[name], [operands[0]]] : [[operands[0] ?? ""], [operands[1]]];
+        name === "systemctl"
+          ? [operands.slice(1), [operands[0]]]
+          : words[program]?.startsWith("/etc/init.d/")
+            ? [[name], [operands[0]]]
+            : [[operands[0] ?? ""], [operands[1]]];
       if (verbs.some((verb) => verb !== undefined && STOPPING_VERBS.has(verb))) {
         for (const unit of units) {
           const rule = PROTECTION_UNITS[unit.replace(/\.(service|timer|socket)$/, "")];
@@ -370,7 +400,8 @@ export function scriptVerdict(script: string, kind: "command line" | "script" = 
     }
   });
 
-  if (resetAt >= 0 && !(enabledAfterReset && deniedAfterReset)) issue("H6", "resets UFW, which turns it off, and does not turn it on again with default deny incoming");
+  if (resetAt >= 0 && !(enabledAfterReset && deniedAfterReset))
+    issue("H6", "resets UFW, which turns it off, and does not turn it on again with default deny incoming");
   return { issues, openings, managesUFW };
 }
 
@@ -380,7 +411,15 @@ function isCommandWord(word: string): boolean {
 }
 
 function isKnownProgram(name: string, word: string | undefined): boolean {
-  return name === "ufw" || IPTABLES.has(name) || IPTABLES_RESTORE.has(name) || name === "nft" || name === "systemctl" || name === "service" || (word?.startsWith("/etc/init.d/") ?? false);
+  return (
+    name === "ufw" ||
+    IPTABLES.has(name) ||
+    IPTABLES_RESTORE.has(name) ||
+    name === "nft" ||
+    name === "systemctl" ||
+    name === "service" ||
+    (word?.startsWith("/etc/init.d/") ?? false)
+  );
 }
 
 function ruleText(rule: InboundRule): string {
@@ -406,7 +445,9 @@ export function beyondPlatform(opening: Opening, allowed: readonly FirewallRule[
     low === high &&
     allowed.some(
       (candidate) =>
-        candidate.protocol === rule.protocol && candidate.port === low && candidate.sourceCidrs.some((allowedSource) => allowedSource === source || (isCIDR(source) && cidrContainsCIDR(allowedSource, source))),
+        candidate.protocol === rule.protocol &&
+        candidate.port === low &&
+        candidate.sourceCidrs.some((allowedSource) => allowedSource === source || (isCIDR(source) && cidrContainsCIDR(allowedSource, source))),
     );
   const extra = rule.sources.filter((source) => !covered(source));
   if (extra.length === 0) return undefined;

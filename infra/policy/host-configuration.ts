@@ -1,4 +1,11 @@
-import { cloudInitUserData, FIREWALL_SCRIPT_PATH, hostPrepareScript, readFilesOfScript, readPackagesOfScript, readUserData } from "../../components/compute/host-setup";
+import {
+  cloudInitUserData,
+  FIREWALL_SCRIPT_PATH,
+  hostPrepareScript,
+  readFilesOfScript,
+  readPackagesOfScript,
+  readUserData,
+} from "../../components/compute/host-setup";
 import type { ServerConfig } from "../../components/compute/server-spec";
 import { ufwScript, type HostFirewall } from "../../components/network/firewall-rules";
 import type { HostConfiguration } from "./host-rules";
@@ -17,5 +24,11 @@ export function hostConfigurationOf(server: ServerConfig, firewall: HostFirewall
     return { resource, files, packages, cloudFirewall: true, ...(script === undefined ? {} : { ufwScript: script }) };
   }
   const script = hostPrepareScript({ sshUser: server.sshUser });
-  return { resource, files: readFilesOfScript(script), packages: readPackagesOfScript(script), ufwScript: ufwScript(firewall.rules, firewall.peers), cloudFirewall: false };
+  return {
+    resource,
+    files: readFilesOfScript(script),
+    packages: readPackagesOfScript(script),
+    ufwScript: ufwScript(firewall.rules, firewall.peers),
+    cloudFirewall: false,
+  };
 }

@@ -106,7 +106,8 @@ export function hostFindings(host: HostConfiguration, context: SSHContext): Find
     // The drop-in leaves the port to the host's own sshd_config; one that
     // names a port must name the server's, or sshd moves away from the firewall.
     const port = sshd.get("port");
-    if (port !== undefined && Number(port) !== context.sshPort) report("H10", `${SSHD_DROP_IN_PATH} moves sshd to port ${port}, but the firewalls admit SSH on ${context.sshPort} (infra:servers[].sshPort)`);
+    if (port !== undefined && Number(port) !== context.sshPort)
+      report("H10", `${SSHD_DROP_IN_PATH} moves sshd to port ${port}, but the firewalls admit SSH on ${context.sshPort} (infra:servers[].sshPort)`);
   }
 
   const sysctl = host.files.get(SYSCTL_PATH);
@@ -123,7 +124,8 @@ export function hostFindings(host: HostConfiguration, context: SSHContext): Find
   if (daemonText === undefined) report("H5", `no ${DAEMON_JSON_PATH}`);
   else if (daemon) {
     const logOpts = (daemon["log-opts"] ?? {}) as Record<string, unknown>;
-    if (daemon["log-driver"] !== "json-file" || !logOpts["max-size"] || !logOpts["max-file"]) report("H5", "daemon.json does not rotate json-file logs (log-driver, log-opts max-size and max-file)");
+    if (daemon["log-driver"] !== "json-file" || !logOpts["max-size"] || !logOpts["max-file"])
+      report("H5", "daemon.json does not rotate json-file logs (log-driver, log-opts max-size and max-file)");
     if (daemon["live-restore"] !== true) report("H5", "daemon.json: live-restore is not true");
     if (daemon["no-new-privileges"] !== true) report("H5", "daemon.json: no-new-privileges is not true");
     if (daemon["userland-proxy"] !== false) report("H5", "daemon.json: userland-proxy is not false");
@@ -210,11 +212,13 @@ export function ufwProblems(script: string, context: SSHContext): string[] {
   }
   const chain = script.split("\n").filter((line) => line.startsWith("-A DOCKER-USER"));
   if (chain.length === 0) problems.push("no DOCKER-USER rules: Docker-published ports bypass UFW");
-  else if (!script.includes("-A DOCKER-USER -j DROP\nCOMMIT")) problems.push("the DOCKER-USER chain does not end in DROP: published ports stay open to everyone");
+  else if (!script.includes("-A DOCKER-USER -j DROP\nCOMMIT"))
+    problems.push("the DOCKER-USER chain does not end in DROP: published ports stay open to everyone");
   // Ports published for private-network peers must admit the private network only.
   for (const line of chain) {
     const peer = /-s (\S+) .*--ctorigdst (\S+) --ctorigdstport (\d+) -j RETURN/.exec(line);
-    if (peer && !coversAll(PRIVATE_IPV4_RANGES, [peer[1]!])) problems.push(`DOCKER-USER admits ${peer[1]} to ${peer[2]}:${peer[3]}, which is published for private-network peers only`);
+    if (peer && !coversAll(PRIVATE_IPV4_RANGES, [peer[1]!]))
+      problems.push(`DOCKER-USER admits ${peer[1]} to ${peer[2]}:${peer[3]}, which is published for private-network peers only`);
   }
   return problems;
 }
@@ -234,7 +238,8 @@ export function sshOptionsProblems(options: readonly string[]): string[] {
   });
   const problems: string[] = [];
   const strict = values.get("stricthostkeychecking");
-  if (strict?.toLowerCase() !== "yes") problems.push(`StrictHostKeyChecking is ${strict ?? "unset (ask)"}: the first connection would trust whatever key answers`);
+  if (strict?.toLowerCase() !== "yes")
+    problems.push(`StrictHostKeyChecking is ${strict ?? "unset (ask)"}: the first connection would trust whatever key answers`);
   if (!values.get("userknownhostsfile")) problems.push("no UserKnownHostsFile with the pinned key: ssh would accept any key in ~/.ssh/known_hosts");
   return problems;
 }

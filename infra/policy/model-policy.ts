@@ -88,11 +88,19 @@ export function modelFindings(model: PlatformModel): Finding[] {
     findings.push(...dockerAPIFindings(host, (service) => containerResource(model, service)));
     for (const spec of host.services) findings.push(...secretDeliveryFindings(spec, containerResource(model, spec.name)));
     const ssh = { adminCidrs: config.adminCidrs, sshPort: host.sshPort };
-    findings.push(...firewallFindings(host.firewall.map(inboundOf), { ...ssh, resource: `firewall ${name}-firewall`, behindCloudflare: behindCloudflare(config.dns) }));
-    if (isProduction(model) && !config.protect) findings.push({ rule: "F4", resource: `server ${name}`, message: "a server of a stack that is not disposable without delete and rebuild protection (infra:protect is false)" });
+    findings.push(
+      ...firewallFindings(host.firewall.map(inboundOf), { ...ssh, resource: `firewall ${name}-firewall`, behindCloudflare: behindCloudflare(config.dns) }),
+    );
+    if (isProduction(model) && !config.protect)
+      findings.push({
+        rule: "F4",
+        resource: `server ${name}`,
+        message: "a server of a stack that is not disposable without delete and rebuild protection (infra:protect is false)",
+      });
     findings.push(...hostFindings(hostConfigurationOf(host.server, hostFirewallOf(host), `host ${name}`), ssh));
   }
-  if (model.loadBalancer) findings.push(...loadBalancerFindings(model.loadBalancer, { resource: `load balancer ${prefix}-lb`, behindCloudflare: behindCloudflare(config.dns) }));
+  if (model.loadBalancer)
+    findings.push(...loadBalancerFindings(model.loadBalancer, { resource: `load balancer ${prefix}-lb`, behindCloudflare: behindCloudflare(config.dns) }));
   if (model.hostnames.length > 0) {
     // Every server running the ingress serves the same names from the same configuration.
     const ingress = model.spec.services.find((service) => service.role === "ingress" && service.name === ingressProxy(model));
@@ -104,12 +112,20 @@ export function modelFindings(model: PlatformModel): Finding[] {
       for (const route of model.spec.routes) findings.push(...recordFindings(`record ${prefix}-dns-${route.subdomain}`, { proxied: dns.proxied }));
     } else if (isProduction(model)) {
       // Nothing proxies or shields prod's web names when the program manages no DNS.
-      findings.push({ rule: "CF4", resource: `zone ${prefix}-dns`, message: "prod's web names are not behind Cloudflare: infra:dns is none, so no record is proxied; give prod its Cloudflare zone in infra:dns { zoneId, proxied: true, hsts: true }" });
+      findings.push({
+        rule: "CF4",
+        resource: `zone ${prefix}-dns`,
+        message:
+          "prod's web names are not behind Cloudflare: infra:dns is none, so no record is proxied; give prod its Cloudflare zone in infra:dns { zoneId, proxied: true, hsts: true }",
+      });
     }
   }
   const ingress = model.spec.services.find((service) => service.role === "ingress" && service.name === ingressProxy(model));
   findings.push(...exposureOf(model, ingress?.files ?? []));
-  const window = platformRetentionWindowDays((config as { backup?: { retention?: { daily?: number } } }).backup, model.hosts.map((host) => host.backup));
+  const window = platformRetentionWindowDays(
+    (config as { backup?: { retention?: { daily?: number } } }).backup,
+    model.hosts.map((host) => host.backup),
+  );
   const secrets = [...PLATFORM_SECRETS, ...blueprint.secrets].map((secret) => secret.key);
   for (const bucket of model.buckets) {
     const resource = `bucket ${bucket.resourceName}`;

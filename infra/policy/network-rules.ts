@@ -57,7 +57,13 @@ export function firewallFindings(rules: readonly InboundRule[], context: Firewal
   const reachSSH = rules.filter((rule) => rule.protocol === "tcp" && covers(rule, context.sshPort)).flatMap((rule) => rule.sources);
   const lockedOut = coversAll(reachSSH, context.adminCidrs)
     ? []
-    : [{ rule: "H10", resource: context.resource, message: `no rule admits the admin CIDRs to SSH on port ${context.sshPort}, where the server's sshd listens: the firewall would lock SSH out` }];
+    : [
+        {
+          rule: "H10",
+          resource: context.resource,
+          message: `no rule admits the admin CIDRs to SSH on port ${context.sshPort}, where the server's sshd listens: the firewall would lock SSH out`,
+        },
+      ];
   return [...lockedOut, ...openingFindings(rules, context)];
 }
 
@@ -106,9 +112,18 @@ export function loadBalancerFindings(balancer: BalancerView, context: { readonly
   if (!context.behindCloudflare || web.length === 0) return [];
   const findings: Finding[] = [];
   if (!balancer.proxyProtocol) {
-    findings.push({ rule: "F3", resource: context.resource, message: `forwards ${web.join(", ")} without the PROXY protocol: behind it every client has the balancer's address, so the targets can neither admit only Cloudflare nor tell clients apart` });
+    findings.push({
+      rule: "F3",
+      resource: context.resource,
+      message: `forwards ${web.join(", ")} without the PROXY protocol: behind it every client has the balancer's address, so the targets can neither admit only Cloudflare nor tell clients apart`,
+    });
   }
   const outside = sourcesOutside(CLOUDFLARE, balancer.admits);
-  if (outside.length > 0) findings.push({ rule: "F3", resource: context.resource, message: `its targets admit ${outside.join(", ")} through it, outside Cloudflare's ranges, while DNS is proxied` });
+  if (outside.length > 0)
+    findings.push({
+      rule: "F3",
+      resource: context.resource,
+      message: `its targets admit ${outside.join(", ")} through it, outside Cloudflare's ranges, while DNS is proxied`,
+    });
   return findings;
 }

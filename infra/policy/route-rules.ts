@@ -40,7 +40,12 @@ export interface RoutedName {
  * Traefik). No waiver silences it (NEVER_WAIVED), and it names the route, not
  * a service that a waiver could sit next to.
  */
-export function routeFindings(routes: readonly RoutedName[], services: readonly ServiceSpec[], proxy: IngressProxy, ingressFiles: readonly Pick<ConfigFile, "path" | "content">[]): Finding[] {
+export function routeFindings(
+  routes: readonly RoutedName[],
+  services: readonly ServiceSpec[],
+  proxy: IngressProxy,
+  ingressFiles: readonly Pick<ConfigFile, "path" | "content">[],
+): Finding[] {
   const guarded = hostnamesBehindBasicAuth(proxy, ingressFiles);
   return routes.flatMap((route) => {
     const target = services.find((service) => service.name === route.service);

@@ -23,14 +23,34 @@ const platform = (id: string, statement: string, fix: string): PolicyRule => ({ 
 
 export const POLICY_RULES: readonly PolicyRule[] = [
   neverWaived("C1", "not privileged", "remove `privileged`; add back the one capability the service needs instead"),
-  neverWaived("C2", "no host network, pid, ipc, user or cgroup namespace", "attach the service to the blueprint's Docker networks and drop network_mode/pid_mode/ipc_mode/userns_mode/cgroupns_mode host"),
-  container("C3", "no runtime socket read-write, and none but the Docker socket; no sensitive host directory", "mount a named volume instead; a service that reads the Docker API declares dockerAPI (C14)"),
+  neverWaived(
+    "C2",
+    "no host network, pid, ipc, user or cgroup namespace",
+    "attach the service to the blueprint's Docker networks and drop network_mode/pid_mode/ipc_mode/userns_mode/cgroupns_mode host",
+  ),
+  container(
+    "C3",
+    "no runtime socket read-write, and none but the Docker socket; no sensitive host directory",
+    "mount a named volume instead; a service that reads the Docker API declares dockerAPI (C14)",
+  ),
   container("C4", "no-new-privileges:true", "set security_opts no-new-privileges:true (container-settings.ts does it for every Service)"),
-  container("C5", "capabilities dropped (ALL), only needed ones added back", "drop ALL and add back only reviewed capabilities, or waive C5 next to the service with the reason"),
-  container("C6", "read-only root filesystem where the image allows it", "set readOnlyRootFilesystem with tmpfs for scratch paths, or waive C6 next to the service with the reason"),
+  container(
+    "C5",
+    "capabilities dropped (ALL), only needed ones added back",
+    "drop ALL and add back only reviewed capabilities, or waive C5 next to the service with the reason",
+  ),
+  container(
+    "C6",
+    "read-only root filesystem where the image allows it",
+    "set readOnlyRootFilesystem with tmpfs for scratch paths, or waive C6 next to the service with the reason",
+  ),
   container("C7", "memory limit and pids limit set", "set memoryMb and pidsLimit on the service"),
   container("C8", "healthcheck defined", "give the service a healthcheck that tests it is serving"),
-  container("C9", "runs as a non-root user where the image supports it", "set `user` to the image's unprivileged user, or waive C9 next to the service with the reason"),
+  container(
+    "C9",
+    "runs as a non-root user where the image supports it",
+    "set `user` to the image's unprivileged user, or waive C9 next to the service with the reason",
+  ),
   container("C10", "image pinned to a version tag, digest where given", "pin a version tag such as 1.2.3 (never latest); a digest must be sha256:<64 hex>"),
   container(
     "C11",
@@ -59,7 +79,11 @@ export const POLICY_RULES: readonly PolicyRule[] = [
     "SSH only from the configured admin CIDRs, judged by what the sources cover once parsed (any spelling, summed over the list, IPv4-mapped IPv6 counted as IPv4): at most a /8 of IPv4 and a /32 of IPv6 together (SSH_SOURCE_LIMIT), and every source readable one way only",
     "list admin addresses or a VPN range in infra:adminCidrs, each written plainly (203.0.113.10/32, 2001:db8::/48)",
   ),
-  platform("F2", "no inbound rule for database, cache, vector DB, monitoring or Docker API ports", "remove the exposure; reach the service over a Docker network or an SSH tunnel"),
+  platform(
+    "F2",
+    "no inbound rule for database, cache, vector DB, monitoring or Docker API ports",
+    "remove the exposure; reach the service over a Docker network or an SSH tunnel",
+  ),
   platform(
     "F3",
     "with Cloudflare proxying, 80/443 admit only what Cloudflare's ranges cover: on each server's firewall, and through a load balancer, which filters nothing, by the PROXY protocol and an ingress that admits only Cloudflare's edge through it",
@@ -96,16 +120,32 @@ export const POLICY_RULES: readonly PolicyRule[] = [
   platform("CF4", "web records proxied; an unproxied record needs a reason", "set infra:dns.proxied: true"),
   platform("S1", "bucket ACL private; no policy grants *", "manage the bucket with components/storage/bucket.ts, which keeps it private"),
   platform("S2", "versioning on", "manage the bucket with components/storage/bucket.ts, which turns versioning on"),
-  platform("S3", "noncurrent versions expire no sooner than the retention window", "raise infra:storage.noncurrentVersionExpiryDays to at least the retention window"),
-  platform("S4", "client-side encryption: the restic key is a Pulumi secret", "declare the restic key as a blueprint secret and set it with pulumi config set --secret"),
+  platform(
+    "S3",
+    "noncurrent versions expire no sooner than the retention window",
+    "raise infra:storage.noncurrentVersionExpiryDays to at least the retention window",
+  ),
+  platform(
+    "S4",
+    "client-side encryption: the restic key is a Pulumi secret",
+    "declare the restic key as a blueprint secret and set it with pulumi config set --secret",
+  ),
   platform("H1", "PermitRootLogin no or prohibit-password", "keep components/compute/host-hardening.ts's sshd drop-in on every host"),
-  platform("H2", "password, empty-password and keyboard-interactive logins off; public keys on", "keep components/compute/host-hardening.ts's sshd drop-in on every host"),
+  platform(
+    "H2",
+    "password, empty-password and keyboard-interactive logins off; public keys on",
+    "keep components/compute/host-hardening.ts's sshd drop-in on every host",
+  ),
   platform("H3", "MaxAuthTries <= 3; no agent, TCP or X11 forwarding", "keep components/compute/host-hardening.ts's sshd drop-in on every host"),
   platform("H4", "ip_forward stays on for Docker, on purpose", "keep net.ipv4.ip_forward = 1 in the host's sysctl file"),
   platform("H5", "daemon.json: log rotation, live-restore, no-new-privileges, userland-proxy false", "install dockerDaemonConfig() as /etc/docker/daemon.json"),
-  platform("H6", "host firewall denies by default, SSH restricted, DOCKER-USER filters published ports", "apply ufwScript(firewallRules(...)) on the host, or attach a cloud firewall in front of it"),
+  platform(
+    "H6",
+    "host firewall denies by default, SSH restricted, DOCKER-USER filters published ports",
+    "apply ufwScript(firewallRules(...)) on the host, or attach a cloud firewall in front of it",
+  ),
   platform("H7", "fail2ban sshd jail enabled", "install the fail2ban jail of components/compute/host-hardening.ts"),
-  platform("H8", "unattended-upgrades enabled", "install unattended-upgrades and 20auto-upgrades with Unattended-Upgrade \"1\""),
+  platform("H8", "unattended-upgrades enabled", 'install unattended-upgrades and 20auto-upgrades with Unattended-Upgrade "1"'),
   platform(
     "H10",
     "every firewall layer (cloud firewall, UFW, fail2ban, the sshd drop-in) uses the server's real SSH port, and still admits the admins there",

@@ -19,7 +19,8 @@ export function secretDeliveryFindings(spec: ServiceSpec, resource: string): Fin
   const findings: Finding[] = [];
   for (const [variable, value] of Object.entries(spec.env)) {
     const keys = [...new Set(secretKeysOf(value))];
-    if (keys.length > 0) findings.push({ rule: "C15", resource, message: `${variable} carries ${keys.join(", ")} in the container's environment, which docker inspect shows` });
+    if (keys.length > 0)
+      findings.push({ rule: "C15", resource, message: `${variable} carries ${keys.join(", ")} in the container's environment, which docker inspect shows` });
   }
   const lines = [
     ...(spec.entrypoint ?? []).map((word) => ["entrypoint", word] as const),
@@ -31,7 +32,12 @@ export function secretDeliveryFindings(spec: ServiceSpec, resource: string): Fin
     // $(cat PATH), $(< PATH) or `cat PATH`, quoted or not, unless it is the value of an assignment.
     const read = new RegExp(`(?<!=)(?<!=["'])(\\$\\(\\s*(cat\\s+|<\\s*)|\`\\s*cat\\s+)["']?${path}["']?\\s*[)\`]`);
     for (const [where, word] of lines) {
-      if (read.test(word)) findings.push({ rule: "C15", resource, message: `its ${where} reads secret file ${file.name} into a command-line argument, which ps shows on the host` });
+      if (read.test(word))
+        findings.push({
+          rule: "C15",
+          resource,
+          message: `its ${where} reads secret file ${file.name} into a command-line argument, which ps shows on the host`,
+        });
     }
   }
   return findings;

@@ -253,7 +253,8 @@ export function runsStdin(commands: readonly SimpleCommand[]): boolean {
   return commands.some((command) => {
     const name = basename(command.words[command.program] ?? "");
     const args = command.words.slice(command.program + 1);
-    if (SHELLS.has(name)) return command.heredoc === undefined && !args.some((arg) => arg === "-c" || /^-[a-zA-Z]*c[a-zA-Z]*$/.test(arg) || !arg.startsWith("-"));
+    if (SHELLS.has(name))
+      return command.heredoc === undefined && !args.some((arg) => arg === "-c" || /^-[a-zA-Z]*c[a-zA-Z]*$/.test(arg) || !arg.startsWith("-"));
     if ((name === "source" || name === ".") && (args[0] === "/dev/stdin" || args[0] === "-")) return true;
     return ["python", "python3", "perl", "ruby", "node"].includes(name) && (args.length === 0 || args.includes("-"));
   });

@@ -16,7 +16,10 @@ export function retentionWindowDays(backup: { retention?: { daily?: number } } |
  * The window of a whole platform: the stack's dailies, or more where a
  * host's job keeps more because a service promised it (seed 003's 30 days).
  */
-export function platformRetentionWindowDays(backup: { retention?: { daily?: number } } | undefined, jobs: readonly ({ settings: { retention: { daily: number } } } | undefined)[]): number {
+export function platformRetentionWindowDays(
+  backup: { retention?: { daily?: number } } | undefined,
+  jobs: readonly ({ settings: { retention: { daily: number } } } | undefined)[],
+): number {
   return Math.max(retentionWindowDays(backup), ...jobs.map((job) => job?.settings.retention.daily ?? 0));
 }
 
@@ -44,5 +47,11 @@ export const S3_NOT_APPLICABLE: readonly NotApplicable[] = [
 export function clientEncryptionFindings(resource: string, secretKeys: readonly string[]): Finding[] {
   return secretKeys.some((key) => /restic/i.test(key))
     ? []
-    : [{ rule: "S4", resource, message: "holds a restic repository but no restic key is declared as a secret: backups would not be encrypted with a key the stack controls" }];
+    : [
+        {
+          rule: "S4",
+          resource,
+          message: "holds a restic repository but no restic key is declared as a secret: backups would not be encrypted with a key the stack controls",
+        },
+      ];
 }

@@ -19,9 +19,15 @@ export const NEVER_WAIVED: readonly { readonly rule: string; readonly what: stri
   { rule: "C1", what: "privileged" },
   { rule: "C2", what: "the host's network, pid, ipc, user or cgroup namespace" },
   { rule: "C3", what: "a runtime socket mounted read-write, or one other than the Docker socket" },
-  { rule: "C14", what: "the Docker socket (or a directory that shows a runtime socket) in any container but the socket proxy, read-only or not; the proxy published, or on a network a non-consumer joins" },
+  {
+    rule: "C14",
+    what: "the Docker socket (or a directory that shows a runtime socket) in any container but the socket proxy, read-only or not; the proxy published, or on a network a non-consumer joins",
+  },
   { rule: "C5", what: "ALL, SYS_ADMIN and the other capabilities that amount to privileged" },
-  { rule: "C11", what: "a port of a service other than the ingress (or every port) published on a public address; a public route to an admin UI without a login" },
+  {
+    rule: "C11",
+    what: "a port of a service other than the ingress (or every port) published on a public address; a public route to an admin UI without a login",
+  },
   { rule: "C16", what: "seccomp, AppArmor, SELinux confinement or the masked system paths turned off" },
   { rule: "E1", what: "a public route to a service whose first visitor becomes its owner" },
   { rule: "E2", what: "a metrics endpoint served by a public route" },
@@ -66,7 +72,12 @@ export function applyWaivers(findings: readonly Finding[], index: WaiverIndex): 
     if (waiver && waivable) {
       const key = `${finding.rule} ${finding.resource}`;
       const silences = waivers.get(key)?.silences ?? [];
-      waivers.set(key, { rule: finding.rule, resource: finding.resource, reason: waiver.reason.trim(), silences: silences.includes(finding.message) ? silences : [...silences, finding.message] });
+      waivers.set(key, {
+        rule: finding.rule,
+        resource: finding.resource,
+        reason: waiver.reason.trim(),
+        silences: silences.includes(finding.message) ? silences : [...silences, finding.message],
+      });
     } else violations.push(violationOf(waiver ? { ...finding, message: `${finding.message}; no waiver silences this` } : finding));
   }
   return { violations, waivers: [...waivers.values()] };
@@ -89,7 +100,8 @@ export function waiverProblems(index: WaiverIndex, findings: readonly Finding[])
       const reason = reasonProblem(waiver.reason);
       if (!rule) report(`waiver names unknown rule "${waiver.rule}"`, "name a checklist rule such as C6");
       else if (!rule.waivable) report(`waiver of ${waiver.rule}: ${waiver.rule} is never waived (${rule.statement})`, rule.fix);
-      else if (reason !== undefined) report(`waiver of ${waiver.rule} has no reason a reviewer can read: ${reason}`, "say why the rule does not fit this service, next to the waiver");
+      else if (reason !== undefined)
+        report(`waiver of ${waiver.rule} has no reason a reviewer can read: ${reason}`, "say why the rule does not fit this service, next to the waiver");
       else if (!GRAPH_ONLY_RULES.includes(waiver.rule) && !findings.some((finding) => finding.resource === resource && finding.rule === waiver.rule)) {
         report(`waiver of ${waiver.rule} matches nothing: the service already follows the rule`, "remove the waiver");
       }

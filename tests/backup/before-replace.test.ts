@@ -38,7 +38,12 @@ function runStep(host: Host, container = "fastapi-main-postgres") {
 esac`,
   );
   tool("journalctl", 'echo "infra-backup [error] restic: repository is locked"');
-  const run = spawnSync("bash", ["-c", backupBeforeReplaceCommand(container)], { input: BACKUP_BEFORE_REPLACE_SCRIPT, encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir }, timeout: 30_000 });
+  const run = spawnSync("bash", ["-c", backupBeforeReplaceCommand(container)], {
+    input: BACKUP_BEFORE_REPLACE_SCRIPT,
+    encoding: "utf8",
+    env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir },
+    timeout: 30_000,
+  });
   const calls = spawnSync("cat", [join(dir, "calls")], { encoding: "utf8" }).stdout;
   return { code: run.status, output: run.stdout + run.stderr, calls };
 }

@@ -33,7 +33,13 @@ class Prepared extends pulumi.CustomResource {
   }
 }
 
-const connection = { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test"), hostPublicKey: TEST_HOST_KEY };
+const connection = {
+  host: "203.0.113.20",
+  port: 22,
+  user: "deploy",
+  privateKey: pulumi.secret("-----BEGIN OPENSSH PRIVATE KEY-----test"),
+  hostPublicKey: TEST_HOST_KEY,
+};
 
 function register(settings?: BackupSettings) {
   return graphOf(() => {
@@ -63,7 +69,10 @@ describe("Backup component (graph)", () => {
     expect(environment.dependsOn).toContain("vpai-main-prepare");
     expect(install.dependsOn).toContain("vpai-main-prepare");
     // The host key is pinned in plain sight; the admin key is masked.
-    expect(environment.inputs).toMatchObject({ connection: { host: "203.0.113.20", port: 22, user: "deploy", hostPublicKey: TEST_HOST_KEY }, privateKey: "[secret]" });
+    expect(environment.inputs).toMatchObject({
+      connection: { host: "203.0.113.20", port: 22, user: "deploy", hostPublicKey: TEST_HOST_KEY },
+      privateKey: "[secret]",
+    });
     expect(environment.inputs).toMatchObject({ create: WRITE_ENVIRONMENT_COMMAND, stdin: "[secret]", triggers: "[secret]" });
     const script = installScript(job());
     expect(install.inputs).toMatchObject({ create: "sudo bash -s", stdin: script, triggers: [contentHash(script)] });
@@ -75,7 +84,8 @@ describe("Backup component (graph)", () => {
   });
 
   it("re-installs when the schedule or the retention changes, and only then", async () => {
-    const trigger = async (settings?: BackupSettings) => (named(await register(settings), SSH_COMMAND_TYPE, "vpai-main-backup-install").inputs.triggers as string[])[0];
+    const trigger = async (settings?: BackupSettings) =>
+      (named(await register(settings), SSH_COMMAND_TYPE, "vpai-main-backup-install").inputs.triggers as string[])[0];
     const base = await trigger();
     expect(await trigger()).toBe(base);
     expect(await trigger({ ...BACKUP_DEFAULTS, schedule: "04:00" })).not.toBe(base);
@@ -83,8 +93,18 @@ describe("Backup component (graph)", () => {
   });
 
   it("refuses a job whose source needs a secret that is not loaded, rather than installing it empty", () => {
-    const args = { job: job(), connection, ready: undefined as unknown as pulumi.Resource, region: "fsn1", resticPassword: "r", accessKeyId: "a", secretAccessKey: "s" };
-    expect(() => new Backup("vpai-main-backup", { ...args, variables: { QDRANT_API_KEY: undefined as unknown as string } })).toThrow("no secret loaded for QDRANT_API_KEY");
+    const args = {
+      job: job(),
+      connection,
+      ready: undefined as unknown as pulumi.Resource,
+      region: "fsn1",
+      resticPassword: "r",
+      accessKeyId: "a",
+      secretAccessKey: "s",
+    };
+    expect(() => new Backup("vpai-main-backup", { ...args, variables: { QDRANT_API_KEY: undefined as unknown as string } })).toThrow(
+      "no secret loaded for QDRANT_API_KEY",
+    );
   });
 });
 

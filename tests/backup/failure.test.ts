@@ -36,7 +36,6 @@ describe("a failing backup is loud (live: PostgreSQL, Redis, MinIO, restic)", ()
 
   const expectFailureAt = (step: string) => expectLoudFailure(job, heartbeat, lastSuccess, step);
 
-
   it("wrong storage credentials: the upload fails", async () => {
     await job.setVariable("AWS_SECRET_ACCESS_KEY", "not-the-key");
     try {

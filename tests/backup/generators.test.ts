@@ -41,9 +41,16 @@ describe("the VPAI backup job (seed 002)", () => {
       "openclaw:volume",
       "n8n:n8n-workflows",
     ]);
-    expect(job.sources[0]).toMatchObject({ databases: ["n8n", "litellm", "openclaw"], user: "postgres", access: { kind: "docker", container: "vpai-postgres" } });
+    expect(job.sources[0]).toMatchObject({
+      databases: ["n8n", "litellm", "openclaw"],
+      user: "postgres",
+      access: { kind: "docker", container: "vpai-postgres" },
+    });
     expect(job.sources.find((source) => source.kind === "qdrant")).toMatchObject({ port: 6333, apiKeyVariable: "QDRANT_API_KEY" });
-    expect(job.sources.filter((source) => source.kind === "volume").map((source) => (source.kind === "volume" ? source.volume : ""))).toEqual(["vpai-n8n-data", "vpai-openclaw-data"]);
+    expect(job.sources.filter((source) => source.kind === "volume").map((source) => (source.kind === "volume" ? source.volume : ""))).toEqual([
+      "vpai-n8n-data",
+      "vpai-openclaw-data",
+    ]);
     expect(job.repository).toBe("s3:https://fsn1.your-objectstorage.com/vpai-backups/restic/main");
     // The databases' own data directories are never copied as files (B5).
     expect(JSON.stringify(job)).not.toContain("vpai-postgres-data");
@@ -81,7 +88,12 @@ describe("the VPAI backup job (seed 002)", () => {
   });
 
   it("exports the metric names the alert rules import, and writes them in textfile format", () => {
-    expect(BACKUP_METRICS).toEqual(["infra_backup_last_success_timestamp_seconds", "infra_backup_last_exit_code", "infra_backup_last_run_timestamp_seconds", "infra_backup_last_duration_seconds"]);
+    expect(BACKUP_METRICS).toEqual([
+      "infra_backup_last_success_timestamp_seconds",
+      "infra_backup_last_exit_code",
+      "infra_backup_last_run_timestamp_seconds",
+      "infra_backup_last_duration_seconds",
+    ]);
     const script = backupScript(job);
     for (const metric of BACKUP_METRICS) expect(script).toContain(`# TYPE ${metric} gauge\n${metric} $`);
     expect(script.indexOf(`${LAST_SUCCESS_METRIC} $last_success`)).toBeGreaterThan(0);
@@ -113,7 +125,11 @@ describe("pure pieces", () => {
   });
 
   it.each([
-    [{ daily: 7, weekly: 4, monthly: 6, yearly: 2 }, ["--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "6", "--keep-yearly", "2"], "7 daily, 4 weekly, 6 monthly, 2 yearly"],
+    [
+      { daily: 7, weekly: 4, monthly: 6, yearly: 2 },
+      ["--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "6", "--keep-yearly", "2"],
+      "7 daily, 4 weekly, 6 monthly, 2 yearly",
+    ],
     [{ daily: 30, weekly: 0, monthly: 0, yearly: 0 }, ["--keep-daily", "30"], "30 daily"],
     [{ daily: 1, weekly: 0, monthly: 12, yearly: 0 }, ["--keep-daily", "1", "--keep-monthly", "12"], "1 daily, 12 monthly"],
   ])("retention %j is forget %j", (policy, flags, text) => {
@@ -134,30 +150,65 @@ describe("pure pieces", () => {
   });
 
   it("refuses a declaration the job could not carry out", () => {
-    const base = { name: "app", description: "x", role: "app" as const, image: { repository: "x", tag: "1" }, networks: [], healthcheck: healthcheck(["CMD", "true"]), memoryMb: 64 };
-    expect(declarationProblems(service({ ...base, volumes: [{ volume: "data", target: "/d" }], backup: { volumes: ["data", "cache"] } }))).toEqual(['app backs up volume "cache", which it does not mount']);
-    expect(declarationProblems(service({ ...base, backup: { dump: { kind: "postgres", user: "postgres", databases: [] } } }))).toEqual(["app declares a PostgreSQL dump of no database"]);
+    const base = {
+      name: "app",
+      description: "x",
+      role: "app" as const,
+      image: { repository: "x", tag: "1" },
+      networks: [],
+      healthcheck: healthcheck(["CMD", "true"]),
+      memoryMb: 64,
+    };
+    expect(declarationProblems(service({ ...base, volumes: [{ volume: "data", target: "/d" }], backup: { volumes: ["data", "cache"] } }))).toEqual([
+      'app backs up volume "cache", which it does not mount',
+    ]);
+    expect(declarationProblems(service({ ...base, backup: { dump: { kind: "postgres", user: "postgres", databases: [] } } }))).toEqual([
+      "app declares a PostgreSQL dump of no database",
+    ]);
   });
 
   it("quotes the environment file so that bash reads every value back as it was", () => {
-    const awkward = { resticPassword: `p'a"s$s \\ w\`o rd`, accessKeyId: "AKID", secretAccessKey: "s3cr3t/+=", heartbeatUrl: "https://uptime.example.com/api/push/x?status=up&msg=OK" };
+    const awkward = {
+      resticPassword: `p'a"s$s \\ w\`o rd`,
+      accessKeyId: "AKID",
+      secretAccessKey: "s3cr3t/+=",
+      heartbeatUrl: "https://uptime.example.com/api/push/x?status=up&msg=OK",
+    };
     const file = environmentFile(job, HOST_PATHS, { ...awkward, variables: { QDRANT_API_KEY: "k $(touch /tmp/never)" } }, "fsn1");
     const dir = mkdtempSync(join(tmpdir(), "environment-"));
     writeFileSync(join(dir, "backup.env"), file);
     const result = spawnSync(
       requireTool("bash"),
-      ["-c", 'set -a; source "$1"; set +a; printf "%s\\n" "$RESTIC_PASSWORD" "$AWS_SECRET_ACCESS_KEY" "$BACKUP_HEARTBEAT_URL" "$QDRANT_API_KEY" "$RESTIC_REPOSITORY" "$BACKUP_STAGING_DIR"', "bash", join(dir, "backup.env")],
+      [
+        "-c",
+        'set -a; source "$1"; set +a; printf "%s\\n" "$RESTIC_PASSWORD" "$AWS_SECRET_ACCESS_KEY" "$BACKUP_HEARTBEAT_URL" "$QDRANT_API_KEY" "$RESTIC_REPOSITORY" "$BACKUP_STAGING_DIR"',
+        "bash",
+        join(dir, "backup.env"),
+      ],
       { encoding: "utf8" },
     );
     rmSync(dir, { recursive: true, force: true });
-    expect(result.stdout.split("\n").slice(0, 6)).toEqual([awkward.resticPassword, awkward.secretAccessKey, awkward.heartbeatUrl, "k $(touch /tmp/never)", job.repository, HOST_PATHS.stagingDir]);
+    expect(result.stdout.split("\n").slice(0, 6)).toEqual([
+      awkward.resticPassword,
+      awkward.secretAccessKey,
+      awkward.heartbeatUrl,
+      "k $(touch /tmp/never)",
+      job.repository,
+      HOST_PATHS.stagingDir,
+    ]);
   });
 });
 
 describe("the NextMavens job (seed 003): a managed PostgreSQL reached by its URL", () => {
   const services = nextmavens.build({ domain: "vpai.example.com", environment: "prod" }).services;
   const managedJob = (settings: BackupSettings = BACKUP_DEFAULTS): BackupJob =>
-    hostBackupJob({ server: "main", services, settings, repository: resticRepository("https://fsn1.your-objectstorage.com", "vpai-backups", "main"), containerName: (name) => `nextmavens-${name}` });
+    hostBackupJob({
+      server: "main",
+      services,
+      settings,
+      repository: resticRepository("https://fsn1.your-objectstorage.com", "vpai-backups", "main"),
+      containerName: (name) => `nextmavens-${name}`,
+    });
   const backup = backupScript(managedJob());
   const restore = restoreScript(managedJob());
   const install = installScript(managedJob());
@@ -179,7 +230,9 @@ describe("the NextMavens job (seed 003): a managed PostgreSQL reached by its URL
   it("keeps at least seed 003's 30 daily snapshots, raising the stack's daily count but never lowering it", () => {
     expect(managedJob().settings.retention).toEqual({ daily: 30, weekly: 4, monthly: 6, yearly: 2 });
     expect(managedJob().minimumRetention).toEqual({ daily: 30, reasons: ["developer-portal keeps 30 (seed 003: 30 days)"] });
-    expect(backup).toContain('restic forget --host "$host" --tag "$tag" --group-by host,tags --keep-daily 30 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2\n');
+    expect(backup).toContain(
+      'restic forget --host "$host" --tag "$tag" --group-by host,tags --keep-daily 30 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2\n',
+    );
     const longer = { ...BACKUP_DEFAULTS, retention: { daily: 90, weekly: 0, monthly: 12, yearly: 0 } };
     expect(managedJob(longer).settings.retention).toEqual(longer.retention);
     // Other jobs keep the stack's policy as it is.
@@ -218,7 +271,14 @@ describe("the NextMavens job (seed 003): a managed PostgreSQL reached by its URL
   it("reads the URL only to take it apart, and exports it to no command", () => {
     for (const script of [backup, restore]) {
       const uses = script.split("\n").filter((line) => line.includes("DATABASE_URL"));
-      expect(uses.every((line) => /^(export -n DATABASE_URL| {2}use_database_url "\$\{(target_database_url:-\$\{)?DATABASE_URL:\?DATABASE_URL is not set in \$env_file\}\}?")$/.test(line)), uses.join("\n")).toBe(true);
+      expect(
+        uses.every((line) =>
+          /^(export -n DATABASE_URL| {2}use_database_url "\$\{(target_database_url:-\$\{)?DATABASE_URL:\?DATABASE_URL is not set in \$env_file\}\}?")$/.test(
+            line,
+          ),
+        ),
+        uses.join("\n"),
+      ).toBe(true);
       expect(uses).toContain("export -n DATABASE_URL");
     }
     // The target of a restore comes from a file, never an argument.
@@ -245,7 +305,9 @@ describe("the NextMavens job (seed 003): a managed PostgreSQL reached by its URL
     expect(report.retention.text).toBe(
       "30 daily, 4 weekly, 6 monthly, 2 yearly; restic forget, then prune; never fewer than 30 daily, whatever infra:backup.retention says: developer-portal keeps 30 (seed 003: 30 days)",
     );
-    expect(backupReport({ name: "main" } as ServerConfig, managedJob({ ...BACKUP_DEFAULTS, pitr: { enabled: true, archiveTimeoutSeconds: 60 } })).pitr).toContain("managed");
+    expect(
+      backupReport({ name: "main" } as ServerConfig, managedJob({ ...BACKUP_DEFAULTS, pitr: { enabled: true, archiveTimeoutSeconds: 60 } })).pitr,
+    ).toContain("managed");
   });
 
   it("refuses a URL source the job could not carry out", () => {
@@ -269,11 +331,26 @@ describe("use_database_url: libpq's URL grammar into libpq's variables", () => {
       writeFileSync(join(dir, "functions.sh"), `log() { printf '%s\\n' "$*" >&2; }\n${functions}\n`);
       const result = spawnSync(
         requireTool("bash"),
-        ["-c", 'set -Eeuo pipefail; shopt -s inherit_errexit; source "$1"; use_database_url "$2"; for name in "${!PG@}"; do printf \'%s=%s\\0\' "$name" "${!name}"; done', "bash", join(dir, "functions.sh"), url],
+        [
+          "-c",
+          'set -Eeuo pipefail; shopt -s inherit_errexit; source "$1"; use_database_url "$2"; for name in "${!PG@}"; do printf \'%s=%s\\0\' "$name" "${!name}"; done',
+          "bash",
+          join(dir, "functions.sh"),
+          url,
+        ],
         // stdin not a socket, or Debian's bash would read ~/.bashrc as if run by sshd.
-        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin", PGHOST: "left-over", PGSERVICEFILE: "/left/over" } },
+        {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "pipe"],
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin", PGHOST: "left-over", PGSERVICEFILE: "/left/over" },
+        },
       );
-      const variables = Object.fromEntries(result.stdout.split("\0").filter(Boolean).map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+      const variables = Object.fromEntries(
+        result.stdout
+          .split("\0")
+          .filter(Boolean)
+          .map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]),
+      );
       return { ok: result.status === 0, variables, stderr: result.stderr };
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -291,15 +368,31 @@ describe("use_database_url: libpq's URL grammar into libpq's variables", () => {
       "postgresql://portal:p%40ss%3Aw%2Fo%3Frd%23%25@db-m4sxnf.example.com:25060/nextmavens?sslmode=require",
       { PGUSER: "portal", PGPASSWORD: "p@ss:w/o?rd#%", PGHOST: "db-m4sxnf.example.com", PGPORT: "25060", PGDATABASE: "nextmavens", PGSSLMODE: "require" },
     ],
-    ["postgres:// and a colon inside the password, as libpq splits at the first one", "postgres://u:pa:ss@[2001:db8::1]:5432/db", { PGUSER: "u", PGPASSWORD: "pa:ss", PGHOST: "2001:db8::1", PGPORT: "5432", PGDATABASE: "db" }],
+    [
+      "postgres:// and a colon inside the password, as libpq splits at the first one",
+      "postgres://u:pa:ss@[2001:db8::1]:5432/db",
+      { PGUSER: "u", PGPASSWORD: "pa:ss", PGHOST: "2001:db8::1", PGPORT: "5432", PGDATABASE: "db" },
+    ],
     [
       "several hosts, one without a port; JDBC's ssl=true",
       "postgresql://u:p@h1:5432,h2/db?target_session_attrs=read-write&ssl=true",
       { PGUSER: "u", PGPASSWORD: "p", PGHOST: "h1,h2", PGPORT: "5432,", PGDATABASE: "db", PGTARGETSESSIONATTRS: "read-write", PGSSLMODE: "require" },
     ],
-    ["an unescaped ? & = in the password, which libpq takes up to the @", "postgresql://u:pa?ss&x=y@h/d%C3%A9b", { PGUSER: "u", PGPASSWORD: "pa?ss&x=y", PGHOST: "h", PGDATABASE: "déb" }],
-    ["a backslash, an escaped one and a trailing newline kept as they are", "postgresql://u:a\\b%5Cc%0A@h/db", { PGUSER: "u", PGPASSWORD: "a\\b\\c\n", PGHOST: "h", PGDATABASE: "db" }],
-    ["a socket directory and the user as parameters, no host", "postgresql:///db?host=%2Fvar%2Frun%2Fpostgresql&user=portal", { PGHOST: "/var/run/postgresql", PGUSER: "portal", PGDATABASE: "db" }],
+    [
+      "an unescaped ? & = in the password, which libpq takes up to the @",
+      "postgresql://u:pa?ss&x=y@h/d%C3%A9b",
+      { PGUSER: "u", PGPASSWORD: "pa?ss&x=y", PGHOST: "h", PGDATABASE: "déb" },
+    ],
+    [
+      "a backslash, an escaped one and a trailing newline kept as they are",
+      "postgresql://u:a\\b%5Cc%0A@h/db",
+      { PGUSER: "u", PGPASSWORD: "a\\b\\c\n", PGHOST: "h", PGDATABASE: "db" },
+    ],
+    [
+      "a socket directory and the user as parameters, no host",
+      "postgresql:///db?host=%2Fvar%2Frun%2Fpostgresql&user=portal",
+      { PGHOST: "/var/run/postgresql", PGUSER: "portal", PGDATABASE: "db" },
+    ],
   ])("%s", (_label, url, expected) => {
     const parsed = parse(url);
     expect(parsed.stderr).toBe("");

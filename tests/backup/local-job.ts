@@ -88,9 +88,17 @@ export async function localJob(options: LocalJobOptions): Promise<LocalJob> {
   const sources: BackupSource[] = [];
   if (options.postgres) {
     const { walArchive, runAs } = options.postgres;
-    sources.push({ kind: "postgres", service: "postgres", access: { kind: "local", ...(runAs ? { runAs } : {}) }, user: "postgres", databases: options.postgres.databases, ...(walArchive ? { walArchive } : {}) });
+    sources.push({
+      kind: "postgres",
+      service: "postgres",
+      access: { kind: "local", ...(runAs ? { runAs } : {}) },
+      user: "postgres",
+      databases: options.postgres.databases,
+      ...(walArchive ? { walArchive } : {}),
+    });
   }
-  if (options.redis) sources.push({ kind: "redis", service: "redis", access: { kind: "local" }, cliArgs: ["-p", String(options.redis.port)], restorePort: await freePort() });
+  if (options.redis)
+    sources.push({ kind: "redis", service: "redis", access: { kind: "local" }, cliArgs: ["-p", String(options.redis.port)], restorePort: await freePort() });
   if (options.volume) sources.push({ kind: "volume", service: options.volume.service, access: { kind: "local" }, volume: options.volume.path });
   if (options.managedDatabase) sources.push({ ...options.managedDatabase.source, access: { kind: "local" } });
   const job: BackupJob = {
@@ -99,8 +107,17 @@ export async function localJob(options: LocalJobOptions): Promise<LocalJob> {
     repository: `s3:${options.storage.endpoint}/${options.bucket}/restic/${server}`,
     sources: orderSources(sources),
   };
-  const paths: JobPaths = { envFile: join(dir, "backup.env"), stagingDir: join(dir, "staging"), stateDir: join(dir, "state"), textfileDir: join(dir, "textfile") };
-  const extra: Record<string, string> = { ...(options.postgres?.server.env ?? {}), ...(options.redis ? { REDISCLI_AUTH: options.redis.password } : {}), TMPDIR: dir };
+  const paths: JobPaths = {
+    envFile: join(dir, "backup.env"),
+    stagingDir: join(dir, "staging"),
+    stateDir: join(dir, "state"),
+    textfileDir: join(dir, "textfile"),
+  };
+  const extra: Record<string, string> = {
+    ...(options.postgres?.server.env ?? {}),
+    ...(options.redis ? { REDISCLI_AUTH: options.redis.password } : {}),
+    TMPDIR: dir,
+  };
   const env = environmentFile(
     job,
     paths,
@@ -156,7 +173,9 @@ export async function localJob(options: LocalJobOptions): Promise<LocalJob> {
       await writeFile(paths.envFile, lines.join("\n"));
     },
     restic: (args) =>
-      runScript(requireTool("bash"), ["-c", 'set -a; source "$INFRA_BACKUP_ENV"; set +a; exec restic "$@"', "restic", ...args], { INFRA_BACKUP_ENV: paths.envFile }),
+      runScript(requireTool("bash"), ["-c", 'set -a; source "$INFRA_BACKUP_ENV"; set +a; exec restic "$@"', "restic", ...args], {
+        INFRA_BACKUP_ENV: paths.envFile,
+      }),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

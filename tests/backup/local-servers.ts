@@ -35,7 +35,9 @@ export interface LocalPostgres {
  * role but the superuser must give its password over TCP, as on a managed
  * service, so a wrong password is refused for real.
  */
-export async function startPostgres(config: { readonly settings?: Readonly<Record<string, string>>; readonly passwordAuthentication?: boolean } = {}): Promise<LocalPostgres> {
+export async function startPostgres(
+  config: { readonly settings?: Readonly<Record<string, string>>; readonly passwordAuthentication?: boolean } = {},
+): Promise<LocalPostgres> {
   const dir = await mkdtemp(join(tmpdir(), "postgres-test-"));
   if (process.getuid?.() === 0) chownSync(dir, Number(execFileSync("id", ["-u", "postgres"]).toString().trim()), 0);
   const data = join(dir, "data");
@@ -58,7 +60,12 @@ export async function startPostgres(config: { readonly settings?: Readonly<Recor
     port,
     env,
     psql(sql, database = "postgres") {
-      const result = spawnSync(psql, ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", database], { input: sql, env: { ...process.env, ...env }, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
+      const result = spawnSync(psql, ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-d", database], {
+        input: sql,
+        env: { ...process.env, ...env },
+        encoding: "utf8",
+        maxBuffer: 256 * 1024 * 1024,
+      });
       if (result.status !== 0) throw new Error(`psql failed: ${result.stderr}`);
       return result.stdout.trim();
     },
@@ -83,7 +90,9 @@ export async function startRedis(password = "redis-test-password"): Promise<Loca
   const client = requireTool("redis-cli");
   const dir = await mkdtemp(join(tmpdir(), "redis-test-"));
   const port = await freePort();
-  const child = spawn(server, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--requirepass", password, "--appendonly", "yes", "--save", ""], { stdio: "ignore" });
+  const child = spawn(server, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--requirepass", password, "--appendonly", "yes", "--save", ""], {
+    stdio: "ignore",
+  });
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
   const cli = (...args: string[]) => {
     const result = spawnSync(client, ["-p", String(port), ...args], { env: { ...process.env, REDISCLI_AUTH: password }, encoding: "utf8" });

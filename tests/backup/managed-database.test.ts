@@ -29,7 +29,13 @@ const RUNBOOK = resolve(__dirname, "..", "..", "docs", "runbooks", "restore.md")
 const PASSWORD = "Nm-p@ss:w/rd?&=%#+ 7f3a";
 const ROLE = "portal";
 const DATABASE = "nextmavens";
-const TABLES = { "public.developers": 1200, "public.projects": 3000, "public.api_keys": 2500, "public.audit_logs": 150_000, "tenant_acme.usage_metrics": 4000 } as const;
+const TABLES = {
+  "public.developers": 1200,
+  "public.projects": 3000,
+  "public.api_keys": 2500,
+  "public.audit_logs": 150_000,
+  "tenant_acme.usage_metrics": 4000,
+} as const;
 
 const url = (port: number, database: string, password = PASSWORD) =>
   `postgresql://${ROLE}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}?sslmode=disable&application_name=infra-backup`;
@@ -50,7 +56,9 @@ function nextmavensJob(): { job: BackupJob; source: Extract<BackupSource, { kind
 
 /** The portal's role owns its database and everything in it, and is not a superuser: it cannot read roles. */
 function seed(postgres: LocalPostgres): void {
-  postgres.psql(`CREATE ROLE ${ROLE} LOGIN PASSWORD '${PASSWORD.replace(/'/g, "''")}'; CREATE ROLE portal_reader NOLOGIN; CREATE DATABASE ${DATABASE} OWNER ${ROLE};`);
+  postgres.psql(
+    `CREATE ROLE ${ROLE} LOGIN PASSWORD '${PASSWORD.replace(/'/g, "''")}'; CREATE ROLE portal_reader NOLOGIN; CREATE DATABASE ${DATABASE} OWNER ${ROLE};`,
+  );
   postgres.psql(
     `SET ROLE ${ROLE};
      CREATE TABLE developers (id bigserial PRIMARY KEY, email text NOT NULL UNIQUE, created_at timestamptz NOT NULL);
@@ -76,7 +84,9 @@ function seed(postgres: LocalPostgres): void {
 /** Every row of every table, hashed, in a stable order: equal means nothing was lost or changed. */
 function contents(postgres: LocalPostgres, database: string): string {
   return Object.keys(TABLES)
-    .map((table) => postgres.psql(`SELECT '${table} ' || count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t.id)), '') FROM ${table} t`, database))
+    .map((table) =>
+      postgres.psql(`SELECT '${table} ' || count(*) || ' ' || coalesce(md5(string_agg(t::text, ',' ORDER BY t.id)), '') FROM ${table} t`, database),
+    )
     .join("\n");
 }
 
@@ -142,9 +152,15 @@ describe("the managed PostgreSQL of seed 003, backed up through its URL (live: P
 
   it("is reachable only with the password: the role is no superuser and cannot read the roles pg_dumpall would need", () => {
     expect(postgres.psql(`SELECT rolsuper FROM pg_roles WHERE rolname = '${ROLE}'`)).toBe("f");
-    const wrong = spawnSync(requireTool("psql"), ["-X", "-c", "SELECT 1"], { env: { ...process.env, PGHOST: "127.0.0.1", PGPORT: String(postgres.port), PGUSER: ROLE, PGPASSWORD: "wrong", PGDATABASE: DATABASE }, encoding: "utf8" });
+    const wrong = spawnSync(requireTool("psql"), ["-X", "-c", "SELECT 1"], {
+      env: { ...process.env, PGHOST: "127.0.0.1", PGPORT: String(postgres.port), PGUSER: ROLE, PGPASSWORD: "wrong", PGDATABASE: DATABASE },
+      encoding: "utf8",
+    });
     expect(wrong.stderr).toContain("password authentication failed");
-    const globals = spawnSync(requireTool("pg_dumpall"), ["--globals-only"], { env: { ...process.env, PGHOST: "127.0.0.1", PGPORT: String(postgres.port), PGUSER: ROLE, PGPASSWORD: PASSWORD, PGDATABASE: DATABASE }, encoding: "utf8" });
+    const globals = spawnSync(requireTool("pg_dumpall"), ["--globals-only"], {
+      env: { ...process.env, PGHOST: "127.0.0.1", PGPORT: String(postgres.port), PGUSER: ROLE, PGPASSWORD: PASSWORD, PGDATABASE: DATABASE },
+      encoding: "utf8",
+    });
     expect(globals.status).not.toBe(0);
     expect(globals.stderr).toContain("permission denied");
   });
@@ -178,8 +194,17 @@ describe("the managed PostgreSQL of seed 003, backed up through its URL (live: P
     const secrets = [PASSWORD, encoded, url(postgres.port, DATABASE)];
     // The client ran, and was seen, while the job ran; none of its arguments held the secret.
     expect(watched.seen.some((line) => /pg_dump .*--format=custom/.test(line))).toBe(true);
-    const generated = [backupScript(job.job), restoreScript(job.job), installScript(program.job), backupScript(program.job), restoreScript(program.job), backupServiceUnit(), backupTimerUnit(program.job.settings)];
-    for (const text of [...watched.seen, ...generated, watched.run.stdout, watched.run.stderr]) for (const secret of secrets) expect(text).not.toContain(secret);
+    const generated = [
+      backupScript(job.job),
+      restoreScript(job.job),
+      installScript(program.job),
+      backupScript(program.job),
+      restoreScript(program.job),
+      backupServiceUnit(),
+      backupTimerUnit(program.job.settings),
+    ];
+    for (const text of [...watched.seen, ...generated, watched.run.stdout, watched.run.stderr])
+      for (const secret of secrets) expect(text).not.toContain(secret);
     // It lives in the environment file alone, which only its owner may read.
     expect(await readFile(job.envFile, "utf8")).toContain(`DATABASE_URL='${url(postgres.port, DATABASE).replace(/'/g, `'\\''`)}'`);
     expect((await stat(job.envFile)).mode & 0o777).toBe(0o600);
@@ -194,7 +219,8 @@ describe("the managed PostgreSQL of seed 003, backed up through its URL (live: P
     const drill = JSON.parse(run.stdout) as Drill;
     expect(drill.lost).toBe(0);
     expect(drill.mismatched).toEqual([]);
-    for (const [table, rows] of Object.entries(TABLES)) expect(drill.counts).toContainEqual({ service: "developer-portal", object: `database/${table}`, before: rows, after: rows });
+    for (const [table, rows] of Object.entries(TABLES))
+      expect(drill.counts).toContainEqual({ service: "developer-portal", object: `database/${table}`, before: rows, after: rows });
     expect(contents(postgres, "nextmavens_restored")).toBe(original);
     // What the rows do not show: row level security, grants to the provider's roles, views, sequences.
     expect(postgres.psql("SELECT relrowsecurity FROM pg_class WHERE relname = 'projects'", "nextmavens_restored")).toBe("t");
@@ -229,7 +255,11 @@ describe("the managed PostgreSQL of seed 003, backed up through its URL (live: P
     });
     expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
     expect(contents(postgres, "nextmavens_drill")).toBe(original);
-    expect(JSON.parse(await readFile(join(job.dir, "restore-database.json"), "utf8"))).toMatchObject({ lost: 0, mismatched: [], services: ["developer-portal"] });
+    expect(JSON.parse(await readFile(join(job.dir, "restore-database.json"), "utf8"))).toMatchObject({
+      lost: 0,
+      mismatched: [],
+      services: ["developer-portal"],
+    });
     expect(`${run.stdout}${run.stderr}`).not.toContain(encodeURIComponent(PASSWORD));
   });
 });
@@ -249,7 +279,13 @@ describe("a failing managed-database backup is loud and loses nothing (live)", (
     [minio, postgres, heartbeat] = await Promise.all([startMinIO(), startPostgres({ passwordAuthentication: true }), startHeartbeat()]);
     postgres.psql(`CREATE ROLE ${ROLE} LOGIN PASSWORD '${PASSWORD.replace(/'/g, "''")}'; CREATE DATABASE ${DATABASE} OWNER ${ROLE};`);
     postgres.psql(`SET ROLE ${ROLE}; CREATE TABLE developers AS SELECT generate_series(1, 100) AS id;`, DATABASE);
-    job = await localJob({ storage: minio, bucket: "nextmavens-failures", settings: program.job.settings, managedDatabase: { source: program.source, url: url(postgres.port, DATABASE) }, heartbeatUrl: heartbeat.url });
+    job = await localJob({
+      storage: minio,
+      bucket: "nextmavens-failures",
+      settings: program.job.settings,
+      managedDatabase: { source: program.source, url: url(postgres.port, DATABASE) },
+      heartbeatUrl: heartbeat.url,
+    });
     const first = await job.backup();
     expect(first.code, first.stderr).toBe(0);
     expect(heartbeat.hits()).toBe(1);

@@ -166,7 +166,14 @@ async function restartableMinIO(dir: string): Promise<RestartableMinIO> {
     async start() {
       const consolePort = await freePort();
       child = spawn(binary, ["server", join(dir, "data"), "--address", `127.0.0.1:${port}`, "--console-address", `127.0.0.1:${consolePort}`, "--quiet"], {
-        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, MINIO_ROOT_USER: accessKeyId, MINIO_ROOT_PASSWORD: secretAccessKey, MINIO_BROWSER: "off", MINIO_UPDATE: "off" },
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: dir,
+          MINIO_ROOT_USER: accessKeyId,
+          MINIO_ROOT_PASSWORD: secretAccessKey,
+          MINIO_BROWSER: "off",
+          MINIO_UPDATE: "off",
+        },
         stdio: "ignore",
       });
       const current = child;
@@ -247,7 +254,10 @@ describe("PITR (live: PostgreSQL 15 archiving WAL, MinIO, restic)", () => {
 
   afterAll(async () => {
     const recovered = join(dir ?? "", "restored", "app");
-    if (dir) spawnSync(requireTool("runuser"), ["-u", "postgres", "--", join(POSTGRES_BIN, "pg_ctl"), "-D", recovered, "-m", "immediate", "-w", "stop"], { stdio: "ignore" });
+    if (dir)
+      spawnSync(requireTool("runuser"), ["-u", "postgres", "--", join(POSTGRES_BIN, "pg_ctl"), "-D", recovered, "-m", "immediate", "-w", "stop"], {
+        stdio: "ignore",
+      });
     await Promise.all([job?.cleanup(), minio?.stop(), postgres?.stop()]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -307,7 +317,9 @@ describe("PITR (live: PostgreSQL 15 archiving WAL, MinIO, restic)", () => {
     const report = JSON.parse(run.stdout) as { walFiles: number; walSnapshots: number; restoreSeconds: number; dataDirectory: string; port: number };
     expect(report).toMatchObject({ dataDirectory: data, port, walSnapshots: 3 });
     const query = (sql: string) => {
-      const result = spawnSync(requireTool("psql"), ["-X", "-A", "-t", "-q", "-h", data, "-p", String(port), "-U", "postgres", "-d", "app", "-c", sql], { encoding: "utf8" });
+      const result = spawnSync(requireTool("psql"), ["-X", "-A", "-t", "-q", "-h", data, "-p", String(port), "-U", "postgres", "-d", "app", "-c", sql], {
+        encoding: "utf8",
+      });
       if (result.status !== 0) throw new Error(result.stderr);
       return result.stdout.trim();
     };
@@ -318,10 +330,19 @@ describe("PITR (live: PostgreSQL 15 archiving WAL, MinIO, restic)", () => {
     // The live server is untouched.
     expect(rows("B")).toBe("500");
     // Later than anything shipped: PostgreSQL ends recovery with FATAL, and so does the script.
-    const later = await job.restorePitr(["--time", new Date(Date.now() + 3_600_000).toISOString(), "--data-dir", join(dir, "restored", "too-late"), "--port", String(await freePort())]);
+    const later = await job.restorePitr([
+      "--time",
+      new Date(Date.now() + 3_600_000).toISOString(),
+      "--data-dir",
+      join(dir, "restored", "too-late"),
+      "--port",
+      String(await freePort()),
+    ]);
     expect(later.code, later.stderr).not.toBe(0);
     expect(later.stderr).toContain("recovery stopped before it reached");
     expect(later.stderr).toContain("recovery ended before configured recovery target was reached");
-    console.log(`PITR: ${shipped} WAL files shipped in ${runs.length} runs; restore to ${target} from ${report.walSnapshots} WAL snapshots (${report.walFiles} files) took ${run.seconds.toFixed(1)} s (script: ${report.restoreSeconds} s)`);
+    console.log(
+      `PITR: ${shipped} WAL files shipped in ${runs.length} runs; restore to ${target} from ${report.walSnapshots} WAL snapshots (${report.walFiles} files) took ${run.seconds.toFixed(1)} s (script: ${report.restoreSeconds} s)`,
+    );
   }, 300_000);
 });

@@ -38,7 +38,13 @@ interface Run {
 
 function sh(command: string, args: readonly string[], options: { env?: Record<string, string>; input?: string } = {}): Run {
   const started = Date.now();
-  const result = spawnSync(command, args, { encoding: "utf8", env: options.env ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" }, input: options.input ?? "", timeout: 180_000, maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(command, args, {
+    encoding: "utf8",
+    env: options.env ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    input: options.input ?? "",
+    timeout: 180_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (result.error) throw result.error;
   return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr, seconds: (Date.now() - started) / 1000 };
 }
@@ -68,7 +74,10 @@ const inNs = (ns: string, ...args: string[]) => must(requireTool("ip"), ["netns"
 
 /** A long-running process inside a namespace, stopped by its own pid at the end. */
 function spawnIn(ns: string, command: string, args: readonly string[], env: Record<string, string> = {}): ChildProcess {
-  return spawn(requireTool("ip"), ["netns", "exec", ns, command, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
+  return spawn(requireTool("ip"), ["netns", "exec", ns, command, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+  });
 }
 
 async function stopChild(child: ChildProcess | undefined): Promise<void> {
@@ -152,13 +161,30 @@ async function buildNetwork(dir: string, id: number, ops: string, vps: string, w
     [ops, opsKey, vpsKey, opsVpn, vpsVpn, `10.214.${id}.2:${WG_PORT}`],
     [vps, vpsKey, opsKey, vpsVpn, opsVpn, `10.214.${id}.1:${WG_PORT}`],
   ] as const) {
- // wireguard-go's control socket is /var/run/wireguard/<name>.sock in every namespace, so each link has a name of its own.
+    // wireguard-go's control socket is /var/run/wireguard/<name>.sock in every namespace, so each link has a name of its own.
     const link = `wg${id}${ns === ops ? "o" : "v"}`;
     // wireguard-go refuses to run on Linux unless told the kernel module is not an option.
     const child = spawnIn(ns, wireguardGo, ["-f", link], { WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: "1" });
     wireguard.push(child);
     await until(`wireguard-go's ${link} in ${ns}`, () => sh(requireTool("ip"), ["netns", "exec", ns, "ip", "link", "show", link]).code === 0);
-    inNs(ns, wg, "set", link, "private-key", own.file, "listen-port", String(WG_PORT), "peer", peer.publicKey, "allowed-ips", `${peerAddress}/32`, "endpoint", endpoint, "persistent-keepalive", "5");
+    inNs(
+      ns,
+      wg,
+      "set",
+      link,
+      "private-key",
+      own.file,
+      "listen-port",
+      String(WG_PORT),
+      "peer",
+      peer.publicKey,
+      "allowed-ips",
+      `${peerAddress}/32`,
+      "endpoint",
+      endpoint,
+      "persistent-keepalive",
+      "5",
+    );
     inNs(ns, "ip", "addr", "add", `${address}/32`, "peer", `${peerAddress}/32`, "dev", link);
     inNs(ns, "ip", "link", "set", link, "up");
   }
@@ -244,12 +270,28 @@ describe("pulled backups over WireGuard (live: wireguard-go, sshd with rrsync -r
   const timings: Record<string, number> = {};
 
   const dump = () =>
-    sh(requireTool("bash"), ["-c", backupScript(job)], { env: { PATH: process.env.PATH ?? "", HOME: dir, TMPDIR: dir, INFRA_BACKUP_ENV: vpsPaths.envFile, ...postgres.env } });
+    sh(requireTool("bash"), ["-c", backupScript(job)], {
+      env: { PATH: process.env.PATH ?? "", HOME: dir, TMPDIR: dir, INFRA_BACKUP_ENV: vpsPaths.envFile, ...postgres.env },
+    });
   const pullNow = () =>
-    shAsync(requireTool("ip"), ["netns", "exec", net.ops, requireTool("bash"), "-c", pullScript(pull)], { PATH: process.env.PATH ?? "", HOME: dir, TMPDIR: dir, INFRA_PULL_ENV: opsPaths.envFile });
+    shAsync(requireTool("ip"), ["netns", "exec", net.ops, requireTool("bash"), "-c", pullScript(pull)], {
+      PATH: process.env.PATH ?? "",
+      HOME: dir,
+      TMPDIR: dir,
+      INFRA_PULL_ENV: opsPaths.envFile,
+    });
   const restic = (args: readonly string[], env: Record<string, string> = {}) =>
     sh(requireTool("restic"), ["--no-cache", ...args], {
-      env: { PATH: process.env.PATH ?? "", HOME: dir, RESTIC_REPOSITORY: pull.repository, RESTIC_PASSWORD: resticPassword, AWS_ACCESS_KEY_ID: minio.accessKeyId, AWS_SECRET_ACCESS_KEY: minio.secretAccessKey, AWS_DEFAULT_REGION: minio.region, ...env },
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: dir,
+        RESTIC_REPOSITORY: pull.repository,
+        RESTIC_PASSWORD: resticPassword,
+        AWS_ACCESS_KEY_ID: minio.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: minio.secretAccessKey,
+        AWS_DEFAULT_REGION: minio.region,
+        ...env,
+      },
     });
   const snapshots = () => JSON.parse(restic(["snapshots", "--json"]).stdout) as { id: string; hostname: string; paths: string[] }[];
   const metrics = async () => {
@@ -269,7 +311,12 @@ describe("pulled backups over WireGuard (live: wireguard-go, sshd with rrsync -r
     // the ops host's key run rrsync -ro on the export and nothing else.
     vpsDir = join(dir, "vps");
     mkdirSync(vpsDir);
-    vpsPaths = { envFile: join(vpsDir, "backup.env"), stagingDir: join(vpsDir, "staging"), stateDir: join(vpsDir, "state"), textfileDir: join(vpsDir, "textfile") };
+    vpsPaths = {
+      envFile: join(vpsDir, "backup.env"),
+      stagingDir: join(vpsDir, "staging"),
+      stateDir: join(vpsDir, "state"),
+      textfileDir: join(vpsDir, "textfile"),
+    };
     job = {
       server: "main",
       settings: BACKUP_DEFAULTS,
@@ -289,14 +336,53 @@ describe("pulled backups over WireGuard (live: wireguard-go, sshd with rrsync -r
     must(requireTool("ssh-keygen"), ["-q", "-t", "ed25519", "-N", "", "-C", "admin", "-f", adminKey]);
     opsSSHD = await sshd(net.ops, net.opsVpn, join(opsDir, "sshd"), await readFile(`${adminKey}.pub`, "utf8"));
     resticPassword = "ops-host-restic-password";
-    opsPaths = { envFile: join(opsDir, "pull.env"), pullDir: join(opsDir, "pull"), stateDir: join(opsDir, "state"), textfileDir: join(opsDir, "textfile"), keyFile: pullKey, knownHostsFile: join(opsDir, "known_hosts") };
+    opsPaths = {
+      envFile: join(opsDir, "pull.env"),
+      pullDir: join(opsDir, "pull"),
+      stateDir: join(opsDir, "state"),
+      textfileDir: join(opsDir, "textfile"),
+      keyFile: pullKey,
+      knownHostsFile: join(opsDir, "known_hosts"),
+    };
     await writeFile(opsPaths.knownHostsFile, `${net.vpsVpn} ${vpsSSHD.hostPublicKey}\n`);
-    for (const bucket of ["vpai-backups", "vpai-shared"]) must(requireTool("curl"), ["--fail", "--silent", "--show-error", "--aws-sigv4", `aws:amz:${minio.region}:s3`, "--user", `${minio.accessKeyId}:${minio.secretAccessKey}`, "-X", "PUT", `${minio.endpoint}/${bucket}`]);
-    pull = { server: "main", address: net.vpsVpn, sshPort: 22, account: "root", settings: BACKUP_DEFAULTS, repository: `s3:${minio.endpoint}/vpai-backups/restic/main`, seedDataUrl: `${minio.endpoint}/vpai-shared/seed-data/main` };
-    await writeFile(opsPaths.envFile, pullEnvironmentFile(pull, opsPaths, { resticPassword, accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey, heartbeatUrl: heartbeat.url }, minio.region), { mode: 0o600 });
+    for (const bucket of ["vpai-backups", "vpai-shared"])
+      must(requireTool("curl"), [
+        "--fail",
+        "--silent",
+        "--show-error",
+        "--aws-sigv4",
+        `aws:amz:${minio.region}:s3`,
+        "--user",
+        `${minio.accessKeyId}:${minio.secretAccessKey}`,
+        "-X",
+        "PUT",
+        `${minio.endpoint}/${bucket}`,
+      ]);
+    pull = {
+      server: "main",
+      address: net.vpsVpn,
+      sshPort: 22,
+      account: "root",
+      settings: BACKUP_DEFAULTS,
+      repository: `s3:${minio.endpoint}/vpai-backups/restic/main`,
+      seedDataUrl: `${minio.endpoint}/vpai-shared/seed-data/main`,
+    };
+    await writeFile(
+      opsPaths.envFile,
+      pullEnvironmentFile(
+        pull,
+        opsPaths,
+        { resticPassword, accessKeyId: minio.accessKeyId, secretAccessKey: minio.secretAccessKey, heartbeatUrl: heartbeat.url },
+        minio.region,
+      ),
+      { mode: 0o600 },
+    );
 
     postgres.psql("CREATE DATABASE n8n");
-    postgres.psql(`CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL); INSERT INTO items SELECT i, md5(i::text) FROM generate_series(1, ${ROWS}) i;`, "n8n");
+    postgres.psql(
+      `CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL); INSERT INTO items SELECT i, md5(i::text) FROM generate_series(1, ${ROWS}) i;`,
+      "n8n",
+    );
     timings.setupSeconds = (Date.now() - started) / 1000;
   }, 120_000);
 
@@ -329,10 +415,23 @@ describe("pulled backups over WireGuard (live: wireguard-go, sshd with rrsync -r
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ hostname: "main", paths: [opsPaths.pullDir] });
     // The seed data is in the shared bucket as plain files, readable with the ops host's key.
-    const seeded = must(requireTool("curl"), ["--fail", "--silent", "--aws-sigv4", `aws:amz:${minio.region}:s3`, "--user", `${minio.accessKeyId}:${minio.secretAccessKey}`, `${minio.endpoint}/vpai-shared/seed-data/main/counts.tsv`]);
+    const seeded = must(requireTool("curl"), [
+      "--fail",
+      "--silent",
+      "--aws-sigv4",
+      `aws:amz:${minio.region}:s3`,
+      "--user",
+      `${minio.accessKeyId}:${minio.secretAccessKey}`,
+      `${minio.endpoint}/vpai-shared/seed-data/main/counts.tsv`,
+    ]);
     expect(seeded).toContain(`postgres\tn8n/public.items\t${ROWS}\n`);
     // The SSH session went to the VPN address: the VPS's sshd listens nowhere else.
-    expect(sh(requireTool("ip"), ["netns", "exec", net.vps, "ss", "-Hltn"]).stdout.trim().split("\n").filter((line) => line.includes(":22 "))).toEqual([expect.stringContaining(`${net.vpsVpn}:22`)]);
+    expect(
+      sh(requireTool("ip"), ["netns", "exec", net.vps, "ss", "-Hltn"])
+        .stdout.trim()
+        .split("\n")
+        .filter((line) => line.includes(":22 ")),
+    ).toEqual([expect.stringContaining(`${net.vpsVpn}:22`)]);
   });
 
   it("restores the pulled snapshot into a fresh database with 0 rows lost", async () => {
@@ -342,7 +441,19 @@ describe("pulled backups over WireGuard (live: wireguard-go, sshd with rrsync -r
     expect(run.code, run.stderr).toBe(0);
     const dumpFile = join(target, opsPaths.pullDir, "postgres", "postgres", "n8n.dump");
     postgres.psql("CREATE DATABASE n8n_restored");
-    must(requireTool("pg_restore"), ["--host", "127.0.0.1", "--port", String(postgres.port), "--username", "postgres", "--dbname", "n8n_restored", "--no-owner", "--exit-on-error", dumpFile]);
+    must(requireTool("pg_restore"), [
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(postgres.port),
+      "--username",
+      "postgres",
+      "--dbname",
+      "n8n_restored",
+      "--no-owner",
+      "--exit-on-error",
+      dumpFile,
+    ]);
     timings.restoreSeconds = (Date.now() - started) / 1000;
     const before = Number(postgres.psql("SELECT count(*) FROM items", "n8n"));
     const after = Number(postgres.psql("SELECT count(*) FROM items", "n8n_restored"));
@@ -350,7 +461,9 @@ describe("pulled backups over WireGuard (live: wireguard-go, sshd with rrsync -r
     timings.rowsAfter = after;
     expect(before).toBe(ROWS);
     expect(after).toBe(before);
-    expect(postgres.psql("SELECT md5(string_agg(id || name, ',' ORDER BY id)) FROM items", "n8n_restored")).toBe(postgres.psql("SELECT md5(string_agg(id || name, ',' ORDER BY id)) FROM items", "n8n"));
+    expect(postgres.psql("SELECT md5(string_agg(id || name, ',' ORDER BY id)) FROM items", "n8n_restored")).toBe(
+      postgres.psql("SELECT md5(string_agg(id || name, ',' ORDER BY id)) FROM items", "n8n"),
+    );
   });
 
   it("a pull with no newer dump on the VPS fails, records the failure and sends no heartbeat", async () => {
@@ -370,13 +483,47 @@ describe("pulled backups over WireGuard (live: wireguard-go, sshd with rrsync -r
     for (const file of held) for (const secret of secrets) expect(file.content.includes(secret), `${file.path} holds a repository credential`).toBe(false);
 
     // 2. Without credentials MinIO refuses to list or delete anything.
-    const deleteAnonymously = sh(requireTool("curl"), ["--silent", "--output", "/dev/null", "--write-out", "%{http_code}", "-X", "DELETE", `${minio.endpoint}/vpai-backups/restic/main/config`]);
+    const deleteAnonymously = sh(requireTool("curl"), [
+      "--silent",
+      "--output",
+      "/dev/null",
+      "--write-out",
+      "%{http_code}",
+      "-X",
+      "DELETE",
+      `${minio.endpoint}/vpai-backups/restic/main/config`,
+    ]);
     expect(deleteAnonymously.stdout).toBe("403");
     const forget = restic(["forget", "--keep-last", "0", "latest"], { RESTIC_PASSWORD: "", AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "" });
     expect(forget.code).not.toBe(0);
 
     // 3. The VPS's own key (its host key is the only private key it has) does not get into the ops host.
-    const vpsKeyLogin = sh(requireTool("ip"), ["netns", "exec", net.vps, "ssh", "-F", "/dev/null", "-i", vpsSSHD.hostKeyFile, "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", `root@${net.opsVpn}`, "true"], { env: { PATH: process.env.PATH ?? "", HOME: dir } });
+    const vpsKeyLogin = sh(
+      requireTool("ip"),
+      [
+        "netns",
+        "exec",
+        net.vps,
+        "ssh",
+        "-F",
+        "/dev/null",
+        "-i",
+        vpsSSHD.hostKeyFile,
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "ConnectTimeout=10",
+        `root@${net.opsVpn}`,
+        "true",
+      ],
+      { env: { PATH: process.env.PATH ?? "", HOME: dir } },
+    );
     expect(vpsKeyLogin.code).toBe(255);
     expect(vpsKeyLogin.stderr).toContain("Permission denied");
 
@@ -384,14 +531,24 @@ describe("pulled backups over WireGuard (live: wireguard-go, sshd with rrsync -r
     const rsh = `ssh -F /dev/null -i ${opsPaths.keyFile} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${opsPaths.knownHostsFile}`;
     const poisoned = join(dir, "poisoned.dump");
     await writeFile(poisoned, "not a dump\n");
-    const write = sh(requireTool("ip"), ["netns", "exec", net.ops, "rsync", `--rsh=${rsh}`, poisoned, `root@${net.vpsVpn}:current/postgres/postgres/n8n.dump`], { env: { PATH: process.env.PATH ?? "", HOME: dir } });
+    const write = sh(
+      requireTool("ip"),
+      ["netns", "exec", net.ops, "rsync", `--rsh=${rsh}`, poisoned, `root@${net.vpsVpn}:current/postgres/postgres/n8n.dump`],
+      { env: { PATH: process.env.PATH ?? "", HOME: dir } },
+    );
     expect(write.code).not.toBe(0);
     expect(write.stderr).toMatch(/read-only/);
-    const shell = sh(requireTool("ip"), ["netns", "exec", net.ops, "ssh", ...rsh.split(" ").slice(1), `root@${net.vpsVpn}`, "rm -rf current"], { env: { PATH: process.env.PATH ?? "", HOME: dir } });
+    const shell = sh(requireTool("ip"), ["netns", "exec", net.ops, "ssh", ...rsh.split(" ").slice(1), `root@${net.vpsVpn}`, "rm -rf current"], {
+      env: { PATH: process.env.PATH ?? "", HOME: dir },
+    });
     expect(shell.code).not.toBe(0);
     expect((await stat(join(job.export!.dir, "current", "postgres", "postgres", "n8n.dump"))).size).toBeGreaterThan(100);
     // The key works from the ops host's VPN address only (from=).
-    const elsewhere = sh(requireTool("ip"), ["netns", "exec", net.vps, "rsync", `--rsh=${rsh}`, `root@${net.vpsVpn}:current/counts.tsv`, join(dir, "stolen.tsv")], { env: { PATH: process.env.PATH ?? "", HOME: dir } });
+    const elsewhere = sh(
+      requireTool("ip"),
+      ["netns", "exec", net.vps, "rsync", `--rsh=${rsh}`, `root@${net.vpsVpn}:current/counts.tsv`, join(dir, "stolen.tsv")],
+      { env: { PATH: process.env.PATH ?? "", HOME: dir } },
+    );
     expect(elsewhere.code).not.toBe(0);
 
     // 5. A taken-over VPS that publishes a destroyed database only adds a snapshot: the good one stays and restores.

@@ -78,7 +78,12 @@ describe("pulled backups: the ops host's side", () => {
   });
 
   it("keeps its secrets in its own environment file, the storage keys and the password among them", () => {
-    const env = pullEnvironmentFile(pull, pullPaths("main"), { resticPassword: "p4ss", accessKeyId: "AKID", secretAccessKey: "s3cr3t", heartbeatUrl: "https://kuma/api/push/t" }, "eu-central");
+    const env = pullEnvironmentFile(
+      pull,
+      pullPaths("main"),
+      { resticPassword: "p4ss", accessKeyId: "AKID", secretAccessKey: "s3cr3t", heartbeatUrl: "https://kuma/api/push/t" },
+      "eu-central",
+    );
     expect(env).toContain("RESTIC_PASSWORD=p4ss");
     expect(env).toContain("AWS_SECRET_ACCESS_KEY=s3cr3t");
     expect(env).toContain("PULL_KNOWN_HOSTS_FILE=/etc/infra-backup/pull-main.known_hosts");

@@ -80,7 +80,11 @@ describe("GFS retention on three years of snapshots (live: restic)", () => {
     expect((await restic("init")).code).toBe(0);
     // Two at a time: restic's backup takes a shared lock, and the machine has two cores.
     for (let index = 0; index < times.length; index += 2) {
-      const runs = await Promise.all(times.slice(index, index + 2).map((time) => restic("backup", "--quiet", "--host", "main", "--tag", SNAPSHOT_TAG, "--time", resticTime(time), join(dir, "data"))));
+      const runs = await Promise.all(
+        times
+          .slice(index, index + 2)
+          .map((time) => restic("backup", "--quiet", "--host", "main", "--tag", SNAPSHOT_TAG, "--time", resticTime(time), join(dir, "data"))),
+      );
       for (const run of runs) expect(run.code, run.stderr).toBe(0);
     }
   }, 300_000);
@@ -92,7 +96,9 @@ describe("GFS retention on three years of snapshots (live: restic)", () => {
   it("the job's forget command is the policy's, grouped by host and tag", () => {
     const script = backupScript({ server: "main", settings: BACKUP_DEFAULTS, repository: "s3:http://x/b", sources: [] });
     expect(forgetFlags(BACKUP_DEFAULTS.retention)).toEqual(["--keep-daily", "7", "--keep-weekly", "4", "--keep-monthly", "6", "--keep-yearly", "2"]);
-    expect(script).toContain(`restic forget --host "$host" --tag "$tag" --group-by host,tags --keep-daily 7 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2\n`);
+    expect(script).toContain(
+      `restic forget --host "$host" --tag "$tag" --group-by host,tags --keep-daily 7 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2\n`,
+    );
     expect(script.indexOf("restic forget")).toBeLessThan(script.indexOf("restic prune"));
     expect(script.indexOf("restic prune")).toBeLessThan(script.indexOf("restic check"));
   });

@@ -42,11 +42,21 @@ function seed(postgres: LocalPostgres, redis: LocalRedis): void {
 /** Everything the test wrote, read back in a stable order. */
 function contents(postgres: LocalPostgres, redis: LocalRedis): string {
   const tables = DATABASES.map((database) =>
-    postgres.psql("SELECT string_agg(id || ':' || name || ':' || payload::text, ',' ORDER BY id) FROM items; SELECT string_agg(at || note, ',' ORDER BY at) FROM audit.events;", database),
+    postgres.psql(
+      "SELECT string_agg(id || ':' || name || ':' || payload::text, ',' ORDER BY id) FROM items; SELECT string_agg(at || note, ',' ORDER BY at) FROM audit.events;",
+      database,
+    ),
   );
   const keys = redis.cli("--scan").split("\n").sort();
   const values = keys.map((key) => `${key}=${redis.cli("DUMP", key).length}:${redis.cli("TYPE", key)}`);
-  return JSON.stringify({ tables, keys, values, hash: redis.cli("HGETALL", "hash"), list: redis.cli("LRANGE", "list", "0", "-1"), other: redis.cli("-n", "1", "GET", "other-db") });
+  return JSON.stringify({
+    tables,
+    keys,
+    values,
+    hash: redis.cli("HGETALL", "hash"),
+    list: redis.cli("LRANGE", "list", "0", "-1"),
+    other: redis.cli("-n", "1", "GET", "other-db"),
+  });
 }
 
 describe("backup and restore round trip (live: PostgreSQL 15, Redis 7, MinIO, restic)", () => {
@@ -79,7 +89,14 @@ describe("backup and restore round trip (live: PostgreSQL 15, Redis 7, MinIO, re
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([job?.cleanup(), minio?.stop(), postgres?.stop(), redis?.stop(), heartbeat?.stop(), volume ? rm(volume, { recursive: true, force: true }) : undefined]);
+    await Promise.all([
+      job?.cleanup(),
+      minio?.stop(),
+      postgres?.stop(),
+      redis?.stop(),
+      heartbeat?.stop(),
+      volume ? rm(volume, { recursive: true, force: true }) : undefined,
+    ]);
   });
 
   it("backs up every source into one snapshot, records success and sends one heartbeat", async () => {

@@ -7,9 +7,16 @@ import { PROJECT_DIR } from "../support/stack-config";
 describe("seeding preprod from prod (B8)", () => {
   it("restores prod's repository on preprod's server, and removes the password whatever the outcome", () => {
     const [step] = seedSteps(PROJECT_DIR, "prod", "preprod", { main: "198.51.100.20" });
-    expect(step).toMatchObject({ server: "main", sshTarget: "deploy@198.51.100.20", sshPort: 22, repository: "s3:https://fsn1.your-objectstorage.com/vpai-backups/restic/main" });
+    expect(step).toMatchObject({
+      server: "main",
+      sshTarget: "deploy@198.51.100.20",
+      sshPort: 22,
+      repository: "s3:https://fsn1.your-objectstorage.com/vpai-backups/restic/main",
+    });
     expect(step!.commands[0]).toBe("umask 077 && cat >/tmp/infra-seed-restic-password");
-    expect(step!.commands[1]).toMatch(/^sudo infra-restore --repository s3:https:\/\/fsn1\.your-objectstorage\.com\/vpai-backups\/restic\/main --password-file \/tmp\/infra-seed-restic-password --host main --report \/var\/tmp\/infra-seed-report\.json; status=\$\?; rm -f \/tmp\/infra-seed-restic-password; exit \$status$/);
+    expect(step!.commands[1]).toMatch(
+      /^sudo infra-restore --repository s3:https:\/\/fsn1\.your-objectstorage\.com\/vpai-backups\/restic\/main --password-file \/tmp\/infra-seed-restic-password --host main --report \/var\/tmp\/infra-seed-report\.json; status=\$\?; rm -f \/tmp\/infra-seed-restic-password; exit \$status$/,
+    );
   });
 
   it("refuses to guess the address of a server that does not exist yet", () => {
@@ -17,7 +24,11 @@ describe("seeding preprod from prod (B8)", () => {
   });
 
   it("prints its plan with --dry-run and no credentials", () => {
-    const output = execFileSync(resolve(PROJECT_DIR, "node_modules/.bin/tsx"), ["tools/backup/seed-preprod.ts", "--from", "prod", "--to", "preprod", "--address", "main=198.51.100.20", "--dry-run"], { cwd: PROJECT_DIR, encoding: "utf8" });
+    const output = execFileSync(
+      resolve(PROJECT_DIR, "node_modules/.bin/tsx"),
+      ["tools/backup/seed-preprod.ts", "--from", "prod", "--to", "preprod", "--address", "main=198.51.100.20", "--dry-run"],
+      { cwd: PROJECT_DIR, encoding: "utf8" },
+    );
     expect(output).toContain("main: ssh -p 22 deploy@198.51.100.20");
     expect(output).toContain("--repository s3:https://fsn1.your-objectstorage.com/vpai-backups/restic/main");
   });

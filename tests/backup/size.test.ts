@@ -33,11 +33,20 @@ describe("a 1 GB database (live: PostgreSQL, MinIO, restic)", () => {
        INSERT INTO events SELECT i, i % 17, md5(i::text), md5((i * 31)::text), md5((i * 7919)::text) FROM generate_series(1::bigint, 7500000) i;`,
       "big",
     );
-    job = await localJob({ storage: minio, bucket: "size", postgres: { server: postgres, databases: ["big"] }, settings: { ...BACKUP_DEFAULTS, checkSubsets: 30 } });
+    job = await localJob({
+      storage: minio,
+      bucket: "size",
+      postgres: { server: postgres, databases: ["big"] },
+      settings: { ...BACKUP_DEFAULTS, checkSubsets: 30 },
+    });
   }, 600_000);
 
   afterAll(async () => {
-    process.stdout.write(`\n1 GB backup measurements:\n${Object.entries(report).map(([key, value]) => `  ${key}: ${value}`).join("\n")}\n`);
+    process.stdout.write(
+      `\n1 GB backup measurements:\n${Object.entries(report)
+        .map(([key, value]) => `  ${key}: ${value}`)
+        .join("\n")}\n`,
+    );
     await Promise.all([job?.cleanup(), minio?.stop(), postgres?.stop()]);
   });
 
@@ -57,7 +66,8 @@ describe("a 1 GB database (live: PostgreSQL, MinIO, restic)", () => {
     expect(second.code, second.stderr).toBe(0);
     const afterSecond = JSON.parse((await job.restic(["stats", "--json", "--mode", "raw-data"])).stdout) as Stats;
     report["second backup, 10,000 rows added"] = `${second.seconds.toFixed(1)} s`;
-    report["repository after the second run"] = `${(afterSecond.total_size / MiB).toFixed(0)} MiB (+${((afterSecond.total_size - afterFirst.total_size) / MiB).toFixed(2)} MiB)`;
+    report["repository after the second run"] =
+      `${(afterSecond.total_size / MiB).toFixed(0)} MiB (+${((afterSecond.total_size - afterFirst.total_size) / MiB).toFixed(2)} MiB)`;
     // Deduplication: the unchanged bulk of the dump is stored once.
     expect(afterSecond.total_size - afterFirst.total_size).toBeLessThan(0.25 * afterFirst.total_size);
 

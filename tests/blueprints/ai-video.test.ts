@@ -13,7 +13,19 @@ import { validateStackConfig, type RawConfig } from "../../infra/config/validate
 import { goldenGraph } from "../../tools/golden-graph";
 import { mermaidDiagram } from "../../tools/plan/mermaid";
 import { textReport } from "../../tools/plan/text-report";
-import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, declaredNetworks, declaredNetworkResources, secretsCommandOf, serviceAliases, withoutRelease } from "../support/plans";
+import {
+  planOf,
+  resourcesOf,
+  type PlannedResource,
+  containerNamed,
+  uploadOf,
+  publishedPorts,
+  declaredNetworks,
+  declaredNetworkResources,
+  secretsCommandOf,
+  serviceAliases,
+  withoutRelease,
+} from "../support/plans";
 import { RELEASE_ID_PATTERN } from "../../components/container/release";
 import { PROJECT_DIR, rawConfigWithSecrets } from "../support/stack-config";
 import { requireTool } from "../support/tools";
@@ -87,7 +99,10 @@ function rawConfigFor(stack: string, secrets: Record<string, string> = {}): RawC
 const AUDIT_ALERTS = ["HostDiskSpaceLow", "ContainerUnhealthy", "HTTP5xxRatioHigh"];
 
 /** `promtool test rules` on the rules uploaded into Prometheus: each audit alert is expected to fire with exactly `firing`'s labels, or not at all. */
-async function promtoolRuleTest(series: { series: string; values: string }[], firing: Record<string, { labels: Record<string, string>; summary: string }>): Promise<{ ok: boolean; output: string }> {
+async function promtoolRuleTest(
+  series: { series: string; values: string }[],
+  firing: Record<string, { labels: Record<string, string>; summary: string }>,
+): Promise<{ ok: boolean; output: string }> {
   const rules = upload(await aiVideoPlan("prod"), "prometheus", "/etc/prometheus/rules.yml");
   const dir = mkdtempSync(join(tmpdir(), "promtool-"));
   try {
@@ -97,7 +112,17 @@ async function promtoolRuleTest(series: { series: string; values: string }[], fi
       rule_files: ["rules.yml"],
       evaluation_interval: "30s",
       // Samples at the scrape interval: the error ratio is a rate over one minute.
-      tests: [{ interval: "15s", input_series: series, alert_rule_test: alertnames.map((alertname) => ({ eval_time: "20m", alertname, exp_alerts: firing[alertname] ? [{ exp_labels: firing[alertname].labels, exp_annotations: { summary: firing[alertname].summary } }] : [] })) }],
+      tests: [
+        {
+          interval: "15s",
+          input_series: series,
+          alert_rule_test: alertnames.map((alertname) => ({
+            eval_time: "20m",
+            alertname,
+            exp_alerts: firing[alertname] ? [{ exp_labels: firing[alertname].labels, exp_annotations: { summary: firing[alertname].summary } }] : [],
+          })),
+        },
+      ],
     };
     writeFileSync(join(dir, "test.yml"), stringify(test));
     const result = spawnSync(requireTool("promtool"), ["test", "rules", join(dir, "test.yml")], { encoding: "utf8", cwd: dir });
@@ -112,7 +137,11 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const plan = await aiVideoPlan(stack);
     expect(plan.blueprint).toBe("ai-video");
     const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => withoutRelease(String(resource.inputs.name)));
-    expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `aivideo-${service}`).sort());
+    expect(names.sort()).toEqual(
+      Object.keys(SERVICE_MATRIX)
+        .map((service) => `aivideo-${service}`)
+        .sort(),
+    );
     expect(container(plan, "postgres").inputs.image).toMatch(/^pgvector\/pgvector:[0-9.]+-pg17$/);
     for (const image of resourcesOf(plan, "docker:index/remoteImage:RemoteImage")) expect(image.inputs.name).not.toMatch(/:latest$|^[^:]+$/);
   });
@@ -120,17 +149,27 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
   it("builds three networks: egress with a route out, backend and monitoring without", async () => {
     const plan = await aiVideoPlan(stack);
     const networks = Object.fromEntries(
-      declaredNetworkResources(plan).map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
+      declaredNetworkResources(plan).map((network) => [
+        network.inputs.name,
+        [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal],
+      ]),
     );
-    expect(networks).toEqual({ "aivideo-egress": ["172.27.4.0/24", false], "aivideo-backend": ["172.27.2.0/24", true], "aivideo-monitoring": ["172.27.3.0/24", true] });
+    expect(networks).toEqual({
+      "aivideo-egress": ["172.27.4.0/24", false],
+      "aivideo-backend": ["172.27.2.0/24", true],
+      "aivideo-monitoring": ["172.27.3.0/24", true],
+    });
   });
 
   it("listens on the audit's ports, each service on its networks", async () => {
     const plan = await aiVideoPlan(stack);
     const host = plan.hosts[0]!;
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
-      expect(declaredNetworks(container(plan, service).inputs.networksAdvanced), service).toEqual(expected.networks.map((network) => ({ name: `aivideo-${network}`, aliases: serviceAliases(container(plan, service), service) })));
-      if (expected.port) expect(host.services.find((candidate) => candidate.name === service)!.ports.join(" "), service).toMatch(new RegExp(`(^|[ >])${expected.port}/tcp`));
+      expect(declaredNetworks(container(plan, service).inputs.networksAdvanced), service).toEqual(
+        expected.networks.map((network) => ({ name: `aivideo-${network}`, aliases: serviceAliases(container(plan, service), service) })),
+      );
+      if (expected.port)
+        expect(host.services.find((candidate) => candidate.name === service)!.ports.join(" "), service).toMatch(new RegExp(`(^|[ >])${expected.port}/tcp`));
     }
   });
 
@@ -138,7 +177,9 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const plan = await aiVideoPlan(stack);
     for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
       const name = String(resource.inputs.name);
-      expect(published(resource), name).toEqual(name === "aivideo-traefik" ? ["0.0.0.0:80->80", "0.0.0.0:443->443"] : (TUNNELLED[name.replace(/^aivideo-/, "")] ?? []));
+      expect(published(resource), name).toEqual(
+        name === "aivideo-traefik" ? ["0.0.0.0:80->80", "0.0.0.0:443->443"] : (TUNNELLED[name.replace(/^aivideo-/, "")] ?? []),
+      );
     }
     const host = plan.hosts[0]!;
     expect(host.exposed).toEqual(["80/tcp (traefik)", "443/tcp (traefik)"]);
@@ -154,9 +195,13 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     expect(kong.ports).toEqual([{ container: 54321 }]);
     const dynamic = parse(upload(plan, "traefik", "/etc/infra/live/dynamic.yml"));
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
-    const router = Object.values(dynamic.http.routers as Record<string, { rule: string; service: string }>).find((candidate) => candidate.rule === `Host(\`api.${domain}\`)`)!;
+    const router = Object.values(dynamic.http.routers as Record<string, { rule: string; service: string }>).find(
+      (candidate) => candidate.rule === `Host(\`api.${domain}\`)`,
+    )!;
     // Kong releases with zero downtime: Traefik proxies to its current release's alias.
-    expect(dynamic.http.services[router.service].loadBalancer.servers).toEqual([{ url: expect.stringMatching(new RegExp(`^http://kong-${RELEASE_ID_PATTERN}:54321$`)) }]);
+    expect(dynamic.http.services[router.service].loadBalancer.servers).toEqual([
+      { url: expect.stringMatching(new RegExp(`^http://kong-${RELEASE_ID_PATTERN}:54321$`)) },
+    ]);
     expect(JSON.stringify(dynamic)).not.toContain("8001");
     expect(specService("studio").env.SUPABASE_URL).toBe("http://kong:54321");
   });
@@ -165,7 +210,10 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const plan = await aiVideoPlan(stack);
     const dynamic = parse(upload(plan, "traefik", "/etc/infra/live/dynamic.yml"));
     for (const [name, router] of Object.entries(dynamic.http.routers as Record<string, { middlewares: string[]; tls: { certResolver: string } }>)) {
-      expect(router.middlewares.filter((middleware) => !middleware.startsWith("basic-auth-")), name).toEqual(["security-headers", "rate-limit", "compress"]);
+      expect(
+        router.middlewares.filter((middleware) => !middleware.startsWith("basic-auth-")),
+        name,
+      ).toEqual(["security-headers", "rate-limit", "compress"]);
       expect(router.tls.certResolver, name).toBe("letsencrypt");
     }
     expect(dynamic.http.middlewares["rate-limit"].rateLimit).toMatchObject({ period: "1m" });
@@ -179,7 +227,9 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
     const dynamicYAML = upload(plan, "traefik", "/etc/infra/live/dynamic.yml");
     const dynamic = parse(dynamicYAML);
-    const studio = Object.values(dynamic.http.routers as Record<string, { rule: string; middlewares: string[] }>).find((router) => router.rule === `Host(\`studio.${domain}\`)`)!;
+    const studio = Object.values(dynamic.http.routers as Record<string, { rule: string; middlewares: string[] }>).find(
+      (router) => router.rule === `Host(\`studio.${domain}\`)`,
+    )!;
     expect(studio.middlewares).toEqual(["security-headers", "rate-limit", "basic-auth-infra-supabaseStudioPasswordHash", "compress"]);
     expect(dynamic.http.middlewares["basic-auth-infra-supabaseStudioPasswordHash"]).toEqual({
       basicAuth: { usersFile: `${BASIC_AUTH_DIR}/infra-supabaseStudioPasswordHash`, realm: "restricted", removeHeader: true },
@@ -188,7 +238,9 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const files = [{ path: "/etc/infra/live/dynamic.yml", content: dynamicYAML }];
     expect([...hostnamesBehindBasicAuth("traefik", files)]).toEqual([`studio.${domain}`]);
     // Traefik writes the htpasswd file from its secret file when it starts; the hash is in no uploaded file nor its environment (C15).
-    expect(specService("traefik").secretFiles).toEqual([{ name: "htpasswd-infra-supabaseStudioPasswordHash", content: { secretTemplate: `supabase:{{${STUDIO_HASH_SECRET}}}` }, uid: 0 }]);
+    expect(specService("traefik").secretFiles).toEqual([
+      { name: "htpasswd-infra-supabaseStudioPasswordHash", content: { secretTemplate: `supabase:{{${STUDIO_HASH_SECRET}}}` }, uid: 0 },
+    ]);
     expect(container(plan, "traefik").inputs.envs).toEqual([]);
     expect(secretsCommandOf(plan, container(plan, "traefik")).inputs.stdin).toBe("[secret]");
     expect((container(plan, "traefik").inputs.command as string[]).join(" ")).toContain(`> ${BASIC_AUTH_DIR}/infra-supabaseStudioPasswordHash`);
@@ -201,7 +253,12 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const planted = "$2y$05$plantedStudioHash0123456789abcdefghijklmnopqrstuvwxyz";
     const plan = await buildPlan({ projectDir: PROJECT_DIR, stack, overrides: ["blueprint=ai-video"], secretOverrides: [`${STUDIO_HASH_SECRET}=${planted}`] });
     expect(plan.secretsToSet.map((secret) => secret.key)).not.toContain(STUDIO_HASH_SECRET);
-    for (const [where, text] of [["text plan", textReport(plan)], ["JSON plan", JSON.stringify(plan)], ["Mermaid plan", mermaidDiagram(plan)], ["golden graph", goldenGraph(plan)]]) {
+    for (const [where, text] of [
+      ["text plan", textReport(plan)],
+      ["JSON plan", JSON.stringify(plan)],
+      ["Mermaid plan", mermaidDiagram(plan)],
+      ["golden graph", goldenGraph(plan)],
+    ]) {
       expect(text, where).not.toContain("plantedStudioHash");
     }
   });
@@ -209,15 +266,21 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
   it("routes the admin UIs through Traefik behind the monitoring admin's password with adminAccess: ingress, and publishes none of them on the host", async () => {
     const plan = await routedAdminPlan(stack);
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
-    expect(plan.routes.map((route) => route.hostname).sort()).toEqual(["alerts", "api", "grafana", "logs", "metrics", "studio"].map((name) => `${name}.${domain}`));
-    const guarded = hostnamesBehindBasicAuth("traefik", [{ path: "/etc/infra/live/dynamic.yml", content: upload(plan, "traefik", "/etc/infra/live/dynamic.yml") }]);
+    expect(plan.routes.map((route) => route.hostname).sort()).toEqual(
+      ["alerts", "api", "grafana", "logs", "metrics", "studio"].map((name) => `${name}.${domain}`),
+    );
+    const guarded = hostnamesBehindBasicAuth("traefik", [
+      { path: "/etc/infra/live/dynamic.yml", content: upload(plan, "traefik", "/etc/infra/live/dynamic.yml") },
+    ]);
     expect([...guarded].sort()).toEqual(["alerts", "grafana", "logs", "metrics", "studio"].map((name) => `${name}.${domain}`));
     for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
       const name = String(resource.inputs.name);
       expect(published(resource), name).toEqual(name === "aivideo-traefik" ? ["0.0.0.0:80->80", "0.0.0.0:443->443"] : []);
     }
     expect(plan.secretsToSet.map((secret) => secret.key)).toEqual(expect.arrayContaining(["infra:monitoringAdminPasswordHash", STUDIO_HASH_SECRET]));
-    expect(plan.monitoring!.admin.map((entry) => entry.access)).toEqual(["grafana", "metrics", "alerts", "logs"].map((name) => `https://${name}.${domain} (basic_auth as admin)`));
+    expect(plan.monitoring!.admin.map((entry) => entry.access)).toEqual(
+      ["grafana", "metrics", "alerts", "logs"].map((name) => `https://${name}.${domain} (basic_auth as admin)`),
+    );
   });
 
   it("fixes the missing backups: PostgreSQL is dumped daily into the S3 backups bucket, the renders volume beside it (the audit's HIGH RISK)", async () => {
@@ -238,7 +301,9 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const [backup] = plan.backups;
     // Nightly, with the database: more often than the seed's weekly.
     expect(backup!.schedule).toMatch(/^daily at /);
-    expect(backup!.sources.filter((source) => source.kind === "volume")).toEqual([{ service: "manim", kind: "volume", what: "files of volume aivideo-manim-renders" }]);
+    expect(backup!.sources.filter((source) => source.kind === "volume")).toEqual([
+      { service: "manim", kind: "volume", what: "files of volume aivideo-manim-renders" },
+    ]);
     // The volume holds what Manim renders into and serves.
     const manim = container(plan, "manim");
     expect(manim.inputs.volumes).toEqual([{ containerPath: "/manim", readOnly: false, volumeName: "aivideo-manim-renders" }]);
@@ -269,19 +334,39 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
     const config = parse(upload(plan, "prometheus", "/etc/prometheus/prometheus.yml"));
     expect(config.alerting.alertmanagers[0].static_configs[0].targets).toEqual(["alertmanager:9093"]);
     expect(config.rule_files).toEqual(["/etc/prometheus/rules.yml"]);
-    const alerts = (parse(upload(plan, "prometheus", "/etc/prometheus/rules.yml")).groups as { rules: { alert: string }[] }[]).flatMap((group) => group.rules.map((rule) => rule.alert));
+    const alerts = (parse(upload(plan, "prometheus", "/etc/prometheus/rules.yml")).groups as { rules: { alert: string }[] }[]).flatMap((group) =>
+      group.rules.map((rule) => rule.alert),
+    );
     expect(alerts).toEqual(expect.arrayContaining(AUDIT_ALERTS));
     const jobs = Object.fromEntries(
-      (config.scrape_configs as { job_name: string; static_configs: { targets: string[]; labels: { instance: string } }[] }[]).map((job) => [job.job_name, job.static_configs.map((group) => group.targets[0]!)]),
+      (config.scrape_configs as { job_name: string; static_configs: { targets: string[]; labels: { instance: string } }[] }[]).map((job) => [
+        job.job_name,
+        job.static_configs.map((group) => group.targets[0]!),
+      ]),
     );
     // The error-rate alert reads Traefik's request counters, so Traefik must be scraped.
     expect(jobs).toMatchObject({ node: ["node-exporter:9100"], cadvisor: ["cadvisor:8085"], traefik: ["traefik:8082"] });
     expect(jobs.services).toEqual(
-      expect.arrayContaining(["studio:3000", "kong:54321", "manim:5000", "revideo:5001", "document-retriever:8101", "search-proxy:8102", "video-orchestrator:8103", "notes-generator:8104", "grafana:3001"]),
+      expect.arrayContaining([
+        "studio:3000",
+        "kong:54321",
+        "manim:5000",
+        "revideo:5001",
+        "document-retriever:8101",
+        "search-proxy:8102",
+        "video-orchestrator:8103",
+        "notes-generator:8104",
+        "grafana:3001",
+      ]),
     );
     // The audit's "uptime monitoring": every route through Traefik, as the public reaches it.
     expect(jobs.routes).toEqual(["https://traefik:443/", "https://traefik:443/", "https://traefik:443/"]);
-    expect(plan.monitoring!.probed.filter((probe) => probe.job === "routes").map((probe) => probe.name).sort()).toEqual(plan.routes.map((route) => route.hostname).sort());
+    expect(
+      plan
+        .monitoring!.probed.filter((probe) => probe.job === "routes")
+        .map((probe) => probe.name)
+        .sort(),
+    ).toEqual(plan.routes.map((route) => route.hostname).sort());
   });
 
   it("fixes the unclear log rotation: every container's json-file log rotates at 10 MB x 3 (C12)", async () => {
@@ -295,7 +380,9 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
   it("takes Grafana's admin password from a secret instead of admin/admin123, with sign-up off", async () => {
     const plan = await aiVideoPlan(stack);
     expect(specService("grafana").env).toMatchObject({ GF_USERS_ALLOW_SIGN_UP: "false" });
-    expect(specService("grafana").secretFiles).toEqual([{ name: "grafana-admin-password", content: { secret: "infra:grafanaAdminPassword" }, variable: "GF_SECURITY_ADMIN_PASSWORD__FILE", uid: 472 }]);
+    expect(specService("grafana").secretFiles).toEqual([
+      { name: "grafana-admin-password", content: { secret: "infra:grafanaAdminPassword" }, variable: "GF_SECURITY_ADMIN_PASSWORD__FILE", uid: 472 },
+    ]);
     // Grafana's start script reads the file named by the __FILE variable (C15): its environment holds no secret.
     expect(container(plan, "grafana").inputs.envs).toContain("GF_SECURITY_ADMIN_PASSWORD__FILE=/run/secrets/grafana-admin-password");
     expect(secretsCommandOf(plan, container(plan, "grafana")).inputs.stdin).toBe("[secret]");
@@ -305,16 +392,23 @@ describe.each(STACKS)("AI video blueprint on %s (seed 000)", (stack) => {
   it("takes A4F and RevenueCat as secrets of the stack and creates nothing for them", async () => {
     const plan = await aiVideoPlan(stack);
     const external = plan.secretsToSet.filter((secret) => ["infra:a4fApiKey", "infra:revenuecatApiKey"].includes(secret.key));
-    expect(external.map((secret) => secret.purpose)).toEqual([expect.stringContaining("configured, not created"), expect.stringContaining("configured, not created")]);
+    expect(external.map((secret) => secret.purpose)).toEqual([
+      expect.stringContaining("configured, not created"),
+      expect.stringContaining("configured, not created"),
+    ]);
     expect(plan.resources.filter((resource) => /a4f|revenuecat/i.test(`${resource.type} ${resource.name}`))).toEqual([]);
-    expect(specService("video-orchestrator").env).toMatchObject({ A4F_API_KEY: { secret: "infra:a4fApiKey" }, REVENUECAT_API_KEY: { secret: "infra:revenuecatApiKey" } });
+    expect(specService("video-orchestrator").env).toMatchObject({
+      A4F_API_KEY: { secret: "infra:a4fApiKey" },
+      REVENUECAT_API_KEY: { secret: "infra:revenuecatApiKey" },
+    });
   });
 
   it("fits the memory budget of its server", async () => {
     const plan = await aiVideoPlan(stack);
     const budget = plan.hosts[0]!.budget;
     expect(budget.headroomMb).toBeGreaterThanOrEqual(0);
-    for (const resource of resourcesOf(plan, "docker:index/container:Container")) expect(resource.inputs.memory, String(resource.inputs.name)).toBeGreaterThan(0);
+    for (const resource of resourcesOf(plan, "docker:index/container:Container"))
+      expect(resource.inputs.memory, String(resource.inputs.name)).toBeGreaterThan(0);
     // Prod's 16 GB takes the full limits; preprod's 4 GB CX23 the compact ones.
     expect(plan.memoryProfile).toBe(stack === "prod" ? "seed" : "compact");
   });
@@ -341,16 +435,25 @@ describe("AI video alert rules, evaluated by promtool", () => {
   });
 
   it("fire ContainerUnhealthy when a service's probe fails", async () => {
-    const result = await promtoolRuleTest([...healthy.filter((series) => !series.series.startsWith("probe_success")), { series: 'probe_success{job="services",instance="kong"}', values: "0x100" }], {
-      ContainerUnhealthy: { labels: { severity: "critical", group: "containers", job: "services", instance: "kong" }, summary: "kong does not accept connections on its port" },
-    });
+    const result = await promtoolRuleTest(
+      [...healthy.filter((series) => !series.series.startsWith("probe_success")), { series: 'probe_success{job="services",instance="kong"}', values: "0x100" }],
+      {
+        ContainerUnhealthy: {
+          labels: { severity: "critical", group: "containers", job: "services", instance: "kong" },
+          summary: "kong does not accept connections on its port",
+        },
+      },
+    );
     expect(result.ok, result.output).toBe(true);
   });
 
   it("fire HTTP5xxRatioHigh when more than 5% of the requests through Traefik fail", async () => {
-    const result = await promtoolRuleTest([...healthy.slice(0, 3), { series: 'traefik_entrypoint_requests_total{entrypoint="websecure",code="502"}', values: "0+20x100" }], {
-      HTTP5xxRatioHigh: { labels: { severity: "critical", group: "apps", entrypoint: "websecure" }, summary: "16.7% of responses are 5xx, over 5%" },
-    });
+    const result = await promtoolRuleTest(
+      [...healthy.slice(0, 3), { series: 'traefik_entrypoint_requests_total{entrypoint="websecure",code="502"}', values: "0+20x100" }],
+      {
+        HTTP5xxRatioHigh: { labels: { severity: "critical", group: "apps", entrypoint: "websecure" }, summary: "16.7% of responses are 5xx, over 5%" },
+      },
+    );
     expect(result.ok, result.output).toBe(true);
   });
 });
@@ -368,6 +471,8 @@ describe("AI video secrets", () => {
   });
 
   it("accepts a strong one", () => {
-    expect(validateStackConfig(rawConfigFor("prod", { "infra:grafanaAdminPassword": "c0rrect-h0rse-battery" }), BLUEPRINT_CATALOG).config.blueprint).toBe("ai-video");
+    expect(validateStackConfig(rawConfigFor("prod", { "infra:grafanaAdminPassword": "c0rrect-h0rse-battery" }), BLUEPRINT_CATALOG).config.blueprint).toBe(
+      "ai-video",
+    );
   });
 });

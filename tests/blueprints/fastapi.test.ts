@@ -9,7 +9,17 @@ import { BLUEPRINT_CATALOG } from "../../infra/blueprints";
 import { fastapi } from "../../infra/blueprints/fastapi";
 import { ConfigError } from "../../infra/config/errors";
 import { validateStackConfig, type RawConfig } from "../../infra/config/validate";
-import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, secretsCommandOf, serviceAliases, withoutRelease } from "../support/plans";
+import {
+  planOf,
+  resourcesOf,
+  type PlannedResource,
+  containerNamed,
+  uploadOf,
+  publishedPorts,
+  secretsCommandOf,
+  serviceAliases,
+  withoutRelease,
+} from "../support/plans";
 import { rawConfigWithSecrets } from "../support/stack-config";
 import { requireTool } from "../support/tools";
 import type { PlanResult } from "../../tools/plan/plan";
@@ -68,7 +78,18 @@ const TUNNELLED: Record<string, string[]> = {
  * (exporters) ~100MB" (node and PostgreSQL at 32, cAdvisor 64, blackbox 16),
  * and ~1 GB for the OS.
  */
-const SEED_MEMORY_TABLE: Record<string, number> = { backend: 300, postgres: 512, nginx: 32, prometheus: 400, grafana: 200, loki: 300, "node-exporter": 32, "postgres-exporter": 32, cadvisor: 64, "blackbox-exporter": 16 };
+const SEED_MEMORY_TABLE: Record<string, number> = {
+  backend: 300,
+  postgres: 512,
+  nginx: 32,
+  prometheus: 400,
+  grafana: 200,
+  loki: 300,
+  "node-exporter": 32,
+  "postgres-exporter": 32,
+  cadvisor: 64,
+  "blackbox-exporter": 16,
+};
 
 /** A complete config of a shipped stack running `blueprint`, with its secrets set, so validation runs as `pulumi up` would. */
 function rawConfigFor(stack: string, blueprint: string, secrets: Record<string, string> = {}): RawConfig {
@@ -76,7 +97,12 @@ function rawConfigFor(stack: string, blueprint: string, secrets: Record<string, 
 }
 
 /** `promtool test rules` on the rule file and one unit test of it: the error-rate alert must fire, or stay silent, on the given series. */
-function promtoolRuleTest(rules: string, series: { series: string; values: string }[], evalTime: string, expected: { alertname: string; exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }[]): { ok: boolean; output: string } {
+function promtoolRuleTest(
+  rules: string,
+  series: { series: string; values: string }[],
+  evalTime: string,
+  expected: { alertname: string; exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }[],
+): { ok: boolean; output: string } {
   const dir = mkdtempSync(join(tmpdir(), "promtool-"));
   try {
     writeFileSync(join(dir, "rules.yml"), rules);
@@ -85,7 +111,17 @@ function promtoolRuleTest(rules: string, series: { series: string; values: strin
       rule_files: ["rules.yml"],
       evaluation_interval: "30s",
       // Samples at the scrape interval: the ratio is a rate over one minute.
-      tests: [{ interval: "15s", input_series: series, alert_rule_test: alertnames.map((alertname) => ({ eval_time: evalTime, alertname, exp_alerts: expected.filter((alert) => alert.alertname === alertname).map(({ alertname: _name, ...alert }) => alert) })) }],
+      tests: [
+        {
+          interval: "15s",
+          input_series: series,
+          alert_rule_test: alertnames.map((alertname) => ({
+            eval_time: evalTime,
+            alertname,
+            exp_alerts: expected.filter((alert) => alert.alertname === alertname).map(({ alertname: _name, ...alert }) => alert),
+          })),
+        },
+      ],
     };
     writeFileSync(join(dir, "test.yml"), stringify(test));
     const result = spawnSync(requireTool("promtool"), ["test", "rules", join(dir, "test.yml")], { encoding: "utf8", cwd: dir });
@@ -100,14 +136,21 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
     const plan = await fastapiPlan(stack);
     expect(plan.blueprint).toBe("fastapi");
     const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => withoutRelease(String(resource.inputs.name)));
-    expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `fastapi-${service}`).sort());
+    expect(names.sort()).toEqual(
+      Object.keys(SERVICE_MATRIX)
+        .map((service) => `fastapi-${service}`)
+        .sort(),
+    );
     expect(container(plan, "postgres").inputs.image).toMatch(/^postgres:16\./);
   });
 
   it("builds an edge network and seed 001's internal bridge network, which has no route out, and an internal network per reader of the Docker API", async () => {
     const plan = await fastapiPlan(stack);
     const networks = Object.fromEntries(
-      resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
+      resourcesOf(plan, "docker:index/network:Network").map((network) => [
+        network.inputs.name,
+        [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal],
+      ]),
     );
     // The third carries the tunnelled admin UIs' loopback ports only: Docker publishes nothing for a container on internal networks alone.
     expect(networks).toEqual({
@@ -125,8 +168,11 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
       // Grafana, Prometheus and Loki sit on the internal network alone, so their loopback ports need the publishing bridge.
       const networks = [...expected.networks, ...(LOOPBACK_ONLY.includes(service) ? ["loopback-publish"] : [])];
-      expect(container(plan, service).inputs.networksAdvanced, service).toEqual(networks.map((network) => ({ name: `fastapi-${network}`, aliases: serviceAliases(container(plan, service), service) })));
-      if (expected.port) expect(host.services.find((candidate) => candidate.name === service)!.ports.join(" "), service).toMatch(new RegExp(`(^|[ >])${expected.port}/tcp`));
+      expect(container(plan, service).inputs.networksAdvanced, service).toEqual(
+        networks.map((network) => ({ name: `fastapi-${network}`, aliases: serviceAliases(container(plan, service), service) })),
+      );
+      if (expected.port)
+        expect(host.services.find((candidate) => candidate.name === service)!.ports.join(" "), service).toMatch(new RegExp(`(^|[ >])${expected.port}/tcp`));
     }
   });
 
@@ -155,7 +201,8 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
     expect(server).toContain("ssl_certificate /etc/letsencrypt/live/fastapi/fullchain.pem;");
     expect(server).toContain("limit_req zone=per_client");
     expect(server).toContain("proxy_pass http://backend_8000;");
-    for (const header of ["Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy"]) expect(server, header).toContain(`add_header ${header} `);
+    for (const header of ["Strict-Transport-Security", "X-Content-Type-Options", "X-Frame-Options", "Content-Security-Policy"])
+      expect(server, header).toContain(`add_header ${header} `);
   });
 
   it("scrapes the backend's /metrics, the node and PostgreSQL exporters every 15 s, evaluates every 30 s, and alerts through Alertmanager", async () => {
@@ -163,7 +210,9 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
     const config = parse(upload(plan, "prometheus", "/etc/prometheus/prometheus.yml"));
     expect(config.global).toMatchObject({ scrape_interval: "15s", evaluation_interval: "30s" });
     expect(config.alerting.alertmanagers[0].static_configs[0].targets).toEqual(["alertmanager:9093"]);
-    const jobs = Object.fromEntries((config.scrape_configs as { job_name: string; static_configs: { targets: string[] }[] }[]).map((job) => [job.job_name, job.static_configs[0]!.targets]));
+    const jobs = Object.fromEntries(
+      (config.scrape_configs as { job_name: string; static_configs: { targets: string[] }[] }[]).map((job) => [job.job_name, job.static_configs[0]!.targets]),
+    );
     expect(jobs).toMatchObject({ backend: ["backend:8000"], node: ["node-exporter:9100"], "postgres-exporter": ["postgres-exporter:9187"] });
     const groups = parse(upload(plan, "prometheus", "/etc/prometheus/rules.yml")).groups as { interval: string; rules: { alert: string; expr: string }[] }[];
     for (const group of groups) expect(group.interval).toBe("30s");
@@ -208,7 +257,9 @@ describe.each(STACKS)("FastAPI blueprint on %s (seed 001)", (stack) => {
   it("routes api.<domain> to the backend with DNS proxied, and gives every container rotation, limits and no-new-privileges", async () => {
     const plan = await fastapiPlan(stack);
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
-    expect(resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => [record.inputs.name, record.inputs.proxied])).toEqual([[`api.${domain}`, true]]);
+    expect(resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => [record.inputs.name, record.inputs.proxied])).toEqual([
+      [`api.${domain}`, true],
+    ]);
     for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
       const name = String(resource.inputs.name);
       expect(resource.inputs.logOpts, name).toEqual({ "max-size": "10m", "max-file": "3" });
@@ -227,8 +278,14 @@ describe("FastAPI admin UIs routed through nginx (adminAccess: ingress)", () => 
     expect(plan.routes.map((route) => route.hostname).sort()).toEqual(["api.vpai.example.com", ...ADMIN_NAMES].sort());
     const conf = upload(plan, "nginx", "/etc/infra/live/nginx.conf");
     expect([...hostnamesBehindBasicAuth("nginx", [{ path: "/etc/infra/live/nginx.conf", content: conf }])].sort()).toEqual(ADMIN_NAMES);
-    expect(plan.monitoring!.admin.map((entry) => entry.access)).toEqual(["grafana", "metrics", "alerts", "logs"].map((name) => `https://${name}.vpai.example.com (basic_auth as admin)`));
-    expect(resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => record.inputs.name).sort()).toEqual(["api.vpai.example.com", ...ADMIN_NAMES].sort());
+    expect(plan.monitoring!.admin.map((entry) => entry.access)).toEqual(
+      ["grafana", "metrics", "alerts", "logs"].map((name) => `https://${name}.vpai.example.com (basic_auth as admin)`),
+    );
+    expect(
+      resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord")
+        .map((record) => record.inputs.name)
+        .sort(),
+    ).toEqual(["api.vpai.example.com", ...ADMIN_NAMES].sort());
   });
 
   it("publishes none of them on the host any more: nginx reaches them on the internal network", async () => {
@@ -237,7 +294,9 @@ describe("FastAPI admin UIs routed through nginx (adminAccess: ingress)", () => 
       const name = String(resource.inputs.name);
       expect(published(resource), name).toEqual(name === "fastapi-nginx" ? ["0.0.0.0:80->80", "0.0.0.0:443->443"] : []);
     }
-    expect(container(plan, "nginx").inputs.networksAdvanced).toEqual(["edge", "internal"].map((network) => ({ name: `fastapi-${network}`, aliases: ["nginx"] })));
+    expect(container(plan, "nginx").inputs.networksAdvanced).toEqual(
+      ["edge", "internal"].map((network) => ({ name: `fastapi-${network}`, aliases: ["nginx"] })),
+    );
     expect(plan.hosts[0]!.firewall.filter((rule) => rule.protocol === "tcp").map((rule) => rule.port)).toEqual([22, 80, 443]);
   });
 
@@ -269,7 +328,11 @@ describe("FastAPI alerting (seed 001: error_rate > 5% for 2 minutes)", () => {
 
   it("fires HTTP5xxRatioHigh at 10% errors of the backend, evaluated by promtool", async () => {
     const result = promtoolRuleTest(await rules(), errors(10, 90), "10m", [
-      { alertname: "HTTP5xxRatioHigh", exp_labels: { severity: "critical", group: "apps", job: "backend" }, exp_annotations: { summary: "10.0% of responses are 5xx, over 5%" } },
+      {
+        alertname: "HTTP5xxRatioHigh",
+        exp_labels: { severity: "critical", group: "apps", job: "backend" },
+        exp_annotations: { summary: "10.0% of responses are 5xx, over 5%" },
+      },
     ]);
     expect(result.ok, result.output).toBe(true);
   });
@@ -298,10 +361,17 @@ describe("FastAPI secrets", () => {
   });
 
   it("accepts a strong Grafana admin password", () => {
-    expect(validateStackConfig(rawConfigFor("prod", "fastapi", { "infra:grafanaAdminPassword": "c0rrect-h0rse-battery" }), BLUEPRINT_CATALOG).config.blueprint).toBe("fastapi");
+    expect(
+      validateStackConfig(rawConfigFor("prod", "fastapi", { "infra:grafanaAdminPassword": "c0rrect-h0rse-battery" }), BLUEPRINT_CATALOG).config.blueprint,
+    ).toBe("fastapi");
   });
 
   it("declares the backend's JWT secret and the ACME token as secrets, not config", () => {
-    expect(fastapi.secrets.map((secret) => secret.key).sort()).toEqual(["infra:acmeCloudflareToken", "infra:grafanaAdminPassword", "infra:jwtSecret", "infra:postgresPassword"]);
+    expect(fastapi.secrets.map((secret) => secret.key).sort()).toEqual([
+      "infra:acmeCloudflareToken",
+      "infra:grafanaAdminPassword",
+      "infra:jwtSecret",
+      "infra:postgresPassword",
+    ]);
   });
 });

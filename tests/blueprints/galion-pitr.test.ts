@@ -59,7 +59,14 @@ interface Cluster {
 async function startCluster(data: string, socket: string, settings: string[]): Promise<Cluster> {
   const port = await freePort();
   // The test machine is not the 16 GB server: shared_buffers is the one setting scaled down.
-  const options = [...settings.filter((setting) => !setting.startsWith("shared_buffers=")), "shared_buffers=32MB", `port=${port}`, "listen_addresses=127.0.0.1", `unix_socket_directories=${socket}`, "fsync=off"]
+  const options = [
+    ...settings.filter((setting) => !setting.startsWith("shared_buffers=")),
+    "shared_buffers=32MB",
+    `port=${port}`,
+    "listen_addresses=127.0.0.1",
+    `unix_socket_directories=${socket}`,
+    "fsync=off",
+  ]
     // pg_ctl hands these to /bin/sh, as the container's `sh -c` does: each is single-quoted the same way.
     .map((setting) => `-c '${setting.replace(/'/g, "'\\''")}'`)
     .join(" ");
@@ -68,7 +75,8 @@ async function startCluster(data: string, socket: string, settings: string[]): P
     data,
     port,
     socket,
-    psql: (sql, database = "galion") => run(binary("psql"), ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", socket, "-p", String(port), "-U", "postgres", "-d", database, "-c", sql]),
+    psql: (sql, database = "galion") =>
+      run(binary("psql"), ["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1", "-h", socket, "-p", String(port), "-U", "postgres", "-d", database, "-c", sql]),
   };
 }
 
@@ -115,7 +123,9 @@ describe("GALION point-in-time recovery drill (seed 004, B6)", () => {
     writeFileSync(join(dir, "init.sh"), init.replaceAll(secretFileTarget({ name: "replication-password" }), passwordFile));
     run("sh", [join(dir, "init.sh")], { POSTGRES_USER: "postgres", PGDATA: data, PGHOST: dir, PGPORT: String(primary.port) });
     run(binary("pg_ctl"), ["-D", data, "reload"]);
-    expect(primary.psql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'galion%'", "postgres")).toBe("galion,galion_studio");
+    expect(primary.psql("SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'galion%'", "postgres")).toBe(
+      "galion,galion_studio",
+    );
 
     // An archived segment older than the kept base backups need; the next archiving prunes it.
     const stale = join(archive, "000000010000000000000000");
@@ -125,7 +135,18 @@ describe("GALION point-in-time recovery drill (seed 004, B6)", () => {
 
     // The base-backup service's own script, pointed at this primary by the same PG* variables.
     const [file, argv] = asPostgres("sh", ["-c", baseBackupScript(backups, GALION_BASE_BACKUPS_KEPT)]);
-    script = spawn(file, argv, { detached: true, stdio: "ignore", env: { ...process.env, PATH: `${BIN}:${process.env.PATH}`, PGHOST: "127.0.0.1", PGPORT: String(primary.port), PGUSER: "replicator", PGPASSWORD: REPLICATION_PASSWORD } });
+    script = spawn(file, argv, {
+      detached: true,
+      stdio: "ignore",
+      env: {
+        ...process.env,
+        PATH: `${BIN}:${process.env.PATH}`,
+        PGHOST: "127.0.0.1",
+        PGPORT: String(primary.port),
+        PGUSER: "replicator",
+        PGPASSWORD: REPLICATION_PASSWORD,
+      },
+    });
     const taken = await waitFor("the first base backup", () => readdirSync(backups).find((name) => /^\d{8}T\d{6}Z$/.test(name)));
     expect(readdirSync(join(backups, taken)).sort()).toEqual(["backup_manifest", "base.tar.gz", "pg_wal.tar.gz"]);
     expect(readdirSync(backups).filter((name) => name.startsWith(".partial-"))).toEqual([]);
@@ -136,7 +157,9 @@ describe("GALION point-in-time recovery drill (seed 004, B6)", () => {
     await new Promise((resolve) => setTimeout(resolve, 1100));
     primary.psql("INSERT INTO orders SELECT generate_series(101, 150)");
     const segment = primary.psql("SELECT pg_walfile_name(pg_switch_wal())");
-    await waitFor("the last segment in the archive", () => (primary!.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver", "postgres") >= segment ? true : undefined));
+    await waitFor("the last segment in the archive", () =>
+      primary!.psql("SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver", "postgres") >= segment ? true : undefined,
+    );
     expect(primary.psql("SELECT failed_count FROM pg_stat_archiver", "postgres")).toBe("0");
     expect(existsSync(stale)).toBe(false);
     expect(existsSync(join(archive, segment))).toBe(true);
@@ -151,7 +174,11 @@ describe("GALION point-in-time recovery drill (seed 004, B6)", () => {
     if (isRoot) chownSync(join(dir, "restored-socket"), Number(execFileSync("id", ["-u", "postgres"]).toString().trim()), 0);
     // Recovery refuses settings below the primary's (max_connections=200), so the
     // restore runs with the primary's own, without archiving into its archive.
-    restored = await startCluster(restore, join(dir, "restored-socket"), primarySettings(archive).filter((setting) => !setting.startsWith("archive_")));
+    restored = await startCluster(
+      restore,
+      join(dir, "restored-socket"),
+      primarySettings(archive).filter((setting) => !setting.startsWith("archive_")),
+    );
     await waitFor("promotion after recovery", () => (restored!.psql("SELECT pg_is_in_recovery()", "postgres") === "f" ? true : undefined));
     expect(restored.psql("SELECT count(*), max(id) FROM orders")).toBe("100|100");
   });

@@ -1,14 +1,30 @@
 import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { hostnamesBehindBasicAuth } from "../../components/ingress/protected-hostnames";
-import { baseBackupScript, galion, GALION_BACKUP_RETENTION_DAYS, GALION_BASE_BACKUPS_KEPT, GALION_MEMORY_MB, GALION_WAL_ARCHIVE_KEEP_DAYS } from "../../infra/blueprints/galion";
+import {
+  baseBackupScript,
+  galion,
+  GALION_BACKUP_RETENTION_DAYS,
+  GALION_BASE_BACKUPS_KEPT,
+  GALION_MEMORY_MB,
+  GALION_WAL_ARCHIVE_KEEP_DAYS,
+} from "../../infra/blueprints/galion";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
 import { NGINX_CACHE_DIR } from "../../components/ingress/nginx-spec";
 import { evaluateModel } from "../../infra/policy/model-policy";
 import { modelWith } from "../support/galion-phases";
 import { retentionWindowDays } from "../../components/backup/retention";
 import type { ServiceSpec } from "../../components/container/service-spec";
-import { planOf, resourcesOf, type PlannedResource, containerNamed, uploadOf, publishedPorts, declaredNetworks, declaredNetworkResources } from "../support/plans";
+import {
+  planOf,
+  resourcesOf,
+  type PlannedResource,
+  containerNamed,
+  uploadOf,
+  publishedPorts,
+  declaredNetworks,
+  declaredNetworkResources,
+} from "../support/plans";
 import type { PlanResult } from "../../tools/plan/plan";
 
 /**
@@ -94,7 +110,11 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
     const plan = await galionPlan(stack);
     expect(plan.blueprint).toBe("galion");
     const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => String(resource.inputs.name));
-    expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `galion-${service}`).sort());
+    expect(names.sort()).toEqual(
+      Object.keys(SERVICE_MATRIX)
+        .map((service) => `galion-${service}`)
+        .sort(),
+    );
     for (const image of resourcesOf(plan, "docker:index/remoteImage:RemoteImage")) {
       expect(image.inputs.name).toMatch(/^[a-z0-9._/-]+:[A-Za-z0-9._-]+$/);
       expect(image.inputs.name).not.toMatch(/:latest$/);
@@ -106,7 +126,10 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
   it("builds the four networks, data and monitoring internal", async () => {
     const plan = await galionPlan(stack);
     const networks = Object.fromEntries(
-      declaredNetworkResources(plan).map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
+      declaredNetworkResources(plan).map((network) => [
+        network.inputs.name,
+        [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal],
+      ]),
     );
     expect(networks).toEqual({
       "galion-egress": ["172.24.4.0/24", false],
@@ -119,7 +142,9 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
   it("attaches each service to its networks and publishes the apps, databases and Prometheus on 127.0.0.1 only (seed: localhost only; C11)", async () => {
     const plan = await galionPlan(stack);
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
-      expect(declaredNetworks(container(plan, service).inputs.networksAdvanced), service).toEqual(expected.networks.map((network) => ({ name: `galion-${network}`, aliases: [service] })));
+      expect(declaredNetworks(container(plan, service).inputs.networksAdvanced), service).toEqual(
+        expected.networks.map((network) => ({ name: `galion-${network}`, aliases: [service] })),
+      );
       expect(published(container(plan, service)), service).toEqual(expected.published);
     }
   });
@@ -145,11 +170,19 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
     expect(rate).toBeLessThanOrEqual(200);
     expect(conf).toMatch(/^\s*gzip on;$/m);
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
-    const routes = { app: "app_frontend_3000", api: "app_api_8000", voice: "voice_8000", studio: "studio_frontend_3000", "studio-api": "studio_api_8000", realtime: "realtime_8000" };
+    const routes = {
+      app: "app_frontend_3000",
+      api: "app_api_8000",
+      voice: "voice_8000",
+      studio: "studio_frontend_3000",
+      "studio-api": "studio_api_8000",
+      realtime: "realtime_8000",
+    };
     for (const [subdomain, upstream] of Object.entries(routes)) {
       const server = conf.split(/\n\s*server \{/).find((block) => block.includes(`server_name ${subdomain}.${domain};`));
       expect(server, subdomain).toBeDefined();
-      for (const header of ["Strict-Transport-Security", "Content-Security-Policy", "X-Frame-Options"]) expect(server, `${subdomain} ${header}`).toContain(`add_header ${header} `);
+      for (const header of ["Strict-Transport-Security", "Content-Security-Policy", "X-Frame-Options"])
+        expect(server, `${subdomain} ${header}`).toContain(`add_header ${header} `);
       expect(server).toContain("limit_req zone=per_client");
       expect(server).toContain(`proxy_pass http://${upstream};`);
       expect(conf).toMatch(new RegExp(`upstream ${upstream} \\{\\n\\s+server [a-z-]+:\\d+;\\n\\s+keepalive \\d+;`));
@@ -161,8 +194,13 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
     const services = specOf("vpai.example.com").services;
     const pgbouncer = serviceOf(services, "pgbouncer");
     expect(pgbouncer.env).toMatchObject({ DB_HOST: "postgres", DB_PORT: "5432", MAX_CLIENT_CONN: "1000", MAX_DB_CONNECTIONS: "100" });
-    for (const [api, database] of [["app-api", "galion"], ["studio-api", "galion_studio"]] as const) {
-      expect(serviceOf(services, api).env.DATABASE_URL).toEqual({ secretTemplate: `postgresql://postgres:{{infra:postgresPassword}}@pgbouncer:6432/${database}` });
+    for (const [api, database] of [
+      ["app-api", "galion"],
+      ["studio-api", "galion_studio"],
+    ] as const) {
+      expect(serviceOf(services, api).env.DATABASE_URL).toEqual({
+        secretTemplate: `postgresql://postgres:{{infra:postgresPassword}}@pgbouncer:6432/${database}`,
+      });
       expect(container(plan, api).dependsOn).toContain(container(plan, "pgbouncer").name);
     }
     // Nothing but PgBouncer and the exporter talks to PostgreSQL's own port.
@@ -179,11 +217,15 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
     const timeout = Number(/-c 'archive_timeout=(\d+)'/.exec(command)?.[1]);
     expect(timeout).toBeGreaterThan(0);
     expect(timeout).toBeLessThanOrEqual(300);
-    const archiveVolume = (container(plan, "postgres").inputs.volumes as { containerPath: string; volumeName: string }[]).find((volume) => volume.volumeName === "galion-postgres-wal-archive");
+    const archiveVolume = (container(plan, "postgres").inputs.volumes as { containerPath: string; volumeName: string }[]).find(
+      (volume) => volume.volumeName === "galion-postgres-wal-archive",
+    );
     expect(archiveVolume).toBeDefined();
     const archive = archiveVolume!.containerPath;
     // Copied once, never overwritten; segments older than the kept base backups need are pruned.
-    expect(command).toContain(`-c 'archive_command=test ! -f ${archive}/%f && cp %p ${archive}/%f && (find ${archive} -maxdepth 1 -type f -mmin +${GALION_WAL_ARCHIVE_KEEP_DAYS * 1440} -delete || true)'`);
+    expect(command).toContain(
+      `-c 'archive_command=test ! -f ${archive}/%f && cp %p ${archive}/%f && (find ${archive} -maxdepth 1 -type f -mmin +${GALION_WAL_ARCHIVE_KEEP_DAYS * 1440} -delete || true)'`,
+    );
     expect(command).toContain("-c 'max_connections=200'");
     const backup = plan.backups.find((job) => job.server === "main")!;
     expect(backup.sources.map((source) => [source.service, source.kind, source.what.replace(/.*: |files of volume /, "")])).toEqual([
@@ -201,13 +243,22 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
     expect(base.dependsOn).toContain(container(plan, "postgres").name);
     const volume = (base.inputs.volumes as { containerPath: string; volumeName: string }[])[0]!;
     expect(volume.volumeName).toBe("galion-postgres-base-backup-base-backups");
-    expect((base.inputs.command as string[])[2]).toContain(`exec su-exec postgres sh -c '${baseBackupScript(volume.containerPath, GALION_BASE_BACKUPS_KEPT).replace(/'/g, "'\\''")}'`);
+    expect((base.inputs.command as string[])[2]).toContain(
+      `exec su-exec postgres sh -c '${baseBackupScript(volume.containerPath, GALION_BASE_BACKUPS_KEPT).replace(/'/g, "'\\''")}'`,
+    );
     const spec = serviceOf(specOf("vpai.example.com").services, "postgres-base-backup");
     // libpq finds the replicator's password in the file PGPASSFILE names (C15).
     expect(spec.env).toEqual({ PGHOST: "postgres", PGPORT: "5432", PGUSER: "replicator" });
-    expect(spec.secretFiles).toEqual([{ name: "replicator.pgpass", content: { secretTemplate: "*:*:*:replicator:{{infra:replicationPassword}}\n", encoding: "pgpass" }, variable: "PGPASSFILE", uid: 70 }]);
+    expect(spec.secretFiles).toEqual([
+      {
+        name: "replicator.pgpass",
+        content: { secretTemplate: "*:*:*:replicator:{{infra:replicationPassword}}\n", encoding: "pgpass" },
+        variable: "PGPASSFILE",
+        uid: 70,
+      },
+    ]);
     const script = baseBackupScript("/backups", GALION_BASE_BACKUPS_KEPT);
-    expect(script).toContain("pg_basebackup -D \"$dir/.partial-$stamp\" -F tar -z -X stream --checkpoint=fast");
+    expect(script).toContain('pg_basebackup -D "$dir/.partial-$stamp" -F tar -z -X stream --checkpoint=fast');
     // Sunday 00:00 UTC, as seed 004's "WEEKLY (Sunday midnight)".
     expect(script).toContain("sleep $(( (7 - $(date -u +%w)) * 86400 - now % 86400 ))");
     expect(script).toContain(`tail -n +${GALION_BASE_BACKUPS_KEPT + 1}`);
@@ -220,9 +271,13 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
     // 30 days of dailies, not a window that 7 dailies and 4 weeklies stretch to 28 days or more.
     expect(backup.retention).toMatchObject({ daily: GALION_BACKUP_RETENTION_DAYS, weekly: 4, monthly: 6, yearly: 2 });
     expect(GALION_BACKUP_RETENTION_DAYS).toBe(30);
-    expect(backup.retention.text).toContain("never fewer than 30 daily, whatever infra:backup.retention says: postgres keeps 30 (seed 004: daily dumps kept 30 days)");
+    expect(backup.retention.text).toContain(
+      "never fewer than 30 daily, whatever infra:backup.retention says: postgres keeps 30 (seed 004: daily dumps kept 30 days)",
+    );
     const install = resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "galion-main-backup-install")!;
-    expect(String(install.inputs.stdin)).toContain('restic forget --host "$host" --tag "$tag" --group-by host,tags --keep-daily 30 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2');
+    expect(String(install.inputs.stdin)).toContain(
+      'restic forget --host "$host" --tag "$tag" --group-by host,tags --keep-daily 30 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2',
+    );
     // S3: a deleted or overwritten pack stays recoverable for the whole 30 days.
     expect(resourcesOf(plan, "pulumi-nodejs:dynamic/storage:Bucket")[0]!.inputs.noncurrentVersionExpiryDays).toBeGreaterThanOrEqual(30);
     expect(plan.policy.violations).toEqual([]);
@@ -250,7 +305,9 @@ describe.each(STACKS)("GALION blueprint on %s (seed 004)", (stack) => {
 
   it("scrapes the seed's exporters (node, cAdvisor, PostgreSQL, Redis, nginx) and both APIs from Prometheus", async () => {
     const plan = await galionPlan(stack);
-    const config = parse(upload(plan, "prometheus", "/etc/prometheus/prometheus.yml")) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
+    const config = parse(upload(plan, "prometheus", "/etc/prometheus/prometheus.yml")) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
     const jobs = Object.fromEntries(config.scrape_configs.map((job) => [job.job_name, job.static_configs[0]!.targets]));
     expect(jobs).toMatchObject({
       node: ["node-exporter:9100"],
@@ -360,9 +417,15 @@ describe.each([
       [`app.${domain}`]: "proxy_cache static;",
       [`studio.${domain}`]: "proxy_cache static;",
     });
-    const guarded = new Set(directives.filter((directive) => directive.line.startsWith("auth_basic ") && directive.line !== "auth_basic off;").map((directive) => directive.server));
+    const guarded = new Set(
+      directives.filter((directive) => directive.line.startsWith("auth_basic ") && directive.line !== "auth_basic off;").map((directive) => directive.server),
+    );
     expect(guarded.size).toBe(overrides.length > 0 ? 4 : 0);
-    for (const server of guarded) expect(cached.map((directive) => directive.server), server).not.toContain(server);
+    for (const server of guarded)
+      expect(
+        cached.map((directive) => directive.server),
+        server,
+      ).not.toContain(server);
     for (const subdomain of ["voice", "realtime"]) expect(cached.map((directive) => directive.server)).not.toContain(`${subdomain}.${domain}`);
   });
 
@@ -372,7 +435,9 @@ describe.each([
     // No lifetime of nginx's own and no upstream header ignored: what the application says decides.
     expect(directives.filter((directive) => /^proxy_(cache_valid|ignore_headers) /.test(directive.line))).toEqual([]);
     for (const server of [`api.${domain}`, `studio-api.${domain}`, `app.${domain}`, `studio.${domain}`]) {
-      const lines = directives.filter((directive) => directive.server === server && directive.blocks.at(-1) === "location /").map((directive) => directive.line);
+      const lines = directives
+        .filter((directive) => directive.server === server && directive.blocks.at(-1) === "location /")
+        .map((directive) => directive.line);
       expect(lines, server).toEqual(
         expect.arrayContaining([
           "proxy_cache_key $scheme$host$request_uri;",
@@ -386,13 +451,20 @@ describe.each([
 
 describe("GALION's 30-day retention against the stack's own (seed 004, B1, S3)", () => {
   const backup = (retention: Record<string, number>) => `backup=${JSON.stringify({ schedule: "02:55", retention, checkSubsets: 30 })}`;
-  const forgetOf = (plan: PlanResult) => /restic forget [^\n]*--group-by host,tags (--keep[^\n]*?)(?: \|\||\n|$)/.exec(String(resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "galion-main-backup-install")!.inputs.stdin))?.[1];
+  const forgetOf = (plan: PlanResult) =>
+    /restic forget [^\n]*--group-by host,tags (--keep[^\n]*?)(?: \|\||\n|$)/.exec(
+      String(resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "galion-main-backup-install")!.inputs.stdin),
+    )?.[1];
 
   it.each([
     // Dailies only, and fewer than the seed's: still 30 days of them.
     [{ daily: 3, weekly: 0, monthly: 0, yearly: 0 }, { daily: 30, weekly: 0, monthly: 0, yearly: 0 }, "--keep-daily 30"],
     // More than the seed asks for is kept: the promise is a floor, never a cap.
-    [{ daily: 60, weekly: 4, monthly: 6, yearly: 2 }, { daily: 60, weekly: 4, monthly: 6, yearly: 2 }, "--keep-daily 60 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2"],
+    [
+      { daily: 60, weekly: 4, monthly: 6, yearly: 2 },
+      { daily: 60, weekly: 4, monthly: 6, yearly: 2 },
+      "--keep-daily 60 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2",
+    ],
   ])("stack retention %j keeps %j", async (asked, kept, flags) => {
     // The bucket keeps old versions as long as the dailies reach back (S3), or the plan is refused.
     const storage = `storage=${JSON.stringify({ ...modelWith({}).config.storage, noncurrentVersionExpiryDays: kept.daily })}`;
@@ -404,8 +476,12 @@ describe("GALION's 30-day retention against the stack's own (seed 004, B1, S3)",
   it("S3 judges the bucket against the 30 days: old versions kept 29 days are a violation, 30 are none", () => {
     const storage = (days: number) => JSON.stringify({ ...modelWith({}).config.storage, noncurrentVersionExpiryDays: days });
     const report = evaluateModel(modelWith({ "infra:blueprint": "galion", "infra:storage": storage(29) }));
-    expect(report.violations.filter((violation) => violation.rule === "S3").map((violation) => [violation.resource, violation.message])).toEqual([["bucket galion-backups", "noncurrent versions expire after 29 days, inside the 30-day retention window"]]);
-    expect(evaluateModel(modelWith({ "infra:blueprint": "galion", "infra:storage": storage(30) })).violations.filter((violation) => violation.rule === "S3")).toEqual([]);
+    expect(report.violations.filter((violation) => violation.rule === "S3").map((violation) => [violation.resource, violation.message])).toEqual([
+      ["bucket galion-backups", "noncurrent versions expire after 29 days, inside the 30-day retention window"],
+    ]);
+    expect(
+      evaluateModel(modelWith({ "infra:blueprint": "galion", "infra:storage": storage(30) })).violations.filter((violation) => violation.rule === "S3"),
+    ).toEqual([]);
   });
 });
 
@@ -464,7 +540,9 @@ describe("GALION memory (seed 004, Memory Allocation Strategy)", () => {
 
   it("falls back to the compact limits on preprod's 4 GB CX23, where the seed's do not fit, and fits", async () => {
     const plan = await galionPlan("preprod");
-    const seedTotal = galion.build({ domain: "example.com", environment: "preprod", memoryProfile: "seed" }).services.reduce((sum, service) => sum + service.memoryMb, 0);
+    const seedTotal = galion
+      .build({ domain: "example.com", environment: "preprod", memoryProfile: "seed" })
+      .services.reduce((sum, service) => sum + service.memoryMb, 0);
     expect(seedTotal + SEED_RESERVE_MB).toBeGreaterThan(4096);
     expect(plan.memoryProfile).toBe("compact");
     const budget = plan.hosts[0]!.budget;

@@ -107,7 +107,21 @@ function chownTree(path: string): void {
 function selfSignedCertificates(conf: string): void {
   for (const name of [...conf.matchAll(/ssl_certificate (\S+)\/fullchain\.pem;/g)].map((match) => match[1]!)) {
     mkdirSync(name, { recursive: true });
-    run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test", "-keyout", join(name, "privkey.pem"), "-out", join(name, "fullchain.pem")]);
+    run("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=test",
+      "-keyout",
+      join(name, "privkey.pem"),
+      "-out",
+      join(name, "fullchain.pem"),
+    ]);
   }
 }
 
@@ -148,7 +162,11 @@ beforeAll(async () => {
   let backendOutput = "";
   backend.stdout!.on("data", (chunk: Buffer) => {
     backendOutput += chunk.toString();
-    for (const line of chunk.toString().split("\n").filter((text) => text.startsWith("{"))) seenByBackend.push((JSON.parse(line) as { realIp: string }).realIp);
+    for (const line of chunk
+      .toString()
+      .split("\n")
+      .filter((text) => text.startsWith("{")))
+      seenByBackend.push((JSON.parse(line) as { realIp: string }).realIp);
   });
   await until(() => backendOutput.includes("listening"), "the backend listening");
 
@@ -159,7 +177,22 @@ beforeAll(async () => {
   chownSync(log, NOBODY, NOBODY);
   const nginx = spawn(
     requireTool("ip"),
-    ["netns", "exec", NS, requireTool("setpriv"), `--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", requireTool("nginx"), "-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"],
+    [
+      "netns",
+      "exec",
+      NS,
+      requireTool("setpriv"),
+      `--reuid=${NOBODY}`,
+      `--regid=${NOBODY}`,
+      "--clear-groups",
+      requireTool("nginx"),
+      "-p",
+      dir,
+      "-c",
+      join(dir, "nginx.conf"),
+      "-g",
+      "daemon off;",
+    ],
     { stdio: ["ignore", fd, fd] },
   );
   closeSync(fd);
@@ -193,7 +226,12 @@ function logged(): [string, number][] {
 
 describe("nginx behind the load balancer, live (F3, GALION phase 4)", () => {
   it("keys two visitors behind Cloudflare apart: one is rate-limited, the other is not", async () => {
-    const throughCloudflare = (visitor: string, count: number): Visit => ({ from: BALANCER, claim: CLOUDFLARE_EDGE, headers: { "CF-Connecting-IP": visitor }, count });
+    const throughCloudflare = (visitor: string, count: number): Visit => ({
+      from: BALANCER,
+      claim: CLOUDFLARE_EDGE,
+      headers: { "CF-Connecting-IP": visitor },
+      count,
+    });
     // Phase 4 allows 150 requests a minute (one every 0.4 s) with a burst of 50 per client: 60 in
     // a row get 51 answers, and one more for each 0.4 s they took, then 429s.
     const [a, b] = visit(throughCloudflare(VISITOR_A, 60), throughCloudflare(VISITOR_B, 5));

@@ -39,7 +39,12 @@ function preparation(plan: PlanResult, containerName: string): string {
   const command = containerNamed(plan, containerName).inputs.command as string[];
   expect(command.slice(0, 2)).toEqual(["sh", "-c"]);
   const lines = command[2]!.split("\n");
-  return lines.slice(0, lines.findIndex((line) => /^(\(while|exec )/.test(line))).join("\n");
+  return lines
+    .slice(
+      0,
+      lines.findIndex((line) => /^(\(while|exec )/.test(line)),
+    )
+    .join("\n");
 }
 
 /** A bcrypt hash of `password` made by a real tool: Apache's htpasswd ($2y$, cost 5 to keep the test quick) or caddy ($2a$). */
@@ -69,7 +74,11 @@ function writeHtpasswd(script: string, secretFiles: Record<string, string>, uid?
     }
     if (uid !== undefined) chownSync(secrets, uid, uid);
     const local = script.replaceAll(`${SECRETS_CONTAINER_DIR}/`, `${secrets}/`);
-    const result = spawnSync("sh", ["-c", local], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" }, ...(uid === undefined ? {} : { uid, gid: uid }) });
+    const result = spawnSync("sh", ["-c", local], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+      ...(uid === undefined ? {} : { uid, gid: uid }),
+    });
     expect(result.status, result.stderr).toBe(0);
   } finally {
     rmSync(secrets, { recursive: true, force: true });
@@ -103,7 +112,12 @@ function get(port: number, hostname: string, credentials?: string): Promise<{ st
       },
       (response) => {
         response.resume();
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, ...(response.headers["www-authenticate"] ? { challenge: String(response.headers["www-authenticate"]) } : {}) }));
+        response.on("end", () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            ...(response.headers["www-authenticate"] ? { challenge: String(response.headers["www-authenticate"]) } : {}),
+          }),
+        );
       },
     );
     outgoing.on("timeout", () => outgoing.destroy(new Error(`no answer from ${hostname}`)));
@@ -116,7 +130,25 @@ function get(port: number, hostname: string, credentials?: string): Promise<{ st
 function selfSignedCertificates(conf: string): void {
   for (const name of [...conf.matchAll(/ssl_certificate (\S+)\/fullchain\.pem;/g)].map((match) => match[1]!)) {
     mkdirSync(name, { recursive: true });
-    const made = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test", "-keyout", join(name, "privkey.pem"), "-out", join(name, "fullchain.pem")], { encoding: "utf8" });
+    const made = spawnSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=test",
+        "-keyout",
+        join(name, "privkey.pem"),
+        "-out",
+        join(name, "fullchain.pem"),
+      ],
+      { encoding: "utf8" },
+    );
     if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
   }
 }
@@ -214,7 +246,11 @@ interface RunningTraefik {
  * `localise` makes of the generated one, once Traefik answers its ping and
  * has had a moment to apply the file provider's configuration.
  */
-async function startTraefik(staticYAML: string, dynamicYAML: string, localise: (dynamic: string, dir: string) => string = (dynamic) => dynamic): Promise<RunningTraefik> {
+async function startTraefik(
+  staticYAML: string,
+  dynamicYAML: string,
+  localise: (dynamic: string, dir: string) => string = (dynamic) => dynamic,
+): Promise<RunningTraefik> {
   const dir = mkdtempSync(join(tmpdir(), "traefik-check-"));
   const ports = { web: await freePort(), websecure: await freePort(), ping: await freePort(), metrics: await freePort(), api: await freePort() };
   // Traefik's static configuration, edited by path; its schema is Traefik's, not typed here.
@@ -246,7 +282,11 @@ async function startTraefik(staticYAML: string, dynamicYAML: string, localise: (
 }
 
 /** What Traefik made of the routes, from its API. */
-async function traefikLoad(staticYAML: string, dynamicYAML: string, localise?: (dynamic: string, dir: string) => string): Promise<{ routers: TraefikRouter[]; middlewares: { name: string; status: string }[] }> {
+async function traefikLoad(
+  staticYAML: string,
+  dynamicYAML: string,
+  localise?: (dynamic: string, dir: string) => string,
+): Promise<{ routers: TraefikRouter[]; middlewares: { name: string; status: string }[] }> {
   const traefik = await startTraefik(staticYAML, dynamicYAML, localise);
   try {
     const api = async (path: string) => (await fetch(`http://127.0.0.1:${traefik.ports.api}/api/http/${path}`)).json();
@@ -276,23 +316,42 @@ describe.each<[string, string, string[], Record<string, string>, string[]]>([
   ["nextmavens", "nextmavens-traefik", [], { portal: "" }, []],
   // Seed 000: Studio administers the whole database and has no login of its own.
   ["ai-video", "aivideo-traefik", [], { api: "", grafana: "", studio: STUDIO_MIDDLEWARE }, [STUDIO_MIDDLEWARE]],
-  ["ai-video", "aivideo-traefik", [INGRESS_ADMIN], { api: "", grafana: ADMIN_MIDDLEWARE, studio: STUDIO_MIDDLEWARE, metrics: ADMIN_MIDDLEWARE, alerts: ADMIN_MIDDLEWARE, logs: ADMIN_MIDDLEWARE }, [ADMIN_MIDDLEWARE, STUDIO_MIDDLEWARE]],
+  [
+    "ai-video",
+    "aivideo-traefik",
+    [INGRESS_ADMIN],
+    { api: "", grafana: ADMIN_MIDDLEWARE, studio: STUDIO_MIDDLEWARE, metrics: ADMIN_MIDDLEWARE, alerts: ADMIN_MIDDLEWARE, logs: ADMIN_MIDDLEWARE },
+    [ADMIN_MIDDLEWARE, STUDIO_MIDDLEWARE],
+  ],
 ])("Traefik configuration of %s %j", (blueprint, containerName, overrides, routers, authMiddlewares) => {
   const plan = () => planOf("prod", { overrides: [`blueprint=${blueprint}`, ...overrides] });
 
   it("is loaded by Traefik itself: every route a router, each enabled, behind the three middlewares and, where it asks for a password, basic auth", async () => {
     const planned = await plan();
     const htpasswd = authMiddlewares.length > 0 ? withHtpasswd(planned, containerName, HTPASSWD_FILES) : undefined;
-    const loaded = await traefikLoad(upload(planned, containerName, "/etc/traefik/traefik.yml"), upload(planned, containerName, "/etc/infra/live/dynamic.yml"), htpasswd);
+    const loaded = await traefikLoad(
+      upload(planned, containerName, "/etc/traefik/traefik.yml"),
+      upload(planned, containerName, "/etc/infra/live/dynamic.yml"),
+      htpasswd,
+    );
     // Each name has its router, and one that Traefik answers itself for /metrics (E2).
-    expect(loaded.routers.map((router) => router.name).sort()).toEqual(Object.keys(routers).flatMap((subdomain) => [`${subdomain}-vpai-example-com@file`, `${subdomain}-vpai-example-com-blocked-0@file`]).sort());
+    expect(loaded.routers.map((router) => router.name).sort()).toEqual(
+      Object.keys(routers)
+        .flatMap((subdomain) => [`${subdomain}-vpai-example-com@file`, `${subdomain}-vpai-example-com-blocked-0@file`])
+        .sort(),
+    );
     for (const router of loaded.routers) {
       expect(router.status, router.name).toBe("enabled");
       const auth = routers[router.name.replace(/-vpai-example-com@file$/, "")]!;
       expect(router.middlewares, router.name).toEqual(["security-headers@file", "rate-limit@file", ...(auth ? [auth] : []), "compress@file"]);
     }
     expect(loaded.middlewares.map((middleware) => [middleware.name, middleware.status]).sort()).toEqual(
-      [["compress@file", "enabled"], ["rate-limit@file", "enabled"], ["security-headers@file", "enabled"], ...authMiddlewares.map((name) => [name, "enabled"])].sort(),
+      [
+        ["compress@file", "enabled"],
+        ["rate-limit@file", "enabled"],
+        ["security-headers@file", "enabled"],
+        ...authMiddlewares.map((name) => [name, "enabled"]),
+      ].sort(),
     );
   });
 
@@ -313,7 +372,11 @@ describe("basic auth on the real Traefik (seed 000: Supabase Studio, and the adm
     backend = await startBackend();
     const toBackend = (dynamic: string) => dynamic.replace(/url: http:\/\/[a-z0-9-]+:\d+/g, `url: http://127.0.0.1:${backend.port}`);
     const htpasswd = withHtpasswd(planned, "aivideo-traefik", HTPASSWD_FILES);
-    traefik = await startTraefik(upload(planned, "aivideo-traefik", "/etc/traefik/traefik.yml"), upload(planned, "aivideo-traefik", "/etc/infra/live/dynamic.yml"), (dynamic, dir) => toBackend(htpasswd(dynamic, dir)));
+    traefik = await startTraefik(
+      upload(planned, "aivideo-traefik", "/etc/traefik/traefik.yml"),
+      upload(planned, "aivideo-traefik", "/etc/infra/live/dynamic.yml"),
+      (dynamic, dir) => toBackend(htpasswd(dynamic, dir)),
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -376,7 +439,10 @@ async function startNginx(conf: string, preparationScript: string, secretFiles: 
   const log = join(dir, "nginx.log");
   const fd = openSync(log, "w");
   if (uid !== undefined) chownSync(log, uid, uid);
-  const child: ChildProcess = spawn(requireTool("nginx"), ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", fd, fd], ...(uid === undefined ? {} : { uid, gid: uid }) });
+  const child: ChildProcess = spawn(requireTool("nginx"), ["-p", dir, "-c", join(dir, "nginx.conf"), "-g", "daemon off;"], {
+    stdio: ["ignore", fd, fd],
+    ...(uid === undefined ? {} : { uid, gid: uid }),
+  });
   closeSync(fd);
   const { stop, answered } = await waitUntilAnswering(child, `http://127.0.0.1:${ports.http}/healthz`, dir);
   const output = () => readFileSync(log, "utf8");
@@ -408,14 +474,17 @@ describe.each([
 
   const https = (subdomain: string, credentials?: string) => get(nginx.https, `${subdomain}.vpai.example.com`, credentials);
 
-  it.each(["grafana", "metrics", "alerts", "logs"])("asks for the admin password before %s, takes only the right one, and does not pass it on", async (subdomain) => {
-    const before = backend.seen.length;
-    expect(await https(subdomain)).toEqual({ status: 401, challenge: 'Basic realm="restricted"' });
-    expect((await https(subdomain, "admin:wrong-password")).status).toBe(401);
-    expect(backend.seen.length, "nothing reached the admin UI before the right password").toBe(before);
-    expect((await https(subdomain, `admin:${ADMIN_PASSWORD}`)).status).toBe(200);
-    expect(backend.seen.at(-1)!.authorization).toBeUndefined();
-  });
+  it.each(["grafana", "metrics", "alerts", "logs"])(
+    "asks for the admin password before %s, takes only the right one, and does not pass it on",
+    async (subdomain) => {
+      const before = backend.seen.length;
+      expect(await https(subdomain)).toEqual({ status: 401, challenge: 'Basic realm="restricted"' });
+      expect((await https(subdomain, "admin:wrong-password")).status).toBe(401);
+      expect(backend.seen.length, "nothing reached the admin UI before the right password").toBe(before);
+      expect((await https(subdomain, `admin:${ADMIN_PASSWORD}`)).status).toBe(200);
+      expect(backend.seen.at(-1)!.authorization).toBeUndefined();
+    },
+  );
 
   it("asks for nothing on the application's own route", async () => {
     expect((await https(openSubdomain)).status).toBe(200);
@@ -442,7 +511,9 @@ describe("the proxy cache on the real nginx: galion", () => {
 
   beforeAll(async () => {
     // www is a second name for GALION.APP's frontend (infra:ingress), so two names share one upstream.
-    const planned = await planOf("prod", { overrides: ["blueprint=galion", INGRESS_ADMIN, 'ingress={"routes":[{"subdomain":"www","service":"app-frontend"}]}'] });
+    const planned = await planOf("prod", {
+      overrides: ["blueprint=galion", INGRESS_ADMIN, 'ingress={"routes":[{"subdomain":"www","service":"app-frontend"}]}'],
+    });
     backend = createServer((incoming, response) => {
       const key = `${incoming.headers.host} ${incoming.url}`;
       reached.set(key, (reached.get(key) ?? 0) + 1);
@@ -471,9 +542,12 @@ describe("the proxy cache on the real nginx: galion", () => {
   };
   const admin = { authorization: `Basic ${Buffer.from(`admin:${ADMIN_PASSWORD}`).toString("base64")}` };
 
-  it.each(["api", "studio-api", "app", "studio", "www"])("%s: a response its upstream marks public is served from the cache the second time", async (subdomain) => {
-    expect(await reachedOf(subdomain, "/public/a")).toBe(1);
-  });
+  it.each(["api", "studio-api", "app", "studio", "www"])(
+    "%s: a response its upstream marks public is served from the cache the second time",
+    async (subdomain) => {
+      expect(await reachedOf(subdomain, "/public/a")).toBe(1);
+    },
+  );
 
   it.each(["voice", "realtime"])("%s is never cached, whatever its upstream says", async (subdomain) => {
     expect(await reachedOf(subdomain, "/public/a")).toBe(2);
@@ -515,12 +589,15 @@ describe("the proxy cache on the real nginx: galion", () => {
 /** GET `path` over HTTPS on 127.0.0.1 with the name as SNI and Host, and `headers`; the status and body. */
 function getPath(port: number, hostname: string, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const outgoing = request({ host: "127.0.0.1", port, path, servername: hostname, rejectUnauthorized: false, timeout: 20_000, headers: { host: hostname, ...headers } }, (response) => {
-      let body = "";
-      response.setEncoding("utf8");
-      response.on("data", (chunk: string) => (body += chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
-    });
+    const outgoing = request(
+      { host: "127.0.0.1", port, path, servername: hostname, rejectUnauthorized: false, timeout: 20_000, headers: { host: hostname, ...headers } },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (body += chunk));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
     outgoing.on("timeout", () => outgoing.destroy(new Error(`no answer from ${hostname}`)));
     outgoing.on("error", reject);
     outgoing.end();
@@ -535,8 +612,34 @@ function getPath(port: number, hostname: string, path: string, headers: Record<s
  * every path that reaches it. /metrics must never reach it, in any
  * spelling; n8n's setup only with the password; its webhooks without.
  */
-const METRICS_ATTACKS = ["/metrics", "/metrics/", "//metrics", "/METRICS", "/Metrics/x", "/%6detrics", "/%6Detrics", "/metrics%2F", "/%2Fmetrics", "/metrics;x", "/metrics.json", "/./metrics", "/x/../metrics", "/metrics?x=1"];
-const SETUP_ATTACKS = ["/setup", "/rest/owner/setup", "/Rest/Owner/Setup", "//rest/owner/setup", "/rest/owner/setup;x", "/webhook/../rest/owner/setup", "/webhook/%2e%2e/rest/owner/setup", "/webhook/..%2Frest/owner/setup", "/WEBHOOK/../setup", "/webhook-test/x"];
+const METRICS_ATTACKS = [
+  "/metrics",
+  "/metrics/",
+  "//metrics",
+  "/METRICS",
+  "/Metrics/x",
+  "/%6detrics",
+  "/%6Detrics",
+  "/metrics%2F",
+  "/%2Fmetrics",
+  "/metrics;x",
+  "/metrics.json",
+  "/./metrics",
+  "/x/../metrics",
+  "/metrics?x=1",
+];
+const SETUP_ATTACKS = [
+  "/setup",
+  "/rest/owner/setup",
+  "/Rest/Owner/Setup",
+  "//rest/owner/setup",
+  "/rest/owner/setup;x",
+  "/webhook/../rest/owner/setup",
+  "/webhook/%2e%2e/rest/owner/setup",
+  "/webhook/..%2Frest/owner/setup",
+  "/WEBHOOK/../setup",
+  "/webhook-test/x",
+];
 const N8N_PASSWORD = "n8n-tr0ub4dor";
 
 /** An upstream that answers 200 to everything and records each request's path as it arrived. */
@@ -558,7 +661,9 @@ function sendRaw(port: number, hostname: string, path: string, options: { tls: b
     const message = `GET ${path} HTTP/1.1\r\nHost: ${hostname}\r\n${authorization}Connection: close\r\n\r\n`;
     let answer = "";
     const done = () => resolve(Number(/^HTTP\/1\.[01] (\d{3})/.exec(answer)?.[1] ?? 0));
-    const socket = options.tls ? tlsConnect({ host: "127.0.0.1", port, servername: hostname, rejectUnauthorized: false }, () => socket.write(message)) : netConnect({ host: "127.0.0.1", port }, () => socket.write(message));
+    const socket = options.tls
+      ? tlsConnect({ host: "127.0.0.1", port, servername: hostname, rejectUnauthorized: false }, () => socket.write(message))
+      : netConnect({ host: "127.0.0.1", port }, () => socket.write(message));
     socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer for ${path}`)));
     socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
     socket.on("end", done);
@@ -586,7 +691,8 @@ interface ExposureTarget {
 }
 
 function exposureCases(target: () => ExposureTarget, names: { readonly n8n: string; readonly open: string }): void {
-  const send = (hostname: string, path: string, credentials?: string) => sendRaw(target().port, hostname, path, { tls: target().tls, ...(credentials ? { credentials } : {}) });
+  const send = (hostname: string, path: string, credentials?: string) =>
+    sendRaw(target().port, hostname, path, { tls: target().tls, ...(credentials ? { credentials } : {}) });
 
   it("answers /metrics itself in every spelling, on an open route and on n8n's, so the upstream never sees it (E2)", async () => {
     const { backend } = target();
@@ -595,7 +701,10 @@ function exposureCases(target: () => ExposureTarget, names: { readonly n8n: stri
       const statuses = [];
       for (const path of METRICS_ATTACKS) statuses.push([path, await send(hostname, path)]);
       expect(backend.paths.slice(before), `${hostname}: ${JSON.stringify(statuses)}`).toEqual([]);
-      expect(statuses.every(([, status]) => status !== 200), JSON.stringify(statuses)).toBe(true);
+      expect(
+        statuses.every(([, status]) => status !== 200),
+        JSON.stringify(statuses),
+      ).toBe(true);
     }
     // The upstream is there, so the assertion above could fail: its neighbours reach it.
     expect(await send(names.open, "/metricsx")).toBe(200);
@@ -608,8 +717,13 @@ function exposureCases(target: () => ExposureTarget, names: { readonly n8n: stri
     const statuses = [];
     for (const path of SETUP_ATTACKS) statuses.push([path, await send(names.n8n, path)]);
     // What reached n8n without a password is a webhook as n8n splits the path.
-    expect(backend.paths.slice(before).filter((path) => !asSplit(path).startsWith("/webhook/")), JSON.stringify(statuses)).toEqual([]);
-    expect(statuses.filter(([path]) => ["/setup", "/rest/owner/setup", "/Rest/Owner/Setup"].includes(path as string)).map(([, status]) => status)).toEqual([401, 401, 401]);
+    expect(
+      backend.paths.slice(before).filter((path) => !asSplit(path).startsWith("/webhook/")),
+      JSON.stringify(statuses),
+    ).toEqual([]);
+    expect(statuses.filter(([path]) => ["/setup", "/rest/owner/setup", "/Rest/Owner/Setup"].includes(path as string)).map(([, status]) => status)).toEqual([
+      401, 401, 401,
+    ]);
     expect(await send(names.n8n, "/webhook/order-created")).toBe(200);
     expect(backend.paths.at(-1)).toBe("/webhook/order-created");
     expect(await send(names.n8n, "/rest/owner/setup", "n8n:wrong")).toBe(401);
@@ -636,7 +750,14 @@ describe("E1 and E2 on the real Caddy, serving vpai's generated Caddyfile", () =
     writeFileSync(join(dir, "Caddyfile"), `${caddyfileText}\nhttp://127.0.0.1:${port} {\n\trespond "ok" 200\n}\n`);
     const child = spawn(requireTool("caddy"), ["run", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, INFRA_BCRYPT_N8N_PASSWORD_HASH: bcrypt("caddy", N8N_PASSWORD), INFRA_ADMIN_PASSWORD_HASH: hashes.admin },
+      env: {
+        ...process.env,
+        HOME: dir,
+        XDG_DATA_HOME: dir,
+        XDG_CONFIG_HOME: dir,
+        INFRA_BCRYPT_N8N_PASSWORD_HASH: bcrypt("caddy", N8N_PASSWORD),
+        INFRA_ADMIN_PASSWORD_HASH: hashes.admin,
+      },
     });
     let output = "";
     child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -657,7 +778,13 @@ describe("E1 and E2 on the real Caddy, serving vpai's generated Caddyfile", () =
 });
 
 const N8N_ROUTES = [
-  { hostname: "n8n.vpai.example.com", service: "n8n", port: 5678, basicAuth: { user: "n8n", passwordHashSecret: "infra:n8nPasswordHash" }, publicPaths: ["/webhook/"] },
+  {
+    hostname: "n8n.vpai.example.com",
+    service: "n8n",
+    port: 5678,
+    basicAuth: { user: "n8n", passwordHashSecret: "infra:n8nPasswordHash" },
+    publicPaths: ["/webhook/"],
+  },
   { hostname: "llm.vpai.example.com", service: "litellm", port: 4000 },
 ];
 const N8N_HTPASSWD_FILES = () => ({ "htpasswd-infra-n8nPasswordHash": `n8n:${bcrypt("htpasswd", N8N_PASSWORD)}` });
@@ -668,7 +795,17 @@ describe("E1 and E2 on the real nginx, serving the configuration generated for n
 
   beforeAll(async () => {
     backend = await recordingBackend();
-    const options = { certificateDir: "/etc/letsencrypt/live", certificateName: "vpai", rateLimitPerMinute: 6000, burst: 1000, realIpFrom: [], clientMaxBodyMb: 10, healthPath: "/healthz", statusPort: 8081, statusPath: "/stub_status" };
+    const options = {
+      certificateDir: "/etc/letsencrypt/live",
+      certificateName: "vpai",
+      rateLimitPerMinute: 6000,
+      burst: 1000,
+      realIpFrom: [],
+      clientMaxBodyMb: 10,
+      healthPath: "/healthz",
+      statusPort: 8081,
+      statusPath: "/stub_status",
+    };
     const script = htpasswdScript(htpasswdFiles(N8N_ROUTES)).join("\n");
     nginx = await startNginx(nginxConf(N8N_ROUTES, options), script, N8N_HTPASSWD_FILES(), backend.port);
   }, 60_000);

@@ -35,11 +35,15 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     // Seed 003 has basic logging only; the generated stack at its smallest adds metrics, alerts and the log store.
     // Promtail and cAdvisor read the Docker API through the socket proxy (C14).
     const monitoring = ["prometheus", "alertmanager", "loki", "promtail", "grafana", "node-exporter", "cadvisor", "blackbox-exporter", "docker-socket-proxy"];
-    expect(resourcesOf(plan, "docker:index/container:Container").map((resource) => resource.inputs.name).sort()).toEqual(
-      ["developer-portal", "traefik", ...monitoring].map((service) => `nextmavens-${service}`).sort(),
-    );
+    expect(
+      resourcesOf(plan, "docker:index/container:Container")
+        .map((resource) => resource.inputs.name)
+        .sort(),
+    ).toEqual(["developer-portal", "traefik", ...monitoring].map((service) => `nextmavens-${service}`).sort());
     const volumes = resourcesOf(plan, "docker:index/volume:Volume").map((volume) => volume.name);
-    expect(volumes.filter((volume) => !/-monitoring-(prometheus|alertmanager|loki|grafana)-data$|-monitoring-promtail-positions$/.test(volume))).toEqual([expect.stringMatching(/traefik-service-acme$/)]);
+    expect(volumes.filter((volume) => !/-monitoring-(prometheus|alertmanager|loki|grafana)-data$|-monitoring-promtail-positions$/.test(volume))).toEqual([
+      expect.stringMatching(/traefik-service-acme$/),
+    ]);
   });
 
   it("joins the portal to the Traefik network (seed 003's dokploy-network), which reaches the managed services outside", async () => {
@@ -50,7 +54,8 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
       ["nextmavens-web", false],
       ["nextmavens-monitoring", true],
     ]);
-    for (const service of ["developer-portal", "traefik"]) expect(container(plan, service).inputs.networksAdvanced).toEqual([{ name: "nextmavens-web", aliases: [service] }]);
+    for (const service of ["developer-portal", "traefik"])
+      expect(container(plan, service).inputs.networksAdvanced).toEqual([{ name: "nextmavens-web", aliases: [service] }]);
   });
 
   it("keeps the seed's 3006:3000 mapping on 127.0.0.1 only; Traefik's 80/443 are the only public ports", async () => {
@@ -70,7 +75,13 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
     const dynamic = parse(upload(plan, "traefik", "/etc/infra/live/dynamic.yml"));
     expect(Object.values(dynamic.http.routers)).toEqual([
-      { rule: `Host(\`portal.${domain}\`)`, entryPoints: ["websecure"], service: "developer-portal-3000", middlewares: ["security-headers", "rate-limit", "compress"], tls: { certResolver: "letsencrypt" } },
+      {
+        rule: `Host(\`portal.${domain}\`)`,
+        entryPoints: ["websecure"],
+        service: "developer-portal-3000",
+        middlewares: ["security-headers", "rate-limit", "compress"],
+        tls: { certResolver: "letsencrypt" },
+      },
       // /metrics answered by Traefik itself, in every spelling (E2).
       {
         rule: `Host(\`portal.${domain}\`) && PathRegexp(\`(?i)^(/|%2[fF])+metrics([^a-zA-Z0-9_~-]|$)\`)`,
@@ -85,7 +96,9 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     const staticConfig = parse(upload(plan, "traefik", "/etc/traefik/traefik.yml"));
     expect(Object.keys(staticConfig.certificatesResolvers)).toEqual(["letsencrypt"]);
     expect(staticConfig.entryPoints.web.http.redirections.entryPoint).toMatchObject({ to: "websecure", scheme: "https" });
-    expect(resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => [record.inputs.name, record.inputs.proxied])).toEqual([[`portal.${domain}`, true]]);
+    expect(resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => [record.inputs.name, record.inputs.proxied])).toEqual([
+      [`portal.${domain}`, true],
+    ]);
   });
 
   it("holds TLS at 1.2 or newer at the edge (seed 003: TLS 1.2+ minimum)", async () => {
@@ -106,7 +119,9 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     const plan = await nextmavensPlan(stack);
     expect(plan.secretsToSet.map((secret) => secret.key)).toEqual(expect.arrayContaining(EXTERNAL_SECRETS));
     expect(plan.secretsToSet.find((secret) => secret.key === "infra:databaseUrl")!.purpose).toContain("configured, not created");
-    expect(resourcesOf(plan, "docker:index/remoteImage:RemoteImage").map((image) => String(image.inputs.name))).not.toContainEqual(expect.stringMatching(/postgres|redis/));
+    expect(resourcesOf(plan, "docker:index/remoteImage:RemoteImage").map((image) => String(image.inputs.name))).not.toContainEqual(
+      expect.stringMatching(/postgres|redis/),
+    );
     expect(plan.resources.filter((resource) => /postgres|database|resend|audit|auth-service/i.test(`${resource.type} ${resource.name}`))).toEqual([]);
     expect(portal().env).toMatchObject({
       DATABASE_URL: { secret: "infra:databaseUrl" },
@@ -133,11 +148,15 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     const plan = await nextmavensPlan(stack);
     const bucketName = stack === "prod" ? "vpai-backups" : "vpai-preprod-backups";
     // One job, on the portal's server, whose only source is the database the portal connects to.
-    expect(resourcesOf(plan, "infra:backup:Backup").map((backup) => [backup.name, backup.dependsOn])).toEqual([["nextmavens-main-backup", expect.arrayContaining(["nextmavens-backups-bucket"])]]);
+    expect(resourcesOf(plan, "infra:backup:Backup").map((backup) => [backup.name, backup.dependsOn])).toEqual([
+      ["nextmavens-main-backup", expect.arrayContaining(["nextmavens-backups-bucket"])],
+    ]);
     expect(plan.backups).toHaveLength(1);
     const backup = plan.backups[0]!;
     expect(backup.repository).toBe(`s3:https://fsn1.your-objectstorage.com/${bucketName}/restic/main`);
-    expect(backup.sources).toEqual([{ service: "developer-portal", kind: "postgres-url", what: expect.stringContaining("the PostgreSQL at secret infra:databaseUrl") }]);
+    expect(backup.sources).toEqual([
+      { service: "developer-portal", kind: "postgres-url", what: expect.stringContaining("the PostgreSQL at secret infra:databaseUrl") },
+    ]);
     // Seed 003: "Retention: 30 days default", though the stack file asks for 7 dailies.
     expect(backup.retention).toMatchObject({ daily: 30 });
     expect(backup.retention.text).toContain("seed 003");
@@ -150,7 +169,9 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     // No globals and no container of ours: the database is the provider's.
     const commands = script.split("\n").filter((line) => !line.trimStart().startsWith("#"));
     expect(commands.filter((line) => /pg_dumpall|docker exec/.test(line))).toEqual([]);
-    expect(nextmavens.build({ domain: "vpai.example.com", environment: stack }).buckets[0]!.purpose).toMatch(/nightly dumps of the managed PostgreSQL.*30 daily/);
+    expect(nextmavens.build({ domain: "vpai.example.com", environment: stack }).buckets[0]!.purpose).toMatch(
+      /nightly dumps of the managed PostgreSQL.*30 daily/,
+    );
   });
 
   it("hands the job the database URL only as a secret, in its root-only environment file", async () => {
@@ -168,10 +189,14 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     const routed = await planOf(stack, { overrides: ["blueprint=nextmavens", 'monitoring={"adminAccess":"ingress"}'] });
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
     expect(routed.routes.map((route) => route.hostname).sort()).toEqual(["alerts", "grafana", "logs", "metrics", "portal"].map((name) => `${name}.${domain}`));
-    const guarded = hostnamesBehindBasicAuth("traefik", [{ path: "/etc/infra/live/dynamic.yml", content: upload(routed, "traefik", "/etc/infra/live/dynamic.yml") }]);
+    const guarded = hostnamesBehindBasicAuth("traefik", [
+      { path: "/etc/infra/live/dynamic.yml", content: upload(routed, "traefik", "/etc/infra/live/dynamic.yml") },
+    ]);
     expect([...guarded].sort()).toEqual(["alerts", "grafana", "logs", "metrics"].map((name) => `${name}.${domain}`));
     // Traefik reaches the UIs on their network; none of them is published on the host.
-    expect(containerNamed(routed, "nextmavens-traefik").inputs.networksAdvanced).toEqual(expect.arrayContaining([expect.objectContaining({ name: expect.stringContaining("monitoring") })]));
+    expect(containerNamed(routed, "nextmavens-traefik").inputs.networksAdvanced).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: expect.stringContaining("monitoring") })]),
+    );
     expect(publishedPorts(containerNamed(routed, "nextmavens-grafana"))).toEqual([]);
     expect(routed.secretsToSet.map((secret) => secret.key)).toContain("infra:monitoringAdminPasswordHash");
   });
@@ -180,9 +205,15 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
     const plan = await nextmavensPlan(stack);
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
     // Over the Docker network on the portal's own port: through Traefik it would test the route, not the database.
-    expect(plan.monitoring!.probed.filter((probe) => probe.job === "database")).toEqual([{ job: "database", name: "developer-portal", target: "http://developer-portal:3000/api/health/db", module: "http_2xx" }]);
+    expect(plan.monitoring!.probed.filter((probe) => probe.job === "database")).toEqual([
+      { job: "database", name: "developer-portal", target: "http://developer-portal:3000/api/health/db", module: "http_2xx" },
+    ]);
     expect(plan.monitoring!.probed).toContainEqual({ job: "routes", name: `portal.${domain}`, target: "https://traefik:443/", module: "route_portal" });
-    const scrape = (parse(upload(plan, "prometheus", "/etc/prometheus/prometheus.yml")) as { scrape_configs: { job_name: string; metrics_path: string; static_configs: { targets: string[]; labels: Record<string, string> }[] }[] }).scrape_configs;
+    const scrape = (
+      parse(upload(plan, "prometheus", "/etc/prometheus/prometheus.yml")) as {
+        scrape_configs: { job_name: string; metrics_path: string; static_configs: { targets: string[]; labels: Record<string, string> }[] }[];
+      }
+    ).scrape_configs;
     expect(scrape.find((job) => job.job_name === "database")).toMatchObject({
       metrics_path: "/probe",
       static_configs: [{ targets: ["http://developer-portal:3000/api/health/db"], labels: { __param_module: "http_2xx", instance: "developer-portal" } }],
@@ -198,11 +229,23 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
   it("alerts on database connection failures (seed 003): critical, when /api/health/db fails while the portal answers (promtool test rules)", async () => {
     const plan = await nextmavensPlan(stack);
     expect(plan.monitoring!.alerts.filter((alert) => alert.group === "dependencies")).toEqual([
-      { group: "dependencies", alert: "DatabaseConnectionFailed", severity: "critical", threshold: "database check failing for 2m while the service answers", for: "2m" },
+      {
+        group: "dependencies",
+        alert: "DatabaseConnectionFailed",
+        severity: "critical",
+        threshold: "database check failing for 2m while the service answers",
+        for: "2m",
+      },
     ]);
     const rules = upload(plan, "prometheus", "/etc/prometheus/rules.yml");
-    const series = (job: string, value: string, instance = "developer-portal") => ({ series: `probe_success{job="${job}",instance="${instance}"}`, values: value });
-    const expected = { exp_labels: { severity: "critical", group: "dependencies", job: "database", instance: "developer-portal" }, exp_annotations: { summary: "developer-portal answers, but its database check fails: it cannot reach its database" } };
+    const series = (job: string, value: string, instance = "developer-portal") => ({
+      series: `probe_success{job="${job}",instance="${instance}"}`,
+      values: value,
+    });
+    const expected = {
+      exp_labels: { severity: "critical", group: "dependencies", job: "database", instance: "developer-portal" },
+      exp_annotations: { summary: "developer-portal answers, but its database check fails: it cannot reach its database" },
+    };
     const cases = [
       // /api/health/db fails, the portal answers: the alert.
       { name: "database unreachable", input_series: [series("database", "0x20"), series("services", "1x20")], exp_alerts: [expected] },
@@ -211,12 +254,21 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
       // The portal does not answer at all: ContainerUnhealthy's, not a database failure.
       { name: "portal down", input_series: [series("database", "0x20"), series("services", "0x20")], exp_alerts: [] },
       // The public route failing is RouteProbeFailed's.
-      { name: "route down", input_series: [series("database", "1x20"), series("services", "1x20"), series("routes", "0x20", `portal.vpai.example.com`)], exp_alerts: [] },
+      {
+        name: "route down",
+        input_series: [series("database", "1x20"), series("services", "1x20"), series("routes", "0x20", `portal.vpai.example.com`)],
+        exp_alerts: [],
+      },
     ];
     const test = stringify({
       rule_files: ["rules.yml"],
       evaluation_interval: "30s",
-      tests: cases.map((entry) => ({ name: entry.name, interval: "15s", input_series: entry.input_series, alert_rule_test: [{ eval_time: "3m", alertname: "DatabaseConnectionFailed", exp_alerts: entry.exp_alerts }] })),
+      tests: cases.map((entry) => ({
+        name: entry.name,
+        interval: "15s",
+        input_series: entry.input_series,
+        alert_rule_test: [{ eval_time: "3m", alertname: "DatabaseConnectionFailed", exp_alerts: entry.exp_alerts }],
+      })),
     });
     const run = runTool("promtool", ["test", "rules", "test.yml"], { "rules.yml": rules, "test.yml": test });
     expect(run.ok, run.output).toBe(true);
@@ -233,7 +285,12 @@ describe.each(STACKS)("NextMavens blueprint on %s (seed 003)", (stack) => {
 describe("NextMavens secrets stay secret (V3)", () => {
   it("never lets the managed database's URL out of the plan", async () => {
     const planted = "postgresql://portal:planted-Nm-4f9d2c@nextmavens-db.example.internal:5432/nextmavens";
-    const plan = await buildPlan({ projectDir: PROJECT_DIR, stack: "prod", overrides: ["blueprint=nextmavens"], secretOverrides: [`infra:databaseUrl=${planted}`] });
+    const plan = await buildPlan({
+      projectDir: PROJECT_DIR,
+      stack: "prod",
+      overrides: ["blueprint=nextmavens"],
+      secretOverrides: [`infra:databaseUrl=${planted}`],
+    });
     // The URL now reaches the backup job too, and stays a secret there.
     expect(resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "nextmavens-main-backup-environment")?.inputs.stdin).toBe("[secret]");
     expect(JSON.stringify(plan)).not.toContain("planted-Nm-4f9d2c");

@@ -51,8 +51,18 @@ describe("htpasswd files", () => {
   it("needs one file per credential, in the tmpfs, carried by a secret file of its one line", () => {
     const files = htpasswdFiles(routes);
     expect(files).toEqual([
-      { path: `${BASIC_AUTH_DIR}/infra-monitoringAdminPasswordHash`, secretFile: "htpasswd-infra-monitoringAdminPasswordHash", user: "admin", secret: "infra:monitoringAdminPasswordHash" },
-      { path: `${BASIC_AUTH_DIR}/infra-supabaseStudioPasswordHash`, secretFile: "htpasswd-infra-supabaseStudioPasswordHash", user: "supabase", secret: "infra:supabaseStudioPasswordHash" },
+      {
+        path: `${BASIC_AUTH_DIR}/infra-monitoringAdminPasswordHash`,
+        secretFile: "htpasswd-infra-monitoringAdminPasswordHash",
+        user: "admin",
+        secret: "infra:monitoringAdminPasswordHash",
+      },
+      {
+        path: `${BASIC_AUTH_DIR}/infra-supabaseStudioPasswordHash`,
+        secretFile: "htpasswd-infra-supabaseStudioPasswordHash",
+        user: "supabase",
+        secret: "infra:supabaseStudioPasswordHash",
+      },
     ]);
     expect(basicAuthSecretFiles(files, 101)).toEqual([
       { name: "htpasswd-infra-monitoringAdminPasswordHash", content: { secretTemplate: "admin:{{infra:monitoringAdminPasswordHash}}" }, uid: 101 },
@@ -64,8 +74,16 @@ describe("htpasswd files", () => {
 
   it.each<[string, ProtectedRoute[], RegExp]>([
     ["a user name with a colon", [{ ...routes[1]!, basicAuth: { ...ADMIN, user: "ad:min" } }], /"ad:min" is not a user name/],
-    ["a secret that is not a config key", [{ ...routes[1]!, basicAuth: { ...ADMIN, passwordHashSecret: "adminHash" } }], /"adminHash" is not a secret config key/],
-    ["one hash for two users", [routes[1]!, { ...routes[2]!, basicAuth: { ...ADMIN, user: "ops" } }], /infra:monitoringAdminPasswordHash is used by users admin and ops/],
+    [
+      "a secret that is not a config key",
+      [{ ...routes[1]!, basicAuth: { ...ADMIN, passwordHashSecret: "adminHash" } }],
+      /"adminHash" is not a secret config key/,
+    ],
+    [
+      "one hash for two users",
+      [routes[1]!, { ...routes[2]!, basicAuth: { ...ADMIN, user: "ops" } }],
+      /infra:monitoringAdminPasswordHash is used by users admin and ops/,
+    ],
   ])("refuses %s", (_case, broken, message) => {
     expect(basicAuthProblems(broken).join("; ")).toMatch(message);
     expect(() => htpasswdFiles(broken)).toThrow(message);
@@ -87,13 +105,19 @@ describe("the start script that writes them", () => {
     mkdirSync(join(dir, "secrets"));
     for (const [name, content] of Object.entries(secrets)) writeFileSync(join(dir, "secrets", name), content, { mode: 0o400 });
     // `set` stands in for the proxy: it prints the variables the proxy's shell would start it with.
-    const script = [...htpasswdScript(files), "set"].join("\n").replaceAll(BASIC_AUTH_DIR, join(dir, "basic-auth")).replaceAll(`${SECRETS_CONTAINER_DIR}/`, `${join(dir, "secrets")}/`);
+    const script = [...htpasswdScript(files), "set"]
+      .join("\n")
+      .replaceAll(BASIC_AUTH_DIR, join(dir, "basic-auth"))
+      .replaceAll(`${SECRETS_CONTAINER_DIR}/`, `${join(dir, "secrets")}/`);
     const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr, dir };
   }
 
   it("writes each file from its secret file, readable by its owner only, and keeps no copy in a variable when the proxy starts", () => {
-    const run = runScript({ "htpasswd-infra-monitoringAdminPasswordHash": `admin:${HASH}`, "htpasswd-infra-supabaseStudioPasswordHash": `supabase:${HASH.replace("$2a$", "$2y$")}` });
+    const run = runScript({
+      "htpasswd-infra-monitoringAdminPasswordHash": `admin:${HASH}`,
+      "htpasswd-infra-supabaseStudioPasswordHash": `supabase:${HASH.replace("$2a$", "$2y$")}`,
+    });
     try {
       expect(run.status, run.stderr).toBe(0);
       const admin = join(run.dir, "basic-auth", "infra-monitoringAdminPasswordHash");
@@ -120,7 +144,10 @@ describe("the start script that writes them", () => {
   });
 
   it("is clean for shellcheck as the POSIX sh script each proxy runs (busybox in the images)", () => {
-    for (const spec of [nginxServiceSpec(routes, { ...NGINX, networks: [], memoryMb: 32, dependsOn: [], certificateHostPath: "/var/lib/x" }), traefikServiceSpec(routes, { ...TRAEFIK, networks: [], memoryMb: 64, dependsOn: [] })]) {
+    for (const spec of [
+      nginxServiceSpec(routes, { ...NGINX, networks: [], memoryMb: 32, dependsOn: [], certificateHostPath: "/var/lib/x" }),
+      traefikServiceSpec(routes, { ...TRAEFIK, networks: [], memoryMb: 64, dependsOn: [] }),
+    ]) {
       const result = validateFile("shellcheck", (file) => ["--shell=sh", "--severity=style", file], `${spec.command![2]!}\n`, "start.sh");
       expect(result.ok, `${spec.name}: ${result.output}`).toBe(true);
     }
@@ -131,7 +158,9 @@ describe("nginx with basic auth", () => {
   const conf = nginxConf(routes, { ...NGINX, resolvePerRequest: ["prometheus", "alertmanager"] });
 
   it("asks for a password on the whole server of each protected name, from its credential's file, and on no other", () => {
-    expect(serverBlock(conf, "metrics.example.com")).toContain(`auth_basic "restricted";\n    auth_basic_user_file ${BASIC_AUTH_DIR}/infra-monitoringAdminPasswordHash;`);
+    expect(serverBlock(conf, "metrics.example.com")).toContain(
+      `auth_basic "restricted";\n    auth_basic_user_file ${BASIC_AUTH_DIR}/infra-monitoringAdminPasswordHash;`,
+    );
     expect(serverBlock(conf, "studio.example.com")).toContain(`auth_basic_user_file ${BASIC_AUTH_DIR}/infra-supabaseStudioPasswordHash;`);
     expect(serverBlock(conf, "api.example.com")).not.toContain("auth_basic");
     // The credentials stop at nginx: an admin UI with its own login would take them for its own.
@@ -152,20 +181,38 @@ describe("nginx with basic auth", () => {
     const spec = nginxServiceSpec(routes, { ...NGINX, networks: [], memoryMb: 32, dependsOn: [], certificateHostPath: "/var/lib/x" });
     expect(spec.env).toEqual({});
     expect(spec.secretFiles).toEqual(basicAuthSecretFiles(htpasswdFiles(routes), 101));
-    expect(spec.command![2]).toMatch(/^umask 077\n[\s\S]*unset line\n\(while :; do sleep 21600; nginx -c \/etc\/infra\/live\/nginx.conf -s reload; done\) & exec nginx -c \/etc\/infra\/live\/nginx.conf -g 'daemon off;'$/);
+    expect(spec.command![2]).toMatch(
+      /^umask 077\n[\s\S]*unset line\n\(while :; do sleep 21600; nginx -c \/etc\/infra\/live\/nginx.conf -s reload; done\) & exec nginx -c \/etc\/infra\/live\/nginx.conf -g 'daemon off;'$/,
+    );
     const open = nginxServiceSpec(routes.slice(0, 1), { ...NGINX, networks: [], memoryMb: 32, dependsOn: [], certificateHostPath: "/var/lib/x" });
     expect(open.env).toEqual({});
     expect(open.secretFiles).toEqual([]);
-    expect(open.command).toEqual(["sh", "-c", "(while :; do sleep 21600; nginx -c /etc/infra/live/nginx.conf -s reload; done) & exec nginx -c /etc/infra/live/nginx.conf -g 'daemon off;'"]);
+    expect(open.command).toEqual([
+      "sh",
+      "-c",
+      "(while :; do sleep 21600; nginx -c /etc/infra/live/nginx.conf -s reload; done) & exec nginx -c /etc/infra/live/nginx.conf -g 'daemon off;'",
+    ]);
   });
 });
 
 describe("Traefik with basic auth", () => {
-  const dynamic = traefikDynamicConfig(routes, TRAEFIK) as { http: { routers: Record<string, { middlewares: string[] }>; middlewares: Record<string, unknown> } };
+  const dynamic = traefikDynamicConfig(routes, TRAEFIK) as {
+    http: { routers: Record<string, { middlewares: string[] }>; middlewares: Record<string, unknown> };
+  };
 
   it("puts a basicAuth middleware reading its credential's file between the rate limit and compression, on the protected routers only", () => {
-    expect(dynamic.http.routers["metrics-example-com"]!.middlewares).toEqual(["security-headers", "rate-limit", "basic-auth-infra-monitoringAdminPasswordHash", "compress"]);
-    expect(dynamic.http.routers["studio-example-com"]!.middlewares).toEqual(["security-headers", "rate-limit", "basic-auth-infra-supabaseStudioPasswordHash", "compress"]);
+    expect(dynamic.http.routers["metrics-example-com"]!.middlewares).toEqual([
+      "security-headers",
+      "rate-limit",
+      "basic-auth-infra-monitoringAdminPasswordHash",
+      "compress",
+    ]);
+    expect(dynamic.http.routers["studio-example-com"]!.middlewares).toEqual([
+      "security-headers",
+      "rate-limit",
+      "basic-auth-infra-supabaseStudioPasswordHash",
+      "compress",
+    ]);
     expect(dynamic.http.routers["api-example-com"]!.middlewares).toEqual(["security-headers", "rate-limit", "compress"]);
     expect(dynamic.http.middlewares["basic-auth-infra-monitoringAdminPasswordHash"]).toEqual({
       basicAuth: { usersFile: `${BASIC_AUTH_DIR}/infra-monitoringAdminPasswordHash`, realm: "restricted", removeHeader: true },
@@ -179,7 +226,9 @@ describe("Traefik with basic auth", () => {
     expect(spec.secretFiles).toEqual(basicAuthSecretFiles(htpasswdFiles(routes), 0));
     expect(spec.command![0]).toBe("sh");
     expect(spec.command![2]).toMatch(/^umask 077\n[\s\S]*\nexec traefik --configFile=\/etc\/traefik\/traefik.yml$/);
-    expect(traefikServiceSpec(routes.slice(0, 1), { ...TRAEFIK, networks: [], memoryMb: 64, dependsOn: [] }).command).toEqual(["--configFile=/etc/traefik/traefik.yml"]);
+    expect(traefikServiceSpec(routes.slice(0, 1), { ...TRAEFIK, networks: [], memoryMb: 64, dependsOn: [] }).command).toEqual([
+      "--configFile=/etc/traefik/traefik.yml",
+    ]);
   });
 });
 
@@ -188,25 +237,43 @@ describe("hostnamesBehindBasicAuth: which names each ingress's configuration pro
 
   it("reads Caddy's basicauth blocks", () => {
     const content = caddyfile(routes.map(({ basicAuth, ...route }) => ({ ...route, ...(basicAuth ? { basicAuth: { user: basicAuth.user } } : {}) })));
-    expect(hostnames(hostnamesBehindBasicAuth("caddy", [{ path: CADDYFILE_PATH, content }]))).toEqual(["alerts.example.com", "metrics.example.com", "studio.example.com"]);
+    expect(hostnames(hostnamesBehindBasicAuth("caddy", [{ path: CADDYFILE_PATH, content }]))).toEqual([
+      "alerts.example.com",
+      "metrics.example.com",
+      "studio.example.com",
+    ]);
     const stripped = content.replace(/\tbasicauth \{\n[^}]*\}\n/g, "");
     expect(hostnames(hostnamesBehindBasicAuth("caddy", [{ path: CADDYFILE_PATH, content: stripped }]))).toEqual([]);
   });
 
   it("reads nginx's auth_basic, server-wide or in every location, and an `auth_basic off` anywhere opens the name", () => {
     const content = nginxConf(routes, NGINX);
-    expect(hostnames(hostnamesBehindBasicAuth("nginx", [{ path: NGINX_CONF_PATH, content }]))).toEqual(["alerts.example.com", "metrics.example.com", "studio.example.com"]);
-    const withHole = content.replace("server_name metrics.example.com;", 'server_name metrics.example.com;\n    location /api/ { auth_basic "off"; proxy_pass http://prometheus_9090; }');
+    expect(hostnames(hostnamesBehindBasicAuth("nginx", [{ path: NGINX_CONF_PATH, content }]))).toEqual([
+      "alerts.example.com",
+      "metrics.example.com",
+      "studio.example.com",
+    ]);
+    const withHole = content.replace(
+      "server_name metrics.example.com;",
+      'server_name metrics.example.com;\n    location /api/ { auth_basic "off"; proxy_pass http://prometheus_9090; }',
+    );
     expect(hostnames(hostnamesBehindBasicAuth("nginx", [{ path: NGINX_CONF_PATH, content: withHole }]))).toEqual(["alerts.example.com", "studio.example.com"]);
     const withoutFile = content.replace(/\n\s*auth_basic_user_file [^;]*infra-supabaseStudioPasswordHash;/, "");
-    expect(hostnames(hostnamesBehindBasicAuth("nginx", [{ path: NGINX_CONF_PATH, content: withoutFile }]))).toEqual(["alerts.example.com", "metrics.example.com"]);
-    const inLocation = "http {\n server {\n  server_name a.example.com;\n  location / { auth_basic x; auth_basic_user_file /f; }\n }\n server {\n  server_name b.example.com;\n  location / { auth_basic x; auth_basic_user_file /f; }\n  location /open { }\n }\n}\n";
+    expect(hostnames(hostnamesBehindBasicAuth("nginx", [{ path: NGINX_CONF_PATH, content: withoutFile }]))).toEqual([
+      "alerts.example.com",
+      "metrics.example.com",
+    ]);
+    const inLocation =
+      "http {\n server {\n  server_name a.example.com;\n  location / { auth_basic x; auth_basic_user_file /f; }\n }\n server {\n  server_name b.example.com;\n  location / { auth_basic x; auth_basic_user_file /f; }\n  location /open { }\n }\n}\n";
     expect(hostnames(hostnamesBehindBasicAuth("nginx", [{ path: NGINX_CONF_PATH, content: inLocation }]))).toEqual(["a.example.com"]);
   });
 
   it("reads Traefik's routers and basicAuth middlewares, and a second, open router for a name opens it", () => {
-    const dynamic = traefikDynamicConfig(routes, TRAEFIK) as { http: { routers: Record<string, Record<string, unknown>>; middlewares: Record<string, unknown> } };
-    const read = (document: unknown) => hostnames(hostnamesBehindBasicAuth("traefik", [{ path: TRAEFIK_DYNAMIC_PATH, content: traefikYAML(document as Record<string, unknown>) }]));
+    const dynamic = traefikDynamicConfig(routes, TRAEFIK) as {
+      http: { routers: Record<string, Record<string, unknown>>; middlewares: Record<string, unknown> };
+    };
+    const read = (document: unknown) =>
+      hostnames(hostnamesBehindBasicAuth("traefik", [{ path: TRAEFIK_DYNAMIC_PATH, content: traefikYAML(document as Record<string, unknown>) }]));
     expect(read(dynamic)).toEqual(["alerts.example.com", "metrics.example.com", "studio.example.com"]);
     const open = parse(traefikYAML(dynamic));
     open.http.routers["metrics-open"] = { rule: "Host(`metrics.example.com`) && PathPrefix(`/api`)", service: "prometheus-9090", middlewares: ["rate-limit"] };

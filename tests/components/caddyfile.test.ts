@@ -18,7 +18,10 @@ function adapt(content: string): { apps: { http: { servers: Record<string, { rou
   try {
     const file = join(dir, "Caddyfile");
     writeFileSync(file, content);
-    const output = execFileSync(requireTool("caddy"), ["adapt", "--config", file, "--adapter", "caddyfile"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const output = execFileSync(requireTool("caddy"), ["adapt", "--config", file, "--adapter", "caddyfile"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     return JSON.parse(output);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -43,7 +46,9 @@ describe("caddyfile", () => {
   });
 
   it("refuses duplicate hosts and bad ports with every problem listed", () => {
-    expect(() => caddyfile([...routes, { hostname: "n8n.example.com", service: "x", port: 70000 }])).toThrow(/n8n.example.com is routed twice; .*port 70000 is out of range/);
+    expect(() => caddyfile([...routes, { hostname: "n8n.example.com", service: "x", port: 70000 }])).toThrow(
+      /n8n.example.com is routed twice; .*port 70000 is out of range/,
+    );
   });
 
   it("takes the admin password, hashed at start, or its bcrypt hash as is, and exactly one of them", () => {
@@ -54,12 +59,16 @@ describe("caddyfile", () => {
     expect(hashing.env).toEqual({});
     expect(hashing.secretFiles).toEqual([{ name: "admin-password", content: { secret: "infra:monitoringAdminPassword" }, uid: 0 }]);
     // caddy hash-password reads the password as a line on stdin: it is in no argument.
-    expect(hashing.command![2]).toBe(`${BASIC_AUTH_HASH_VARIABLE}="$({ cat /run/secrets/admin-password; echo; } | caddy hash-password)" && export ${BASIC_AUTH_HASH_VARIABLE} && exec caddy run --config /etc/infra/live/Caddyfile --adapter caddyfile`);
+    expect(hashing.command![2]).toBe(
+      `${BASIC_AUTH_HASH_VARIABLE}="$({ cat /run/secrets/admin-password; echo; } | caddy hash-password)" && export ${BASIC_AUTH_HASH_VARIABLE} && exec caddy run --config /etc/infra/live/Caddyfile --adapter caddyfile`,
+    );
     const hashed = caddyServiceSpec(protectedRoutes, { ...base, basicAuthPasswordHashSecret: "infra:monitoringAdminPasswordHash" });
     expect(hashed.env).toEqual({});
     expect(hashed.secretFiles).toEqual([{ name: "admin-password-hash", content: { secret: "infra:monitoringAdminPasswordHash" }, uid: 0 }]);
     // Caddy itself reads the live Caddyfile, whose {$VAR} is the hash itself.
-    expect(hashed.command![2]).toBe(`${BASIC_AUTH_HASH_VARIABLE}="$(cat /run/secrets/admin-password-hash)" && export ${BASIC_AUTH_HASH_VARIABLE} && exec caddy run --config /etc/infra/live/Caddyfile --adapter caddyfile`);
+    expect(hashed.command![2]).toBe(
+      `${BASIC_AUTH_HASH_VARIABLE}="$(cat /run/secrets/admin-password-hash)" && export ${BASIC_AUTH_HASH_VARIABLE} && exec caddy run --config /etc/infra/live/Caddyfile --adapter caddyfile`,
+    );
     // Without a login, nothing to read: Caddy runs on the live Caddyfile directly.
     expect(caddyServiceSpec(routes, base).secretFiles).toEqual([]);
     expect(caddyServiceSpec(routes, base).command).toEqual(["caddy", "run", "--config", "/etc/infra/live/Caddyfile", "--adapter", "caddyfile"]);
@@ -70,7 +79,10 @@ describe("caddyfile", () => {
   it("reads a route's own credential (n8n's) from a secret file into its own variable, beside the admin password's, and checks a reload with a stand-in for each", () => {
     const n8n = { ...routes[0]!, basicAuth: { user: "n8n", passwordHashSecret: "infra:n8nPasswordHash" }, publicPaths: ["/webhook/"] };
     const base = { networks: ["frontend"], memoryMb: 64, dependsOn: [] };
-    const spec = caddyServiceSpec([n8n, { ...routes[1]!, basicAuth: { user: "admin" } }], { ...base, basicAuthPasswordHashSecret: "infra:monitoringAdminPasswordHash" });
+    const spec = caddyServiceSpec([n8n, { ...routes[1]!, basicAuth: { user: "admin" } }], {
+      ...base,
+      basicAuthPasswordHashSecret: "infra:monitoringAdminPasswordHash",
+    });
     expect(spec.env).toEqual({});
     expect(spec.secretFiles).toEqual([
       { name: "admin-password-hash", content: { secret: "infra:monitoringAdminPasswordHash" }, uid: 0 },
@@ -80,7 +92,11 @@ describe("caddyfile", () => {
       `${BASIC_AUTH_HASH_VARIABLE}="$(cat /run/secrets/admin-password-hash)" && export ${BASIC_AUTH_HASH_VARIABLE} && ${hashVariableOf("infra:n8nPasswordHash")}="$(cat /run/secrets/infra-bcrypt-n8n-password-hash)" && export ${hashVariableOf("infra:n8nPasswordHash")} && exec caddy run --config /etc/infra/live/Caddyfile --adapter caddyfile`,
     );
     // The reload's check runs in a docker exec, without the start script's variables: each gets a stand-in.
-    expect(spec.liveReload!.check!.slice(0, 3)).toEqual(["env", `${BASIC_AUTH_HASH_VARIABLE}=syntax-check-only`, `${hashVariableOf("infra:n8nPasswordHash")}=syntax-check-only`]);
+    expect(spec.liveReload!.check!.slice(0, 3)).toEqual([
+      "env",
+      `${BASIC_AUTH_HASH_VARIABLE}=syntax-check-only`,
+      `${hashVariableOf("infra:n8nPasswordHash")}=syntax-check-only`,
+    ]);
     // Only n8n's own credential: no admin password is needed, and the file is the only one.
     const own = caddyServiceSpec([n8n], base);
     expect(own.secretFiles.map((file) => file.name)).toEqual(["infra-bcrypt-n8n-password-hash"]);

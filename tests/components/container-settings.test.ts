@@ -31,8 +31,16 @@ describe("containerSettings", () => {
 
   it.each([
     ["unpublished port", [{ container: 8080 }], []],
-    ["localhost publish", [{ container: 5432, publish: { host: 5432, address: "127.0.0.1" } }], [{ internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" }]],
-    ["udp publish", [{ container: 53, protocol: "udp" as const, publish: { host: 53, address: "0.0.0.0" } }], [{ internal: 53, external: 53, ip: "0.0.0.0", protocol: "udp" }]],
+    [
+      "localhost publish",
+      [{ container: 5432, publish: { host: 5432, address: "127.0.0.1" } }],
+      [{ internal: 5432, external: 5432, ip: "127.0.0.1", protocol: "tcp" }],
+    ],
+    [
+      "udp publish",
+      [{ container: 53, protocol: "udp" as const, publish: { host: 53, address: "0.0.0.0" } }],
+      [{ internal: 53, external: 53, ip: "0.0.0.0", protocol: "udp" }],
+    ],
   ])("ports: %s", (_case, ports, expected) => {
     expect(containerSettings({ ...base, ports }).ports).toEqual(expected);
   });
@@ -71,7 +79,9 @@ describe("service spec helpers", () => {
 
 describe("published ports", () => {
   it("default to 127.0.0.1 when the spec names no address", () => {
-    expect(containerSettings({ ...base, ports: [{ container: 9090, publish: { host: 9090 } }] }).ports).toEqual([{ internal: 9090, external: 9090, ip: "127.0.0.1", protocol: "tcp" }]);
+    expect(containerSettings({ ...base, ports: [{ container: 9090, publish: { host: 9090 } }] }).ports).toEqual([
+      { internal: 9090, external: 9090, ip: "127.0.0.1", protocol: "tcp" },
+    ]);
   });
 });
 
@@ -103,10 +113,13 @@ describe("renderSecretTemplate (V4)", () => {
     expect([parsed.username, parsed.hostname, parsed.port, parsed.pathname]).toEqual(["postgres", "postgres", "5432", "/app"]);
   });
 
-  it.each(["redis://:{{k}}@redis:6379/1", "postgres://u:{{k}}@pgbouncer:6432/pgbouncer?sslmode=disable", "POSTGRESQL://u:{{k}}@h/d"])("encodes in %s", (template) => {
-    const url = new URL(renderSecretTemplate(template, { k: hostile }));
-    expect(decodeURIComponent(url.password)).toBe(hostile);
-  });
+  it.each(["redis://:{{k}}@redis:6379/1", "postgres://u:{{k}}@pgbouncer:6432/pgbouncer?sslmode=disable", "POSTGRESQL://u:{{k}}@h/d"])(
+    "encodes in %s",
+    (template) => {
+      const url = new URL(renderSecretTemplate(template, { k: hostile }));
+      expect(decodeURIComponent(url.password)).toBe(hostile);
+    },
+  );
 
   it("leaves a value outside a URL as it is (an htpasswd line)", () => {
     expect(renderSecretTemplate("admin:{{k}}", { k: "$2y$10$abc/def" })).toBe("admin:$2y$10$abc/def");

@@ -166,7 +166,10 @@ describe(`the socket proxy (${DOCKER_API_PROXY}) as the real HAProxy runs the pr
     const hidden = post("/containers/create");
     const smuggled = `GET /containers/json HTTP/1.1\r\nHost: docker\r\nContent-Length: ${hidden.length + 5}\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${hidden}`;
     const statuses = await send(DIUN, smuggled);
-    expect(statuses.every((status) => status === 200 || status >= 400), JSON.stringify(statuses)).toBe(true);
+    expect(
+      statuses.every((status) => status === 200 || status >= 400),
+      JSON.stringify(statuses),
+    ).toBe(true);
     expect(reached.slice(before).filter((line) => !line.startsWith("GET /containers/json"))).toEqual([]);
   });
 

@@ -16,24 +16,63 @@ import { validateFile } from "../support/validators";
 const haproxyCheck = (config: string) => validateFile("haproxy", (file) => ["-c", "-f", file], config, "haproxy.cfg");
 
 const consumer = (name: string, dockerAPI: DockerReadEndpoint[] | undefined, networks: string[] = ["monitoring"]): ServiceSpec =>
-  service({ name, description: name, role: "monitoring", image: { repository: `example/${name}`, tag: "1.0.0" }, networks, healthcheck: healthcheck(["CMD", "true"]), memoryMb: 32, ...(dockerAPI ? { dockerAPI } : {}) });
+  service({
+    name,
+    description: name,
+    role: "monitoring",
+    image: { repository: `example/${name}`, tag: "1.0.0" },
+    networks,
+    healthcheck: healthcheck(["CMD", "true"]),
+    memoryMb: 32,
+    ...(dockerAPI ? { dockerAPI } : {}),
+  });
 
 describe("endpointPattern: the read endpoints a consumer declared, and nothing that spells another path", () => {
   it.each<[DockerReadEndpoint, string[], string[]]>([
     ["ping", ["/_ping", "/v1.41/_ping"], ["/_pingx", "/v1.41//_ping", "/v1x41/_ping", "/_ping/"]],
     ["version", ["/version", "/v1.47/version"], ["/versions", "/v1/version", "/v.1/version"]],
     ["info", ["/info", "/v1.43/info"], ["/system/info", "/info/"]],
-    ["container-list", ["/containers/json", "/v1.41/containers/json"], ["/containers/json/", "//containers/json", "/containers/%6Ason", "/containers/create", "/CONTAINERS/JSON"]],
+    [
+      "container-list",
+      ["/containers/json", "/v1.41/containers/json"],
+      ["/containers/json/", "//containers/json", "/containers/%6Ason", "/containers/create", "/CONTAINERS/JSON"],
+    ],
     [
       "container-inspect",
       ["/containers/4f1c0ffee/json", "/v1.43/containers/vpai-n8n/json", "/containers/a.b_c-d/json"],
-      ["/containers/../json", "/containers/./json", "/containers/x/y/json", "/containers/%2e%2e/json", "/containers/x/archive", "/containers/x/export", "/containers//json"],
+      [
+        "/containers/../json",
+        "/containers/./json",
+        "/containers/x/y/json",
+        "/containers/%2e%2e/json",
+        "/containers/x/archive",
+        "/containers/x/export",
+        "/containers//json",
+      ],
     ],
-    ["container-logs", ["/containers/4f1c0ffee/logs", "/v1.41/containers/vpai-alloy/logs"], ["/containers/x/attach", "/containers/x/attach/ws", "/containers/x/logs/../exec", "/containers/x/logs/"]],
+    [
+      "container-logs",
+      ["/containers/4f1c0ffee/logs", "/v1.41/containers/vpai-alloy/logs"],
+      ["/containers/x/attach", "/containers/x/attach/ws", "/containers/x/logs/../exec", "/containers/x/logs/"],
+    ],
     [
       "image-inspect",
-      ["/images/crazymax/diun:4.29.0/json", "/images/127.0.0.1:5000/library/postgres:16.6-alpine/json", "/v1.41/images/sha256:0123abcd/json", "/images/haproxy:3.0.5@sha256:0123/json"],
-      ["/images/get", "/images/x/get", "/images/../containers/x/json", "/images/./x/json", "/images//x/json", "/images/x/push", "/images/%2F/json", "/images/json"],
+      [
+        "/images/crazymax/diun:4.29.0/json",
+        "/images/127.0.0.1:5000/library/postgres:16.6-alpine/json",
+        "/v1.41/images/sha256:0123abcd/json",
+        "/images/haproxy:3.0.5@sha256:0123/json",
+      ],
+      [
+        "/images/get",
+        "/images/x/get",
+        "/images/../containers/x/json",
+        "/images/./x/json",
+        "/images//x/json",
+        "/images/x/push",
+        "/images/%2F/json",
+        "/images/json",
+      ],
     ],
     ["network-list", ["/networks", "/v1.41/networks"], ["/networks/create", "/networks/x", "/networks/x/connect"]],
   ])("%s", (endpoint, allowed, refused) => {
@@ -45,9 +84,32 @@ describe("endpointPattern: the read endpoints a consumer declared, and nothing t
   it("no endpoint reaches a write, exec, archive, export, attach, secrets or swarm path of the Engine API", () => {
     const everything = new RegExp(endpointPattern(DOCKER_READ_ENDPOINT_NAMES));
     const dangerous = [
-      "/containers/create", "/v1.41/containers/create", "/containers/x/start", "/containers/x/stop", "/containers/x/kill", "/containers/x/exec", "/exec/x/start",
-      "/containers/x/archive", "/containers/x/export", "/containers/x/attach", "/containers/x/attach/ws", "/containers/x/update", "/containers/prune",
-      "/images/create", "/images/load", "/images/get", "/build", "/secrets", "/configs", "/swarm", "/services", "/plugins", "/volumes", "/session", "/grpc", "/auth",
+      "/containers/create",
+      "/v1.41/containers/create",
+      "/containers/x/start",
+      "/containers/x/stop",
+      "/containers/x/kill",
+      "/containers/x/exec",
+      "/exec/x/start",
+      "/containers/x/archive",
+      "/containers/x/export",
+      "/containers/x/attach",
+      "/containers/x/attach/ws",
+      "/containers/x/update",
+      "/containers/prune",
+      "/images/create",
+      "/images/load",
+      "/images/get",
+      "/build",
+      "/secrets",
+      "/configs",
+      "/swarm",
+      "/services",
+      "/plugins",
+      "/volumes",
+      "/session",
+      "/grpc",
+      "/auth",
     ];
     for (const path of dangerous) expect(everything.test(path), path).toBe(false);
   });
@@ -96,7 +158,11 @@ describe("withDockerAPIProxy: one proxy per host, a network per consumer", () =>
   });
 
   it("adds the proxy, which alone mounts the socket, and gives each consumer a /28 of its own, in the order of their names", () => {
-    const { services, networks } = withDockerAPIProxy([consumer("promtail", ["ping", "container-logs"]), consumer("grafana", undefined), consumer("cadvisor", ["ping", "info"])]);
+    const { services, networks } = withDockerAPIProxy([
+      consumer("promtail", ["ping", "container-logs"]),
+      consumer("grafana", undefined),
+      consumer("cadvisor", ["ping", "info"]),
+    ]);
     expect(networks.map((network) => [network.key, network.subnet, network.internal])).toEqual([
       ["docker-api-cadvisor", "172.31.252.0/28", true],
       ["docker-api-promtail", "172.31.252.16/28", true],
@@ -115,7 +181,14 @@ describe("withDockerAPIProxy: one proxy per host, a network per consumer", () =>
     const { services } = withDockerAPIProxy([consumer("diun", ["ping", "container-list"])]);
     const proxy = services.find((spec) => spec.name === DOCKER_API_PROXY)!;
     expect(proxy.files).toEqual([]);
-    expect(proxy.env.DOCKER_API_PROXY_CONFIG).toBe(dockerAPIProxyConfig({ consumers: dockerAPIConsumers([consumer("diun", ["ping", "container-list"])]), listen: { port: 2375 }, socket: DOCKER_SOCKET, group: 99 }));
+    expect(proxy.env.DOCKER_API_PROXY_CONFIG).toBe(
+      dockerAPIProxyConfig({
+        consumers: dockerAPIConsumers([consumer("diun", ["ping", "container-list"])]),
+        listen: { port: 2375 },
+        socket: DOCKER_SOCKET,
+        group: 99,
+      }),
+    );
     expect(proxy.command).toEqual(["sh", "-c", `printf '%s' "$DOCKER_API_PROXY_CONFIG" > /tmp/haproxy.cfg && exec haproxy -db -f /tmp/haproxy.cfg`]);
     expect(proxy.tmpfs).toEqual(["/tmp"]);
   });
@@ -137,24 +210,30 @@ describe("withDockerAPIProxy: one proxy per host, a network per consumer", () =>
 describe("every shipped stack's socket proxy", () => {
   const stacks = Object.keys(BLUEPRINTS).flatMap((blueprint) => ["prod", "preprod"].map((stack) => [blueprint, stack] as const));
 
-  it.each(stacks)("%s on %s: one proxy on each host with a consumer, whose configuration haproxy -c accepts; its consumers point at it, not at the socket", (blueprint, stack) => {
-    const model = modelOf(stack, { values: { "infra:blueprint": blueprint } });
-    let proxies = 0;
-    for (const host of model.hosts) {
-      const consumers = host.services.filter((spec) => spec.dockerAPI !== undefined);
-      const proxy = host.services.filter((spec) => spec.name === DOCKER_API_PROXY);
-      expect(proxy.length, host.server.name).toBe(consumers.length > 0 ? 1 : 0);
-      if (consumers.length === 0) continue;
-      proxies += 1;
-      const result = haproxyCheck(String(proxy[0]!.env.DOCKER_API_PROXY_CONFIG));
-      expect(result.ok, result.output).toBe(true);
-      for (const spec of consumers) {
-        expect(spec.binds.filter((bind) => bind.hostPath.includes("docker.sock")), spec.name).toEqual([]);
-        const configured = [...Object.values(spec.env).map(String), ...(spec.command ?? []), ...spec.files.map((file) => file.content)].join("\n");
-        expect(configured, spec.name).toContain(DOCKER_API_URL);
-        expect(configured, spec.name).not.toContain("unix://");
+  it.each(stacks)(
+    "%s on %s: one proxy on each host with a consumer, whose configuration haproxy -c accepts; its consumers point at it, not at the socket",
+    (blueprint, stack) => {
+      const model = modelOf(stack, { values: { "infra:blueprint": blueprint } });
+      let proxies = 0;
+      for (const host of model.hosts) {
+        const consumers = host.services.filter((spec) => spec.dockerAPI !== undefined);
+        const proxy = host.services.filter((spec) => spec.name === DOCKER_API_PROXY);
+        expect(proxy.length, host.server.name).toBe(consumers.length > 0 ? 1 : 0);
+        if (consumers.length === 0) continue;
+        proxies += 1;
+        const result = haproxyCheck(String(proxy[0]!.env.DOCKER_API_PROXY_CONFIG));
+        expect(result.ok, result.output).toBe(true);
+        for (const spec of consumers) {
+          expect(
+            spec.binds.filter((bind) => bind.hostPath.includes("docker.sock")),
+            spec.name,
+          ).toEqual([]);
+          const configured = [...Object.values(spec.env).map(String), ...(spec.command ?? []), ...spec.files.map((file) => file.content)].join("\n");
+          expect(configured, spec.name).toContain(DOCKER_API_URL);
+          expect(configured, spec.name).not.toContain("unix://");
+        }
       }
-    }
-    expect(proxies).toBeGreaterThan(0);
-  });
+      expect(proxies).toBeGreaterThan(0);
+    },
+  );
 });

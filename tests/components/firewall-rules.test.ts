@@ -75,7 +75,12 @@ describe("firewallRules", () => {
     expect(script).toContain("ufw default deny incoming");
     expect(script).toContain("ufw allow proto tcp from 198.51.100.7/32 to any port 22");
     expect(script).not.toMatch(/from 0\.0\.0\.0\/0 to any port 22\b/);
-    expect(script.trim().split("\n").filter((line) => line.startsWith("ufw allow"))).toHaveLength(1 + 2 + 2);
+    expect(
+      script
+        .trim()
+        .split("\n")
+        .filter((line) => line.startsWith("ufw allow")),
+    ).toHaveLength(1 + 2 + 2);
   });
 });
 
@@ -96,12 +101,23 @@ describe("dockerUserRules (H6)", () => {
     ]);
     const allowed = lines.filter((line) => line.includes("--ctorigdstport")).map((line) => /-s (\S+) .*--ctorigdstport (\d+)/.exec(line)!.slice(1));
     // The same decision as INPUT: a published 22 would be for admins only.
-    expect(allowed).toEqual([...admins.map((source) => [source, "22"]), ...sources.map((source) => [source, "80"]), ...sources.map((source) => [source, "443"])]);
+    expect(allowed).toEqual([
+      ...admins.map((source) => [source, "22"]),
+      ...sources.map((source) => [source, "80"]),
+      ...sources.map((source) => [source, "443"]),
+    ]);
     expect(lines.slice(-2)).toEqual(["-A DOCKER-USER -j DROP", "COMMIT"]);
   });
 
   it("admits private-network peers to what is published on the private address only, before the final DROP, IPv4 only", () => {
-    const peers = { address: "10.0.1.2", sourceCidr: "10.0.0.0/16", ports: [{ port: 6432, protocol: "tcp" as const, service: "pgbouncer" }, { port: 6379, protocol: "tcp" as const, service: "redis" }] };
+    const peers = {
+      address: "10.0.1.2",
+      sourceCidr: "10.0.0.0/16",
+      ports: [
+        { port: 6432, protocol: "tcp" as const, service: "pgbouncer" },
+        { port: 6379, protocol: "tcp" as const, service: "redis" },
+      ],
+    };
     const lines = dockerUserRules(proxied, "ipv4", peers).trim().split("\n");
     expect(lines.slice(-4)).toEqual([
       "-A DOCKER-USER -s 10.0.0.0/16 -p tcp -m conntrack --ctstate DNAT --ctorigdst 10.0.1.2 --ctorigdstport 6432 -j RETURN",
@@ -111,7 +127,15 @@ describe("dockerUserRules (H6)", () => {
     ]);
     expect(dockerUserRules(proxied, "ipv6", peers)).toBe(dockerUserRules(proxied, "ipv6"));
     // Not an inbound rule: the cloud firewall and UFW's INPUT never open these ports (F2).
-    expect(ufwScript(proxied, peers).split("\n").filter((line) => line.startsWith("ufw allow"))).toEqual(ufwScript(proxied).split("\n").filter((line) => line.startsWith("ufw allow")));
+    expect(
+      ufwScript(proxied, peers)
+        .split("\n")
+        .filter((line) => line.startsWith("ufw allow")),
+    ).toEqual(
+      ufwScript(proxied)
+        .split("\n")
+        .filter((line) => line.startsWith("ufw allow")),
+    );
   });
 
   it("the UFW script denies routed traffic and appends the chain to after.rules and after6.rules once each", () => {

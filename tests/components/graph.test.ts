@@ -54,7 +54,8 @@ const hcloudToken = pulumi.secret("test-hcloud-token");
 function expectChildrenNamedFromParent(run: GraphRun): void {
   const components = new Set(run.resources.filter((resource) => resource.type.startsWith("infra:")).map((resource) => resource.name));
   for (const resource of run.resources) {
-    if (resource.parent && components.has(resource.parent)) expect(resource.name.startsWith(resource.parent), `${resource.name} under ${resource.parent}`).toBe(true);
+    if (resource.parent && components.has(resource.parent))
+      expect(resource.name.startsWith(resource.parent), `${resource.name} under ${resource.parent}`).toBe(true);
   }
 }
 
@@ -87,7 +88,15 @@ describe("Server", () => {
     const run = await graphOf(preprod);
     expect(only(run, "infra:compute:Server").name).toBe("pre");
     const server = only(run, "hcloud:index/server:Server");
-    expect(server.inputs).toMatchObject({ serverType: "cx23", location: "fsn1", image: "ubuntu-24.04", firewallIds: [42], deleteProtection: true, rebuildProtection: true, labels: { environment: "preprod" } });
+    expect(server.inputs).toMatchObject({
+      serverType: "cx23",
+      location: "fsn1",
+      image: "ubuntu-24.04",
+      firewallIds: [42],
+      deleteProtection: true,
+      rebuildProtection: true,
+      labels: { environment: "preprod" },
+    });
     expect(server.protect).toBe(true);
     const userData = String(only(await graphOf(preprod, {}, [], { revealSecrets: true }), "hcloud:index/server:Server").inputs.userData);
     expect(userData).toMatch(/^#cloud-config\n/);
@@ -99,7 +108,12 @@ describe("Server", () => {
     const ready = only(run, SSH_COMMAND_TYPE);
     expect(ready.name).toBe("pre-ready");
     // It pins the key the program made for the server; only the admin key is masked (H9).
-    expect(ready.inputs.connection).toEqual({ host: expect.stringMatching(/^203\.0\.113\.\d+$/), port: 22, user: "deploy", hostPublicKey: MOCK_HOST_PUBLIC_KEY });
+    expect(ready.inputs.connection).toEqual({
+      host: expect.stringMatching(/^203\.0\.113\.\d+$/),
+      port: 22,
+      user: "deploy",
+      hostPublicKey: MOCK_HOST_PUBLIC_KEY,
+    });
     expect(ready.inputs.privateKey).toBe("[secret]");
     // After a resize the provider leaves the server off: it is powered on, then checked again.
     const running = only(run, "pulumi-nodejs:dynamic/compute:ServerRunning");
@@ -130,7 +144,15 @@ describe("Server", () => {
     const rules = firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false, sshPort: 22 });
     const run = await graphOf(
       () => {
-        new Server("pre", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hcloudToken, hetznerFirewallId: 42, hostFirewall: { rules }, protect: false, labels: {} });
+        new Server("pre", {
+          server: { ...hetzner, volumeGb: undefined },
+          sshPrivateKey: key,
+          hcloudToken,
+          hetznerFirewallId: 42,
+          hostFirewall: { rules },
+          protect: false,
+          labels: {},
+        });
       },
       {},
       [],
@@ -146,7 +168,15 @@ describe("Server", () => {
     const rules = firewallRules([], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false, sshPort: 22 });
     const peers = { address: "10.0.1.2", sourceCidr: "10.0.0.0/16", ports: [{ port: 6432, protocol: "tcp" as const, service: "pgbouncer" }] };
     const run = await graphOf(() => {
-      new Server("data", { server: { ...hetzner, volumeGb: undefined }, sshPrivateKey: key, hcloudToken, hetznerFirewallId: 42, hostFirewall: { rules, peers }, protect: false, labels: {} });
+      new Server("data", {
+        server: { ...hetzner, volumeGb: undefined },
+        sshPrivateKey: key,
+        hcloudToken,
+        hetznerFirewallId: 42,
+        hostFirewall: { rules, peers },
+        protect: false,
+        labels: {},
+      });
     });
     const sync = ofType(run, SSH_COMMAND_TYPE).find((resource) => resource.name === "data-host-ufw")!;
     expect(sync.inputs).toMatchObject({ create: "sudo bash -s", stdin: ufwScript(rules, peers), triggers: [contentHash(ufwScript(rules, peers))] });
@@ -162,7 +192,9 @@ describe("Server", () => {
   });
 
   it("Hetzner without the API token is refused before any child exists: nothing could power it on after a resize", async () => {
-    const { error, run } = await failureOf(() => new Server("tokenless", { server: hetzner, sshPrivateKey: key, hetznerFirewallId: 42, protect: false, labels: {} }));
+    const { error, run } = await failureOf(
+      () => new Server("tokenless", { server: hetzner, sshPrivateKey: key, hetznerFirewallId: 42, protect: false, labels: {} }),
+    );
     expect(error.message).toContain("needs the hcloud:token secret");
     expect(ofType(run, "hcloud:index/server:Server")).toHaveLength(0);
   });
@@ -244,16 +276,23 @@ describe("Firewall", () => {
   });
 
   it("refuses SSH from everywhere (F1) before registering a rule", async () => {
-    const { error, run } = await failureOf(() => new Firewall("fw", { exposed: [], policy: { adminCidrs: ["0.0.0.0/0"], behindCloudflare: false, sshPort: 22 }, target: { kind: "hetzner" } }));
+    const { error, run } = await failureOf(
+      () => new Firewall("fw", { exposed: [], policy: { adminCidrs: ["0.0.0.0/0"], behindCloudflare: false, sshPort: 22 }, target: { kind: "hetzner" } }),
+    );
     expect(error.message).toMatch(/admin CIDRs 0\.0\.0\.0\/0, which covers every IPv4 address; F1 allows SSH from at most a \/8 of IPv4/);
     expect(ofType(run, "hcloud:index/firewall:Firewall")).toHaveLength(0);
   });
 
-  it.each([[["0.0.0.0/00"]], [["0.0.0.0/1", "128.0.0.0/1"]], [["::ffff:0:0/96"]], [["::/1", "8000::/1"]]])("refuses admin CIDRs %j, which cover every address of a family (F1)", async (adminCidrs) => {
-    const { error, run } = await failureOf(() => new Firewall("fw", { exposed: [], policy: { adminCidrs, behindCloudflare: false, sshPort: 22 }, target: { kind: "hetzner" } }));
-    expect(error.message).toMatch(/(covers|together cover) every IPv[46] address.*; F1 allows SSH/);
-    expect(ofType(run, "hcloud:index/firewall:Firewall")).toHaveLength(0);
-  });
+  it.each([[["0.0.0.0/00"]], [["0.0.0.0/1", "128.0.0.0/1"]], [["::ffff:0:0/96"]], [["::/1", "8000::/1"]]])(
+    "refuses admin CIDRs %j, which cover every address of a family (F1)",
+    async (adminCidrs) => {
+      const { error, run } = await failureOf(
+        () => new Firewall("fw", { exposed: [], policy: { adminCidrs, behindCloudflare: false, sshPort: 22 }, target: { kind: "hetzner" } }),
+      );
+      expect(error.message).toMatch(/(covers|together cover) every IPv[46] address.*; F1 allows SSH/);
+      expect(ofType(run, "hcloud:index/firewall:Firewall")).toHaveLength(0);
+    },
+  );
 });
 
 describe("Network, Service, Ingress", () => {
@@ -261,14 +300,25 @@ describe("Network, Service, Ingress", () => {
 
   it("Network: explicit name, subnet and internal flag", async () => {
     const run = await graphOf(() => {
-      new Network("vps-backend", { spec: { key: "backend", subnet: "172.20.2.0/24", internal: true, purpose: "" }, networkName: "vpai-backend", provider: provider() });
+      new Network("vps-backend", {
+        spec: { key: "backend", subnet: "172.20.2.0/24", internal: true, purpose: "" },
+        networkName: "vpai-backend",
+        provider: provider(),
+      });
     });
-    expect(only(run, "docker:index/network:Network").inputs).toMatchObject({ name: "vpai-backend", internal: true, driver: "bridge", ipamConfigs: [{ subnet: "172.20.2.0/24" }] });
+    expect(only(run, "docker:index/network:Network").inputs).toMatchObject({
+      name: "vpai-backend",
+      internal: true,
+      driver: "bridge",
+      ipamConfigs: [{ subnet: "172.20.2.0/24" }],
+    });
     expect(only(run, "docker:index/network:Network").parent).toBe("vps-backend");
   });
 
   it("Network: a bad subnet is refused", async () => {
-    const { error } = await failureOf(() => new Network("n", { spec: { key: "x", subnet: "172.20.2.0/33", internal: true, purpose: "" }, networkName: "x", provider: provider() }));
+    const { error } = await failureOf(
+      () => new Network("n", { spec: { key: "x", subnet: "172.20.2.0/33", internal: true, purpose: "" }, networkName: "x", provider: provider() }),
+    );
     expect(error.message).toContain("not an IPv4 CIDR");
   });
 
@@ -288,8 +338,23 @@ describe("Network, Service, Ingress", () => {
   it("Service: pinned image kept locally, hardened container, secret env stays secret, volumes protected", async () => {
     const run = await graphOf(() => {
       const docker = provider();
-      const db = new Service("db", { spec: { ...api, name: "db" }, containerName: "t-db", provider: docker, networks: { backend: "t-backend" }, env: {}, protectVolumes: false });
-      new Service("api", { spec: api, containerName: "t-api", provider: docker, networks: { backend: "t-backend" }, env: { MODE: "prod", TOKEN: pulumi.secret("s3cr3t-token") }, after: [db], protectVolumes: true });
+      const db = new Service("db", {
+        spec: { ...api, name: "db" },
+        containerName: "t-db",
+        provider: docker,
+        networks: { backend: "t-backend" },
+        env: {},
+        protectVolumes: false,
+      });
+      new Service("api", {
+        spec: api,
+        containerName: "t-api",
+        provider: docker,
+        networks: { backend: "t-backend" },
+        env: { MODE: "prod", TOKEN: pulumi.secret("s3cr3t-token") },
+        after: [db],
+        protectVolumes: true,
+      });
     });
     expect(named(run, "docker:index/remoteImage:RemoteImage", "api-image").inputs).toMatchObject({ name: "example/api:1.2.3", keepLocally: true });
     const container = named(run, "docker:index/container:Container", "api");
@@ -317,10 +382,19 @@ describe("Network, Service, Ingress", () => {
 
   it("Service: a release's secret files are its own, under its container's release name, written once the host is ready and before the container", async () => {
     const connection = { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key"), hostPublicKey: TEST_HOST_KEY };
-    const spec = { ...api, ports: [{ container: 8000 }], env: { MODE: "prod" }, secretFiles: [{ name: "token", content: { secret: "infra:token" }, variable: "TOKEN_FILE", uid: 1000 }] };
+    const spec = {
+      ...api,
+      ports: [{ container: 8000 }],
+      env: { MODE: "prod" },
+      secretFiles: [{ name: "token", content: { secret: "infra:token" }, variable: "TOKEN_FILE", uid: 1000 }],
+    };
     const run = await graphOf(() => {
       const docker = provider();
-      const ready = new Network("ready", { spec: { key: "ready", subnet: "172.20.9.0/24", internal: true, purpose: "" }, networkName: "t-ready", provider: docker });
+      const ready = new Network("ready", {
+        spec: { key: "ready", subnet: "172.20.9.0/24", internal: true, purpose: "" },
+        networkName: "t-ready",
+        provider: docker,
+      });
       new Service("api", {
         spec,
         containerName: "t-api-0123abcd",
@@ -342,7 +416,11 @@ describe("Network, Service, Ingress", () => {
     expect(secrets.dependsOn).toContain("ready");
     const container = named(run, "docker:index/container:Container", "api-0123abcd");
     expect(container.inputs.name).toBe("t-api-0123abcd");
-    expect(container.inputs.volumes).toContainEqual({ hostPath: "/etc/infra/secrets/t-api-0123abcd/token", containerPath: "/run/secrets/token", readOnly: true });
+    expect(container.inputs.volumes).toContainEqual({
+      hostPath: "/etc/infra/secrets/t-api-0123abcd/token",
+      containerPath: "/run/secrets/token",
+      readOnly: true,
+    });
     expect(container.inputs.envs).toEqual(["MODE=prod", "TOKEN_FILE=/run/secrets/token"]);
     expect(container.dependsOn).toContain("api-0123abcd-secrets");
     // The volume is the service's, shared by every release.
@@ -351,14 +429,19 @@ describe("Network, Service, Ingress", () => {
   });
 
   it("Service: a network the host does not have is refused before the container", async () => {
-    const { error, run } = await failureOf(() => new Service("api", { spec: api, containerName: "t-api", provider: provider(), networks: {}, env: {}, protectVolumes: false }));
+    const { error, run } = await failureOf(
+      () => new Service("api", { spec: api, containerName: "t-api", provider: provider(), networks: {}, env: {}, protectVolumes: false }),
+    );
     expect(error.message).toContain('network "backend" is not defined');
     expect(ofType(run, "docker:index/container:Container")).toHaveLength(0);
   });
 
   it("Service: only the ingress may publish on a public address (C11)", async () => {
     const exposed = { ...api, ports: [{ container: 5432, publish: { host: 5432, address: "0.0.0.0" } }] };
-    const { error, run } = await failureOf(() => new Service("db", { spec: exposed, containerName: "t-db", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false }));
+    const { error, run } = await failureOf(
+      () =>
+        new Service("db", { spec: exposed, containerName: "t-db", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false }),
+    );
     expect(error.message).toContain("port 5432 is published on 0.0.0.0; only the ingress may publish on a public address");
     expect(ofType(run, "docker:index/container:Container")).toHaveLength(0);
   });
@@ -368,7 +451,18 @@ describe("Network, Service, Ingress", () => {
   it("Ingress (Caddy): publishes 80/443 on all addresses and carries the generated Caddyfile", async () => {
     const run = await graphOf(() => {
       const spec = caddyServiceSpec(routes, { networks: ["backend"], memoryMb: 64, dependsOn: [] });
-      new Ingress("edge", { kind: "caddy", spec, routes, knownServices: ["api"], containerName: "t-caddy", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false, healthGate: { connection: { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key"), hostPublicKey: TEST_HOST_KEY } } });
+      new Ingress("edge", {
+        kind: "caddy",
+        spec,
+        routes,
+        knownServices: ["api"],
+        containerName: "t-caddy",
+        provider: provider(),
+        networks: { backend: "t-backend" },
+        env: {},
+        protectVolumes: false,
+        healthGate: { connection: { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key"), hostPublicKey: TEST_HOST_KEY } },
+      });
     });
     expect(only(run, "infra:ingress:Ingress").name).toBe("edge");
     const container = only(run, "docker:index/container:Container");
@@ -392,7 +486,17 @@ describe("Network, Service, Ingress", () => {
   it("Ingress (Caddy): a route to a service that does not exist is refused", async () => {
     const { error } = await failureOf(() => {
       const spec = caddyServiceSpec(routes, { networks: ["backend"], memoryMb: 64, dependsOn: [] });
-      new Ingress("edge", { kind: "caddy", spec, routes, knownServices: ["web"], containerName: "t-caddy", provider: provider(), networks: { backend: "t-backend" }, env: {}, protectVolumes: false });
+      new Ingress("edge", {
+        kind: "caddy",
+        spec,
+        routes,
+        knownServices: ["web"],
+        containerName: "t-caddy",
+        provider: provider(),
+        networks: { backend: "t-backend" },
+        env: {},
+        protectVolumes: false,
+      });
     });
     expect(error.message).toContain('routes to unknown service "api"');
   });
@@ -401,16 +505,29 @@ describe("Network, Service, Ingress", () => {
 describe("Zone", () => {
   it("sets SSL strict, TLS 1.2, always HTTPS, HSTS, and proxied records (CF1-CF4)", async () => {
     const run = await graphOf(() => {
-      new Zone("dns", { zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", security: { hsts: true }, records: [{ key: "n8n", name: "n8n.example.com", proxied: true }], target: "203.0.113.20" });
+      new Zone("dns", {
+        zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+        security: { hsts: true },
+        records: [{ key: "n8n", name: "n8n.example.com", proxied: true }],
+        target: "203.0.113.20",
+      });
     });
-    const settings = Object.fromEntries(ofType(run, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => [setting.inputs.settingId, setting.inputs.value]));
+    const settings = Object.fromEntries(
+      ofType(run, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => [setting.inputs.settingId, setting.inputs.value]),
+    );
     expect(settings).toMatchObject({
       ssl: "strict",
       min_tls_version: "1.2",
       always_use_https: "on",
       security_header: { strictTransportSecurity: { enabled: true, maxAge: 31536000, includeSubdomains: true, nosniff: true } },
     });
-    expect(only(run, "cloudflare:index/dnsRecord:DnsRecord").inputs).toMatchObject({ name: "n8n.example.com", type: "A", content: "203.0.113.20", proxied: true, ttl: 1 });
+    expect(only(run, "cloudflare:index/dnsRecord:DnsRecord").inputs).toMatchObject({
+      name: "n8n.example.com",
+      type: "A",
+      content: "203.0.113.20",
+      proxied: true,
+      ttl: 1,
+    });
     expectChildrenNamedFromParent(run);
   });
 
@@ -419,7 +536,15 @@ describe("Zone", () => {
       new Zone("dns", { zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", security: { hsts: false }, records: [], target: "203.0.113.20" });
     });
     expect(ofType(run, "cloudflare:index/zoneSetting:ZoneSetting").map((setting) => setting.inputs.settingId)).not.toContain("security_header");
-    const { error } = await failureOf(() => new Zone("dns2", { zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", security: { hsts: false }, records: [{ key: "x", name: "x.example.com", proxied: false }], target: "203.0.113.20" }));
+    const { error } = await failureOf(
+      () =>
+        new Zone("dns2", {
+          zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+          security: { hsts: false },
+          records: [{ key: "x", name: "x.example.com", proxied: false }],
+          target: "203.0.113.20",
+        }),
+    );
     expect(error.message).toContain("unproxied records need a reason (CF4)");
   });
 });

@@ -37,7 +37,12 @@ esac
   );
   chmodSync(join(dir, "docker"), 0o755);
   // The command line as the host's shell gets it, the script on stdin.
-  const run = spawnSync("bash", ["-c", healthGateCommand(container, timeoutSeconds)], { input: HEALTH_GATE_SCRIPT, encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir }, timeout: 60_000 });
+  const run = spawnSync("bash", ["-c", healthGateCommand(container, timeoutSeconds)], {
+    input: HEALTH_GATE_SCRIPT,
+    encoding: "utf8",
+    env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir },
+    timeout: 60_000,
+  });
   const calls = spawnSync("cat", [join(dir, "calls")], { encoding: "utf8" }).stdout;
   return { code: run.status, output: run.stdout + run.stderr, calls };
 }
@@ -94,7 +99,9 @@ describe("the health gate a new container passes before it counts as started", (
 
   it("keeps a hostile container name one quoted word", () => {
     const gate = runGate(["missing"], 30, "x$(touch /tmp/owned);y");
-    expect(gate.calls).toContain("inspect --format {{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}} x$(touch /tmp/owned);y");
+    expect(gate.calls).toContain(
+      "inspect --format {{.State.Status}}/{{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}} x$(touch /tmp/owned);y",
+    );
   });
 
   it("passes shellcheck", () => {

@@ -63,7 +63,14 @@ describe("host setup", () => {
   it.each([
     ["without a data volume or firewall", {}],
     ["with a data volume", { dataVolumeDevice: "/dev/disk/by-id/scsi-0HC_Volume_1234" }],
-    ["with the host firewall", { firewall: { rules: firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: true, sshPort: 22 }) } }],
+    [
+      "with the host firewall",
+      {
+        firewall: {
+          rules: firewallRules([{ port: 443, protocol: "tcp", service: "caddy" }], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: true, sshPort: 22 }),
+        },
+      },
+    ],
     [
       "with the host firewall and private-network peers",
       {
@@ -84,10 +91,14 @@ describe("host setup", () => {
     expect(document.packages).toEqual([...HOST_PACKAGES]);
     const commands: string[][] = document.runcmd;
     // sshd checks its configuration before it is reloaded with it.
-    expect(commands.findIndex((command) => command.join(" ") === "sshd -t")).toBeLessThan(commands.findIndex((command) => command.join(" ") === "systemctl try-reload-or-restart ssh"));
+    expect(commands.findIndex((command) => command.join(" ") === "sshd -t")).toBeLessThan(
+      commands.findIndex((command) => command.join(" ") === "systemctl try-reload-or-restart ssh"),
+    );
     if ("dataVolumeDevice" in extra) expect(document.mounts[0].slice(0, 2)).toEqual([extra.dataVolumeDevice, "/var/lib/docker/volumes"]);
     if ("firewall" in extra) {
-      expect(readUserData(userData).files.get(FIREWALL_SCRIPT_PATH)).toBe(ufwScript(extra.firewall.rules, "peers" in extra.firewall ? extra.firewall.peers : undefined));
+      expect(readUserData(userData).files.get(FIREWALL_SCRIPT_PATH)).toBe(
+        ufwScript(extra.firewall.rules, "peers" in extra.firewall ? extra.firewall.peers : undefined),
+      );
       expect(commands.at(-1)).toEqual([FIREWALL_SCRIPT_PATH]);
     } else {
       expect(readUserData(userData).files.has(FIREWALL_SCRIPT_PATH)).toBe(false);
@@ -112,7 +123,10 @@ function runFileSteps(script: string, root: string): string[] {
   const log = join(root, "calls.log");
   writeFileSync(log, "");
   const stubs = ["systemctl", "sshd", "sysctl"].map((tool) => `${tool}() { echo "${tool} $*" >> "$LOG"; }`).join("\n");
-  const result = spawnSync(requireTool("bash"), ["--norc", "--noprofile", "-euo", "pipefail", "-c", `${stubs}\n${steps}`], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ROOT: root, LOG: log } });
+  const result = spawnSync(requireTool("bash"), ["--norc", "--noprofile", "-euo", "pipefail", "-c", `${stubs}\n${steps}`], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ROOT: root, LOG: log },
+  });
   expect(result.stderr).toBe("");
   expect(result.status).toBe(0);
   return readFileSync(log, "utf8").split("\n").filter(Boolean);
@@ -136,7 +150,9 @@ describe("the preparation script's file steps, run by bash", () => {
       // A file edited on the host is put back, and only its service restarts.
       writeFileSync(join(root, FAIL2BAN_JAIL_PATH), "[sshd]\nenabled = false\n");
       expect(runFileSteps(script, root)).toEqual(["systemctl restart fail2ban"]);
-      expect(readFileSync(join(root, FAIL2BAN_JAIL_PATH), "utf8")).toBe(hardeningFiles({ sshUser: "deploy" }).find((file) => file.path === FAIL2BAN_JAIL_PATH)!.content);
+      expect(readFileSync(join(root, FAIL2BAN_JAIL_PATH), "utf8")).toBe(
+        hardeningFiles({ sshUser: "deploy" }).find((file) => file.path === FAIL2BAN_JAIL_PATH)!.content,
+      );
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -149,7 +165,11 @@ describe("the preparation script's file steps, run by bash", () => {
       const start = failingSshd.indexOf("sshd() {");
       const steps = failingSshd.slice(start, failingSshd.indexOf("systemctl enable --now docker")).replace(/^changed=\//gm, 'changed="$ROOT"/');
       const log = join(root, "calls.log");
-      const result = spawnSync(requireTool("bash"), ["--norc", "--noprofile", "-euo", "pipefail", "-c", `systemctl() { echo "systemctl $*" >> "$LOG"; }\n${steps}`], { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ROOT: root, LOG: log } });
+      const result = spawnSync(
+        requireTool("bash"),
+        ["--norc", "--noprofile", "-euo", "pipefail", "-c", `systemctl() { echo "systemctl $*" >> "$LOG"; }\n${steps}`],
+        { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ROOT: root, LOG: log } },
+      );
       expect(result.status).toBe(1);
       expect(result.stderr).toContain("sshd rejected");
       expect(spawnSync("test", ["-e", join(root, SSHD_DROP_IN_PATH)]).status).not.toBe(0);
@@ -186,7 +206,10 @@ function runReadiness(host: ReadyHost): { status: number | null; stdout: string;
     };
     if (host.cloudInit) stub("cloud-init", `cat <<'REPORT'\n${host.cloudInit.report}\nREPORT\nexit ${host.cloudInit.code}`);
     stub("sudo", '[ "$1" = -n ] && shift\nexec "$@"');
-    stub("id", `case "$*" in -u) echo ${host.uid ?? 1000} ;; -un) echo deploy ;; "-nG deploy") echo "${host.groups ?? "deploy sudo docker"}" ;; *) exit 1 ;; esac`);
+    stub(
+      "id",
+      `case "$*" in -u) echo ${host.uid ?? 1000} ;; -un) echo deploy ;; "-nG deploy") echo "${host.groups ?? "deploy sudo docker"}" ;; *) exit 1 ;; esac`,
+    );
     stub("docker", host.dockerAnswers === false ? 'echo "Cannot connect to the Docker daemon" >&2\nexit 1' : "echo 27.5.1");
     const calls = join(dir, "calls");
     writeFileSync(calls, "");
@@ -198,7 +221,10 @@ function runReadiness(host: ReadyHost): { status: number | null; stdout: string;
 }
 
 describe("the readiness check, run by sh with a stub cloud-init", () => {
-  const done = { report: "status: done\nextended_status: done\nboot_status_code: enabled-by-generator\ndetail: DataSourceHetzner\nerrors: []\nrecoverable_errors: {}", code: 0 };
+  const done = {
+    report: "status: done\nextended_status: done\nboot_status_code: enabled-by-generator\ndetail: DataSourceHetzner\nerrors: []\nrecoverable_errors: {}",
+    code: 0,
+  };
 
   it("passes shellcheck as POSIX sh", () => {
     expect(validateFile("shellcheck", (file) => ["--shell=sh", "--severity=style", file], HOST_READY_COMMAND, "ready.sh")).toEqual({ ok: true, output: "" });
@@ -207,7 +233,16 @@ describe("the readiness check, run by sh with a stub cloud-init", () => {
   it("waits for cloud-init as root, then asks the daemon its version", () => {
     const result = runReadiness({ cloudInit: done });
     expect(result).toMatchObject({ status: 0, stdout: "27.5.1\n", stderr: "" });
-    expect(result.calls).toEqual(["id -u", "sudo -n cloud-init status --wait --long", "cloud-init status --wait --long", "id -un", "id -nG deploy", "id -u", "sudo -n docker info --format {{.ServerVersion}}", "docker info --format {{.ServerVersion}}"]);
+    expect(result.calls).toEqual([
+      "id -u",
+      "sudo -n cloud-init status --wait --long",
+      "cloud-init status --wait --long",
+      "id -un",
+      "id -nG deploy",
+      "id -u",
+      "sudo -n docker info --format {{.ServerVersion}}",
+      "docker info --format {{.ServerVersion}}",
+    ]);
   });
 
   it("is fine on a host without cloud-init (an existing VPS), or with cloud-init disabled", () => {
@@ -216,9 +251,25 @@ describe("the readiness check, run by sh with a stub cloud-init", () => {
   });
 
   it.each([
-    ["failed (status error, exit code 1)", { report: "status: error\nextended_status: error - done\nerrors:\n\t- ('scripts_user', RuntimeError('Runparts: 1 failures (runcmd) in 1 attempted commands'))", code: 1 }, "(error - done, exit code 1)"],
-    ["degraded (recoverable errors, exit code 2)", { report: "status: done\nextended_status: degraded done\nrecoverable_errors:\nWARNING:\n\t- Failed to write ssh_keys", code: 2 }, "(degraded done, exit code 2)"],
-    ["failed, from a cloud-init older than 23.4", { report: "status: error\ntime: Thu, 05 Dec 2024 10:00:00 +0000\ndetail:\n('scripts_user', RuntimeError('Runparts: 1 failures'))", code: 1 }, "(error, exit code 1)"],
+    [
+      "failed (status error, exit code 1)",
+      {
+        report:
+          "status: error\nextended_status: error - done\nerrors:\n\t- ('scripts_user', RuntimeError('Runparts: 1 failures (runcmd) in 1 attempted commands'))",
+        code: 1,
+      },
+      "(error - done, exit code 1)",
+    ],
+    [
+      "degraded (recoverable errors, exit code 2)",
+      { report: "status: done\nextended_status: degraded done\nrecoverable_errors:\nWARNING:\n\t- Failed to write ssh_keys", code: 2 },
+      "(degraded done, exit code 2)",
+    ],
+    [
+      "failed, from a cloud-init older than 23.4",
+      { report: "status: error\ntime: Thu, 05 Dec 2024 10:00:00 +0000\ndetail:\n('scripts_user', RuntimeError('Runparts: 1 failures'))", code: 1 },
+      "(error, exit code 1)",
+    ],
     ["failed, though it exited 0", { report: "status: error", code: 0 }, "(error, exit code 0)"],
   ])("fails when cloud-init %s, with its report, and never asks Docker", (_case, cloudInit, summary) => {
     const result = runReadiness({ cloudInit });

@@ -79,16 +79,21 @@ describe("mirroredReference", () => {
   );
 
   it("originReference leaves a reference from elsewhere, or a look-alike host, unchanged", () => {
-    expect(originReference(MIRROR, "evil.example.com/registry.example.com:5000/crazymax/diun:4")).toBe("evil.example.com/registry.example.com:5000/crazymax/diun:4");
+    expect(originReference(MIRROR, "evil.example.com/registry.example.com:5000/crazymax/diun:4")).toBe(
+      "evil.example.com/registry.example.com:5000/crazymax/diun:4",
+    );
     expect(originReference(MIRROR, `${MIRROR}0/crazymax/diun:4`)).toBe(`${MIRROR}0/crazymax/diun:4`);
     expect(originReference(undefined, `${MIRROR}/crazymax/diun:4`)).toBe(`${MIRROR}/crazymax/diun:4`);
   });
 });
 
 describe("registryProblems", () => {
-  it.each(["registry.example.com", "registry.example.com:5000", "10.0.0.5:5000", "[2001:db8::5]:5000", "[::ffff:10.0.0.5]:5000", "localhost:5000"])("accepts %s", (host) => {
-    expect(registryProblems({ host })).toEqual([]);
-  });
+  it.each(["registry.example.com", "registry.example.com:5000", "10.0.0.5:5000", "[2001:db8::5]:5000", "[::ffff:10.0.0.5]:5000", "localhost:5000"])(
+    "accepts %s",
+    (host) => {
+      expect(registryProblems({ host })).toEqual([]);
+    },
+  );
 
   it.each([
     "https://registry.example.com",
@@ -122,7 +127,11 @@ describe("registryProblems", () => {
   it.each([
     ["a server certificate", LEAF, /is not a CA certificate/],
     ["two certificates", `${CA}${CA}`, /must be one PEM certificate/],
-    ["a private key", "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n", /must be one PEM certificate/],
+    [
+      "a private key",
+      "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n",
+      /must be one PEM certificate/,
+    ],
     ["garbage between the markers", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n", /must be one PEM certificate/],
     ["a number", 42, /must be one PEM certificate/],
   ])("refuses %s as caCertificate", (_what, caCertificate, message) => {
@@ -165,7 +174,9 @@ describe("infra:registry in a stack", () => {
   });
 
   it("reports every bad field of infra:registry with its path", () => {
-    const problems = configProblemsOf(rawConfigWithSecrets({ "infra:registry": JSON.stringify({ host: "https://r.example.com", caCertificate: LEAF, mirror: true }) }, "preprod"));
+    const problems = configProblemsOf(
+      rawConfigWithSecrets({ "infra:registry": JSON.stringify({ host: "https://r.example.com", caCertificate: LEAF, mirror: true }) }, "preprod"),
+    );
     expect(problems.map((problem) => problem.path).sort()).toEqual(["infra:registry.caCertificate", "infra:registry.host", "infra:registry.mirror"]);
   });
 });

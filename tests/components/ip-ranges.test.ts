@@ -57,11 +57,21 @@ describe("isIPv6 and isIPv4", () => {
     expect(isHostAddress(address)).toBe(true);
   });
 
-  it.each(["1.2.3.4", ":::1", "2001:db8::1::2", "12345::", "fe80::1%eth0", "::ffff:1.2.3", "::ffff:256.1.1.1", "::ffff:01.2.3.4", "g::1"])("refuses %s", (address) => {
-    expect(isIPv6(address)).toBe(false);
-  });
+  it.each(["1.2.3.4", ":::1", "2001:db8::1::2", "12345::", "fe80::1%eth0", "::ffff:1.2.3", "::ffff:256.1.1.1", "::ffff:01.2.3.4", "g::1"])(
+    "refuses %s",
+    (address) => {
+      expect(isIPv6(address)).toBe(false);
+    },
+  );
 
-  it.each([["203.0.113.20", true], ["010.0.0.1", false], ["0x7f.0.0.1", false], ["127.1", false], ["2130706433", false], ["256.0.0.1", false]] as const)("isIPv4(%s) is %s", (address, expected) => {
+  it.each([
+    ["203.0.113.20", true],
+    ["010.0.0.1", false],
+    ["0x7f.0.0.1", false],
+    ["127.1", false],
+    ["2130706433", false],
+    ["256.0.0.1", false],
+  ] as const)("isIPv4(%s) is %s", (address, expected) => {
     expect(isIPv4(address)).toBe(expected);
   });
 });
@@ -146,7 +156,6 @@ describe("isAssignableIn (network address, Hetzner's gateway and broadcast are n
   });
 });
 
-
 describe("parseCIDR reads what firewalls read, however it is written", () => {
   it.each([
     ["0.0.0.0/00", "0.0.0.0/0"],
@@ -162,7 +171,21 @@ describe("parseCIDR reads what firewalls read, however it is written", () => {
     expect(formatRange(parseCIDR(text)!)).toBe(plain === "::ffff:0.0.0.0/96" ? "::ffff:0:0/96" : plain);
   });
 
-  it.each(["010.0.0.1/32", "0x7f.0.0.1/32", "2130706433/32", "127.1/32", "fe80::1%eth0/64", "::1.2.3.4/128", "10.0.0.0/33", "::/129", "10.0.0.0", "10.0.0.0/-1", "10.0.0.0/ 8", " 10.0.0.0/8", ""])("refuses %j, which tools read differently or not at all", (text) => {
+  it.each([
+    "010.0.0.1/32",
+    "0x7f.0.0.1/32",
+    "2130706433/32",
+    "127.1/32",
+    "fe80::1%eth0/64",
+    "::1.2.3.4/128",
+    "10.0.0.0/33",
+    "::/129",
+    "10.0.0.0",
+    "10.0.0.0/-1",
+    "10.0.0.0/ 8",
+    " 10.0.0.0/8",
+    "",
+  ])("refuses %j, which tools read differently or not at all", (text) => {
     expect(parseCIDR(text)).toBeUndefined();
   });
 
@@ -219,7 +242,6 @@ describe("coversAll and sourcesOutside judge containment over whole lists", () =
     expect(sourcesOutside(["173.245.48.0/20"], ["173.245.48.0/24", "0.0.0.0/00", "173.245.48.0/19"])).toEqual(["0.0.0.0/00", "173.245.48.0/19"]);
   });
 });
-
 
 describe("isIPv6CIDR (the firewall's split of sources by family)", () => {
   it.each([

@@ -42,7 +42,10 @@ esac
 `,
   );
   chmodSync(join(dir, "docker"), 0o755);
-  const script = liveConfigScript("app-nginx", [{ path: NGINX_CONF_PATH, content, live: true }], options.reload ?? NGINX_LIVE_RELOAD, { root, drainSeconds: 0 });
+  const script = liveConfigScript("app-nginx", [{ path: NGINX_CONF_PATH, content, live: true }], options.reload ?? NGINX_LIVE_RELOAD, {
+    root,
+    drainSeconds: 0,
+  });
   const run = spawnSync("bash", ["-s"], { input: script, encoding: "utf8", env: { PATH: `${dir}:/usr/bin:/bin`, HOME: dir }, timeout: 30_000 });
   const live = join(root, "live", "nginx.conf");
   return {
@@ -108,11 +111,13 @@ describe("live configuration: checked in the running container, then reloaded in
   });
 
   it("a value with shell or here-document syntax arrives byte for byte", () => {
-    const hostile = 'add_header X "$(touch /tmp/pwned) `id` \'q\' \\\\";\nEOF\nINFRA_LIVE_FILE_ENDX\n';
+    const hostile = "add_header X \"$(touch /tmp/pwned) `id` 'q' \\\\\";\nEOF\nINFRA_LIVE_FILE_ENDX\n";
     const run = install(hostile, { previous: "events {}\n" });
     expect(run.code, run.output).toBe(0);
     expect(run.live).toBe(hostile);
-    expect(() => liveConfigScript("c", [{ path: NGINX_CONF_PATH, content: "x\nINFRA_LIVE_FILE_END\n", live: true }], NGINX_LIVE_RELOAD)).toThrow(/here-document delimiter/);
+    expect(() => liveConfigScript("c", [{ path: NGINX_CONF_PATH, content: "x\nINFRA_LIVE_FILE_END\n", live: true }], NGINX_LIVE_RELOAD)).toThrow(
+      /here-document delimiter/,
+    );
   });
 
   it("passes shellcheck", () => {
@@ -124,9 +129,21 @@ describe("live configuration: checked in the running container, then reloaded in
     for (const path of ["/etc/nginx/nginx.conf", `${LIVE_CONFIG_DIR}/sub/nginx.conf`, `${LIVE_CONFIG_DIR}/../nginx.conf`, `${LIVE_CONFIG_DIR}nginx.conf`]) {
       expect(() => liveFileName({ path, content: "" }), path).toThrow(/must sit directly in/);
     }
-    const base = service({ name: "proxy", description: "", role: "ingress", image: { repository: "nginx", tag: "1" }, networks: [], healthcheck: healthcheck(["CMD", "true"]), memoryMb: 32 });
-    expect(liveConfigProblems({ ...base, files: [{ path: NGINX_CONF_PATH, content: "", live: true }] })).toEqual(["it has live files but no liveReload to apply them"]);
+    const base = service({
+      name: "proxy",
+      description: "",
+      role: "ingress",
+      image: { repository: "nginx", tag: "1" },
+      networks: [],
+      healthcheck: healthcheck(["CMD", "true"]),
+      memoryMb: 32,
+    });
+    expect(liveConfigProblems({ ...base, files: [{ path: NGINX_CONF_PATH, content: "", live: true }] })).toEqual([
+      "it has live files but no liveReload to apply them",
+    ]);
     expect(liveConfigProblems({ ...base, liveReload: NGINX_LIVE_RELOAD })).toEqual(["it has a liveReload but no live files"]);
-    expect(liveConfigProblems({ ...base, files: [{ path: "/etc/infra/live/a/b", content: "", live: true }], liveReload: NGINX_LIVE_RELOAD })).toEqual([expect.stringMatching(/must sit directly in/)]);
+    expect(liveConfigProblems({ ...base, files: [{ path: "/etc/infra/live/a/b", content: "", live: true }], liveReload: NGINX_LIVE_RELOAD })).toEqual([
+      expect.stringMatching(/must sit directly in/),
+    ]);
   });
 });

@@ -28,7 +28,10 @@ describe("needsLoopbackPublishing", () => {
 describe("the loopback publishing bridge", () => {
   it("masquerades nothing and forbids traffic between its members", () => {
     expect(LOOPBACK_PUBLISHING_NETWORK.internal).toBe(false);
-    expect(LOOPBACK_PUBLISHING_NETWORK.options).toEqual({ "com.docker.network.bridge.enable_ip_masquerade": "false", "com.docker.network.bridge.enable_icc": "false" });
+    expect(LOOPBACK_PUBLISHING_NETWORK.options).toEqual({
+      "com.docker.network.bridge.enable_ip_masquerade": "false",
+      "com.docker.network.bridge.enable_icc": "false",
+    });
   });
 
   it("is created with those options where a tunnelled admin UI needs it, and nowhere else", async () => {
@@ -45,7 +48,11 @@ describe("every container that publishes a port", () => {
     "is on a network Docker publishes from (%s %s)",
     async (stack, blueprint) => {
       const plan = await planOf(stack, { overrides: [`blueprint=${blueprint}`] });
-      const internal = new Set(resourcesOf(plan, "docker:index/network:Network").filter((network) => network.inputs.internal === true).map((network) => network.inputs.name));
+      const internal = new Set(
+        resourcesOf(plan, "docker:index/network:Network")
+          .filter((network) => network.inputs.internal === true)
+          .map((network) => network.inputs.name),
+      );
       const unpublished = resourcesOf(plan, "docker:index/container:Container")
         .filter((container) => ((container.inputs.ports as unknown[]) ?? []).length > 0)
         .filter((container) => (container.inputs.networksAdvanced as { name: string }[]).every((network) => internal.has(network.name)))

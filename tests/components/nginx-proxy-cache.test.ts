@@ -13,7 +13,14 @@ const ROUTES: readonly ProtectedRoute[] = [
   { hostname: "app.example.com", service: "frontend", port: 3000 },
   { hostname: "grafana.example.com", service: "grafana", port: 3000, basicAuth: { user: "admin", passwordHashSecret: "infra:monitoringAdminPasswordHash" } },
 ];
-const zone = (changes: Partial<ProxyCacheZone> = {}): ProxyCacheZone => ({ name: "api", services: ["api"], maxSizeMb: 1024, keysMb: 8, inactiveMinutes: 60, ...changes });
+const zone = (changes: Partial<ProxyCacheZone> = {}): ProxyCacheZone => ({
+  name: "api",
+  services: ["api"],
+  maxSizeMb: 1024,
+  keysMb: 8,
+  inactiveMinutes: 60,
+  ...changes,
+});
 const OPTIONS: NginxOptions = {
   certificateDir: "/etc/letsencrypt/live",
   certificateName: "example",
@@ -30,12 +37,32 @@ const OPTIONS: NginxOptions = {
 describe("proxy cache declarations", () => {
   it.each<[string, readonly ProxyCacheZone[], Partial<NginxOptions>, string[]]>([
     ["two zones over distinct services", [zone(), zone({ name: "static", services: ["frontend"], maxSizeMb: 512, inactiveMinutes: 10080 })], {}, []],
-    ["a route behind a password", [zone({ services: ["api", "grafana"] })], {}, ["route grafana.example.com asks for a password, and a route behind a password is never cached (cache zone api)"]],
+    [
+      "a route behind a password",
+      [zone({ services: ["api", "grafana"] })],
+      {},
+      ["route grafana.example.com asks for a password, and a route behind a password is never cached (cache zone api)"],
+    ],
     ["a service in two zones", [zone(), zone({ name: "again" })], {}, ["api is cached in zones api and again; one zone a service"]],
     ["a service no route serves", [zone({ services: ["ap1"] })], {}, ["cache zone api caches ap1, which no route serves"]],
-    ["a zone name nginx does not take", [zone({ name: "API-cache" })], {}, ['cache zone "API-cache" is not a name nginx takes (lower-case letters, digits, _)']],
-    ["a zone declared twice", [zone({ services: ["api"] }), zone({ services: ["frontend"] })], {}, ['cache zone "api" is declared twice', 'cache zone "api" is declared twice']],
-    ["no size", [zone({ maxSizeMb: 0, keysMb: 1.5 })], {}, ["cache zone api: maxSizeMb 0 must be a positive integer", "cache zone api: keysMb 1.5 must be a positive integer"]],
+    [
+      "a zone name nginx does not take",
+      [zone({ name: "API-cache" })],
+      {},
+      ['cache zone "API-cache" is not a name nginx takes (lower-case letters, digits, _)'],
+    ],
+    [
+      "a zone declared twice",
+      [zone({ services: ["api"] }), zone({ services: ["frontend"] })],
+      {},
+      ['cache zone "api" is declared twice', 'cache zone "api" is declared twice'],
+    ],
+    [
+      "no size",
+      [zone({ maxSizeMb: 0, keysMb: 1.5 })],
+      {},
+      ["cache zone api: maxSizeMb 0 must be a positive integer", "cache zone api: keysMb 1.5 must be a positive integer"],
+    ],
     ["no directory", [zone()], { cacheDirectory: undefined }, ["a proxy cache needs an absolute cache directory"]],
     ["a relative directory", [zone()], { cacheDirectory: "cache" }, ["a proxy cache needs an absolute cache directory"]],
   ])("%s", (_case, zones, changes, problems) => {
@@ -51,7 +78,10 @@ describe("proxy cache declarations", () => {
   });
 
   it("writes each zone's path in the cache directory and caches only its services' routes", () => {
-    const conf = nginxConf(ROUTES, { ...OPTIONS, proxyCache: [zone(), zone({ name: "static", services: ["frontend"], maxSizeMb: 512, keysMb: 4, inactiveMinutes: 10080 })] });
+    const conf = nginxConf(ROUTES, {
+      ...OPTIONS,
+      proxyCache: [zone(), zone({ name: "static", services: ["frontend"], maxSizeMb: 512, keysMb: 4, inactiveMinutes: 10080 })],
+    });
     expect(conf).toContain("  proxy_cache_path /var/tmp/api levels=1:2 keys_zone=api:8m max_size=1024m inactive=60m use_temp_path=off;\n");
     expect(conf).toContain("  proxy_cache_path /var/tmp/static levels=1:2 keys_zone=static:4m max_size=512m inactive=7d use_temp_path=off;\n");
     expect(conf.match(/^\s*proxy_cache \w+;$/gm)).toEqual(["      proxy_cache api;", "      proxy_cache static;"]);

@@ -8,7 +8,15 @@ import { LINK_CONFIG_PATH, LINK_IMAGE, linkConfig, linkServiceSpec } from "../..
  */
 describe("linkConfig", () => {
   it("listens on each port and forwards it to the peer's port for it at the peer's address", () => {
-    expect(linkConfig([{ listen: 6432, remote: 6432 }, { listen: 8000, remote: 8003 }], "10.0.1.2")).toBe(
+    expect(
+      linkConfig(
+        [
+          { listen: 6432, remote: 6432 },
+          { listen: 8000, remote: 8003 },
+        ],
+        "10.0.1.2",
+      ),
+    ).toBe(
       [
         "worker_processes 1;",
         "error_log stderr warn;",
@@ -41,7 +49,10 @@ describe("linkServiceSpec", () => {
     role: "data",
     image: { repository: "edoburu/pgbouncer", tag: "v1.23.1-p2" },
     networks: ["data"],
-    ports: [{ container: 6432, publish: { host: 6432, address: "127.0.0.1" } }, { container: 5353, protocol: "udp" }],
+    ports: [
+      { container: 6432, publish: { host: 6432, address: "127.0.0.1" } },
+      { container: 5353, protocol: "udp" },
+    ],
     healthcheck: healthcheck(["CMD", "true"]),
     memoryMb: 128,
     waivers: [{ rule: "C6", reason: "writes its config at start" }],

@@ -34,7 +34,8 @@ describe.each(PASSWORDS)("Redis with the password %j", (password) => {
     const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
     const localize = (text: string) => text.replaceAll(REDIS_PASSWORD_PATH, join(dir, plain!.name));
     try {
-      const ping = (args: string[], env: Record<string, string> = {}) => spawnSync(args[0]!, args.slice(1), { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
+      const ping = (args: string[], env: Record<string, string> = {}) =>
+        spawnSync(args[0]!, args.slice(1), { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env } });
       let answered = "";
       for (const deadline = Date.now() + 15_000; Date.now() < deadline && answered !== "PONG"; await new Promise((resolve) => setTimeout(resolve, 50))) {
         answered = ping([client, "-p", String(port), "PING"], { REDISCLI_AUTH: password }).stdout.trim();
@@ -47,8 +48,20 @@ describe.each(PASSWORDS)("Redis with the password %j", (password) => {
       expect(check[0]).toBe("CMD-SHELL");
       expect(ping(["sh", "-c", localize(check[1]!).replace("redis-cli ping", `${client} -p ${port} ping`)]).status).toBe(0);
       // The backup job's client, as it runs inside the container.
-      const words = redisCliWords({ kind: "redis", service: "redis", access: { kind: "docker", container: "vpai-redis" }, cliArgs: ["-p", String(port)], restorePort: 6380, passwordFile: REDIS_PASSWORD_PATH });
-      const job = ping(words.map(localize).map((word) => (word === "redis-cli" ? client : word)).concat("PING"));
+      const words = redisCliWords({
+        kind: "redis",
+        service: "redis",
+        access: { kind: "docker", container: "vpai-redis" },
+        cliArgs: ["-p", String(port)],
+        restorePort: 6380,
+        passwordFile: REDIS_PASSWORD_PATH,
+      });
+      const job = ping(
+        words
+          .map(localize)
+          .map((word) => (word === "redis-cli" ? client : word))
+          .concat("PING"),
+      );
       expect(job.stdout.trim(), job.stderr).toBe("PONG");
       expect(words.join(" ")).not.toContain(password);
     } finally {

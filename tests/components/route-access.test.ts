@@ -30,7 +30,10 @@ const routes: ProtectedRoute[] = [
   { hostname: "metrics.example.com", service: "prometheus", port: 9090, basicAuth: ADMIN },
   { hostname: "n8n.example.com", service: "n8n", port: 5678, basicAuth: N8N, publicPaths: ["/webhook/"] },
 ];
-const caddyRoutes: CaddyRoute[] = routes.map((route) => ({ ...route, ...(route.basicAuth ? { basicAuth: route.basicAuth === ADMIN ? { user: "admin" } : route.basicAuth } : {}) }));
+const caddyRoutes: CaddyRoute[] = routes.map((route) => ({
+  ...route,
+  ...(route.basicAuth ? { basicAuth: route.basicAuth === ADMIN ? { user: "admin" } : route.basicAuth } : {}),
+}));
 
 const NGINX = TEST_NGINX_OPTIONS;
 
@@ -46,7 +49,19 @@ const verdicts = (proxy: IngressProxy, content: string, hostname: string, paths:
   return Object.fromEntries(paths.map((path) => [path, access.verdict(path)]));
 };
 
-const METRICS_SPELLINGS = ["/metrics", "/metrics/", "//metrics", "/METRICS", "/Metrics/x", "/metrics;x", "/metrics.json", "/metrics%2F", "/%2Fmetrics", "/x/../metrics", "/./metrics"];
+const METRICS_SPELLINGS = [
+  "/metrics",
+  "/metrics/",
+  "//metrics",
+  "/METRICS",
+  "/Metrics/x",
+  "/metrics;x",
+  "/metrics.json",
+  "/metrics%2F",
+  "/%2Fmetrics",
+  "/x/../metrics",
+  "/./metrics",
+];
 
 describe.each<IngressProxy>(["caddy", "nginx", "traefik"])("what %s serves, read back from its generated configuration", (proxy) => {
   const content = configs[proxy]().content;
@@ -54,7 +69,9 @@ describe.each<IngressProxy>(["caddy", "nginx", "traefik"])("what %s serves, read
   it("answers /metrics itself in every spelling, on every route, with or without a password", () => {
     for (const hostname of routes.map((route) => route.hostname)) {
       const found = verdicts(proxy, content, hostname, METRICS_SPELLINGS);
-      expect(found, hostname).toEqual(Object.fromEntries(METRICS_SPELLINGS.map((path) => [path, proxy === "caddy" && hostname !== "api.example.com" ? "password" : "blocked"])));
+      expect(found, hostname).toEqual(
+        Object.fromEntries(METRICS_SPELLINGS.map((path) => [path, proxy === "caddy" && hostname !== "api.example.com" ? "password" : "blocked"])),
+      );
     }
     // A neighbour of the blocked path is not blocked with it.
     expect(verdicts(proxy, content, "api.example.com", ["/metricsx", "/api/metrics"])).toEqual({ "/metricsx": "open", "/api/metrics": "open" });
@@ -62,11 +79,25 @@ describe.each<IngressProxy>(["caddy", "nginx", "traefik"])("what %s serves, read
 
   it("serves an application's route openly and an admin UI's behind its password", () => {
     expect(verdicts(proxy, content, "api.example.com", ["/", "/docs"])).toEqual({ "/": "open", "/docs": "open" });
-    expect(verdicts(proxy, content, "metrics.example.com", ["/", "/api/v1/query", "/webhook/x"])).toEqual({ "/": "password", "/api/v1/query": "password", "/webhook/x": "password" });
+    expect(verdicts(proxy, content, "metrics.example.com", ["/", "/api/v1/query", "/webhook/x"])).toEqual({
+      "/": "password",
+      "/api/v1/query": "password",
+      "/webhook/x": "password",
+    });
   });
 
   it("serves n8n's webhooks without the password, and its setup, editor and API only with it", () => {
-    expect(verdicts(proxy, content, "n8n.example.com", ["/webhook/abc", "/webhook/", "/", "/setup", "/rest/owner/setup", "/webhook-test/abc", "/webhook/../rest/owner/setup"])).toEqual({
+    expect(
+      verdicts(proxy, content, "n8n.example.com", [
+        "/webhook/abc",
+        "/webhook/",
+        "/",
+        "/setup",
+        "/rest/owner/setup",
+        "/webhook-test/abc",
+        "/webhook/../rest/owner/setup",
+      ]),
+    ).toEqual({
       "/webhook/abc": "open",
       "/webhook/": "open",
       "/": "password",
@@ -81,13 +112,21 @@ describe.each<IngressProxy>(["caddy", "nginx", "traefik"])("what %s serves, read
 describe("what the readers make of configurations written by hand", () => {
   it("nginx: a case-sensitive prefix location leaves /METRICS to `location /`", () => {
     const conf = configs.nginx().content.replace(/location ~\* "[^"]*metrics[^"]*" \{/g, "location /metrics {");
-    expect(verdicts("nginx", conf, "api.example.com", ["/metrics", "/metrics/x", "/METRICS", "/metrics;x"])).toEqual({ "/metrics": "blocked", "/metrics/x": "blocked", "/METRICS": "open", "/metrics;x": "blocked" });
+    expect(verdicts("nginx", conf, "api.example.com", ["/metrics", "/metrics/x", "/METRICS", "/metrics;x"])).toEqual({
+      "/metrics": "blocked",
+      "/metrics/x": "blocked",
+      "/METRICS": "open",
+      "/metrics;x": "blocked",
+    });
   });
 
   it("nginx: an `auth_basic off` location, or `^~` in front of the blocking expression, opens what it covers", () => {
     const base = configs.nginx().content;
     const opened = base.replace("location /webhook/ {", "location /rest/ {");
-    expect(verdicts("nginx", opened, "n8n.example.com", ["/rest/owner/setup", "/webhook/x"])).toEqual({ "/rest/owner/setup": "open", "/webhook/x": "password" });
+    expect(verdicts("nginx", opened, "n8n.example.com", ["/rest/owner/setup", "/webhook/x"])).toEqual({
+      "/rest/owner/setup": "open",
+      "/webhook/x": "password",
+    });
     const prefixFirst = base.replace("location /webhook/ {", "location ^~ /m {");
     expect(verdicts("nginx", prefixFirst, "n8n.example.com", ["/metrics"])).toEqual({ "/metrics": "open" });
   });
@@ -95,9 +134,16 @@ describe("what the readers make of configurations written by hand", () => {
   it("Caddy: a `path` matcher, case-insensitive, still lets /metrics;x through; `handle` blocks make the site unreadable, so open", () => {
     const base = configs.caddy().content;
     const byPath = base.replace(/@blocked0 path_regexp \S+/g, "@blocked0 path /metrics /metrics/*");
-    expect(verdicts("caddy", byPath, "api.example.com", ["/metrics", "/METRICS/x", "/metrics;x"])).toEqual({ "/metrics": "blocked", "/METRICS/x": "blocked", "/metrics;x": "open" });
+    expect(verdicts("caddy", byPath, "api.example.com", ["/metrics", "/METRICS/x", "/metrics;x"])).toEqual({
+      "/metrics": "blocked",
+      "/METRICS/x": "blocked",
+      "/metrics;x": "open",
+    });
     const widened = base.replace("@protected not path /webhook/*", "@protected not path /r*");
-    expect(verdicts("caddy", widened, "n8n.example.com", ["/rest/owner/setup", "/webhook/x"])).toEqual({ "/rest/owner/setup": "open", "/webhook/x": "password" });
+    expect(verdicts("caddy", widened, "n8n.example.com", ["/rest/owner/setup", "/webhook/x"])).toEqual({
+      "/rest/owner/setup": "open",
+      "/webhook/x": "password",
+    });
     const handled = base.replace("\trespond @blocked0 404\n\treverse_proxy backend:8000", "\thandle {\n\t\treverse_proxy backend:8000\n\t}");
     const access = ingressAccess("caddy", [{ path: CADDYFILE_PATH, content: handled }]).get("api.example.com")!;
     expect([access.verdict("/metrics"), access.openBeyondNamed]).toEqual(["open", true]);
@@ -112,7 +158,10 @@ describe("what the readers make of configurations written by hand", () => {
     const open = unprioritised.http.routers["n8n-example-com-public-0"];
     open.rule = "Host(`n8n.example.com`) && PathPrefix(`/`)";
     open.priority = 200_000;
-    expect(verdicts("traefik", traefikYAML(unprioritised), "n8n.example.com", ["/metrics", "/rest/owner/setup"])).toEqual({ "/metrics": "open", "/rest/owner/setup": "open" });
+    expect(verdicts("traefik", traefikYAML(unprioritised), "n8n.example.com", ["/metrics", "/rest/owner/setup"])).toEqual({
+      "/metrics": "open",
+      "/rest/owner/setup": "open",
+    });
   });
 
   it("Traefik: a rule it cannot read counts as taking every path when its router is open", () => {
@@ -155,7 +204,11 @@ describe("the generated Caddyfile", () => {
     try {
       const file = join(dir, "Caddyfile");
       writeFileSync(file, configs.caddy().content);
-      const adapted = execFileSync(requireTool("caddy"), ["adapt", "--config", file, "--adapter", "caddyfile"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, INFRA_BCRYPT_N8N_PASSWORD_HASH: "x", INFRA_ADMIN_PASSWORD_HASH: "x" } });
+      const adapted = execFileSync(requireTool("caddy"), ["adapt", "--config", file, "--adapter", "caddyfile"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, INFRA_BCRYPT_N8N_PASSWORD_HASH: "x", INFRA_ADMIN_PASSWORD_HASH: "x" },
+      });
       expect(adapted).toContain('"path_regexp"');
       expect(adapted).toContain('"not"');
     } finally {

@@ -14,7 +14,14 @@ import {
   SECRETS_HOST_DIR,
   writeSecretFilesCommand,
 } from "../../components/container/secret-files";
-import { healthcheck, renderSecretTemplate, service, type SecretEncoding, type SecretFileSpec, type ServiceSpec } from "../../components/container/service-spec";
+import {
+  healthcheck,
+  renderSecretTemplate,
+  service,
+  type SecretEncoding,
+  type SecretFileSpec,
+  type ServiceSpec,
+} from "../../components/container/service-spec";
 import { shellcheck } from "../support/validators";
 
 /**
@@ -51,7 +58,11 @@ describe("the spec's secret files", () => {
     ["the same name twice", { secretFiles: [password, { ...password, variable: "OTHER_FILE" }] }, /declared twice/],
     ["a uid that is not one", { secretFiles: [{ ...password, uid: -1 }] }, /uid -1 is not a user id/],
     ["a numeric user that could not read its file", { user: "1000", secretFiles: [password] }, /owned by uid 70, but the container runs as 1000/],
-    ["its variable also set in the environment", { env: { POSTGRES_PASSWORD_FILE: "/elsewhere" }, secretFiles: [password] }, /POSTGRES_PASSWORD_FILE is also set in the environment/],
+    [
+      "its variable also set in the environment",
+      { env: { POSTGRES_PASSWORD_FILE: "/elsewhere" }, secretFiles: [password] },
+      /POSTGRES_PASSWORD_FILE is also set in the environment/,
+    ],
     ["a target another mount uses", { volumes: [{ volume: "data", target: "/run/secrets/postgres-password" }], secretFiles: [password] }, /mounted twice/],
     ["a relative target", { secretFiles: [{ ...password, target: "config/local.yaml" }] }, /not an absolute path/],
     ["a variable that is not a name", { secretFiles: [{ ...password, variable: "POSTGRES-PASSWORD-FILE" }] }, /is not an environment variable name/],
@@ -150,23 +161,35 @@ describe("the script that writes them on the host", () => {
       },
       calls: () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []),
       run: (args, stdin) => {
-        const result = spawnSync("bash", ["-c", script, "infra-secrets", ...args], { input: stdin, encoding: "utf8", env: { PATH: `${bin}:${process.env.PATH}` } });
+        const result = spawnSync("bash", ["-c", script, "infra-secrets", ...args], {
+          input: stdin,
+          encoding: "utf8",
+          env: { PATH: `${bin}:${process.env.PATH}` },
+        });
         return { status: result.status, stdout: result.stdout, stderr: result.stderr };
       },
     };
   }
 
-  const tricky = 'line one\nquote " and \' and \\ and $(touch x) and é\n';
+  const tricky = "line one\nquote \" and ' and \\ and $(touch x) and é\n";
 
   it("writes every file 0400 with its owner, in a directory only root may enter, byte for byte", () => {
     const machine = host();
-    const result = machine.run(["vpai-redis", "redis-auth.conf:999", "redis-password:999", "empty:0", "root-read:0"], secretFilesStdin(["requirepass x\n", tricky, "", "r"]));
+    const result = machine.run(
+      ["vpai-redis", "redis-auth.conf:999", "redis-password:999", "empty:0", "root-read:0"],
+      secretFilesStdin(["requirepass x\n", tricky, "", "r"]),
+    );
     expect(result.status, result.stderr).toBe(0);
     const dir = join(machine.root, "vpai-redis");
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(dir).uid).toBe(0);
     expect(statSync(machine.root).mode & 0o777).toBe(0o700);
-    for (const [name, uid, content] of [["redis-auth.conf", 999, "requirepass x\n"], ["redis-password", 999, tricky], ["empty", 0, ""], ["root-read", 0, "r"]] as const) {
+    for (const [name, uid, content] of [
+      ["redis-auth.conf", 999, "requirepass x\n"],
+      ["redis-password", 999, tricky],
+      ["empty", 0, ""],
+      ["root-read", 0, "r"],
+    ] as const) {
       const file = join(dir, name);
       expect(readFileSync(file, "utf8"), name).toBe(content);
       expect(statSync(file).mode & 0o7777, name).toBe(0o400);
@@ -246,7 +269,9 @@ describe("the script that writes them on the host", () => {
   it("is removed with its container's mounts: kept while a container mounts the files, gone once none does", () => {
     const machine = host();
     const file = join(machine.root, "vpai-postgres", "postgres-password");
-    const remove = removeSecretFilesCommand("vpai-postgres").replace(/^sudo /, "").replaceAll(SECRETS_HOST_DIR, machine.root);
+    const remove = removeSecretFilesCommand("vpai-postgres")
+      .replace(/^sudo /, "")
+      .replaceAll(SECRETS_HOST_DIR, machine.root);
     const run = () => spawnSync("sh", ["-c", remove], { encoding: "utf8", env: { PATH: `${machine.bin}:${process.env.PATH}` } });
     const write = () => expect(machine.run(["vpai-postgres", "postgres-password:70"], secretFilesStdin(["pw"])).status).toBe(0);
     write();

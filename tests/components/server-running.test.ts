@@ -47,7 +47,9 @@ beforeAll(async () => {
         fake.actionPolls -= 1;
         return send(200, { action: { id: 7, status: "running" } });
       }
-      return send(200, { action: { id: 7, status: fake.actionResult, ...(fake.actionResult === "error" ? { error: { code: "locked", message: "server is locked" } } : {}) } });
+      return send(200, {
+        action: { id: 7, status: fake.actionResult, ...(fake.actionResult === "error" ? { error: { code: "locked", message: "server is locked" } } : {}) },
+      });
     }
     send(404, { error: { code: "not_found", message: `no route ${line}` } });
   });

@@ -9,7 +9,8 @@ import { CADDY_SECURITY_HEADERS } from "../../components/ingress/caddyfile";
 import { configProblemsOf, rawConfigWithSecrets } from "../support/stack-config";
 
 const raw = (ingress: unknown, blueprint = "fastapi") => rawConfigWithSecrets({ "infra:blueprint": blueprint, "infra:ingress": JSON.stringify(ingress) });
-const model = (ingress: unknown, blueprint = "fastapi") => planPlatform(validateStackConfig(raw(ingress, blueprint), BLUEPRINT_CATALOG).config, blueprintNamed(blueprint));
+const model = (ingress: unknown, blueprint = "fastapi") =>
+  planPlatform(validateStackConfig(raw(ingress, blueprint), BLUEPRINT_CATALOG).config, blueprintNamed(blueprint));
 function modelProblems(ingress: unknown, blueprint = "fastapi"): { path: string; message: string }[] {
   try {
     model(ingress, blueprint);
@@ -19,7 +20,10 @@ function modelProblems(ingress: unknown, blueprint = "fastapi"): { path: string;
   }
   throw new Error("accepted");
 }
-const liveFile = (ingress: unknown, service: string, blueprint = "fastapi") => model(ingress, blueprint).spec.services.find((candidate) => candidate.name === service)!.files.find((file) => file.live)!.content;
+const liveFile = (ingress: unknown, service: string, blueprint = "fastapi") =>
+  model(ingress, blueprint)
+    .spec.services.find((candidate) => candidate.name === service)!
+    .files.find((file) => file.live)!.content;
 
 describe("infra:ingress: the stack's own routes and headers", () => {
   it("adds a name for a routed service on its route's port, with DNS, the certificate and the headers on every route", () => {
@@ -52,7 +56,7 @@ describe("infra:ingress: the stack's own routes and headers", () => {
     [{ headers: { "X-A": "{env.SECRET}" } }, "infra:ingress.headers.X-A", "may not hold"],
     [{ headers: { "X-A": "a\\" } }, "infra:ingress.headers.X-A", "may not hold"],
     [{ headers: { "X-A": "é" } }, "infra:ingress.headers.X-A", "outside printable ASCII"],
-    [{ headers: { "X-A": 1.10 } }, "infra:ingress.headers.X-A", 'quote it: "1.1"'],
+    [{ headers: { "X-A": 1.1 } }, "infra:ingress.headers.X-A", 'quote it: "1.1"'],
     [{ routes: [{ subdomain: "WWW", service: "backend" }] }, "infra:ingress.routes[0].subdomain", "is not a DNS label"],
     [{ routes: [{ subdomain: "w.w", service: "backend" }] }, "infra:ingress.routes[0].subdomain", "is not a DNS label"],
     [{ routes: [{ subdomain: "-w", service: "backend" }] }, "infra:ingress.routes[0].subdomain", "is not a DNS label"],
@@ -72,16 +76,38 @@ describe("infra:ingress: the stack's own routes and headers", () => {
   });
 
   it("every problem of the section at once, each with its path", () => {
-    const problems = configProblemsOf(raw({ routes: [{ subdomain: "WWW", service: "backend" }, { subdomain: "ok", service: "Backend!" }], headers: { "Referrer-Policy": "x", "X-B": "$x" } }));
-    expect(problems.map((problem) => problem.path).sort()).toEqual(["infra:ingress.headers.Referrer-Policy", "infra:ingress.headers.X-B", "infra:ingress.routes[0].subdomain", "infra:ingress.routes[1].service"]);
+    const problems = configProblemsOf(
+      raw({
+        routes: [
+          { subdomain: "WWW", service: "backend" },
+          { subdomain: "ok", service: "Backend!" },
+        ],
+        headers: { "Referrer-Policy": "x", "X-B": "$x" },
+      }),
+    );
+    expect(problems.map((problem) => problem.path).sort()).toEqual([
+      "infra:ingress.headers.Referrer-Policy",
+      "infra:ingress.headers.X-B",
+      "infra:ingress.routes[0].subdomain",
+      "infra:ingress.routes[1].service",
+    ]);
   });
 
   it("a route to a service no route reaches, or to a name already routed, is a problem of the model with its path", () => {
     expect(modelProblems({ routes: [{ subdomain: "db", service: "postgres" }] })).toEqual([
       { path: "infra:ingress.routes[0].service", message: expect.stringContaining('no route of the blueprint reaches "postgres"') },
     ]);
-    expect(modelProblems({ routes: [{ subdomain: "api", service: "backend" }] })).toEqual([{ path: "infra:ingress.routes[0].subdomain", message: '"api" is routed already' }]);
-    expect(modelProblems({ routes: [{ subdomain: "www", service: "backend" }, { subdomain: "www", service: "backend" }] })).toEqual([{ path: "infra:ingress.routes[1].subdomain", message: '"www" is routed already' }]);
+    expect(modelProblems({ routes: [{ subdomain: "api", service: "backend" }] })).toEqual([
+      { path: "infra:ingress.routes[0].subdomain", message: '"api" is routed already' },
+    ]);
+    expect(
+      modelProblems({
+        routes: [
+          { subdomain: "www", service: "backend" },
+          { subdomain: "www", service: "backend" },
+        ],
+      }),
+    ).toEqual([{ path: "infra:ingress.routes[1].subdomain", message: '"www" is routed already' }]);
   });
 
   it("the names the configuration refuses are every header any ingress sets itself", () => {

@@ -57,10 +57,19 @@ describe("the JSON Schema of the stack files (docs/stack-config.schema.json)", (
 
   it("requires the keys validation requires, and describes every key", () => {
     const config = schema().properties.config;
-    expect(config.required.sort()).toEqual(["infra:adminCidrs", "infra:blueprint", "infra:dns", "infra:domain", "infra:environment", "infra:servers", "infra:storage"]);
+    expect(config.required.sort()).toEqual([
+      "infra:adminCidrs",
+      "infra:blueprint",
+      "infra:dns",
+      "infra:domain",
+      "infra:environment",
+      "infra:servers",
+      "infra:storage",
+    ]);
     for (const [key, property] of Object.entries(config.properties)) expect((property as { description?: string }).description, key).toBeTruthy();
     // The same descriptions end "is required (...)" and tell what a key holds.
-    for (const [key, description] of Object.entries(PLAIN_KEYS)) expect(description, key).toBe((config.properties[key] as { description?: string }).description);
+    for (const [key, description] of Object.entries(PLAIN_KEYS))
+      expect(description, key).toBe((config.properties[key] as { description?: string }).description);
   });
 
   // The schema would be worthless if it let anything through: each of these
@@ -80,7 +89,11 @@ describe("the JSON Schema of the stack files (docs/stack-config.schema.json)", (
     ["a fractional retention", (file) => (file.config["infra:backup"] = { retention: { daily: 1.5 } }), /daily: is number, expected integer/],
     ["a schedule that is no time", (file) => (file.config["infra:backup"] = { schedule: "noon" }), /schedule: does not match/],
     ["a list where an object belongs", (file) => (file.config["infra:storage"] = []), /infra:storage: is array, expected object/],
-    ["a heartbeat URL in plain config", (file) => (file.config["infra:backup"] = { heartbeatUrl: "https://uptime.example.com/x" }), /heartbeatUrl: is not allowed here/],
+    [
+      "a heartbeat URL in plain config",
+      (file) => (file.config["infra:backup"] = { heartbeatUrl: "https://uptime.example.com/x" }),
+      /heartbeatUrl: is not allowed here/,
+    ],
     ["an unknown top-level key", (file) => ((file as Record<string, unknown>).confg = {}), /\$.confg: is not a known key/],
     ["a blueprint that does not exist", (file) => (file.config["infra:blueprint"] = "vpia"), /"vpia" is not one of/],
   ])("flags %s", (_case, change, error) => {

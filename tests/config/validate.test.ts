@@ -42,14 +42,39 @@ describe("stack config validation (V1, V2)", () => {
     ["infra:servers", servers([{ ...existing, roles: ["web"] }]), "infra:servers[0].roles[0]", "not a role"],
     ["infra:servers", servers([{ ...existing, roles: ["app"] }]), "infra:servers", 'role "ingress"'],
     ["infra:servers", servers([existing, existing]), "infra:servers[1].name", "unique"],
-    ["infra:servers", servers([{ name: "pre", provider: "hetzner", serverType: "cx99", location: "fsn1", sshPublicKey: "ssh-ed25519 AAAA" }]), "infra:servers[0].serverType", "cx23"],
-    ["infra:servers", servers([{ name: "pre", provider: "hetzner", serverType: "cx23", location: "mars1", sshPublicKey: "ssh-ed25519 AAAA" }]), "infra:servers[0].location", "fsn1"],
-    ["infra:servers", servers([{ name: "pre", provider: "hetzner", serverType: "cx23", location: "fsn1", sshPublicKey: "hunter2" }]), "infra:servers[0].sshPublicKey", "OpenSSH public key"],
+    [
+      "infra:servers",
+      servers([{ name: "pre", provider: "hetzner", serverType: "cx99", location: "fsn1", sshPublicKey: "ssh-ed25519 AAAA" }]),
+      "infra:servers[0].serverType",
+      "cx23",
+    ],
+    [
+      "infra:servers",
+      servers([{ name: "pre", provider: "hetzner", serverType: "cx23", location: "mars1", sshPublicKey: "ssh-ed25519 AAAA" }]),
+      "infra:servers[0].location",
+      "fsn1",
+    ],
+    [
+      "infra:servers",
+      servers([{ name: "pre", provider: "hetzner", serverType: "cx23", location: "fsn1", sshPublicKey: "hunter2" }]),
+      "infra:servers[0].sshPublicKey",
+      "OpenSSH public key",
+    ],
     ["infra:dns", JSON.stringify({ zoneId: "example.com" }), "infra:dns.zoneId", "32-character hex"],
     ["infra:dns", JSON.stringify({ zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", proxied: "yes" }), "infra:dns.proxied", "true or false"],
-    ["infra:storage", JSON.stringify({ endpoint: "fsn1.your-objectstorage.com", region: "fsn1", bucketPrefix: "vpai" }), "infra:storage.endpoint", "is not a URL (expected e.g. https://fsn1.your-objectstorage.com)"],
+    [
+      "infra:storage",
+      JSON.stringify({ endpoint: "fsn1.your-objectstorage.com", region: "fsn1", bucketPrefix: "vpai" }),
+      "infra:storage.endpoint",
+      "is not a URL (expected e.g. https://fsn1.your-objectstorage.com)",
+    ],
     ["infra:storage", JSON.stringify({ endpoint: "https://s3.example.com", region: "fsn1", bucketPrefix: "VPAI" }), "infra:storage.bucketPrefix", "lowercase"],
-    ["infra:storage", JSON.stringify({ endpoint: "https://s3.example.com", region: "fsn1", bucketPrefix: "vpai", noncurrentVersionExpiryDays: 0 }), "infra:storage.noncurrentVersionExpiryDays", "from 1"],
+    [
+      "infra:storage",
+      JSON.stringify({ endpoint: "https://s3.example.com", region: "fsn1", bucketPrefix: "vpai", noncurrentVersionExpiryDays: 0 }),
+      "infra:storage.noncurrentVersionExpiryDays",
+      "from 1",
+    ],
     ["infra:typo", "x", "infra:typo", "unknown key"],
   ])("%s = %s is rejected at %s", (key, value, path, message) => {
     const problems = problemsOf(completeRawConfig("prod", { [key]: value }));
@@ -77,17 +102,34 @@ describe("stack config validation (V1, V2)", () => {
   });
 
   it("refuses an admin CIDR with host bits set, naming the network it would stand for", () => {
-    const problems = problemsOf(completeRawConfig("prod", { "infra:adminCidrs": JSON.stringify(["198.51.100.7/24", "2001:db8::1/64", "198.51.100.7/32", "2001:db8::/64"]) }));
+    const problems = problemsOf(
+      completeRawConfig("prod", { "infra:adminCidrs": JSON.stringify(["198.51.100.7/24", "2001:db8::1/64", "198.51.100.7/32", "2001:db8::/64"]) }),
+    );
     expect(problems).toEqual([
-      { path: "infra:adminCidrs[0]", message: '"198.51.100.7/24" has host bits set past /24: write the network 198.51.100.0/24, or 198.51.100.7/32 for that one address' },
-      { path: "infra:adminCidrs[1]", message: '"2001:db8::1/64" has host bits set past /64: write the network 2001:db8::/64, or 2001:db8::1/128 for that one address' },
+      {
+        path: "infra:adminCidrs[0]",
+        message: '"198.51.100.7/24" has host bits set past /24: write the network 198.51.100.0/24, or 198.51.100.7/32 for that one address',
+      },
+      {
+        path: "infra:adminCidrs[1]",
+        message: '"2001:db8::1/64" has host bits set past /64: write the network 2001:db8::/64, or 2001:db8::1/128 for that one address',
+      },
     ]);
   });
 
   it("refuses odd spellings of an admin CIDR, naming its path and the plain form", () => {
     const problems = problemsOf(
       completeRawConfig("prod", {
-        "infra:adminCidrs": JSON.stringify(["198.51.100.7/32", "203.0.113.0/024", "2001:DB8::/48", "2001:0db8:0001::/48", "::ffff:203.0.113.10/128", "203.000.113.010/32", "0x7f.0.0.1/32", "fe80::1%eth0/128"]),
+        "infra:adminCidrs": JSON.stringify([
+          "198.51.100.7/32",
+          "203.0.113.0/024",
+          "2001:DB8::/48",
+          "2001:0db8:0001::/48",
+          "::ffff:203.0.113.10/128",
+          "203.000.113.010/32",
+          "0x7f.0.0.1/32",
+          "fe80::1%eth0/128",
+        ]),
       }),
     );
     expect(problems).toEqual([
@@ -95,9 +137,21 @@ describe("stack config validation (V1, V2)", () => {
       { path: "infra:adminCidrs[2]", message: '"2001:DB8::/48" is written oddly: write 2001:db8::/48' },
       { path: "infra:adminCidrs[3]", message: '"2001:0db8:0001::/48" is written oddly: write 2001:db8:1::/48' },
       { path: "infra:adminCidrs[4]", message: '"::ffff:203.0.113.10/128" is an IPv4 address in IPv6 form: write 203.0.113.10/32' },
-      { path: "infra:adminCidrs[5]", message: '"203.000.113.010/32" is not a CIDR such as 203.0.113.10/32 or 2001:db8::/48 (IPv4 as four decimal numbers without leading zeros, IPv6 without a zone id)' },
-      { path: "infra:adminCidrs[6]", message: '"0x7f.0.0.1/32" is not a CIDR such as 203.0.113.10/32 or 2001:db8::/48 (IPv4 as four decimal numbers without leading zeros, IPv6 without a zone id)' },
-      { path: "infra:adminCidrs[7]", message: '"fe80::1%eth0/128" is not a CIDR such as 203.0.113.10/32 or 2001:db8::/48 (IPv4 as four decimal numbers without leading zeros, IPv6 without a zone id)' },
+      {
+        path: "infra:adminCidrs[5]",
+        message:
+          '"203.000.113.010/32" is not a CIDR such as 203.0.113.10/32 or 2001:db8::/48 (IPv4 as four decimal numbers without leading zeros, IPv6 without a zone id)',
+      },
+      {
+        path: "infra:adminCidrs[6]",
+        message:
+          '"0x7f.0.0.1/32" is not a CIDR such as 203.0.113.10/32 or 2001:db8::/48 (IPv4 as four decimal numbers without leading zeros, IPv6 without a zone id)',
+      },
+      {
+        path: "infra:adminCidrs[7]",
+        message:
+          '"fe80::1%eth0/128" is not a CIDR such as 203.0.113.10/32 or 2001:db8::/48 (IPv4 as four decimal numbers without leading zeros, IPv6 without a zone id)',
+      },
     ]);
   });
 
@@ -109,11 +163,20 @@ describe("stack config validation (V1, V2)", () => {
     [["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"], "infra:adminCidrs", /together they cover every IPv4 address/],
     [["::/1", "8000::/1"], "infra:adminCidrs", /together they cover every IPv4 address and every IPv6 address/],
     [["::/1", "8000::/1"], "infra:adminCidrs[1]", /covers 170,141,183,460,469,231,731,687,303,715,884,105,728 IPv6 addresses, more than a \/32/],
-    [["2001:db8::/33", "2001:db8:8000::/33", "2001:db9::/32"], "infra:adminCidrs", /together they cover 158,456,325,028,528,675,187,087,900,672 IPv6 addresses, more than a \/32/],
+    [
+      ["2001:db8::/33", "2001:db8:8000::/33", "2001:db9::/32"],
+      "infra:adminCidrs",
+      /together they cover 158,456,325,028,528,675,187,087,900,672 IPv6 addresses, more than a \/32/,
+    ],
     [["10.0.0.0/8", "11.0.0.0/8"], "infra:adminCidrs", /more than a \/8/],
   ])("refuses admin CIDRs %j that open SSH far too wide (F1), at %s", (adminCidrs, path, message) => {
     const problems = problemsOf(completeRawConfig("prod", { "infra:adminCidrs": JSON.stringify(adminCidrs) }));
-    expect(problems.filter((problem) => problem.path === path).map((problem) => problem.message).join("\n")).toMatch(message);
+    expect(
+      problems
+        .filter((problem) => problem.path === path)
+        .map((problem) => problem.message)
+        .join("\n"),
+    ).toMatch(message);
     expect(problems.find((problem) => problem.path === path)!.message).toMatch(/\(F1 allows at most a \/8 of IPv4 and a \/32 of IPv6\)/);
   });
 
@@ -135,13 +198,19 @@ describe("stack config validation (V1, V2)", () => {
   it("asks for the Hetzner token only when a server is provisioned on Hetzner", () => {
     // Prod's VPS is adopted; only its ops host (infra:opsHost) is a Hetzner server.
     expect(() => validateStackConfig(completeRawConfig("prod", { "hcloud:token": undefined, "infra:opsHost": undefined }), BLUEPRINT_CATALOG)).not.toThrow();
-    expect(() => validateStackConfig(completeRawConfig("prod", { "hcloud:token": undefined }), BLUEPRINT_CATALOG)).toThrow(/hcloud:token: required secret is not set/);
+    expect(() => validateStackConfig(completeRawConfig("prod", { "hcloud:token": undefined }), BLUEPRINT_CATALOG)).toThrow(
+      /hcloud:token: required secret is not set/,
+    );
   });
 });
 
 describe("SSH host keys of existing servers (H9)", () => {
   const withHostKey = (hostKey: unknown) => completeRawConfig("prod", { "infra:servers": servers([{ ...existing, hostKey }]) });
-  const privateKey = ["-----BEGIN OPENSSH PRIVATE KEY-----", "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW", "-----END OPENSSH PRIVATE KEY-----"].join("\n");
+  const privateKey = [
+    "-----BEGIN OPENSSH PRIVATE KEY-----",
+    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
+    "-----END OPENSSH PRIVATE KEY-----",
+  ].join("\n");
 
   it("pins the key without its comment", () => {
     const config = validateStackConfig(withHostKey(`${TEST_HOST_KEY} root@vps`), BLUEPRINT_CATALOG).config;
@@ -168,7 +237,10 @@ describe("SSH host keys of existing servers (H9)", () => {
 
   it("refuses a host key on a Hetzner server, whose key the program generates", () => {
     const hetzner = { name: "main", provider: "hetzner", serverType: "cx23", location: "fsn1", sshPublicKey: TEST_HOST_KEY, hostKey: TEST_HOST_KEY };
-    expect(problemsOf(completeRawConfig("preprod", { "infra:servers": servers([hetzner]) }))).toContainEqual({ path: "infra:servers[0].hostKey", message: expect.stringContaining("generated by the program") });
+    expect(problemsOf(completeRawConfig("preprod", { "infra:servers": servers([hetzner]) }))).toContainEqual({
+      path: "infra:servers[0].hostKey",
+      message: expect.stringContaining("generated by the program"),
+    });
   });
 });
 
@@ -179,7 +251,15 @@ describe("infra:monitoring (V1) and admin passwords", () => {
   it("fills every default in one place when the key is absent", () => {
     const config = validateStackConfig(completeRawConfig("prod", { "infra:monitoring": undefined }), BLUEPRINT_CATALOG).config;
     expect(config.monitoring).toMatchObject({ adminAccess: "tunnel", scrapeIntervalSeconds: 15, evaluationIntervalSeconds: 30, receivers: {} });
-    expect(config.monitoring.thresholds).toMatchObject({ diskFreeGb: 20, http5xxPercent: 5, http5xxForMinutes: 2, postgresConnectionsPercent: 80, redisMemoryPercent: 90, tlsExpiryDays: 14, backupRPOHours: 24 });
+    expect(config.monitoring.thresholds).toMatchObject({
+      diskFreeGb: 20,
+      http5xxPercent: 5,
+      http5xxForMinutes: 2,
+      postgresConnectionsPercent: 80,
+      redisMemoryPercent: 90,
+      tlsExpiryDays: 14,
+      backupRPOHours: 24,
+    });
   });
 
   it.each([
@@ -219,13 +299,23 @@ describe("infra:monitoring (V1) and admin passwords", () => {
 
   it("reports every bad monitoring value at once", () => {
     const problems = problemsOf(completeRawConfig("prod", monitoring({ adminAccess: "open", thresholds: { diskFreeGb: 0, tlsExpiryDays: 90 } })));
-    expect(problems.map((problem) => problem.path)).toEqual(expect.arrayContaining(["infra:monitoring.adminAccess", "infra:monitoring.thresholds.diskFreeGb", "infra:monitoring.thresholds.tlsExpiryDays"]));
+    expect(problems.map((problem) => problem.path)).toEqual(
+      expect.arrayContaining(["infra:monitoring.adminAccess", "infra:monitoring.thresholds.diskFreeGb", "infra:monitoring.thresholds.tlsExpiryDays"]),
+    );
   });
 
   it("asks for the secrets the choices bring: the admin password for caddy, the SMTP password with a user name", () => {
-    const raw = completeRawConfig("prod", monitoring({ adminAccess: "caddy", receivers: { email: { ...email, username: "alerts" }, slack: { channel: "#ops" } } }));
-    for (const key of ["infra:monitoringAdminPassword", "infra:alertSmtpPassword", "infra:alertSlackWebhookUrl"]) delete (raw.values as Record<string, string>)[key];
-    expect(problemsOf(raw).map((problem) => problem.path).sort()).toEqual(["infra:alertSlackWebhookUrl", "infra:alertSmtpPassword", "infra:monitoringAdminPassword"]);
+    const raw = completeRawConfig(
+      "prod",
+      monitoring({ adminAccess: "caddy", receivers: { email: { ...email, username: "alerts" }, slack: { channel: "#ops" } } }),
+    );
+    for (const key of ["infra:monitoringAdminPassword", "infra:alertSmtpPassword", "infra:alertSlackWebhookUrl"])
+      delete (raw.values as Record<string, string>)[key];
+    expect(
+      problemsOf(raw)
+        .map((problem) => problem.path)
+        .sort(),
+    ).toEqual(["infra:alertSlackWebhookUrl", "infra:alertSmtpPassword", "infra:monitoringAdminPassword"]);
   });
 
   it.each(["admin123", "admin", "", "   ", "Password", "short"])("refuses %j as Grafana's admin password (seed 000), without repeating it", (value) => {
@@ -240,13 +330,19 @@ describe("infra:monitoring (V1) and admin passwords", () => {
   });
 
   it("accepts the offline plan's [secret] placeholder and a strong password", () => {
-    expect(() => validateStackConfig(completeRawConfig("prod", { "infra:grafanaAdminPassword": "[secret]", "infra:monitoringAdminPassword": "[secret]" }), BLUEPRINT_CATALOG)).not.toThrow();
+    expect(() =>
+      validateStackConfig(
+        completeRawConfig("prod", { "infra:grafanaAdminPassword": "[secret]", "infra:monitoringAdminPassword": "[secret]" }),
+        BLUEPRINT_CATALOG,
+      ),
+    ).not.toThrow();
     expect(() => validateStackConfig(completeRawConfig("prod", { "infra:grafanaAdminPassword": "t7#Kq9!vR2mZ" }), BLUEPRINT_CATALOG)).not.toThrow();
   });
 });
 
 describe("bcrypt hashes for the nginx and Traefik basic auth", () => {
-  const withIngressAdmin = (hash: string) => rawConfigWithSecrets({ "infra:monitoring": JSON.stringify({ adminAccess: "ingress" }), "infra:monitoringAdminPasswordHash": hash });
+  const withIngressAdmin = (hash: string) =>
+    rawConfigWithSecrets({ "infra:monitoring": JSON.stringify({ adminAccess: "ingress" }), "infra:monitoringAdminPasswordHash": hash });
 
   it.each([
     ["the password itself", "correct-horse-battery"],
@@ -276,9 +372,22 @@ describe("infra:backup and the backup secrets", () => {
 
   it("fills every default when infra:backup is absent, and keeps what a stack sets", () => {
     const defaults = validateStackConfig(completeRawConfig("prod", { "infra:backup": undefined }), BLUEPRINT_CATALOG).config.backup;
-    expect(defaults).toEqual({ schedule: "02:55", retention: { daily: 7, weekly: 4, monthly: 6, yearly: 2 }, checkSubsets: 30, pitr: { enabled: false, archiveTimeoutSeconds: 60 } });
-    const custom = validateStackConfig(completeRawConfig("prod", backup({ schedule: "04:10", retention: { daily: 14 }, pitr: { enabled: true, archiveTimeoutSeconds: 30 } })), BLUEPRINT_CATALOG).config.backup;
-    expect(custom).toEqual({ schedule: "04:10", retention: { daily: 14, weekly: 4, monthly: 6, yearly: 2 }, checkSubsets: 30, pitr: { enabled: true, archiveTimeoutSeconds: 30 } });
+    expect(defaults).toEqual({
+      schedule: "02:55",
+      retention: { daily: 7, weekly: 4, monthly: 6, yearly: 2 },
+      checkSubsets: 30,
+      pitr: { enabled: false, archiveTimeoutSeconds: 60 },
+    });
+    const custom = validateStackConfig(
+      completeRawConfig("prod", backup({ schedule: "04:10", retention: { daily: 14 }, pitr: { enabled: true, archiveTimeoutSeconds: 30 } })),
+      BLUEPRINT_CATALOG,
+    ).config.backup;
+    expect(custom).toEqual({
+      schedule: "04:10",
+      retention: { daily: 14, weekly: 4, monthly: 6, yearly: 2 },
+      checkSubsets: 30,
+      pitr: { enabled: true, archiveTimeoutSeconds: 30 },
+    });
   });
 
   it.each([
@@ -303,7 +412,9 @@ describe("infra:backup and the backup secrets", () => {
   });
 
   it("reports every bad backup value at once", () => {
-    const problems = problemsOf(completeRawConfig("prod", backup({ schedule: "noon", retention: { daily: 0, weekly: "x" }, checkSubsets: 1000, pitr: { archiveTimeoutSeconds: 61 } })));
+    const problems = problemsOf(
+      completeRawConfig("prod", backup({ schedule: "noon", retention: { daily: 0, weekly: "x" }, checkSubsets: 1000, pitr: { archiveTimeoutSeconds: 61 } })),
+    );
     expect(problems.map((problem) => problem.path).sort()).toEqual([
       "infra:backup.checkSubsets",
       "infra:backup.pitr.archiveTimeoutSeconds",
@@ -314,13 +425,22 @@ describe("infra:backup and the backup secrets", () => {
   });
 
   it("requires the restic password as a secret (S4, V2)", () => {
-    expect(problemsOf(completeRawConfig("prod", { "infra:resticPassword": undefined }))).toContainEqual({ path: "infra:resticPassword", message: expect.stringContaining("pulumi config set --secret infra:resticPassword") });
-    expect(problemsOf(completeRawConfig("prod", {}, ["infra:resticPassword"]))).toContainEqual({ path: "infra:resticPassword", message: expect.stringContaining("plain text (V2)") });
+    expect(problemsOf(completeRawConfig("prod", { "infra:resticPassword": undefined }))).toContainEqual({
+      path: "infra:resticPassword",
+      message: expect.stringContaining("pulumi config set --secret infra:resticPassword"),
+    });
+    expect(problemsOf(completeRawConfig("prod", {}, ["infra:resticPassword"]))).toContainEqual({
+      path: "infra:resticPassword",
+      message: expect.stringContaining("plain text (V2)"),
+    });
   });
 
   it("takes the heartbeat URL only as a secret, checks its form without echoing it, and loads it when set", () => {
     const url = "https://uptime.example.com/api/push/planted-token-5e1d";
-    expect(problemsOf(completeRawConfig("prod", { "infra:backupHeartbeatUrl": url }, ["infra:backupHeartbeatUrl"]))).toContainEqual({ path: "infra:backupHeartbeatUrl", message: expect.stringContaining("plain text (V2)") });
+    expect(problemsOf(completeRawConfig("prod", { "infra:backupHeartbeatUrl": url }, ["infra:backupHeartbeatUrl"]))).toContainEqual({
+      path: "infra:backupHeartbeatUrl",
+      message: expect.stringContaining("plain text (V2)"),
+    });
     const asSecret = (raw: RawConfig): RawConfig => ({ values: raw.values, secretKeys: new Set([...raw.secretKeys, "infra:backupHeartbeatUrl"]) });
     const raw = asSecret(completeRawConfig("prod", { "infra:backupHeartbeatUrl": url }));
     expect(validateStackConfig(raw, BLUEPRINT_CATALOG).secrets.map((secret) => secret.key)).toContain("infra:backupHeartbeatUrl");
@@ -334,7 +454,9 @@ describe("infra:backup and the backup secrets", () => {
 });
 
 describe("infra:storage: whatever the bucket component would refuse is refused here, with the key path (V1, V5)", () => {
-  const storage = (fields: Record<string, unknown>) => ({ "infra:storage": JSON.stringify({ endpoint: "https://fsn1.your-objectstorage.com", region: "fsn1", bucketPrefix: "vpai", ...fields }) });
+  const storage = (fields: Record<string, unknown>) => ({
+    "infra:storage": JSON.stringify({ endpoint: "https://fsn1.your-objectstorage.com", region: "fsn1", bucketPrefix: "vpai", ...fields }),
+  });
   const PASSWORD = "planted-Pw7q";
 
   it.each([
@@ -350,7 +472,12 @@ describe("infra:storage: whatever the bucket component would refuse is refused h
     ["a region that starts with a hyphen", { region: "-fsn1" }, "infra:storage.region", "region name"],
     ["a prefix S3 reserves for IDN names", { bucketPrefix: "xn--vpai" }, "infra:storage.bucketPrefix", 'start with "xn--", a prefix S3 reserves'],
     ["a prefix S3 reserves for access points", { bucketPrefix: "sthree-vpai" }, "infra:storage.bucketPrefix", 'start with "sthree-", a prefix S3 reserves'],
-    ["a prefix that makes the reserved demo prefix", { bucketPrefix: "amzn-s3-demo" }, "infra:storage.bucketPrefix", 'start with "amzn-s3-demo-", a prefix S3 reserves'],
+    [
+      "a prefix that makes the reserved demo prefix",
+      { bucketPrefix: "amzn-s3-demo" },
+      "infra:storage.bucketPrefix",
+      'start with "amzn-s3-demo-", a prefix S3 reserves',
+    ],
   ])("%s is one problem, at its key path", (_case, fields, path, message) => {
     const problems = problemsOf(completeRawConfig("prod", storage(fields)));
     expect(problems).toEqual([{ path, message: expect.stringContaining(message) }]);
@@ -358,7 +485,9 @@ describe("infra:storage: whatever the bucket component would refuse is refused h
   });
 
   it("accepts a loopback endpoint over http, as the bucket component does (a local MinIO)", () => {
-    expect(() => validateStackConfig(completeRawConfig("prod", storage({ endpoint: "http://127.0.0.1:9000", forcePathStyle: true })), BLUEPRINT_CATALOG)).not.toThrow();
+    expect(() =>
+      validateStackConfig(completeRawConfig("prod", storage({ endpoint: "http://127.0.0.1:9000", forcePathStyle: true })), BLUEPRINT_CATALOG),
+    ).not.toThrow();
   });
 });
 
@@ -369,10 +498,35 @@ describe("a value that failed is reported once, not again through the checks tha
     ["a bad address", { "infra:servers": servers([{ ...existing, address: "not an address!" }]) }, ["infra:servers[0].address"]],
     ["an unknown provider", { "infra:servers": servers([{ ...existing, provider: "ovh" }]) }, ["infra:servers[0].provider"]],
     ["a server that is not an object", { "infra:servers": servers(["main"]) }, ["infra:servers[0]"]],
-    ["one bad server of two", { "infra:servers": servers([{ ...existing, memoryMb: 100, roles: ["data"] }, { ...existing, name: "web", address: "203.0.113.21", roles: ["ingress", "app", "monitoring"] }]) }, ["infra:servers[0].memoryMb"]],
-    ["a Hetzner server of an unknown type, whose token is still needed", { "infra:servers": servers([{ name: "main", provider: "hetzner", serverType: "cx99", location: "fsn1", sshPublicKey: TEST_HOST_KEY }]), "infra:opsHost": undefined, "hcloud:token": undefined }, ["infra:servers[0].serverType", "hcloud:token"]],
-    ["a scrape interval out of range, beside an evaluation interval", { "infra:monitoring": JSON.stringify({ scrapeIntervalSeconds: 1, evaluationIntervalSeconds: 10 }) }, ["infra:monitoring.scrapeIntervalSeconds"]],
-    ["an evaluation interval out of range", { "infra:monitoring": JSON.stringify({ evaluationIntervalSeconds: 1 }) }, ["infra:monitoring.evaluationIntervalSeconds"]],
+    [
+      "one bad server of two",
+      {
+        "infra:servers": servers([
+          { ...existing, memoryMb: 100, roles: ["data"] },
+          { ...existing, name: "web", address: "203.0.113.21", roles: ["ingress", "app", "monitoring"] },
+        ]),
+      },
+      ["infra:servers[0].memoryMb"],
+    ],
+    [
+      "a Hetzner server of an unknown type, whose token is still needed",
+      {
+        "infra:servers": servers([{ name: "main", provider: "hetzner", serverType: "cx99", location: "fsn1", sshPublicKey: TEST_HOST_KEY }]),
+        "infra:opsHost": undefined,
+        "hcloud:token": undefined,
+      },
+      ["infra:servers[0].serverType", "hcloud:token"],
+    ],
+    [
+      "a scrape interval out of range, beside an evaluation interval",
+      { "infra:monitoring": JSON.stringify({ scrapeIntervalSeconds: 1, evaluationIntervalSeconds: 10 }) },
+      ["infra:monitoring.scrapeIntervalSeconds"],
+    ],
+    [
+      "an evaluation interval out of range",
+      { "infra:monitoring": JSON.stringify({ evaluationIntervalSeconds: 1 }) },
+      ["infra:monitoring.evaluationIntervalSeconds"],
+    ],
     ["a misspelt infra:dns, with no Cloudflare token", { "infra:dns": "nnone", "cloudflare:apiToken": undefined }, ["infra:dns"]],
   ])("%s is one problem", (_case, changes, paths) => {
     const problems = problemsOf(completeRawConfig("prod", changes));
@@ -409,10 +563,23 @@ describe("control characters: refused in every string that reaches a file or a U
       ["a trailing one in the webhook URL", webhook(`https://hooks.example.com/alerts${control}`), "infra:monitoring.receivers.webhook.url"],
       ["the domain", { "infra:domain": `vpai.example.com${control}` }, "infra:domain"],
       ["an admin CIDR", { "infra:adminCidrs": JSON.stringify([`198.51.100.7/32${control}`]) }, "infra:adminCidrs[0]"],
-      ["an email address in a list", { "infra:monitoring": JSON.stringify({ receivers: { email: { ...email, to: [`ops@example.com${control}Bcc: x@example.net`] } } }) }, "infra:monitoring.receivers.email.to[0]"],
+      [
+        "an email address in a list",
+        { "infra:monitoring": JSON.stringify({ receivers: { email: { ...email, to: [`ops@example.com${control}Bcc: x@example.net`] } } }) },
+        "infra:monitoring.receivers.email.to[0]",
+      ],
       ["an existing server's address", { "infra:servers": servers([{ ...existing, address: `203.0.113.20${control}` }]) }, "infra:servers[0].address"],
-      ["an existing server's host key", { "infra:servers": servers([{ ...existing, hostKey: TEST_HOST_KEY.replace(" ", control) }]) }, "infra:servers[0].hostKey", "holds more than one line"],
-      ["the storage endpoint", { "infra:storage": JSON.stringify({ endpoint: `https://fsn1.your-objectstorage.com${control}`, region: "fsn1", bucketPrefix: "vpai" }) }, "infra:storage.endpoint"],
+      [
+        "an existing server's host key",
+        { "infra:servers": servers([{ ...existing, hostKey: TEST_HOST_KEY.replace(" ", control) }]) },
+        "infra:servers[0].hostKey",
+        "holds more than one line",
+      ],
+      [
+        "the storage endpoint",
+        { "infra:storage": JSON.stringify({ endpoint: `https://fsn1.your-objectstorage.com${control}`, region: "fsn1", bucketPrefix: "vpai" }) },
+        "infra:storage.endpoint",
+      ],
       ["a field's name", { "infra:backup": JSON.stringify({ [`schedule${control}`]: "02:55" }) }, "infra:backup"],
       ["a key's name", { [`infra:domain${control}`]: "vpai.example.com" }, `infra:domain${control}`],
     ])(`in %s is one problem at its key path`, (_where, changes, path, lineFeedMessage?: string) => {
@@ -434,15 +601,22 @@ describe("control characters: refused in every string that reaches a file or a U
     const pem = readFileSync(join(__dirname, "../fixtures/registry-ca.pem"), "utf8");
     const registry = (caCertificate: string) => ({ "infra:registry": JSON.stringify({ host: "registry.example.com:5000", caCertificate }) });
     expect(() => validateStackConfig(completeRawConfig("prod", registry(pem)), BLUEPRINT_CATALOG)).not.toThrow();
-    expect(problemsOf(completeRawConfig("prod", registry(pem.replace(/\n/g, "\r\n"))))).toEqual([{ path: "infra:registry.caCertificate", message: expect.stringContaining("a carriage return (U+000D)") }]);
+    expect(problemsOf(completeRawConfig("prod", registry(pem.replace(/\n/g, "\r\n"))))).toEqual([
+      { path: "infra:registry.caCertificate", message: expect.stringContaining("a carriage return (U+000D)") },
+    ]);
   });
 
   it("takes line feeds in the SSH private key, and refuses a carriage return there", () => {
     const raw = completeRawConfig("prod", {}, []);
-    const values = { ...raw.values, "infra:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n" };
+    const values = {
+      ...raw.values,
+      "infra:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+    };
     expect(() => validateStackConfig({ values, secretKeys: raw.secretKeys }, BLUEPRINT_CATALOG)).not.toThrow();
     const withCarriageReturn = { ...values, "infra:sshPrivateKey": values["infra:sshPrivateKey"].replace(/\n/g, "\r\n") };
-    expect(problemsOf({ values: withCarriageReturn, secretKeys: raw.secretKeys })).toEqual([{ path: "infra:sshPrivateKey", message: expect.stringContaining("a carriage return (U+000D)") }]);
+    expect(problemsOf({ values: withCarriageReturn, secretKeys: raw.secretKeys })).toEqual([
+      { path: "infra:sshPrivateKey", message: expect.stringContaining("a carriage return (U+000D)") },
+    ]);
   });
 
   it("prints every problem on its own line, whatever the values hold", () => {
@@ -491,12 +665,21 @@ describe("keys outside infra:, and typos anywhere (V1)", () => {
   });
 
   it("takes the settings the providers document, and Pulumi's own", () => {
-    const raw = completeRawConfig("preprod", { "hcloud:endpoint": "https://api.hetzner.cloud/v1", "hcloud:pollInterval": "1s", "cloudflare:baseUrl": "https://api.cloudflare.com/client/v4", "pulumi:disable-default-providers": '["docker"]' });
+    const raw = completeRawConfig("preprod", {
+      "hcloud:endpoint": "https://api.hetzner.cloud/v1",
+      "hcloud:pollInterval": "1s",
+      "cloudflare:baseUrl": "https://api.cloudflare.com/client/v4",
+      "pulumi:disable-default-providers": '["docker"]',
+    });
     expect(() => validateStackConfig(raw, BLUEPRINT_CATALOG)).not.toThrow();
   });
 
   it("suggests the nearest field of an object, and still lists the few it takes", () => {
-    const problems = problemsOf(completeRawConfig("prod", { "infra:servers": servers([{ ...Object.fromEntries(Object.entries(existing).filter(([field]) => field !== "memoryMb")), memroyMb: 16384 }]) }));
+    const problems = problemsOf(
+      completeRawConfig("prod", {
+        "infra:servers": servers([{ ...Object.fromEntries(Object.entries(existing).filter(([field]) => field !== "memoryMb")), memroyMb: 16384 }]),
+      }),
+    );
     expect(problems).toContainEqual({ path: "infra:servers[0].memroyMb", message: expect.stringMatching(/^unknown field; did you mean memoryMb\? \(known: /) });
   });
 });

@@ -4,13 +4,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, rename, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import {
-  GetBucketLifecycleConfigurationCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  PutObjectCommand,
-  S3Client,
-} from "@aws-sdk/client-s3";
+import { GetBucketLifecycleConfigurationCommand, GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { closeSharedConnection } from "../../components/remote/ssh-command";
 import { type MinIO, startMinIO } from "../support/minio";
@@ -195,7 +189,9 @@ describe("the engine test stack under the real Pulumi engine", () => {
 
     // The state pins sshd's key in plain sight and keeps the admin key encrypted.
     const exported = (await stateCommand("stack", "export")).stdout;
-    const prepare = (JSON.parse(exported) as { deployment: { resources: Array<{ urn: string; outputs?: Record<string, unknown> }> } }).deployment.resources.find((resource) => resource.urn.endsWith("::host-prepare"))!;
+    const prepare = (
+      JSON.parse(exported) as { deployment: { resources: Array<{ urn: string; outputs?: Record<string, unknown> }> } }
+    ).deployment.resources.find((resource) => resource.urn.endsWith("::host-prepare"))!;
     expect(prepare.urn).toContain("pulumi-nodejs:dynamic/remote:SSHCommand");
     expect(prepare.outputs?.connection).toMatchObject({ host: "127.0.0.1", port: sshd!.port, hostPublicKey: sshd!.hostPublicKey });
     expect(prepare.outputs?.privateKey).toMatchObject({ ciphertext: expect.any(String) });
@@ -203,18 +199,14 @@ describe("the engine test stack under the real Pulumi engine", () => {
   });
 
   test("an unchanged second up changes nothing and opens no SSH session", { timeout: STEP_TIMEOUT_MS }, async () => {
-    const { sshSessions } = await step("second up --expect-no-changes", () =>
-      stackCommand("up", "--yes", "--skip-preview", "--expect-no-changes"),
-    );
+    const { sshSessions } = await step("second up --expect-no-changes", () => stackCommand("up", "--yes", "--skip-preview", "--expect-no-changes"));
     expect(sshSessions).toBe(0);
     expect(markerLines("host-prepared")).toHaveLength(1);
     expect(markerLines("local-stamp")).toHaveLength(1);
   });
 
   test("refresh finds the buckets as the state records them", { timeout: STEP_TIMEOUT_MS }, async () => {
-    const { sshSessions } = await step("refresh --expect-no-changes", () =>
-      stackCommand("refresh", "--yes", "--skip-preview", "--expect-no-changes"),
-    );
+    const { sshSessions } = await step("refresh --expect-no-changes", () => stackCommand("refresh", "--yes", "--skip-preview", "--expect-no-changes"));
     expect(sshSessions).toBe(0);
   });
 
@@ -251,9 +243,7 @@ describe("the engine test stack under the real Pulumi engine", () => {
     // --exclude-protected destroys the rest and keeps the protected resource,
     // with its parents, in the state. (A plain `pulumi destroy` deletes every
     // unprotected resource too, then fails on the protected one.)
-    const { sshSessions } = await step("destroy --exclude-protected", () =>
-      stackCommand("destroy", "--yes", "--skip-preview", "--exclude-protected"),
-    );
+    const { sshSessions } = await step("destroy --exclude-protected", () => stackCommand("destroy", "--yes", "--skip-preview", "--exclude-protected"));
     expect(await bucketExists(scratchBucketName)).toBe(false);
     expect(await bucketExists(keptBucketName)).toBe(true);
     expect(markerLines("host-prepared")).toEqual([]); // its delete script ran over SSH

@@ -132,7 +132,11 @@ describe("a host command deployed with @pulumi/command, under the program's SSH 
     expect((await sshd!.acceptedSessions()) - sessionsBefore).toBe(0);
 
     const state = JSON.parse((await stateCommand("stack", "export")).stdout) as { deployment: { resources: StateResource[] } };
-    expect(state.deployment.resources.map((resource) => resource.type).sort()).toEqual(["pulumi-nodejs:dynamic/remote:SSHCommand", "pulumi:providers:pulumi-nodejs", "pulumi:pulumi:Stack"]);
+    expect(state.deployment.resources.map((resource) => resource.type).sort()).toEqual([
+      "pulumi-nodejs:dynamic/remote:SSHCommand",
+      "pulumi:providers:pulumi-nodejs",
+      "pulumi:pulumi:Stack",
+    ]);
     const command = state.deployment.resources.find((resource) => resource.type === "pulumi-nodejs:dynamic/remote:SSHCommand")!;
     expect(command.urn.endsWith("::host-backup-install")).toBe(true);
     expect(command.outputs?.connection).toMatchObject({ hostPublicKey: sshd!.hostPublicKey });

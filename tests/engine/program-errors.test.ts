@@ -35,13 +35,23 @@ beforeAll(async () => {
   await mkdir(project);
   // The repository's program, run from a project directory of the test's own,
   // so that no stack file is ever written into the checkout.
-  await writeFile(join(project, "Pulumi.yaml"), stringify({ name: "infra", runtime: { name: "nodejs", options: { typescript: true } }, main: `${join(REPO, "infra")}/` }));
+  await writeFile(
+    join(project, "Pulumi.yaml"),
+    stringify({ name: "infra", runtime: { name: "nodejs", options: { typescript: true } }, main: `${join(REPO, "infra")}/` }),
+  );
   pulumi = new PulumiCLI(requireTool("pulumi"), project, isolatedPulumiEnv(workDir));
   stackName = "bad-input";
   await pulumi.run(["stack", "init", stackName]);
   prodConfig = (parse(await readFile(join(REPO, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
   const servers = prodConfig["infra:servers"] as Parameters<typeof requiredSecrets>[1];
-  const secrets = requiredSecrets(prodConfig["infra:blueprint"] as string, servers, BLUEPRINT_CATALOG, prodConfig["infra:monitoring"], true, prodConfig["infra:opsHost"] !== undefined);
+  const secrets = requiredSecrets(
+    prodConfig["infra:blueprint"] as string,
+    servers,
+    BLUEPRINT_CATALOG,
+    prodConfig["infra:monitoring"],
+    true,
+    prodConfig["infra:opsHost"] !== undefined,
+  );
   await pulumi.run(["config", "set-all", "--stack", stackName, ...secrets.flatMap((secret) => ["--secret", `${secret.key}=${testSecretValue(secret)}`])]);
   encrypted = parse(await readFile(join(project, `Pulumi.${stackName}.yaml`), "utf8"));
   await rename(join(project, `Pulumi.${stackName}.yaml`), join(workDir, "secrets.yaml"));
@@ -73,7 +83,12 @@ function diagnostics(output: string): string {
 
 describe("bad input under pulumi preview (V5)", () => {
   it.each([
-    ["a config problem (V1)", "config-problem", { "infra:blueprint": "wordpress" }, ["stack configuration has 1 problem:", 'infra:blueprint: "wordpress" is not one of']],
+    [
+      "a config problem (V1)",
+      "config-problem",
+      { "infra:blueprint": "wordpress" },
+      ["stack configuration has 1 problem:", 'infra:blueprint: "wordpress" is not one of'],
+    ],
     [
       "a policy violation",
       "policy",
@@ -98,18 +113,50 @@ describe("bad input under pulumi preview (V5)", () => {
       { "infra:monitoring": { receivers: { webhook: { url: "https://hooks.example.com/alerts\nX-Injected: 1" } } } },
       ["stack configuration has 1 problem:", "infra:monitoring.receivers.webhook.url: contains a line feed (U+000A)"],
     ],
-    ["a typo of the Hetzner token", "hcloud-typo", { "hcloud:tokn": "x" }, ["stack configuration has 1 problem:", "hcloud:tokn: ", "did you mean hcloud:token?"]],
-    ["a typo of the namespace", "namespace-typo", { "infr:blueprint": "vpai" }, ["stack configuration has 1 problem:", "infr:blueprint: ", "did you mean infra:blueprint?"]],
+    [
+      "a typo of the Hetzner token",
+      "hcloud-typo",
+      { "hcloud:tokn": "x" },
+      ["stack configuration has 1 problem:", "hcloud:tokn: ", "did you mean hcloud:token?"],
+    ],
+    [
+      "a typo of the namespace",
+      "namespace-typo",
+      { "infr:blueprint": "vpai" },
+      ["stack configuration has 1 problem:", "infr:blueprint: ", "did you mean infra:blueprint?"],
+    ],
     [
       "one bad memoryMb",
       "memory",
-      { "infra:servers": [{ name: "main", provider: "existing", address: "203.0.113.20", sshUser: "deploy", memoryMb: 100, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAb0uFoTIDizB7DZnMlBC/GPTsTXRC96f8nxjkMNjHB1" }] },
+      {
+        "infra:servers": [
+          {
+            name: "main",
+            provider: "existing",
+            address: "203.0.113.20",
+            sshUser: "deploy",
+            memoryMb: 100,
+            hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAb0uFoTIDizB7DZnMlBC/GPTsTXRC96f8nxjkMNjHB1",
+          },
+        ],
+      },
       ["stack configuration has 1 problem:", "infra:servers[0].memoryMb: 100 must be an integer from 512 to 1048576"],
     ],
     [
       "an IPv6 address with a zone id",
       "zone-id",
-      { "infra:servers": [{ name: "main", provider: "existing", address: "fe80::20%eth0", sshUser: "deploy", memoryMb: 16384, hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAb0uFoTIDizB7DZnMlBC/GPTsTXRC96f8nxjkMNjHB1" }] },
+      {
+        "infra:servers": [
+          {
+            name: "main",
+            provider: "existing",
+            address: "fe80::20%eth0",
+            sshUser: "deploy",
+            memoryMb: 16384,
+            hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAb0uFoTIDizB7DZnMlBC/GPTsTXRC96f8nxjkMNjHB1",
+          },
+        ],
+      },
       ["stack configuration has 1 problem:", "infra:servers[0].address: ", "zone id"],
     ],
   ])(

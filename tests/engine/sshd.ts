@@ -124,4 +124,3 @@ async function waitUntilListening(address: string, port: number, exited: Promise
   }
   throw new Error(`sshd was not listening on ${address} port ${port} after ${READY_TIMEOUT_MS / 1000}s:\n${await output()}`);
 }
-

@@ -133,7 +133,9 @@ afterAll(async () => {
 describe("the resource tree's move under the real Pulumi engine", () => {
   test("step 1 holds the tree as stacks deployed before the move do: every component at the stack's root", () => {
     expect(loggedLines().sort()).toEqual(
-      ["tm-web-caddy-service-container", "tm-web-install", "tm-web-monitoring-grafana-container", "tm-web-prepare", "tm-web-setup"].map((name) => `created ${name}`),
+      ["tm-web-caddy-service-container", "tm-web-install", "tm-web-monitoring-grafana-container", "tm-web-prepare", "tm-web-setup"].map(
+        (name) => `created ${name}`,
+      ),
     );
     expect(before.map((resource) => short(resource.urn)).sort()).toEqual([
       "infra:compute:Server$pulumi-nodejs:dynamic/engine:LocalCommand::tm-web-prepare",
@@ -149,19 +151,27 @@ describe("the resource tree's move under the real Pulumi engine", () => {
     ]);
   });
 
-  test("without the aliases, the engine would delete every old resource and create it anew, and the resolver claims none", { timeout: STEP_TIMEOUT_MS }, async () => {
-    await setStep(2, false);
-    const preview = JSON.parse((await stackCommand("preview", "--json")).stdout) as { steps?: PreviewStep[] };
-    const steps = preview.steps ?? [];
-    const urnsOf = (op: string) => steps.filter((step) => step.op === op).map((step) => step.urn).sort();
-    expect(urnsOf("delete")).toEqual(before.map((resource) => resource.urn).sort());
-    const resolved = await resolvedTree(false);
-    expect(urnsOf("create")).toEqual(resolved.map((resource) => resource.urn).sort());
-    // The check below, on the same tree without its aliases, fails as it should.
-    const claimed = new Set(resolved.flatMap((resource) => [resource.urn, ...resource.aliases]));
-    expect(before.filter((resource) => claimed.has(resource.urn))).toEqual([]);
-    expect(loggedLines()).toHaveLength(5);
-  });
+  test(
+    "without the aliases, the engine would delete every old resource and create it anew, and the resolver claims none",
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      await setStep(2, false);
+      const preview = JSON.parse((await stackCommand("preview", "--json")).stdout) as { steps?: PreviewStep[] };
+      const steps = preview.steps ?? [];
+      const urnsOf = (op: string) =>
+        steps
+          .filter((step) => step.op === op)
+          .map((step) => step.urn)
+          .sort();
+      expect(urnsOf("delete")).toEqual(before.map((resource) => resource.urn).sort());
+      const resolved = await resolvedTree(false);
+      expect(urnsOf("create")).toEqual(resolved.map((resource) => resource.urn).sort());
+      // The check below, on the same tree without its aliases, fails as it should.
+      const claimed = new Set(resolved.flatMap((resource) => [resource.urn, ...resource.aliases]));
+      expect(before.filter((resource) => claimed.has(resource.urn))).toEqual([]);
+      expect(loggedLines()).toHaveLength(5);
+    },
+  );
 
   test("with them, preview creates only the platform and the host and leaves every moved resource the same", { timeout: STEP_TIMEOUT_MS }, async () => {
     await setStep(2);
@@ -189,7 +199,9 @@ describe("the resource tree's move under the real Pulumi engine", () => {
     const resolved = await resolvedTree(true);
     expect(after.map((resource) => resource.urn).sort()).toEqual(resolved.map((resource) => resource.urn).sort());
     const idBefore = new Map(before.map((resource) => [resource.urn, resource.id]));
-    const takenOver = after.filter((resource) => resource.id !== undefined).map((resource) => [short(resource.urn), idBefore.get(engineLog.matched.get(resource.urn) ?? "") === resource.id]);
+    const takenOver = after
+      .filter((resource) => resource.id !== undefined)
+      .map((resource) => [short(resource.urn), idBefore.get(engineLog.matched.get(resource.urn) ?? "") === resource.id]);
     expect(takenOver).toHaveLength(5);
     expect(takenOver.filter(([, sameId]) => !sameId)).toEqual([]);
 
@@ -197,18 +209,24 @@ describe("the resource tree's move under the real Pulumi engine", () => {
     expect(loggedLines()).toHaveLength(5);
   });
 
-  test("tools/plan/mock-run.ts resolves the aliases as the engine did: each old URN among the aliases of the resource that took it over", { timeout: STEP_TIMEOUT_MS }, async () => {
-    const resolved = new Map((await resolvedTree(true)).map((resource) => [resource.urn, resource.aliases]));
-    expect([...engineLog.matched.values()].sort()).toEqual(before.map((resource) => resource.urn).sort());
-    const missed = [...engineLog.matched].filter(([urn, old]) => !(resolved.get(urn) ?? []).includes(old)).map(([urn, old]) => `${short(urn)} took over ${short(old)}`);
-    expect(missed).toEqual([]);
-    // The engine's list depends on which alias each parent matched; the resolver lists every one a parent could.
-    const untried = [...engineLog.generated]
-      .filter(([urn]) => resolved.has(urn))
-      .flatMap(([urn, aliases]) => aliases.filter((alias) => !resolved.get(urn)!.includes(alias)).map((alias) => `${short(urn)}: ${short(alias)}`));
-    expect(untried).toEqual([]);
-    expect(engineLog.generated.size).toBeGreaterThanOrEqual(resolved.size);
-  });
+  test(
+    "tools/plan/mock-run.ts resolves the aliases as the engine did: each old URN among the aliases of the resource that took it over",
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      const resolved = new Map((await resolvedTree(true)).map((resource) => [resource.urn, resource.aliases]));
+      expect([...engineLog.matched.values()].sort()).toEqual(before.map((resource) => resource.urn).sort());
+      const missed = [...engineLog.matched]
+        .filter(([urn, old]) => !(resolved.get(urn) ?? []).includes(old))
+        .map(([urn, old]) => `${short(urn)} took over ${short(old)}`);
+      expect(missed).toEqual([]);
+      // The engine's list depends on which alias each parent matched; the resolver lists every one a parent could.
+      const untried = [...engineLog.generated]
+        .filter(([urn]) => resolved.has(urn))
+        .flatMap(([urn, aliases]) => aliases.filter((alias) => !resolved.get(urn)!.includes(alias)).map((alias) => `${short(urn)}: ${short(alias)}`));
+      expect(untried).toEqual([]);
+      expect(engineLog.generated.size).toBeGreaterThanOrEqual(resolved.size);
+    },
+  );
 
   test("the ingress answers to its old type at the root through the alias the real Ingress class builds", () => {
     const ingress = urnOf("infra:platform:Platform$infra:platform:Host$infra:ingress:Ingress::tm-web-caddy");

@@ -89,7 +89,12 @@ beforeAll(async () => {
   loadSysctl(HOST, ufwDir, sysctlConfig());
   expect(inNamespace(HOST, requireTool("sysctl"), ["-n", "net.ipv4.ip_forward"]).trim()).toBe("1");
 
-  inNamespace(HOST, requireTool("iptables-restore"), ["--noflush"], dockerPublishRules({ bridge: BRIDGE, containerAddress: CONTAINER_ADDRESS, ports: PUBLISHED_PORTS }));
+  inNamespace(
+    HOST,
+    requireTool("iptables-restore"),
+    ["--noflush"],
+    dockerPublishRules({ bridge: BRIDGE, containerAddress: CONTAINER_ADDRESS, ports: PUBLISHED_PORTS }),
+  );
 
   listeners.push(await listen(HOST, HOST_PORTS), await listen(CONTAINER, PUBLISHED_PORTS));
   timings["namespaces, listeners and Docker's rules"] = Math.round(performance.now() - started);
@@ -120,7 +125,10 @@ describe("the host firewall, live in network namespaces (F5, H6)", () => {
   });
 
   it("UFW alone does not stop published ports: Docker's DNAT bypasses its INPUT rules", () => {
-    const withoutDockerUser = ufwScript(firewallRules([], { adminCidrs: admins, behindCloudflare: true, sshPort: 22 })).replace(/cat >> \/etc\/ufw\/after6?\.rules <<'DOCKER_USER'\n[\s\S]*?\nDOCKER_USER\n/g, "");
+    const withoutDockerUser = ufwScript(firewallRules([], { adminCidrs: admins, behindCloudflare: true, sshPort: 22 })).replace(
+      /cat >> \/etc\/ufw\/after6?\.rules <<'DOCKER_USER'\n[\s\S]*?\nDOCKER_USER\n/g,
+      "",
+    );
     expect(withoutDockerUser).not.toContain("DOCKER-USER");
     timed("apply UFW without DOCKER-USER", () => applyUfwOnHost(withoutDockerUser));
     const open = probe(OUTSIDE, SERVER, [STRANGER, ADMIN], ALL_PORTS);
@@ -149,7 +157,12 @@ describe("the host firewall, live in network namespaces (F5, H6)", () => {
   }, 120_000);
 
   /** prod with its existing server's sshd on `port` (infra:servers[].sshPort). */
-  const sshOnPort = (port: number) => (config: StackConfig): StackConfig => ({ ...config, servers: config.servers.map((server) => (server.provider === "existing" ? { ...server, sshPort: port } : server)) });
+  const sshOnPort =
+    (port: number) =>
+    (config: StackConfig): StackConfig => ({
+      ...config,
+      servers: config.servers.map((server) => (server.provider === "existing" ? { ...server, sshPort: port } : server)),
+    });
 
   it("H10: on a host whose sshd listens on 2222, the admins reach 2222 and nobody reaches 22", () => {
     const rules = modelOf("prod", { config: sshOnPort(2222) }).hosts[0]!.firewall;

@@ -101,14 +101,19 @@ export function copyUfwConfig(): string {
 
 /** Runs a UFW script with the real ufw in namespace `ns`, over the copy in `ufwDir` (see copyUfwConfig). */
 export function applyUfw(ns: string, ufwDir: string, script: string): void {
-  inNamespace(ns, requireTool("unshare"), [
-    "--mount",
-    "--propagation",
-    "private",
-    requireTool("bash"),
-    "-c",
-    `mount --bind ${join(ufwDir, "ufw")} /etc/ufw && mount --bind ${join(ufwDir, "default-ufw")} /etc/default/ufw && exec bash -s`,
-  ], script);
+  inNamespace(
+    ns,
+    requireTool("unshare"),
+    [
+      "--mount",
+      "--propagation",
+      "private",
+      requireTool("bash"),
+      "-c",
+      `mount --bind ${join(ufwDir, "ufw")} /etc/ufw && mount --bind ${join(ufwDir, "default-ufw")} /etc/default/ufw && exec bash -s`,
+    ],
+    script,
+  );
 }
 
 /** Turns forwarding on in `ns` with the host's own sysctl file (H4), as published ports need. */

@@ -44,7 +44,12 @@ beforeAll(async () => {
   ip("-n", DATA, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", OUTSIDE);
   ip("-n", DATA, "link", "add", "ens10", "type", "veth", "peer", "name", "ens10", "netns", APP);
   ip("-n", DATA, "link", "add", BRIDGE, "type", "veth", "peer", "name", "eth0", "netns", CONTAINER);
-  for (const [ns, links] of [[DATA, ["lo", "eth0", "ens10", BRIDGE]], [APP, ["lo", "ens10"]], [OUTSIDE, ["lo", "eth0"]], [CONTAINER, ["lo", "eth0"]]] as const) {
+  for (const [ns, links] of [
+    [DATA, ["lo", "eth0", "ens10", BRIDGE]],
+    [APP, ["lo", "ens10"]],
+    [OUTSIDE, ["lo", "eth0"]],
+    [CONTAINER, ["lo", "eth0"]],
+  ] as const) {
     for (const link of links) ip("-n", ns, "link", "set", link, "up");
   }
   ip("-n", DATA, "addr", "add", `${PUBLIC_ADDRESS}/32`, "dev", "eth0");
@@ -64,7 +69,12 @@ beforeAll(async () => {
 
   ufwDir = copyUfwConfig();
   loadSysctl(DATA, ufwDir, sysctlConfig());
-  inNamespace(DATA, requireTool("iptables-restore"), ["--noflush"], dockerPublishRules({ bridge: BRIDGE, containerAddress: CONTAINER_ADDRESS, ports: PEER_PORTS, hostAddress: PRIVATE_ADDRESS }));
+  inNamespace(
+    DATA,
+    requireTool("iptables-restore"),
+    ["--noflush"],
+    dockerPublishRules({ bridge: BRIDGE, containerAddress: CONTAINER_ADDRESS, ports: PEER_PORTS, hostAddress: PRIVATE_ADDRESS }),
+  );
   // sshd stands in on 22: the UFW script stops before touching UFW when nothing listens on the SSH port (H10).
   listeners.push(await listen(CONTAINER, PEER_PORTS), await listen(DATA, [22]));
 }, 60_000);

@@ -1,6 +1,13 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { SSH_COMMAND_TYPE } from "../../components/remote/ssh-command";
-import { AUTO_UPGRADES_PATH, autoUpgradesConfig, fail2banJail, FAIL2BAN_JAIL_PATH, SSHD_DROP_IN_PATH, sshdDropIn } from "../../components/compute/host-hardening";
+import {
+  AUTO_UPGRADES_PATH,
+  autoUpgradesConfig,
+  fail2banJail,
+  FAIL2BAN_JAIL_PATH,
+  SSHD_DROP_IN_PATH,
+  sshdDropIn,
+} from "../../components/compute/host-hardening";
 import { cloudInitUserData, FIREWALL_SCRIPT_PATH, hostPrepareScript, readFilesOfScript, readUserData } from "../../components/compute/host-setup";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
 import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
@@ -72,7 +79,10 @@ describe("shellcheck", () => {
     ["preparation script (root)", hostPrepareScript({ sshUser: "root" })],
     ...STACKS.map((stack): [string, string] => [`UFW script of ${stack}`, ufwScript(firewallOf(stack))]),
     ["UFW script with nothing exposed", ufwScript(firewallRules([], { adminCidrs: ["198.51.100.7/32"], behindCloudflare: false, sshPort: 22 }))],
-    ["cloud-init's firewall script", readUserData(cloudInitUserData({ sshUser: "deploy", sshPublicKey: KEY, firewall: { rules: firewallOf("preprod") } })).files.get(FIREWALL_SCRIPT_PATH)!],
+    [
+      "cloud-init's firewall script",
+      readUserData(cloudInitUserData({ sshUser: "deploy", sshPublicKey: KEY, firewall: { rules: firewallOf("preprod") } })).files.get(FIREWALL_SCRIPT_PATH)!,
+    ],
     ["UFW script of a private-network data server", ufwScript(PHASE_3_DATA_SERVER.firewall, PHASE_3_DATA_SERVER.peerAccess)],
   ];
 
@@ -102,7 +112,22 @@ describe("sshd -t on the generated drop-in", () => {
       { "10-infra-hardening.conf": sshdDropIn({ sshUser: "deploy" }), "50-cloud-init.conf": "PasswordAuthentication yes\n" },
       "PermitRootLogin yes\nX11Forwarding yes\nKbdInteractiveAuthentication yes\n",
     );
-    expect(Object.fromEntries(["permitrootlogin", "passwordauthentication", "permitemptypasswords", "kbdinteractiveauthentication", "pubkeyauthentication", "maxauthtries", "allowagentforwarding", "allowtcpforwarding", "x11forwarding", "authenticationmethods"].map((key) => [key, effective.get(key)]))).toEqual({
+    expect(
+      Object.fromEntries(
+        [
+          "permitrootlogin",
+          "passwordauthentication",
+          "permitemptypasswords",
+          "kbdinteractiveauthentication",
+          "pubkeyauthentication",
+          "maxauthtries",
+          "allowagentforwarding",
+          "allowtcpforwarding",
+          "x11forwarding",
+          "authenticationmethods",
+        ].map((key) => [key, effective.get(key)]),
+      ),
+    ).toEqual({
       permitrootlogin: "no",
       passwordauthentication: "no",
       permitemptypasswords: "no",

@@ -29,7 +29,11 @@ export function runTool(tool: string, prepare: (dir: string) => string[], env: R
   try {
     const args = prepare(dir);
     const started = performance.now();
-    const result = spawnSync(requireTool(tool), args, { encoding: "utf8", env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, ...env }, timeout: 30_000 });
+    const result = spawnSync(requireTool(tool), args, {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: dir, ...env },
+      timeout: 30_000,
+    });
     const entry = validatorTimes.get(tool) ?? { runs: 0, ms: 0 };
     validatorTimes.set(tool, { runs: entry.runs + 1, ms: entry.ms + performance.now() - started });
     if (result.error) throw result.error;
@@ -64,7 +68,12 @@ export function sshd(mode: "-t" | "-T", dropIns: Record<string, string>, mainTai
 export function sshdEffective(dropIns: Record<string, string>, mainTail = ""): Map<string, string> {
   const result = sshd("-T", dropIns, mainTail);
   if (!result.ok) throw new Error(`sshd -T failed: ${result.output}`);
-  return new Map(result.output.trim().split("\n").map((line) => [line.split(" ")[0]!, line.slice(line.indexOf(" ") + 1)]));
+  return new Map(
+    result.output
+      .trim()
+      .split("\n")
+      .map((line) => [line.split(" ")[0]!, line.slice(line.indexOf(" ") + 1)]),
+  );
 }
 
 /**
@@ -109,5 +118,7 @@ export function aptConfig(content: string): ToolResult {
 }
 
 export function timingSummary(): string {
-  return [...validatorTimes.entries()].map(([tool, { runs, ms }]) => `${tool}: ${runs} runs, ${ms.toFixed(0)} ms total, ${(ms / runs).toFixed(0)} ms each`).join("\n");
+  return [...validatorTimes.entries()]
+    .map(([tool, { runs, ms }]) => `${tool}: ${runs} runs, ${ms.toFixed(0)} ms total, ${(ms / runs).toFixed(0)} ms each`)
+    .join("\n");
 }

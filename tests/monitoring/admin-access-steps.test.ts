@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { adminAccessSummary, externalURL, publishedPort, reachedAdminUIs, unprotectedAdminRoutes, type IngressRoute } from "../../components/monitoring/admin-access";
+import {
+  adminAccessSummary,
+  externalURL,
+  publishedPort,
+  reachedAdminUIs,
+  unprotectedAdminRoutes,
+  type IngressRoute,
+} from "../../components/monitoring/admin-access";
 import { withMonitoringDefaults, type AdminAccess } from "../../components/monitoring/settings";
 import { FASTAPI_MONITORING } from "../../infra/blueprints/fastapi";
 import { VPAI_MONITORING } from "../../infra/blueprints/vpai";
@@ -12,7 +19,10 @@ const uisOf = (adminAccess: AdminAccess, routes: readonly IngressRoute[], design
 
 describe("reachedAdminUIs", () => {
   it("finds each UI's route by service and port, and gives the rest a loopback URL", () => {
-    const uis = uisOf("tunnel", [{ subdomain: "dash", service: "grafana", port: 3000 }, { subdomain: "other", service: "prometheus", port: 9091 }]);
+    const uis = uisOf("tunnel", [
+      { subdomain: "dash", service: "grafana", port: 3000 },
+      { subdomain: "other", service: "prometheus", port: 9091 },
+    ]);
     expect(uis.map((ui) => [ui.ui, ui.url, ui.tunnelled])).toEqual([
       ["grafana", "https://dash.example.com", true],
       // A route to another port of the store is not the store's UI.
@@ -48,9 +58,17 @@ describe("publishedPort", () => {
 describe("unprotectedAdminRoutes", () => {
   it.each<[string, IngressRoute, string[]]>([
     ["Loki without a password", { subdomain: "logs", service: "loki", port: 3100 }, ["route logs serves loki, which has no login, without basic_auth"]],
-    ["the store with basicAuth false", { subdomain: "m", service: "prometheus", port: 9090, basicAuth: false }, ["route m serves prometheus, which has no login, without basic_auth"]],
+    [
+      "the store with basicAuth false",
+      { subdomain: "m", service: "prometheus", port: 9090, basicAuth: false },
+      ["route m serves prometheus, which has no login, without basic_auth"],
+    ],
     ["Alertmanager behind the admin password", { subdomain: "alerts", service: "alertmanager", port: 9093, basicAuth: true }, []],
-    ["Alertmanager behind a route's own credential", { subdomain: "alerts", service: "alertmanager", port: 9093, basicAuth: { user: "ops", passwordHashSecret: "infra:x" } }, []],
+    [
+      "Alertmanager behind a route's own credential",
+      { subdomain: "alerts", service: "alertmanager", port: 9093, basicAuth: { user: "ops", passwordHashSecret: "infra:x" } },
+      [],
+    ],
     ["Grafana, which asks for its own login", { subdomain: "grafana", service: "grafana", port: 3000 }, []],
   ])("%s", (_case, route, expected) => {
     expect(unprotectedAdminRoutes(uisOf("tunnel", [route]))).toEqual(expected);

@@ -43,7 +43,9 @@ describe("which ingress routes the admin UIs", () => {
     ["caddy", ["grafana"]],
     ["ingress", ["grafana"]],
   ])("VPAI with adminAccess %s routes %j, whatever the stack asks", (adminAccess, subdomains) => {
-    expect(adminRoutes(VPAI_MONITORING, adminAccessThrough(withMonitoringDefaults({ adminAccess }), "caddy")).map((route) => route.subdomain)).toEqual(subdomains);
+    expect(adminRoutes(VPAI_MONITORING, adminAccessThrough(withMonitoringDefaults({ adminAccess }), "caddy")).map((route) => route.subdomain)).toEqual(
+      subdomains,
+    );
   });
 
   it.each<[unknown, string[]]>([
@@ -60,7 +62,13 @@ describe("which ingress routes the admin UIs", () => {
 describe("admin routes among a blueprint's own", () => {
   it("replace a route of the same name and carry the monitoring admin's credential", () => {
     const admin = adminRoutes(FASTAPI_MONITORING, withMonitoringDefaults({ adminAccess: "ingress" }));
-    const routes = withAdminRoutes([{ subdomain: "api", service: "backend", port: 8000 }, { subdomain: "grafana", service: "grafana", port: 3000 }], admin);
+    const routes = withAdminRoutes(
+      [
+        { subdomain: "api", service: "backend", port: 8000 },
+        { subdomain: "grafana", service: "grafana", port: 3000 },
+      ],
+      admin,
+    );
     expect(routes.map((route) => [route.subdomain, Boolean(route.basicAuth)])).toEqual([
       ["api", false],
       ["grafana", true],
@@ -68,7 +76,12 @@ describe("admin routes among a blueprint's own", () => {
       ["alerts", true],
       ["logs", true],
     ]);
-    expect(protectedRoute(routes[1]!, "example.com", "ops")).toEqual({ hostname: "grafana.example.com", service: "grafana", port: 3000, basicAuth: { user: "ops", passwordHashSecret: ADMIN_PASSWORD_HASH_SECRET } });
+    expect(protectedRoute(routes[1]!, "example.com", "ops")).toEqual({
+      hostname: "grafana.example.com",
+      service: "grafana",
+      port: 3000,
+      basicAuth: { user: "ops", passwordHashSecret: ADMIN_PASSWORD_HASH_SECRET },
+    });
     expect(protectedRoute(routes[0]!, "example.com", "ops")).toEqual({ hostname: "api.example.com", service: "backend", port: 8000 });
   });
 

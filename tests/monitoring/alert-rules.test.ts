@@ -32,11 +32,19 @@ const CASES: Record<string, AlertCase> = {
   HTTP5xxRatioHigh: {
     evalTime: "4m",
     fires: {
-      input: [s('caddy_http_request_duration_seconds_count{server="srv0",code="500"}', "0+10x40"), s('caddy_http_request_duration_seconds_count{server="srv0",code="200"}', "0+100x40")],
+      input: [
+        s('caddy_http_request_duration_seconds_count{server="srv0",code="500"}', "0+10x40"),
+        s('caddy_http_request_duration_seconds_count{server="srv0",code="200"}', "0+100x40"),
+      ],
       labels: { severity: "critical", group: "apps", server: "srv0" },
       summary: "9.1% of responses are 5xx, over 5%",
     },
-    silent: { input: [s('caddy_http_request_duration_seconds_count{server="srv0",code="500"}', "0+1x40"), s('caddy_http_request_duration_seconds_count{server="srv0",code="200"}', "0+100x40")] },
+    silent: {
+      input: [
+        s('caddy_http_request_duration_seconds_count{server="srv0",code="500"}', "0+1x40"),
+        s('caddy_http_request_duration_seconds_count{server="srv0",code="200"}', "0+100x40"),
+      ],
+    },
   },
   PostgresConnectionsHigh: {
     evalTime: "6m",
@@ -106,7 +114,10 @@ describe("alert rules (promtool)", () => {
   });
 
   it("promtool test rules fails when an alert that fires is expected to stay silent", () => {
-    const run = runTool("promtool", ["test", "rules", "test.yml"], { "rules.yml": groupOf(rules, "HostDiskSpaceLow"), "test.yml": testFile("HostDiskSpaceLow", CASES.HostDiskSpaceLow!, false) });
+    const run = runTool("promtool", ["test", "rules", "test.yml"], {
+      "rules.yml": groupOf(rules, "HostDiskSpaceLow"),
+      "test.yml": testFile("HostDiskSpaceLow", CASES.HostDiskSpaceLow!, false),
+    });
     expect(run.ok).toBe(false);
     expect(run.output).toContain("HostDiskSpaceLow");
   });
@@ -114,18 +125,29 @@ describe("alert rules (promtool)", () => {
   it("thresholds come from infra:monitoring: 40 GB free fires with diskFreeGb 50 and not with the default 20", () => {
     const forty: AlertCase = {
       ...CASES.HostDiskSpaceLow!,
-      fires: { ...CASES.HostDiskSpaceLow!.fires, input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "40000000000x40")], summary: "/ has 40GB free, under 50 GB" },
+      fires: {
+        ...CASES.HostDiskSpaceLow!.fires,
+        input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "40000000000x40")],
+        summary: "/ has 40GB free, under 50 GB",
+      },
       silent: { input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "60000000000x40")] },
     };
-    const custom = ruleFile(alertRules({ thresholds: { ...DEFAULT_THRESHOLDS, diskFreeGb: 50 }, evaluationIntervalSeconds: 30, jobs: [], probes: [], containers: [] }));
+    const custom = ruleFile(
+      alertRules({ thresholds: { ...DEFAULT_THRESHOLDS, diskFreeGb: 50 }, evaluationIntervalSeconds: 30, jobs: [], probes: [], containers: [] }),
+    );
     expect(runTool("promtool", ["test", "rules", "test.yml"], { "rules.yml": custom, "test.yml": testFile("HostDiskSpaceLow", forty) }).ok).toBe(true);
-    const atDefault = runTool("promtool", ["test", "rules", "test.yml"], { "rules.yml": groupOf(rules, "HostDiskSpaceLow"), "test.yml": testFile("HostDiskSpaceLow", { ...forty, fires: { ...forty.fires, summary: "/ has 40GB free, under 20 GB" } }) });
+    const atDefault = runTool("promtool", ["test", "rules", "test.yml"], {
+      "rules.yml": groupOf(rules, "HostDiskSpaceLow"),
+      "test.yml": testFile("HostDiskSpaceLow", { ...forty, fires: { ...forty.fires, summary: "/ has 40GB free, under 20 GB" } }),
+    });
     expect(atDefault.ok).toBe(false);
   });
 
   it("reports how long each validator took", () => {
     const total = Object.values(timings).reduce((sum, ms) => sum + ms, 0);
-    console.log(`promtool timings (ms): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([key, ms]) => [key, Math.round(ms)])))}; total ${Math.round(total)}`);
+    console.log(
+      `promtool timings (ms): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([key, ms]) => [key, Math.round(ms)])))}; total ${Math.round(total)}`,
+    );
     expect(Object.keys(timings).length).toBeGreaterThan(Object.keys(CASES).length);
   });
 });

@@ -53,7 +53,10 @@ interface Facts {
 }
 
 const caddy: Counter = { series: (code) => `caddy_http_request_duration_seconds_count{server="srv0",code="${code}"}`, labels: { server: "srv0" } };
-const traefik: Counter = { series: (code) => `traefik_entrypoint_requests_total{entrypoint="websecure",code="${code}",method="GET",protocol="http"}`, labels: { entrypoint: "websecure" } };
+const traefik: Counter = {
+  series: (code) => `traefik_entrypoint_requests_total{entrypoint="websecure",code="${code}",method="GET",protocol="http"}`,
+  labels: { entrypoint: "websecure" },
+};
 /** prometheus-fastapi-instrumentator groups status codes into classes. */
 const fastapi = (job: string, summaryPrefix?: string): Counter => ({
   series: (code) => `http_requests_total{job="${job}",handler="/items",method="GET",status="${code[0]}xx"}`,
@@ -144,7 +147,8 @@ function uploaded(graph: PlanResult, prefix: string, service: string, path: stri
   return content;
 }
 
-const published = (resource: PlannedResource) => ((resource.inputs.ports ?? []) as { ip: string; external: number }[]).map((port) => `${port.ip}:${port.external}`);
+const published = (resource: PlannedResource) =>
+  ((resource.inputs.ports ?? []) as { ip: string; external: number }[]).map((port) => `${port.ip}:${port.external}`);
 
 interface ScrapeConfig {
   job_name: string;
@@ -162,7 +166,10 @@ function timed(name: string, tool: string, args: string[], files: Record<string,
 
 /** Prometheus's config with its rule file where promtool, run in a scratch directory, finds it. */
 function checkConfig(name: string, config: string, rules: string) {
-  return timed(`${name} promtool check config`, "promtool", ["check", "config", "prometheus.yml"], { "prometheus.yml": config.replace("/etc/prometheus/rules.yml", "rules.yml"), "rules.yml": rules });
+  return timed(`${name} promtool check config`, "promtool", ["check", "config", "prometheus.yml"], {
+    "prometheus.yml": config.replace("/etc/prometheus/rules.yml", "rules.yml"),
+    "rules.yml": rules,
+  });
 }
 
 describe.each(NAMES)("generated monitoring of %s", (name) => {
@@ -177,8 +184,12 @@ describe.each(NAMES)("generated monitoring of %s", (name) => {
       const other = facts.store === "victoriametrics" ? "prometheus" : "victoriametrics";
       expect(containers).toContain(`${facts.prefix}-${facts.store}`);
       expect(containers).not.toContain(`${facts.prefix}-${other}`);
-      const datasources = parse(uploaded(graph, facts.prefix, "grafana", `${GRAFANA_PROVISIONING_DIR}/datasources/platform.yaml`)) as { datasources: { uid: string; url: string }[] };
-      expect(datasources.datasources.find((source) => source.uid === "metrics")!.url).toBe(`http://${facts.store}:${facts.store === "prometheus" ? 9090 : 8428}`);
+      const datasources = parse(uploaded(graph, facts.prefix, "grafana", `${GRAFANA_PROVISIONING_DIR}/datasources/platform.yaml`)) as {
+        datasources: { uid: string; url: string }[];
+      };
+      expect(datasources.datasources.find((source) => source.uid === "metrics")!.url).toBe(
+        `http://${facts.store}:${facts.store === "prometheus" ? 9090 : 8428}`,
+      );
       expect(uploaded(graph, facts.prefix, facts.rules[0], facts.rules[1])).toBe(fileOf(model(stack, name), facts.rules[0], facts.rules[1]));
     });
 
@@ -199,7 +210,13 @@ describe.each(NAMES)("generated monitoring of %s", (name) => {
       if (facts.store !== "prometheus") {
         // Alloy scrapes here and writes to VictoriaMetrics: its jobs, rendered in Prometheus's format, for promtool.
         const platform = model(stack, name);
-        const config = scrapeConfig({ design: VPAI_MONITORING, settings: platform.config.monitoring, environment: stack, jobs: platform.spec.monitoring!.jobs, probes: platform.spec.monitoring!.probes });
+        const config = scrapeConfig({
+          design: VPAI_MONITORING,
+          settings: platform.config.monitoring,
+          environment: stack,
+          jobs: platform.spec.monitoring!.jobs,
+          probes: platform.spec.monitoring!.probes,
+        });
         const run = timed(`${name} promtool check config`, "promtool", ["check", "config", "--syntax-only", "prometheus.yml"], { "prometheus.yml": config });
         expect(run.ok, run.output).toBe(true);
         expect(resourcesOf(graph, "docker:index/container:Container").map((resource) => resource.inputs.name)).toContain(`${facts.prefix}-alloy`);
@@ -208,7 +225,11 @@ describe.each(NAMES)("generated monitoring of %s", (name) => {
       const config = uploaded(graph, facts.prefix, "prometheus", "/etc/prometheus/prometheus.yml");
       const run = checkConfig(name, config, uploaded(graph, facts.prefix, "prometheus", "/etc/prometheus/rules.yml"));
       expect(run.ok, run.output).toBe(true);
-      const document = parse(config) as { global: Record<string, unknown>; alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] }; rule_files: string[] };
+      const document = parse(config) as {
+        global: Record<string, unknown>;
+        alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
+        rule_files: string[];
+      };
       expect(document.global).toMatchObject({ scrape_interval: "15s", evaluation_interval: "30s", external_labels: { environment: stack } });
       expect(document.alerting.alertmanagers[0]!.static_configs[0]!.targets).toEqual(["alertmanager:9093"]);
       expect(document.rule_files).toEqual(["/etc/prometheus/rules.yml"]);
@@ -238,15 +259,22 @@ describe.each(NAMES)("generated monitoring of %s", (name) => {
       ].sort();
       expect(graph.monitoring!.scraped.map((entry) => entry.job).sort()).toEqual(expected);
       if (facts.store !== "prometheus") return;
-      const jobs = scrapeConfigs(uploaded(graph, facts.prefix, "prometheus", "/etc/prometheus/prometheus.yml")).filter((job) => !(PROBE_JOBS as readonly string[]).includes(job.job_name));
+      const jobs = scrapeConfigs(uploaded(graph, facts.prefix, "prometheus", "/etc/prometheus/prometheus.yml")).filter(
+        (job) => !(PROBE_JOBS as readonly string[]).includes(job.job_name),
+      );
       expect(jobs.map((job) => job.job_name).sort()).toEqual(expected);
       for (const service of services.filter((candidate) => candidate.metrics)) {
-        expect(jobs.find((job) => job.job_name === service.name)!.static_configs.flatMap((group) => group.targets), service.name).toEqual([`${service.name}:${service.metrics!.port}`]);
+        expect(
+          jobs.find((job) => job.job_name === service.name)!.static_configs.flatMap((group) => group.targets),
+          service.name,
+        ).toEqual([`${service.name}:${service.metrics!.port}`]);
       }
       for (const service of services.filter((candidate) => candidate.exporter)) {
         const [target] = jobs.find((job) => job.job_name === `${service.exporter!.kind}-exporter`)!.static_configs.flatMap((group) => group.targets);
         expect(target, service.name).toMatch(new RegExp(`^${service.name}-exporter:\\d+$`));
-        expect(resourcesOf(graph, "docker:index/container:Container").map((resource) => resource.inputs.name)).toContain(`${facts.prefix}-${service.name}-exporter`);
+        expect(resourcesOf(graph, "docker:index/container:Container").map((resource) => resource.inputs.name)).toContain(
+          `${facts.prefix}-${service.name}-exporter`,
+        );
       }
     });
 
@@ -257,9 +285,13 @@ describe.each(NAMES)("generated monitoring of %s", (name) => {
       const probes = graph.monitoring!.probed.filter((probe) => probe.job === "routes");
       expect(probes.map((probe) => probe.name).sort()).toEqual(hostnames);
       const blackbox = uploaded(graph, facts.prefix, facts.blackbox[0], facts.blackbox[1]);
-      const run = timed(`${name} blackbox_exporter --config.check`, "prometheus-blackbox-exporter", ["--config.check", "--config.file=blackbox.yml"], { "blackbox.yml": blackbox });
+      const run = timed(`${name} blackbox_exporter --config.check`, "prometheus-blackbox-exporter", ["--config.check", "--config.file=blackbox.yml"], {
+        "blackbox.yml": blackbox,
+      });
       expect(run.ok, run.output).toBe(true);
-      const modules = (parse(blackbox) as { modules: Record<string, { prober: string; http?: { headers: { Host: string }; tls_config: { server_name: string } } }> }).modules;
+      const modules = (
+        parse(blackbox) as { modules: Record<string, { prober: string; http?: { headers: { Host: string }; tls_config: { server_name: string } } }> }
+      ).modules;
       for (const probe of probes) {
         expect(modules[probe.module]!.http, probe.name).toMatchObject({ headers: { Host: probe.name }, tls_config: { server_name: probe.name } });
       }
@@ -281,7 +313,11 @@ describe.each(NAMES)("generated monitoring of %s", (name) => {
         if (routes.length > 0) expect(entry.access, entry.service).toMatch(/basic_auth as /);
         else expect(entry.access, entry.service).toMatch(/^127\.0\.0\.1:\d+ \(SSH tunnel\)$/);
       }
-      for (const host of graph.hosts) expect(host.exposed.filter((exposure) => !/\((caddy|nginx|traefik)\)$/.test(exposure)), host.server).toEqual([]);
+      for (const host of graph.hosts)
+        expect(
+          host.exposed.filter((exposure) => !/\((caddy|nginx|traefik)\)$/.test(exposure)),
+          host.server,
+        ).toEqual([]);
     });
 
     it(`fits its server's memory budget with the ${facts.profile[stack]} limits`, async () => {
@@ -308,7 +344,10 @@ describe.each(NAMES)("generated monitoring of %s", (name) => {
       for (const group of document.groups) {
         const alerts = [...new Set(group.rules.map((rule) => rule.alert))];
         const test = stringify({ rule_files: ["rules.yml"], evaluation_interval: "30s", tests: alerts.flatMap((alert) => caseTests(alert, cases[alert]!)) });
-        const run = timed(`${name} promtool test rules (${group.name})`, "promtool", ["test", "rules", "test.yml"], { "rules.yml": stringify({ groups: [group] }), "test.yml": test });
+        const run = timed(`${name} promtool test rules (${group.name})`, "promtool", ["test", "rules", "test.yml"], {
+          "rules.yml": stringify({ groups: [group] }),
+          "test.yml": test,
+        });
         expect(run.ok, `${group.name}: ${run.output}`).toBe(true);
       }
     }
@@ -322,7 +361,8 @@ describe.each(NAMES)("generated monitoring of %s", (name) => {
  */
 function alertCases(facts: Facts, platform: PlatformModel, graph: PlanResult): Record<string, AlertCase> {
   const victim = platform.spec.services.find((service) => service.role === "app")!.name;
-  const errors = (perStep: number): Series[] => facts.counters.flatMap((counter) => [s(counter.series("500"), `0+${perStep}x40`), s(counter.series("200"), "0+100x40")]);
+  const errors = (perStep: number): Series[] =>
+    facts.counters.flatMap((counter) => [s(counter.series("500"), `0+${perStep}x40`), s(counter.series("200"), "0+100x40")]);
   const fired: ExpectedAlert[] = facts.counters.map((counter) => ({
     labels: { severity: "critical", group: "apps", ...counter.labels },
     summary: `${counter.summaryPrefix ?? ""}9.1% of responses are 5xx, over 5%`,
@@ -345,11 +385,19 @@ function alertCases(facts: Facts, platform: PlatformModel, graph: PlanResult): R
     PostgresConnectionsHigh: {
       evalTime: "6m",
       fires: {
-        input: [s('pg_stat_activity_count{instance="postgres",datname="app",state="active"}', "90x40"), s('pg_settings_max_connections{instance="postgres"}', "100x40")],
+        input: [
+          s('pg_stat_activity_count{instance="postgres",datname="app",state="active"}', "90x40"),
+          s('pg_settings_max_connections{instance="postgres"}', "100x40"),
+        ],
         labels: { severity: "warning", group: "postgres", instance: "postgres" },
         summary: "PostgreSQL uses 90% of max_connections, over 80%",
       },
-      silent: { input: [s('pg_stat_activity_count{instance="postgres",datname="app",state="active"}', "50x40"), s('pg_settings_max_connections{instance="postgres"}', "100x40")] },
+      silent: {
+        input: [
+          s('pg_stat_activity_count{instance="postgres",datname="app",state="active"}', "50x40"),
+          s('pg_settings_max_connections{instance="postgres"}', "100x40"),
+        ],
+      },
     },
     RedisMemoryHigh: {
       evalTime: "6m",
@@ -385,7 +433,13 @@ function databaseCheckCase(graph: PlanResult): Record<string, AlertCase> {
       },
       // The check passing while the portal's route fails (RouteProbeFailed's), and a service that does not answer at all (ContainerUnhealthy's).
       silent: {
-        input: [probe("database", "1x20"), probe("services", "1x20"), probe("routes", "0x20"), s('probe_success{job="database",instance="down"}', "0x20"), s('probe_success{job="services",instance="down"}', "0x20")],
+        input: [
+          probe("database", "1x20"),
+          probe("services", "1x20"),
+          probe("routes", "0x20"),
+          s('probe_success{job="database",instance="down"}', "0x20"),
+          s('probe_success{job="services",instance="down"}', "0x20"),
+        ],
       },
     },
   };
@@ -399,7 +453,11 @@ function databaseCheckCase(graph: PlanResult): Record<string, AlertCase> {
  */
 describe.each([3, 5])("GALION phase %i: every server's exporters, scraped over the private network", (phase) => {
   const overrides = overlayOverrides(join(PROJECT_DIR, "examples", "galion", `phase-${phase}.yaml`));
-  const servers = JSON.parse(overrides.find((override) => override.startsWith("infra:servers="))!.slice("infra:servers=".length)) as { name: string; privateIp: string; roles: string[] }[];
+  const servers = JSON.parse(overrides.find((override) => override.startsWith("infra:servers="))!.slice("infra:servers=".length)) as {
+    name: string;
+    privateIp: string;
+    roles: string[];
+  }[];
   const phasePlan = () => planOf("prod", { overrides });
 
   it("runs node-exporter, cAdvisor and Promtail on every server, publishing them on private addresses only", async () => {
@@ -407,13 +465,20 @@ describe.each([3, 5])("GALION phase %i: every server's exporters, scraped over t
     expect(graph.hosts.map((host) => host.server)).toEqual(servers.map((server) => server.name));
     for (const host of graph.hosts) {
       const ip = servers.find((server) => server.name === host.server)!.privateIp;
-      for (const [agent, port] of [["node-exporter", 9100], ["cadvisor", 8080], ["promtail", 9080]] as const) {
+      for (const [agent, port] of [
+        ["node-exporter", 9100],
+        ["cadvisor", 8080],
+        ["promtail", 9080],
+      ] as const) {
         const service = host.services.find((candidate) => candidate.name === agent);
         expect(service, `${agent} on ${host.server}`).toBeDefined();
         // One spec for every server, so the monitoring server's own agents are on its private address too.
         expect(service!.ports, `${agent} on ${host.server}`).toEqual([`${port}/tcp`, `${ip}:${port}->${port}/tcp`]);
       }
-      expect(host.exposed.filter((exposure) => !exposure.endsWith("(nginx)")), host.server).toEqual([]);
+      expect(
+        host.exposed.filter((exposure) => !exposure.endsWith("(nginx)")),
+        host.server,
+      ).toEqual([]);
     }
   });
 
@@ -422,11 +487,18 @@ describe.each([3, 5])("GALION phase %i: every server's exporters, scraped over t
     const config = uploaded(graph, "galion", "prometheus", "/etc/prometheus/prometheus.yml");
     const run = checkConfig(`galion phase ${phase}`, config, uploaded(graph, "galion", "prometheus", "/etc/prometheus/rules.yml"));
     expect(run.ok, run.output).toBe(true);
-    const jobs = Object.fromEntries(scrapeConfigs(config).map((job) => [job.job_name, job.static_configs.map((group) => `${group.targets[0]} ${group.labels.server ?? group.labels.instance}`)]));
+    const jobs = Object.fromEntries(
+      scrapeConfigs(config).map((job) => [
+        job.job_name,
+        job.static_configs.map((group) => `${group.targets[0]} ${group.labels.server ?? group.labels.instance}`),
+      ]),
+    );
     const home = servers.find((server) => server.roles.includes("monitoring"))!;
     // Away from home a service is scraped on the host port it is published on for peers.
     const at = (port: number, local: string, roles?: string, peerPort = port) =>
-      servers.filter((server) => roles === undefined || server.roles.includes(roles)).map((server) => `${server.name === home.name ? `${local}:${port}` : `${server.privateIp}:${peerPort}`} ${server.name}`);
+      servers
+        .filter((server) => roles === undefined || server.roles.includes(roles))
+        .map((server) => `${server.name === home.name ? `${local}:${port}` : `${server.privateIp}:${peerPort}`} ${server.name}`);
     expect(jobs.node).toEqual(at(9100, "node-exporter"));
     expect(jobs.cadvisor).toEqual(at(8080, "cadvisor"));
     expect(jobs["nginx-exporter"]).toEqual(at(9113, "nginx-exporter", "ingress"));
@@ -435,7 +507,9 @@ describe.each([3, 5])("GALION phase %i: every server's exporters, scraped over t
     expect(jobs["studio-api"]).toEqual(at(8000, "studio-api", "app", 8003));
     expect(jobs["postgres-exporter"]).toEqual(["postgres-exporter:9187 postgres"]);
     // Every route is probed on every server that serves it.
-    expect(jobs.routes!.filter((entry) => entry.startsWith("https://")).length).toBe(graph.routes.length * servers.filter((server) => server.roles.includes("ingress")).length);
+    expect(jobs.routes!.filter((entry) => entry.startsWith("https://")).length).toBe(
+      graph.routes.length * servers.filter((server) => server.roles.includes("ingress")).length,
+    );
     const prometheus = graph.hosts.find((host) => host.server === home.name)!.services.find((service) => service.name === "prometheus")!;
     // A Docker network with a route off the host, to reach the peers.
     expect(prometheus.networks).toContain("egress");
@@ -444,5 +518,7 @@ describe.each([3, 5])("GALION phase %i: every server's exporters, scraped over t
 
 afterAll(() => {
   const total = Object.values(timings).reduce((sum, ms) => sum + ms, 0);
-  console.log(`validator timings (ms): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([key, ms]) => [key, Math.round(ms)])))}; total ${Math.round(total)}`);
+  console.log(
+    `validator timings (ms): ${JSON.stringify(Object.fromEntries(Object.entries(timings).map(([key, ms]) => [key, Math.round(ms)])))}; total ${Math.round(total)}`,
+  );
 });

@@ -21,7 +21,17 @@ import { rawConfigWithSecrets } from "../support/stack-config";
  */
 
 const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFh4nO4mwXoAcYQTy0gGvTgKvNVU2S0H0yQ3n6Sx7wZL admin@infra";
-const server = (name: string, roles: string[], privateIp: string) => ({ name, provider: "hetzner", serverType: "ccx23", location: "fsn1", image: "ubuntu-24.04", sshUser: "deploy", sshPublicKey: SSH_KEY, roles, privateIp });
+const server = (name: string, roles: string[], privateIp: string) => ({
+  name,
+  provider: "hetzner",
+  serverType: "ccx23",
+  location: "fsn1",
+  image: "ubuntu-24.04",
+  sshUser: "deploy",
+  sshPublicKey: SSH_KEY,
+  roles,
+  privateIp,
+});
 const PRIVATE_NETWORK = { ipRange: "10.0.0.0/16", subnet: "10.0.1.0/24", networkZone: "eu-central" };
 /** The monitoring stack alone on a server of its own, `watch`, the platform on `web`: the stack scrapes `web` over the private network. */
 const MONITORING_APART = [server("web", ["ingress", "app", "data"], "10.0.1.2"), server("watch", ["monitoring"], "10.0.1.3")];
@@ -52,14 +62,29 @@ describe("the monitoring role on a server apart from what it scrapes", () => {
     ["nextmavens", "traefik"],
     ["galion", "pgbouncer-exporter"],
   ])("%s: %s on web is named, at web's roles, as a problem of the stack config", async (blueprint, unscraped) => {
-    const stderr = await refused("-c", overlay(blueprint, { "infra:blueprint": blueprint, "infra:domain": "example.com", "infra:privateNetwork": PRIVATE_NETWORK, "infra:servers": MONITORING_APART }));
-    expect(stderr).toContain(`  - infra:servers[0].roles: ${unscraped} on web cannot be scraped from watch: it is not published on a private address (reachableFromPeers)\n`);
+    const stderr = await refused(
+      "-c",
+      overlay(blueprint, {
+        "infra:blueprint": blueprint,
+        "infra:domain": "example.com",
+        "infra:privateNetwork": PRIVATE_NETWORK,
+        "infra:servers": MONITORING_APART,
+      }),
+    );
+    expect(stderr).toContain(
+      `  - infra:servers[0].roles: ${unscraped} on web cannot be scraped from watch: it is not published on a private address (reachableFromPeers)\n`,
+    );
   });
 
   it("is reported beside the stack's other problems, in one error", async () => {
     const stderr = await refused(
       "-c",
-      overlay("several", { "infra:blueprint": "fastapi", "infra:domain": "example.com", "infra:privateNetwork": PRIVATE_NETWORK, "infra:servers": MONITORING_APART }),
+      overlay("several", {
+        "infra:blueprint": "fastapi",
+        "infra:domain": "example.com",
+        "infra:privateNetwork": PRIVATE_NETWORK,
+        "infra:servers": MONITORING_APART,
+      }),
       "-c",
       'ingress={"routes":[{"subdomain":"db","service":"postgres"}]}',
     );
@@ -70,7 +95,12 @@ describe("the monitoring role on a server apart from what it scrapes", () => {
 
   it("the same layout with the monitoring role beside the platform plans", async () => {
     const together = [server("web", ["ingress", "app", "data", "monitoring"], "10.0.1.2"), server("watch", ["monitoring"], "10.0.1.3")];
-    const result = await planInProcess("--stack", "prod", "-c", overlay("together", { "infra:blueprint": "fastapi", "infra:domain": "example.com", "infra:privateNetwork": PRIVATE_NETWORK, "infra:servers": together }));
+    const result = await planInProcess(
+      "--stack",
+      "prod",
+      "-c",
+      overlay("together", { "infra:blueprint": "fastapi", "infra:domain": "example.com", "infra:privateNetwork": PRIVATE_NETWORK, "infra:servers": together }),
+    );
     expect(result.stderr).not.toContain("cannot be scraped");
   });
 });
@@ -85,7 +115,10 @@ describe("a blueprint whose monitoring design cannot be built", () => {
       const own = spec.services.filter((service) => !spec.monitoring!.services.includes(service.name));
       const design = { ...FASTAPI_MONITORING, memoryMb: memoryLimits({ ...FASTAPI_MONITORING.memoryMb, loki: 0, cadvisor: 0 }) };
       const routes = [...spec.routes, { subdomain: "logs", service: "loki", port: 3100 }];
-      return { ...spec, ...monitoredPlatform({ blueprint: "broken", environment, design, ingress: "nginx", namePrefix: "fastapi", routes, services: () => own }) };
+      return {
+        ...spec,
+        ...monitoredPlatform({ blueprint: "broken", environment, design, ingress: "nginx", namePrefix: "fastapi", routes, services: () => own }),
+      };
     },
   };
   const problemsOf = (changes: Record<string, string>) => {
@@ -100,13 +133,20 @@ describe("a blueprint whose monitoring design cannot be built", () => {
   };
 
   it("reports every problem of its design, and the stack's own, in one error", () => {
-    const problems = problemsOf({ "infra:privateNetwork": JSON.stringify(PRIVATE_NETWORK), "infra:servers": JSON.stringify(MONITORING_APART), "infra:ingress": JSON.stringify({ routes: [{ subdomain: "db", service: "postgres" }] }) });
+    const problems = problemsOf({
+      "infra:privateNetwork": JSON.stringify(PRIVATE_NETWORK),
+      "infra:servers": JSON.stringify(MONITORING_APART),
+      "infra:ingress": JSON.stringify({ routes: [{ subdomain: "db", service: "postgres" }] }),
+    });
     expect(problems).toEqual(
       expect.arrayContaining([
         { path: "blueprint broken", message: "the monitoring design gives loki no memory limit" },
         { path: "blueprint broken", message: "the monitoring design gives cadvisor no memory limit" },
         { path: "blueprint broken", message: "route logs serves loki, which has no login, without basic_auth" },
-        { path: "infra:servers[0].roles", message: "backend on web cannot be scraped from watch: it is not published on a private address (reachableFromPeers)" },
+        {
+          path: "infra:servers[0].roles",
+          message: "backend on web cannot be scraped from watch: it is not published on a private address (reachableFromPeers)",
+        },
         expect.objectContaining({ path: "infra:ingress.routes[0].service" }),
       ]),
     );

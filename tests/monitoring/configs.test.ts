@@ -24,10 +24,15 @@ describe("scrape configuration (promtool check config)", () => {
     const prometheus = stack.services.find((service) => service.name === "prometheus")!;
     const config = prometheus.files.find((file) => file.path === "/etc/prometheus/prometheus.yml")!.content;
     const rules = prometheus.files.find((file) => file.path === "/etc/prometheus/rules.yml")!.content;
-    const run = runTool("promtool", ["check", "config", "--syntax-only", "prometheus.yml"], { "prometheus.yml": config.replace("/etc/prometheus/rules.yml", "rules.yml"), "rules.yml": rules });
+    const run = runTool("promtool", ["check", "config", "--syntax-only", "prometheus.yml"], {
+      "prometheus.yml": config.replace("/etc/prometheus/rules.yml", "rules.yml"),
+      "rules.yml": rules,
+    });
     expect(run.ok, run.output).toBe(true);
     const jobs = (parse(config) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }).scrape_configs;
-    expect(Object.fromEntries(jobs.filter((job) => !["routes", "services"].includes(job.job_name)).map((job) => [job.job_name, job.static_configs[0]!.targets[0]]))).toEqual({
+    expect(
+      Object.fromEntries(jobs.filter((job) => !["routes", "services"].includes(job.job_name)).map((job) => [job.job_name, job.static_configs[0]!.targets[0]])),
+    ).toEqual({
       node: "node-exporter:9100",
       cadvisor: "cadvisor:8080",
       caddy: "caddy:2020",
@@ -83,7 +88,14 @@ describe("Alertmanager configuration (amtool check-config)", () => {
 
   it.each([
     ["no receiver", {}],
-    ["email, Slack and a webhook with a bearer token", { email: { to: ["a@example.com", "b@example.com"], from: "alerts@example.com", smarthost: "smtp.example.com:587", username: "u", requireTLS: true }, slack: { channel: "#alerts" }, webhook: { url: "https://hooks.example.com/alerts", bearerToken: true } }],
+    [
+      "email, Slack and a webhook with a bearer token",
+      {
+        email: { to: ["a@example.com", "b@example.com"], from: "alerts@example.com", smarthost: "smtp.example.com:587", username: "u", requireTLS: true },
+        slack: { channel: "#alerts" },
+        webhook: { url: "https://hooks.example.com/alerts", bearerToken: true },
+      },
+    ],
   ])("accepts %s", (_name, receivers) => {
     const config = alertmanagerConfig(receivers);
     const run = runTool("amtool", ["check-config", "alertmanager.yml"], { "alertmanager.yml": config.content });
@@ -117,7 +129,11 @@ describe("blackbox modules (blackbox_exporter --config.check)", () => {
   });
 
   it("fails on an unknown prober", () => {
-    expect(runTool("prometheus-blackbox-exporter", ["--config.check", "--config.file=blackbox.yml"], { "blackbox.yml": "modules:\n  x:\n    prober: http\n    colour: blue\n" }).ok).toBe(false);
+    expect(
+      runTool("prometheus-blackbox-exporter", ["--config.check", "--config.file=blackbox.yml"], {
+        "blackbox.yml": "modules:\n  x:\n    prober: http\n    colour: blue\n",
+      }).ok,
+    ).toBe(false);
   });
 });
 
@@ -134,11 +150,14 @@ function unreachableDatasources(graph: Awaited<ReturnType<typeof planOf>>, datas
   const problems: string[] = [];
   for (const source of (parse(datasourcesYaml) as { datasources: { name: string; url: string }[] }).datasources) {
     const url = new URL(source.url);
-    const target = containers.find((resource) => (resource.inputs.networksAdvanced as { aliases: string[] }[]).some((network) => network.aliases.includes(url.hostname)));
+    const target = containers.find((resource) =>
+      (resource.inputs.networksAdvanced as { aliases: string[] }[]).some((network) => network.aliases.includes(url.hostname)),
+    );
     const service = host.services.find((candidate) => candidate.name === url.hostname);
     if (!target || !service) problems.push(`${source.name}: no container ${url.hostname}`);
     else if (!service.ports.some((port) => port.endsWith(`${url.port}/tcp`))) problems.push(`${source.name}: ${url.hostname} does not listen on ${url.port}`);
-    else if (!service.networks.some((network) => grafanaNetworks.includes(network))) problems.push(`${source.name}: ${url.hostname} shares no network with grafana`);
+    else if (!service.networks.some((network) => grafanaNetworks.includes(network)))
+      problems.push(`${source.name}: ${url.hostname} shares no network with grafana`);
   }
   return problems;
 }
@@ -148,27 +167,43 @@ describe("Grafana provisioning", () => {
     const graph = await planOf("prod");
     const uploads = container(graph, "grafana").inputs.uploads as Upload[];
     const datasources = uploads.find((upload) => upload.file === `${GRAFANA_PROVISIONING_DIR}/datasources/platform.yaml`)!.content;
-    expect((parse(datasources) as { datasources: { type: string }[] }).datasources.map((source) => source.type)).toEqual(["prometheus", "loki", "alertmanager"]);
+    expect((parse(datasources) as { datasources: { type: string }[] }).datasources.map((source) => source.type)).toEqual([
+      "prometheus",
+      "loki",
+      "alertmanager",
+    ]);
     expect(unreachableDatasources(graph, datasources)).toEqual([]);
   });
 
   it("the check catches a datasource that points at nothing, or at the wrong port", async () => {
     const graph = await planOf("prod");
-    const bad = stringify({ datasources: [{ name: "Ghost", url: "http://prometheus:9090" }, { name: "Wrong port", url: "http://loki:9999" }] });
+    const bad = stringify({
+      datasources: [
+        { name: "Ghost", url: "http://prometheus:9090" },
+        { name: "Wrong port", url: "http://loki:9999" },
+      ],
+    });
     expect(unreachableDatasources(graph, bad)).toEqual(["Ghost: no container prometheus", "Wrong port: loki does not listen on 9999"]);
   });
 
   it("has host, containers, PostgreSQL and backups dashboards whose every PromQL query promtool parses", async () => {
     const graph = await planOf("prod");
     const uploads = container(graph, "grafana").inputs.uploads as Upload[];
-    const boards = uploads.filter((upload) => upload.file.startsWith(`${GRAFANA_DASHBOARDS_DIR}/`)).map((upload) => JSON.parse(upload.content) as { uid: string; panels: { datasource: { uid: string }; targets: { expr: string }[] }[] });
+    const boards = uploads
+      .filter((upload) => upload.file.startsWith(`${GRAFANA_DASHBOARDS_DIR}/`))
+      .map((upload) => JSON.parse(upload.content) as { uid: string; panels: { datasource: { uid: string }; targets: { expr: string }[] }[] });
     expect(boards.map((board) => board.uid)).toEqual(expect.arrayContaining(["host", "containers", "postgres", "backups"]));
-    const queries = boards.flatMap((board) => board.panels.filter((panel) => panel.datasource.uid === "metrics").flatMap((panel) => panel.targets.map((target) => target.expr)));
-    const asRules = (exprs: string[]) => stringify({ groups: [{ name: "dashboards", rules: exprs.map((expr, index) => ({ record: `dashboard:query_${index}`, expr })) }] });
+    const queries = boards.flatMap((board) =>
+      board.panels.filter((panel) => panel.datasource.uid === "metrics").flatMap((panel) => panel.targets.map((target) => target.expr)),
+    );
+    const asRules = (exprs: string[]) =>
+      stringify({ groups: [{ name: "dashboards", rules: exprs.map((expr, index) => ({ record: `dashboard:query_${index}`, expr })) }] });
     const run = runTool("promtool", ["check", "rules", "rules.yml"], { "rules.yml": asRules(queries) });
     expect(run.ok, run.output).toBe(true);
     expect(runTool("promtool", ["check", "rules", "rules.yml"], { "rules.yml": asRules(["sum(rate(x[5m])"]) }).ok).toBe(false);
-    const provider = parse(uploads.find((upload) => upload.file === `${GRAFANA_PROVISIONING_DIR}/dashboards/platform.yaml`)!.content) as { providers: { options: { path: string } }[] };
+    const provider = parse(uploads.find((upload) => upload.file === `${GRAFANA_PROVISIONING_DIR}/dashboards/platform.yaml`)!.content) as {
+      providers: { options: { path: string } }[];
+    };
     expect(provider.providers[0]!.options.path).toBe(GRAFANA_DASHBOARDS_DIR);
   });
 });
@@ -178,7 +213,11 @@ function adapt(content: string, hash: string, n8nHash = hash): string {
   const dir = mkdtempSync(join(tmpdir(), "caddyfile-"));
   try {
     writeFileSync(join(dir, "Caddyfile"), content);
-    return execFileSync(requireTool("caddy"), ["adapt", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], { encoding: "utf8", env: { ...process.env, INFRA_ADMIN_PASSWORD_HASH: hash, INFRA_BCRYPT_N8N_PASSWORD_HASH: n8nHash }, stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync(requireTool("caddy"), ["adapt", "--config", join(dir, "Caddyfile"), "--adapter", "caddyfile"], {
+      encoding: "utf8",
+      env: { ...process.env, INFRA_ADMIN_PASSWORD_HASH: hash, INFRA_BCRYPT_N8N_PASSWORD_HASH: n8nHash },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -188,12 +227,18 @@ describe("admin UIs are never public without authentication (seed 001)", () => {
   it("adminAccess caddy: Grafana's route, the only admin one, asks for the password before proxying, the apps do not", () => {
     const caddyfile = fileOf(model, "caddy", CADDYFILE_PATH);
     const hash = execFileSync(requireTool("caddy"), ["hash-password", "--plaintext", "correct horse battery"], { encoding: "utf8" }).trim();
-    const config = JSON.parse(adapt(caddyfile, hash)) as { apps: { http: { servers: Record<string, { routes: { match?: { host?: string[] }[]; handle: { routes?: { handle: { handler: string }[] }[] }[] }[] }> } } };
+    const config = JSON.parse(adapt(caddyfile, hash)) as {
+      apps: { http: { servers: Record<string, { routes: { match?: { host?: string[] }[]; handle: { routes?: { handle: { handler: string }[] }[] }[] }[] }> } };
+    };
     const handlers = new Map<string, string[]>();
     for (const server of Object.values(config.apps.http.servers)) {
       for (const route of server.routes) {
         const host = route.match?.[0]?.host?.[0];
-        if (host) handlers.set(host, route.handle.flatMap((handle) => (handle.routes ?? []).flatMap((inner) => inner.handle.map((step) => step.handler))));
+        if (host)
+          handlers.set(
+            host,
+            route.handle.flatMap((handle) => (handle.routes ?? []).flatMap((inner) => inner.handle.map((step) => step.handler))),
+          );
       }
     }
     const steps = handlers.get("grafana.vpai.example.com")!;
@@ -215,12 +260,33 @@ describe("admin UIs are never public without authentication (seed 001)", () => {
   });
 
   it("adminAccess caddy publishes the UIs it does not route on 127.0.0.1 only; tunnel publishes each on 127.0.0.1 only and routes none", () => {
-    const published = (m: typeof model) => m.hosts[0]!.services.flatMap((service) => service.ports.filter((port) => port.publish).map((port) => `${service.name} ${port.publish!.address}:${port.publish!.host}`));
-    expect(published(model).sort()).toEqual(["alertmanager 127.0.0.1:9093", "caddy 0.0.0.0:443", "caddy 0.0.0.0:80", "loki 127.0.0.1:3100", "victoriametrics 127.0.0.1:8428"]);
+    const published = (m: typeof model) =>
+      m.hosts[0]!.services.flatMap((service) =>
+        service.ports.filter((port) => port.publish).map((port) => `${service.name} ${port.publish!.address}:${port.publish!.host}`),
+      );
+    expect(published(model).sort()).toEqual([
+      "alertmanager 127.0.0.1:9093",
+      "caddy 0.0.0.0:443",
+      "caddy 0.0.0.0:80",
+      "loki 127.0.0.1:3100",
+      "victoriametrics 127.0.0.1:8428",
+    ]);
     const tunnel = vpaiModel("prod", { adminAccess: "tunnel" });
-    expect(published(tunnel).sort()).toEqual(["alertmanager 127.0.0.1:9093", "caddy 0.0.0.0:443", "caddy 0.0.0.0:80", "grafana 127.0.0.1:3000", "loki 127.0.0.1:3100", "victoriametrics 127.0.0.1:8428"]);
+    expect(published(tunnel).sort()).toEqual([
+      "alertmanager 127.0.0.1:9093",
+      "caddy 0.0.0.0:443",
+      "caddy 0.0.0.0:80",
+      "grafana 127.0.0.1:3000",
+      "loki 127.0.0.1:3100",
+      "victoriametrics 127.0.0.1:8428",
+    ]);
     expect(tunnel.spec.routes.map((route) => route.subdomain)).toEqual(["n8n", "llm", "openclaw"]);
-    expect(tunnel.spec.monitoring!.admin.map((entry) => entry.access)).toEqual(["127.0.0.1:3000 (SSH tunnel)", "127.0.0.1:8428 (SSH tunnel)", "127.0.0.1:9093 (SSH tunnel)", "127.0.0.1:3100 (SSH tunnel)"]);
+    expect(tunnel.spec.monitoring!.admin.map((entry) => entry.access)).toEqual([
+      "127.0.0.1:3000 (SSH tunnel)",
+      "127.0.0.1:8428 (SSH tunnel)",
+      "127.0.0.1:9093 (SSH tunnel)",
+      "127.0.0.1:3100 (SSH tunnel)",
+    ]);
     expect(fileOf(tunnel, "caddy", CADDYFILE_PATH)).not.toContain("grafana");
   });
 });

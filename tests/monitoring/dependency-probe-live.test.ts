@@ -36,7 +36,11 @@ describe("NextMavens' database check on the real blackbox_exporter (seed 003)", 
     const dir = mkdtempSync(join(tmpdir(), "blackbox-live-"));
     writeFileSync(join(dir, "blackbox.yml"), uploadOf(plan, "nextmavens-blackbox-exporter", "/etc/blackbox_exporter/config.yml"));
     exporterPort = await freePort();
-    const child = spawn(requireTool("prometheus-blackbox-exporter"), [`--config.file=${join(dir, "blackbox.yml")}`, `--web.listen-address=127.0.0.1:${exporterPort}`], { stdio: "ignore" });
+    const child = spawn(
+      requireTool("prometheus-blackbox-exporter"),
+      [`--config.file=${join(dir, "blackbox.yml")}`, `--web.listen-address=127.0.0.1:${exporterPort}`],
+      { stdio: "ignore" },
+    );
     exporter = await waitUntilAnswering(child, `http://127.0.0.1:${exporterPort}/-/healthy`, dir);
     expect(exporter.answered).toBe(true);
   }, 60_000);

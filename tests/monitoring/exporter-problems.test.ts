@@ -7,11 +7,19 @@ import { syntheticServices } from "./support";
 
 describe("exporterProblems", () => {
   it.each([
-    ["PostgreSQL with no port", { name: "db", ports: [], exporter: { kind: "postgres" as const, user: "u", database: "d", passwordSecret: "s" } }, ["db declares an exporter but listens on no port"]],
+    [
+      "PostgreSQL with no port",
+      { name: "db", ports: [], exporter: { kind: "postgres" as const, user: "u", database: "d", passwordSecret: "s" } },
+      ["db declares an exporter but listens on no port"],
+    ],
     ["Redis with no port", { name: "cache", ports: [], exporter: { kind: "redis" as const } }, ["cache declares an exporter but listens on no port"]],
     // nginx's exporter reads the status port it is given, not the service's first.
     ["nginx with no port", { name: "web", ports: [], exporter: { kind: "nginx" as const, statusPort: 8080, statusPath: "/stub_status" } }, []],
-    ["PostgreSQL on 5432", { name: "db", ports: [{ container: 5432 }], exporter: { kind: "postgres" as const, user: "u", database: "d", passwordSecret: "s" } }, []],
+    [
+      "PostgreSQL on 5432",
+      { name: "db", ports: [{ container: 5432 }], exporter: { kind: "postgres" as const, user: "u", database: "d", passwordSecret: "s" } },
+      [],
+    ],
     ["no exporter", { name: "api", ports: [] }, []],
   ])("%s", (_case, service, expected) => {
     expect(exporterProblems(service)).toEqual(expected);

@@ -20,12 +20,30 @@ const targets = monitoringTargets(syntheticServices(), [{ hostname: "api.example
 const alerting: Alerting = { ruleGroups: [], rules: "groups: []\n", containerPattern: "app-.*" };
 const grafana = [{ path: "/etc/grafana/x.yaml", content: "x" }];
 const filesOf = (design = PROMETHEUS_DESIGN) =>
-  generatedFiles({ design, settings, environment: "test", hostname: "main", targets, probes: targets.probes, alerting, grafana, locate: (name, port) => [{ server: "main", address: `${name}:${port}` }] });
+  generatedFiles({
+    design,
+    settings,
+    environment: "test",
+    hostname: "main",
+    targets,
+    probes: targets.probes,
+    alerting,
+    grafana,
+    locate: (name, port) => [{ server: "main", address: `${name}:${port}` }],
+  });
 
 describe("generatedFiles", () => {
   it.each([
-    ["Prometheus and exporters", PROMETHEUS_DESIGN, { grafana: ["/etc/grafana/x.yaml"], "blackbox-exporter": [BLACKBOX_EXPORTER_CONFIG_PATH], prometheus: [RULES_PATH.prometheus, PROMETHEUS_CONFIG_PATH] }],
-    ["VictoriaMetrics and Alloy", VPAI_MONITORING, { grafana: ["/etc/grafana/x.yaml"], vmalert: [RULES_PATH.victoriametrics], alloy: [ALLOY_CONFIG_PATH, BLACKBOX_CONFIG_PATH] }],
+    [
+      "Prometheus and exporters",
+      PROMETHEUS_DESIGN,
+      { grafana: ["/etc/grafana/x.yaml"], "blackbox-exporter": [BLACKBOX_EXPORTER_CONFIG_PATH], prometheus: [RULES_PATH.prometheus, PROMETHEUS_CONFIG_PATH] },
+    ],
+    [
+      "VictoriaMetrics and Alloy",
+      VPAI_MONITORING,
+      { grafana: ["/etc/grafana/x.yaml"], vmalert: [RULES_PATH.victoriametrics], alloy: [ALLOY_CONFIG_PATH, BLACKBOX_CONFIG_PATH] },
+    ],
   ])("%s: each file goes to a service the design runs", (_case, design, expected) => {
     const files = filesOf(design);
     expect(Object.fromEntries([...files].map(([name, list]) => [name, list.map((file) => file.path)]))).toEqual(expected);
@@ -66,7 +84,16 @@ describe("alertingOf", () => {
     expect(rules.ruleGroups.map((group) => group.name)).not.toContain("backups");
     expect(rules.rules).not.toContain("caddy_http_request_duration_seconds_count");
     const ingressOnly = [caddyServiceSpec([], { networks: ["frontend"], memoryMb: 64, dependsOn: [], metricsPort: 2020 })];
-    const backedUp = service({ name: "db", description: "db", role: "data", image: { repository: "postgres", tag: "16" }, networks: ["backend"], healthcheck: healthcheck(["CMD", "true"]), memoryMb: 8, backup: { volumes: [] } });
+    const backedUp = service({
+      name: "db",
+      description: "db",
+      role: "data",
+      image: { repository: "postgres", tag: "16" },
+      networks: ["backend"],
+      healthcheck: healthcheck(["CMD", "true"]),
+      memoryMb: 8,
+      backup: { volumes: [] },
+    });
     expect(alertingOf({ ...input, services: [...ingressOnly, backedUp] }).ruleGroups.map((group) => group.name)).toContain("backups");
   });
 });
@@ -79,9 +106,14 @@ describe("datasourcesOf and grafanaFiles", () => {
 
   it("has a board for PostgreSQL and Redis only when they are scraped, and for the routes only when they are probed", () => {
     const paths = (jobs: typeof targets.jobs, probes: typeof targets.probes) =>
-      grafanaFiles({ datasources: datasourcesOf(PROMETHEUS_DESIGN), scrapeIntervalSeconds: 15, targets: { jobs }, probes, containerPattern: "app-.*" }).map((file) => file.path);
+      grafanaFiles({ datasources: datasourcesOf(PROMETHEUS_DESIGN), scrapeIntervalSeconds: 15, targets: { jobs }, probes, containerPattern: "app-.*" }).map(
+        (file) => file.path,
+      );
     const all = paths(targets.jobs, targets.probes);
-    const bare = paths(targets.jobs.filter((job) => job.exporter !== "postgres" && job.exporter !== "redis"), targets.probes.filter((probe) => probe.job !== "routes"));
+    const bare = paths(
+      targets.jobs.filter((job) => job.exporter !== "postgres" && job.exporter !== "redis"),
+      targets.probes.filter((probe) => probe.job !== "routes"),
+    );
     expect(all.length - bare.length).toBe(3);
     expect(all.slice(0, 2)).toEqual(["/etc/grafana/provisioning/datasources/platform.yaml", "/etc/grafana/provisioning/dashboards/platform.yaml"]);
   });

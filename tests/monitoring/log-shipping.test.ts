@@ -25,9 +25,15 @@ describe("logShipper", () => {
 
 describe("alloyExporterSecretFiles", () => {
   it("builds PostgreSQL's connection from the declaration, and Redis's password only when it has one", () => {
-    const services = syntheticServices().map((other) => (other.name === "redis" ? { ...other, exporter: { kind: "redis" as const, passwordSecret: "infra:redisPassword" } } : other));
+    const services = syntheticServices().map((other) =>
+      other.name === "redis" ? { ...other, exporter: { kind: "redis" as const, passwordSecret: "infra:redisPassword" } } : other,
+    );
     expect(alloyExporterSecretFiles(services)).toEqual([
-      { name: EXPORTER_SECRET_FILES.postgres, content: { secretTemplate: "postgresql://postgres:{{infra:postgresPassword}}@postgres:5432/postgres?sslmode=disable" }, uid: 0 },
+      {
+        name: EXPORTER_SECRET_FILES.postgres,
+        content: { secretTemplate: "postgresql://postgres:{{infra:postgresPassword}}@postgres:5432/postgres?sslmode=disable" },
+        uid: 0,
+      },
       { name: EXPORTER_SECRET_FILES.redis, content: { secret: "infra:redisPassword" }, uid: 0 },
     ]);
     expect(alloyExporterSecretFiles(syntheticServices().filter((other) => other.name !== "postgres"))).toEqual([]);

@@ -11,7 +11,23 @@ import { PROMETHEUS_DESIGN, prometheusObservability, syntheticServices } from ".
 
 describe("stackServices", () => {
   it.each([
-    ["exporters", PROMETHEUS_DESIGN, ["prometheus", "alertmanager", "loki", "node-exporter", "cadvisor", "postgres-exporter", "redis-exporter", "nginx-exporter", "blackbox-exporter", "promtail", "grafana"]],
+    [
+      "exporters",
+      PROMETHEUS_DESIGN,
+      [
+        "prometheus",
+        "alertmanager",
+        "loki",
+        "node-exporter",
+        "cadvisor",
+        "postgres-exporter",
+        "redis-exporter",
+        "nginx-exporter",
+        "blackbox-exporter",
+        "promtail",
+        "grafana",
+      ],
+    ],
     ["Alloy", VPAI_MONITORING, ["victoriametrics", "vmalert", "alertmanager", "loki", "alloy", "grafana"]],
   ])("the %s design starts the store first and Grafana last", (_case, design, names) => {
     expect(stackServices(stackBuild({ design }), "").map((spec) => spec.name)).toEqual(names);
@@ -19,7 +35,14 @@ describe("stackServices", () => {
 
   it("publishes to peers exactly what also runs on another server", () => {
     const stack = stackServices(stackBuild({ placement: SPLIT }), "");
-    expect(stack.filter((spec) => spec.reachableFromPeers).map((spec) => spec.name)).toEqual(["node-exporter", "cadvisor", "postgres-exporter", "redis-exporter", "nginx-exporter", "promtail"]);
+    expect(stack.filter((spec) => spec.reachableFromPeers).map((spec) => spec.name)).toEqual([
+      "node-exporter",
+      "cadvisor",
+      "postgres-exporter",
+      "redis-exporter",
+      "nginx-exporter",
+      "promtail",
+    ]);
   });
 });
 
@@ -31,13 +54,29 @@ describe("partsRun", () => {
   ])("names the part of every service the %s design builds, and no other", (_case, design) => {
     const images = (names: readonly string[]) => [...new Set(names)].sort();
     const stack = stackServices(stackBuild({ design }), "");
-    expect(images(partsRun(design, syntheticServices()).map((part) => imageName(imageOf(design, part))))).toEqual(images(stack.map((spec) => imageName(spec.image))));
+    expect(images(partsRun(design, syntheticServices()).map((part) => imageName(imageOf(design, part))))).toEqual(
+      images(stack.map((spec) => imageName(spec.image))),
+    );
   });
 });
 
 describe("observability's problems", () => {
-  const build = (design: MonitoringDesign, services: ServiceSpec[] = syntheticServices(), routes: { subdomain: string; service: string; port: number; basicAuth?: boolean }[] = []) =>
-    observability({ design, designPath: "blueprint test", settings: withMonitoringDefaults(), environment: "test", hostname: "main", domain: "example.com", services, routes, containerName: (name) => `app-${name}` });
+  const build = (
+    design: MonitoringDesign,
+    services: ServiceSpec[] = syntheticServices(),
+    routes: { subdomain: string; service: string; port: number; basicAuth?: boolean }[] = [],
+  ) =>
+    observability({
+      design,
+      designPath: "blueprint test",
+      settings: withMonitoringDefaults(),
+      environment: "test",
+      hostname: "main",
+      domain: "example.com",
+      services,
+      routes,
+      containerName: (name) => `app-${name}`,
+    });
 
   it("a stack that can be built has none", () => {
     expect(prometheusObservability().problems).toEqual([]);
@@ -59,7 +98,12 @@ describe("observability's problems", () => {
 
   it("a part the design does not run needs no limit", () => {
     const design: MonitoringDesign = { ...PROMETHEUS_DESIGN, memoryMb: memoryLimits({ ...PROMETHEUS_STACK_MEMORY_MB, "redis-exporter": 0 }) };
-    expect(build(design, syntheticServices().filter((spec) => spec.name !== "redis")).problems).toEqual([]);
+    expect(
+      build(
+        design,
+        syntheticServices().filter((spec) => spec.name !== "redis"),
+      ).problems,
+    ).toEqual([]);
   });
 
   it("an nginx exporter under Alloy is the design's problem, and Alloy's configuration is still rendered", () => {

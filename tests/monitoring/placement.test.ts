@@ -1,13 +1,32 @@
 import { describe, expect, it } from "vitest";
 import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
-import { locate, peerEgress, placementOf, publishedToPeers, reachingNetworks, rolesPath, runsAtHome, SERVERS_PATH, withEgress } from "../../components/monitoring/placement";
+import {
+  locate,
+  peerEgress,
+  placementOf,
+  publishedToPeers,
+  reachingNetworks,
+  rolesPath,
+  runsAtHome,
+  SERVERS_PATH,
+  withEgress,
+} from "../../components/monitoring/placement";
 import { monitoredServers } from "../../infra/blueprints/monitored-servers";
 import { HOME, PEER, SPLIT } from "./stack-fixtures";
 
 /** Where the stack and what it watches run, and what that asks of the stack's networks. */
 
 const spec = (name: string, changes: Partial<ServiceSpec> = {}): ServiceSpec =>
-  service({ name, description: name, role: "app", image: { repository: "example/x", tag: "1" }, networks: ["backend"], healthcheck: healthcheck(["CMD", "true"]), memoryMb: 32, ...changes });
+  service({
+    name,
+    description: name,
+    role: "app",
+    image: { repository: "example/x", tag: "1" },
+    networks: ["backend"],
+    healthcheck: healthcheck(["CMD", "true"]),
+    memoryMb: 32,
+    ...changes,
+  });
 
 describe("placementOf", () => {
   it("is one server, the hostname, when none is given", () => {
@@ -54,7 +73,13 @@ describe("withEgress and reachingNetworks", () => {
   });
 
   it("adds one network of each target not reachable yet, in order", () => {
-    const targets = [spec("a", { networks: ["backend", "data"] }), spec("b", { networks: ["data"] }), spec("c", { networks: ["frontend"] }), spec("d", { networks: ["monitoring"] }), spec("e", { networks: [] })];
+    const targets = [
+      spec("a", { networks: ["backend", "data"] }),
+      spec("b", { networks: ["data"] }),
+      spec("c", { networks: ["frontend"] }),
+      spec("d", { networks: ["monitoring"] }),
+      spec("e", { networks: [] }),
+    ];
     expect(reachingNetworks(targets, "monitoring")).toEqual(["monitoring", "backend", "data", "frontend"]);
   });
 });
@@ -83,10 +108,18 @@ describe("monitoredServers", () => {
       { name: "db", roles: ["data", "monitoring"] as const, privateIp: "10.0.1.3" },
       { name: "spare", roles: ["monitoring"] as const, privateIp: "10.0.1.4" },
     ];
-    const placement = monitoredServers({ domain: "example.com", environment: "prod", servers: servers.map((server) => ({ ...server, roles: [...server.roles] })) });
+    const placement = monitoredServers({
+      domain: "example.com",
+      environment: "prod",
+      servers: servers.map((server) => ({ ...server, roles: [...server.roles] })),
+    });
     expect(placement.home).toMatchObject({ name: "db", configPath: "infra:servers[1]" });
     expect(placement.serversOf(spec("api")).map((server) => server.configPath)).toEqual(["infra:servers[0]"]);
-    expect(placement.serversOf(spec("promtail", { role: "monitoring", placement: "host" })).map((server) => server.configPath)).toEqual(["infra:servers[0]", "infra:servers[1]", "infra:servers[2]"]);
+    expect(placement.serversOf(spec("promtail", { role: "monitoring", placement: "host" })).map((server) => server.configPath)).toEqual([
+      "infra:servers[0]",
+      "infra:servers[1]",
+      "infra:servers[2]",
+    ]);
   });
 
   it("is one server, main, without an entry, when the environment names none", () => {

@@ -7,11 +7,23 @@ import { PROMETHEUS_DESIGN } from "./support";
 
 /** Where each scrape job and probe connects: the service itself, or the exporter or agent that speaks for it. */
 
-const exporterJob = (exporter: ScrapeJob["exporter"], service = "postgres"): ScrapeJob => ({ job: `${exporter}`, kind: "exporter", service, exporter, address: `${service}:5432`, metricsPath: "/metrics" });
+const exporterJob = (exporter: ScrapeJob["exporter"], service = "postgres"): ScrapeJob => ({
+  job: `${exporter}`,
+  kind: "exporter",
+  service,
+  exporter,
+  address: `${service}:5432`,
+  metricsPath: "/metrics",
+});
 
 describe("scrapedEndpoint", () => {
   it.each<[string, ScrapeJob, typeof PROMETHEUS_DESIGN, [string, number]]>([
-    ["a service's own endpoint", { job: "api", kind: "endpoint", service: "api", address: "api:8000", metricsPath: "/metrics" }, PROMETHEUS_DESIGN, ["api", 8000]],
+    [
+      "a service's own endpoint",
+      { job: "api", kind: "endpoint", service: "api", address: "api:8000", metricsPath: "/metrics" },
+      PROMETHEUS_DESIGN,
+      ["api", 8000],
+    ],
     ["node-exporter", exporterJob("node", "host"), PROMETHEUS_DESIGN, ["node-exporter", 9100]],
     ["cAdvisor on a moved port", exporterJob("cadvisor", "host"), { ...PROMETHEUS_DESIGN, ports: { cadvisor: 8085 } }, ["cadvisor", 8085]],
     ["a service's exporter", exporterJob("postgres"), PROMETHEUS_DESIGN, ["postgres-exporter", 9187]],

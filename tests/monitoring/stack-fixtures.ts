@@ -16,7 +16,15 @@ export const SPLIT: ServerPlacement = {
 };
 
 /** What a step of the stack is built from: the synthetic platform on one server, `main`, unless told otherwise. */
-export function stackBuild(options: { design?: MonitoringDesign; settings?: MonitoringInput; routes?: readonly IngressRoute[]; others?: readonly ServiceSpec[]; placement?: ServerPlacement } = {}): StackBuild {
+export function stackBuild(
+  options: {
+    design?: MonitoringDesign;
+    settings?: MonitoringInput;
+    routes?: readonly IngressRoute[];
+    others?: readonly ServiceSpec[];
+    placement?: ServerPlacement;
+  } = {},
+): StackBuild {
   const design = options.design ?? PROMETHEUS_DESIGN;
   const settings = withMonitoringDefaults(options.settings);
   return {

@@ -22,7 +22,9 @@ describe("storeServices", () => {
   });
 
   it("links alerts to the store's UI where it is reached: its route, or the tunnel", () => {
-    const routed = storeServices(stackBuild({ design: VPAI_MONITORING, routes: [{ subdomain: "metrics", service: "victoriametrics", port: 8428, basicAuth: true }] }))[1]!;
+    const routed = storeServices(
+      stackBuild({ design: VPAI_MONITORING, routes: [{ subdomain: "metrics", service: "victoriametrics", port: 8428, basicAuth: true }] }),
+    )[1]!;
     expect(routed.command).toContain("-external.url=https://metrics.example.com");
     expect(storeServices(stackBuild({ design: VPAI_MONITORING }))[1]!.command).toContain("-external.url=http://127.0.0.1:8428");
   });

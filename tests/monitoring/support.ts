@@ -56,7 +56,12 @@ export const PROMETHEUS_DESIGN: MonitoringDesign = {
 
 export function syntheticServices(): ServiceSpec[] {
   return [
-    caddyServiceSpec([{ hostname: "api.example.com", service: "api", port: 8000 }], { networks: ["frontend", "backend"], memoryMb: 64, dependsOn: ["api"], metricsPort: 2020 }),
+    caddyServiceSpec([{ hostname: "api.example.com", service: "api", port: 8000 }], {
+      networks: ["frontend", "backend"],
+      memoryMb: 64,
+      dependsOn: ["api"],
+      metricsPort: 2020,
+    }),
     service({
       name: "api",
       description: "FastAPI backend",
@@ -107,7 +112,17 @@ export function syntheticServices(): ServiceSpec[] {
 export function prometheusObservability(input: MonitoringInput = {}, services: ServiceSpec[] = syntheticServices()): Observability {
   const settings = withMonitoringDefaults(input);
   const routes = [{ subdomain: "api", service: "api", port: 8000 }, ...adminRoutes(PROMETHEUS_DESIGN, settings)];
-  return observability({ design: PROMETHEUS_DESIGN, designPath: "blueprint synthetic", settings, environment: "test", hostname: "main", domain: "example.com", services, routes, containerName: (name) => `app-${name}` });
+  return observability({
+    design: PROMETHEUS_DESIGN,
+    designPath: "blueprint synthetic",
+    settings,
+    environment: "test",
+    hostname: "main",
+    domain: "example.com",
+    services,
+    routes,
+    containerName: (name) => `app-${name}`,
+  });
 }
 
 export interface ToolRun {
@@ -170,9 +185,18 @@ export function caseTests(alert: string, test: AlertCase, expectFiring = true): 
     name,
     interval: test.interval ?? "15s",
     input_series: input,
-    alert_rule_test: [{ eval_time: test.evalTime, alertname: alert, exp_alerts: expected.map((entry) => ({ exp_labels: entry.labels, exp_annotations: { summary: entry.summary } })) }],
+    alert_rule_test: [
+      {
+        eval_time: test.evalTime,
+        alertname: alert,
+        exp_alerts: expected.map((entry) => ({ exp_labels: entry.labels, exp_annotations: { summary: entry.summary } })),
+      },
+    ],
   });
-  return [group(`${alert} fires`, test.fires.input, expectFiring ? [test.fires, ...(test.fires.more ?? [])] : []), group(`${alert} stays silent`, test.silent.input, [])];
+  return [
+    group(`${alert} fires`, test.fires.input, expectFiring ? [test.fires, ...(test.fires.more ?? [])] : []),
+    group(`${alert} stays silent`, test.silent.input, []),
+  ];
 }
 
 export function testFile(alert: string, test: AlertCase, expectFiring = true): string {
@@ -218,7 +242,12 @@ export function platformAlertCases(facts: PlatformAlertFacts): Record<string, Al
         summary: "/ has 15GB free, under 20 GB",
       },
       // 25 GB on the disk; a 1 GB tmpfs is no disk at all.
-      silent: { input: [s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "25000000000x40"), s(`node_filesystem_avail_bytes{${node},fstype="tmpfs",mountpoint="/run"}`, "1000000000x40")] },
+      silent: {
+        input: [
+          s(`node_filesystem_avail_bytes{${node},fstype="ext4",mountpoint="/"}`, "25000000000x40"),
+          s(`node_filesystem_avail_bytes{${node},fstype="tmpfs",mountpoint="/run"}`, "1000000000x40"),
+        ],
+      },
     },
     HostDiskFillingUp: {
       interval: "10m",
@@ -258,7 +287,12 @@ export function platformAlertCases(facts: PlatformAlertFacts): Record<string, Al
         summary: `container ${container(restarting)} restarted 4 times in 15 minutes`,
       },
       // One restart of the platform's own container, and someone else's container restarting often.
-      silent: { input: [s(`container_start_time_seconds{name="${container(restarting)}"}`, "100 100 200 200 200 200 200 200 200"), s('container_start_time_seconds{name="other"}', "1 2 3 4 5 6 7 8 9")] },
+      silent: {
+        input: [
+          s(`container_start_time_seconds{name="${container(restarting)}"}`, "100 100 200 200 200 200 200 200 200"),
+          s('container_start_time_seconds{name="other"}', "1 2 3 4 5 6 7 8 9"),
+        ],
+      },
     },
     ContainerUnhealthy: {
       evalTime: "3m",
@@ -280,12 +314,20 @@ export function platformAlertCases(facts: PlatformAlertFacts): Record<string, Al
     },
     PostgresDown: {
       evalTime: "3m",
-      fires: { input: [s('pg_up{instance="postgres",job="postgres-exporter"}', "0x20")], labels: { severity: "critical", group: "postgres", instance: "postgres", job: "postgres-exporter" }, summary: "PostgreSQL does not answer its exporter" },
+      fires: {
+        input: [s('pg_up{instance="postgres",job="postgres-exporter"}', "0x20")],
+        labels: { severity: "critical", group: "postgres", instance: "postgres", job: "postgres-exporter" },
+        summary: "PostgreSQL does not answer its exporter",
+      },
       silent: { input: [s('pg_up{instance="postgres",job="postgres-exporter"}', "1x20")] },
     },
     RedisDown: {
       evalTime: "3m",
-      fires: { input: [s('redis_up{instance="redis",job="redis-exporter"}', "0x20")], labels: { severity: "critical", group: "redis", instance: "redis", job: "redis-exporter" }, summary: "Redis does not answer its exporter" },
+      fires: {
+        input: [s('redis_up{instance="redis",job="redis-exporter"}', "0x20")],
+        labels: { severity: "critical", group: "redis", instance: "redis", job: "redis-exporter" },
+        summary: "Redis does not answer its exporter",
+      },
       silent: { input: [s('redis_up{instance="redis",job="redis-exporter"}', "1x20")] },
     },
     BackupTooOld: {
@@ -309,7 +351,11 @@ export function platformAlertCases(facts: PlatformAlertFacts): Record<string, Al
     OpsHostSilent: {
       interval: "1m",
       evalTime: "15m",
-      fires: { input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0x40")], labels: { severity: "critical", group: "ops-host-watch", instance: "main", job: "node" }, summary: "no status from the ops host for over 10 minutes: its uptime checks and backup pulls are not known to run" },
+      fires: {
+        input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0x40")],
+        labels: { severity: "critical", group: "ops-host-watch", instance: "main", job: "node" },
+        summary: "no status from the ops host for over 10 minutes: its uptime checks and backup pulls are not known to run",
+      },
       silent: { input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+60x40")] },
     },
     OpsHostChecksStopped: {
@@ -320,11 +366,20 @@ export function platformAlertCases(facts: PlatformAlertFacts): Record<string, Al
         labels: { severity: "critical", group: "ops-host-watch", instance: "main", job: "node" },
         summary: "the ops host answers, but its checks are not evaluated",
       },
-      silent: { input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+60x40"), s(`infra_ops_checks_last_evaluation_timestamp_seconds{${node}}`, "0+60x40")] },
+      silent: {
+        input: [
+          s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+60x40"),
+          s(`infra_ops_checks_last_evaluation_timestamp_seconds{${node}}`, "0+60x40"),
+        ],
+      },
     },
     OpsHostAlertFiring: {
       evalTime: "1m",
-      fires: { input: [s(`infra_ops_alert_firing{${node},check="RouteDown"}`, "1x20")], labels: { severity: "critical", group: "ops-host-watch", instance: "main", job: "node", check: "RouteDown" }, summary: "the ops host's check RouteDown is firing" },
+      fires: {
+        input: [s(`infra_ops_alert_firing{${node},check="RouteDown"}`, "1x20")],
+        labels: { severity: "critical", group: "ops-host-watch", instance: "main", job: "node", check: "RouteDown" },
+        summary: "the ops host's check RouteDown is firing",
+      },
       silent: { input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+15x20")] },
     },
     OpsHostPullStale: (() => {
@@ -337,12 +392,21 @@ export function platformAlertCases(facts: PlatformAlertFacts): Record<string, Al
         evalTime: "5m",
         // The ops host reports, but no pull of any server.
         fires: { input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+60x40")], ...first!, more: rest },
-        silent: { input: [s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+60x40"), ...(facts.pullServers ?? ["main"]).map((server) => s(`infra_ops_backup_pull_last_success_timestamp_seconds{${node},server="${server}"}`, "0x40"))] },
+        silent: {
+          input: [
+            s(`infra_ops_host_last_seen_timestamp_seconds{${node}}`, "0+60x40"),
+            ...(facts.pullServers ?? ["main"]).map((server) => s(`infra_ops_backup_pull_last_success_timestamp_seconds{${node},server="${server}"}`, "0x40")),
+          ],
+        },
       };
     })(),
     BackupFailed: {
       evalTime: "1m",
-      fires: { input: [s(`infra_backup_last_exit_code{${node}}`, "3x20")], labels: { severity: "warning", group: "backups", instance: "main", job: "node" }, summary: "the last backup run exited with code 3" },
+      fires: {
+        input: [s(`infra_backup_last_exit_code{${node}}`, "3x20")],
+        labels: { severity: "warning", group: "backups", instance: "main", job: "node" },
+        summary: "the last backup run exited with code 3",
+      },
       silent: { input: [s(`infra_backup_last_exit_code{${node}}`, "0x20")] },
     },
     RouteProbeFailed: {

@@ -7,7 +7,17 @@ import { stringify } from "yaml";
 import { LAST_EXIT_CODE_METRIC, LAST_SUCCESS_METRIC } from "../../components/backup/metrics";
 import { EXPORT_DIR, pullInstallScript, PULL_ACCOUNT } from "../../components/backup/pull";
 import { OPS_HOST_NAME } from "../../components/ops-host/ops-host-spec";
-import { OPS_ALERT_METRIC, OPS_LAST_SEEN_METRIC, OPS_PULL_METRIC, OPS_RULES_EVALUATED_METRIC, opsMonitoringInstallScript, opsStatusReceiver, opsStatusReceiverInstallScript, opsStatusScript, routeModule } from "../../components/ops-host/ops-monitoring";
+import {
+  OPS_ALERT_METRIC,
+  OPS_LAST_SEEN_METRIC,
+  OPS_PULL_METRIC,
+  OPS_RULES_EVALUATED_METRIC,
+  opsMonitoringInstallScript,
+  opsStatusReceiver,
+  opsStatusReceiverInstallScript,
+  opsStatusScript,
+  routeModule,
+} from "../../components/ops-host/ops-monitoring";
 import { ruleFile } from "../../components/monitoring/alert-rules";
 import { generateWireGuardKey } from "../../components/vpn/wireguard-key";
 import { hubConfig, INSTALL_WIREGUARD_COMMAND, isWireGuardKey, memberConfig } from "../../components/vpn/wireguard-spec";
@@ -56,7 +66,12 @@ describe("the ops host in the plan (seed 002's Seko-VPN)", () => {
 
   it("every server joins the VPN; admin SSH comes through its range, with the office address as the stated break-glass path", () => {
     const ops = model("prod").opsHost!;
-    expect(ops.vpn).toMatchObject({ range: "100.64.0.0/10", hubAddress: "100.64.0.1", port: 51820, members: [{ name: "main", address: "100.64.0.2", kind: "server" }] });
+    expect(ops.vpn).toMatchObject({
+      range: "100.64.0.0/10",
+      hubAddress: "100.64.0.1",
+      port: 51820,
+      members: [{ name: "main", address: "100.64.0.2", kind: "server" }],
+    });
     expect(ops.adminRange).toBe("100.64.0.0/10");
     expect(ops.breakGlass).toEqual([{ server: "main", sources: ["198.51.100.7/32"] }]);
   });
@@ -86,21 +101,53 @@ describe("the ops host in the plan (seed 002's Seko-VPN)", () => {
   });
 
   it("refuses an ops host it could not run, each problem with its config path", () => {
-    expect(problems({ "infra:opsHost": opsHost({ vpnRange: "100.96.0.0/11" }) })).toContainEqual({ path: "infra:opsHost.vpnRange", message: expect.stringContaining("must also be one of infra:adminCidrs") });
+    expect(problems({ "infra:opsHost": opsHost({ vpnRange: "100.96.0.0/11" }) })).toContainEqual({
+      path: "infra:opsHost.vpnRange",
+      message: expect.stringContaining("must also be one of infra:adminCidrs"),
+    });
     // Every admin address inside the VPN: no break-glass path.
-    expect(problems({ "infra:adminCidrs": JSON.stringify(["100.64.0.0/10", "100.64.5.7/32"]) })).toContainEqual({ path: "infra:adminCidrs", message: expect.stringContaining("break-glass") });
-    expect(problems({ "infra:opsHost": opsHost({ pullSchedule: "02:55" }) })).toContainEqual({ path: "infra:opsHost.pullSchedule", message: expect.stringContaining("not after the servers' dumps") });
-    expect(problems({ "infra:opsHost": opsHost({ pullSchedule: "01:00" }) })).toContainEqual({ path: "infra:opsHost.pullSchedule", message: expect.stringContaining("not after") });
+    expect(problems({ "infra:adminCidrs": JSON.stringify(["100.64.0.0/10", "100.64.5.7/32"]) })).toContainEqual({
+      path: "infra:adminCidrs",
+      message: expect.stringContaining("break-glass"),
+    });
+    expect(problems({ "infra:opsHost": opsHost({ pullSchedule: "02:55" }) })).toContainEqual({
+      path: "infra:opsHost.pullSchedule",
+      message: expect.stringContaining("not after the servers' dumps"),
+    });
+    expect(problems({ "infra:opsHost": opsHost({ pullSchedule: "01:00" }) })).toContainEqual({
+      path: "infra:opsHost.pullSchedule",
+      message: expect.stringContaining("not after"),
+    });
     const peer = { name: "laptop", address: "100.64.0.2", publicKey: generateWireGuardKey().publicKey };
-    expect(problems({ "infra:opsHost": opsHost({ peers: [peer] }) })).toContainEqual({ path: "infra:opsHost.peers", message: expect.stringContaining("already main's") });
-    expect(problems({ "infra:opsHost": opsHost({ peers: [{ ...peer, address: "100.64.0.1" }] }) })).toContainEqual({ path: "infra:opsHost.peers", message: expect.stringContaining("already the ops host's") });
-    expect(problems({ "infra:opsHost": opsHost({ peers: [{ ...peer, address: "10.0.0.5" }] }) })).toContainEqual({ path: "infra:opsHost.peers", message: expect.stringContaining("not inside 100.64.0.0/10") });
-    expect(problems({ "infra:opsHost": opsHost({ peers: [{ ...peer, address: "100.64.9.9", publicKey: "ssh-ed25519 AAAA" }] }) })).toContainEqual({ path: "infra:opsHost.peers[0].publicKey", message: expect.stringContaining("WireGuard public key") });
+    expect(problems({ "infra:opsHost": opsHost({ peers: [peer] }) })).toContainEqual({
+      path: "infra:opsHost.peers",
+      message: expect.stringContaining("already main's"),
+    });
+    expect(problems({ "infra:opsHost": opsHost({ peers: [{ ...peer, address: "100.64.0.1" }] }) })).toContainEqual({
+      path: "infra:opsHost.peers",
+      message: expect.stringContaining("already the ops host's"),
+    });
+    expect(problems({ "infra:opsHost": opsHost({ peers: [{ ...peer, address: "10.0.0.5" }] }) })).toContainEqual({
+      path: "infra:opsHost.peers",
+      message: expect.stringContaining("not inside 100.64.0.0/10"),
+    });
+    expect(problems({ "infra:opsHost": opsHost({ peers: [{ ...peer, address: "100.64.9.9", publicKey: "ssh-ed25519 AAAA" }] }) })).toContainEqual({
+      path: "infra:opsHost.peers[0].publicKey",
+      message: expect.stringContaining("WireGuard public key"),
+    });
     expect(problems({ "infra:opsHost": opsHost({ vpnRange: "100.64.0.1/10" }) })[0]).toMatchObject({ path: "infra:opsHost.vpnRange" });
     expect(problems({ "infra:opsHost": opsHost({ vpnPort: 22 }) })[0]).toMatchObject({ path: "infra:opsHost.vpnPort" });
-    expect(problems({ "infra:opsHost": opsHost({ hostKey: "ssh-ed25519 AAAA" }) })).toContainEqual({ path: "infra:opsHost.hostKey", message: expect.stringContaining("generated by the program") });
-    expect(problems({ "infra:opsHost": opsHost({ vpnRnage: "x" }) })).toContainEqual({ path: "infra:opsHost.vpnRnage", message: expect.stringContaining("vpnRange") });
-    expect(problems({ "infra:servers": completeRawConfig("prod").values["infra:servers"]!.replace('"name":"main"', '"name":"ops"') })).toContainEqual(expect.objectContaining({ path: "infra:servers", message: expect.stringContaining("ops host's name") }));
+    expect(problems({ "infra:opsHost": opsHost({ hostKey: "ssh-ed25519 AAAA" }) })).toContainEqual({
+      path: "infra:opsHost.hostKey",
+      message: expect.stringContaining("generated by the program"),
+    });
+    expect(problems({ "infra:opsHost": opsHost({ vpnRnage: "x" }) })).toContainEqual({
+      path: "infra:opsHost.vpnRnage",
+      message: expect.stringContaining("vpnRange"),
+    });
+    expect(problems({ "infra:servers": completeRawConfig("prod").values["infra:servers"]!.replace('"name":"main"', '"name":"ops"') })).toContainEqual(
+      expect.objectContaining({ path: "infra:servers", message: expect.stringContaining("ops host's name") }),
+    );
   });
 
   it("needs Hetzner's token even when every other server is an existing VPS", () => {
@@ -158,7 +205,9 @@ describe("uptime checks as code: Prometheus and the blackbox exporter on the ops
     const routes = model("prod").hostnames;
     expect(routes.length).toBeGreaterThan(0);
     for (const hostname of routes) expect(ops.monitoring.prometheus).toContain(`https://${hostname}/`);
-    expect(ops.monitoring.monitors.map((monitor) => monitor.kind)).toEqual(expect.arrayContaining(["https route, TLS expiry", "server over the VPN (ssh port)", "push monitor (dead-man switch)"]));
+    expect(ops.monitoring.monitors.map((monitor) => monitor.kind)).toEqual(
+      expect.arrayContaining(["https route, TLS expiry", "server over the VPN (ssh port)", "push monitor (dead-man switch)"]),
+    );
     expect(ops.monitoring.monitors.filter((monitor) => monitor.kind.startsWith("https")).length).toBe(routes.length);
     // Grafana's route asks for a password: 401 is it working.
     expect(ops.monitoring.blackbox).toContain(`${routeModule("grafana.vpai.example.com")}:`);
@@ -173,7 +222,9 @@ describe("uptime checks as code: Prometheus and the blackbox exporter on the ops
     const config = spawnSync(requireTool("promtool"), ["check", "config", join(dir, "prometheus.yml")], { encoding: "utf8" });
     expect(config.status, config.stdout + config.stderr).toBe(0);
     expect(config.stdout).toContain("SUCCESS: 1 rule files found");
-    const blackbox = spawnSync(requireTool("prometheus-blackbox-exporter"), ["--config.check", `--config.file=${join(dir, "blackbox.yml")}`], { encoding: "utf8" });
+    const blackbox = spawnSync(requireTool("prometheus-blackbox-exporter"), ["--config.check", `--config.file=${join(dir, "blackbox.yml")}`], {
+      encoding: "utf8",
+    });
     expect(blackbox.status, blackbox.stdout + blackbox.stderr).toBe(0);
   });
 
@@ -181,7 +232,22 @@ describe("uptime checks as code: Prometheus and the blackbox exporter on the ops
     const day = 86_400;
     const tests = [
       // No pull has ever reported: the dead-man switch fires at once.
-      { interval: "1m", input_series: [], alert_rule_test: [{ eval_time: "5m", alertname: "BackupPullMissing", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-backup-pulls", server: "main", mode: "pull" }, exp_annotations: { summary: "no good pull of main's backups for over 36 h" } }] }] },
+      {
+        interval: "1m",
+        input_series: [],
+        alert_rule_test: [
+          {
+            eval_time: "5m",
+            alertname: "BackupPullMissing",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", group: "ops-backup-pulls", server: "main", mode: "pull" },
+                exp_annotations: { summary: "no good pull of main's backups for over 36 h" },
+              },
+            ],
+          },
+        ],
+      },
       // A pull at t=0 and nothing since: silent at 30 h, firing at 37 h (1.5 x the 24 h RPO).
       {
         interval: "1h",
@@ -191,7 +257,16 @@ describe("uptime checks as code: Prometheus and the blackbox exporter on the ops
         ],
         alert_rule_test: [
           { eval_time: "30h", alertname: "BackupPullMissing", exp_alerts: [] },
-          { eval_time: "37h", alertname: "BackupPullMissing", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-backup-pulls", server: "main", mode: "pull" }, exp_annotations: { summary: "no good pull of main's backups for over 36 h" } }] },
+          {
+            eval_time: "37h",
+            alertname: "BackupPullMissing",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", group: "ops-backup-pulls", server: "main", mode: "pull" },
+                exp_annotations: { summary: "no good pull of main's backups for over 36 h" },
+              },
+            ],
+          },
           { eval_time: "37h", alertname: "BackupPullFailed", exp_alerts: [] },
         ],
       },
@@ -210,15 +285,54 @@ describe("uptime checks as code: Prometheus and the blackbox exporter on the ops
           { series: 'probe_success{job="vpn",server="main"}', values: "0+0x10" },
         ],
         alert_rule_test: [
-          { eval_time: "5m", alertname: "BackupPullFailed", exp_alerts: [{ exp_labels: { severity: "warning", group: "ops-backup-pulls", server: "main", mode: "pull" }, exp_annotations: { summary: "the last pull of main's backups exited with code 1" } }] },
+          {
+            eval_time: "5m",
+            alertname: "BackupPullFailed",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "warning", group: "ops-backup-pulls", server: "main", mode: "pull" },
+                exp_annotations: { summary: "the last pull of main's backups exited with code 1" },
+              },
+            ],
+          },
           { eval_time: "1m", alertname: "RouteDown", exp_alerts: [] },
-          { eval_time: "3m", alertname: "RouteDown", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-uptime", job: "routes", instance: "https://llm.vpai.example.com/" }, exp_annotations: { summary: "https://llm.vpai.example.com/ does not answer as expected from outside" } }] },
-          { eval_time: "1m", alertname: "TLSCertificateExpiresSoon", exp_alerts: [{ exp_labels: { severity: "warning", group: "ops-uptime", job: "routes", instance: "https://llm.vpai.example.com/" }, exp_annotations: { summary: "the certificate of https://llm.vpai.example.com/ expires in 9d 23h 59m 0s" } }] },
-          { eval_time: "6m", alertname: "ServerUnreachableOverVPN", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-uptime", job: "vpn", server: "main" }, exp_annotations: { summary: "main does not answer on its SSH port over the VPN" } }] },
+          {
+            eval_time: "3m",
+            alertname: "RouteDown",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", group: "ops-uptime", job: "routes", instance: "https://llm.vpai.example.com/" },
+                exp_annotations: { summary: "https://llm.vpai.example.com/ does not answer as expected from outside" },
+              },
+            ],
+          },
+          {
+            eval_time: "1m",
+            alertname: "TLSCertificateExpiresSoon",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "warning", group: "ops-uptime", job: "routes", instance: "https://llm.vpai.example.com/" },
+                exp_annotations: { summary: "the certificate of https://llm.vpai.example.com/ expires in 9d 23h 59m 0s" },
+              },
+            ],
+          },
+          {
+            eval_time: "6m",
+            alertname: "ServerUnreachableOverVPN",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", group: "ops-uptime", job: "vpn", server: "main" },
+                exp_annotations: { summary: "main does not answer on its SSH port over the VPN" },
+              },
+            ],
+          },
         ],
       },
     ];
-    const run = runTool("promtool", ["test", "rules", "tests.yml"], { "rules.yml": ops.monitoring.rules, "tests.yml": stringify({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests }) });
+    const run = runTool("promtool", ["test", "rules", "tests.yml"], {
+      "rules.yml": ops.monitoring.rules,
+      "tests.yml": stringify({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests }),
+    });
     expect(run.output).toContain("SUCCESS");
     expect(run.ok, run.output).toBe(true);
   });
@@ -237,7 +351,22 @@ describe("the monitor of the monitor: each server's alerting watches the ops hos
     const minute = 60;
     const tests = [
       // The ops host never reported, or went silent after 20 minutes.
-      { interval: "1m", input_series: [], alert_rule_test: [{ eval_time: "1m", alertname: "OpsHostSilent", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-host-watch" }, exp_annotations: { summary: "no status from the ops host for over 10 minutes: its uptime checks and backup pulls are not known to run" } }] }] },
+      {
+        interval: "1m",
+        input_series: [],
+        alert_rule_test: [
+          {
+            eval_time: "1m",
+            alertname: "OpsHostSilent",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", group: "ops-host-watch" },
+                exp_annotations: { summary: "no status from the ops host for over 10 minutes: its uptime checks and backup pulls are not known to run" },
+              },
+            ],
+          },
+        ],
+      },
       {
         interval: "1m",
         input_series: [
@@ -249,8 +378,26 @@ describe("the monitor of the monitor: each server's alerting watches the ops hos
           { eval_time: "15m", alertname: "OpsHostSilent", exp_alerts: [] },
           { eval_time: "15m", alertname: "OpsHostPullStale", exp_alerts: [] },
           { eval_time: "15m", alertname: "OpsHostChecksStopped", exp_alerts: [] },
-          { eval_time: "35m", alertname: "OpsHostSilent", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-host-watch" }, exp_annotations: { summary: "no status from the ops host for over 10 minutes: its uptime checks and backup pulls are not known to run" } }] },
-          { eval_time: "35m", alertname: "OpsHostChecksStopped", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-host-watch" }, exp_annotations: { summary: "the ops host answers, but its checks are not evaluated" } }] },
+          {
+            eval_time: "35m",
+            alertname: "OpsHostSilent",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", group: "ops-host-watch" },
+                exp_annotations: { summary: "no status from the ops host for over 10 minutes: its uptime checks and backup pulls are not known to run" },
+              },
+            ],
+          },
+          {
+            eval_time: "35m",
+            alertname: "OpsHostChecksStopped",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", group: "ops-host-watch" },
+                exp_annotations: { summary: "the ops host answers, but its checks are not evaluated" },
+              },
+            ],
+          },
         ],
       },
       // The ops host reports, but its rules stopped, no pull of main is known, and one of its checks fires.
@@ -261,13 +408,43 @@ describe("the monitor of the monitor: each server's alerting watches the ops hos
           { series: `${OPS_ALERT_METRIC}{check="RouteDown"}`, values: "1+0x30" },
         ],
         alert_rule_test: [
-          { eval_time: "5m", alertname: "OpsHostChecksStopped", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-host-watch" }, exp_annotations: { summary: "the ops host answers, but its checks are not evaluated" } }] },
-          { eval_time: "5m", alertname: "OpsHostPullStale", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-host-watch", server: "main" }, exp_annotations: { summary: "the ops host reports no good pull of main's backups for over 36 h" } }] },
-          { eval_time: "5m", alertname: "OpsHostAlertFiring", exp_alerts: [{ exp_labels: { severity: "critical", group: "ops-host-watch", check: "RouteDown" }, exp_annotations: { summary: "the ops host's check RouteDown is firing" } }] },
+          {
+            eval_time: "5m",
+            alertname: "OpsHostChecksStopped",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", group: "ops-host-watch" },
+                exp_annotations: { summary: "the ops host answers, but its checks are not evaluated" },
+              },
+            ],
+          },
+          {
+            eval_time: "5m",
+            alertname: "OpsHostPullStale",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", group: "ops-host-watch", server: "main" },
+                exp_annotations: { summary: "the ops host reports no good pull of main's backups for over 36 h" },
+              },
+            ],
+          },
+          {
+            eval_time: "5m",
+            alertname: "OpsHostAlertFiring",
+            exp_alerts: [
+              {
+                exp_labels: { severity: "critical", group: "ops-host-watch", check: "RouteDown" },
+                exp_annotations: { summary: "the ops host's check RouteDown is firing" },
+              },
+            ],
+          },
         ],
       },
     ];
-    const run = runTool("promtool", ["test", "rules", "tests.yml"], { "rules.yml": ruleFile([watch]), "tests.yml": stringify({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests }) });
+    const run = runTool("promtool", ["test", "rules", "tests.yml"], {
+      "rules.yml": ruleFile([watch]),
+      "tests.yml": stringify({ rule_files: ["rules.yml"], evaluation_interval: "1m", tests }),
+    });
     expect(run.ok, run.output).toBe(true);
   });
 
@@ -289,7 +466,11 @@ describe("the monitor of the monitor: each server's alerting watches the ops hos
       const run = spawnSync(requireTool("bash"), ["-c", opsStatusReceiver(dir)], { input, encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: dir } });
       expect(run.status, run.stderr).toBe(0);
       const lines = readFileSync(join(dir, "infra_ops_status.prom"), "utf8").trim().split("\n");
-      expect(lines.slice(0, 3)).toEqual([`${OPS_RULES_EVALUATED_METRIC} 1796630000`, `${OPS_PULL_METRIC}{server="main"} 1796620000`, `${OPS_ALERT_METRIC}{check="RouteDown"} 1`]);
+      expect(lines.slice(0, 3)).toEqual([
+        `${OPS_RULES_EVALUATED_METRIC} 1796630000`,
+        `${OPS_PULL_METRIC}{server="main"} 1796620000`,
+        `${OPS_ALERT_METRIC}{check="RouteDown"} 1`,
+      ]);
       expect(lines).toHaveLength(4);
       const stamp = Number(lines[3]!.split(" ")[1]);
       expect(lines[3]!.startsWith(`${OPS_LAST_SEEN_METRIC} `)).toBe(true);

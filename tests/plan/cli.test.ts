@@ -13,7 +13,9 @@ describe("npm run plan", () => {
       expect(Object.keys(resource)).toEqual(expect.arrayContaining(["type", "name", "parent", "dependsOn", "inputs"]));
       expect(resource.parent === null || typeof resource.parent === "string").toBe(true);
     }
-    const components = document.resources.filter((resource: { type: string }) => resource.type.startsWith("infra:")).map((resource: { type: string }) => resource.type);
+    const components = document.resources
+      .filter((resource: { type: string }) => resource.type.startsWith("infra:"))
+      .map((resource: { type: string }) => resource.type);
     expect(new Set(components)).toEqual(
       new Set([
         "infra:platform:Platform",
@@ -44,7 +46,8 @@ describe("npm run plan", () => {
     // A Docker network and the monitoring component are both vpai-main-monitoring: each keeps its own children.
     const named = resources.filter((resource) => resource.name === "vpai-main-monitoring" && !resource.type.startsWith("docker:"));
     expect(named.map((resource) => resource.type).sort()).toEqual(["infra:container:Network", "infra:monitoring:Monitoring"]);
-    const childrenOf = (type: string) => resources.filter((resource) => resource.parentUrn === named.find((candidate) => candidate.type === type)!.urn).map((resource) => resource.type);
+    const childrenOf = (type: string) =>
+      resources.filter((resource) => resource.parentUrn === named.find((candidate) => candidate.type === type)!.urn).map((resource) => resource.type);
     expect(childrenOf("infra:container:Network")).toEqual(["docker:index/network:Network"]);
     expect(childrenOf("infra:monitoring:Monitoring").length).toBeGreaterThanOrEqual(5);
     expect(new Set(childrenOf("infra:monitoring:Monitoring"))).toEqual(new Set(["infra:container:Service"]));
@@ -59,7 +62,15 @@ describe("npm run plan", () => {
   it("the text plan shows the tree, exposure and firewall, DNS, memory budget, cost and the secrets to set", () => {
     const result = plan("--stack", "preprod");
     expect(result.status, result.stderr).toBe(0);
-    for (const section of ["Resources", "exposes to the internet: 80/tcp (caddy), 443/tcp (caddy)", "firewall (inbound", "DNS (Cloudflare)", "memory budget: containers", "Estimated monthly cost", "Secrets to set before `pulumi up`"]) {
+    for (const section of [
+      "Resources",
+      "exposes to the internet: 80/tcp (caddy), 443/tcp (caddy)",
+      "firewall (inbound",
+      "DNS (Cloudflare)",
+      "memory budget: containers",
+      "Estimated monthly cost",
+      "Secrets to set before `pulumi up`",
+    ]) {
       expect(result.stdout).toContain(section);
     }
     expect(result.stdout).toContain("pulumi config set --secret hcloud:token <value>");
@@ -70,7 +81,7 @@ describe("npm run plan", () => {
 
   it("takes config overrides with -c, as pulumi config does", () => {
     // The stack's ops host needs its VPN range among the admin CIDRs.
-    const result = plan("--stack", "prod", "--json", "-c", "domain=ai.example.org", "-c", "infra:adminCidrs=[\"192.0.2.10/32\",\"100.64.0.0/10\"]");
+    const result = plan("--stack", "prod", "--json", "-c", "domain=ai.example.org", "-c", 'infra:adminCidrs=["192.0.2.10/32","100.64.0.0/10"]');
     expect(result.status, result.stderr).toBe(0);
     const document = JSON.parse(result.stdout);
     const records = document.resources.filter((resource: { type: string }) => resource.type === "cloudflare:index/dnsRecord:DnsRecord");
@@ -83,11 +94,11 @@ describe("npm run plan", () => {
   });
 
   it("fails with every config problem and its key path, before registering anything", () => {
-    const result = plan("--stack", "prod", "-c", "blueprint=wordpress", "-c", "adminCidrs=[\"0.0.0.0/0\"]");
+    const result = plan("--stack", "prod", "-c", "blueprint=wordpress", "-c", 'adminCidrs=["0.0.0.0/0"]');
     expect(result.status).toBe(1);
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain("stack configuration has 2 problems");
-    expect(result.stderr).toContain("infra:blueprint: \"wordpress\" is not one of vpai");
+    expect(result.stderr).toContain('infra:blueprint: "wordpress" is not one of vpai');
     expect(result.stderr).toContain("infra:adminCidrs[0]");
     expect(result.stderr).not.toContain("    at ");
   });
@@ -110,7 +121,9 @@ describe("npm run plan", () => {
     expect(result.stdout).toContain('internet -->|"80/tcp, 443/tcp"| cloudflare');
     expect(result.stdout).toContain('cloudflare -->|"80/tcp, 443/tcp"| service_main_caddy');
     expect(result.stdout).toContain('service_main_caddy -->|"grafana.vpai.example.com"| service_main_grafana');
-    expect(result.stdout).toMatch(/subgraph network_main_backend\["backend network \(172\.20\.2\.0\/24, internal\)"\]\n(?:(?! *end\n).*\n)*? *service_main_postgres\[/);
+    expect(result.stdout).toMatch(
+      /subgraph network_main_backend\["backend network \(172\.20\.2\.0\/24, internal\)"\]\n(?:(?! *end\n).*\n)*? *service_main_postgres\[/,
+    );
   });
 
   it("rejects an unknown stack and bad arguments with a usage line", () => {

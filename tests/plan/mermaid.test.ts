@@ -17,7 +17,10 @@ const galionPhase = (n: number) => planOf("prod", { overrides: overlayOverrides(
 
 const PLANS: [string, () => Promise<PlanResult>][] = [
   ...Object.keys(BLUEPRINTS).flatMap((blueprint) =>
-    ["prod", "preprod"].map((stack): [string, () => Promise<PlanResult>] => [`${blueprint} on ${stack}`, () => planOf(stack, { overrides: [`infra:blueprint=${blueprint}`] })]),
+    ["prod", "preprod"].map((stack): [string, () => Promise<PlanResult>] => [
+      `${blueprint} on ${stack}`,
+      () => planOf(stack, { overrides: [`infra:blueprint=${blueprint}`] }),
+    ]),
   ),
   ...[1, 2, 3, 4, 5].map((n): [string, () => Promise<PlanResult>] => [`GALION phase ${n}`, () => galionPhase(n)]),
 ];
@@ -108,7 +111,9 @@ describe("names that are Mermaid syntax", () => {
 
 /** The plan with every name in `names` replaced, wherever it is a value (not a role). */
 function renamed(plan: PlanResult, names: Readonly<Record<string, string>>): PlanResult {
-  return JSON.parse(JSON.stringify(plan), (key, value: unknown) => (key !== "role" && typeof value === "string" && Object.hasOwn(names, value) ? names[value] : value)) as PlanResult;
+  return JSON.parse(JSON.stringify(plan), (key, value: unknown) =>
+    key !== "role" && typeof value === "string" && Object.hasOwn(names, value) ? names[value] : value,
+  ) as PlanResult;
 }
 
 function expectReachable(plan: PlanResult, chart: Flowchart): void {
@@ -118,7 +123,10 @@ function expectReachable(plan: PlanResult, chart: Flowchart): void {
   if (plan.routes.length > 0) expect(ingress.length, "a server runs the ingress").toBeGreaterThan(0);
 
   for (const host of plan.hosts) {
-    expect(nodesWithin(chart, serverBox(chart, host)).some((node) => reached.has(node)), `server ${host.server} is reached from the Internet`).toBe(true);
+    expect(
+      nodesWithin(chart, serverBox(chart, host)).some((node) => reached.has(node)),
+      `server ${host.server} is reached from the Internet`,
+    ).toBe(true);
   }
   for (const host of plan.hosts.filter((candidate) => candidate.ingress !== undefined)) {
     for (const route of plan.routes) {
@@ -133,13 +141,23 @@ function expectReachable(plan: PlanResult, chart: Flowchart): void {
   expect(cloudflare, "a Cloudflare node exactly when the DNS is proxied").toHaveLength(proxied ? 1 : 0);
   if (cloudflare.length > 0) {
     expect(reached.has(cloudflare[0]!)).toBe(true);
-    expect(ingress.filter((node) => reachableFrom(chart, internet, cloudflare).has(node)), "the ingress is reached only through Cloudflare").toEqual([]);
+    expect(
+      ingress.filter((node) => reachableFrom(chart, internet, cloudflare).has(node)),
+      "the ingress is reached only through Cloudflare",
+    ).toEqual([]);
   }
   const balancer = plan.loadBalancer;
   if (balancer) {
-    const node = theNode(chart, [`load balancer ${balancer.type} in ${balancer.location}`, `private ${balancer.privateIp}`, `health check ${balancer.healthCheck}`]);
+    const node = theNode(chart, [
+      `load balancer ${balancer.type} in ${balancer.location}`,
+      `private ${balancer.privateIp}`,
+      `health check ${balancer.healthCheck}`,
+    ]);
     expect(reached.has(node), "the load balancer is reached").toBe(true);
-    expect(ingress.filter((proxy) => reachableFrom(chart, internet, [node]).has(proxy)), "the ingress is reached only through the balancer").toEqual([]);
+    expect(
+      ingress.filter((proxy) => reachableFrom(chart, internet, [node]).has(proxy)),
+      "the ingress is reached only through the balancer",
+    ).toEqual([]);
     for (const target of balancer.targets) {
       const host = plan.hosts.find((candidate) => candidate.server === target)!;
       expect(edge(chart, node, serviceNode(chart, host, host.ingress!)), `the balancer forwards to ${target}`).toBeDefined();
@@ -162,7 +180,10 @@ function expectServers(plan: PlanResult, chart: Flowchart): void {
       const node = serviceNode(chart, host, service.name);
       const forwarder = host.links.some((link) => link.service === service.name);
       expect(chart.nodes.get(node)!.classes.includes("forwarder"), `${service.name} on ${host.server} is dashed as a forwarder`).toBe(forwarder);
-      if (!forwarder) expect(chart.nodes.get(node)!.shape === "cylinder", `${service.name} on ${host.server} is a cylinder`).toBe(service.release === "stateful" || service.role === "replica");
+      if (!forwarder)
+        expect(chart.nodes.get(node)!.shape === "cylinder", `${service.name} on ${host.server} is a cylinder`).toBe(
+          service.release === "stateful" || service.role === "replica",
+        );
       const [home, ...others] = service.networks;
       if (others.length > 0) expect(chart.nodes.get(node)!.lines, service.name).toContain(`also on ${others.join(", ")}`);
       const parent = [...chart.subgraphs].find(([, subgraph]) => subgraph.members.includes(node))!;
@@ -171,7 +192,9 @@ function expectServers(plan: PlanResult, chart: Flowchart): void {
         continue;
       }
       const network = host.networks.find((candidate) => candidate.key === home)!;
-      expect(parent[1].lines, `${service.name} sits in network ${home}`).toEqual([`${home} network (${network.subnet}${network.internal ? ", internal" : ""})`]);
+      expect(parent[1].lines, `${service.name} sits in network ${home}`).toEqual([
+        `${home} network (${network.subnet}${network.internal ? ", internal" : ""})`,
+      ]);
       expect(chart.subgraphs.get(box)!.members, `network ${home} is inside ${host.server}`).toContain(parent[0]);
     }
   }
@@ -188,26 +211,37 @@ function expectLinks(plan: PlanResult, chart: Flowchart): void {
           continue;
         }
         const primary = plan.hosts.find((candidate) => candidate.server === (host.links.find((link) => link.service === dependency)?.server ?? host.server))!;
-        expect(edge(chart, serviceNode(chart, primary, dependency), node)?.stroke, `replication ${dependency} on ${primary.server} -> ${service.name}`).toBe("thick");
+        expect(edge(chart, serviceNode(chart, primary, dependency), node)?.stroke, `replication ${dependency} on ${primary.server} -> ${service.name}`).toBe(
+          "thick",
+        );
       }
     }
     for (const link of host.links) {
       const target = plan.hosts.find((candidate) => candidate.server === link.server)!;
-      expect(edge(chart, serviceNode(chart, host, link.service), serviceNode(chart, target, link.service))?.stroke, `${link.service} on ${host.server} -> ${link.server}`).toBe("dotted");
+      expect(
+        edge(chart, serviceNode(chart, host, link.service), serviceNode(chart, target, link.service))?.stroke,
+        `${link.service} on ${host.server} -> ${link.server}`,
+      ).toBe("dotted");
     }
   }
 }
 
 function theNode(chart: Flowchart, lines: readonly string[]): string {
   const found = [...chart.nodes].filter(([, node]) => JSON.stringify(node.lines) === JSON.stringify(lines));
-  expect(found.map(([id]) => id), `one node reading ${JSON.stringify(lines)}`).toHaveLength(1);
+  expect(
+    found.map(([id]) => id),
+    `one node reading ${JSON.stringify(lines)}`,
+  ).toHaveLength(1);
   return found[0]![0];
 }
 
 function serverBox(chart: Flowchart, host: HostReport): string {
   const title = `${host.server} (${host.provider}, ${host.monthlyCostEur.toFixed(2)} EUR/month)`;
   const found = [...chart.subgraphs].filter(([, subgraph]) => subgraph.lines.length === 1 && subgraph.lines[0] === title);
-  expect(found.map(([id]) => id), `one box titled ${JSON.stringify(title)}`).toHaveLength(1);
+  expect(
+    found.map(([id]) => id),
+    `one box titled ${JSON.stringify(title)}`,
+  ).toHaveLength(1);
   return found[0]![0];
 }
 

@@ -26,7 +26,9 @@ const PLANTED: Record<string, string> = {
 
 /** The ways a value could slip out besides verbatim. */
 function encodings(value: string): string[] {
-  return [...new Set([value, Buffer.from(value).toString("base64"), encodeURIComponent(value), JSON.stringify(value).slice(1, -1), [...value].reverse().join("")])];
+  return [
+    ...new Set([value, Buffer.from(value).toString("base64"), encodeURIComponent(value), JSON.stringify(value).slice(1, -1), [...value].reverse().join("")]),
+  ];
 }
 
 const plans = new Map<string, Promise<{ plan: PlanResult; console: string }>>();
@@ -57,7 +59,11 @@ async function planWithCapturedConsole(stack: string): Promise<{ plan: PlanResul
 }
 
 function leaks(where: string, text: string): string[] {
-  return Object.entries(PLANTED).flatMap(([key, value]) => encodings(value).filter((form) => text.includes(form)).map((form) => `${key} (${form === value ? "verbatim" : `as ${form}`}) in ${where}`));
+  return Object.entries(PLANTED).flatMap(([key, value]) =>
+    encodings(value)
+      .filter((form) => text.includes(form))
+      .map((form) => `${key} (${form === value ? "verbatim" : `as ${form}`}) in ${where}`),
+  );
 }
 
 describe.each(GOLDEN_STACKS)("no planted secret leaves the program on %s (V3)", (stack) => {

@@ -31,7 +31,11 @@ describe("readStackFile", () => {
     ["duplicate keys", "config:\n  infra:domain: a.example.com\n  infra:domain: b.example.com\n", "Map keys must be unique"],
     ["a misspelt section", "confg:\n  infra:domain: a.example.com\n", 'unknown top-level key "confg"; did you mean config?'],
     ["a key with no value", "config:\n  infra:domain:\n", "infra:domain has no value"],
-    ["a secure: value inside an object", "config:\n  infra:storage:\n    endpoint:\n      secure: AAAB\n", "infra:storage.endpoint nests a secure value inside an object"],
+    [
+      "a secure: value inside an object",
+      "config:\n  infra:storage:\n    endpoint:\n      secure: AAAB\n",
+      "infra:storage.endpoint nests a secure value inside an object",
+    ],
   ])("refuses %s, naming the file", (_case, text, message) => {
     const shown = refusal(text);
     expect(shown).toContain(join(dir, "Pulumi.bad.yaml"));
@@ -39,7 +43,20 @@ describe("readStackFile", () => {
   });
 
   it("reads merge keys and anchors as Pulumi does, and the settings Pulumi keeps beside config:", () => {
-    writeFileSync(join(dir, "Pulumi.merge.yaml"), ["encryptionsalt: v1:abc", "secretsprovider: passphrase", "config:", "  infra:storage:", "    <<: &s { endpoint: https://s3.example.com, region: fsn1 }", "    bucketPrefix: merged", "  infra:resticPassword:", "    secure: v1:AAAB", ""].join("\n"));
+    writeFileSync(
+      join(dir, "Pulumi.merge.yaml"),
+      [
+        "encryptionsalt: v1:abc",
+        "secretsprovider: passphrase",
+        "config:",
+        "  infra:storage:",
+        "    <<: &s { endpoint: https://s3.example.com, region: fsn1 }",
+        "    bucketPrefix: merged",
+        "  infra:resticPassword:",
+        "    secure: v1:AAAB",
+        "",
+      ].join("\n"),
+    );
     const file = readStackFile(dir, "merge");
     expect(file.values["infra:storage"]).toBe('{"endpoint":"https://s3.example.com","region":"fsn1","bucketPrefix":"merged"}');
     expect([...file.secretKeys]).toEqual(["infra:resticPassword"]);

@@ -46,11 +46,24 @@ function forwarding(client: grpc.Client): grpc.UntypedServiceImplementation {
     if (name === "runPlugin" || method.requestStream) continue;
     if (!method.responseStream) {
       handlers[name] = (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        client.makeUnaryRequest(method.path, method.requestSerialize as (value: unknown) => Buffer, method.responseDeserialize as (buffer: Buffer) => unknown, call.request, call.metadata, callback);
+        client.makeUnaryRequest(
+          method.path,
+          method.requestSerialize as (value: unknown) => Buffer,
+          method.responseDeserialize as (buffer: Buffer) => unknown,
+          call.request,
+          call.metadata,
+          callback,
+        );
       };
     } else {
       handlers[name] = (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        const upstream = client.makeServerStreamRequest(method.path, method.requestSerialize as (value: unknown) => Buffer, method.responseDeserialize as (buffer: Buffer) => unknown, call.request, call.metadata);
+        const upstream = client.makeServerStreamRequest(
+          method.path,
+          method.requestSerialize as (value: unknown) => Buffer,
+          method.responseDeserialize as (buffer: Buffer) => unknown,
+          call.request,
+          call.metadata,
+        );
         upstream.on("data", (message) => call.write(message));
         upstream.on("end", () => call.end());
         upstream.on("error", (error) => call.emit("error", error));
@@ -71,7 +84,11 @@ function runPlugin(call: grpc.ServerWritableStream<RunPluginRequest, RunPluginRe
   const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [directory] });
   const env = Object.fromEntries(request.getEnvList().map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
   // In the pack's directory, as the 3.248 host runs a policy pack: @pulumi/policy reads ./package.json there.
-  const child = spawn(process.execPath, [runner, ...request.getArgsList(), directory], { cwd: directory, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [runner, ...request.getArgsList(), directory], {
+    cwd: directory,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const send = (set: (response: RunPluginResponse) => void) => {
     const response = new RunPluginResponse();
     set(response);

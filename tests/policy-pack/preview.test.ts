@@ -47,7 +47,10 @@ beforeAll(async () => {
   const passphrase = join(workDir, "passphrase");
   writeFileSync(passphrase, randomBytes(24).toString("hex"), { mode: 0o600 });
   const shim = join(workDir, "bin", "pulumi-language-nodejs");
-  writeFileSync(shim, `#!/bin/sh\nexec "${join(REPO, "node_modules/.bin/tsx")}" "${join(__dirname, "language-host.ts")}" "${join(toolsBin, "pulumi-language-nodejs")}" "$@"\n`);
+  writeFileSync(
+    shim,
+    `#!/bin/sh\nexec "${join(REPO, "node_modules/.bin/tsx")}" "${join(__dirname, "language-host.ts")}" "${join(toolsBin, "pulumi-language-nodejs")}" "$@"\n`,
+  );
   chmodSync(shim, 0o755);
   const { PULUMI_CONFIG_PASSPHRASE: _inline, PULUMI_BACKEND_URL: _backend, ...isolated } = isolatedPulumiEnv(workDir);
   env = { ...isolated, PULUMI_CONFIG_PASSPHRASE_FILE: passphrase, PATH: [join(workDir, "bin"), isolated.PATH].join(delimiter) };
@@ -85,16 +88,20 @@ describe("the policy pack under `pulumi preview --policy-pack`", () => {
     expect(output).not.toMatch(/mandatory/);
   });
 
-  it("fails a privileged container (C1) and a data API connecting as a superuser named only in a secret (E4), with each rule and resource", { timeout: PREVIEW_TIMEOUT_MS }, async () => {
-    const { code, output, seconds } = await preview(true);
-    console.log(`violating preview with the pack: ${seconds.toFixed(1)} s`);
-    expect(code, output).not.toBe(0);
-    expect(output).toMatch(/\[mandatory\]\s+checklist-resource\s+\(docker:index\/container:Container: vpai-main-worker\)/);
-    expect(output).toContain("C1 container vpai-worker: runs privileged");
-    expect(output).toMatch(/\[mandatory\]\s+checklist-resource\s+\(docker:index\/container:Container: vpai-main-rest\)/);
-    expect(output).toContain("E4 container vpai-rest: vpai-rest connects as postgres, a superuser");
-    // The pack read the secret's value; the engine's report shows none of it.
-    expect(output).not.toContain("not-a-real-password");
-    expect(existsSync(join(PACK, "node_modules"))).toBe(false);
-  });
+  it(
+    "fails a privileged container (C1) and a data API connecting as a superuser named only in a secret (E4), with each rule and resource",
+    { timeout: PREVIEW_TIMEOUT_MS },
+    async () => {
+      const { code, output, seconds } = await preview(true);
+      console.log(`violating preview with the pack: ${seconds.toFixed(1)} s`);
+      expect(code, output).not.toBe(0);
+      expect(output).toMatch(/\[mandatory\]\s+checklist-resource\s+\(docker:index\/container:Container: vpai-main-worker\)/);
+      expect(output).toContain("C1 container vpai-worker: runs privileged");
+      expect(output).toMatch(/\[mandatory\]\s+checklist-resource\s+\(docker:index\/container:Container: vpai-main-rest\)/);
+      expect(output).toContain("E4 container vpai-rest: vpai-rest connects as postgres, a superuser");
+      // The pack read the secret's value; the engine's report shows none of it.
+      expect(output).not.toContain("not-a-real-password");
+      expect(existsSync(join(PACK, "node_modules"))).toBe(false);
+    },
+  );
 });

@@ -22,7 +22,17 @@ import { modelOf } from "./models";
 const model = modelOf("prod");
 
 function hardenedInputs(): Record<string, unknown> {
-  const spec = service({ name: "web", description: "test", role: "app", image: { repository: "example/web", tag: "1.0.0" }, networks: [], healthcheck: healthcheck(["CMD", "true"]), memoryMb: 64, user: "1000", readOnlyRootFilesystem: true });
+  const spec = service({
+    name: "web",
+    description: "test",
+    role: "app",
+    image: { repository: "example/web", tag: "1.0.0" },
+    networks: [],
+    healthcheck: healthcheck(["CMD", "true"]),
+    memoryMb: 64,
+    user: "1000",
+    readOnlyRootFilesystem: true,
+  });
   const { uploads: _uploads, binds: _binds, ...settings } = containerSettings(spec);
   return { name: "vpai-web", image: "example/web:1.0.0", ...settings };
 }
@@ -39,13 +49,48 @@ describe("C16: container fields that weaken isolation, on the registered graph",
   });
 
   it.each<[string, Record<string, unknown>, string, RegExp]>([
-    ["a bind mount of the Docker socket", { mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] }, "C3", /Docker socket .* read-write/],
-    ["a bind mount of /etc, read-write by default", { mounts: [{ type: "bind", source: "/etc", target: "/host/etc" }] }, "C3", /host directory \/etc read-write/],
-    ["a bind mount of the host's root, read-only, which shows the runtime sockets", { mounts: [{ type: "bind", source: "//", target: "/host", readOnly: true }] }, "C14", /root filesystem .*holds the runtime sockets \/run\/docker.sock \(at \/host\/run\/docker.sock\)/],
-    ["a bind mount of the host's root, read-only, with a tmpfs over its /run", { mounts: [{ type: "bind", source: "//", target: "/host", readOnly: true }], tmpfs: { "/host/run": "rw,noexec,nosuid,size=64m" } }, "C3", /^mounts the host's root filesystem \(written \/\/\)$/],
-    ["a bind mount of the Docker socket, read-only", { mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] }, "C14", /Docker socket \/run\/docker.sock \(written \/var\/run\/docker.sock\): read-only or not/],
-    ["a bind mount with shared propagation", { mounts: [{ type: "bind", source: "/srv/data", target: "/data", bindOptions: { propagation: "rshared" } }] }, "C3", /propagation rshared/],
-    ["a volume mount that binds /etc through the local driver", { mounts: [{ type: "volume", target: "/host", volumeOptions: { driverName: "local", driverOptions: { type: "none", o: "bind", device: "/etc" } } }] }, "C3", /host directory \/etc read-write/],
+    [
+      "a bind mount of the Docker socket",
+      { mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] },
+      "C3",
+      /Docker socket .* read-write/,
+    ],
+    [
+      "a bind mount of /etc, read-write by default",
+      { mounts: [{ type: "bind", source: "/etc", target: "/host/etc" }] },
+      "C3",
+      /host directory \/etc read-write/,
+    ],
+    [
+      "a bind mount of the host's root, read-only, which shows the runtime sockets",
+      { mounts: [{ type: "bind", source: "//", target: "/host", readOnly: true }] },
+      "C14",
+      /root filesystem .*holds the runtime sockets \/run\/docker.sock \(at \/host\/run\/docker.sock\)/,
+    ],
+    [
+      "a bind mount of the host's root, read-only, with a tmpfs over its /run",
+      { mounts: [{ type: "bind", source: "//", target: "/host", readOnly: true }], tmpfs: { "/host/run": "rw,noexec,nosuid,size=64m" } },
+      "C3",
+      /^mounts the host's root filesystem \(written \/\/\)$/,
+    ],
+    [
+      "a bind mount of the Docker socket, read-only",
+      { mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] },
+      "C14",
+      /Docker socket \/run\/docker.sock \(written \/var\/run\/docker.sock\): read-only or not/,
+    ],
+    [
+      "a bind mount with shared propagation",
+      { mounts: [{ type: "bind", source: "/srv/data", target: "/data", bindOptions: { propagation: "rshared" } }] },
+      "C3",
+      /propagation rshared/,
+    ],
+    [
+      "a volume mount that binds /etc through the local driver",
+      { mounts: [{ type: "volume", target: "/host", volumeOptions: { driverName: "local", driverOptions: { type: "none", o: "bind", device: "/etc" } } }] },
+      "C3",
+      /host directory \/etc read-write/,
+    ],
     ["the volumes of another container", { volumes: [{ fromContainer: "vpai-alloy" }] }, "C3", /volumes of container vpai-alloy/],
     ["a host device", { devices: [{ hostPath: "/dev/sda" }] }, "C16", /host device \/dev\/sda/],
     ["a device cgroup rule", { deviceCgroupRules: ["a *:* rwm"] }, "C16", /device cgroup rule "a \*:\* rwm"/],
@@ -94,8 +139,19 @@ describe("C16: container fields that weaken isolation, on the registered graph",
   });
 
   it("C3: a named volume that binds a host directory through the local driver", () => {
-    const found = evaluateGraph([{ type: "docker:index/volume:Volume", name: "web-etc", inputs: { name: "web-etc", driver: "local", driverOpts: { type: "none", o: "bind", device: "/var//run" } } }], model).violations;
-    expect(found.map((violation) => `${violation.rule} ${violation.resource}: ${violation.message}`).join("\n")).toMatch(/C3 volume web-etc: .*holds the runtime sockets/);
+    const found = evaluateGraph(
+      [
+        {
+          type: "docker:index/volume:Volume",
+          name: "web-etc",
+          inputs: { name: "web-etc", driver: "local", driverOpts: { type: "none", o: "bind", device: "/var//run" } },
+        },
+      ],
+      model,
+    ).violations;
+    expect(found.map((violation) => `${violation.rule} ${violation.resource}: ${violation.message}`).join("\n")).toMatch(
+      /C3 volume web-etc: .*holds the runtime sockets/,
+    );
   });
 });
 
@@ -133,7 +189,11 @@ describe("C16: values the container resolves to at deploy time, in the stack tra
     ["privileged as an Output", { privileged: pulumi.output(true) }, /C1 container vpai-web: runs privileged/],
     ["privileged as a secret", { privileged: pulumi.secret(true) }, /C1 container vpai-web: runs privileged/],
     ["the host network as an Output", { networkMode: pulumi.output("host") }, /C2 container vpai-web: network_mode is host/],
-    ["a socket path as an Output", { volumes: [{ hostPath: pulumi.output("/var/run/docker.sock"), containerPath: "/sock" }] }, /C3 container vpai-web: mounts the Docker socket/],
+    [
+      "a socket path as an Output",
+      { volumes: [{ hostPath: pulumi.output("/var/run/docker.sock"), containerPath: "/sock" }] },
+      /C3 container vpai-web: mounts the Docker socket/,
+    ],
     ["a capability as an Output", { capabilities: pulumi.output({ drops: ["ALL"], adds: ["SYS_ADMIN"] }) }, /C5 container vpai-web: .*SYS_ADMIN/],
   ])("%s is refused before the container is created", async (_case, overrides, message) => {
     const { error, names } = await refusal(overrides);
@@ -167,7 +227,10 @@ describe("C16: the list of docker.Container fields the policy knows", () => {
     const declared = declaredFields(typeName, file);
     const unknown = declared.filter((field) => !(field in known));
     expect(unknown, `judge these ${typeName} fields in infra/policy/container-rules.ts, or list them as harmless with the reason`).toEqual([]);
-    expect(Object.keys(known).filter((field) => !declared.includes(field)), "fields the policy lists that the provider no longer has").toEqual([]);
+    expect(
+      Object.keys(known).filter((field) => !declared.includes(field)),
+      "fields the policy lists that the provider no longer has",
+    ).toEqual([]);
     for (const [field, verdict] of Object.entries(known)) {
       if ("rules" in verdict) for (const rule of verdict.rules) expect(ruleNamed(rule), `${typeName}.${field} ${rule}`).toBeDefined();
       else expect(verdict.harmless.trim().split(/\s+/).length, `${typeName}.${field} needs a reason`).toBeGreaterThanOrEqual(4);

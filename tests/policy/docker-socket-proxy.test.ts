@@ -31,7 +31,17 @@ function proxyGraph(overrides: Record<string, unknown>, name = `vpai-${DOCKER_AP
 
 /** A hardened container of the socket proxy's image, named `name`, given the socket read-only. */
 function socketHolder(name: string, image: string) {
-  const spec = service({ name: "web", description: "test", role: "app", image: { repository: "example/web", tag: "1.0.0" }, networks: [], healthcheck: healthcheck(["CMD", "true"]), memoryMb: 64, user: "1000", readOnlyRootFilesystem: true });
+  const spec = service({
+    name: "web",
+    description: "test",
+    role: "app",
+    image: { repository: "example/web", tag: "1.0.0" },
+    networks: [],
+    healthcheck: healthcheck(["CMD", "true"]),
+    memoryMb: 64,
+    user: "1000",
+    readOnlyRootFilesystem: true,
+  });
   const { uploads: _uploads, binds: _binds, ...settings } = containerSettings(spec);
   const inputs = { name, image, ...settings, volumes: [{ hostPath: DOCKER_SOCKET, containerPath: DOCKER_SOCKET, readOnly: true }] };
   return evaluateGraph([{ type: "docker:index/container:Container", name, inputs }], model).violations;
@@ -47,9 +57,10 @@ describe("C14: the socket proxy holds docker.sock, and no one else", () => {
         expect(violationsOf(evaluateModel(shipped), "C14"), `${blueprint} on ${stack}`).toEqual([]);
         for (const plan of shipped.hosts) {
           const holders = plan.services.filter((spec) => spec.binds.some((bind) => bind.hostPath.endsWith("docker.sock")));
-          expect(holders.map((spec) => [spec.name, spec.binds.map((bind) => [bind.hostPath, bind.readOnly])]), `${blueprint} on ${stack}, ${plan.server.name}`).toEqual(
-            plan.services.some((spec) => spec.dockerAPI) ? [[DOCKER_API_PROXY, [[DOCKER_SOCKET, true]]]] : [],
-          );
+          expect(
+            holders.map((spec) => [spec.name, spec.binds.map((bind) => [bind.hostPath, bind.readOnly])]),
+            `${blueprint} on ${stack}, ${plan.server.name}`,
+          ).toEqual(plan.services.some((spec) => spec.dockerAPI) ? [[DOCKER_API_PROXY, [[DOCKER_SOCKET, true]]]] : []);
         }
       }
     }
@@ -76,7 +87,11 @@ describe("C14: the socket proxy holds docker.sock, and no one else", () => {
 
   it("the proxy given the socket read-write is refused under C3", () => {
     const found = proxyGraph({ volumes: [{ hostPath: DOCKER_SOCKET, containerPath: DOCKER_SOCKET, readOnly: false }] });
-    expect(violationsOf({ violations: found, waivers: [], notApplicable: [] }, "C3").map((violation) => violation.message).join("\n")).toMatch(/Docker socket .* read-write/);
+    expect(
+      violationsOf({ violations: found, waivers: [], notApplicable: [] }, "C3")
+        .map((violation) => violation.message)
+        .join("\n"),
+    ).toMatch(/Docker socket .* read-write/);
   });
 
   it.each([
@@ -97,9 +112,24 @@ describe("C14: the socket proxy holds docker.sock, and no one else", () => {
       }
       return "";
     };
-    const proxyLike = service({ name: DOCKER_API_PROXY, description: "an open proxy", role: "monitoring", image: proxySpec.image, networks: ["backend"], healthcheck: healthcheck(["CMD", "true"]), memoryMb: 16 });
-    expect(spoof((spec) => ({ ...spec, services: [...spec.services, proxyLike] }))).toMatch(/service docker-socket-proxy: the name is kept for the socket proxy/);
-    expect(spoof((spec) => ({ ...spec, networks: [...spec.networks, { key: "docker-api-n8n", subnet: "172.20.9.0/24", internal: true, purpose: "n8n's own way in" }] }))).toMatch(/network docker-api-n8n: the prefix docker-api- is kept/);
+    const proxyLike = service({
+      name: DOCKER_API_PROXY,
+      description: "an open proxy",
+      role: "monitoring",
+      image: proxySpec.image,
+      networks: ["backend"],
+      healthcheck: healthcheck(["CMD", "true"]),
+      memoryMb: 16,
+    });
+    expect(spoof((spec) => ({ ...spec, services: [...spec.services, proxyLike] }))).toMatch(
+      /service docker-socket-proxy: the name is kept for the socket proxy/,
+    );
+    expect(
+      spoof((spec) => ({
+        ...spec,
+        networks: [...spec.networks, { key: "docker-api-n8n", subnet: "172.20.9.0/24", internal: true, purpose: "n8n's own way in" }],
+      })),
+    ).toMatch(/network docker-api-n8n: the prefix docker-api- is kept/);
   });
 });
 
@@ -111,17 +141,26 @@ describe("C14: only its consumers reach the proxy (a host's plan)", () => {
   it.each<[string, (plan: HostPlan) => HostPlan, RegExp]>([
     [
       "a service that joins a consumer's network",
-      (plan) => ({ ...plan, services: plan.services.map((spec) => (spec.name === "n8n" ? { ...spec, networks: [...spec.networks, "docker-api-alloy"] } : spec)) }),
+      (plan) => ({
+        ...plan,
+        services: plan.services.map((spec) => (spec.name === "n8n" ? { ...spec, networks: [...spec.networks, "docker-api-alloy"] } : spec)),
+      }),
       /container vpai-n8n: joins docker-api-alloy, the network alloy alone shares with the socket proxy/,
     ],
     [
       "the proxy on a network of the blueprint",
-      (plan) => ({ ...plan, services: plan.services.map((spec) => (spec.name === DOCKER_API_PROXY ? { ...spec, networks: [...spec.networks, "backend"] } : spec)) }),
+      (plan) => ({
+        ...plan,
+        services: plan.services.map((spec) => (spec.name === DOCKER_API_PROXY ? { ...spec, networks: [...spec.networks, "backend"] } : spec)),
+      }),
       /container vpai-docker-socket-proxy: joins network backend, which is no consumer's own/,
     ],
     [
       "the proxy published",
-      (plan) => ({ ...plan, services: plan.services.map((spec) => (spec.name === DOCKER_API_PROXY ? { ...spec, ports: [{ container: 2375, publish: { host: 2375 } }] } : spec)) }),
+      (plan) => ({
+        ...plan,
+        services: plan.services.map((spec) => (spec.name === DOCKER_API_PROXY ? { ...spec, ports: [{ container: 2375, publish: { host: 2375 } }] } : spec)),
+      }),
       /container vpai-docker-socket-proxy: publishes 2375/,
     ],
     [
@@ -131,7 +170,12 @@ describe("C14: only its consumers reach the proxy (a host's plan)", () => {
     ],
     [
       "a consumer without its network",
-      (plan) => ({ ...plan, services: plan.services.map((spec) => (spec.name === "diun" ? { ...spec, networks: spec.networks.filter((network) => network !== "docker-api-diun") } : spec)) }),
+      (plan) => ({
+        ...plan,
+        services: plan.services.map((spec) =>
+          spec.name === "diun" ? { ...spec, networks: spec.networks.filter((network) => network !== "docker-api-diun") } : spec,
+        ),
+      }),
       /container vpai-diun: declares dockerAPI but does not share its network docker-api-diun with the socket proxy/,
     ],
     [

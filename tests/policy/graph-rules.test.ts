@@ -53,11 +53,22 @@ class Raw extends pulumi.CustomResource {
   }
 }
 
-const provider = () => new docker.Provider("host-docker", { host: "ssh://deploy@203.0.113.20", sshOpts: pinnedHostKeyOptions(knownHostsPath("203.0.113.20", 22)) });
+const provider = () =>
+  new docker.Provider("host-docker", { host: "ssh://deploy@203.0.113.20", sshOpts: pinnedHostKeyOptions(knownHostsPath("203.0.113.20", 22)) });
 
 /** A container registered with the hardened settings of a well-behaved service, then one input overridden. */
 function container(overrides: Record<string, unknown>): void {
-  const spec = service({ name: "web", description: "test", role: "app", image: { repository: "example/web", tag: "1.0.0" }, networks: [], healthcheck: healthcheck(["CMD", "true"]), memoryMb: 64, user: "1000", readOnlyRootFilesystem: true });
+  const spec = service({
+    name: "web",
+    description: "test",
+    role: "app",
+    image: { repository: "example/web", tag: "1.0.0" },
+    networks: [],
+    healthcheck: healthcheck(["CMD", "true"]),
+    memoryMb: 64,
+    user: "1000",
+    readOnlyRootFilesystem: true,
+  });
   const { uploads: _uploads, binds: _binds, ...settings } = containerSettings(spec);
   new docker.Container("web", { name: "vpai-web", image: "example/web:1.0.0", ...settings, ...overrides } as docker.ContainerArgs, { provider: provider() });
 }
@@ -93,7 +104,12 @@ describe("container rules on the registered graph", () => {
   });
 
   it("C10: an image registered with the latest tag", async () => {
-    expectOnly(await reportOf(() => new docker.RemoteImage("web-image", { name: "example/web:latest" }, { provider: provider() })), "C10", "image web-image", /latest/);
+    expectOnly(
+      await reportOf(() => new docker.RemoteImage("web-image", { name: "example/web:latest" }, { provider: provider() })),
+      "C10",
+      "image web-image",
+      /latest/,
+    );
   });
 });
 
@@ -108,7 +124,12 @@ describe("C11 on the ingress container as registered", () => {
     const settings = containerSettings(spec);
     const files = liveFiles(spec).map((file) => (file.path === CADDYFILE_PATH ? { ...file, content: edit(file.content) } : file));
     new docker.Container("vpai-main-caddy", { name: "vpai-caddy", image: "caddy:2.8.4-alpine", ...settings } as docker.ContainerArgs, { provider: provider() });
-    new SSHCommand("vpai-main-caddy-live-config", { connection: { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key"), hostPublicKey: TEST_HOST_KEY }, create: "sudo bash -s", stdin: liveConfigScript("vpai-caddy", files, spec.liveReload!), triggers: [liveConfigTrigger("vpai-caddy", files)] });
+    new SSHCommand("vpai-main-caddy-live-config", {
+      connection: { host: "203.0.113.20", port: 22, user: "deploy", privateKey: pulumi.secret("test-key"), hostPublicKey: TEST_HOST_KEY },
+      create: "sudo bash -s",
+      stdin: liveConfigScript("vpai-caddy", files, spec.liveReload!),
+      triggers: [liveConfigTrigger("vpai-caddy", files)],
+    });
   };
 
   it("the shipped Caddyfile protects every admin route", async () => {
@@ -117,12 +138,30 @@ describe("C11 on the ingress container as registered", () => {
 
   it("a Caddyfile registered without Grafana's basicauth, while Grafana lets anonymous visitors in", async () => {
     // Grafana is VPAI's one admin route (seed 002); with anonymous access it has no login of its own.
-    const anonymous = modelOf("prod", { spec: (spec) => ({ ...spec, services: spec.services.map((service) => (service.name === "grafana" ? { ...service, env: { ...service.env, GF_AUTH_ANONYMOUS_ENABLED: "true" } } : service)) }) });
-    const report = await reportOf(caddy((content) => content.replace(/\tbasicauth \{\n[^}]*\}\n/g, "")), anonymous);
+    const anonymous = modelOf("prod", {
+      spec: (spec) => ({
+        ...spec,
+        services: spec.services.map((service) =>
+          service.name === "grafana" ? { ...service, env: { ...service.env, GF_AUTH_ANONYMOUS_ENABLED: "true" } } : service,
+        ),
+      }),
+    });
+    const report = await reportOf(
+      caddy((content) => content.replace(/\tbasicauth \{\n[^}]*\}\n/g, "")),
+      anonymous,
+    );
     expect(violationsOf(report, "C11").map((violation) => violation.resource)).toEqual(["route grafana.vpai.example.com"]);
     expect(violationsOf(report, "C11")[0]!.fix).toBe(ruleNamed("C11")!.fix);
     // With its basicauth in place, the same Grafana is no violation.
-    expect(violationsOf(await reportOf(caddy((content) => content), anonymous), "C11")).toEqual([]);
+    expect(
+      violationsOf(
+        await reportOf(
+          caddy((content) => content),
+          anonymous,
+        ),
+        "C11",
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -144,8 +183,20 @@ describe("firewall rules on the registered graph", () => {
   });
 
   it("F4: a Hetzner server without a firewall, and one of a stack that is not disposable without protection", async () => {
-    const report = await reportOf(() => new hcloud.Server("main", { serverType: "cx23", image: "ubuntu-24.04", labels: { environment: "prod" }, deleteProtection: false, rebuildProtection: true }));
-    expect(violationsOf(report, "F4").map((violation) => violation.message)).toEqual(["no firewall attached", "a server of a stack that is not disposable without delete and rebuild protection"]);
+    const report = await reportOf(
+      () =>
+        new hcloud.Server("main", {
+          serverType: "cx23",
+          image: "ubuntu-24.04",
+          labels: { environment: "prod" },
+          deleteProtection: false,
+          rebuildProtection: true,
+        }),
+    );
+    expect(violationsOf(report, "F4").map((violation) => violation.message)).toEqual([
+      "no firewall attached",
+      "a server of a stack that is not disposable without delete and rebuild protection",
+    ]);
   });
 });
 
@@ -156,21 +207,43 @@ describe("zone and bucket rules on the registered graph", () => {
   const hsts = { strictTransportSecurity: { enabled: true, maxAge: 31536000, includeSubdomains: true, nosniff: true } };
 
   it("CF1: SSL mode flexible", async () => {
-    expectOnly(await reportOf(zone({ ssl: "flexible", min_tls_version: "1.2", always_use_https: "on", security_header: hsts })), "CF1", "zone z1", /"flexible", not strict/);
+    expectOnly(
+      await reportOf(zone({ ssl: "flexible", min_tls_version: "1.2", always_use_https: "on", security_header: hsts })),
+      "CF1",
+      "zone z1",
+      /"flexible", not strict/,
+    );
   });
 
   it("CF2: TLS 1.0 and no HTTPS redirect", async () => {
     const report = await reportOf(zone({ ssl: "strict", min_tls_version: "1.0", always_use_https: "off", security_header: hsts }));
-    expect(violationsOf(report, "CF2").map((violation) => violation.message)).toEqual(['min_tls_version is "1.0" (want 1.2 or higher)', "always_use_https is not on"]);
+    expect(violationsOf(report, "CF2").map((violation) => violation.message)).toEqual([
+      'min_tls_version is "1.0" (want 1.2 or higher)',
+      "always_use_https is not on",
+    ]);
   });
 
   it("CF3: a short HSTS max-age on prod", async () => {
-    const report = await reportOf(zone({ ssl: "strict", min_tls_version: "1.2", always_use_https: "on", security_header: { strictTransportSecurity: { ...hsts.strictTransportSecurity, maxAge: 300 } } }));
+    const report = await reportOf(
+      zone({
+        ssl: "strict",
+        min_tls_version: "1.2",
+        always_use_https: "on",
+        security_header: { strictTransportSecurity: { ...hsts.strictTransportSecurity, maxAge: 300 } },
+      }),
+    );
     expectOnly(report, "CF3", "zone z1", /max-age 300/);
   });
 
   it("CF4: an unproxied record", async () => {
-    expectOnly(await reportOf(() => new cloudflare.DnsRecord("dns-n8n", { zoneId: "z1", name: "n8n.example.com", type: "A", content: "203.0.113.20", proxied: false, ttl: 300 })), "CF4", "record dns-n8n", /not proxied/);
+    expectOnly(
+      await reportOf(
+        () => new cloudflare.DnsRecord("dns-n8n", { zoneId: "z1", name: "n8n.example.com", type: "A", content: "203.0.113.20", proxied: false, ttl: 300 }),
+      ),
+      "CF4",
+      "record dns-n8n",
+      /not proxied/,
+    );
   });
 
   it("S1: a public bucket outside the provider that keeps buckets private", async () => {
@@ -184,13 +257,20 @@ describe("zone and bucket rules on the registered graph", () => {
   });
 
   it("S3: a bucket whose noncurrent versions expire too soon", async () => {
-    expectOnly(await reportOf(() => new Raw("pulumi-nodejs:dynamic/storage:Bucket", "vpai-backups", { noncurrentVersionExpiryDays: 2 })), "S3", "bucket vpai-backups", /after 2 days/);
+    expectOnly(
+      await reportOf(() => new Raw("pulumi-nodejs:dynamic/storage:Bucket", "vpai-backups", { noncurrentVersionExpiryDays: 2 })),
+      "S3",
+      "bucket vpai-backups",
+      /after 2 days/,
+    );
   });
 
   it("S4: a restic key registered in clear text", async () => {
     const report = await reportOf(() => new Raw("test:index:Job", "backup", { create: "true", environment: { RESTIC_PASSWORD: "hunter2-restic" } }));
     expectOnly(report, "S4", "test:index:Job backup", /RESTIC_PASSWORD holds the restic key in clear text/);
-    const masked = await reportOf(() => new Raw("test:index:Job", "backup", { create: "true", environment: { RESTIC_PASSWORD: pulumi.secret("hunter2-restic") } }));
+    const masked = await reportOf(
+      () => new Raw("test:index:Job", "backup", { create: "true", environment: { RESTIC_PASSWORD: pulumi.secret("hunter2-restic") } }),
+    );
     expect(violationsOf(masked, "S4")).toEqual([]);
   });
 });
@@ -228,7 +308,12 @@ describe("host rules on the registered preparation and firewall commands", () =>
 
   it("H1-H3 follow sshd's first-value-wins: a later line cannot weaken, an earlier one can", async () => {
     expect((await reportOf(prepare(replaced("ClientAliveCountMax 2\n", "ClientAliveCountMax 2\nPermitRootLogin yes\n")))).violations).toEqual([]);
-    expectOnly(await reportOf(prepare(replaced("# Managed by infra: key-only SSH", "PermitRootLogin yes\n# Managed by infra: key-only SSH"))), "H1", "host vpai-main", /is yes/);
+    expectOnly(
+      await reportOf(prepare(replaced("# Managed by infra: key-only SSH", "PermitRootLogin yes\n# Managed by infra: key-only SSH"))),
+      "H1",
+      "host vpai-main",
+      /is yes/,
+    );
   });
 
   it("H6: a UFW script without DOCKER-USER lets published ports through", async () => {
@@ -260,24 +345,38 @@ describe("host rules on the registered preparation and firewall commands", () =>
         hostCommand("vpai-main-firewall-ufw", stdin);
       });
     expect((await reportWith(shipped)).violations).toEqual([]);
-    expectOnly(await reportWith(opened), "H6", "host firewall vpai-main-firewall-ufw", /admits 0\.0\.0\.0\/0 to 10\.0\.1\.2:6432, which is published for private-network peers only/);
+    expectOnly(
+      await reportWith(opened),
+      "H6",
+      "host firewall vpai-main-firewall-ufw",
+      /admits 0\.0\.0\.0\/0 to 10\.0\.1\.2:6432, which is published for private-network peers only/,
+    );
   });
 
-  it.each(["ufw allow 22/tcp", "ufw allow ssh", "ufw allow from any", "ufw allow proto tcp from 0.0.0.0/00 to any port 20:30", "ufw allow proto tcp from 203.0.113.0/24 to any port 80,22"])(
-    "H6 and F1: SSH admitted beyond the admins however UFW is told: %s",
-    async (command) => {
-      const shipped = ufwScript(firewallRules([], { adminCidrs: admin, behindCloudflare: true, sshPort: 22 }));
-      const report = await reportOf(() => {
-        hostCommand("vpai-main-prepare", script);
-        hostCommand("vpai-main-firewall-ufw", shipped.replace("ufw --force enable", `${command}\nufw --force enable`));
-      });
-      expect(violationsOf(report, "H6").map((violation) => violation.message).join("\n")).toMatch(/UFW admits SSH from .*, which is not an admin CIDR/);
-      expect(violationsOf(report, "F1").length).toBeGreaterThan(0);
-    },
-  );
+  it.each([
+    "ufw allow 22/tcp",
+    "ufw allow ssh",
+    "ufw allow from any",
+    "ufw allow proto tcp from 0.0.0.0/00 to any port 20:30",
+    "ufw allow proto tcp from 203.0.113.0/24 to any port 80,22",
+  ])("H6 and F1: SSH admitted beyond the admins however UFW is told: %s", async (command) => {
+    const shipped = ufwScript(firewallRules([], { adminCidrs: admin, behindCloudflare: true, sshPort: 22 }));
+    const report = await reportOf(() => {
+      hostCommand("vpai-main-prepare", script);
+      hostCommand("vpai-main-firewall-ufw", shipped.replace("ufw --force enable", `${command}\nufw --force enable`));
+    });
+    expect(
+      violationsOf(report, "H6")
+        .map((violation) => violation.message)
+        .join("\n"),
+    ).toMatch(/UFW admits SSH from .*, which is not an admin CIDR/);
+    expect(violationsOf(report, "F1").length).toBeGreaterThan(0);
+  });
 
   describe("H10 on a host whose sshd listens on 2222", () => {
-    const onPort2222 = modelOf("prod", { config: (config) => ({ ...config, servers: config.servers.map((server) => (server.provider === "existing" ? { ...server, sshPort: 2222 } : server)) }) });
+    const onPort2222 = modelOf("prod", {
+      config: (config) => ({ ...config, servers: config.servers.map((server) => (server.provider === "existing" ? { ...server, sshPort: 2222 } : server)) }),
+    });
     const reportOn2222 = async (prepareScript: string, ufw: string) => {
       const run = await graphOf(() => {
         hostCommand("vpai-main-prepare", prepareScript);
@@ -293,7 +392,9 @@ describe("host rules on the registered preparation and firewall commands", () =>
 
     it("a UFW script that admits the admins on 22 only locks SSH out", async () => {
       const found = violationsOf(await reportOn2222(script, rulesOn(22)), "H10");
-      expect(found.map((violation) => violation.message)).toEqual(["no rule admits the admin CIDRs to SSH on port 2222, where the server's sshd listens: the firewall would lock SSH out"]);
+      expect(found.map((violation) => violation.message)).toEqual([
+        "no rule admits the admin CIDRs to SSH on port 2222, where the server's sshd listens: the firewall would lock SSH out",
+      ]);
       expect(found[0]!.resource).toBe("host firewall vpai-main-firewall-ufw");
     });
 
@@ -326,9 +427,17 @@ describe("H9: host keys pinned before the first connection", () => {
   });
 
   it.each([
-    ["trusts a new key on first use", ["-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=~/.ssh/pinned"], /StrictHostKeyChecking is accept-new/],
+    [
+      "trusts a new key on first use",
+      ["-o", "StrictHostKeyChecking=accept-new", "-o", "UserKnownHostsFile=~/.ssh/pinned"],
+      /StrictHostKeyChecking is accept-new/,
+    ],
     ["checks no key at all", ["-oStrictHostKeyChecking=no"], /StrictHostKeyChecking is no[\s\S]*no UserKnownHostsFile/],
-    ["puts a weaker value before the strict one, which ssh keeps", ["-o", "stricthostkeychecking no", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=~/.ssh/pinned"], /StrictHostKeyChecking is no/],
+    [
+      "puts a weaker value before the strict one, which ssh keeps",
+      ["-o", "stricthostkeychecking no", "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=~/.ssh/pinned"],
+      /StrictHostKeyChecking is no/,
+    ],
     ["has no options", undefined, /StrictHostKeyChecking is unset/],
   ])("a Docker provider whose ssh %s", async (_case, sshOpts, message) => {
     const report = await reportOf(() => new docker.Provider("vpai-main-docker", { host: "ssh://deploy@203.0.113.20", ...(sshOpts ? { sshOpts } : {}) }));
@@ -344,12 +453,23 @@ describe("H9: host keys pinned before the first connection", () => {
     ["a known_hosts line", `203.0.113.20 ${TEST_HOST_KEY}`, /its pinned host key starts with something other than the key type/],
     ["a private key", "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----", /its pinned host key is a private key/],
   ])("an SSH command that pins %s", async (_case, hostPublicKey, message) => {
-    const report = await reportOf(() => new Raw(SSH_COMMAND_TYPE, "vpai-main-prepare", { connection: { host: "203.0.113.20", port: 22, user: "deploy", ...(hostPublicKey ? { hostPublicKey } : {}) }, create: "true" }));
+    const report = await reportOf(
+      () =>
+        new Raw(SSH_COMMAND_TYPE, "vpai-main-prepare", {
+          connection: { host: "203.0.113.20", port: 22, user: "deploy", ...(hostPublicKey ? { hostPublicKey } : {}) },
+          create: "true",
+        }),
+    );
     expectOnly(report, "H9", "host command vpai-main-prepare", message);
   });
 
   it("@pulumi/command's remote command, which accepts any key", async () => {
-    expectOnly(await reportOf(() => new Raw("command:remote:Command", "vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "true" })), "H9", "host command vpai-main-prepare", /pulumi-command#755/);
+    expectOnly(
+      await reportOf(() => new Raw("command:remote:Command", "vpai-main-prepare", { connection: { host: "203.0.113.20" }, create: "true" })),
+      "H9",
+      "host command vpai-main-prepare",
+      /pulumi-command#755/,
+    );
   });
 });
 
@@ -382,7 +502,9 @@ describe("enforcement inside deployPlatform", () => {
         return {};
       }
     });
-    expect((error as PolicyError).violations).toEqual([{ rule: "CF3", resource: "zone vpai-dns", message: "HSTS is off on the zone of a stack that is not disposable", fix: ruleNamed("CF3")!.fix }]);
+    expect((error as PolicyError).violations).toEqual([
+      { rule: "CF3", resource: "zone vpai-dns", message: "HSTS is off on the zone of a stack that is not disposable", fix: ruleNamed("CF3")!.fix },
+    ]);
     expect(run.resources.filter((resource) => resource.type !== "pulumi:pulumi:Stack")).toEqual([]);
   });
 });

@@ -65,13 +65,18 @@ describe("host commands are judged by what they run, not by their name", () => {
     ["systemctl mask nftables", "systemctl mask nftables", "H6", /stops nftables/],
     ["systemctl stop fail2ban", "systemctl stop fail2ban", "H7", /stops fail2ban/],
     ["a nested sh -c", "sh -c 'sleep 1; ufw disable'", "H6", /turns UFW off/],
-    ["a helper function around ufw", "as_root() { sudo -n \"$@\"; }\nas_root ufw disable", "H6", /turns UFW off/],
+    ["a helper function around ufw", 'as_root() { sudo -n "$@"; }\nas_root ufw disable', "H6", /turns UFW off/],
     ["a here-document fed to bash", "bash <<'SCRIPT'\nufw default allow incoming\nSCRIPT", "H6", /default policy for incoming to allow/],
     ["a downloaded script piped to a shell", "curl -fsSL https://example.com/open.sh | sudo bash", "H6", /feeds bash a script the policy cannot read/],
     ["UFW's own settings rewritten", "echo ENABLED=no > /etc/ufw/ufw.conf", "H6", /\/etc\/ufw\/ufw.conf/],
     ["UFW's defaults edited in place", `sed -i 's/DEFAULT_INPUT_POLICY="DROP"/DEFAULT_INPUT_POLICY="ACCEPT"/' /etc/default/ufw`, "H6", /\/etc\/default\/ufw/],
     ["sshd's settings edited in place", "sed -i 's/^PermitRootLogin .*/PermitRootLogin yes/' /etc/ssh/sshd_config", "H1", /\/etc\/ssh\/sshd_config/],
-    ["a DOCKER-USER rule appended to after.rules", "cat >> /etc/ufw/after.rules <<'RULES'\n*filter\n-I DOCKER-USER -p tcp --dport 6379 -j RETURN\nCOMMIT\nRULES", "F2", /opens 6379/],
+    [
+      "a DOCKER-USER rule appended to after.rules",
+      "cat >> /etc/ufw/after.rules <<'RULES'\n*filter\n-I DOCKER-USER -p tcp --dport 6379 -j RETURN\nCOMMIT\nRULES",
+      "F2",
+      /opens 6379/,
+    ],
   ])("%s", async (_case, body, rule, message) => {
     const violations = await withShipped(command("vpai-main-tune", { stdin: script(body) }));
     const found = violations.filter((violation) => violation.rule === rule);
@@ -80,12 +85,17 @@ describe("host commands are judged by what they run, not by their name", () => {
     expect(found[0]!.fix).toBe(ruleNamed(rule)!.fix);
   });
 
-  it.each([["ufw status verbose"], ["ufw allow proto tcp from 198.51.100.7/32 to any port 22"], ["iptables -L -n"], ["systemctl restart docker"], ["systemctl enable --now ufw"], ["apt-get install -y ufw"], ["cat /etc/ufw/ufw.conf"]])(
-    "%s passes",
-    async (body) => {
-      expect(await withShipped(command("vpai-main-tune", { stdin: script(body) }))).toEqual([]);
-    },
-  );
+  it.each([
+    ["ufw status verbose"],
+    ["ufw allow proto tcp from 198.51.100.7/32 to any port 22"],
+    ["iptables -L -n"],
+    ["systemctl restart docker"],
+    ["systemctl enable --now ufw"],
+    ["apt-get install -y ufw"],
+    ["cat /etc/ufw/ufw.conf"],
+  ])("%s passes", async (body) => {
+    expect(await withShipped(command("vpai-main-tune", { stdin: script(body) }))).toEqual([]);
+  });
 
   it("the command line itself is judged, not only its stdin", async () => {
     const violations = await withShipped(command("vpai-main-tune", { create: "sudo sh -c 'ufw default allow incoming && ufw reload'" }));
@@ -114,8 +124,12 @@ describe("host commands are judged by what they run, not by their name", () => {
   it("a host preparation under any name is judged as one (H1), and its host still needs a firewall command (H6)", () => {
     const weak = hostPrepareScript({ sshUser: "deploy" }).replace("PermitRootLogin no", "PermitRootLogin yes");
     const violations = evaluateGraph([command("vpai-main-setup", { stdin: weak })], model).violations;
-    expect(violations.filter((violation) => violation.rule === "H1").map((violation) => violation.message)).toEqual(["PermitRootLogin is yes (want no or prohibit-password or without-password)"]);
-    expect(violations.filter((violation) => violation.rule === "H6").map((violation) => violation.message)).toContain("an existing host without a UFW firewall command");
+    expect(violations.filter((violation) => violation.rule === "H1").map((violation) => violation.message)).toEqual([
+      "PermitRootLogin is yes (want no or prohibit-password or without-password)",
+    ]);
+    expect(violations.filter((violation) => violation.rule === "H6").map((violation) => violation.message)).toContain(
+      "an existing host without a UFW firewall command",
+    );
   });
 });
 

@@ -11,93 +11,203 @@ import { ruleNamed } from "../../infra/policy/rules";
 import { modelWith } from "../support/galion-phases";
 import { expectViolation, modelOf, violationsOf, type ModelChanges } from "./models";
 
-
 const onService = (name: string, change: (spec: ServiceSpec) => ServiceSpec): ModelChanges => ({ service: { name, change } });
 
 describe("container rules on the model", () => {
   it("C14: the Docker socket, read-only, for a service other than the socket proxy", () => {
-    expectViolation(onService("n8n", (spec) => ({ ...spec, binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] })), "C14", "container vpai-n8n", /read-only or not, whoever connects to it holds the whole Docker API/);
+    expectViolation(
+      onService("n8n", (spec) => ({ ...spec, binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] })),
+      "C14",
+      "container vpai-n8n",
+      /read-only or not, whoever connects to it holds the whole Docker API/,
+    );
   });
 
   it("C14: the Docker socket, read-only, for DIUN, which reads the API through the proxy", () => {
-    expectViolation(onService("diun", (spec) => ({ ...spec, binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] })), "C14", "container vpai-diun", /mounts the Docker socket/);
+    expectViolation(
+      onService("diun", (spec) => ({ ...spec, binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] })),
+      "C14",
+      "container vpai-diun",
+      /mounts the Docker socket/,
+    );
   });
 
   it("C3: the Docker socket read-write, for any service", () => {
-    expectViolation(onService("diun", (spec) => ({ ...spec, binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: false }] })), "C3", "container vpai-diun", /socket .* read-write/);
+    expectViolation(
+      onService("diun", (spec) => ({ ...spec, binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: false }] })),
+      "C3",
+      "container vpai-diun",
+      /socket .* read-write/,
+    );
   });
 
   it("C3: a sensitive host directory mounted read-write", () => {
-    expectViolation(onService("grafana", (spec) => ({ ...spec, binds: [{ hostPath: "/etc", target: "/host/etc", readOnly: false }] })), "C3", "container vpai-grafana", /\/etc read-write/);
+    expectViolation(
+      onService("grafana", (spec) => ({ ...spec, binds: [{ hostPath: "/etc", target: "/host/etc", readOnly: false }] })),
+      "C3",
+      "container vpai-grafana",
+      /\/etc read-write/,
+    );
   });
 
   it("C5: a capability beyond the reviewed set", () => {
-    expectViolation(onService("n8n", (spec) => ({ ...spec, capAdd: ["NET_ADMIN"] })), "C5", "container vpai-n8n", /adds back NET_ADMIN/);
+    expectViolation(
+      onService("n8n", (spec) => ({ ...spec, capAdd: ["NET_ADMIN"] })),
+      "C5",
+      "container vpai-n8n",
+      /adds back NET_ADMIN/,
+    );
   });
 
   it("C6: a writable root filesystem without a waiver", () => {
-    expectViolation(onService("redis", (spec) => ({ ...spec, readOnlyRootFilesystem: false })), "C6", "container vpai-redis", /root filesystem is writable/);
+    expectViolation(
+      onService("redis", (spec) => ({ ...spec, readOnlyRootFilesystem: false })),
+      "C6",
+      "container vpai-redis",
+      /root filesystem is writable/,
+    );
   });
 
   it("C6: read-only with uploaded files, which Docker refuses", () => {
-    expectViolation(onService("victoriametrics", (spec) => ({ ...spec, files: [{ path: "/etc/vm.yml", content: "x: 1\n" }] })), "C6", "container vpai-victoriametrics", /uploaded into it/);
+    expectViolation(
+      onService("victoriametrics", (spec) => ({ ...spec, files: [{ path: "/etc/vm.yml", content: "x: 1\n" }] })),
+      "C6",
+      "container vpai-victoriametrics",
+      /uploaded into it/,
+    );
   });
 
   it("C7: no memory limit", () => {
-    expectViolation(onService("redis", (spec) => ({ ...spec, memoryMb: 0 })), "C7", "container vpai-redis", /no memory limit/);
+    expectViolation(
+      onService("redis", (spec) => ({ ...spec, memoryMb: 0 })),
+      "C7",
+      "container vpai-redis",
+      /no memory limit/,
+    );
   });
 
   it("C7: no pids limit", () => {
-    expectViolation(onService("redis", (spec) => ({ ...spec, pidsLimit: 0 })), "C7", "container vpai-redis", /no pids limit/);
+    expectViolation(
+      onService("redis", (spec) => ({ ...spec, pidsLimit: 0 })),
+      "C7",
+      "container vpai-redis",
+      /no pids limit/,
+    );
   });
 
   it("C8: no healthcheck", () => {
-    expectViolation(onService("redis", (spec) => ({ ...spec, healthcheck: { ...spec.healthcheck, test: ["NONE"] } })), "C8", "container vpai-redis", /no healthcheck/);
+    expectViolation(
+      onService("redis", (spec) => ({ ...spec, healthcheck: { ...spec.healthcheck, test: ["NONE"] } })),
+      "C8",
+      "container vpai-redis",
+      /no healthcheck/,
+    );
   });
 
   it("C9: root user without a waiver", () => {
-    expectViolation(onService("loki", (spec) => ({ ...spec, user: "0:0" })), "C9", "container vpai-loki", /runs as 0:0/);
+    expectViolation(
+      onService("loki", (spec) => ({ ...spec, user: "0:0" })),
+      "C9",
+      "container vpai-loki",
+      /runs as 0:0/,
+    );
   });
 
   it("C10: the latest tag", () => {
-    expectViolation(onService("redis", (spec) => ({ ...spec, image: { repository: "redis", tag: "latest" } })), "C10", "container vpai-redis", /moving tag latest/);
+    expectViolation(
+      onService("redis", (spec) => ({ ...spec, image: { repository: "redis", tag: "latest" } })),
+      "C10",
+      "container vpai-redis",
+      /moving tag latest/,
+    );
   });
 
   it("C10: a malformed digest", () => {
-    expectViolation(onService("redis", (spec) => ({ ...spec, image: { ...spec.image, digest: "sha256:abc" } })), "C10", "container vpai-redis", /malformed digest/);
+    expectViolation(
+      onService("redis", (spec) => ({ ...spec, image: { ...spec.image, digest: "sha256:abc" } })),
+      "C10",
+      "container vpai-redis",
+      /malformed digest/,
+    );
   });
 
   it("C11: a database published on a public address", () => {
-    expectViolation(onService("postgres", (spec) => ({ ...spec, ports: [{ container: 5432, publish: { host: 5432, address: "0.0.0.0" } }] })), "C11", "container vpai-postgres", /publishes 5432 on the public address/);
+    expectViolation(
+      onService("postgres", (spec) => ({ ...spec, ports: [{ container: 5432, publish: { host: 5432, address: "0.0.0.0" } }] })),
+      "C11",
+      "container vpai-postgres",
+      /publishes 5432 on the public address/,
+    );
   });
 
   it("C11: the ingress publishing a port other than 80/443 publicly", () => {
-    expectViolation(onService("caddy", (spec) => ({ ...spec, ports: [...spec.ports, { container: 2019, publish: { host: 2019, address: "0.0.0.0" } }] })), "C11", "container vpai-caddy", /only 80 and 443/);
+    expectViolation(
+      onService("caddy", (spec) => ({ ...spec, ports: [...spec.ports, { container: 2019, publish: { host: 2019, address: "0.0.0.0" } }] })),
+      "C11",
+      "container vpai-caddy",
+      /only 80 and 443/,
+    );
   });
 
   it("C13: no restart policy", () => {
-    expectViolation(onService("redis", (spec) => ({ ...spec, restart: "no" as never })), "C13", "container vpai-redis", /restart policy is no/);
+    expectViolation(
+      onService("redis", (spec) => ({ ...spec, restart: "no" as never })),
+      "C13",
+      "container vpai-redis",
+      /restart policy is no/,
+    );
   });
 
   it("C11 is not triggered by a private or loopback publish", () => {
-    const report = evaluateModel(modelOf("preprod", onService("postgres", (spec) => ({ ...spec, ports: [{ container: 5432, publish: { host: 5432, address: "127.0.0.1" } }, { container: 5432, publish: { host: 15432, address: "10.0.0.2" } }] }))));
+    const report = evaluateModel(
+      modelOf(
+        "preprod",
+        onService("postgres", (spec) => ({
+          ...spec,
+          ports: [
+            { container: 5432, publish: { host: 5432, address: "127.0.0.1" } },
+            { container: 5432, publish: { host: 15432, address: "10.0.0.2" } },
+          ],
+        })),
+      ),
+    );
     expect(violationsOf(report, "C11")).toEqual([]);
   });
 });
 
 describe("C11 on the ingress: a public route to an admin UI without a login asks for a password, on every ingress", () => {
   const INGRESS_ADMIN = { "infra:monitoring": JSON.stringify({ adminAccess: "ingress" }) };
-  const withFile = (path: string, edit: (content: string) => string) => (spec: ServiceSpec): ServiceSpec => ({
-    ...spec,
-    files: spec.files.map((file) => (file.path === path ? { ...file, content: edit(file.content) } : file)),
-  });
+  const withFile =
+    (path: string, edit: (content: string) => string) =>
+    (spec: ServiceSpec): ServiceSpec => ({
+      ...spec,
+      files: spec.files.map((file) => (file.path === path ? { ...file, content: edit(file.content) } : file)),
+    });
 
   it("Caddy: Grafana's basicauth removed from the Caddyfile while Grafana lets anonymous visitors in", () => {
     // VPAI routes Grafana alone among the admin UIs (seed 002); with anonymous access it has no login of its own either.
-    const anonymous = (spec: PlatformSpec): PlatformSpec => ({ ...spec, services: spec.services.map((service) => (service.name === "grafana" ? { ...service, env: { ...service.env, GF_AUTH_ANONYMOUS_ENABLED: "true" } } : service)) });
-    const open: ModelChanges = { ...onService("caddy", withFile(CADDYFILE_PATH, (content) => content.replace(/\tbasicauth \{\n[^}]*\}\n/g, ""))), spec: anonymous };
-    expectViolation(open, "C11", "route grafana.preprod.vpai.example.com", /serves grafana \(grafana\/grafana\), an admin UI without a login of its own, and caddy asks for no password there/);
-    expect(violationsOf(evaluateModel(modelOf("preprod", open)), "C11").map((violation) => violation.resource)).toEqual(["route grafana.preprod.vpai.example.com"]);
+    const anonymous = (spec: PlatformSpec): PlatformSpec => ({
+      ...spec,
+      services: spec.services.map((service) =>
+        service.name === "grafana" ? { ...service, env: { ...service.env, GF_AUTH_ANONYMOUS_ENABLED: "true" } } : service,
+      ),
+    });
+    const open: ModelChanges = {
+      ...onService(
+        "caddy",
+        withFile(CADDYFILE_PATH, (content) => content.replace(/\tbasicauth \{\n[^}]*\}\n/g, "")),
+      ),
+      spec: anonymous,
+    };
+    expectViolation(
+      open,
+      "C11",
+      "route grafana.preprod.vpai.example.com",
+      /serves grafana \(grafana\/grafana\), an admin UI without a login of its own, and caddy asks for no password there/,
+    );
+    expect(violationsOf(evaluateModel(modelOf("preprod", open)), "C11").map((violation) => violation.resource)).toEqual([
+      "route grafana.preprod.vpai.example.com",
+    ]);
     // Either alone is no violation: Caddy's password, or Grafana's own login.
     expect(violationsOf(evaluateModel(modelOf("preprod", { spec: anonymous })), "C11")).toEqual([]);
   });
@@ -114,7 +224,8 @@ describe("C11 on the ingress: a public route to an admin UI without a login asks
   it("Traefik: the basicAuth middleware taken off Supabase Studio's router (seed 000, ai-video)", () => {
     const withoutAuth = withFile(TRAEFIK_DYNAMIC_PATH, (content) => {
       const dynamic = parse(content);
-      for (const router of Object.values(dynamic.http.routers as Record<string, { middlewares: string[] }>)) router.middlewares = router.middlewares.filter((name) => !name.startsWith("basic-auth-"));
+      for (const router of Object.values(dynamic.http.routers as Record<string, { middlewares: string[] }>))
+        router.middlewares = router.middlewares.filter((name) => !name.startsWith("basic-auth-"));
       return stringify(dynamic);
     });
     const changes: ModelChanges = { values: { "infra:blueprint": "ai-video" }, service: { name: "traefik", change: withoutAuth } };
@@ -135,7 +246,10 @@ describe("C11 on the ingress: a public route to an admin UI without a login asks
   });
 
   it("Grafana with anonymous access turned on, behind a route without a password", () => {
-    const anonymous: ModelChanges = { values: { "infra:blueprint": "ai-video" }, service: { name: "grafana", change: (spec) => ({ ...spec, env: { ...spec.env, GF_AUTH_ANONYMOUS_ENABLED: "true" } }) } };
+    const anonymous: ModelChanges = {
+      values: { "infra:blueprint": "ai-video" },
+      service: { name: "grafana", change: (spec) => ({ ...spec, env: { ...spec.env, GF_AUTH_ANONYMOUS_ENABLED: "true" } }) },
+    };
     expectViolation(anonymous, "C11", "route grafana.preprod.vpai.example.com", /serves grafana \(grafana\/grafana\)/);
   });
 
@@ -155,17 +269,28 @@ describe("C11 on the ingress: a public route to an admin UI without a login asks
 
 describe("firewall, zone and bucket rules on the model", () => {
   it("F1: SSH open to the whole internet", () => {
-    expectViolation({ config: ({ opsHost: _opsHost, ...config }) => ({ ...config, adminCidrs: ["0.0.0.0/0"] }) }, "F1", "firewall vpai-main-firewall", /opens SSH to 0\.0\.0\.0\/0/);
+    expectViolation(
+      { config: ({ opsHost: _opsHost, ...config }) => ({ ...config, adminCidrs: ["0.0.0.0/0"] }) },
+      "F1",
+      "firewall vpai-main-firewall",
+      /opens SSH to 0\.0\.0\.0\/0/,
+    );
   });
 
   it("F1: an admin CIDR that stays well inside the limit passes (an office /32, a /10 VPN, a whole /8)", () => {
     for (const adminCidrs of [["198.51.100.7/32", "100.64.0.0/10"], ["10.0.0.0/8"], ["2001:db8::/32", "198.51.100.7/32"]]) {
-      expect(violationsOf(evaluateModel(modelOf("preprod", { config: ({ opsHost: _opsHost, ...config }) => ({ ...config, adminCidrs }) })), "F1"), adminCidrs.join(", ")).toEqual([]);
+      expect(
+        violationsOf(evaluateModel(modelOf("preprod", { config: ({ opsHost: _opsHost, ...config }) => ({ ...config, adminCidrs }) })), "F1"),
+        adminCidrs.join(", "),
+      ).toEqual([]);
     }
   });
 
   it("F2: a database port on the host firewall", () => {
-    const publicPostgres: ModelChanges = onService("postgres", (spec) => ({ ...spec, ports: [{ container: 5432, publish: { host: 5432, address: "0.0.0.0" } }] }));
+    const publicPostgres: ModelChanges = onService("postgres", (spec) => ({
+      ...spec,
+      ports: [{ container: 5432, publish: { host: 5432, address: "0.0.0.0" } }],
+    }));
     expectViolation(publicPostgres, "F2", "firewall vpai-main-firewall", /opens 5432/);
   });
 
@@ -191,7 +316,12 @@ describe("firewall, zone and bucket rules on the model", () => {
   });
 
   it("S3: noncurrent versions expire inside the retention window", () => {
-    expectViolation({ config: (config) => ({ ...config, storage: { ...config.storage, noncurrentVersionExpiryDays: 3 } }) }, "S3", "bucket vpai-backups", /after 3 days, inside the 7-day retention window/);
+    expectViolation(
+      { config: (config) => ({ ...config, storage: { ...config.storage, noncurrentVersionExpiryDays: 3 } }) },
+      "S3",
+      "bucket vpai-backups",
+      /after 3 days, inside the 7-day retention window/,
+    );
   });
 });
 
@@ -257,7 +387,9 @@ describe("retention and client-side encryption", () => {
   it("S3 measures against the longest retention a host's job keeps: seed 003's 30 days over the stack's 7 dailies", () => {
     const storage = (days: number) => JSON.stringify({ ...modelOf("prod").config.storage, noncurrentVersionExpiryDays: days });
     const report = evaluateModel(modelWith({ "infra:blueprint": "nextmavens", "infra:storage": storage(14) }));
-    expect(violationsOf(report, "S3").map((violation) => [violation.resource, violation.message])).toEqual([["bucket nextmavens-backups", "noncurrent versions expire after 14 days, inside the 30-day retention window"]]);
+    expect(violationsOf(report, "S3").map((violation) => [violation.resource, violation.message])).toEqual([
+      ["bucket nextmavens-backups", "noncurrent versions expire after 14 days, inside the 30-day retention window"],
+    ]);
     expect(violationsOf(evaluateModel(modelWith({ "infra:blueprint": "nextmavens", "infra:storage": storage(30) })), "S3")).toEqual([]);
   });
 
@@ -272,13 +404,23 @@ describe("retention and client-side encryption", () => {
 describe("waivers", () => {
   it("a waiver with a reason turns the finding into a listed waiver", () => {
     const reason = "test: the image writes next to its binary";
-    const report = evaluateModel(modelOf("preprod", onService("redis", (spec) => ({ ...spec, readOnlyRootFilesystem: false, waivers: [{ rule: "C6", reason }] }))));
+    const report = evaluateModel(
+      modelOf(
+        "preprod",
+        onService("redis", (spec) => ({ ...spec, readOnlyRootFilesystem: false, waivers: [{ rule: "C6", reason }] })),
+      ),
+    );
     expect(violationsOf(report, "C6")).toEqual([]);
     expect(report.waivers).toContainEqual({ rule: "C6", resource: "container vpai-redis", reason, silences: ["root filesystem is writable"] });
   });
 
   it("a waiver without a reason is itself an error, and waives nothing", () => {
-    const report = evaluateModel(modelOf("preprod", onService("redis", (spec) => ({ ...spec, readOnlyRootFilesystem: false, waivers: [{ rule: "C6", reason: "  " }] }))));
+    const report = evaluateModel(
+      modelOf(
+        "preprod",
+        onService("redis", (spec) => ({ ...spec, readOnlyRootFilesystem: false, waivers: [{ rule: "C6", reason: "  " }] })),
+      ),
+    );
     const messages = violationsOf(report, "C6").map((violation) => violation.message);
     expect(messages).toContain("waiver of C6 has no reason a reviewer can read: it is empty");
     expect(messages).toContain("root filesystem is writable");
@@ -286,7 +428,18 @@ describe("waivers", () => {
 
   it("a waiver that matches nothing, names an unknown rule, or waives a platform rule is an error", () => {
     const report = evaluateModel(
-      modelOf("preprod", onService("grafana", (spec) => ({ ...spec, waivers: [...spec.waivers, { rule: "C9", reason: "left over from when grafana ran as root" }, { rule: "C99", reason: "typo" }, { rule: "F1", reason: "not per service" }] }))),
+      modelOf(
+        "preprod",
+        onService("grafana", (spec) => ({
+          ...spec,
+          waivers: [
+            ...spec.waivers,
+            { rule: "C9", reason: "left over from when grafana ran as root" },
+            { rule: "C99", reason: "typo" },
+            { rule: "F1", reason: "not per service" },
+          ],
+        })),
+      ),
     );
     expect(report.violations.map((violation) => [violation.rule, violation.resource, violation.message])).toEqual([
       ["C9", "container vpai-grafana", "waiver of C9 matches nothing: the service already follows the rule"],
@@ -296,7 +449,15 @@ describe("waivers", () => {
   });
 
   it("a new service with no hardening at all breaks every container rule it can", () => {
-    const bare = service({ name: "bare", description: "test", role: "app", image: { repository: "example/bare", tag: "latest" }, networks: ["backend"], healthcheck: healthcheck(["NONE"]), memoryMb: 0 });
+    const bare = service({
+      name: "bare",
+      description: "test",
+      role: "app",
+      image: { repository: "example/bare", tag: "latest" },
+      networks: ["backend"],
+      healthcheck: healthcheck(["NONE"]),
+      memoryMb: 0,
+    });
     const report = evaluateModel(modelOf("preprod", { spec: (spec) => ({ ...spec, services: [...spec.services, bare] }) }));
     const rules = report.violations.filter((violation) => violation.resource === "container vpai-bare").map((violation) => violation.rule);
     expect([...new Set(rules)].sort()).toEqual(["C10", "C6", "C7", "C8", "C9"]);

@@ -31,7 +31,13 @@ async function shipped(type: string, name: string, props: Record<string, unknown
 function reported(resource: PolicyInput): string[] {
   const policy = CHECKLIST_POLICIES.find((candidate) => candidate.name === "checklist-resource") as ResourceValidationPolicy;
   const messages: string[] = [];
-  const args = { type: resource.type, name: resource.name, props: resource.props, urn: urn(resource.type, resource.name), opts: { protect: resource.protect ?? false } };
+  const args = {
+    type: resource.type,
+    name: resource.name,
+    props: resource.props,
+    urn: urn(resource.type, resource.name),
+    opts: { protect: resource.protect ?? false },
+  };
   void (policy.validateResource as (args: unknown, report: (message: string) => void) => void)(args, (message) => messages.push(message));
   return messages;
 }
@@ -51,7 +57,11 @@ describe("the policy pack", () => {
   it("type-checks under the options ts-node gets when Pulumi starts it in its own directory, where no tsconfig.json is", () => {
     // @pulumi/pulumi's cmd/run-policy-pack type-checks with these, strict off:
     // a narrowing only strictNullChecks makes stops the pack from starting.
-    const check = spawnSync(resolve(PROJECT_DIR, "node_modules/.bin/tsc"), ["--noEmit", "--target", "ES2020", "--module", "nodenext", "--moduleResolution", "nodenext", "--types", "node", "policy-pack/index.ts"], { cwd: PROJECT_DIR, encoding: "utf8" });
+    const check = spawnSync(
+      resolve(PROJECT_DIR, "node_modules/.bin/tsc"),
+      ["--noEmit", "--target", "ES2020", "--module", "nodenext", "--moduleResolution", "nodenext", "--types", "node", "policy-pack/index.ts"],
+      { cwd: PROJECT_DIR, encoding: "utf8" },
+    );
     const ours = check.stdout.split("\n").filter((line) => /error TS/.test(line) && !line.includes("node_modules/"));
     expect(ours).toEqual([]);
   }, 120_000);
@@ -72,7 +82,11 @@ describe("the policy pack", () => {
   it.each<[string, Record<string, unknown>, RegExp]>([
     ["privileged, resolved from a secret", { privileged: true }, /^C1 container vpai-n8n: runs privileged/],
     ["the host's pid namespace", { pidMode: "host" }, /^C2 container vpai-n8n: pid_mode is host/],
-    ["the Docker socket through a mount", { mounts: [{ type: "bind", source: "//var/run/docker.sock", target: "/sock" }] }, /^C3 container vpai-n8n: mounts the Docker socket/],
+    [
+      "the Docker socket through a mount",
+      { mounts: [{ type: "bind", source: "//var/run/docker.sock", target: "/sock" }] },
+      /^C3 container vpai-n8n: mounts the Docker socket/,
+    ],
     ["seccomp turned off", { securityOpts: ["no-new-privileges:true", "seccomp:unconfined"] }, /^C16 container vpai-n8n: security_opts seccomp:unconfined/],
     ["a real deployment's image id", { image: `sha256:${"a".repeat(64)}` }, /^$/],
   ])("refuses a container with %s", async (_case, props, message) => {
@@ -87,7 +101,11 @@ describe("the policy pack", () => {
 
   it("refuses a host command by what it runs, and an unprotected volume", async () => {
     const connection = { host: "203.0.113.20", port: 22, user: "deploy", hostPublicKey: TEST_HOST_KEY };
-    const command = { type: SSH_COMMAND_TYPE, name: "vpai-main-tune", props: { connection, create: "sudo bash -s", stdin: "iptables -I DOCKER-USER -j ACCEPT\n" } };
+    const command = {
+      type: SSH_COMMAND_TYPE,
+      name: "vpai-main-tune",
+      props: { connection, create: "sudo bash -s", stdin: "iptables -I DOCKER-USER -j ACCEPT\n" },
+    };
     expect(reported(command).join("\n")).toMatch(/^F2 host command vpai-main-tune: .*opens 5432/m);
     const volume = await shipped("docker:index/volume:Volume", "vpai-main-postgres-data");
     expect(reported({ ...volume, protect: false }).join("\n")).toMatch(/^F4 data vpai-main-postgres-data: holds data but is not protected/);
@@ -98,15 +116,29 @@ describe("the policy pack", () => {
     const plan = await planOf("prod");
     const resources = plan.resources
       .filter((resource) => resource.type !== SSH_COMMAND_TYPE || !resource.inputs.stdin?.toString().includes("ufw default deny incoming"))
-      .map((resource) => ({ type: resource.type, name: resource.name, props: resource.inputs, urn: urn(resource.type, resource.name), opts: { protect: resource.protect } }));
-    expect(resources.some((resource) => resource.type === SSH_COMMAND_TYPE && String(resource.props.stdin).includes(hostPrepareScript({ sshUser: "deploy" }).slice(0, 40)))).toBe(true);
+      .map((resource) => ({
+        type: resource.type,
+        name: resource.name,
+        props: resource.inputs,
+        urn: urn(resource.type, resource.name),
+        opts: { protect: resource.protect },
+      }));
+    expect(
+      resources.some(
+        (resource) => resource.type === SSH_COMMAND_TYPE && String(resource.props.stdin).includes(hostPrepareScript({ sshUser: "deploy" }).slice(0, 40)),
+      ),
+    ).toBe(true);
     const messages: string[] = [];
     void (policy.validateStack as (args: unknown, report: (message: string) => void) => void)({ resources }, (message) => messages.push(message));
     expect(messages.join("\n")).toMatch(/^H6 host vpai-main: an existing host without a UFW firewall command/m);
   });
 
   it("judges resources with secrets unwrapped, as the engine hands them over", () => {
-    const violations = resourceViolations(prod, { type: "docker:index/container:Container", name: "vpai-main-n8n", props: { name: "vpai-n8n", image: "n8nio/n8n:1.72.1", privileged: "true" } });
+    const violations = resourceViolations(prod, {
+      type: "docker:index/container:Container",
+      name: "vpai-main-n8n",
+      props: { name: "vpai-n8n", image: "n8nio/n8n:1.72.1", privileged: "true" },
+    });
     expect(violations.map((violation) => violation.rule)).toContain("C1");
   });
 });

@@ -29,7 +29,10 @@ describe("protection does not depend on the stack being spelled prod", () => {
   });
 
   it("a stack declared disposable may leave its data unprotected, and is unprotected by default", () => {
-    const { config } = validateStackConfig(rawConfigWithSecrets({ "infra:environment": "production", "infra:disposable": "true", "infra:protect": undefined }), BLUEPRINT_CATALOG);
+    const { config } = validateStackConfig(
+      rawConfigWithSecrets({ "infra:environment": "production", "infra:disposable": "true", "infra:protect": undefined }),
+      BLUEPRINT_CATALOG,
+    );
     expect(config).toMatchObject({ disposable: true, protect: false });
   });
 
@@ -41,24 +44,41 @@ describe("protection does not depend on the stack being spelled prod", () => {
 
   it("F4 on the model: a stack that is not disposable with protect turned off in code", () => {
     const report = evaluateModel(modelOf("prod", { values: { "infra:environment": "production" }, config: (config) => ({ ...config, protect: false }) }));
-    expect(violationsOf(report, "F4").map((violation) => violation.message)).toEqual(["a server of a stack that is not disposable without delete and rebuild protection (infra:protect is false)"]);
+    expect(violationsOf(report, "F4").map((violation) => violation.message)).toEqual([
+      "a server of a stack that is not disposable without delete and rebuild protection (infra:protect is false)",
+    ]);
   });
 
   it("CF3 on the model: a stack labelled production without HSTS", () => {
-    const report = evaluateModel(modelOf("prod", { values: { "infra:environment": "production", "infra:dns": JSON.stringify({ zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", proxied: true, hsts: false }) } }));
+    const report = evaluateModel(
+      modelOf("prod", {
+        values: { "infra:environment": "production", "infra:dns": JSON.stringify({ zoneId: "0f1e2d3c4b5a69788796a5b4c3d2e1f0", proxied: true, hsts: false }) },
+      }),
+    );
     expect(violationsOf(report, "CF3").length).toBeGreaterThan(0);
   });
 
   it("F4 on the graph: an unprotected Hetzner server of a stack labelled production", () => {
     const model = modelOf("prod", { values: { "infra:environment": "production" } });
-    const server = { type: "hcloud:index/server:Server", name: "main", inputs: { labels: { environment: "production" }, firewallIds: [1], deleteProtection: false, rebuildProtection: false } };
-    expect(violationsOf(evaluateGraph([server], model), "F4").map((violation) => violation.message)).toEqual(["a server of a stack that is not disposable without delete and rebuild protection"]);
+    const server = {
+      type: "hcloud:index/server:Server",
+      name: "main",
+      inputs: { labels: { environment: "production" }, firewallIds: [1], deleteProtection: false, rebuildProtection: false },
+    };
+    expect(violationsOf(evaluateGraph([server], model), "F4").map((violation) => violation.message)).toEqual([
+      "a server of a stack that is not disposable without delete and rebuild protection",
+    ]);
   });
 
-  it.each(["docker:index/volume:Volume", "hcloud:index/volume:Volume", "pulumi-nodejs:dynamic/storage:Bucket"])("F4 on the graph: %s registered without protect on a stack that is not disposable", (type) => {
-    const model = modelOf("prod", { values: { "infra:environment": "production" } });
-    const violations = violationsOf(evaluateGraph([{ type, name: "data", inputs: {}, protect: false }], model), "F4");
-    expect(violations.map((violation) => `${violation.resource}: ${violation.message}`)).toEqual([`data data: holds data but is not protected, on a stack that is not disposable`]);
-    expect(violationsOf(evaluateGraph([{ type, name: "data", inputs: {}, protect: false }], modelOf("preprod")), "F4")).toEqual([]);
-  });
+  it.each(["docker:index/volume:Volume", "hcloud:index/volume:Volume", "pulumi-nodejs:dynamic/storage:Bucket"])(
+    "F4 on the graph: %s registered without protect on a stack that is not disposable",
+    (type) => {
+      const model = modelOf("prod", { values: { "infra:environment": "production" } });
+      const violations = violationsOf(evaluateGraph([{ type, name: "data", inputs: {}, protect: false }], model), "F4");
+      expect(violations.map((violation) => `${violation.resource}: ${violation.message}`)).toEqual([
+        `data data: holds data but is not protected, on a stack that is not disposable`,
+      ]);
+      expect(violationsOf(evaluateGraph([{ type, name: "data", inputs: {}, protect: false }], modelOf("preprod")), "F4")).toEqual([]);
+    },
+  );
 });

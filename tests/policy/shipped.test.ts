@@ -22,7 +22,11 @@ describe.each(["prod", "preprod"])("the shipped %s stack under the policy", (sta
     const plan = await planOf(stack);
     const model = modelOf(stack);
     expect(plan.policy.waivers.length).toBeGreaterThan(0);
-    const written = model.hosts.flatMap((host) => host.services.flatMap((service) => service.waivers.map((waiver) => ({ rule: waiver.rule, resource: containerResource(model, service.name), reason: waiver.reason }))));
+    const written = model.hosts.flatMap((host) =>
+      host.services.flatMap((service) =>
+        service.waivers.map((waiver) => ({ rule: waiver.rule, resource: containerResource(model, service.name), reason: waiver.reason })),
+      ),
+    );
     for (const { silences, ...waiver } of plan.policy.waivers) {
       expect(Object.keys(waiver).sort()).toEqual(["reason", "resource", "rule"]);
       expect(silences.length, `${waiver.rule} ${waiver.resource}`).toBeGreaterThan(0);
@@ -35,7 +39,9 @@ describe.each(["prod", "preprod"])("the shipped %s stack under the policy", (sta
 
   it("puts the policy in the JSON plan and the waivers and the S4 note in the text plan", async () => {
     const plan = await planOf(stack);
-    const json = JSON.parse(JSON.stringify(plan, null, 2)) as { policy: { violations: unknown[]; waivers: { rule: string; resource: string; reason: string }[]; notApplicable: { rule: string; reason: string }[] } };
+    const json = JSON.parse(JSON.stringify(plan, null, 2)) as {
+      policy: { violations: unknown[]; waivers: { rule: string; resource: string; reason: string }[]; notApplicable: { rule: string; reason: string }[] };
+    };
     expect(json.policy.violations).toEqual([]);
     expect(json.policy.waivers).toEqual(plan.policy.waivers);
     expect(json.policy.notApplicable.map((note) => note.rule)).toEqual(["S4"]);
@@ -51,7 +57,10 @@ describe("every blueprint", () => {
     const spec = BLUEPRINTS[name]!.build({ domain: "example.com", environment: "preprod" });
     for (const service of spec.services) {
       for (const waiver of service.waivers) {
-        expect(POLICY_RULES.map((rule) => rule.id), `${service.name}`).toContain(waiver.rule);
+        expect(
+          POLICY_RULES.map((rule) => rule.id),
+          `${service.name}`,
+        ).toContain(waiver.rule);
         expect(waiver.reason.trim().length, `${service.name} ${waiver.rule}`).toBeGreaterThan(20);
         expect(reasonProblem(waiver.reason), `${service.name} ${waiver.rule}`).toBeUndefined();
       }

@@ -15,27 +15,65 @@ import { modelOf, violationsOf, type ModelChanges } from "./models";
 const REASON = "the image writes its cache under /var/lib/app at start and has no setting to move it elsewhere";
 
 const onService = (name: string, change: (spec: ServiceSpec) => ServiceSpec): ModelChanges => ({ service: { name, change } });
-const waived = (waivers: Waiver[]) => (spec: ServiceSpec): ServiceSpec => ({ ...spec, waivers: [...spec.waivers, ...waivers] });
-const socketReadWrite = (spec: ServiceSpec): ServiceSpec => ({ ...spec, binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: false }] });
+const waived =
+  (waivers: Waiver[]) =>
+  (spec: ServiceSpec): ServiceSpec => ({ ...spec, waivers: [...spec.waivers, ...waivers] });
+const socketReadWrite = (spec: ServiceSpec): ServiceSpec => ({
+  ...spec,
+  binds: [{ hostPath: "/var/run/docker.sock", target: "/var/run/docker.sock", readOnly: false }],
+});
 
 describe("a waiver's reason", () => {
   it("a waiver with the reason '.' does not silence C3 for a read-write Docker socket on a public service", () => {
-    const report = evaluateModel(modelOf("prod", onService("n8n", (spec) => waived([{ rule: "C3", reason: "." }])(socketReadWrite(spec)))));
+    const report = evaluateModel(
+      modelOf(
+        "prod",
+        onService("n8n", (spec) => waived([{ rule: "C3", reason: "." }])(socketReadWrite(spec))),
+      ),
+    );
     const c3 = violationsOf(report, "C3").filter((violation) => violation.resource === "container vpai-n8n");
     expect(c3.map((violation) => violation.message).join("\n")).toMatch(/Docker socket .* read-write/);
     expect(c3.map((violation) => violation.message).join("\n")).toMatch(/waiver of C3 has no reason a reviewer can read/);
     expect(report.waivers.filter((waiver) => waiver.resource === "container vpai-n8n" && waiver.rule === "C3")).toEqual([]);
   });
 
-  it.each([".", "   ", "-", "n/a", "TODO", "tbd", "x", "needed", "required for it", "....................", "aaaaaaaaaaaaaaaaaaaaaaaaa", "see above see above", "ok ok ok ok ok ok ok"])("%j is not a reason", (reason) => {
+  it.each([
+    ".",
+    "   ",
+    "-",
+    "n/a",
+    "TODO",
+    "tbd",
+    "x",
+    "needed",
+    "required for it",
+    "....................",
+    "aaaaaaaaaaaaaaaaaaaaaaaaa",
+    "see above see above",
+    "ok ok ok ok ok ok ok",
+  ])("%j is not a reason", (reason) => {
     expect(reasonProblem(reason)).toBeDefined();
-    const report = evaluateModel(modelOf("prod", onService("redis", (spec) => waived([{ rule: "C6", reason }])({ ...spec, readOnlyRootFilesystem: false }))));
-    expect(violationsOf(report, "C6").map((violation) => violation.message).join("\n")).toMatch(/root filesystem is writable/);
+    const report = evaluateModel(
+      modelOf(
+        "prod",
+        onService("redis", (spec) => waived([{ rule: "C6", reason }])({ ...spec, readOnlyRootFilesystem: false })),
+      ),
+    );
+    expect(
+      violationsOf(report, "C6")
+        .map((violation) => violation.message)
+        .join("\n"),
+    ).toMatch(/root filesystem is writable/);
   });
 
   it("a reason that says why silences a waivable rule", () => {
     expect(reasonProblem(REASON)).toBeUndefined();
-    const report = evaluateModel(modelOf("prod", onService("redis", (spec) => waived([{ rule: "C6", reason: REASON }])({ ...spec, readOnlyRootFilesystem: false }))));
+    const report = evaluateModel(
+      modelOf(
+        "prod",
+        onService("redis", (spec) => waived([{ rule: "C6", reason: REASON }])({ ...spec, readOnlyRootFilesystem: false })),
+      ),
+    );
     expect(violationsOf(report, "C6")).toEqual([]);
     expect(report.waivers).toContainEqual({ rule: "C6", resource: "container vpai-redis", reason: REASON, silences: ["root filesystem is writable"] });
   });
@@ -49,13 +87,33 @@ describe("what no waiver silences, whatever its reason", () => {
 
   it.each<[string, string, (spec: ServiceSpec) => ServiceSpec, RegExp]>([
     ["C3", "a read-write Docker socket", socketReadWrite, /Docker socket .* read-write/],
-    ["C14", "the Docker socket, read-only, for a service other than the socket proxy", (spec) => ({ ...spec, binds: [{ hostPath: "/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] }), /mounts the Docker socket \/run\/docker.sock: read-only or not/],
-    ["C14", "/var/run bound read-only as a directory", (spec) => ({ ...spec, binds: [{ hostPath: "/var/run", target: "/var/run", readOnly: true }] }), /holds the runtime sockets \/run\/docker.sock/],
+    [
+      "C14",
+      "the Docker socket, read-only, for a service other than the socket proxy",
+      (spec) => ({ ...spec, binds: [{ hostPath: "/run/docker.sock", target: "/var/run/docker.sock", readOnly: true }] }),
+      /mounts the Docker socket \/run\/docker.sock: read-only or not/,
+    ],
+    [
+      "C14",
+      "/var/run bound read-only as a directory",
+      (spec) => ({ ...spec, binds: [{ hostPath: "/var/run", target: "/var/run", readOnly: true }] }),
+      /holds the runtime sockets \/run\/docker.sock/,
+    ],
     ["C5", "SYS_ADMIN", (spec) => ({ ...spec, capAdd: ["SYS_ADMIN"] }), /SYS_ADMIN/],
     ["C5", "every capability", (spec) => ({ ...spec, capAdd: ["all"] }), /every capability/],
-    ["C11", "a database published on a public address", (spec) => ({ ...spec, ports: [{ container: 5678, publish: { host: 5678, address: "0.0.0.0" } }] }), /public address/],
+    [
+      "C11",
+      "a database published on a public address",
+      (spec) => ({ ...spec, ports: [{ container: 5678, publish: { host: 5678, address: "0.0.0.0" } }] }),
+      /public address/,
+    ],
   ])("%s: %s", (rule, _case, change, message) => {
-    const report = evaluateModel(modelOf("prod", onService("n8n", (spec) => waived([{ rule, reason: REASON }])(change(spec)))));
+    const report = evaluateModel(
+      modelOf(
+        "prod",
+        onService("n8n", (spec) => waived([{ rule, reason: REASON }])(change(spec))),
+      ),
+    );
     const found = violationsOf(report, rule).filter((violation) => violation.resource === "container vpai-n8n");
     expect(found.map((violation) => violation.message).join("\n"), JSON.stringify(report.violations)).toMatch(message);
     expect(found.map((violation) => violation.message).join("\n")).toMatch(/no waiver silences this/);
@@ -63,7 +121,11 @@ describe("what no waiver silences, whatever its reason", () => {
 
   it.each(["C1", "C2", "C14"])("a waiver of %s is itself a violation", (rule) => {
     const report = evaluateModel(modelOf("prod", onService("n8n", waived([{ rule, reason: REASON }]))));
-    expect(violationsOf(report, rule).map((violation) => violation.message).join("\n")).toMatch(new RegExp(`${rule} is never waived`));
+    expect(
+      violationsOf(report, rule)
+        .map((violation) => violation.message)
+        .join("\n"),
+    ).toMatch(new RegExp(`${rule} is never waived`));
   });
 
   it.each<[string, string, Record<string, unknown>, RegExp]>([
@@ -95,7 +157,13 @@ describe("what no waiver silences, whatever its reason", () => {
       ],
       model,
     ).violations;
-    expect(violations.filter((violation) => violation.rule === rule).map((violation) => violation.message).join("\n"), JSON.stringify(violations)).toMatch(message);
+    expect(
+      violations
+        .filter((violation) => violation.rule === rule)
+        .map((violation) => violation.message)
+        .join("\n"),
+      JSON.stringify(violations),
+    ).toMatch(message);
   });
 });
 

@@ -17,7 +17,8 @@ import { PROJECT_DIR } from "../support/stack-config";
 type Graph = Pick<PlanResult, "resources">;
 /** The graph in the committed form of the fixtures: what varies between runs (the serialized dynamic provider) left out. */
 const plannedNow = async (overrides: string[]): Promise<Graph> => JSON.parse(goldenGraph(await planOf("prod", { overrides }))) as Graph;
-const before = (name: string): Graph => JSON.parse(readFileSync(join(PROJECT_DIR, "tests/fixtures/graphs", `${name}-prod-before-releases.json`), "utf8")) as Graph;
+const before = (name: string): Graph =>
+  JSON.parse(readFileSync(join(PROJECT_DIR, "tests/fixtures/graphs", `${name}-prod-before-releases.json`), "utf8")) as Graph;
 /** Resources whose replacement or deletion loses data: volumes, buckets, servers. */
 const DATA_TYPES = new Set(["docker:index/volume:Volume", "pulumi-nodejs:dynamic/storage:Bucket", "hcloud:index/server:Server", "hcloud:index/volume:Volume"]);
 
@@ -29,9 +30,17 @@ function compare(old: Graph, now: Graph) {
   return {
     data,
     missing: data.filter((resource) => !current.has(resource.urn)).map((resource) => resource.urn),
-    changed: data.filter((resource) => current.has(resource.urn) && JSON.stringify(current.get(resource.urn)!.inputs) !== JSON.stringify(resource.inputs)).map((resource) => resource.urn),
-    removed: old.resources.filter((resource) => !current.has(resource.urn)).map((resource) => resource.name).sort(),
-    added: now.resources.filter((resource) => ![resource.urn, ...resource.aliases].some((urn) => previous.has(urn))).map((resource) => resource.name.replace(new RegExp(`-${RELEASE_ID_PATTERN}`), "-<id>")).sort(),
+    changed: data
+      .filter((resource) => current.has(resource.urn) && JSON.stringify(current.get(resource.urn)!.inputs) !== JSON.stringify(resource.inputs))
+      .map((resource) => resource.urn),
+    removed: old.resources
+      .filter((resource) => !current.has(resource.urn))
+      .map((resource) => resource.name)
+      .sort(),
+    added: now.resources
+      .filter((resource) => ![resource.urn, ...resource.aliases].some((urn) => previous.has(urn)))
+      .map((resource) => resource.name.replace(new RegExp(`-${RELEASE_ID_PATTERN}`), "-<id>"))
+      .sort(),
   };
 }
 

@@ -38,7 +38,9 @@ describe("how a change to each service reaches what it serves", () => {
     expect(releasePlan({ ...app, role: "monitoring" }, routed).mode).toBe("restart");
     // Any backup declaration makes it stateful, whatever its role: an app with files the backup takes (n8n).
     expect(releasePlan({ ...app, backup: { volumes: ["data"] } } as ServiceSpec, routed).mode).toBe("stateful");
-    expect(releasePlan({ ...app, role: "data", backup: { dump: { kind: "postgres", user: "postgres", databases: ["x"] } } } as ServiceSpec, routed).mode).toBe("stateful");
+    expect(releasePlan({ ...app, role: "data", backup: { dump: { kind: "postgres", user: "postgres", databases: ["x"] } } } as ServiceSpec, routed).mode).toBe(
+      "stateful",
+    );
     expect(releasePlan({ ...app, role: "ingress", liveReload: {} }, routed).mode).toBe("reload");
     expect(releasePlan({ ...app, role: "ingress" }, routed).mode).toBe("restart");
   });
@@ -113,7 +115,9 @@ describe("a release of fastapi's backend, planned offline", () => {
     const model = modelOf("prod", { values: { "infra:blueprint": "fastapi" }, config: (config) => ({ ...config, releases: { backend: "1.0.1" } }) });
     const id = model.releases.find((plan) => plan.service === "backend")!.releaseId!;
     expect(model.containerNames.backend).toBe(`fastapi-backend-${id}`);
-    const container = after.resources.find((resource) => resource.type === "docker:index/container:Container" && resource.inputs.name === `fastapi-backend-${id}`)!;
+    const container = after.resources.find(
+      (resource) => resource.type === "docker:index/container:Container" && resource.inputs.name === `fastapi-backend-${id}`,
+    )!;
     expect(container.inputs.networksAdvanced).toEqual([
       { name: "fastapi-edge", aliases: ["backend", `backend-${id}`] },
       { name: "fastapi-internal", aliases: ["backend", `backend-${id}`] },
@@ -138,8 +142,15 @@ describe("a release of fastapi's backend, planned offline", () => {
   it("the JSON plan gives each service its release mode, reason and container", async () => {
     const plan = await planOf("prod", { overrides: fastapi });
     const services = plan.hosts[0]!.services;
-    expect(services.find((entry) => entry.name === "backend")).toMatchObject({ release: "zero-downtime", container: expect.stringMatching(new RegExp(`^fastapi-backend-${RELEASE_ID_PATTERN}$`)) });
-    expect(services.find((entry) => entry.name === "postgres")).toMatchObject({ release: "stateful", container: "fastapi-postgres", releaseReason: expect.stringContaining("backup") });
+    expect(services.find((entry) => entry.name === "backend")).toMatchObject({
+      release: "zero-downtime",
+      container: expect.stringMatching(new RegExp(`^fastapi-backend-${RELEASE_ID_PATTERN}$`)),
+    });
+    expect(services.find((entry) => entry.name === "postgres")).toMatchObject({
+      release: "stateful",
+      container: "fastapi-postgres",
+      releaseReason: expect.stringContaining("backup"),
+    });
   });
 
   it("a stateful container runs the backup job before it is replaced, triggered by everything it is created with", async () => {
@@ -156,6 +167,8 @@ describe("a release of fastapi's backend, planned offline", () => {
     const postgres = before.resources.find((resource) => resource.name === "fastapi-main-postgres" && resource.custom)!;
     expect(postgres.dependsOn).toContain("fastapi-main-postgres-backup-first");
     // Only services whose data the backup takes.
-    expect(before.resources.filter((resource) => resource.name.endsWith("-backup-first")).map((resource) => resource.name)).toEqual(["fastapi-main-postgres-backup-first"]);
+    expect(before.resources.filter((resource) => resource.name.endsWith("-backup-first")).map((resource) => resource.name)).toEqual([
+      "fastapi-main-postgres-backup-first",
+    ]);
   });
 });

@@ -66,7 +66,11 @@ describe("host key parsing (H9)", () => {
     ["an ssh-keyscan line", `203.0.113.20 ${typeAndData(ecdsa256.publicLine)}`, "a host name in front"],
     ["an RSA key labelled ed25519", `ssh-ed25519 ${data(rsa.publicLine)}`, 'says "ssh-ed25519" but its key data is a "ssh-rsa" key'],
     ["an ed25519 key labelled RSA", `ssh-rsa ${data(ed25519.publicLine)}`, 'says "ssh-rsa" but its key data is a "ssh-ed25519" key'],
-    ["a P-384 key labelled P-256", `ecdsa-sha2-nistp256 ${data(ecdsa384.publicLine)}`, 'says "ecdsa-sha2-nistp256" but its key data is a "ecdsa-sha2-nistp384" key'],
+    [
+      "a P-384 key labelled P-256",
+      `ecdsa-sha2-nistp256 ${data(ecdsa384.publicLine)}`,
+      'says "ecdsa-sha2-nistp256" but its key data is a "ecdsa-sha2-nistp384" key',
+    ],
     ["truncated key data", `ssh-ed25519 ${truncated}`, "truncated or malformed"],
     ["key data with bytes after the key", `ssh-ed25519 ${withTrailingBytes}`, "truncated or malformed"],
     ["key data that is not base64", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5$$$$", "not base64"],

@@ -21,7 +21,12 @@ afterAll(() => rmSync(home, { recursive: true, force: true }));
 function resolved(config: string): Record<string, string> {
   const run = spawnSync(requireTool("ssh"), ["-F", config, "-G", "server"], { encoding: "utf8" });
   expect(run.status, run.stderr).toBe(0);
-  return Object.fromEntries(run.stdout.split("\n").filter(Boolean).map((line) => [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)]));
+  return Object.fromEntries(
+    run.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)]),
+  );
 }
 
 describe("the Docker provider's ssh options", () => {

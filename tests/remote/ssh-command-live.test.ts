@@ -125,7 +125,9 @@ describe("the SSH command on a real sshd", () => {
       () => undefined,
       (caught: Error) => caught,
     );
-    expect(error?.message).toMatch(new RegExp(`^remote command live-failing on ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} failed with exit code 3; the last 20 lines of its output:\\n`));
+    expect(error?.message).toMatch(
+      new RegExp(`^remote command live-failing on ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} failed with exit code 3; the last 20 lines of its output:\\n`),
+    );
     expect(error!.message).toContain("    line 30\n");
     expect(error!.message).toContain("    line 13\n");
     expect(error!.message).not.toContain("line 12\n");
@@ -139,13 +141,20 @@ describe("the SSH command on a real sshd", () => {
     // A shared connection to the real server is open ...
     await create(inputs("live-honest", "true"));
     const before = await sshd.acceptedSessions();
-    for (const hostPublicKey of [otherHostKey, "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opOR5dOsMxN6Q6BoxTTr1F2hF5JY2MMmnBNHkRjgB3dAxxZkIdHUiXP8Ua24Sw3ltqw="]) {
+    for (const hostPublicKey of [
+      otherHostKey,
+      "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBEmKSENjQEezOmxkZMy7opOR5dOsMxN6Q6BoxTTr1F2hF5JY2MMmnBNHkRjgB3dAxxZkIdHUiXP8Ua24Sw3ltqw=",
+    ]) {
       // ... and yet a command pinned to another key does not use it.
       const error = await create(inputs("live-impostor", `touch '${marker}'`, {}, { ...connection, hostPublicKey })).then(
         () => undefined,
         (caught: Error) => caught,
       );
-      expect(error?.message).toMatch(new RegExp(`^remote command live-impostor did not run: ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} did not present the pinned host key ${hostPublicKey.split(" ").slice(0, 2).join(" ").replace(/[+/]/g, "\\$&")} \\(H9\\)`));
+      expect(error?.message).toMatch(
+        new RegExp(
+          `^remote command live-impostor did not run: ${sshd.user}@127\\.0\\.0\\.1:${sshd.port} did not present the pinned host key ${hostPublicKey.split(" ").slice(0, 2).join(" ").replace(/[+/]/g, "\\$&")} \\(H9\\)`,
+        ),
+      );
       expect(error!.message).toContain("Host key verification failed.");
     }
     expect(existsSync(marker)).toBe(false);
@@ -176,7 +185,11 @@ describe("the SSH command on a real sshd", () => {
     // As the Server component does: write the file, hand ssh the options with the ~ path, which ssh expands itself.
     const ssh = (hostKey: string) => {
       expect(writeKnownHostsFile("127.0.0.1", sshd.port, hostKey)).toBe(path);
-      return spawnSync("ssh", [...pinnedHostKeyOptions(path), "-o", "BatchMode=yes", "-i", identity, "-p", String(sshd.port), "-l", sshd.user, "--", "127.0.0.1", "echo docker-ok"], { encoding: "utf8" });
+      return spawnSync(
+        "ssh",
+        [...pinnedHostKeyOptions(path), "-o", "BatchMode=yes", "-i", identity, "-p", String(sshd.port), "-l", sshd.user, "--", "127.0.0.1", "echo docker-ok"],
+        { encoding: "utf8" },
+      );
     };
     try {
       expect(path).toBe(`~/.cache/infra/known_hosts/127.0.0.1-${sshd.port}`);

@@ -77,7 +77,16 @@ describe("ssh arguments", () => {
 
 describe("when a command runs again", () => {
   const connection = { host: "203.0.113.20", port: 22, user: "deploy", hostPublicKey: HOST_KEY };
-  const state = { resourceName: "vpai-main-prepare", connection, privateKey: "key-1", create: "sudo bash -s", stdin: "echo hi", delete: "true", triggers: ["abc"], stdout: "hi\n" };
+  const state = {
+    resourceName: "vpai-main-prepare",
+    connection,
+    privateKey: "key-1",
+    create: "sudo bash -s",
+    stdin: "echo hi",
+    delete: "true",
+    triggers: ["abc"],
+    stdout: "hi\n",
+  };
   const inputs = (changes: Record<string, unknown>) => ({ ...state, stdout: undefined, ...changes });
 
   it.each([
@@ -119,7 +128,9 @@ describe("what a failed command reports", () => {
 
   it("names the resource, the host and the exit code, and shows the last 20 lines", () => {
     const message = failureMessage(failure);
-    expect(message.split("\n")[0]).toBe("remote command vpai-main-backup-environment on deploy@203.0.113.20:22 failed with exit code 3; the last 20 lines of its output:");
+    expect(message.split("\n")[0]).toBe(
+      "remote command vpai-main-backup-environment on deploy@203.0.113.20:22 failed with exit code 3; the last 20 lines of its output:",
+    );
     expect(message.split("\n")).toHaveLength(21);
     expect(message).toContain("    step 23\n");
     expect(message).not.toContain("step 22\n");
@@ -145,8 +156,14 @@ describe("what a failed command reports", () => {
   });
 
   it("explains a host key that is not the pinned one, and says the command did not run (H9)", () => {
-    const message = failureMessage({ ...failure, exitCode: 255, output: "Host key for 203.0.113.20 has changed and you have requested strict checking.\nHost key verification failed.\n" });
-    expect(message).toMatch(/^remote command vpai-main-backup-environment did not run: deploy@203\.0\.113\.20:22 did not present the pinned host key ssh-ed25519 AAAAC3Nza\S+ \(H9\)/);
+    const message = failureMessage({
+      ...failure,
+      exitCode: 255,
+      output: "Host key for 203.0.113.20 has changed and you have requested strict checking.\nHost key verification failed.\n",
+    });
+    expect(message).toMatch(
+      /^remote command vpai-main-backup-environment did not run: deploy@203\.0\.113\.20:22 did not present the pinned host key ssh-ed25519 AAAAC3Nza\S+ \(H9\)/,
+    );
     expect(message).not.toContain("comment");
     expect(message).toContain("Host key verification failed.");
   });

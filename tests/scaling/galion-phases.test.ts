@@ -32,7 +32,15 @@ function dataTier(plan: Awaited<ReturnType<typeof phase>>) {
     // the volume's mock device path) are the mock engine's counters, not
     // stable between runs; what they point at is compared through dependsOn,
     // by logical name, instead. userData is also in the server's ignoreChanges.
-    const { serverType: _serverType, serverId: _serverId, volumeId: _volumeId, firewallIds: _firewallIds, sshKeys: _sshKeys, userData: _userData, ...inputs } = resource.inputs;
+    const {
+      serverType: _serverType,
+      serverId: _serverId,
+      volumeId: _volumeId,
+      firewallIds: _firewallIds,
+      sshKeys: _sshKeys,
+      userData: _userData,
+      ...inputs
+    } = resource.inputs;
     return { type, name, parent: resource.parent, protect: resource.protect, dependsOn: resource.dependsOn, inputs };
   });
 }
@@ -47,12 +55,15 @@ describe("GALION scaling phases (seed 004)", () => {
   it("keeps the data tier's logical names and inputs identical in every phase, and protected", async () => {
     const first = dataTier(await phase(1));
     // The attachment holds no data; the server and the volumes do, and are protected.
-    for (const resource of first.filter((candidate) => candidate.type !== "hcloud:index/volumeAttachment:VolumeAttachment")) expect(resource.protect, resource.name).toBe(true);
+    for (const resource of first.filter((candidate) => candidate.type !== "hcloud:index/volumeAttachment:VolumeAttachment"))
+      expect(resource.protect, resource.name).toBe(true);
     for (const n of PHASES.slice(1)) expect(dataTier(await phase(n)), `phase ${n}`).toEqual(first);
   });
 
   it("changes the database server only by its type, 16 GB then 32 GB, which Hetzner resizes in place", async () => {
-    const types = await Promise.all(PHASES.map(async (n) => resourcesOf(await phase(n), "hcloud:index/server:Server").find((server) => server.name === "galion-main")!.inputs.serverType));
+    const types = await Promise.all(
+      PHASES.map(async (n) => resourcesOf(await phase(n), "hcloud:index/server:Server").find((server) => server.name === "galion-main")!.inputs.serverType),
+    );
     expect(types).toEqual(["ccx23", "ccx33", "ccx33", "ccx33", "ccx33"]);
   });
 
@@ -64,15 +75,26 @@ describe("GALION scaling phases (seed 004)", () => {
   it("puts the servers on a private network from phase 3, each attached at its address", async () => {
     for (const n of [1, 2]) expect(resourcesOf(await phase(n), "hcloud:index/network:Network")).toEqual([]);
     const plan = await phase(3);
-    expect(resourcesOf(plan, "hcloud:index/networkSubnet:NetworkSubnet")[0]!.inputs).toMatchObject({ ipRange: "10.0.1.0/24", networkZone: "eu-central", type: "cloud" });
-    expect(resourcesOf(plan, "hcloud:index/serverNetwork:ServerNetwork").map((attachment) => attachment.inputs.ip).sort()).toEqual(["10.0.1.11", "10.0.1.2"]);
+    expect(resourcesOf(plan, "hcloud:index/networkSubnet:NetworkSubnet")[0]!.inputs).toMatchObject({
+      ipRange: "10.0.1.0/24",
+      networkZone: "eu-central",
+      type: "cloud",
+    });
+    expect(
+      resourcesOf(plan, "hcloud:index/serverNetwork:ServerNetwork")
+        .map((attachment) => attachment.inputs.ip)
+        .sort(),
+    ).toEqual(["10.0.1.11", "10.0.1.2"]);
   });
 
   it("reaches PgBouncer and Redis from the app servers through forwarders, the data tier publishing only on private and loopback addresses", async () => {
     const plan = await phase(3);
     const app = plan.hosts.find((host) => host.server === "app-1")!;
     const main = plan.hosts.find((host) => host.server === "main")!;
-    expect(app.services.filter((service) => service.name === "pgbouncer" || service.name === "redis").map((service) => service.image)).toEqual(["nginx:1.27.3-alpine", "nginx:1.27.3-alpine"]);
+    expect(app.services.filter((service) => service.name === "pgbouncer" || service.name === "redis").map((service) => service.image)).toEqual([
+      "nginx:1.27.3-alpine",
+      "nginx:1.27.3-alpine",
+    ]);
     expect(main.services.find((service) => service.name === "pgbouncer")!.ports).toEqual(["127.0.0.1:6432->6432/tcp", "10.0.1.2:6432->6432/tcp"]);
     expect(main.exposed).toEqual([]);
   });
@@ -85,7 +107,9 @@ describe("GALION scaling phases (seed 004)", () => {
       ["galion-lb-app-2", true],
     ]);
     const services = resourcesOf(plan, "hcloud:index/loadBalancerService:LoadBalancerService");
-    expect(services.map((service) => [service.inputs.listenPort, service.inputs.protocol, (service.inputs.healthCheck as { http: { path: string } }).http.path])).toEqual([
+    expect(
+      services.map((service) => [service.inputs.listenPort, service.inputs.protocol, (service.inputs.healthCheck as { http: { path: string } }).http.path]),
+    ).toEqual([
       [80, "tcp", "/healthz"],
       [443, "tcp", "/healthz"],
     ]);
@@ -99,7 +123,9 @@ describe("GALION scaling phases (seed 004)", () => {
     expect(app.peerAccess!.ports).toEqual(expect.arrayContaining(["80/tcp (nginx)", "443/tcp (nginx)", "8001/tcp (app-api)", "8003/tcp (studio-api)"]));
     expect(plan.hosts.find((host) => host.server === "main")!.peerAccess!.ports).toEqual(expect.arrayContaining(["6432/tcp (pgbouncer)", "6379/tcp (redis)"]));
     const sync = plan.resources.find((resource) => resource.type === SSH_COMMAND_TYPE && resource.name === "galion-app-1-host-ufw")!;
-    expect(String(sync.inputs.stdin)).toContain("-A DOCKER-USER -s 10.0.0.0/16 -p tcp -m conntrack --ctstate DNAT --ctorigdst 10.0.1.11 --ctorigdstport 443 -j RETURN");
+    expect(String(sync.inputs.stdin)).toContain(
+      "-A DOCKER-USER -s 10.0.0.0/16 -p tcp -m conntrack --ctstate DNAT --ctorigdst 10.0.1.11 --ctorigdstport 443 -j RETURN",
+    );
   });
 
   it("adds a streaming replica in phase 5 that clones the primary over the private network", async () => {

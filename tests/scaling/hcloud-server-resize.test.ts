@@ -63,7 +63,12 @@ async function planPhase(n: number): Promise<Phase> {
   };
   try {
     // The provider plans with the user-data itself, which is a secret (it carries the host key).
-    const plan = await buildPlan({ projectDir: PROJECT_DIR, stack: "prod", overrides: overlayOverrides(join(PROJECT_DIR, "examples", "galion", `phase-${n}.yaml`)), revealSecrets: true });
+    const plan = await buildPlan({
+      projectDir: PROJECT_DIR,
+      stack: "prod",
+      overrides: overlayOverrides(join(PROJECT_DIR, "examples", "galion", `phase-${n}.yaml`)),
+      revealSecrets: true,
+    });
     return { n, plan, registrations };
   } finally {
     MockMonitor.prototype.registerResource = original;
@@ -157,7 +162,8 @@ beforeAll(async () => {
   serverSchema = schemas.hcloud_server!;
 }, SETUP_TIMEOUT_MS);
 
-const serverChange = (from: number, to: number) => changeOf(resourceOf(phases[from - 1]!, SERVER, "galion-main"), phases[from - 1]!, phases[to - 1]!, serverSchema);
+const serverChange = (from: number, to: number) =>
+  changeOf(resourceOf(phases[from - 1]!, SERVER, "galion-main"), phases[from - 1]!, phases[to - 1]!, serverSchema);
 const forceNew = (schema: ResourceSchema) =>
   Object.entries(schema.attributes)
     .filter(([, attribute]) => attribute.forceNew)
@@ -177,10 +183,16 @@ describe("the GALION database server under the Hetzner provider's own code (seed
     const changes: Record<string, string[]> = {};
     for (const [from, to] of PHASES.slice(1).map((n) => [phases[n - 2]!, phases[n - 1]!] as const)) {
       const before = dataTier(from);
-      expect(dataTier(to).map((resource) => `${resource.type} ${resource.name}`), `phase ${to.n}`).toEqual(before.map((resource) => `${resource.type} ${resource.name}`));
+      expect(
+        dataTier(to).map((resource) => `${resource.type} ${resource.name}`),
+        `phase ${to.n}`,
+      ).toEqual(before.map((resource) => `${resource.type} ${resource.name}`));
       for (const resource of before) {
         const label = `${from.n}->${to.n} ${terraformType(resource.type)} ${resource.name}`;
-        const unchanged = isDeepStrictEqual(resourceOf(from, resource.type, resource.name).inputs, withIdsOf(resourceOf(to, resource.type, resource.name).inputs, to, from));
+        const unchanged = isDeepStrictEqual(
+          resourceOf(from, resource.type, resource.name).inputs,
+          withIdsOf(resourceOf(to, resource.type, resource.name).inputs, to, from),
+        );
         if (unchanged && registrationOf(to, resource.type, resource.name).ignoreChanges.length === 0) continue;
         // hcloud_ssh_key is a plugin-framework resource, which the program does not plan: it must keep its inputs.
         const schema = schemas[terraformType(resource.type)];
@@ -191,7 +203,12 @@ describe("the GALION database server under the Hetzner provider's own code (seed
         if (plan.changed) changes[label] = [...new Set(Object.keys(plan.attributes).map((key) => key.split(".")[0]!))].sort();
       }
     }
-    console.log(["data tier changes between GALION phases (all updates):", ...Object.entries(changes).map(([label, attributes]) => `  ${label}: ${attributes.join(", ")}`)].join("\n"));
+    console.log(
+      [
+        "data tier changes between GALION phases (all updates):",
+        ...Object.entries(changes).map(([label, attributes]) => `  ${label}: ${attributes.join(", ")}`),
+      ].join("\n"),
+    );
     const changesOf = (type: string) => Object.entries(changes).filter(([label]) => label.includes(` ${type} `));
     expect(changesOf("hcloud_server")).toEqual([["1->2 hcloud_server galion-main", ["server_type"]]]);
     for (const type of ["hcloud_volume", "hcloud_volume_attachment"]) expect(changesOf(type), type).toEqual([]);

@@ -22,7 +22,11 @@ import { violationsOf } from "../policy/models";
 const phase = (n: number) => planOf("prod", { overrides: overlayOverrides(join(PROJECT_DIR, "examples", "galion", `phase-${n}.yaml`)) });
 
 /** The directives of an nginx.conf, one per entry, without comments. */
-const directives = (conf: string) => conf.split("\n").map((line) => line.replace(/#.*/, "").trim()).filter(Boolean);
+const directives = (conf: string) =>
+  conf
+    .split("\n")
+    .map((line) => line.replace(/#.*/, "").trim())
+    .filter(Boolean);
 
 describe.each([4, 5])("the load balancer of GALION phase %i (F3)", (n) => {
   it("forwards 80 and 443 with the PROXY protocol, so the targets see each client's address", async () => {
@@ -53,14 +57,20 @@ describe("F3 on a load balancer in front of proxied names", () => {
     const model = phase4();
     const found = violationsOf(evaluateModel({ ...model, loadBalancer: { ...model.loadBalancer!, proxyProtocol: false } }), "F3");
     expect(found.map((violation) => [violation.resource, violation.message])).toEqual([
-      ["load balancer galion-lb", "forwards 80, 443 without the PROXY protocol: behind it every client has the balancer's address, so the targets can neither admit only Cloudflare nor tell clients apart"],
+      [
+        "load balancer galion-lb",
+        "forwards 80, 443 without the PROXY protocol: behind it every client has the balancer's address, so the targets can neither admit only Cloudflare nor tell clients apart",
+      ],
     ]);
     expect(found[0]!.fix).toBe(ruleNamed("F3")!.fix);
   });
 
   it("a balancer whose targets admit more than Cloudflare's ranges", () => {
     const model = phase4();
-    const found = violationsOf(evaluateModel({ ...model, loadBalancer: { ...model.loadBalancer!, admits: [...model.loadBalancer!.admits, "0.0.0.0/00"] } }), "F3");
+    const found = violationsOf(
+      evaluateModel({ ...model, loadBalancer: { ...model.loadBalancer!, admits: [...model.loadBalancer!.admits, "0.0.0.0/00"] } }),
+      "F3",
+    );
     expect(found.map((violation) => violation.message)).toEqual(["its targets admit 0.0.0.0/00 through it, outside Cloudflare's ranges, while DNS is proxied"]);
   });
 
@@ -70,12 +80,16 @@ describe("F3 on a load balancer in front of proxied names", () => {
       new hcloud.LoadBalancerService("galion-lb-80", { loadBalancerId: "1", protocol: "tcp", listenPort: 80, destinationPort: 80, proxyprotocol: true });
     });
     const found = violationsOf(evaluateGraph(run.resources, phase4()), "F3");
-    expect(found.map((violation) => [violation.resource, violation.message])).toEqual([["load balancer service galion-lb-443", "forwards 443 without the PROXY protocol while DNS is proxied: the targets cannot admit only Cloudflare"]]);
+    expect(found.map((violation) => [violation.resource, violation.message])).toEqual([
+      ["load balancer service galion-lb-443", "forwards 443 without the PROXY protocol while DNS is proxied: the targets cannot admit only Cloudflare"],
+    ]);
   });
 });
 
 describe("a load balancer in front of an ingress that does not take the PROXY protocol", () => {
   it.each(["vpai"])("is refused for blueprint %s (Caddy), at infra:loadBalancer", (blueprint) => {
-    expect(() => modelWith({ ...galionPhaseValues(4), "infra:blueprint": blueprint })).toThrow(/infra:loadBalancer: blueprint \S+'s ingress is (caddy|traefik), which is not set up here to take the PROXY protocol/);
+    expect(() => modelWith({ ...galionPhaseValues(4), "infra:blueprint": blueprint })).toThrow(
+      /infra:loadBalancer: blueprint \S+'s ingress is (caddy|traefik), which is not set up here to take the PROXY protocol/,
+    );
   });
 });

@@ -11,7 +11,8 @@ import { PROJECT_DIR } from "../support/stack-config";
  */
 const phase = (n: number) => planOf("prod", { overrides: overlayOverrides(join(PROJECT_DIR, "examples", "galion", `phase-${n}.yaml`)) });
 
-const recordTargets = async (n: number) => resourcesOf(await phase(n), "cloudflare:index/dnsRecord:DnsRecord").map((record) => [record.inputs.name, record.inputs.content]);
+const recordTargets = async (n: number) =>
+  resourcesOf(await phase(n), "cloudflare:index/dnsRecord:DnsRecord").map((record) => [record.inputs.name, record.inputs.content]);
 
 describe("DNS of the GALION phases", () => {
   it("points every name at the only ingress server before there is a balancer (phase 3)", async () => {
@@ -26,14 +27,19 @@ describe("DNS of the GALION phases", () => {
   it.each([4, 5])("points every name at the load balancer, never at a server, from phase %i", async (n) => {
     const plan = await phase(n);
     const targets = await recordTargets(n);
-    expect(targets.map(([name]) => name)).toEqual(["app", "api", "voice", "studio", "studio-api", "realtime"].map((subdomain) => `${subdomain}.galion.example.com`));
+    expect(targets.map(([name]) => name)).toEqual(
+      ["app", "api", "voice", "studio", "studio-api", "realtime"].map((subdomain) => `${subdomain}.galion.example.com`),
+    );
     const addresses = new Set(targets.map(([, content]) => content));
     expect(addresses.size).toBe(1);
     const [balancer] = [...addresses];
     expect(balancer).toMatch(/^203\.0\.113\.\d+$/);
     expect(plan.hosts.map((host) => host.address)).not.toContain(balancer);
     // The balancer listens on the private network at its configured address, and forwards to both app servers there.
-    expect(resourcesOf(plan, "hcloud:index/loadBalancerNetwork:LoadBalancerNetwork")[0]!.inputs).toMatchObject({ ip: "10.0.1.100", enablePublicInterface: true });
+    expect(resourcesOf(plan, "hcloud:index/loadBalancerNetwork:LoadBalancerNetwork")[0]!.inputs).toMatchObject({
+      ip: "10.0.1.100",
+      enablePublicInterface: true,
+    });
     expect(plan.loadBalancer).toMatchObject({ targets: ["app-1", "app-2"], ports: [80, 443] });
     // The plan's DNS section says the same as the registered records.
     expect(new Set(plan.dns.map((record) => record.target))).toEqual(new Set([balancer]));

@@ -19,7 +19,19 @@ describe("overlayOverrides", () => {
   it("turns scalars into their text and lists and objects into JSON, key by key", () => {
     const path = file(
       "mixed.yaml",
-      ["config:", "  infra:blueprint: galion", "  infra:protect: false", "  infra:adminCidrs:", "    - 198.51.100.7/32", "  infra:loadBalancer:", "    type: lb11", "    location: fsn1", "    privateIp: 10.0.1.100", "  infra:count: 3", ""].join("\n"),
+      [
+        "config:",
+        "  infra:blueprint: galion",
+        "  infra:protect: false",
+        "  infra:adminCidrs:",
+        "    - 198.51.100.7/32",
+        "  infra:loadBalancer:",
+        "    type: lb11",
+        "    location: fsn1",
+        "    privateIp: 10.0.1.100",
+        "  infra:count: 3",
+        "",
+      ].join("\n"),
     );
     expect(overlayOverrides(path)).toEqual([
       "infra:blueprint=galion",
@@ -56,7 +68,11 @@ describe("overlayOverrides", () => {
 describe("-c @file in the plan", () => {
   it("applies the file's keys as overrides, with the path relative to the project, and later -c values win", async () => {
     const overlay = file("blueprint.yaml", ["config:", "  infra:blueprint: nextmavens", "  infra:domain: portal.example.org", ""].join("\n"));
-    const plan = await buildPlan({ projectDir: PROJECT_DIR, stack: "preprod", overrides: [`@${relative(PROJECT_DIR, overlay)}`, "domain=nextmavens.example.org"] });
+    const plan = await buildPlan({
+      projectDir: PROJECT_DIR,
+      stack: "preprod",
+      overrides: [`@${relative(PROJECT_DIR, overlay)}`, "domain=nextmavens.example.org"],
+    });
     expect(plan.blueprint).toBe("nextmavens");
     expect(plan.dns.map((record) => record.hostname)).toEqual(["portal.nextmavens.example.org"]);
   });

@@ -31,8 +31,19 @@ function problemsOf(changes: Record<string, string | undefined>): { path: string
 
 const host = (plan: PlatformModel, name: string): HostPlan => plan.hosts.find((candidate) => candidate.server.name === name)!;
 const names = (plan: HostPlan) => plan.services.map((service) => service.name);
-const portsOf = (plan: HostPlan, service: string) => plan.services.find((candidate) => candidate.name === service)!.ports.map((port) => (port.publish ? `${publishAddress(port)}:${port.publish.host}->${port.container}` : `${port.container}`));
-const existing = (name: string, memoryMb: number, roles?: string[]) => ({ name, provider: "existing", address: "203.0.113.20", sshUser: "deploy", memoryMb, hostKey: TEST_HOST_KEY, ...(roles ? { roles } : {}) });
+const portsOf = (plan: HostPlan, service: string) =>
+  plan.services
+    .find((candidate) => candidate.name === service)!
+    .ports.map((port) => (port.publish ? `${publishAddress(port)}:${port.publish.host}->${port.container}` : `${port.container}`));
+const existing = (name: string, memoryMb: number, roles?: string[]) => ({
+  name,
+  provider: "existing",
+  address: "203.0.113.20",
+  sshUser: "deploy",
+  memoryMb,
+  hostKey: TEST_HOST_KEY,
+  ...(roles ? { roles } : {}),
+});
 
 describe("serversTaking", () => {
   const servers = [
@@ -90,7 +101,24 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
     // Promtail ships app-1's logs to Loki on main through a forwarder of Loki's name;
     // it and cAdvisor read app-1's Docker API through a socket proxy of app-1's own.
     expect(names(host(plan, "app-1")).sort()).toEqual(
-      ["app-api", "app-frontend", "cadvisor", "certbot", "docker-socket-proxy", "loki", "nginx", "nginx-exporter", "node-exporter", "pgbouncer", "promtail", "realtime", "redis", "studio-api", "studio-frontend", "voice"].sort(),
+      [
+        "app-api",
+        "app-frontend",
+        "cadvisor",
+        "certbot",
+        "docker-socket-proxy",
+        "loki",
+        "nginx",
+        "nginx-exporter",
+        "node-exporter",
+        "pgbouncer",
+        "promtail",
+        "realtime",
+        "redis",
+        "studio-api",
+        "studio-frontend",
+        "voice",
+      ].sort(),
     );
   });
 
@@ -102,7 +130,10 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
       ["redis", "main", "10.0.1.2"],
       ["loki", "main", "10.0.1.2"],
     ]);
-    for (const [name, port, networks] of [["pgbouncer", 6432, ["data", "egress"]], ["redis", 6379, ["data", "monitoring", "egress"]]] as const) {
+    for (const [name, port, networks] of [
+      ["pgbouncer", 6432, ["data", "egress"]],
+      ["redis", 6379, ["data", "monitoring", "egress"]],
+    ] as const) {
       const forwarder = app.services.find((service) => service.name === name)!;
       expect(forwarder.image).toEqual(LINK_IMAGE);
       expect(forwarder.env.LINK_CONFIG).toBe(linkConfig([{ listen: port, remote: port }], "10.0.1.2"));
@@ -132,8 +163,11 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
     expect(portsOf(host(plan, "app-1"), "app-api")).toEqual(["127.0.0.1:8001->8000", "10.0.1.11:8001->8000"]);
     expect(portsOf(host(plan, "app-1"), "studio-api")).toEqual(["127.0.0.1:8003->8000", "10.0.1.11:8003->8000"]);
     const prometheus = host(plan, "main").services.find((service) => service.name === "prometheus")!;
-    const scrape = parse(prometheus.files.find((file) => file.path === "/etc/prometheus/prometheus.yml")!.content) as { scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] };
-    const targetsOf = (job: string) => scrape.scrape_configs.filter((config) => config.job_name === job).flatMap((config) => config.static_configs.flatMap((group) => group.targets));
+    const scrape = parse(prometheus.files.find((file) => file.path === "/etc/prometheus/prometheus.yml")!.content) as {
+      scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
+    };
+    const targetsOf = (job: string) =>
+      scrape.scrape_configs.filter((config) => config.job_name === job).flatMap((config) => config.static_configs.flatMap((group) => group.targets));
     expect(targetsOf("app-api")).toEqual(["10.0.1.11:8001"]);
     expect(targetsOf("studio-api")).toEqual(["10.0.1.11:8003"]);
   });
@@ -146,7 +180,16 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
 
   it("refuses a placement that would publish two containers on one host port and address", () => {
     const api = (name: string, address: string): ServiceSpec =>
-      service({ name, description: name, role: "app", image: { repository: `example/${name}`, tag: "1.0.0" }, networks: ["web"], ports: [{ container: 8000, publish: { host: 8000, address } }], healthcheck: healthcheck(["CMD", "true"]), memoryMb: 64 });
+      service({
+        name,
+        description: name,
+        role: "app",
+        image: { repository: `example/${name}`, tag: "1.0.0" },
+        networks: ["web"],
+        ports: [{ container: 8000, publish: { host: 8000, address } }],
+        healthcheck: healthcheck(["CMD", "true"]),
+        memoryMb: 64,
+      });
     expect(portClashes([api("app-api", "10.0.1.11"), api("studio-api", "10.0.1.11")])).toEqual(["app-api and studio-api both publish tcp/8000 on 10.0.1.11"]);
     // 0.0.0.0 takes the port on every address; distinct specific addresses do not clash.
     expect(portClashes([api("app-api", "0.0.0.0"), api("studio-api", "127.0.0.1")])).toEqual(["app-api and studio-api both publish tcp/8000 on 127.0.0.1"]);
@@ -157,7 +200,10 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
     const [main, app] = JSON.parse(phaseValues(3)["infra:servers"]!) as Record<string, unknown>[];
     const servers = [main, app].map(({ privateIp: _ip, ...server }) => server);
     const problems = problemsOf({ ...phaseValues(3), "infra:privateNetwork": undefined, "infra:servers": JSON.stringify(servers) });
-    expect(problems).toContainEqual({ path: "infra:privateNetwork", message: expect.stringContaining("app-api (on app-1) depends on pgbouncer (on main); Docker networks do not span servers") });
+    expect(problems).toContainEqual({
+      path: "infra:privateNetwork",
+      message: expect.stringContaining("app-api (on app-1) depends on pgbouncer (on main); Docker networks do not span servers"),
+    });
   });
 
   it("binds the ingress to each app server's private address behind the load balancer, so only the balancer reaches it (phase 4)", () => {
@@ -178,8 +224,15 @@ describe("placement across servers (seed 004, phases 1-5)", () => {
 
   it("runs the applications and nginx on every app server, the data tier once", () => {
     const plan = model(phaseValues(4));
-    for (const name of ["app-1", "app-2"]) expect(names(host(plan, name))).toEqual(expect.arrayContaining(["nginx", "app-api", "studio-api", "voice", "realtime", "app-frontend", "studio-frontend"]));
-    expect(plan.hosts.filter((entry) => names(entry).includes("postgres") && entry.services.find((service) => service.name === "postgres")!.image.repository === "postgres").map((entry) => entry.server.name)).toEqual(["main"]);
+    for (const name of ["app-1", "app-2"])
+      expect(names(host(plan, name))).toEqual(
+        expect.arrayContaining(["nginx", "app-api", "studio-api", "voice", "realtime", "app-frontend", "studio-frontend"]),
+      );
+    expect(
+      plan.hosts
+        .filter((entry) => names(entry).includes("postgres") && entry.services.find((service) => service.name === "postgres")!.image.repository === "postgres")
+        .map((entry) => entry.server.name),
+    ).toEqual(["main"]);
   });
 
   it("places the streaming replica only where a server takes the replica role, reaching the primary through a forwarder (phase 5)", () => {
@@ -211,18 +264,33 @@ describe("memory profile", () => {
     expect(budget.reserveMb).toBe(512);
     expect(budget.headroomMb).toBeGreaterThanOrEqual(0);
     // The settings derived from the limits follow them: Redis' maxmemory is 7/8 of its compact 256 MB.
-    expect(host(plan, "main").services.find((service) => service.name === "redis")!.command!.join(" ")).toContain("--maxmemory 224mb");
+    expect(
+      host(plan, "main")
+        .services.find((service) => service.name === "redis")!
+        .command!.join(" "),
+    ).toContain("--maxmemory 224mb");
   });
 
   it("reports the server when even the compact limits do not fit, with the numbers", () => {
     const problems = problemsOf({ "infra:blueprint": "galion", "infra:servers": JSON.stringify([existing("main", 2048)]) });
     expect(problems).toEqual([
-      { path: "infra:servers[0]", message: expect.stringMatching(/^containers on main are limited to \d+ MB, but 2048 MB minus the 512 MB system reserve leaves 1536 MB; pick a larger server or move a role elsewhere$/) },
+      {
+        path: "infra:servers[0]",
+        message: expect.stringMatching(
+          /^containers on main are limited to \d+ MB, but 2048 MB minus the 512 MB system reserve leaves 1536 MB; pick a larger server or move a role elsewhere$/,
+        ),
+      },
     ]);
   });
 
   it("reports the server with the seed's numbers for a blueprint without a compact profile", () => {
     const problems = problemsOf({ "infra:blueprint": "fastapi", "infra:servers": JSON.stringify([existing("main", 2048)]) });
-    expect(problems).toEqual([{ path: "infra:servers[0]", message: "containers on main are limited to 2048 MB, but 2048 MB minus the 1024 MB system reserve leaves 1024 MB; pick a larger server or move a role elsewhere" }]);
+    expect(problems).toEqual([
+      {
+        path: "infra:servers[0]",
+        message:
+          "containers on main are limited to 2048 MB, but 2048 MB minus the 1024 MB system reserve leaves 1024 MB; pick a larger server or move a role elsewhere",
+      },
+    ]);
   });
 });

@@ -65,7 +65,9 @@ describe("the golden files", () => {
   });
 
   it("the secret check finds a secret when one is there", () => {
-    expect(secretLookingValues("config:\n  infra:postgresPassword: hunter2\n  infra:apiToken:\n    secure: AAAx\n  infra:cfToken: secure: AAAy\n")).toEqual(["hunter2"]);
+    expect(secretLookingValues("config:\n  infra:postgresPassword: hunter2\n  infra:apiToken:\n    secure: AAAx\n  infra:cfToken: secure: AAAy\n")).toEqual([
+      "hunter2",
+    ]);
     const prod = PLANS.find((golden) => golden.path === join(GOLDEN_DIR, "prod.json"))!;
     expect(secretsIn(`{"x": "${TEST_BCRYPT_HASH}"}`, prod)).not.toEqual([]);
     expect(secretsIn('{"x": "-----BEGIN OPENSSH PRIVATE KEY-----"}', prod)).not.toEqual([]);

@@ -17,7 +17,10 @@ import { PROJECT_DIR } from "../support/stack-config";
 const PLANS: [string, () => Promise<PlanResult>][] = [
   ["prod", () => planOf("prod")],
   ["preprod", () => planOf("preprod")],
-  ...[3, 4, 5].map((n): [string, () => Promise<PlanResult>] => [`GALION phase ${n}`, () => planOf("prod", { overrides: overlayOverrides(join(PROJECT_DIR, "examples", "galion", `phase-${n}.yaml`)) })]),
+  ...[3, 4, 5].map((n): [string, () => Promise<PlanResult>] => [
+    `GALION phase ${n}`,
+    () => planOf("prod", { overrides: overlayOverrides(join(PROJECT_DIR, "examples", "galion", `phase-${n}.yaml`)) }),
+  ]),
 ];
 
 interface Host {
@@ -56,13 +59,16 @@ describe.each(PLANS)("host commands of %s", (_name, plan) => {
       for (const command of host.commands.filter((candidate) => candidate !== host.ready)) {
         if (command.name.endsWith("-healthy")) {
           // A container's health gate reads its state: it runs after the container, which the Docker provider above creates.
-          const container = planned.resources.find((resource) => resource.type === "docker:index/container:Container" && resource.name === command.name.replace(/-healthy$/, ""));
+          const container = planned.resources.find(
+            (resource) => resource.type === "docker:index/container:Container" && resource.name === command.name.replace(/-healthy$/, ""),
+          );
           expect(container, command.name).toBeDefined();
           expect(command.dependsOn, command.name).toContain(container!.name);
           continue;
         }
         // The readiness check runs before the host's UFW script, and is itself the step the others wait for without one.
-        const waitsFor = command.name === `${host.name}-ready` ? `${host.name}-running` : command.name === `${host.name}-host-ufw` ? `${host.name}-ready` : host.ready.name;
+        const waitsFor =
+          command.name === `${host.name}-ready` ? `${host.name}-running` : command.name === `${host.name}-host-ufw` ? `${host.name}-ready` : host.ready.name;
         expect(command.dependsOn, command.name).toContain(waitsFor);
       }
     }
@@ -76,13 +82,19 @@ describe.each(PLANS)("host commands of %s", (_name, plan) => {
       const file = options.find((option) => option.startsWith("UserKnownHostsFile="))!.slice("UserKnownHostsFile=".length);
       expect(file, host.name).toMatch(/^~\/\.cache\/infra\/known_hosts\/[0-9a-z._-]+-\d+$/);
       const { host: address, port, hostPublicKey } = host.ready.inputs.connection as { host: string; port: number; hostPublicKey: string };
-      expect(readFileSync(join(userInfo().homedir, file.slice(2)), "utf8"), host.name).toBe(`${port === 22 ? address : `[${address}]:${port}`} ${hostPublicKey}\n`);
+      expect(readFileSync(join(userInfo().homedir, file.slice(2)), "utf8"), host.name).toBe(
+        `${port === 22 ? address : `[${address}]:${port}`} ${hostPublicKey}\n`,
+      );
     }
   });
 
   it("every command pins a host key, and only the admin key is a secret (H9)", async () => {
     for (const command of resourcesOf(await plan(), SSH_COMMAND_TYPE)) {
-      expect(command.inputs.connection, command.name).toMatchObject({ hostPublicKey: expect.stringMatching(/^ssh-ed25519 AAAA[A-Za-z0-9+/]+=*$/), user: expect.any(String), port: expect.any(Number) });
+      expect(command.inputs.connection, command.name).toMatchObject({
+        hostPublicKey: expect.stringMatching(/^ssh-ed25519 AAAA[A-Za-z0-9+/]+=*$/),
+        user: expect.any(String),
+        port: expect.any(Number),
+      });
       expect(command.inputs.privateKey, command.name).toBe("[secret]");
     }
   });

@@ -71,7 +71,11 @@ describe("prod/preprod parity", () => {
     expect(hetzner(prod)).toEqual(["vpai-ops"]);
     expect(hetzner(preprod).sort()).toEqual(["vpai-main", "vpai-ops"]);
     // Same components with the same names on both sides.
-    const components = (plan: PlanResult) => plan.resources.filter((resource) => resource.type.startsWith("infra:")).map((resource) => `${resource.type} ${resource.name}`).sort();
+    const components = (plan: PlanResult) =>
+      plan.resources
+        .filter((resource) => resource.type.startsWith("infra:"))
+        .map((resource) => `${resource.type} ${resource.name}`)
+        .sort();
     expect(components(prod)).toEqual(components(preprod));
   });
 });

@@ -71,7 +71,20 @@ describe.each(PLAN_CASES.map((planCase) => [planCase.name, planCase] as const))(
 describe("the takeover check", () => {
   const entry = (urn: string, inputs = "0"): InventoryEntry => ({ urn, type: urn.split("::")[2]!.split("$").pop()!, inputs });
   const planWith = (resources: { urn: string; aliases?: string[] }[]): PlanResult =>
-    ({ resources: resources.map((resource) => ({ type: resource.urn.split("::")[2]!.split("$").pop()!, name: resource.urn.split("::")[3]!, parent: null, parentUrn: null, aliases: resource.aliases ?? [], dependsOn: [], custom: true, protect: false, inputs: {}, ...resource })) }) as unknown as PlanResult;
+    ({
+      resources: resources.map((resource) => ({
+        type: resource.urn.split("::")[2]!.split("$").pop()!,
+        name: resource.urn.split("::")[3]!,
+        parent: null,
+        parentUrn: null,
+        aliases: resource.aliases ?? [],
+        dependsOn: [],
+        custom: true,
+        protect: false,
+        inputs: {},
+        ...resource,
+      })),
+    }) as unknown as PlanResult;
   const A = "urn:pulumi:prod::infra::t:a:A::a";
   const movedA = "urn:pulumi:prod::infra::infra:platform:Host$t:a:A::a";
 
@@ -82,15 +95,30 @@ describe("the takeover check", () => {
   });
 
   it("accepts a move whose alias names the old URN", () => {
-    expect(takeover([entry(A, inputsOf({}))], planWith([{ urn: movedA, aliases: [A] }]))).toEqual({ unclaimed: [], claimedTwice: [], changed: [], created: [] });
+    expect(takeover([entry(A, inputsOf({}))], planWith([{ urn: movedA, aliases: [A] }]))).toEqual({
+      unclaimed: [],
+      claimedTwice: [],
+      changed: [],
+      created: [],
+    });
   });
 
   it("finds two resources answering to one old URN, and a takeover with other inputs", () => {
-    expect(takeover([entry(A, inputsOf({}))], planWith([{ urn: movedA, aliases: [A] }, { urn: "urn:pulumi:prod::infra::t:a:A::b", aliases: [A] }])).claimedTwice).toEqual([A]);
+    expect(
+      takeover(
+        [entry(A, inputsOf({}))],
+        planWith([
+          { urn: movedA, aliases: [A] },
+          { urn: "urn:pulumi:prod::infra::t:a:A::b", aliases: [A] },
+        ]),
+      ).claimedTwice,
+    ).toEqual([A]);
     expect(takeover([entry(A, "different")], planWith([{ urn: movedA, aliases: [A] }])).changed).toEqual([A]);
   });
 });
 
 function inputsOf(inputs: Record<string, unknown>): string {
-  return inventoryOf({ resources: [{ urn: "x", type: "t", name: "x", parent: null, parentUrn: null, aliases: [], dependsOn: [], custom: true, protect: false, inputs }] } as unknown as PlanResult)[0]!.inputs;
+  return inventoryOf({
+    resources: [{ urn: "x", type: "t", name: "x", parent: null, parentUrn: null, aliases: [], dependsOn: [], custom: true, protect: false, inputs }],
+  } as unknown as PlanResult)[0]!.inputs;
 }

@@ -55,7 +55,10 @@ function plantedSecrets(overrides: readonly string[]): Record<string, string> {
   const monitoring = JSON.parse(values["infra:monitoring"] ?? "null") as unknown;
   const secrets = requiredSecrets(values["infra:blueprint"], servers as never, BLUEPRINT_CATALOG, monitoring as never);
   return Object.fromEntries(
-    secrets.map((secret, index) => [secret.key, secret.bcryptHash ? TEST_BCRYPT_HASH : `planted${index}-${createHash("sha256").update(secret.key).digest("hex").slice(0, 12)}/+:@%`]),
+    secrets.map((secret, index) => [
+      secret.key,
+      secret.bcryptHash ? TEST_BCRYPT_HASH : `planted${index}-${createHash("sha256").update(secret.key).digest("hex").slice(0, 12)}/+:@%`,
+    ]),
   );
 }
 
@@ -93,13 +96,20 @@ function plantedPlan(overrides: readonly string[]): Promise<{ plan: PlanResult; 
     const planted = plantedSecrets(overrides);
     plans.set(
       key,
-      buildPlan({ projectDir: PROJECT_DIR, stack: "prod", overrides, secretOverrides: Object.entries(planted).map(([name, value]) => `${name}=${value}`), revealSecrets: true }).then((plan) => ({ plan, planted })),
+      buildPlan({
+        projectDir: PROJECT_DIR,
+        stack: "prod",
+        overrides,
+        secretOverrides: Object.entries(planted).map(([name, value]) => `${name}=${value}`),
+        revealSecrets: true,
+      }).then((plan) => ({ plan, planted })),
     );
   }
   return plans.get(key)!;
 }
 
-const waivedC15 = (plan: PlanResult): Set<string> => new Set(plan.policy.waivers.filter((waiver) => waiver.rule === "C15").map((waiver) => waiver.resource.replace(/^container /, "")));
+const waivedC15 = (plan: PlanResult): Set<string> =>
+  new Set(plan.policy.waivers.filter((waiver) => waiver.rule === "C15").map((waiver) => waiver.resource.replace(/^container /, "")));
 
 /**
  * The containers of a plan, without the private-network forwarders: one
@@ -107,7 +117,9 @@ const waivedC15 = (plan: PlanResult): Set<string> => new Set(plan.policy.waivers
  * LINK_CONFIG variable is its nginx configuration), holding no secret.
  */
 const containersOf = (plan: PlanResult) =>
-  plan.resources.filter((resource) => resource.type === CONTAINER && !((resource.inputs.envs ?? []) as string[]).some((entry) => entry.startsWith("LINK_CONFIG=")));
+  plan.resources.filter(
+    (resource) => resource.type === CONTAINER && !((resource.inputs.envs ?? []) as string[]).some((entry) => entry.startsWith("LINK_CONFIG=")),
+  );
 
 describe.each(STACKS)("C15 on the graph of $name", ({ overrides }) => {
   it("no secret is in a container's environment unless the service waives C15, nor in any other field", async () => {
@@ -125,7 +137,9 @@ describe.each(STACKS)("C15 on the graph of $name", ({ overrides }) => {
         const container = String(resource.inputs.name);
         expect(waivedC15(plan).has(container), `${container} waives C15`).toBe(false);
         expect(leaksOf([resource], planted, new Set()), container).toEqual([]);
-        const binds = (resource.inputs.volumes as { hostPath?: string; containerPath: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath?.startsWith(`/etc/infra/secrets/${container}/`));
+        const binds = (resource.inputs.volumes as { hostPath?: string; containerPath: string; readOnly?: boolean }[]).filter((volume) =>
+          volume.hostPath?.startsWith(`/etc/infra/secrets/${container}/`),
+        );
         if (!entry.endsWith("?")) expect(binds.length, `${container} mounts its secret files`).toBeGreaterThan(0);
         for (const bind of binds) expect(bind.readOnly, `${container}: ${bind.hostPath}`).toBe(true);
       }
@@ -146,9 +160,15 @@ describe.each(STACKS)("C15 on the graph of $name", ({ overrides }) => {
       const create = String(command!.inputs.create);
       const stdin = String(command!.inputs.stdin);
       for (const [secret, value] of Object.entries(planted)) {
-        expect(formsOf(value).filter((form) => create.includes(form)), `${secret} in the command line of ${command!.name}`).toEqual([]);
+        expect(
+          formsOf(value).filter((form) => create.includes(form)),
+          `${secret} in the command line of ${command!.name}`,
+        ).toEqual([]);
       }
-      expect(Object.values(planted).some((value) => formsOf(value).some((form) => stdin.includes(form))), `${command!.name} carries a secret on stdin`).toBe(true);
+      expect(
+        Object.values(planted).some((value) => formsOf(value).some((form) => stdin.includes(form))),
+        `${command!.name} carries a secret on stdin`,
+      ).toBe(true);
       expect(command!.inputs.triggers, `${command!.name} has no trigger, so no hash of a secret`).toBeUndefined();
     }
   });
@@ -157,14 +177,31 @@ describe.each(STACKS)("C15 on the graph of $name", ({ overrides }) => {
 describe("the search finds a secret wherever an attacker would put it", () => {
   const planted = { "infra:postgresPassword": "planted-Pg-7f3a9c1e5b/+:@%" };
   const value = planted["infra:postgresPassword"];
-  const containerWith = (inputs: Record<string, unknown>) => [{ type: CONTAINER, name: "c", urn: "u", parent: null, parentUrn: null, aliases: [], dependsOn: [], custom: true, protect: false, inputs: { name: "vpai-app", ...inputs } }];
+  const containerWith = (inputs: Record<string, unknown>) => [
+    {
+      type: CONTAINER,
+      name: "c",
+      urn: "u",
+      parent: null,
+      parentUrn: null,
+      aliases: [],
+      dependsOn: [],
+      custom: true,
+      protect: false,
+      inputs: { name: "vpai-app", ...inputs },
+    },
+  ];
 
   it.each<[string, Record<string, unknown>, string]>([
     ["in the environment", { envs: [`POSTGRES_PASSWORD=${value}`] }, "envs"],
     ["inside a connection URL, percent-encoded", { envs: [`DATABASE_URL=postgresql://postgres:${encodeURIComponent(value)}@postgres:5432/app`] }, "envs"],
     ["in the command's arguments", { command: ["redis-server", "--requirepass", value] }, "command"],
     ["in a label", { labels: [{ label: "infra.secret", value }] }, "labels"],
-    ["as a hash in a label, a restart trigger", { labels: [{ label: "infra.secrets-hash", value: createHash("sha256").update(value).digest("hex").slice(0, 16) }] }, "labels"],
+    [
+      "as a hash in a label, a restart trigger",
+      { labels: [{ label: "infra.secrets-hash", value: createHash("sha256").update(value).digest("hex").slice(0, 16) }] },
+      "labels",
+    ],
     ["in the health check", { healthcheck: { tests: ["CMD", "redis-cli", "-a", value, "ping"] } }, "healthcheck"],
   ])("%s", (_case, inputs, field) => {
     expect(leaksOf(containerWith(inputs), planted, new Set())).toEqual([{ container: "vpai-app", field, secret: "infra:postgresPassword" }]);
@@ -177,36 +214,65 @@ describe("the search finds a secret wherever an attacker would put it", () => {
 
   it("a waiver lets the environment carry a secret, and nothing else", () => {
     expect(leaksOf(containerWith({ envs: [`DATABASE_URL=${value}`] }), planted, new Set(["vpai-app"]))).toEqual([]);
-    expect(leaksOf(containerWith({ envs: [`DATABASE_URL=${value}`], labels: [{ label: "x", value }] }), planted, new Set(["vpai-app"]))).toEqual([{ container: "vpai-app", field: "labels", secret: "infra:postgresPassword" }]);
+    expect(leaksOf(containerWith({ envs: [`DATABASE_URL=${value}`], labels: [{ label: "x", value }] }), planted, new Set(["vpai-app"]))).toEqual([
+      { container: "vpai-app", field: "labels", secret: "infra:postgresPassword" },
+    ]);
   });
 });
 
 describe("what docker inspect shows of a running container is searched whole (the testbed's live C15 check)", () => {
   const secrets = { "infra:redisPassword": "planted-Rd-93be01c7/+:@%", "infra:qdrantApiKey": "planted-Qd-5d21aa08/+:@%" };
   const password = secrets["infra:redisPassword"];
-  const inspected = (fields: Record<string, unknown>) => [{ Name: "/vpai-redis", Id: "a8f48be8e0619e84219bf478b079eee5c40b8b43fd49225185f941ef3370c877", Config: { Env: ["PATH=/usr/bin"] }, ...fields }];
+  const inspected = (fields: Record<string, unknown>) => [
+    { Name: "/vpai-redis", Id: "a8f48be8e0619e84219bf478b079eee5c40b8b43fd49225185f941ef3370c877", Config: { Env: ["PATH=/usr/bin"] }, ...fields },
+  ];
 
   it.each<[string, Record<string, unknown>, string[]]>([
     ["in the environment, by its variable", { Config: { Env: ["PATH=/usr/bin", `REDIS_PASSWORD=${password}`] } }, ["Config.Env REDIS_PASSWORD"]],
-    ["under two names: each is reported", { Config: { Env: [`REDIS_PASSWORD=${password}`, `REDISCLI_AUTH=${password}`] } }, ["Config.Env REDIS_PASSWORD", "Config.Env REDISCLI_AUTH"]],
+    [
+      "under two names: each is reported",
+      { Config: { Env: [`REDIS_PASSWORD=${password}`, `REDISCLI_AUTH=${password}`] } },
+      ["Config.Env REDIS_PASSWORD", "Config.Env REDISCLI_AUTH"],
+    ],
     ["percent-encoded in a URL", { Config: { Env: [`REDIS_URL=redis://:${encodeURIComponent(password)}@redis:6379`] } }, ["Config.Env REDIS_URL"]],
-    ["in the command's arguments, as the engine keeps them twice", { Config: { Cmd: ["redis-server", "--requirepass", password] }, Args: ["--requirepass", password] }, ["Config.Cmd[2]", "Args[1]"]],
+    [
+      "in the command's arguments, as the engine keeps them twice",
+      { Config: { Cmd: ["redis-server", "--requirepass", password] }, Args: ["--requirepass", password] },
+      ["Config.Cmd[2]", "Args[1]"],
+    ],
     ["in the entrypoint's script", { Config: { Entrypoint: ["sh", "-c", `exec redis-server --requirepass '${password}'`] } }, ["Config.Entrypoint[2]"]],
     ["in a label's value", { Config: { Labels: { "infra.auth": password } } }, ["Config.Labels.infra.auth"]],
     ["as base64 in a label", { Config: { Labels: { "infra.auth": Buffer.from(password).toString("base64") } } }, ["Config.Labels.infra.auth"]],
-    ["as a hash in a label, a restart trigger", { Config: { Labels: { "infra.secrets-hash": createHash("sha256").update(password).digest("hex").slice(0, 16) } } }, ["Config.Labels.infra.secrets-hash"]],
+    [
+      "as a hash in a label, a restart trigger",
+      { Config: { Labels: { "infra.secrets-hash": createHash("sha256").update(password).digest("hex").slice(0, 16) } } },
+      ["Config.Labels.infra.secrets-hash"],
+    ],
     ["as a label's name", { Config: { Labels: { [password]: "1" } } }, ["Config.Labels.planted-Rd-93be01c7/+:@% (its name)"]],
     ["in the health check", { Config: { Healthcheck: { Test: ["CMD", "redis-cli", "-a", password, "ping"] } } }, ["Config.Healthcheck.Test[3]"]],
   ])("a secret %s is found", (_case, fields, paths) => {
-    expect(secretsInInspect(inspected(fields), secrets, new Set())).toEqual(paths.map((path) => ({ container: "vpai-redis", path, secret: "infra:redisPassword" })));
+    expect(secretsInInspect(inspected(fields), secrets, new Set())).toEqual(
+      paths.map((path) => ({ container: "vpai-redis", path, secret: "infra:redisPassword" })),
+    );
   });
 
   it("a secret file's path is no exposure, its content is", () => {
-    expect(secretsInInspect(inspected({ Config: { Env: ["REDIS_PASSWORD_FILE=/run/secrets/redis-password"] }, Mounts: [{ Source: "/etc/infra/secrets/vpai-redis/redis-password", Destination: "/run/secrets/redis-password", RW: false }] }), secrets, new Set())).toEqual([]);
+    expect(
+      secretsInInspect(
+        inspected({
+          Config: { Env: ["REDIS_PASSWORD_FILE=/run/secrets/redis-password"] },
+          Mounts: [{ Source: "/etc/infra/secrets/vpai-redis/redis-password", Destination: "/run/secrets/redis-password", RW: false }],
+        }),
+        secrets,
+        new Set(),
+      ),
+    ).toEqual([]);
   });
 
   it("a container whose service waives C15 may carry secrets in its environment, and nowhere else", () => {
     const fields = { Config: { Env: [`REDIS_PASSWORD=${password}`], Labels: { "infra.key": secrets["infra:qdrantApiKey"] } } };
-    expect(secretsInInspect(inspected(fields), secrets, new Set(["vpai-redis"]))).toEqual([{ container: "vpai-redis", path: "Config.Labels.infra.key", secret: "infra:qdrantApiKey" }]);
+    expect(secretsInInspect(inspected(fields), secrets, new Set(["vpai-redis"]))).toEqual([
+      { container: "vpai-redis", path: "Config.Labels.infra.key", secret: "infra:qdrantApiKey" },
+    ]);
   });
 });

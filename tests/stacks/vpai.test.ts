@@ -38,7 +38,8 @@ const SERVICE_MATRIX: Record<string, { networks: string[]; port?: number; tunnel
 };
 
 /** Services whose networks are all internal ride the loopback-publishing bridge to publish on 127.0.0.1 (network-spec.ts). */
-const loopbackCarried = (service: string) => SERVICE_MATRIX[service]!.tunnel !== undefined && SERVICE_MATRIX[service]!.networks.every((network) => ["backend", "monitoring"].includes(network));
+const loopbackCarried = (service: string) =>
+  SERVICE_MATRIX[service]!.tunnel !== undefined && SERVICE_MATRIX[service]!.networks.every((network) => ["backend", "monitoring"].includes(network));
 
 const STARTUP_ORDER: [string, string][] = [
   ["postgres", "n8n"],
@@ -61,7 +62,11 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
   it("runs the seed's twelve services plus vmalert, Alertmanager and the socket proxy, each pinned to a version tag (C10)", async () => {
     const plan = await planOf(stack);
     const names = resourcesOf(plan, "docker:index/container:Container").map((resource) => withoutRelease(String(resource.inputs.name)));
-    expect(names.sort()).toEqual(Object.keys(SERVICE_MATRIX).map((service) => `vpai-${service}`).sort());
+    expect(names.sort()).toEqual(
+      Object.keys(SERVICE_MATRIX)
+        .map((service) => `vpai-${service}`)
+        .sort(),
+    );
     for (const image of resourcesOf(plan, "docker:index/remoteImage:RemoteImage")) {
       expect(image.inputs.name).toMatch(/^[a-z0-9./-]+:[A-Za-z0-9._-]+$/);
       expect(image.inputs.name).not.toMatch(/:latest$/);
@@ -72,7 +77,10 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
   it("builds the four networks with the seed's subnets and internal flags, an internal one per reader of the Docker API, and a no-traffic bridge for the loopback ports", async () => {
     const plan = await planOf(stack);
     const networks = Object.fromEntries(
-      resourcesOf(plan, "docker:index/network:Network").map((network) => [network.inputs.name, [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal]]),
+      resourcesOf(plan, "docker:index/network:Network").map((network) => [
+        network.inputs.name,
+        [(network.inputs.ipamConfigs as { subnet: string }[])[0]!.subnet, network.inputs.internal],
+      ]),
     );
     expect(networks).toEqual({
       "vpai-frontend": ["172.20.1.0/24", false],
@@ -91,10 +99,14 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
   it("attaches every service to the networks of the seed's service matrix", async () => {
     const plan = await planOf(stack);
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
-      const attached = (container(plan, service).inputs.networksAdvanced as { name: string; aliases: string[] }[]).map((network) => network.name.replace("vpai-", ""));
+      const attached = (container(plan, service).inputs.networksAdvanced as { name: string; aliases: string[] }[]).map((network) =>
+        network.name.replace("vpai-", ""),
+      );
       const networks = [...expected.networks, ...(loopbackCarried(service) ? ["loopback-publish"] : [])];
       expect(attached, service).toEqual(networks);
-      expect(container(plan, service).inputs.networksAdvanced).toEqual(networks.map((network) => ({ name: `vpai-${network}`, aliases: serviceAliases(container(plan, service), service) })));
+      expect(container(plan, service).inputs.networksAdvanced).toEqual(
+        networks.map((network) => ({ name: `vpai-${network}`, aliases: serviceAliases(container(plan, service), service) })),
+      );
     }
     const host = plan.hosts[0]!;
     for (const [service, expected] of Object.entries(SERVICE_MATRIX)) {
@@ -108,7 +120,11 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
       const ports = ((resource.inputs.ports ?? []) as { external: number; ip: string }[]).map((port) => [port.ip, port.external]);
       const service = withoutRelease(String(resource.inputs.name)).replace("vpai-", "");
       const tunnel = SERVICE_MATRIX[service]!.tunnel;
-      if (service === "caddy") expect(ports).toEqual([["0.0.0.0", 80], ["0.0.0.0", 443]]);
+      if (service === "caddy")
+        expect(ports).toEqual([
+          ["0.0.0.0", 80],
+          ["0.0.0.0", 443],
+        ]);
       else expect(ports, service).toEqual(tunnel === undefined ? [] : [["127.0.0.1", tunnel]]);
     }
     expect(plan.hosts[0]!.exposed).toEqual(["80/tcp (caddy)", "443/tcp (caddy)"]);
@@ -126,7 +142,8 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
 
   it("gives the Docker socket, read-only, to the socket proxy alone; DIUN and Alloy reach the API through it, Alloy's host root hides /run (C14), and Caddy binds its live configuration; besides, each service only its own secret files, all read-only", async () => {
     const plan = await planOf(stack);
-    const all = (service: string) => (container(plan, service).inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath);
+    const all = (service: string) =>
+      (container(plan, service).inputs.volumes as { hostPath?: string; readOnly?: boolean }[]).filter((volume) => volume.hostPath);
     // Each service's secret files come from its own container's directory on the host, read-only (C15).
     for (const service of Object.keys(SERVICE_MATRIX)) {
       for (const bind of all(service).filter((volume) => volume.hostPath!.startsWith("/etc/infra/secrets/"))) {
@@ -146,12 +163,15 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
       { hostPath: "/", containerPath: "/host/root", readOnly: true },
     ]);
     expect(Object.keys(container(plan, "alloy").inputs.tmpfs as Record<string, string>)).toEqual(["/host/root/run"]);
-    const alloy = (container(plan, "alloy").inputs.uploads as { file: string; content: string }[]).find((upload) => upload.file === "/etc/alloy/config.alloy")!.content;
+    const alloy = (container(plan, "alloy").inputs.uploads as { file: string; content: string }[]).find(
+      (upload) => upload.file === "/etc/alloy/config.alloy",
+    )!.content;
     expect(alloy).not.toContain("unix://");
     expect(alloy.match(/tcp:\/\/docker-socket-proxy:2375/g)).toHaveLength(3);
     // Caddy reads its routes from the host directory its config command writes and reloads (live-config.ts).
     expect(binds("caddy")).toEqual([{ hostPath: "/srv/infra/vpai-caddy", containerPath: "/etc/infra", readOnly: true }]);
-    for (const service of Object.keys(SERVICE_MATRIX).filter((name) => !["docker-socket-proxy", "alloy", "caddy"].includes(name))) expect(binds(service), service).toEqual([]);
+    for (const service of Object.keys(SERVICE_MATRIX).filter((name) => !["docker-socket-proxy", "alloy", "caddy"].includes(name)))
+      expect(binds(service), service).toEqual([]);
   });
 
   it("routes n8n behind its own password but for its webhooks, LiteLLM, OpenClaw, and Grafana behind basic_auth, through Caddy, with /metrics blocked and DNS proxied for each", async () => {
@@ -160,18 +180,37 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     const caddyfile = liveFilesInstalled(config.inputs.triggers, "vpai-caddy").find((file) => file.path === CADDYFILE_PATH)!.content;
     expect(container(plan, "caddy").inputs.uploads ?? []).toEqual([]);
     const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
-    const site = (subdomain: string, ...lines: string[]) => [`${subdomain}.${domain} {`, "\timport security_headers", "\tencode zstd gzip", "\t@blocked0 path_regexp (?i)^(/|%2[fF])+metrics([^a-zA-Z0-9_~-]|$)", "\trespond @blocked0 404", ...lines].join("\n");
+    const site = (subdomain: string, ...lines: string[]) =>
+      [
+        `${subdomain}.${domain} {`,
+        "\timport security_headers",
+        "\tencode zstd gzip",
+        "\t@blocked0 path_regexp (?i)^(/|%2[fF])+metrics([^a-zA-Z0-9_~-]|$)",
+        "\trespond @blocked0 404",
+        ...lines,
+      ].join("\n");
     // LiteLLM releases with zero downtime: Caddy proxies to its current release's alias.
     const expected = { llm: `${serviceAliases(container(plan, "litellm"), "litellm").at(-1)}:4000`, openclaw: "openclaw:8080" };
     expect(expected.llm).toMatch(/^litellm-[0-9a-f]{8}:4000$/);
     for (const [subdomain, upstream] of Object.entries(expected)) expect(caddyfile).toContain(site(subdomain, `\treverse_proxy ${upstream}`, "}"));
     // E1: n8n's owner setup, editor and API ask for n8n's own password; only production webhooks do not.
     expect(caddyfile).toContain(
-      site("n8n", "\t@protected not path /webhook/*", "\tbasicauth @protected {", "\t\tn8n {$INFRA_BCRYPT_N8N_PASSWORD_HASH}", "\t}", "\trequest_header @protected -Authorization", "\treverse_proxy n8n:5678", "}"),
+      site(
+        "n8n",
+        "\t@protected not path /webhook/*",
+        "\tbasicauth @protected {",
+        "\t\tn8n {$INFRA_BCRYPT_N8N_PASSWORD_HASH}",
+        "\t}",
+        "\trequest_header @protected -Authorization",
+        "\treverse_proxy n8n:5678",
+        "}",
+      ),
     );
     // Both hashes Caddy reads, the admin password's and n8n's own, come from its secret files (C15), never its environment.
     expect(container(plan, "caddy").inputs.envs).toEqual([]);
-    expect(String(secretsCommandOf(plan, container(plan, "caddy")).inputs.create)).toMatch(/ vpai-caddy admin-password(-hash)?:0 infra-bcrypt-n8n-password-hash:0$/);
+    expect(String(secretsCommandOf(plan, container(plan, "caddy")).inputs.create)).toMatch(
+      / vpai-caddy admin-password(-hash)?:0 infra-bcrypt-n8n-password-hash:0$/,
+    );
     const admin = { grafana: "grafana:3000" };
     for (const [subdomain, upstream] of Object.entries(admin)) {
       expect(caddyfile).toContain(site(subdomain, "\tbasicauth {", "\t\tadmin {$INFRA_ADMIN_PASSWORD_HASH}", "\t}", `\treverse_proxy ${upstream} {`));
@@ -184,7 +223,8 @@ describe.each(["prod", "preprod"])("VPAI blueprint on %s (seed 002)", (stack) =>
     const plan = await planOf(stack);
     expect(container(plan, "postgres").inputs).toMatchObject({ user: "postgres", capabilities: { drops: ["ALL"], adds: [] } });
     expect(container(plan, "redis").inputs).toMatchObject({ user: "redis", readOnly: true, capabilities: { drops: ["ALL"], adds: [] } });
-    for (const service of ["redis", "loki", "victoriametrics", "diun", "docker-socket-proxy"]) expect(container(plan, service).inputs.readOnly, service).toBe(true);
+    for (const service of ["redis", "loki", "victoriametrics", "diun", "docker-socket-proxy"])
+      expect(container(plan, service).inputs.readOnly, service).toBe(true);
     expect(container(plan, "docker-socket-proxy").inputs).toMatchObject({ user: "0", capabilities: { drops: ["ALL"], adds: ["CAP_SETGID"] } });
     // Docker refuses uploads into a read-only root filesystem, so nothing that uploads files is read-only.
     for (const resource of resourcesOf(plan, "docker:index/container:Container")) {
@@ -262,7 +302,7 @@ describe("Caddy stays off the monitoring network (seed 002's matrix)", () => {
     // The other way a stack routes admin UIs: it opens nothing more here.
     ["prod with adminAccess: ingress", "prod", ['monitoring={"adminAccess":"ingress"}']],
   ];
-  const networksOf = (resource: PlannedResource) => (resource.inputs.networksAdvanced as { name: string; aliases: string[] }[]);
+  const networksOf = (resource: PlannedResource) => resource.inputs.networksAdvanced as { name: string; aliases: string[] }[];
   const caddyfileOf = (plan: PlanResult) => uploadOf(plan, "vpai-caddy", CADDYFILE_PATH);
 
   it.each(variants)("%s: Caddy joins frontend and backend only, and proxies to nothing it does not share one of them with", async (_name, stack, overrides) => {
@@ -274,49 +314,82 @@ describe("Caddy stays off the monitoring network (seed 002's matrix)", () => {
     expect(upstreams.length).toBeGreaterThan(0);
     for (const upstream of upstreams) {
       const [host, port] = upstream.split(":");
-      const targets = resourcesOf(plan, "docker:index/container:Container").filter((resource) => networksOf(resource).some((network) => network.aliases.includes(host!)));
+      const targets = resourcesOf(plan, "docker:index/container:Container").filter((resource) =>
+        networksOf(resource).some((network) => network.aliases.includes(host!)),
+      );
       expect(targets.length, upstream).toBeGreaterThan(0);
       for (const target of targets) {
         expect(MONITORING_ONLY, upstream).not.toContain(withoutRelease(String(target.inputs.name)).replace("vpai-", ""));
-        expect(networksOf(target).some((network) => network.aliases.includes(host!) && caddyNetworks.has(network.name)), `${upstream} on a network of Caddy's`).toBe(true);
+        expect(
+          networksOf(target).some((network) => network.aliases.includes(host!) && caddyNetworks.has(network.name)),
+          `${upstream} on a network of Caddy's`,
+        ).toBe(true);
       }
       expect(MONITORING_PORTS, upstream).not.toContain(Number(port));
     }
   });
 
-  it.each(variants)("%s: no name under the domain reaches VictoriaMetrics, Alertmanager or Loki; they are on 127.0.0.1 for an SSH tunnel", async (_name, stack, overrides) => {
-    const plan = await planOf(stack, { overrides });
-    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
-    expect(plan.routes.filter((route) => MONITORING_ONLY.includes(route.service))).toEqual([]);
-    // The Caddyfile serves exactly the planned names, each with a DNS record; metrics., alerts. and logs. are none of them.
-    const sites = [...caddyfileOf(plan).matchAll(/^(\S+) \{$/gm)].map((match) => match[1]!).filter((site) => site.endsWith(domain));
-    const names = plan.routes.map((route) => route.hostname).sort();
-    expect(sites.sort()).toEqual(names);
-    expect(resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord").map((record) => String(record.inputs.name)).sort()).toEqual(names);
-    for (const [ui, [service, port]] of Object.entries(TUNNELLED)) {
-      expect(names, ui).not.toContain(`${ui}.${domain}`);
-      expect(plan.monitoring!.admin.find((entry) => entry.ui === ui), ui).toEqual({ ui, service, access: `127.0.0.1:${port} (SSH tunnel)` });
-      expect(((container(plan, service).inputs.ports ?? []) as { ip: string; external: number }[]).map((published) => `${published.ip}:${published.external}`), service).toEqual([`127.0.0.1:${port}`]);
-    }
-    expect(plan.policy.violations).toEqual([]);
-  });
+  it.each(variants)(
+    "%s: no name under the domain reaches VictoriaMetrics, Alertmanager or Loki; they are on 127.0.0.1 for an SSH tunnel",
+    async (_name, stack, overrides) => {
+      const plan = await planOf(stack, { overrides });
+      const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+      expect(plan.routes.filter((route) => MONITORING_ONLY.includes(route.service))).toEqual([]);
+      // The Caddyfile serves exactly the planned names, each with a DNS record; metrics., alerts. and logs. are none of them.
+      const sites = [...caddyfileOf(plan).matchAll(/^(\S+) \{$/gm)].map((match) => match[1]!).filter((site) => site.endsWith(domain));
+      const names = plan.routes.map((route) => route.hostname).sort();
+      expect(sites.sort()).toEqual(names);
+      expect(
+        resourcesOf(plan, "cloudflare:index/dnsRecord:DnsRecord")
+          .map((record) => String(record.inputs.name))
+          .sort(),
+      ).toEqual(names);
+      for (const [ui, [service, port]] of Object.entries(TUNNELLED)) {
+        expect(names, ui).not.toContain(`${ui}.${domain}`);
+        expect(
+          plan.monitoring!.admin.find((entry) => entry.ui === ui),
+          ui,
+        ).toEqual({ ui, service, access: `127.0.0.1:${port} (SSH tunnel)` });
+        expect(
+          ((container(plan, service).inputs.ports ?? []) as { ip: string; external: number }[]).map((published) => `${published.ip}:${published.external}`),
+          service,
+        ).toEqual([`127.0.0.1:${port}`]);
+      }
+      expect(plan.policy.violations).toEqual([]);
+    },
+  );
 
-  it.each(variants)("%s: Grafana still answers through Caddy, behind basic_auth, on the frontend network they share, and is probed there", async (_name, stack, overrides) => {
-    const plan = await planOf(stack, { overrides });
-    const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
-    expect(plan.routes.filter((route) => route.service === "grafana").map((route) => [route.hostname, route.port])).toEqual([[`grafana.${domain}`, 3000]]);
-    const site = caddyfileOf(plan).split(`grafana.${domain} {`)[1]!.split("\n}\n")[0]!;
-    expect(site.indexOf("basicauth {")).toBeGreaterThan(0);
-    expect(site.indexOf("basicauth {")).toBeLessThan(site.indexOf("reverse_proxy grafana:3000"));
-    expect(networksOf(container(plan, "grafana")).map((network) => network.name)).toEqual(["vpai-frontend", "vpai-monitoring"]);
-    expect(plan.monitoring!.admin.find((entry) => entry.ui === "grafana")!.access).toBe(`https://grafana.${domain} (basic_auth as admin)`);
-    expect(plan.monitoring!.probed).toContainEqual(expect.objectContaining({ job: "routes", name: `grafana.${domain}`, target: "https://caddy:443/" }));
-    expect(container(plan, "grafana").inputs.ports ?? []).toEqual([]);
-  });
+  it.each(variants)(
+    "%s: Grafana still answers through Caddy, behind basic_auth, on the frontend network they share, and is probed there",
+    async (_name, stack, overrides) => {
+      const plan = await planOf(stack, { overrides });
+      const domain = stack === "prod" ? "vpai.example.com" : "preprod.vpai.example.com";
+      expect(plan.routes.filter((route) => route.service === "grafana").map((route) => [route.hostname, route.port])).toEqual([[`grafana.${domain}`, 3000]]);
+      const site = caddyfileOf(plan).split(`grafana.${domain} {`)[1]!.split("\n}\n")[0]!;
+      expect(site.indexOf("basicauth {")).toBeGreaterThan(0);
+      expect(site.indexOf("basicauth {")).toBeLessThan(site.indexOf("reverse_proxy grafana:3000"));
+      expect(networksOf(container(plan, "grafana")).map((network) => network.name)).toEqual(["vpai-frontend", "vpai-monitoring"]);
+      expect(plan.monitoring!.admin.find((entry) => entry.ui === "grafana")!.access).toBe(`https://grafana.${domain} (basic_auth as admin)`);
+      expect(plan.monitoring!.probed).toContainEqual(expect.objectContaining({ job: "routes", name: `grafana.${domain}`, target: "https://caddy:443/" }));
+      expect(container(plan, "grafana").inputs.ports ?? []).toEqual([]);
+    },
+  );
 
   it("refuses a stack route that would give VictoriaMetrics a name, naming the key", () => {
-    const config = validateStackConfig(completeRawConfig("prod", { "infra:ingress": JSON.stringify({ routes: [{ subdomain: "vm", service: "victoriametrics", port: 8428 }] }) }), BLUEPRINT_CATALOG).config;
-    expect(() => planPlatform(config, vpai)).toThrow(expect.objectContaining({ problems: [expect.objectContaining({ path: "infra:ingress.routes[0].service", message: expect.stringContaining('no route of the blueprint reaches "victoriametrics"') })] }));
+    const config = validateStackConfig(
+      completeRawConfig("prod", { "infra:ingress": JSON.stringify({ routes: [{ subdomain: "vm", service: "victoriametrics", port: 8428 }] }) }),
+      BLUEPRINT_CATALOG,
+    ).config;
+    expect(() => planPlatform(config, vpai)).toThrow(
+      expect.objectContaining({
+        problems: [
+          expect.objectContaining({
+            path: "infra:ingress.routes[0].service",
+            message: expect.stringContaining('no route of the blueprint reaches "victoriametrics"'),
+          }),
+        ],
+      }),
+    );
   });
 });
 
@@ -326,7 +399,10 @@ describe("stack-specific settings", () => {
     // The one Hetzner server is the ops host (infra:opsHost); the VPS is adopted.
     expect(resourcesOf(plan, "hcloud:index/server:Server").map((server) => server.name)).toEqual(["vpai-ops"]);
     // The commands that run on the VPS, the ops host's among them (VPN membership, the pull account, the status receiver).
-    const commands = resourcesOf(plan, SSH_COMMAND_TYPE).map((command) => command.name).filter((name) => name.startsWith("vpai-main-")).sort();
+    const commands = resourcesOf(plan, SSH_COMMAND_TYPE)
+      .map((command) => command.name)
+      .filter((name) => name.startsWith("vpai-main-"))
+      .sort();
     expect(commands.filter((name) => !/-(healthy|backup-first|secrets)$/.test(name))).toEqual([
       "vpai-main-backup-environment",
       "vpai-main-backup-install",
@@ -338,7 +414,9 @@ describe("stack-specific settings", () => {
       "vpai-main-wireguard",
     ]);
     // The backup job runs before each container whose data it takes is replaced.
-    expect(commands.filter((name) => name.endsWith("-backup-first"))).toEqual(["n8n", "openclaw", "postgres", "qdrant", "redis"].map((service) => `vpai-main-${service}-backup-first`));
+    expect(commands.filter((name) => name.endsWith("-backup-first"))).toEqual(
+      ["n8n", "openclaw", "postgres", "qdrant", "redis"].map((service) => `vpai-main-${service}-backup-first`),
+    );
     // Each service with secret files has the command that writes them (C15).
     expect(commands.filter((name) => name.endsWith("-secrets"))).toEqual([
       "vpai-main-caddy-service-secrets",

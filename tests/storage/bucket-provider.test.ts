@@ -308,9 +308,7 @@ describe("read", () => {
       Action: ["s3:GetObject"],
       Resource: [`arn:aws:s3:::${name}/*`],
     };
-    await s3.send(
-      new PutBucketPolicyCommand({ Bucket: name, Policy: JSON.stringify({ Version: "2012-10-17", Statement: [publicStatement(name), named] }) }),
-    );
+    await s3.send(new PutBucketPolicyCommand({ Bucket: name, Policy: JSON.stringify({ Version: "2012-10-17", Statement: [publicStatement(name), named] }) }));
 
     const read = await bucketProvider.read!(name, outs);
     expect(read.props.publicAccess).toEqual([expect.stringMatching(/"public-read" allows .* to everyone/)]);

@@ -66,19 +66,23 @@ describe("endpointProblems", () => {
   });
 });
 
-test.each(["https://key:planted-Pw7q@fsn1.your-objectstorage.com/#x", "http://key:planted-Pw7q@fsn1.your-objectstorage.com", "https://key:planted-Pw7q@fsn1.your-objectstorage.com:99999"])(
-  "endpointProblems never repeats credentials given in %s",
+test.each([
+  "https://key:planted-Pw7q@fsn1.your-objectstorage.com/#x",
+  "http://key:planted-Pw7q@fsn1.your-objectstorage.com",
+  "https://key:planted-Pw7q@fsn1.your-objectstorage.com:99999",
+])("endpointProblems never repeats credentials given in %s", (endpoint) => {
+  const problems = endpointProblems(endpoint);
+  expect(problems.length).toBeGreaterThan(0);
+  expect(problems.join("\n")).not.toContain("planted-Pw7q");
+  expect(problems.join("\n")).toContain("***@");
+});
+
+test.each(["https://fsn1.your-objectstorage.com#", "https://fsn1.your-objectstorage.com?"])(
+  "endpointProblems refuses the empty fragment or query of %s",
   (endpoint) => {
-    const problems = endpointProblems(endpoint);
-    expect(problems.length).toBeGreaterThan(0);
-    expect(problems.join("\n")).not.toContain("planted-Pw7q");
-    expect(problems.join("\n")).toContain("***@");
+    expect(endpointProblems(endpoint)).toEqual([expect.stringMatching(/has a path, query or fragment/)]);
   },
 );
-
-test.each(["https://fsn1.your-objectstorage.com#", "https://fsn1.your-objectstorage.com?"])("endpointProblems refuses the empty fragment or query of %s", (endpoint) => {
-  expect(endpointProblems(endpoint)).toEqual([expect.stringMatching(/has a path, query or fragment/)]);
-});
 
 const VALID: BucketInputs = {
   bucketName: "backups",
@@ -119,9 +123,7 @@ describe("bucketInputProblems", () => {
       { path: "bucketName", reason: "too short" },
       { path: "noncurrentVersionExpiryDays", reason: "must be 1 or more" },
     ]);
-    expect(message).toBe(
-      'infra:storage:Bucket "b" has 2 invalid arguments:\n  - bucketName: too short\n  - noncurrentVersionExpiryDays: must be 1 or more',
-    );
+    expect(message).toBe('infra:storage:Bucket "b" has 2 invalid arguments:\n  - bucketName: too short\n  - noncurrentVersionExpiryDays: must be 1 or more');
   });
 });
 
@@ -173,7 +175,11 @@ describe("privacy (S1)", () => {
   const owner = { Grantee: { Type: "CanonicalUser", ID: "owner" }, Permission: "FULL_CONTROL" };
   test.each([
     ["owner only", [owner], []],
-    ["public-read", [owner, { Grantee: { Type: "Group", URI: "http://acs.amazonaws.com/groups/global/AllUsers" }, Permission: "READ" }], ["ACL grants READ to everyone"]],
+    [
+      "public-read",
+      [owner, { Grantee: { Type: "Group", URI: "http://acs.amazonaws.com/groups/global/AllUsers" }, Permission: "READ" }],
+      ["ACL grants READ to everyone"],
+    ],
     [
       "authenticated-read",
       [{ Grantee: { Type: "Group", URI: "http://acs.amazonaws.com/groups/global/AuthenticatedUsers" }, Permission: "READ" }],
@@ -225,12 +231,9 @@ describe("bucketDiff", () => {
     ["drift: lifecycle rule gone", { noncurrentVersionExpiryDays: null }, {}, { changes: true, replaces: [] }],
     ["drift: public policy", { publicAccess: ["bucket policy statement #1 allows everyone"] }, {}, { changes: true, replaces: [] }],
     ["name and days together", {}, { bucketName: "backups-2", noncurrentVersionExpiryDays: 90 }, { changes: true, replaces: ["bucketName"] }],
-  ] as [string, Partial<BucketState>, Partial<BucketInputs>, { changes: boolean; replaces: string[] }][])(
-    "%s",
-    (_label, olds, news, expected) => {
-      expect(bucketDiff({ ...state, ...olds }, { ...VALID, ...news })).toEqual({ ...expected, deleteBeforeReplace: false });
-    },
-  );
+  ] as [string, Partial<BucketState>, Partial<BucketInputs>, { changes: boolean; replaces: string[] }][])("%s", (_label, olds, news, expected) => {
+    expect(bucketDiff({ ...state, ...olds }, { ...VALID, ...news })).toEqual({ ...expected, deleteBeforeReplace: false });
+  });
 });
 
 describe("notEmptyMessage", () => {

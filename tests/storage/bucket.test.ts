@@ -135,10 +135,7 @@ describe("Bucket", () => {
     ["given in plain text", ACCESS_KEY, SECRET_KEY],
   ])("keeps the credentials secret when %s, in inputs, outputs and the serialized provider", async (_label, accessKeyId, secretAccessKey) => {
     const name = `keys-${registrations.length}`;
-    const { child } = await construct(
-      name,
-      args({ bucketName: `prod-${name}`, connection: { ...args().connection, accessKeyId, secretAccessKey } }),
-    );
+    const { child } = await construct(name, args({ bucketName: `prod-${name}`, connection: { ...args().connection, accessKeyId, secretAccessKey } }));
     expect(pulumi.runtime.isRpcSecret(child.inputs.accessKeyId)).toBe(true);
     expect(pulumi.runtime.isRpcSecret(child.inputs.secretAccessKey)).toBe(true);
     expect(pulumi.runtime.isRpcSecret(child.inputs.bucketName)).toBe(false);

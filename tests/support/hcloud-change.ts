@@ -122,8 +122,7 @@ export function terraformConfig(inputs: Record<string, unknown>, schema: Resourc
       const name = terraformName(key, schema, prefix);
       const nested = `${prefix}${name}.`;
       const isBlock = Object.keys(schema.attributes).some((attribute) => attribute.startsWith(nested));
-      const converted =
-        isBlock && Array.isArray(value) ? value.map((item) => terraformConfig(item as Record<string, unknown>, schema, nested)) : value;
+      const converted = isBlock && Array.isArray(value) ? value.map((item) => terraformConfig(item as Record<string, unknown>, schema, nested)) : value;
       return [name, converted];
     }),
   );

@@ -81,12 +81,14 @@ export function validateJSON(schema: JSONSchema, value: unknown, path = "$"): st
   if (schema === false) return [`${path}: no value is allowed here`];
   const errors: string[] = [];
   const s = schema as Record<string, unknown>;
-  for (const keyword of Object.keys(s)) if (!SUPPORTED_KEYWORDS.has(keyword)) errors.push(`${path}: the schema uses "${keyword}", which this validator does not know`);
+  for (const keyword of Object.keys(s))
+    if (!SUPPORTED_KEYWORDS.has(keyword)) errors.push(`${path}: the schema uses "${keyword}", which this validator does not know`);
   if (s.type !== undefined) {
     const types = Array.isArray(s.type) ? (s.type as string[]) : [s.type as string];
     if (!types.some((type) => matchesType(value, type))) return [...errors, `${path}: is ${typeOf(value)}, expected ${types.join(" or ")}`];
   }
-  if (s.enum !== undefined && !(s.enum as unknown[]).some((item) => equal(item, value))) errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
+  if (s.enum !== undefined && !(s.enum as unknown[]).some((item) => equal(item, value)))
+    errors.push(`${path}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
   if (s.const !== undefined && !equal(s.const, value)) errors.push(`${path}: is not ${JSON.stringify(s.const)}`);
   if (typeof value === "number") {
     if (typeof s.minimum === "number" && value < s.minimum) errors.push(`${path}: ${value} < ${s.minimum}`);
@@ -111,7 +113,12 @@ export function validateJSON(schema: JSONSchema, value: unknown, path = "$"): st
     for (const [name, item] of Object.entries(value)) {
       if (s.propertyNames !== undefined) errors.push(...validateJSON(s.propertyNames as JSONSchema, name, `${path}.${name} (name)`));
       if (Object.hasOwn(properties, name)) errors.push(...validateJSON(properties[name]!, item, `${path}.${name}`));
-      else if (s.additionalProperties !== undefined) errors.push(...validateJSON(s.additionalProperties as JSONSchema, item, `${path}.${name}`).map((error) => (s.additionalProperties === false ? `${path}.${name}: is not a known key` : error)));
+      else if (s.additionalProperties !== undefined)
+        errors.push(
+          ...validateJSON(s.additionalProperties as JSONSchema, item, `${path}.${name}`).map((error) =>
+            s.additionalProperties === false ? `${path}.${name}: is not a known key` : error,
+          ),
+        );
     }
   }
   const branches = (keyword: string) => ((s[keyword] ?? []) as JSONSchema[]).map((branch) => validateJSON(branch, value, path));
@@ -120,7 +127,8 @@ export function validateJSON(schema: JSONSchema, value: unknown, path = "$"): st
   if (s.oneOf !== undefined) {
     const results = branches("oneOf");
     const passing = results.filter((branch) => branch.length === 0).length;
-    if (passing !== 1) errors.push(`${path}: matches ${passing} of oneOf, not exactly one${passing === 0 ? ` (${results.map((branch) => branch[0]).join("; ")})` : ""}`);
+    if (passing !== 1)
+      errors.push(`${path}: matches ${passing} of oneOf, not exactly one${passing === 0 ? ` (${results.map((branch) => branch[0]).join("; ")})` : ""}`);
   }
   if (s.not !== undefined && validateJSON(s.not as JSONSchema, value, path).length === 0) errors.push(`${path}: is not allowed here`);
   return errors;

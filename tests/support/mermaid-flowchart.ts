@@ -45,7 +45,12 @@ export async function parseFlowchart(text: string): Promise<Flowchart> {
   if (!result || result.diagramType !== "flowchart-v2") throw new Error(`not a flowchart: ${JSON.stringify(result)}`);
   const db = (await api.mermaidAPI.getDiagramFromText(text)).db as unknown as FlowDB;
   return {
-    nodes: new Map([...db.getVertices().values()].map((vertex) => [vertex.id, { lines: rendered(vertex.text ?? vertex.id), shape: vertex.type ?? "square", classes: vertex.classes }])),
+    nodes: new Map(
+      [...db.getVertices().values()].map((vertex) => [
+        vertex.id,
+        { lines: rendered(vertex.text ?? vertex.id), shape: vertex.type ?? "square", classes: vertex.classes },
+      ]),
+    ),
     edges: db.getEdges().map((edge) => ({ start: edge.start, end: edge.end, text: rendered(edge.text ?? "").join("\n"), stroke: edge.stroke ?? "normal" })),
     subgraphs: new Map(db.getSubGraphs().map((subgraph) => [subgraph.id, { lines: rendered(subgraph.title), members: subgraph.nodes }])),
   };
@@ -60,7 +65,11 @@ function rendered(text: string): string[] {
   const named: Record<string, string> = { quot: '"', amp: "&", lt: "<", gt: ">", nbsp: "\u00a0" };
   return text
     .split(/<br\s*\/?>/i)
-    .map((line) => line.replace(/\ufb02\u00b0\u00b0(\d+)\u00b6\u00df/g, (_, code: string) => String.fromCodePoint(Number(code))).replace(/\ufb02\u00b0(\w+)\u00b6\u00df/g, (whole, name: string) => named[name] ?? whole));
+    .map((line) =>
+      line
+        .replace(/\ufb02\u00b0\u00b0(\d+)\u00b6\u00df/g, (_, code: string) => String.fromCodePoint(Number(code)))
+        .replace(/\ufb02\u00b0(\w+)\u00b6\u00df/g, (whole, name: string) => named[name] ?? whole),
+    );
 }
 
 /** Every node id inside a subgraph, through the subgraphs nested in it. */

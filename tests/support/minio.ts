@@ -104,7 +104,11 @@ async function startOnce(binary: string, address: string, tls: MinIOOptions["tls
 
 /** GET `url`; true on a 2xx. With `ca`, over https trusting that CA alone. */
 function answers(url: string, ca: string | undefined): Promise<boolean> {
-  if (!ca) return fetch(url, { signal: AbortSignal.timeout(1000) }).then((response) => response.ok, () => false);
+  if (!ca)
+    return fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
   return new Promise((resolve) => {
     const probe = httpsRequest(url, { ca, timeout: 1000 }, (response) => {
       response.resume();
@@ -127,4 +131,3 @@ async function waitUntilLive(endpoint: string, exited: Promise<number | null>, o
   }
   throw new Error(`minio at ${endpoint} was not live after ${READY_TIMEOUT_MS / 1000}s:\n${output()}`);
 }
-

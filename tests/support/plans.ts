@@ -49,7 +49,9 @@ export function containerNamed(plan: PlanResult, containerName: string): Planned
  */
 export function uploadOf(plan: PlanResult, containerName: string, path: string): string {
   const uploads = (containerNamed(plan, containerName).inputs.uploads ?? []) as { file: string; content: string }[];
-  const live = plan.resources.flatMap((resource) => liveFilesInstalled(resource.inputs.triggers, containerName)).map((file) => ({ file: file.path, content: file.content }));
+  const live = plan.resources
+    .flatMap((resource) => liveFilesInstalled(resource.inputs.triggers, containerName))
+    .map((file) => ({ file: file.path, content: file.content }));
   const file = [...uploads, ...live].find((candidate) => candidate.file === path);
   if (!file) throw new Error(`${containerName} gets no ${path}`);
   return file.content;
@@ -88,7 +90,10 @@ export function serviceAliases(resource: PlannedResource, service: string): stri
 
 /** The host command that writes a container's secret files: a child of the same Service. */
 export function secretsCommandOf(plan: PlanResult, containerResource: PlannedResource): PlannedResource {
-  const found = plan.resources.find((resource) => resource.type === "pulumi-nodejs:dynamic/remote:SSHCommand" && resource.name.endsWith("-secrets") && resource.parentUrn === containerResource.parentUrn);
+  const found = plan.resources.find(
+    (resource) =>
+      resource.type === "pulumi-nodejs:dynamic/remote:SSHCommand" && resource.name.endsWith("-secrets") && resource.parentUrn === containerResource.parentUrn,
+  );
   if (!found) throw new Error(`no -secrets command beside ${containerResource.name}`);
   return found;
 }

@@ -14,7 +14,16 @@ import { createHash } from "node:crypto";
  */
 export function formsOf(value: string): string[] {
   const sha256 = createHash("sha256").update(value).digest("hex");
-  return [...new Set([value, encodeURIComponent(value), JSON.stringify(value).slice(1, -1), value.replace(/[\\:]/g, "\\$&"), Buffer.from(value).toString("base64"), sha256.slice(0, 16)])];
+  return [
+    ...new Set([
+      value,
+      encodeURIComponent(value),
+      JSON.stringify(value).slice(1, -1),
+      value.replace(/[\\:]/g, "\\$&"),
+      Buffer.from(value).toString("base64"),
+      sha256.slice(0, 16),
+    ]),
+  ];
 }
 
 /** The secrets, by key, whose value shows in `text` in any of its forms. */

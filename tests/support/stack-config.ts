@@ -27,7 +27,14 @@ export function completeRawConfig(stack: string, changes: Record<string, string 
   const values: Record<string, string> = { ...file.values };
   const secretKeys = new Set(file.secretKeys);
   const servers = JSON.parse(values["infra:servers"] ?? "[]");
-  for (const secret of requiredSecrets(values["infra:blueprint"], servers, BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"), true, values["infra:opsHost"] !== undefined)) {
+  for (const secret of requiredSecrets(
+    values["infra:blueprint"],
+    servers,
+    BLUEPRINT_CATALOG,
+    JSON.parse(values["infra:monitoring"] ?? "null"),
+    true,
+    values["infra:opsHost"] !== undefined,
+  )) {
     values[secret.key] = testSecretValue(secret);
     secretKeys.add(secret.key);
   }
@@ -53,7 +60,14 @@ export function rawConfigWithSecrets(changes: Record<string, string | undefined>
   } catch {
     servers = [];
   }
-  for (const secret of requiredSecrets(values["infra:blueprint"], Array.isArray(servers) ? servers : [], BLUEPRINT_CATALOG, JSON.parse(values["infra:monitoring"] ?? "null"), true, values["infra:opsHost"] !== undefined)) {
+  for (const secret of requiredSecrets(
+    values["infra:blueprint"],
+    Array.isArray(servers) ? servers : [],
+    BLUEPRINT_CATALOG,
+    JSON.parse(values["infra:monitoring"] ?? "null"),
+    true,
+    values["infra:opsHost"] !== undefined,
+  )) {
     values[secret.key] ??= testSecretValue(secret);
     secretKeys.add(secret.key);
   }

@@ -6,7 +6,18 @@ import { shellQuote } from "../../components/backup/shell";
 import { SECRETS_HOST_DIR } from "../../components/container/secret-files";
 import { GRAFANA_ADMIN_PASSWORD_SECRET } from "../../components/monitoring/settings";
 import { plannedChanges } from "../support/pulumi-preview";
-import { backupObjects, deploy, httpsGet as get, inspectContainers as inspect, notHealthy, settingsMismatches, startedTooEarly, stateResources, type Deployment, type StateResource } from "./deployment";
+import {
+  backupObjects,
+  deploy,
+  httpsGet as get,
+  inspectContainers as inspect,
+  notHealthy,
+  settingsMismatches,
+  startedTooEarly,
+  stateResources,
+  type Deployment,
+  type StateResource,
+} from "./deployment";
 import { liveConfigScript } from "../../components/container/live-config";
 import { NGINX_CONF_PATH, NGINX_LIVE_RELOAD } from "../../components/ingress/nginx-spec";
 import { pushRelease } from "./images";
@@ -62,24 +73,28 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     expect(settingsMismatches(containerInputs, await inspectContainers())).toEqual([]);
   });
 
-  it("C15, live: docker inspect and ps show no secret of the stack outside the application's environment; each secret file is 0400, its service's, and mounted read-only", { timeout: 120_000 }, async () => {
-    // The application's image reads DATABASE_URL and JWT_SECRET from its environment only (its C15 waiver in infra/blueprints/fastapi.ts);
-    // its container is the current release's, named by the release id.
-    const waived = new Set(containerInputs.map((resource) => String(resource.inputs!.name)).filter((name) => /^fastapi-backend-[0-9a-f]{8}$/.test(name)));
-    expect(waived.size).toBe(1);
-    const exposure = await secretExposure(deployment.vps, deployment.stack.secrets, waived);
-    expect(exposure.inspected).toEqual([]);
-    expect(exposure.inEnvironment).toEqual([...waived]);
-    expect(exposure.commandLines).toEqual([]);
-    expect(exposure.files).toEqual([]);
-    expect(exposure.mounted).toEqual([
-      "fastapi-certbot /run/secrets/cloudflare.ini",
-      "fastapi-grafana /run/secrets/grafana-admin-password",
-      "fastapi-nginx /run/secrets/htpasswd-infra-monitoringAdminPasswordHash",
-      "fastapi-postgres /run/secrets/postgres-password",
-      "fastapi-postgres-exporter /run/secrets/postgres-password",
-    ]);
-  });
+  it(
+    "C15, live: docker inspect and ps show no secret of the stack outside the application's environment; each secret file is 0400, its service's, and mounted read-only",
+    { timeout: 120_000 },
+    async () => {
+      // The application's image reads DATABASE_URL and JWT_SECRET from its environment only (its C15 waiver in infra/blueprints/fastapi.ts);
+      // its container is the current release's, named by the release id.
+      const waived = new Set(containerInputs.map((resource) => String(resource.inputs!.name)).filter((name) => /^fastapi-backend-[0-9a-f]{8}$/.test(name)));
+      expect(waived.size).toBe(1);
+      const exposure = await secretExposure(deployment.vps, deployment.stack.secrets, waived);
+      expect(exposure.inspected).toEqual([]);
+      expect(exposure.inEnvironment).toEqual([...waived]);
+      expect(exposure.commandLines).toEqual([]);
+      expect(exposure.files).toEqual([]);
+      expect(exposure.mounted).toEqual([
+        "fastapi-certbot /run/secrets/cloudflare.ini",
+        "fastapi-grafana /run/secrets/grafana-admin-password",
+        "fastapi-nginx /run/secrets/htpasswd-infra-monitoringAdminPasswordHash",
+        "fastapi-postgres /run/secrets/postgres-password",
+        "fastapi-postgres-exporter /run/secrets/postgres-password",
+      ]);
+    },
+  );
 
   it("started every container after the ones it depends on", async () => {
     const { late, dependencies } = startedTooEarly(containerInputs, await inspectContainers());
@@ -106,9 +121,16 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
   it("from a client on the VPS's network that is not an admin address, only 80 and 443 answer", { timeout: 120_000 }, async () => {
     // A throwaway container on the testbed bridge stands for a stranger on the internet: the admin CIDR is the bridge's gateway alone.
     const probe = (port: number) =>
-      execFileAsync(DOCKER, ["run", "--rm", "--network", deployment.vps.network, vpsImage(), "bash", "-c", `timeout 3 bash -c '</dev/tcp/${deployment.vps.address}/${port}' 2>/dev/null; echo $?`]).then(
-        ({ stdout }) => ({ "0": "open", "1": "refused", "124": "filtered" })[stdout.trim()] ?? `exit ${stdout.trim()}`,
-      );
+      execFileAsync(DOCKER, [
+        "run",
+        "--rm",
+        "--network",
+        deployment.vps.network,
+        vpsImage(),
+        "bash",
+        "-c",
+        `timeout 3 bash -c '</dev/tcp/${deployment.vps.address}/${port}' 2>/dev/null; echo $?`,
+      ]).then(({ stdout }) => ({ "0": "open", "1": "refused", "124": "filtered" })[stdout.trim()] ?? `exit ${stdout.trim()}`);
     const answers = Object.fromEntries(await Promise.all([22, 80, 443, 3000, 5432, 9090].map(async (port) => [port, await probe(port)] as const)));
     expect(answers).toEqual({ 22: "filtered", 80: "open", 443: "open", 3000: "filtered", 5432: "filtered", 9090: "filtered" });
   });
@@ -117,7 +139,11 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     const running = await inspectContainers();
     expect(Object.keys(running.get("fastapi-postgres")!.NetworkSettings.Networks)).toEqual(["fastapi-internal"]);
     const probe = async (container: string, host: string, port: number) =>
-      (await deployment.vps.exec(`docker exec ${container} timeout 5 bash -c '</dev/tcp/${host}/${port}' 2>/dev/null && echo open || echo closed`, { allowFailure: true })).stdout.trim();
+      (
+        await deployment.vps.exec(`docker exec ${container} timeout 5 bash -c '</dev/tcp/${host}/${port}' 2>/dev/null && echo open || echo closed`, {
+          allowFailure: true,
+        })
+      ).stdout.trim();
     // S3 on the testbed's gateway answers the app, which is also on the edge network; the same probe from PostgreSQL goes nowhere.
     const s3 = new URL(deployment.minio.endpoint);
     const backend = [...running.keys()].find((name) => /^fastapi-backend-[0-9a-f]{8}$/.test(name))!;
@@ -141,41 +167,51 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     expect(changes.sort()).toEqual(["replace fastapi-main-monitoring-prometheus", "replace fastapi-main-monitoring-prometheus-healthy"]);
     await step("up, one value", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
     const after = await inspectContainers();
-    const replaced = [...after.values()].filter((container) => before.get(container.Name.replace(/^\//, ""))?.Id !== container.Id).map((container) => container.Name);
+    const replaced = [...after.values()]
+      .filter((container) => before.get(container.Name.replace(/^\//, ""))?.Id !== container.Id)
+      .map((container) => container.Name);
     expect(replaced).toEqual(["/fastapi-prometheus"]);
   });
 
-  it("rotating a secret rewrites its file and restarts the one container that reads it, replacing none; it reads the new value", { timeout: STEP_TIMEOUT_MS }, async () => {
-    // The password reaches wget on stdin, never in a command line of the test.
-    const login = (password: string) =>
-      deployment.vps.exec(
-        `docker exec -i fastapi-grafana sh -c ${shellQuote('IFS= read -r password; wget -q -O /dev/null --auth-no-challenge --user=admin --password="$password" http://127.0.0.1:3000/api/datasources')}`,
-        { input: `${password}\n`, allowFailure: true },
-      );
-    const old = deployment.stack.secrets[GRAFANA_ADMIN_PASSWORD_SECRET]!;
-    expect((await login(old)).code).toBe(0);
-    const before = await inspectContainers();
-    const rotated = `Tb-rotated-${randomBytes(9).toString("base64url")}/+=@:?#%`;
-    await deployment.stack.setSecret(GRAFANA_ADMIN_PASSWORD_SECRET, rotated);
-    const { result: preview } = await step("preview, rotated secret", () => deployment.stack.run(["preview", "--json"]));
-    // Only the command that writes Grafana's files runs again: the container's inputs name the file, not the value.
-    expect(plannedChanges(preview.stdout)).toEqual(["replace fastapi-main-monitoring-grafana-secrets"]);
-    await step("up, rotated secret", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
-    const after = await inspectContainers();
-    const name = (container: { Name: string }) => container.Name.replace(/^\//, "");
-    expect([...after.values()].filter((container) => before.get(name(container))?.Id !== container.Id).map(name)).toEqual([]);
-    // A bind mount holds the file the container started with: Grafana is restarted to read the new one, and nothing else is.
-    expect([...after.values()].filter((container) => before.get(name(container))!.State.StartedAt !== container.State.StartedAt).map(name)).toEqual(["fastapi-grafana"]);
-    await expect.poll(async () => (await login(rotated)).code, { timeout: 60_000, interval: 1000 }).toBe(0);
-    expect((await login(old)).code).not.toBe(0);
-    expect((await deployment.vps.exec(`stat -c '%a %u' ${SECRETS_HOST_DIR}/fastapi-grafana/grafana-admin-password`)).stdout.trim()).toBe("400 472");
-    await deployment.stack.run(["up", "--yes", "--expect-no-changes"]);
-  });
+  it(
+    "rotating a secret rewrites its file and restarts the one container that reads it, replacing none; it reads the new value",
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      // The password reaches wget on stdin, never in a command line of the test.
+      const login = (password: string) =>
+        deployment.vps.exec(
+          `docker exec -i fastapi-grafana sh -c ${shellQuote('IFS= read -r password; wget -q -O /dev/null --auth-no-challenge --user=admin --password="$password" http://127.0.0.1:3000/api/datasources')}`,
+          { input: `${password}\n`, allowFailure: true },
+        );
+      const old = deployment.stack.secrets[GRAFANA_ADMIN_PASSWORD_SECRET]!;
+      expect((await login(old)).code).toBe(0);
+      const before = await inspectContainers();
+      const rotated = `Tb-rotated-${randomBytes(9).toString("base64url")}/+=@:?#%`;
+      await deployment.stack.setSecret(GRAFANA_ADMIN_PASSWORD_SECRET, rotated);
+      const { result: preview } = await step("preview, rotated secret", () => deployment.stack.run(["preview", "--json"]));
+      // Only the command that writes Grafana's files runs again: the container's inputs name the file, not the value.
+      expect(plannedChanges(preview.stdout)).toEqual(["replace fastapi-main-monitoring-grafana-secrets"]);
+      await step("up, rotated secret", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
+      const after = await inspectContainers();
+      const name = (container: { Name: string }) => container.Name.replace(/^\//, "");
+      expect([...after.values()].filter((container) => before.get(name(container))?.Id !== container.Id).map(name)).toEqual([]);
+      // A bind mount holds the file the container started with: Grafana is restarted to read the new one, and nothing else is.
+      expect([...after.values()].filter((container) => before.get(name(container))!.State.StartedAt !== container.State.StartedAt).map(name)).toEqual([
+        "fastapi-grafana",
+      ]);
+      await expect.poll(async () => (await login(rotated)).code, { timeout: 60_000, interval: 1000 }).toBe(0);
+      expect((await login(old)).code).not.toBe(0);
+      expect((await deployment.vps.exec(`stat -c '%a %u' ${SECRETS_HOST_DIR}/fastapi-grafana/grafana-admin-password`)).stdout.trim()).toBe("400 472");
+      await deployment.stack.run(["up", "--yes", "--expect-no-changes"]);
+    },
+  );
 
   it("the nightly backup job runs by its systemd unit, and a restore loses no row", { timeout: STEP_TIMEOUT_MS }, async () => {
     const psql = (sql: string) => deployment.vps.exec(`docker exec -i fastapi-postgres psql -v ON_ERROR_STOP=1 -qAt -U postgres -d app`, { input: sql });
     await psql("create table drill(id int primary key, note text); insert into drill select g, md5(g::text) from generate_series(1, 5000) g;");
-    const { result: run } = await step("backup job", () => deployment.vps.exec("systemctl start infra-backup.service; systemctl show -p Result --value infra-backup.service", { allowFailure: true }));
+    const { result: run } = await step("backup job", () =>
+      deployment.vps.exec("systemctl start infra-backup.service; systemctl show -p Result --value infra-backup.service", { allowFailure: true }),
+    );
     expect(run.stdout.trim(), (await deployment.vps.exec("journalctl -u infra-backup --no-pager | tail -n 40")).stdout).toBe("success");
     const metrics = (await deployment.vps.exec("cat /var/lib/prometheus/node-exporter/infra_backup.prom")).stdout;
     expect(metrics).toMatch(/^infra_backup_last_exit_code(\{[^}]*\})? 0$/m);
@@ -211,7 +247,11 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     };
     const nginxId = async () => (await deployment.vps.exec("docker inspect --format '{{.Id}}' fastapi-nginx")).stdout.trim();
     const backends = async () =>
-      (await deployment.vps.exec("docker ps -a --filter label=infra.service=backend --format '{{.Names}} {{.State}}'")).stdout.trim().split("\n").filter(Boolean).sort();
+      (await deployment.vps.exec("docker ps -a --filter label=infra.service=backend --format '{{.Names}} {{.State}}'")).stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .sort();
 
     beforeAll(async () => {
       clients = clientAddresses(deployment.vps, 20);
@@ -230,11 +270,19 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
       const { result: preview } = await step("preview, release", () => deployment.stack.run(["preview", "--json"]));
       const changes = plannedChanges(preview.stdout);
       // The new release's three resources, the switch, and the old release's three, removed last.
-      expect(changes.filter((change) => change.startsWith("create "))).toEqual([expect.stringMatching(/^create fastapi-main-backend-[0-9a-f]{8}$/), expect.stringMatching(/-healthy$/), expect.stringMatching(/-image$/)]);
-      expect(changes.filter((change) => !/^(create|delete) fastapi-main-backend-[0-9a-f]{8}(-healthy|-image)?$/.test(change))).toEqual(["replace fastapi-main-nginx-service-live-config"]);
+      expect(changes.filter((change) => change.startsWith("create "))).toEqual([
+        expect.stringMatching(/^create fastapi-main-backend-[0-9a-f]{8}$/),
+        expect.stringMatching(/-healthy$/),
+        expect.stringMatching(/-image$/),
+      ]);
+      expect(changes.filter((change) => !/^(create|delete) fastapi-main-backend-[0-9a-f]{8}(-healthy|-image)?$/.test(change))).toEqual([
+        "replace fastapi-main-nginx-service-live-config",
+      ]);
       expect(changes.filter((change) => change.startsWith("delete "))).toHaveLength(3);
 
-      const { report } = await underLoad("release 1.0.0 -> 1.0.1", () => step("up, release 1.0.1", () => deployment.stack.run(["up", "--yes", "--skip-preview"])));
+      const { report } = await underLoad("release 1.0.0 -> 1.0.1", () =>
+        step("up, release 1.0.1", () => deployment.stack.run(["up", "--yes", "--skip-preview"])),
+      );
       expect(report.failures).toEqual([]);
       expect(report.requests).toBeGreaterThan(200);
       expect(report.releases.map((entry) => entry.release)).toEqual(["1.0.0", "1.0.1"]);
@@ -255,7 +303,9 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
       expect(changes).toContain("replace fastapi-main-nginx-service-live-config");
       expect(changes.filter((change) => /nginx-service(-healthy)?$/.test(change))).toEqual([]);
 
-      const { report } = await underLoad("route www and header X-Release-Channel", () => step("up, route and header", () => deployment.stack.run(["up", "--yes", "--skip-preview"])));
+      const { report } = await underLoad("route www and header X-Release-Channel", () =>
+        step("up, route and header", () => deployment.stack.run(["up", "--yes", "--skip-preview"])),
+      );
       expect(report.failures).toEqual([]);
       expect(await nginxId()).toBe(nginx);
       const www = await httpsGet(`www.${DOMAIN}`, "/");
@@ -268,7 +318,11 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     it("a configuration nginx refuses fails `up` and leaves the running one serving", { timeout: STEP_TIMEOUT_MS }, async () => {
       // What the program never writes, planted where its check must catch it: a live file nginx -t refuses.
       const nginx = await nginxId();
-      const script = liveConfigScript("fastapi-nginx", [{ path: NGINX_CONF_PATH, content: "events {}\nhttp { server { listen 443 ssl; unknown_directive on; } }\n", live: true }], NGINX_LIVE_RELOAD);
+      const script = liveConfigScript(
+        "fastapi-nginx",
+        [{ path: NGINX_CONF_PATH, content: "events {}\nhttp { server { listen 443 ssl; unknown_directive on; } }\n", live: true }],
+        NGINX_LIVE_RELOAD,
+      );
       const refused = await deployment.vps.exec("bash -s", { input: script, allowFailure: true });
       expect(refused.code).not.toBe(0);
       expect(refused.stdout).toMatch(/unknown directive "unknown_directive"/);
@@ -278,31 +332,35 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
       expect(await nginxId()).toBe(nginx);
     });
 
-    it("a release that never gets healthy fails `up` with its health checks' output, and the old one keeps serving: 0 failed requests", { timeout: STEP_TIMEOUT_MS }, async () => {
-      const [serving] = await backends();
-      await deployment.stack.setConfig("infra:releases", { backend: "1.0.2" });
-      const { report, value: failed } = await underLoad("release 1.0.2, never healthy", () =>
-        step("up, release never healthy", () => deployment.stack.run(["up", "--yes", "--skip-preview"], { allowFailure: true })),
-      );
-      const output = failed.result.stdout + failed.result.stderr;
-      expect(failed.result.code, output.slice(-3000)).not.toBe(0);
-      expect(output).toMatch(/remote command fastapi-main-backend-[0-9a-f]{8}-healthy on deploy@[\d.]+:22 failed with exit code 1/);
-      expect(output).toMatch(/container fastapi-backend-[0-9a-f]{8} did not become healthy: state running\/unhealthy after \d+s of at most \d+s/);
-      // The health check's own words (Python's urllib could not connect to 8000), and the app's log saying where it listens.
-      expect(output).toContain("urllib.error.URLError: <urlopen error [Errno 111] Connection refused>");
-      expect(output).toContain("backend 1.0.2 listening on :8001");
-      expect(report.failures).toEqual([]);
-      expect(report.releases.map((entry) => entry.release)).toEqual(["1.0.1"]);
-      // The failed release stays beside the serving one, unhealthy, for its logs to be read; the next `up` removes it.
-      const running = await backends();
-      expect(running).toHaveLength(2);
-      expect(running).toContain(serving);
+    it(
+      "a release that never gets healthy fails `up` with its health checks' output, and the old one keeps serving: 0 failed requests",
+      { timeout: STEP_TIMEOUT_MS },
+      async () => {
+        const [serving] = await backends();
+        await deployment.stack.setConfig("infra:releases", { backend: "1.0.2" });
+        const { report, value: failed } = await underLoad("release 1.0.2, never healthy", () =>
+          step("up, release never healthy", () => deployment.stack.run(["up", "--yes", "--skip-preview"], { allowFailure: true })),
+        );
+        const output = failed.result.stdout + failed.result.stderr;
+        expect(failed.result.code, output.slice(-3000)).not.toBe(0);
+        expect(output).toMatch(/remote command fastapi-main-backend-[0-9a-f]{8}-healthy on deploy@[\d.]+:22 failed with exit code 1/);
+        expect(output).toMatch(/container fastapi-backend-[0-9a-f]{8} did not become healthy: state running\/unhealthy after \d+s of at most \d+s/);
+        // The health check's own words (Python's urllib could not connect to 8000), and the app's log saying where it listens.
+        expect(output).toContain("urllib.error.URLError: <urlopen error [Errno 111] Connection refused>");
+        expect(output).toContain("backend 1.0.2 listening on :8001");
+        expect(report.failures).toEqual([]);
+        expect(report.releases.map((entry) => entry.release)).toEqual(["1.0.1"]);
+        // The failed release stays beside the serving one, unhealthy, for its logs to be read; the next `up` removes it.
+        const running = await backends();
+        expect(running).toHaveLength(2);
+        expect(running).toContain(serving);
 
-      await deployment.stack.setConfig("infra:releases", { backend: "1.0.1" });
-      await step("up, after the fix", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
-      expect(await backends()).toEqual([serving]);
-      await deployment.stack.run(["up", "--yes", "--expect-no-changes"]);
-    });
+        await deployment.stack.setConfig("infra:releases", { backend: "1.0.1" });
+        await step("up, after the fix", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
+        expect(await backends()).toEqual([serving]);
+        await deployment.stack.run(["up", "--yes", "--expect-no-changes"]);
+      },
+    );
 
     it("rolls back by releasing the previous tag again: 0 failed requests", { timeout: STEP_TIMEOUT_MS }, async () => {
       await deployment.stack.setConfig("infra:releases", { backend: "1.0.0" });
@@ -339,18 +397,24 @@ describe("the fastapi blueprint deployed to the testbed VPS", () => {
     await deployment.stack.run(["up", "--yes", "--expect-no-changes"]);
   });
 
-  it("a host script that fails stops `up` with the resource, exit code and output; after the fix the next `up` converges", { timeout: STEP_TIMEOUT_MS }, async () => {
-    // The deploy user loses sudo, as on a host someone changed by hand; a new admin CIDR makes the UFW command run again.
-    await deployment.vps.exec("mv /etc/sudoers.d/deploy /root/deploy.sudoers");
-    await deployment.stack.setConfig("infra:adminCidrs", [`${deployment.vps.gateway}/32`, "192.0.2.0/24"]);
-    const { result: failed } = await step("up, broken host", () => deployment.stack.run(["up", "--yes", "--skip-preview"], { allowFailure: true }));
-    expect(failed.code).not.toBe(0);
-    expect(failed.stdout + failed.stderr).toMatch(/remote command fastapi-main-firewall-ufw on deploy@[\d.]+:22 failed with exit code 1; the last \d+ lines of its output:[\s\S]*sudo/);
-    await deployment.vps.exec("mv /root/deploy.sudoers /etc/sudoers.d/deploy");
-    await step("up, after the fix", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
-    expect((await deployment.vps.exec("ufw status")).stdout).toContain("192.0.2.0/24");
-    await deployment.stack.run(["up", "--yes", "--expect-no-changes"]);
-  });
+  it(
+    "a host script that fails stops `up` with the resource, exit code and output; after the fix the next `up` converges",
+    { timeout: STEP_TIMEOUT_MS },
+    async () => {
+      // The deploy user loses sudo, as on a host someone changed by hand; a new admin CIDR makes the UFW command run again.
+      await deployment.vps.exec("mv /etc/sudoers.d/deploy /root/deploy.sudoers");
+      await deployment.stack.setConfig("infra:adminCidrs", [`${deployment.vps.gateway}/32`, "192.0.2.0/24"]);
+      const { result: failed } = await step("up, broken host", () => deployment.stack.run(["up", "--yes", "--skip-preview"], { allowFailure: true }));
+      expect(failed.code).not.toBe(0);
+      expect(failed.stdout + failed.stderr).toMatch(
+        /remote command fastapi-main-firewall-ufw on deploy@[\d.]+:22 failed with exit code 1; the last \d+ lines of its output:[\s\S]*sudo/,
+      );
+      await deployment.vps.exec("mv /root/deploy.sudoers /etc/sudoers.d/deploy");
+      await step("up, after the fix", () => deployment.stack.run(["up", "--yes", "--skip-preview"]));
+      expect((await deployment.vps.exec("ufw status")).stdout).toContain("192.0.2.0/24");
+      await deployment.stack.run(["up", "--yes", "--expect-no-changes"]);
+    },
+  );
 
   it("destroy leaves the protected volumes and bucket, and nothing else of the stack on the VPS", { timeout: STEP_TIMEOUT_MS }, async () => {
     const volumesBefore = (await deployment.vps.exec("docker volume ls -q --filter name=fastapi-")).stdout.split("\n").filter(Boolean).sort();

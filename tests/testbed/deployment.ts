@@ -67,7 +67,10 @@ export async function deploy(blueprint: string, extraConfig: Record<string, unkn
   const certificates = await mkdtemp(join(tmpdir(), "infra-testbed-s3-"));
   await makeCertificates(certificates, vps.gateway);
   const s3CA = await readFile(join(certificates, "ca.crt"), "utf8");
-  const minio = await startMinIO({ address: vps.gateway, tls: { certificateFile: join(certificates, "server.crt"), keyFile: join(certificates, "server.key"), ca: s3CA } });
+  const minio = await startMinIO({
+    address: vps.gateway,
+    tls: { certificateFile: join(certificates, "server.crt"), keyFile: join(certificates, "server.key"), ca: s3CA },
+  });
   await vps.exec("cat > /usr/local/share/ca-certificates/testbed-s3.crt && update-ca-certificates >/dev/null", { input: s3CA });
   const registry = await startRegistry(vps.gateway);
   const images = testbedImages();
@@ -128,7 +131,8 @@ export function notHealthy(running: Map<string, Inspected>): string[] {
 export function settingsMismatches(registered: readonly StateResource[], running: Map<string, Inspected>): string[] {
   const mismatches: string[] = [];
   const compare = (label: string, field: string, actual: unknown, expected: unknown) => {
-    if (JSON.stringify(actual) !== JSON.stringify(expected)) mismatches.push(`${label} ${field}: running ${JSON.stringify(actual)}, registered ${JSON.stringify(expected)}`);
+    if (JSON.stringify(actual) !== JSON.stringify(expected))
+      mismatches.push(`${label} ${field}: running ${JSON.stringify(actual)}, registered ${JSON.stringify(expected)}`);
   };
   for (const resource of registered) {
     const inputs = resource.inputs!;
@@ -148,9 +152,18 @@ export function settingsMismatches(registered: readonly StateResource[], running
     const securityOpts = (inputs.securityOpts as string[] | undefined) ?? [];
     const missing = securityOpts.filter((option) => !(container.HostConfig.SecurityOpt ?? []).includes(option));
     compare(label, "SecurityOpt missing", missing, []);
-    const ports = ((inputs.ports as { internal: number; external?: number; ip?: string; protocol?: string }[]) ?? []).filter((port) => port.external !== undefined);
-    const bindings = Object.entries(container.HostConfig.PortBindings ?? {}).flatMap(([port, hosts]) => hosts.map((host) => `${host.HostIp}:${host.HostPort}->${port}`));
-    compare(label, "ports", bindings.sort(), ports.map((port) => `${port.ip ?? "0.0.0.0"}:${port.external}->${port.internal}/${port.protocol ?? "tcp"}`).sort());
+    const ports = ((inputs.ports as { internal: number; external?: number; ip?: string; protocol?: string }[]) ?? []).filter(
+      (port) => port.external !== undefined,
+    );
+    const bindings = Object.entries(container.HostConfig.PortBindings ?? {}).flatMap(([port, hosts]) =>
+      hosts.map((host) => `${host.HostIp}:${host.HostPort}->${port}`),
+    );
+    compare(
+      label,
+      "ports",
+      bindings.sort(),
+      ports.map((port) => `${port.ip ?? "0.0.0.0"}:${port.external}->${port.internal}/${port.protocol ?? "tcp"}`).sort(),
+    );
     const networks = ((inputs.networksAdvanced as { name: string }[]) ?? []).map((network) => network.name).sort();
     compare(label, "networks", Object.keys(container.NetworkSettings.Networks).sort(), networks);
     if (inputs.user !== undefined) compare(label, "user", container.Config.User, inputs.user);
@@ -173,14 +186,20 @@ export function startedTooEarly(registered: readonly StateResource[], running: M
       const before = byUrn.get(dependency);
       if (!before) continue;
       dependencies += 1;
-      if (Date.parse(running.get(String(before.inputs!.name))!.State.StartedAt) > started) late.push(`${resource.inputs!.name} started before ${before.inputs!.name}`);
+      if (Date.parse(running.get(String(before.inputs!.name))!.State.StartedAt) > started)
+        late.push(`${resource.inputs!.name} started before ${before.inputs!.name}`);
     }
   }
   return { late, dependencies };
 }
 
 /** GET through the VPS's ingress on 443 with the route's Host and SNI; the testbed's certificates are not publicly trusted. */
-export function httpsGet(vps: VPS, hostname: string, path: string, credentials?: string): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
+export function httpsGet(
+  vps: VPS,
+  hostname: string,
+  path: string,
+  credentials?: string,
+): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
   const authorization = credentials === undefined ? {} : { authorization: `Basic ${Buffer.from(credentials).toString("base64")}` };
   return new Promise((resolve, reject) => {
     const req = request(

@@ -43,7 +43,12 @@ describe("createRequest", () => {
   });
 
   it("publishes ports and mounts host paths read-only as the program asks", () => {
-    const nginx = createRequest(containers.get("fastapi-nginx")!, "nginx", 2) as { ExposedPorts: object; User: string; Cmd: string[]; HostConfig: Record<string, unknown> };
+    const nginx = createRequest(containers.get("fastapi-nginx")!, "nginx", 2) as {
+      ExposedPorts: object;
+      User: string;
+      Cmd: string[];
+      HostConfig: Record<string, unknown>;
+    };
     expect(nginx.User).toBe("101");
     expect(nginx.Cmd[0]).toBe("sh");
     expect(nginx.ExposedPorts).toEqual({ "80/tcp": {}, "443/tcp": {} });

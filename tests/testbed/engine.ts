@@ -151,8 +151,10 @@ export async function startProgramContainer(engine: Engine, inputs: ContainerInp
   (create.HostConfig as Record<string, unknown>).NetworkMode = first?.name ?? "none";
   if (first) create.NetworkingConfig = { EndpointsConfig: { [first.name]: { Aliases: first.aliases } } };
   await ok(engine, "POST", `/containers/create?name=${name}`, create);
-  for (const network of rest) await ok(engine, "POST", `/networks/${encodeURIComponent(network.name)}/connect`, { Container: inputs.name, EndpointConfig: { Aliases: network.aliases } });
-  for (const upload of inputs.uploads) await ok(engine, "PUT", `/containers/${name}/archive?path=/`, uploadArchive(upload.file, upload.content, upload.executable));
+  for (const network of rest)
+    await ok(engine, "POST", `/networks/${encodeURIComponent(network.name)}/connect`, { Container: inputs.name, EndpointConfig: { Aliases: network.aliases } });
+  for (const upload of inputs.uploads)
+    await ok(engine, "PUT", `/containers/${name}/archive?path=/`, uploadArchive(upload.file, upload.content, upload.executable));
   await ok(engine, "POST", `/containers/${name}/start`);
 }
 
@@ -185,6 +187,7 @@ export async function containerLogs(engine: Engine, name: string, tail = 40): Pr
   const { raw } = await engine.call("GET", `/containers/${encodeURIComponent(name)}/logs?stdout=1&stderr=1&tail=${tail}`);
   // Without a TTY the stream is framed: a stream byte, three zeros, a 4-byte length, then the text.
   const text: Buffer[] = [];
-  for (let offset = 0; offset + 8 <= raw.length; offset += 8 + raw.readUInt32BE(offset + 4)) text.push(raw.subarray(offset + 8, offset + 8 + raw.readUInt32BE(offset + 4)));
+  for (let offset = 0; offset + 8 <= raw.length; offset += 8 + raw.readUInt32BE(offset + 4))
+    text.push(raw.subarray(offset + 8, offset + 8 + raw.readUInt32BE(offset + 4)));
   return Buffer.concat(text).toString();
 }

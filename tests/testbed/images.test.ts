@@ -30,12 +30,37 @@ const HEALTHY_WITHIN_MS = 90_000;
 const CRASH_LOOP_RESTARTS = 3;
 
 const FASTAPI_CONTAINERS = [
-  "fastapi-alertmanager", "fastapi-backend", "fastapi-blackbox-exporter", "fastapi-cadvisor", "fastapi-certbot", "fastapi-docker-socket-proxy", "fastapi-grafana", "fastapi-loki",
-  "fastapi-nginx", "fastapi-node-exporter", "fastapi-postgres", "fastapi-postgres-exporter", "fastapi-prometheus", "fastapi-promtail",
+  "fastapi-alertmanager",
+  "fastapi-backend",
+  "fastapi-blackbox-exporter",
+  "fastapi-cadvisor",
+  "fastapi-certbot",
+  "fastapi-docker-socket-proxy",
+  "fastapi-grafana",
+  "fastapi-loki",
+  "fastapi-nginx",
+  "fastapi-node-exporter",
+  "fastapi-postgres",
+  "fastapi-postgres-exporter",
+  "fastapi-prometheus",
+  "fastapi-promtail",
 ];
 const VPAI_CONTAINERS = [
-  "vpai-alertmanager", "vpai-alloy", "vpai-caddy", "vpai-diun", "vpai-docker-socket-proxy", "vpai-grafana", "vpai-litellm", "vpai-loki", "vpai-n8n", "vpai-openclaw", "vpai-postgres",
-  "vpai-qdrant", "vpai-redis", "vpai-victoriametrics", "vpai-vmalert",
+  "vpai-alertmanager",
+  "vpai-alloy",
+  "vpai-caddy",
+  "vpai-diun",
+  "vpai-docker-socket-proxy",
+  "vpai-grafana",
+  "vpai-litellm",
+  "vpai-loki",
+  "vpai-n8n",
+  "vpai-openclaw",
+  "vpai-postgres",
+  "vpai-qdrant",
+  "vpai-redis",
+  "vpai-victoriametrics",
+  "vpai-vmalert",
 ];
 
 /**
@@ -121,7 +146,14 @@ async function deployStack(engine: Engine, program: ProgramContainers, vps: VPS)
   for (const network of program.networks) await createNetwork(engine, network);
   // The ingress's live files go on the host first, as its config command puts them there before the container starts.
   for (const container of program.containers.filter((candidate) => candidate.liveFiles.length > 0)) {
-    await vps.exec("bash -s", { input: liveConfigScript(container.inputs.name, container.liveFiles.map((file) => ({ ...file, live: true })), {}, { drainSeconds: 0 }) });
+    await vps.exec("bash -s", {
+      input: liveConfigScript(
+        container.inputs.name,
+        container.liveFiles.map((file) => ({ ...file, live: true })),
+        {},
+        { drainSeconds: 0 },
+      ),
+    });
   }
   const runnable = new Map(program.containers.filter((container) => built(container.inputs.image)).map((container) => [container.inputs.name, container]));
   const launches = new Map<string, Promise<Outcome>>();
@@ -154,9 +186,13 @@ beforeAll(async () => {
   registry = await timed("registry", () => startRegistry(fastapiVPS.gateway, 5000));
   await timed("push", () => pushImages(registry, images));
   refusedPull = await fastapiVPS.exec(`docker pull ${mirrored("postgres:16.6-alpine")}`, { allowFailure: true });
-  for (const vps of vpses) await vps.exec(`install -d /etc/docker/certs.d/${registry.host} && cat > /etc/docker/certs.d/${registry.host}/ca.crt`, { input: registry.caCertificate });
+  for (const vps of vpses)
+    await vps.exec(`install -d /etc/docker/certs.d/${registry.host} && cat > /etc/docker/certs.d/${registry.host}/ca.crt`, { input: registry.caCertificate });
   await timed("pull", () => Promise.all(vpses.map(pullImages)));
-  for (const [stack, vps] of [["fastapi", fastapiVPS], ["vpai", vpaiVPS]] as const) {
+  for (const [stack, vps] of [
+    ["fastapi", fastapiVPS],
+    ["vpai", vpaiVPS],
+  ] as const) {
     const raw = rawConfigWithSecrets({ "infra:blueprint": stack }, "prod");
     stacks[stack] = { raw, program: await programContainers(raw), vps, engine: vpsEngine(vps), outcomes: new Map() };
   }
@@ -164,7 +200,9 @@ beforeAll(async () => {
   for (const stack of ["fastapi", "vpai"]) {
     for (const command of stacks[stack]!.program.secretFiles) await stacks[stack]!.vps.exec(command.create, { input: command.stdin });
   }
-  const [fastapi, vpai] = await timed("deploy", () => Promise.all(["fastapi", "vpai"].map((stack) => deployStack(stacks[stack]!.engine, stacks[stack]!.program, stacks[stack]!.vps))));
+  const [fastapi, vpai] = await timed("deploy", () =>
+    Promise.all(["fastapi", "vpai"].map((stack) => deployStack(stacks[stack]!.engine, stacks[stack]!.program, stacks[stack]!.vps))),
+  );
   stacks.fastapi = { ...stacks.fastapi!, outcomes: fastapi! };
   stacks.vpai = { ...stacks.vpai!, outcomes: vpai! };
 }, SETUP_TIMEOUT_MS);
@@ -173,13 +211,18 @@ afterAll(async () => {
   // The second VPS first: the first one's bridge goes with it.
   for (const vps of [...vpses].reverse()) await vps.stop();
   await registry?.stop();
-  const healthy = Object.values(stacks).flatMap((stack) => [...stack.outcomes].map(([name, outcome]) => `${name} ${outcome.healthy ? `${outcome.afterMs}` : "-"}`));
+  const healthy = Object.values(stacks).flatMap((stack) =>
+    [...stack.outcomes].map(([name, outcome]) => `${name} ${outcome.healthy ? `${outcome.afterMs}` : "-"}`),
+  );
   console.log(`testbed images timings (ms): ${JSON.stringify(timings)}\nhealthy after (ms): ${healthy.join(", ")}`);
 });
 
 describe("the testbed images", () => {
   it("stand for every image of fastapi's and vpai's prod stacks", () => {
-    for (const [stack, names] of [["fastapi", FASTAPI_CONTAINERS], ["vpai", VPAI_CONTAINERS]] as const) {
+    for (const [stack, names] of [
+      ["fastapi", FASTAPI_CONTAINERS],
+      ["vpai", VPAI_CONTAINERS],
+    ] as const) {
       const containers = stacks[stack]!.program.containers.map((container) => container.inputs);
       expect(containers.map((inputs) => serviceContainer(inputs.name)).sort()).toEqual(names);
       expect(containers.filter((inputs) => !built(inputs.image)).map((inputs) => inputs.image)).toEqual([]);
@@ -215,14 +258,18 @@ describe.each([
 
 describe("the contracts the program relies on", () => {
   const secret = (stack: string, key: string) => stacks[stack]!.raw.values[key]!;
-  const planned = (stack: string, name: string) => stacks[stack]!.program.containers.find((container) => serviceContainer(container.inputs.name) === name)!.inputs;
-  const liveFile = (stack: string, name: string, path: string) => stacks[stack]!.program.containers.find((container) => container.inputs.name === name)!.liveFiles.find((file) => file.path === path)!.content;
+  const planned = (stack: string, name: string) =>
+    stacks[stack]!.program.containers.find((container) => serviceContainer(container.inputs.name) === name)!.inputs;
+  const liveFile = (stack: string, name: string, path: string) =>
+    stacks[stack]!.program.containers.find((container) => container.inputs.name === name)!.liveFiles.find((file) => file.path === path)!.content;
   const inContainer = (stack: string, container: string, command: string) => stacks[stack]!.vps.exec(`docker exec ${container} ${command}`);
   const uploaded = (inputs: ContainerInputs, file: string) => inputs.uploads.find((upload) => upload.file === file)!.content;
   /** A PromQL query to vpai's VictoriaMetrics, from vmalert's container on the monitoring network; the result's vector. */
   const queryStore = async (query: string) => {
     const url = `http://victoriametrics:8428/api/v1/query?latency_offset=1ms&query=${encodeURIComponent(query)}`;
-    const answer = JSON.parse((await inContainer("vpai", "vpai-vmalert", `wget -qO- '${url}'`)).stdout) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const answer = JSON.parse((await inContainer("vpai", "vpai-vmalert", `wget -qO- '${url}'`)).stdout) as {
+      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
     return answer.data.result;
   };
 
@@ -242,7 +289,11 @@ describe("the contracts the program relies on", () => {
       uploads: [
         { file: "/run/secrets/postgres-password", content: `${password}\n`, executable: false },
         { file: "/docker-entrypoint-initdb.d/01-schema.sql", content: "create table items (name text);\n", executable: false },
-        { file: "/docker-entrypoint-initdb.d/02-seed.sh", content: 'psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "insert into items values (\'from-sh\')"\n', executable: true },
+        {
+          file: "/docker-entrypoint-initdb.d/02-seed.sh",
+          content: 'psql -v ON_ERROR_STOP=1 -U "$POSTGRES_USER" -d "$POSTGRES_DB" -c "insert into items values (\'from-sh\')"\n',
+          executable: true,
+        },
       ],
     };
     const outcome = await startAndWait(stacks.fastapi!.engine, contract);
@@ -252,19 +303,28 @@ describe("the contracts the program relies on", () => {
     // which listens on no TCP address: the final server may take a moment more.
     const url = (pw: string) => `postgresql://shop_owner:${pw}@contract-postgres:5432/shop`;
     const query = `docker exec fastapi-postgres psql '${url(password)}' -tAc "select current_user, current_database(), (select name from items)"`;
-    await expect.poll(async () => (await stacks.fastapi!.vps.exec(query, { allowFailure: true })).stdout.trim(), { timeout: 20_000, interval: 1000 }).toBe("shop_owner|shop|from-sh");
+    await expect
+      .poll(async () => (await stacks.fastapi!.vps.exec(query, { allowFailure: true })).stdout.trim(), { timeout: 20_000, interval: 1000 })
+      .toBe("shop_owner|shop|from-sh");
     const refused = await stacks.fastapi!.vps.exec(`docker exec fastapi-postgres psql '${url("wrong")}' -c 'select 1'`, { allowFailure: true });
     expect(refused.stderr).toMatch(/password authentication failed for user "shop_owner"/);
   });
 
   it("postgres: vpai's init script made its databases, as the postgres user the program runs it as", async () => {
-    const databases = await inContainer("vpai", "vpai-postgres", `psql -U postgres -tAc "select string_agg(datname, ',' order by datname) from pg_database where datname in ('n8n', 'litellm', 'openclaw')"`);
+    const databases = await inContainer(
+      "vpai",
+      "vpai-postgres",
+      `psql -U postgres -tAc "select string_agg(datname, ',' order by datname) from pg_database where datname in ('n8n', 'litellm', 'openclaw')"`,
+    );
     expect(databases.stdout.trim()).toBe("litellm,n8n,openclaw");
     expect((await inContainer("vpai", "vpai-postgres", "id -u")).stdout.trim()).toBe("70");
   });
 
   it("the application answers / with its release and a database result through the program's DATABASE_URL", async () => {
-    const answer = JSON.parse((await inContainer("fastapi", "fastapi-nginx", "wget -qO- http://backend:8000/")).stdout) as { release: string; database: Record<string, unknown> };
+    const answer = JSON.parse((await inContainer("fastapi", "fastapi-nginx", "wget -qO- http://backend:8000/")).stdout) as {
+      release: string;
+      database: Record<string, unknown>;
+    };
     expect(answer.release).toBe("1.0.0");
     expect(answer.database).toMatchObject({ ok: true, select_1: 1, user: "postgres", database: "app" });
     const metrics = (await inContainer("fastapi", "fastapi-nginx", "wget -qO- http://backend:8000/metrics")).stdout;
@@ -278,10 +338,14 @@ describe("the contracts the program relies on", () => {
   });
 
   it("prometheus loaded the program's configuration and rules; postgres-exporter reaches the database; loki received promtail's push; grafana provisioned the datasources", async () => {
-    const rules = JSON.parse((await inContainer("fastapi", "fastapi-prometheus", "wget -qO- http://127.0.0.1:9090/api/v1/rules")).stdout) as { data: { groups: unknown[] } };
+    const rules = JSON.parse((await inContainer("fastapi", "fastapi-prometheus", "wget -qO- http://127.0.0.1:9090/api/v1/rules")).stdout) as {
+      data: { groups: unknown[] };
+    };
     expect(rules.data.groups.length).toBeGreaterThan(0);
     expect((await inContainer("fastapi", "fastapi-postgres-exporter", "wget -qO- http://127.0.0.1:9187/metrics")).stdout).toMatch(/^pg_up 1$/m);
-    await expect.poll(async () => (await inContainer("fastapi", "fastapi-loki", "wget -qO- http://127.0.0.1:3100/loki/api/v1/labels")).stdout, { timeout: 20_000 }).toContain('"job"');
+    await expect
+      .poll(async () => (await inContainer("fastapi", "fastapi-loki", "wget -qO- http://127.0.0.1:3100/loki/api/v1/labels")).stdout, { timeout: 20_000 })
+      .toContain('"job"');
     const login = `--auth-no-challenge --user=admin --password='${secret("fastapi", "infra:grafanaAdminPassword")}'`;
     const datasources = await inContainer("fastapi", "fastapi-grafana", `wget -qO- ${login} http://127.0.0.1:3000/api/datasources`);
     expect((JSON.parse(datasources.stdout) as { name: string }[]).map((source) => source.name).sort()).toEqual(["Alertmanager", "Loki", "Prometheus"]);
@@ -293,9 +357,16 @@ describe("the contracts the program relies on", () => {
     // The password file is the container's: read inside it, not by the host's shell.
     expect((await inContainer("vpai", "vpai-redis", `sh -c 'REDISCLI_AUTH="$(cat ${REDIS_PASSWORD_PATH})" redis-cli ping'`)).stdout.trim()).toBe("PONG");
     const key = secret("vpai", "infra:qdrantApiKey");
-    const anonymous = await stacks.vpai!.vps.exec("docker exec vpai-qdrant python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:6333/collections')\"", { allowFailure: true });
+    const anonymous = await stacks.vpai!.vps.exec(
+      "docker exec vpai-qdrant python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:6333/collections')\"",
+      { allowFailure: true },
+    );
     expect(anonymous.stderr).toMatch(/401/);
-    const keyed = await inContainer("vpai", "vpai-qdrant", `python3 -c "import urllib.request; print(urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:6333/collections', headers={'api-key': '${key}'})).status)"`);
+    const keyed = await inContainer(
+      "vpai",
+      "vpai-qdrant",
+      `python3 -c "import urllib.request; print(urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:6333/collections', headers={'api-key': '${key}'})).status)"`,
+    );
     expect(keyed.stdout.trim()).toBe("200");
   });
 
@@ -331,12 +402,16 @@ describe("the contracts the program relies on", () => {
   it("n8n: its tables are in the n8n database; the backup's `n8n export:workflow --all` fails while there is no workflow, as n8n's does, and returns what `n8n import:workflow` restored", async () => {
     const tables = await inContainer("vpai", "vpai-postgres", `psql -U postgres -d n8n -tAc "select count(*) from migrations"`);
     expect(Number(tables.stdout.trim())).toBeGreaterThan(0);
-    const empty = await stacks.vpai!.vps.exec("docker exec vpai-n8n n8n export:workflow --all --output=/tmp/infra-backup-workflows.json", { allowFailure: true });
+    const empty = await stacks.vpai!.vps.exec("docker exec vpai-n8n n8n export:workflow --all --output=/tmp/infra-backup-workflows.json", {
+      allowFailure: true,
+    });
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/No workflows found with specified filter/);
     const workflow = JSON.stringify([{ id: "contract1", name: "contract workflow", nodes: [], connections: {} }]);
     await stacks.vpai!.vps.exec("docker exec -i vpai-n8n sh -c 'cat >/tmp/infra-restore-workflows.json'", { input: workflow });
-    expect((await inContainer("vpai", "vpai-n8n", "n8n import:workflow --input=/tmp/infra-restore-workflows.json")).stdout).toMatch(/Successfully imported 1 workflow/);
+    expect((await inContainer("vpai", "vpai-n8n", "n8n import:workflow --input=/tmp/infra-restore-workflows.json")).stdout).toMatch(
+      /Successfully imported 1 workflow/,
+    );
     await inContainer("vpai", "vpai-n8n", "n8n export:workflow --all --output=/tmp/infra-backup-workflows.json");
     const exported = JSON.parse((await inContainer("vpai", "vpai-n8n", "cat /tmp/infra-backup-workflows.json")).stdout) as { id: string; name: string }[];
     expect(exported.map((entry) => [entry.id, entry.name])).toEqual([["contract1", "contract workflow"]]);
@@ -344,7 +419,11 @@ describe("the contracts the program relies on", () => {
   });
 
   it("litellm: its tables are in the litellm database; the API asks for LITELLM_MASTER_KEY", async () => {
-    const tables = await inContainer("vpai", "vpai-postgres", `psql -U postgres -d litellm -tAc "select count(*) from information_schema.tables where table_name like 'LiteLLM_%'"`);
+    const tables = await inContainer(
+      "vpai",
+      "vpai-postgres",
+      `psql -U postgres -d litellm -tAc "select count(*) from information_schema.tables where table_name like 'LiteLLM_%'"`,
+    );
     expect(Number(tables.stdout.trim())).toBeGreaterThan(0);
     const anonymous = await stacks.vpai!.vps.exec("docker exec vpai-caddy wget -qO- http://litellm:4000/v1/models", { allowFailure: true });
     expect(anonymous.stderr).toMatch(/401/);
@@ -401,8 +480,11 @@ describe("the contracts the program relies on", () => {
     await expect.poll(() => value("redis_up"), { timeout: 30_000, interval: 3000 }).toEqual([1]);
     // Every service answers the TCP probes from Alloy's networks but DIUN, which serves nothing, and the socket proxy, which the
     // platform adds beside the monitoring and only its consumers reach; no route has a certificate on the testbed.
-    const probes = async (job: string) => Object.fromEntries((await queryStore(`probe_success{job="${job}"}`)).map((sample) => [sample.metric.instance, Number(sample.value[1])]));
-    const services = stacks.vpai!.program.containers.map((container) => serviceContainer(container.inputs.name).replace(/^vpai-/, "")).filter((name) => name !== "diun" && name !== "docker-socket-proxy");
+    const probes = async (job: string) =>
+      Object.fromEntries((await queryStore(`probe_success{job="${job}"}`)).map((sample) => [sample.metric.instance, Number(sample.value[1])]));
+    const services = stacks
+      .vpai!.program.containers.map((container) => serviceContainer(container.inputs.name).replace(/^vpai-/, ""))
+      .filter((name) => name !== "diun" && name !== "docker-socket-proxy");
     await expect.poll(() => probes("services"), { timeout: 30_000, interval: 3000 }).toEqual(Object.fromEntries(services.map((name) => [name, 1])));
     // One probe per site Caddy serves (seed 002: four names; VictoriaMetrics, Alertmanager and Loki have none).
     const sites = [...liveFile("vpai", "vpai-caddy", CADDYFILE_PATH).matchAll(/^([a-z0-9.-]+\.example\.com) \{$/gm)];
@@ -410,6 +492,8 @@ describe("the contracts the program relies on", () => {
     expect(Object.values(await probes("routes"))).toEqual(Array(sites.length).fill(0));
     const seen = (await queryStore('container_last_seen{name=~"vpai-.*"}')).map((sample) => serviceContainer(sample.metric.name!)).sort();
     expect(seen).toEqual(expect.arrayContaining(VPAI_CONTAINERS));
-    await expect.poll(async () => (await inContainer("vpai", "vpai-loki", "wget -qO- http://127.0.0.1:3100/loki/api/v1/labels")).stdout, { timeout: 30_000 }).toContain('"container"');
+    await expect
+      .poll(async () => (await inContainer("vpai", "vpai-loki", "wget -qO- http://127.0.0.1:3100/loki/api/v1/labels")).stdout, { timeout: 30_000 })
+      .toContain('"container"');
   });
 });

@@ -27,13 +27,20 @@ export function testbedImages(): TestbedImage[] {
       return { reference, local };
     });
   const recipes = recipesOf(images);
-  if (recipes.length !== 1) throw new Error(`testbed images: built from ${recipes.length} recipes (${recipes.join(", ")}): another checkout's build retagged them; run again when no other testbed builds`);
+  if (recipes.length !== 1)
+    throw new Error(
+      `testbed images: built from ${recipes.length} recipes (${recipes.join(", ")}): another checkout's build retagged them; run again when no other testbed builds`,
+    );
   return images.map((image) => ({ ...image, recipe: recipes[0] }));
 }
 
 /** The recipe label of each local image (build.sh labels every image it builds with its recipe's hash). */
 function recipesOf(images: readonly TestbedImage[]): string[] {
-  const labels = execFileSync(DOCKER, ["image", "inspect", "--format", '{{index .Config.Labels "infra-testbed.recipe"}}', ...images.map((image) => image.local)], { encoding: "utf8" });
+  const labels = execFileSync(
+    DOCKER,
+    ["image", "inspect", "--format", '{{index .Config.Labels "infra-testbed.recipe"}}', ...images.map((image) => image.local)],
+    { encoding: "utf8" },
+  );
   return [...new Set(labels.trim().split("\n"))];
 }
 
@@ -54,7 +61,9 @@ export async function pushImages(registry: Registry, images: readonly TestbedIma
   await Promise.all(rest.map((image) => registry.push(image.local, path(image))));
   const after = recipesOf(images);
   if (JSON.stringify(before) !== JSON.stringify(built) || JSON.stringify(after) !== JSON.stringify(built)) {
-    throw new Error(`testbed images: another checkout's build retagged them during this run (built from ${built.join(", ")}; ${before.join(", ")} before the push, ${after.join(", ")} after); run again when no other testbed builds`);
+    throw new Error(
+      `testbed images: another checkout's build retagged them during this run (built from ${built.join(", ")}; ${before.join(", ")} before the push, ${after.join(", ")} after); run again when no other testbed builds`,
+    );
   }
 }
 

@@ -37,7 +37,12 @@ export interface LoadRun {
  * a test that dies never leaves it running. A failure is any answer but 200,
  * or none within 10 s.
  */
-export function startLoad(vps: VPS, hostname: string, path: string, options: { perSecond?: number; maxSeconds?: number; clients?: readonly string[] } = {}): LoadRun {
+export function startLoad(
+  vps: VPS,
+  hostname: string,
+  path: string,
+  options: { perSecond?: number; maxSeconds?: number; clients?: readonly string[] } = {},
+): LoadRun {
   const perSecond = options.perSecond ?? 20;
   const clients = options.clients ?? [];
   let sent = 0;
@@ -60,12 +65,25 @@ export function startLoad(vps: VPS, hostname: string, path: string, options: { p
         resolve();
       };
       const localAddress = clients.length > 0 ? clients[sent++ % clients.length] : undefined;
-      const req = request({ host: vps.address, port: 443, path, servername: hostname, headers: { host: hostname }, rejectUnauthorized: false, agent: false, timeout: 10_000, ...(localAddress ? { localAddress } : {}) }, (response) => {
-        let body = "";
-        response.on("data", (chunk: Buffer) => (body += chunk.toString()));
-        response.on("end", () => finish(response.statusCode ?? 0, body));
-        response.on("error", (error) => finish(0, "", error.message));
-      });
+      const req = request(
+        {
+          host: vps.address,
+          port: 443,
+          path,
+          servername: hostname,
+          headers: { host: hostname },
+          rejectUnauthorized: false,
+          agent: false,
+          timeout: 10_000,
+          ...(localAddress ? { localAddress } : {}),
+        },
+        (response) => {
+          let body = "";
+          response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+          response.on("end", () => finish(response.statusCode ?? 0, body));
+          response.on("error", (error) => finish(0, "", error.message));
+        },
+      );
       req.on("timeout", () => req.destroy(new Error("timed out after 10 s")));
       req.on("error", (error) => finish(0, "", error.message));
       req.end();
@@ -108,8 +126,14 @@ export function report(samples: readonly Sample[], durationMs: number): LoadRepo
     requests: ordered.length,
     failures: ordered.filter((sample) => sample.status !== 200),
     releases: list,
-    p99Ms: percentile(ordered.map((sample) => sample.latencyMs), 0.99),
-    switchP99Ms: percentile(nearSwitch.map((sample) => sample.latencyMs), 0.99),
+    p99Ms: percentile(
+      ordered.map((sample) => sample.latencyMs),
+      0.99,
+    ),
+    switchP99Ms: percentile(
+      nearSwitch.map((sample) => sample.latencyMs),
+      0.99,
+    ),
     durationMs,
     samples: ordered,
   };

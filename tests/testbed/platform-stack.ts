@@ -60,7 +60,11 @@ async function startSSHAgent(socket: string, privateKey: string): Promise<{ sock
     if (waited > 5000 || agent.exitCode !== null) throw new Error(`ssh-agent did not start on ${socket}`);
     await new Promise((wait) => setTimeout(wait, 50));
   }
-  const added = spawnSync(requireTool("ssh-add"), ["-q", "-"], { input: privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`, env: { ...process.env, SSH_AUTH_SOCK: socket }, encoding: "utf8" });
+  const added = spawnSync(requireTool("ssh-add"), ["-q", "-"], {
+    input: privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`,
+    env: { ...process.env, SSH_AUTH_SOCK: socket },
+    encoding: "utf8",
+  });
   if (added.status !== 0) throw new Error(`ssh-add failed: ${added.stderr}`);
   return { socket, stop: () => agent.kill() };
 }
@@ -119,7 +123,8 @@ export async function createPlatformStack(options: PlatformStackOptions): Promis
   const run = (args: string[], runOptions?: { allowFailure?: boolean }) => cli.run([...args, "--stack", name, "--config-file", configFile], runOptions);
   // One `config set` per secret, its value on stdin: never in a process's arguments.
   const setSecrets = async () => {
-    for (const [key, value] of Object.entries(secrets)) await cli.run(["config", "set", "--secret", key, "--stack", name, "--config-file", configFile], { input: value });
+    for (const [key, value] of Object.entries(secrets))
+      await cli.run(["config", "set", "--secret", key, "--stack", name, "--config-file", configFile], { input: value });
   };
   await setSecrets();
 

@@ -87,7 +87,10 @@ export async function programContainers(raw: RawConfig): Promise<ProgramContaine
       newResource: (args) => ({
         id: `${ids++}`,
         // The program reads a pulled image's id and a resource's name back.
-        state: { ...args.inputs, ...(args.type === "docker:index/remoteImage:RemoteImage" ? { imageId: args.inputs.name } : { name: args.inputs.name ?? args.name }) },
+        state: {
+          ...args.inputs,
+          ...(args.type === "docker:index/remoteImage:RemoteImage" ? { imageId: args.inputs.name } : { name: args.inputs.name ?? args.name }),
+        },
       }),
       call: (args) => args.inputs,
     },
@@ -96,11 +99,16 @@ export async function programContainers(raw: RawConfig): Promise<ProgramContaine
     false,
   );
   pulumi.runtime.setAllConfig(raw.values, [...raw.secretKeys]);
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(request: RegisterRequest, callback: (error: unknown, response: unknown) => void): Promise<void> };
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(request: RegisterRequest, callback: (error: unknown, response: unknown) => void): Promise<void>;
+  };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (request, callback) => {
     pending++;
-    const inputs = pulumi.runtime.deserializeProperties(request.getObject() as Parameters<typeof pulumi.runtime.deserializeProperties>[0]) as Record<string, unknown>;
+    const inputs = pulumi.runtime.deserializeProperties(request.getObject() as Parameters<typeof pulumi.runtime.deserializeProperties>[0]) as Record<
+      string,
+      unknown
+    >;
     recorded.push({
       urn: `${request.getParent()}$${request.getType()}::${request.getName()}`,
       type: request.getType(),
@@ -125,7 +133,9 @@ export async function programContainers(raw: RawConfig): Promise<ProgramContaine
     containers: containers.map((container) => ({
       inputs: container.inputs as unknown as ContainerInputs,
       liveFiles: recorded.flatMap((resource) => liveFilesInstalled(resource.inputs.triggers, String(container.inputs.name))),
-      after: [...new Set(container.dependsOn.map((urn) => containerOfComponent.get(nameOfUrn(urn))).filter((name): name is string => name !== undefined))].sort(),
+      after: [
+        ...new Set(container.dependsOn.map((urn) => containerOfComponent.get(nameOfUrn(urn))).filter((name): name is string => name !== undefined)),
+      ].sort(),
     })),
     networks: recorded.filter((resource) => resource.type === "docker:index/network:Network").map((network) => network.inputs as unknown as NetworkInputs),
     secretFiles: recorded

@@ -7,7 +7,6 @@ import { requireTool } from "../support/tools";
 import { startRegistry, type Registry } from "./registry";
 import { DOCKER } from "./vps";
 
-
 describe("the testbed registry on 127.0.0.1", () => {
   let registry: Registry;
   const local = "infra-testbed/registry-probe:1";

@@ -59,11 +59,63 @@ function freePort(address: string): Promise<number> {
 export async function makeCertificates(dir: string, address: string): Promise<void> {
   const openssl = requireTool("openssl");
   const at = (file: string) => join(dir, file);
-  await run(openssl, ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", at("ca.key"), "-out", at("ca.crt"), "-days", "2",
-    "-subj", "/CN=infra testbed registry CA", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]);
-  await run(openssl, ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", at("server.key"), "-out", at("server.csr"), "-subj", `/CN=${address}`]);
-  await writeFile(at("server.ext"), `subjectAltName=IP:${address}\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n`);
-  await run(openssl, ["x509", "-req", "-in", at("server.csr"), "-CA", at("ca.crt"), "-CAkey", at("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", at("server.ext"), "-out", at("server.crt")]);
+  await run(openssl, [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    at("ca.key"),
+    "-out",
+    at("ca.crt"),
+    "-days",
+    "2",
+    "-subj",
+    "/CN=infra testbed registry CA",
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+  await run(openssl, [
+    "req",
+    "-new",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    at("server.key"),
+    "-out",
+    at("server.csr"),
+    "-subj",
+    `/CN=${address}`,
+  ]);
+  await writeFile(
+    at("server.ext"),
+    `subjectAltName=IP:${address}\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n`,
+  );
+  await run(openssl, [
+    "x509",
+    "-req",
+    "-in",
+    at("server.csr"),
+    "-CA",
+    at("ca.crt"),
+    "-CAkey",
+    at("ca.key"),
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    at("server.ext"),
+    "-out",
+    at("server.crt"),
+  ]);
 }
 
 function registryConfig(dir: string, host: string): string {
@@ -133,7 +185,8 @@ export async function startRegistry(address: string, port?: number): Promise<Reg
     });
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (!(await apiAnswers(host, caCertificate))) {
-      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) throw new Error(`testbed registry on ${host} did not answer (exit ${child.exitCode}): ${log}`);
+      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline)
+        throw new Error(`testbed registry on ${host} did not answer (exit ${child.exitCode}): ${log}`);
       await new Promise((wait) => setTimeout(wait, 100));
     }
     // The engine reads certs.d at each pull and push: no restart.

@@ -35,7 +35,13 @@ const STRANGER_UID = 4242;
 export async function secretExposure(vps: VPS, secrets: Readonly<Record<string, string>>, waived: ReadonlySet<string>): Promise<SecretExposure> {
   const ids = (await vps.exec("docker ps -aq")).stdout.split("\n").filter(Boolean);
   const documents = ids.length === 0 ? [] : (JSON.parse((await vps.exec(`docker inspect ${ids.join(" ")}`)).stdout) as InspectDocument[]);
-  const inEnvironment = [...new Set(secretsInInspect(documents, secrets, new Set()).filter((exposure) => exposure.path.startsWith("Config.Env ")).map((exposure) => exposure.container))].sort();
+  const inEnvironment = [
+    ...new Set(
+      secretsInInspect(documents, secrets, new Set())
+        .filter((exposure) => exposure.path.startsWith("Config.Env "))
+        .map((exposure) => exposure.container),
+    ),
+  ].sort();
 
   const processes = (await vps.exec("ps -e -ww -o pid=,args=")).stdout.split("\n").filter(Boolean);
   const commandLines = processes.flatMap((line) => secretsIn(line, secrets).map((secret) => `${line.trim().split(/\s+/, 2).join(" ")}: ${secret}`));
@@ -88,9 +94,11 @@ async function secretFileProblems(vps: VPS, documents: readonly InspectDocument[
         problems.push(`${where} is not on the host`);
         continue;
       }
-      if (file.type !== "f" || file.mode !== "400") problems.push(`${where} is ${file.type === "f" ? "a file" : `of type ${file.type}`} with mode ${file.mode}, not a 0400 file`);
+      if (file.type !== "f" || file.mode !== "400")
+        problems.push(`${where} is ${file.type === "f" ? "a file" : `of type ${file.type}`} with mode ${file.mode}, not a 0400 file`);
       const runsAs = [...(users.get(name) ?? [])].sort((a, b) => a - b);
-      if (!runsAs.includes(file.uid)) problems.push(`${where} is owned by uid ${file.uid}, while the container runs as ${runsAs.join(", ") || "nobody it could tell"}`);
+      if (!runsAs.includes(file.uid))
+        problems.push(`${where} is owned by uid ${file.uid}, while the container runs as ${runsAs.join(", ") || "nobody it could tell"}`);
       readers.push(`${name} ${file.uid} ${mount.Destination}`, `${name} ${STRANGER_UID} ${mount.Destination}`);
     }
   }
@@ -111,7 +119,8 @@ async function secretFileProblems(vps: VPS, documents: readonly InspectDocument[
   // On the host: every directory root's and 0700, every file mounted by its container.
   const mountedSources = new Set(containers.flatMap((container) => container.mounts.map((mount) => mount.Source)));
   for (const [path, entry] of entries) {
-    if (entry.type === "d" && (entry.mode !== "700" || entry.uid !== 0 || entry.gid !== 0)) problems.push(`${path} is a directory with mode ${entry.mode} of ${entry.uid}:${entry.gid}, not root's 0700`);
+    if (entry.type === "d" && (entry.mode !== "700" || entry.uid !== 0 || entry.gid !== 0))
+      problems.push(`${path} is a directory with mode ${entry.mode} of ${entry.uid}:${entry.gid}, not root's 0700`);
     if (entry.type !== "d" && !mountedSources.has(path)) problems.push(`${path} is mounted by no container`);
   }
   const mounted = containers.flatMap((container) => container.mounts.map((mount) => `${container.name} ${mount.Destination}`)).sort();

@@ -94,7 +94,10 @@ export async function startVPS(options: VPSOptions = {}): Promise<VPS> {
   const beside = options.beside;
   const network = beside?.network ?? `infra-testbed-${id}`;
   if (beside) {
-    const attached = JSON.parse((await docker(["network", "inspect", "--format", "{{json .Containers}}", network])).stdout) as Record<string, { IPv4Address: string }>;
+    const attached = JSON.parse((await docker(["network", "inspect", "--format", "{{json .Containers}}", network])).stdout) as Record<
+      string,
+      { IPv4Address: string }
+    >;
     const taken = new Set(Object.values(attached).map((endpoint) => endpoint.IPv4Address.split("/")[0]));
     const prefix = beside.gateway.replace(/\.\d+$/, "");
     let host = 11;
@@ -124,15 +127,39 @@ export async function startVPS(options: VPSOptions = {}): Promise<VPS> {
     // inner engine's sysctls, and the host's cgroup tree for its limits. The
     // inner engine's data is on a volume, so it gets overlay2, not vfs.
     await docker([
-      "create", "--name", name, "--hostname", "vps",
-      "--network", network, "--ip", subnet.address,
-      "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE",
-      "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined",
-      "--tmpfs", "/run", "--tmpfs", "/run/lock", "--tmpfs", "/tmp",
-      "-v", "/sys/fs/cgroup:/sys/fs/cgroup:ro",
-      "-v", `${name}-docker:/var/lib/docker`,
-      "--stop-signal", "SIGRTMIN+3",
-      "--label", "infra-testbed=vps",
+      "create",
+      "--name",
+      name,
+      "--hostname",
+      "vps",
+      "--network",
+      network,
+      "--ip",
+      subnet.address,
+      "--cap-add",
+      "ALL",
+      "--cap-drop",
+      "SYS_RESOURCE",
+      "--security-opt",
+      "seccomp=unconfined",
+      "--security-opt",
+      "apparmor=unconfined",
+      "--security-opt",
+      "systempaths=unconfined",
+      "--tmpfs",
+      "/run",
+      "--tmpfs",
+      "/run/lock",
+      "--tmpfs",
+      "/tmp",
+      "-v",
+      "/sys/fs/cgroup:/sys/fs/cgroup:ro",
+      "-v",
+      `${name}-docker:/var/lib/docker`,
+      "--stop-signal",
+      "SIGRTMIN+3",
+      "--label",
+      "infra-testbed=vps",
       image,
     ]);
     await docker(["cp", file("ssh_host_ed25519_key"), `${name}:/etc/ssh/ssh_host_ed25519_key`]);
@@ -145,9 +172,22 @@ export async function startVPS(options: VPSOptions = {}): Promise<VPS> {
     await exec("chown -R deploy:deploy /home/deploy/.ssh && chmod 0600 /home/deploy/.ssh/authorized_keys && chmod 0600 /etc/ssh/ssh_host_ed25519_key");
 
     const sshOptions = (knownHosts: string) => [
-      "-F", "/dev/null", "-i", file("deploy_key"), "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
-      "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "-o", "GlobalKnownHostsFile=/dev/null",
-      "-o", "ConnectTimeout=5",
+      "-F",
+      "/dev/null",
+      "-i",
+      file("deploy_key"),
+      "-o",
+      "IdentitiesOnly=yes",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      `UserKnownHostsFile=${knownHosts}`,
+      "-o",
+      "GlobalKnownHostsFile=/dev/null",
+      "-o",
+      "ConnectTimeout=5",
     ];
     const ssh: VPS["ssh"] = async (script, options = {}) => {
       let knownHosts = knownHostsFile;
@@ -156,11 +196,16 @@ export async function startVPS(options: VPSOptions = {}): Promise<VPS> {
         await writeFile(knownHosts, `${subnet.address} ${options.hostKeyLine}\n`);
       }
       return new Promise((resolvePromise, reject) => {
-        const child = execFile("ssh", [...sshOptions(knownHosts), `deploy@${subnet.address}`, script], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-          const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
-          if (code !== 0 && !options.allowFailure) reject(new Error(`ssh to the VPS exited ${code}: ${stderr.slice(-2000)}`));
-          else resolvePromise({ code, stdout, stderr });
-        });
+        const child = execFile(
+          "ssh",
+          [...sshOptions(knownHosts), `deploy@${subnet.address}`, script],
+          { maxBuffer: 64 * 1024 * 1024 },
+          (error, stdout, stderr) => {
+            const code = error ? Number((error as { code?: number }).code ?? 1) : 0;
+            if (code !== 0 && !options.allowFailure) reject(new Error(`ssh to the VPS exited ${code}: ${stderr.slice(-2000)}`));
+            else resolvePromise({ code, stdout, stderr });
+          },
+        );
         child.stdin?.end(options.input ?? "");
       });
     };

@@ -127,7 +127,12 @@ function leaks(runner: Runner, steps: StepResult[], privateKey: string): string[
     check("the agent's command line", readFileSync(`/proc/${agent}/cmdline`, "latin1"));
     check("the agent's environment", readFileSync(`/proc/${agent}/environ`, "latin1"));
   }
-  for (const [path, text] of [...filesUnder(runner.home), ...filesUnder(runner.temp), [runner.githubEnv, readFileSync(runner.githubEnv, "utf8")] as [string, string]]) check(`file ${path}`, text);
+  for (const [path, text] of [
+    ...filesUnder(runner.home),
+    ...filesUnder(runner.temp),
+    [runner.githubEnv, readFileSync(runner.githubEnv, "utf8")] as [string, string],
+  ])
+    check(`file ${path}`, text);
   return found;
 }
 

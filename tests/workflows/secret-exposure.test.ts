@@ -38,7 +38,9 @@ describe("the repository's workflows", () => {
     const deploy = workflows["deploy.yml"]!;
     const prodInPreprod = { ...deploy, jobs: { ...deploy.jobs, prod: { ...deploy.jobs!.prod!, with: { stack: "prod", environment: "preprod" } } } };
     expect(secretExposureProblems({ ...workflows, "deploy.yml": prodInPreprod })).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^R4 deploy\.yml jobs\.prod -> pulumi-up\.yml jobs\.up: reads PROD_PULUMI_CONFIG_PASSPHRASE in environment preprod;/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^R4 deploy\.yml jobs\.prod -> pulumi-up\.yml jobs\.up: reads PROD_PULUMI_CONFIG_PASSPHRASE in environment preprod;/),
+      ]),
     );
   });
 
@@ -50,7 +52,9 @@ describe("the repository's workflows", () => {
       const problems = secretExposureProblems({ ...workflows, "pull-request.yml": { ...pullRequest, jobs: { ...pullRequest.jobs, sneaky } } });
       expect(problems).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/pull-request\.yml jobs\.sneaky -> pulumi-up\.yml jobs\.up: reads secret PROD_PULUMI_CONFIG_PASSPHRASE, but a job started by pull_request may read only PREPROD_\* secrets/),
+          expect.stringMatching(
+            /pull-request\.yml jobs\.sneaky -> pulumi-up\.yml jobs\.up: reads secret PROD_PULUMI_CONFIG_PASSPHRASE, but a job started by pull_request may read only PREPROD_\* secrets/,
+          ),
           expect.stringMatching(/pull-request\.yml jobs\.sneaky -> pulumi-up\.yml jobs\.up: runs in the production environment, started by pull_request/),
         ]),
       );
@@ -72,20 +76,36 @@ describe("each way a pull request could reach a prod secret", () => {
       problems: [/^R4 pr\.yml jobs\.job: reads secret PULUMI_CONFIG_PASSPHRASE, but a job started by pull_request may read only PREPROD_\* secrets$/],
     },
     { name: "secrets.PROD_*", workflows: { "pr.yml": oneJob("pull_request", run("secrets.PROD_HCLOUD_TOKEN")) }, problems: [/reads secret PROD_HCLOUD_TOKEN/] },
-    { name: "secrets['PROD_*']", workflows: { "pr.yml": oneJob("pull_request", run("secrets['PROD_HCLOUD_TOKEN']")) }, problems: [/reads secret PROD_HCLOUD_TOKEN/] },
-    { name: "Secrets [ 'prod_…' ]: other case, spaces", workflows: { "pr.yml": oneJob("pull_request", run("Secrets [ 'prod_hcloud_token' ]")) }, problems: [/reads secret PROD_HCLOUD_TOKEN/] },
+    {
+      name: "secrets['PROD_*']",
+      workflows: { "pr.yml": oneJob("pull_request", run("secrets['PROD_HCLOUD_TOKEN']")) },
+      problems: [/reads secret PROD_HCLOUD_TOKEN/],
+    },
+    {
+      name: "Secrets [ 'prod_…' ]: other case, spaces",
+      workflows: { "pr.yml": oneJob("pull_request", run("Secrets [ 'prod_hcloud_token' ]")) },
+      problems: [/reads secret PROD_HCLOUD_TOKEN/],
+    },
     {
       name: "the prod passphrase by name, in a job with no environment",
       workflows: { "pr.yml": oneJob("[push, pull_request]", run("secrets.prod_pulumi_config_passphrase")) },
       problems: [/reads secret PROD_PULUMI_CONFIG_PASSPHRASE, but/, /reads PROD_PULUMI_CONFIG_PASSPHRASE in no environment/],
     },
-    { name: "toJSON(secrets)", workflows: { "pr.yml": oneJob("pull_request", run("toJSON(secrets)")) }, problems: [/reads the secrets context through "toJSON\(secrets\)", which can reach any secret/] },
+    {
+      name: "toJSON(secrets)",
+      workflows: { "pr.yml": oneJob("pull_request", run("toJSON(secrets)")) },
+      problems: [/reads the secrets context through "toJSON\(secrets\)", which can reach any secret/],
+    },
     {
       name: "fromJSON(toJSON(secrets)).PROD_*",
       workflows: { "pr.yml": oneJob("pull_request", run("fromJSON(toJSON(secrets)).PROD_HCLOUD_TOKEN")) },
       problems: [/reads the secrets context through/],
     },
-    { name: "secrets.* (every value)", workflows: { "pr.yml": oneJob("pull_request", run("join(secrets.*, ',')")) }, problems: [/reads the secrets context through/] },
+    {
+      name: "secrets.* (every value)",
+      workflows: { "pr.yml": oneJob("pull_request", run("join(secrets.*, ',')")) },
+      problems: [/reads the secrets context through/],
+    },
     {
       name: "secrets[format(...)] of constants",
       workflows: { "pr.yml": oneJob("pull_request", run("secrets[format('{0}_PULUMI_CONFIG_{1}', 'PROD', 'PASSPHRASE')]")) },
@@ -123,7 +143,12 @@ describe("each way a pull request could reach a prod secret", () => {
     },
     {
       name: "the production environment, as { name, url } and spelt otherwise",
-      workflows: { "pr.yml": oneJob("pull_request", "    environment:\n      name: ${{ 'Production' }}\n      url: https://example.com\n    steps:\n      - run: echo hi\n") },
+      workflows: {
+        "pr.yml": oneJob(
+          "pull_request",
+          "    environment:\n      name: ${{ 'Production' }}\n      url: https://example.com\n    steps:\n      - run: echo hi\n",
+        ),
+      },
       problems: [/runs in the production environment/],
     },
     {
@@ -135,27 +160,41 @@ describe("each way a pull request could reach a prod secret", () => {
       name: "a reusable workflow with secrets: inherit, reading prod secrets by name",
       workflows: {
         "pr.yml": oneJob("pull_request", "    uses: ./.github/workflows/called.yml\n    secrets: inherit\n".replace("    runs-on: ubuntu-24.04\n", "")),
-        "called.yml": parse("on: workflow_call\njobs:\n  inner:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo \"$T\"\n        env:\n          T: ${{ secrets.PROD_CLOUDFLARE_API_TOKEN }}\n"),
+        "called.yml": parse(
+          'on: workflow_call\njobs:\n  inner:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo "$T"\n        env:\n          T: ${{ secrets.PROD_CLOUDFLARE_API_TOKEN }}\n',
+        ),
       },
-      problems: [/pr\.yml jobs\.job: passes every secret on with "secrets: inherit"/, /pr\.yml jobs\.job -> called\.yml jobs\.inner: reads secret PROD_CLOUDFLARE_API_TOKEN/],
+      problems: [
+        /pr\.yml jobs\.job: passes every secret on with "secrets: inherit"/,
+        /pr\.yml jobs\.job -> called\.yml jobs\.inner: reads secret PROD_CLOUDFLARE_API_TOKEN/,
+      ],
     },
     {
       name: "a reusable workflow given a prod secret by name",
       workflows: {
-        "pr.yml": parse("on: pull_request\njobs:\n  job:\n    uses: ./.github/workflows/called.yml\n    secrets:\n      token: ${{ secrets.PROD_CLOUDFLARE_API_TOKEN }}\n"),
-        "called.yml": parse("on:\n  workflow_call:\n    secrets:\n      token:\n        required: true\njobs:\n  inner:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo hi\n"),
+        "pr.yml": parse(
+          "on: pull_request\njobs:\n  job:\n    uses: ./.github/workflows/called.yml\n    secrets:\n      token: ${{ secrets.PROD_CLOUDFLARE_API_TOKEN }}\n",
+        ),
+        "called.yml": parse(
+          "on:\n  workflow_call:\n    secrets:\n      token:\n        required: true\njobs:\n  inner:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo hi\n",
+        ),
       },
       problems: [/pr\.yml jobs\.job: reads secret PROD_CLOUDFLARE_API_TOKEN/],
     },
     {
       name: "a reusable workflow whose environment and secret names come from the caller's inputs",
       workflows: {
-        "pr.yml": parse("on: pull_request\njobs:\n  job:\n    uses: ./.github/workflows/called.yml\n    with:\n      stack: prod\n      environment: production\n"),
+        "pr.yml": parse(
+          "on: pull_request\njobs:\n  job:\n    uses: ./.github/workflows/called.yml\n    with:\n      stack: prod\n      environment: production\n",
+        ),
         "called.yml": parse(
           "on:\n  workflow_call:\n    inputs:\n      stack: { type: string }\n      environment: { type: string }\njobs:\n  inner:\n    runs-on: ubuntu-24.04\n    environment: ${{ inputs.environment }}\n    steps:\n      - run: echo hi\n        env:\n          P: ${{ secrets[format('{0}_PULUMI_CONFIG_PASSPHRASE', inputs.stack)] }}\n",
         ),
       },
-      problems: [/-> called\.yml jobs\.inner: reads secret PROD_PULUMI_CONFIG_PASSPHRASE, but/, /-> called\.yml jobs\.inner: runs in the production environment/],
+      problems: [
+        /-> called\.yml jobs\.inner: reads secret PROD_PULUMI_CONFIG_PASSPHRASE, but/,
+        /-> called\.yml jobs\.inner: runs in the production environment/,
+      ],
     },
     {
       name: "a reusable workflow in another repository",
@@ -165,16 +204,21 @@ describe("each way a pull request could reach a prod secret", () => {
     {
       name: "pull_request_target checking out the pull request's head",
       workflows: {
-        "prt.yml": oneJob("{ pull_request_target: { types: [opened] } }", "    steps:\n      - uses: actions/checkout@v4\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n"),
+        "prt.yml": oneJob(
+          "{ pull_request_target: { types: [opened] } }",
+          "    steps:\n      - uses: actions/checkout@v4\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n",
+        ),
       },
-      problems: [/checks out the pull request's code \(actions\/checkout with ref: \$\{\{ github\.event\.pull_request\.head\.sha \}\}\) in a pull_request_target job/],
+      problems: [
+        /checks out the pull request's code \(actions\/checkout with ref: \$\{\{ github\.event\.pull_request\.head\.sha \}\}\) in a pull_request_target job/,
+      ],
     },
     {
       name: "pull_request_target fetching the pull request's head with git or gh",
       workflows: {
         "prt.yml": oneJob(
           "pull_request_target",
-          "    steps:\n      - uses: actions/checkout@v4\n      - run: |\n          git fetch origin \"pull/$NUMBER/head\"\n          gh pr checkout \"$NUMBER\"\n",
+          '    steps:\n      - uses: actions/checkout@v4\n      - run: |\n          git fetch origin "pull/$NUMBER/head"\n          gh pr checkout "$NUMBER"\n',
         ),
       },
       problems: [/checks out the pull request's code \(run: git fetch origin "pull\/\$NUMBER\/head"\)/],
@@ -182,7 +226,9 @@ describe("each way a pull request could reach a prod secret", () => {
     {
       name: "a push job reading the prod passphrase outside production",
       workflows: { "deploy.yml": oneJob("push", `    environment: preprod\n${run("secrets.PROD_PULUMI_CONFIG_PASSPHRASE")}`) },
-      problems: [/^R4 deploy\.yml jobs\.job: reads PROD_PULUMI_CONFIG_PASSPHRASE in environment preprod; the prod passphrase belongs to jobs with environment: production$/],
+      problems: [
+        /^R4 deploy\.yml jobs\.job: reads PROD_PULUMI_CONFIG_PASSPHRASE in environment preprod; the prod passphrase belongs to jobs with environment: production$/,
+      ],
     },
     {
       name: "a push job reading the secrets context whole, outside production",
@@ -200,12 +246,27 @@ describe("each way a pull request could reach a prod secret", () => {
 
 describe("what is allowed", () => {
   const cases: { name: string; workflows: Workflows }[] = [
-    { name: "a pull request reading PREPROD_* secrets and the token", workflows: { "pr.yml": oneJob("pull_request", run("format('{0}{1}', secrets.PREPROD_HCLOUD_TOKEN, secrets.GITHUB_TOKEN)")) } },
+    {
+      name: "a pull request reading PREPROD_* secrets and the token",
+      workflows: { "pr.yml": oneJob("pull_request", run("format('{0}{1}', secrets.PREPROD_HCLOUD_TOKEN, secrets.GITHUB_TOKEN)")) },
+    },
     { name: "a pull request naming the secrets context in a string", workflows: { "pr.yml": oneJob("pull_request", run("'secrets.PROD_HCLOUD_TOKEN'")) } },
-    { name: "a pull request's property that happens to be called secrets", workflows: { "pr.yml": oneJob("pull_request", run("github.event.secrets.PROD_X")) } },
-    { name: "pull_request_target checking out the base branch", workflows: { "prt.yml": oneJob("pull_request_target", "    steps:\n      - uses: actions/checkout@v4\n") } },
-    { name: "a push job with the prod passphrase in production", workflows: { "deploy.yml": oneJob("push", `    environment: production\n${run("secrets.PROD_PULUMI_CONFIG_PASSPHRASE")}`) } },
-    { name: "a reusable workflow on its own: judged only where it is called", workflows: { "called.yml": oneJob("workflow_call", run("secrets[format('{0}_X', inputs.stack)]")) } },
+    {
+      name: "a pull request's property that happens to be called secrets",
+      workflows: { "pr.yml": oneJob("pull_request", run("github.event.secrets.PROD_X")) },
+    },
+    {
+      name: "pull_request_target checking out the base branch",
+      workflows: { "prt.yml": oneJob("pull_request_target", "    steps:\n      - uses: actions/checkout@v4\n") },
+    },
+    {
+      name: "a push job with the prod passphrase in production",
+      workflows: { "deploy.yml": oneJob("push", `    environment: production\n${run("secrets.PROD_PULUMI_CONFIG_PASSPHRASE")}`) },
+    },
+    {
+      name: "a reusable workflow on its own: judged only where it is called",
+      workflows: { "called.yml": oneJob("workflow_call", run("secrets[format('{0}_X', inputs.stack)]")) },
+    },
   ];
 
   test.each(cases)("$name", ({ workflows }) => {
@@ -215,7 +276,10 @@ describe("what is allowed", () => {
 
 test.each([
   ["pull_request", ["pull_request"]],
-  [["push", "pull_request_target"], ["push", "pull_request_target"]],
+  [
+    ["push", "pull_request_target"],
+    ["push", "pull_request_target"],
+  ],
   [{ pull_request: { branches: ["main"] }, workflow_dispatch: null }, ["pull_request", "workflow_dispatch"]],
   [undefined, []],
 ] as const)("triggers of %j", (on, expected) => {

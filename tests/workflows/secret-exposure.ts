@@ -95,22 +95,27 @@ function jobProblems(job: Job, context: JobContext): string[] {
   if (fromPullRequest) {
     const started = `started by ${context.pullRequestEvents.join(", ")}`;
     for (const name of reads.names) if (!PULL_REQUEST_SECRET.test(name)) say(`reads secret ${name}, but a job ${started} may read only PREPROD_* secrets`);
-    for (const expression of reads.unresolved) say(`reads the secrets context through "${expression}", which can reach any secret, prod ones included (${started})`);
+    for (const expression of reads.unresolved)
+      say(`reads the secrets context through "${expression}", which can reach any secret, prod ones included (${started})`);
     if (environment.kind === "named" && environment.name === PRODUCTION) say(`runs in the production environment, ${started}`);
     if (environment.kind === "unresolved") say(`runs in environment "${environment.text}", which may be production (${started})`);
     if (job.secrets === "inherit") say(`passes every secret on with "secrets: inherit" (${started}); pass the PREPROD_* ones it needs by name`);
     if (typeof job.uses === "string" && !job.uses.startsWith("./")) say(`calls ${job.uses}, a workflow this check cannot read (${started})`);
-    if (context.pullRequestEvents.includes("pull_request_target")) for (const step of job.steps ?? []) {
-      const checkout = checksOutPullRequestHead(step);
-      if (checkout) say(`checks out the pull request's code (${checkout}) in a pull_request_target job, which runs with the base repository's secrets and token`);
-    }
+    if (context.pullRequestEvents.includes("pull_request_target"))
+      for (const step of job.steps ?? []) {
+        const checkout = checksOutPullRequestHead(step);
+        if (checkout)
+          say(`checks out the pull request's code (${checkout}) in a pull_request_target job, which runs with the base repository's secrets and token`);
+      }
   }
 
   const maybePassphrase = reads.names.includes(PROD_PASSPHRASE) || reads.unresolved.length > 0;
   if (maybePassphrase && !(environment.kind === "named" && environment.name === PRODUCTION)) {
     const what = reads.names.includes(PROD_PASSPHRASE) ? PROD_PASSPHRASE : `the secrets context through "${reads.unresolved[0]}"`;
-    const where = environment.kind === "none" ? "no environment" : environment.kind === "named" ? `environment ${environment.name}` : `environment "${environment.text}"`;
-    if (!fromPullRequest || reads.names.includes(PROD_PASSPHRASE)) say(`reads ${what} in ${where}; the prod passphrase belongs to jobs with environment: production`);
+    const where =
+      environment.kind === "none" ? "no environment" : environment.kind === "named" ? `environment ${environment.name}` : `environment "${environment.text}"`;
+    if (!fromPullRequest || reads.names.includes(PROD_PASSPHRASE))
+      say(`reads ${what} in ${where}; the prod passphrase belongs to jobs with environment: production`);
   }
 
   if (typeof job.uses === "string" && job.uses.startsWith("./")) problems.push(...calledWorkflowProblems(job, job.uses, context));
@@ -212,7 +217,12 @@ function checksOutPullRequestHead(step: Step): string | undefined {
     }
   }
   if (typeof step.run === "string") {
-    const line = step.run.split("\n").find((text) => /\bgh\s+pr\s+checkout\b/.test(text) || (/\bgit\s+(fetch|checkout|pull|switch)\b/.test(text) && (headRef.test(text) || /\bpull\/\S+/.test(text))));
+    const line = step.run
+      .split("\n")
+      .find(
+        (text) =>
+          /\bgh\s+pr\s+checkout\b/.test(text) || (/\bgit\s+(fetch|checkout|pull|switch)\b/.test(text) && (headRef.test(text) || /\bpull\/\S+/.test(text))),
+      );
     if (line) return `run: ${line.trim()}`;
   }
   return undefined;
@@ -313,7 +323,9 @@ function foldFormat(tokens: readonly Token[]): Token[] {
       }
       if (!constant || current[cursor + 1]?.text !== ")" || args.length === 0) continue;
       const [template, ...values] = args;
-      const text = template!.replace(/\{\{|\}\}|\{(\d+)\}/g, (whole, position?: string) => (whole === "{{" ? "{" : whole === "}}" ? "}" : (values[Number(position)] ?? whole)));
+      const text = template!.replace(/\{\{|\}\}|\{(\d+)\}/g, (whole, position?: string) =>
+        whole === "{{" ? "{" : whole === "}}" ? "}" : (values[Number(position)] ?? whole),
+      );
       current = [...current.slice(0, index), { kind: "string", text }, ...current.slice(cursor + 2)];
       folded = true;
     }

@@ -34,7 +34,9 @@ beforeAll(() => {
   mkdirSync(join(release, `tailscale_${VERSION}_amd64`), { recursive: true });
   for (const binary of ["tailscale", "tailscaled"]) writeFileSync(join(release, `tailscale_${VERSION}_amd64`, binary), "#!/bin/sh\n");
   execFileSync("tar", ["-czf", join(stubs, "release.tgz"), "-C", release, `tailscale_${VERSION}_amd64`]);
-  const digest = createHash("sha256").update(readFileSync(join(stubs, "release.tgz"))).digest("hex");
+  const digest = createHash("sha256")
+    .update(readFileSync(join(stubs, "release.tgz")))
+    .digest("hex");
   const bin = join(stubs, "bin");
   mkdirSync(bin);
   const stub = (name: string, body: string) => {

@@ -83,10 +83,20 @@ export interface StepResult {
  * behind (ssh-agent) keeps running, as it does on a runner, and strace lets
  * go of it once the step's shell exits.
  */
-export async function runStep(step: RunStep, runner: Runner, values: Record<string, string>, timeoutMs = 60_000, path = process.env.PATH ?? "/usr/bin:/bin"): Promise<StepResult> {
+export async function runStep(
+  step: RunStep,
+  runner: Runner,
+  values: Record<string, string>,
+  timeoutMs = 60_000,
+  path = process.env.PATH ?? "/usr/bin:/bin",
+): Promise<StepResult> {
   if (step.run.includes("${{")) throw new Error(`step "${step.name}" puts a GitHub expression into its script; it takes values from env`);
   if (step.shell !== "bash") throw new Error(`step "${step.name}" runs under ${step.shell ?? "the default shell"}, not bash`);
-  const constants = Object.fromEntries(Object.entries(step.env ?? {}).filter(([, value]) => !String(value).includes("${{")).map(([name, value]) => [name, String(value)]));
+  const constants = Object.fromEntries(
+    Object.entries(step.env ?? {})
+      .filter(([, value]) => !String(value).includes("${{"))
+      .map(([name, value]) => [name, String(value)]),
+  );
   const missing = Object.keys(step.env ?? {}).filter((name) => !(name in constants) && !(name in values));
   if (missing.length > 0) throw new Error(`step "${step.name}" needs env ${missing.join(", ")}, which the test does not give`);
   const script = join(runner.temp, `step-${Date.now()}-${Math.random().toString(16).slice(2)}.sh`);
@@ -102,10 +112,33 @@ export async function runStep(step: RunStep, runner: Runner, values: Record<stri
     ...constants,
     ...values,
   };
-  const child = spawn(requireTool("strace"), ["-f", "-q", "-I1", "-s", "1000000", "-e", "trace=execve,execveat", "-e", "signal=none", "-o", trace, "--", "bash", "--noprofile", "--norc", "-eo", "pipefail", script], {
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    requireTool("strace"),
+    [
+      "-f",
+      "-q",
+      "-I1",
+      "-s",
+      "1000000",
+      "-e",
+      "trace=execve,execveat",
+      "-e",
+      "signal=none",
+      "-o",
+      trace,
+      "--",
+      "bash",
+      "--noprofile",
+      "--norc",
+      "-eo",
+      "pipefail",
+      script,
+    ],
+    {
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -44,7 +44,8 @@ function stackConfig(projectDir: string, stack: string): { servers: SeedServer[]
   const values = readStackFile(projectDir, stack).values;
   const servers = JSON.parse(values["infra:servers"] ?? "[]") as SeedServer[];
   const storage = JSON.parse(values["infra:storage"] ?? "{}") as { endpoint?: string; bucketPrefix?: string };
-  if (!Array.isArray(servers) || servers.length === 0 || !storage.endpoint || !storage.bucketPrefix) throw new Error(`stack ${stack} has no infra:servers or infra:storage`);
+  if (!Array.isArray(servers) || servers.length === 0 || !storage.endpoint || !storage.bucketPrefix)
+    throw new Error(`stack ${stack} has no infra:servers or infra:storage`);
   return { servers, storage: { endpoint: storage.endpoint, bucketPrefix: storage.bucketPrefix } };
 }
 
@@ -89,22 +90,34 @@ function main(argv: string[]): void {
   const projectDir = resolve(__dirname, "..", "..");
   if (Object.keys(addresses).length === 0 && !argv.includes("--dry-run")) {
     try {
-      Object.assign(addresses, JSON.parse(execFileSync("pulumi", ["stack", "output", "serverAddresses", "--stack", to, "--json"], { cwd: projectDir, encoding: "utf8" })));
+      Object.assign(
+        addresses,
+        JSON.parse(execFileSync("pulumi", ["stack", "output", "serverAddresses", "--stack", to, "--json"], { cwd: projectDir, encoding: "utf8" })),
+      );
     } catch {
       // Existing servers carry their address in the stack file.
     }
   }
   const steps = seedSteps(projectDir, from, to, addresses);
   if (argv.includes("--dry-run")) {
-    for (const step of steps) process.stdout.write(`${step.server}: ssh -p ${step.sshPort} ${step.sshTarget}\n${step.commands.map((command) => `  ${command}`).join("\n")}\n`);
+    for (const step of steps)
+      process.stdout.write(`${step.server}: ssh -p ${step.sshPort} ${step.sshTarget}\n${step.commands.map((command) => `  ${command}`).join("\n")}\n`);
     return;
   }
   const password = execFileSync("pulumi", ["config", "get", "--stack", from, "infra:resticPassword"], { cwd: projectDir, encoding: "utf8" }).trim();
   for (const step of steps) {
     const ssh = (command: string, input?: string) =>
-      execFileSync("ssh", ["-p", String(step.sshPort), "-o", "BatchMode=yes", step.sshTarget, command], { input: input ?? "", encoding: "utf8", stdio: ["pipe", "pipe", "inherit"] });
+      execFileSync("ssh", ["-p", String(step.sshPort), "-o", "BatchMode=yes", step.sshTarget, command], {
+        input: input ?? "",
+        encoding: "utf8",
+        stdio: ["pipe", "pipe", "inherit"],
+      });
     ssh(step.commands[0]!, `${password}\n`);
-    const report = JSON.parse(ssh(step.commands[1]!)) as { restoreSeconds: number; lost: number; counts: { service: string; object: string; before: number; after: number }[] };
+    const report = JSON.parse(ssh(step.commands[1]!)) as {
+      restoreSeconds: number;
+      lost: number;
+      counts: { service: string; object: string; before: number; after: number }[];
+    };
     process.stdout.write(`${to}/${step.server} seeded from ${from} in ${report.restoreSeconds} s (RTO); rows lost: ${report.lost}\n`);
     for (const count of report.counts) process.stdout.write(`  ${count.service} ${count.object}: ${count.before} -> ${count.after}\n`);
   }

@@ -26,6 +26,10 @@ export const PLAN_CASES: readonly { readonly name: string; readonly stack: strin
 export function inventoryOf(plan: PlanResult): InventoryEntry[] {
   const graph = JSON.parse(goldenGraph(plan)) as Pick<PlanResult, "resources">;
   return graph.resources
-    .map((resource) => ({ urn: resource.urn, type: resource.type, inputs: createHash("sha256").update(JSON.stringify(resource.inputs)).digest("hex").slice(0, 16) }))
+    .map((resource) => ({
+      urn: resource.urn,
+      type: resource.type,
+      inputs: createHash("sha256").update(JSON.stringify(resource.inputs)).digest("hex").slice(0, 16),
+    }))
     .sort((a, b) => a.urn.localeCompare(b.urn));
 }

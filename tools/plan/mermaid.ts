@@ -35,7 +35,11 @@ function entryNodes(plan: PlanResult, id: NodeId): string[] {
   return [
     `  ${id("internet")}((${label("Internet")}))`,
     ...(behindCloudflare(plan) ? [`  ${id("cloudflare")}([${label("Cloudflare", "proxied DNS")}])`] : []),
-    ...(balancer ? [`  ${id("load balancer")}{{${label(`load balancer ${balancer.type} in ${balancer.location}`, `private ${balancer.privateIp}`, `health check ${balancer.healthCheck}`)}}}`] : []),
+    ...(balancer
+      ? [
+          `  ${id("load balancer")}{{${label(`load balancer ${balancer.type} in ${balancer.location}`, `private ${balancer.privateIp}`, `health check ${balancer.healthCheck}`)}}}`,
+        ]
+      : []),
   ];
 }
 
@@ -55,7 +59,9 @@ function serverBox(host: HostReport, id: NodeId): string[] {
   for (const network of host.networks) {
     const members = host.services.filter((service) => home(service) === network.key);
     if (members.length === 0) continue;
-    lines.push(`    subgraph ${id("network", host.server, network.key)}[${label(`${network.key} network (${network.subnet}${network.internal ? ", internal" : ""})`)}]`);
+    lines.push(
+      `    subgraph ${id("network", host.server, network.key)}[${label(`${network.key} network (${network.subnet}${network.internal ? ", internal" : ""})`)}]`,
+    );
     lines.push(...members.map((service) => `      ${serviceNode(host, service, id)}`));
     lines.push("    end");
   }
@@ -72,7 +78,11 @@ function serverBox(host: HostReport, id: NodeId): string[] {
 function serviceNode(host: HostReport, service: Service, id: NodeId): string {
   const link = host.links.find((candidate) => candidate.service === service.name);
   const others = service.networks.slice(1);
-  const text = label(service.name, link ? `forwarder to ${link.server}, ${service.memoryMb} MB` : `${service.image}, ${service.memoryMb} MB`, ...(others.length ? [`also on ${others.join(", ")}`] : []));
+  const text = label(
+    service.name,
+    link ? `forwarder to ${link.server}, ${service.memoryMb} MB` : `${service.image}, ${service.memoryMb} MB`,
+    ...(others.length ? [`also on ${others.join(", ")}`] : []),
+  );
   const node = id("service", host.server, service.name);
   if (link) return `${node}[${text}]:::forwarder`;
   return service.release === "stateful" || service.role === "replica" ? `${node}[(${text})]` : `${node}[${text}]`;
@@ -86,7 +96,8 @@ function serviceNode(host: HostReport, service: Service, id: NodeId): string {
 function entryEdges(plan: PlanResult, id: NodeId): string[] {
   const ingressHosts = plan.hosts.filter((host) => host.ingress !== undefined);
   const balancer = plan.loadBalancer;
-  const ingressPorts = (host: HostReport) => host.exposures.filter((exposure) => exposure.service === host.ingress).map((exposure) => `${exposure.port}/${exposure.protocol}`);
+  const ingressPorts = (host: HostReport) =>
+    host.exposures.filter((exposure) => exposure.service === host.ingress).map((exposure) => `${exposure.port}/${exposure.protocol}`);
   const webPorts = balancer ? balancer.ports.map((port) => `${port}/tcp`) : [...new Set(ingressHosts.flatMap(ingressPorts))];
   const edges: string[] = [];
   let front = id("internet");
@@ -142,7 +153,9 @@ function dependencyEdges(host: HostReport, routed: ReadonlySet<string>, id: Node
 
 /** A forwarder to the service it stands for, on the other server, over the private network. */
 function forwarderEdges(host: HostReport, id: NodeId): string[] {
-  return host.links.map((link) => `  ${id("service", host.server, link.service)} -.->|${label(`private network, ${link.address}`)}| ${id("service", link.server, link.service)}`);
+  return host.links.map(
+    (link) => `  ${id("service", host.server, link.service)} -.->|${label(`private network, ${link.address}`)}| ${id("service", link.server, link.service)}`,
+  );
 }
 
 /** Cloudflare proxies the routes' names; the plan has a DNS record per route. */
@@ -163,7 +176,11 @@ function nodeIds(): NodeId {
     const key = JSON.stringify(parts);
     const known = byKey.get(key);
     if (known) return known;
-    const base = parts.join("_").replace(/[^A-Za-z0-9]/g, "_").replace(/style/g, "Style").replace(/classDef/g, "ClassDef");
+    const base = parts
+      .join("_")
+      .replace(/[^A-Za-z0-9]/g, "_")
+      .replace(/style/g, "Style")
+      .replace(/classDef/g, "ClassDef");
     let id = base;
     for (let n = 2; taken.has(id); n++) id = `${base}_${n}`;
     taken.add(id);

@@ -119,7 +119,9 @@ async function recordOnce(config: ProgramConfig, body: () => Record<string, unkn
   let pending = 0;
   await installMocks(config);
 
-  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(request: RegisterRequest, callback: (error: unknown, response: unknown) => void): Promise<void> };
+  const monitor = pulumi.runtime.getMonitor() as unknown as {
+    registerResource(request: RegisterRequest, callback: (error: unknown, response: unknown) => void): Promise<void>;
+  };
   const register = monitor.registerResource.bind(monitor);
   // The mock monitor names a child by its parent's last type only; the
   // engine's URN carries every ancestor's type. Parents are registered before
@@ -181,7 +183,10 @@ function record(request: RegisterRequest, config: ProgramConfig, engineUrns: Rea
   const parent = mockParentUrn ? engineUrns.get(mockParentUrn) : undefined;
   // The root stack is nobody's recorded resource: its children's URNs carry no parent type.
   const parentUrn = parent ? parent.urn : mockParentUrn && typeOfUrn(mockParentUrn) === ROOT_STACK_TYPE ? rootStackUrn(config) : null;
-  const inputs = pulumi.runtime.deserializeProperties(request.getObject() as Parameters<typeof pulumi.runtime.deserializeProperties>[0]) as Record<string, unknown>;
+  const inputs = pulumi.runtime.deserializeProperties(request.getObject() as Parameters<typeof pulumi.runtime.deserializeProperties>[0]) as Record<
+    string,
+    unknown
+  >;
   const own = { type: request.getType(), name: request.getName() };
   return {
     urn: engineUrn(config, parent?.urn ?? null, own.type, own.name),

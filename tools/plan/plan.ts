@@ -109,10 +109,19 @@ function releaseOf(model: PlatformModel, service: string): { release: ReleaseMod
 }
 
 export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
-  const overrides = (options.overrides ?? []).flatMap((override) => (override.startsWith("@") ? overlayOverrides(resolve(options.projectDir, override.slice(1))) : [override]));
+  const overrides = (options.overrides ?? []).flatMap((override) =>
+    override.startsWith("@") ? overlayOverrides(resolve(options.projectDir, override.slice(1))) : [override],
+  );
   const file = withoutKeys(applyOverrides(readStackFile(options.projectDir, options.stack), overrides, options.secretOverrides ?? []), options.without ?? []);
   const blueprint = file.values["infra:blueprint"];
-  const secretsNeeded = requiredSecrets(blueprint, looseServers(file.values["infra:servers"]), BLUEPRINT_CATALOG, looseObject(file.values["infra:monitoring"]), file.values["infra:dns"] !== UNMANAGED_DNS, file.values["infra:opsHost"] !== undefined);
+  const secretsNeeded = requiredSecrets(
+    blueprint,
+    looseServers(file.values["infra:servers"]),
+    BLUEPRINT_CATALOG,
+    looseObject(file.values["infra:monitoring"]),
+    file.values["infra:dns"] !== UNMANAGED_DNS,
+    file.values["infra:opsHost"] !== undefined,
+  );
   const secretsToSet: PlanResult["secretsToSet"] = [];
   const values = { ...file.values };
   const secretKeys = new Set(file.secretKeys);
@@ -144,7 +153,11 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
       memoryMb: service.memoryMb,
       networks: [...service.networks],
       dependsOn: [...service.dependsOn],
-      ports: service.ports.map((port) => (port.publish ? `${publishAddress(port)}:${port.publish.host}->${port.container}/${port.protocol ?? "tcp"}` : `${port.container}/${port.protocol ?? "tcp"}`)),
+      ports: service.ports.map((port) =>
+        port.publish
+          ? `${publishAddress(port)}:${port.publish.host}->${port.container}/${port.protocol ?? "tcp"}`
+          : `${port.container}/${port.protocol ?? "tcp"}`,
+      ),
       ...releaseOf(model, service.name),
     })),
     ...(host.services.some((service) => service.role === "ingress" && service.name === proxy) ? { ingress: proxy } : {}),
@@ -153,7 +166,13 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
     links: host.links.map((link) => ({ service: link.service, server: link.server, address: link.address })),
     firewall: [...host.firewall],
     ...(host.peerAccess
-      ? { peerAccess: { address: host.peerAccess.address, from: host.peerAccess.sourceCidr, ports: host.peerAccess.ports.map((port) => `${port.port}/${port.protocol} (${port.service})`) } }
+      ? {
+          peerAccess: {
+            address: host.peerAccess.address,
+            from: host.peerAccess.sourceCidr,
+            ports: host.peerAccess.ports.map((port) => `${port.port}/${port.protocol} (${port.service})`),
+          },
+        }
       : {}),
     budget: host.budget,
   }));
@@ -171,7 +190,12 @@ export async function buildPlan(options: PlanOptions): Promise<PlanResult> {
       port: route.port,
       server: ingress?.server ?? "",
     })),
-    dns: model.hostnames.map((hostname) => ({ hostname, managed: model.config.dns.provider === "cloudflare", proxied: behindCloudflare(model.config.dns), target: String(run.outputs.ingressAddress ?? ingress?.address ?? "") })),
+    dns: model.hostnames.map((hostname) => ({
+      hostname,
+      managed: model.config.dns.provider === "cloudflare",
+      proxied: behindCloudflare(model.config.dns),
+      target: String(run.outputs.ingressAddress ?? ingress?.address ?? ""),
+    })),
     cost,
     memoryProfile: model.memoryProfile,
     ...(model.loadBalancer
@@ -240,5 +264,9 @@ function planPolicy(run: Awaited<ReturnType<typeof runProgram>>): PolicyReport {
 function withoutKeys(file: ReturnType<typeof applyOverrides>, keys: readonly string[]): ReturnType<typeof applyOverrides> {
   if (keys.length === 0) return file;
   const values = Object.fromEntries(Object.entries(file.values).filter(([key]) => !keys.includes(key)));
-  return { values, secretKeys: new Set([...file.secretKeys].filter((key) => !keys.includes(key))), encrypted: file.encrypted.filter((key) => !keys.includes(key)) };
+  return {
+    values,
+    secretKeys: new Set([...file.secretKeys].filter((key) => !keys.includes(key))),
+    encrypted: file.encrypted.filter((key) => !keys.includes(key)),
+  };
 }

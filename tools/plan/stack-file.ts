@@ -21,7 +21,6 @@ export class PlanInputError extends InputError {
 
 export { SECRET_PLACEHOLDER };
 
-
 /** An overlay holds config and nothing else: no secrets provider, no secret. */
 const OVERLAY_KEYS = ["config"];
 
@@ -63,7 +62,10 @@ export function overlayOverrides(path: string): string[] {
     if (value === null) throw new PlanInputError(`${path}: ${key} has no value`);
     if (isSecure(value)) throw new PlanInputError(`${path}: ${key} is a secret; set it with pulumi config set --secret ${qualify(key)}`);
     const nested = securePath(value, key);
-    if (nested) throw new PlanInputError(`${path}: ${nested} is a secret inside an object; an overlay holds no secrets, and Pulumi takes them only as top-level keys (pulumi config set --secret <key>)`);
+    if (nested)
+      throw new PlanInputError(
+        `${path}: ${nested} is a secret inside an object; an overlay holds no secrets, and Pulumi takes them only as top-level keys (pulumi config set --secret <key>)`,
+      );
     return `${key}=${configText(value)}`;
   });
 }
@@ -162,7 +164,10 @@ function securePath(value: unknown, path: string): string | undefined {
 export function applyOverrides(file: StackFile, overrides: readonly string[], secretOverrides: readonly string[] = []): StackFile {
   const values = { ...file.values };
   const secretKeys = new Set(file.secretKeys);
-  for (const [list, secret] of [[overrides, false], [secretOverrides, true]] as const) {
+  for (const [list, secret] of [
+    [overrides, false],
+    [secretOverrides, true],
+  ] as const) {
     for (const override of list) {
       const separator = override.indexOf("=");
       if (separator <= 0) throw new PlanInputError(`config override "${override}" is not key=value`);

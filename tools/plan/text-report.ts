@@ -38,7 +38,8 @@ export function textReport(plan: PlanResult): string {
     out.push(`  exposes to the internet: ${host.exposed.length ? host.exposed.join(", ") : "nothing"}`);
     out.push("  firewall (inbound; everything else is dropped):");
     for (const rule of host.firewall) {
-      const sources = rule.sourceCidrs.length > 4 ? `${rule.sourceCidrs.length} ranges (${rule.sourceCidrs.slice(0, 2).join(", ")}, ...)` : rule.sourceCidrs.join(", ");
+      const sources =
+        rule.sourceCidrs.length > 4 ? `${rule.sourceCidrs.length} ranges (${rule.sourceCidrs.slice(0, 2).join(", ")}, ...)` : rule.sourceCidrs.join(", ");
       out.push(`    ${`${rule.protocol}${rule.port === undefined ? "" : `/${rule.port}`}`.padEnd(9)} from ${sources}  - ${rule.description}`);
     }
     if (host.peerAccess) out.push(`  private network: ${host.peerAccess.from} reaches ${host.peerAccess.address} on ${host.peerAccess.ports.join(", ")}`);
@@ -59,15 +60,22 @@ export function textReport(plan: PlanResult): string {
   if (plan.monitoring) out.push("", ...monitoringText(plan.monitoring));
 
   if (plan.memoryProfile === "compact") {
-    out.push("", `Memory profile: compact. The seed's limits do not fit these servers, so blueprint ${plan.blueprint} uses its smaller limits (seed limits apply on a server of the seed's size).`);
+    out.push(
+      "",
+      `Memory profile: compact. The seed's limits do not fit these servers, so blueprint ${plan.blueprint} uses its smaller limits (seed limits apply on a server of the seed's size).`,
+    );
   }
   if (plan.loadBalancer) {
     const balancer = plan.loadBalancer;
-    out.push("", `Load balancer ${balancer.type} in ${balancer.location} (private ${balancer.privateIp}): TCP ${balancer.ports.join(", ")} to ${balancer.targets.join(", ")}; health check HTTP ${balancer.healthCheck}`);
+    out.push(
+      "",
+      `Load balancer ${balancer.type} in ${balancer.location} (private ${balancer.privateIp}): TCP ${balancer.ports.join(", ")} to ${balancer.targets.join(", ")}; health check HTTP ${balancer.healthCheck}`,
+    );
   }
 
   out.push("", plan.dns.some((record) => record.managed) ? "DNS (Cloudflare)" : "DNS (not managed by this stack)");
-  for (const record of plan.dns) out.push(`  ${record.hostname} -> ${record.target}${!record.managed ? " (point it there yourself)" : record.proxied ? " (proxied)" : " (DNS only)"}`);
+  for (const record of plan.dns)
+    out.push(`  ${record.hostname} -> ${record.target}${!record.managed ? " (point it there yourself)" : record.proxied ? " (proxied)" : " (DNS only)"}`);
 
   out.push("", "Estimated monthly cost");
   for (const line of plan.cost.lines) out.push(`  ${line.monthlyEur.toFixed(2).padStart(8)} EUR  ${line.item}`);
@@ -87,7 +95,9 @@ export function textReport(plan: PlanResult): string {
   if (plan.secretsToSet.length > 0) {
     out.push("", "Secrets to set before `pulumi up` (shown as [secret] in this plan):");
     for (const secret of plan.secretsToSet) {
-      out.push(`  pulumi config set --secret ${secret.key} <value>   # ${secret.purpose}${secret.state === "encrypted" ? " (encrypted in the stack file; not readable offline)" : ""}`);
+      out.push(
+        `  pulumi config set --secret ${secret.key} <value>   # ${secret.purpose}${secret.state === "encrypted" ? " (encrypted in the stack file; not readable offline)" : ""}`,
+      );
     }
   }
   out.push("", `Planned offline under Pulumi's mock runtime in ${Math.round(plan.elapsedMs)} ms; no cloud account was used.`);

@@ -17,11 +17,7 @@ const s3: S3Connection = {
 };
 
 // Protected: `pulumi destroy --exclude-protected` must leave it, and its data, in place.
-const kept = new Bucket(
-  "kept",
-  { bucketName: config.require("keptBucketName"), connection: s3, noncurrentVersionExpiryDays: 30 },
-  { protect: true },
-);
+const kept = new Bucket("kept", { bucketName: config.require("keptBucketName"), connection: s3, noncurrentVersionExpiryDays: 30 }, { protect: true });
 
 // The test changes scratchExpiryDays to show that one config value updates one resource.
 const scratch = new Bucket("scratch", {

@@ -77,7 +77,9 @@ export function registerTree({ step, aliases, logFile }: TreeOptions): void {
   // The ingress: a Caddy component before, the one Ingress type now, aliased as the real Ingress class does.
   const ingressName = `${SERVER_NAME}-caddy`;
   const ingress =
-    step === 1 ? new Component("infra:ingress:Caddy", ingressName, {}) : new Component("infra:ingress:Ingress", ingressName, moved(ingressAliases("caddy", [movedFromRoot()])));
+    step === 1
+      ? new Component("infra:ingress:Caddy", ingressName, {})
+      : new Component("infra:ingress:Ingress", ingressName, moved(ingressAliases("caddy", [movedFromRoot()])));
   const ingressService = new Component("infra:container:Service", `${ingressName}-service`, { parent: ingress });
   command(`${ingressName}-service-container`, { parent: ingressService });
 

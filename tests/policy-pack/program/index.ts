@@ -17,7 +17,18 @@ const violate = new pulumi.Config("check").getBoolean("violate") ?? false;
 const provider = new docker.Provider("local", { host: "unix:///var/run/docker.sock" });
 
 function container(resourceName: string, name: string, image: ImageRef, extra: Partial<docker.ContainerArgs>): docker.Container {
-  const spec = service({ name, description: name, role: "app", image, networks: [], healthcheck: healthcheck(["CMD", "true"]), memoryMb: 64, user: "1000", readOnlyRootFilesystem: true, tmpfs: ["/tmp"] });
+  const spec = service({
+    name,
+    description: name,
+    role: "app",
+    image,
+    networks: [],
+    healthcheck: healthcheck(["CMD", "true"]),
+    memoryMb: 64,
+    user: "1000",
+    readOnlyRootFilesystem: true,
+    tmpfs: ["/tmp"],
+  });
   const { uploads: _uploads, ...settings } = containerSettings(spec);
   return new docker.Container(resourceName, { name: `vpai-${name}`, image: imageName(image), ...settings, ...extra }, { provider });
 }
@@ -27,4 +38,9 @@ container("vpai-main-worker", "worker", { repository: "busybox", tag: "1.36.1" }
 // PostgREST on a database outside the platform; its connection string is a
 // Pulumi secret, which the pack sees resolved.
 const user = violate ? "postgres" : "authenticator";
-container("vpai-main-rest", "rest", { repository: "postgrest/postgrest", tag: "v12.2.3" }, { envs: pulumi.secret([`PGRST_DB_URI=postgres://${user}:not-a-real-password@db.internal:5432/app`]) });
+container(
+  "vpai-main-rest",
+  "rest",
+  { repository: "postgrest/postgrest", tag: "v12.2.3" },
+  { envs: pulumi.secret([`PGRST_DB_URI=postgres://${user}:not-a-real-password@db.internal:5432/app`]) },
+);
