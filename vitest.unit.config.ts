@@ -14,6 +14,8 @@ import base from "./vitest.config";
  */
 export const LIVE_TESTS = [
   "tests/backup/{failure,managed-database,pitr,round-trip,runbook,seed-preprod,size,retention}.test.ts",
+  // Two network namespaces over WireGuard (wireguard-go), sshd, PostgreSQL, restic and MinIO.
+  "tests/backup/pull-live.test.ts",
   "tests/blueprints/{ingress-validators,ingress-client-address,galion-pitr,ai-video-roles}.test.ts",
   "tests/components/{basic-auth,docker-api-proxy-live,redis-auth}.test.ts",
   "tests/docker-provider/**",
@@ -55,6 +57,11 @@ export const SLOW_TESTS = [
   // ssh-keygen on the generated host keys; ssh -G on the generated client configuration.
   "tests/components/ssh-host-key.test.ts",
   "tests/remote/{host-key,ssh-client-config-file}.test.ts",
+  // shellcheck on the pull scripts; wg, wg-quick, promtool, blackbox_exporter and shellcheck on the ops host's files.
+  "tests/backup/pull.test.ts",
+  "tests/ops-host/ops-host.test.ts",
+  // A migration's proof, not a loop's: every plan case again, as the stacks were before the ops host, against the inventory from before the resource tree.
+  "tests/stacks/resource-tree-move.test.ts",
 ];
 
 export default mergeConfig(

@@ -32,7 +32,8 @@ import type { PlanResult } from "../../tools/plan/plan";
  * with `-c blueprint=galion`: a change that breaks one fails here.
  */
 const STACKS = ["prod", "preprod"] as const;
-const galionPlan = (stack: string) => planOf(stack, { overrides: ["blueprint=galion"] });
+// GALION as seed 004 draws it: the shipped stack files' ops host is seed 002's (tests/ops-host covers it).
+const galionPlan = (stack: string) => planOf(stack, { overrides: ["blueprint=galion"], without: ["infra:opsHost"] });
 
 const container = (plan: PlanResult, service: string): PlannedResource => containerNamed(plan, `galion-${service}`);
 
@@ -468,7 +469,7 @@ describe("GALION's 30-day retention against the stack's own (seed 004, B1, S3)",
   ])("stack retention %j keeps %j", async (asked, kept, flags) => {
     // The bucket keeps old versions as long as the dailies reach back (S3), or the plan is refused.
     const storage = `storage=${JSON.stringify({ ...modelWith({}).config.storage, noncurrentVersionExpiryDays: kept.daily })}`;
-    const plan = await planOf("prod", { overrides: ["blueprint=galion", backup(asked), storage] });
+    const plan = await planOf("prod", { overrides: ["blueprint=galion", backup(asked), storage], without: ["infra:opsHost"] });
     expect(plan.backups[0]!.retention).toMatchObject(kept);
     expect(forgetOf(plan)).toBe(flags);
   });
@@ -555,6 +556,15 @@ describe("GALION memory (seed 004, Memory Allocation Strategy)", () => {
 });
 
 describe("GALION stack-specific settings", () => {
+  it("keeps its 30 days when the ops host pulls the backups: the pull's forget carries GALION's minimum, and the server runs none", async () => {
+    const plan = await planOf("prod", { overrides: ["blueprint=galion"] });
+    const pull = resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "galion-ops-pull-install")!;
+    expect(String(pull.inputs.stdin)).toContain("--keep-last 3 --keep-daily 30 --keep-weekly 4 --keep-monthly 6 --keep-yearly 2");
+    const install = resourcesOf(plan, SSH_COMMAND_TYPE).find((command) => command.name === "galion-main-backup-install")!;
+    expect(String(install.inputs.stdin)).not.toContain("restic forget");
+    expect(plan.policy.violations).toEqual([]);
+  });
+
   it("prod adopts the existing 16 GB VPS; preprod is a Hetzner CX23", async () => {
     const prod = await galionPlan("prod");
     expect(resourcesOf(prod, "hcloud:index/server:Server")).toEqual([]);
