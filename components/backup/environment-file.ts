@@ -1,6 +1,25 @@
 import type { BackupJob, JobPaths } from "./job";
 import { shellQuote } from "./shell";
 
+/**
+ * What restic needs to reach a repository: its address, its password and the
+ * storage key, whichever host runs it (the server pushing, or the ops host
+ * pulling).
+ */
+export function repositoryEntries(
+  repository: string,
+  secrets: Pick<JobSecrets, "resticPassword" | "accessKeyId" | "secretAccessKey">,
+  region: string,
+): [string, string][] {
+  return [
+    ["RESTIC_REPOSITORY", repository],
+    ["RESTIC_PASSWORD", secrets.resticPassword],
+    ["AWS_ACCESS_KEY_ID", secrets.accessKeyId],
+    ["AWS_SECRET_ACCESS_KEY", secrets.secretAccessKey],
+    ["AWS_DEFAULT_REGION", region],
+  ];
+}
+
 /** The secrets the job needs, as plain strings once Pulumi has resolved them. */
 export interface JobSecrets {
   readonly resticPassword: string;
@@ -19,11 +38,7 @@ export interface JobSecrets {
  */
 export function environmentFile(job: BackupJob, paths: JobPaths, secrets: JobSecrets, region: string, extra: Readonly<Record<string, string>> = {}): string {
   const entries: [string, string][] = [
-    ["RESTIC_REPOSITORY", job.repository],
-    ["RESTIC_PASSWORD", secrets.resticPassword],
-    ["AWS_ACCESS_KEY_ID", secrets.accessKeyId],
-    ["AWS_SECRET_ACCESS_KEY", secrets.secretAccessKey],
-    ["AWS_DEFAULT_REGION", region],
+    ...repositoryEntries(job.repository, secrets, region),
     ["BACKUP_STAGING_DIR", paths.stagingDir],
     ["BACKUP_STATE_DIR", paths.stateDir],
     ["BACKUP_TEXTFILE_DIR", paths.textfileDir],

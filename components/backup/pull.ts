@@ -1,6 +1,7 @@
 import { LAST_DURATION_METRIC, LAST_EXIT_CODE_METRIC, LAST_RUN_METRIC, LAST_SUCCESS_METRIC } from "./metrics";
 import { forgetFlags } from "./retention";
 import { SNAPSHOT_TAG } from "./backup-script";
+import { repositoryEntries } from "./environment-file";
 import type { BackupSettings } from "./settings";
 import { LOAD_ENVIRONMENT_FILE, shellQuote, shellWords, STRICT_MODE } from "./shell";
 
@@ -103,11 +104,7 @@ export interface PullSecrets {
 /** The ops host's environment file for one server's pull (mode 0600, root). */
 export function pullEnvironmentFile(job: PullJob, paths: PullPaths, secrets: PullSecrets, region: string): string {
   const entries: [string, string][] = [
-    ["RESTIC_REPOSITORY", job.repository],
-    ["RESTIC_PASSWORD", secrets.resticPassword],
-    ["AWS_ACCESS_KEY_ID", secrets.accessKeyId],
-    ["AWS_SECRET_ACCESS_KEY", secrets.secretAccessKey],
-    ["AWS_DEFAULT_REGION", region],
+    ...repositoryEntries(job.repository, secrets, region),
     ["PULL_DIR", paths.pullDir],
     ["PULL_STATE_DIR", paths.stateDir],
     ["PULL_TEXTFILE_DIR", paths.textfileDir],
