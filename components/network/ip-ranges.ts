@@ -219,6 +219,23 @@ export function isAssignableIn(subnet: string, address: string): boolean {
   return number > range.first + 1n && number < range.last;
 }
 
+/** The address `offset` places after a range's network address (100.64.0.0/10 and 1 give 100.64.0.1); undefined when that is not one of its hosts. */
+export function hostAddressIn(cidr: string, offset: number): string | undefined {
+  const range = parseCIDR(cidr);
+  if (!range || !Number.isInteger(offset) || offset <= 0) return undefined;
+  const value = range.first + BigInt(offset);
+  return value < range.last ? fromBigInt(value, range.family).toString() : undefined;
+}
+
+/** Whether an address is one of a range's hosts: inside it, and neither its network nor its broadcast address. */
+export function isHostAddressIn(cidr: string, address: string): boolean {
+  const range = parseCIDR(cidr);
+  const value = parseAddress(address);
+  if (!range || !value || value.kind() !== range.family) return false;
+  const number = toBigInt(value);
+  return number > range.first && number < range.last;
+}
+
 /** How many addresses of each family a list of sources admits, overlaps counted once. */
 export interface Coverage {
   /** IPv4 addresses, those reached through IPv4-mapped IPv6 ranges included. */

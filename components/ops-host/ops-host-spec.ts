@@ -161,6 +161,9 @@ export function opsHostProblems(input: OpsHostInput): { path: string; message: s
       message: `every admin CIDR is inside the VPN range ${config.vpnRange}: list an admin address outside it as the break-glass path, or a VPN outage locks every admin out`,
     });
   }
+  if (config.peers.some((peer) => peer.name === OPS_HOST_NAME)) {
+    problems.push({ path: "infra:opsHost.peers", message: `"${OPS_HOST_NAME}" is the ops host's name; give the peer another` });
+  }
   if (input.servers.some((server) => server.name === OPS_HOST_NAME)) {
     problems.push({ path: "infra:servers", message: `"${OPS_HOST_NAME}" is the ops host's name; give the server another` });
   }

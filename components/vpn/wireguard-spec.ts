@@ -7,6 +7,8 @@
  * member opens a port, and the hub routes between members.
  */
 
+import { hostAddressIn, isHostAddressIn } from "../network/ip-ranges";
+
 /** WireGuard's registered port; the ops host's firewall opens it and nothing else besides SSH. */
 export const WIREGUARD_PORT = 51820;
 /** The interface name on every host: wg-quick@wg0. */
@@ -33,28 +35,16 @@ export interface VpnPlan {
   readonly members: readonly VpnMember[];
 }
 
-function toNumber(address: string): number {
-  return address.split(".").reduce((sum, part) => sum * 256 + Number(part), 0);
-}
-
-function toAddress(value: number): string {
-  return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
-}
-
 /** The n-th address after the range's network address: 100.64.0.0/10 and 1 give 100.64.0.1. */
 export function addressInRange(range: string, offset: number): string {
-  const [base, bits] = range.split("/") as [string, string];
-  const size = 2 ** (32 - Number(bits));
-  if (offset <= 0 || offset >= size - 1) throw new Error(`offset ${offset} is outside ${range}`);
-  return toAddress(toNumber(base) + offset);
+  const address = hostAddressIn(range, offset);
+  if (!address) throw new Error(`offset ${offset} is outside ${range}`);
+  return address;
 }
 
+/** Whether a member's address is one of the range's hosts (not its network or broadcast address). */
 export function inRange(range: string, address: string): boolean {
-  const [base, bits] = range.split("/") as [string, string];
-  const size = 2 ** (32 - Number(bits));
-  const start = toNumber(base);
-  const value = toNumber(address);
-  return value > start && value < start + size - 1;
+  return isHostAddressIn(range, address);
 }
 
 /**
@@ -77,11 +67,22 @@ export function vpnPlan(
 export function vpnProblems(plan: VpnPlan): string[] {
   const problems: string[] = [];
   const seen = new Map<string, string>([[plan.hubAddress, "the ops host"]]);
+  // A name and a key each stand for one machine: two peers under one key are
+  // one peer to WireGuard, which routes only the last one's address.
+  const names = new Set<string>();
+  const keys = new Map<string, string>();
   for (const member of plan.members) {
     if (!inRange(plan.range, member.address)) problems.push(`${member.name}'s VPN address ${member.address} is not inside ${plan.range}`);
     const holder = seen.get(member.address);
     if (holder) problems.push(`${member.name}'s VPN address ${member.address} is already ${holder}'s`);
     seen.set(member.address, member.name);
+    if (names.has(member.name)) problems.push(`${member.name} is the name of another member: give the peer a name of its own`);
+    names.add(member.name);
+    if (member.publicKey) {
+      const owner = keys.get(member.publicKey);
+      if (owner) problems.push(`${member.name}'s public key is already ${owner}'s: each machine has a key of its own`);
+      else keys.set(member.publicKey, member.name);
+    }
   }
   return problems;
 }
