@@ -58,13 +58,15 @@ describe("cloud-init schema", () => {
     expect(result.ok).toBe(true);
   });
 
-  it("accepts the user-data registered on preprod's Hetzner server", async () => {
+  it("accepts the user-data registered on preprod's Hetzner servers: the VPS and the ops host", async () => {
     // Revealed: the user-data is a secret, since it carries the server's host key.
     const servers = resourcesOf(await planOf("preprod", { revealSecrets: true }), "hcloud:index/server:Server");
-    expect(servers).toHaveLength(1);
-    const userData = String(servers[0]!.inputs.userData);
-    expect(cloudInitSchema(userData)).toMatchObject({ ok: true });
-    expect(readUserData(userData).files.get(SSHD_DROP_IN_PATH)).toBe(sshdDropIn({ sshUser: "deploy" }));
+    expect(servers.map((server) => server.name).sort()).toEqual(["vpai-main", "vpai-ops"]);
+    for (const server of servers) {
+      const userData = String(server.inputs.userData);
+      expect(cloudInitSchema(userData), server.name).toMatchObject({ ok: true });
+      expect(readUserData(userData).files.get(SSHD_DROP_IN_PATH), server.name).toBe(sshdDropIn({ sshUser: "deploy" }));
+    }
   });
 
   it("rejects user-data with a wrongly typed key", () => {

@@ -1,3 +1,4 @@
+import { computedOutputs } from "../../tools/plan/mock-run";
 import * as pulumi from "@pulumi/pulumi";
 import { specialSecretSig, specialSigKey } from "@pulumi/pulumi/runtime/rpc";
 import { loadStackConfig } from "../../infra/config/load";
@@ -89,6 +90,8 @@ export async function programContainers(raw: RawConfig): Promise<ProgramContaine
         // The program reads a pulled image's id and a resource's name back.
         state: {
           ...args.inputs,
+          // Outputs other resources are built from (a server's address, a key's public half), as the offline plan gives them.
+          ...computedOutputs(args.type, args.name, args.inputs),
           ...(args.type === "docker:index/remoteImage:RemoteImage" ? { imageId: args.inputs.name } : { name: args.inputs.name ?? args.name }),
         },
       }),

@@ -341,7 +341,7 @@ function hashOf(type: string, name: string): number {
 }
 
 /** Plausible values for outputs the program reads back (documentation addresses, never real ones). */
-function computedOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+export function computedOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case "hcloud:index/server:Server":
       return { ipv4Address: `203.0.113.${10 + (hashOf(type, name) % 200)}`, ipv6Address: "2001:db8::1" };
