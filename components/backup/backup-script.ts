@@ -11,6 +11,7 @@ import {
   shellQuote,
   shellWords,
   STRICT_MODE,
+  stepLogging,
 } from "./shell";
 import { WAL_TAG } from "./pitr";
 
@@ -242,8 +243,7 @@ started=$(date +%s)
 step=prepare
 paths=("$staging")
 
-log() { printf '%s infra-backup [%s] %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$step" "$*" >&2; }
-trap 'log "failed with exit code $? at line $LINENO: $BASH_COMMAND"' ERR
+${stepLogging("infra-backup")}
 
 write_metrics() {
   local code=$1 now last_success tmp

@@ -1,7 +1,7 @@
 import { execPrefix, SNAPSHOT_TAG, sourceDir } from "./backup-script";
 import type { BackupJob, BackupSource } from "./job";
 import { SHIP_INTERVAL_SECONDS, SHIP_SCRIPT_PATH, SHIP_UNIT_NAME, WAL_TAG } from "./pitr";
-import { shellQuote, shellWords, STRICT_MODE, LOAD_ENVIRONMENT_FILE } from "./shell";
+import { shellQuote, shellWords, STRICT_MODE, LOAD_ENVIRONMENT_FILE, stepLogging } from "./shell";
 
 type PitrSource = Extract<BackupSource, { kind: "postgres" }> & { readonly walArchive: string };
 
@@ -52,8 +52,7 @@ ${LOAD_ENVIRONMENT_FILE}
 
 readonly host=${shellQuote(job.server)}
 step=prepare
-log() { printf '%s infra-wal-ship [%s] %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$step" "$*" >&2; }
-trap 'log "failed with exit code $? at line $LINENO: $BASH_COMMAND"' ERR
+${stepLogging("infra-wal-ship")}
 
 mkdir -p "$BACKUP_STATE_DIR"
 # One run at a time: a slow upload must not have the next run ship, and delete, the same files.
@@ -195,8 +194,7 @@ target_epoch=$(date -d "$target" +%s) || { echo "--time: cannot read \\"$target\
 target=$(date -u -d "$target" '+%Y-%m-%d %H:%M:%S.%6N+00')
 
 step=prepare
-log() { printf '%s infra-restore-pitr [%s] %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$step" "$*" >&2; }
-trap 'log "failed with exit code $? at line $LINENO: $BASH_COMMAND"' ERR
+${stepLogging("infra-restore-pitr")}
 
 started=$(date +%s)
 scratch=$(mktemp -d "\${TMPDIR:-/var/tmp}/infra-restore-pitr.XXXXXX")

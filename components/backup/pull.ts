@@ -3,7 +3,7 @@ import { forgetFlags } from "./retention";
 import { SNAPSHOT_TAG } from "./backup-script";
 import { repositoryEntries } from "./environment-file";
 import type { BackupSettings } from "./settings";
-import { LOAD_ENVIRONMENT_FILE, shellQuote, shellWords, STRICT_MODE } from "./shell";
+import { LOAD_ENVIRONMENT_FILE, shellQuote, shellWords, STRICT_MODE, stepLogging } from "./shell";
 
 /**
  * Pulled backups (seed 002's Zerobyte on the ops host): the server writes its
@@ -167,8 +167,7 @@ readonly metrics_file=${shellQuote(pullTextfileName(job.server))}
 started=$(date +%s)
 step=prepare
 
-log() { printf '%s infra-backup-pull [%s] %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$step" "$*" >&2; }
-trap 'log "failed with exit code $? at line $LINENO: $BASH_COMMAND"' ERR
+${stepLogging("infra-backup-pull")}
 
 write_metrics() {
   local code=$1 now last_success tmp

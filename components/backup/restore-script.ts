@@ -10,6 +10,7 @@ import {
   shellQuote,
   shellWords,
   STRICT_MODE,
+  stepLogging,
 } from "./shell";
 
 function array(name: string, words: readonly string[]): string {
@@ -147,8 +148,7 @@ done
 [[ \${#selected[@]} -gt 0 ]] || selected=("\${known[@]}")
 
 step=prepare
-log() { printf '%s infra-restore [%s] %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$step" "$*" >&2; }
-trap 'log "failed with exit code $? at line $LINENO: $BASH_COMMAND"' ERR
+${stepLogging("infra-restore")}
 
 if $list; then
   if $json; then restic snapshots --json --host "$host" --tag ${SNAPSHOT_TAG}; else restic snapshots --host "$host" --tag ${SNAPSHOT_TAG}; fi

@@ -9,6 +9,17 @@ export function shellWords(words: readonly string[]): string {
 }
 
 /** Every generated script stops at the first failed command, pipe or subshell, and creates private files. */
+/**
+ * A script's `log` (UTC time, the program, the current $step) and the ERR
+ * trap that logs the failing line, so a journal shows where a run stopped.
+ */
+export function stepLogging(program: string): string {
+  return [
+    `log() { printf '%s ${program} [%s] %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$step" "$*" >&2; }`,
+    `trap 'log "failed with exit code $? at line $LINENO: $BASH_COMMAND"' ERR`,
+  ].join("\n");
+}
+
 export const STRICT_MODE = ["set -Eeuo pipefail", "shopt -s inherit_errexit", "umask 077"].join("\n");
 
 /**
