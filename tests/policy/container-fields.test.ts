@@ -3,8 +3,6 @@ import { resolve } from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { containerSettings } from "../../components/container/container-settings";
-import { healthcheck, service } from "../../components/container/service-spec";
 import { CONTAINER_FIELDS, type FieldVerdict } from "../../infra/policy/container-inputs";
 import { enforcePolicy } from "../../infra/policy/enforce";
 import { evaluateGraph } from "../../infra/policy/graph-policy";
@@ -12,7 +10,7 @@ import { PolicyError, type Violation } from "../../infra/policy/report";
 import { ruleNamed } from "../../infra/policy/rules";
 import { graphOf } from "../support/graph";
 import { PROJECT_DIR } from "../support/stack-config";
-import { modelOf } from "./models";
+import { hardenedSettings, modelOf } from "./models";
 
 /**
  * C16: every docker.Container field that can weaken isolation is judged, on
@@ -22,18 +20,7 @@ import { modelOf } from "./models";
 const model = modelOf("prod");
 
 function hardenedInputs(): Record<string, unknown> {
-  const spec = service({
-    name: "web",
-    description: "test",
-    role: "app",
-    image: { repository: "example/web", tag: "1.0.0" },
-    networks: [],
-    healthcheck: healthcheck(["CMD", "true"]),
-    memoryMb: 64,
-    user: "1000",
-    readOnlyRootFilesystem: true,
-  });
-  const { uploads: _uploads, binds: _binds, ...settings } = containerSettings(spec);
+  const settings = hardenedSettings();
   return { name: "vpai-web", image: "example/web:1.0.0", ...settings };
 }
 

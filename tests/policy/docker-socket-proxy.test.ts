@@ -9,7 +9,7 @@ import { dockerAPIFindings } from "../../infra/policy/docker-api-rules";
 import { evaluateGraph } from "../../infra/policy/graph-policy";
 import { evaluateModel } from "../../infra/policy/model-policy";
 import { ruleNamed } from "../../infra/policy/rules";
-import { modelOf, violationsOf } from "./models";
+import { hardenedSettings, modelOf, violationsOf } from "./models";
 
 /**
  * C14: the socket proxy is the one container with docker.sock, and only its
@@ -31,18 +31,7 @@ function proxyGraph(overrides: Record<string, unknown>, name = `vpai-${DOCKER_AP
 
 /** A hardened container of the socket proxy's image, named `name`, given the socket read-only. */
 function socketHolder(name: string, image: string) {
-  const spec = service({
-    name: "web",
-    description: "test",
-    role: "app",
-    image: { repository: "example/web", tag: "1.0.0" },
-    networks: [],
-    healthcheck: healthcheck(["CMD", "true"]),
-    memoryMb: 64,
-    user: "1000",
-    readOnlyRootFilesystem: true,
-  });
-  const { uploads: _uploads, binds: _binds, ...settings } = containerSettings(spec);
+  const settings = hardenedSettings();
   const inputs = { name, image, ...settings, volumes: [{ hostPath: DOCKER_SOCKET, containerPath: DOCKER_SOCKET, readOnly: true }] };
   return evaluateGraph([{ type: "docker:index/container:Container", name, inputs }], model).violations;
 }

@@ -10,7 +10,6 @@ import { SSH_COMMAND_TYPE, SSHCommand } from "../../components/remote/ssh-comman
 import { containerSettings } from "../../components/container/container-settings";
 import { liveConfigScript, liveConfigTrigger, liveFiles } from "../../components/container/live-config";
 import { CADDYFILE_PATH } from "../../components/ingress/caddy-spec";
-import { healthcheck, service } from "../../components/container/service-spec";
 import { firewallRules, ufwScript } from "../../components/network/firewall-rules";
 import { enforcePolicy } from "../../infra/policy/enforce";
 import { evaluateGraph } from "../../infra/policy/graph-policy";
@@ -22,7 +21,7 @@ import type { PlatformModel } from "../../infra/platform-model";
 import { recordGraph } from "../../tools/plan/mock-run";
 import { graphOf } from "../support/graph";
 import { completeRawConfig, TEST_HOST_KEY } from "../support/stack-config";
-import { modelOf, violationsOf } from "./models";
+import { hardenedSettings, modelOf, violationsOf } from "./models";
 
 /**
  * Rules broken in a registered graph: resources registered under the mock
@@ -58,18 +57,7 @@ const provider = () =>
 
 /** A container registered with the hardened settings of a well-behaved service, then one input overridden. */
 function container(overrides: Record<string, unknown>): void {
-  const spec = service({
-    name: "web",
-    description: "test",
-    role: "app",
-    image: { repository: "example/web", tag: "1.0.0" },
-    networks: [],
-    healthcheck: healthcheck(["CMD", "true"]),
-    memoryMb: 64,
-    user: "1000",
-    readOnlyRootFilesystem: true,
-  });
-  const { uploads: _uploads, binds: _binds, ...settings } = containerSettings(spec);
+  const settings = hardenedSettings();
   new docker.Container("web", { name: "vpai-web", image: "example/web:1.0.0", ...settings, ...overrides } as docker.ContainerArgs, { provider: provider() });
 }
 

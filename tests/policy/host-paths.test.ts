@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { containerSettings } from "../../components/container/container-settings";
-import { healthcheck, service, type BindMount } from "../../components/container/service-spec";
+import type { BindMount } from "../../components/container/service-spec";
 import { canonicalHostPath } from "../../infra/policy/container-rules";
 import { evaluateGraph } from "../../infra/policy/graph-policy";
 import { evaluateModel } from "../../infra/policy/model-policy";
-import { modelOf, violationsOf } from "./models";
+import { hardenedSettings, modelOf, violationsOf } from "./models";
 
 /**
  * C3 and C14 judge where a bind points on the host, not how its path is
@@ -16,19 +15,7 @@ const model = modelOf("prod");
 
 /** The registered graph of one hardened container with `binds` as its host mounts, and tmpfs mounts at `masks`. */
 function graphViolations(image: string, binds: readonly BindMount[], masks: readonly string[] = []) {
-  const spec = service({
-    name: "web",
-    description: "test",
-    role: "app",
-    image: { repository: "example/web", tag: "1.0.0" },
-    networks: [],
-    healthcheck: healthcheck(["CMD", "true"]),
-    memoryMb: 64,
-    user: "1000",
-    readOnlyRootFilesystem: true,
-    tmpfs: [...masks],
-  });
-  const { uploads: _uploads, binds: _binds, ...settings } = containerSettings(spec);
+  const settings = hardenedSettings(masks);
   const volumes = binds.map((bind) => ({ hostPath: bind.hostPath, containerPath: bind.target, readOnly: bind.readOnly }));
   return evaluateGraph([{ type: "docker:index/container:Container", name: "web", inputs: { name: "vpai-web", image, ...settings, volumes } }], model)
     .violations;
@@ -179,18 +166,7 @@ describe("C14: a tmpfs below a bound directory hides the sockets in it", () => {
   });
 
   it("a tmpfs given as a mount of type tmpfs hides the sockets on the graph too", () => {
-    const spec = service({
-      name: "web",
-      description: "test",
-      role: "app",
-      image: { repository: "example/web", tag: "1.0.0" },
-      networks: [],
-      healthcheck: healthcheck(["CMD", "true"]),
-      memoryMb: 64,
-      user: "1000",
-      readOnlyRootFilesystem: true,
-    });
-    const { uploads: _uploads, binds: _binds, ...settings } = containerSettings(spec);
+    const settings = hardenedSettings();
     const inputs = {
       name: "vpai-web",
       image: "example/web:1.0.0",

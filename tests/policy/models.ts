@@ -1,4 +1,5 @@
-import type { ServiceSpec } from "../../components/container/service-spec";
+import { containerSettings } from "../../components/container/container-settings";
+import { healthcheck, service, type ServiceSpec } from "../../components/container/service-spec";
 import { BLUEPRINT_CATALOG, blueprintNamed } from "../../infra/blueprints";
 import type { PlatformSpec } from "../../infra/blueprints/blueprint";
 import type { StackConfig } from "../../infra/config/schema";
@@ -54,4 +55,26 @@ export function expectViolation(changes: ModelChanges, rule: string, resource: s
   expect(found.map((violation) => violation.message).join("\n"), `${rule} on ${resource}; got ${JSON.stringify(report.violations)}`).toMatch(message);
   expect(found[0]!.fix).toBe(ruleNamed(rule)!.fix);
   expect(new PolicyError(report.violations).message).toContain(`${rule} ${resource}: `);
+}
+
+/**
+ * The container settings the program registers for a hardened, well-behaved
+ * service (example/web: non-root, read-only root, 64 MB), without its uploads
+ * and binds, which each test gives its own; `tmpfs` when the test masks paths.
+ */
+export function hardenedSettings(tmpfs?: readonly string[]) {
+  const spec = service({
+    name: "web",
+    description: "test",
+    role: "app",
+    image: { repository: "example/web", tag: "1.0.0" },
+    networks: [],
+    healthcheck: healthcheck(["CMD", "true"]),
+    memoryMb: 64,
+    user: "1000",
+    readOnlyRootFilesystem: true,
+    ...(tmpfs ? { tmpfs: [...tmpfs] } : {}),
+  });
+  const { uploads: _uploads, binds: _binds, ...settings } = containerSettings(spec);
+  return settings;
 }
